@@ -1,0 +1,57 @@
+# Thin wrapper over CMake. `make help` lists the targets.
+BUILD      ?= build
+ASAN_BUILD ?= build-asan
+PREFIX     ?= /usr/local
+JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
+CMAKE_ARGS ?=
+
+.PHONY: all deps build test asan install demo bench fixtures clean help
+
+all: build
+
+# Installs Debian packages only when something is missing (fast check first).
+deps:
+	@sh scripts/install-deps.sh --check >/dev/null 2>&1 || sh scripts/install-deps.sh
+
+$(BUILD)/CMakeCache.txt: | deps
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release $(CMAKE_ARGS)
+
+build: deps $(BUILD)/CMakeCache.txt
+	cmake --build $(BUILD) -j $(JOBS)
+
+test: build
+	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+
+asan: deps
+	cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Asan $(CMAKE_ARGS)
+	cmake --build $(ASAN_BUILD) -j $(JOBS)
+	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
+	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure -j $(JOBS)
+
+install: build
+	cmake --install $(BUILD) --prefix $(PREFIX)
+
+# The main job. Until the shapes demo lands, it trains the built-in examples end to end.
+demo: build
+	./$(BUILD)/mmc demo
+
+# Ours beside PyTorch's (Debian python3-torch, installed on demand) on the same threads.
+bench: build
+	sh bench/run.sh $(BUILD)/mmc
+
+# Regenerates tests/fixtures/ with PyTorch (not part of CI; fixtures are committed).
+fixtures:
+	sh scripts/install-deps.sh python3-torch python3-numpy
+	/usr/bin/python3 tools/gen_fixtures.py tests/fixtures
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD)
+
+help:
+	@echo "make           build build/mmc, build/libmmc.a, build/libmmc.so (installs deps if missing)"
+	@echo "make test      run the test suite (ctest)"
+	@echo "make asan      build build-asan/ with ASan+UBSan and run the suite there"
+	@echo "make install   install into PREFIX (default /usr/local), with mmc.pc for pkg-config"
+	@echo "make demo      the main job: train and evaluate the built-in examples"
+	@echo "make bench     mmc beside PyTorch on the same thread count"
+	@echo "make fixtures  regenerate the PyTorch parity fixtures (needs python3-torch)"

@@ -1,0 +1,323 @@
+/*
+ * mmc.h — the public C API of mmc, multimodal deep learning in C.
+ *
+ * One header. Names are mmc_<module>_<verb> for functions and mmc_<thing> for types.
+ *
+ * The model of computation (see docs/architecture.md):
+ *
+ *   mmc_ctx      holds the step arena (activations, gradients, tape nodes), the
+ *                autograd tape, the grad-mode flag, and the last error.
+ *   mmc_tensor   f32, contiguous, row-major, up to 5 dims. Parameters are
+ *                "persistent" (malloc'd, live until mmc_tensor_free); everything an
+ *                op returns lives in the ctx arena until mmc_ctx_reset().
+ *   ops          mmc_add(ctx, a, b) ... build the output and, when grad mode is on
+ *                and an input requires grad, record a backward node on the tape.
+ *   backward     mmc_backward(ctx, loss) walks the tape in reverse and accumulates
+ *                into every .grad (parameter grads accumulate until mmc_tensor_zero_grad).
+ *
+ * Errors: functions that can fail return an int status (MMC_OK = 0) or NULL, and
+ * fill an mmc_error (for ops: ctx->err) with a message that names the context. The
+ * library never exits or aborts on bad input. Status codes double as CLI exit codes.
+ */
+#ifndef MMC_H
+#define MMC_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define MMC_VERSION "0.1.0"
+#define MMC_MAX_DIMS 5
+
+/* ------------------------------------------------------------------ errors */
+
+enum {
+    MMC_OK = 0,
+    MMC_ERR_USAGE = 1,   /* wrong arguments, shape mismatch in an API call */
+    MMC_ERR_INPUT = 2,   /* bad input data or file */
+    MMC_ERR_RUNTIME = 3, /* out of memory, divergence, I/O failure */
+};
+
+typedef struct mmc_error {
+    int code;       /* MMC_OK when no error */
+    char msg[1024]; /* human-readable, names the file/tensor/op and what was expected */
+} mmc_error;
+
+/* Sets e->code and e->msg (printf-style); returns code. e may be NULL. */
+int mmc_error_set(mmc_error *e, int code, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+void mmc_error_clear(mmc_error *e);
+
+/* --------------------------------------------------------------- allocation */
+
+/* Every heap allocation made by libmmc goes through these; the counter lets tests prove
+ * that a warm training step allocates nothing. */
+void *mmc_malloc(size_t n);
+void *mmc_calloc(size_t count, size_t size);
+void *mmc_realloc(void *p, size_t n);
+void mmc_free(void *p);
+uint64_t mmc_alloc_count(void); /* number of mmc_malloc/calloc/realloc calls so far */
+
+/* Step arena: a bump allocator over a list of chunks. reset() keeps the chunks (merging
+ * them into one big enough chunk), so after the first step no further malloc happens. */
+typedef struct mmc_arena mmc_arena;
+mmc_arena *mmc_arena_new(size_t initial_bytes);
+void mmc_arena_free(mmc_arena *a);
+void *mmc_arena_alloc(mmc_arena *a, size_t bytes); /* 64-byte aligned; NULL on OOM */
+void mmc_arena_reset(mmc_arena *a);
+size_t mmc_arena_used(const mmc_arena *a);
+size_t mmc_arena_peak(const mmc_arena *a);     /* high-water mark since creation */
+size_t mmc_arena_capacity(const mmc_arena *a); /* bytes currently held */
+
+/* ------------------------------------------------------------------ threads */
+
+/* One knob for every kernel (OpenMP and OpenBLAS). Default: $MMC_THREADS, else the
+ * number of cores. Results are deterministic for a given seed and thread count. */
+void mmc_set_threads(int n);
+int mmc_get_threads(void);
+
+/* ---------------------------------------------------------------------- rng */
+
+/* PCG32 (O'Neill): 64-bit state + stream. Everything random in mmc draws from one. */
+typedef struct mmc_rng {
+    uint64_t state;
+    uint64_t inc;
+} mmc_rng;
+
+void mmc_rng_seed(mmc_rng *r, uint64_t seed, uint64_t stream);
+uint32_t mmc_rng_u32(mmc_rng *r);
+uint32_t mmc_rng_below(mmc_rng *r, uint32_t n); /* uniform in [0, n), unbiased */
+float mmc_rng_uniform(mmc_rng *r);              /* [0, 1) with 24 random bits */
+float mmc_rng_normal(mmc_rng *r);               /* N(0, 1), Box–Muller */
+int mmc_rng_bernoulli(mmc_rng *r, float p);     /* 1 with probability p */
+void mmc_rng_permutation(mmc_rng *r, int *out, int n); /* Fisher–Yates of 0..n-1 */
+void mmc_rng_fill_uniform(mmc_rng *r, float *x, int64_t n, float lo, float hi);
+void mmc_rng_fill_normal(mmc_rng *r, float *x, int64_t n, float mean, float std);
+
+/* ------------------------------------------------------------------- tensor */
+
+typedef struct mmc_tensor mmc_tensor;
+struct mmc_tensor {
+    float *data;
+    float *grad;          /* NULL until a gradient arrives (use mmc_tensor_grad) */
+    int ndim;
+    int shape[MMC_MAX_DIMS];
+    int64_t numel;
+    int requires_grad;
+    int persistent;       /* 1: data/grad malloc'd and owned (parameters, buffers) */
+    mmc_tensor *base;     /* non-NULL for a view (reshape): data and grad are base's */
+    const char *name;     /* optional, for messages and checkpoints (not owned) */
+};
+
+typedef struct mmc_node mmc_node;
+typedef struct mmc_ctx mmc_ctx;
+
+/* The context of a computation: arena, tape, grad mode, error. */
+struct mmc_ctx {
+    mmc_arena *arena;
+    mmc_node **tape;   /* recorded nodes, in execution order (malloc'd, grows) */
+    int tape_len, tape_cap;
+    int grad_enabled;  /* 1: ops record backward nodes */
+    mmc_error err;     /* the last error an op reported */
+};
+
+mmc_ctx *mmc_ctx_new(void);
+void mmc_ctx_free(mmc_ctx *ctx);
+/* End of a step: drop the tape and every arena tensor (activations, their grads). */
+void mmc_ctx_reset(mmc_ctx *ctx);
+/* Turn recording on/off; returns the previous setting (a no-grad scope):
+ *   int prev = mmc_grad_mode(ctx, 0); ...inference...; mmc_grad_mode(ctx, prev); */
+int mmc_grad_mode(mmc_ctx *ctx, int enabled);
+
+/* Persistent tensors (parameters, buffers): zero-filled; NULL on OOM or bad shape. */
+mmc_tensor *mmc_tensor_new(int ndim, const int *shape);
+void mmc_tensor_free(mmc_tensor *t);
+/* Arena tensors: live until mmc_ctx_reset. Uninitialised unless _zeros. NULL + ctx->err
+ * on OOM or bad shape. */
+mmc_tensor *mmc_tensor_empty(mmc_ctx *ctx, int ndim, const int *shape);
+mmc_tensor *mmc_tensor_zeros(mmc_ctx *ctx, int ndim, const int *shape);
+mmc_tensor *mmc_tensor_from(mmc_ctx *ctx, int ndim, const int *shape, const float *src);
+/* Shorthands with the dims listed: mmc_tensor_2d(ctx, 3, 4) etc. (arena, zeroed). */
+mmc_tensor *mmc_tensor_1d(mmc_ctx *ctx, int d0);
+mmc_tensor *mmc_tensor_2d(mmc_ctx *ctx, int d0, int d1);
+mmc_tensor *mmc_tensor_3d(mmc_ctx *ctx, int d0, int d1, int d2);
+mmc_tensor *mmc_tensor_4d(mmc_ctx *ctx, int d0, int d1, int d2, int d3);
+/* The grad buffer of t, allocated (zeroed) on first use: from the arena for arena
+ * tensors, from the heap for persistent ones. Views resolve to their base. */
+float *mmc_tensor_grad(mmc_ctx *ctx, mmc_tensor *t);
+void mmc_tensor_zero_grad(mmc_tensor *t);
+int mmc_tensor_same_shape(const mmc_tensor *a, const mmc_tensor *b);
+/* "(2, 3, 4)" into buf; returns buf. */
+const char *mmc_shape_str(const mmc_tensor *t, char *buf, size_t n);
+int64_t mmc_shape_numel(int ndim, const int *shape); /* -1 if invalid or overflow */
+
+/* --------------------------------------------------------------- autograd */
+
+/* Seeds d(loss)/d(loss) = 1 (loss must have one element) and runs the tape backward,
+ * accumulating into .grad of every tensor that requires grad. Returns MMC_OK or an error
+ * in ctx->err. The tape is kept until mmc_ctx_reset. */
+int mmc_backward(mmc_ctx *ctx, mmc_tensor *loss);
+
+/* Runs the tape backward from a non-scalar output with the given seed gradient
+ * (d(something)/d(out), out->numel floats): a vector–Jacobian product. */
+int mmc_backward_with(mmc_ctx *ctx, mmc_tensor *out, const float *seed);
+
+/* ---------------------------------------------------------------------- ops */
+/* Each returns a new arena tensor, or NULL with ctx->err set (shape mismatch, OOM,
+ * or a NULL input — so calls can be chained and checked once at the end).
+ * Shapes are given as comments: x (B, C, H, W) etc. */
+
+/* elementwise, numpy broadcasting over up to 5 dims */
+mmc_tensor *mmc_add(mmc_ctx *ctx, mmc_tensor *a, mmc_tensor *b);
+mmc_tensor *mmc_sub(mmc_ctx *ctx, mmc_tensor *a, mmc_tensor *b);
+mmc_tensor *mmc_mul(mmc_ctx *ctx, mmc_tensor *a, mmc_tensor *b);
+mmc_tensor *mmc_div(mmc_ctx *ctx, mmc_tensor *a, mmc_tensor *b);
+mmc_tensor *mmc_scale(mmc_ctx *ctx, mmc_tensor *a, float s);        /* a * s */
+mmc_tensor *mmc_add_scalar(mmc_ctx *ctx, mmc_tensor *a, float s);   /* a + s */
+mmc_tensor *mmc_exp(mmc_ctx *ctx, mmc_tensor *a);
+mmc_tensor *mmc_log(mmc_ctx *ctx, mmc_tensor *a);
+mmc_tensor *mmc_sqrt(mmc_ctx *ctx, mmc_tensor *a);
+mmc_tensor *mmc_pow(mmc_ctx *ctx, mmc_tensor *a, float p);          /* a ** p */
+mmc_tensor *mmc_relu(mmc_ctx *ctx, mmc_tensor *a);
+mmc_tensor *mmc_gelu(mmc_ctx *ctx, mmc_tensor *a);                  /* erf form */
+mmc_tensor *mmc_gelu_tanh(mmc_ctx *ctx, mmc_tensor *a);             /* tanh approximation */
+mmc_tensor *mmc_quick_gelu(mmc_ctx *ctx, mmc_tensor *a);            /* a * sigmoid(1.702 a) */
+mmc_tensor *mmc_sigmoid(mmc_ctx *ctx, mmc_tensor *a);
+mmc_tensor *mmc_tanh(mmc_ctx *ctx, mmc_tensor *a);
+
+/* reductions. axes: list of axes (negative counts from the end); naxes = 0 means all.
+ * keepdim as in PyTorch. max returns values; gradient flows to the first maximum. */
+mmc_tensor *mmc_sum(mmc_ctx *ctx, mmc_tensor *a, const int *axes, int naxes, int keepdim);
+mmc_tensor *mmc_mean(mmc_ctx *ctx, mmc_tensor *a, const int *axes, int naxes, int keepdim);
+mmc_tensor *mmc_max(mmc_ctx *ctx, mmc_tensor *a, int axis, int keepdim);
+
+/* softmax family, over the last axis */
+mmc_tensor *mmc_softmax(mmc_ctx *ctx, mmc_tensor *a);
+mmc_tensor *mmc_log_softmax(mmc_ctx *ctx, mmc_tensor *a);
+/* logits (N, C), targets[N] class ids; rows whose target == ignore_index are skipped
+ * (use -100 as PyTorch does, or any value outside 0..C-1 to disable). label_smoothing in
+ * [0, 1). Returns the mean over non-ignored rows, shape (1). */
+mmc_tensor *mmc_cross_entropy(mmc_ctx *ctx, mmc_tensor *logits, const int *targets,
+                              int ignore_index, float label_smoothing);
+
+/* matrix products through cblas_sgemm.
+ * matmul: a (M, K) or (K, M) if ta; b (K, N) or (N, K) if tb -> (M, N).
+ * bmm:    the same over a leading batch dims (B, ., .) -> (B, M, N); a 2-D operand is
+ *         shared across the batch. */
+mmc_tensor *mmc_matmul(mmc_ctx *ctx, mmc_tensor *a, mmc_tensor *b, int ta, int tb);
+mmc_tensor *mmc_bmm(mmc_ctx *ctx, mmc_tensor *a, mmc_tensor *b, int ta, int tb);
+/* x (..., IN), w (OUT, IN), b (OUT) or NULL -> (..., OUT) */
+mmc_tensor *mmc_linear(mmc_ctx *ctx, mmc_tensor *x, mmc_tensor *w, mmc_tensor *b);
+
+/* convolution and pooling, NCHW.
+ * conv2d: x (B, C, H, W), w (OC, C/groups, KH, KW), b (OC) or NULL -> (B, OC, OH, OW) */
+typedef struct mmc_conv2d_opts {
+    int stride_h, stride_w, pad_h, pad_w, dil_h, dil_w, groups;
+} mmc_conv2d_opts;
+mmc_conv2d_opts mmc_conv2d_defaults(void); /* stride 1, pad 0, dilation 1, groups 1 */
+mmc_tensor *mmc_conv2d(mmc_ctx *ctx, mmc_tensor *x, mmc_tensor *w, mmc_tensor *b,
+                       mmc_conv2d_opts o);
+/* pools: kernel k, stride s, padding p (max pads with -inf, avg counts padding as
+ * PyTorch's count_include_pad=True does). */
+mmc_tensor *mmc_max_pool2d(mmc_ctx *ctx, mmc_tensor *x, int k, int s, int p);
+mmc_tensor *mmc_avg_pool2d(mmc_ctx *ctx, mmc_tensor *x, int k, int s, int p);
+mmc_tensor *mmc_global_avg_pool2d(mmc_ctx *ctx, mmc_tensor *x); /* (B,C,H,W) -> (B,C) */
+
+/* normalisation.
+ * batch_norm: x (B, C, ...) ; gamma, beta (C) or NULL; running_mean/var (C) persistent,
+ *   updated in training with momentum (PyTorch convention, unbiased var for the running
+ *   estimate); in eval the running statistics are used.
+ * layer_norm: over the last axis of x; gamma, beta (D) or NULL. */
+mmc_tensor *mmc_batch_norm(mmc_ctx *ctx, mmc_tensor *x, mmc_tensor *gamma, mmc_tensor *beta,
+                           mmc_tensor *running_mean, mmc_tensor *running_var,
+                           int training, float momentum, float eps);
+mmc_tensor *mmc_layer_norm(mmc_ctx *ctx, mmc_tensor *x, mmc_tensor *gamma, mmc_tensor *beta,
+                           float eps);
+
+/* embedding: table (V, D), ids[n] (each in 0..V-1) -> (n, D); reshape after as needed */
+mmc_tensor *mmc_embedding(mmc_ctx *ctx, mmc_tensor *table, const int *ids, int n);
+/* dropout: in training zero with probability p and scale by 1/(1-p); identity otherwise */
+mmc_tensor *mmc_dropout(mmc_ctx *ctx, mmc_tensor *x, float p, int training, mmc_rng *rng);
+
+/* shape ops */
+mmc_tensor *mmc_reshape(mmc_ctx *ctx, mmc_tensor *x, int ndim, const int *shape); /* view; one dim may be -1 */
+mmc_tensor *mmc_transpose(mmc_ctx *ctx, mmc_tensor *x, int d0, int d1);           /* copy */
+mmc_tensor *mmc_permute(mmc_ctx *ctx, mmc_tensor *x, const int *perm);            /* copy */
+mmc_tensor *mmc_concat(mmc_ctx *ctx, mmc_tensor **xs, int n, int axis);
+/* split x along axis into n parts of the given sizes; writes outs[n]; returns status */
+int mmc_split(mmc_ctx *ctx, mmc_tensor *x, int axis, const int *sizes, int n, mmc_tensor **outs);
+mmc_tensor *mmc_slice(mmc_ctx *ctx, mmc_tensor *x, int axis, int start, int end); /* [start, end) */
+/* gather along axis with an index per output position: out[.., i, ..] = x[.., idx[..], ..]
+ * where index has out's shape (the shape of x except axis, which becomes index_len) */
+mmc_tensor *mmc_gather(mmc_ctx *ctx, mmc_tensor *x, int axis, const int *index, int index_len);
+
+/* similarity */
+mmc_tensor *mmc_l2_normalize(mmc_ctx *ctx, mmc_tensor *x, float eps); /* last axis; x / max(||x||, eps) */
+mmc_tensor *mmc_cosine_similarity(mmc_ctx *ctx, mmc_tensor *a, mmc_tensor *b, float eps); /* (N,D),(N,D) -> (N) */
+mmc_tensor *mmc_pairwise_distance(mmc_ctx *ctx, mmc_tensor *a, mmc_tensor *b, float eps); /* (N,D),(M,D) -> (N,M) Euclidean */
+
+/* scaled dot-product attention.
+ * q (B, H, Tq, Dh), k and v (B, H, Tk, Dh) -> (B, H, Tq, Dh).
+ * causal: query i sees keys j <= i (+ Tk - Tq offset). key_mask: NULL or (B, Tk) of
+ * 1 (attend) / 0 (padding). A row with no visible key gives zeros. */
+mmc_tensor *mmc_attention(mmc_ctx *ctx, mmc_tensor *q, mmc_tensor *k, mmc_tensor *v,
+                          int causal, const uint8_t *key_mask);
+
+/* ----------------------------------------------------------------- safetensors */
+
+/* A loaded safetensors file (read fully into memory, validated). Tensors of dtype F32,
+ * F16, BF16 are exposed as f32 on request; I64/I32 as integers. */
+typedef struct mmc_st_entry {
+    char *name;
+    char dtype[8];       /* "F32", "F16", "BF16", "I64", "I32", ... */
+    int ndim;
+    int64_t shape[8];
+    uint64_t begin, end; /* byte offsets into the data section */
+} mmc_st_entry;
+
+typedef struct mmc_safetensors {
+    char *path;
+    uint8_t *bytes;      /* whole file */
+    size_t size;
+    const uint8_t *data; /* start of the data section */
+    size_t data_size;
+    mmc_st_entry *entries;
+    int count;
+    char *metadata_json; /* the "__metadata__" object as JSON text, or NULL */
+} mmc_safetensors;
+
+int mmc_safetensors_open(mmc_safetensors *st, const char *path, mmc_error *err);
+int mmc_safetensors_parse(mmc_safetensors *st, const char *name, const uint8_t *bytes,
+                          size_t size, mmc_error *err); /* from memory; copies bytes */
+void mmc_safetensors_close(mmc_safetensors *st);
+const mmc_st_entry *mmc_safetensors_find(const mmc_safetensors *st, const char *name);
+/* Copies tensor `name` into a new persistent f32 tensor (converting F16/BF16/F64/ints). */
+mmc_tensor *mmc_safetensors_get(const mmc_safetensors *st, const char *name, mmc_error *err);
+/* Reads an integer tensor (I64/I32/I8/U8...) into a new malloc'd int64 array. */
+int64_t *mmc_safetensors_get_i64(const mmc_safetensors *st, const char *name,
+                                 int64_t *count, mmc_error *err);
+/* Writes tensors (F32) atomically: temp file, fsync, rename. names[i] for tensors[i];
+ * metadata_json: NULL or a JSON object of string values. */
+int mmc_safetensors_write(const char *path, mmc_tensor *const *tensors,
+                          const char *const *names, int n, const char *metadata_json,
+                          mmc_error *err);
+
+/* --------------------------------------------------------------- utilities */
+
+/* Writes buf to path atomically (temp, fsync, rename). */
+int mmc_write_file_atomic(const char *path, const void *buf, size_t n, mmc_error *err);
+/* Reads a whole file (refuses > max_bytes); *out malloc'd, NUL-terminated. */
+int mmc_read_file(const char *path, size_t max_bytes, uint8_t **out, size_t *n, mmc_error *err);
+double mmc_now(void); /* monotonic seconds */
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* MMC_H */

@@ -1,0 +1,30 @@
+/* cli.h — shared by the subcommand files. Only src/cli parses argv and prints for humans. */
+#ifndef MMC_CLI_H
+#define MMC_CLI_H
+#include "mmc.h"
+
+/* Each subcommand: int cmd_NAME(int argc, char **argv), argv[0] is the subcommand name.
+ * Returns the process exit code (0 ok, 1 usage, 2 bad input, 3 runtime). */
+typedef struct cli_command {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *summary;
+    const char *usage; /* full help text for `mmc help NAME` */
+} cli_command;
+
+extern const cli_command cli_commands[];
+extern const int cli_ncommands;
+
+/* Prints "mmc: error: ..." to stderr and returns code. */
+int cli_error(int code, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+int cli_error_from(const mmc_error *e); /* prints e->msg, returns e->code (3 if 0) */
+
+int cmd_demo(int argc, char **argv);
+int cmd_bench(int argc, char **argv);
+int cmd_inspect(int argc, char **argv);
+
+#endif

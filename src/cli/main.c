@@ -1,0 +1,98 @@
+/* main.c — `mmc COMMAND ...`: dispatches to one file per subcommand. */
+#include "cli.h"
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+const cli_command cli_commands[] = {
+    {"demo", cmd_demo, "train and evaluate the built-in examples end to end",
+     "usage: mmc demo [--steps N] [--threads T] [--seed S]\n"
+     "\n"
+     "Trains the built-in examples on synthetic data generated in memory (nothing is\n"
+     "downloaded) and prints their losses and accuracy as they go.\n"
+     "  --steps N     optimizer steps per example (default 200)\n"
+     "  --threads T   kernel threads (default: $MMC_THREADS, else all cores)\n"
+     "  --seed S      random seed (default 1)\n"},
+    {"bench", cmd_bench, "time a workload (matrix products, convolution)",
+     "usage: mmc bench WORKLOAD [--threads T] [--steps N] [--json]\n"
+     "\n"
+     "Workloads:\n"
+     "  gemm-1024     1024x1024x1024 sgemm          (GFLOP/s)\n"
+     "  gemm-2048     2048x2048x2048 sgemm          (GFLOP/s)\n"
+     "  conv2d-train  conv2d forward+backward: batch 32, 64x64, 64->64 channels, 3x3, pad 1\n"
+     "                (GFLOP/s over forward + both backward products)\n"
+     "  --threads T   kernel threads (default: $MMC_THREADS, else all cores)\n"
+     "  --steps N     timed repetitions after warm-up (default depends on the workload)\n"
+     "  --json        one JSON object: {\"workload\", \"rate\", \"unit\", \"threads\", \"peak_rss_mb\"}\n"},
+    {"inspect", cmd_inspect, "list the tensors of a .safetensors file",
+     "usage: mmc inspect FILE.safetensors [--json]\n"
+     "\n"
+     "Lists each tensor's name, dtype, shape and statistics (min, max, mean, std), and the\n"
+     "file's metadata. --json prints one JSON document instead.\n"},
+};
+const int cli_ncommands = (int)(sizeof cli_commands / sizeof cli_commands[0]);
+
+int cli_error(int code, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "mmc: error: ");
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+    return code;
+}
+
+int cli_error_from(const mmc_error *e) {
+    fprintf(stderr, "mmc: error: %s\n", e->msg[0] ? e->msg : "unknown error");
+    return e->code ? e->code : MMC_ERR_RUNTIME;
+}
+
+static void usage(FILE *f) {
+    fprintf(f, "mmc %s — multimodal deep learning in C\n\nusage: mmc COMMAND [ARGS...]\n\ncommands:\n",
+            MMC_VERSION);
+    for (int i = 0; i < cli_ncommands; i++)
+        fprintf(f, "  %-10s %s\n", cli_commands[i].name, cli_commands[i].summary);
+    fprintf(f, "  %-10s %s\n", "help", "show help for a command: mmc help COMMAND");
+    fprintf(f, "\n  --version  print the version\n");
+}
+
+static const cli_command *find(const char *name) {
+    for (int i = 0; i < cli_ncommands; i++)
+        if (strcmp(cli_commands[i].name, name) == 0) return &cli_commands[i];
+    return NULL;
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2) {
+        usage(stderr);
+        return 1;
+    }
+    const char *cmd = argv[1];
+    if (!strcmp(cmd, "--version") || !strcmp(cmd, "version")) {
+        printf("mmc %s\n", MMC_VERSION);
+        return 0;
+    }
+    if (!strcmp(cmd, "help") || !strcmp(cmd, "--help") || !strcmp(cmd, "-h")) {
+        if (argc > 2) {
+            const cli_command *c = find(argv[2]);
+            if (!c) return cli_error(1, "no command '%s' (see: mmc help)", argv[2]);
+            fputs(c->usage, stdout);
+            return 0;
+        }
+        usage(stdout);
+        return 0;
+    }
+    const cli_command *c = find(cmd);
+    if (!c) {
+        usage(stderr);
+        return cli_error(1, "unknown command '%s'", cmd);
+    }
+    for (int i = 2; i < argc; i++)
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            fputs(c->usage, stdout);
+            return 0;
+        }
+    mmc_set_threads(0);
+    return c->run(argc - 1, argv + 1);
+}

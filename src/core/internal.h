@@ -1,0 +1,83 @@
+/*
+ * internal.h — what ops need from the core: creating outputs, recording backward nodes,
+ * reporting errors. Not installed; not part of the public API.
+ *
+ * How an op is written (see src/ops/elementwise.c for the simplest examples):
+ *
+ *   mmc_tensor *mmc_relu(mmc_ctx *ctx, mmc_tensor *a) {
+ *       MMC_CHECK_INPUTS(ctx, "relu", a);
+ *       mmc_tensor *out = mmc_tensor_empty(ctx, a->ndim, a->shape);
+ *       if (!out) return NULL;
+ *       ... forward into out->data ...
+ *       mmc_node *n = mmc_node_record(ctx, "relu", out, relu_backward, 1, a);
+ *       // n is NULL when nothing needs a gradient; otherwise save what backward needs
+ *       return out;
+ *   }
+ *   static void relu_backward(mmc_ctx *ctx, mmc_node *n) {
+ *       float *gout = n->out->grad;                 // always allocated when called
+ *       mmc_tensor *a = n->in[0];
+ *       if (a->requires_grad) { float *ga = mmc_tensor_grad(ctx, a); ... ga[i] += ... }
+ *   }
+ */
+#ifndef MMC_INTERNAL_H
+#define MMC_INTERNAL_H
+
+#include "mmc.h"
+#include <stdarg.h>
+
+#define MMC_NODE_MAX_IN 4
+
+typedef void (*mmc_backward_fn)(mmc_ctx *ctx, mmc_node *n);
+
+struct mmc_node {
+    const char *op;
+    mmc_backward_fn backward;
+    mmc_tensor *out;
+    int n_in;
+    mmc_tensor *in[MMC_NODE_MAX_IN];
+    mmc_tensor **in_list; /* for ops with many inputs (concat): n_in entries */
+    int ia[8];            /* small integer parameters (axes, strides, ...) */
+    float fa[4];          /* small float parameters (eps, p, ...) */
+    void *saved;          /* op-specific arena buffer (masks, statistics, ...) */
+    void *saved2;
+};
+
+/* Records a node for `out` if grad mode is on and any input requires grad; marks
+ * out->requires_grad. Returns NULL (not an error) when nothing needs recording, and
+ * NULL with ctx->err set on OOM — check ctx->err.code if that matters to you. */
+mmc_node *mmc_node_record(mmc_ctx *ctx, const char *op, mmc_tensor *out, mmc_backward_fn bw,
+                          int n_in, ...);
+/* Same, for an array of inputs (copied into the arena). */
+mmc_node *mmc_node_record_list(mmc_ctx *ctx, const char *op, mmc_tensor *out,
+                               mmc_backward_fn bw, int n_in, mmc_tensor **ins);
+
+/* Scratch memory from the arena (NULL + ctx->err on OOM). */
+void *mmc_scratch(mmc_ctx *ctx, size_t bytes);
+
+/* Reports an op error into ctx->err (first error wins until reset) and returns NULL. */
+void *mmc_op_fail(mmc_ctx *ctx, int code, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+
+/* Checks that no input is NULL (a previous op failed) — returns NULL from the caller. */
+#define MMC_CHECK_INPUTS(ctx, opname, ...)                                          \
+    do {                                                                            \
+        mmc_tensor *mmc__ins[] = {__VA_ARGS__};                                     \
+        for (size_t mmc__i = 0; mmc__i < sizeof(mmc__ins) / sizeof(mmc__ins[0]); mmc__i++) \
+            if (!mmc__ins[mmc__i])                                                  \
+                return mmc_op_fail((ctx), MMC_ERR_USAGE, "%s: input %d is NULL%s", (opname), \
+                                   (int)mmc__i, (ctx)->err.code ? " (an earlier op failed)" : ""); \
+    } while (0)
+
+/* Normalises a possibly negative axis; -1 if out of range. */
+static inline int mmc_axis(int axis, int ndim) {
+    if (axis < 0) axis += ndim;
+    return (axis < 0 || axis >= ndim) ? -1 : axis;
+}
+
+/* Whether a tensor needs its gradient computed in a backward function. */
+static inline int mmc_needs_grad(const mmc_tensor *t) { return t && t->requires_grad; }
+
+#endif
