@@ -309,6 +309,21 @@ int mmc_safetensors_write(const char *path, mmc_tensor *const *tensors,
                           const char *const *names, int n, const char *metadata_json,
                           mmc_error *err);
 
+/* ------------------------------------------------------------------- images */
+/* src/data/image.c: decode (PNG, JPEG, PPM/PGM), resize, crop, normalise, augment. */
+
+/* (declarations for images go above this line) */
+
+/* --------------------------------------------------------------------- text */
+/* src/data/utf8.c, src/data/tokenizer_*.c: UTF-8 validation and tokenizers. */
+
+/* (declarations for text go above this line) */
+
+/* ----------------------------------------------------------------- datasets */
+/* src/data/manifest.c, src/data/shapes.c: manifests and the synthetic shapes world. */
+
+/* (declarations for datasets go above this line) */
+
 /* --------------------------------------------------------------- utilities */
 
 /* Writes buf to path atomically (temp, fsync, rename). */
