@@ -192,8 +192,10 @@ mmc_tensor *mmc_quick_gelu(mmc_ctx *ctx, mmc_tensor *a);            /* a * sigmo
 mmc_tensor *mmc_sigmoid(mmc_ctx *ctx, mmc_tensor *a);
 mmc_tensor *mmc_tanh(mmc_ctx *ctx, mmc_tensor *a);
 
-/* reductions. axes: list of axes (negative counts from the end); naxes = 0 means all.
- * keepdim as in PyTorch. max returns values; gradient flows to the first maximum. */
+/* reductions. axes: list of distinct axes (negative counts from the end); naxes = 0 means
+ * all (axes may then be NULL). keepdim as in PyTorch: reducing every axis without keepdim
+ * gives a 0-dim tensor (ndim 0, one element). max reduces one axis and returns the values;
+ * the gradient flows to the first maximum (a NaN counts as the maximum). */
 mmc_tensor *mmc_sum(mmc_ctx *ctx, mmc_tensor *a, const int *axes, int naxes, int keepdim);
 mmc_tensor *mmc_mean(mmc_ctx *ctx, mmc_tensor *a, const int *axes, int naxes, int keepdim);
 mmc_tensor *mmc_max(mmc_ctx *ctx, mmc_tensor *a, int axis, int keepdim);
@@ -202,8 +204,11 @@ mmc_tensor *mmc_max(mmc_ctx *ctx, mmc_tensor *a, int axis, int keepdim);
 mmc_tensor *mmc_softmax(mmc_ctx *ctx, mmc_tensor *a);
 mmc_tensor *mmc_log_softmax(mmc_ctx *ctx, mmc_tensor *a);
 /* logits (N, C), targets[N] class ids; rows whose target == ignore_index are skipped
- * (use -100 as PyTorch does, or any value outside 0..C-1 to disable). label_smoothing in
- * [0, 1). Returns the mean over non-ignored rows, shape (1). */
+ * (use -100 as PyTorch does, or any value outside 0..C-1 to disable). Any other target
+ * outside 0..C-1 is a usage error naming the row. label_smoothing in [0, 1], exactly as
+ * PyTorch's F.cross_entropy(label_smoothing=): (1-e) * nll + e/C * sum_c -log p_c per row.
+ * Returns the mean over non-ignored rows, shape (1); if every row is ignored it returns 0
+ * with zero gradients (PyTorch returns nan). */
 mmc_tensor *mmc_cross_entropy(mmc_ctx *ctx, mmc_tensor *logits, const int *targets,
                               int ignore_index, float label_smoothing);
 
@@ -247,21 +252,35 @@ mmc_tensor *mmc_embedding(mmc_ctx *ctx, mmc_tensor *table, const int *ids, int n
 mmc_tensor *mmc_dropout(mmc_ctx *ctx, mmc_tensor *x, float p, int training, mmc_rng *rng);
 
 /* shape ops */
-mmc_tensor *mmc_reshape(mmc_ctx *ctx, mmc_tensor *x, int ndim, const int *shape); /* view; one dim may be -1 */
+/* reshape: a view (shares x's data, base = x, no tape node; its gradient is x's); one dim
+ * may be -1. It requires grad when x does and grad mode is on. */
+mmc_tensor *mmc_reshape(mmc_ctx *ctx, mmc_tensor *x, int ndim, const int *shape);
 mmc_tensor *mmc_transpose(mmc_ctx *ctx, mmc_tensor *x, int d0, int d1);           /* copy */
 mmc_tensor *mmc_permute(mmc_ctx *ctx, mmc_tensor *x, const int *perm);            /* copy */
 mmc_tensor *mmc_concat(mmc_ctx *ctx, mmc_tensor **xs, int n, int axis);
-/* split x along axis into n parts of the given sizes; writes outs[n]; returns status */
+/* split x along axis into n parts of the given sizes (>= 0, summing to the axis length);
+ * writes outs[n] (each output its own tape node; all NULL on error); returns status */
 int mmc_split(mmc_ctx *ctx, mmc_tensor *x, int axis, const int *sizes, int n, mmc_tensor **outs);
-mmc_tensor *mmc_slice(mmc_ctx *ctx, mmc_tensor *x, int axis, int start, int end); /* [start, end) */
+/* [start, end) along axis with Python semantics: negative values count from the end, both
+ * are clamped to [0, len], end <= start gives an empty axis. */
+mmc_tensor *mmc_slice(mmc_ctx *ctx, mmc_tensor *x, int axis, int start, int end);
 /* gather along axis with an index per output position: out[.., i, ..] = x[.., idx[..], ..]
- * where index has out's shape (the shape of x except axis, which becomes index_len) */
+ * where index has out's shape (the shape of x except axis, which becomes index_len), as
+ * torch.gather. Every index must be in 0..x.shape[axis]-1 (else a usage error). */
 mmc_tensor *mmc_gather(mmc_ctx *ctx, mmc_tensor *x, int axis, const int *index, int index_len);
 
-/* similarity */
-mmc_tensor *mmc_l2_normalize(mmc_ctx *ctx, mmc_tensor *x, float eps); /* last axis; x / max(||x||, eps) */
-mmc_tensor *mmc_cosine_similarity(mmc_ctx *ctx, mmc_tensor *a, mmc_tensor *b, float eps); /* (N,D),(N,D) -> (N) */
-mmc_tensor *mmc_pairwise_distance(mmc_ctx *ctx, mmc_tensor *a, mmc_tensor *b, float eps); /* (N,D),(M,D) -> (N,M) Euclidean */
+/* similarity (eps >= 0).
+ * l2_normalize: over the last axis, x / max(||x||, eps), as F.normalize.
+ * cosine_similarity: a, b (..., D) of the same shape -> (...), as torch 1.13's
+ *   F.cosine_similarity: a.b / (max(||a||, eps) * max(||b||, eps)), each norm clamped on its
+ *   own; below eps the gradient follows PyTorch (the formula with ||a|| replaced by the
+ *   clamped norm), not the exact derivative.
+ * pairwise_distance: a (N, D), b (M, D) -> (N, M), d = ||a_i - b_j|| exactly as torch.cdist
+ *   p=2. Backward uses (a_i - b_j) / max(d, eps) and 0 at d == 0, so it is cdist's gradient
+ *   for d >= eps and at 0, and finite in between. */
+mmc_tensor *mmc_l2_normalize(mmc_ctx *ctx, mmc_tensor *x, float eps);
+mmc_tensor *mmc_cosine_similarity(mmc_ctx *ctx, mmc_tensor *a, mmc_tensor *b, float eps);
+mmc_tensor *mmc_pairwise_distance(mmc_ctx *ctx, mmc_tensor *a, mmc_tensor *b, float eps);
 
 /* scaled dot-product attention.
  * q (B, H, Tq, Dh), k and v (B, H, Tk, Dh) -> (B, H, Tq, Dh).
