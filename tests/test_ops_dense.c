@@ -140,7 +140,7 @@ TEST(grad_matmul) {
         for (int tb = 0; tb < 2; tb++) {
             mmc_tensor *in[2] = {param(2, ta ? (int[]){K, M} : (int[]){M, K}, 10 + ta, 1.0f),
                                  param(2, tb ? (int[]){N, K} : (int[]){K, N}, 20 + tb, 1.0f)};
-            char what[32];
+            char what[64];
             snprintf(what, sizeof what, "matmul ta=%d tb=%d", ta, tb);
             test_gradcheck(what, g_matmul, in, 2, (int[]){ta, tb}, FD_EPS, FD_TOL, 0);
             free_all(in, 2);
@@ -177,7 +177,7 @@ TEST(grad_bmm) {
         {3, {3, 4, 5}, 2, {2, 5}, 0, 1}};
     for (int i = 0; i < 4; i++) {
         mmc_tensor *in[2] = {param(cs[i].na, cs[i].sa, 30 + i, 1.0f), param(cs[i].nb, cs[i].sb, 40 + i, 1.0f)};
-        char what[32];
+        char what[64];
         snprintf(what, sizeof what, "bmm case %d", i);
         test_gradcheck(what, g_bmm, in, 2, (int[]){cs[i].ta, cs[i].tb}, FD_EPS, FD_TOL, 0);
         free_all(in, 2);
@@ -240,7 +240,7 @@ TEST(grad_conv2d) {
     for (int i = 0; i < 4; i++) {
         mmc_tensor *in[3] = {param(4, cs[i].x, 60 + i, 1.0f), param(4, cs[i].w, 70 + i, 0.5f),
                              param(1, (int[]){cs[i].w[0]}, 80 + i, 1.0f)};
-        char what[32];
+        char what[64];
         snprintf(what, sizeof what, "conv2d case %d", i);
         test_gradcheck(what, g_conv, in, 3, cs[i].o, FD_EPS, FD_TOL, 60);
         free_all(in, 3);
@@ -525,7 +525,7 @@ TEST(grad_attention) {
         mmc_tensor *in[3] = {param(4, (int[]){2, 2, cs[i].tq, 3}, 140 + i, 1.0f),
                              param(4, (int[]){2, 2, cs[i].tk, 3}, 150 + i, 1.0f),
                              param(4, (int[]){2, 2, cs[i].tk, 3}, 160 + i, 1.0f)};
-        char what[32];
+        char what[64];
         snprintf(what, sizeof what, "attention case %d", i);
         test_gradcheck(what, g_attn, in, 3, &cs[i].c, FD_EPS, FD_TOL, 0);
         free_all(in, 3);
