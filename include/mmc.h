@@ -214,8 +214,9 @@ mmc_tensor *mmc_cross_entropy(mmc_ctx *ctx, mmc_tensor *logits, const int *targe
 
 /* matrix products through cblas_sgemm.
  * matmul: a (M, K) or (K, M) if ta; b (K, N) or (N, K) if tb -> (M, N).
- * bmm:    the same over a leading batch dims (B, ., .) -> (B, M, N); a 2-D operand is
- *         shared across the batch. */
+ * bmm:    the same over leading batch dims (..., ., .) -> (..., M, N). The batch dims of
+ *         a and b must be equal, or one operand is 2-D and shared across the batch (its
+ *         gradient is the sum over the batch). No other broadcasting. */
 mmc_tensor *mmc_matmul(mmc_ctx *ctx, mmc_tensor *a, mmc_tensor *b, int ta, int tb);
 mmc_tensor *mmc_bmm(mmc_ctx *ctx, mmc_tensor *a, mmc_tensor *b, int ta, int tb);
 /* x (..., IN), w (OUT, IN), b (OUT) or NULL -> (..., OUT) */
@@ -229,8 +230,9 @@ typedef struct mmc_conv2d_opts {
 mmc_conv2d_opts mmc_conv2d_defaults(void); /* stride 1, pad 0, dilation 1, groups 1 */
 mmc_tensor *mmc_conv2d(mmc_ctx *ctx, mmc_tensor *x, mmc_tensor *w, mmc_tensor *b,
                        mmc_conv2d_opts o);
-/* pools: kernel k, stride s, padding p (max pads with -inf, avg counts padding as
- * PyTorch's count_include_pad=True does). */
+/* pools: kernel k, stride s, padding p with 0 <= p <= k/2, floor mode (max pads with
+ * -inf and sends the gradient to the first maximum of a window; avg counts padding as
+ * PyTorch's count_include_pad=True does, so it always divides by k*k). */
 mmc_tensor *mmc_max_pool2d(mmc_ctx *ctx, mmc_tensor *x, int k, int s, int p);
 mmc_tensor *mmc_avg_pool2d(mmc_ctx *ctx, mmc_tensor *x, int k, int s, int p);
 mmc_tensor *mmc_global_avg_pool2d(mmc_ctx *ctx, mmc_tensor *x); /* (B,C,H,W) -> (B,C) */
@@ -238,7 +240,9 @@ mmc_tensor *mmc_global_avg_pool2d(mmc_ctx *ctx, mmc_tensor *x); /* (B,C,H,W) -> 
 /* normalisation.
  * batch_norm: x (B, C, ...) ; gamma, beta (C) or NULL; running_mean/var (C) persistent,
  *   updated in training with momentum (PyTorch convention, unbiased var for the running
- *   estimate); in eval the running statistics are used.
+ *   estimate); in eval the running statistics are used. Pass both running tensors or
+ *   neither; with neither, batch statistics are used in eval too (PyTorch's
+ *   track_running_stats=False). Training needs more than one value per channel.
  * layer_norm: over the last axis of x; gamma, beta (D) or NULL. */
 mmc_tensor *mmc_batch_norm(mmc_ctx *ctx, mmc_tensor *x, mmc_tensor *gamma, mmc_tensor *beta,
                            mmc_tensor *running_mean, mmc_tensor *running_var,
@@ -246,9 +250,12 @@ mmc_tensor *mmc_batch_norm(mmc_ctx *ctx, mmc_tensor *x, mmc_tensor *gamma, mmc_t
 mmc_tensor *mmc_layer_norm(mmc_ctx *ctx, mmc_tensor *x, mmc_tensor *gamma, mmc_tensor *beta,
                            float eps);
 
-/* embedding: table (V, D), ids[n] (each in 0..V-1) -> (n, D); reshape after as needed */
+/* embedding: table (V, D), ids[n] (each in 0..V-1) -> (n, D); reshape after as needed.
+ * An id out of range fails with MMC_ERR_INPUT before anything is read. */
 mmc_tensor *mmc_embedding(mmc_ctx *ctx, mmc_tensor *table, const int *ids, int n);
-/* dropout: in training zero with probability p and scale by 1/(1-p); identity otherwise */
+/* dropout: in training zero with probability p and scale by 1/(1-p); identity otherwise.
+ * p in [0, 1). The mask takes one mmc_rng_uniform draw per element, in order, from rng
+ * (required when training with p > 0); eval and p = 0 draw nothing. */
 mmc_tensor *mmc_dropout(mmc_ctx *ctx, mmc_tensor *x, float p, int training, mmc_rng *rng);
 
 /* shape ops */
@@ -285,7 +292,8 @@ mmc_tensor *mmc_pairwise_distance(mmc_ctx *ctx, mmc_tensor *a, mmc_tensor *b, fl
 /* scaled dot-product attention.
  * q (B, H, Tq, Dh), k and v (B, H, Tk, Dh) -> (B, H, Tq, Dh).
  * causal: query i sees keys j <= i (+ Tk - Tq offset). key_mask: NULL or (B, Tk) of
- * 1 (attend) / 0 (padding). A row with no visible key gives zeros. */
+ * 1 (attend) / 0 (padding). Scores are scaled by 1/sqrt(Dh). A row with no visible key
+ * gives zeros and passes no gradient. */
 mmc_tensor *mmc_attention(mmc_ctx *ctx, mmc_tensor *q, mmc_tensor *k, mmc_tensor *v,
                           int causal, const uint8_t *key_mask);
 
