@@ -351,6 +351,60 @@ int mmc_safetensors_write(const char *path, mmc_tensor *const *tensors,
 
 /* (declarations for datasets go above this line) */
 
+/* ----------------------------------------------------------------------- nn */
+/* Modules (src/nn). A model's tensors live in one registry, mmc_params, which owns them
+ * and names them in PyTorch's dotted convention ("encoder.layer1.0.conv1.weight") so our
+ * safetensors checkpoints open in PyTorch and theirs open in mmc. A module is a plain
+ * struct of borrowed pointers into the registry:
+ *
+ *   mmc_params P = {0};
+ *   mmc_nn_linear fc;
+ *   mmc_nn_linear_init(&fc, &P, "head.fc", 512, 10, 1, &rng);   // registers head.fc.weight/.bias
+ *   mmc_tensor *y = mmc_nn_linear_forward(ctx, &fc, x);
+ *   ...; mmc_params_free(&P);                                     // frees every tensor
+ *
+ * Modules whose behaviour differs in training (dropout, batch norm) take `int training`
+ * in their forward. Initialisation follows PyTorch's defaults, drawn from the given rng. */
+
+enum { MMC_PARAM = 0, MMC_BUFFER = 1 }; /* buffers (running stats) are saved, not optimised */
+
+typedef struct mmc_params {
+    int n, cap;
+    mmc_tensor **tensors; /* owned */
+    char **names;         /* owned, dotted */
+    uint8_t *kind;        /* MMC_PARAM or MMC_BUFFER */
+    uint8_t *no_decay;    /* 1 for biases and norm weights (parameter groups) */
+} mmc_params;
+
+/* Creates a persistent zero tensor named prefix + "." + name (or name alone when prefix is
+ * NULL or ""), registers it, and returns it (requires_grad set for MMC_PARAM). NULL with
+ * err on duplicate name, bad shape or OOM. */
+mmc_tensor *mmc_params_new(mmc_params *P, const char *prefix, const char *name, int kind, int ndim,
+                           const int *shape, mmc_error *err);
+void mmc_params_free(mmc_params *P);
+mmc_tensor *mmc_params_find(const mmc_params *P, const char *name);
+int64_t mmc_params_count(const mmc_params *P, int kind); /* number of scalars of that kind */
+/* The trainable tensors (kind MMC_PARAM), in registration order, into out[] (size P->n);
+ * returns how many. */
+int mmc_params_trainable(const mmc_params *P, mmc_tensor **out);
+void mmc_params_zero_grad(mmc_params *P);
+/* Checkpoint I/O: every tensor (params and buffers) under its name. Load checks that
+ * names and shapes match; strict = 1 also refuses extra or missing names. */
+int mmc_params_save(const mmc_params *P, const char *path, const char *metadata_json, mmc_error *err);
+int mmc_params_load(mmc_params *P, const char *path, int strict, mmc_error *err);
+/* PyTorch's default init helpers (torch.nn.init): uniform(-b, b), normal, constant. */
+void mmc_init_uniform(mmc_tensor *t, float bound, mmc_rng *rng);
+void mmc_init_normal(mmc_tensor *t, float mean, float std, mmc_rng *rng);
+void mmc_init_constant(mmc_tensor *t, float v);
+
+/* -- nn: layers, blocks and encoders (src/nn/layers.c, attention.c, transformer.c, resnet.c, vit.c) -- */
+
+/* (declarations for nn layers go above this line) */
+
+/* -- nn: recurrent (src/nn/rnn.c, src/ops/recurrent.c) -- */
+
+/* (declarations for recurrent nets go above this line) */
+
 /* --------------------------------------------------------------- utilities */
 
 /* Writes buf to path atomically (temp, fsync, rename). */
