@@ -399,6 +399,247 @@ void mmc_init_constant(mmc_tensor *t, float v);
 
 /* -- nn: layers, blocks and encoders (src/nn/layers.c, attention.c, transformer.c, resnet.c, vit.c) -- */
 
+/* Conventions for every module below:
+ *   _init(m, P, prefix, <config>, rng, err) registers the module's tensors in P under
+ *     prefix + "." + PyTorch's name (a torch state_dict maps 1:1), initialises them as
+ *     PyTorch's default reset_parameters does (torchvision's rules for ResNet and ViT),
+ *     drawing from rng, and returns MMC_OK or an error code with err filled. rng may be
+ *     NULL: random tensors are then left at zero (e.g. when a checkpoint is loaded next);
+ *     constant ones (norm scales, running_var) are still set.
+ *   _forward(ctx, m, ...) builds the output from the ops, so autograd comes free; NULL with
+ *     ctx->err set on failure. `training` selects dropout and batch statistics; dropout
+ *     draws from the rng passed in (required only when training with p > 0).
+ *   Modules hold borrowed pointers into P; P owns (and mmc_params_free frees) everything. */
+
+/* Activations used by MLPs and transformer blocks. */
+enum { MMC_ACT_NONE = 0, MMC_ACT_RELU, MMC_ACT_GELU, MMC_ACT_GELU_TANH, MMC_ACT_QUICK_GELU, MMC_ACT_TANH };
+mmc_tensor *mmc_nn_activation(mmc_ctx *ctx, mmc_tensor *x, int act);
+
+/* Linear: weight (out, in) and bias (out) ~ U(±1/sqrt(in)). x (..., in) -> (..., out). */
+typedef struct mmc_nn_linear {
+    int in, out;
+    mmc_tensor *weight, *bias; /* bias NULL when built without */
+} mmc_nn_linear;
+int mmc_nn_linear_init(mmc_nn_linear *m, mmc_params *P, const char *prefix, int in, int out, int bias,
+                       mmc_rng *rng, mmc_error *err);
+mmc_tensor *mmc_nn_linear_forward(mmc_ctx *ctx, mmc_nn_linear *m, mmc_tensor *x);
+
+/* Conv2d, square kernel, groups 1: weight (out, in, k, k), bias (out), both
+ * ~ U(±1/sqrt(in·k·k)). x (B, in, H, W) -> (B, out, OH, OW). */
+typedef struct mmc_nn_conv2d {
+    int in, out, kernel;
+    mmc_conv2d_opts opts;
+    mmc_tensor *weight, *bias;
+} mmc_nn_conv2d;
+int mmc_nn_conv2d_init(mmc_nn_conv2d *m, mmc_params *P, const char *prefix, int in, int out, int kernel,
+                       int stride, int padding, int bias, mmc_rng *rng, mmc_error *err);
+mmc_tensor *mmc_nn_conv2d_forward(mmc_ctx *ctx, mmc_nn_conv2d *m, mmc_tensor *x);
+
+/* BatchNorm1d/2d (one module: x (B, C), (B, C, L) or (B, C, H, W), same shape out).
+ * weight 1, bias 0, buffers running_mean 0, running_var 1, num_batches_tracked 0 (a 0-dim
+ * f32 buffer here, int64 in PyTorch). Training normalises with batch statistics and
+ * updates the running ones (momentum 0.1, unbiased variance) and the counter; eval uses
+ * the running statistics. eps and momentum may be changed after init. */
+typedef struct mmc_nn_batchnorm {
+    int channels;
+    float eps, momentum;
+    mmc_tensor *weight, *bias, *running_mean, *running_var, *num_batches_tracked;
+} mmc_nn_batchnorm;
+int mmc_nn_batchnorm_init(mmc_nn_batchnorm *m, mmc_params *P, const char *prefix, int channels,
+                          mmc_error *err);
+mmc_tensor *mmc_nn_batchnorm_forward(mmc_ctx *ctx, mmc_nn_batchnorm *m, mmc_tensor *x, int training);
+
+/* LayerNorm over the last axis: weight 1, bias 0. x (..., D) -> (..., D). */
+typedef struct mmc_nn_layernorm {
+    int dim;
+    float eps; /* PyTorch's default 1e-5 */
+    mmc_tensor *weight, *bias;
+} mmc_nn_layernorm;
+int mmc_nn_layernorm_init(mmc_nn_layernorm *m, mmc_params *P, const char *prefix, int dim, float eps,
+                          mmc_error *err);
+mmc_tensor *mmc_nn_layernorm_forward(mmc_ctx *ctx, mmc_nn_layernorm *m, mmc_tensor *x);
+
+/* Embedding: weight (num, dim) ~ N(0, 1). ids has the shape shape[0..ndim-1] (ndim 1..4);
+ * the output is (shape..., dim). An id outside 0..num-1 fails with MMC_ERR_INPUT. */
+typedef struct mmc_nn_embedding {
+    int num, dim;
+    mmc_tensor *weight;
+} mmc_nn_embedding;
+int mmc_nn_embedding_init(mmc_nn_embedding *m, mmc_params *P, const char *prefix, int num, int dim,
+                          mmc_rng *rng, mmc_error *err);
+mmc_tensor *mmc_nn_embedding_forward(mmc_ctx *ctx, mmc_nn_embedding *m, const int *ids, int ndim,
+                                     const int *shape);
+
+/* Dropout: zero with probability p and scale by 1/(1-p) in training; identity in eval. */
+typedef struct mmc_nn_dropout {
+    float p;
+} mmc_nn_dropout;
+mmc_tensor *mmc_nn_dropout_forward(mmc_ctx *ctx, mmc_nn_dropout *m, mmc_tensor *x, int training,
+                                   mmc_rng *rng);
+
+/* MLP over widths[0] -> widths[1] -> ... -> widths[n-1]: linear, then activation and
+ * dropout after every layer but the last. Names follow nn.Sequential(Linear, act, Dropout,
+ * Linear, ...): prefix.0, prefix.3, prefix.6, ... x (..., widths[0]) -> (..., widths[n-1]). */
+#define MMC_MLP_MAX_LAYERS 8
+typedef struct mmc_nn_mlp {
+    int n_layers, act;
+    float dropout;
+    mmc_nn_linear layers[MMC_MLP_MAX_LAYERS];
+} mmc_nn_mlp;
+int mmc_nn_mlp_init(mmc_nn_mlp *m, mmc_params *P, const char *prefix, int n_widths, const int *widths,
+                    int act, float dropout, mmc_rng *rng, mmc_error *err);
+mmc_tensor *mmc_nn_mlp_forward(mmc_ctx *ctx, mmc_nn_mlp *m, mmc_tensor *x, int training, mmc_rng *rng);
+
+/* Multi-head attention (src/nn/mha.c), self or cross, embed dim E, H heads.
+ * Layouts: packed (separate = 0), as torch.nn.MultiheadAttention: in_proj_weight (3E, E)
+ * xavier-uniform, in_proj_bias (3E) 0, out_proj.weight U(±1/sqrt(E)), out_proj.bias 0;
+ * separate (= 1), as Hugging Face CLIP: q_proj, k_proj, v_proj, out_proj, each a Linear
+ * with PyTorch's default init.
+ * forward: x (B, Tq, E) queries; kv (B, Tk, E) keys/values, or NULL for self-attention.
+ * causal: query i sees keys j <= i. key_mask: NULL or (B, Tk) bytes, 1 = attend, 0 = padding
+ * (the opposite of PyTorch's key_padding_mask, where True = ignore). dropout applies to the
+ * attention probabilities in training. -> (B, Tq, E). */
+typedef struct mmc_nn_mha {
+    int dim, heads, separate;
+    float dropout;
+    mmc_tensor *in_proj_weight, *in_proj_bias; /* packed layout */
+    mmc_nn_linear q_proj, k_proj, v_proj;      /* separate layout */
+    mmc_nn_linear out_proj;
+} mmc_nn_mha;
+int mmc_nn_mha_init(mmc_nn_mha *m, mmc_params *P, const char *prefix, int dim, int heads, int separate,
+                    float dropout, mmc_rng *rng, mmc_error *err);
+mmc_tensor *mmc_nn_mha_forward(mmc_ctx *ctx, mmc_nn_mha *m, mmc_tensor *x, mmc_tensor *kv, int causal,
+                               const uint8_t *key_mask, int training, mmc_rng *rng);
+
+/* Transformer blocks (src/nn/transformer.c), as torch.nn.TransformerEncoderLayer /
+ * TransformerDecoderLayer with batch_first=True:
+ *   post-LN: x = norm1(x + sa(x));  [x = norm2(x + ca(x, mem));]  x = normN(x + ff(x))
+ *   pre-LN:  x = x + sa(norm1(x));  [x = x + ca(norm2(x), mem);]  x = x + ff(normN(x))
+ * with ff(x) = dropout(linear2(dropout(act(linear1(x))))) and dropout after each attention.
+ * Encoder names (cfg.names):
+ *   MMC_NAMES_TORCH  self_attn.in_proj_weight, linear1, linear2, norm1, norm2
+ *   MMC_NAMES_VIT    torchvision's ViT EncoderBlock: ln_1, self_attention.*, mlp.0, mlp.3,
+ *                    ln_2 (and its init: MLP weights xavier-uniform, biases N(0, 1e-6))
+ *   MMC_NAMES_CLIP   Hugging Face CLIPEncoderLayer: layer_norm1, self_attn.q_proj/k_proj/
+ *                    v_proj/out_proj, mlp.fc1, mlp.fc2, layer_norm2
+ * The decoder has torch names only: self_attn, multihead_attn, linear1, linear2, norm1..3. */
+enum { MMC_NAMES_TORCH = 0, MMC_NAMES_VIT = 1, MMC_NAMES_CLIP = 2 };
+typedef struct mmc_nn_block_cfg {
+    int dim, heads, mlp_dim;
+    int act;        /* MMC_ACT_* */
+    int norm_first; /* 1: pre-LN */
+    int names;      /* MMC_NAMES_* */
+    float dropout;  /* residual, feed-forward and attention-probability dropout */
+    float eps;      /* layer norm */
+} mmc_nn_block_cfg;
+/* PyTorch's defaults: mlp_dim 2048, relu, post-LN, dropout 0.1, eps 1e-5, torch names. */
+mmc_nn_block_cfg mmc_nn_block_defaults(int dim, int heads);
+
+typedef struct mmc_nn_encoder_layer {
+    mmc_nn_block_cfg cfg;
+    mmc_nn_mha self_attn;
+    mmc_nn_linear linear1, linear2;
+    mmc_nn_layernorm norm1, norm2;
+} mmc_nn_encoder_layer;
+int mmc_nn_encoder_layer_init(mmc_nn_encoder_layer *m, mmc_params *P, const char *prefix,
+                              const mmc_nn_block_cfg *cfg, mmc_rng *rng, mmc_error *err);
+/* x (B, T, E), key_mask NULL or (B, T) -> (B, T, E) */
+mmc_tensor *mmc_nn_encoder_layer_forward(mmc_ctx *ctx, mmc_nn_encoder_layer *m, mmc_tensor *x,
+                                         int causal, const uint8_t *key_mask, int training,
+                                         mmc_rng *rng);
+
+typedef struct mmc_nn_decoder_layer {
+    mmc_nn_block_cfg cfg;
+    mmc_nn_mha self_attn, cross_attn; /* cross_attn is torch's "multihead_attn" */
+    mmc_nn_linear linear1, linear2;
+    mmc_nn_layernorm norm1, norm2, norm3;
+} mmc_nn_decoder_layer;
+int mmc_nn_decoder_layer_init(mmc_nn_decoder_layer *m, mmc_params *P, const char *prefix,
+                              const mmc_nn_block_cfg *cfg, mmc_rng *rng, mmc_error *err);
+/* x (B, T, E) targets, mem (B, S, E); causal applies to the self-attention; tgt_mask NULL
+ * or (B, T), mem_mask NULL or (B, S) (1 = attend) -> (B, T, E) */
+mmc_tensor *mmc_nn_decoder_layer_forward(mmc_ctx *ctx, mmc_nn_decoder_layer *m, mmc_tensor *x,
+                                         mmc_tensor *mem, int causal, const uint8_t *tgt_mask,
+                                         const uint8_t *mem_mask, int training, mmc_rng *rng);
+
+/* ResNet (src/nn/resnet.c), torchvision's layout and names: conv1, bn1, layer1.0.conv1,
+ * layer1.0.bn1, ..., layerN.0.downsample.0/1, fc. Basic blocks (two 3×3 convs) or
+ * bottlenecks (1×1, 3×3 with the stride, 1×1 to 4× the width). Convs have no bias and are
+ * initialised kaiming-normal (fan_out, relu) as torchvision does; BN weight 1, bias 0; fc
+ * keeps Linear's default init. Stems: MMC_STEM_IMAGENET = 7×7 stride-2 conv + 3×3 stride-2
+ * max pool (torchvision); MMC_STEM_SMALL = 3×3 stride-1 conv, no pool (32–64 px images). */
+enum { MMC_STEM_IMAGENET = 0, MMC_STEM_SMALL = 1 };
+#define MMC_RESNET_MAX_BLOCKS 64
+typedef struct mmc_nn_resnet_cfg {
+    int bottleneck;   /* 0: basic blocks, 1: bottlenecks */
+    int layers[4];    /* blocks per stage: 2-2-2-2 (18), 3-4-6-3 (34, or 50 with bottlenecks) */
+    int widths[4];    /* 64-128-256-512 in torchvision */
+    int in_channels;  /* 3 */
+    int stem;         /* MMC_STEM_* */
+    int num_classes;  /* > 0: a final Linear "fc"; 0: the forward returns pooled features */
+} mmc_nn_resnet_cfg;
+/* The torchvision layouts (depth 18, 34 or 50) with torchvision's widths, ImageNet stem and
+ * 1000 classes; change the fields after. Unknown depth: layers all 0 (init fails). */
+mmc_nn_resnet_cfg mmc_nn_resnet_layout(int depth);
+
+typedef struct mmc_nn_resnet_block {
+    int stride, bottleneck, has_downsample;
+    mmc_nn_conv2d conv1, conv2, conv3; /* conv3/bn3 for bottlenecks only */
+    mmc_nn_batchnorm bn1, bn2, bn3;
+    mmc_nn_conv2d down_conv;           /* downsample.0 */
+    mmc_nn_batchnorm down_bn;          /* downsample.1 */
+} mmc_nn_resnet_block;
+/* One block: in_ch -> width (basic) or 4·width (bottleneck), stride on the 3×3 conv; the
+ * downsample branch exists when the stride or channel count changes.
+ * x (B, in_ch, H, W) -> (B, out_ch, H/stride, W/stride). */
+int mmc_nn_resnet_block_init(mmc_nn_resnet_block *m, mmc_params *P, const char *prefix, int bottleneck,
+                             int in_ch, int width, int stride, mmc_rng *rng, mmc_error *err);
+mmc_tensor *mmc_nn_resnet_block_forward(mmc_ctx *ctx, mmc_nn_resnet_block *m, mmc_tensor *x, int training);
+
+typedef struct mmc_nn_resnet {
+    mmc_nn_resnet_cfg cfg;
+    int out_dim; /* features after pooling (before fc) */
+    mmc_nn_conv2d conv1;
+    mmc_nn_batchnorm bn1;
+    int n_blocks;
+    mmc_nn_resnet_block blocks[MMC_RESNET_MAX_BLOCKS];
+    mmc_nn_linear fc;
+} mmc_nn_resnet;
+int mmc_nn_resnet_init(mmc_nn_resnet *m, mmc_params *P, const char *prefix, const mmc_nn_resnet_cfg *cfg,
+                       mmc_rng *rng, mmc_error *err);
+/* x (B, in_channels, H, W) -> (B, num_classes), or (B, out_dim) without fc */
+mmc_tensor *mmc_nn_resnet_forward(mmc_ctx *ctx, mmc_nn_resnet *m, mmc_tensor *x, int training);
+
+/* Vision transformer (src/nn/vit.c), torchvision's VisionTransformer names and init:
+ * conv_proj (patch embedding, trunc-normal std sqrt(1/fan_in), bias 0), class_token
+ * (1, 1, D) zeros, encoder.pos_embedding (1, 1 + N, D) ~ N(0, 0.02), encoder.layers.
+ * encoder_layer_i.* (pre-LN blocks, MMC_NAMES_VIT), encoder.ln, heads.head (zeros). */
+#define MMC_VIT_MAX_DEPTH 48
+typedef struct mmc_nn_vit_cfg {
+    int image_size, patch_size, in_channels;
+    int dim, depth, heads, mlp_dim;
+    int act;          /* torchvision: MMC_ACT_GELU */
+    int num_classes;  /* > 0: heads.head; 0: the forward returns the class-token features */
+    float dropout;    /* after the position embedding, in every block and attention */
+    float eps;        /* layer norm; torchvision uses 1e-6 */
+} mmc_nn_vit_cfg;
+typedef struct mmc_nn_vit {
+    mmc_nn_vit_cfg cfg;
+    int n_patches; /* (image_size / patch_size)^2 */
+    mmc_nn_conv2d conv_proj;
+    mmc_tensor *class_token, *pos_embedding;
+    mmc_nn_encoder_layer layers[MMC_VIT_MAX_DEPTH];
+    mmc_nn_layernorm ln;
+    mmc_nn_linear head;
+} mmc_nn_vit;
+int mmc_nn_vit_init(mmc_nn_vit *m, mmc_params *P, const char *prefix, const mmc_nn_vit_cfg *cfg,
+                    mmc_rng *rng, mmc_error *err);
+/* x (B, C, S, S) -> every token after the final norm (B, 1 + N, D) */
+mmc_tensor *mmc_nn_vit_forward_tokens(mmc_ctx *ctx, mmc_nn_vit *m, mmc_tensor *x, int training,
+                                      mmc_rng *rng);
+/* x (B, C, S, S) -> (B, num_classes), or the class token's features (B, D) without a head */
+mmc_tensor *mmc_nn_vit_forward(mmc_ctx *ctx, mmc_nn_vit *m, mmc_tensor *x, int training, mmc_rng *rng);
+
 /* (declarations for nn layers go above this line) */
 
 /* -- nn: recurrent (src/nn/rnn.c, src/ops/recurrent.c) -- */
