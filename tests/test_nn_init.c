@@ -5,6 +5,7 @@
  * [ndim, dims...]; nn_init_stats holds [min, max, mean, std] of fresh torch modules. */
 #include "test.h"
 #include <stdlib.h>
+#include <unistd.h>
 
 typedef struct stats {
     double min, max, mean, std;
@@ -251,4 +252,33 @@ TEST(nn_init_rejects_bad_configs) {
     mmc_nn_vit_cfg vc = {.image_size = 30, .patch_size = 8, .in_channels = 3, .dim = 16, .depth = 1, .heads = 2, .mlp_dim = 8};
     CHECK(mmc_nn_vit_init(&vit, &P, "v", &vc, NULL, &err) == MMC_ERR_USAGE, "image not a multiple of the patch");
     mmc_params_free(&P);
+}
+
+/* A torch state_dict (the nn_resnet18 fixture: float tensors plus int64 num_batches_tracked)
+ * loads by name into our ResNet, and our checkpoint (0-dim buffers included) round-trips. */
+TEST(nn_loads_torch_state_dict) {
+    static mmc_nn_resnet a, b;
+    mmc_nn_resnet_cfg c = mmc_nn_resnet_layout(18);
+    for (int i = 0; i < 4; i++) c.widths[i] = 4 << i;
+    c.stem = MMC_STEM_SMALL, c.num_classes = 5;
+    mmc_params P = {0}, Q = {0};
+    mmc_error err = {0};
+    REQUIRE(mmc_nn_resnet_init(&a, &P, "", &c, NULL, &err) == MMC_OK, "%s", err.msg);
+    REQUIRE(mmc_params_load(&P, test_path("tests/fixtures/nn_resnet18.safetensors"), 0, &err) == MMC_OK, "%s", err.msg);
+    mmc_tensor *w = mmc_params_find(&P, "layer4.1.conv2.weight");
+    CHECK(w && w->data[0] != 0.0f, "weights loaded");
+    char path[128];
+    snprintf(path, sizeof path, "/tmp/mmc_nn_resnet_%d.safetensors", (int)getpid());
+    REQUIRE(mmc_params_save(&P, path, NULL, &err) == MMC_OK, "%s", err.msg);
+    REQUIRE(mmc_nn_resnet_init(&b, &Q, "", &c, NULL, &err) == MMC_OK, "%s", err.msg);
+    mmc_init_constant(b.bn1.num_batches_tracked, 5.0f);
+    CHECK(mmc_params_load(&Q, path, 1, &err) == MMC_OK, "strict reload: %s", err.msg);
+    int same = P.n == Q.n;
+    for (int i = 0; same && i < P.n; i++)
+        same = P.tensors[i]->numel == Q.tensors[i]->numel &&
+               !memcmp(P.tensors[i]->data, Q.tensors[i]->data, sizeof(float) * (size_t)P.tensors[i]->numel);
+    CHECK(same && b.bn1.num_batches_tracked->data[0] == 0.0f, "checkpoint round trip");
+    remove(path);
+    mmc_params_free(&P);
+    mmc_params_free(&Q);
 }
