@@ -359,7 +359,7 @@ int mmc_safetensors_write(const char *path, mmc_tensor *const *tensors,
  *
  *   mmc_params P = {0};
  *   mmc_nn_linear fc;
- *   mmc_nn_linear_init(&fc, &P, "head.fc", 512, 10, 1, &rng);   // registers head.fc.weight/.bias
+ *   mmc_nn_linear_init(&fc, &P, "head.fc", 512, 10, 1, &rng, &err);  // registers head.fc.weight/.bias
  *   mmc_tensor *y = mmc_nn_linear_forward(ctx, &fc, x);
  *   ...; mmc_params_free(&P);                                     // frees every tensor
  *
