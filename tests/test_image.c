@@ -300,3 +300,378 @@ TEST(image_hf_chinese_clip_parity) {
     if (!have_shared("chinese-clip")) SKIP("../shared/fixtures/hf/chinese-clip is absent (shared fixtures not checked out next to the repo)");
     hf_parity_both("chinese-clip");
 }
+
+/* ============================================================ writers */
+
+static void png_mem_write(png_structp png, png_bytep d, size_t n) { mb_put(png_get_io_ptr(png), d, n); }
+static void png_mem_flush(png_structp png) { (void)png; }
+
+typedef struct {
+    int w, h, color_type, depth, interlace;
+    const uint8_t *samples; /* one value per sample (8-bit) or two bytes big-endian (16-bit) */
+    const png_color *palette;
+    int npalette;
+    const uint8_t *trns;
+    int ntrns;
+} png_spec;
+
+static int png_channels(int color_type) {
+    switch (color_type) {
+    case PNG_COLOR_TYPE_GRAY: case PNG_COLOR_TYPE_PALETTE: return 1;
+    case PNG_COLOR_TYPE_GRAY_ALPHA: return 2;
+    case PNG_COLOR_TYPE_RGB: return 3;
+    default: return 4;
+    }
+}
+
+/* Packs a row of sub-byte samples MSB first, as PNG stores them. */
+static void pack_row(const uint8_t *s, int n, int depth, uint8_t *out) {
+    int per = 8 / depth;
+    memset(out, 0, (size_t)(n + per - 1) / per);
+    for (int i = 0; i < n; i++) out[i / per] |= (uint8_t)(s[i] << (8 - depth * (i % per + 1)));
+}
+
+static membuf png_encode(const png_spec *sp) {
+    membuf b = {0};
+    png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, NULL, NULL, NULL);
+    png_infop info = png_create_info_struct(png);
+    int ch = png_channels(sp->color_type);
+    size_t sample_bytes = sp->depth == 16 ? 2 : 1, row_in = (size_t)sp->w * ch * sample_bytes;
+    uint8_t *row = malloc(row_in + 8);
+    if (setjmp(png_jmpbuf(png))) {
+        png_destroy_write_struct(&png, &info);
+        free(row);
+        free(b.p);
+        return (membuf){0};
+    }
+    png_set_write_fn(png, &b, png_mem_write, png_mem_flush);
+    png_set_IHDR(png, info, sp->w, sp->h, sp->depth, sp->color_type, sp->interlace,
+                 PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
+    if (sp->palette) png_set_PLTE(png, info, sp->palette, sp->npalette);
+    if (sp->trns) png_set_tRNS(png, info, sp->trns, sp->ntrns, NULL);
+    png_write_info(png, info);
+    int passes = png_set_interlace_handling(png);
+    for (int pass = 0; pass < passes; pass++)
+        for (int y = 0; y < sp->h; y++) {
+            const uint8_t *src = sp->samples + (size_t)y * row_in;
+            if (sp->depth < 8) pack_row(src, sp->w * ch, sp->depth, row);
+            else memcpy(row, src, row_in);
+            png_write_row(png, row);
+        }
+    png_write_end(png, NULL);
+    png_destroy_write_struct(&png, &info);
+    free(row);
+    return b;
+}
+
+typedef struct {
+    int w, h, components, progressive, quality, adobe_marker;
+    J_COLOR_SPACE in_space, jpeg_space;
+    const uint8_t *pixels;
+} jpeg_spec;
+
+static membuf jpeg_encode(const jpeg_spec *sp) {
+    struct jpeg_compress_struct ci;
+    struct jpeg_error_mgr jerr;
+    unsigned char *out = NULL;
+    unsigned long n = 0;
+    ci.err = jpeg_std_error(&jerr); /* test inputs are valid; libjpeg's default exit is fine here */
+    jpeg_create_compress(&ci);
+    jpeg_mem_dest(&ci, &out, &n);
+    ci.image_width = (JDIMENSION)sp->w;
+    ci.image_height = (JDIMENSION)sp->h;
+    ci.input_components = sp->components;
+    ci.in_color_space = sp->in_space;
+    jpeg_set_defaults(&ci);
+    jpeg_set_colorspace(&ci, sp->jpeg_space);
+    if (sp->components == 4 && !sp->adobe_marker) ci.write_Adobe_marker = FALSE;
+    jpeg_set_quality(&ci, sp->quality, TRUE);
+    if (sp->progressive) jpeg_simple_progression(&ci);
+    jpeg_start_compress(&ci, TRUE);
+    while (ci.next_scanline < ci.image_height) {
+        JSAMPROW r = (JSAMPROW)(sp->pixels + (size_t)ci.next_scanline * sp->w * sp->components);
+        jpeg_write_scanlines(&ci, &r, 1);
+    }
+    jpeg_finish_compress(&ci);
+    jpeg_destroy_compress(&ci);
+    membuf b = {0};
+    mb_put(&b, out, n);
+    free(out);
+    return b;
+}
+
+/* ============================================================ decode variants */
+
+/* Decodes bytes from a file in the temp dir (the load path) and checks c=3 pixels. */
+static void check_decode(const char *label, const membuf *file, const uint8_t *want_rgb, int w, int h,
+                         int tol_max, double tol_mean) {
+    const char *path = tmp_path(label);
+    REQUIRE(file->n > 0 && write_bytes(path, file->p, file->n), "%s: writing test file", label);
+    mmc_image img;
+    mmc_error err = {0};
+    REQUIRE(mmc_image_load(&img, path, 3, &err) == MMC_OK, "%s: %s", label, err.msg);
+    REQUIRE(img.w == w && img.h == h && img.c == 3, "%s: size %dx%dx%d", label, img.w, img.h, img.c);
+    int maxd;
+    double meand;
+    byte_diff(img.data, want_rgb, (size_t)w * h * 3, &maxd, &meand);
+    CHECK(maxd <= tol_max && meand <= tol_mean, "%s: max diff %d (<= %d), mean %.3f (<= %.3f)", label, maxd,
+          tol_max, meand, tol_mean);
+    mmc_image_free(&img);
+}
+
+#define PW 13 /* odd sizes exercise row padding and Adam7's partial passes */
+#define PH 11
+
+/* Deterministic sample values; 16-bit ones mix small (< 256) and large values. */
+static uint16_t sample16(int i) { return (uint16_t)(i % 3 == 0 ? (i * 7) % 256 : (i * 2654435761u) >> 16); }
+static uint8_t sample8(int i) { return (uint8_t)((i * 37 + (i >> 3) * 11) & 255); }
+
+/* Builds 8-bit or 16-bit samples for a PNG of the given type, and the RGB Pillow gives. */
+static void png_variant(int color_type, int depth, uint8_t *samples, uint8_t *want) {
+    int ch = png_channels(color_type), n = PW * PH * ch;
+    for (int i = 0; i < n; i++) {
+        if (depth == 16) {
+            uint16_t v = sample16(i);
+            samples[2 * i] = (uint8_t)(v >> 8);
+            samples[2 * i + 1] = (uint8_t)v;
+        } else {
+            samples[i] = (uint8_t)(sample8(i) >> (8 - depth));
+        }
+    }
+    for (int p = 0; p < PW * PH; p++)
+        for (int k = 0; k < 3; k++) {
+            int s = p * ch + ((color_type & PNG_COLOR_MASK_COLOR) ? k : 0); /* gray repeats */
+            int v;
+            if (depth == 16) {
+                int v16 = samples[2 * s] << 8 | samples[2 * s + 1];
+                /* Pillow: gray 16 is mode I;16 and clips; the others keep the high byte */
+                v = color_type == PNG_COLOR_TYPE_GRAY ? (v16 > 255 ? 255 : v16) : v16 >> 8;
+            } else {
+                v = samples[s] * (255 / ((1 << depth) - 1)); /* 1/2/4-bit gray scale up */
+            }
+            want[3 * p + k] = (uint8_t)v;
+        }
+}
+
+TEST(png_decode_variants) {
+    static const struct { const char *name; int type, depth, interlace; } v[] = {
+        {"gray1.png", PNG_COLOR_TYPE_GRAY, 1, 0},        {"gray2.png", PNG_COLOR_TYPE_GRAY, 2, 0},
+        {"gray4.png", PNG_COLOR_TYPE_GRAY, 4, 0},        {"gray8.png", PNG_COLOR_TYPE_GRAY, 8, 0},
+        {"gray16.png", PNG_COLOR_TYPE_GRAY, 16, 0},      {"graya8.png", PNG_COLOR_TYPE_GRAY_ALPHA, 8, 0},
+        {"graya16.png", PNG_COLOR_TYPE_GRAY_ALPHA, 16, 0}, {"rgb8.png", PNG_COLOR_TYPE_RGB, 8, 0},
+        {"rgb16.png", PNG_COLOR_TYPE_RGB, 16, 0},        {"rgba8.png", PNG_COLOR_TYPE_RGBA, 8, 0},
+        {"rgba16.png", PNG_COLOR_TYPE_RGBA, 16, 0},      {"rgb8_adam7.png", PNG_COLOR_TYPE_RGB, 8, 1},
+        {"gray16_adam7.png", PNG_COLOR_TYPE_GRAY, 16, 1}, {"rgba16_adam7.png", PNG_COLOR_TYPE_RGBA, 16, 1},
+    };
+    static uint8_t samples[PW * PH * 8], want[PW * PH * 3];
+    for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
+        png_variant(v[i].type, v[i].depth, samples, want);
+        png_spec sp = {PW, PH, v[i].type, v[i].depth, v[i].interlace ? PNG_INTERLACE_ADAM7 : PNG_INTERLACE_NONE,
+                       samples, NULL, 0, NULL, 0};
+        membuf b = png_encode(&sp);
+        check_decode(v[i].name, &b, want, PW, PH, 0, 0);
+        free(b.p);
+    }
+    /* gray and RGB with a tRNS colour key: ignored by convert("RGB") */
+    png_color_16 key = {0, 10, 20, 30, 40};
+    for (int t = 0; t < 2; t++) {
+        int type = t ? PNG_COLOR_TYPE_RGB : PNG_COLOR_TYPE_GRAY;
+        png_variant(type, 8, samples, want);
+        membuf b = {0};
+        png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, NULL, NULL, NULL);
+        png_infop info = png_create_info_struct(png);
+        if (setjmp(png_jmpbuf(png)) == 0) {
+            png_set_write_fn(png, &b, png_mem_write, png_mem_flush);
+            png_set_IHDR(png, info, PW, PH, 8, type, 0, 0, 0);
+            png_set_tRNS(png, info, NULL, 0, &key);
+            png_write_info(png, info);
+            for (int y = 0; y < PH; y++) png_write_row(png, samples + (size_t)y * PW * (t ? 3 : 1));
+            png_write_end(png, NULL);
+        }
+        png_destroy_write_struct(&png, &info);
+        check_decode(t ? "rgb8_trns.png" : "gray8_trns.png", &b, want, PW, PH, 0, 0);
+        free(b.p);
+    }
+    tmp_cleanup();
+}
+
+TEST(png_decode_palette) {
+    png_color pal[16];
+    uint8_t trns[16];
+    for (int i = 0; i < 16; i++) {
+        pal[i] = (png_color){(png_byte)(i * 16), (png_byte)(255 - i * 9), (png_byte)(i * i)};
+        trns[i] = (uint8_t)(i * 17); /* Pillow's convert("RGB") ignores it */
+    }
+    static uint8_t idx[PW * PH], want[PW * PH * 3];
+    for (int p = 0; p < PW * PH; p++) {
+        idx[p] = (uint8_t)((p * 7) % 16);
+        want[3 * p] = pal[idx[p]].red;
+        want[3 * p + 1] = pal[idx[p]].green;
+        want[3 * p + 2] = pal[idx[p]].blue;
+    }
+    for (int variant = 0; variant < 4; variant++) {
+        int depth = variant == 3 ? 4 : 8, with_trns = variant == 1 || variant == 2, interlace = variant == 2;
+        png_spec sp = {PW, PH, PNG_COLOR_TYPE_PALETTE, depth, interlace ? PNG_INTERLACE_ADAM7 : PNG_INTERLACE_NONE,
+                       idx, pal, 16, with_trns ? trns : NULL, with_trns ? 16 : 0};
+        membuf b = png_encode(&sp);
+        const char *names[] = {"pal8.png", "pal8_trns.png", "pal8_trns_adam7.png", "pal4.png"};
+        check_decode(names[variant], &b, want, PW, PH, 0, 0);
+        free(b.p);
+    }
+    tmp_cleanup();
+}
+
+/* A smooth colour image (JPEG's good case) in RGB. */
+static void smooth_rgb(uint8_t *p, int w, int h) {
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++) {
+            uint8_t *q = p + 3 * ((size_t)y * w + x);
+            q[0] = (uint8_t)(40 + 150 * x / (w - 1));
+            q[1] = (uint8_t)(200 - 120 * y / (h - 1));
+            q[2] = (uint8_t)(60 + 60 * (x + y) / (w + h - 2));
+        }
+}
+
+#define JW 48
+#define JH 40
+
+TEST(jpeg_decode_variants) {
+    static uint8_t rgb[JW * JH * 3], gray[JW * JH], gray_rgb[JW * JH * 3], cmyk[JW * JH * 4], cmyk_rgb[JW * JH * 3];
+    smooth_rgb(rgb, JW, JH);
+    for (int p = 0; p < JW * JH; p++) {
+        gray[p] = rgb[3 * p + 1];
+        gray_rgb[3 * p] = gray_rgb[3 * p + 1] = gray_rgb[3 * p + 2] = gray[p];
+        /* CMYK with real black; stored inverted (Adobe), expected as Pillow's cmyk2rgb. */
+        int c = 255 - rgb[3 * p], m = 255 - rgb[3 * p + 1], yv = 255 - rgb[3 * p + 2], k = (p % JW) * 2;
+        int ink[4] = {c, m, yv, k};
+        for (int j = 0; j < 4; j++) cmyk[4 * p + j] = (uint8_t)(255 - ink[j]);
+        for (int j = 0; j < 3; j++) {
+            int nk = 255 - k, t = ink[j] * nk + 128;
+            cmyk_rgb[3 * p + j] = (uint8_t)(nk - (((t >> 8) + t) >> 8));
+        }
+    }
+    static const struct { const char *name; int comps, prog, adobe; J_COLOR_SPACE in, out; const uint8_t *px, *want; } v[] = {
+        {"baseline.jpg", 3, 0, 0, JCS_RGB, JCS_YCbCr, rgb, rgb},
+        {"progressive.jpg", 3, 1, 0, JCS_RGB, JCS_YCbCr, rgb, rgb},
+        {"rgb_stored.jpg", 3, 0, 0, JCS_RGB, JCS_RGB, rgb, rgb},
+        {"gray.jpg", 1, 0, 0, JCS_GRAYSCALE, JCS_GRAYSCALE, gray, gray_rgb},
+        {"gray_progressive.jpg", 1, 1, 0, JCS_GRAYSCALE, JCS_GRAYSCALE, gray, gray_rgb},
+        {"cmyk_adobe.jpg", 4, 0, 1, JCS_CMYK, JCS_CMYK, cmyk, cmyk_rgb},
+        {"cmyk_no_marker.jpg", 4, 0, 0, JCS_CMYK, JCS_CMYK, cmyk, cmyk_rgb},
+        {"ycck.jpg", 4, 1, 1, JCS_CMYK, JCS_YCCK, cmyk, cmyk_rgb},
+    };
+    for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
+        jpeg_spec sp = {JW, JH, v[i].comps, v[i].prog, 95, v[i].adobe, v[i].in, v[i].out, v[i].px};
+        membuf b = jpeg_encode(&sp);
+        check_decode(v[i].name, &b, v[i].want, JW, JH, 8, 1.5);
+        free(b.p);
+    }
+    tmp_cleanup();
+}
+
+static membuf text_file(const char *header, const uint8_t *data, size_t n) {
+    membuf b = {0};
+    mb_put(&b, header, strlen(header));
+    if (n) mb_put(&b, data, n);
+    return b;
+}
+
+/* Python's round(v / maxval * 255), half to even, capped. */
+static uint8_t pil_scale(int v, int maxval) {
+    double s = nearbyint((double)v / maxval * 255.0);
+    return s > 255 ? 255 : (uint8_t)s;
+}
+
+TEST(ppm_decode_variants) {
+    enum { W = 5, H = 3, N = W * H };
+    uint8_t want[N * 3], raw[N * 6];
+    char hdr[256];
+    /* P6, maxval 255: bytes as they are; the header has comments in odd places. */
+    for (int i = 0; i < N * 3; i++) raw[i] = want[i] = sample8(i);
+    membuf b = text_file("P6\n# made by a test\n5 #width\n3\n255\n", raw, N * 3);
+    check_decode("p6.ppm", &b, want, W, H, 0, 0);
+    free(b.p);
+    /* P6, maxval 1000: two bytes per sample, scaled. */
+    for (int i = 0; i < N * 3; i++) {
+        int v = (i * 71) % 1001;
+        raw[2 * i] = (uint8_t)(v >> 8);
+        raw[2 * i + 1] = (uint8_t)v;
+        want[i] = pil_scale(v, 1000);
+    }
+    b = text_file("P6 5 3 1000\n", raw, N * 6);
+    check_decode("p6_16.ppm", &b, want, W, H, 0, 0);
+    free(b.p);
+    /* P5, maxval 100 (scaled) */
+    for (int i = 0; i < N; i++) {
+        raw[i] = (uint8_t)(i * 7 % 101);
+        want[3 * i] = want[3 * i + 1] = want[3 * i + 2] = pil_scale(raw[i], 100);
+    }
+    b = text_file("P5\t5\r3 100\n", raw, N);
+    check_decode("p5.pgm", &b, want, W, H, 0, 0);
+    free(b.p);
+    /* P5, maxval 65535: Pillow's mode I, clipped at 255 when converted. */
+    for (int i = 0; i < N; i++) {
+        int v = i % 2 ? i * 4000 : i * 17;
+        raw[2 * i] = (uint8_t)(v >> 8);
+        raw[2 * i + 1] = (uint8_t)v;
+        want[3 * i] = want[3 * i + 1] = want[3 * i + 2] = (uint8_t)(v > 255 ? 255 : v);
+    }
+    b = text_file("P5 5 3 65535\n", raw, N * 2);
+    check_decode("p5_16.pgm", &b, want, W, H, 0, 0);
+    free(b.p);
+    /* P3 ASCII with comments between samples, maxval 255 */
+    membuf t = {0};
+    mb_put(&t, "P3\n5 3\n255\n", 11);
+    for (int i = 0; i < N * 3; i++) {
+        want[i] = sample8(i);
+        int len = snprintf(hdr, sizeof hdr, i % 7 == 3 ? "%d # a comment\n" : "%d ", want[i]);
+        mb_put(&t, hdr, (size_t)len);
+    }
+    check_decode("p3.ppm", &t, want, W, H, 0, 0);
+    free(t.p);
+    /* P2 ASCII, maxval 15 and 4000 (the latter is mode I: round(v / 4000 * 65535), clipped) */
+    const int maxvals[2] = {15, 4000};
+    for (int m = 0; m < 2; m++) {
+        t = (membuf){0};
+        int len = snprintf(hdr, sizeof hdr, "P2\n# gray\n5 3\n%d\n", maxvals[m]);
+        mb_put(&t, hdr, (size_t)len);
+        for (int i = 0; i < N; i++) {
+            int v = (i * 3) % (maxvals[m] + 1);
+            if (m) v = i < 5 ? i : v * 200 % 4001;
+            len = snprintf(hdr, sizeof hdr, "%d\n", v);
+            mb_put(&t, hdr, (size_t)len);
+            uint8_t g;
+            if (m) {
+                double s = nearbyint((double)v / 4000 * 65535.0);
+                g = s > 255 ? 255 : (uint8_t)s;
+            } else {
+                g = pil_scale(v, 15);
+            }
+            want[3 * i] = want[3 * i + 1] = want[3 * i + 2] = g;
+        }
+        check_decode(m ? "p2_16.pgm" : "p2.pgm", &t, want, W, H, 0, 0);
+        free(t.p);
+    }
+    tmp_cleanup();
+}
+
+TEST(image_decode_gray_channel) {
+    /* channels = 1 is Pillow's convert("L"): (19595 R + 38470 G + 7471 B + 32768) >> 16. */
+    uint8_t rgb[PW * PH * 3];
+    for (int i = 0; i < PW * PH * 3; i++) rgb[i] = sample8(i);
+    png_spec sp = {PW, PH, PNG_COLOR_TYPE_RGB, 8, PNG_INTERLACE_NONE, rgb, NULL, 0, NULL, 0};
+    membuf b = png_encode(&sp);
+    mmc_image img;
+    mmc_error err = {0};
+    REQUIRE(mmc_image_decode(&img, b.p, b.n, "gray.png", 1, &err) == MMC_OK, "%s", err.msg);
+    REQUIRE(img.c == 1 && img.w == PW && img.h == PH, "shape %dx%dx%d", img.w, img.h, img.c);
+    int bad = 0;
+    for (int p = 0; p < PW * PH; p++) {
+        int l = (rgb[3 * p] * 19595 + rgb[3 * p + 1] * 38470 + rgb[3 * p + 2] * 7471 + 32768) >> 16;
+        bad += img.data[p] != l;
+    }
+    CHECK(bad == 0, "%d gray values differ", bad);
+    mmc_image_free(&img);
+    CHECK(mmc_image_decode(&img, b.p, b.n, "x.png", 2, &err) == MMC_ERR_USAGE, "channels 2 refused");
+    free(b.p);
+}

@@ -47,10 +47,11 @@ static int set_transforms(png_job *job, int *bytes_per_px) {
     png_structp png = job->png;
     int depth = png_get_bit_depth(png, job->info), type = png_get_color_type(png, job->info);
     int gray16 = depth == 16 && type == PNG_COLOR_TYPE_GRAY;
-    if (type == PNG_COLOR_TYPE_PALETTE) png_set_palette_to_rgb(png); /* tRNS stays unused */
+    if (type == PNG_COLOR_TYPE_PALETTE) png_set_palette_to_rgb(png);
     if (type == PNG_COLOR_TYPE_GRAY && depth < 8) png_set_expand_gray_1_2_4_to_8(png);
     if (depth == 16 && !gray16) png_set_strip_16(png); /* Pillow's ";16B" unpackers keep the high byte */
-    if (type & PNG_COLOR_MASK_ALPHA) png_set_strip_alpha(png);
+    /* palette_to_rgb turns tRNS into an alpha channel; Pillow's convert("RGB") drops it */
+    if ((type & PNG_COLOR_MASK_ALPHA) || png_get_valid(png, job->info, PNG_INFO_tRNS)) png_set_strip_alpha(png);
     if (!(type & PNG_COLOR_MASK_COLOR) && !gray16) png_set_gray_to_rgb(png);
     png_set_interlace_handling(png);
     png_read_update_info(png, job->info);
