@@ -675,3 +675,363 @@ TEST(image_decode_gray_channel) {
     CHECK(mmc_image_decode(&img, b.p, b.n, "x.png", 2, &err) == MMC_ERR_USAGE, "channels 2 refused");
     free(b.p);
 }
+
+/* ============================================================ hostile input */
+
+/* Decodes from memory; on failure checks the status is MMC_ERR_INPUT and the message
+ * names the file and contains `needle` (NULL: any). Returns the status. */
+static int expect_bad(const uint8_t *p, size_t n, const char *name, const char *needle, const char *what) {
+    mmc_image img;
+    mmc_error err = {0};
+    int rc = mmc_image_decode(&img, p, n, name, 3, &err);
+    if (rc == MMC_OK) {
+        mmc_test_fail(__FILE__, __LINE__, "%s: decoded %dx%d instead of failing", what, img.w, img.h);
+        mmc_image_free(&img);
+        return rc;
+    }
+    CHECK(rc == MMC_ERR_INPUT, "%s: status %d (%s)", what, rc, err.msg);
+    CHECK(strstr(err.msg, name) != NULL, "%s: message '%s' does not name %s", what, err.msg, name);
+    CHECK(!needle || strstr(err.msg, needle), "%s: message '%s' lacks '%s'", what, err.msg, needle);
+    CHECK(img.data == NULL && img.w == 0, "%s: image not left empty", what);
+    return rc;
+}
+
+static membuf sample_png(int interlace) {
+    static uint8_t samples[PW * PH * 3];
+    for (int i = 0; i < PW * PH * 3; i++) samples[i] = sample8(i);
+    png_spec sp = {PW, PH, PNG_COLOR_TYPE_RGB, 8, interlace ? PNG_INTERLACE_ADAM7 : 0, samples, NULL, 0, NULL, 0};
+    return png_encode(&sp);
+}
+
+static membuf sample_jpeg(int progressive) {
+    static uint8_t rgb[JW * JH * 3];
+    smooth_rgb(rgb, JW, JH);
+    jpeg_spec sp = {JW, JH, 3, progressive, 90, 0, JCS_RGB, JCS_YCbCr, rgb};
+    return jpeg_encode(&sp);
+}
+
+static uint32_t be32(const uint8_t *p) { return (uint32_t)p[0] << 24 | p[1] << 16 | p[2] << 8 | p[3]; }
+static void put_be32(uint8_t *p, uint32_t v) { p[0] = (uint8_t)(v >> 24); p[1] = (uint8_t)(v >> 16); p[2] = (uint8_t)(v >> 8); p[3] = (uint8_t)v; }
+
+/* Offset of the first chunk of `type` in a PNG (its length field), or 0. */
+static size_t png_chunk(const membuf *b, const char *type) {
+    for (size_t off = 8; off + 12 <= b->n; off += 12 + be32(b->p + off))
+        if (memcmp(b->p + off + 4, type, 4) == 0) return off;
+    return 0;
+}
+
+static void png_fix_crc(membuf *b, size_t off) {
+    uint32_t len = be32(b->p + off);
+    put_be32(b->p + off + 8 + len, (uint32_t)crc32(0, b->p + off + 4, len + 4));
+}
+
+/* Offset of a JPEG marker (the 0xFF), or 0. */
+static size_t jpeg_marker(const membuf *b, uint8_t m) {
+    for (size_t i = 2; i + 1 < b->n; i++)
+        if (b->p[i] == 0xFF && b->p[i + 1] == m) return i;
+    return 0;
+}
+
+TEST(image_hostile_truncated) {
+    /* Every prefix of a PNG and a JPEG is an error: the PNG reader goes through IEND and
+     * libjpeg's "premature end" warning is an error. */
+    for (int k = 0; k < 4; k++) {
+        membuf b = k < 2 ? sample_png(k) : sample_jpeg(k - 2);
+        const char *name = k < 2 ? "cut.png" : "cut.jpg";
+        REQUIRE(b.n > 100, "sample %d", k);
+        int ok = 1;
+        for (size_t cut = 1; cut < b.n && ok; cut++) {
+            char what[64];
+            snprintf(what, sizeof what, "%s cut at %zu of %zu", name, cut, b.n);
+            mmc_image img;
+            mmc_error err = {0};
+            int rc = mmc_image_decode(&img, b.p, cut, name, 3, &err);
+            if (rc != MMC_ERR_INPUT || !strstr(err.msg, name)) {
+                mmc_test_fail(__FILE__, __LINE__, "%s: status %d, '%s'", what, rc, err.msg);
+                if (rc == MMC_OK) mmc_image_free(&img);
+                ok = 0;
+            }
+        }
+        free(b.p);
+    }
+    /* PPM: cut in the header and in the pixels */
+    const char *ppm = "P6 2 2 255\nabcdefghijkl";
+    for (size_t cut = 3; cut < strlen(ppm); cut++) expect_bad((const uint8_t *)ppm, cut, "cut.ppm", NULL, "ppm cut");
+}
+
+TEST(image_hostile_huge_dimensions) {
+    /* Headers that claim 100000 x 100000 (JPEG: 65000 x 65000, its largest) are refused
+     * from the header, before any pixel memory: ASan would abort on a 30 GB malloc. */
+    membuf png = sample_png(0);
+    size_t ihdr = png_chunk(&png, "IHDR");
+    REQUIRE(ihdr, "IHDR");
+    put_be32(png.p + ihdr + 8, 100000);
+    put_be32(png.p + ihdr + 12, 100000);
+    png_fix_crc(&png, ihdr);
+    expect_bad(png.p, png.n, "huge.png", "pixel cap", "png 100000x100000");
+    membuf jpg = sample_jpeg(0);
+    size_t sof = jpeg_marker(&jpg, 0xC0);
+    REQUIRE(sof, "SOF0");
+    jpg.p[sof + 5] = jpg.p[sof + 7] = 0xFD; /* 0xFDE8 = 65000 */
+    jpg.p[sof + 6] = jpg.p[sof + 8] = 0xE8;
+    expect_bad(jpg.p, jpg.n, "huge.jpg", "pixel cap", "jpeg 65000x65000");
+    const char *ppm = "P6 100000 100000 255\nabcdef";
+    expect_bad((const uint8_t *)ppm, strlen(ppm), "huge.ppm", "pixel cap", "ppm 100000x100000");
+    const char *pgm = "P2 100000 100000 255\n1 2 3";
+    expect_bad((const uint8_t *)pgm, strlen(pgm), "huge.pgm", "pixel cap", "pgm 100000x100000");
+    free(jpg.p);
+    free(png.p);
+
+    /* The cap is a setting: 13 x 11 = 143 pixels is over a cap of 100. */
+    CHECK(mmc_image_max_pixels() == MMC_IMAGE_DEFAULT_MAX_PIXELS, "default cap %lld", (long long)mmc_image_max_pixels());
+    mmc_image_set_max_pixels(100);
+    membuf small = sample_png(0);
+    expect_bad(small.p, small.n, "capped.png", "pixel cap of 100", "png over a cap of 100");
+    mmc_image_set_max_pixels(143);
+    mmc_image img;
+    mmc_error err = {0};
+    CHECK(mmc_image_decode(&img, small.p, small.n, "capped.png", 3, &err) == MMC_OK, "exactly at the cap: %s", err.msg);
+    mmc_image_free(&img);
+    /* With no cap to speak of, a 65536 x 65536 raw PGM still fails on its length before allocating. */
+    mmc_image_set_max_pixels(INT64_MAX);
+    const char *big = "P5 65536 65536 255\nxyz";
+    expect_bad((const uint8_t *)big, strlen(big), "big.pgm", "truncated", "pgm 2^32 pixels uncapped");
+    const char *wide = "P5 4294967295 4294967295 255\nxyz";
+    expect_bad((const uint8_t *)wide, strlen(wide), "wide.pgm", "too large", "pgm 2^64 pixels");
+    mmc_image_set_max_pixels(0);
+    CHECK(mmc_image_max_pixels() == MMC_IMAGE_DEFAULT_MAX_PIXELS, "cap restored");
+    free(small.p);
+}
+
+TEST(image_hostile_corrupt_data) {
+    /* IDAT bytes flipped with the CRC made right again: zlib itself must object. */
+    const size_t where[] = {2, 10, 40, 80};
+    membuf b;
+    for (size_t i = 0; i < sizeof where / sizeof where[0]; i++) {
+        b = sample_png(0);
+        size_t idat = png_chunk(&b, "IDAT");
+        REQUIRE(idat && be32(b.p + idat) > where[i] + 8, "IDAT");
+        for (int j = 0; j < 8; j++) b.p[idat + 8 + where[i] + j] ^= 0x5A;
+        png_fix_crc(&b, idat);
+        expect_bad(b.p, b.n, "corrupt.png", "bad PNG", "corrupt IDAT, CRC fixed");
+        free(b.p);
+    }
+    /* Intact data under a wrong CRC. */
+    b = sample_png(0);
+    size_t idat = png_chunk(&b, "IDAT");
+    b.p[idat + 8 + be32(b.p + idat)] ^= 1;
+    expect_bad(b.p, b.n, "badcrc.png", "CRC", "IDAT with a wrong CRC");
+    free(b.p);
+    /* An invalid IHDR colour type. */
+    b = sample_png(0);
+    size_t ihdr = png_chunk(&b, "IHDR");
+    b.p[ihdr + 8 + 9] = 5;
+    png_fix_crc(&b, ihdr);
+    expect_bad(b.p, b.n, "badtype.png", "bad PNG", "png colour type 5");
+    free(b.p);
+    /* JPEG: a restart marker where none belongs, the scan cut short then EOI, and a run of
+     * garbage bytes in the scan: libjpeg only warns about these ("Corrupt JPEG data") and
+     * would carry on; we fail. */
+    for (int prog = 0; prog < 2; prog++) {
+        membuf j = sample_jpeg(prog);
+        size_t sos = jpeg_marker(&j, 0xDA);
+        REQUIRE(sos && sos + 200 < j.n, "SOS");
+        size_t mid = sos + (j.n - sos) / 2;
+        membuf k = {0};
+        mb_put(&k, j.p, j.n);
+        k.p[mid] = 0xFF;
+        k.p[mid + 1] = 0xD3;
+        expect_bad(k.p, k.n, "rst.jpg", "bad JPEG", "stray RST marker");
+        k.n = mid;
+        mb_put(&k, "\xFF\xD9", 2);
+        expect_bad(k.p, k.n, "short.jpg", "bad JPEG", "scan cut short then EOI");
+        free(k.p);
+        free(j.p);
+    }
+}
+
+static void write_empty(const char *path) { FILE *f = fopen(path, "wb"); if (f) fclose(f); }
+
+TEST(image_hostile_zero_empty_missing) {
+    membuf b = sample_png(0);
+    size_t ihdr = png_chunk(&b, "IHDR");
+    put_be32(b.p + ihdr + 8, 0);
+    png_fix_crc(&b, ihdr);
+    expect_bad(b.p, b.n, "zero.png", "bad PNG", "png width 0");
+    free(b.p);
+    membuf j = sample_jpeg(0);
+    size_t sof = jpeg_marker(&j, 0xC0);
+    j.p[sof + 7] = j.p[sof + 8] = 0;
+    expect_bad(j.p, j.n, "zero.jpg", "bad JPEG", "jpeg width 0");
+    free(j.p);
+    expect_bad((const uint8_t *)"P6 0 3 255\n", 11, "zero.ppm", "zero", "ppm width 0");
+    expect_bad((const uint8_t *)"P5 3 0 255\n", 11, "zero.pgm", "zero", "pgm height 0");
+    expect_bad((const uint8_t *)"", 0, "empty.png", "empty", "empty buffer");
+
+    /* Through the file path: an empty file, a directory, a missing file. */
+    mmc_image img;
+    mmc_error err = {0};
+    const char *empty = tmp_path("empty.jpg");
+    write_empty(empty);
+    CHECK(mmc_image_load(&img, empty, 3, &err) == MMC_ERR_INPUT && strstr(err.msg, empty) && strstr(err.msg, "empty"),
+          "empty file: %s", err.msg);
+    const char *dir = tmp_path("a_directory.png");
+    mkdir(dir, 0700);
+    CHECK(mmc_image_load(&img, dir, 3, &err) == MMC_ERR_INPUT && strstr(err.msg, dir) && strstr(err.msg, "directory"),
+          "directory: %s", err.msg);
+    const char *missing = tmp_path("missing.png");
+    CHECK(mmc_image_load(&img, missing, 3, &err) == MMC_ERR_INPUT && strstr(err.msg, missing), "missing: %s", err.msg);
+    CHECK(img.data == NULL, "no image after failures");
+    tmp_cleanup();
+}
+
+TEST(image_hostile_ppm_headers) {
+    static const struct { const char *bytes; const char *needle; } cases[] = {
+        {"P7\n1 1 255\n", "not a PNG, JPEG or PPM"},
+        {"P6", "bad magic"},
+        {"P6x 1 1 255\n", "bad magic"},
+        {"P6\n", "before the width"},
+        {"P6 4 # only a comment", "before the height"},
+        {"P6 4 4 0\nabc", "maxval 0"},
+        {"P6 4 4 65536\nabc", "maxval 65536"},
+        {"P6 12345678901 4 255\n", "longer than 10 digits"},
+        {"P6 -4 4 255\n", "unexpected byte"},
+        {"P6 4 4 2x5\n", "unexpected byte"},
+        {"P6 4 4 255\n0123456789", "truncated"},
+        {"P6 4 4 255", "truncated"},
+        {"P5 2 2 1000\nabcdef", "truncated"},
+        {"P3 2 1 255\n1 2 3 4 5 999", "above maxval"},
+        {"P3 2 1 255\n1 2 3 4 5", "truncated"},
+        {"P3 2 1 255\n1 2 3 4 5       ", "ends before"},
+        {"P2 2 2 255\n1 2 3 x", "unexpected byte"},
+        {"P2 2 2 255\n1 2 3 12345678901", "longer than 10 digits"},
+        {"P2 2 2 255\n1 2 3 #4", "ends before"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char what[64];
+        snprintf(what, sizeof what, "ppm case %zu", i);
+        expect_bad((const uint8_t *)cases[i].bytes, strlen(cases[i].bytes), "hostile.ppm", cases[i].needle, what);
+    }
+}
+
+/* Mutations of valid files and random bytes: any status but OK/INPUT, any crash, leak or
+ * output on stderr fails (the libraries must be silenced). */
+TEST(image_hostile_random_bytes) {
+    mmc_rng rng;
+    mmc_rng_seed(&rng, 2024, 3);
+    uint8_t junk[600];
+    for (int i = 0; i < 40; i++) {
+        for (size_t k = 0; k < sizeof junk; k++) junk[k] = (uint8_t)mmc_rng_u32(&rng);
+        /* (not "P6 3 3 255\n": after that header any 27 bytes are a valid image) */
+        static const char *prefix[] = {"", "\x89PNG\r\n\x1a\n", "\xFF\xD8\xFF", "P6 3 3 ", "P3 3 3 255\n"};
+        const char *pre = prefix[i % 5];
+        memcpy(junk, pre, strlen(pre));
+        expect_bad(junk, sizeof junk, "random.bin", NULL, "random bytes");
+    }
+    fflush(stderr);
+    const char *log = tmp_path("stderr.txt");
+    int saved = dup(2);
+    FILE *f = freopen(log, "w", stderr);
+    REQUIRE(f, "redirect stderr");
+    membuf seeds[4] = {sample_png(0), sample_png(1), sample_jpeg(0), sample_jpeg(1)};
+    int bad_status = 0, decoded = 0;
+    for (int it = 0; it < 400; it++) {
+        membuf *s = &seeds[it % 4];
+        uint8_t *m = malloc(s->n);
+        memcpy(m, s->p, s->n);
+        int flips = 1 + (int)mmc_rng_below(&rng, 4);
+        for (int k = 0; k < flips; k++) m[mmc_rng_below(&rng, (uint32_t)s->n)] = (uint8_t)mmc_rng_u32(&rng);
+        mmc_image img;
+        mmc_error err = {0};
+        int rc = mmc_image_decode(&img, m, s->n, "mutant", 3, &err);
+        if (rc == MMC_OK) {
+            decoded++;
+            if (img.w <= 0 || img.h <= 0 || !img.data) bad_status++;
+            mmc_image_free(&img);
+        } else if (rc != MMC_ERR_INPUT || !strstr(err.msg, "mutant")) {
+            bad_status++;
+        }
+        free(m);
+    }
+    for (int k = 0; k < 4; k++) free(seeds[k].p);
+    fflush(stderr);
+    dup2(saved, 2);
+    close(saved);
+    struct stat st;
+    CHECK(stat(log, &st) == 0 && st.st_size == 0, "the decoders wrote %lld bytes to stderr", (long long)st.st_size);
+    CHECK(bad_status == 0, "%d mutants gave a status other than OK/INPUT", bad_status);
+    printf("mutants: %d of 400 still decoded (changes in JPEG entropy data can be undetectable)\n", decoded);
+    tmp_cleanup();
+}
+
+/* ============================================================ augmentation */
+
+static uint8_t pattern_px(int x, int y, int k) { return (uint8_t)((x * 7 + y * 13 + k * 50) & 255); }
+
+/* One augmentation pass: random resized crop to 24x24, random flip, colour jitter. */
+static int augment(const mmc_image *src, uint64_t seed, mmc_image *out) {
+    mmc_rng rng;
+    mmc_rng_seed(&rng, seed, 11);
+    mmc_error err = {0};
+    int rc = mmc_image_random_resized_crop(src, out, 24, 24, 0.08f, 1.0f, 3.0f / 4, 4.0f / 3,
+                                           MMC_RESAMPLE_BILINEAR, &rng, &err);
+    if (rc != MMC_OK) return rc;
+    mmc_image_random_hflip(out, 0.5f, &rng);
+    mmc_image_color_jitter(out, 0.4f, 0.4f, 0.4f, &rng);
+    return MMC_OK;
+}
+
+TEST(image_augment_deterministic) {
+    mmc_image src = make_image(57, 41, 3, pattern_px);
+    int differs = 0;
+    for (uint64_t seed = 1; seed <= 8; seed++) {
+        mmc_image a, b, c;
+        REQUIRE(augment(&src, seed, &a) == MMC_OK && augment(&src, seed, &b) == MMC_OK &&
+                augment(&src, seed + 100, &c) == MMC_OK, "augment");
+        CHECK(a.w == 24 && a.h == 24 && a.c == 3, "output %dx%dx%d", a.w, a.h, a.c);
+        CHECK(memcmp(a.data, b.data, 24 * 24 * 3) == 0, "seed %llu is not reproducible", (unsigned long long)seed);
+        differs += memcmp(a.data, c.data, 24 * 24 * 3) != 0;
+        mmc_image_free(&a);
+        mmc_image_free(&b);
+        mmc_image_free(&c);
+    }
+    CHECK(differs >= 7, "other seeds gave the same image %d times of 8", 8 - differs);
+    mmc_image_free(&src);
+}
+
+TEST(image_augment_ops) {
+    mmc_image src = make_image(9, 4, 3, pattern_px), img;
+    mmc_error err = {0};
+    REQUIRE(mmc_image_copy(&img, &src, &err) == MMC_OK, "copy");
+    mmc_image_hflip(&img);
+    CHECK(memcmp(img.data, src.data + 8 * 3, 3) == 0 && memcmp(img.data + 8 * 3, src.data, 3) == 0, "flip swaps ends");
+    mmc_image_hflip(&img);
+    CHECK(memcmp(img.data, src.data, 9 * 4 * 3) == 0, "flip twice is identity");
+    mmc_rng rng;
+    mmc_rng_seed(&rng, 5, 5);
+    mmc_image_color_jitter(&img, 0, 0, 0, &rng);
+    CHECK(memcmp(img.data, src.data, 9 * 4 * 3) == 0, "zero jitter is identity");
+    int flips = 0;
+    for (int i = 0; i < 200; i++) flips += mmc_image_random_hflip(&img, 0.5f, &rng);
+    CHECK(flips > 70 && flips < 130, "p=0.5 flipped %d of 200", flips);
+    mmc_image g;
+    REQUIRE(mmc_image_copy(&g, &src, &err) == MMC_OK, "copy");
+    mmc_rng_seed(&rng, 1, 1);
+    mmc_image_color_jitter(&g, 1.0f, 0, 0, &rng); /* brightness factor in [0, 2]: values scale */
+    int monotone = 1;
+    for (int i = 1; i < 9 * 4 * 3; i++)
+        if ((src.data[i] > src.data[0]) && (g.data[i] < g.data[0])) monotone = 0;
+    CHECK(monotone, "brightness keeps the order of values");
+    /* Bad ranges are usage errors, not crashes. */
+    mmc_image out;
+    CHECK(mmc_image_random_resized_crop(&src, &out, 8, 8, 0.5f, 0.2f, 1, 1, MMC_RESAMPLE_BILINEAR, &rng, &err) == MMC_ERR_USAGE,
+          "scale_lo > scale_hi refused");
+    /* Extreme ratios fall back to a centred crop and still give the asked size. */
+    REQUIRE(mmc_image_random_resized_crop(&src, &out, 8, 8, 0.9f, 1.0f, 10.0f, 20.0f, MMC_RESAMPLE_BICUBIC, &rng, &err) == MMC_OK,
+            "%s", err.msg);
+    CHECK(out.w == 8 && out.h == 8, "fallback size");
+    mmc_image_free(&out);
+    mmc_image_free(&g);
+    mmc_image_free(&img);
+    mmc_image_free(&src);
+}
