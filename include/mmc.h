@@ -313,7 +313,8 @@ int mmc_safetensors_write(const char *path, mmc_tensor *const *tensors,
 /* src/data/image.c: decode (PNG, JPEG, PPM/PGM), resize, crop, normalise, augment. */
 
 /* An 8-bit image: h rows top to bottom, w pixels each, c interleaved channels (HWC).
- * c is 3 (RGB) or 1 (gray). data holds w*h*c bytes from mmc_malloc (mmc_image_free). */
+ * Decoders give c = 3 (RGB) or 1 (gray); mmc_image_alloc also takes 4 for callers' RGBA
+ * buffers, and resize/crop/flip work on any c. data holds w*h*c bytes from mmc_malloc. */
 typedef struct mmc_image {
     int w, h, c;
     uint8_t *data;
@@ -337,7 +338,9 @@ int64_t mmc_image_max_pixels(void);
  *   - PPM/PGM samples are scaled round(v / maxval * 255), half to even;
  *   - 4-channel JPEGs are taken as Adobe-inverted CMYK (Pillow assumes so for all of them),
  *     R = (255-K) - (C*(255-K))/255 rounded;
- *   - gray from colour is L = (19595 R + 38470 G + 7471 B + 32768) >> 16.
+ *   - gray from colour is L = (19595 R + 38470 G + 7471 B + 32768) >> 16;
+ *   - gAMA/iCCP and EXIF orientation are not applied (Image.open does not either);
+ *   - JPEG uses libjpeg's defaults (ISLOW DCT, fancy upsampling), as Pillow does.
  * Truncated or corrupt data, zero or oversized dimensions and unknown formats are
  * MMC_ERR_INPUT with a message naming the file; nothing is printed. name is used in
  * messages only. */

@@ -563,7 +563,8 @@ TEST(jpeg_decode_variants) {
     for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
         jpeg_spec sp = {JW, JH, v[i].comps, v[i].prog, 95, v[i].adobe, v[i].in, v[i].out, v[i].px};
         membuf b = jpeg_encode(&sp);
-        check_decode(v[i].name, &b, v[i].want, JW, JH, 8, 1.5);
+        /* measured: gray/CMYK/RGB-stored within 1, YCbCr (4:2:0) within 4, mean <= 0.6 */
+        check_decode(v[i].name, &b, v[i].want, JW, JH, 6, 1.0);
         free(b.p);
     }
     tmp_cleanup();
