@@ -339,6 +339,142 @@ int mmc_safetensors_write(const char *path, mmc_tensor *const *tensors,
 /* ------------------------------------------------------------------- images */
 /* src/data/image.c: decode (PNG, JPEG, PPM/PGM), resize, crop, normalise, augment. */
 
+/* An 8-bit image: h rows top to bottom, w pixels each, c interleaved channels (HWC).
+ * Decoders give c = 3 (RGB) or 1 (gray); mmc_image_alloc also takes 4 for callers' RGBA
+ * buffers, and resize/crop/flip work on any c. data holds w*h*c bytes from mmc_malloc. */
+typedef struct mmc_image {
+    int w, h, c;
+    uint8_t *data;
+} mmc_image;
+
+/* Decoders refuse images with more than this many pixels (w*h), judged from the header
+ * before any pixel memory is allocated. Default 178956970, Pillow's MAX_IMAGE_PIXELS.
+ * Process-wide; n <= 0 restores the default. */
+#define MMC_IMAGE_DEFAULT_MAX_PIXELS 178956970LL
+void mmc_image_set_max_pixels(int64_t n);
+int64_t mmc_image_max_pixels(void);
+
+/* Decoding. The format is found from the magic bytes, never the file name: PNG (libpng;
+ * 1–16 bit gray, gray+alpha, RGB, RGBA, palette, tRNS, interlaced), JPEG (libjpeg-turbo;
+ * baseline, progressive, gray, CMYK/YCCK) and PPM/PGM (P2, P3, P5, P6; maxval 1..65535).
+ * The pixels are what Pillow's Image.open(f).convert("RGB") gives (channels = 3) or
+ * .convert("L") (channels = 1), so models see what they saw in Python:
+ *   - alpha and tRNS are dropped, not composited;
+ *   - 16-bit RGB(A)/gray+alpha PNG keep the high byte; 16-bit gray PNG and PGM with
+ *     maxval > 255 become Pillow's mode "I", whose conversion clips at 255 (not scales);
+ *   - PPM/PGM samples are scaled round(v / maxval * 255), half to even;
+ *   - 4-channel JPEGs are taken as Adobe-inverted CMYK (Pillow assumes so for all of them),
+ *     R = (255-K) - (C*(255-K))/255 rounded;
+ *   - gray from colour is L = (19595 R + 38470 G + 7471 B + 32768) >> 16;
+ *   - gAMA/iCCP and EXIF orientation are not applied (Image.open does not either);
+ *   - JPEG uses libjpeg's defaults (ISLOW DCT, fancy upsampling), as Pillow does.
+ * Truncated or corrupt data, zero or oversized dimensions and unknown formats are
+ * MMC_ERR_INPUT with a message naming the file; nothing is printed. name is used in
+ * messages only. */
+int mmc_image_load(mmc_image *img, const char *path, int channels, mmc_error *err);
+int mmc_image_decode(mmc_image *img, const uint8_t *bytes, size_t n, const char *name,
+                     int channels, mmc_error *err);
+/* "png", "jpeg", "ppm" or NULL, from the first bytes. */
+const char *mmc_image_format(const uint8_t *bytes, size_t n);
+
+/* A new image (contents uninitialised); MMC_ERR_USAGE for bad sizes, RUNTIME on OOM. */
+int mmc_image_alloc(mmc_image *img, int w, int h, int c, mmc_error *err);
+void mmc_image_free(mmc_image *img); /* frees data, zeroes the struct; NULL is fine */
+int mmc_image_copy(mmc_image *dst, const mmc_image *src, mmc_error *err);
+
+/* Resampling filters, numbered as PIL's Image.Resampling (so a preprocessor_config.json
+ * "resample" value can be passed straight through). */
+enum {
+    MMC_RESAMPLE_NEAREST = 0,
+    MMC_RESAMPLE_LANCZOS = 1,
+    MMC_RESAMPLE_BILINEAR = 2,
+    MMC_RESAMPLE_BICUBIC = 3,
+    MMC_RESAMPLE_BOX = 4,
+    MMC_RESAMPLE_HAMMING = 5,
+};
+/* Whose arithmetic to reproduce. Hugging Face has two image-processor families that
+ * differ in the last bit: the "slow" ones run Pillow, the "fast" ones (the default from
+ * transformers 5) run torchvision on uint8 tensors. */
+enum {
+    MMC_IMAGE_PIL = 0,         /* Pillow Image.resize; HF slow processors' center_crop */
+    MMC_IMAGE_TORCHVISION = 1, /* torchvision resize(antialias=True) / center_crop on uint8 */
+};
+/* dst = src resized to w x h exactly as Pillow's Image.resize(size, filter) for 8-bit
+ * images: separable convolution (horizontal pass, then vertical), the filter support
+ * widened by the downscale factor (antialiasing), bicubic a = -0.5, fixed-point weights
+ * and uint8 rounding/clipping after each pass. dst must not alias src. */
+int mmc_image_resize(const mmc_image *src, mmc_image *dst, int w, int h, int filter,
+                     mmc_error *err);
+/* The same with a flavour. MMC_IMAGE_TORCHVISION: the same filters and supports but int16
+ * weights at a per-axis precision (bilinear and bicubic only); it differs from Pillow by 1
+ * in well under 1% of values. */
+int mmc_image_resize_ex(const mmc_image *src, mmc_image *dst, int w, int h, int filter,
+                        int flavour, mmc_error *err);
+/* dst = the w x h window of src at (x, y); parts outside src are zero (black). */
+int mmc_image_crop(const mmc_image *src, mmc_image *dst, int x, int y, int w, int h,
+                   mmc_error *err);
+/* Hugging Face's (slow) center_crop: top = (H - h) // 2, left = (W - w) // 2 (floor), and
+ * a smaller image is zero-padded with ceil((h - H) / 2) rows above (likewise columns). */
+int mmc_image_center_crop(const mmc_image *src, mmc_image *dst, int w, int h, mmc_error *err);
+/* With a flavour. MMC_IMAGE_TORCHVISION: top = round((H - h) / 2) half to even, and a
+ * smaller image gets (h - H) // 2 rows of zeros above. */
+int mmc_image_center_crop_ex(const mmc_image *src, mmc_image *dst, int w, int h, int flavour,
+                             mmc_error *err);
+/* Output size of HF's "shortest_edge" resize: the short side becomes `size`, the long
+ * side int(size * long / short). */
+void mmc_image_shortest_edge_size(int w, int h, int size, int *out_w, int *out_h);
+/* out (c, h, w) floats: (v * rescale - mean[k]) / std[k] per channel k, computed as HF's
+ * slow image processors do (rescale in double, rounded to f32, then f32 normalisation).
+ * mean/std NULL: no normalisation. MMC_IMAGE_TORCHVISION: as the fast processors do,
+ * (v - mean * (1/rescale)) / (std * (1/rescale)) in f32 (when normalising). */
+void mmc_image_to_chw(const mmc_image *img, float *out, double rescale, const float *mean,
+                      const float *std);
+void mmc_image_to_chw_ex(const mmc_image *img, float *out, double rescale, const float *mean,
+                         const float *std, int flavour);
+
+/* The Hugging Face image-processor recipe, parameter by parameter (the fields of a
+ * preprocessor_config.json). CLIP: shortest edge -> bicubic -> centre crop. Chinese-CLIP:
+ * straight to (size, size), no crop. flavour picks HF's fast (torchvision, transformers
+ * >= 5's default) or slow (Pillow) arithmetic; the constructors below choose the fast one. */
+typedef struct mmc_image_preprocess {
+    int flavour;             /* MMC_IMAGE_TORCHVISION or MMC_IMAGE_PIL */
+    int do_resize;
+    int shortest_edge;       /* > 0: resize the short side to this (size.shortest_edge) */
+    int resize_w, resize_h;  /* used when shortest_edge == 0 (size.width/height) */
+    int resample;            /* MMC_RESAMPLE_* */
+    int do_center_crop;
+    int crop_w, crop_h;
+    int do_rescale;
+    double rescale_factor;   /* 1/255 */
+    int do_normalize;
+    float mean[3], std[3];
+} mmc_image_preprocess;
+/* The defaults of openai/clip-vit-*: shortest edge `size`, bicubic, crop `crop`, CLIP
+ * mean/std, torchvision flavour. */
+mmc_image_preprocess mmc_image_preprocess_clip(int size, int crop);
+/* The defaults of OFA-Sys/chinese-clip-*: (size, size) bicubic, no crop, CLIP mean/std,
+ * torchvision flavour. */
+mmc_image_preprocess mmc_image_preprocess_chinese_clip(int size);
+/* Runs the recipe on an RGB image; *out is a new persistent (3, H, W) tensor. */
+int mmc_image_preprocess_run(const mmc_image_preprocess *p, const mmc_image *img,
+                             mmc_tensor **out, mmc_error *err);
+
+/* Augmentations (training). Each draws from rng only, so a seed fixes the result. */
+/* torchvision's RandomResizedCrop: a window with area fraction in [scale_lo, scale_hi]
+ * and aspect ratio (w/h) log-uniform in [ratio_lo, ratio_hi] (10 tries, then the
+ * centre crop fallback), resized to out_w x out_h with `filter`. */
+int mmc_image_random_resized_crop(const mmc_image *src, mmc_image *dst, int out_w, int out_h,
+                                  float scale_lo, float scale_hi, float ratio_lo,
+                                  float ratio_hi, int filter, mmc_rng *rng, mmc_error *err);
+void mmc_image_hflip(mmc_image *img);                               /* in place */
+/* Flips with probability p; returns 1 if it flipped. */
+int mmc_image_random_hflip(mmc_image *img, float p, mmc_rng *rng);
+/* torchvision's ColorJitter (brightness, contrast, saturation; 0 disables one): each
+ * factor uniform in [max(0, 1 - x), 1 + x], applied in a random order, with Pillow's
+ * ImageEnhance blends. In place; saturation needs RGB. */
+void mmc_image_color_jitter(mmc_image *img, float brightness, float contrast, float saturation,
+                            mmc_rng *rng);
+
 /* (declarations for images go above this line) */
 
 /* --------------------------------------------------------------------- text */
