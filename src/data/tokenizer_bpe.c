@@ -51,7 +51,10 @@ static int vocab_from_json(mmc_tokenizer *t, const cJSON *obj, const char *path,
     int n = cJSON_GetArraySize(obj);
     if (n <= 0) return mmc_error_set(err, MMC_ERR_INPUT, "%s: vocabulary is empty", path);
     const char **by_id = mmc_calloc((size_t)n, sizeof *by_id);
-    if (!by_id) return mmc_error_set(err, MMC_ERR_RUNTIME, "%s: out of memory", path);
+    if (!by_id || tok_vocab_reserve(&t->vocab, n)) {
+        mmc_free(by_id);
+        return mmc_error_set(err, MMC_ERR_RUNTIME, "%s: out of memory", path);
+    }
     int rc = MMC_OK;
     for (const cJSON *it = obj->child; it && !rc; it = it->next) {
         double v = cJSON_IsNumber(it) ? it->valuedouble : -1;
@@ -103,23 +106,42 @@ static int merges_alloc(mmc_tokenizer *t, size_t count, const char *path, mmc_er
     return MMC_OK;
 }
 
-/* Records merge number t->n_merges: "a" + "b". `where` names the file and line. */
-static int add_merge(mmc_tokenizer *t, const char *a, size_t na, const char *b, size_t nb, const char *where,
+/* Where a merge came from, formatted only when there is an error to report (formatting
+ * ~50,000 locations up front costs more than the rest of the load). */
+typedef struct merge_src {
+    const char *path;
+    int line;  /* merges.txt line, or 0 */
+    int index; /* index in tokenizer.json model.merges, when line is 0 */
+} merge_src;
+
+static const char *where_str(const merge_src *m, char *buf, size_t n) {
+    if (m->line) snprintf(buf, n, "%s:%d", m->path, m->line);
+    else snprintf(buf, n, "%s: model.merges[%d]", m->path, m->index);
+    return buf;
+}
+
+/* Records merge number t->n_merges: "a" + "b". */
+static int add_merge(mmc_tokenizer *t, const char *a, size_t na, const char *b, size_t nb, const merge_src *src,
                      mmc_error *err) {
+    char where[1100];
     int ia = tok_vocab_find(&t->vocab, a, na), ib = tok_vocab_find(&t->vocab, b, nb);
     if (ia < 0 || ib < 0)
-        return mmc_error_set(err, MMC_ERR_INPUT, "%s: merge '%.*s %.*s': '%.*s' is not in the vocabulary", where, (int)na, a,
+        return mmc_error_set(err, MMC_ERR_INPUT, "%s: merge '%.*s %.*s': '%.*s' is not in the vocabulary",
+                             where_str(src, where, sizeof where), (int)na, a,
                              (int)nb, b, ia < 0 ? (int)na : (int)nb, ia < 0 ? a : b);
     char joined[2 * TOK_MAX_TOKEN_BYTES + 1];
-    if (na + nb > 2 * TOK_MAX_TOKEN_BYTES) return mmc_error_set(err, MMC_ERR_INPUT, "%s: merge is too long", where);
+    if (na + nb > 2 * TOK_MAX_TOKEN_BYTES)
+        return mmc_error_set(err, MMC_ERR_INPUT, "%s: merge is too long", where_str(src, where, sizeof where));
     memcpy(joined, a, na);
     memcpy(joined + na, b, nb);
     int r = tok_vocab_find(&t->vocab, joined, na + nb);
     if (r < 0)
-        return mmc_error_set(err, MMC_ERR_INPUT, "%s: merge '%.*s %.*s' makes '%.*s', which is not in the vocabulary", where,
+        return mmc_error_set(err, MMC_ERR_INPUT, "%s: merge '%.*s %.*s' makes '%.*s', which is not in the vocabulary",
+                             where_str(src, where, sizeof where),
                              (int)na, a, (int)nb, b, (int)(na + nb), joined);
     if (merge_find(t, ia, ib))
-        return mmc_error_set(err, MMC_ERR_INPUT, "%s: merge '%.*s %.*s' appears twice", where, (int)na, a, (int)nb, b);
+        return mmc_error_set(err, MMC_ERR_INPUT, "%s: merge '%.*s %.*s' appears twice", where_str(src, where, sizeof where),
+                             (int)na, a, (int)nb, b);
     uint64_t key = (uint64_t)(uint32_t)ia << 32 | (uint32_t)ib;
     size_t j = merge_slot(t, key);
     while (t->merges[j].key != UINT64_MAX) j = (j + 1) & (t->merge_slots - 1);
@@ -150,16 +172,18 @@ static int finish_clip(mmc_tokenizer *t, const char *path, mmc_error *err) {
 }
 
 /* One merges.txt line "a b" (exactly one space, both halves non-empty). */
-static int merge_line(mmc_tokenizer *t, const char *line, size_t n, const char *where, mmc_error *err) {
+static int merge_line(mmc_tokenizer *t, const char *line, size_t n, const merge_src *src, mmc_error *err) {
     size_t bad;
-    if (memchr(line, 0, n)) return mmc_error_set(err, MMC_ERR_INPUT, "%s: NUL byte in line", where);
+    char where[1100];
+    if (memchr(line, 0, n))
+        return mmc_error_set(err, MMC_ERR_INPUT, "%s: NUL byte in line", where_str(src, where, sizeof where));
     if (mmc_utf8_validate(line, n, &bad))
-        return mmc_error_set(err, MMC_ERR_INPUT, "%s: invalid UTF-8 at column %zu", where, bad + 1);
+        return mmc_error_set(err, MMC_ERR_INPUT, "%s: invalid UTF-8 at column %zu", where_str(src, where, sizeof where), bad + 1);
     const char *sp = memchr(line, ' ', n);
     if (!sp || sp == line || sp + 1 == line + n || memchr(sp + 1, ' ', (size_t)(line + n - sp - 1)))
-        return mmc_error_set(err, MMC_ERR_INPUT, "%s: expected two tokens separated by one space, got '%.*s'", where,
-                             n > 80 ? 80 : (int)n, line);
-    return add_merge(t, line, (size_t)(sp - line), sp + 1, (size_t)(line + n - sp - 1), where, err);
+        return mmc_error_set(err, MMC_ERR_INPUT, "%s: expected two tokens separated by one space, got '%.*s'",
+                             where_str(src, where, sizeof where), n > 80 ? 80 : (int)n, line);
+    return add_merge(t, line, (size_t)(sp - line), sp + 1, (size_t)(line + n - sp - 1), src, err);
 }
 
 static int load_merges_txt(mmc_tokenizer *t, const char *path, mmc_error *err) {
@@ -183,11 +207,8 @@ static int load_merges_txt(mmc_tokenizer *t, const char *path, mmc_error *err) {
             ; /* the header line */
         else if (n == 0 && !nl)
             ; /* no newline at the end */
-        else {
-            char where[1100];
-            snprintf(where, sizeof where, "%s:%d", path, lineno);
-            rc = merge_line(t, p, n, where, err);
-        }
+        else
+            rc = merge_line(t, p, n, &(merge_src){path, lineno, 0}, err);
         p = nl ? nl + 1 : end;
     }
     if (!rc && t->n_merges == 0) rc = mmc_error_set(err, MMC_ERR_INPUT, "%s: no merges", path);
@@ -237,19 +258,20 @@ static int merges_from_json(mmc_tokenizer *t, const cJSON *m, const char *path, 
     if (!cJSON_IsArray(m)) return mmc_error_set(err, MMC_ERR_INPUT, "%s: model.merges is not an array", path);
     int n = cJSON_GetArraySize(m), i = 0, rc = merges_alloc(t, (size_t)n, path, err);
     for (const cJSON *it = m->child; it && !rc; it = it->next, i++) {
+        merge_src src = {path, 0, i};
         char where[1100];
-        snprintf(where, sizeof where, "%s: model.merges[%d]", path, i);
         if (cJSON_IsString(it)) {
-            rc = merge_line(t, it->valuestring, strlen(it->valuestring), where, err);
+            rc = merge_line(t, it->valuestring, strlen(it->valuestring), &src, err);
             continue;
         }
         const cJSON *a = cJSON_IsArray(it) && cJSON_GetArraySize(it) == 2 ? it->child : NULL;
         if (!a || !cJSON_IsString(a) || !cJSON_IsString(a->next))
-            rc = mmc_error_set(err, MMC_ERR_INPUT, "%s: must be a string \"a b\" or a pair of strings", where);
-        else if (!(rc = check_token(a->valuestring, where, "merge half", err)) &&
-                 !(rc = check_token(a->next->valuestring, where, "merge half", err)))
+            rc = mmc_error_set(err, MMC_ERR_INPUT, "%s: must be a string \"a b\" or a pair of strings",
+                               where_str(&src, where, sizeof where));
+        else if (!(rc = check_token(a->valuestring, path, "a merge half", err)) &&
+                 !(rc = check_token(a->next->valuestring, path, "a merge half", err)))
             rc = add_merge(t, a->valuestring, strlen(a->valuestring), a->next->valuestring, strlen(a->next->valuestring),
-                           where, err);
+                           &src, err);
     }
     if (!rc && t->n_merges == 0) rc = mmc_error_set(err, MMC_ERR_INPUT, "%s: model.merges is empty", path);
     return rc;

@@ -14,8 +14,7 @@ static uint64_t hash_bytes(const char *s, size_t n) {
     return h;
 }
 
-static int vocab_grow_slots(tok_vocab *v) {
-    size_t ns = v->nslots ? v->nslots * 2 : 1024;
+static int vocab_rehash(tok_vocab *v, size_t ns) {
     int32_t *slots = mmc_malloc(sizeof *slots * ns);
     if (!slots) return MMC_ERR_RUNTIME;
     for (size_t i = 0; i < ns; i++) slots[i] = -1;
@@ -46,7 +45,7 @@ int tok_vocab_add(tok_vocab *v, const char *s, size_t n, int *id) {
         *id = -1 - old;
         return MMC_OK;
     }
-    if ((size_t)(v->n + 1) * 2 > v->nslots && vocab_grow_slots(v)) return MMC_ERR_RUNTIME;
+    if ((size_t)(v->n + 1) * 2 > v->nslots && vocab_rehash(v, v->nslots ? v->nslots * 2 : 1024)) return MMC_ERR_RUNTIME;
     if (v->n == v->cap) {
         int cap = v->cap ? v->cap * 2 : 256;
         char **str = mmc_realloc(v->str, sizeof *str * (size_t)cap);
@@ -67,6 +66,22 @@ int tok_vocab_add(tok_vocab *v, const char *s, size_t n, int *id) {
     while (v->slots[j] >= 0) j = (j + 1) & (v->nslots - 1);
     v->slots[j] = v->n;
     *id = v->n++;
+    return MMC_OK;
+}
+
+int tok_vocab_reserve(tok_vocab *v, int n) {
+    size_t ns = 1024;
+    while (ns < 2 * (size_t)n + 2) ns *= 2;
+    if (ns > v->nslots && vocab_rehash(v, ns)) return MMC_ERR_RUNTIME;
+    if (n > v->cap) {
+        char **str = mmc_realloc(v->str, sizeof *str * (size_t)n);
+        if (!str) return MMC_ERR_RUNTIME;
+        v->str = str;
+        uint32_t *len = mmc_realloc(v->len, sizeof *len * (size_t)n);
+        if (!len) return MMC_ERR_RUNTIME;
+        v->len = len;
+        v->cap = n;
+    }
     return MMC_OK;
 }
 

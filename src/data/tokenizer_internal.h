@@ -49,6 +49,7 @@ struct mmc_tokenizer {
 /* vocabulary */
 int tok_vocab_add(tok_vocab *v, const char *s, size_t n, int *id); /* MMC_OK; *id = new id, or -1-existing if present */
 int tok_vocab_find(const tok_vocab *v, const char *s, size_t n);   /* id or -1 */
+int tok_vocab_reserve(tok_vocab *v, int n);                        /* room for n tokens */
 void tok_vocab_free(tok_vocab *v);
 
 mmc_tokenizer *tok_new(mmc_tokenizer_kind kind);
