@@ -59,7 +59,11 @@ def decompositions():
 
 def compositions(decomps):
     """{first, second, composite} for every primary composite, sorted for binary search."""
-    return sorted((a, b, cp) for cp, a, b, composes in decomps if composes)
+    out = sorted((a, b, cp) for cp, a, b, composes in decomps if composes)
+    # utf8.c skips the search unless the second code point is a mark or a Hangul jamo.
+    for a, b, cp in out:
+        assert ud.category(chr(b))[0] == "M" or 0x1161 <= b <= 0x11C2, hex(b)
+    return out
 
 
 def ccc_ranges():
