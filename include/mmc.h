@@ -480,6 +480,152 @@ void mmc_image_color_jitter(mmc_image *img, float brightness, float contrast, fl
 /* --------------------------------------------------------------------- text */
 /* src/data/utf8.c, src/data/tokenizer_*.c: UTF-8 validation and tokenizers. */
 
+/* UTF-8. Text is untrusted: every entry point validates first and reports the byte
+ * offset of the first bad byte (overlong forms, surrogates, code points past U+10FFFF,
+ * stray continuation bytes, truncated sequences). mmc never replaces or drops bad bytes
+ * silently: tokenizers return MMC_ERR_INPUT instead. */
+
+/* MMC_OK if s[0..n) is well-formed UTF-8, else MMC_ERR_INPUT with *bad_offset set (may be
+ * NULL) to the offset of the first byte of the first ill-formed sequence. */
+int mmc_utf8_validate(const char *s, size_t n, size_t *bad_offset);
+/* Decodes s[0..n) into code points. out must hold n entries (a byte is at least one code
+ * point's worth). Returns the count, or -1 with *bad_offset set on ill-formed input. */
+int64_t mmc_utf8_decode(const char *s, size_t n, uint32_t *out, size_t *bad_offset);
+/* Writes cp as UTF-8 into buf (4 bytes room); returns 1..4, or 0 for a surrogate or a
+ * value past U+10FFFF. */
+int mmc_utf8_encode(uint32_t cp, char *buf);
+
+/* Character classes from the Unicode Character Database (tables generated from Python's
+ * unicodedata by tools/gen_unicode_tables.py; version in mmc_unicode_version()). They
+ * cover the whole code space, not only the scripts we test. */
+const char *mmc_unicode_version(void);
+int mmc_unicode_is_letter(uint32_t cp);      /* general category L* */
+int mmc_unicode_is_number(uint32_t cp);      /* N* */
+int mmc_unicode_is_mark(uint32_t cp);        /* M* (Mn, Mc, Me) */
+int mmc_unicode_is_space(uint32_t cp);       /* the White_Space property (regex \s) */
+/* BERT's BasicTokenizer definitions: whitespace is space, \t, \n, \r or Zs; control is
+ * any C* category (Cc, Cf, Co, Cn) except \t \n \r; punctuation is ASCII 33-47, 58-64,
+ * 91-96, 123-126 or any P* category; CJK is BERT's list of CJK ideograph blocks (URO,
+ * Ext A-E, compatibility ideographs and their supplement). */
+int mmc_unicode_is_bert_whitespace(uint32_t cp);
+int mmc_unicode_is_bert_control(uint32_t cp);
+int mmc_unicode_is_bert_punct(uint32_t cp);
+int mmc_unicode_is_cjk(uint32_t cp);
+
+/* Code-point string transforms. Each returns a new mmc_malloc'd array (free with
+ * mmc_free) and its length in *out_n, or NULL on out of memory.
+ *   lower: Unicode lowercase as Python's str.lower() for single characters, including
+ *     U+0130 -> "i" U+0307; not done: the context rule for final sigma (Σ always -> σ).
+ *   nfd / nfc: canonical decomposition / composition (Hangul included), full UCD tables.
+ *   strip_accents: NFD, then drop every mark (M*), as the tokenizers crate's BertNormalizer
+ *     does (Python's BasicTokenizer drops only Mn; the two differ only on Mc/Me marks). */
+uint32_t *mmc_unicode_lower(const uint32_t *cps, size_t n, size_t *out_n);
+uint32_t *mmc_unicode_nfd(const uint32_t *cps, size_t n, size_t *out_n);
+uint32_t *mmc_unicode_nfc(const uint32_t *cps, size_t n, size_t *out_n);
+uint32_t *mmc_unicode_strip_accents(const uint32_t *cps, size_t n, size_t *out_n);
+
+/* Tokenizers. One type, four kinds:
+ *   WORD       built from training texts: lowercase, split on whitespace and punctuation
+ *              (each punctuation character is a token); specials <pad>=0 <unk>=1
+ *              <start>=2 <end>=3; decode joins tokens with spaces.
+ *   CHAR       for Chinese: one token per CJK ideograph, per digit and per punctuation
+ *              or symbol character; each run of other letters (Latin, Greek, ...) is one
+ *              lowercased word; same specials; decode joins with no space except between
+ *              two word/number tokens (so "红色的 car" -> "红色的car", "red car" stays).
+ *   CLIP_BPE   CLIP's byte-level BPE as transformers 5 (tokenizers backend) runs it:
+ *              NFC, whitespace runs -> " ", lowercase, the CLIP split regex, bytes ->
+ *              unicode, BPE with "</w>", <|startoftext|> ... <|endoftext|>.
+ *   WORDPIECE  BERT: clean text (drop NUL, U+FFFD, controls; whitespace -> " "), space
+ *              around CJK ideographs, optional lowercase + accent strip, split on
+ *              whitespace and punctuation, greedy longest-match WordPiece with "##",
+ *              words over 100 characters -> [UNK]; [CLS] ... [SEP].
+ * Special-token strings in the text (e.g. "<|endoftext|>", "[SEP]") are matched before
+ * normalisation and map to their ids, as transformers does for added tokens (BPE and
+ * WordPiece only). Truncation to max_len keeps the end token ([SEP], <|endoftext|>,
+ * <end>) last. Every loader reports bad files as MMC_ERR_INPUT naming the file (and the
+ * line for text files); text that is not valid UTF-8 is MMC_ERR_INPUT with its offset. */
+typedef struct mmc_tokenizer mmc_tokenizer;
+
+typedef enum mmc_tokenizer_kind {
+    MMC_TOK_WORD = 1,
+    MMC_TOK_CHAR = 2,
+    MMC_TOK_CLIP_BPE = 3,
+    MMC_TOK_WORDPIECE = 4,
+} mmc_tokenizer_kind;
+
+/* CLIP BPE from vocab.json + merges.txt ("#version" header line optional). */
+mmc_tokenizer *mmc_tokenizer_load_clip(const char *vocab_json, const char *merges_txt,
+                                       mmc_error *err);
+/* CLIP BPE from a tokenizer.json whose model is BPE (merges as "a b" or ["a", "b"]). */
+mmc_tokenizer *mmc_tokenizer_load_clip_json(const char *tokenizer_json, mmc_error *err);
+/* A Hugging Face model folder: tokenizer.json if present, else vocab.json + merges.txt
+ * (CLIP), or vocab.txt (+ tokenizer_config.json) for BERT folders. */
+mmc_tokenizer *mmc_tokenizer_load_dir(const char *dir, mmc_error *err);
+
+/* WordPiece options; mmc_wordpiece_defaults() gives BERT's: lowercase on, strip accents
+ * following lowercase (-1), CJK splitting on, 100 chars per word. */
+typedef struct mmc_wordpiece_opts {
+    int do_lower_case;          /* 1/0 */
+    int strip_accents;          /* 1, 0, or -1: same as do_lower_case */
+    int tokenize_chinese_chars; /* 1/0 */
+    int max_chars_per_word;     /* longer words become [UNK] */
+} mmc_wordpiece_opts;
+mmc_wordpiece_opts mmc_wordpiece_defaults(void);
+/* Reads do_lower_case, strip_accents (null -> -1) and tokenize_chinese_chars from a
+ * tokenizer_config.json into *o (keys absent keep their value; wrong types are errors). */
+int mmc_wordpiece_read_config(const char *tokenizer_config_json, mmc_wordpiece_opts *o,
+                              mmc_error *err);
+/* vocab.txt: one token per line, id = line number - 1; needs [UNK], [CLS], [SEP]
+ * ([PAD] and [MASK] optional). opts NULL = defaults. */
+mmc_tokenizer *mmc_tokenizer_load_wordpiece(const char *vocab_txt,
+                                            const mmc_wordpiece_opts *opts, mmc_error *err);
+
+/* Builds a WORD or CHAR vocabulary from n training texts: the 4 specials, then every
+ * token seen at least min_count times, most frequent first (ties: byte order).
+ * max_vocab > 0 caps the size (specials included). */
+mmc_tokenizer *mmc_tokenizer_build_word(const char *const *texts, int n, int min_count,
+                                        int max_vocab, mmc_error *err);
+mmc_tokenizer *mmc_tokenizer_build_char(const char *const *texts, int n, int min_count,
+                                        int max_vocab, mmc_error *err);
+/* WORD/CHAR vocabularies as JSON: {"kind": "word"|"char", "tokens": [...]} (the token at
+ * index i has id i). to_json returns an mmc_malloc'd string (for a run's config.json). */
+char *mmc_tokenizer_to_json(const mmc_tokenizer *t, mmc_error *err);
+mmc_tokenizer *mmc_tokenizer_from_json(const char *json, size_t len, const char *name,
+                                       mmc_error *err);
+int mmc_tokenizer_save(const mmc_tokenizer *t, const char *path, mmc_error *err);
+mmc_tokenizer *mmc_tokenizer_load(const char *path, mmc_error *err); /* what save wrote */
+
+void mmc_tokenizer_free(mmc_tokenizer *t);
+
+/* Encodes len bytes of text (len may be (size_t)-1 for a NUL-terminated string). With
+ * add_special the start/end (or [CLS]/[SEP]) tokens frame the ids. max_len > 0 truncates
+ * to that many ids in all, the end token kept last; 0 = no limit. *ids is mmc_malloc'd
+ * (free with mmc_free), *n its length. */
+int mmc_tokenizer_encode(const mmc_tokenizer *t, const char *text, size_t len,
+                         int add_special, int max_len, int32_t **ids, int *n, mmc_error *err);
+/* Encodes n texts (NUL-terminated) into ids[n * max_len] and mask[n * max_len] (caller's
+ * arrays; mask may be NULL): specials added, truncated to max_len, then padded with the
+ * pad id (mask 1 for real tokens, 0 for padding), as transformers' padding="max_length". */
+int mmc_tokenizer_encode_batch(const mmc_tokenizer *t, const char *const *texts, int n,
+                               int max_len, int32_t *ids, int32_t *mask, mmc_error *err);
+/* Text for ids, mmc_malloc'd. skip_special drops pad/start/end/cls/sep/mask tokens.
+ * CLIP: byte-level decode ("</w>" -> space; bytes that do not form UTF-8 -> U+FFFD);
+ * WordPiece: words joined by spaces, "##" pieces glued on. Ids out of range are
+ * MMC_ERR_INPUT. */
+char *mmc_tokenizer_decode(const mmc_tokenizer *t, const int32_t *ids, int n,
+                           int skip_special, mmc_error *err);
+
+mmc_tokenizer_kind mmc_tokenizer_kind_of(const mmc_tokenizer *t);
+int mmc_tokenizer_vocab_size(const mmc_tokenizer *t);
+const char *mmc_tokenizer_token(const mmc_tokenizer *t, int id); /* NULL if out of range */
+int mmc_tokenizer_token_id(const mmc_tokenizer *t, const char *token); /* -1 if absent */
+/* Special ids, -1 where the kind has none. CLIP: start = <|startoftext|>, end = pad = unk =
+ * <|endoftext|>. WordPiece: start = cls = [CLS], end = sep = [SEP]. */
+typedef struct mmc_tokenizer_specials {
+    int pad, unk, start, end, cls, sep, mask;
+} mmc_tokenizer_specials;
+mmc_tokenizer_specials mmc_tokenizer_special_ids(const mmc_tokenizer *t);
+
 /* (declarations for text go above this line) */
 
 /* ----------------------------------------------------------------- datasets */
