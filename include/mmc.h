@@ -330,7 +330,7 @@ int mmc_png_write(const char *path, int w, int h, int channels, const uint8_t *p
                   mmc_error *err);
 
 /* Manifests (src/data/manifest.c): a dataset folder holds manifest-SPLIT.jsonl, one JSON
- * object per line (docs/file-formats.md):
+ * object per line (docs/formats.md):
  *   {"id", "image", "captions": [..], "captions_zh": [..],
  *    "qa": [{"question", "answer", "type"}], "label"}
  * id and image are required; image is a path relative to the folder. Unknown fields are
