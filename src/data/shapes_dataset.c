@@ -26,9 +26,9 @@ static int make_dirs(const char *path, mmc_error *err) {
         p[i] = 0;
         struct stat st;
         if (mkdir(p, 0755) != 0 && errno != EEXIST)
-            rc = mmc_error_set(err, MMC_ERR_RUNTIME, "%s: cannot create directory: %s", p, strerror(errno));
+            rc = mmc_error_set(err, MMC_ERR_RUNTIME, "cannot create folder %s: %s: %s", path, p, strerror(errno));
         else if (stat(p, &st) != 0 || !S_ISDIR(st.st_mode))
-            rc = mmc_error_set(err, MMC_ERR_RUNTIME, "%s: exists and is not a directory", p);
+            rc = mmc_error_set(err, MMC_ERR_RUNTIME, "cannot create folder %s: %s is not a directory", path, p);
         p[i] = c;
     }
     mmc_free(p);
