@@ -631,6 +631,143 @@ mmc_tokenizer_specials mmc_tokenizer_special_ids(const mmc_tokenizer *t);
 /* ----------------------------------------------------------------- datasets */
 /* src/data/manifest.c, src/data/shapes.c: manifests and the synthetic shapes world. */
 
+/* PNG writing (src/data/png_write.c): 8-bit pixels, row-major, channels 1 (grey), 2 (grey +
+ * alpha), 3 (RGB) or 4 (RGBA); fast compression. Written to a temporary name and renamed,
+ * so a reader never sees a torn file. Not fsynced: images of a dataset are regenerable,
+ * and a dataset's commit point is its manifest (written last, with fsync). */
+int mmc_png_write(const char *path, int w, int h, int channels, const uint8_t *pixels,
+                  mmc_error *err);
+
+/* Manifests (src/data/manifest.c): a dataset folder holds manifest-SPLIT.jsonl, one JSON
+ * object per line (docs/formats.md):
+ *   {"id", "image", "captions": [..], "captions_zh": [..],
+ *    "qa": [{"question", "answer", "type"}], "label"}
+ * id and image are required; image is a path relative to the folder. Unknown fields are
+ * ignored. All strings are UTF-8. */
+typedef struct mmc_qa {
+    char *question;
+    char *answer;
+    char *type; /* e.g. "colour", "shape", "count", "existence", "spatial"; NULL if absent */
+} mmc_qa;
+
+typedef struct mmc_sample {
+    char *id;
+    char *image;       /* relative to the dataset folder, never absolute, never ".." */
+    char **captions;   /* English */
+    int n_captions;
+    char **captions_zh; /* Chinese */
+    int n_captions_zh;
+    mmc_qa *qa;
+    int n_qa;
+    char *label;       /* NULL if absent (a JSON number is kept as its text) */
+} mmc_sample;
+
+typedef struct mmc_manifest {
+    char *dir;  /* the dataset folder: image paths are relative to it */
+    char *path; /* the manifest file, for messages */
+    mmc_sample *samples;
+    int count;
+} mmc_manifest;
+
+#define MMC_MANIFEST_MAX_LINE (1u << 20)     /* bytes per line */
+#define MMC_MANIFEST_MAX_SAMPLES 10000000    /* lines per file */
+#define MMC_MANIFEST_MAX_BYTES ((size_t)1 << 31)
+#define MMC_MANIFEST_MAX_ITEMS 10000         /* captions or qa pairs per sample */
+
+/* Loads DIR/manifest-SPLIT.jsonl (split: [a-z0-9_-]+, e.g. "train"). The file is untrusted:
+ * a malformed line fails the whole load with MMC_ERR_INPUT naming the file and line
+ * (invalid UTF-8, not an object, missing or non-string id/image, absolute or escaping
+ * image path, wrong types, line over MMC_MANIFEST_MAX_LINE, duplicate id, no samples).
+ * Blank lines are skipped. Returns NULL with err set on failure. */
+mmc_manifest *mmc_manifest_load(const char *dir, const char *split, mmc_error *err);
+/* The same from memory; name is used in messages, dir becomes m->dir. */
+mmc_manifest *mmc_manifest_parse(const char *name, const char *dir, const char *text,
+                                 size_t n, mmc_error *err);
+/* Checks that every image exists as a regular file under m->dir (MMC_ERR_INPUT names the
+ * first missing one and its line). */
+int mmc_manifest_check_images(const mmc_manifest *m, mmc_error *err);
+void mmc_manifest_free(mmc_manifest *m);
+void mmc_sample_free(mmc_sample *s); /* frees what s holds, not s itself */
+
+/* One sample as a single-line JSON object (no newline); mmc_free it. NULL if the sample is
+ * invalid (what the reader would refuse: missing id/image, bad image path, text that is not
+ * UTF-8) or on OOM. */
+char *mmc_sample_to_json(const mmc_sample *s);
+/* Writes samples as JSONL atomically (temp, fsync, rename). MMC_ERR_USAGE for an invalid
+ * sample (index named), MMC_ERR_RUNTIME for I/O. */
+int mmc_manifest_write(const char *path, const mmc_sample *samples, int n, mmc_error *err);
+
+/* Dataset statistics (src/data/dataset_stats.c). */
+/* Fraction of samples whose first caption no other sample has (0 if n == 0; samples
+ * without captions count as not unique): the ceiling of text->image retrieval R@1. */
+double mmc_captions_unique_rate(const mmc_sample *samples, int n);
+
+/* Answer distribution of one QA type: a blind model that always says `majority` scores
+ * majority_count / total; yes/no questions should split about evenly. */
+typedef struct mmc_qa_type_stats {
+    char type[32];
+    int total;           /* questions of this type */
+    int yes, no;         /* answers "yes" / "no" */
+    int distinct;        /* distinct answers */
+    char majority[64];   /* the most frequent answer (ties: the smallest string) */
+    int majority_count;
+    char open_majority[64]; /* the same over open questions (answers other than yes/no) */
+    int open_majority_count;
+} mmc_qa_type_stats;
+/* Fills out[0..] with one entry per type (in order of first appearance, at most max; a
+ * NULL type counts as "") and returns the number of types, or -1 on OOM. */
+int mmc_qa_stats(const mmc_sample *samples, int n, mmc_qa_type_stats *out, int max);
+
+/* The shapes world (src/data/shapes*.c): synthetic scenes of 1-4 objects, each a shape in a
+ * colour and a size, on a plain dark background, with captions in English and Chinese and
+ * balanced QA pairs. Deterministic: scene (seed, split, index) draws from its own rng
+ * stream, so scenes can be made in any order or in parallel and come out the same.
+ *
+ * A scene's objects are sorted left to right; the first caption names every object (size,
+ * colour, shape) and how consecutive ones relate (left of / above / below), or for a lone
+ * object where it is, so it singles the scene out among ~1000 others. label = the shape
+ * of the leftmost object (the first one the caption names): 6 balanced classes.
+ * QA types: colour, shape, count, existence, spatial; each has open and yes/no questions
+ * (existence: yes/no only), yes/no answers drawn 50/50. */
+enum { MMC_SHAPE_CIRCLE, MMC_SHAPE_SQUARE, MMC_SHAPE_TRIANGLE, MMC_SHAPE_DIAMOND,
+       MMC_SHAPE_STAR, MMC_SHAPE_CROSS, MMC_SHAPES_N_SHAPES };
+#define MMC_SHAPES_N_COLOURS 8
+#define MMC_SHAPES_MAX_OBJECTS 4
+
+typedef struct mmc_shape_obj {
+    int shape;      /* MMC_SHAPE_* */
+    int colour;     /* 0..MMC_SHAPES_N_COLOURS-1 */
+    int large;      /* 1 large, 0 small */
+    float cx, cy;   /* centre in pixels, y down */
+    float r;        /* outer radius in pixels (the object stays inside this circle) */
+} mmc_shape_obj;
+
+typedef struct mmc_shapes_scene {
+    int size;       /* image side in pixels */
+    int n;          /* objects, 1..MMC_SHAPES_MAX_OBJECTS */
+    mmc_shape_obj obj[MMC_SHAPES_MAX_OBJECTS]; /* sorted by cx */
+} mmc_shapes_scene;
+
+const char *mmc_shapes_shape_name(int shape);    /* "circle", ...; NULL if out of range */
+const char *mmc_shapes_colour_name(int colour);  /* "red", ... */
+const char *mmc_shapes_shape_name_zh(int shape); /* "圆形", ... */
+const char *mmc_shapes_colour_name_zh(int colour);
+void mmc_shapes_colour_rgb(int colour, uint8_t rgb[3]);
+void mmc_shapes_background_rgb(uint8_t rgb[3]);
+
+/* Makes scene `index` of `split` ("train", "val", "test", ...) at size x size pixels (8 to
+ * 1024). Any of scene, rgb (size*size*3 bytes) and sample may be NULL to skip that part.
+ * The sample gets id "SPLIT-NNNNNN" and image "images/SPLIT-NNNNNN.png". */
+int mmc_shapes_make(uint64_t seed, const char *split, int64_t index, int size,
+                    mmc_shapes_scene *scene, uint8_t *rgb, mmc_sample *sample, mmc_error *err);
+
+/* Writes n scenes of split into dir: dir/images/SPLIT-NNNNNN.png and dir/manifest-SPLIT.jsonl (last,
+ * atomically). Uses mmc_get_threads() threads. progress (may be NULL) is called from the
+ * calling thread after each batch with (done, n). */
+typedef void (*mmc_progress_fn)(void *user, int64_t done, int64_t total);
+int mmc_shapes_write_split(const char *dir, const char *split, int64_t n, uint64_t seed,
+                           int size, mmc_progress_fn progress, void *user, mmc_error *err);
+
 /* (declarations for datasets go above this line) */
 
 /* ----------------------------------------------------------------------- nn */

@@ -26,5 +26,6 @@ int cli_error_from(const mmc_error *e); /* prints e->msg, returns e->code (3 if 
 int cmd_demo(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_inspect(int argc, char **argv);
+int cmd_data(int argc, char **argv);
 
 #endif

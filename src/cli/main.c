@@ -25,6 +25,23 @@ const cli_command cli_commands[] = {
      "  --threads T   kernel threads (default: $MMC_THREADS, else all cores)\n"
      "  --steps N     timed repetitions after warm-up (default depends on the workload)\n"
      "  --json        one JSON object: {\"workload\", \"rate\", \"unit\", \"threads\", \"peak_rss_mb\"}\n"},
+    {"data", cmd_data, "make or import a dataset folder (images + manifest JSONL)",
+     "usage: mmc data shapes --out DIR [--train N] [--val N] [--test N] [--seed S] [--size PX]\n"
+     "                       [--threads T]\n"
+     "\n"
+     "shapes: the built-in synthetic world. Scenes of 1-4 objects (circle, square, triangle,\n"
+     "diamond, star, cross; 8 colours; small or large) with captions in English and Chinese\n"
+     "and question-answer pairs (colour, shape, count, existence, spatial; yes/no answers\n"
+     "50/50). label = the shape of the leftmost object. Deterministic for a seed.\n"
+     "Writes DIR/images/SPLIT-NNNNNN.png and DIR/manifest-{train,val,test}.jsonl, then\n"
+     "reports how often a first caption is unique and the answer balance per question type.\n"
+     "  --out DIR     output folder (created if missing)\n"
+     "  --train N     training scenes (default 20000; 0 skips the split)\n"
+     "  --val N       validation scenes (default 1000)\n"
+     "  --test N      test scenes (default 1000)\n"
+     "  --seed S      random seed (default 7)\n"
+     "  --size PX     image side in pixels, 8 to 1024 (default 64)\n"
+     "  --threads T   threads (default: $MMC_THREADS, else all cores)\n"},
     {"inspect", cmd_inspect, "list the tensors of a .safetensors file",
      "usage: mmc inspect FILE.safetensors [--json]\n"
      "\n"
