@@ -192,8 +192,10 @@ mmc_tensor *mmc_quick_gelu(mmc_ctx *ctx, mmc_tensor *a);            /* a * sigmo
 mmc_tensor *mmc_sigmoid(mmc_ctx *ctx, mmc_tensor *a);
 mmc_tensor *mmc_tanh(mmc_ctx *ctx, mmc_tensor *a);
 
-/* reductions. axes: list of axes (negative counts from the end); naxes = 0 means all.
- * keepdim as in PyTorch. max returns values; gradient flows to the first maximum. */
+/* reductions. axes: list of distinct axes (negative counts from the end); naxes = 0 means
+ * all (axes may then be NULL). keepdim as in PyTorch: reducing every axis without keepdim
+ * gives a 0-dim tensor (ndim 0, one element). max reduces one axis and returns the values;
+ * the gradient flows to the first maximum (a NaN counts as the maximum). */
 mmc_tensor *mmc_sum(mmc_ctx *ctx, mmc_tensor *a, const int *axes, int naxes, int keepdim);
 mmc_tensor *mmc_mean(mmc_ctx *ctx, mmc_tensor *a, const int *axes, int naxes, int keepdim);
 mmc_tensor *mmc_max(mmc_ctx *ctx, mmc_tensor *a, int axis, int keepdim);
@@ -202,15 +204,19 @@ mmc_tensor *mmc_max(mmc_ctx *ctx, mmc_tensor *a, int axis, int keepdim);
 mmc_tensor *mmc_softmax(mmc_ctx *ctx, mmc_tensor *a);
 mmc_tensor *mmc_log_softmax(mmc_ctx *ctx, mmc_tensor *a);
 /* logits (N, C), targets[N] class ids; rows whose target == ignore_index are skipped
- * (use -100 as PyTorch does, or any value outside 0..C-1 to disable). label_smoothing in
- * [0, 1). Returns the mean over non-ignored rows, shape (1). */
+ * (use -100 as PyTorch does, or any value outside 0..C-1 to disable). Any other target
+ * outside 0..C-1 is a usage error naming the row. label_smoothing in [0, 1], exactly as
+ * PyTorch's F.cross_entropy(label_smoothing=): (1-e) * nll + e/C * sum_c -log p_c per row.
+ * Returns the mean over non-ignored rows, shape (1); if every row is ignored it returns 0
+ * with zero gradients (PyTorch returns nan). */
 mmc_tensor *mmc_cross_entropy(mmc_ctx *ctx, mmc_tensor *logits, const int *targets,
                               int ignore_index, float label_smoothing);
 
 /* matrix products through cblas_sgemm.
  * matmul: a (M, K) or (K, M) if ta; b (K, N) or (N, K) if tb -> (M, N).
- * bmm:    the same over a leading batch dims (B, ., .) -> (B, M, N); a 2-D operand is
- *         shared across the batch. */
+ * bmm:    the same over leading batch dims (..., ., .) -> (..., M, N). The batch dims of
+ *         a and b must be equal, or one operand is 2-D and shared across the batch (its
+ *         gradient is the sum over the batch). No other broadcasting. */
 mmc_tensor *mmc_matmul(mmc_ctx *ctx, mmc_tensor *a, mmc_tensor *b, int ta, int tb);
 mmc_tensor *mmc_bmm(mmc_ctx *ctx, mmc_tensor *a, mmc_tensor *b, int ta, int tb);
 /* x (..., IN), w (OUT, IN), b (OUT) or NULL -> (..., OUT) */
@@ -224,8 +230,9 @@ typedef struct mmc_conv2d_opts {
 mmc_conv2d_opts mmc_conv2d_defaults(void); /* stride 1, pad 0, dilation 1, groups 1 */
 mmc_tensor *mmc_conv2d(mmc_ctx *ctx, mmc_tensor *x, mmc_tensor *w, mmc_tensor *b,
                        mmc_conv2d_opts o);
-/* pools: kernel k, stride s, padding p (max pads with -inf, avg counts padding as
- * PyTorch's count_include_pad=True does). */
+/* pools: kernel k, stride s, padding p with 0 <= p <= k/2, floor mode (max pads with
+ * -inf and sends the gradient to the first maximum of a window; avg counts padding as
+ * PyTorch's count_include_pad=True does, so it always divides by k*k). */
 mmc_tensor *mmc_max_pool2d(mmc_ctx *ctx, mmc_tensor *x, int k, int s, int p);
 mmc_tensor *mmc_avg_pool2d(mmc_ctx *ctx, mmc_tensor *x, int k, int s, int p);
 mmc_tensor *mmc_global_avg_pool2d(mmc_ctx *ctx, mmc_tensor *x); /* (B,C,H,W) -> (B,C) */
@@ -233,7 +240,9 @@ mmc_tensor *mmc_global_avg_pool2d(mmc_ctx *ctx, mmc_tensor *x); /* (B,C,H,W) -> 
 /* normalisation.
  * batch_norm: x (B, C, ...) ; gamma, beta (C) or NULL; running_mean/var (C) persistent,
  *   updated in training with momentum (PyTorch convention, unbiased var for the running
- *   estimate); in eval the running statistics are used.
+ *   estimate); in eval the running statistics are used. Pass both running tensors or
+ *   neither; with neither, batch statistics are used in eval too (PyTorch's
+ *   track_running_stats=False). Training needs more than one value per channel.
  * layer_norm: over the last axis of x; gamma, beta (D) or NULL. */
 mmc_tensor *mmc_batch_norm(mmc_ctx *ctx, mmc_tensor *x, mmc_tensor *gamma, mmc_tensor *beta,
                            mmc_tensor *running_mean, mmc_tensor *running_var,
@@ -241,32 +250,50 @@ mmc_tensor *mmc_batch_norm(mmc_ctx *ctx, mmc_tensor *x, mmc_tensor *gamma, mmc_t
 mmc_tensor *mmc_layer_norm(mmc_ctx *ctx, mmc_tensor *x, mmc_tensor *gamma, mmc_tensor *beta,
                            float eps);
 
-/* embedding: table (V, D), ids[n] (each in 0..V-1) -> (n, D); reshape after as needed */
+/* embedding: table (V, D), ids[n] (each in 0..V-1) -> (n, D); reshape after as needed.
+ * An id out of range fails with MMC_ERR_INPUT before anything is read. */
 mmc_tensor *mmc_embedding(mmc_ctx *ctx, mmc_tensor *table, const int *ids, int n);
-/* dropout: in training zero with probability p and scale by 1/(1-p); identity otherwise */
+/* dropout: in training zero with probability p and scale by 1/(1-p); identity otherwise.
+ * p in [0, 1). The mask takes one mmc_rng_uniform draw per element, in order, from rng
+ * (required when training with p > 0); eval and p = 0 draw nothing. */
 mmc_tensor *mmc_dropout(mmc_ctx *ctx, mmc_tensor *x, float p, int training, mmc_rng *rng);
 
 /* shape ops */
-mmc_tensor *mmc_reshape(mmc_ctx *ctx, mmc_tensor *x, int ndim, const int *shape); /* view; one dim may be -1 */
+/* reshape: a view (shares x's data, base = x, no tape node; its gradient is x's); one dim
+ * may be -1. It requires grad when x does and grad mode is on. */
+mmc_tensor *mmc_reshape(mmc_ctx *ctx, mmc_tensor *x, int ndim, const int *shape);
 mmc_tensor *mmc_transpose(mmc_ctx *ctx, mmc_tensor *x, int d0, int d1);           /* copy */
 mmc_tensor *mmc_permute(mmc_ctx *ctx, mmc_tensor *x, const int *perm);            /* copy */
 mmc_tensor *mmc_concat(mmc_ctx *ctx, mmc_tensor **xs, int n, int axis);
-/* split x along axis into n parts of the given sizes; writes outs[n]; returns status */
+/* split x along axis into n parts of the given sizes (>= 0, summing to the axis length);
+ * writes outs[n] (each output its own tape node; all NULL on error); returns status */
 int mmc_split(mmc_ctx *ctx, mmc_tensor *x, int axis, const int *sizes, int n, mmc_tensor **outs);
-mmc_tensor *mmc_slice(mmc_ctx *ctx, mmc_tensor *x, int axis, int start, int end); /* [start, end) */
+/* [start, end) along axis with Python semantics: negative values count from the end, both
+ * are clamped to [0, len], end <= start gives an empty axis. */
+mmc_tensor *mmc_slice(mmc_ctx *ctx, mmc_tensor *x, int axis, int start, int end);
 /* gather along axis with an index per output position: out[.., i, ..] = x[.., idx[..], ..]
- * where index has out's shape (the shape of x except axis, which becomes index_len) */
+ * where index has out's shape (the shape of x except axis, which becomes index_len), as
+ * torch.gather. Every index must be in 0..x.shape[axis]-1 (else a usage error). */
 mmc_tensor *mmc_gather(mmc_ctx *ctx, mmc_tensor *x, int axis, const int *index, int index_len);
 
-/* similarity */
-mmc_tensor *mmc_l2_normalize(mmc_ctx *ctx, mmc_tensor *x, float eps); /* last axis; x / max(||x||, eps) */
-mmc_tensor *mmc_cosine_similarity(mmc_ctx *ctx, mmc_tensor *a, mmc_tensor *b, float eps); /* (N,D),(N,D) -> (N) */
-mmc_tensor *mmc_pairwise_distance(mmc_ctx *ctx, mmc_tensor *a, mmc_tensor *b, float eps); /* (N,D),(M,D) -> (N,M) Euclidean */
+/* similarity (eps >= 0).
+ * l2_normalize: over the last axis, x / max(||x||, eps), as F.normalize.
+ * cosine_similarity: a, b (..., D) of the same shape -> (...), as torch 1.13's
+ *   F.cosine_similarity: a.b / (max(||a||, eps) * max(||b||, eps)), each norm clamped on its
+ *   own; below eps the gradient follows PyTorch (the formula with ||a|| replaced by the
+ *   clamped norm), not the exact derivative.
+ * pairwise_distance: a (N, D), b (M, D) -> (N, M), d = ||a_i - b_j|| exactly as torch.cdist
+ *   p=2. Backward uses (a_i - b_j) / max(d, eps) and 0 at d == 0, so it is cdist's gradient
+ *   for d >= eps and at 0, and finite in between. */
+mmc_tensor *mmc_l2_normalize(mmc_ctx *ctx, mmc_tensor *x, float eps);
+mmc_tensor *mmc_cosine_similarity(mmc_ctx *ctx, mmc_tensor *a, mmc_tensor *b, float eps);
+mmc_tensor *mmc_pairwise_distance(mmc_ctx *ctx, mmc_tensor *a, mmc_tensor *b, float eps);
 
 /* scaled dot-product attention.
  * q (B, H, Tq, Dh), k and v (B, H, Tk, Dh) -> (B, H, Tq, Dh).
  * causal: query i sees keys j <= i (+ Tk - Tq offset). key_mask: NULL or (B, Tk) of
- * 1 (attend) / 0 (padding). A row with no visible key gives zeros. */
+ * 1 (attend) / 0 (padding). Scores are scaled by 1/sqrt(Dh). A row with no visible key
+ * gives zeros and passes no gradient. */
 mmc_tensor *mmc_attention(mmc_ctx *ctx, mmc_tensor *q, mmc_tensor *k, mmc_tensor *v,
                           int causal, const uint8_t *key_mask);
 
@@ -359,6 +386,75 @@ int64_t *mmc_safetensors_get_i64(const mmc_safetensors *st, const char *name,
 int mmc_safetensors_write(const char *path, mmc_tensor *const *tensors,
                           const char *const *names, int n, const char *metadata_json,
                           mmc_error *err);
+
+/* ------------------------------------------------------------------- images */
+/* src/data/image.c: decode (PNG, JPEG, PPM/PGM), resize, crop, normalise, augment. */
+
+/* (declarations for images go above this line) */
+
+/* --------------------------------------------------------------------- text */
+/* src/data/utf8.c, src/data/tokenizer_*.c: UTF-8 validation and tokenizers. */
+
+/* (declarations for text go above this line) */
+
+/* ----------------------------------------------------------------- datasets */
+/* src/data/manifest.c, src/data/shapes.c: manifests and the synthetic shapes world. */
+
+/* (declarations for datasets go above this line) */
+
+/* ----------------------------------------------------------------------- nn */
+/* Modules (src/nn). A model's tensors live in one registry, mmc_params, which owns them
+ * and names them in PyTorch's dotted convention ("encoder.layer1.0.conv1.weight") so our
+ * safetensors checkpoints open in PyTorch and theirs open in mmc. A module is a plain
+ * struct of borrowed pointers into the registry:
+ *
+ *   mmc_params P = {0};
+ *   mmc_nn_linear fc;
+ *   mmc_nn_linear_init(&fc, &P, "head.fc", 512, 10, 1, &rng);   // registers head.fc.weight/.bias
+ *   mmc_tensor *y = mmc_nn_linear_forward(ctx, &fc, x);
+ *   ...; mmc_params_free(&P);                                     // frees every tensor
+ *
+ * Modules whose behaviour differs in training (dropout, batch norm) take `int training`
+ * in their forward. Initialisation follows PyTorch's defaults, drawn from the given rng. */
+
+enum { MMC_PARAM = 0, MMC_BUFFER = 1 }; /* buffers (running stats) are saved, not optimised */
+
+typedef struct mmc_params {
+    int n, cap;
+    mmc_tensor **tensors; /* owned */
+    char **names;         /* owned, dotted */
+    uint8_t *kind;        /* MMC_PARAM or MMC_BUFFER */
+    uint8_t *no_decay;    /* 1 for biases and norm weights (parameter groups) */
+} mmc_params;
+
+/* Creates a persistent zero tensor named prefix + "." + name (or name alone when prefix is
+ * NULL or ""), registers it, and returns it (requires_grad set for MMC_PARAM). NULL with
+ * err on duplicate name, bad shape or OOM. */
+mmc_tensor *mmc_params_new(mmc_params *P, const char *prefix, const char *name, int kind, int ndim,
+                           const int *shape, mmc_error *err);
+void mmc_params_free(mmc_params *P);
+mmc_tensor *mmc_params_find(const mmc_params *P, const char *name);
+int64_t mmc_params_count(const mmc_params *P, int kind); /* number of scalars of that kind */
+/* The trainable tensors (kind MMC_PARAM), in registration order, into out[] (size P->n);
+ * returns how many. */
+int mmc_params_trainable(const mmc_params *P, mmc_tensor **out);
+void mmc_params_zero_grad(mmc_params *P);
+/* Checkpoint I/O: every tensor (params and buffers) under its name. Load checks that
+ * names and shapes match; strict = 1 also refuses extra or missing names. */
+int mmc_params_save(const mmc_params *P, const char *path, const char *metadata_json, mmc_error *err);
+int mmc_params_load(mmc_params *P, const char *path, int strict, mmc_error *err);
+/* PyTorch's default init helpers (torch.nn.init): uniform(-b, b), normal, constant. */
+void mmc_init_uniform(mmc_tensor *t, float bound, mmc_rng *rng);
+void mmc_init_normal(mmc_tensor *t, float mean, float std, mmc_rng *rng);
+void mmc_init_constant(mmc_tensor *t, float v);
+
+/* -- nn: layers, blocks and encoders (src/nn/layers.c, attention.c, transformer.c, resnet.c, vit.c) -- */
+
+/* (declarations for nn layers go above this line) */
+
+/* -- nn: recurrent (src/nn/rnn.c, src/ops/recurrent.c) -- */
+
+/* (declarations for recurrent nets go above this line) */
 
 /* --------------------------------------------------------------- utilities */
 

@@ -109,3 +109,24 @@ TEST(core_errors_not_crashes) {
     CHECK(!z && strstr(ctx->err.msg, "broadcast"), "first error kept: %s", ctx->err.msg);
     mmc_ctx_free(ctx);
 }
+
+TEST(core_backward_twice_on_one_tape) {
+    /* Two outputs of one graph, backward from each in turn: the leaf gets the sum of both
+     * gradients, and the second call does not re-send the first call's gradient. */
+    mmc_ctx *ctx = mmc_ctx_new();
+    mmc_tensor *a = mmc_tensor_new(1, (int[]){2});
+    a->data[0] = 1.5f; a->data[1] = -2.0f;
+    a->requires_grad = 1;
+    mmc_tensor *h = mmc_mul(ctx, a, a);      /* h = a^2 */
+    mmc_tensor *y1 = mmc_scale(ctx, h, 3.0f); /* dy1/da = 6a */
+    mmc_tensor *y2 = mmc_exp(ctx, a);         /* dy2/da = e^a */
+    REQUIRE(y1 && y2, "%s", ctx->err.msg);
+    REQUIRE(mmc_backward_with(ctx, y1, (float[]){1, 1}) == MMC_OK, "%s", ctx->err.msg);
+    REQUIRE(mmc_backward_with(ctx, y2, (float[]){1, 1}) == MMC_OK, "%s", ctx->err.msg);
+    for (int i = 0; i < 2; i++) {
+        float want = 6 * a->data[i] + expf(a->data[i]);
+        CHECK(fabsf(a->grad[i] - want) < 1e-5f, "grad[%d] %g want %g", i, a->grad[i], want);
+    }
+    mmc_tensor_free(a);
+    mmc_ctx_free(ctx);
+}

@@ -227,6 +227,14 @@ static mmc_tensor *root(mmc_tensor *t) {
     return t;
 }
 
+/* Intermediate results (node outputs) start each backward with no gradient, so calling
+ * backward twice on one tape accumulates only into leaves (parameters, inputs), as
+ * PyTorch does with retain_graph=True. */
+static void clear_intermediate_grads(mmc_ctx *ctx) {
+    for (int i = 0; i < ctx->tape_len; i++)
+        if (!ctx->tape[i]->out->persistent) ctx->tape[i]->out->grad = NULL;
+}
+
 static int run_tape(mmc_ctx *ctx) {
     int prev = mmc_grad_mode(ctx, 0); /* backward functions record nothing */
     for (int i = ctx->tape_len - 1; i >= 0; i--) {
@@ -246,6 +254,7 @@ int mmc_backward_with(mmc_ctx *ctx, mmc_tensor *out, const float *seed) {
                              ctx->err.code ? " (an earlier op failed)" : "");
     if (!out->requires_grad)
         return mmc_error_set(&ctx->err, MMC_ERR_USAGE, "backward: output does not require grad");
+    clear_intermediate_grads(ctx);
     float *g = mmc_tensor_grad(ctx, out);
     if (!g) return ctx->err.code;
     for (int64_t i = 0; i < out->numel; i++) g[i] += seed[i];
@@ -266,6 +275,7 @@ int mmc_backward(mmc_ctx *ctx, mmc_tensor *loss) {
         return mmc_error_set(&ctx->err, MMC_ERR_USAGE,
                              "backward: loss does not require grad (no parameter reached it, or "
                              "it was computed in a no-grad scope)");
+    clear_intermediate_grads(ctx);
     float *g = mmc_tensor_grad(ctx, loss);
     if (!g) return ctx->err.code;
     g[0] += 1.0f;

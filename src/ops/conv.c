@@ -1,8 +1,416 @@
-/* conv.c — STUB: to be implemented. */
-#include "internal.h"
+/* conv.c — 2-D convolution (im2col + GEMM) and pooling, NCHW.
+ *
+ * Convolution, per sample i and group g:
+ *   col   (C/G·KH·KW, OH·OW)  = im2col(x_i)          the receptive fields as columns
+ *   y_i,g (OC/G, OH·OW)       = W_g (OC/G, C/G·KH·KW) · col_g
+ * and backward, with dY_i,g the output gradient of that sample and group:
+ *   dcol_g = W_gᵀ · dY_i,g    -> col2im adds it into dx_i
+ *   dW_g  += dY_i,g · col_gᵀ  (im2col is recomputed rather than kept: keeping it for a
+ *                              batch would cost KH·KW times the input's memory)
+ *
+ * Threads: samples are spread over OpenMP threads, each with its own col buffer and a
+ * single-threaded GEMM — per-sample GEMMs are already large (64 × 576 × 4096 in the
+ * benchmark), and im2col/col2im then run in parallel too. dW is accumulated per thread and
+ * the partial sums are added in thread order, so a given thread count gives the same bits
+ * every run. With fewer samples than threads the loop runs serially on threaded BLAS. */
+#include "blas.h"
+#include <math.h>
+#include <string.h>
 
-mmc_tensor *mmc_conv2d(mmc_ctx *ctx, mmc_tensor *x, mmc_tensor *w, mmc_tensor *b, mmc_conv2d_opts o) { return mmc_op_fail(ctx, MMC_ERR_RUNTIME, "conv2d: not implemented"); }
-mmc_tensor *mmc_max_pool2d(mmc_ctx *ctx, mmc_tensor *x, int k, int s, int p) { return mmc_op_fail(ctx, MMC_ERR_RUNTIME, "max_pool2d: not implemented"); }
-mmc_tensor *mmc_avg_pool2d(mmc_ctx *ctx, mmc_tensor *x, int k, int s, int p) { return mmc_op_fail(ctx, MMC_ERR_RUNTIME, "avg_pool2d: not implemented"); }
-mmc_tensor *mmc_global_avg_pool2d(mmc_ctx *ctx, mmc_tensor *x) { return mmc_op_fail(ctx, MMC_ERR_RUNTIME, "global_avg_pool2d: not implemented"); }
-mmc_conv2d_opts mmc_conv2d_defaults(void) { mmc_conv2d_opts o = {1, 1, 0, 0, 1, 1, 1}; return o; }
+mmc_conv2d_opts mmc_conv2d_defaults(void) {
+    mmc_conv2d_opts o = {1, 1, 0, 0, 1, 1, 1};
+    return o;
+}
+
+typedef struct conv_geom {
+    int B, C, H, W, OC, KH, KW, OH, OW;
+    int sh, sw, ph, pw, dh, dw, G;
+    int64_t ckk;  /* rows of col: C·KH·KW */
+    int64_t ohw;  /* columns of col: OH·OW */
+    int direct;   /* 1×1 kernel, stride 1, no padding: col is x itself */
+} conv_geom;
+
+/* Output positions ow whose input column ow*s + off lies in [0, n): [*lo, *hi). */
+static void valid_range(int off, int s, int n, int out, int *lo, int *hi) {
+    int l = off >= 0 ? 0 : (-off + s - 1) / s;
+    int h = n - off <= 0 ? 0 : (n - off + s - 1) / s;
+    *lo = l < out ? l : out;
+    *hi = h < out ? h : out;
+    if (*hi < *lo) *hi = *lo;
+}
+
+// x (C, H, W) of one sample -> col (C·KH·KW, OH·OW)
+static void im2col(const conv_geom *g, const float *x, float *col) {
+    for (int c = 0; c < g->C; c++)
+        for (int kh = 0; kh < g->KH; kh++)
+            for (int kw = 0; kw < g->KW; kw++) {
+                float *row = col + (((int64_t)c * g->KH + kh) * g->KW + kw) * g->ohw;
+                int offw = kw * g->dw - g->pw, lo, hi;
+                valid_range(offw, g->sw, g->W, g->OW, &lo, &hi);
+                for (int oh = 0; oh < g->OH; oh++, row += g->OW) {
+                    int ih = oh * g->sh - g->ph + kh * g->dh;
+                    if (ih < 0 || ih >= g->H) {
+                        memset(row, 0, sizeof(float) * (size_t)g->OW);
+                        continue;
+                    }
+                    int64_t base = ((int64_t)c * g->H + ih) * g->W + offw; /* + ow·sw */
+                    for (int ow = 0; ow < lo; ow++) row[ow] = 0.0f;
+                    if (g->sw == 1 && hi > lo)
+                        memcpy(row + lo, x + base + lo, sizeof(float) * (size_t)(hi - lo));
+                    else
+                        for (int ow = lo; ow < hi; ow++) row[ow] = x[base + ow * g->sw];
+                    for (int ow = hi; ow < g->OW; ow++) row[ow] = 0.0f;
+                }
+            }
+}
+
+// dcol (C·KH·KW, OH·OW) -> added into dx (C, H, W) of one sample
+static void col2im_add(const conv_geom *g, const float *col, float *dx) {
+    for (int c = 0; c < g->C; c++)
+        for (int kh = 0; kh < g->KH; kh++)
+            for (int kw = 0; kw < g->KW; kw++) {
+                const float *row = col + (((int64_t)c * g->KH + kh) * g->KW + kw) * g->ohw;
+                int offw = kw * g->dw - g->pw, lo, hi;
+                valid_range(offw, g->sw, g->W, g->OW, &lo, &hi);
+                for (int oh = 0; oh < g->OH; oh++, row += g->OW) {
+                    int ih = oh * g->sh - g->ph + kh * g->dh;
+                    if (ih < 0 || ih >= g->H) continue;
+                    int64_t base = ((int64_t)c * g->H + ih) * g->W + offw;
+                    for (int ow = lo; ow < hi; ow++) dx[base + ow * g->sw] += row[ow];
+                }
+            }
+}
+
+/* Threads for the per-sample loop: all of them when there are enough samples, else 1
+ * (the loop then runs serially and BLAS keeps its threads). */
+static int conv_threads(const conv_geom *g) {
+    int nt = mmc_get_threads();
+    return g->B >= nt ? nt : 1;
+}
+
+// y_i (OC, OH·OW) = W · im2col(x_i) (+ b), for every sample
+static void conv_forward(const conv_geom *g, const float *x, const float *w, const float *b,
+                         float *y, float *colbuf, int nt) {
+    int64_t ocg = g->OC / g->G, kg = g->ckk / g->G, xs = (int64_t)g->C * g->H * g->W;
+    int prev = nt > 1 ? mmc_blas_threads(1) : 0;
+#pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
+    for (int i = 0; i < g->B; i++) {
+        const float *col = x + i * xs;
+        if (!g->direct) {
+            float *c = colbuf + mmc_thread_id() * g->ckk * g->ohw;
+            im2col(g, x + i * xs, c);
+            col = c;
+        }
+        float *yi = y + (int64_t)i * g->OC * g->ohw;
+        for (int gr = 0; gr < g->G; gr++)
+            mmc_gemm(0, 0, (int)ocg, (int)g->ohw, (int)kg, 1.0f, w + gr * ocg * kg,
+                     col + gr * kg * g->ohw, 0.0f, yi + gr * ocg * g->ohw);
+        if (b)
+            for (int oc = 0; oc < g->OC; oc++) {
+                float *r = yi + oc * g->ohw, bv = b[oc];
+                for (int64_t j = 0; j < g->ohw; j++) r[j] += bv;
+            }
+    }
+    if (nt > 1) mmc_blas_threads(prev);
+}
+
+/* One sample's backward: dcol -> dx_i, and dY_i · colᵀ into this thread's dW partial. */
+static void conv_backward_sample(const conv_geom *g, int i, const float *x, const float *w,
+                                 const float *dy, float *gx, float *dw_part, float *col,
+                                 float *dcol) {
+    int64_t ocg = g->OC / g->G, kg = g->ckk / g->G, xs = (int64_t)g->C * g->H * g->W;
+    const float *dyi = dy + (int64_t)i * g->OC * g->ohw;
+    if (gx) {
+        /* direct: dcol is dx_i itself, accumulate straight into it (beta = 1) */
+        float *dc = g->direct ? gx + i * xs : dcol;
+        for (int gr = 0; gr < g->G; gr++)
+            mmc_gemm(1, 0, (int)kg, (int)g->ohw, (int)ocg, 1.0f, w + gr * ocg * kg,
+                     dyi + gr * ocg * g->ohw, g->direct ? 1.0f : 0.0f, dc + gr * kg * g->ohw);
+        if (!g->direct) col2im_add(g, dcol, gx + i * xs);
+    }
+    if (dw_part) {
+        const float *c = x + i * xs;
+        if (!g->direct) {
+            im2col(g, x + i * xs, col);
+            c = col;
+        }
+        for (int gr = 0; gr < g->G; gr++)
+            mmc_gemm(0, 1, (int)ocg, (int)kg, (int)g->ohw, 1.0f, dyi + gr * ocg * g->ohw,
+                     c + gr * kg * g->ohw, 1.0f, dw_part + gr * ocg * kg);
+    }
+}
+
+// db (OC) += sum over samples and positions of dY (B, OC, OH·OW)
+static void conv_bias_grad(const conv_geom *g, const float *dy, float *db) {
+#pragma omp parallel for schedule(static)
+    for (int oc = 0; oc < g->OC; oc++) {
+        double s = 0.0;
+        for (int i = 0; i < g->B; i++) {
+            const float *r = dy + ((int64_t)i * g->OC + oc) * g->ohw;
+            float part = 0.0f;
+            for (int64_t j = 0; j < g->ohw; j++) part += r[j];
+            s += part;
+        }
+        db[oc] += (float)s;
+    }
+}
+
+static void conv_backward(mmc_ctx *ctx, mmc_node *n) {
+    mmc_tensor *x = n->in[0], *w = n->in[1], *b = n->in[2];
+    const conv_geom *g = n->saved;
+    const float *dy = n->out->grad;
+    float *gx = mmc_needs_grad(x) ? mmc_tensor_grad(ctx, x) : NULL;
+    float *gw = mmc_needs_grad(w) ? mmc_tensor_grad(ctx, w) : NULL;
+    float *gb = mmc_needs_grad(b) ? mmc_tensor_grad(ctx, b) : NULL;
+    if (ctx->err.code) return;
+    if (gb) conv_bias_grad(g, dy, gb);
+    if (!gx && !gw) return;
+    int nt = conv_threads(g);
+    int64_t cs = g->direct ? 0 : g->ckk * g->ohw, wn = w->numel;
+    float *col = cs ? mmc_scratch(ctx, sizeof(float) * (size_t)(2 * cs * nt)) : NULL;
+    float *part = gw ? mmc_scratch(ctx, sizeof(float) * (size_t)(wn * nt)) : NULL;
+    if (ctx->err.code) return;
+    if (part) memset(part, 0, sizeof(float) * (size_t)(wn * nt));
+    int prev = nt > 1 ? mmc_blas_threads(1) : 0;
+#pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
+    for (int i = 0; i < g->B; i++) {
+        int t = mmc_thread_id();
+        float *c = col ? col + 2 * cs * t : NULL;
+        conv_backward_sample(g, i, x->data, w->data, dy, gx, part ? part + wn * t : NULL, c,
+                             c ? c + cs : NULL);
+    }
+    if (nt > 1) mmc_blas_threads(prev);
+    for (int t = 0; part && t < nt; t++) /* fixed order: deterministic for a thread count */
+        for (int64_t j = 0; j < wn; j++) gw[j] += part[wn * t + j];
+}
+
+static int conv_geometry(mmc_ctx *ctx, const mmc_tensor *x, const mmc_tensor *w,
+                         const mmc_tensor *b, mmc_conv2d_opts o, conv_geom *g) {
+    char s1[64], s2[64], s3[64];
+    mmc_shape_str(x, s1, sizeof s1);
+    mmc_shape_str(w, s2, sizeof s2);
+    if (o.stride_h < 1 || o.stride_w < 1 || o.dil_h < 1 || o.dil_w < 1 || o.pad_h < 0 ||
+        o.pad_w < 0 || o.groups < 1) {
+        mmc_op_fail(ctx, MMC_ERR_USAGE,
+                    "conv2d: bad options stride (%d, %d) padding (%d, %d) dilation (%d, %d) "
+                    "groups %d (need stride, dilation, groups >= 1 and padding >= 0)",
+                    o.stride_h, o.stride_w, o.pad_h, o.pad_w, o.dil_h, o.dil_w, o.groups);
+        return -1;
+    }
+    if (x->ndim != 4 || w->ndim != 4 || x->shape[1] % o.groups || w->shape[0] % o.groups ||
+        w->shape[1] * o.groups != x->shape[1]) {
+        mmc_op_fail(ctx, MMC_ERR_USAGE,
+                    "conv2d: x %s and w %s with groups %d: need x (B, C, H, W), "
+                    "w (OC, C/groups, KH, KW), C and OC divisible by groups",
+                    s1, s2, o.groups);
+        return -1;
+    }
+    *g = (conv_geom){.B = x->shape[0], .C = x->shape[1], .H = x->shape[2], .W = x->shape[3],
+                     .OC = w->shape[0], .KH = w->shape[2], .KW = w->shape[3],
+                     .sh = o.stride_h, .sw = o.stride_w, .ph = o.pad_h, .pw = o.pad_w,
+                     .dh = o.dil_h, .dw = o.dil_w, .G = o.groups};
+    int eh = g->dh * (g->KH - 1) + 1, ew = g->dw * (g->KW - 1) + 1; /* dilated kernel extent */
+    if (g->KH < 1 || g->KW < 1 || g->H + 2 * g->ph < eh || g->W + 2 * g->pw < ew) {
+        mmc_op_fail(ctx, MMC_ERR_USAGE,
+                    "conv2d: kernel %dx%d (dilated %dx%d) does not fit input %s padded by (%d, %d)",
+                    g->KH, g->KW, eh, ew, s1, g->ph, g->pw);
+        return -1;
+    }
+    if (b && (b->ndim != 1 || b->shape[0] != g->OC)) {
+        mmc_op_fail(ctx, MMC_ERR_USAGE, "conv2d: bias %s does not match w %s (want (%d))",
+                    mmc_shape_str(b, s3, sizeof s3), s2, g->OC);
+        return -1;
+    }
+    g->OH = (g->H + 2 * g->ph - eh) / g->sh + 1;
+    g->OW = (g->W + 2 * g->pw - ew) / g->sw + 1;
+    g->ckk = (int64_t)g->C * g->KH * g->KW;
+    g->ohw = (int64_t)g->OH * g->OW;
+    g->direct = g->KH == 1 && g->KW == 1 && g->sh == 1 && g->sw == 1 && g->ph == 0 && g->pw == 0;
+    return 0;
+}
+
+// x (B, C, H, W), w (OC, C/groups, KH, KW), b (OC) or NULL -> (B, OC, OH, OW)
+mmc_tensor *mmc_conv2d(mmc_ctx *ctx, mmc_tensor *x, mmc_tensor *w, mmc_tensor *b,
+                       mmc_conv2d_opts o) {
+    MMC_CHECK_INPUTS(ctx, "conv2d", x, w);
+    conv_geom *g = mmc_scratch(ctx, sizeof *g);
+    if (!g || conv_geometry(ctx, x, w, b, o, g)) return NULL;
+    mmc_tensor *out = mmc_tensor_empty(ctx, 4, (int[]){g->B, g->OC, g->OH, g->OW});
+    if (!out) return NULL;
+    int nt = conv_threads(g);
+    float *col = g->direct ? NULL : mmc_scratch(ctx, sizeof(float) * (size_t)(g->ckk * g->ohw * nt));
+    if (!g->direct && !col) return NULL;
+    conv_forward(g, x->data, w->data, b ? b->data : NULL, out->data, col, nt);
+    mmc_node *n = mmc_node_record(ctx, "conv2d", out, conv_backward, 3, x, w, b);
+    if (n) n->saved = g;
+    return out;
+}
+
+/* ----------------------------------------------------------------- pooling */
+
+typedef struct pool_geom {
+    int planes, H, W, OH, OW, k, s, p; /* planes = B·C */
+} pool_geom;
+
+static int pool_geometry(mmc_ctx *ctx, const char *op, const mmc_tensor *x, int k, int s, int p,
+                         pool_geom *g) {
+    char s1[64];
+    if (x->ndim != 4 || k < 1 || s < 1 || p < 0 || 2 * p > k ||
+        x->shape[2] + 2 * p < k || x->shape[3] + 2 * p < k) {
+        mmc_op_fail(ctx, MMC_ERR_USAGE,
+                    "%s: x %s, kernel %d, stride %d, padding %d: need x (B, C, H, W), kernel >= 1, "
+                    "stride >= 1, 0 <= padding <= kernel/2, and the kernel within the padded input",
+                    op, mmc_shape_str(x, s1, sizeof s1), k, s, p);
+        return -1;
+    }
+    g->planes = x->shape[0] * x->shape[1];
+    g->H = x->shape[2], g->W = x->shape[3], g->k = k, g->s = s, g->p = p;
+    g->OH = (g->H + 2 * p - k) / s + 1;
+    g->OW = (g->W + 2 * p - k) / s + 1;
+    return 0;
+}
+
+static void maxpool_backward(mmc_ctx *ctx, mmc_node *n) {
+    mmc_tensor *x = n->in[0];
+    const pool_geom *g = n->saved;
+    const int32_t *arg = n->saved2;
+    float *gx = mmc_tensor_grad(ctx, x);
+    if (!gx) return;
+    const float *dy = n->out->grad;
+    int64_t ohw = (int64_t)g->OH * g->OW, hw = (int64_t)g->H * g->W;
+    /* a plane's outputs only reach that plane's inputs: planes are race-free */
+#pragma omp parallel for schedule(static) if ((int64_t)g->planes * ohw > 32768)
+    for (int pl = 0; pl < g->planes; pl++)
+        for (int64_t j = 0; j < ohw; j++) {
+            int32_t a = arg[pl * ohw + j];
+            if (a >= 0) gx[pl * hw + a] += dy[pl * ohw + j];
+        }
+}
+
+// one plane: y (OH, OW) = max over each window of x (H, W); arg = flat index of the max
+static void maxpool_plane(const pool_geom *g, const float *x, float *y, int32_t *arg) {
+    for (int oh = 0; oh < g->OH; oh++)
+        for (int ow = 0; ow < g->OW; ow++) {
+            int h0 = oh * g->s - g->p, w0 = ow * g->s - g->p;
+            float best = -INFINITY;
+            int32_t bi = -1;
+            for (int ih = h0 < 0 ? 0 : h0; ih < h0 + g->k && ih < g->H; ih++)
+                for (int iw = w0 < 0 ? 0 : w0; iw < w0 + g->k && iw < g->W; iw++) {
+                    float v = x[ih * g->W + iw];
+                    /* first maximum wins; a NaN propagates as in PyTorch */
+                    if (v > best || bi < 0 || v != v) {
+                        best = v;
+                        bi = ih * g->W + iw;
+                        if (v != v) goto done;
+                    }
+                }
+        done:
+            y[oh * g->OW + ow] = best;
+            arg[oh * g->OW + ow] = bi;
+        }
+}
+
+// x (B, C, H, W) -> (B, C, OH, OW); padding counts as -inf
+mmc_tensor *mmc_max_pool2d(mmc_ctx *ctx, mmc_tensor *x, int k, int s, int p) {
+    MMC_CHECK_INPUTS(ctx, "max_pool2d", x);
+    pool_geom *g = mmc_scratch(ctx, sizeof *g);
+    if (!g || pool_geometry(ctx, "max_pool2d", x, k, s, p, g)) return NULL;
+    mmc_tensor *out = mmc_tensor_empty(ctx, 4, (int[]){x->shape[0], x->shape[1], g->OH, g->OW});
+    if (!out) return NULL;
+    int64_t ohw = (int64_t)g->OH * g->OW, hw = (int64_t)g->H * g->W;
+    int32_t *arg = mmc_scratch(ctx, sizeof(int32_t) * (size_t)(out->numel ? out->numel : 1));
+    if (!arg) return NULL;
+#pragma omp parallel for schedule(static) if (out->numel > 16384)
+    for (int pl = 0; pl < g->planes; pl++)
+        maxpool_plane(g, x->data + pl * hw, out->data + pl * ohw, arg + pl * ohw);
+    mmc_node *n = mmc_node_record(ctx, "max_pool2d", out, maxpool_backward, 1, x);
+    if (n) n->saved = g, n->saved2 = arg;
+    return out;
+}
+
+/* Average pooling in floor mode with count_include_pad: every window lies inside the
+ * padded input, so the divisor is always k·k. */
+static void avgpool_plane(const pool_geom *g, const float *x, float *y, const float *dy,
+                          float *dx) {
+    float inv = 1.0f / (float)(g->k * g->k);
+    for (int oh = 0; oh < g->OH; oh++)
+        for (int ow = 0; ow < g->OW; ow++) {
+            int h0 = oh * g->s - g->p, w0 = ow * g->s - g->p;
+            int h1 = h0 + g->k < g->H ? h0 + g->k : g->H, w1 = w0 + g->k < g->W ? w0 + g->k : g->W;
+            if (h0 < 0) h0 = 0;
+            if (w0 < 0) w0 = 0;
+            if (y) { /* forward */
+                float sum = 0.0f;
+                for (int ih = h0; ih < h1; ih++)
+                    for (int iw = w0; iw < w1; iw++) sum += x[ih * g->W + iw];
+                y[oh * g->OW + ow] = sum * inv;
+            } else { /* backward: spread dy evenly over the window */
+                float gv = dy[oh * g->OW + ow] * inv;
+                for (int ih = h0; ih < h1; ih++)
+                    for (int iw = w0; iw < w1; iw++) dx[ih * g->W + iw] += gv;
+            }
+        }
+}
+
+static void avgpool_backward(mmc_ctx *ctx, mmc_node *n) {
+    const pool_geom *g = n->saved;
+    float *gx = mmc_tensor_grad(ctx, n->in[0]);
+    if (!gx) return;
+    int64_t ohw = (int64_t)g->OH * g->OW, hw = (int64_t)g->H * g->W;
+#pragma omp parallel for schedule(static) if ((int64_t)g->planes * ohw > 16384)
+    for (int pl = 0; pl < g->planes; pl++)
+        avgpool_plane(g, NULL, NULL, n->out->grad + pl * ohw, gx + pl * hw);
+}
+
+// x (B, C, H, W) -> (B, C, OH, OW)
+mmc_tensor *mmc_avg_pool2d(mmc_ctx *ctx, mmc_tensor *x, int k, int s, int p) {
+    MMC_CHECK_INPUTS(ctx, "avg_pool2d", x);
+    pool_geom *g = mmc_scratch(ctx, sizeof *g);
+    if (!g || pool_geometry(ctx, "avg_pool2d", x, k, s, p, g)) return NULL;
+    mmc_tensor *out = mmc_tensor_empty(ctx, 4, (int[]){x->shape[0], x->shape[1], g->OH, g->OW});
+    if (!out) return NULL;
+    int64_t ohw = (int64_t)g->OH * g->OW, hw = (int64_t)g->H * g->W;
+#pragma omp parallel for schedule(static) if (out->numel > 16384)
+    for (int pl = 0; pl < g->planes; pl++)
+        avgpool_plane(g, x->data + pl * hw, out->data + pl * ohw, NULL, NULL);
+    mmc_node *n = mmc_node_record(ctx, "avg_pool2d", out, avgpool_backward, 1, x);
+    if (n) n->saved = g;
+    return out;
+}
+
+static void gap_backward(mmc_ctx *ctx, mmc_node *n) {
+    mmc_tensor *x = n->in[0];
+    float *gx = mmc_tensor_grad(ctx, x);
+    if (!gx) return;
+    int64_t planes = n->out->numel, hw = x->numel / (planes ? planes : 1);
+    const float *dy = n->out->grad;
+    float inv = 1.0f / (float)hw;
+#pragma omp parallel for schedule(static) if (x->numel > 32768)
+    for (int64_t pl = 0; pl < planes; pl++) {
+        float gv = dy[pl] * inv;
+        for (int64_t j = 0; j < hw; j++) gx[pl * hw + j] += gv;
+    }
+}
+
+// x (B, C, H, W) -> (B, C): the mean of each plane
+mmc_tensor *mmc_global_avg_pool2d(mmc_ctx *ctx, mmc_tensor *x) {
+    MMC_CHECK_INPUTS(ctx, "global_avg_pool2d", x);
+    char s1[64];
+    if (x->ndim != 4 || x->shape[2] * x->shape[3] == 0)
+        return mmc_op_fail(ctx, MMC_ERR_USAGE,
+                           "global_avg_pool2d: x %s: need (B, C, H, W) with H, W >= 1",
+                           mmc_shape_str(x, s1, sizeof s1));
+    mmc_tensor *out = mmc_tensor_empty(ctx, 2, (int[]){x->shape[0], x->shape[1]});
+    if (!out) return NULL;
+    int64_t planes = out->numel, hw = (int64_t)x->shape[2] * x->shape[3];
+#pragma omp parallel for schedule(static) if (x->numel > 32768)
+    for (int64_t pl = 0; pl < planes; pl++) {
+        const float *p = x->data + pl * hw;
+        float s = 0.0f;
+        for (int64_t j = 0; j < hw; j++) s += p[j];
+        out->data[pl] = s / (float)hw;
+    }
+    mmc_node *n = mmc_node_record(ctx, "global_avg_pool2d", out, gap_backward, 1, x);
+    (void)n;
+    return out;
+}

@@ -1,5 +1,239 @@
-/* norm.c — STUB: to be implemented. */
-#include "internal.h"
+/* norm.c — batch normalisation and layer normalisation, each with a fused backward.
+ *
+ * Both normalise xhat = (x - mean) · invstd, invstd = 1 / sqrt(var + eps) with the biased
+ * variance, then y = gamma · xhat + beta. When the statistics come from the very values
+ * being normalised (batch norm in training, layer norm always), the gradient is
+ *   dx = invstd · (dxhat - mean(dxhat) - xhat · mean(dxhat · xhat)),  dxhat = dy · gamma
+ * with the means over the normalised group; with fixed statistics (batch norm in eval)
+ * it is just dx = invstd · dxhat. Statistics are summed in double so that large groups
+ * (B·H·W of a feature map) keep float32 accuracy. Forward keeps only mean and invstd;
+ * xhat is recomputed from x in backward. */
+#include "blas.h"
+#include <math.h>
+#include <string.h>
 
-mmc_tensor *mmc_batch_norm(mmc_ctx *ctx, mmc_tensor *x, mmc_tensor *gamma, mmc_tensor *beta, mmc_tensor *running_mean, mmc_tensor *running_var, int training, float momentum, float eps) { return mmc_op_fail(ctx, MMC_ERR_RUNTIME, "batch_norm: not implemented"); }
-mmc_tensor *mmc_layer_norm(mmc_ctx *ctx, mmc_tensor *x, mmc_tensor *gamma, mmc_tensor *beta, float eps) { return mmc_op_fail(ctx, MMC_ERR_RUNTIME, "layer_norm: not implemented"); }
+/* --------------------------------------------------------------- batch norm */
+
+typedef struct bn_geom {
+    int B, C;
+    int64_t S;       /* spatial size: product of the dims after C (1 for (B, C)) */
+    int batch_stats; /* 1: normalised with this batch's statistics */
+} bn_geom;
+
+/* Channel c of x (B, C, S) is B runs of S contiguous values. */
+#define BN_CHANNEL_LOOP(g, c, idx, body)                                   \
+    for (int b_ = 0; b_ < (g)->B; b_++) {                                  \
+        int64_t off_ = ((int64_t)b_ * (g)->C + (c)) * (g)->S;              \
+        for (int64_t s_ = 0; s_ < (g)->S; s_++) {                          \
+            int64_t idx = off_ + s_;                                       \
+            body;                                                          \
+        }                                                                  \
+    }
+
+// mean and biased variance of channel c of x (B, C, S)
+static void bn_channel_stats(const bn_geom *g, const float *x, int c, double *mean, double *var) {
+    double n = (double)g->B * g->S, s = 0.0, ss = 0.0;
+    BN_CHANNEL_LOOP(g, c, i, s += x[i]);
+    double m = s / n;
+    BN_CHANNEL_LOOP(g, c, i, { double d = x[i] - m; ss += d * d; });
+    *mean = m;
+    *var = ss / n;
+}
+
+static void bn_backward(mmc_ctx *ctx, mmc_node *n) {
+    mmc_tensor *x = n->in[0], *gamma = n->in[1], *beta = n->in[2];
+    const bn_geom *g = n->saved;
+    const float *stats = n->saved2; /* mean[C], invstd[C] */
+    float *gx = mmc_needs_grad(x) ? mmc_tensor_grad(ctx, x) : NULL;
+    float *gg = mmc_needs_grad(gamma) ? mmc_tensor_grad(ctx, gamma) : NULL;
+    float *gbt = mmc_needs_grad(beta) ? mmc_tensor_grad(ctx, beta) : NULL;
+    if (ctx->err.code) return;
+    const float *X = x->data, *dy = n->out->grad;
+    double N = (double)g->B * g->S;
+    /* each channel owns its slice of x, gamma and beta: channels are race-free */
+#pragma omp parallel for schedule(static) if (x->numel > 32768)
+    for (int c = 0; c < g->C; c++) {
+        float mean = stats[c], inv = stats[g->C + c];
+        double sdy = 0.0, sdyx = 0.0; // sums of dy and dy·xhat over the channel
+        BN_CHANNEL_LOOP(g, c, i, { sdy += dy[i]; sdyx += dy[i] * ((X[i] - mean) * inv); });
+        if (gg) gg[c] += (float)sdyx;
+        if (gbt) gbt[c] += (float)sdy;
+        if (!gx) continue;
+        float k = (gamma ? gamma->data[c] : 1.0f) * inv;
+        if (g->batch_stats) {
+            float mdy = (float)(sdy / N), mdyx = (float)(sdyx / N);
+            BN_CHANNEL_LOOP(g, c, i, gx[i] += k * (dy[i] - mdy - (X[i] - mean) * inv * mdyx));
+        } else {
+            BN_CHANNEL_LOOP(g, c, i, gx[i] += k * dy[i]);
+        }
+    }
+}
+
+static int bn_check(mmc_ctx *ctx, const mmc_tensor *x, mmc_tensor *const *pv, int training,
+                    float momentum, float eps) {
+    static const char *names[] = {"gamma", "beta", "running_mean", "running_var"};
+    char s1[64], s2[64];
+    mmc_shape_str(x, s1, sizeof s1);
+    if (x->ndim < 2) {
+        mmc_op_fail(ctx, MMC_ERR_USAGE, "batch_norm: x %s: need (B, C, ...)", s1);
+        return -1;
+    }
+    for (int i = 0; i < 4; i++)
+        if (pv[i] && (pv[i]->ndim != 1 || pv[i]->shape[0] != x->shape[1])) {
+            mmc_op_fail(ctx, MMC_ERR_USAGE, "batch_norm: %s %s does not match x %s (want (%d))",
+                        names[i], mmc_shape_str(pv[i], s2, sizeof s2), s1, x->shape[1]);
+            return -1;
+        }
+    if (!pv[2] != !pv[3]) {
+        mmc_op_fail(ctx, MMC_ERR_USAGE, "batch_norm: give both running_mean and running_var, or neither");
+        return -1;
+    }
+    if (!(eps >= 0.0f) || !(momentum >= 0.0f && momentum <= 1.0f)) {
+        mmc_op_fail(ctx, MMC_ERR_USAGE, "batch_norm: eps %g must be >= 0 and momentum %g in [0, 1]",
+                    (double)eps, (double)momentum);
+        return -1;
+    }
+    if (training && x->numel / (x->shape[1] ? x->shape[1] : 1) <= 1) {
+        mmc_op_fail(ctx, MMC_ERR_USAGE,
+                    "batch_norm: x %s has one value per channel; training needs more", s1);
+        return -1;
+    }
+    return 0;
+}
+
+// x (B, C, ...); gamma, beta, running_mean, running_var (C) or NULL -> like x
+mmc_tensor *mmc_batch_norm(mmc_ctx *ctx, mmc_tensor *x, mmc_tensor *gamma, mmc_tensor *beta,
+                           mmc_tensor *running_mean, mmc_tensor *running_var, int training,
+                           float momentum, float eps) {
+    MMC_CHECK_INPUTS(ctx, "batch_norm", x);
+    mmc_tensor *pv[4] = {gamma, beta, running_mean, running_var};
+    if (bn_check(ctx, x, pv, training, momentum, eps)) return NULL;
+    bn_geom *g = mmc_scratch(ctx, sizeof *g);
+    float *stats = g ? mmc_scratch(ctx, sizeof(float) * 2 * (size_t)x->shape[1]) : NULL;
+    mmc_tensor *out = stats ? mmc_tensor_empty(ctx, x->ndim, x->shape) : NULL;
+    if (!out) return NULL;
+    *g = (bn_geom){x->shape[0], x->shape[1], mmc_shape_numel(x->ndim - 2, x->shape + 2),
+                   training || !running_mean};
+    double N = (double)g->B * g->S;
+    const float *X = x->data;
+    float *Y = out->data;
+#pragma omp parallel for schedule(static) if (x->numel > 32768)
+    for (int c = 0; c < g->C; c++) {
+        double mean, var;
+        if (g->batch_stats) {
+            bn_channel_stats(g, X, c, &mean, &var);
+            if (training && running_mean) { /* PyTorch: the running var is unbiased */
+                float *rm = running_mean->data + c, *rv = running_var->data + c;
+                *rm = (1.0f - momentum) * *rm + momentum * (float)mean;
+                *rv = (1.0f - momentum) * *rv + momentum * (float)(var * N / (N - 1.0));
+            }
+        } else {
+            mean = running_mean->data[c];
+            var = running_var->data[c];
+        }
+        float inv = (float)(1.0 / sqrt(var + eps));
+        stats[c] = (float)mean;
+        stats[g->C + c] = inv;
+        float k = (gamma ? gamma->data[c] : 1.0f) * inv;
+        float sh = (beta ? beta->data[c] : 0.0f) - (float)mean * k;
+        BN_CHANNEL_LOOP(g, c, i, Y[i] = X[i] * k + sh);
+    }
+    mmc_node *n = mmc_node_record(ctx, "batch_norm", out, bn_backward, 3, x, gamma, beta);
+    if (n) n->saved = g, n->saved2 = stats;
+    return out;
+}
+
+/* --------------------------------------------------------------- layer norm */
+
+// one row: mean and 1/sqrt(var + eps) of x (D)
+static void ln_row_stats(const float *x, int D, float eps, float *mean, float *rstd) {
+    double s = 0.0, ss = 0.0;
+    for (int j = 0; j < D; j++) s += x[j];
+    double m = s / D;
+    for (int j = 0; j < D; j++) { double d = x[j] - m; ss += d * d; }
+    *mean = (float)m;
+    *rstd = (float)(1.0 / sqrt(ss / D + eps));
+}
+
+/* One row's dx, and its dgamma/dbeta contribution into part (2·D: dgamma, dbeta). */
+static void ln_row_backward(const float *x, const float *dy, const float *gamma, float mean,
+                            float rstd, int D, float *dx, float *part) {
+    double sdx = 0.0, sdxx = 0.0; // sums of dxhat and dxhat·xhat over the row
+    for (int j = 0; j < D; j++) {
+        float xh = (x[j] - mean) * rstd, dxh = dy[j] * (gamma ? gamma[j] : 1.0f);
+        sdx += dxh;
+        sdxx += dxh * xh;
+        if (part) {
+            part[j] += dy[j] * xh;
+            part[D + j] += dy[j];
+        }
+    }
+    if (!dx) return;
+    float m1 = (float)(sdx / D), m2 = (float)(sdxx / D);
+    for (int j = 0; j < D; j++) {
+        float xh = (x[j] - mean) * rstd, dxh = dy[j] * (gamma ? gamma[j] : 1.0f);
+        dx[j] += rstd * (dxh - m1 - xh * m2);
+    }
+}
+
+static void ln_backward(mmc_ctx *ctx, mmc_node *n) {
+    mmc_tensor *x = n->in[0], *gamma = n->in[1], *beta = n->in[2];
+    int D = n->ia[0];
+    int64_t R = D ? x->numel / D : 0;
+    const float *stats = n->saved; /* mean[R], rstd[R] */
+    float *gx = mmc_needs_grad(x) ? mmc_tensor_grad(ctx, x) : NULL;
+    float *gg = mmc_needs_grad(gamma) ? mmc_tensor_grad(ctx, gamma) : NULL;
+    float *gb = mmc_needs_grad(beta) ? mmc_tensor_grad(ctx, beta) : NULL;
+    if (ctx->err.code) return;
+    /* dgamma/dbeta: each thread sums its (static) share of rows, then the partials are
+     * added in thread order — deterministic for a given thread count */
+    int nt = x->numel > 32768 ? mmc_get_threads() : 1, want = gg || gb;
+    float *part = want ? mmc_scratch(ctx, sizeof(float) * 2 * (size_t)D * nt) : NULL;
+    if (ctx->err.code) return;
+    if (part) memset(part, 0, sizeof(float) * 2 * (size_t)D * nt);
+    const float *G = gamma ? gamma->data : NULL, *dy = n->out->grad;
+#pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
+    for (int64_t r = 0; r < R; r++)
+        ln_row_backward(x->data + r * D, dy + r * D, G, stats[r], stats[R + r], D,
+                        gx ? gx + r * D : NULL, part ? part + 2 * (int64_t)D * mmc_thread_id() : NULL);
+    for (int t = 0; part && t < nt; t++)
+        for (int j = 0; j < D; j++) {
+            if (gg) gg[j] += part[2 * (int64_t)D * t + j];
+            if (gb) gb[j] += part[2 * (int64_t)D * t + D + j];
+        }
+}
+
+// x (..., D); gamma, beta (D) or NULL -> like x
+mmc_tensor *mmc_layer_norm(mmc_ctx *ctx, mmc_tensor *x, mmc_tensor *gamma, mmc_tensor *beta,
+                           float eps) {
+    MMC_CHECK_INPUTS(ctx, "layer_norm", x);
+    char s1[64], s2[64];
+    int D = x->ndim ? x->shape[x->ndim - 1] : 0;
+    if (x->ndim < 1 || D < 1 || !(eps >= 0.0f))
+        return mmc_op_fail(ctx, MMC_ERR_USAGE, "layer_norm: x %s, eps %g: need x (..., D), D >= 1, eps >= 0",
+                           mmc_shape_str(x, s1, sizeof s1), (double)eps);
+    mmc_tensor *pv[2] = {gamma, beta};
+    for (int i = 0; i < 2; i++)
+        if (pv[i] && (pv[i]->ndim != 1 || pv[i]->shape[0] != D))
+            return mmc_op_fail(ctx, MMC_ERR_USAGE, "layer_norm: %s %s does not match x %s (want (%d))",
+                               i ? "beta" : "gamma", mmc_shape_str(pv[i], s2, sizeof s2),
+                               mmc_shape_str(x, s1, sizeof s1), D);
+    int64_t R = x->numel / D;
+    float *stats = mmc_scratch(ctx, sizeof(float) * 2 * (size_t)(R ? R : 1));
+    mmc_tensor *out = stats ? mmc_tensor_empty(ctx, x->ndim, x->shape) : NULL;
+    if (!out) return NULL;
+    const float *G = gamma ? gamma->data : NULL, *Bt = beta ? beta->data : NULL;
+#pragma omp parallel for schedule(static) if (x->numel > 32768)
+    for (int64_t r = 0; r < R; r++) {
+        const float *xr = x->data + r * D;
+        float *yr = out->data + r * D, mean, rstd;
+        ln_row_stats(xr, D, eps, &mean, &rstd);
+        stats[r] = mean;
+        stats[R + r] = rstd;
+        for (int j = 0; j < D; j++)
+            yr[j] = (xr[j] - mean) * rstd * (G ? G[j] : 1.0f) + (Bt ? Bt[j] : 0.0f);
+    }
+    mmc_node *n = mmc_node_record(ctx, "layer_norm", out, ln_backward, 3, x, gamma, beta);
+    if (n) n->saved = stats, n->ia[0] = D;
+    return out;
+}
