@@ -6,14 +6,15 @@ static const char *const MLP_NAMES[] = {"fc1.weight", "fc1.bias", "fc2.weight", 
 static const int MLP_SHAPES[][4] = {{16, 8}, {16}, {4, 16}, {4}};
 static const int MLP_NDIM[] = {2, 1, 2, 1};
 
-/* The BN running statistics come last: they are buffers, not parameters. */
-static const char *const CNN_NAMES[] = {"conv1.weight", "conv1.bias", "bn.weight",  "bn.bias",
-                                        "conv2.weight", "conv2.bias", "fc.weight",  "fc.bias",
-                                        "bn.running_mean", "bn.running_var"};
-static const int CNN_SHAPES[][4] = {{4, 3, 3, 3}, {4}, {4}, {4}, {8, 4, 3, 3}, {8}, {3, 8}, {3}, {4}, {4}};
-static const int CNN_NDIM[] = {4, 1, 1, 1, 4, 1, 2, 1, 1, 1};
+/* conv1 has no bias (BN follows it). The BN running statistics come last: they are
+ * buffers, not parameters. */
+static const char *const CNN_NAMES[] = {"conv1.weight", "bn.weight", "bn.bias", "conv2.weight",
+                                        "conv2.bias",   "fc.weight", "fc.bias", "bn.running_mean",
+                                        "bn.running_var"};
+static const int CNN_SHAPES[][4] = {{4, 3, 3, 3}, {4}, {4}, {8, 4, 3, 3}, {8}, {3, 8}, {3}, {4}, {4}};
+static const int CNN_NDIM[] = {4, 1, 1, 4, 1, 2, 1, 1, 1};
 
-enum { C1W, C1B, BNW, BNB, C2W, C2B, FCW, FCB, BNRM, BNRV };
+enum { C1W, BNW, BNB, C2W, C2B, FCW, FCB, BNRM, BNRV };
 
 int tiny_model_names(int kind, const char *const **names, int *nparams) {
     if (kind == TINY_MLP) {
@@ -22,8 +23,8 @@ int tiny_model_names(int kind, const char *const **names, int *nparams) {
         return 4;
     }
     *names = CNN_NAMES;
-    *nparams = 8;
-    return 10;
+    *nparams = 7;
+    return 9;
 }
 
 int tiny_model_init(tiny_model *m, int kind, uint64_t seed, mmc_error *err) {
@@ -84,7 +85,7 @@ mmc_tensor *tiny_model_forward(mmc_ctx *ctx, tiny_model *m, mmc_tensor *x) {
     c1.pad_h = c1.pad_w = 1;
     c2.pad_h = c2.pad_w = 1;
     c2.stride_h = c2.stride_w = 2;
-    mmc_tensor *h = mmc_conv2d(ctx, x, t[C1W], t[C1B], c1);
+    mmc_tensor *h = mmc_conv2d(ctx, x, t[C1W], NULL, c1);
     h = mmc_batch_norm(ctx, h, t[BNW], t[BNB], t[BNRM], t[BNRV], 1, 0.1f, 1e-5f);
     h = mmc_max_pool2d(ctx, mmc_relu(ctx, h), 2, 2, 0);
     h = mmc_relu(ctx, mmc_conv2d(ctx, h, t[C2W], t[C2B], c2));

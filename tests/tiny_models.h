@@ -6,7 +6,7 @@
 #include "mmc.h"
 
 enum { TINY_MLP, TINY_CNN };
-#define TINY_MAX 10
+#define TINY_MAX 9
 
 typedef struct tiny_model {
     int kind;
