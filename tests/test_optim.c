@@ -170,3 +170,43 @@ TEST(optim_bad_options) {
     mmc_ctx_free(ctx);
     mmc_tensor_free(p);
 }
+
+/* Large parameters are updated by an OpenMP loop, small ones serially: the same numbers
+ * split into two halves below the threshold must come out bit-identical. */
+TEST(optim_parallel_path) {
+    enum { N = 40000, H = N / 2 }; /* N above MMC_OPTIM_PARALLEL_MIN, H below */
+    for (int kind = 0; kind < 3; kind++) {
+        mmc_tensor *big = test_randn(1, (int[]){N}, 1, 1.0f);
+        mmc_tensor *half[2] = {mmc_tensor_new(1, (int[]){H}), mmc_tensor_new(1, (int[]){H})};
+        mmc_ctx *ctx = mmc_ctx_new();
+        mmc_rng rng;
+        mmc_rng_seed(&rng, 2, 2);
+        float *gb = mmc_tensor_grad(ctx, big), *gh[2] = {mmc_tensor_grad(ctx, half[0]), mmc_tensor_grad(ctx, half[1])};
+        for (int h = 0; h < 2; h++) memcpy(half[h]->data, big->data + h * H, sizeof(float) * H);
+        mmc_error err = {0};
+        mmc_sgd_opts so = {.lr = 0.1f, .momentum = 0.9f, .nesterov = 1, .weight_decay = 0.01f};
+        mmc_adam_opts ao = mmc_adamw_defaults(1e-2f);
+        mmc_optim *a = kind == 0 ? mmc_optim_sgd(&big, 1, so, &err)
+                     : kind == 1 ? mmc_optim_adam(&big, 1, ao, &err) : mmc_optim_adamw(&big, 1, ao, &err);
+        mmc_optim *b = kind == 0 ? mmc_optim_sgd(half, 2, so, &err)
+                     : kind == 1 ? mmc_optim_adam(half, 2, ao, &err) : mmc_optim_adamw(half, 2, ao, &err);
+        REQUIRE(a && b, "%s", err.msg);
+        for (int step = 0; step < 3; step++) {
+            mmc_rng_fill_normal(&rng, gb, N, 0.0f, 1.0f);
+            for (int h = 0; h < 2; h++) memcpy(gh[h], gb + h * H, sizeof(float) * H);
+            float na = mmc_clip_grad_norm(&big, 1, 50.0f), nb = mmc_clip_grad_norm(half, 2, 50.0f);
+            CHECK(fabsf(na - nb) <= 1e-6f * na, "kind %d: clip norms %g vs %g", kind, na, nb);
+            mmc_optim_step(a);
+            mmc_optim_step(b);
+        }
+        for (int h = 0; h < 2; h++)
+            CHECK(!memcmp(big->data + h * H, half[h]->data, sizeof(float) * H),
+                  "kind %d: parallel and serial updates differ (half %d)", kind, h);
+        mmc_optim_free(a);
+        mmc_optim_free(b);
+        mmc_ctx_free(ctx);
+        mmc_tensor_free(big);
+        mmc_tensor_free(half[0]);
+        mmc_tensor_free(half[1]);
+    }
+}

@@ -49,29 +49,48 @@ mmc_optim *mmc_optim_adamw(mmc_tensor *const *params, int n, mmc_adam_opts o, mm
     return create(MMC_OPTIM_KIND_ADAMW, "adamw", params, n, o, err);
 }
 
+typedef struct adam_k {
+    float *p, *m, *v;
+    const float *g;
+    float beta1, beta2, one_m_b1, one_m_b2, neg_step_size, bc2_sqrt, eps, wd, decay;
+    int adamw;
+} adam_k;
+
+static inline void adam_elem(const adam_k *k, int64_t j) {
+    float g = k->g[j];
+    if (k->adamw) k->p[j] = k->p[j] * k->decay;
+    else if (k->wd != 0) g = g + k->wd * k->p[j];
+    k->m[j] = k->m[j] * k->beta1 + k->one_m_b1 * g;
+    k->v[j] = k->v[j] * k->beta2 + k->one_m_b2 * g * g;
+    float denom = sqrtf(k->v[j]) / k->bc2_sqrt + k->eps;
+    k->p[j] = k->p[j] + k->neg_step_size * k->m[j] / denom;
+}
+
 void mmc_adam_update(mmc_optim *o, int i) {
     mmc_tensor *t = o->params[i];
-    float *p = t->data;
-    const float *g = t->grad;
-    float *m = o->slot[0][i]->data, *v = o->slot[1][i]->data;
     const int64_t N = t->numel;
-    const int64_t step = ++o->steps[i];
+    const double step = (double)++o->steps[i];
     const double lr = o->lr, b1 = o->adam.beta1, b2 = o->adam.beta2;
-    const float beta1 = o->adam.beta1, beta2 = o->adam.beta2, eps = o->adam.eps;
-    const float one_m_b1 = (float)(1.0 - b1), one_m_b2 = (float)(1.0 - b2);
-    const float neg_step_size = (float)-(lr / (1.0 - pow(b1, (double)step)));
-    const float bc2_sqrt = (float)sqrt(1.0 - pow(b2, (double)step));
-    const int adamw = o->kind == MMC_OPTIM_KIND_ADAMW;
-    const float wd = o->adam.weight_decay;
-    const float decay = (float)(1.0 - lr * (double)wd);
-#pragma omp parallel for if (N > 32768)
-    for (int64_t j = 0; j < N; j++) {
-        float gj = g[j];
-        if (adamw) p[j] = p[j] * decay;
-        else if (wd != 0) gj = gj + wd * p[j];
-        m[j] = m[j] * beta1 + one_m_b1 * gj;
-        v[j] = v[j] * beta2 + one_m_b2 * gj * gj;
-        float denom = sqrtf(v[j]) / bc2_sqrt + eps;
-        p[j] = p[j] + neg_step_size * m[j] / denom;
+    const adam_k k = {
+        .p = t->data,
+        .g = t->grad,
+        .m = o->slot[0][i]->data,
+        .v = o->slot[1][i]->data,
+        .beta1 = o->adam.beta1,
+        .beta2 = o->adam.beta2,
+        .one_m_b1 = (float)(1.0 - b1),
+        .one_m_b2 = (float)(1.0 - b2),
+        .neg_step_size = (float)-(lr / (1.0 - pow(b1, step))),
+        .bc2_sqrt = (float)sqrt(1.0 - pow(b2, step)),
+        .eps = o->adam.eps,
+        .wd = o->adam.weight_decay,
+        .decay = (float)(1.0 - lr * (double)o->adam.weight_decay),
+        .adamw = o->kind == MMC_OPTIM_KIND_ADAMW,
+    };
+    if (N >= MMC_OPTIM_PARALLEL_MIN) { /* see optim_impl.h for why not `if (...)` */
+#pragma omp parallel for
+        for (int64_t j = 0; j < N; j++) adam_elem(&k, j);
+    } else {
+        for (int64_t j = 0; j < N; j++) adam_elem(&k, j);
     }
 }

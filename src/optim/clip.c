@@ -1,7 +1,7 @@
 /* clip.c — global-norm gradient clipping, torch.nn.utils.clip_grad_norm_ (L2 norm):
  * coef = max_norm / (total + 1e-6), applied when it is below 1 (torch multiplies by
  * min(coef, 1) unconditionally; multiplying by exactly 1 changes nothing). */
-#include "internal.h"
+#include "optim_impl.h"
 #include <math.h>
 
 float mmc_clip_grad_norm(mmc_tensor *const *params, int n, float max_norm) {
@@ -23,8 +23,12 @@ float mmc_clip_grad_norm(mmc_tensor *const *params, int n, float max_norm) {
             if (!t || !t->grad) continue;
             float *g = t->grad;
             const int64_t N = t->numel;
-#pragma omp parallel for if (N > 32768)
-            for (int64_t j = 0; j < N; j++) g[j] *= coef;
+            if (N >= MMC_OPTIM_PARALLEL_MIN) { /* see optim_impl.h for why not `if (...)` */
+#pragma omp parallel for
+                for (int64_t j = 0; j < N; j++) g[j] *= coef;
+            } else {
+                for (int64_t j = 0; j < N; j++) g[j] *= coef;
+            }
         }
     }
     return total;

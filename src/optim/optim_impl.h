@@ -18,6 +18,11 @@ struct mmc_optim {
     mmc_adam_opts adam;
 };
 
+/* Below this many elements an update runs on the calling thread. The loops test it
+ * themselves rather than with an OpenMP `if` clause: libgomp mallocs (and frees) a team
+ * for every region it runs serially, which would break "no allocation in a warm step". */
+#define MMC_OPTIM_PARALLEL_MIN 32768
+
 /* Allocates the object and nslots zero-filled state tensors per parameter; validates
  * the parameter list. NULL + err on failure. */
 mmc_optim *mmc_optim_create(int kind, const char *who, mmc_tensor *const *params, int n,

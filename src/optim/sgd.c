@@ -33,26 +33,43 @@ mmc_optim *mmc_optim_sgd(mmc_tensor *const *params, int n, mmc_sgd_opts o, mmc_e
     return opt;
 }
 
+typedef struct sgd_k {
+    float *p, *v;
+    const float *g;
+    float wd, mom, keep, neg_lr;
+    int nesterov, first;
+} sgd_k;
+
+static inline void sgd_elem(const sgd_k *k, int64_t j) {
+    float d = k->g[j];
+    if (k->wd != 0) d = d + k->wd * k->p[j];
+    if (k->v) {
+        k->v[j] = k->first ? d : k->v[j] * k->mom + k->keep * d;
+        d = k->nesterov ? d + k->mom * k->v[j] : k->v[j];
+    }
+    k->p[j] = k->p[j] + k->neg_lr * d;
+}
+
 void mmc_sgd_update(mmc_optim *o, int i) {
     mmc_tensor *t = o->params[i];
-    float *p = t->data;
-    const float *g = t->grad;
     const int64_t N = t->numel;
-    const float wd = o->sgd.weight_decay, mom = o->sgd.momentum;
-    /* torch computes 1 - dampening in double, then the kernel sees it as a float */
-    const float keep = (float)(1.0 - (double)o->sgd.dampening);
-    const float neg_lr = -o->lr;
-    const int nesterov = o->sgd.nesterov, first = o->steps[i] == 0;
-    float *v = mom != 0 ? o->slot[0][i]->data : NULL;
-#pragma omp parallel for if (N > 32768)
-    for (int64_t j = 0; j < N; j++) {
-        float d = g[j];
-        if (wd != 0) d = d + wd * p[j];
-        if (v) {
-            v[j] = first ? d : v[j] * mom + keep * d;
-            d = nesterov ? d + mom * v[j] : v[j];
-        }
-        p[j] = p[j] + neg_lr * d;
+    const sgd_k k = {
+        .p = t->data,
+        .g = t->grad,
+        .v = o->sgd.momentum != 0 ? o->slot[0][i]->data : NULL,
+        .wd = o->sgd.weight_decay,
+        .mom = o->sgd.momentum,
+        /* torch computes 1 - dampening in double, then the kernel sees it as a float */
+        .keep = (float)(1.0 - (double)o->sgd.dampening),
+        .neg_lr = -o->lr,
+        .nesterov = o->sgd.nesterov,
+        .first = o->steps[i] == 0,
+    };
+    if (N >= MMC_OPTIM_PARALLEL_MIN) {
+#pragma omp parallel for
+        for (int64_t j = 0; j < N; j++) sgd_elem(&k, j);
+    } else {
+        for (int64_t j = 0; j < N; j++) sgd_elem(&k, j);
     }
     o->steps[i]++;
 }

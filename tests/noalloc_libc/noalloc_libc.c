@@ -5,8 +5,15 @@
  * themselves.) Two workloads: the tiny CNN of the parity tests, and a wider MLP whose
  * matrix products are large enough for OpenBLAS to use its thread pool.
  *
- * Exit 0 when the counted steps allocate nothing; 1 otherwise, listing the callers
- * (return addresses resolved with dladdr) of the first allocations seen. */
+ * Each allocation is attributed to the library that called malloc (dladdr on the return
+ * address). The test fails if anything other than libgomp or OpenBLAS allocates — i.e.
+ * libmmc (linked statically into this executable) or libc on its behalf. What libgomp
+ * and OpenBLAS allocate is printed, not failed on, because it is known and not ours to
+ * remove from here (docs/performance.md, "Allocation"):
+ *   - libgomp mallocs a team for every `#pragma omp parallel` it runs serially (an `if`
+ *     clause that is false, or one thread); it caches only multi-thread teams.
+ *   - OpenBLAS (pthread build, 0.3.21) mallocs its job array on every threaded sgemm.
+ * Run with --strict to fail on those too. */
 #define _GNU_SOURCE
 #include "mmc.h"
 #include "tiny_models.h"
@@ -22,10 +29,12 @@ void *__libc_realloc(void *p, size_t n);
 void *__libc_memalign(size_t align, size_t n);
 void __libc_free(void *p);
 
-#define MAX_SEEN 16
+/* Callers are only recorded here (no dladdr inside malloc, which OpenBLAS's threads may
+ * call concurrently); they are attributed once counting stops. */
+#define MAX_SEEN 4096
 static atomic_int g_counting;
 static atomic_ullong g_count;
-static void *g_seen[MAX_SEEN]; /* callers of the first allocations while counting */
+static void *g_seen[MAX_SEEN];
 static const char *g_seen_fn[MAX_SEEN];
 
 static void note(const char *fn, void *caller) {
@@ -35,6 +44,16 @@ static void note(const char *fn, void *caller) {
         g_seen[k] = caller;
         g_seen_fn[k] = fn;
     }
+}
+
+enum { FROM_MMC, FROM_GOMP, FROM_BLAS, NFROM };
+static const char *const FROM_NAME[NFROM] = {"libmmc/libc", "libgomp", "OpenBLAS"};
+
+static int attribute(void *caller, Dl_info *info) {
+    if (!dladdr(caller, info) || !info->dli_fname) return FROM_MMC;
+    if (strstr(info->dli_fname, "libgomp")) return FROM_GOMP;
+    if (strstr(info->dli_fname, "openblas")) return FROM_BLAS;
+    return FROM_MMC; /* this executable (libmmc is linked in statically), libc, ... */
 }
 
 void *malloc(size_t n) {
@@ -78,7 +97,7 @@ static mmc_tensor *wide_forward(mmc_ctx *ctx, wide *w, mmc_tensor *x) {
 
 /* Runs warm + counted steps of one model; returns the allocations seen while counting,
  * or -1 on an error. */
-static long long run(const char *what, int kind) {
+static long long run(const char *what, int kind, int strict) {
     mmc_error err = {0};
     tiny_model m;
     wide w = {{0}};
@@ -133,16 +152,19 @@ static long long run(const char *what, int kind) {
         mmc_ctx_reset(ctx);
     }
     atomic_store(&g_counting, 0);
-    seen = (long long)atomic_load(&g_count);
-    printf("%s: %lld allocations in 3 warm training steps (%d threads)\n", what, seen, mmc_get_threads());
-    for (long long i = 0; i < seen && i < MAX_SEEN; i++) {
+    long long total = (long long)atomic_load(&g_count), by[NFROM] = {0};
+    for (long long i = 0; i < total; i++) {
         Dl_info info;
-        if (dladdr(g_seen[i], &info) && info.dli_fname)
-            printf("  %s from %s (%s+%#lx)\n", g_seen_fn[i], info.dli_sname ? info.dli_sname : "?",
-                   info.dli_fname, (unsigned long)((char *)g_seen[i] - (char *)info.dli_fbase));
-        else
-            printf("  %s from %p\n", g_seen_fn[i], g_seen[i]);
+        int from = i < MAX_SEEN ? attribute(g_seen[i], &info) : FROM_MMC;
+        by[from]++;
+        if (from == FROM_MMC && i < MAX_SEEN)
+            printf("  %s called from %s (%s+%#lx)\n", g_seen_fn[i],
+                   info.dli_sname ? info.dli_sname : "?", info.dli_fname ? info.dli_fname : "?",
+                   info.dli_fbase ? (unsigned long)((char *)g_seen[i] - (char *)info.dli_fbase) : 0ul);
     }
+    printf("%s: %lld allocations in 3 warm training steps (%d threads):", what, total, mmc_get_threads());
+    for (int f = 0; f < NFROM; f++) printf(" %s %lld%s", FROM_NAME[f], by[f], f + 1 < NFROM ? "," : "\n");
+    seen = strict ? total : by[FROM_MMC];
     mmc_ctx_free(ctx);
     mmc_optim_free(opt);
     if (kind >= 0) tiny_model_free(&m);
@@ -150,10 +172,13 @@ static long long run(const char *what, int kind) {
     return seen;
 }
 
-int main(void) {
+int main(int argc, char **argv) {
+    int strict = argc > 1 && !strcmp(argv[1], "--strict");
     mmc_set_threads(0); /* $MMC_THREADS (ctest sets 2) */
-    long long a = run("tiny cnn", TINY_CNN);
-    long long b = run("wide mlp (64x256 -> 512 -> 10)", -1);
+    long long a = run("tiny cnn", TINY_CNN, strict);
+    long long b = run("wide mlp (64x256 -> 512 -> 10)", -1, strict);
     if (a < 0 || b < 0) return 1;
+    if (a || b)
+        printf("FAIL: %s allocated in a warm training step\n", strict ? "something" : "libmmc");
     return a == 0 && b == 0 ? 0 : 1;
 }
