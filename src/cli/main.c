@@ -18,13 +18,15 @@ const cli_command cli_commands[] = {
      "usage: mmc bench WORKLOAD [--threads T] [--steps N] [--json]\n"
      "\n"
      "Workloads:\n"
-     "  gemm-1024     1024x1024x1024 sgemm          (GFLOP/s)\n"
-     "  gemm-2048     2048x2048x2048 sgemm          (GFLOP/s)\n"
-     "  conv2d-train  conv2d forward+backward: batch 32, 64x64, 64->64 channels, 3x3, pad 1\n"
-     "                (GFLOP/s over forward + both backward products)\n"
+     "  gemm-1024     1024x1024x1024 sgemm through mmc_matmul       (3 warm-up + 20 steps)\n"
+     "  gemm-2048     2048x2048x2048 sgemm through mmc_matmul       (1 warm-up + 5 steps)\n"
+     "  conv2d-train  conv2d forward+backward: batch 32, 64x64, 64->64 channels, 3x3,\n"
+     "                pad 1, bias; GFLOP/s over forward, dW and dX    (1 warm-up + 3 steps)\n"
      "  --threads T   kernel threads (default: $MMC_THREADS, else all cores)\n"
-     "  --steps N     timed repetitions after warm-up (default depends on the workload)\n"
-     "  --json        one JSON object: {\"workload\", \"rate\", \"unit\", \"threads\", \"peak_rss_mb\"}\n"},
+     "  --steps N     timed steps after the warm-up\n"
+     "  --json        one JSON object: {\"workload\", \"rate\", \"unit\", \"threads\", \"peak_rss_mb\"}\n"
+     "\n"
+     "bench/run.sh (make bench) runs each beside PyTorch (bench/torch/ops.py).\n"},
     {"inspect", cmd_inspect, "list the tensors of a .safetensors file",
      "usage: mmc inspect FILE.safetensors [--json]\n"
      "\n"
