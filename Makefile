@@ -4,8 +4,11 @@ ASAN_BUILD ?= build-asan
 PREFIX     ?= /usr/local
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_ARGS ?=
+FUZZ_BUILD   ?= build-fuzz
+FUZZ_SECONDS ?= 60
+FUZZ_JOBS    ?= 2
 
-.PHONY: all deps build test asan install demo bench fixtures clean help
+.PHONY: all deps build test asan fuzz fuzz-deps install demo bench fixtures clean help
 
 all: build
 
@@ -28,6 +31,19 @@ asan: deps
 	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure -j $(JOBS)
 
+# libFuzzer ships with clang; Debian splits its runtime into libclang-rt-14-dev.
+fuzz-deps:
+	@sh scripts/install-deps.sh --check clang libclang-rt-14-dev >/dev/null 2>&1 || \
+	  sh scripts/install-deps.sh clang libclang-rt-14-dev
+
+# Builds the libFuzzer targets (clang, ASan+UBSan, no OpenMP: Debian's clang would need
+# libomp-dev for it, and one thread is what the fuzzer wants anyway), then runs each for
+# FUZZ_SECONDS. Fails when a target crashes; the reproducer is in $(FUZZ_BUILD)/crashes/.
+fuzz: deps fuzz-deps
+	CC=clang cmake -S . -B $(FUZZ_BUILD) -DMMC_FUZZ=ON -DMMC_OPENMP=OFF -DCMAKE_BUILD_TYPE=Fuzz $(CMAKE_ARGS)
+	cmake --build $(FUZZ_BUILD) --target mmc_fuzz -j $(FUZZ_JOBS)
+	sh fuzz/run.sh $(FUZZ_BUILD) $(FUZZ_SECONDS)
+
 install: build
 	cmake --install $(BUILD) --prefix $(PREFIX)
 
@@ -45,12 +61,14 @@ fixtures:
 	/usr/bin/python3 tools/gen_fixtures.py tests/fixtures
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)
 
 help:
 	@echo "make           build build/mmc, build/libmmc.a, build/libmmc.so (installs deps if missing)"
 	@echo "make test      run the test suite (ctest)"
 	@echo "make asan      build build-asan/ with ASan+UBSan and run the suite there"
+	@echo "make fuzz      build the libFuzzer targets in build-fuzz/ (clang) and run each for"
+	@echo "               FUZZ_SECONDS (default 60); fails on a crash (docs/robustness.md)"
 	@echo "make install   install into PREFIX (default /usr/local), with mmc.pc for pkg-config"
 	@echo "make demo      the main job: train and evaluate the built-in examples"
 	@echo "make bench     mmc beside PyTorch on the same thread count"

@@ -390,6 +390,142 @@ int mmc_safetensors_write(const char *path, mmc_tensor *const *tensors,
 /* ------------------------------------------------------------------- images */
 /* src/data/image.c: decode (PNG, JPEG, PPM/PGM), resize, crop, normalise, augment. */
 
+/* An 8-bit image: h rows top to bottom, w pixels each, c interleaved channels (HWC).
+ * Decoders give c = 3 (RGB) or 1 (gray); mmc_image_alloc also takes 4 for callers' RGBA
+ * buffers, and resize/crop/flip work on any c. data holds w*h*c bytes from mmc_malloc. */
+typedef struct mmc_image {
+    int w, h, c;
+    uint8_t *data;
+} mmc_image;
+
+/* Decoders refuse images with more than this many pixels (w*h), judged from the header
+ * before any pixel memory is allocated. Default 178956970, Pillow's MAX_IMAGE_PIXELS.
+ * Process-wide; n <= 0 restores the default. */
+#define MMC_IMAGE_DEFAULT_MAX_PIXELS 178956970LL
+void mmc_image_set_max_pixels(int64_t n);
+int64_t mmc_image_max_pixels(void);
+
+/* Decoding. The format is found from the magic bytes, never the file name: PNG (libpng;
+ * 1–16 bit gray, gray+alpha, RGB, RGBA, palette, tRNS, interlaced), JPEG (libjpeg-turbo;
+ * baseline, progressive, gray, CMYK/YCCK) and PPM/PGM (P2, P3, P5, P6; maxval 1..65535).
+ * The pixels are what Pillow's Image.open(f).convert("RGB") gives (channels = 3) or
+ * .convert("L") (channels = 1), so models see what they saw in Python:
+ *   - alpha and tRNS are dropped, not composited;
+ *   - 16-bit RGB(A)/gray+alpha PNG keep the high byte; 16-bit gray PNG and PGM with
+ *     maxval > 255 become Pillow's mode "I", whose conversion clips at 255 (not scales);
+ *   - PPM/PGM samples are scaled round(v / maxval * 255), half to even;
+ *   - 4-channel JPEGs are taken as Adobe-inverted CMYK (Pillow assumes so for all of them),
+ *     R = (255-K) - (C*(255-K))/255 rounded;
+ *   - gray from colour is L = (19595 R + 38470 G + 7471 B + 32768) >> 16;
+ *   - gAMA/iCCP and EXIF orientation are not applied (Image.open does not either);
+ *   - JPEG uses libjpeg's defaults (ISLOW DCT, fancy upsampling), as Pillow does.
+ * Truncated or corrupt data, zero or oversized dimensions and unknown formats are
+ * MMC_ERR_INPUT with a message naming the file; nothing is printed. name is used in
+ * messages only. */
+int mmc_image_load(mmc_image *img, const char *path, int channels, mmc_error *err);
+int mmc_image_decode(mmc_image *img, const uint8_t *bytes, size_t n, const char *name,
+                     int channels, mmc_error *err);
+/* "png", "jpeg", "ppm" or NULL, from the first bytes. */
+const char *mmc_image_format(const uint8_t *bytes, size_t n);
+
+/* A new image (contents uninitialised); MMC_ERR_USAGE for bad sizes, RUNTIME on OOM. */
+int mmc_image_alloc(mmc_image *img, int w, int h, int c, mmc_error *err);
+void mmc_image_free(mmc_image *img); /* frees data, zeroes the struct; NULL is fine */
+int mmc_image_copy(mmc_image *dst, const mmc_image *src, mmc_error *err);
+
+/* Resampling filters, numbered as PIL's Image.Resampling (so a preprocessor_config.json
+ * "resample" value can be passed straight through). */
+enum {
+    MMC_RESAMPLE_NEAREST = 0,
+    MMC_RESAMPLE_LANCZOS = 1,
+    MMC_RESAMPLE_BILINEAR = 2,
+    MMC_RESAMPLE_BICUBIC = 3,
+    MMC_RESAMPLE_BOX = 4,
+    MMC_RESAMPLE_HAMMING = 5,
+};
+/* Whose arithmetic to reproduce. Hugging Face has two image-processor families that
+ * differ in the last bit: the "slow" ones run Pillow, the "fast" ones (the default from
+ * transformers 5) run torchvision on uint8 tensors. */
+enum {
+    MMC_IMAGE_PIL = 0,         /* Pillow Image.resize; HF slow processors' center_crop */
+    MMC_IMAGE_TORCHVISION = 1, /* torchvision resize(antialias=True) / center_crop on uint8 */
+};
+/* dst = src resized to w x h exactly as Pillow's Image.resize(size, filter) for 8-bit
+ * images: separable convolution (horizontal pass, then vertical), the filter support
+ * widened by the downscale factor (antialiasing), bicubic a = -0.5, fixed-point weights
+ * and uint8 rounding/clipping after each pass. dst must not alias src. */
+int mmc_image_resize(const mmc_image *src, mmc_image *dst, int w, int h, int filter,
+                     mmc_error *err);
+/* The same with a flavour. MMC_IMAGE_TORCHVISION: the same filters and supports but int16
+ * weights at a per-axis precision (bilinear and bicubic only); it differs from Pillow by 1
+ * in well under 1% of values. */
+int mmc_image_resize_ex(const mmc_image *src, mmc_image *dst, int w, int h, int filter,
+                        int flavour, mmc_error *err);
+/* dst = the w x h window of src at (x, y); parts outside src are zero (black). */
+int mmc_image_crop(const mmc_image *src, mmc_image *dst, int x, int y, int w, int h,
+                   mmc_error *err);
+/* Hugging Face's (slow) center_crop: top = (H - h) // 2, left = (W - w) // 2 (floor), and
+ * a smaller image is zero-padded with ceil((h - H) / 2) rows above (likewise columns). */
+int mmc_image_center_crop(const mmc_image *src, mmc_image *dst, int w, int h, mmc_error *err);
+/* With a flavour. MMC_IMAGE_TORCHVISION: top = round((H - h) / 2) half to even, and a
+ * smaller image gets (h - H) // 2 rows of zeros above. */
+int mmc_image_center_crop_ex(const mmc_image *src, mmc_image *dst, int w, int h, int flavour,
+                             mmc_error *err);
+/* Output size of HF's "shortest_edge" resize: the short side becomes `size`, the long
+ * side int(size * long / short). */
+void mmc_image_shortest_edge_size(int w, int h, int size, int *out_w, int *out_h);
+/* out (c, h, w) floats: (v * rescale - mean[k]) / std[k] per channel k, computed as HF's
+ * slow image processors do (rescale in double, rounded to f32, then f32 normalisation).
+ * mean/std NULL: no normalisation. MMC_IMAGE_TORCHVISION: as the fast processors do,
+ * (v - mean * (1/rescale)) / (std * (1/rescale)) in f32 (when normalising). */
+void mmc_image_to_chw(const mmc_image *img, float *out, double rescale, const float *mean,
+                      const float *std);
+void mmc_image_to_chw_ex(const mmc_image *img, float *out, double rescale, const float *mean,
+                         const float *std, int flavour);
+
+/* The Hugging Face image-processor recipe, parameter by parameter (the fields of a
+ * preprocessor_config.json). CLIP: shortest edge -> bicubic -> centre crop. Chinese-CLIP:
+ * straight to (size, size), no crop. flavour picks HF's fast (torchvision, transformers
+ * >= 5's default) or slow (Pillow) arithmetic; the constructors below choose the fast one. */
+typedef struct mmc_image_preprocess {
+    int flavour;             /* MMC_IMAGE_TORCHVISION or MMC_IMAGE_PIL */
+    int do_resize;
+    int shortest_edge;       /* > 0: resize the short side to this (size.shortest_edge) */
+    int resize_w, resize_h;  /* used when shortest_edge == 0 (size.width/height) */
+    int resample;            /* MMC_RESAMPLE_* */
+    int do_center_crop;
+    int crop_w, crop_h;
+    int do_rescale;
+    double rescale_factor;   /* 1/255 */
+    int do_normalize;
+    float mean[3], std[3];
+} mmc_image_preprocess;
+/* The defaults of openai/clip-vit-*: shortest edge `size`, bicubic, crop `crop`, CLIP
+ * mean/std, torchvision flavour. */
+mmc_image_preprocess mmc_image_preprocess_clip(int size, int crop);
+/* The defaults of OFA-Sys/chinese-clip-*: (size, size) bicubic, no crop, CLIP mean/std,
+ * torchvision flavour. */
+mmc_image_preprocess mmc_image_preprocess_chinese_clip(int size);
+/* Runs the recipe on an RGB image; *out is a new persistent (3, H, W) tensor. */
+int mmc_image_preprocess_run(const mmc_image_preprocess *p, const mmc_image *img,
+                             mmc_tensor **out, mmc_error *err);
+
+/* Augmentations (training). Each draws from rng only, so a seed fixes the result. */
+/* torchvision's RandomResizedCrop: a window with area fraction in [scale_lo, scale_hi]
+ * and aspect ratio (w/h) log-uniform in [ratio_lo, ratio_hi] (10 tries, then the
+ * centre crop fallback), resized to out_w x out_h with `filter`. */
+int mmc_image_random_resized_crop(const mmc_image *src, mmc_image *dst, int out_w, int out_h,
+                                  float scale_lo, float scale_hi, float ratio_lo,
+                                  float ratio_hi, int filter, mmc_rng *rng, mmc_error *err);
+void mmc_image_hflip(mmc_image *img);                               /* in place */
+/* Flips with probability p; returns 1 if it flipped. */
+int mmc_image_random_hflip(mmc_image *img, float p, mmc_rng *rng);
+/* torchvision's ColorJitter (brightness, contrast, saturation; 0 disables one): each
+ * factor uniform in [max(0, 1 - x), 1 + x], applied in a random order, with Pillow's
+ * ImageEnhance blends. In place; saturation needs RGB. */
+void mmc_image_color_jitter(mmc_image *img, float brightness, float contrast, float saturation,
+                            mmc_rng *rng);
+
 /* (declarations for images go above this line) */
 
 /* --------------------------------------------------------------------- text */
@@ -410,7 +546,7 @@ int mmc_safetensors_write(const char *path, mmc_tensor *const *tensors,
  *
  *   mmc_params P = {0};
  *   mmc_nn_linear fc;
- *   mmc_nn_linear_init(&fc, &P, "head.fc", 512, 10, 1, &rng);   // registers head.fc.weight/.bias
+ *   mmc_nn_linear_init(&fc, &P, "head.fc", 512, 10, 1, &rng, &err);  // registers head.fc.weight/.bias
  *   mmc_tensor *y = mmc_nn_linear_forward(ctx, &fc, x);
  *   ...; mmc_params_free(&P);                                     // frees every tensor
  *
@@ -449,6 +585,247 @@ void mmc_init_normal(mmc_tensor *t, float mean, float std, mmc_rng *rng);
 void mmc_init_constant(mmc_tensor *t, float v);
 
 /* -- nn: layers, blocks and encoders (src/nn/layers.c, attention.c, transformer.c, resnet.c, vit.c) -- */
+
+/* Conventions for every module below:
+ *   _init(m, P, prefix, <config>, rng, err) registers the module's tensors in P under
+ *     prefix + "." + PyTorch's name (a torch state_dict maps 1:1), initialises them as
+ *     PyTorch's default reset_parameters does (torchvision's rules for ResNet and ViT),
+ *     drawing from rng, and returns MMC_OK or an error code with err filled. rng may be
+ *     NULL: random tensors are then left at zero (e.g. when a checkpoint is loaded next);
+ *     constant ones (norm scales, running_var) are still set.
+ *   _forward(ctx, m, ...) builds the output from the ops, so autograd comes free; NULL with
+ *     ctx->err set on failure. `training` selects dropout and batch statistics; dropout
+ *     draws from the rng passed in (required only when training with p > 0).
+ *   Modules hold borrowed pointers into P; P owns (and mmc_params_free frees) everything. */
+
+/* Activations used by MLPs and transformer blocks. */
+enum { MMC_ACT_NONE = 0, MMC_ACT_RELU, MMC_ACT_GELU, MMC_ACT_GELU_TANH, MMC_ACT_QUICK_GELU, MMC_ACT_TANH };
+mmc_tensor *mmc_nn_activation(mmc_ctx *ctx, mmc_tensor *x, int act);
+
+/* Linear: weight (out, in) and bias (out) ~ U(±1/sqrt(in)). x (..., in) -> (..., out). */
+typedef struct mmc_nn_linear {
+    int in, out;
+    mmc_tensor *weight, *bias; /* bias NULL when built without */
+} mmc_nn_linear;
+int mmc_nn_linear_init(mmc_nn_linear *m, mmc_params *P, const char *prefix, int in, int out, int bias,
+                       mmc_rng *rng, mmc_error *err);
+mmc_tensor *mmc_nn_linear_forward(mmc_ctx *ctx, mmc_nn_linear *m, mmc_tensor *x);
+
+/* Conv2d, square kernel, groups 1: weight (out, in, k, k), bias (out), both
+ * ~ U(±1/sqrt(in·k·k)). x (B, in, H, W) -> (B, out, OH, OW). */
+typedef struct mmc_nn_conv2d {
+    int in, out, kernel;
+    mmc_conv2d_opts opts;
+    mmc_tensor *weight, *bias;
+} mmc_nn_conv2d;
+int mmc_nn_conv2d_init(mmc_nn_conv2d *m, mmc_params *P, const char *prefix, int in, int out, int kernel,
+                       int stride, int padding, int bias, mmc_rng *rng, mmc_error *err);
+mmc_tensor *mmc_nn_conv2d_forward(mmc_ctx *ctx, mmc_nn_conv2d *m, mmc_tensor *x);
+
+/* BatchNorm1d/2d (one module: x (B, C), (B, C, L) or (B, C, H, W), same shape out).
+ * weight 1, bias 0, buffers running_mean 0, running_var 1, num_batches_tracked 0 (a 0-dim
+ * f32 buffer here, int64 in PyTorch). Training normalises with batch statistics and
+ * updates the running ones (momentum 0.1, unbiased variance) and the counter; eval uses
+ * the running statistics. eps and momentum may be changed after init. */
+typedef struct mmc_nn_batchnorm {
+    int channels;
+    float eps, momentum;
+    mmc_tensor *weight, *bias, *running_mean, *running_var, *num_batches_tracked;
+} mmc_nn_batchnorm;
+int mmc_nn_batchnorm_init(mmc_nn_batchnorm *m, mmc_params *P, const char *prefix, int channels,
+                          mmc_error *err);
+mmc_tensor *mmc_nn_batchnorm_forward(mmc_ctx *ctx, mmc_nn_batchnorm *m, mmc_tensor *x, int training);
+
+/* LayerNorm over the last axis: weight 1, bias 0. x (..., D) -> (..., D). */
+typedef struct mmc_nn_layernorm {
+    int dim;
+    float eps; /* PyTorch's default 1e-5 */
+    mmc_tensor *weight, *bias;
+} mmc_nn_layernorm;
+int mmc_nn_layernorm_init(mmc_nn_layernorm *m, mmc_params *P, const char *prefix, int dim, float eps,
+                          mmc_error *err);
+mmc_tensor *mmc_nn_layernorm_forward(mmc_ctx *ctx, mmc_nn_layernorm *m, mmc_tensor *x);
+
+/* Embedding: weight (num, dim) ~ N(0, 1). ids has the shape shape[0..ndim-1] (ndim 1..4);
+ * the output is (shape..., dim). An id outside 0..num-1 fails with MMC_ERR_INPUT. */
+typedef struct mmc_nn_embedding {
+    int num, dim;
+    mmc_tensor *weight;
+} mmc_nn_embedding;
+int mmc_nn_embedding_init(mmc_nn_embedding *m, mmc_params *P, const char *prefix, int num, int dim,
+                          mmc_rng *rng, mmc_error *err);
+mmc_tensor *mmc_nn_embedding_forward(mmc_ctx *ctx, mmc_nn_embedding *m, const int *ids, int ndim,
+                                     const int *shape);
+
+/* Dropout: zero with probability p and scale by 1/(1-p) in training; identity in eval. */
+typedef struct mmc_nn_dropout {
+    float p;
+} mmc_nn_dropout;
+mmc_tensor *mmc_nn_dropout_forward(mmc_ctx *ctx, mmc_nn_dropout *m, mmc_tensor *x, int training,
+                                   mmc_rng *rng);
+
+/* MLP over widths[0] -> widths[1] -> ... -> widths[n-1]: linear, then activation and
+ * dropout after every layer but the last. Names follow nn.Sequential(Linear, act, Dropout,
+ * Linear, ...): prefix.0, prefix.3, prefix.6, ... x (..., widths[0]) -> (..., widths[n-1]). */
+#define MMC_MLP_MAX_LAYERS 8
+typedef struct mmc_nn_mlp {
+    int n_layers, act;
+    float dropout;
+    mmc_nn_linear layers[MMC_MLP_MAX_LAYERS];
+} mmc_nn_mlp;
+int mmc_nn_mlp_init(mmc_nn_mlp *m, mmc_params *P, const char *prefix, int n_widths, const int *widths,
+                    int act, float dropout, mmc_rng *rng, mmc_error *err);
+mmc_tensor *mmc_nn_mlp_forward(mmc_ctx *ctx, mmc_nn_mlp *m, mmc_tensor *x, int training, mmc_rng *rng);
+
+/* Multi-head attention (src/nn/mha.c), self or cross, embed dim E, H heads.
+ * Layouts: packed (separate = 0), as torch.nn.MultiheadAttention: in_proj_weight (3E, E)
+ * xavier-uniform, in_proj_bias (3E) 0, out_proj.weight U(±1/sqrt(E)), out_proj.bias 0;
+ * separate (= 1), as Hugging Face CLIP: q_proj, k_proj, v_proj, out_proj, each a Linear
+ * with PyTorch's default init.
+ * forward: x (B, Tq, E) queries; kv (B, Tk, E) keys/values, or NULL for self-attention.
+ * causal: query i sees keys j <= i. key_mask: NULL or (B, Tk) bytes, 1 = attend, 0 = padding
+ * (the opposite of PyTorch's key_padding_mask, where True = ignore). dropout applies to the
+ * attention probabilities in training. -> (B, Tq, E). */
+typedef struct mmc_nn_mha {
+    int dim, heads, separate;
+    float dropout;
+    mmc_tensor *in_proj_weight, *in_proj_bias; /* packed layout */
+    mmc_nn_linear q_proj, k_proj, v_proj;      /* separate layout */
+    mmc_nn_linear out_proj;
+} mmc_nn_mha;
+int mmc_nn_mha_init(mmc_nn_mha *m, mmc_params *P, const char *prefix, int dim, int heads, int separate,
+                    float dropout, mmc_rng *rng, mmc_error *err);
+mmc_tensor *mmc_nn_mha_forward(mmc_ctx *ctx, mmc_nn_mha *m, mmc_tensor *x, mmc_tensor *kv, int causal,
+                               const uint8_t *key_mask, int training, mmc_rng *rng);
+
+/* Transformer blocks (src/nn/transformer.c), as torch.nn.TransformerEncoderLayer /
+ * TransformerDecoderLayer with batch_first=True:
+ *   post-LN: x = norm1(x + sa(x));  [x = norm2(x + ca(x, mem));]  x = normN(x + ff(x))
+ *   pre-LN:  x = x + sa(norm1(x));  [x = x + ca(norm2(x), mem);]  x = x + ff(normN(x))
+ * with ff(x) = dropout(linear2(dropout(act(linear1(x))))) and dropout after each attention.
+ * Encoder names (cfg.names):
+ *   MMC_NAMES_TORCH  self_attn.in_proj_weight, linear1, linear2, norm1, norm2
+ *   MMC_NAMES_VIT    torchvision's ViT EncoderBlock: ln_1, self_attention.*, mlp.0, mlp.3,
+ *                    ln_2 (and its init: MLP weights xavier-uniform, biases N(0, 1e-6))
+ *   MMC_NAMES_CLIP   Hugging Face CLIPEncoderLayer: layer_norm1, self_attn.q_proj/k_proj/
+ *                    v_proj/out_proj, mlp.fc1, mlp.fc2, layer_norm2
+ * The decoder has torch names only: self_attn, multihead_attn, linear1, linear2, norm1..3. */
+enum { MMC_NAMES_TORCH = 0, MMC_NAMES_VIT = 1, MMC_NAMES_CLIP = 2 };
+typedef struct mmc_nn_block_cfg {
+    int dim, heads, mlp_dim;
+    int act;        /* MMC_ACT_* */
+    int norm_first; /* 1: pre-LN */
+    int names;      /* MMC_NAMES_* */
+    float dropout;  /* residual, feed-forward and attention-probability dropout */
+    float eps;      /* layer norm */
+} mmc_nn_block_cfg;
+/* PyTorch's defaults: mlp_dim 2048, relu, post-LN, dropout 0.1, eps 1e-5, torch names. */
+mmc_nn_block_cfg mmc_nn_block_defaults(int dim, int heads);
+
+typedef struct mmc_nn_encoder_layer {
+    mmc_nn_block_cfg cfg;
+    mmc_nn_mha self_attn;
+    mmc_nn_linear linear1, linear2;
+    mmc_nn_layernorm norm1, norm2;
+} mmc_nn_encoder_layer;
+int mmc_nn_encoder_layer_init(mmc_nn_encoder_layer *m, mmc_params *P, const char *prefix,
+                              const mmc_nn_block_cfg *cfg, mmc_rng *rng, mmc_error *err);
+/* x (B, T, E), key_mask NULL or (B, T) -> (B, T, E) */
+mmc_tensor *mmc_nn_encoder_layer_forward(mmc_ctx *ctx, mmc_nn_encoder_layer *m, mmc_tensor *x,
+                                         int causal, const uint8_t *key_mask, int training,
+                                         mmc_rng *rng);
+
+typedef struct mmc_nn_decoder_layer {
+    mmc_nn_block_cfg cfg;
+    mmc_nn_mha self_attn, cross_attn; /* cross_attn is torch's "multihead_attn" */
+    mmc_nn_linear linear1, linear2;
+    mmc_nn_layernorm norm1, norm2, norm3;
+} mmc_nn_decoder_layer;
+int mmc_nn_decoder_layer_init(mmc_nn_decoder_layer *m, mmc_params *P, const char *prefix,
+                              const mmc_nn_block_cfg *cfg, mmc_rng *rng, mmc_error *err);
+/* x (B, T, E) targets, mem (B, S, E); causal applies to the self-attention; tgt_mask NULL
+ * or (B, T), mem_mask NULL or (B, S) (1 = attend) -> (B, T, E) */
+mmc_tensor *mmc_nn_decoder_layer_forward(mmc_ctx *ctx, mmc_nn_decoder_layer *m, mmc_tensor *x,
+                                         mmc_tensor *mem, int causal, const uint8_t *tgt_mask,
+                                         const uint8_t *mem_mask, int training, mmc_rng *rng);
+
+/* ResNet (src/nn/resnet.c), torchvision's layout and names: conv1, bn1, layer1.0.conv1,
+ * layer1.0.bn1, ..., layerN.0.downsample.0/1, fc. Basic blocks (two 3×3 convs) or
+ * bottlenecks (1×1, 3×3 with the stride, 1×1 to 4× the width). Convs have no bias and are
+ * initialised kaiming-normal (fan_out, relu) as torchvision does; BN weight 1, bias 0; fc
+ * keeps Linear's default init. Stems: MMC_STEM_IMAGENET = 7×7 stride-2 conv + 3×3 stride-2
+ * max pool (torchvision); MMC_STEM_SMALL = 3×3 stride-1 conv, no pool (32–64 px images). */
+enum { MMC_STEM_IMAGENET = 0, MMC_STEM_SMALL = 1 };
+#define MMC_RESNET_MAX_BLOCKS 64
+typedef struct mmc_nn_resnet_cfg {
+    int bottleneck;   /* 0: basic blocks, 1: bottlenecks */
+    int layers[4];    /* blocks per stage: 2-2-2-2 (18), 3-4-6-3 (34, or 50 with bottlenecks) */
+    int widths[4];    /* 64-128-256-512 in torchvision */
+    int in_channels;  /* 3 */
+    int stem;         /* MMC_STEM_* */
+    int num_classes;  /* > 0: a final Linear "fc"; 0: the forward returns pooled features */
+} mmc_nn_resnet_cfg;
+/* The torchvision layouts (depth 18, 34 or 50) with torchvision's widths, ImageNet stem and
+ * 1000 classes; change the fields after. Unknown depth: layers all 0 (init fails). */
+mmc_nn_resnet_cfg mmc_nn_resnet_layout(int depth);
+
+typedef struct mmc_nn_resnet_block {
+    int stride, bottleneck, has_downsample;
+    mmc_nn_conv2d conv1, conv2, conv3; /* conv3/bn3 for bottlenecks only */
+    mmc_nn_batchnorm bn1, bn2, bn3;
+    mmc_nn_conv2d down_conv;           /* downsample.0 */
+    mmc_nn_batchnorm down_bn;          /* downsample.1 */
+} mmc_nn_resnet_block;
+/* One block: in_ch -> width (basic) or 4·width (bottleneck), stride on the 3×3 conv; the
+ * downsample branch exists when the stride or channel count changes.
+ * x (B, in_ch, H, W) -> (B, out_ch, H/stride, W/stride). */
+int mmc_nn_resnet_block_init(mmc_nn_resnet_block *m, mmc_params *P, const char *prefix, int bottleneck,
+                             int in_ch, int width, int stride, mmc_rng *rng, mmc_error *err);
+mmc_tensor *mmc_nn_resnet_block_forward(mmc_ctx *ctx, mmc_nn_resnet_block *m, mmc_tensor *x, int training);
+
+typedef struct mmc_nn_resnet {
+    mmc_nn_resnet_cfg cfg;
+    int out_dim; /* features after pooling (before fc) */
+    mmc_nn_conv2d conv1;
+    mmc_nn_batchnorm bn1;
+    int n_blocks;
+    mmc_nn_resnet_block blocks[MMC_RESNET_MAX_BLOCKS];
+    mmc_nn_linear fc;
+} mmc_nn_resnet;
+int mmc_nn_resnet_init(mmc_nn_resnet *m, mmc_params *P, const char *prefix, const mmc_nn_resnet_cfg *cfg,
+                       mmc_rng *rng, mmc_error *err);
+/* x (B, in_channels, H, W) -> (B, num_classes), or (B, out_dim) without fc */
+mmc_tensor *mmc_nn_resnet_forward(mmc_ctx *ctx, mmc_nn_resnet *m, mmc_tensor *x, int training);
+
+/* Vision transformer (src/nn/vit.c), torchvision's VisionTransformer names and init:
+ * conv_proj (patch embedding, trunc-normal std sqrt(1/fan_in), bias 0), class_token
+ * (1, 1, D) zeros, encoder.pos_embedding (1, 1 + N, D) ~ N(0, 0.02), encoder.layers.
+ * encoder_layer_i.* (pre-LN blocks, MMC_NAMES_VIT), encoder.ln, heads.head (zeros). */
+#define MMC_VIT_MAX_DEPTH 48
+typedef struct mmc_nn_vit_cfg {
+    int image_size, patch_size, in_channels;
+    int dim, depth, heads, mlp_dim;
+    int act;          /* torchvision: MMC_ACT_GELU */
+    int num_classes;  /* > 0: heads.head; 0: the forward returns the class-token features */
+    float dropout;    /* after the position embedding, in every block and attention */
+    float eps;        /* layer norm; torchvision uses 1e-6 */
+} mmc_nn_vit_cfg;
+typedef struct mmc_nn_vit {
+    mmc_nn_vit_cfg cfg;
+    int n_patches; /* (image_size / patch_size)^2 */
+    mmc_nn_conv2d conv_proj;
+    mmc_tensor *class_token, *pos_embedding;
+    mmc_nn_encoder_layer layers[MMC_VIT_MAX_DEPTH];
+    mmc_nn_layernorm ln;
+    mmc_nn_linear head;
+} mmc_nn_vit;
+int mmc_nn_vit_init(mmc_nn_vit *m, mmc_params *P, const char *prefix, const mmc_nn_vit_cfg *cfg,
+                    mmc_rng *rng, mmc_error *err);
+/* x (B, C, S, S) -> every token after the final norm (B, 1 + N, D) */
+mmc_tensor *mmc_nn_vit_forward_tokens(mmc_ctx *ctx, mmc_nn_vit *m, mmc_tensor *x, int training,
+                                      mmc_rng *rng);
+/* x (B, C, S, S) -> (B, num_classes), or the class token's features (B, D) without a head */
+mmc_tensor *mmc_nn_vit_forward(mmc_ctx *ctx, mmc_nn_vit *m, mmc_tensor *x, int training, mmc_rng *rng);
 
 /* (declarations for nn layers go above this line) */
 

@@ -135,7 +135,8 @@ static int parse(mmc_safetensors *st, mmc_error *err) {
         int d = 0;
         for (cJSON *x = sh->child; x; x = x->next, d++) {
             double v = cJSON_IsNumber(x) ? x->valuedouble : -1;
-            if (v < 0 || v != (double)(int64_t)v || v > 9007199254740992.0) {
+            /* range before the cast: (int64_t) of a double beyond 2^63 is undefined */
+            if (v < 0 || v > 9007199254740992.0 || v != (double)(int64_t)v) {
                 rc = mmc_error_set(err, MMC_ERR_INPUT, "%s: tensor '%s' dim %d is not a non-negative integer", P, name, d);
                 break;
             }
@@ -152,7 +153,9 @@ static int parse(mmc_safetensors *st, mmc_error *err) {
             break;
         }
         double b = off->child->valuedouble, en = off->child->next->valuedouble;
-        if (b < 0 || en < b || b != (double)(uint64_t)b || en != (double)(uint64_t)en || en > (double)st->data_size) {
+        /* bounds before the casts: (uint64_t) of a double beyond 2^64 (1e30, or 1e999 = inf)
+         * is undefined; once 0 <= b <= en <= data_size both fit. */
+        if (b < 0 || en < b || en > (double)st->data_size || b != (double)(uint64_t)b || en != (double)(uint64_t)en) {
             rc = mmc_error_set(err, MMC_ERR_INPUT, "%s: tensor '%s' data_offsets [%.0f, %.0f] outside the %zu-byte data section", P, name, b, en, st->data_size);
             break;
         }
@@ -284,6 +287,23 @@ mmc_tensor *mmc_safetensors_get(const mmc_safetensors *st, const char *name, mmc
     return t;
 }
 
+/* One element as an int64, or 0 when the value has none: NaN, +-inf or beyond the int64
+ * range (float dtypes), or above INT64_MAX (U64). Casting such a double is undefined. */
+static int load_int(const uint8_t *p, const char *dt, int64_t *out) {
+    if (!strcmp(dt, "I64")) { memcpy(out, p, 8); return 1; }
+    if (!strcmp(dt, "U64")) {
+        uint64_t u;
+        memcpy(&u, p, 8);
+        if (u > (uint64_t)INT64_MAX) return 0;
+        *out = (int64_t)u;
+        return 1;
+    }
+    double d = load_elem(p, dt);
+    if (!(d >= -9223372036854775808.0 && d < 9223372036854775808.0)) return 0; /* NaN fails too */
+    *out = (int64_t)d;
+    return 1;
+}
+
 int64_t *mmc_safetensors_get_i64(const mmc_safetensors *st, const char *name, int64_t *count, mmc_error *err) {
     const mmc_st_entry *e = mmc_safetensors_find(st, name);
     if (!e) { mmc_error_set(err, MMC_ERR_INPUT, "%s: no tensor named '%s'", st->path, name); return NULL; }
@@ -293,8 +313,12 @@ int64_t *mmc_safetensors_get_i64(const mmc_safetensors *st, const char *name, in
     if (!v) { mmc_error_set(err, MMC_ERR_RUNTIME, "%s: out of memory loading '%s'", st->path, name); return NULL; }
     const uint8_t *p = st->data + e->begin;
     for (uint64_t i = 0; i < n; i++) {
-        if (!strcmp(e->dtype, "I64")) memcpy(&v[i], p + i * 8, 8);
-        else v[i] = (int64_t)load_elem(p + i * es, e->dtype);
+        if (!load_int(p + i * es, e->dtype, &v[i])) {
+            mmc_error_set(err, MMC_ERR_INPUT, "%s: tensor '%s' element %llu (%s) is not representable as an int64",
+                          st->path, name, (unsigned long long)i, e->dtype);
+            mmc_free(v);
+            return NULL;
+        }
     }
     if (count) *count = (int64_t)n;
     return v;
