@@ -297,6 +297,57 @@ mmc_tensor *mmc_pairwise_distance(mmc_ctx *ctx, mmc_tensor *a, mmc_tensor *b, fl
 mmc_tensor *mmc_attention(mmc_ctx *ctx, mmc_tensor *q, mmc_tensor *k, mmc_tensor *v,
                           int causal, const uint8_t *key_mask);
 
+/* ------------------------------------------------------------------- optim */
+
+/* Optimizers that follow PyTorch 1.13's torch.optim.SGD, Adam and AdamW step for step:
+ * the same formulas in the same order, in f32, with the scalar coefficients (bias
+ * corrections, 1 - beta, ...) computed in double as Python does. Their state (momentum,
+ * exp_avg, exp_avg_sq, a step count per parameter) is allocated once at creation, so a
+ * step never allocates. A parameter whose .grad is NULL is skipped, as torch skips
+ * `p.grad is None`: its state and step count do not move. */
+typedef struct mmc_sgd_opts {
+    float lr, momentum, dampening, weight_decay;
+    int nesterov; /* needs momentum > 0 and dampening 0, as in torch */
+} mmc_sgd_opts;
+typedef struct mmc_adam_opts {
+    float lr, beta1, beta2, eps, weight_decay;
+} mmc_adam_opts;
+mmc_sgd_opts mmc_sgd_defaults(float lr);    /* momentum 0, dampening 0, decay 0 */
+mmc_adam_opts mmc_adam_defaults(float lr);  /* betas (0.9, 0.999), eps 1e-8, decay 0 */
+mmc_adam_opts mmc_adamw_defaults(float lr); /* the same with decay 0.01 (torch's AdamW) */
+
+typedef struct mmc_optim mmc_optim;
+/* params[n]: persistent tensors (the array is copied; the tensors must outlive the
+ * optimizer). NULL + err on bad options (negative lr, beta outside [0, 1), ...) or OOM.
+ *   sgd:   v = momentum*v + (1-dampening)*(g + wd*p)  (v = g + wd*p on the first step);
+ *          p -= lr * (nesterov ? g + wd*p + momentum*v : v)
+ *   adam:  L2 decay: g += wd*p, then the Adam update with bias correction
+ *   adamw: decoupled decay: p *= 1 - lr*wd, then the Adam update on the raw gradient */
+mmc_optim *mmc_optim_sgd(mmc_tensor *const *params, int n, mmc_sgd_opts o, mmc_error *err);
+mmc_optim *mmc_optim_adam(mmc_tensor *const *params, int n, mmc_adam_opts o, mmc_error *err);
+mmc_optim *mmc_optim_adamw(mmc_tensor *const *params, int n, mmc_adam_opts o, mmc_error *err);
+void mmc_optim_free(mmc_optim *opt);
+/* One update of every parameter that has a gradient. */
+void mmc_optim_step(mmc_optim *opt);
+/* Zeroes every parameter's gradient (torch's zero_grad(set_to_none=False)). */
+void mmc_optim_zero_grad(mmc_optim *opt);
+/* The learning rate used by the next step (for schedules). */
+void mmc_optim_set_lr(mmc_optim *opt, float lr);
+float mmc_optim_get_lr(const mmc_optim *opt);
+/* State, for checkpoints: slot 0 is SGD's momentum buffer or Adam's exp_avg, slot 1
+ * Adam's exp_avg_sq (persistent tensors shaped like param i; NULL if the optimizer has
+ * no such slot). steps: updates param i has received (SGD: > 0 once its buffer holds a
+ * value). Both may be written to restore a checkpoint. */
+mmc_tensor *mmc_optim_state(mmc_optim *opt, int i, int slot);
+int64_t mmc_optim_get_steps(const mmc_optim *opt, int i);
+void mmc_optim_set_steps(mmc_optim *opt, int i, int64_t steps);
+
+/* torch.nn.utils.clip_grad_norm_ (L2): the global norm of all gradients (params with a
+ * NULL grad are skipped); if it exceeds max_norm every gradient is scaled by
+ * max_norm / (norm + 1e-6). Returns the norm before clipping (NaN/inf propagate into
+ * the gradients, as in torch with error_if_nonfinite=False). */
+float mmc_clip_grad_norm(mmc_tensor *const *params, int n, float max_norm);
+
 /* ----------------------------------------------------------------- safetensors */
 
 /* A loaded safetensors file (read fully into memory, validated). Tensors of dtype F32,

@@ -1,0 +1,35 @@
+/* optim_impl.h — the optimizer object shared by optim.c (lifecycle), sgd.c and adam.c
+ * (the update rules). Not installed. */
+#ifndef MMC_OPTIM_IMPL_H
+#define MMC_OPTIM_IMPL_H
+
+#include "internal.h"
+
+enum { MMC_OPTIM_KIND_SGD, MMC_OPTIM_KIND_ADAM, MMC_OPTIM_KIND_ADAMW };
+
+struct mmc_optim {
+    int kind;
+    int n;
+    mmc_tensor **params; /* copy of the caller's array; tensors not owned */
+    mmc_tensor **slot[2]; /* per-parameter state tensors (owned), or NULL arrays */
+    int64_t *steps;       /* updates each parameter has received */
+    float lr;
+    mmc_sgd_opts sgd;
+    mmc_adam_opts adam;
+};
+
+/* Below this many elements an update runs on the calling thread. The loops test it
+ * themselves rather than with an OpenMP `if` clause: libgomp mallocs (and frees) a team
+ * for every region it runs serially, which would break "no allocation in a warm step". */
+#define MMC_OPTIM_PARALLEL_MIN 32768
+
+/* Allocates the object and nslots zero-filled state tensors per parameter; validates
+ * the parameter list. NULL + err on failure. */
+mmc_optim *mmc_optim_create(int kind, const char *who, mmc_tensor *const *params, int n,
+                            int nslots, mmc_error *err);
+
+/* Updates parameter i (its grad is non-NULL) and advances its step count. */
+void mmc_sgd_update(mmc_optim *o, int i);
+void mmc_adam_update(mmc_optim *o, int i);
+
+#endif

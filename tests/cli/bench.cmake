@@ -1,0 +1,15 @@
+# mmc bench: bad arguments exit 1 with "mmc: error: ..."; --json prints exactly one
+# JSON object with the documented keys (a one-step gemm-1024 keeps this fast).
+foreach(args "" "no-such-workload" "gemm-1024;--threads;0" "gemm-1024;--steps;x"
+        "gemm-1024;--steps" "gemm-1024;--bogus" "gemm-1024;gemm-2048")
+  execute_process(COMMAND ${MMC} bench ${args} OUTPUT_VARIABLE out ERROR_VARIABLE err RESULT_VARIABLE rc)
+  if(NOT rc EQUAL 1 OR NOT err MATCHES "^mmc: error: bench: ")
+    message(FATAL_ERROR "mmc bench ${args}: rc=${rc} err=${err}")
+  endif()
+endforeach()
+execute_process(COMMAND ${MMC} bench gemm-1024 --steps 1 --threads 1 --json
+                OUTPUT_VARIABLE out ERROR_VARIABLE err RESULT_VARIABLE rc)
+if(NOT rc EQUAL 0 OR NOT out MATCHES
+   "^{\"workload\": \"gemm-1024\", \"rate\": [0-9.]+, \"unit\": \"GFLOP/s\", \"threads\": 1, \"peak_rss_mb\": [0-9.]+}\n$")
+  message(FATAL_ERROR "mmc bench --json: rc=${rc} out=${out} err=${err}")
+endif()
