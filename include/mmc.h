@@ -1116,6 +1116,44 @@ mmc_tensor *mmc_nn_vit_forward(mmc_ctx *ctx, mmc_nn_vit *m, mmc_tensor *x, int t
 
 /* (declarations for recurrent nets go above this line) */
 
+/* ------------------------------------------------------------------- models */
+/* src/models: task models built from nn modules. */
+
+/* -- retrieval: the dual encoder (src/models/retrieval*.c) -- */
+/* An image encoder and a text encoder trained so that matching pairs land close together
+ * (coordinated representation). A trained model lives in a run folder (config.json names
+ * the encoders, sizes and tokenizer vocab; model.safetensors holds the weights). */
+typedef struct mmc_retrieval mmc_retrieval;
+/* Loads a run folder written by `mmc train retrieval`. NULL + err (MMC_ERR_INPUT naming the
+ * file) when anything is missing or malformed. */
+mmc_retrieval *mmc_retrieval_load(const char *run_dir, mmc_error *err);
+void mmc_retrieval_free(mmc_retrieval *m);
+int mmc_retrieval_dim(const mmc_retrieval *m);        /* embedding size */
+int mmc_retrieval_image_size(const mmc_retrieval *m); /* input side in pixels */
+
+/* (declarations for retrieval go above this line) */
+
+/* -- embedder: one interface over every model that embeds text and images -- */
+/* `mmc embed`, `mmc index build`, `mmc search` and `mmc zeroshot` use only this. A path is
+ * a retrieval run folder now, and a Hugging Face CLIP / Chinese-CLIP folder later. Outputs
+ * are L2-normalised rows of mmc_embedder_dim floats. */
+typedef struct mmc_embedder mmc_embedder;
+mmc_embedder *mmc_embedder_open(const char *model_path, mmc_error *err);
+void mmc_embedder_close(mmc_embedder *e);
+int mmc_embedder_dim(const mmc_embedder *e);
+/* A stable identifier of the model (recorded in indexes: its absolute path). */
+const char *mmc_embedder_id(const mmc_embedder *e);
+int mmc_embedder_texts(mmc_embedder *e, const char *const *texts, int n, float *out, mmc_error *err);
+int mmc_embedder_image_files(mmc_embedder *e, const char *const *paths, int n, float *out,
+                             mmc_error *err);
+
+/* (declarations for the embedder go above this line) */
+
+/* ------------------------------------------------------------------- eval */
+/* src/eval: metrics. */
+
+/* (declarations for eval go above this line) */
+
 /* --------------------------------------------------------------- utilities */
 
 /* Writes buf to path atomically (temp, fsync, rename). */
