@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 const cli_command cli_commands[] = {
     {"demo", cmd_demo, "train and evaluate the built-in examples end to end",
@@ -84,7 +85,22 @@ static const cli_command *find(const char *name) {
     return NULL;
 }
 
+/* OpenMP threads that finish a parallel region spin for a while before sleeping (libgomp's
+ * default wait policy). Our kernels interleave OpenMP regions with OpenBLAS calls, which
+ * run on OpenBLAS's own threads, so the spinning threads steal the cores the GEMM needs:
+ * on a 2-core machine a training step measured 10x slower. libgomp reads its policy once,
+ * when it is loaded, so the CLI sets OMP_WAIT_POLICY=passive and re-executes itself when
+ * the user has not chosen a policy. MMC_NO_REEXEC=1 turns this off. */
+static void tune_openmp_and_reexec(char **argv) {
+    if (getenv("OMP_WAIT_POLICY") || getenv("MMC_NO_REEXEC")) return;
+    if (setenv("OMP_WAIT_POLICY", "passive", 1) != 0) return;
+    setenv("MMC_NO_REEXEC", "1", 1); /* never loop */
+    execv("/proc/self/exe", argv);
+    /* exec failed (no /proc?): carry on with the default policy */
+}
+
 int main(int argc, char **argv) {
+    tune_openmp_and_reexec(argv);
     if (argc < 2) {
         usage(stderr);
         return 1;
