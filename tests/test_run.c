@@ -441,3 +441,38 @@ TEST(run_folder_config_and_metrics) {
     free(T);
     rmtree(dir);
 }
+
+/* ------------------------------------------------------- an example for the CLI */
+
+/* Writes tests-work/run_example (relative to the build folder, where ctest runs) for
+ * tests/cli/inspect_run.cmake: a small model after 3 AdamW steps, with a config, a best
+ * metric and two metrics lines. */
+TEST(run_folder_example_for_cli) {
+    const char *dir = "tests-work/run_example";
+    mkdir("tests-work", 0777);
+    rmtree(dir);
+    mmc_error err = {0};
+    mmc_params P = {0};
+    mmc_rng rng;
+    mmc_rng_seed(&rng, 1, 0);
+    mmc_nn_linear fc;
+    REQUIRE(mmc_nn_linear_init(&fc, &P, "encoder", 3, 4, 1, &rng, &err) == MMC_OK, "%s", err.msg);
+    mmc_tensor *params[2];
+    int np = mmc_params_trainable(&P, params);
+    mmc_optim *opt = mmc_optim_adamw(params, np, mmc_adamw_defaults(1e-2f), &err);
+    REQUIRE(opt, "%s", err.msg);
+    mmc_trainer_state ts = mmc_trainer_state_init(3);
+    for (int k = 0; k < 3; k++, ts.step++, ts.schedule_step++) {
+        for (int i = 0; i < np; i++) mmc_init_constant(params[i], 0.0f), mmc_tensor_grad(NULL, params[i])[0] = 1.0f;
+        mmc_optim_step(opt);
+    }
+    ts.epoch = 1;
+    ts.best_metric = 0.75;
+    strcpy(ts.best_metric_name, "val_accuracy");
+    REQUIRE(mmc_run_save(dir, &P, opt, &ts, "{\"task\": \"classify\", \"width\": 4, \"vocab\": [\"a\", \"b\"]}", &err) ==
+                MMC_OK,
+            "%s", err.msg);
+    CHECK(mmc_run_log_metrics(dir, "{\"step\": 3, \"loss\": 0.5}", &err) == MMC_OK, "%s", err.msg);
+    mmc_optim_free(opt);
+    mmc_params_free(&P);
+}
