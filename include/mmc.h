@@ -348,6 +348,103 @@ void mmc_optim_set_steps(mmc_optim *opt, int i, int64_t steps);
  * the gradients, as in torch with error_if_nonfinite=False). */
 float mmc_clip_grad_norm(mmc_tensor *const *params, int n, float max_norm);
 
+/* Parameter groups, as torch's [{"params": decay}, {"params": no_decay, "weight_decay": 0}]:
+ * no_decay[i] != 0 turns weight decay off for parameter i (indices as in the params array
+ * given at creation; NULL turns it back on everywhere). Every other option is shared. */
+void mmc_optim_set_decay_mask(mmc_optim *opt, const uint8_t *no_decay);
+/* The same, from a registry's no_decay flags (biases and norm weights), matched by tensor:
+ * a parameter that P does not hold keeps its weight decay. */
+struct mmc_params;
+void mmc_optim_no_decay_from_params(mmc_optim *opt, const struct mmc_params *P);
+/* For checkpoints and tools: how many parameters, parameter i, and the update rule's name
+ * ("sgd", "adam" or "adamw"); number of state slots per parameter (0, 1 or 2) and their
+ * torch names (slot 0 "momentum_buffer" or "exp_avg", slot 1 "exp_avg_sq"). */
+int mmc_optim_count(const mmc_optim *opt);
+mmc_tensor *mmc_optim_param(const mmc_optim *opt, int i);
+const char *mmc_optim_kind(const mmc_optim *opt);
+int mmc_optim_slots(const mmc_optim *opt);
+const char *mmc_optim_slot_name(const mmc_optim *opt, int slot);
+
+/* ---- schedules and run folders (src/optim/schedule.c, src/io/run.c) ---- */
+
+/* Learning-rate schedules, the closed forms of torch.optim.lr_scheduler (torch updates
+ * recursively; the two agree to rounding). `step` counts optimizer steps already taken:
+ * the lr of update k (0-based) is mmc_schedule_lr(s, k), torch's get_last_lr() after k
+ * calls of scheduler.step().
+ *   constant  base_lr
+ *   step      base_lr * gamma^floor(t / step_size)                          (StepLR)
+ *   cosine    min_lr + (base_lr - min_lr) * (1 + cos(pi t / total_steps)) / 2
+ *             (CosineAnnealingLR with T_max = total_steps, eta_min = min_lr; as in torch it
+ *             climbs back up after total_steps, so size total_steps to the run)
+ * warmup_steps W > 0 puts a linear warmup in front, torch's SequentialLR([LinearLR(
+ * start_factor = f, total_iters = W), schedule], milestones = [W]): for step < W the lr is
+ * base_lr * (f + (1 - f) * step / W); after it the schedule runs with t = step - W. Without
+ * warmup t = step. The lr is computed in double and rounded once to float. */
+enum { MMC_SCHED_CONSTANT = 0, MMC_SCHED_STEP = 1, MMC_SCHED_COSINE = 2 };
+typedef struct mmc_schedule {
+    int kind;                  /* MMC_SCHED_* */
+    float base_lr;
+    int64_t step_size;         /* step: > 0 */
+    float gamma;               /* step: the factor every step_size steps */
+    int64_t total_steps;       /* cosine: T_max > 0, counted after the warmup */
+    float min_lr;              /* cosine: eta_min */
+    int64_t warmup_steps;      /* 0: none */
+    float warmup_start_factor; /* f in [0, 1] */
+} mmc_schedule;
+mmc_schedule mmc_schedule_constant(float lr);
+mmc_schedule mmc_schedule_step(float lr, int64_t step_size, float gamma);
+mmc_schedule mmc_schedule_cosine(float lr, int64_t total_steps, float min_lr);
+/* MMC_OK, or MMC_ERR_USAGE naming the bad field (negative lr, step_size 0, ...). */
+int mmc_schedule_check(const mmc_schedule *s, mmc_error *err);
+/* The lr for the update after `step` steps (step < 0 counts as 0). */
+float mmc_schedule_lr(const mmc_schedule *s, int64_t step);
+
+/* Run folders (DESIGN.md §4): DIR/config.json, model.safetensors (every tensor of an
+ * mmc_params), optimizer.safetensors (state.<param name>.exp_avg / .exp_avg_sq /
+ * .momentum_buffer, with each parameter's step count and the optimizer kind in the
+ * metadata), trainer.json (below) and metrics.jsonl.
+ *
+ * mmc_run_save stages every file next to its final name (NAME.next, itself written to a
+ * temporary name, fsynced and renamed), and only when all are staged renames them into
+ * place, trainer.json last, then fsyncs the folder and metrics.jsonl. A save that fails
+ * leaves the previous checkpoint as it was. The model and optimizer files carry the
+ * step in their metadata; a load refuses files from different steps (a save cut off
+ * between two renames) rather than mixing them. */
+#define MMC_RUN_MAX_STEP 1000000000000LL /* 1e12: steps, epochs and positions above are refused */
+typedef struct mmc_trainer_state {
+    int64_t step;          /* optimizer steps taken */
+    int64_t epoch;         /* epochs completed */
+    int64_t batch;         /* batches consumed in the current epoch (the data position) */
+    int64_t schedule_step; /* the argument of the next mmc_schedule_lr */
+    mmc_rng rng;           /* dropout, augmentation; saved as decimal strings (JSON numbers
+                              are exact only to 2^53) */
+    double best_metric;    /* NAN when there is none yet (saved as null) */
+    char best_metric_name[64];
+} mmc_trainer_state;
+/* step 0, epoch 0, rng seeded with (seed, 0), no best metric. */
+mmc_trainer_state mmc_trainer_state_init(uint64_t seed);
+
+/* Saves a checkpoint into dir (created if missing, one level). opt may be NULL (no
+ * optimizer file is written then); config_json: a JSON object written as config.json, or
+ * NULL to leave config.json as it is. Optimizer state is named after each parameter's
+ * tensor name (mmc_params sets it). */
+int mmc_run_save(const char *dir, const struct mmc_params *P, mmc_optim *opt, const mmc_trainer_state *ts,
+                 const char *config_json, mmc_error *err);
+/* Loads a checkpoint into existing objects built as the saved ones were (same names and
+ * shapes; opt of the same kind, over the same parameters; NULL skips the optimizer file).
+ * Everything is validated before anything is written: on any problem (missing file,
+ * wrong type, a step beyond MMC_RUN_MAX_STEP, an rng increment that is even, a tensor of
+ * the wrong shape) P, opt and ts are untouched and the error is MMC_ERR_INPUT naming the
+ * file. */
+int mmc_run_load(const char *dir, struct mmc_params *P, mmc_optim *opt, mmc_trainer_state *ts, mmc_error *err);
+/* Parts, for tools: trainer.json alone; config.json as text (*json from mmc_malloc, the
+ * caller frees it with mmc_free). Same validation and errors as mmc_run_load. */
+int mmc_run_read_trainer(const char *dir, mmc_trainer_state *ts, mmc_error *err);
+int mmc_run_read_config(const char *dir, char **json, mmc_error *err);
+/* Appends one JSON object (re-printed on one line) to dir/metrics.jsonl; the next
+ * mmc_run_save fsyncs the file. MMC_ERR_USAGE when the text is not a JSON object. */
+int mmc_run_log_metrics(const char *dir, const char *json_object, mmc_error *err);
+
 /* ----------------------------------------------------------------- safetensors */
 
 /* A loaded safetensors file (read fully into memory, validated). Tensors of dtype F32,

@@ -47,11 +47,15 @@ const cli_command cli_commands[] = {
      "  --seed S      random seed (default 7)\n"
      "  --size PX     image side in pixels, 8 to 1024 (default 64)\n"
      "  --threads T   threads (default: $MMC_THREADS, else all cores)\n"},
-    {"inspect", cmd_inspect, "list the tensors of a .safetensors file",
-     "usage: mmc inspect FILE.safetensors [--json]\n"
+    {"inspect", cmd_inspect, "list the tensors of a .safetensors file or summarise a run folder",
+     "usage: mmc inspect FILE.safetensors | RUN [--json]\n"
      "\n"
-     "Lists each tensor's name, dtype, shape and statistics (min, max, mean, std), and the\n"
-     "file's metadata. --json prints one JSON document instead.\n"},
+     "FILE.safetensors: each tensor's name, dtype, shape and statistics (min, max, mean,\n"
+     "std), and the file's metadata.\n"
+     "RUN (a run folder): config.json's top-level settings, trainer.json (step, epoch, data\n"
+     "position, best metric), the optimizer state (kind, tensors, step counts) and the\n"
+     "tensors of model.safetensors as above.\n"
+     "--json prints one JSON document instead.\n"},
 };
 const int cli_ncommands = (int)(sizeof cli_commands / sizeof cli_commands[0]);
 
