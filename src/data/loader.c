@@ -258,6 +258,7 @@ mmc_loader *mmc_loader_new(const mmc_manifest *m, const mmc_loader_opts *o, mmc_
     }
     *l = (mmc_loader){.m = m, .o = *o, .n = m->count, .nb = nb, .held_g = -1, .perm_epoch = -1};
     l->limit = o->epochs > 0 ? o->epochs * nb : -1;
+    mmc_loader_build_lut(l);
     int rc = init_sync(l, err);
     if (rc == MMC_OK) rc = alloc_buffers(l, err);
     if (rc == MMC_OK) rc = start_workers(l, err);

@@ -43,6 +43,7 @@ struct mmc_loader {
     int n;               /* samples */
     int64_t nb;          /* batches per epoch */
     int64_t limit;       /* global batches in the stream; -1: endless */
+    float lut[3][256];   /* channel k, byte v -> normalised float, as mmc_image_to_chw gives */
 
     /* text: every caption tokenised once at creation */
     int *cap_first;      /* [n] row of sample i's first caption in tok_ids */
@@ -89,6 +90,8 @@ enum { CACHE_EMPTY = 0, CACHE_FILLING = 1, CACHE_READY = 2 };
 int mmc_loader_prepare(ld_worker *w, const ld_item *it, mmc_error *err);
 /* Tokenises every caption (o.tokenizer) into l->tok_ids / tok_mask / cap_first. */
 int mmc_loader_tokenize_all(mmc_loader *l, mmc_error *err);
+/* Fills l->lut from l->o.mean / std. */
+void mmc_loader_build_lut(mmc_loader *l);
 /* The captions the loader picks from (English or Chinese) and how many. */
 char **mmc_loader_captions(const mmc_loader *l, const mmc_sample *s, int *n);
 
