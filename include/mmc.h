@@ -843,7 +843,7 @@ typedef struct mmc_loader_state {
  * B); MMC_ERR_INPUT if the tokenizer refuses a caption. */
 mmc_loader *mmc_loader_new(const mmc_manifest *m, const mmc_loader_opts *o, mmc_error *err);
 /* The next batch in stream order (waits for it). *out = NULL with MMC_OK at the end of
- * the stream (opts.epochs). */
+ * the stream (opts.epochs). next, get/set_state and free belong to one consumer thread. */
 int mmc_loader_next(mmc_loader *l, const mmc_loader_batch **out, mmc_error *err);
 mmc_loader_state mmc_loader_get_state(const mmc_loader *l);
 /* Drops the batches prepared ahead and continues from s (batch < batches_per_epoch). */

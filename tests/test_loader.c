@@ -131,23 +131,23 @@ static int run_loader(const mmc_manifest *m, const mmc_loader_opts *o, int n, ru
 
 /* -------------------------------------------------------------------- tests */
 
-/* 1 worker, 3 workers, and 3 workers with the cache (32 px images at S = 32: the cached
+/* 1 worker, 3 workers, and 3 workers with the cache (24 px images at S = 24: the cached
  * base image is the decoded one) give the same bytes, across an epoch boundary and a
  * partial last batch. */
 TEST(loader_deterministic_across_workers) {
-    mmc_manifest *m = dataset(120, 32);
+    mmc_manifest *m = dataset(60, 24);
     REQUIRE(m, "no dataset");
     run_log a = {0}, b = {0}, c = {0};
-    mmc_loader_opts o = train_opts(16, 32, 1);
+    mmc_loader_opts o = train_opts(8, 24, 1);
     o.prefetch = 2;
-    run_loader(m, &o, 12, &a);
+    run_loader(m, &o, 10, &a);
     o.workers = 3;
     o.prefetch = 5;
-    run_loader(m, &o, 12, &b);
+    run_loader(m, &o, 10, &b);
     o.cache = 1;
-    run_loader(m, &o, 12, &c);
-    if (a.n_batches == 12) {
-        CHECK(a.sizes[7] == 8 && a.epochs[8] == 1 && a.indices[8] == 0, "8 batches per epoch, the last of 8");
+    run_loader(m, &o, 10, &c);
+    if (a.n_batches == 10) {
+        CHECK(a.sizes[7] == 4 && a.epochs[8] == 1 && a.indices[8] == 0, "8 batches per epoch, the last of 4");
         CHECK(logs_equal(&a, &b), "1 worker and 3 workers gave different batches");
         CHECK(logs_equal(&a, &c), "the cache changed the batches");
     }
@@ -437,16 +437,19 @@ TEST(loader_free_mid_epoch) {
     mmc_manifest *m = dataset(64, 32);
     REQUIRE(m, "no dataset");
     mmc_error err = {0};
-    double t0 = mmc_now();
+    double slowest = 0;
     for (int k = 0; k < 20; k++) {
         mmc_loader_opts o = train_opts(8, 32, 1 + k % 4);
         mmc_loader *l = mmc_loader_new(m, &o, &err);
         REQUIRE(l, "loader_new: %s", err.msg);
         const mmc_loader_batch *b;
         if (k % 2) CHECK(mmc_loader_next(l, &b, &err) == MMC_OK && b, "next: %s", err.msg);
-        mmc_loader_free(l);
+        double t0 = mmc_now();
+        mmc_loader_free(l); /* waits only for the samples in hand: a few ms */
+        double dt = mmc_now() - t0;
+        if (dt > slowest) slowest = dt;
     }
-    CHECK(mmc_now() - t0 < 2.5, "20 loaders took %.2f s to make and free", mmc_now() - t0);
+    CHECK(slowest < 1.0, "a free took %.2f s", slowest);
     done(m);
 }
 
