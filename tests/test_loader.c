@@ -27,6 +27,8 @@ static mmc_manifest *dataset(int n, int size) {
         mmc_test_fail(__FILE__, __LINE__, "mkdtemp failed");
         return NULL;
     }
+    static int registered;
+    if (!registered++) atexit(dataset_cleanup); /* also when a REQUIRE returns early */
     mmc_error err = {0};
     mmc_manifest *m = NULL;
     if (mmc_shapes_write_split(g_dir, "train", n, 7, size, NULL, NULL, &err) == MMC_OK)
