@@ -916,6 +916,90 @@ typedef void (*mmc_progress_fn)(void *user, int64_t done, int64_t total);
 int mmc_shapes_write_split(const char *dir, const char *split, int64_t n, uint64_t seed,
                            int size, mmc_progress_fn progress, void *user, mmc_error *err);
 
+/* -- loader (src/data/loader.c) -- */
+/* Batches of (image, caption choice) over a manifest, prepared ahead by worker threads.
+ *
+ * The stream is global batch g = epoch * batches_per_epoch + b, in order. In training the
+ * order within an epoch is a permutation drawn from (seed, epoch); sample at position p of
+ * epoch e draws its caption choice and augmentation from its own rng stream (seed, e, p),
+ * so batches are bit-identical for any number of workers, and a saved state (epoch, batch)
+ * resumes bit-exactly. Eval mode: manifest order, no augmentation, caption 0.
+ *
+ * Image path: decode (RGB) -> training with random resized crop: the crop is taken from
+ * the decoded image (from the S x S base image when cached); otherwise the base image:
+ * short side resized to S, centre crop S x S (no resize if already S x S) -> horizontal
+ * flip, colour jitter (training) -> (v / 255 - mean) / std into (3, S, S) floats.
+ * With `cache`, each sample's S x S base image is kept (uint8) after its first decode, so
+ * later epochs skip decoding. Batch buffers are allocated once; with the cache warm and no
+ * random resized crop, producing a batch makes no allocation at all (decoding and
+ * resizing allocate).
+ *
+ * A missing or corrupt image is reported by mmc_loader_next as MMC_ERR_INPUT naming the
+ * file and the sample, in stream order (the batches before it come out normally); the
+ * loader then keeps returning that error until mmc_loader_set_state or mmc_loader_free. */
+typedef struct mmc_loader mmc_loader;
+
+typedef struct mmc_loader_opts {
+    int batch_size;          /* B >= 1 */
+    int image_size;          /* S >= 1: images come out (3, S, S) */
+    int train;               /* 1: shuffle, augment, random caption; 0: eval */
+    int drop_last;           /* 1: an epoch's final partial batch is skipped */
+    int epochs;              /* the stream ends after this many epochs; 0: never ends */
+    uint64_t seed;
+    int workers;             /* decode threads, 1..64 */
+    int prefetch;            /* batch buffers in the ring, >= 2 (batches ready ahead) */
+    int cache;               /* keep decoded S x S images in memory (uint8) */
+    int resample;            /* MMC_RESAMPLE_* for every resize */
+    float mean[3], std[3];   /* normalisation of v / 255 */
+    /* augmentation, training only */
+    int random_resized_crop; /* 1: torchvision RandomResizedCrop to S x S */
+    float scale_lo, scale_hi, ratio_lo, ratio_hi;
+    float hflip;             /* flip probability */
+    float brightness, contrast, saturation; /* colour jitter amounts; 0 disables */
+    /* text */
+    int captions_zh;         /* 1: choose among captions_zh instead of captions */
+    const mmc_tokenizer *tokenizer; /* non-NULL: batches carry ids/mask (pre-tokenised at
+                                       mmc_loader_new; the tokenizer is not kept) */
+    int max_len;             /* tokens per caption with a tokenizer (padded, truncated) */
+} mmc_loader_opts;
+
+/* Defaults: eval, 2 workers, prefetch 4, no cache, bilinear, CLIP mean/std, no epoch
+ * limit; augmentation amounts set (scale 0.08-1, ratio 3/4-4/3, flip 0.5, jitter 0.4)
+ * but the crop only applies when random_resized_crop = 1 and all only when train = 1. */
+mmc_loader_opts mmc_loader_defaults(int batch_size, int image_size);
+
+/* One batch; valid until the next mmc_loader_next / set_state / free. */
+typedef struct mmc_loader_batch {
+    int size;               /* samples in it: B, or fewer in an epoch's last batch */
+    int64_t epoch;
+    int64_t index;          /* batch within the epoch */
+    mmc_tensor *images;     /* (size, 3, S, S), owned by the loader (persistent, no grad) */
+    const int *samples;     /* [size] indices into manifest->samples */
+    const int *captions;    /* [size] chosen caption index, -1 if the sample has none */
+    const int32_t *ids;     /* [size * max_len] token ids, NULL without a tokenizer */
+    const int32_t *mask;    /* [size * max_len] 1 token, 0 padding (all 0: no caption) */
+} mmc_loader_batch;
+
+/* Where the stream stands: the next batch mmc_loader_next returns. */
+typedef struct mmc_loader_state {
+    int64_t epoch;
+    int64_t batch;
+} mmc_loader_state;
+
+/* The manifest must outlive the loader. Workers start at once, at (epoch 0, batch 0).
+ * MMC_ERR_USAGE for bad options or an epoch with no batch (drop_last, fewer samples than
+ * B); MMC_ERR_INPUT if the tokenizer refuses a caption. */
+mmc_loader *mmc_loader_new(const mmc_manifest *m, const mmc_loader_opts *o, mmc_error *err);
+/* The next batch in stream order (waits for it). *out = NULL with MMC_OK at the end of
+ * the stream (opts.epochs). next, get/set_state and free belong to one consumer thread. */
+int mmc_loader_next(mmc_loader *l, const mmc_loader_batch **out, mmc_error *err);
+mmc_loader_state mmc_loader_get_state(const mmc_loader *l);
+/* Drops the batches prepared ahead and continues from s (batch < batches_per_epoch). */
+int mmc_loader_set_state(mmc_loader *l, mmc_loader_state s, mmc_error *err);
+int64_t mmc_loader_batches_per_epoch(const mmc_loader *l);
+/* Stops and joins the workers (also mid-epoch, also after an error); NULL is fine. */
+void mmc_loader_free(mmc_loader *l);
+
 /* (declarations for datasets go above this line) */
 
 /* ---- loss (src/loss) ---- */
