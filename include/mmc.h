@@ -626,7 +626,7 @@ void mmc_image_color_jitter(mmc_image *img, float brightness, float contrast, fl
 /* (declarations for images go above this line) */
 
 /* --------------------------------------------------------------------- text */
-/* src/data/utf8.c, src/data/tokenizer_*.c: UTF-8 validation and tokenizers. */
+/* src/core/utf8.c, src/data/unicode.c, src/data/tokenizer_*.c: UTF-8 validation and tokenizers. */
 
 /* UTF-8. Text is untrusted: every entry point validates first and reports the byte
  * offset of the first bad byte (overlong forms, surrogates, code points past U+10FFFF,
