@@ -21,7 +21,7 @@
 
 /* ------------------------------------------------------------- validation */
 
-/* The one UTF-8 validator (src/data/utf8.c): overlongs, surrogates, > U+10FFFF refused. */
+/* The one UTF-8 validator (src/core/utf8.c): overlongs, surrogates, > U+10FFFF refused. */
 static int valid_utf8(const uint8_t *s, size_t n) { return mmc_utf8_validate((const char *)s, n, NULL) == MMC_OK; }
 
 /* Why an image path is unacceptable, or NULL. Relative, inside the folder: no leading

@@ -26,7 +26,7 @@ static int dtype_size(const char *dt) {
     return 0;
 }
 
-/* The one UTF-8 validator (src/data/utf8.c): overlongs, surrogates, > U+10FFFF refused. */
+/* The one UTF-8 validator (src/core/utf8.c): overlongs, surrogates, > U+10FFFF refused. */
 static int valid_utf8(const uint8_t *s, size_t n) { return mmc_utf8_validate((const char *)s, n, NULL) == MMC_OK; }
 
 static int cmp_begin(const void *a, const void *b) {
