@@ -856,6 +856,10 @@ int mmc_emoji_fetch(const char *package, const char *cache_dir, const char *dest
                     void *user, mmc_error *err);
 /* The pinned "name@version" of a package, or NULL. */
 const char *mmc_emoji_pinned(const char *package);
+/* All of it: fetches emojibase-data and emoji-datasource-STYLE for each style into
+ * cache_dir, extracts them into a temporary folder inside out (removed afterwards) and
+ * builds the dataset (o->emojibase_dir and o->style_dirs are filled in). */
+int mmc_import_emoji(mmc_emoji_opts *o, const char *cache_dir, mmc_import_stats *st, mmc_error *err);
 
 /* (declarations for datasets go above this line) */
 

@@ -8,6 +8,7 @@
 #include "import_internal.h"
 #include <errno.h>
 #include <limits.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -102,5 +103,40 @@ int mmc_emoji_fetch(const char *package, const char *cache_dir, const char *dest
         rc = extract(p, tgz, dest, err);
         if (!rc) import_log(log, user, "%s: extracted in %.1f s", p->name, mmc_now() - t0);
     }
+    return rc;
+}
+
+/* tmp is at most 2100 bytes, so every folder below fits in PATH_MAX. */
+static int fetch_all(mmc_emoji_opts *o, const char *cache_dir, const char tmp[2100], char dirs[][PATH_MAX],
+                     mmc_error *err) {
+    char pkg[64];
+    snprintf(dirs[0], PATH_MAX, "%s/emojibase-data", tmp);
+    int rc = mmc_emoji_fetch("emojibase-data", cache_dir, dirs[0], o->log, o->user, err);
+    strncat(dirs[0], "/package", PATH_MAX - strlen(dirs[0]) - 1);
+    o->emojibase_dir = dirs[0];
+    for (int k = 0; k < o->n_styles && k < MMC_EMOJI_MAX_STYLES && !rc; k++) {
+        snprintf(pkg, sizeof pkg, "emoji-datasource-%s", o->styles[k] ? o->styles[k] : "");
+        snprintf(dirs[k + 1], PATH_MAX, "%s/%s", tmp, pkg);
+        rc = mmc_emoji_fetch(pkg, cache_dir, dirs[k + 1], o->log, o->user, err);
+        strncat(dirs[k + 1], "/package", PATH_MAX - strlen(dirs[k + 1]) - 1);
+        o->style_dirs[k] = dirs[k + 1];
+    }
+    return rc;
+}
+
+int mmc_import_emoji(mmc_emoji_opts *o, const char *cache_dir, mmc_import_stats *st, mmc_error *err) {
+    mmc_error local = {0};
+    if (!err) err = &local;
+    memset(st, 0, sizeof *st);
+    if (!o->out || !*o->out || !cache_dir) return mmc_error_set(err, MMC_ERR_USAGE, "emoji: no output or cache folder");
+    if (strlen(o->out) > 2048) return mmc_error_set(err, MMC_ERR_USAGE, "emoji: output folder name is too long");
+    char tmp[2100], dirs[1 + MMC_EMOJI_MAX_STYLES][PATH_MAX];
+    int rc = import_mkdirs(o->out, err);
+    snprintf(tmp, sizeof tmp, "%s/.extract-XXXXXX", o->out);
+    if (!rc && !mkdtemp(tmp)) rc = mmc_error_set(err, MMC_ERR_RUNTIME, "%s: cannot create: %s", tmp, strerror(errno));
+    if (rc) return rc;
+    rc = fetch_all(o, cache_dir, tmp, dirs, err);
+    if (!rc) rc = mmc_import_emoji_build(o, st, err);
+    import_rm_tree(tmp);
     return rc;
 }
