@@ -8,7 +8,7 @@ FUZZ_BUILD   ?= build-fuzz
 FUZZ_SECONDS ?= 60
 FUZZ_JOBS    ?= 2
 
-.PHONY: all deps build test asan fuzz fuzz-deps install demo bench fixtures clean help
+.PHONY: all deps build test asan fuzz fuzz-deps install demo bench fixtures data-check clean help
 
 all: build
 
@@ -60,6 +60,13 @@ fixtures:
 	sh scripts/install-deps.sh python3-torch python3-numpy
 	/usr/bin/python3 tools/gen_fixtures.py tests/fixtures
 
+# The real importers end to end, into $(BUILD)/data-check/: needs the npm registry (emoji)
+# and apt (dataset-fashion-mnist, installed if missing). Not in ctest: CI has no network.
+data-check: build
+	rm -rf $(BUILD)/data-check
+	./$(BUILD)/mmc data emoji --out $(BUILD)/data-check/emoji
+	./$(BUILD)/mmc data fashion-mnist --out $(BUILD)/data-check/fashion-mnist
+
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)
 
@@ -73,3 +80,5 @@ help:
 	@echo "make demo      the main job: train and evaluate the built-in examples"
 	@echo "make bench     mmc beside PyTorch on the same thread count"
 	@echo "make fixtures  regenerate the PyTorch parity fixtures (needs python3-torch)"
+	@echo "make data-check  run the real emoji and Fashion-MNIST imports into build/data-check/"
+	@echo "               (needs the npm registry and apt; not part of make test)"
