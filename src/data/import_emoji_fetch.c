@@ -55,7 +55,7 @@ static int ensure_tarball(const npm_pin *p, const char *cache_dir, const char *t
             import_log(log, user, "%s@%s: cached %s (integrity ok)", p->name, p->version, tgz);
             return MMC_OK;
         }
-        import_log(log, user, "%s: %s; fetching again", tgz, e.msg);
+        import_log(log, user, "%s; fetching again", e.msg);
         unlink(tgz);
     }
     int rc = import_mkdirs(cache_dir, err);
