@@ -456,9 +456,9 @@ static void emoji_bad(const char *what, const char *rel, const char *content, co
     char p[400];
     snprintf(p, sizeof p, "%s/%s", dir, rel);
     if (content) write_text(p, content);
-    else { /* a link from inside the package to a PNG outside it */
+    else { /* a link from inside the package to a PNG (or a folder of them) outside it */
         char target[400];
-        snprintf(target, sizeof target, "%s/outside.png", dir);
+        snprintf(target, sizeof target, "%s/outside", dir);
         rename(p, target);
         if (symlink(target, p) != 0) mmc_test_fail(__FILE__, __LINE__, "symlink");
     }
@@ -487,6 +487,7 @@ TEST(import_emoji_hostile) {
     emoji_bad("PNG that is not a PNG", "google/img/google/64/1f600.png", "GIF89a not a png", "1f600.png", "not a PNG");
     emoji_bad("truncated PNG", "google/img/google/64/1f600.png", "\x89PNG\r\n\x1a\n\0\0\0\rIHDR", "1f600.png", "1f600.png");
     emoji_bad("link out of the package", "google/img/google/64/1f600.png", NULL, "1f600.png", "inside");
+    emoji_bad("folder link out of the package", "google/img/google/64", NULL, "1f600.png", "inside");
     emoji_bad("tags not an array", "base/en/data.json", "[{\"label\": \"a\", \"hexcode\": \"1F600\", \"tags\": \"face\"}]",
               "data.json", "tags");
     emoji_bad("label missing", "base/en/data.json", "[{\"hexcode\": \"1F600\"}]", "data.json", "label");
