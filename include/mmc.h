@@ -1000,6 +1000,99 @@ int64_t mmc_loader_batches_per_epoch(const mmc_loader *l);
 /* Stops and joins the workers (also mid-epoch, also after an error); NULL is fine. */
 void mmc_loader_free(mmc_loader *l);
 
+/* -- importers (src/data/import_*.c) -- */
+/* Turn public datasets into dataset folders (DESIGN.md §4). Everything read from a package,
+ * an IDX file or an annotation JSON is untrusted: wrong types, invalid UTF-8, paths that
+ * leave their folder, sizes that disagree with the file fail with MMC_ERR_INPUT naming the
+ * file. docs/formats.md says what each importer writes. */
+
+/* Progress and report lines for a human (no newline); may be NULL. */
+typedef void (*mmc_log_fn)(void *user, const char *line);
+
+typedef struct mmc_import_stats {
+    int64_t n[3];        /* samples written to train, val, test */
+    int64_t skipped;     /* records left out (the importer's log says why) */
+    int64_t no_text;     /* emoji: samples without a CLDR name (captions from short names) */
+    int64_t no_zh;       /* emoji: samples without Chinese captions */
+} mmc_import_stats;
+
+/* Runs argv[0] (found on PATH) with the argument vector as given: no shell, so nothing in
+ * an argument is interpreted. quiet_stdout sends the child's stdout to /dev/null.
+ * MMC_ERR_RUNTIME when it cannot start, is killed or exits non-zero (the status named). */
+int mmc_import_run(const char *const *argv, int quiet_stdout, mmc_error *err);
+
+/* SHA-512 (FIPS 180-4) and npm's Subresource-Integrity strings ("sha512-" + base64). */
+void mmc_sha512(const void *data, size_t n, uint8_t digest[64]);
+/* MMC_OK when the file's SHA-512 matches integrity; MMC_ERR_INPUT naming the file and both
+ * values otherwise, or when integrity is not a "sha512-..." string. */
+int mmc_npm_integrity_check(const char *path, const char *integrity, mmc_error *err);
+
+/* IDX files (LeCun's MNIST format, also Fashion-MNIST): magic 00 00 08 NDIM (unsigned
+ * bytes only), NDIM big-endian u32 dims, then the bytes. gzip or plain (zlib reads both).
+ * Refused: other magic or type, NDIM 0 or > 4, a zero dim, more than max_bytes of data,
+ * fewer or more data bytes than the dims say. Memory grows with what the file holds, not
+ * with what its header claims. */
+typedef struct mmc_idx {
+    int ndim;
+    int64_t dims[4];
+    int64_t size;  /* product of dims */
+    uint8_t *data; /* size bytes, mmc_malloc'd */
+} mmc_idx;
+int mmc_idx_read(const char *path, int64_t max_bytes, mmc_idx *out, mmc_error *err);
+void mmc_idx_free(mmc_idx *x);
+
+/* Fashion-MNIST from src_dir (Debian's dataset-fashion-mnist puts
+ * {train,t10k}-{images-idx3,labels-idx1}-ubyte.gz in MMC_FASHION_MNIST_DIR) into out:
+ * 28x28 grayscale PNGs images/{train,test}-NNNNNN.png (official index), label = class name,
+ * English and Chinese captions. Splits: train = official train minus its last
+ * val_count images (val), test = official test. */
+#define MMC_FASHION_MNIST_DIR "/usr/share/datasets/fashion-mnist"
+const char *mmc_fashion_mnist_class(int k);    /* "t-shirt/top", ...; NULL out of range */
+const char *mmc_fashion_mnist_class_zh(int k); /* "T恤", ... */
+int mmc_import_fashion_mnist(const char *src_dir, const char *out, int val_count, mmc_log_fn log,
+                             void *user, mmc_import_stats *st, mmc_error *err);
+
+/* Karpathy's split JSON (dataset_coco.json, dataset_flickr8k.json, dataset_flickr30k.json):
+ * {"images": [{"filepath"?, "filename", "split", "sentences": [{"raw"}, ...]}, ...]}.
+ * split train and restval -> train, val, test. out/images becomes a symbolic link to
+ * images_dir (made absolute), so manifest paths images/FILEPATH/FILENAME resolve inside
+ * out. Images missing from images_dir are skipped and counted; if none is found it is an
+ * error (the wrong folder). */
+int mmc_import_karpathy(const char *annotations, const char *images_dir, const char *out,
+                        mmc_log_fn log, void *user, mmc_import_stats *st, mmc_error *err);
+
+/* Emoji from the npm packages emoji-datasource-STYLE (emoji.json + img/STYLE/64/X.png)
+ * and emojibase-data (en/data.json, zh/data.json). */
+#define MMC_EMOJI_MAX_STYLES 4
+enum { MMC_EMOJI_SPLIT_STYLE = 0, MMC_EMOJI_SPLIT_WITHIN = 1 };
+typedef struct mmc_emoji_opts {
+    const char *out;
+    const char *emojibase_dir;                   /* the extracted package/ folder */
+    int n_styles;
+    const char *styles[MMC_EMOJI_MAX_STYLES];    /* "google", "twitter", ... */
+    const char *style_dirs[MMC_EMOJI_MAX_STYLES]; /* extracted package/ of each datasource */
+    int split;  /* STYLE: train/val = styles[0] (val = the emoji whose hash is 0 mod 20),
+                 * test = the other styles (needs >= 2). WITHIN: each emoji goes to one split
+                 * by its hash (80/10/10), in every style. */
+    mmc_log_fn log;
+    void *user;
+} mmc_emoji_opts;
+/* Builds the folder from extracted packages (no network): images/STYLE/X.png (the
+ * package's PNG, copied after it decodes) and the manifests. */
+int mmc_import_emoji_build(const mmc_emoji_opts *o, mmc_import_stats *st, mmc_error *err);
+/* Makes sure the pinned tarball of package (e.g. "emoji-datasource-google") is in
+ * cache_dir, verified against its pinned sha512 (fetching it with `npm pack` when missing
+ * or corrupt), and extracts the members it names into dest (a new folder): dest/package/...
+ * MMC_ERR_USAGE for a package with no pin. */
+int mmc_emoji_fetch(const char *package, const char *cache_dir, const char *dest, mmc_log_fn log,
+                    void *user, mmc_error *err);
+/* The pinned "name@version" of a package, or NULL. */
+const char *mmc_emoji_pinned(const char *package);
+/* All of it: fetches emojibase-data and emoji-datasource-STYLE for each style into
+ * cache_dir, extracts them into a temporary folder inside out (removed afterwards) and
+ * builds the dataset (o->emojibase_dir and o->style_dirs are filled in). */
+int mmc_import_emoji(mmc_emoji_opts *o, const char *cache_dir, mmc_import_stats *st, mmc_error *err);
+
 /* (declarations for datasets go above this line) */
 
 /* ---- loss (src/loss) ---- */
