@@ -30,8 +30,13 @@
  * tensors handed to the caller alias parts of it, each through a tiny node that adds its
  * gradient into the packed one.
  *
- * Determinism: the fused passes are independent per element and the bias gradients are
- * column sums in a fixed row order, so results depend only on the BLAS thread count. */
+ * Threads: the GEMMs run on OpenBLAS' threads; the per-step elementwise passes run on the
+ * calling thread, vectorised. They are small next to a step's GEMM, and an OpenMP team
+ * woken between two OpenBLAS calls keeps spinning on the cores OpenBLAS' threads need
+ * (measured 1.5-3x slower for the whole layer on 2 cores).
+ *
+ * Determinism: the passes are serial and the bias gradients are summed in a fixed order
+ * (steps T-1..0, rows 0..B-1), so results depend only on the BLAS thread count. */
 #include "blas.h"
 #include <math.h>
 #include <string.h>
@@ -48,14 +53,34 @@ typedef struct rnn_saved {
     const float *bhh;  /* (G·H) b_hh, or zeros */
 } rnn_saved;
 
-static inline float sigm(float v) { return 1.0f / (1.0f + expf(-v)); }
+/* exp, sigmoid and tanh written so that the per-step loops vectorise (libm's expf and
+ * tanhf are scalar calls, and at T·B·H·3 of them they cost as much as the GEMMs).
+ * exp(x) = 2^k · e^r with k = round(x / ln 2) and |r| <= ln2 / 2, e^r by its Taylor series
+ * to r^7 (truncation < 6e-9 relative), 2^k built in the exponent bits. x is clamped to
+ * [-87, 88] so 2^k stays a normal float; sigmoid and tanh saturate there anyway.
+ * tanh(x) = 2 σ(2x) − 1, exact to ~1e-7 absolute (enough: it feeds products with
+ * O(1) weights, and PyTorch's vectorised tanh is no closer near 0 in relative terms). */
+static inline float fast_exp(float x) {
+    x = x < -87.0f ? -87.0f : (x > 88.0f ? 88.0f : x);
+    float k = floorf(x * 1.44269504088896341f + 0.5f);
+    float r = x - k * 0.693145751953125f;   /* ln 2 split in two for an exact product */
+    r = r - k * 1.428606765330187e-06f;
+    float p = 1.0f / 5040.0f;
+    p = p * r + 1.0f / 720.0f;
+    p = p * r + 1.0f / 120.0f;
+    p = p * r + 1.0f / 24.0f;
+    p = p * r + 1.0f / 6.0f;
+    p = p * r + 0.5f;
+    p = p * r + 1.0f;
+    p = p * r + 1.0f;
+    union { int32_t i; float f; } two_k = {.i = ((int32_t)k + 127) << 23};
+    return p * two_k.f;
+}
+static inline float sigm(float v) { return 1.0f / (1.0f + fast_exp(-v)); }
+static inline float ftanh(float v) { return 2.0f / (1.0f + fast_exp(-2.0f * v)) - 1.0f; }
 
 /* The time index that step s of a sequence of length L reads and writes. */
 static inline int step_time(int s, int L, int reverse) { return reverse && s < L ? L - 1 - s : s; }
-
-/* Parallelise the per-step passes only when a step has enough work to pay for waking
- * the OpenMP team; the GEMMs in between use OpenBLAS' own threads. */
-#define RNN_PAR_MIN (16 * 1024)
 
 /* ---------------------------------------------------------------- forward */
 
@@ -66,7 +91,6 @@ static void fwd_step(const rnn_saved *S, int s, const float *gx, const float *gh
                      const float *cp, float *hn, float *cn, float *out, float *act, float *tc) {
     const int B = S->B, T = S->T, H = S->H, GH = S->G * S->H;
     const float *bh = S->bhh;
-#pragma omp parallel for schedule(static) if ((int64_t)B * H >= RNN_PAR_MIN)
     for (int b = 0; b < B; b++) {
         const int L = S->len[b];
         const float *hpr = hp + (int64_t)b * H;
@@ -81,11 +105,12 @@ static void fwd_step(const rnn_saved *S, int s, const float *gx, const float *gh
         const float *x = gx + ((int64_t)b * T + t) * GH, *h = gh + (int64_t)b * GH;
         float *a = act + (int64_t)b * 4 * H, *o = out + ((int64_t)b * T + t) * H;
         if (S->kind == RNN_GRU) {
+#pragma omp simd
             for (int j = 0; j < H; j++) {
                 float r = sigm(x[j] + h[j] + bh[j]);
                 float z = sigm(x[H + j] + h[H + j] + bh[H + j]);
                 float hn_ = h[2 * H + j] + bh[2 * H + j];
-                float n = tanhf(x[2 * H + j] + r * hn_);
+                float n = ftanh(x[2 * H + j] + r * hn_);
                 float v = (1.0f - z) * n + z * hpr[j];
                 a[j] = r, a[H + j] = z, a[2 * H + j] = n, a[3 * H + j] = hn_;
                 hnr[j] = v;
@@ -94,13 +119,14 @@ static void fwd_step(const rnn_saved *S, int s, const float *gx, const float *gh
         } else {
             const float *cpr = cp + (int64_t)b * H;
             float *cnr = cn + (int64_t)b * H, *tcr = tc + (int64_t)b * H;
+#pragma omp simd
             for (int j = 0; j < H; j++) {
                 float i = sigm(x[j] + h[j] + bh[j]);
                 float f = sigm(x[H + j] + h[H + j] + bh[H + j]);
-                float g = tanhf(x[2 * H + j] + h[2 * H + j] + bh[2 * H + j]);
+                float g = ftanh(x[2 * H + j] + h[2 * H + j] + bh[2 * H + j]);
                 float og = sigm(x[3 * H + j] + h[3 * H + j] + bh[3 * H + j]);
                 float c = f * cpr[j] + i * g;
-                float th = tanhf(c);
+                float th = ftanh(c);
                 a[j] = i, a[H + j] = f, a[2 * H + j] = g, a[3 * H + j] = og;
                 cnr[j] = c;
                 tcr[j] = th;
@@ -116,21 +142,23 @@ static void fwd_step(const rnn_saved *S, int s, const float *gx, const float *gh
 /* One step of the backward pass for all rows. dh, dc (B, H): gradient w.r.t. the state
  * after step s; writes dhp, dcp (B, H): the direct part of the gradient w.r.t. the state
  * before it (the W_hh part is added by the caller's GEMM); dgh (B, G·H) this step's
- * gate gradients for the hidden GEMMs; dgx (B·T, G·H) the same for the input GEMMs. */
+ * gate gradients for the hidden GEMMs; dgx (B·T, G·H) the same for the input GEMMs.
+ * dbih, dbhh (G·H) accumulate the bias gradients while the rows are in cache. */
 static void bwd_step(const rnn_saved *S, int s, const float *dout, const float *dh,
-                     const float *dc, float *dhp, float *dcp, float *dgh, float *dgx) {
+                     const float *dc, float *dhp, float *dcp, float *dgh, float *dgx,
+                     float *restrict dbih, float *restrict dbhh) {
     const int B = S->B, T = S->T, H = S->H, GH = S->G * S->H;
     const float *act = S->act + (int64_t)s * B * 4 * H;
     const float *hp = S->hs + (int64_t)s * B * H;
-#pragma omp parallel for schedule(static) if ((int64_t)B * H >= RNN_PAR_MIN)
     for (int b = 0; b < B; b++) {
         const int L = S->len[b];
         const float *dhr = dh + (int64_t)b * H;
         float *dhpr = dhp + (int64_t)b * H, *gh = dgh + (int64_t)b * GH;
-        if (s >= L) { /* padding: the state passed through unchanged */
+        if (s >= L) { /* padding: the state passed through unchanged; position s gets no grad */
             memcpy(dhpr, dhr, sizeof(float) * (size_t)H);
             if (S->kind == RNN_LSTM) memcpy(dcp + (int64_t)b * H, dc + (int64_t)b * H, sizeof(float) * (size_t)H);
             memset(gh, 0, sizeof(float) * (size_t)GH);
+            memset(dgx + ((int64_t)b * T + s) * GH, 0, sizeof(float) * (size_t)GH);
             continue;
         }
         const int t = step_time(s, L, S->reverse);
@@ -138,6 +166,7 @@ static void bwd_step(const rnn_saved *S, int s, const float *dout, const float *
         const float *hpr = hp + (int64_t)b * H;
         float *gx = dgx + ((int64_t)b * T + t) * GH;
         if (S->kind == RNN_GRU) {
+#pragma omp simd
             for (int j = 0; j < H; j++) {
                 float r = a[j], z = a[H + j], n = a[2 * H + j], hn_ = a[3 * H + j];
                 float g = dhr[j] + go[j];
@@ -149,12 +178,15 @@ static void bwd_step(const rnn_saved *S, int s, const float *dout, const float *
                 gx[2 * H + j] = dn;
                 gh[2 * H + j] = dn * r; /* n sees W_hn h + b_hn scaled by r */
                 dhpr[j] = g * z;
+                dbih[j] += dr, dbih[H + j] += dz, dbih[2 * H + j] += dn;
+                dbhh[j] += dr, dbhh[H + j] += dz, dbhh[2 * H + j] += dn * r;
             }
         } else {
             const float *cpr = S->cs + ((int64_t)s * B + b) * H;
             const float *tcr = S->tc + ((int64_t)s * B + b) * H;
             const float *dcr = dc + (int64_t)b * H;
             float *dcpr = dcp + (int64_t)b * H;
+#pragma omp simd
             for (int j = 0; j < H; j++) {
                 float i = a[j], f = a[H + j], gg = a[2 * H + j], o = a[3 * H + j], th = tcr[j];
                 float g = dhr[j] + go[j];
@@ -169,22 +201,9 @@ static void bwd_step(const rnn_saved *S, int s, const float *dout, const float *
                 gx[3 * H + j] = gh[3 * H + j] = dov;
                 dcpr[j] = c * f;
                 dhpr[j] = 0.0f;
+                dbih[j] += di, dbih[H + j] += df, dbih[2 * H + j] += dg, dbih[3 * H + j] += dov;
             }
         }
-    }
-}
-
-/* db (N) += column sums of d (R, N); threads own column blocks and sum rows in order. */
-static void colsum_add(const float *d, int64_t R, int N, float *db) {
-#pragma omp parallel for schedule(static) if (R * N > 65536)
-    for (int j0 = 0; j0 < N; j0 += 64) {
-        int j1 = j0 + 64 < N ? j0 + 64 : N;
-        float acc[64] = {0};
-        for (int64_t r = 0; r < R; r++) {
-            const float *row = d + r * N;
-            for (int j = j0; j < j1; j++) acc[j - j0] += row[j];
-        }
-        for (int j = j0; j < j1; j++) db[j] += acc[j - j0];
     }
 }
 
@@ -202,8 +221,10 @@ static void rnn_backward(mmc_ctx *ctx, mmc_node *n) {
     float *dgh = mmc_scratch(ctx, sizeof(float) * (size_t)T * B * GH);  /* (T, B, G·H) */
     float *dgx = mmc_scratch(ctx, sizeof(float) * (size_t)B * T * GH);  /* (B·T, G·H) */
     float *buf = mmc_scratch(ctx, sizeof(float) * (size_t)BH * 4);      /* dh, dh', dc, dc' */
-    if (!dgh || !dgx || !buf) return;
-    memset(dgx, 0, sizeof(float) * (size_t)B * T * GH); /* padded rows stay 0 */
+    float *db = mmc_scratch(ctx, sizeof(float) * (size_t)GH * 2);       /* Σ dG for b_ih, b_hh */
+    if (!dgh || !dgx || !buf || !db) return;
+    memset(db, 0, sizeof(float) * (size_t)GH * 2);
+    float *dbih = db, *dbhh = lstm ? db : db + GH; /* the LSTM's two biases get the same sum */
     float *dh = buf, *dhp = buf + BH, *dc = buf + 2 * BH, *dcp = buf + 3 * BH;
     memcpy(dh, dhn, sizeof(float) * (size_t)BH);
     if (lstm) memcpy(dc, dcn, sizeof(float) * (size_t)BH);
@@ -211,7 +232,7 @@ static void rnn_backward(mmc_ctx *ctx, mmc_node *n) {
 
     for (int s = T - 1; s >= 0; s--) {
         float *g = dgh + (int64_t)s * B * GH;
-        bwd_step(S, s, dout, dh, dc, dhp, dcp, g, dgx);
+        bwd_step(S, s, dout, dh, dc, dhp, dcp, g, dgx, dbih, lstm ? NULL : dbhh);
         mmc_gemm(0, 0, B, H, GH, 1.0f, g, Whh, 1.0f, dhp); /* dh_s += dG_s (B,GH) · W_hh (GH,H) */
         float *tmp = dh; dh = dhp; dhp = tmp;
         tmp = dc; dc = dcp; dcp = tmp;
@@ -235,7 +256,7 @@ static void rnn_backward(mmc_ctx *ctx, mmc_node *n) {
     if (mmc_needs_grad(in[IN_BHH])) {
         float *g = mmc_tensor_grad(ctx, in[IN_BHH]);
         if (!g) return;
-        colsum_add(dgh, (int64_t)T * B, GH, g);
+        for (int j = 0; j < GH; j++) g[j] += dbhh[j];
     }
     if (mmc_needs_grad(in[IN_WIH])) { /* dW_ih (GH,IN) += dGxᵀ (GH,B·T) · x (B·T,IN) */
         float *g = mmc_tensor_grad(ctx, in[IN_WIH]);
@@ -245,7 +266,7 @@ static void rnn_backward(mmc_ctx *ctx, mmc_node *n) {
     if (mmc_needs_grad(in[IN_BIH])) {
         float *g = mmc_tensor_grad(ctx, in[IN_BIH]);
         if (!g) return;
-        colsum_add(dgx, (int64_t)B * T, GH, g);
+        for (int j = 0; j < GH; j++) g[j] += dbih[j];
     }
     if (mmc_needs_grad(in[IN_X])) { /* dx (B·T,IN) += dGx (B·T,GH) · W_ih (GH,IN) */
         float *g = mmc_tensor_grad(ctx, in[IN_X]);
