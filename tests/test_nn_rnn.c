@@ -366,3 +366,35 @@ TEST(rnn_bad_args) {
     mmc_ctx_free(ctx);
     mmc_params_free(&P);
 }
+
+/* Huge pre-activations saturate the gates (the vectorised exp clamps its argument): the
+ * outputs stay finite and in [-1, 1], and the gradients stay finite. */
+TEST(rnn_saturated_gates) {
+    mmc_params P = {0};
+    mmc_rng rng;
+    mmc_rng_seed(&rng, 8, 0);
+    mmc_error err = {0};
+    mmc_nn_gru gru;
+    mmc_nn_lstm lstm;
+    REQUIRE(mmc_nn_gru_init(&gru, &P, "g", 3, 5, mmc_nn_rnn_defaults(), &rng, &err) == MMC_OK, "%s", err.msg);
+    REQUIRE(mmc_nn_lstm_init(&lstm, &P, "l", 3, 5, mmc_nn_rnn_defaults(), &rng, &err) == MMC_OK, "%s", err.msg);
+    mmc_tensor *x = test_randn(3, (int[]){2, 4, 3}, 5, 1000.0f);
+    x->requires_grad = 1;
+    mmc_ctx *ctx = mmc_ctx_new();
+    mmc_tensor *hn = NULL, *cn = NULL;
+    mmc_tensor *a = mmc_nn_gru_forward(ctx, &gru, x, NULL, NULL, 0, NULL, &hn);
+    mmc_tensor *b = mmc_nn_lstm_forward(ctx, &lstm, x, NULL, NULL, NULL, 0, NULL, NULL, &cn);
+    REQUIRE(a && b && hn && cn, "%s", ctx->err.msg);
+    for (int64_t i = 0; i < a->numel; i++)
+        CHECK(fabsf(a->data[i]) <= 1.0f && fabsf(b->data[i]) <= 1.0f, "out[%lld] = %g, %g", (long long)i,
+              a->data[i], b->data[i]);
+    mmc_tensor *loss = mmc_add(ctx, mmc_sum(ctx, a, NULL, 0, 0), mmc_sum(ctx, mmc_add(ctx, b, b), NULL, 0, 0));
+    REQUIRE(mmc_backward(ctx, loss) == MMC_OK, "%s", ctx->err.msg);
+    for (int64_t i = 0; i < x->numel; i++) CHECK(isfinite(x->grad[i]), "grad x[%lld] = %g", (long long)i, x->grad[i]);
+    for (int i = 0; i < P.n; i++)
+        for (int64_t j = 0; j < P.tensors[i]->numel; j++)
+            CHECK(isfinite(P.tensors[i]->grad[j]), "%s[%lld] = %g", P.names[i], (long long)j, P.tensors[i]->grad[j]);
+    mmc_tensor_free(x);
+    mmc_ctx_free(ctx);
+    mmc_params_free(&P);
+}
