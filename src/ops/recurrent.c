@@ -62,7 +62,8 @@ typedef struct rnn_saved {
  * O(1) weights, and PyTorch's vectorised tanh is no closer near 0 in relative terms). */
 static inline float fast_exp(float x) {
     x = x < -87.0f ? -87.0f : (x > 88.0f ? 88.0f : x);
-    float k = floorf(x * 1.44269504088896341f + 0.5f);
+    /* round to nearest by adding and removing 1.5·2^23 (floorf would not vectorise) */
+    float k = (x * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
     float r = x - k * 0.693145751953125f;   /* ln 2 split in two for an exact product */
     r = r - k * 1.428606765330187e-06f;
     float p = 1.0f / 5040.0f;
@@ -73,8 +74,10 @@ static inline float fast_exp(float x) {
     p = p * r + 0.5f;
     p = p * r + 1.0f;
     p = p * r + 1.0f;
-    union { int32_t i; float f; } two_k = {.i = ((int32_t)k + 127) << 23};
-    return p * two_k.f;
+    int32_t bits = ((int32_t)k + 127) << 23;
+    float two_k;
+    memcpy(&two_k, &bits, sizeof two_k); /* a register move, and it vectorises */
+    return p * two_k;
 }
 static inline float sigm(float v) { return 1.0f / (1.0f + fast_exp(-v)); }
 static inline float ftanh(float v) { return 2.0f / (1.0f + fast_exp(-2.0f * v)) - 1.0f; }
