@@ -1453,6 +1453,73 @@ mmc_tensor *mmc_nn_vit_forward(mmc_ctx *ctx, mmc_nn_vit *m, mmc_tensor *x, int t
 
 /* -- nn: recurrent (src/nn/rnn.c, src/ops/recurrent.c) -- */
 
+/* Fused recurrent layers (ops): one layer, one direction, the whole sequence in one tape
+ * node with its own backward through time. Weights in PyTorch's layout and gate order:
+ *   GRU  (G = 3: r, z, n)     n = tanh(W_in x + b_in + r * (W_hn h + b_hn))
+ *   LSTM (G = 4: i, f, g, o)  c' = f * c + i * g,  h' = o * tanh(c')
+ *   w_ih (G*H, IN), w_hh (G*H, H), b_ih and b_hh (G*H) or NULL.
+ * x (B, T, IN) batch-first; h0, c0 (B, H) or NULL for zeros; lengths[B], each in 1..T, or NULL
+ * for all T. As pack_padded_sequence + pad_packed_sequence(total_length=T): a padded step
+ * carries the state unchanged and outputs 0, and the final state of a sequence is its
+ * state at its last valid step. reverse: run each sequence from its own last valid step
+ * down to step 0. Returns out (B, T, H) and writes *h_n (and *c_n), each (B, H), when the
+ * pointer is non-NULL (all NULL on error). lengths is copied; it need not outlive the call. */
+typedef struct mmc_rnn_weights {
+    mmc_tensor *w_ih, *w_hh, *b_ih, *b_hh;
+} mmc_rnn_weights;
+
+mmc_tensor *mmc_gru_layer(mmc_ctx *ctx, mmc_tensor *x, mmc_tensor *h0, const mmc_rnn_weights *w,
+                          const int *lengths, int reverse, mmc_tensor **h_n);
+mmc_tensor *mmc_lstm_layer(mmc_ctx *ctx, mmc_tensor *x, mmc_tensor *h0, mmc_tensor *c0,
+                           const mmc_rnn_weights *w, const int *lengths, int reverse,
+                           mmc_tensor **h_n, mmc_tensor **c_n);
+
+/* Modules: multi-layer, batch-first nn.GRU / nn.LSTM. Parameters are registered under
+ * prefix with PyTorch's names (weight_ih_l0, weight_hh_l0, bias_ih_l0, bias_hh_l0, then
+ * the same with _reverse for the backward direction, layer by layer) and initialised as
+ * PyTorch does: U(-1/sqrt(H), 1/sqrt(H)) for every tensor, drawn in registration order. */
+#define MMC_NN_RNN_MAX_LAYERS 8
+
+typedef struct mmc_nn_rnn_opts {
+    int num_layers;    /* 1..MMC_NN_RNN_MAX_LAYERS */
+    int bidirectional; /* 0 or 1 */
+    int bias;          /* 1: b_ih and b_hh (PyTorch's default) */
+    float dropout;     /* on the outputs of every layer but the last, in training; [0, 1) */
+} mmc_nn_rnn_opts;
+mmc_nn_rnn_opts mmc_nn_rnn_defaults(void); /* 1 layer, one direction, bias, no dropout */
+
+typedef struct mmc_nn_rnn {
+    int is_lstm, input_size, hidden_size, num_layers, dirs;
+    float dropout;
+    mmc_rnn_weights w[MMC_NN_RNN_MAX_LAYERS][2]; /* [layer][direction] (1: reverse) */
+} mmc_nn_rnn;
+typedef mmc_nn_rnn mmc_nn_gru;
+typedef mmc_nn_rnn mmc_nn_lstm;
+
+/* Registers and initialises the parameters; MMC_OK or an error (bad sizes, duplicate names). */
+int mmc_nn_gru_init(mmc_nn_gru *m, mmc_params *P, const char *prefix, int input_size,
+                    int hidden_size, mmc_nn_rnn_opts o, mmc_rng *rng, mmc_error *err);
+int mmc_nn_lstm_init(mmc_nn_lstm *m, mmc_params *P, const char *prefix, int input_size,
+                     int hidden_size, mmc_nn_rnn_opts o, mmc_rng *rng, mmc_error *err);
+
+/* x (B, T, IN) -> out (B, T, dirs*H) (forward half first, as PyTorch); h0, c0 and the
+ * final states *h_n, *c_n are (layers*dirs, B, H), indexed layer*dirs + direction; h0/c0
+ * may be NULL (zeros), h_n/c_n may be NULL (not wanted). lengths as in mmc_gru_layer.
+ * rng feeds the dropout between layers (needed only when training with dropout > 0). */
+mmc_tensor *mmc_nn_gru_forward(mmc_ctx *ctx, const mmc_nn_gru *m, mmc_tensor *x, mmc_tensor *h0,
+                               const int *lengths, int training, mmc_rng *rng, mmc_tensor **h_n);
+mmc_tensor *mmc_nn_lstm_forward(mmc_ctx *ctx, const mmc_nn_lstm *m, mmc_tensor *x, mmc_tensor *h0,
+                                mmc_tensor *c0, const int *lengths, int training, mmc_rng *rng,
+                                mmc_tensor **h_n, mmc_tensor **c_n);
+
+/* Single steps for decoding (greedy, beam search), as nn.GRUCell / nn.LSTMCell with the
+ * weights w (e.g. &lstm.w[0][0] of a one-layer module): x (B, IN); h, c (B, H) or NULL for
+ * zeros. gru_step returns h' (B, H); lstm_step returns MMC_OK and writes *h_out, *c_out, or
+ * an error status (in ctx->err). */
+mmc_tensor *mmc_nn_gru_step(mmc_ctx *ctx, const mmc_rnn_weights *w, mmc_tensor *x, mmc_tensor *h);
+int mmc_nn_lstm_step(mmc_ctx *ctx, const mmc_rnn_weights *w, mmc_tensor *x, mmc_tensor *h,
+                     mmc_tensor *c, mmc_tensor **h_out, mmc_tensor **c_out);
+
 /* (declarations for recurrent nets go above this line) */
 
 /* ------------------------------------------------------------------- models */
