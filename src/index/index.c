@@ -217,26 +217,37 @@ static int check_strings(const mmc_index *ix, uint64_t strlen_, mmc_error *err) 
     return MMC_OK;
 }
 
-/* What search relies on: f32 rows finite and unit length (or zero), so scores stay within
- * [-1, 1]; int8 scales finite in [0, 1/64] and values in [-127, 127] (symmetric). */
+/* Row i's norm (dequantised for int8), in double; NaN or inf when a value is. */
+static double row_norm(const mmc_index *ix, int64_t i) {
+    const int64_t D = ix->dim;
+    double ss = 0;
+    if (ix->dtype == MMC_INDEX_F32)
+        for (int64_t j = 0; j < D; j++) ss += (double)ix->f32[i * D + j] * ix->f32[i * D + j];
+    else
+        for (int64_t j = 0; j < D; j++) ss += (double)ix->i8[i * D + j] * ix->i8[i * D + j];
+    return ix->dtype == MMC_INDEX_F32 ? sqrt(ss) : sqrt(ss) * ix->scales[i];
+}
+
+/* What search relies on, so that scores are cosines: every row is zero or unit length —
+ * exactly for f32 (to IDX_NORM_TOL), and for int8 to within the rounding the quantiser can
+ * make (|error| <= scale/2 per element, so at most sqrt(D)·scale/2 in norm). int8 values
+ * lie in [-127, 127] (symmetric) and scales are finite and >= 0. */
 static int check_values(const mmc_index *ix, mmc_error *err) {
     const int64_t D = ix->dim;
     for (int64_t i = 0; i < ix->count; i++) {
-        if (ix->dtype == MMC_INDEX_F32) {
-            const float *r = ix->f32 + i * D;
-            double ss = 0;
-            for (int64_t j = 0; j < D; j++) ss += (double)r[j] * r[j]; /* inf/NaN propagate */
-            if (!(ss == 0 || fabs(sqrt(ss) - 1) <= IDX_NORM_TOL))
-                return mmc_error_set(err, MMC_ERR_INPUT, "%s: row %lld has norm %g (rows must be unit length or zero)", ix->name, (long long)i, sqrt(ss));
-        } else {
+        double tol = IDX_NORM_TOL;
+        if (ix->dtype == MMC_INDEX_I8) {
             float s = ix->scales[i];
             if (!(s >= 0 && s <= 1.0f / 64))
                 return mmc_error_set(err, MMC_ERR_INPUT, "%s: row %lld has int8 scale %g outside [0, 1/64]", ix->name, (long long)i, s);
-            const int8_t *r = ix->i8 + i * D;
             for (int64_t j = 0; j < D; j++)
-                if (r[j] == -128)
+                if (ix->i8[i * D + j] == -128)
                     return mmc_error_set(err, MMC_ERR_INPUT, "%s: row %lld holds -128 (int8 values are in [-127, 127])", ix->name, (long long)i);
+            tol += sqrt((double)D) * s / 2;
         }
+        double nrm = row_norm(ix, i);
+        if (!(nrm == 0 || fabs(nrm - 1) <= tol))
+            return mmc_error_set(err, MMC_ERR_INPUT, "%s: row %lld has norm %g (rows must be unit length or zero)", ix->name, (long long)i, nrm);
     }
     return MMC_OK;
 }
