@@ -73,13 +73,16 @@ le32() {
 # zeros N — N zero bytes.
 zeros() { [ "$1" -gt 0 ] && dd if=/dev/zero bs=1 count="$1" 2>/dev/null; return 0; }
 
-# crc32 FILE — zlib's CRC-32 of a file, bit by bit (slow; seeds are a few hundred bytes).
+# crc32 FILE — zlib's CRC-32 of a file, bit by bit (seeds are a few hundred bytes).
 # Each step is c = (c >> 1) ^ (0xEDB88320 & -(c & 1)), eight per byte.
 crc32() {
   c=4294967295
   for b in $(od -An -v -tu1 "$1"); do
     c=$(( c ^ b ))
-    for _ in 1 2 3 4 5 6 7 8; do c=$(( (c >> 1) ^ (3988292384 & -(c & 1)) )); done
+    c=$(( (c >> 1) ^ (3988292384 & -(c & 1)) )); c=$(( (c >> 1) ^ (3988292384 & -(c & 1)) ))
+    c=$(( (c >> 1) ^ (3988292384 & -(c & 1)) )); c=$(( (c >> 1) ^ (3988292384 & -(c & 1)) ))
+    c=$(( (c >> 1) ^ (3988292384 & -(c & 1)) )); c=$(( (c >> 1) ^ (3988292384 & -(c & 1)) ))
+    c=$(( (c >> 1) ^ (3988292384 & -(c & 1)) )); c=$(( (c >> 1) ^ (3988292384 & -(c & 1)) ))
   done
   echo $(( c ^ 4294967295 ))
 }
