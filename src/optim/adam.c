@@ -88,10 +88,6 @@ void mmc_adam_update(mmc_optim *o, int i) {
         .decay = (float)(1.0 - lr * (double)wd),
         .adamw = o->kind == MMC_OPTIM_KIND_ADAMW,
     };
-    if (N >= MMC_OPTIM_PARALLEL_MIN) { /* see optim_impl.h for why not `if (...)` */
-#pragma omp parallel for
-        for (int64_t j = 0; j < N; j++) adam_elem(&k, j);
-    } else {
-        for (int64_t j = 0; j < N; j++) adam_elem(&k, j);
-    }
+    MMC_PARALLEL_FOR(mmc_par_threads(N, MMC_OPTIM_PARALLEL_MIN - 1),
+                     for (int64_t j = 0; j < N; j++) adam_elem(&k, j));
 }

@@ -19,9 +19,9 @@ struct mmc_optim {
     mmc_adam_opts adam;
 };
 
-/* Below this many elements an update runs on the calling thread. The loops test it
- * themselves rather than with an OpenMP `if` clause: libgomp mallocs (and frees) a team
- * for every region it runs serially, which would break "no allocation in a warm step". */
+/* Below this many elements an update runs on the calling thread; from it up, on
+ * mmc_get_threads() threads (mmc_par_threads(N, MMC_OPTIM_PARALLEL_MIN - 1)). The loops
+ * use MMC_PARALLEL_FOR, so a serial update never enters OpenMP (see internal.h). */
 #define MMC_OPTIM_PARALLEL_MIN 32768
 
 /* Allocates the object and nslots zero-filled state tensors per parameter; validates
