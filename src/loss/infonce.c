@@ -35,7 +35,7 @@ static void infonce_backward(mmc_ctx *ctx, mmc_node *n) {
     double *part = gls ? mmc_scratch(ctx, sizeof(double) * (size_t)N) : NULL;
     if (ctx->err.code) return;
     double t = sv->t, w = n->out->grad[0] / (2.0 * N);
-#pragma omp parallel for if ((int64_t)N * N > 16384)
+    MMC_PARALLEL_FOR(mmc_par_threads((int64_t)N * N, 16384),
     for (int i = 0; i < N; i++) {
         const float *si = S->data + (int64_t)i * N;
         double acc = 0;
@@ -46,7 +46,7 @@ static void infonce_backward(mmc_ctx *ctx, mmc_node *n) {
             acc += d * z;
         }
         if (part) part[i] = acc;
-    }
+    });
     if (gls) {
         double acc = 0;
         for (int i = 0; i < N; i++) acc += part[i];
@@ -87,7 +87,7 @@ mmc_tensor *mmc_loss_infonce(mmc_ctx *ctx, mmc_tensor *a, mmc_tensor *b, mmc_ten
     if (!out || !sv || !r || !c || !cmax) return NULL;
     const float *s = S->data;
     /* rows: z(i, .) is contiguous; t > 0, so the maximum of z is t times that of s */
-#pragma omp parallel for if ((int64_t)N * N > 16384)
+    MMC_PARALLEL_FOR(mmc_par_threads((int64_t)N * N, 16384),
     for (int i = 0; i < N; i++) {
         const float *si = s + (int64_t)i * N;
         float mx = si[0];
@@ -95,11 +95,11 @@ mmc_tensor *mmc_loss_infonce(mmc_ctx *ctx, mmc_tensor *a, mmc_tensor *b, mmc_ten
         double zm = t * mx, acc = 0;
         for (int j = 0; j < N; j++) acc += exp(t * si[j] - zm);
         r[i] = zm + log(acc);
-    }
+    });
     /* columns: each task owns a block of columns and walks the rows in order, reading
      * COL_BLOCK contiguous floats per row; every column's sum has a fixed order */
     int nblk = (N + COL_BLOCK - 1) / COL_BLOCK;
-#pragma omp parallel for if ((int64_t)N * N > 16384)
+    MMC_PARALLEL_FOR(mmc_par_threads((int64_t)N * N, 16384),
     for (int bk = 0; bk < nblk; bk++) {
         int j0 = bk * COL_BLOCK, j1 = j0 + COL_BLOCK < N ? j0 + COL_BLOCK : N;
         for (int j = j0; j < j1; j++) { cmax[j] = -INFINITY; c[j] = 0; }
@@ -108,7 +108,7 @@ mmc_tensor *mmc_loss_infonce(mmc_ctx *ctx, mmc_tensor *a, mmc_tensor *b, mmc_ten
         for (int i = 0; i < N; i++)
             for (int j = j0; j < j1; j++) c[j] += exp(t * (s[(int64_t)i * N + j] - cmax[j]));
         for (int j = j0; j < j1; j++) c[j] = t * cmax[j] + log(c[j]);
-    }
+    });
     double total = 0;
     for (int i = 0; i < N; i++) total += r[i] + c[i] - 2.0 * t * s[(int64_t)i * N + i];
     out->data[0] = (float)(total / (2.0 * N));

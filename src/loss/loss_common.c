@@ -91,7 +91,7 @@ static void pair_backward(mmc_ctx *ctx, mmc_node *n) {
     const pair_saved *sv = n->saved;
     int N = M->shape[0];
     double w = n->out->grad[0] / sv->pairs, beta = n->fa[1], gamma = n->fa[2], delta = n->fa[3];
-#pragma omp parallel for if ((int64_t)N * N > 32768)
+    MMC_PARALLEL_FOR(mmc_par_threads((int64_t)N * N, 32768),
     for (int i = 0; i < N; i++) {
         const float *Mi = M->data + (int64_t)i * N;
         float *gi = gM + (int64_t)i * N;
@@ -104,7 +104,7 @@ static void pair_backward(mmc_ctx *ctx, mmc_node *n) {
             for (int j = 0; j < N; j++)
                 if (j != i && gamma + delta * Mi[j] > 0) gi[j] += (float)(w * delta);
         }
-    }
+    });
 }
 
 mmc_tensor *mmc_loss_pair_hinge(mmc_ctx *ctx, const char *op, mmc_tensor *M, int n_neg,
@@ -124,9 +124,9 @@ mmc_tensor *mmc_loss_pair_hinge(mmc_ctx *ctx, const char *op, mmc_tensor *M, int
             neg[(int64_t)i * n_neg + k] = j >= i ? j + 1 : j;
         }
     float p[4] = {alpha, beta, gamma, delta};
-#pragma omp parallel for if ((int64_t)N * N > 32768)
+    MMC_PARALLEL_FOR(mmc_par_threads((int64_t)N * N, 32768),
     for (int i = 0; i < N; i++)
-        row[i] = pair_row(M->data + (int64_t)i * N, i, N, neg ? neg + (int64_t)i * n_neg : NULL, n_neg, p);
+        row[i] = pair_row(M->data + (int64_t)i * N, i, N, neg ? neg + (int64_t)i * n_neg : NULL, n_neg, p));
     double total = 0;
     for (int i = 0; i < N; i++) total += row[i];
     sv->neg = neg;

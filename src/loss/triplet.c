@@ -42,7 +42,7 @@ static void triplet_backward(mmc_ctx *ctx, mmc_node *n) {
     }
     /* Off-diagonal entries and the row counts: each thread owns whole rows. The column
      * counts land on the diagonal of another row, so they are gathered per column after. */
-#pragma omp parallel for if ((int64_t)N * N > 32768)
+    MMC_PARALLEL_FOR(mmc_par_threads((int64_t)N * N, 32768),
     for (int i = 0; i < N; i++) {
         const float *si = s + (int64_t)i * N;
         float *gi = gS + (int64_t)i * N;
@@ -56,15 +56,15 @@ static void triplet_backward(mmc_ctx *ctx, mmc_node *n) {
             if (c) gi[j] += (float)(w * c);
         }
         gi[i] -= (float)(w * active);
-    }
-#pragma omp parallel for if ((int64_t)N * N > 32768)
+    });
+    MMC_PARALLEL_FOR(mmc_par_threads((int64_t)N * N, 32768),
     for (int j = 0; j < N; j++) {
         double sjj = s[(int64_t)j * N + j];
         int active = 0;
         for (int i = 0; i < N; i++)
             if (i != j && m - sjj + s[(int64_t)i * N + j] > 0) active++;
         gS[(int64_t)j * N + j] -= (float)(w * active);
-    }
+    });
 }
 
 mmc_tensor *mmc_loss_triplet(mmc_ctx *ctx, mmc_tensor *a, mmc_tensor *b, float margin, int hardest) {
@@ -109,7 +109,7 @@ mmc_tensor *mmc_loss_triplet(mmc_ctx *ctx, mmc_tensor *a, mmc_tensor *b, float m
             row[i] = r;
         }
     } else {
-#pragma omp parallel for if ((int64_t)N * N > 32768)
+    MMC_PARALLEL_FOR(mmc_par_threads((int64_t)N * N, 32768),
         for (int i = 0; i < N; i++) {
             const float *si = s + (int64_t)i * N;
             double sii = si[i], r = 0;
@@ -119,7 +119,7 @@ mmc_tensor *mmc_loss_triplet(mmc_ctx *ctx, mmc_tensor *a, mmc_tensor *b, float m
                 r += fmax(0.0, m - s[(int64_t)j * N + j] + si[j]);    /* ct(i, j) */
             }
             row[i] = r;
-        }
+        });
     }
     double total = 0;
     for (int i = 0; i < N; i++) total += row[i];
