@@ -266,8 +266,8 @@ int mmc_decode_beam(mmc_decode_step_fn step, void *user, const mmc_decode_opts *
 
         /* Walk them best first. An end token ranked within the first K finishes a
          * hypothesis (set aside); any other token continues a beam until K are live.
-         * With C = 2K there are always enough non-end tokens to refill the beam, since each
-         * beam has one end token. */
+         * With C = 2K the list holds at least K non-end tokens whenever K exist, since each
+         * beam contributes at most one end token. */
         int n_next = 0;
         for (int r = 0; r < nc; r++) {
             const cand *c = &cands[r];
