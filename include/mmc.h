@@ -1539,6 +1539,73 @@ int mmc_retrieval_image_size(const mmc_retrieval *m); /* input side in pixels */
 
 /* (declarations for retrieval go above this line) */
 
+/* -- decoding (src/models/decode.c) -- */
+/* Greedy and beam search over any autoregressive model, through one step callback.
+ *
+ * The callback owns the model state (hidden states, caches), one slot per live beam. Each
+ * call advances every live beam by one token:
+ *   - beam_parents[i] is the slot (in the previous call's numbering) that beam i extends:
+ *     first make slot i a copy of that slot (a beam may be copied to several), then
+ *   - feed last_tokens[i] to beam i and write the log-probabilities of the next token
+ *     into logprobs[i * V .. i * V + V) (log-softmax values, <= 0; -inf = impossible).
+ * The first call has n_beams = 1, beam_parents = {0} (the state the caller prepared, e.g.
+ * the image encoding) and last_tokens = {start_id}. n_beams never exceeds the beam width.
+ * Return MMC_OK, or a status (with err filled) that stops the search and is returned. */
+typedef int (*mmc_decode_step_fn)(void *user, const int *beam_parents, const int32_t *last_tokens,
+                                  int n_beams, float *logprobs, mmc_error *err);
+
+typedef enum mmc_length_penalty_kind {
+    MMC_LP_GNMT = 0,  /* lp(len) = ((5 + len) / 6)^alpha (Wu et al. 2016, GNMT) */
+    MMC_LP_POWER = 1, /* lp(len) = len^alpha (Hugging Face generate's length_penalty) */
+} mmc_length_penalty_kind;
+
+typedef struct mmc_decode_opts {
+    int vocab_size;        /* V, the row length of logprobs */
+    int32_t start_id, end_id;
+    int max_len;           /* most tokens generated per hypothesis, the end token included */
+    int beam;              /* beam width K >= 1 (greedy ignores it) */
+    float length_penalty;  /* alpha; 0 ranks by the plain sum of log-probs */
+    int lp_kind;           /* mmc_length_penalty_kind */
+    int no_repeat_ngram;   /* n > 0: never generate an n-gram twice in one hypothesis
+                              (generated tokens only; the start token is not counted) */
+} mmc_decode_opts;
+/* vocab_size 0 (must be set), start 2, end 3 (the WORD/CHAR tokenizers' ids), max_len 20,
+ * beam 1, no length penalty, GNMT kind, no n-gram blocking. */
+mmc_decode_opts mmc_decode_defaults(void);
+
+/* Hypotheses, best first. tokens holds n rows of max_len entries; row i has lengths[i]
+ * valid tokens, without the start and end tokens. ended[i] is 1 if the hypothesis ended
+ * with end_id, 0 if it was cut at max_len (or had no allowed continuation). The length
+ * used by the penalty counts generated tokens: lengths[i] + ended[i].
+ * scores[i] = logprobs[i] / lp(lengths[i] + ended[i]), logprobs[i] the sum of the
+ * log-probabilities of every generated token (end included). */
+typedef struct mmc_decode_result {
+    int n, max_len;
+    int32_t *tokens;
+    int *lengths, *ended;
+    double *scores, *logprobs;
+} mmc_decode_result;
+void mmc_decode_result_free(mmc_decode_result *r); /* frees the arrays; r itself is the caller's */
+
+/* Greedy: the most likely token at each step (lowest id on ties) until end_id or max_len.
+ * One hypothesis; scores as above (the length penalty only rescales its score). */
+int mmc_decode_greedy(mmc_decode_step_fn step, void *user, const mmc_decode_opts *o,
+                      mmc_decode_result *out, mmc_error *err);
+/* Beam search of width K. Each step ranks the K x V extensions of the live beams by summed
+ * log-prob (ties: lower beam, then lower token id) and walks the 2K best: an end token
+ * within the first K ranks makes a finished hypothesis (kept aside; only the K best by
+ * score are kept), other tokens become the next live beams until K are live. The search
+ * stops when K hypotheses have finished and the worst of them scores at least every live
+ * beam's best reachable score (its log-prob can only fall; the penalty is taken at its most
+ * favourable reachable length), when no beam is live, or at max_len, where the live beams
+ * join the finished ones (ended = 0). Returns up to K hypotheses sorted by score (ties: the
+ * one found first). With length_penalty = 0, K = 1 gives exactly greedy's hypothesis; with
+ * a penalty, width 1 may look past an end token for a better-scoring longer caption. */
+int mmc_decode_beam(mmc_decode_step_fn step, void *user, const mmc_decode_opts *o,
+                    mmc_decode_result *out, mmc_error *err);
+
+/* (declarations for decoding go above this line) */
+
 /* -- embedder: one interface over every model that embeds text and images -- */
 /* `mmc embed`, `mmc index build`, `mmc search` and `mmc zeroshot` use only this. A path is
  * a retrieval run folder now, and a Hugging Face CLIP / Chinese-CLIP folder later. Outputs
@@ -1557,6 +1624,58 @@ int mmc_embedder_image_files(mmc_embedder *e, const char *const *paths, int n, f
 
 /* ------------------------------------------------------------------- eval */
 /* src/eval: metrics. */
+
+/* -- caption metrics (src/eval/bleu.c, cider.c, exact_match.c) -- */
+/* Captions are scored as token-id sequences (a WORD tokenizer's words, a CHAR tokenizer's
+ * Chinese characters alike), without start/end/pad tokens (encode with add_special = 0).
+ * Every hypothesis has one or more references. */
+typedef struct mmc_token_seq {
+    const int32_t *ids;
+    int n;
+} mmc_token_seq;
+typedef struct mmc_caption_item {
+    mmc_token_seq hyp;
+    const mmc_token_seq *refs;
+    int n_refs; /* >= 1 */
+} mmc_caption_item;
+
+/* BLEU (Papineni et al. 2002) as coco-caption's Bleu and NLTK's corpus_bleu compute it:
+ * p_n = sum over hypotheses of clipped n-gram matches (each n-gram's count capped by its
+ * largest count in any one reference) / sum of hypothesis n-gram counts; c = summed
+ * hypothesis lengths, r = summed closest reference lengths (closest to the hypothesis's
+ * length; on a tie the shorter reference, as both do); BP = 1 if c >= r, else
+ * exp(1 - r/c) (0 if c = 0); BLEU-n = BP * (p_1 ... p_n)^(1/n). No smoothing: BLEU-n is 0
+ * when any p_k (k <= n) is 0 (as NLTK; coco-caption's epsilons give ~1e-9 there). */
+typedef struct mmc_bleu_result {
+    double bleu[4];          /* BLEU-1 .. BLEU-4 */
+    double precision[4];     /* p_1 .. p_4 (smoothed for a smoothed sentence score) */
+    int64_t matched[4], total[4]; /* clipped matches and hypothesis n-grams, per order */
+    int64_t hyp_len, ref_len;     /* c and r */
+    double brevity_penalty;
+} mmc_bleu_result;
+int mmc_bleu_corpus(const mmc_caption_item *items, int n, mmc_bleu_result *out, mmc_error *err);
+/* One hypothesis scored alone (NLTK's sentence_bleu). smooth 0: none, as the corpus score;
+ * smooth 1: add one to the matches and to the total of every order n >= 2 (Lin & Och 2004;
+ * SmoothingFunction().method2 of current NLTK), so a short caption with no 4-gram match
+ * does not score 0. */
+int mmc_bleu_sentence(const mmc_caption_item *item, int smooth, mmc_bleu_result *out,
+                      mmc_error *err);
+
+/* CIDEr-D (Vedantam et al. 2015) with coco-caption's conventions: n-grams of 1..4 tokens;
+ * a sentence is a vector per order of tf * idf with tf the raw count and
+ * idf = log(N) - log(max(1, df)), N the number of items and df the number of items whose
+ * references (any of them) contain the n-gram; similarity per order and reference =
+ * sum over the hypothesis's n-grams of min(h, r) * r / (|h| |r|) (0 when either norm is 0),
+ * times exp(-(l_h - l_r)^2 / (2 * 6^2)) with l the number of bigrams of a sentence (as
+ * coco-caption counts it); an item's score = 10 * mean over orders of the sum over
+ * references / n_refs. The corpus score is the mean of the items' scores. The idf comes
+ * from the references of the items given, so a lone item scores 0 (log 1 = 0). per_item
+ * may be NULL, else it receives n scores. */
+int mmc_cider_d(const mmc_caption_item *items, int n, double *mean, double *per_item,
+                mmc_error *err);
+
+/* Fraction of hypotheses equal, token for token, to at least one of their references. */
+int mmc_exact_match(const mmc_caption_item *items, int n, double *rate, mmc_error *err);
 
 /* (declarations for eval go above this line) */
 
