@@ -587,3 +587,57 @@ TEST(fusion_bad_args) {
     mmc_params_free(&P);
     mmc_ctx_free(ctx);
 }
+
+/* ------------------------------------------------------------ thread counts */
+
+/* Forward and every gradient of the fused ops at sizes that take the OpenMP branch, run
+ * with 1 and 2 threads: each output element and each reduction belongs to one thread, so
+ * the results must be bit-identical (to rounding where a GEMM is involved). */
+static void run_fused(int threads, mmc_tensor **in, float **outs, int64_t *nout) {
+    mmc_set_threads(threads);
+    mmc_ctx *ctx = mmc_ctx_new();
+    for (int i = 0; i < 7; i++) mmc_tensor_zero_grad(in[i]);
+    mmc_tensor *y[3] = {mmc_tile_concat(ctx, in[0], in[1]), mmc_film(ctx, in[0], in[2], in[3]),
+                        mmc_bilinear(ctx, in[4], in[5], in[6], NULL)};
+    int k = 0;
+    for (int j = 0; j < 3; j++) {
+        if (!y[j]) { mmc_test_fail(__FILE__, __LINE__, "fused op %d: %s", j, ctx->err.msg); break; }
+        float *seed = malloc(sizeof(float) * (size_t)y[j]->numel);
+        for (int64_t i = 0; i < y[j]->numel; i++) seed[i] = (float)((i * 7919) % 101) / 50.0f - 1.0f;
+        CHECK(mmc_backward_with(ctx, y[j], seed) == MMC_OK, "backward %d: %s", j, ctx->err.msg);
+        free(seed);
+        outs[k] = malloc(sizeof(float) * (size_t)y[j]->numel);
+        memcpy(outs[k], y[j]->data, sizeof(float) * (size_t)y[j]->numel);
+        nout[k++] = y[j]->numel;
+    }
+    for (int i = 0; i < 7; i++) {
+        outs[k] = malloc(sizeof(float) * (size_t)in[i]->numel);
+        memcpy(outs[k], in[i]->grad, sizeof(float) * (size_t)in[i]->numel);
+        nout[k++] = in[i]->numel;
+    }
+    mmc_ctx_free(ctx);
+}
+
+TEST(fusion_threads_match) {
+    int prev = mmc_get_threads();
+    mmc_tensor *in[7] = {rin(4, (int[]){4, 16, 32, 32}, 1), rin(2, (int[]){4, 8}, 2), rin(2, (int[]){4, 16}, 3),
+                         rin(2, (int[]){4, 16}, 4), rin(2, (int[]){64, 32}, 5), rin(2, (int[]){64, 24}, 6),
+                         rin(3, (int[]){40, 32, 24}, 7)};
+    float *r1[10] = {0}, *r2[10] = {0};
+    int64_t n1[10] = {0}, n2[10] = {0};
+    run_fused(1, in, r1, n1);
+    run_fused(2, in, r2, n2);
+    mmc_set_threads(prev);
+    static const char *what[10] = {"tile_concat out", "film out", "bilinear out", "grad x", "grad t", "grad gamma",
+                                   "grad beta", "grad a", "grad b", "grad w"};
+    for (int i = 0; i < 10; i++) {
+        int gemm = i == 2 || i >= 7; /* through OpenBLAS, whose blocking may follow the thread count */
+        if (!r1[i] || !r2[i] || n1[i] != n2[i]) mmc_test_fail(__FILE__, __LINE__, "%s: missing", what[i]);
+        else if (gemm) test_close(what[i], r2[i], r1[i], n1[i], 1e-6);
+        else CHECK(memcmp(r1[i], r2[i], sizeof(float) * (size_t)n1[i]) == 0, "%s differs between 1 and 2 threads",
+                   what[i]);
+        free(r1[i]);
+        free(r2[i]);
+    }
+    free_all(in, 7);
+}
