@@ -1522,6 +1522,159 @@ int mmc_nn_lstm_step(mmc_ctx *ctx, const mmc_rnn_weights *w, mmc_tensor *x, mmc_
 
 /* (declarations for recurrent nets go above this line) */
 
+/* -- nn: fusion (src/nn/fusion.c, joint.c) -- */
+/* Combining modalities (DESIGN.md §1). Early fusion mixes them at the input: text features
+ * tiled as extra image channels (mmc_tile_concat), or image patches and words in one token
+ * sequence (mmc_nn_modality_concat, mmc_nn_joint). Late fusion combines one feature vector
+ * per modality at the end (mmc_nn_fusion: concat, sum, product; bilinear pooling, full or
+ * low-rank) or their decisions (mmc_nn_logit_average). Hybrid fusion conditions a CNN on
+ * the text at several depths (mmc_nn_film, one per stage) and adds a late concat.
+ * Ops first (fused, each with its own backward), then the modules built on them. */
+
+/* Text as image channels: x (B, C, H, W), t (B, D) -> (B, C + D, H, W): channels 0..C-1 are
+ * x, channel C + d is t[b, d] at every position. t's gradient is the output gradient of its
+ * channel summed over H and W. */
+mmc_tensor *mmc_tile_concat(mmc_ctx *ctx, mmc_tensor *x, mmc_tensor *t);
+/* FiLM: x (B, C, ...) with 2 to 5 dims, gamma (B, C), beta (B, C) or NULL ->
+ * out[b, c, ...] = gamma[b, c] * x[b, c, ...] + beta[b, c] (the shape of x). */
+mmc_tensor *mmc_film(mmc_ctx *ctx, mmc_tensor *x, mmc_tensor *gamma, mmc_tensor *beta);
+/* Full bilinear form, as torch.nn.functional.bilinear: a (B, Da), b (B, Db), w (O, Da, Db),
+ * bias (O) or NULL -> y (B, O), y[n, o] = sum_ij a[n, i] w[o, i, j] b[n, j] + bias[o].
+ * Three GEMMs in all (one forward, two backward); memory B·O·Da floats. */
+mmc_tensor *mmc_bilinear(mmc_ctx *ctx, mmc_tensor *a, mmc_tensor *b, mmc_tensor *w, mmc_tensor *bias);
+
+#define MMC_FUSION_MAX_INPUTS 8 /* modalities in one modality concat / logit average */
+
+/* Late fusion of two feature vectors a (..., Da), b (..., Db) (the leading dims equal).
+ * dim > 0: each first goes through its own Linear, proj_a (Da -> dim) and proj_b
+ * (Db -> dim), then the activation act; dim = 0: a and b are used as they are (sum and
+ * product then need Da == Db). mode:
+ *   MMC_FUSE_CONCAT   [a', b']   -> (..., Da' + Db')
+ *   MMC_FUSE_SUM      a' + b'    -> (..., dim or Da)
+ *   MMC_FUSE_PRODUCT  a' ⊙ b'    -> (..., dim or Da)
+ * out_dim is the fused width. */
+enum { MMC_FUSE_CONCAT = 0, MMC_FUSE_SUM = 1, MMC_FUSE_PRODUCT = 2 };
+typedef struct mmc_nn_fusion {
+    int mode, dim_a, dim_b, dim, act, out_dim;
+    mmc_nn_linear proj_a, proj_b; /* registered when dim > 0 */
+} mmc_nn_fusion;
+int mmc_nn_fusion_init(mmc_nn_fusion *m, mmc_params *P, const char *prefix, int mode, int dim_a, int dim_b,
+                       int dim, int act, mmc_rng *rng, mmc_error *err);
+mmc_tensor *mmc_nn_fusion_forward(mmc_ctx *ctx, mmc_nn_fusion *m, mmc_tensor *a, mmc_tensor *b);
+
+/* torch.nn.Bilinear: weight (out, in_a, in_b), bias (out), both U(±1/sqrt(in_a)).
+ * a (B, in_a), b (B, in_b) -> (B, out). */
+typedef struct mmc_nn_bilinear {
+    int in_a, in_b, out;
+    mmc_tensor *weight, *bias; /* bias NULL when built without */
+} mmc_nn_bilinear;
+int mmc_nn_bilinear_init(mmc_nn_bilinear *m, mmc_params *P, const char *prefix, int in_a, int in_b, int out,
+                         int bias, mmc_rng *rng, mmc_error *err);
+mmc_tensor *mmc_nn_bilinear_forward(mmc_ctx *ctx, mmc_nn_bilinear *m, mmc_tensor *a, mmc_tensor *b);
+
+/* Low-rank (factorised) bilinear pooling, as MLB (Kim et al. 2017): the full bilinear
+ * weight W_o = sum_r U_a[r]ᵀ U_b[r] P[o, r] in factored form,
+ *   h = act(proj_a(a)) ⊙ act(proj_b(b))   (..., rank),  dropout on h in training,
+ *   out = proj_out(h)                      (..., out)
+ * with proj_a, proj_b, proj_out Linears (PyTorch's default init). act: MLB uses tanh. */
+typedef struct mmc_nn_lowrank_bilinear {
+    int in_a, in_b, rank, out, act;
+    float dropout;
+    mmc_nn_linear proj_a, proj_b, proj_out;
+} mmc_nn_lowrank_bilinear;
+int mmc_nn_lowrank_bilinear_init(mmc_nn_lowrank_bilinear *m, mmc_params *P, const char *prefix, int in_a,
+                                 int in_b, int rank, int out, int act, float dropout, mmc_rng *rng,
+                                 mmc_error *err);
+mmc_tensor *mmc_nn_lowrank_bilinear_forward(mmc_ctx *ctx, mmc_nn_lowrank_bilinear *m, mmc_tensor *a,
+                                            mmc_tensor *b, int training, mmc_rng *rng);
+
+/* Decision-level fusion: n classifiers' logits (each of the same shape, e.g. (B, C)) ->
+ * sum_k softmax(weight)_k · logits_k, the same shape. weight (n) is learnable, initialised
+ * to 0 (a plain average until training moves it). */
+typedef struct mmc_nn_logit_average {
+    int n;
+    mmc_tensor *weight;
+} mmc_nn_logit_average;
+int mmc_nn_logit_average_init(mmc_nn_logit_average *m, mmc_params *P, const char *prefix, int n,
+                              mmc_error *err);
+mmc_tensor *mmc_nn_logit_average_forward(mmc_ctx *ctx, mmc_nn_logit_average *m, mmc_tensor *const *logits,
+                                         int n);
+
+/* FiLM layer (Perez et al. 2018): gamma and beta, Linears cond_dim -> channels, turn a
+ * conditioning vector (e.g. the question's features) into a per-channel affine map of a
+ * CNN feature map. delta_gamma = 1 predicts 1 + gamma (the paper's choice: at init the
+ * layer is close to the identity, not close to zero). One module per conditioned stage.
+ * x (B, channels, H, W) (any 2..5-dim (B, channels, ...)), cond (B, cond_dim) -> x's shape. */
+typedef struct mmc_nn_film {
+    int cond_dim, channels, delta_gamma;
+    mmc_nn_linear gamma, beta;
+} mmc_nn_film;
+int mmc_nn_film_init(mmc_nn_film *m, mmc_params *P, const char *prefix, int cond_dim, int channels,
+                     int delta_gamma, mmc_rng *rng, mmc_error *err);
+mmc_tensor *mmc_nn_film_forward(mmc_ctx *ctx, mmc_nn_film *m, mmc_tensor *x, mmc_tensor *cond);
+
+/* Several modalities' token sequences in one: seqs[k] (B, T_k, D) -> (B, sum T_k, D) along
+ * the token axis, with row k of token_type_embeddings (n, D) (an nn.Embedding, N(0, 1))
+ * added to every token of seqs[k] so the encoder can tell the modalities apart. */
+typedef struct mmc_nn_modality_concat {
+    int n, dim;
+    mmc_nn_embedding token_type; /* "token_type_embeddings" */
+} mmc_nn_modality_concat;
+int mmc_nn_modality_concat_init(mmc_nn_modality_concat *m, mmc_params *P, const char *prefix, int n, int dim,
+                                mmc_rng *rng, mmc_error *err);
+mmc_tensor *mmc_nn_modality_concat_forward(mmc_ctx *ctx, mmc_nn_modality_concat *m, mmc_tensor *const *seqs,
+                                           int n);
+
+/* Joint representation, ViLT-style (src/nn/joint.c): one transformer encoder over
+ *   [CLS; image patch tokens; text tokens]                       (B, 1 + N + T, D)
+ * image: patch embedding (conv, kernel = stride = patch, as the ViT) + position embedding
+ *   over [CLS; patches]; text: word + position embeddings; then token type 0 is added to
+ *   CLS and the patches, type 1 to the words (mmc_nn_modality_concat); dropout; depth
+ *   encoder layers (torch names, pre-LN by default) with the text padding as key padding;
+ *   a final LayerNorm. The output is the CLS token (B, D).
+ * Names: image_embeddings.cls_token (1, 1, D), image_embeddings.position_embeddings
+ * (1, 1 + N, D) (both N(0, 0.02), as ViT), image_embeddings.patch_embed.{weight,bias},
+ * text_embeddings.word_embeddings.weight (V, D), text_embeddings.position_embeddings.weight
+ * (max_text_len, D) (nn.Embedding, N(0, 1)), token_type_embeddings.weight (2, D),
+ * encoder.layers.<i>.* (nn.TransformerEncoderLayer), norm.*. */
+#define MMC_JOINT_MAX_DEPTH 24
+typedef struct mmc_nn_joint_cfg {
+    int image_size, patch_size, in_channels;
+    int vocab_size, max_text_len;
+    int dim, depth, heads, mlp_dim;
+    int act;        /* MMC_ACT_GELU in ViLT */
+    int norm_first; /* 1: pre-LN (ViLT) */
+    float dropout;  /* embeddings, blocks and attention */
+    float eps;      /* layer norm */
+} mmc_nn_joint_cfg;
+/* A small default: pre-LN, GELU, mlp_dim 4·dim, dropout 0.1, eps 1e-5; the caller sets the
+ * sizes. */
+mmc_nn_joint_cfg mmc_nn_joint_defaults(int image_size, int patch_size, int vocab_size, int max_text_len,
+                                       int dim, int depth, int heads);
+typedef struct mmc_nn_joint {
+    mmc_nn_joint_cfg cfg;
+    int n_patches; /* (image_size / patch_size)^2 */
+    mmc_nn_conv2d patch_embed;
+    mmc_tensor *cls_token, *image_pos;
+    mmc_nn_embedding word_embeddings, text_pos;
+    mmc_nn_modality_concat types;
+    mmc_nn_encoder_layer layers[MMC_JOINT_MAX_DEPTH];
+    mmc_nn_layernorm norm;
+} mmc_nn_joint;
+int mmc_nn_joint_init(mmc_nn_joint *m, mmc_params *P, const char *prefix, const mmc_nn_joint_cfg *cfg,
+                      mmc_rng *rng, mmc_error *err);
+/* image (B, C, S, S); ids[B * T] token ids (each in 0..V-1), T in 1..max_text_len;
+ * text_mask NULL (no padding) or [B * T] with 1 = token, 0 = padding (padding is never
+ * attended to; CLS and the patches always are). Returns every token after the final norm
+ * (B, 1 + N + T, D). */
+mmc_tensor *mmc_nn_joint_forward_tokens(mmc_ctx *ctx, mmc_nn_joint *m, mmc_tensor *image, const int *ids,
+                                        const uint8_t *text_mask, int T, int training, mmc_rng *rng);
+/* The same, returning the CLS token (B, D): the joint representation. */
+mmc_tensor *mmc_nn_joint_forward(mmc_ctx *ctx, mmc_nn_joint *m, mmc_tensor *image, const int *ids,
+                                 const uint8_t *text_mask, int T, int training, mmc_rng *rng);
+
+/* (declarations for fusion go above this line) */
+
 /* ------------------------------------------------------------------- models */
 /* src/models: task models built from nn modules. */
 
