@@ -10,8 +10,9 @@
  * Compact storage (F16/BF16 checkpoints, MMC_CLIP_STORAGE_AUTO): the encoder layers and
  * the token table stay in the checkpoint's bytes. All layers of a tower share one f32
  * scratch layer, refilled from the checkpoint just before it runs (clip_layer_fetch), and
- * token rows are decoded as they are looked up. Memory is then about the file size plus
- * one layer per tower, instead of twice the file size in f32. */
+ * token rows are decoded as they are looked up. Those tensors are packed into one buffer in
+ * their stored dtype and the files are closed, so memory is the packed layers (half their
+ * f32 size) + the other tensors in f32 + one f32 layer per tower. */
 #include "clip_internal.h"
 #include "../nn/nn_internal.h"
 #include <math.h>
@@ -195,6 +196,72 @@ static int read_binds(const clip_store *s, const clip_binds *bs, mmc_error *err)
     return MMC_OK;
 }
 
+static int cmp_entry_name(const void *a, const void *b) {
+    return strcmp(((const mmc_st_entry *)a)->name, ((const mmc_st_entry *)b)->name);
+}
+
+/* Compact storage keeps only what is decoded on use (every layer's tensors and the token
+ * table) in their checkpoint dtype: they are copied into one packed, in-memory
+ * safetensors (entries sorted by name, as mmc_safetensors_find expects) and the files,
+ * whose other tensors now live in f32, are closed. */
+static int pack_compact(mmc_clip *m, mmc_error *err) {
+    int n = 1;
+    for (int t = 0; t < 2; t++) {
+        clip_layers *L = t ? &m->vision : &m->text;
+        for (int i = 0; i < L->n; i++) n += L->binds[i].n;
+    }
+    mmc_safetensors pk;
+    memset(&pk, 0, sizeof pk);
+    pk.entries = mmc_calloc((size_t)n, sizeof *pk.entries);
+    pk.path = mmc_malloc(strlen(m->dir) + 32);
+    if (!pk.entries || !pk.path) goto oom;
+    sprintf(pk.path, "%s (packed layers)", m->dir);
+    /* sizes first, then one buffer */
+    size_t total = 0;
+    for (int pass = 0; pass < 2; pass++) {
+        size_t off = 0;
+        int k = 0;
+        for (int t = -1; t < 2; t++) {
+            clip_layers *L = t == 1 ? &m->vision : &m->text;
+            int layers = t < 0 ? 1 : L->n;
+            for (int i = 0; i < layers; i++) {
+                int nb = t < 0 ? 1 : L->binds[i].n;
+                for (int j = 0; j < nb; j++) {
+                    const char *name = t < 0 ? m->tok_emb_name : L->binds[i].b[j].name;
+                    const mmc_safetensors *f = NULL;
+                    const mmc_st_entry *e = clip_store_find(&m->store, name, &f);
+                    if (!e) return mmc_error_set(err, MMC_ERR_INPUT, "checkpoint: missing tensor '%s'", name);
+                    size_t sz = (size_t)(e->end - e->begin);
+                    if (pass == 1) {
+                        mmc_st_entry *d = &pk.entries[k];
+                        *d = *e;
+                        if (!(d->name = mmc_malloc(strlen(name) + 1))) goto oom;
+                        strcpy(d->name, name);
+                        d->begin = off, d->end = off + sz;
+                        memcpy(pk.bytes + off, f->data + e->begin, sz);
+                        pk.count = ++k;
+                    }
+                    off += sz;
+                }
+            }
+        }
+        if (pass == 0) {
+            total = off;
+            if (!(pk.bytes = mmc_malloc(total ? total : 1))) goto oom;
+        }
+    }
+    qsort(pk.entries, (size_t)pk.count, sizeof *pk.entries, cmp_entry_name);
+    pk.data = pk.bytes, pk.size = pk.data_size = total;
+    clip_store_close(&m->store);
+    if (!(m->store.files = mmc_calloc(1, sizeof *m->store.files))) goto oom;
+    m->store.files[0] = pk;
+    m->store.n = 1, m->store.bytes = total;
+    return MMC_OK;
+oom:
+    mmc_safetensors_close(&pk);
+    return mmc_error_set(err, MMC_ERR_RUNTIME, "%s: out of memory packing the layers", m->dir);
+}
+
 int clip_layer_fetch(mmc_clip *m, clip_layers *L, int i, mmc_error *err) {
     if (!m->compact) return MMC_OK;
     return read_binds(&m->store, &L->binds[i], err);
@@ -242,6 +309,7 @@ mmc_clip *mmc_clip_load_ex(const char *dir, const mmc_clip_opts *opts, mmc_error
         if ((rc = clip_store_check(&m->store, &b, NULL, err))) goto fail;
     }
     if ((rc = read_binds(&m->store, &m->resident, err))) goto fail;
+    if (m->compact && (rc = pack_compact(m, err))) goto fail;
     if (!m->compact) {
         for (int t = 0; t < 2; t++) {
             clip_layers *L = t ? &m->vision : &m->text;
