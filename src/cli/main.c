@@ -77,6 +77,20 @@ const cli_command cli_commands[] = {
      "  --images DIR  the folder FILEPATH/FILENAME are relative to\n"
      "\n"
      "Exit codes: 1 bad arguments, 2 bad input data (named), 3 download, disk or memory failure.\n"},
+    {"tokenize", cmd_tokenize, "show the token ids a model gives each text",
+     "usage: mmc tokenize --model M TEXT... [--json]\n"
+     "\n"
+     "Tokenizes each TEXT as the model M does, with its special tokens (<|startoftext|> ...\n"
+     "<|endoftext|> for CLIP, [CLS] ... [SEP] for Chinese-CLIP/BERT) and without truncation,\n"
+     "so a text longer than the model's context shows its full length.\n"
+     "  --model M     a Hugging Face CLIP or Chinese-CLIP folder (config.json + tokenizer files),\n"
+     "                or a folder holding only tokenizer files (vocab.txt, tokenizer.json, or\n"
+     "                vocab.json + merges.txt). Run folders are not supported yet.\n"
+     "  --json        one line per text: the JSON array of its token ids, nothing else\n"
+     "  --            the arguments after it are texts, even if they start with --\n"
+     "Human output: the text, its token count, the ids and the tokens.\n"
+     "\n"
+     "Exit codes: 1 bad arguments, 2 a missing or malformed model folder, or text that is not UTF-8.\n"},
     {"inspect", cmd_inspect, "list the tensors of a .safetensors file or summarise a run folder",
      "usage: mmc inspect FILE.safetensors | RUN [--json]\n"
      "\n"

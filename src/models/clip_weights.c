@@ -1,0 +1,293 @@
+/* clip_weights.c — the checkpoint of a Hugging Face folder: model.safetensors, or the
+ * shards that model.safetensors.index.json names, and the bindings that copy (or decode
+ * F16/BF16) its tensors into ours.
+ *
+ * The index file is untrusted like everything else: weight_map must be an object of
+ * string values; a shard is a plain file name ending in ".safetensors" (no '/', no "..",
+ * no NUL) whose real path is inside the folder (so a symbolic link cannot point out of
+ * it either); every tensor the map names must be in the shard it names, and no tensor may
+ * be in two shards. */
+#include "clip_internal.h"
+#include <cjson/cJSON.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#define INDEX_MAX_BYTES ((size_t)64 << 20)
+#define MAX_SHARDS 4096
+
+void clip_store_close(clip_store *s) {
+    for (int i = 0; i < s->n; i++) mmc_safetensors_close(&s->files[i]);
+    mmc_free(s->files);
+    memset(s, 0, sizeof *s);
+}
+
+const mmc_st_entry *clip_store_find(const clip_store *s, const char *name, const mmc_safetensors **file) {
+    for (int i = 0; i < s->n; i++) {
+        const mmc_st_entry *e = mmc_safetensors_find(&s->files[i], name);
+        if (e) {
+            if (file) *file = &s->files[i];
+            return e;
+        }
+    }
+    return NULL;
+}
+
+static int valid_shard_name(const char *f) {
+    size_t n = strlen(f);
+    if (n < 13 || n > 255 || strcmp(f + n - 12, ".safetensors")) return 0;
+    if (strchr(f, '/') || strchr(f, '\\') || !strcmp(f, "..") || f[0] == '.') return 0;
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)f[i] < 32) return 0;
+    return 1;
+}
+
+/* dir/name must resolve to a regular file inside realpath(dir). */
+static int shard_inside(const char *dir, const char *name, const char *index_path, mmc_error *err) {
+    char path[PATH_MAX + 300];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    char *rd = realpath(dir, NULL), *rp = realpath(path, NULL); /* libc malloc */
+    int rc = MMC_OK;
+    struct stat sb;
+    if (!rd || !rp || stat(rp, &sb) != 0 || !S_ISREG(sb.st_mode))
+        rc = mmc_error_set(err, MMC_ERR_INPUT, "%s: shard \"%s\" is missing or not a regular file", index_path, name);
+    else {
+        size_t n = strlen(rd);
+        if (strncmp(rp, rd, n) != 0 || rp[n] != '/')
+            rc = mmc_error_set(err, MMC_ERR_INPUT, "%s: shard \"%s\" resolves outside the model folder", index_path,
+                               name);
+    }
+    free(rd);
+    free(rp);
+    return rc;
+}
+
+static int open_index(clip_store *s, const char *dir, const char *ipath, mmc_error *err) {
+    uint8_t *buf = NULL;
+    size_t n = 0;
+    if (mmc_read_file(ipath, INDEX_MAX_BYTES, &buf, &n, err)) {
+        if (err) err->code = MMC_ERR_INPUT;
+        return MMC_ERR_INPUT;
+    }
+    cJSON *root = cJSON_ParseWithLength((const char *)buf, n);
+    mmc_free(buf);
+    int rc = MMC_OK;
+    const cJSON *wm = cJSON_GetObjectItemCaseSensitive(root, "weight_map");
+    const char **names = NULL; /* distinct shard names, borrowed from root */
+    int nn = 0;
+    if (!cJSON_IsObject(root) || !cJSON_IsObject(wm) || !wm->child) {
+        rc = mmc_error_set(err, MMC_ERR_INPUT, "%s: expected {\"weight_map\": {tensor: shard file, ...}}", ipath);
+        goto done;
+    }
+    names = mmc_calloc(MAX_SHARDS, sizeof *names);
+    if (!names) { rc = mmc_error_set(err, MMC_ERR_RUNTIME, "%s: out of memory", ipath); goto done; }
+    for (const cJSON *it = wm->child; it; it = it->next) {
+        if (!cJSON_IsString(it) || !it->string || !it->string[0]) {
+            rc = mmc_error_set(err, MMC_ERR_INPUT, "%s: weight_map[\"%.100s\"] must be a shard file name", ipath,
+                               it->string ? it->string : "");
+            goto done;
+        }
+        if (!valid_shard_name(it->valuestring)) {
+            rc = mmc_error_set(err, MMC_ERR_INPUT,
+                               "%s: weight_map[\"%.100s\"] = \"%.100s\" is not a plain *.safetensors file name in the "
+                               "model folder", ipath, it->string, it->valuestring);
+            goto done;
+        }
+        int k = 0;
+        while (k < nn && strcmp(names[k], it->valuestring)) k++;
+        if (k == nn) {
+            if (nn == MAX_SHARDS) {
+                rc = mmc_error_set(err, MMC_ERR_INPUT, "%s: more than %d shards", ipath, MAX_SHARDS);
+                goto done;
+            }
+            names[nn++] = it->valuestring;
+        }
+    }
+    s->files = mmc_calloc((size_t)nn, sizeof *s->files);
+    if (!s->files) { rc = mmc_error_set(err, MMC_ERR_RUNTIME, "%s: out of memory", ipath); goto done; }
+    for (int k = 0; k < nn; k++) {
+        char path[PATH_MAX + 300];
+        snprintf(path, sizeof path, "%s/%s", dir, names[k]);
+        if ((rc = shard_inside(dir, names[k], ipath, err))) goto done;
+        if ((rc = mmc_safetensors_open(&s->files[k], path, err))) {
+            if (err) err->code = MMC_ERR_INPUT;
+            goto done;
+        }
+        s->n = k + 1;
+        s->bytes += s->files[k].size;
+    }
+    /* every mapped tensor is where the map says */
+    for (const cJSON *it = wm->child; it; it = it->next) {
+        int k = 0;
+        while (strcmp(names[k], it->valuestring)) k++;
+        if (!mmc_safetensors_find(&s->files[k], it->string)) {
+            rc = mmc_error_set(err, MMC_ERR_INPUT, "%s: tensor '%.200s' is not in shard %s (as weight_map says)", ipath,
+                               it->string, names[k]);
+            goto done;
+        }
+    }
+    /* and no tensor is in two shards (which one would win would be arbitrary) */
+    for (int k = 0; k < s->n; k++)
+        for (int e = 0; e < s->files[k].count; e++)
+            for (int k2 = k + 1; k2 < s->n; k2++)
+                if (mmc_safetensors_find(&s->files[k2], s->files[k].entries[e].name)) {
+                    rc = mmc_error_set(err, MMC_ERR_INPUT, "%s: tensor '%.200s' is in two shards (%s and %s)", ipath,
+                                       s->files[k].entries[e].name, names[k], names[k2]);
+                    goto done;
+                }
+done:
+    mmc_free(names);
+    cJSON_Delete(root);
+    return rc;
+}
+
+int clip_store_open(clip_store *s, const char *dir, mmc_error *err) {
+    memset(s, 0, sizeof *s);
+    char path[PATH_MAX + 64];
+    struct stat sb;
+    snprintf(path, sizeof path, "%s/model.safetensors", dir);
+    int rc;
+    if (stat(path, &sb) == 0) {
+        s->files = mmc_calloc(1, sizeof *s->files);
+        if (!s->files) return mmc_error_set(err, MMC_ERR_RUNTIME, "%s: out of memory", path);
+        if ((rc = mmc_safetensors_open(&s->files[0], path, err))) {
+            if (err) err->code = MMC_ERR_INPUT;
+            clip_store_close(s);
+            return MMC_ERR_INPUT;
+        }
+        s->n = 1;
+        s->bytes = s->files[0].size;
+        return MMC_OK;
+    }
+    snprintf(path, sizeof path, "%s/model.safetensors.index.json", dir);
+    if (stat(path, &sb) != 0)
+        return mmc_error_set(err, MMC_ERR_INPUT, "%s: no model.safetensors or model.safetensors.index.json "
+                             "(pytorch_model.bin is not read: convert it to safetensors)", dir);
+    if ((rc = open_index(s, dir, path, err))) clip_store_close(s);
+    return rc;
+}
+
+/* ------------------------------------------------------------------ bindings */
+
+int clip_binds_add(clip_binds *bs, mmc_tensor *t, const char *name, mmc_error *err) {
+    if (bs->n == bs->cap) {
+        int cap = bs->cap ? 2 * bs->cap : 64;
+        clip_bind *b = mmc_realloc(bs->b, (size_t)cap * sizeof *b);
+        if (!b) return mmc_error_set(err, MMC_ERR_RUNTIME, "clip: out of memory");
+        bs->b = b, bs->cap = cap;
+    }
+    size_t n = strlen(name);
+    char *c = mmc_malloc(n + 1);
+    if (!c) return mmc_error_set(err, MMC_ERR_RUNTIME, "clip: out of memory");
+    memcpy(c, name, n + 1);
+    bs->b[bs->n++] = (clip_bind){t, c};
+    return MMC_OK;
+}
+
+int clip_binds_add_params(clip_binds *bs, const mmc_params *P, int from, const char *mmc_prefix,
+                          const char *hf_prefix, clip_name_map map, mmc_error *err) {
+    size_t np = strlen(mmc_prefix);
+    for (int i = from; i < P->n; i++) {
+        const char *nm = P->names[i];
+        if (strncmp(nm, mmc_prefix, np) || nm[np] != '.')
+            return mmc_error_set(err, MMC_ERR_RUNTIME, "clip: parameter %s is not under %s", nm, mmc_prefix);
+        const char *rest = map ? map(nm + np + 1) : nm + np + 1;
+        if (!rest) return mmc_error_set(err, MMC_ERR_RUNTIME, "clip: no checkpoint name for %s", nm);
+        char full[512];
+        snprintf(full, sizeof full, "%s.%s", hf_prefix, rest);
+        int rc = clip_binds_add(bs, P->tensors[i], full, err);
+        if (rc) return rc;
+    }
+    return MMC_OK;
+}
+
+void clip_binds_free(clip_binds *bs) {
+    for (int i = 0; i < bs->n; i++) mmc_free(bs->b[i].name);
+    mmc_free(bs->b);
+    memset(bs, 0, sizeof *bs);
+}
+
+static const char *shape_text(int ndim, const int64_t *shape, char *buf, size_t n) {
+    size_t off = (size_t)snprintf(buf, n, "(");
+    for (int d = 0; d < ndim && off < n; d++)
+        off += (size_t)snprintf(buf + off, n - off, d ? ", %lld" : "%lld", (long long)shape[d]);
+    if (off < n) snprintf(buf + off, n - off, ")");
+    return buf;
+}
+
+int clip_store_check(const clip_store *s, const clip_bind *b, int *half, mmc_error *err) {
+    const mmc_safetensors *f = NULL;
+    const mmc_st_entry *e = clip_store_find(s, b->name, &f);
+    const char *where = s->n == 1 ? s->files[0].path : "model.safetensors.index.json shards";
+    if (!e) return mmc_error_set(err, MMC_ERR_INPUT, "%s: missing tensor '%s'", where, b->name);
+    int is_half = !strcmp(e->dtype, "F16") || !strcmp(e->dtype, "BF16");
+    if (!is_half && strcmp(e->dtype, "F32"))
+        return mmc_error_set(err, MMC_ERR_INPUT, "%s: tensor '%s' has dtype %s (expected F32, F16 or BF16)", f->path,
+                             b->name, e->dtype);
+    const mmc_tensor *t = b->t;
+    int ok = e->ndim == t->ndim;
+    for (int d = 0; ok && d < t->ndim; d++) ok = e->shape[d] == t->shape[d];
+    if (!ok && t->ndim == 0) ok = e->ndim == 1 && e->shape[0] == 1; /* a scalar saved as (1) */
+    if (!ok) {
+        int64_t want[MMC_MAX_DIMS];
+        for (int d = 0; d < t->ndim; d++) want[d] = t->shape[d];
+        char a[96], c[96];
+        return mmc_error_set(err, MMC_ERR_INPUT, "%s: tensor '%s' has shape %s, config.json implies %s", f->path,
+                             b->name, shape_text(e->ndim, e->shape, a, sizeof a), shape_text(t->ndim, want, c, sizeof c));
+    }
+    if (half) *half = is_half;
+    return MMC_OK;
+}
+
+/* IEEE half -> float, exact (every half is a float). */
+static float f16_to_f32(uint16_t h) {
+    uint32_t sign = (uint32_t)(h >> 15) << 31, ex = (h >> 10) & 0x1F, man = h & 0x3FF, bits;
+    if (ex == 0) {
+        if (man == 0) bits = sign;
+        else { /* subnormal: shift the mantissa up until its leading 1 is the implicit bit */
+            int e = 0;
+            while (!(man & 0x400)) man <<= 1, e++;
+            bits = sign | ((uint32_t)(127 - 15 + 1 - e) << 23) | ((man & 0x3FF) << 13);
+        }
+    } else if (ex == 31) bits = sign | 0x7F800000u | (man << 13);
+    else bits = sign | ((ex + 127 - 15) << 23) | (man << 13);
+    float f;
+    memcpy(&f, &bits, 4);
+    return f;
+}
+
+/* n elements of dtype dt at p -> out (f32). */
+static void decode(const uint8_t *p, const char *dt, int64_t n, float *out) {
+    if (!strcmp(dt, "F32")) memcpy(out, p, (size_t)n * 4);
+    else if (!strcmp(dt, "F16"))
+        for (int64_t i = 0; i < n; i++) out[i] = f16_to_f32((uint16_t)(p[2 * i] | p[2 * i + 1] << 8));
+    else /* BF16: the top half of a float */
+        for (int64_t i = 0; i < n; i++) {
+            uint32_t b = (uint32_t)(p[2 * i] | p[2 * i + 1] << 8) << 16;
+            memcpy(&out[i], &b, 4);
+        }
+}
+
+int clip_store_read(const clip_store *s, const clip_bind *b, mmc_error *err) {
+    const mmc_safetensors *f = NULL;
+    const mmc_st_entry *e = clip_store_find(s, b->name, &f);
+    if (!e) return mmc_error_set(err, MMC_ERR_INPUT, "checkpoint: missing tensor '%s'", b->name);
+    decode(f->data + e->begin, e->dtype, b->t->numel, b->t->data);
+    return MMC_OK;
+}
+
+int clip_store_rows(const clip_store *s, const char *name, const int *ids, int n, int D, float *out, mmc_error *err) {
+    const mmc_safetensors *f = NULL;
+    const mmc_st_entry *e = clip_store_find(s, name, &f);
+    if (!e || e->ndim != 2 || e->shape[1] != D)
+        return mmc_error_set(err, MMC_ERR_INPUT, "checkpoint: tensor '%s' missing or not (V, %d)", name, D);
+    size_t es = !strcmp(e->dtype, "F32") ? 4 : 2;
+    for (int i = 0; i < n; i++) {
+        if (ids[i] < 0 || ids[i] >= e->shape[0])
+            return mmc_error_set(err, MMC_ERR_INPUT, "%s: id %d at position %d is outside 0..%lld", name, ids[i], i,
+                                 (long long)e->shape[0] - 1);
+        decode(f->data + e->begin + (size_t)ids[i] * D * es, e->dtype, D, out + (size_t)i * D);
+    }
+    return MMC_OK;
+}
