@@ -1145,6 +1145,9 @@ typedef struct mmc_retrieval_config {
     char image_pool[8];      /* cnn/resnet: "grid" (flatten a pool_grid² map: keeps where
                                 things are) or "avg" (global average: position lost) */
     int pool_grid;           /* side of the grid kept by "grid" pooling (4) */
+    char bn_eval[8];         /* cnn: BatchNorm statistics outside training: "batch" (default;
+                                those of the images embedded together, up to 128 at a time,
+                                as in training) or "running" (the running averages) */
     /* text encoder */
     char text_encoder[16];   /* "gru" (default), "lstm", "bag", "transformer" */
     int word_dim;            /* token embedding size (128) */

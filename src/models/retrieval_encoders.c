@@ -155,8 +155,16 @@ mmc_tensor *ret_image_forward(mmc_ctx *ctx, mmc_retrieval *m, mmc_tensor *x, int
     mmc_tensor *h = x;
     int B = x ? x->shape[0] : 0;
     if (m->img_kind == RET_IMG_CNN) {
-        for (int i = 0; i < m->n_conv; i++)
-            h = mmc_relu(ctx, mmc_nn_batchnorm_forward(ctx, &m->bn[i], mmc_nn_conv2d_forward(ctx, &m->conv[i], h), training));
+        /* bn_eval "batch": outside training, normalise with the statistics of the images
+         * at hand (no running tensors: nothing is updated), as training did. */
+        int batch_stats = !training && !strcmp(m->cfg.bn_eval, "batch");
+        for (int i = 0; i < m->n_conv; i++) {
+            mmc_nn_batchnorm *bn = &m->bn[i];
+            h = mmc_nn_conv2d_forward(ctx, &m->conv[i], h);
+            h = batch_stats ? mmc_batch_norm(ctx, h, bn->weight, bn->bias, NULL, NULL, 0, bn->momentum, bn->eps)
+                            : mmc_nn_batchnorm_forward(ctx, bn, h, training);
+            h = mmc_relu(ctx, h);
+        }
     } else if (m->img_kind == RET_IMG_RESNET) {
         mmc_nn_resnet *r = &m->resnet;
         h = mmc_relu(ctx, mmc_nn_batchnorm_forward(ctx, &r->bn1, mmc_nn_conv2d_forward(ctx, &r->conv1, h), training));
