@@ -348,6 +348,103 @@ void mmc_optim_set_steps(mmc_optim *opt, int i, int64_t steps);
  * the gradients, as in torch with error_if_nonfinite=False). */
 float mmc_clip_grad_norm(mmc_tensor *const *params, int n, float max_norm);
 
+/* Parameter groups, as torch's [{"params": decay}, {"params": no_decay, "weight_decay": 0}]:
+ * no_decay[i] != 0 turns weight decay off for parameter i (indices as in the params array
+ * given at creation; NULL turns it back on everywhere). Every other option is shared. */
+void mmc_optim_set_decay_mask(mmc_optim *opt, const uint8_t *no_decay);
+/* The same, from a registry's no_decay flags (biases and norm weights), matched by tensor:
+ * a parameter that P does not hold keeps its weight decay. */
+struct mmc_params;
+void mmc_optim_no_decay_from_params(mmc_optim *opt, const struct mmc_params *P);
+/* For checkpoints and tools: how many parameters, parameter i, and the update rule's name
+ * ("sgd", "adam" or "adamw"); number of state slots per parameter (0, 1 or 2) and their
+ * torch names (slot 0 "momentum_buffer" or "exp_avg", slot 1 "exp_avg_sq"). */
+int mmc_optim_count(const mmc_optim *opt);
+mmc_tensor *mmc_optim_param(const mmc_optim *opt, int i);
+const char *mmc_optim_kind(const mmc_optim *opt);
+int mmc_optim_slots(const mmc_optim *opt);
+const char *mmc_optim_slot_name(const mmc_optim *opt, int slot);
+
+/* ---- schedules and run folders (src/optim/schedule.c, src/io/run.c) ---- */
+
+/* Learning-rate schedules, the closed forms of torch.optim.lr_scheduler (torch updates
+ * recursively; the two agree to rounding). `step` counts optimizer steps already taken:
+ * the lr of update k (0-based) is mmc_schedule_lr(s, k), torch's get_last_lr() after k
+ * calls of scheduler.step().
+ *   constant  base_lr
+ *   step      base_lr * gamma^floor(t / step_size)                          (StepLR)
+ *   cosine    min_lr + (base_lr - min_lr) * (1 + cos(pi t / total_steps)) / 2
+ *             (CosineAnnealingLR with T_max = total_steps, eta_min = min_lr; as in torch it
+ *             climbs back up after total_steps, so size total_steps to the run)
+ * warmup_steps W > 0 puts a linear warmup in front, torch's SequentialLR([LinearLR(
+ * start_factor = f, total_iters = W), schedule], milestones = [W]): for step < W the lr is
+ * base_lr * (f + (1 - f) * step / W); after it the schedule runs with t = step - W. Without
+ * warmup t = step. The lr is computed in double and rounded once to float. */
+enum { MMC_SCHED_CONSTANT = 0, MMC_SCHED_STEP = 1, MMC_SCHED_COSINE = 2 };
+typedef struct mmc_schedule {
+    int kind;                  /* MMC_SCHED_* */
+    float base_lr;
+    int64_t step_size;         /* step: > 0 */
+    float gamma;               /* step: the factor every step_size steps */
+    int64_t total_steps;       /* cosine: T_max > 0, counted after the warmup */
+    float min_lr;              /* cosine: eta_min */
+    int64_t warmup_steps;      /* 0: none */
+    float warmup_start_factor; /* f in [0, 1] */
+} mmc_schedule;
+mmc_schedule mmc_schedule_constant(float lr);
+mmc_schedule mmc_schedule_step(float lr, int64_t step_size, float gamma);
+mmc_schedule mmc_schedule_cosine(float lr, int64_t total_steps, float min_lr);
+/* MMC_OK, or MMC_ERR_USAGE naming the bad field (negative lr, step_size 0, ...). */
+int mmc_schedule_check(const mmc_schedule *s, mmc_error *err);
+/* The lr for the update after `step` steps (step < 0 counts as 0). */
+float mmc_schedule_lr(const mmc_schedule *s, int64_t step);
+
+/* Run folders (DESIGN.md §4): DIR/config.json, model.safetensors (every tensor of an
+ * mmc_params), optimizer.safetensors (state.<param name>.exp_avg / .exp_avg_sq /
+ * .momentum_buffer, with each parameter's step count and the optimizer kind in the
+ * metadata), trainer.json (below) and metrics.jsonl.
+ *
+ * mmc_run_save stages every file next to its final name (NAME.next, itself written to a
+ * temporary name, fsynced and renamed), and only when all are staged renames them into
+ * place, trainer.json last, then fsyncs the folder and metrics.jsonl. A save that fails
+ * leaves the previous checkpoint as it was. The model and optimizer files carry the
+ * step in their metadata; a load refuses files from different steps (a save cut off
+ * between two renames) rather than mixing them. */
+#define MMC_RUN_MAX_STEP 1000000000000LL /* 1e12: steps, epochs and positions above are refused */
+typedef struct mmc_trainer_state {
+    int64_t step;          /* optimizer steps taken */
+    int64_t epoch;         /* epochs completed */
+    int64_t batch;         /* batches consumed in the current epoch (the data position) */
+    int64_t schedule_step; /* the argument of the next mmc_schedule_lr */
+    mmc_rng rng;           /* dropout, augmentation; saved as decimal strings (JSON numbers
+                              are exact only to 2^53) */
+    double best_metric;    /* NAN when there is none yet (saved as null) */
+    char best_metric_name[64];
+} mmc_trainer_state;
+/* step 0, epoch 0, rng seeded with (seed, 0), no best metric. */
+mmc_trainer_state mmc_trainer_state_init(uint64_t seed);
+
+/* Saves a checkpoint into dir (created if missing, one level). opt may be NULL (no
+ * optimizer file is written then); config_json: a JSON object written as config.json, or
+ * NULL to leave config.json as it is. Optimizer state is named after each parameter's
+ * tensor name (mmc_params sets it). */
+int mmc_run_save(const char *dir, const struct mmc_params *P, mmc_optim *opt, const mmc_trainer_state *ts,
+                 const char *config_json, mmc_error *err);
+/* Loads a checkpoint into existing objects built as the saved ones were (same names and
+ * shapes; opt of the same kind, over the same parameters; NULL skips the optimizer file).
+ * Everything is validated before anything is written: on any problem (missing file,
+ * wrong type, a step beyond MMC_RUN_MAX_STEP, an rng increment that is even, a tensor of
+ * the wrong shape) P, opt and ts are untouched and the error is MMC_ERR_INPUT naming the
+ * file. */
+int mmc_run_load(const char *dir, struct mmc_params *P, mmc_optim *opt, mmc_trainer_state *ts, mmc_error *err);
+/* Parts, for tools: trainer.json alone; config.json as text (*json from mmc_malloc, the
+ * caller frees it with mmc_free). Same validation and errors as mmc_run_load. */
+int mmc_run_read_trainer(const char *dir, mmc_trainer_state *ts, mmc_error *err);
+int mmc_run_read_config(const char *dir, char **json, mmc_error *err);
+/* Appends one JSON object (re-printed on one line) to dir/metrics.jsonl; the next
+ * mmc_run_save fsyncs the file. MMC_ERR_USAGE when the text is not a JSON object. */
+int mmc_run_log_metrics(const char *dir, const char *json_object, mmc_error *err);
+
 /* ----------------------------------------------------------------- safetensors */
 
 /* A loaded safetensors file (read fully into memory, validated). Tensors of dtype F32,
@@ -529,7 +626,7 @@ void mmc_image_color_jitter(mmc_image *img, float brightness, float contrast, fl
 /* (declarations for images go above this line) */
 
 /* --------------------------------------------------------------------- text */
-/* src/data/utf8.c, src/data/tokenizer_*.c: UTF-8 validation and tokenizers. */
+/* src/core/utf8.c, src/data/unicode.c, src/data/tokenizer_*.c: UTF-8 validation and tokenizers. */
 
 /* UTF-8. Text is untrusted: every entry point validates first and reports the byte
  * offset of the first bad byte (overlong forms, surrogates, code points past U+10FFFF,
@@ -819,7 +916,249 @@ typedef void (*mmc_progress_fn)(void *user, int64_t done, int64_t total);
 int mmc_shapes_write_split(const char *dir, const char *split, int64_t n, uint64_t seed,
                            int size, mmc_progress_fn progress, void *user, mmc_error *err);
 
+/* -- loader (src/data/loader.c) -- */
+/* Batches of (image, caption choice) over a manifest, prepared ahead by worker threads.
+ *
+ * The stream is global batch g = epoch * batches_per_epoch + b, in order. In training the
+ * order within an epoch is a permutation drawn from (seed, epoch); sample at position p of
+ * epoch e draws its caption choice and augmentation from its own rng stream (seed, e, p),
+ * so batches are bit-identical for any number of workers, and a saved state (epoch, batch)
+ * resumes bit-exactly. Eval mode: manifest order, no augmentation, caption 0.
+ *
+ * Image path: decode (RGB) -> training with random resized crop: the crop is taken from
+ * the decoded image (from the S x S base image when cached); otherwise the base image:
+ * short side resized to S, centre crop S x S (no resize if already S x S) -> horizontal
+ * flip, colour jitter (training) -> (v / 255 - mean) / std into (3, S, S) floats.
+ * With `cache`, each sample's S x S base image is kept (uint8) after its first decode, so
+ * later epochs skip decoding. Batch buffers are allocated once; with the cache warm and no
+ * random resized crop, producing a batch makes no allocation at all (decoding and
+ * resizing allocate).
+ *
+ * A missing or corrupt image is reported by mmc_loader_next as MMC_ERR_INPUT naming the
+ * file and the sample, in stream order (the batches before it come out normally); the
+ * loader then keeps returning that error until mmc_loader_set_state or mmc_loader_free. */
+typedef struct mmc_loader mmc_loader;
+
+typedef struct mmc_loader_opts {
+    int batch_size;          /* B >= 1 */
+    int image_size;          /* S >= 1: images come out (3, S, S) */
+    int train;               /* 1: shuffle, augment, random caption; 0: eval */
+    int drop_last;           /* 1: an epoch's final partial batch is skipped */
+    int epochs;              /* the stream ends after this many epochs; 0: never ends */
+    uint64_t seed;
+    int workers;             /* decode threads, 1..64 */
+    int prefetch;            /* batch buffers in the ring, >= 2 (batches ready ahead) */
+    int cache;               /* keep decoded S x S images in memory (uint8) */
+    int resample;            /* MMC_RESAMPLE_* for every resize */
+    float mean[3], std[3];   /* normalisation of v / 255 */
+    /* augmentation, training only */
+    int random_resized_crop; /* 1: torchvision RandomResizedCrop to S x S */
+    float scale_lo, scale_hi, ratio_lo, ratio_hi;
+    float hflip;             /* flip probability */
+    float brightness, contrast, saturation; /* colour jitter amounts; 0 disables */
+    /* text */
+    int captions_zh;         /* 1: choose among captions_zh instead of captions */
+    const mmc_tokenizer *tokenizer; /* non-NULL: batches carry ids/mask (pre-tokenised at
+                                       mmc_loader_new; the tokenizer is not kept) */
+    int max_len;             /* tokens per caption with a tokenizer (padded, truncated) */
+} mmc_loader_opts;
+
+/* Defaults: eval, 2 workers, prefetch 4, no cache, bilinear, CLIP mean/std, no epoch
+ * limit; augmentation amounts set (scale 0.08-1, ratio 3/4-4/3, flip 0.5, jitter 0.4)
+ * but the crop only applies when random_resized_crop = 1 and all only when train = 1. */
+mmc_loader_opts mmc_loader_defaults(int batch_size, int image_size);
+
+/* One batch; valid until the next mmc_loader_next / set_state / free. */
+typedef struct mmc_loader_batch {
+    int size;               /* samples in it: B, or fewer in an epoch's last batch */
+    int64_t epoch;
+    int64_t index;          /* batch within the epoch */
+    mmc_tensor *images;     /* (size, 3, S, S), owned by the loader (persistent, no grad) */
+    const int *samples;     /* [size] indices into manifest->samples */
+    const int *captions;    /* [size] chosen caption index, -1 if the sample has none */
+    const int32_t *ids;     /* [size * max_len] token ids, NULL without a tokenizer */
+    const int32_t *mask;    /* [size * max_len] 1 token, 0 padding (all 0: no caption) */
+} mmc_loader_batch;
+
+/* Where the stream stands: the next batch mmc_loader_next returns. */
+typedef struct mmc_loader_state {
+    int64_t epoch;
+    int64_t batch;
+} mmc_loader_state;
+
+/* The manifest must outlive the loader. Workers start at once, at (epoch 0, batch 0).
+ * MMC_ERR_USAGE for bad options or an epoch with no batch (drop_last, fewer samples than
+ * B); MMC_ERR_INPUT if the tokenizer refuses a caption. */
+mmc_loader *mmc_loader_new(const mmc_manifest *m, const mmc_loader_opts *o, mmc_error *err);
+/* The next batch in stream order (waits for it). *out = NULL with MMC_OK at the end of
+ * the stream (opts.epochs). next, get/set_state and free belong to one consumer thread. */
+int mmc_loader_next(mmc_loader *l, const mmc_loader_batch **out, mmc_error *err);
+mmc_loader_state mmc_loader_get_state(const mmc_loader *l);
+/* Drops the batches prepared ahead and continues from s (batch < batches_per_epoch). */
+int mmc_loader_set_state(mmc_loader *l, mmc_loader_state s, mmc_error *err);
+int64_t mmc_loader_batches_per_epoch(const mmc_loader *l);
+/* Stops and joins the workers (also mid-epoch, also after an error); NULL is fine. */
+void mmc_loader_free(mmc_loader *l);
+
+/* -- importers (src/data/import_*.c) -- */
+/* Turn public datasets into dataset folders (DESIGN.md §4). Everything read from a package,
+ * an IDX file or an annotation JSON is untrusted: wrong types, invalid UTF-8, paths that
+ * leave their folder, sizes that disagree with the file fail with MMC_ERR_INPUT naming the
+ * file. docs/formats.md says what each importer writes. */
+
+/* Progress and report lines for a human (no newline); may be NULL. */
+typedef void (*mmc_log_fn)(void *user, const char *line);
+
+typedef struct mmc_import_stats {
+    int64_t n[3];        /* samples written to train, val, test */
+    int64_t skipped;     /* records left out (the importer's log says why) */
+    int64_t no_text;     /* emoji: samples without a CLDR name (captions from short names) */
+    int64_t no_zh;       /* emoji: samples without Chinese captions */
+} mmc_import_stats;
+
+/* Runs argv[0] (found on PATH) with the argument vector as given: no shell, so nothing in
+ * an argument is interpreted. quiet_stdout sends the child's stdout to /dev/null.
+ * MMC_ERR_RUNTIME when it cannot start, is killed or exits non-zero (the status named). */
+int mmc_import_run(const char *const *argv, int quiet_stdout, mmc_error *err);
+
+/* SHA-512 (FIPS 180-4) and npm's Subresource-Integrity strings ("sha512-" + base64). */
+void mmc_sha512(const void *data, size_t n, uint8_t digest[64]);
+/* MMC_OK when the file's SHA-512 matches integrity; MMC_ERR_INPUT naming the file and both
+ * values otherwise, or when integrity is not a "sha512-..." string. */
+int mmc_npm_integrity_check(const char *path, const char *integrity, mmc_error *err);
+
+/* IDX files (LeCun's MNIST format, also Fashion-MNIST): magic 00 00 08 NDIM (unsigned
+ * bytes only), NDIM big-endian u32 dims, then the bytes. gzip or plain (zlib reads both).
+ * Refused: other magic or type, NDIM 0 or > 4, a zero dim, more than max_bytes of data,
+ * fewer or more data bytes than the dims say. Memory grows with what the file holds, not
+ * with what its header claims. */
+typedef struct mmc_idx {
+    int ndim;
+    int64_t dims[4];
+    int64_t size;  /* product of dims */
+    uint8_t *data; /* size bytes, mmc_malloc'd */
+} mmc_idx;
+int mmc_idx_read(const char *path, int64_t max_bytes, mmc_idx *out, mmc_error *err);
+void mmc_idx_free(mmc_idx *x);
+
+/* Fashion-MNIST from src_dir (Debian's dataset-fashion-mnist puts
+ * {train,t10k}-{images-idx3,labels-idx1}-ubyte.gz in MMC_FASHION_MNIST_DIR) into out:
+ * 28x28 grayscale PNGs images/{train,test}-NNNNNN.png (official index), label = class name,
+ * English and Chinese captions. Splits: train = official train minus its last
+ * val_count images (val), test = official test. */
+#define MMC_FASHION_MNIST_DIR "/usr/share/datasets/fashion-mnist"
+const char *mmc_fashion_mnist_class(int k);    /* "t-shirt/top", ...; NULL out of range */
+const char *mmc_fashion_mnist_class_zh(int k); /* "T恤", ... */
+int mmc_import_fashion_mnist(const char *src_dir, const char *out, int val_count, mmc_log_fn log,
+                             void *user, mmc_import_stats *st, mmc_error *err);
+
+/* Karpathy's split JSON (dataset_coco.json, dataset_flickr8k.json, dataset_flickr30k.json):
+ * {"images": [{"filepath"?, "filename", "split", "sentences": [{"raw"}, ...]}, ...]}.
+ * split train and restval -> train, val, test. out/images becomes a symbolic link to
+ * images_dir (made absolute), so manifest paths images/FILEPATH/FILENAME resolve inside
+ * out. Images missing from images_dir are skipped and counted; if none is found it is an
+ * error (the wrong folder). */
+int mmc_import_karpathy(const char *annotations, const char *images_dir, const char *out,
+                        mmc_log_fn log, void *user, mmc_import_stats *st, mmc_error *err);
+
+/* Emoji from the npm packages emoji-datasource-STYLE (emoji.json + img/STYLE/64/X.png)
+ * and emojibase-data (en/data.json, zh/data.json). */
+#define MMC_EMOJI_MAX_STYLES 4
+enum { MMC_EMOJI_SPLIT_STYLE = 0, MMC_EMOJI_SPLIT_WITHIN = 1 };
+typedef struct mmc_emoji_opts {
+    const char *out;
+    const char *emojibase_dir;                   /* the extracted package/ folder */
+    int n_styles;
+    const char *styles[MMC_EMOJI_MAX_STYLES];    /* "google", "twitter", ... */
+    const char *style_dirs[MMC_EMOJI_MAX_STYLES]; /* extracted package/ of each datasource */
+    int split;  /* STYLE: train/val = styles[0] (val = the emoji whose hash is 0 mod 20),
+                 * test = the other styles (needs >= 2). WITHIN: each emoji goes to one split
+                 * by its hash (80/10/10), in every style. */
+    mmc_log_fn log;
+    void *user;
+} mmc_emoji_opts;
+/* Builds the folder from extracted packages (no network): images/STYLE/X.png (the
+ * package's PNG, copied after it decodes) and the manifests. */
+int mmc_import_emoji_build(const mmc_emoji_opts *o, mmc_import_stats *st, mmc_error *err);
+/* Makes sure the pinned tarball of package (e.g. "emoji-datasource-google") is in
+ * cache_dir, verified against its pinned sha512 (fetching it with `npm pack` when missing
+ * or corrupt), and extracts the members it names into dest (a new folder): dest/package/...
+ * MMC_ERR_USAGE for a package with no pin. */
+int mmc_emoji_fetch(const char *package, const char *cache_dir, const char *dest, mmc_log_fn log,
+                    void *user, mmc_error *err);
+/* The pinned "name@version" of a package, or NULL. */
+const char *mmc_emoji_pinned(const char *package);
+/* All of it: fetches emojibase-data and emoji-datasource-STYLE for each style into
+ * cache_dir, extracts them into a temporary folder inside out (removed afterwards) and
+ * builds the dataset (o->emojibase_dir and o->style_dirs are filled in). */
+int mmc_import_emoji(mmc_emoji_opts *o, const char *cache_dir, mmc_import_stats *st, mmc_error *err);
+
 /* (declarations for datasets go above this line) */
+
+/* ---- loss (src/loss) ---- */
+
+/* Losses for coordinated (dual-encoder) training. Every one takes image embeddings
+ * a (N, D) and text embeddings b (N, D) where row i of a matches row i of b; the other
+ * rows of the batch are the negatives. Each returns a scalar tensor of shape (1) with
+ * autograd to a and b (and logit_scale for InfoNCE), or NULL with ctx->err set: a or b
+ * NULL, not 2-D, shapes differ, N = 0 or D = 0, a non-finite margin, n_neg < 0, or
+ * n_neg > 0 without an rng or with N < 2.
+ *
+ * Pairs (contrastive and cosine embedding): the N positives (i, i), and negatives (i, j),
+ * j != i: every one of the N(N-1) when n_neg = 0, otherwise n_neg per anchor i drawn
+ * uniformly with replacement from the other N-1 rows, anchor by anchor, each draw one
+ * mmc_rng_below(rng, N - 1) (a drawn index k >= i stands for k + 1). The loss is the mean
+ * over all P = N + (number of negatives) pairs. */
+
+enum { MMC_DIST_EUCLIDEAN = 0, MMC_DIST_COSINE = 1 };
+
+/* Contrastive loss (the seed formula, Chopra/Hadsell style with unsquared distances):
+ *   L = 1/P * sum over pairs of  y * d + (1 - y) * max(0, m - d)
+ * with y = 1 for a positive pair, 0 for a negative one, and
+ *   d = ||a_i - b_j||                          (MMC_DIST_EUCLIDEAN), or
+ *   d = 1 - a_i.b_j / (|a_i| |b_j|)            (MMC_DIST_COSINE; norms clamped at 1e-8).
+ * d is not squared: Hadsell et al. (2006) use 1/2 d^2 and 1/2 max(0, m - d)^2; here the
+ * pull on a positive has constant strength and the push stops at the margin. At d = 0
+ * the Euclidean gradient is 0 (as torch.cdist). */
+mmc_tensor *mmc_loss_contrastive(mmc_ctx *ctx, mmc_tensor *a, mmc_tensor *b, float margin,
+                                 int distance, int n_neg, mmc_rng *rng);
+
+/* Triplet ranking loss over in-batch negatives in both directions, as VSE++ (Faghri et
+ * al. 2018). a and b are assumed L2-normalised by the caller (call mmc_l2_normalize
+ * first), so s(i, j) = a_i.b_j is their cosine similarity. With
+ *   ci(i, j) = max(0, m - s(i, i) + s(i, j))   image i, wrong caption j  (j != i)
+ *   ct(i, j) = max(0, m - s(j, j) + s(i, j))   caption j, wrong image i  (i != j)
+ * hardest = 0: L = 1/N * [ sum over i, j != i of ci(i, j) + sum over j, i != j of ct(i, j) ]
+ * hardest = 1: L = 1/N * [ sum over i of max_j ci(i, j) + sum over j of max_i ct(i, j) ]
+ * (VSE++'s max-of-hinges, MH). VSE++ sums over the batch; the 1/N here keeps the scale
+ * independent of the batch size. At a tie the gradient goes to the first maximum. N = 1
+ * has no negatives and gives 0. */
+mmc_tensor *mmc_loss_triplet(mmc_ctx *ctx, mmc_tensor *a, mmc_tensor *b, float margin, int hardest);
+
+/* Cosine embedding loss, torch.nn.CosineEmbeddingLoss(margin) over the pairs above with
+ * y = +1 for positives and y = -1 for negatives:
+ *   l(i, j) = 1 - cos(a_i, b_j)              if y = +1
+ *   l(i, j) = max(0, cos(a_i, b_j) - m)      if y = -1
+ *   L = 1/P * sum over pairs of l(i, j)
+ * cos is a.b / (max(|a|, 1e-8) max(|b|, 1e-8)) (PyTorch uses a.b / sqrt((|a|^2 + 1e-12)
+ * (|b|^2 + 1e-12)); the two agree unless a norm is below about 1e-6). m in [-1, 1]
+ * is usual (PyTorch suggests 0 to 0.5) but any finite value is accepted. */
+mmc_tensor *mmc_loss_cosine_embedding(mmc_ctx *ctx, mmc_tensor *a, mmc_tensor *b, float margin,
+                                      int n_neg, mmc_rng *rng);
+
+/* Symmetric InfoNCE with a learnable temperature, as CLIP (Radford et al. 2021):
+ *   t = exp(min(logit_scale, max_scale))      logit_scale holds log(1/T), 1 element
+ *   logits(i, j) = t * a_i.b_j                (N, N)
+ *   L = 1/2 * [ CE(logits, 0..N-1) + CE(logits^T, 0..N-1) ]
+ *     = 1/(2N) * sum over i of [ lse_j logits(i, j) + lse_j logits(j, i) - 2 logits(i, i) ]
+ * CE is the mean cross-entropy over rows; lse is log-sum-exp. CLIP L2-normalises a and b
+ * first (the caller does) and clamps the scale at 100: max_scale = log(100) = 4.6052;
+ * pass INFINITY for no clamp. Above max_scale the scale is constant and logit_scale gets
+ * no gradient (at max_scale exactly it does, as torch.clamp). Gradients go to a, b and
+ * logit_scale (each when it requires grad). Fused: beyond the (N, N) product a.b^T it
+ * keeps only 2N log-sum-exps, no logits or probability matrices. */
+mmc_tensor *mmc_loss_infonce(mmc_ctx *ctx, mmc_tensor *a, mmc_tensor *b, mmc_tensor *logit_scale,
+                             float max_scale);
 
 /* ----------------------------------------------------------------------- nn */
 /* Modules (src/nn). A model's tensors live in one registry, mmc_params, which owns them
@@ -1114,7 +1453,227 @@ mmc_tensor *mmc_nn_vit_forward(mmc_ctx *ctx, mmc_nn_vit *m, mmc_tensor *x, int t
 
 /* -- nn: recurrent (src/nn/rnn.c, src/ops/recurrent.c) -- */
 
+/* Fused recurrent layers (ops): one layer, one direction, the whole sequence in one tape
+ * node with its own backward through time. Weights in PyTorch's layout and gate order:
+ *   GRU  (G = 3: r, z, n)     n = tanh(W_in x + b_in + r * (W_hn h + b_hn))
+ *   LSTM (G = 4: i, f, g, o)  c' = f * c + i * g,  h' = o * tanh(c')
+ *   w_ih (G*H, IN), w_hh (G*H, H), b_ih and b_hh (G*H) or NULL.
+ * x (B, T, IN) batch-first; h0, c0 (B, H) or NULL for zeros; lengths[B], each in 1..T, or NULL
+ * for all T. As pack_padded_sequence + pad_packed_sequence(total_length=T): a padded step
+ * carries the state unchanged and outputs 0, and the final state of a sequence is its
+ * state at its last valid step. reverse: run each sequence from its own last valid step
+ * down to step 0. Returns out (B, T, H) and writes *h_n (and *c_n), each (B, H), when the
+ * pointer is non-NULL (all NULL on error). lengths is copied; it need not outlive the call. */
+typedef struct mmc_rnn_weights {
+    mmc_tensor *w_ih, *w_hh, *b_ih, *b_hh;
+} mmc_rnn_weights;
+
+mmc_tensor *mmc_gru_layer(mmc_ctx *ctx, mmc_tensor *x, mmc_tensor *h0, const mmc_rnn_weights *w,
+                          const int *lengths, int reverse, mmc_tensor **h_n);
+mmc_tensor *mmc_lstm_layer(mmc_ctx *ctx, mmc_tensor *x, mmc_tensor *h0, mmc_tensor *c0,
+                           const mmc_rnn_weights *w, const int *lengths, int reverse,
+                           mmc_tensor **h_n, mmc_tensor **c_n);
+
+/* Modules: multi-layer, batch-first nn.GRU / nn.LSTM. Parameters are registered under
+ * prefix with PyTorch's names (weight_ih_l0, weight_hh_l0, bias_ih_l0, bias_hh_l0, then
+ * the same with _reverse for the backward direction, layer by layer) and initialised as
+ * PyTorch does: U(-1/sqrt(H), 1/sqrt(H)) for every tensor, drawn in registration order. */
+#define MMC_NN_RNN_MAX_LAYERS 8
+
+typedef struct mmc_nn_rnn_opts {
+    int num_layers;    /* 1..MMC_NN_RNN_MAX_LAYERS */
+    int bidirectional; /* 0 or 1 */
+    int bias;          /* 1: b_ih and b_hh (PyTorch's default) */
+    float dropout;     /* on the outputs of every layer but the last, in training; [0, 1) */
+} mmc_nn_rnn_opts;
+mmc_nn_rnn_opts mmc_nn_rnn_defaults(void); /* 1 layer, one direction, bias, no dropout */
+
+typedef struct mmc_nn_rnn {
+    int is_lstm, input_size, hidden_size, num_layers, dirs;
+    float dropout;
+    mmc_rnn_weights w[MMC_NN_RNN_MAX_LAYERS][2]; /* [layer][direction] (1: reverse) */
+} mmc_nn_rnn;
+typedef mmc_nn_rnn mmc_nn_gru;
+typedef mmc_nn_rnn mmc_nn_lstm;
+
+/* Registers and initialises the parameters; MMC_OK or an error (bad sizes, duplicate names). */
+int mmc_nn_gru_init(mmc_nn_gru *m, mmc_params *P, const char *prefix, int input_size,
+                    int hidden_size, mmc_nn_rnn_opts o, mmc_rng *rng, mmc_error *err);
+int mmc_nn_lstm_init(mmc_nn_lstm *m, mmc_params *P, const char *prefix, int input_size,
+                     int hidden_size, mmc_nn_rnn_opts o, mmc_rng *rng, mmc_error *err);
+
+/* x (B, T, IN) -> out (B, T, dirs*H) (forward half first, as PyTorch); h0, c0 and the
+ * final states *h_n, *c_n are (layers*dirs, B, H), indexed layer*dirs + direction; h0/c0
+ * may be NULL (zeros), h_n/c_n may be NULL (not wanted). lengths as in mmc_gru_layer.
+ * rng feeds the dropout between layers (needed only when training with dropout > 0). */
+mmc_tensor *mmc_nn_gru_forward(mmc_ctx *ctx, const mmc_nn_gru *m, mmc_tensor *x, mmc_tensor *h0,
+                               const int *lengths, int training, mmc_rng *rng, mmc_tensor **h_n);
+mmc_tensor *mmc_nn_lstm_forward(mmc_ctx *ctx, const mmc_nn_lstm *m, mmc_tensor *x, mmc_tensor *h0,
+                                mmc_tensor *c0, const int *lengths, int training, mmc_rng *rng,
+                                mmc_tensor **h_n, mmc_tensor **c_n);
+
+/* Single steps for decoding (greedy, beam search), as nn.GRUCell / nn.LSTMCell with the
+ * weights w (e.g. &lstm.w[0][0] of a one-layer module): x (B, IN); h, c (B, H) or NULL for
+ * zeros. gru_step returns h' (B, H); lstm_step returns MMC_OK and writes *h_out, *c_out, or
+ * an error status (in ctx->err). */
+mmc_tensor *mmc_nn_gru_step(mmc_ctx *ctx, const mmc_rnn_weights *w, mmc_tensor *x, mmc_tensor *h);
+int mmc_nn_lstm_step(mmc_ctx *ctx, const mmc_rnn_weights *w, mmc_tensor *x, mmc_tensor *h,
+                     mmc_tensor *c, mmc_tensor **h_out, mmc_tensor **c_out);
+
 /* (declarations for recurrent nets go above this line) */
+
+/* -- nn: fusion (src/nn/fusion.c, joint.c) -- */
+/* Combining modalities (DESIGN.md §1). Early fusion mixes them at the input: text features
+ * tiled as extra image channels (mmc_tile_concat), or image patches and words in one token
+ * sequence (mmc_nn_modality_concat, mmc_nn_joint). Late fusion combines one feature vector
+ * per modality at the end (mmc_nn_fusion: concat, sum, product; bilinear pooling, full or
+ * low-rank) or their decisions (mmc_nn_logit_average). Hybrid fusion conditions a CNN on
+ * the text at several depths (mmc_nn_film, one per stage) and adds a late concat.
+ * Ops first (fused, each with its own backward), then the modules built on them. */
+
+/* Text as image channels: x (B, C, H, W), t (B, D) -> (B, C + D, H, W): channels 0..C-1 are
+ * x, channel C + d is t[b, d] at every position. t's gradient is the output gradient of its
+ * channel summed over H and W. */
+mmc_tensor *mmc_tile_concat(mmc_ctx *ctx, mmc_tensor *x, mmc_tensor *t);
+/* FiLM: x (B, C, ...) with 2 to 5 dims, gamma (B, C), beta (B, C) or NULL ->
+ * out[b, c, ...] = gamma[b, c] * x[b, c, ...] + beta[b, c] (the shape of x). */
+mmc_tensor *mmc_film(mmc_ctx *ctx, mmc_tensor *x, mmc_tensor *gamma, mmc_tensor *beta);
+/* Full bilinear form, as torch.nn.functional.bilinear: a (B, Da), b (B, Db), w (O, Da, Db),
+ * bias (O) or NULL -> y (B, O), y[n, o] = sum_ij a[n, i] w[o, i, j] b[n, j] + bias[o].
+ * Three GEMMs in all (one forward, two backward); memory B·O·Da floats. */
+mmc_tensor *mmc_bilinear(mmc_ctx *ctx, mmc_tensor *a, mmc_tensor *b, mmc_tensor *w, mmc_tensor *bias);
+
+#define MMC_FUSION_MAX_INPUTS 8 /* modalities in one modality concat / logit average */
+
+/* Late fusion of two feature vectors a (..., Da), b (..., Db) (the leading dims equal).
+ * dim > 0: each first goes through its own Linear, proj_a (Da -> dim) and proj_b
+ * (Db -> dim), then the activation act; dim = 0: a and b are used as they are (sum and
+ * product then need Da == Db). mode:
+ *   MMC_FUSE_CONCAT   [a', b']   -> (..., Da' + Db')
+ *   MMC_FUSE_SUM      a' + b'    -> (..., dim or Da)
+ *   MMC_FUSE_PRODUCT  a' ⊙ b'    -> (..., dim or Da)
+ * out_dim is the fused width. */
+enum { MMC_FUSE_CONCAT = 0, MMC_FUSE_SUM = 1, MMC_FUSE_PRODUCT = 2 };
+typedef struct mmc_nn_fusion {
+    int mode, dim_a, dim_b, dim, act, out_dim;
+    mmc_nn_linear proj_a, proj_b; /* registered when dim > 0 */
+} mmc_nn_fusion;
+int mmc_nn_fusion_init(mmc_nn_fusion *m, mmc_params *P, const char *prefix, int mode, int dim_a, int dim_b,
+                       int dim, int act, mmc_rng *rng, mmc_error *err);
+mmc_tensor *mmc_nn_fusion_forward(mmc_ctx *ctx, mmc_nn_fusion *m, mmc_tensor *a, mmc_tensor *b);
+
+/* torch.nn.Bilinear: weight (out, in_a, in_b), bias (out), both U(±1/sqrt(in_a)).
+ * a (B, in_a), b (B, in_b) -> (B, out). */
+typedef struct mmc_nn_bilinear {
+    int in_a, in_b, out;
+    mmc_tensor *weight, *bias; /* bias NULL when built without */
+} mmc_nn_bilinear;
+int mmc_nn_bilinear_init(mmc_nn_bilinear *m, mmc_params *P, const char *prefix, int in_a, int in_b, int out,
+                         int bias, mmc_rng *rng, mmc_error *err);
+mmc_tensor *mmc_nn_bilinear_forward(mmc_ctx *ctx, mmc_nn_bilinear *m, mmc_tensor *a, mmc_tensor *b);
+
+/* Low-rank (factorised) bilinear pooling, as MLB (Kim et al. 2017): the full bilinear
+ * weight W_o = sum_r U_a[r]ᵀ U_b[r] P[o, r] in factored form,
+ *   h = act(proj_a(a)) ⊙ act(proj_b(b))   (..., rank),  dropout on h in training,
+ *   out = proj_out(h)                      (..., out)
+ * with proj_a, proj_b, proj_out Linears (PyTorch's default init). act: MLB uses tanh. */
+typedef struct mmc_nn_lowrank_bilinear {
+    int in_a, in_b, rank, out, act;
+    float dropout;
+    mmc_nn_linear proj_a, proj_b, proj_out;
+} mmc_nn_lowrank_bilinear;
+int mmc_nn_lowrank_bilinear_init(mmc_nn_lowrank_bilinear *m, mmc_params *P, const char *prefix, int in_a,
+                                 int in_b, int rank, int out, int act, float dropout, mmc_rng *rng,
+                                 mmc_error *err);
+mmc_tensor *mmc_nn_lowrank_bilinear_forward(mmc_ctx *ctx, mmc_nn_lowrank_bilinear *m, mmc_tensor *a,
+                                            mmc_tensor *b, int training, mmc_rng *rng);
+
+/* Decision-level fusion: n classifiers' logits (each of the same shape, e.g. (B, C)) ->
+ * sum_k softmax(weight)_k · logits_k, the same shape. weight (n) is learnable, initialised
+ * to 0 (a plain average until training moves it). */
+typedef struct mmc_nn_logit_average {
+    int n;
+    mmc_tensor *weight;
+} mmc_nn_logit_average;
+int mmc_nn_logit_average_init(mmc_nn_logit_average *m, mmc_params *P, const char *prefix, int n,
+                              mmc_error *err);
+mmc_tensor *mmc_nn_logit_average_forward(mmc_ctx *ctx, mmc_nn_logit_average *m, mmc_tensor *const *logits,
+                                         int n);
+
+/* FiLM layer (Perez et al. 2018): gamma and beta, Linears cond_dim -> channels, turn a
+ * conditioning vector (e.g. the question's features) into a per-channel affine map of a
+ * CNN feature map. delta_gamma = 1 predicts 1 + gamma (the paper's choice: at init the
+ * layer is close to the identity, not close to zero). One module per conditioned stage.
+ * x (B, channels, H, W) (any 2..5-dim (B, channels, ...)), cond (B, cond_dim) -> x's shape. */
+typedef struct mmc_nn_film {
+    int cond_dim, channels, delta_gamma;
+    mmc_nn_linear gamma, beta;
+} mmc_nn_film;
+int mmc_nn_film_init(mmc_nn_film *m, mmc_params *P, const char *prefix, int cond_dim, int channels,
+                     int delta_gamma, mmc_rng *rng, mmc_error *err);
+mmc_tensor *mmc_nn_film_forward(mmc_ctx *ctx, mmc_nn_film *m, mmc_tensor *x, mmc_tensor *cond);
+
+/* Several modalities' token sequences in one: seqs[k] (B, T_k, D) -> (B, sum T_k, D) along
+ * the token axis, with row k of token_type_embeddings (n, D) (an nn.Embedding, N(0, 1))
+ * added to every token of seqs[k] so the encoder can tell the modalities apart. */
+typedef struct mmc_nn_modality_concat {
+    int n, dim;
+    mmc_nn_embedding token_type; /* "token_type_embeddings" */
+} mmc_nn_modality_concat;
+int mmc_nn_modality_concat_init(mmc_nn_modality_concat *m, mmc_params *P, const char *prefix, int n, int dim,
+                                mmc_rng *rng, mmc_error *err);
+mmc_tensor *mmc_nn_modality_concat_forward(mmc_ctx *ctx, mmc_nn_modality_concat *m, mmc_tensor *const *seqs,
+                                           int n);
+
+/* Joint representation, ViLT-style (src/nn/joint.c): one transformer encoder over
+ *   [CLS; image patch tokens; text tokens]                       (B, 1 + N + T, D)
+ * image: patch embedding (conv, kernel = stride = patch, as the ViT) + position embedding
+ *   over [CLS; patches]; text: word + position embeddings; then token type 0 is added to
+ *   CLS and the patches, type 1 to the words (mmc_nn_modality_concat); dropout; depth
+ *   encoder layers (torch names, pre-LN by default) with the text padding as key padding;
+ *   a final LayerNorm. The output is the CLS token (B, D).
+ * Names: image_embeddings.cls_token (1, 1, D), image_embeddings.position_embeddings
+ * (1, 1 + N, D) (both N(0, 0.02), as ViT), image_embeddings.patch_embed.{weight,bias},
+ * text_embeddings.word_embeddings.weight (V, D), text_embeddings.position_embeddings.weight
+ * (max_text_len, D) (nn.Embedding, N(0, 1)), token_type_embeddings.weight (2, D),
+ * encoder.layers.<i>.* (nn.TransformerEncoderLayer), norm.*. */
+#define MMC_JOINT_MAX_DEPTH 24
+typedef struct mmc_nn_joint_cfg {
+    int image_size, patch_size, in_channels;
+    int vocab_size, max_text_len;
+    int dim, depth, heads, mlp_dim;
+    int act;        /* MMC_ACT_GELU in ViLT */
+    int norm_first; /* 1: pre-LN (ViLT) */
+    float dropout;  /* embeddings, blocks and attention */
+    float eps;      /* layer norm */
+} mmc_nn_joint_cfg;
+/* A small default: pre-LN, GELU, mlp_dim 4·dim, dropout 0.1, eps 1e-5; the caller sets the
+ * sizes. */
+mmc_nn_joint_cfg mmc_nn_joint_defaults(int image_size, int patch_size, int vocab_size, int max_text_len,
+                                       int dim, int depth, int heads);
+typedef struct mmc_nn_joint {
+    mmc_nn_joint_cfg cfg;
+    int n_patches; /* (image_size / patch_size)^2 */
+    mmc_nn_conv2d patch_embed;
+    mmc_tensor *cls_token, *image_pos;
+    mmc_nn_embedding word_embeddings, text_pos;
+    mmc_nn_modality_concat types;
+    mmc_nn_encoder_layer layers[MMC_JOINT_MAX_DEPTH];
+    mmc_nn_layernorm norm;
+} mmc_nn_joint;
+int mmc_nn_joint_init(mmc_nn_joint *m, mmc_params *P, const char *prefix, const mmc_nn_joint_cfg *cfg,
+                      mmc_rng *rng, mmc_error *err);
+/* image (B, C, S, S); ids[B * T] token ids (each in 0..V-1), T in 1..max_text_len;
+ * text_mask NULL (no padding) or [B * T] with 1 = token, 0 = padding (padding is never
+ * attended to; CLS and the patches always are). Returns every token after the final norm
+ * (B, 1 + N + T, D). */
+mmc_tensor *mmc_nn_joint_forward_tokens(mmc_ctx *ctx, mmc_nn_joint *m, mmc_tensor *image, const int *ids,
+                                        const uint8_t *text_mask, int T, int training, mmc_rng *rng);
+/* The same, returning the CLS token (B, D): the joint representation. */
+mmc_tensor *mmc_nn_joint_forward(mmc_ctx *ctx, mmc_nn_joint *m, mmc_tensor *image, const int *ids,
+                                 const uint8_t *text_mask, int T, int training, mmc_rng *rng);
+
+/* (declarations for fusion go above this line) */
 
 /* ------------------------------------------------------------------- models */
 /* src/models: task models built from nn modules. */
@@ -1288,6 +1847,73 @@ int mmc_retrieval_train(const mmc_retrieval_config *cfg, const mmc_retrieval_tra
 
 /* (declarations for retrieval go above this line) */
 
+/* -- decoding (src/models/decode.c) -- */
+/* Greedy and beam search over any autoregressive model, through one step callback.
+ *
+ * The callback owns the model state (hidden states, caches), one slot per live beam. Each
+ * call advances every live beam by one token:
+ *   - beam_parents[i] is the slot (in the previous call's numbering) that beam i extends:
+ *     first make slot i a copy of that slot (a beam may be copied to several), then
+ *   - feed last_tokens[i] to beam i and write the log-probabilities of the next token
+ *     into logprobs[i * V .. i * V + V) (log-softmax values, <= 0; -inf = impossible).
+ * The first call has n_beams = 1, beam_parents = {0} (the state the caller prepared, e.g.
+ * the image encoding) and last_tokens = {start_id}. n_beams never exceeds the beam width.
+ * Return MMC_OK, or a status (with err filled) that stops the search and is returned. */
+typedef int (*mmc_decode_step_fn)(void *user, const int *beam_parents, const int32_t *last_tokens,
+                                  int n_beams, float *logprobs, mmc_error *err);
+
+typedef enum mmc_length_penalty_kind {
+    MMC_LP_GNMT = 0,  /* lp(len) = ((5 + len) / 6)^alpha (Wu et al. 2016, GNMT) */
+    MMC_LP_POWER = 1, /* lp(len) = len^alpha (Hugging Face generate's length_penalty) */
+} mmc_length_penalty_kind;
+
+typedef struct mmc_decode_opts {
+    int vocab_size;        /* V, the row length of logprobs */
+    int32_t start_id, end_id;
+    int max_len;           /* most tokens generated per hypothesis, the end token included */
+    int beam;              /* beam width K >= 1 (greedy ignores it) */
+    float length_penalty;  /* alpha; 0 ranks by the plain sum of log-probs */
+    int lp_kind;           /* mmc_length_penalty_kind */
+    int no_repeat_ngram;   /* n > 0: never generate an n-gram twice in one hypothesis
+                              (generated tokens only; the start token is not counted) */
+} mmc_decode_opts;
+/* vocab_size 0 (must be set), start 2, end 3 (the WORD/CHAR tokenizers' ids), max_len 20,
+ * beam 1, no length penalty, GNMT kind, no n-gram blocking. */
+mmc_decode_opts mmc_decode_defaults(void);
+
+/* Hypotheses, best first. tokens holds n rows of max_len entries; row i has lengths[i]
+ * valid tokens, without the start and end tokens. ended[i] is 1 if the hypothesis ended
+ * with end_id, 0 if it was cut at max_len (or had no allowed continuation). The length
+ * used by the penalty counts generated tokens: lengths[i] + ended[i].
+ * scores[i] = logprobs[i] / lp(lengths[i] + ended[i]), logprobs[i] the sum of the
+ * log-probabilities of every generated token (end included). */
+typedef struct mmc_decode_result {
+    int n, max_len;
+    int32_t *tokens;
+    int *lengths, *ended;
+    double *scores, *logprobs;
+} mmc_decode_result;
+void mmc_decode_result_free(mmc_decode_result *r); /* frees the arrays; r itself is the caller's */
+
+/* Greedy: the most likely token at each step (lowest id on ties) until end_id or max_len.
+ * One hypothesis; scores as above (the length penalty only rescales its score). */
+int mmc_decode_greedy(mmc_decode_step_fn step, void *user, const mmc_decode_opts *o,
+                      mmc_decode_result *out, mmc_error *err);
+/* Beam search of width K. Each step ranks the K x V extensions of the live beams by summed
+ * log-prob (ties: lower beam, then lower token id) and walks the 2K best: an end token
+ * within the first K ranks makes a finished hypothesis (kept aside; only the K best by
+ * score are kept), other tokens become the next live beams until K are live. The search
+ * stops when K hypotheses have finished and the worst of them scores at least every live
+ * beam's best reachable score (its log-prob can only fall; the penalty is taken at its most
+ * favourable reachable length), when no beam is live, or at max_len, where the live beams
+ * join the finished ones (ended = 0). Returns up to K hypotheses sorted by score (ties: the
+ * one found first). With length_penalty = 0, K = 1 gives exactly greedy's hypothesis; with
+ * a penalty, width 1 may look past an end token for a better-scoring longer caption. */
+int mmc_decode_beam(mmc_decode_step_fn step, void *user, const mmc_decode_opts *o,
+                    mmc_decode_result *out, mmc_error *err);
+
+/* (declarations for decoding go above this line) */
+
 /* -- embedder: one interface over every model that embeds text and images -- */
 /* `mmc embed`, `mmc index build`, `mmc search` and `mmc zeroshot` use only this. A path is
  * a retrieval run folder now, and a Hugging Face CLIP / Chinese-CLIP folder later. Outputs
@@ -1307,7 +1933,110 @@ int mmc_embedder_image_files(mmc_embedder *e, const char *const *paths, int n, f
 /* ------------------------------------------------------------------- eval */
 /* src/eval: metrics. */
 
+/* -- caption metrics (src/eval/bleu.c, cider.c, exact_match.c) -- */
+/* Captions are scored as token-id sequences (a WORD tokenizer's words, a CHAR tokenizer's
+ * Chinese characters alike), without start/end/pad tokens (encode with add_special = 0).
+ * Every hypothesis has one or more references. */
+typedef struct mmc_token_seq {
+    const int32_t *ids;
+    int n;
+} mmc_token_seq;
+typedef struct mmc_caption_item {
+    mmc_token_seq hyp;
+    const mmc_token_seq *refs;
+    int n_refs; /* >= 1 */
+} mmc_caption_item;
+
+/* BLEU (Papineni et al. 2002) as coco-caption's Bleu and NLTK's corpus_bleu compute it:
+ * p_n = sum over hypotheses of clipped n-gram matches (each n-gram's count capped by its
+ * largest count in any one reference) / sum of hypothesis n-gram counts; c = summed
+ * hypothesis lengths, r = summed closest reference lengths (closest to the hypothesis's
+ * length; on a tie the shorter reference, as both do); BP = 1 if c >= r, else
+ * exp(1 - r/c) (0 if c = 0); BLEU-n = BP * (p_1 ... p_n)^(1/n). No smoothing: BLEU-n is 0
+ * when any p_k (k <= n) is 0 (as NLTK; coco-caption's epsilons give ~1e-9 there). */
+typedef struct mmc_bleu_result {
+    double bleu[4];          /* BLEU-1 .. BLEU-4 */
+    double precision[4];     /* p_1 .. p_4 (smoothed for a smoothed sentence score) */
+    int64_t matched[4], total[4]; /* clipped matches and hypothesis n-grams, per order */
+    int64_t hyp_len, ref_len;     /* c and r */
+    double brevity_penalty;
+} mmc_bleu_result;
+int mmc_bleu_corpus(const mmc_caption_item *items, int n, mmc_bleu_result *out, mmc_error *err);
+/* One hypothesis scored alone (NLTK's sentence_bleu). smooth 0: none, as the corpus score;
+ * smooth 1: add one to the matches and to the total of every order n >= 2 (Lin & Och 2004;
+ * SmoothingFunction().method2 of current NLTK), so a short caption with no 4-gram match
+ * does not score 0. */
+int mmc_bleu_sentence(const mmc_caption_item *item, int smooth, mmc_bleu_result *out,
+                      mmc_error *err);
+
+/* CIDEr-D (Vedantam et al. 2015) with coco-caption's conventions: n-grams of 1..4 tokens;
+ * a sentence is a vector per order of tf * idf with tf the raw count and
+ * idf = log(N) - log(max(1, df)), N the number of items and df the number of items whose
+ * references (any of them) contain the n-gram; similarity per order and reference =
+ * sum over the hypothesis's n-grams of min(h, r) * r / (|h| |r|) (0 when either norm is 0),
+ * times exp(-(l_h - l_r)^2 / (2 * 6^2)) with l the number of bigrams of a sentence (as
+ * coco-caption counts it); an item's score = 10 * mean over orders of the sum over
+ * references / n_refs. The corpus score is the mean of the items' scores. The idf comes
+ * from the references of the items given, so a lone item scores 0 (log 1 = 0). per_item
+ * may be NULL, else it receives n scores. */
+int mmc_cider_d(const mmc_caption_item *items, int n, double *mean, double *per_item,
+                mmc_error *err);
+
+/* Fraction of hypotheses equal, token for token, to at least one of their references. */
+int mmc_exact_match(const mmc_caption_item *items, int n, double *rate, mmc_error *err);
+
 /* (declarations for eval go above this line) */
+
+/* ---- index (src/index) ---- */
+/* An embedding index for cross-modal retrieval: N items, each an L2-normalised row of D
+ * floats (stored as float32, or int8 with one scale per row) plus a UTF-8 string (an id or
+ * a path), and the id of the model that made the embeddings. Search is exact top-k by
+ * inner product, which is cosine similarity since rows and queries are normalised.
+ * File format: docs/formats.md ("Embedding index"); a file is mmap'd read-only and fully
+ * validated (sizes, offsets, UTF-8, CRC32s) before use. */
+enum { MMC_INDEX_F32 = 0, MMC_INDEX_I8 = 1 };
+#define MMC_INDEX_MAX_DIM 65536          /* embedding width limit (a sanity bound) */
+#define MMC_INDEX_MAX_COUNT 2147483647LL /* items; indices fit an int */
+#define MMC_INDEX_BLOCK_ROWS 4096        /* rows per GEMM block in search (bounds scratch) */
+typedef struct mmc_index mmc_index;
+
+/* Builds an in-memory index from emb (n, dim) row-major (finite values; a zero row stays
+ * zero), items[n] NUL-terminated UTF-8 strings, model_id a UTF-8 string (may be ""),
+ * dtype MMC_INDEX_F32 or MMC_INDEX_I8 (symmetric per-row quantisation: scale = max|x|/127).
+ * n may be 0. NULL + err (MMC_ERR_USAGE for bad arguments, MMC_ERR_INPUT for non-finite
+ * values or invalid UTF-8, naming the item) on failure. */
+mmc_index *mmc_index_build(const float *emb, int64_t n, int dim, const char *const *items,
+                           const char *model_id, int dtype, mmc_error *err);
+/* Writes the index atomically (temp file, fsync, rename). */
+int mmc_index_save(const mmc_index *ix, const char *path, mmc_error *err);
+/* Maps path read-only and validates it; NULL + MMC_ERR_INPUT naming the file when it is
+ * missing, a directory, truncated, or malformed in any way. */
+mmc_index *mmc_index_open(const char *path, mmc_error *err);
+/* The same validation over a file image in memory (copied; bytes may be freed after).
+ * name is used in messages ("<memory>" if NULL). For fuzzing and embedded indexes. */
+mmc_index *mmc_index_parse(const char *name, const uint8_t *bytes, size_t size, mmc_error *err);
+void mmc_index_close(mmc_index *ix); /* unmaps / frees; NULL is fine */
+
+int64_t mmc_index_count(const mmc_index *ix);
+int mmc_index_dim(const mmc_index *ix);
+int mmc_index_dtype(const mmc_index *ix);
+const char *mmc_index_model_id(const mmc_index *ix);
+const char *mmc_index_item(const mmc_index *ix, int64_t i); /* NULL if i out of range */
+/* Row i as floats (dequantised for int8) into out[dim]; MMC_ERR_USAGE if i out of range. */
+int mmc_index_row(const mmc_index *ix, int64_t i, float *out, mmc_error *err);
+
+/* Top-k for a batch of queries q (nq, dim): each query is L2-normalised first (a zero query
+ * scores 0 everywhere), then scored against every row. Writes idx (nq, k') and scores
+ * (nq, k'), k' = min(k, count), best first; equal scores keep the lower index first. The
+ * rows are processed in blocks of block_rows (0: MMC_INDEX_BLOCK_ROWS), one GEMM per block
+ * and query chunk, blocks spread over mmc_get_threads() threads; results do not depend on
+ * the thread count. Queries must be finite (else MMC_ERR_INPUT). Returns k' in *k_out
+ * (may be NULL). */
+int mmc_index_search(const mmc_index *ix, const float *q, int nq, int k, int block_rows,
+                     int64_t *idx, float *scores, int *k_out, mmc_error *err);
+/* The reference: every score in double precision, a full sort. Same contract, slow. */
+int mmc_index_search_bruteforce(const mmc_index *ix, const float *q, int nq, int k,
+                                int64_t *idx, float *scores, int *k_out, mmc_error *err);
 
 /* --------------------------------------------------------------- utilities */
 

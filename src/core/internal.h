@@ -80,4 +80,56 @@ static inline int mmc_axis(int axis, int ndim) {
 /* Whether a tensor needs its gradient computed in a backward function. */
 static inline int mmc_needs_grad(const mmc_tensor *t) { return t && t->requires_grad; }
 
+/* ---------------------------------------------------------------- parallel loops
+ *
+ * Every OpenMP loop in the ops goes through MMC_PARALLEL_FOR, never a bare
+ * `#pragma omp parallel for if (...)`: libgomp mallocs (and frees) a team for every
+ * parallel region it runs with one thread — an `if` clause that is false, or one thread
+ * configured — and caches only multi-thread teams. A warm training step must not malloc
+ * (DESIGN §3), so the serial case is decided here and runs as a plain loop, outside any
+ * OpenMP construct.
+ *
+ *   MMC_PARALLEL_FOR(mmc_par_threads(N, 32768),
+ *                    for (int64_t i = 0; i < N; i++) y[i] = f(x[i]));
+ *
+ * The first argument is the team size; the rest is one `for` statement (commas allowed;
+ * the macro supplies its final semicolon).
+ * With more than one thread it runs as `#pragma omp parallel for schedule(static)
+ * num_threads(nt)`: static, so a thread's share of the iterations depends only on the
+ * thread count (loops that keep per-thread partial sums rely on that for determinism),
+ * and an explicit team size so every loop follows mmc_set_threads — OpenMP's own default
+ * is per OS thread and may differ. Inside the loop, mmc_thread_id(nt) is the thread's
+ * index in 0..nt-1. */
+
+/* The team size for a loop over `work` elements: mmc_get_threads() when the work is
+ * above `min_work` (below it, starting a team costs more than it saves), else 1. */
+static inline int mmc_par_threads(int64_t work, int64_t min_work) {
+    return work > min_work ? mmc_get_threads() : 1;
+}
+
+#ifdef _OPENMP
+#include <omp.h>
+#define MMC_PARALLEL_FOR(nt, ...)                                                   \
+    do {                                                                            \
+        const int mmc__nt = (nt);                                                   \
+        if (mmc__nt > 1) {                                                          \
+            _Pragma("omp parallel for schedule(static) num_threads(mmc__nt)")       \
+            __VA_ARGS__;                                                            \
+        } else {                                                                    \
+            __VA_ARGS__;                                                            \
+        }                                                                           \
+    } while (0)
+/* The calling thread's index in a loop run by MMC_PARALLEL_FOR(nt, ...). 0 when nt is 1:
+ * the loop then runs on the caller, which may itself be a thread of someone else's
+ * parallel region, so omp_get_thread_num() would not be in 0..nt-1. */
+static inline int mmc_thread_id(int nt) { return nt > 1 ? omp_get_thread_num() : 0; }
+#else
+#define MMC_PARALLEL_FOR(nt, ...) \
+    do {                          \
+        (void)(nt);               \
+        __VA_ARGS__;              \
+    } while (0)
+static inline int mmc_thread_id(int nt) { (void)nt; return 0; }
+#endif
+
 #endif

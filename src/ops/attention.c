@@ -92,11 +92,11 @@ static void attn_backward(mmc_ctx *ctx, mmc_node *n) {
     float *scratch = mmc_scratch(ctx, sizeof(float) * (size_t)(pq > 0 ? pq * nt : 1));
     if (ctx->err.code) return;
     int prev = nt > 1 ? mmc_blas_threads(1) : 0;
-#pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
-    for (int bh = 0; bh < g->B * g->H; bh++)
-        attn_backward_one(g, q->data + bh * sq, k->data + bh * sk, v->data + bh * sk, P + bh * pq,
-                          dO + bh * sq, gq ? gq + bh * sq : NULL, gk ? gk + bh * sk : NULL,
-                          gv ? gv + bh * sk : NULL, scratch + pq * mmc_thread_id());
+    MMC_PARALLEL_FOR(nt,
+        for (int bh = 0; bh < g->B * g->H; bh++)
+            attn_backward_one(g, q->data + bh * sq, k->data + bh * sk, v->data + bh * sk, P + bh * pq,
+                              dO + bh * sq, gq ? gq + bh * sq : NULL, gk ? gk + bh * sk : NULL,
+                              gv ? gv + bh * sk : NULL, scratch + pq * mmc_thread_id(nt)));
     if (nt > 1) mmc_blas_threads(prev);
 }
 
@@ -128,11 +128,11 @@ mmc_tensor *mmc_attention(mmc_ctx *ctx, mmc_tensor *q, mmc_tensor *k, mmc_tensor
     if (!out) return NULL;
     int nt = attn_threads(g);
     int prev = nt > 1 ? mmc_blas_threads(1) : 0;
-#pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
-    for (int bh = 0; bh < g->B * g->H; bh++)
-        attn_forward_one(g, q->data + bh * sq, k->data + bh * sk, v->data + bh * sk, causal,
-                         key_mask ? key_mask + (int64_t)(bh / g->H) * g->Tk : NULL, P + bh * pq,
-                         out->data + bh * sq);
+    MMC_PARALLEL_FOR(nt,
+        for (int bh = 0; bh < g->B * g->H; bh++)
+            attn_forward_one(g, q->data + bh * sq, k->data + bh * sk, v->data + bh * sk, causal,
+                             key_mask ? key_mask + (int64_t)(bh / g->H) * g->Tk : NULL, P + bh * pq,
+                             out->data + bh * sq));
     if (nt > 1) mmc_blas_threads(prev);
     mmc_node *n = mmc_node_record(ctx, "attention", out, attn_backward, 3, q, k, v);
     if (n) n->saved = g, n->saved2 = P;

@@ -21,9 +21,6 @@
 #ifdef MMC_HAVE_OPENBLAS
 #include <cblas.h>
 #endif
-#ifdef _OPENMP
-#include <omp.h>
-#endif
 
 static inline void mmc_gemm(int ta, int tb, int M, int N, int K, float alpha, const float *A,
                             const float *B, float beta, float *C) {
@@ -59,15 +56,6 @@ static inline int mmc_blas_threads(int n) {
 #else
     (void)n;
     return 1;
-#endif
-}
-
-/* Index of the calling OpenMP thread (0 outside a parallel region or without OpenMP). */
-static inline int mmc_thread_id(void) {
-#ifdef _OPENMP
-    return omp_get_thread_num();
-#else
-    return 0;
 #endif
 }
 

@@ -93,24 +93,24 @@ static void conv_forward(const conv_geom *g, const float *x, const float *w, con
                          float *y, float *colbuf, int nt) {
     int64_t ocg = g->OC / g->G, kg = g->ckk / g->G, xs = (int64_t)g->C * g->H * g->W;
     int prev = nt > 1 ? mmc_blas_threads(1) : 0;
-#pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
-    for (int i = 0; i < g->B; i++) {
-        const float *col = x + i * xs;
-        if (!g->direct) {
-            float *c = colbuf + mmc_thread_id() * g->ckk * g->ohw;
-            im2col(g, x + i * xs, c);
-            col = c;
-        }
-        float *yi = y + (int64_t)i * g->OC * g->ohw;
-        for (int gr = 0; gr < g->G; gr++)
-            mmc_gemm(0, 0, (int)ocg, (int)g->ohw, (int)kg, 1.0f, w + gr * ocg * kg,
-                     col + gr * kg * g->ohw, 0.0f, yi + gr * ocg * g->ohw);
-        if (b)
-            for (int oc = 0; oc < g->OC; oc++) {
-                float *r = yi + oc * g->ohw, bv = b[oc];
-                for (int64_t j = 0; j < g->ohw; j++) r[j] += bv;
+    MMC_PARALLEL_FOR(nt,
+        for (int i = 0; i < g->B; i++) {
+            const float *col = x + i * xs;
+            if (!g->direct) {
+                float *c = colbuf + mmc_thread_id(nt) * g->ckk * g->ohw;
+                im2col(g, x + i * xs, c);
+                col = c;
             }
-    }
+            float *yi = y + (int64_t)i * g->OC * g->ohw;
+            for (int gr = 0; gr < g->G; gr++)
+                mmc_gemm(0, 0, (int)ocg, (int)g->ohw, (int)kg, 1.0f, w + gr * ocg * kg,
+                         col + gr * kg * g->ohw, 0.0f, yi + gr * ocg * g->ohw);
+            if (b)
+                for (int oc = 0; oc < g->OC; oc++) {
+                    float *r = yi + oc * g->ohw, bv = b[oc];
+                    for (int64_t j = 0; j < g->ohw; j++) r[j] += bv;
+                }
+        });
     if (nt > 1) mmc_blas_threads(prev);
 }
 
@@ -142,17 +142,17 @@ static void conv_backward_sample(const conv_geom *g, int i, const float *x, cons
 
 // db (OC) += sum over samples and positions of dY (B, OC, OH·OW)
 static void conv_bias_grad(const conv_geom *g, const float *dy, float *db) {
-#pragma omp parallel for schedule(static)
-    for (int oc = 0; oc < g->OC; oc++) {
-        double s = 0.0;
-        for (int i = 0; i < g->B; i++) {
-            const float *r = dy + ((int64_t)i * g->OC + oc) * g->ohw;
-            float part = 0.0f;
-            for (int64_t j = 0; j < g->ohw; j++) part += r[j];
-            s += part;
-        }
-        db[oc] += (float)s;
-    }
+    MMC_PARALLEL_FOR(mmc_get_threads(),
+        for (int oc = 0; oc < g->OC; oc++) {
+            double s = 0.0;
+            for (int i = 0; i < g->B; i++) {
+                const float *r = dy + ((int64_t)i * g->OC + oc) * g->ohw;
+                float part = 0.0f;
+                for (int64_t j = 0; j < g->ohw; j++) part += r[j];
+                s += part;
+            }
+            db[oc] += (float)s;
+        });
 }
 
 static void conv_backward(mmc_ctx *ctx, mmc_node *n) {
@@ -172,13 +172,13 @@ static void conv_backward(mmc_ctx *ctx, mmc_node *n) {
     if (ctx->err.code) return;
     if (part) memset(part, 0, sizeof(float) * (size_t)(wn * nt));
     int prev = nt > 1 ? mmc_blas_threads(1) : 0;
-#pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
-    for (int i = 0; i < g->B; i++) {
-        int t = mmc_thread_id();
-        float *c = col ? col + 2 * cs * t : NULL;
-        conv_backward_sample(g, i, x->data, w->data, dy, gx, part ? part + wn * t : NULL, c,
-                             c ? c + cs : NULL);
-    }
+    MMC_PARALLEL_FOR(nt,
+        for (int i = 0; i < g->B; i++) {
+            int t = mmc_thread_id(nt);
+            float *c = col ? col + 2 * cs * t : NULL;
+            conv_backward_sample(g, i, x->data, w->data, dy, gx, part ? part + wn * t : NULL, c,
+                                 c ? c + cs : NULL);
+        });
     if (nt > 1) mmc_blas_threads(prev);
     for (int t = 0; part && t < nt; t++) /* fixed order: deterministic for a thread count */
         for (int64_t j = 0; j < wn; j++) gw[j] += part[wn * t + j];
@@ -279,12 +279,12 @@ static void maxpool_backward(mmc_ctx *ctx, mmc_node *n) {
     const float *dy = n->out->grad;
     int64_t ohw = (int64_t)g->OH * g->OW, hw = (int64_t)g->H * g->W;
     /* a plane's outputs only reach that plane's inputs: planes are race-free */
-#pragma omp parallel for schedule(static) if ((int64_t)g->planes * ohw > 32768)
-    for (int pl = 0; pl < g->planes; pl++)
-        for (int64_t j = 0; j < ohw; j++) {
-            int32_t a = arg[pl * ohw + j];
-            if (a >= 0) gx[pl * hw + a] += dy[pl * ohw + j];
-        }
+    MMC_PARALLEL_FOR(mmc_par_threads((int64_t)g->planes * ohw, 32768),
+        for (int pl = 0; pl < g->planes; pl++)
+            for (int64_t j = 0; j < ohw; j++) {
+                int32_t a = arg[pl * ohw + j];
+                if (a >= 0) gx[pl * hw + a] += dy[pl * ohw + j];
+            });
 }
 
 // one plane: y (OH, OW) = max over each window of x (H, W); arg = flat index of the max
@@ -320,9 +320,9 @@ mmc_tensor *mmc_max_pool2d(mmc_ctx *ctx, mmc_tensor *x, int k, int s, int p) {
     int64_t ohw = (int64_t)g->OH * g->OW, hw = (int64_t)g->H * g->W;
     int32_t *arg = mmc_scratch(ctx, sizeof(int32_t) * (size_t)(out->numel ? out->numel : 1));
     if (!arg) return NULL;
-#pragma omp parallel for schedule(static) if (out->numel > 16384)
-    for (int pl = 0; pl < g->planes; pl++)
-        maxpool_plane(g, x->data + pl * hw, out->data + pl * ohw, arg + pl * ohw);
+    MMC_PARALLEL_FOR(mmc_par_threads(out->numel, 16384),
+        for (int pl = 0; pl < g->planes; pl++)
+            maxpool_plane(g, x->data + pl * hw, out->data + pl * ohw, arg + pl * ohw));
     mmc_node *n = mmc_node_record(ctx, "max_pool2d", out, maxpool_backward, 1, x);
     if (n) n->saved = g, n->saved2 = arg;
     return out;
@@ -357,9 +357,9 @@ static void avgpool_backward(mmc_ctx *ctx, mmc_node *n) {
     float *gx = mmc_tensor_grad(ctx, n->in[0]);
     if (!gx) return;
     int64_t ohw = (int64_t)g->OH * g->OW, hw = (int64_t)g->H * g->W;
-#pragma omp parallel for schedule(static) if ((int64_t)g->planes * ohw > 16384)
-    for (int pl = 0; pl < g->planes; pl++)
-        avgpool_plane(g, NULL, NULL, n->out->grad + pl * ohw, gx + pl * hw);
+    MMC_PARALLEL_FOR(mmc_par_threads((int64_t)g->planes * ohw, 16384),
+        for (int pl = 0; pl < g->planes; pl++)
+            avgpool_plane(g, NULL, NULL, n->out->grad + pl * ohw, gx + pl * hw));
 }
 
 // x (B, C, H, W) -> (B, C, OH, OW)
@@ -370,9 +370,9 @@ mmc_tensor *mmc_avg_pool2d(mmc_ctx *ctx, mmc_tensor *x, int k, int s, int p) {
     mmc_tensor *out = mmc_tensor_empty(ctx, 4, (int[]){x->shape[0], x->shape[1], g->OH, g->OW});
     if (!out) return NULL;
     int64_t ohw = (int64_t)g->OH * g->OW, hw = (int64_t)g->H * g->W;
-#pragma omp parallel for schedule(static) if (out->numel > 16384)
-    for (int pl = 0; pl < g->planes; pl++)
-        avgpool_plane(g, x->data + pl * hw, out->data + pl * ohw, NULL, NULL);
+    MMC_PARALLEL_FOR(mmc_par_threads(out->numel, 16384),
+        for (int pl = 0; pl < g->planes; pl++)
+            avgpool_plane(g, x->data + pl * hw, out->data + pl * ohw, NULL, NULL));
     mmc_node *n = mmc_node_record(ctx, "avg_pool2d", out, avgpool_backward, 1, x);
     if (n) n->saved = g;
     return out;
@@ -385,11 +385,11 @@ static void gap_backward(mmc_ctx *ctx, mmc_node *n) {
     int64_t planes = n->out->numel, hw = x->numel / (planes ? planes : 1);
     const float *dy = n->out->grad;
     float inv = 1.0f / (float)hw;
-#pragma omp parallel for schedule(static) if (x->numel > 32768)
-    for (int64_t pl = 0; pl < planes; pl++) {
-        float gv = dy[pl] * inv;
-        for (int64_t j = 0; j < hw; j++) gx[pl * hw + j] += gv;
-    }
+    MMC_PARALLEL_FOR(mmc_par_threads(x->numel, 32768),
+        for (int64_t pl = 0; pl < planes; pl++) {
+            float gv = dy[pl] * inv;
+            for (int64_t j = 0; j < hw; j++) gx[pl * hw + j] += gv;
+        });
 }
 
 // x (B, C, H, W) -> (B, C): the mean of each plane
@@ -403,13 +403,13 @@ mmc_tensor *mmc_global_avg_pool2d(mmc_ctx *ctx, mmc_tensor *x) {
     mmc_tensor *out = mmc_tensor_empty(ctx, 2, (int[]){x->shape[0], x->shape[1]});
     if (!out) return NULL;
     int64_t planes = out->numel, hw = (int64_t)x->shape[2] * x->shape[3];
-#pragma omp parallel for schedule(static) if (x->numel > 32768)
-    for (int64_t pl = 0; pl < planes; pl++) {
-        const float *p = x->data + pl * hw;
-        float s = 0.0f;
-        for (int64_t j = 0; j < hw; j++) s += p[j];
-        out->data[pl] = s / (float)hw;
-    }
+    MMC_PARALLEL_FOR(mmc_par_threads(x->numel, 32768),
+        for (int64_t pl = 0; pl < planes; pl++) {
+            const float *p = x->data + pl * hw;
+            float s = 0.0f;
+            for (int64_t j = 0; j < hw; j++) s += p[j];
+            out->data[pl] = s / (float)hw;
+        });
     mmc_node *n = mmc_node_record(ctx, "global_avg_pool2d", out, gap_backward, 1, x);
     (void)n;
     return out;

@@ -71,16 +71,16 @@ static void binary_backward(mmc_ctx *ctx, mmc_node *n) {
     if (ctx->err.code) return;
     if (bc->same) {
         int64_t N = out->numel;
-#pragma omp parallel for if (N > 32768)
-        for (int64_t i = 0; i < N; i++) {
-            float gi = g[i];
-            switch (kind) {
-            case OP_ADD: if (ga) ga[i] += gi; if (gb) gb[i] += gi; break;
-            case OP_SUB: if (ga) ga[i] += gi; if (gb) gb[i] -= gi; break;
-            case OP_MUL: if (ga) ga[i] += gi * B[i]; if (gb) gb[i] += gi * A[i]; break;
-            case OP_DIV: if (ga) ga[i] += gi / B[i]; if (gb) gb[i] -= gi * A[i] / (B[i] * B[i]); break;
-            }
-        }
+        MMC_PARALLEL_FOR(mmc_par_threads(N, 32768),
+            for (int64_t i = 0; i < N; i++) {
+                float gi = g[i];
+                switch (kind) {
+                case OP_ADD: if (ga) ga[i] += gi; if (gb) gb[i] += gi; break;
+                case OP_SUB: if (ga) ga[i] += gi; if (gb) gb[i] -= gi; break;
+                case OP_MUL: if (ga) ga[i] += gi * B[i]; if (gb) gb[i] += gi * A[i]; break;
+                case OP_DIV: if (ga) ga[i] += gi / B[i]; if (gb) gb[i] -= gi * A[i] / (B[i] * B[i]); break;
+                }
+            });
         return;
     }
     BCAST_LOOP(bc, {
@@ -104,15 +104,15 @@ static mmc_tensor *binary(mmc_ctx *ctx, const char *op, int kind, mmc_tensor *a,
     const float *A = a->data, *B = b->data;
     if (bc->same) {
         int64_t N = out->numel;
-#pragma omp parallel for if (N > 32768)
-        for (int64_t i = 0; i < N; i++) {
-            switch (kind) {
-            case OP_ADD: O[i] = A[i] + B[i]; break;
-            case OP_SUB: O[i] = A[i] - B[i]; break;
-            case OP_MUL: O[i] = A[i] * B[i]; break;
-            default: O[i] = A[i] / B[i]; break;
-            }
-        }
+        MMC_PARALLEL_FOR(mmc_par_threads(N, 32768),
+            for (int64_t i = 0; i < N; i++) {
+                switch (kind) {
+                case OP_ADD: O[i] = A[i] + B[i]; break;
+                case OP_SUB: O[i] = A[i] - B[i]; break;
+                case OP_MUL: O[i] = A[i] * B[i]; break;
+                default: O[i] = A[i] / B[i]; break;
+                }
+            });
     } else {
         BCAST_LOOP(bc, {
             switch (kind) {
@@ -193,8 +193,8 @@ static void unary_backward(mmc_ctx *ctx, mmc_node *n) {
     int k = n->ia[0];
     float p = n->fa[0];
     int64_t N = out->numel;
-#pragma omp parallel for if (N > 32768)
-    for (int64_t i = 0; i < N; i++) ga[i] += g[i] * deriv(k, x[i], y[i], p);
+    MMC_PARALLEL_FOR(mmc_par_threads(N, 32768),
+        for (int64_t i = 0; i < N; i++) ga[i] += g[i] * deriv(k, x[i], y[i], p));
 }
 
 static mmc_tensor *unary(mmc_ctx *ctx, const char *op, int k, mmc_tensor *a, float p) {
@@ -204,8 +204,8 @@ static mmc_tensor *unary(mmc_ctx *ctx, const char *op, int k, mmc_tensor *a, flo
     const float *x = a->data;
     float *y = out->data;
     int64_t N = a->numel;
-#pragma omp parallel for if (N > 32768)
-    for (int64_t i = 0; i < N; i++) y[i] = fwd(k, x[i], p);
+    MMC_PARALLEL_FOR(mmc_par_threads(N, 32768),
+        for (int64_t i = 0; i < N; i++) y[i] = fwd(k, x[i], p));
     mmc_node *n = mmc_node_record(ctx, op, out, unary_backward, 1, a);
     if (n) {
         n->ia[0] = k;

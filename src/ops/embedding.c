@@ -18,15 +18,15 @@ static void embedding_backward(mmc_ctx *ctx, mmc_node *n) {
     int cnt = n->ia[0], D = table->shape[1];
     const float *dy = n->out->grad; // dy (n, D)
     int nblk = (D + 63) / 64;
-#pragma omp parallel for schedule(static) if ((int64_t)cnt * D > 32768 && nblk > 1)
-    for (int blk = 0; blk < nblk; blk++) {
-        int j0 = blk * 64, j1 = j0 + 64 < D ? j0 + 64 : D;
-        for (int i = 0; i < cnt; i++) {
-            float *row = gt + (int64_t)ids[i] * D;
-            const float *g = dy + (int64_t)i * D;
-            for (int j = j0; j < j1; j++) row[j] += g[j];
-        }
-    }
+    MMC_PARALLEL_FOR(nblk > 1 ? mmc_par_threads((int64_t)cnt * D, 32768) : 1,
+        for (int blk = 0; blk < nblk; blk++) {
+            int j0 = blk * 64, j1 = j0 + 64 < D ? j0 + 64 : D;
+            for (int i = 0; i < cnt; i++) {
+                float *row = gt + (int64_t)ids[i] * D;
+                const float *g = dy + (int64_t)i * D;
+                for (int j = j0; j < j1; j++) row[j] += g[j];
+            }
+        });
 }
 
 // table (V, D), ids[n] in 0..V-1 -> (n, D)
@@ -45,9 +45,9 @@ mmc_tensor *mmc_embedding(mmc_ctx *ctx, mmc_tensor *table, const int *ids, int n
                                mmc_shape_str(table, s1, sizeof s1), V - 1);
     mmc_tensor *out = mmc_tensor_empty(ctx, 2, (int[]){n, D});
     if (!out) return NULL;
-#pragma omp parallel for schedule(static) if ((int64_t)n * D > 65536)
-    for (int i = 0; i < n; i++)
-        memcpy(out->data + (int64_t)i * D, table->data + (int64_t)ids[i] * D, sizeof(float) * (size_t)D);
+    MMC_PARALLEL_FOR(mmc_par_threads((int64_t)n * D, 65536),
+        for (int i = 0; i < n; i++)
+            memcpy(out->data + (int64_t)i * D, table->data + (int64_t)ids[i] * D, sizeof(float) * (size_t)D));
     mmc_node *nd = mmc_node_record(ctx, "embedding", out, embedding_backward, 1, table);
     if (nd) { /* the caller's ids may not outlive the call: keep a copy */
         int *copy = mmc_scratch(ctx, sizeof(int) * (size_t)(n ? n : 1));
@@ -66,8 +66,8 @@ static void dropout_backward(mmc_ctx *ctx, mmc_node *n) {
     if (!gx) return;
     const float *dy = n->out->grad, *mask = n->saved; /* mask: 0 or 1/(1-p); NULL: identity */
     int64_t N = n->out->numel;
-#pragma omp parallel for schedule(static) if (N > 32768)
-    for (int64_t i = 0; i < N; i++) gx[i] += mask ? dy[i] * mask[i] : dy[i];
+    MMC_PARALLEL_FOR(mmc_par_threads(N, 32768),
+        for (int64_t i = 0; i < N; i++) gx[i] += mask ? dy[i] * mask[i] : dy[i]);
 }
 
 // x (any shape) -> like x
@@ -88,8 +88,8 @@ mmc_tensor *mmc_dropout(mmc_ctx *ctx, mmc_tensor *x, float p, int training, mmc_
         float keep = 1.0f / (1.0f - p);
         for (int64_t i = 0; i < N; i++) /* sequential: the stream order defines the mask */
             mask[i] = mmc_rng_uniform(rng) < p ? 0.0f : keep;
-#pragma omp parallel for schedule(static) if (N > 32768)
-        for (int64_t i = 0; i < N; i++) out->data[i] = x->data[i] * mask[i];
+        MMC_PARALLEL_FOR(mmc_par_threads(N, 32768),
+            for (int64_t i = 0; i < N; i++) out->data[i] = x->data[i] * mask[i]);
     } else {
         memcpy(out->data, x->data, sizeof(float) * (size_t)N);
     }

@@ -98,10 +98,10 @@ static void bmm_forward(const bmm_geom *g, const float *A, const float *B, float
     }
     int small = (int64_t)g->M * g->N * g->K <= BMM_SMALL_GEMM && g->nb > 1;
     int prev = small ? mmc_blas_threads(1) : 0;
-#pragma omp parallel for schedule(static) if (small)
-    for (int i = 0; i < g->nb; i++)
-        mmc_gemm(g->ta, g->tb, g->M, g->N, g->K, 1.0f, A + i * g->sa, B + i * g->sb, 0.0f,
-                 C + i * g->sc);
+    MMC_PARALLEL_FOR(small ? mmc_get_threads() : 1,
+        for (int i = 0; i < g->nb; i++)
+            mmc_gemm(g->ta, g->tb, g->M, g->N, g->K, 1.0f, A + i * g->sa, B + i * g->sb, 0.0f,
+                     C + i * g->sc));
     if (small) mmc_blas_threads(prev);
 }
 
@@ -111,11 +111,11 @@ static void bmm_grad_batched(const bmm_geom *g, int which_a, const float *other,
     int small = (int64_t)g->M * g->N * g->K <= BMM_SMALL_GEMM && g->nb > 1;
     int prev = small ? mmc_blas_threads(1) : 0;
     int64_t so = which_a ? g->sb : g->sa, sg = which_a ? g->sa : g->sb;
-#pragma omp parallel for schedule(static) if (small)
-    for (int i = 0; i < g->nb; i++) {
-        if (which_a) grad_a(g->ta, g->tb, g->M, g->N, g->K, other + i * so, dC + i * g->sc, grad + i * sg);
-        else grad_b(g->ta, g->tb, g->M, g->N, g->K, other + i * so, dC + i * g->sc, grad + i * sg);
-    }
+    MMC_PARALLEL_FOR(small ? mmc_get_threads() : 1,
+        for (int i = 0; i < g->nb; i++) {
+            if (which_a) grad_a(g->ta, g->tb, g->M, g->N, g->K, other + i * so, dC + i * g->sc, grad + i * sg);
+            else grad_b(g->ta, g->tb, g->M, g->N, g->K, other + i * so, dC + i * g->sc, grad + i * sg);
+        });
     if (small) mmc_blas_threads(prev);
 }
 
@@ -198,16 +198,16 @@ mmc_tensor *mmc_bmm(mmc_ctx *ctx, mmc_tensor *a, mmc_tensor *b, int ta, int tb) 
 
 /* db (OUT) += column sums of dY (R, OUT); threads own column blocks, rows summed in order. */
 static void bias_grad(const float *dY, int64_t R, int OUT, float *db) {
-#pragma omp parallel for schedule(static) if (R * OUT > 65536)
-    for (int j0 = 0; j0 < OUT; j0 += 64) {
-        int j1 = j0 + 64 < OUT ? j0 + 64 : OUT;
-        float acc[64] = {0};
-        for (int64_t r = 0; r < R; r++) {
-            const float *row = dY + r * OUT;
-            for (int j = j0; j < j1; j++) acc[j - j0] += row[j];
-        }
-        for (int j = j0; j < j1; j++) db[j] += acc[j - j0];
-    }
+    MMC_PARALLEL_FOR(mmc_par_threads(R * OUT, 65536),
+        for (int j0 = 0; j0 < OUT; j0 += 64) {
+            int j1 = j0 + 64 < OUT ? j0 + 64 : OUT;
+            float acc[64] = {0};
+            for (int64_t r = 0; r < R; r++) {
+                const float *row = dY + r * OUT;
+                for (int j = j0; j < j1; j++) acc[j - j0] += row[j];
+            }
+            for (int j = j0; j < j1; j++) db[j] += acc[j - j0];
+        });
 }
 
 static void linear_backward(mmc_ctx *ctx, mmc_node *n) {

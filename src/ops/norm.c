@@ -51,22 +51,22 @@ static void bn_backward(mmc_ctx *ctx, mmc_node *n) {
     const float *X = x->data, *dy = n->out->grad;
     double N = (double)g->B * g->S;
     /* each channel owns its slice of x, gamma and beta: channels are race-free */
-#pragma omp parallel for schedule(static) if (x->numel > 32768)
-    for (int c = 0; c < g->C; c++) {
-        float mean = stats[c], inv = stats[g->C + c];
-        double sdy = 0.0, sdyx = 0.0; // sums of dy and dy·xhat over the channel
-        BN_CHANNEL_LOOP(g, c, i, { sdy += dy[i]; sdyx += dy[i] * ((X[i] - mean) * inv); });
-        if (gg) gg[c] += (float)sdyx;
-        if (gbt) gbt[c] += (float)sdy;
-        if (!gx) continue;
-        float k = (gamma ? gamma->data[c] : 1.0f) * inv;
-        if (g->batch_stats) {
-            float mdy = (float)(sdy / N), mdyx = (float)(sdyx / N);
-            BN_CHANNEL_LOOP(g, c, i, gx[i] += k * (dy[i] - mdy - (X[i] - mean) * inv * mdyx));
-        } else {
-            BN_CHANNEL_LOOP(g, c, i, gx[i] += k * dy[i]);
-        }
-    }
+    MMC_PARALLEL_FOR(mmc_par_threads(x->numel, 32768),
+        for (int c = 0; c < g->C; c++) {
+            float mean = stats[c], inv = stats[g->C + c];
+            double sdy = 0.0, sdyx = 0.0; // sums of dy and dy·xhat over the channel
+            BN_CHANNEL_LOOP(g, c, i, { sdy += dy[i]; sdyx += dy[i] * ((X[i] - mean) * inv); });
+            if (gg) gg[c] += (float)sdyx;
+            if (gbt) gbt[c] += (float)sdy;
+            if (!gx) continue;
+            float k = (gamma ? gamma->data[c] : 1.0f) * inv;
+            if (g->batch_stats) {
+                float mdy = (float)(sdy / N), mdyx = (float)(sdyx / N);
+                BN_CHANNEL_LOOP(g, c, i, gx[i] += k * (dy[i] - mdy - (X[i] - mean) * inv * mdyx));
+            } else {
+                BN_CHANNEL_LOOP(g, c, i, gx[i] += k * dy[i]);
+            }
+        });
 }
 
 static int bn_check(mmc_ctx *ctx, const mmc_tensor *x, mmc_tensor *const *pv, int training,
@@ -117,27 +117,27 @@ mmc_tensor *mmc_batch_norm(mmc_ctx *ctx, mmc_tensor *x, mmc_tensor *gamma, mmc_t
     double N = (double)g->B * g->S;
     const float *X = x->data;
     float *Y = out->data;
-#pragma omp parallel for schedule(static) if (x->numel > 32768)
-    for (int c = 0; c < g->C; c++) {
-        double mean, var;
-        if (g->batch_stats) {
-            bn_channel_stats(g, X, c, &mean, &var);
-            if (training && running_mean) { /* PyTorch: the running var is unbiased */
-                float *rm = running_mean->data + c, *rv = running_var->data + c;
-                *rm = (1.0f - momentum) * *rm + momentum * (float)mean;
-                *rv = (1.0f - momentum) * *rv + momentum * (float)(var * N / (N - 1.0));
+    MMC_PARALLEL_FOR(mmc_par_threads(x->numel, 32768),
+        for (int c = 0; c < g->C; c++) {
+            double mean, var;
+            if (g->batch_stats) {
+                bn_channel_stats(g, X, c, &mean, &var);
+                if (training && running_mean) { /* PyTorch: the running var is unbiased */
+                    float *rm = running_mean->data + c, *rv = running_var->data + c;
+                    *rm = (1.0f - momentum) * *rm + momentum * (float)mean;
+                    *rv = (1.0f - momentum) * *rv + momentum * (float)(var * N / (N - 1.0));
+                }
+            } else {
+                mean = running_mean->data[c];
+                var = running_var->data[c];
             }
-        } else {
-            mean = running_mean->data[c];
-            var = running_var->data[c];
-        }
-        float inv = (float)(1.0 / sqrt(var + eps));
-        stats[c] = (float)mean;
-        stats[g->C + c] = inv;
-        float k = (gamma ? gamma->data[c] : 1.0f) * inv;
-        float sh = (beta ? beta->data[c] : 0.0f) - (float)mean * k;
-        BN_CHANNEL_LOOP(g, c, i, Y[i] = X[i] * k + sh);
-    }
+            float inv = (float)(1.0 / sqrt(var + eps));
+            stats[c] = (float)mean;
+            stats[g->C + c] = inv;
+            float k = (gamma ? gamma->data[c] : 1.0f) * inv;
+            float sh = (beta ? beta->data[c] : 0.0f) - (float)mean * k;
+            BN_CHANNEL_LOOP(g, c, i, Y[i] = X[i] * k + sh);
+        });
     mmc_node *n = mmc_node_record(ctx, "batch_norm", out, bn_backward, 3, x, gamma, beta);
     if (n) n->saved = g, n->saved2 = stats;
     return out;
@@ -192,10 +192,10 @@ static void ln_backward(mmc_ctx *ctx, mmc_node *n) {
     if (ctx->err.code) return;
     if (part) memset(part, 0, sizeof(float) * 2 * (size_t)D * nt);
     const float *G = gamma ? gamma->data : NULL, *dy = n->out->grad;
-#pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
-    for (int64_t r = 0; r < R; r++)
-        ln_row_backward(x->data + r * D, dy + r * D, G, stats[r], stats[R + r], D,
-                        gx ? gx + r * D : NULL, part ? part + 2 * (int64_t)D * mmc_thread_id() : NULL);
+    MMC_PARALLEL_FOR(nt,
+        for (int64_t r = 0; r < R; r++)
+            ln_row_backward(x->data + r * D, dy + r * D, G, stats[r], stats[R + r], D,
+                            gx ? gx + r * D : NULL, part ? part + 2 * (int64_t)D * mmc_thread_id(nt) : NULL));
     for (int t = 0; part && t < nt; t++)
         for (int j = 0; j < D; j++) {
             if (gg) gg[j] += part[2 * (int64_t)D * t + j];
@@ -223,16 +223,16 @@ mmc_tensor *mmc_layer_norm(mmc_ctx *ctx, mmc_tensor *x, mmc_tensor *gamma, mmc_t
     mmc_tensor *out = stats ? mmc_tensor_empty(ctx, x->ndim, x->shape) : NULL;
     if (!out) return NULL;
     const float *G = gamma ? gamma->data : NULL, *Bt = beta ? beta->data : NULL;
-#pragma omp parallel for schedule(static) if (x->numel > 32768)
-    for (int64_t r = 0; r < R; r++) {
-        const float *xr = x->data + r * D;
-        float *yr = out->data + r * D, mean, rstd;
-        ln_row_stats(xr, D, eps, &mean, &rstd);
-        stats[r] = mean;
-        stats[R + r] = rstd;
-        for (int j = 0; j < D; j++)
-            yr[j] = (xr[j] - mean) * rstd * (G ? G[j] : 1.0f) + (Bt ? Bt[j] : 0.0f);
-    }
+    MMC_PARALLEL_FOR(mmc_par_threads(x->numel, 32768),
+        for (int64_t r = 0; r < R; r++) {
+            const float *xr = x->data + r * D;
+            float *yr = out->data + r * D, mean, rstd;
+            ln_row_stats(xr, D, eps, &mean, &rstd);
+            stats[r] = mean;
+            stats[R + r] = rstd;
+            for (int j = 0; j < D; j++)
+                yr[j] = (xr[j] - mean) * rstd * (G ? G[j] : 1.0f) + (Bt ? Bt[j] : 0.0f);
+        });
     mmc_node *n = mmc_node_record(ctx, "layer_norm", out, ln_backward, 3, x, gamma, beta);
     if (n) n->saved = stats, n->ia[0] = D;
     return out;

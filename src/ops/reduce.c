@@ -81,17 +81,17 @@ static int64_t next_reduced(const red_plan *p, int idx[D]) {
 
 /* out[o] = scale * sum of the inputs reduced into o */
 static void reduce_forward(const red_plan *p, const float *x, float *out, float scale) {
-#pragma omp parallel for if (p->nout * p->nred > 32768)
-    for (int64_t o = 0; o < p->nout; o++) {
-        int idx[D] = {0};
-        int64_t off = kept_offset(p, o);
-        double s = 0;
-        for (int64_t r = 0; r < p->nred; r++) {
-            s += x[off];
-            off += next_reduced(p, idx);
-        }
-        out[o] = (float)(s * scale);
-    }
+    MMC_PARALLEL_FOR(mmc_par_threads(p->nout * p->nred, 32768),
+        for (int64_t o = 0; o < p->nout; o++) {
+            int idx[D] = {0};
+            int64_t off = kept_offset(p, o);
+            double s = 0;
+            for (int64_t r = 0; r < p->nred; r++) {
+                s += x[off];
+                off += next_reduced(p, idx);
+            }
+            out[o] = (float)(s * scale);
+        });
 }
 
 /* gx[i] += scale * g[o] for every input i reduced into o */
@@ -102,16 +102,16 @@ static void reduce_backward(mmc_ctx *ctx, mmc_node *n) {
     if (!ga) return;
     const float *g = n->out->grad;
     float scale = n->fa[0];
-#pragma omp parallel for if (p->nout * p->nred > 32768)
-    for (int64_t o = 0; o < p->nout; o++) {
-        int idx[D] = {0};
-        int64_t off = kept_offset(p, o);
-        float go = g[o] * scale;
-        for (int64_t r = 0; r < p->nred; r++) {
-            ga[off] += go;
-            off += next_reduced(p, idx);
-        }
-    }
+    MMC_PARALLEL_FOR(mmc_par_threads(p->nout * p->nred, 32768),
+        for (int64_t o = 0; o < p->nout; o++) {
+            int idx[D] = {0};
+            int64_t off = kept_offset(p, o);
+            float go = g[o] * scale;
+            for (int64_t r = 0; r < p->nred; r++) {
+                ga[off] += go;
+                off += next_reduced(p, idx);
+            }
+        });
 }
 
 static mmc_tensor *reduce_sum(mmc_ctx *ctx, const char *op, mmc_tensor *a, const int *axes,
@@ -174,11 +174,11 @@ static void max_backward(mmc_ctx *ctx, mmc_node *n) {
     around_axis(a, n->ia[0], &outer, &len, &inner);
     int64_t N = outer * inner;
     /* each output routes to one distinct input element: no two writes collide */
-#pragma omp parallel for if (N > 32768)
-    for (int64_t o = 0; o < N; o++) {
-        int64_t b = o / inner, i = o % inner;
-        ga[(b * len + arg[o]) * inner + i] += g[o];
-    }
+    MMC_PARALLEL_FOR(mmc_par_threads(N, 32768),
+        for (int64_t o = 0; o < N; o++) {
+            int64_t b = o / inner, i = o % inner;
+            ga[(b * len + arg[o]) * inner + i] += g[o];
+        });
 }
 
 mmc_tensor *mmc_max(mmc_ctx *ctx, mmc_tensor *a, int axis, int keepdim) {
@@ -203,19 +203,19 @@ mmc_tensor *mmc_max(mmc_ctx *ctx, mmc_tensor *a, int axis, int keepdim) {
     if (!arg) return NULL;
     const float *x = a->data;
     int64_t N = outer * inner;
-#pragma omp parallel for if (N * len > 32768)
-    for (int64_t o = 0; o < N; o++) {
-        const float *row = x + (o / inner) * len * inner + o % inner; /* stride inner */
-        int best = 0;
-        float bv = row[0];
-        /* strict > keeps the first maximum (PyTorch's CPU choice); a NaN wins and sticks */
-        for (int k = 1; k < len && bv == bv; k++) {
-            float v = row[(int64_t)k * inner];
-            if (v > bv || v != v) { bv = v; best = k; }
-        }
-        out->data[o] = bv;
-        arg[o] = best;
-    }
+    MMC_PARALLEL_FOR(mmc_par_threads(N * len, 32768),
+        for (int64_t o = 0; o < N; o++) {
+            const float *row = x + (o / inner) * len * inner + o % inner; /* stride inner */
+            int best = 0;
+            float bv = row[0];
+            /* strict > keeps the first maximum (PyTorch's CPU choice); a NaN wins and sticks */
+            for (int k = 1; k < len && bv == bv; k++) {
+                float v = row[(int64_t)k * inner];
+                if (v > bv || v != v) { bv = v; best = k; }
+            }
+            out->data[o] = bv;
+            arg[o] = best;
+        });
     mmc_node *n = mmc_node_record(ctx, "max", out, max_backward, 1, a);
     if (n) {
         n->saved = arg;

@@ -22,15 +22,15 @@ static void around_axis(const mmc_tensor *x, int axis, int64_t *outer, int *len,
 static void copy_block(float *dst, int dlen, int doff, const float *src, int slen, int soff,
                        int cnt, int64_t outer, int64_t inner, int accumulate) {
     int64_t run = (int64_t)cnt * inner;
-#pragma omp parallel for if (outer * run > 32768)
-    for (int64_t b = 0; b < outer; b++) {
-        float *d = dst + (b * dlen + doff) * inner;
-        const float *s = src + (b * slen + soff) * inner;
-        if (accumulate)
-            for (int64_t j = 0; j < run; j++) d[j] += s[j];
-        else
-            memcpy(d, s, sizeof(float) * (size_t)run);
-    }
+    MMC_PARALLEL_FOR(mmc_par_threads(outer * run, 32768),
+        for (int64_t b = 0; b < outer; b++) {
+            float *d = dst + (b * dlen + doff) * inner;
+            const float *s = src + (b * slen + soff) * inner;
+            if (accumulate)
+                for (int64_t j = 0; j < run; j++) d[j] += s[j];
+            else
+                memcpy(d, s, sizeof(float) * (size_t)run);
+        });
 }
 
 /* ----------------------------------------------------------------------- reshape */
@@ -106,19 +106,19 @@ static void permute_run(const perm_plan *p, float *x_side, float *out_side, int 
     int last = p->nd ? p->shape[p->nd - 1] : 1;
     int64_t lstride = p->nd ? p->stride[p->nd - 1] : 0, rows = 1;
     for (int i = 0; i + 1 < p->nd; i++) rows *= p->shape[i];
-#pragma omp parallel for if (rows * last > 32768)
-    for (int64_t r = 0; r < rows; r++) {
-        int64_t off = 0, rem = r;
-        for (int i = p->nd - 2; i >= 0; i--) {
-            off += (rem % p->shape[i]) * p->stride[i];
-            rem /= p->shape[i];
-        }
-        float *o = out_side + r * last;
-        if (backward)
-            for (int j = 0; j < last; j++) x_side[off + j * lstride] += o[j];
-        else
-            for (int j = 0; j < last; j++) o[j] = x_side[off + j * lstride];
-    }
+    MMC_PARALLEL_FOR(mmc_par_threads(rows * last, 32768),
+        for (int64_t r = 0; r < rows; r++) {
+            int64_t off = 0, rem = r;
+            for (int i = p->nd - 2; i >= 0; i--) {
+                off += (rem % p->shape[i]) * p->stride[i];
+                rem /= p->shape[i];
+            }
+            float *o = out_side + r * last;
+            if (backward)
+                for (int j = 0; j < last; j++) x_side[off + j * lstride] += o[j];
+            else
+                for (int j = 0; j < last; j++) o[j] = x_side[off + j * lstride];
+        });
 }
 
 static void permute_backward(mmc_ctx *ctx, mmc_node *n) {
@@ -349,14 +349,14 @@ static void gather_backward(mmc_ctx *ctx, mmc_node *n) {
     const float *g = n->out->grad;
     int64_t cols = G->outer * G->inner;
     /* one thread per (b, j) column: repeated indices add serially, in a fixed order */
-#pragma omp parallel for if (cols * G->L > 32768)
-    for (int64_t c = 0; c < cols; c++) {
-        int64_t b = c / G->inner, j = c % G->inner;
-        for (int i = 0; i < G->L; i++) {
-            int64_t o = (b * G->L + i) * G->inner + j;
-            gx[(b * G->len + G->index[o]) * G->inner + j] += g[o];
-        }
-    }
+    MMC_PARALLEL_FOR(mmc_par_threads(cols * G->L, 32768),
+        for (int64_t c = 0; c < cols; c++) {
+            int64_t b = c / G->inner, j = c % G->inner;
+            for (int i = 0; i < G->L; i++) {
+                int64_t o = (b * G->L + i) * G->inner + j;
+                gx[(b * G->len + G->index[o]) * G->inner + j] += g[o];
+            }
+        });
 }
 
 static int gather_check(mmc_ctx *ctx, const mmc_tensor *x, int axis, const int *index, int64_t n, int len) {
@@ -391,11 +391,11 @@ mmc_tensor *mmc_gather(mmc_ctx *ctx, mmc_tensor *x, int axis, const int *index, 
     G->L = index_len;
     G->index = idx;
     int64_t N = out->numel;
-#pragma omp parallel for if (N > 32768)
-    for (int64_t o = 0; o < N; o++) {
-        int64_t b = o / ((int64_t)G->L * G->inner), j = o % G->inner;
-        out->data[o] = x->data[(b * G->len + idx[o]) * G->inner + j];
-    }
+    MMC_PARALLEL_FOR(mmc_par_threads(N, 32768),
+        for (int64_t o = 0; o < N; o++) {
+            int64_t b = o / ((int64_t)G->L * G->inner), j = o % G->inner;
+            out->data[o] = x->data[(b * G->len + idx[o]) * G->inner + j];
+        });
     mmc_node *n = mmc_node_record(ctx, "gather", out, gather_backward, 1, x);
     if (n) n->saved = G;
     return out;

@@ -33,14 +33,14 @@ static void l2n_backward(mmc_ctx *ctx, mmc_node *n) {
     double eps = n->fa[0];
     int C = x->shape[x->ndim - 1];
     int64_t rows = C ? x->numel / C : 0;
-#pragma omp parallel for if (x->numel > 32768)
-    for (int64_t r = 0; r < rows; r++) {
-        const float *xr = x->data + r * C, *gr = g + r * C;
-        float *dx = gx + r * C;
-        double nr = norm[r], c = nr > eps ? nr : eps;
-        double k = nr >= eps && nr > 0 ? dot(gr, xr, C) / (c * c * nr) : 0.0;
-        for (int i = 0; i < C; i++) dx[i] += (float)(gr[i] / c - xr[i] * k);
-    }
+    MMC_PARALLEL_FOR(mmc_par_threads(x->numel, 32768),
+        for (int64_t r = 0; r < rows; r++) {
+            const float *xr = x->data + r * C, *gr = g + r * C;
+            float *dx = gx + r * C;
+            double nr = norm[r], c = nr > eps ? nr : eps;
+            double k = nr >= eps && nr > 0 ? dot(gr, xr, C) / (c * c * nr) : 0.0;
+            for (int i = 0; i < C; i++) dx[i] += (float)(gr[i] / c - xr[i] * k);
+        });
 }
 
 mmc_tensor *mmc_l2_normalize(mmc_ctx *ctx, mmc_tensor *x, float eps) {
@@ -52,13 +52,13 @@ mmc_tensor *mmc_l2_normalize(mmc_ctx *ctx, mmc_tensor *x, float eps) {
     mmc_tensor *out = mmc_tensor_empty(ctx, x->ndim, x->shape);
     double *norm = mmc_scratch(ctx, sizeof(double) * (size_t)rows);
     if (!out || !norm) return NULL;
-#pragma omp parallel for if (x->numel > 32768)
-    for (int64_t r = 0; r < rows; r++) {
-        const float *xr = x->data + r * C;
-        norm[r] = sqrt(dot(xr, xr, C));
-        double c = norm[r] > eps ? norm[r] : eps;
-        for (int i = 0; i < C; i++) out->data[r * C + i] = (float)(xr[i] / c);
-    }
+    MMC_PARALLEL_FOR(mmc_par_threads(x->numel, 32768),
+        for (int64_t r = 0; r < rows; r++) {
+            const float *xr = x->data + r * C;
+            norm[r] = sqrt(dot(xr, xr, C));
+            double c = norm[r] > eps ? norm[r] : eps;
+            for (int i = 0; i < C; i++) out->data[r * C + i] = (float)(xr[i] / c);
+        });
     mmc_node *n = mmc_node_record(ctx, "l2_normalize", out, l2n_backward, 1, x);
     if (n) {
         n->saved = norm;
@@ -84,15 +84,15 @@ static void cos_backward(mmc_ctx *ctx, mmc_node *n) {
     const float *g = n->out->grad, *cosv = n->out->data;
     int C = a->shape[a->ndim - 1];
     int64_t rows = n->out->numel;
-#pragma omp parallel for if (a->numel > 32768)
-    for (int64_t r = 0; r < rows; r++) {
-        const float *ar = a->data + r * C, *br = b->data + r * C;
-        double c1 = c[2 * r], c2 = c[2 * r + 1], gr = g[r], cs = cosv[r];
-        for (int i = 0; i < C; i++) {
-            if (ga) ga[r * C + i] += (float)(gr * (br[i] / (c1 * c2) - cs * ar[i] / (c1 * c1)));
-            if (gb) gb[r * C + i] += (float)(gr * (ar[i] / (c1 * c2) - cs * br[i] / (c2 * c2)));
-        }
-    }
+    MMC_PARALLEL_FOR(mmc_par_threads(a->numel, 32768),
+        for (int64_t r = 0; r < rows; r++) {
+            const float *ar = a->data + r * C, *br = b->data + r * C;
+            double c1 = c[2 * r], c2 = c[2 * r + 1], gr = g[r], cs = cosv[r];
+            for (int i = 0; i < C; i++) {
+                if (ga) ga[r * C + i] += (float)(gr * (br[i] / (c1 * c2) - cs * ar[i] / (c1 * c1)));
+                if (gb) gb[r * C + i] += (float)(gr * (ar[i] / (c1 * c2) - cs * br[i] / (c2 * c2)));
+            }
+        });
 }
 
 mmc_tensor *mmc_cosine_similarity(mmc_ctx *ctx, mmc_tensor *a, mmc_tensor *b, float eps) {
@@ -107,14 +107,14 @@ mmc_tensor *mmc_cosine_similarity(mmc_ctx *ctx, mmc_tensor *a, mmc_tensor *b, fl
     double *c = mmc_scratch(ctx, sizeof(double) * 2 * (size_t)(out ? out->numel : 0));
     if (!out || !c) return NULL;
     int64_t rows = out->numel;
-#pragma omp parallel for if (a->numel > 32768)
-    for (int64_t r = 0; r < rows; r++) {
-        const float *ar = a->data + r * C, *br = b->data + r * C;
-        double n1 = sqrt(dot(ar, ar, C)), n2 = sqrt(dot(br, br, C));
-        c[2 * r] = n1 > eps ? n1 : eps;
-        c[2 * r + 1] = n2 > eps ? n2 : eps;
-        out->data[r] = (float)(dot(ar, br, C) / (c[2 * r] * c[2 * r + 1]));
-    }
+    MMC_PARALLEL_FOR(mmc_par_threads(a->numel, 32768),
+        for (int64_t r = 0; r < rows; r++) {
+            const float *ar = a->data + r * C, *br = b->data + r * C;
+            double n1 = sqrt(dot(ar, ar, C)), n2 = sqrt(dot(br, br, C));
+            c[2 * r] = n1 > eps ? n1 : eps;
+            c[2 * r + 1] = n2 > eps ? n2 : eps;
+            out->data[r] = (float)(dot(ar, br, C) / (c[2 * r] * c[2 * r + 1]));
+        });
     mmc_node *n = mmc_node_record(ctx, "cosine_similarity", out, cos_backward, 2, a, b);
     if (n) n->saved = c;
     return out;
@@ -130,17 +130,17 @@ mmc_tensor *mmc_cosine_similarity(mmc_ctx *ctx, mmc_tensor *a, mmc_tensor *b, fl
 /* gx[r] += sum over o of q[r*qr + o*qo] * (x_r - y_o): rows of x (rows, C), y (others, C) */
 static void pdist_grad_rows(float *gx, const float *x, const float *y, const float *q, int rows,
                             int others, int C, int64_t qr, int64_t qo) {
-#pragma omp parallel for if ((int64_t)rows * others * C > 32768)
-    for (int r = 0; r < rows; r++) {
-        float *gr = gx + (int64_t)r * C;
-        const float *xr = x + (int64_t)r * C;
-        for (int o = 0; o < others; o++) {
-            float w = q[r * qr + o * qo];
-            const float *yo = y + (int64_t)o * C;
-            if (w != 0.0f)
-                for (int k = 0; k < C; k++) gr[k] += w * (xr[k] - yo[k]);
-        }
-    }
+    MMC_PARALLEL_FOR(mmc_par_threads((int64_t)rows * others * C, 32768),
+        for (int r = 0; r < rows; r++) {
+            float *gr = gx + (int64_t)r * C;
+            const float *xr = x + (int64_t)r * C;
+            for (int o = 0; o < others; o++) {
+                float w = q[r * qr + o * qo];
+                const float *yo = y + (int64_t)o * C;
+                if (w != 0.0f)
+                    for (int k = 0; k < C; k++) gr[k] += w * (xr[k] - yo[k]);
+            }
+        });
 }
 
 static void pdist_backward(mmc_ctx *ctx, mmc_node *n) {
@@ -169,17 +169,17 @@ mmc_tensor *mmc_pairwise_distance(mmc_ctx *ctx, mmc_tensor *a, mmc_tensor *b, fl
     int N = a->shape[0], M = b->shape[0], C = a->shape[1];
     mmc_tensor *out = mmc_tensor_empty(ctx, 2, (int[]){N, M});
     if (!out) return NULL;
-#pragma omp parallel for if ((int64_t)N * M * C > 32768)
-    for (int i = 0; i < N; i++)
-        for (int j = 0; j < M; j++) {
-            const float *ar = a->data + (int64_t)i * C, *br = b->data + (int64_t)j * C;
-            double s = 0;
-            for (int k = 0; k < C; k++) {
-                double t = (double)ar[k] - br[k];
-                s += t * t;
-            }
-            out->data[(int64_t)i * M + j] = (float)sqrt(s);
-        }
+    MMC_PARALLEL_FOR(mmc_par_threads((int64_t)N * M * C, 32768),
+        for (int i = 0; i < N; i++)
+            for (int j = 0; j < M; j++) {
+                const float *ar = a->data + (int64_t)i * C, *br = b->data + (int64_t)j * C;
+                double s = 0;
+                for (int k = 0; k < C; k++) {
+                    double t = (double)ar[k] - br[k];
+                    s += t * t;
+                }
+                out->data[(int64_t)i * M + j] = (float)sqrt(s);
+            });
     mmc_node *n = mmc_node_record(ctx, "pairwise_distance", out, pdist_backward, 2, a, b);
     if (n) n->fa[0] = eps;
     return out;

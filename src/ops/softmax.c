@@ -39,19 +39,19 @@ static void softmax_backward(mmc_ctx *ctx, mmc_node *n) {
     const float *g = n->out->grad, *y = n->out->data;
     int C = a->shape[a->ndim - 1], log_form = n->ia[0] == SM_LOG;
     int64_t rows = a->numel / C;
-#pragma omp parallel for if (a->numel > 32768)
-    for (int64_t r = 0; r < rows; r++) {
-        const float *gr = g + r * C, *yr = y + r * C;
-        float *gx = ga + r * C;
-        double dot = 0;
-        if (log_form) { /* y = x - lse: dx = g - softmax * sum(g) */
-            for (int c = 0; c < C; c++) dot += gr[c];
-            for (int c = 0; c < C; c++) gx[c] += (float)(gr[c] - expf(yr[c]) * dot);
-        } else { /* y = softmax: dx = y * (g - sum(g * y)) */
-            for (int c = 0; c < C; c++) dot += (double)gr[c] * yr[c];
-            for (int c = 0; c < C; c++) gx[c] += (float)(yr[c] * (gr[c] - dot));
-        }
-    }
+    MMC_PARALLEL_FOR(mmc_par_threads(a->numel, 32768),
+        for (int64_t r = 0; r < rows; r++) {
+            const float *gr = g + r * C, *yr = y + r * C;
+            float *gx = ga + r * C;
+            double dot = 0;
+            if (log_form) { /* y = x - lse: dx = g - softmax * sum(g) */
+                for (int c = 0; c < C; c++) dot += gr[c];
+                for (int c = 0; c < C; c++) gx[c] += (float)(gr[c] - expf(yr[c]) * dot);
+            } else { /* y = softmax: dx = y * (g - sum(g * y)) */
+                for (int c = 0; c < C; c++) dot += (double)gr[c] * yr[c];
+                for (int c = 0; c < C; c++) gx[c] += (float)(yr[c] * (gr[c] - dot));
+            }
+        });
 }
 
 static mmc_tensor *softmax_common(mmc_ctx *ctx, const char *op, int kind, mmc_tensor *a) {
@@ -61,14 +61,14 @@ static mmc_tensor *softmax_common(mmc_ctx *ctx, const char *op, int kind, mmc_te
     if (rows_of(ctx, op, a, &rows, &C)) return NULL;
     mmc_tensor *out = mmc_tensor_empty(ctx, a->ndim, a->shape);
     if (!out) return NULL;
-#pragma omp parallel for if (a->numel > 32768)
-    for (int64_t r = 0; r < rows; r++) {
-        const float *x = a->data + r * C;
-        float *y = out->data + r * C;
-        double lse = row_logsumexp(x, C);
-        for (int c = 0; c < C; c++)
-            y[c] = kind == SM_LOG ? (float)(x[c] - lse) : (float)exp(x[c] - lse);
-    }
+    MMC_PARALLEL_FOR(mmc_par_threads(a->numel, 32768),
+        for (int64_t r = 0; r < rows; r++) {
+            const float *x = a->data + r * C;
+            float *y = out->data + r * C;
+            double lse = row_logsumexp(x, C);
+            for (int c = 0; c < C; c++)
+                y[c] = kind == SM_LOG ? (float)(x[c] - lse) : (float)exp(x[c] - lse);
+        });
     mmc_node *n = mmc_node_record(ctx, op, out, softmax_backward, 1, a);
     if (n) n->ia[0] = kind;
     return out;
@@ -100,17 +100,17 @@ static void ce_backward(mmc_ctx *ctx, mmc_node *n) {
     if (!gx) return;
     int N = x->shape[0], C = x->shape[1], ignore = n->ia[0];
     double e = n->fa[0], w = n->out->grad[0] / (double)sv->kept;
-#pragma omp parallel for if (x->numel > 32768)
-    for (int i = 0; i < N; i++) {
-        int t = sv->targets[i];
-        if (t == ignore) continue;
-        const float *z = x->data + (int64_t)i * C;
-        float *gr = gx + (int64_t)i * C;
-        for (int c = 0; c < C; c++) {
-            double p = exp((double)z[c] - sv->lse[i]);
-            gr[c] += (float)(w * (p - (c == t ? 1.0 - e : 0.0) - e / C));
-        }
-    }
+    MMC_PARALLEL_FOR(mmc_par_threads(x->numel, 32768),
+        for (int i = 0; i < N; i++) {
+            int t = sv->targets[i];
+            if (t == ignore) continue;
+            const float *z = x->data + (int64_t)i * C;
+            float *gr = gx + (int64_t)i * C;
+            for (int c = 0; c < C; c++) {
+                double p = exp((double)z[c] - sv->lse[i]);
+                gr[c] += (float)(w * (p - (c == t ? 1.0 - e : 0.0) - e / C));
+            }
+        });
 }
 
 /* Checks every target before any work: a bad id must fail, never index out of bounds. */
@@ -158,16 +158,16 @@ mmc_tensor *mmc_cross_entropy(mmc_ctx *ctx, mmc_tensor *logits, const int *targe
     if (!out || !sv || !row_loss || !lse || !tcopy) return NULL;
     double e = label_smoothing;
     /* row_loss: each row's term, so the final sum is done serially (deterministic) */
-#pragma omp parallel for if (logits->numel > 32768)
-    for (int i = 0; i < N; i++) {
-        const float *z = logits->data + (int64_t)i * C;
-        tcopy[i] = targets[i];
-        double m = row_logsumexp(z, C), sum_logp = 0;
-        lse[i] = m;
-        if (targets[i] == ignore_index) { row_loss[i] = 0; continue; }
-        for (int c = 0; c < C; c++) sum_logp += z[c] - m;
-        row_loss[i] = (1.0 - e) * (m - z[targets[i]]) - e / C * sum_logp;
-    }
+    MMC_PARALLEL_FOR(mmc_par_threads(logits->numel, 32768),
+        for (int i = 0; i < N; i++) {
+            const float *z = logits->data + (int64_t)i * C;
+            tcopy[i] = targets[i];
+            double m = row_logsumexp(z, C), sum_logp = 0;
+            lse[i] = m;
+            if (targets[i] == ignore_index) { row_loss[i] = 0; continue; }
+            for (int c = 0; c < C; c++) sum_logp += z[c] - m;
+            row_loss[i] = (1.0 - e) * (m - z[targets[i]]) - e / C * sum_logp;
+        });
     double total = 0;
     int kept = 0;
     for (int i = 0; i < N; i++)

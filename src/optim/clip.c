@@ -23,12 +23,8 @@ float mmc_clip_grad_norm(mmc_tensor *const *params, int n, float max_norm) {
             if (!t || !t->grad) continue;
             float *g = t->grad;
             const int64_t N = t->numel;
-            if (N >= MMC_OPTIM_PARALLEL_MIN) { /* see optim_impl.h for why not `if (...)` */
-#pragma omp parallel for
-                for (int64_t j = 0; j < N; j++) g[j] *= coef;
-            } else {
-                for (int64_t j = 0; j < N; j++) g[j] *= coef;
-            }
+            MMC_PARALLEL_FOR(mmc_par_threads(N, MMC_OPTIM_PARALLEL_MIN - 1),
+                             for (int64_t j = 0; j < N; j++) g[j] *= coef);
         }
     }
     return total;

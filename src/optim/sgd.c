@@ -57,7 +57,7 @@ void mmc_sgd_update(mmc_optim *o, int i) {
         .p = t->data,
         .g = t->grad,
         .v = o->sgd.momentum != 0 ? o->slot[0][i]->data : NULL,
-        .wd = o->sgd.weight_decay,
+        .wd = mmc_optim_decay_of(o, i, o->sgd.weight_decay),
         .mom = o->sgd.momentum,
         /* torch computes 1 - dampening in double, then the kernel sees it as a float */
         .keep = (float)(1.0 - (double)o->sgd.dampening),
@@ -65,11 +65,7 @@ void mmc_sgd_update(mmc_optim *o, int i) {
         .nesterov = o->sgd.nesterov,
         .first = o->steps[i] == 0,
     };
-    if (N >= MMC_OPTIM_PARALLEL_MIN) {
-#pragma omp parallel for
-        for (int64_t j = 0; j < N; j++) sgd_elem(&k, j);
-    } else {
-        for (int64_t j = 0; j < N; j++) sgd_elem(&k, j);
-    }
+    MMC_PARALLEL_FOR(mmc_par_threads(N, MMC_OPTIM_PARALLEL_MIN - 1),
+                     for (int64_t j = 0; j < N; j++) sgd_elem(&k, j));
     o->steps[i]++;
 }
