@@ -33,7 +33,8 @@ int cmd_eval(int argc, char **argv) {
     mmc_retrieval_metrics mt;
     double t0 = mmc_now();
     int rc = mmc_retrieval_evaluate(m, data, split, 0, &mt, &err);
-    const char *lang = mmc_retrieval_get_config(m)->lang;
+    char lang[8]; /* copied: the config dies with the model */
+    snprintf(lang, sizeof lang, "%s", mmc_retrieval_get_config(m)->lang);
     mmc_retrieval_free(m);
     if (rc) return cli_error_from(&err);
     if (json) {
