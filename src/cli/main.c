@@ -17,7 +17,7 @@ const cli_command cli_commands[] = {
      "  --steps N     optimizer steps (default 300)\n"
      "  --threads T   kernel threads (default: $MMC_THREADS, else all cores)\n"
      "  --seed S      random seed (default 1)\n"},
-    {"bench", cmd_bench, "time a workload (matrix products, convolution)",
+    {"bench", cmd_bench, "time a workload (matrix products, convolution, retrieval training)",
      "usage: mmc bench WORKLOAD [--threads T] [--steps N] [--json]\n"
      "\n"
      "Workloads:\n"
@@ -25,6 +25,9 @@ const cli_command cli_commands[] = {
      "  gemm-2048     2048x2048x2048 sgemm through mmc_matmul       (1 warm-up + 5 steps)\n"
      "  conv2d-train  conv2d forward+backward: batch 32, 64x64, 64->64 channels, 3x3,\n"
      "                pad 1, bias; GFLOP/s over forward, dW and dX    (1 warm-up + 3 steps)\n"
+     "  retrieval-train  one AdamW step of the dual encoder (DESIGN 7): ResNet-18 layout\n"
+     "                32-64-128-256 on 64x64 + GRU 512 text (vocab 5000, 16 tokens), InfoNCE,\n"
+     "                batch 128; pairs/s                                (1 warm-up + 3 steps)\n"
      "  --threads T   kernel threads (default: $MMC_THREADS, else all cores)\n"
      "  --steps N     timed steps after the warm-up\n"
      "  --json        one JSON object: {\"workload\", \"rate\", \"unit\", \"threads\", \"peak_rss_mb\"}\n"
@@ -91,6 +94,45 @@ const cli_command cli_commands[] = {
      "Human output: the text, its token count, the ids and the tokens.\n"
      "\n"
      "Exit codes: 1 bad arguments, 2 a missing or malformed model folder, or text that is not UTF-8.\n"},
+    {"train", cmd_train, "train a model on a dataset folder (retrieval)",
+     "usage: mmc train retrieval --data DIR --out RUN [--lang en|zh] [--config FILE]\n"
+     "                 [--epochs N | --steps N | --minutes M] [--seed S] [--threads T] [--resume]\n"
+     "\n"
+     "retrieval: a dual encoder (image encoder + text encoder into one embedding space)\n"
+     "trained on DIR/manifest-train.jsonl, validated each epoch on manifest-val.jsonl\n"
+     "(text->image and image->text R@1/5/10). Tasks caption, vqa and classify come later.\n"
+     "Writes RUN/config.json (settings + the vocabulary built from the training captions),\n"
+     "model.safetensors (last checkpoint), model-best.safetensors (best validation\n"
+     "text->image R@1+R@5+R@10), optimizer.safetensors, trainer.json, metrics.jsonl.\n"
+     "Ctrl-C saves a resumable checkpoint and exits 130. docs/retrieval.md lists the\n"
+     "config keys (encoders, sizes, loss, optimiser) and their defaults.\n"
+     "  --data DIR     dataset folder (manifest-train/val.jsonl + images)\n"
+     "  --out RUN      run folder (created)\n"
+     "  --lang L       en: captions, word tokenizer (default); zh: captions_zh, char tokenizer\n"
+     "  --config FILE  JSON object of config keys; the flags above override it\n"
+     "  --epochs N     passes over the training set (default: the config's epochs, 10)\n"
+     "  --steps N      optimizer steps instead\n"
+     "  --minutes M    stop after M minutes of training steps (validation not counted),\n"
+     "                 then validate and save; the learning rate decays over the M minutes\n"
+     "  --seed S       random seed (default 1): init, order, captions, augmentation\n"
+     "  --threads T    kernel threads (default: $MMC_THREADS, else all cores)\n"
+     "  --resume       continue RUN from its last checkpoint, bit-exactly (same seed)\n"
+     "  --val-max N    validate on the first N val images only\n"},
+    {"eval", cmd_eval, "evaluate a trained run on a dataset split (retrieval recall)",
+     "usage: mmc eval RUN --data DIR [--split test] [--json] [--best]\n"
+     "\n"
+     "Embeds every image and every caption (of the run's language) of DIR/manifest-SPLIT.jsonl\n"
+     "and reports retrieval recall:\n"
+     "  text->image: for each caption, the rank of its image among all images;\n"
+     "  image->text: for each image, the rank of the best-ranked of its captions among\n"
+     "               all captions;\n"
+     "  R@K = fraction of queries ranked within K; median_rank (1 = first); rsum = the sum\n"
+     "  of the six recalls in percent (0..600).\n"
+     "  --split S   split name (default test)\n"
+     "  --json      one JSON object: {\"text_to_image\": {\"R@1\", \"R@5\", \"R@10\",\n"
+     "              \"median_rank\", \"mean_rank\"}, \"image_to_text\": {...}, \"rsum\", ...}\n"
+     "              (recalls as fractions in [0, 1], rsum in percent)\n"
+     "  --best      use model-best.safetensors instead of the last checkpoint\n"},
     {"inspect", cmd_inspect, "list the tensors of a .safetensors file or summarise a run folder",
      "usage: mmc inspect FILE.safetensors | RUN [--json]\n"
      "\n"
@@ -140,8 +182,12 @@ static const cli_command *find(const char *name) {
  * when it is loaded, so the CLI sets OMP_WAIT_POLICY=passive and re-executes itself when
  * the user has not chosen a policy. MMC_NO_REEXEC=1 turns this off. */
 static void tune_openmp_and_reexec(char **argv) {
-    if (getenv("OMP_WAIT_POLICY") || getenv("MMC_NO_REEXEC")) return;
-    if (setenv("OMP_WAIT_POLICY", "passive", 1) != 0) return;
+    if (getenv("MMC_NO_REEXEC")) return;
+    /* cli_blas_coretype (blas_tune.c) asks for OpenBLAS's AVX2/AVX-512 kernels when it fell
+     * back to its generic ones: same reason (read at load time), same single re-exec. */
+    int need = cli_blas_coretype();
+    if (!getenv("OMP_WAIT_POLICY") && setenv("OMP_WAIT_POLICY", "passive", 1) == 0) need = 1;
+    if (!need) return;
     setenv("MMC_NO_REEXEC", "1", 1); /* never loop */
     execv("/proc/self/exe", argv);
     /* exec failed (no /proc?): carry on with the default policy */
