@@ -64,7 +64,81 @@ seeds_safetensors() {
   return 0
 }
 
+# le32 N — N as 4 little-endian bytes.
+le32() {
+  printf "\\$(printf %03o $(( $1 & 255 )))\\$(printf %03o $(( ($1 >> 8) & 255 )))"
+  printf "\\$(printf %03o $(( ($1 >> 16) & 255 )))\\$(printf %03o $(( ($1 >> 24) & 255 )))"
+}
+
+# zeros N — N zero bytes.
+zeros() { [ "$1" -gt 0 ] && dd if=/dev/zero bs=1 count="$1" 2>/dev/null; return 0; }
+
+# crc32 FILE — zlib's CRC-32 of a file, bit by bit (slow; seeds are a few hundred bytes).
+# Each step is c = (c >> 1) ^ (0xEDB88320 & -(c & 1)), eight per byte.
+crc32() {
+  c=4294967295
+  for b in $(od -An -v -tu1 "$1"); do
+    c=$(( c ^ b ))
+    for _ in 1 2 3 4 5 6 7 8; do c=$(( (c >> 1) ^ (3988292384 & -(c & 1)) )); done
+  done
+  echo $(( c ^ 4294967295 ))
+}
+
+# idx FILE DTYPE DIM COUNT MATRIX SCALES MODEL STRING... — an index file (docs/formats.md,
+# "Embedding index"): MATRIX and SCALES are printf escapes of the raw section bytes
+# (SCALES empty for float32), then the model id and COUNT item strings.
+idx() {
+  f=$1 dtype=$2 dim=$3 count=$4 matrix=$5 scales=$6 model=$7
+  shift 7
+  tmp=$f.parts
+  mkdir -p "$tmp"
+  bytes "$matrix" > "$tmp/matrix"
+  mlen=$(wc -c < "$tmp/matrix")
+  soff=$(( (128 + mlen + 63) / 64 * 64 ))
+  if [ "$dtype" = 1 ]; then bytes "$scales" > "$tmp/scales"; else : > "$tmp/scales"; fi
+  slen=$(wc -c < "$tmp/scales")
+  tab=$(( (soff + slen + 7) / 8 * 8 ))
+  strs=$(( tab + 8 * (count + 1) ))
+  : > "$tmp/strings"
+  pos=0
+  { le64 0
+    for s in "$@"; do
+      printf '%s\000' "$s" >> "$tmp/strings"
+      pos=$(wc -c < "$tmp/strings")
+      le64 "$pos"
+    done; } > "$tmp/offsets"
+  model_off=$(( strs + pos ))
+  model_len=$(( $(printf '%s' "$model" | wc -c) + 1 ))
+  size=$(( model_off + model_len ))
+  [ "$dtype" = 1 ] || soff=0
+  { cat "$tmp/matrix"; zeros $(( ${soff:-0} > 0 ? soff - 128 - mlen : 0 )); cat "$tmp/scales"
+    if [ "$dtype" = 1 ]; then zeros $(( tab - soff - slen )); else zeros $(( tab - 128 - mlen )); fi
+    cat "$tmp/offsets" "$tmp/strings"; printf '%s\000' "$model"; } > "$tmp/body"
+  { printf 'MMCIDX1\000'; le32 1; le32 "$dtype"; le32 "$dim"; le32 128; le64 "$count"; le64 "$size"
+    le64 128; le64 "$soff"; le64 "$tab"; le64 "$strs"; le64 "$pos"; le64 "$model_off"; le64 "$model_len"
+    le32 "$(crc32 "$tmp/body")"; zeros 24; } > "$tmp/head"
+  { cat "$tmp/head"; le32 "$(crc32 "$tmp/head")"; cat "$tmp/body"; } > "$f"
+  rm -r "$tmp"
+}
+
+seeds_index() {
+  d=$OUT/index
+  mkdir -p "$d"
+  # float32, dim 4: e0, e1, (0.6, 0.8, 0, 0); ASCII, Chinese and empty item strings
+  idx "$d/f32.idx" 0 4 3 \
+    '\000\000\200\077\000\000\000\000\000\000\000\000\000\000\000\000\000\000\000\000\000\000\200\077\000\000\000\000\000\000\000\000\232\231\031\077\315\314\114\077\000\000\000\000\000\000\000\000' \
+    '' 'clip-vit-b32' 'a.png' "$(printf '\345\233\276/\347\214\253.jpg')" ''
+  # int8, dim 3: rows (127, 0, 0) and (90, -90, 0), scales 1/127 and 1/(90 sqrt 2)
+  idx "$d/i8.idx" 1 3 2 '\177\000\000\132\246\000' '\004\002\001\074\305\330\000\074' \
+    "$(printf 'model \344\270\255\346\226\207')" 'id-1' 'id-2'
+  # no items at all; and one item of dim 1
+  idx "$d/empty.idx" 0 8 0 '' '' ''
+  idx "$d/one.idx" 0 1 1 '\000\000\200\277' '' 'm' 'only'
+  return 0
+}
+
 # One line per target that has seeds.
 seeds_safetensors
+seeds_index
 
 echo "make_corpus: seeds in $OUT"
