@@ -23,9 +23,15 @@ int cli_error(int code, const char *fmt, ...)
     ;
 int cli_error_from(const mmc_error *e); /* prints e->msg, returns e->code (3 if 0) */
 
+/* Re-executes the CLI once with OPENBLAS_CORETYPE set when OpenBLAS fell back to its
+ * generic kernels on a CPU that has AVX2/AVX-512 (blas_tune.c). */
+void cli_tune_blas(char **argv);
+
 int cmd_demo(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_inspect(int argc, char **argv);
 int cmd_data(int argc, char **argv);
+int cmd_train(int argc, char **argv);
+int cmd_eval(int argc, char **argv);
 
 #endif

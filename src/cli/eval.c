@@ -1,0 +1,55 @@
+/* eval.c — `mmc eval RUN --data DIR [--split test] [--json] [--best]`: retrieval recall of
+ * a trained run on a dataset split, every caption of the run's language used. */
+#include "cli.h"
+#include <stdio.h>
+#include <string.h>
+
+static void print_dir(const char *name, const mmc_recall *r, int last) {
+    printf("  \"%s\": {\"R@1\": %.4f, \"R@5\": %.4f, \"R@10\": %.4f, \"median_rank\": %g, \"mean_rank\": %.3f}%s\n", name, r->r1, r->r5,
+           r->r10, r->median_rank, r->mean_rank, last ? "" : ",");
+}
+
+int cmd_eval(int argc, char **argv) {
+    const char *run = NULL, *data = NULL, *split = "test";
+    int json = 0, best = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(a, "--json")) json = 1;
+        else if (!strcmp(a, "--best")) best = 1;
+        else if (!strcmp(a, "--data") || !strcmp(a, "--split")) {
+            if (!v) return cli_error(1, "eval: %s needs a value", a);
+            if (!strcmp(a, "--data")) data = v;
+            else split = v;
+            i++;
+        } else if (a[0] == '-') return cli_error(1, "eval: unknown option '%s' (see: mmc help eval)", a);
+        else if (!run) run = a;
+        else return cli_error(1, "eval: one run folder, got '%s' and '%s'", run, a);
+    }
+    if (!run) return cli_error(1, "eval: which run? usage: mmc eval RUN --data DIR [--split test] [--json]");
+    if (!data) return cli_error(1, "eval: --data DIR is required");
+    mmc_error err = {0};
+    mmc_retrieval *m = mmc_retrieval_load_weights(run, best ? "model-best.safetensors" : NULL, &err);
+    if (!m) return cli_error_from(&err);
+    mmc_retrieval_metrics mt;
+    double t0 = mmc_now();
+    int rc = mmc_retrieval_evaluate(m, data, split, 0, &mt, &err);
+    const char *lang = mmc_retrieval_get_config(m)->lang;
+    mmc_retrieval_free(m);
+    if (rc) return cli_error_from(&err);
+    if (json) {
+        printf("{\n");
+        print_dir("text_to_image", &mt.t2i, 0);
+        print_dir("image_to_text", &mt.i2t, 0);
+        printf("  \"rsum\": %.2f,\n  \"n_images\": %d,\n  \"n_texts\": %d,\n  \"split\": \"%s\",\n  \"lang\": \"%s\",\n  \"checkpoint\": \"%s\"\n}\n",
+               mt.rsum, mt.n_images, mt.n_texts, split, lang, best ? "model-best.safetensors" : "model.safetensors");
+    } else {
+        printf("%s on %s/%s (%d images, %d %s captions, %s) in %.1f s\n", run, data, split, mt.n_images, mt.n_texts, lang,
+               best ? "model-best.safetensors" : "model.safetensors", mmc_now() - t0);
+        printf("  text->image  R@1 %5.1f%%  R@5 %5.1f%%  R@10 %5.1f%%  median rank %g  mean rank %.1f\n", 100 * mt.t2i.r1, 100 * mt.t2i.r5,
+               100 * mt.t2i.r10, mt.t2i.median_rank, mt.t2i.mean_rank);
+        printf("  image->text  R@1 %5.1f%%  R@5 %5.1f%%  R@10 %5.1f%%  median rank %g  mean rank %.1f\n", 100 * mt.i2t.r1, 100 * mt.i2t.r5,
+               100 * mt.i2t.r10, mt.i2t.median_rank, mt.i2t.mean_rank);
+        printf("  rsum %.1f (sum of the six recalls in %%)\n", mt.rsum);
+    }
+    return 0;
+}

@@ -1,0 +1,165 @@
+/* train.c — `mmc train TASK ...`. TASK is retrieval for now; caption, vqa and classify
+ * are reserved names that say so. The loop lives in the library
+ * (mmc_retrieval_train); this file parses flags, prints progress (a bar on a TTY, plain
+ * lines every ~10 s otherwise) and turns Ctrl-C into "save a checkpoint and exit 130". */
+#include "cli.h"
+#include <errno.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static volatile int g_interrupt = 0;
+
+static void on_sigint(int sig) {
+    (void)sig;
+    g_interrupt = 1;
+    signal(SIGINT, SIG_DFL); /* a second Ctrl-C ends the process at once */
+}
+
+typedef struct progress {
+    int tty;
+    double last_print;
+} progress;
+
+static void fmt_time(double s, char *buf, size_t n) {
+    if (s < 0 || !isfinite(s)) { snprintf(buf, n, "?"); return; }
+    int t = (int)(s + 0.5);
+    if (t >= 3600) snprintf(buf, n, "%dh%02dm", t / 3600, t / 60 % 60);
+    else snprintf(buf, n, "%dm%02ds", t / 60, t % 60);
+}
+
+static void on_event(void *user, const mmc_train_event *ev) {
+    progress *p = user;
+    char eta[32], el[32];
+    switch (ev->kind) {
+    case MMC_TRAIN_EV_START:
+    case MMC_TRAIN_EV_END:
+    case MMC_TRAIN_EV_SAVE:
+        if (p->tty && ev->kind != MMC_TRAIN_EV_START) printf("\r\033[K");
+        if (ev->kind != MMC_TRAIN_EV_SAVE || !p->tty) printf("%s\n", ev->message);
+        break;
+    case MMC_TRAIN_EV_STEP: {
+        fmt_time(ev->eta_s, eta, sizeof eta);
+        fmt_time(ev->elapsed_s, el, sizeof el);
+        double frac = ev->total_steps > 0 ? (double)ev->step / ev->total_steps
+                                         : (ev->elapsed_s + ev->eta_s > 0 ? ev->elapsed_s / (ev->elapsed_s + ev->eta_s) : 0);
+        frac = frac < 0 ? 0 : frac > 1 ? 1 : frac;
+        if (p->tty) {
+            char bar[31];
+            int fill = (int)(frac * 30);
+            for (int i = 0; i < 30; i++) bar[i] = i < fill ? '#' : '.';
+            bar[30] = 0;
+            printf("\r\033[K[%s] %3.0f%% step %lld", bar, 100 * frac, (long long)ev->step);
+            if (ev->total_steps > 0) printf("/%lld", (long long)ev->total_steps);
+            printf(" ep %d  loss %.4f  %.0f pairs/s  lr %.2e  T %.3f  %s elapsed, ETA %s", ev->epoch, ev->loss_avg, ev->pairs_per_s,
+                   ev->lr, ev->temperature, el, eta);
+        } else {
+            double now = mmc_now();
+            if (ev->step > 1 && now - p->last_print < 10.0) break;
+            p->last_print = now;
+            printf("step %lld", (long long)ev->step);
+            if (ev->total_steps > 0) printf("/%lld", (long long)ev->total_steps);
+            printf("  epoch %d  loss %.4f  %.0f pairs/s  lr %.2e  temperature %.4f  elapsed %s  eta %s\n", ev->epoch, ev->loss_avg,
+                   ev->pairs_per_s, ev->lr, ev->temperature, el, eta);
+        }
+        break;
+    }
+    case MMC_TRAIN_EV_VAL: {
+        const mmc_retrieval_metrics *v = ev->val;
+        if (p->tty) printf("\r\033[K");
+        printf("val after step %lld: text->image R@1 %.3f R@5 %.3f R@10 %.3f (median rank %g), image->text R@1 %.3f R@5 %.3f R@10 %.3f, rsum %.1f%s\n",
+               (long long)ev->step, v->t2i.r1, v->t2i.r5, v->t2i.r10, v->t2i.median_rank, v->i2t.r1, v->i2t.r5, v->i2t.r10, v->rsum,
+               ev->is_best ? "  (best so far: model-best.safetensors)" : "");
+        break;
+    }
+    }
+    fflush(stdout);
+}
+
+static int parse_int(const char *flag, const char *v, long long lo, long long hi, long long *out) {
+    char *end = NULL;
+    errno = 0;
+    long long x = strtoll(v, &end, 10);
+    if (errno || !end || *end || end == v || x < lo || x > hi)
+        return cli_error(1, "train: %s needs an integer in %lld..%lld, got '%s'", flag, lo, hi, v);
+    *out = x;
+    return 0;
+}
+
+int cmd_train(int argc, char **argv) {
+    if (argc < 2) return cli_error(1, "train: which task? usage: mmc train retrieval --data DIR --out RUN ... (see: mmc help train)");
+    const char *task = argv[1];
+    if (!strcmp(task, "caption") || !strcmp(task, "vqa") || !strcmp(task, "classify"))
+        return cli_error(1, "train: task '%s' is not implemented yet (available: retrieval)", task);
+    if (strcmp(task, "retrieval")) return cli_error(1, "train: unknown task '%s' (available: retrieval)", task);
+    const char *data = NULL, *out = NULL, *config = NULL, *lang = NULL;
+    long long epochs = 0, steps = 0, threads = 0, seed = 1, val_max = 0;
+    double minutes = 0;
+    int resume = 0, nbudget = 0;
+    for (int i = 2; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        int takes = !strcmp(a, "--data") || !strcmp(a, "--out") || !strcmp(a, "--config") || !strcmp(a, "--lang") ||
+                    !strcmp(a, "--epochs") || !strcmp(a, "--steps") || !strcmp(a, "--minutes") || !strcmp(a, "--seed") ||
+                    !strcmp(a, "--threads") || !strcmp(a, "--val-max");
+        if (!strcmp(a, "--resume")) { resume = 1; continue; }
+        if (!takes) return cli_error(1, "train: unknown option '%s' (see: mmc help train)", a);
+        if (!v) return cli_error(1, "train: %s needs a value", a);
+        i++;
+        if (!strcmp(a, "--data")) data = v;
+        else if (!strcmp(a, "--out")) out = v;
+        else if (!strcmp(a, "--config")) config = v;
+        else if (!strcmp(a, "--lang")) lang = v;
+        else if (!strcmp(a, "--epochs")) { if (parse_int(a, v, 1, 1000000, &epochs)) return 1; nbudget++; }
+        else if (!strcmp(a, "--steps")) { if (parse_int(a, v, 1, 1000000000, &steps)) return 1; nbudget++; }
+        else if (!strcmp(a, "--seed")) { if (parse_int(a, v, 0, (long long)(~0ull >> 1), &seed)) return 1; }
+        else if (!strcmp(a, "--threads")) { if (parse_int(a, v, 1, 1024, &threads)) return 1; }
+        else if (!strcmp(a, "--val-max")) { if (parse_int(a, v, 0, 1000000000, &val_max)) return 1; }
+        else if (!strcmp(a, "--minutes")) {
+            char *end = NULL;
+            minutes = strtod(v, &end);
+            if (!end || *end || end == v || !(minutes > 0) || minutes > 1e6) return cli_error(1, "train: --minutes needs a positive number, got '%s'", v);
+            nbudget++;
+        }
+    }
+    if (!data) return cli_error(1, "train: --data DIR is required");
+    if (!out) return cli_error(1, "train: --out RUN is required");
+    if (nbudget > 1) return cli_error(1, "train: give at most one of --epochs, --steps, --minutes");
+    if (lang && strcmp(lang, "en") && strcmp(lang, "zh")) return cli_error(1, "train: --lang must be en or zh, got '%s'", lang);
+    if (resume && (config || lang)) return cli_error(1, "train: --resume takes the model and its settings from %s/config.json; drop --config/--lang", out);
+    if (threads > 0) mmc_set_threads((int)threads);
+
+    mmc_error err = {0};
+    mmc_retrieval_config cfg = mmc_retrieval_config_default();
+    if (config && mmc_retrieval_config_load(&cfg, config, &err)) return cli_error_from(&err);
+    if (lang) snprintf(cfg.lang, sizeof cfg.lang, "%s", lang); /* flags override the file */
+
+    mmc_retrieval_train_opts o = mmc_retrieval_train_defaults();
+    o.data_dir = data;
+    o.run_dir = out;
+    o.epochs = (int)epochs;
+    o.steps = steps;
+    o.minutes = minutes;
+    o.seed = (uint64_t)seed;
+    o.resume = resume;
+    o.val_max_images = (int)val_max;
+    o.interrupt = &g_interrupt;
+    progress p = {isatty(STDOUT_FILENO), 0};
+    o.callback = on_event;
+    o.user = &p;
+    o.log_every = p.tty ? 1 : 10;
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_sigint;
+    sigaction(SIGINT, &sa, NULL);
+    int rc = mmc_retrieval_train(&cfg, &o, &err);
+    signal(SIGINT, SIG_DFL);
+    if (rc == MMC_TRAIN_INTERRUPTED) {
+        fprintf(stderr, "mmc: interrupted; checkpoint saved in %s (continue with --resume)\n", out);
+        return 130;
+    }
+    if (rc) return cli_error_from(&err);
+    return 0;
+}

@@ -1,0 +1,287 @@
+/* retrieval.c — the dual encoder as an object: create, forward, loss, save/load a run
+ * folder, preprocessing and the inference helpers the embedder builds on.
+ *
+ * Run folder (docs/retrieval.md): config.json = every config key plus "tokenizer" (the
+ * word/char vocabulary built from the training captions); model.safetensors = every
+ * parameter and buffer under its dotted name. Both are read as hostile input: unknown
+ * keys, wrong types, out-of-range sizes, a missing or malformed vocabulary, and tensors
+ * whose names or shapes differ from what the config builds are MMC_ERR_INPUT naming the
+ * file. */
+#include "retrieval_internal.h"
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static mmc_retrieval *create(const mmc_retrieval_config *cfg, mmc_tokenizer *tok, mmc_rng *rng, const char *name,
+                             mmc_error *err) {
+    if (mmc_retrieval_config_check(cfg, name, err)) { mmc_tokenizer_free(tok); return NULL; }
+    if (cfg->max_len < 3) {
+        mmc_error_set(err, MMC_ERR_INPUT, "%s: max_len must be set (>= 3) to build a model", name);
+        mmc_tokenizer_free(tok);
+        return NULL;
+    }
+    mmc_tokenizer_kind k = tok ? mmc_tokenizer_kind_of(tok) : 0;
+    if (k != MMC_TOK_WORD && k != MMC_TOK_CHAR) {
+        mmc_error_set(err, MMC_ERR_INPUT, "%s: the retrieval model needs a word or char tokenizer", name);
+        mmc_tokenizer_free(tok);
+        return NULL;
+    }
+    mmc_retrieval *m = mmc_calloc(1, sizeof *m);
+    if (!m) {
+        mmc_error_set(err, MMC_ERR_RUNTIME, "retrieval: out of memory");
+        mmc_tokenizer_free(tok);
+        return NULL;
+    }
+    m->cfg = *cfg;
+    m->tok = tok;
+    m->img_kind = ret_image_kind(cfg->image_encoder);
+    m->txt_kind = ret_text_kind(cfg->text_encoder);
+    m->loss_kind = ret_loss_kind(cfg->loss);
+    mmc_rng_seed(&m->drop_rng, 0x5eed, 99);
+    if (ret_encoders_init(m, rng, err)) {
+        mmc_retrieval_free(m);
+        return NULL;
+    }
+    return m;
+}
+
+mmc_retrieval *mmc_retrieval_create(const mmc_retrieval_config *cfg, mmc_tokenizer *tok, uint64_t seed, mmc_error *err) {
+    mmc_rng rng;
+    mmc_rng_seed(&rng, seed, 1);
+    mmc_retrieval *m = create(cfg, tok, &rng, "config", err);
+    if (m) mmc_rng_seed(&m->drop_rng, seed, 2);
+    return m;
+}
+
+void mmc_retrieval_free(mmc_retrieval *m) {
+    if (!m) return;
+    mmc_params_free(&m->P);
+    mmc_tokenizer_free(m->tok);
+    mmc_free(m);
+}
+
+int mmc_retrieval_dim(const mmc_retrieval *m) { return m->cfg.embed_dim; }
+int mmc_retrieval_image_size(const mmc_retrieval *m) { return m->cfg.image_size; }
+mmc_params *mmc_retrieval_params(mmc_retrieval *m) { return &m->P; }
+const mmc_retrieval_config *mmc_retrieval_get_config(const mmc_retrieval *m) { return &m->cfg; }
+const mmc_tokenizer *mmc_retrieval_tokenizer(const mmc_retrieval *m) { return m->tok; }
+mmc_rng *mmc_retrieval_dropout_rng(mmc_retrieval *m) { return &m->drop_rng; }
+
+mmc_tensor *mmc_retrieval_encode_images(mmc_ctx *ctx, mmc_retrieval *m, mmc_tensor *images, int training) {
+    return ret_image_forward(ctx, m, images, training);
+}
+mmc_tensor *mmc_retrieval_encode_texts(mmc_ctx *ctx, mmc_retrieval *m, const int32_t *ids, const int32_t *mask, int B,
+                                       int T, int training) {
+    return ret_text_forward(ctx, m, ids, mask, B, T, training);
+}
+
+/* ---------------------------------------------------------------- losses
+ * Local versions over a batch of B matching pairs (row i of img matches row i of txt);
+ * TODO(loss): call src/loss once it lands in main. S = img · txtᵀ (B, B) holds cosine
+ * similarities (rows are unit vectors). */
+
+static mmc_tensor *const_eye(mmc_ctx *ctx, int B, float on, float off) {
+    mmc_tensor *t = mmc_tensor_empty(ctx, 2, (int[]){B, B});
+    if (t)
+        for (int i = 0; i < B; i++)
+            for (int j = 0; j < B; j++) t->data[i * B + j] = i == j ? on : off;
+    return t;
+}
+
+mmc_tensor *mmc_retrieval_loss(mmc_ctx *ctx, mmc_retrieval *m, mmc_tensor *img, mmc_tensor *txt) {
+    if (!img || !txt) return NULL;
+    int B = img->shape[0];
+    float mg = m->cfg.margin;
+    int *arange = mmc_arena_alloc(ctx->arena, sizeof(int) * (size_t)B);
+    if (!arange) return NULL;
+    for (int i = 0; i < B; i++) arange[i] = i;
+    if (m->loss_kind == RET_LOSS_INFONCE) {
+        /* CLIP: logits = exp(logit_scale) · S; cross-entropy towards the diagonal in both
+         * directions (image -> text over rows, text -> image over columns), averaged. */
+        mmc_tensor *S = mmc_matmul(ctx, img, txt, 0, 1);                                  // (B, B)
+        mmc_tensor *logits = mmc_mul(ctx, S, mmc_exp(ctx, m->logit_scale));              // (B, B)
+        mmc_tensor *li = mmc_cross_entropy(ctx, logits, arange, -100, 0.0f);
+        mmc_tensor *lt = mmc_cross_entropy(ctx, mmc_transpose(ctx, logits, 0, 1), arange, -100, 0.0f);
+        return mmc_scale(ctx, mmc_add(ctx, li, lt), 0.5f);
+    }
+    if (m->loss_kind == RET_LOSS_CONTRASTIVE) {
+        /* Hadsell et al.: L = y·d + (1 - y)·max(0, m - d) with d the Euclidean distance,
+         * y = 1 on the diagonal; matching and non-matching pairs are averaged separately
+         * so the B² - B negatives do not drown the B positives. */
+        mmc_tensor *d = mmc_pairwise_distance(ctx, img, txt, 1e-6f);                      // (B, B)
+        mmc_tensor *pos = mmc_scale(ctx, mmc_sum(ctx, mmc_mul(ctx, d, const_eye(ctx, B, 1, 0)), NULL, 0, 0), 1.0f / B);
+        mmc_tensor *hinge = mmc_relu(ctx, mmc_add_scalar(ctx, mmc_scale(ctx, d, -1.0f), mg));
+        mmc_tensor *neg = mmc_scale(ctx, mmc_sum(ctx, mmc_mul(ctx, hinge, const_eye(ctx, B, 0, 1)), NULL, 0, 0),
+                                    1.0f / ((float)B * (B - 1)));
+        return mmc_add(ctx, pos, neg);
+    }
+    mmc_tensor *S = mmc_matmul(ctx, img, txt, 0, 1); // (B, B)
+    if (m->loss_kind == RET_LOSS_COSINE) {
+        /* torch's CosineEmbeddingLoss over every pair: 1 - cos for matches, max(0, cos - m)
+         * for the others, each group averaged. */
+        mmc_tensor *pos = mmc_scale(ctx, mmc_sum(ctx, mmc_mul(ctx, S, const_eye(ctx, B, 1, 0)), NULL, 0, 0), -1.0f / B);
+        mmc_tensor *neg = mmc_sum(ctx, mmc_mul(ctx, mmc_relu(ctx, mmc_add_scalar(ctx, S, -mg)), const_eye(ctx, B, 0, 1)), NULL, 0, 0);
+        return mmc_add_scalar(ctx, mmc_add(ctx, pos, mmc_scale(ctx, neg, 1.0f / ((float)B * (B - 1)))), 1.0f);
+    }
+    /* Triplet (VSE / VSE++): for image i, max(0, m - S_ii + S_ij) over texts j != i, and for
+     * text j, max(0, m - S_jj + S_ij) over images i != j; summed over negatives, or only the
+     * hardest negative of each anchor ("triplet_hardest", VSE++). Divided by B. */
+    mmc_tensor *di = mmc_gather(ctx, S, 1, arange, 1);   // (B, 1): S_ii per row
+    mmc_tensor *dt = mmc_gather(ctx, S, 0, arange, 1);   // (1, B): S_jj per column
+    mmc_tensor *off = const_eye(ctx, B, 0, 1);
+    mmc_tensor *cost_t = mmc_mul(ctx, mmc_relu(ctx, mmc_add_scalar(ctx, mmc_sub(ctx, S, di), mg)), off); // image anchors
+    mmc_tensor *cost_i = mmc_mul(ctx, mmc_relu(ctx, mmc_add_scalar(ctx, mmc_sub(ctx, S, dt), mg)), off); // text anchors
+    mmc_tensor *tot;
+    if (m->loss_kind == RET_LOSS_TRIPLET_HARDEST)
+        tot = mmc_add(ctx, mmc_sum(ctx, mmc_max(ctx, cost_t, 1, 0), NULL, 0, 0), mmc_sum(ctx, mmc_max(ctx, cost_i, 0, 0), NULL, 0, 0));
+    else
+        tot = mmc_add(ctx, mmc_sum(ctx, cost_t, NULL, 0, 0), mmc_sum(ctx, cost_i, NULL, 0, 0));
+    return mmc_scale(ctx, tot, 1.0f / B);
+}
+
+/* ------------------------------------------------------------ save / load */
+
+int mmc_retrieval_save(const mmc_retrieval *m, const char *run_dir, const char *weights, mmc_error *err) {
+    char path[4096];
+    char *cfg = mmc_retrieval_config_to_json(&m->cfg);
+    char *tok = mmc_tokenizer_to_json(m->tok, err);
+    cJSON *root = cfg ? cJSON_Parse(cfg) : NULL, *tj = tok ? cJSON_Parse(tok) : NULL;
+    mmc_free(cfg);
+    mmc_free(tok);
+    char *text = NULL;
+    if (root && tj) {
+        cJSON_AddItemToObject(root, "tokenizer", tj);
+        tj = NULL;
+        text = cJSON_Print(root);
+    }
+    cJSON_Delete(root);
+    cJSON_Delete(tj);
+    if (!text) return mmc_error_set(err, MMC_ERR_RUNTIME, "%s: out of memory writing config.json", run_dir);
+    snprintf(path, sizeof path, "%s/config.json", run_dir);
+    int rc = mmc_write_file_atomic(path, text, strlen(text), err);
+    cJSON_free(text);
+    if (rc) return rc;
+    snprintf(path, sizeof path, "%s/%s", run_dir, weights ? weights : "model.safetensors");
+    return mmc_params_save(&m->P, path, "{\"format\":\"mmc-retrieval\"}", err);
+}
+
+mmc_retrieval *mmc_retrieval_load_weights(const char *run_dir, const char *weights, mmc_error *err) {
+    char path[4096];
+    snprintf(path, sizeof path, "%s/config.json", run_dir);
+    uint8_t *buf = NULL;
+    size_t n = 0;
+    if (mmc_read_file(path, 64u << 20, &buf, &n, err)) return NULL;
+    mmc_retrieval_config cfg = mmc_retrieval_config_default();
+    cfg.max_len = 0;
+    if (mmc_retrieval_config_parse(&cfg, (const char *)buf, n, path, err)) { mmc_free(buf); return NULL; }
+    cJSON *root = cJSON_ParseWithLength((const char *)buf, n);
+    mmc_free(buf);
+    const cJSON *tj = cJSON_GetObjectItemCaseSensitive(root, "tokenizer");
+    char *tt = cJSON_IsObject(tj) ? cJSON_PrintUnformatted(tj) : NULL;
+    cJSON_Delete(root);
+    if (!tt) {
+        mmc_error_set(err, MMC_ERR_INPUT, "%s: no \"tokenizer\" object (the run's vocabulary)", path);
+        return NULL;
+    }
+    mmc_tokenizer *tok = mmc_tokenizer_from_json(tt, strlen(tt), path, err);
+    cJSON_free(tt);
+    if (!tok) {
+        if (err) err->code = MMC_ERR_INPUT;
+        return NULL;
+    }
+    mmc_retrieval *m = create(&cfg, tok, NULL, path, err);
+    if (!m) return NULL;
+    snprintf(path, sizeof path, "%s/%s", run_dir, weights ? weights : "model.safetensors");
+    if (mmc_params_load(&m->P, path, 1, err)) {
+        if (err && err->code == MMC_ERR_RUNTIME) err->code = MMC_ERR_INPUT;
+        mmc_retrieval_free(m);
+        return NULL;
+    }
+    return m;
+}
+
+mmc_retrieval *mmc_retrieval_load(const char *run_dir, mmc_error *err) {
+    return mmc_retrieval_load_weights(run_dir, NULL, err);
+}
+
+/* ------------------------------------------------------------ inference */
+
+int mmc_retrieval_image_to_chw(const mmc_retrieval *m, const mmc_image *img, float *out, mmc_error *err) {
+    int S = m->cfg.image_size;
+    if (img->c != 3) return mmc_error_set(err, MMC_ERR_USAGE, "retrieval: expected an RGB image, got %d channels", img->c);
+    mmc_image rs = {0};
+    const mmc_image *src = img;
+    if (img->w != S || img->h != S) {
+        int rc = mmc_image_resize(img, &rs, S, S, MMC_RESAMPLE_BILINEAR, err);
+        if (rc) return rc;
+        src = &rs;
+    }
+    /* (v/255 - 0.5) / 0.5: [-1, 1] */
+    for (int c = 0; c < 3; c++)
+        for (int i = 0; i < S * S; i++) out[(size_t)c * S * S + i] = (float)src->data[(size_t)i * 3 + c] * (1.0f / 127.5f) - 1.0f;
+    mmc_image_free(&rs);
+    return MMC_OK;
+}
+
+enum { EMBED_CHUNK = 128 };
+
+int mmc_retrieval_embed_chw(mmc_retrieval *m, const float *chw, int n, float *out, mmc_error *err) {
+    int S = m->cfg.image_size, E = m->cfg.embed_dim;
+    mmc_ctx *ctx = mmc_ctx_new();
+    if (!ctx) return mmc_error_set(err, MMC_ERR_RUNTIME, "retrieval: out of memory");
+    mmc_grad_mode(ctx, 0);
+    int rc = MMC_OK;
+    for (int at = 0; at < n && !rc; at += EMBED_CHUNK) {
+        int B = n - at < EMBED_CHUNK ? n - at : EMBED_CHUNK;
+        mmc_tensor *x = mmc_tensor_from(ctx, 4, (int[]){B, 3, S, S}, chw + (size_t)at * 3 * S * S);
+        mmc_tensor *e = ret_image_forward(ctx, m, x, 0);
+        if (!e) rc = mmc_error_set(err, ctx->err.code ? ctx->err.code : MMC_ERR_RUNTIME, "retrieval: %s", ctx->err.msg);
+        else memcpy(out + (size_t)at * E, e->data, sizeof(float) * (size_t)B * E);
+        mmc_ctx_reset(ctx);
+    }
+    mmc_ctx_free(ctx);
+    return rc;
+}
+
+int mmc_retrieval_embed_texts(mmc_retrieval *m, const char *const *texts, int n, float *out, mmc_error *err) {
+    int T = m->cfg.max_len, E = m->cfg.embed_dim;
+    int32_t *ids = mmc_malloc(sizeof(int32_t) * (size_t)EMBED_CHUNK * T), *mask = mmc_malloc(sizeof(int32_t) * (size_t)EMBED_CHUNK * T);
+    mmc_ctx *ctx = mmc_ctx_new();
+    int rc = MMC_OK;
+    if (!ids || !mask || !ctx) rc = mmc_error_set(err, MMC_ERR_RUNTIME, "retrieval: out of memory");
+    if (ctx) mmc_grad_mode(ctx, 0);
+    for (int at = 0; at < n && !rc; at += EMBED_CHUNK) {
+        int B = n - at < EMBED_CHUNK ? n - at : EMBED_CHUNK;
+        rc = mmc_tokenizer_encode_batch(m->tok, texts + at, B, T, ids, mask, err);
+        if (rc) break;
+        mmc_tensor *e = ret_text_forward(ctx, m, ids, mask, B, T, 0);
+        if (!e) rc = mmc_error_set(err, ctx->err.code ? ctx->err.code : MMC_ERR_RUNTIME, "retrieval: %s", ctx->err.msg);
+        else memcpy(out + (size_t)at * E, e->data, sizeof(float) * (size_t)B * E);
+        mmc_ctx_reset(ctx);
+    }
+    mmc_ctx_free(ctx);
+    mmc_free(ids);
+    mmc_free(mask);
+    return rc;
+}
+
+int mmc_retrieval_embed_image_files(mmc_retrieval *m, const char *const *paths, int n, float *out, mmc_error *err) {
+    int S = m->cfg.image_size, E = m->cfg.embed_dim;
+    float *chw = mmc_malloc(sizeof(float) * (size_t)EMBED_CHUNK * 3 * S * S);
+    if (!chw) return mmc_error_set(err, MMC_ERR_RUNTIME, "retrieval: out of memory");
+    int rc = MMC_OK;
+    for (int at = 0; at < n && !rc; at += EMBED_CHUNK) {
+        int B = n - at < EMBED_CHUNK ? n - at : EMBED_CHUNK;
+        for (int b = 0; b < B && !rc; b++) {
+            mmc_image img = {0};
+            rc = mmc_image_load(&img, paths[at + b], 3, err);
+            if (!rc) rc = mmc_retrieval_image_to_chw(m, &img, chw + (size_t)b * 3 * S * S, err);
+            mmc_image_free(&img);
+        }
+        if (!rc) rc = mmc_retrieval_embed_chw(m, chw, B, out + (size_t)at * E, err);
+    }
+    mmc_free(chw);
+    return rc;
+}

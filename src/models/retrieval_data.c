@@ -1,0 +1,213 @@
+/* retrieval_data.c — a dataset split in memory for the dual encoder, and its evaluation. */
+#include "retrieval_internal.h"
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void ret_dataset_free(ret_dataset *d) {
+    if (!d) return;
+    mmc_manifest_free(d->man);
+    mmc_free(d->pixels);
+    mmc_free(d->caps);
+    mmc_free(d->cap_img);
+    mmc_free(d->cap_first);
+    mmc_free(d->cap_count);
+    memset(d, 0, sizeof *d);
+}
+
+int ret_dataset_load(ret_dataset *d, const char *dir, const char *split, const char *lang, int S, int max_images,
+                     mmc_error *err) {
+    memset(d, 0, sizeof *d);
+    d->man = mmc_manifest_load(dir, split, err);
+    if (!d->man) return err ? err->code : MMC_ERR_INPUT;
+    int zh = !strcmp(lang, "zh");
+    d->n = d->man->count;
+    if (max_images > 0 && max_images < d->n) d->n = max_images;
+    d->S = S;
+    int64_t ncap = 0;
+    for (int i = 0; i < d->n; i++) {
+        const mmc_sample *s = &d->man->samples[i];
+        int k = zh ? s->n_captions_zh : s->n_captions;
+        if (k == 0) {
+            int rc = mmc_error_set(err, MMC_ERR_INPUT, "%s: sample '%s' has no %s (needed to train or evaluate retrieval in '%s')",
+                                   d->man->path, s->id, zh ? "captions_zh" : "captions", lang);
+            ret_dataset_free(d);
+            return rc;
+        }
+        ncap += k;
+    }
+    d->n_caps = (int)ncap;
+    d->pixels = mmc_malloc((size_t)d->n * S * S * 3);
+    d->caps = mmc_malloc(sizeof(char *) * (size_t)ncap);
+    d->cap_img = mmc_malloc(sizeof(int) * (size_t)ncap);
+    d->cap_first = mmc_malloc(sizeof(int) * (size_t)d->n);
+    d->cap_count = mmc_malloc(sizeof(int) * (size_t)d->n);
+    if (!d->pixels || !d->caps || !d->cap_img || !d->cap_first || !d->cap_count) {
+        ret_dataset_free(d);
+        return mmc_error_set(err, MMC_ERR_RUNTIME, "%s/%s: out of memory for %d images", dir, split, max_images);
+    }
+    for (int i = 0, j = 0; i < d->n; i++) {
+        const mmc_sample *s = &d->man->samples[i];
+        int k = zh ? s->n_captions_zh : s->n_captions;
+        d->cap_first[i] = j;
+        d->cap_count[i] = k;
+        for (int c = 0; c < k; c++, j++) {
+            d->caps[j] = zh ? s->captions_zh[c] : s->captions[c];
+            d->cap_img[j] = i;
+        }
+    }
+    /* Decode in parallel; the first failure (lowest index) is reported. */
+    int bad = -1;
+    mmc_error first = {0};
+#pragma omp parallel for schedule(dynamic, 32)
+    for (int i = 0; i < d->n; i++) {
+        char path[4096];
+        mmc_error e = {0};
+        mmc_image img = {0}, rs = {0};
+        snprintf(path, sizeof path, "%s/%s", d->man->dir, d->man->samples[i].image);
+        int rc = mmc_image_load(&img, path, 3, &e);
+        const mmc_image *src = &img;
+        if (!rc && (img.w != S || img.h != S)) {
+            rc = mmc_image_resize(&img, &rs, S, S, MMC_RESAMPLE_BILINEAR, &e);
+            src = &rs;
+        }
+        if (!rc) memcpy(d->pixels + (size_t)i * S * S * 3, src->data, (size_t)S * S * 3);
+        mmc_image_free(&img);
+        mmc_image_free(&rs);
+        if (rc) {
+#pragma omp critical(ret_dataset_err)
+            if (bad < 0 || i < bad) { bad = i; first = e; }
+        }
+    }
+    if (bad >= 0) {
+        ret_dataset_free(d);
+        if (err) *err = first;
+        return first.code ? first.code : MMC_ERR_INPUT;
+    }
+    return MMC_OK;
+}
+
+void ret_dataset_chw(const ret_dataset *d, int i, int dx, int dy, float *out) {
+    int S = d->S;
+    const uint8_t *px = d->pixels + (size_t)i * S * S * 3;
+    for (int y = 0; y < S; y++) {
+        int sy = y - dy;
+        sy = sy < 0 ? 0 : sy >= S ? S - 1 : sy;
+        for (int x = 0; x < S; x++) {
+            int sx = x - dx;
+            sx = sx < 0 ? 0 : sx >= S ? S - 1 : sx;
+            const uint8_t *p = px + ((size_t)sy * S + sx) * 3;
+            for (int c = 0; c < 3; c++) out[(size_t)c * S * S + (size_t)y * S + x] = (float)p[c] * (1.0f / 127.5f) - 1.0f;
+        }
+    }
+}
+
+int ret_dataset_evaluate(mmc_retrieval *m, const ret_dataset *d, mmc_retrieval_metrics *out, mmc_error *err) {
+    int S = d->S, E = mmc_retrieval_dim(m);
+    if (S != mmc_retrieval_image_size(m)) return mmc_error_set(err, MMC_ERR_USAGE, "evaluate: dataset held at %d px, model wants %d", S, mmc_retrieval_image_size(m));
+    float *chw = mmc_malloc(sizeof(float) * (size_t)d->n * 3 * S * S);
+    float *ie = mmc_malloc(sizeof(float) * (size_t)d->n * E), *te = mmc_malloc(sizeof(float) * (size_t)d->n_caps * E);
+    int rc = MMC_OK;
+    if (!chw || !ie || !te) rc = mmc_error_set(err, MMC_ERR_RUNTIME, "evaluate: out of memory");
+    if (!rc) {
+        for (int i = 0; i < d->n; i++) ret_dataset_chw(d, i, 0, 0, chw + (size_t)i * 3 * S * S);
+        rc = mmc_retrieval_embed_chw(m, chw, d->n, ie, err);
+    }
+    if (!rc) rc = mmc_retrieval_embed_texts(m, d->caps, d->n_caps, te, err);
+    if (!rc) rc = mmc_retrieval_recall(ie, d->n, te, d->cap_img, d->n_caps, E, out, err);
+    mmc_free(chw);
+    mmc_free(ie);
+    mmc_free(te);
+    return rc;
+}
+
+int mmc_retrieval_evaluate(mmc_retrieval *m, const char *data_dir, const char *split, int max_images,
+                           mmc_retrieval_metrics *out, mmc_error *err) {
+    ret_dataset d;
+    int rc = ret_dataset_load(&d, data_dir, split, mmc_retrieval_get_config(m)->lang, mmc_retrieval_image_size(m), max_images, err);
+    if (rc) return rc;
+    rc = ret_dataset_evaluate(m, &d, out, err);
+    ret_dataset_free(&d);
+    return rc;
+}
+
+/* ------------------------------------------------------------------ recall */
+
+static int cmp_int(const void *a, const void *b) {
+    int x = *(const int *)a, y = *(const int *)b;
+    return (x > y) - (x < y);
+}
+
+static void summarise(int *ranks, int n, mmc_recall *r) {
+    int c1 = 0, c5 = 0, c10 = 0;
+    double sum = 0;
+    for (int i = 0; i < n; i++) {
+        c1 += ranks[i] <= 1;
+        c5 += ranks[i] <= 5;
+        c10 += ranks[i] <= 10;
+        sum += ranks[i];
+    }
+    qsort(ranks, (size_t)n, sizeof(int), cmp_int);
+    r->r1 = (double)c1 / n;
+    r->r5 = (double)c5 / n;
+    r->r10 = (double)c10 / n;
+    r->mean_rank = sum / n;
+    /* numpy's median: the middle rank, or the mean of the two middle ones */
+    r->median_rank = n % 2 ? ranks[n / 2] : 0.5 * (ranks[n / 2 - 1] + ranks[n / 2]);
+}
+
+int mmc_retrieval_recall(const float *img, int n_img, const float *txt, const int *txt_img, int n_txt, int dim,
+                         mmc_retrieval_metrics *out, mmc_error *err) {
+    if (n_img < 1 || n_txt < 1 || dim < 1) return mmc_error_set(err, MMC_ERR_USAGE, "recall: empty input (%d images, %d texts)", n_img, n_txt);
+    for (int j = 0; j < n_txt; j++)
+        if (txt_img[j] < 0 || txt_img[j] >= n_img) return mmc_error_set(err, MMC_ERR_USAGE, "recall: text %d names image %d of %d", j, txt_img[j], n_img);
+    mmc_ctx *ctx = mmc_ctx_new();
+    int *tr = mmc_malloc(sizeof(int) * (size_t)n_txt), *ir = mmc_malloc(sizeof(int) * (size_t)n_img);
+    float *best = mmc_malloc(sizeof(float) * (size_t)n_img);
+    int rc = MMC_OK;
+    if (!ctx || !tr || !ir || !best) rc = mmc_error_set(err, MMC_ERR_RUNTIME, "recall: out of memory");
+    mmc_tensor *sim = NULL;
+    if (!rc) {
+        mmc_grad_mode(ctx, 0);
+        mmc_tensor *a = mmc_tensor_from(ctx, 2, (int[]){n_txt, dim}, txt), *b = mmc_tensor_from(ctx, 2, (int[]){n_img, dim}, img);
+        sim = mmc_matmul(ctx, a, b, 0, 1); // (n_txt, n_img)
+        if (!sim) rc = mmc_error_set(err, MMC_ERR_RUNTIME, "recall: %s", ctx->err.msg);
+    }
+    if (!rc) {
+        /* text -> image: 1 + images scoring strictly above the caption's own image */
+#pragma omp parallel for schedule(static)
+        for (int j = 0; j < n_txt; j++) {
+            const float *row = sim->data + (size_t)j * n_img;
+            float s = row[txt_img[j]];
+            int above = 0;
+            for (int i = 0; i < n_img; i++) above += row[i] > s;
+            tr[j] = 1 + above;
+        }
+        /* image -> text: 1 + captions scoring strictly above the image's best caption */
+        for (int i = 0; i < n_img; i++) best[i] = -INFINITY;
+        for (int j = 0; j < n_txt; j++) {
+            float s = sim->data[(size_t)j * n_img + txt_img[j]];
+            if (s > best[txt_img[j]]) best[txt_img[j]] = s;
+        }
+        for (int i = 0; i < n_img; i++) ir[i] = 1;
+        for (int j = 0; j < n_txt; j++) {
+            const float *row = sim->data + (size_t)j * n_img;
+            for (int i = 0; i < n_img; i++) ir[i] += row[i] > best[i];
+        }
+        /* An image no caption describes is ranked last (it cannot be found). */
+        for (int i = 0; i < n_img; i++)
+            if (best[i] == -INFINITY) ir[i] = n_txt + 1;
+        memset(out, 0, sizeof *out);
+        summarise(tr, n_txt, &out->t2i);
+        summarise(ir, n_img, &out->i2t);
+        out->rsum = 100.0 * (out->t2i.r1 + out->t2i.r5 + out->t2i.r10 + out->i2t.r1 + out->i2t.r5 + out->i2t.r10);
+        out->n_images = n_img;
+        out->n_texts = n_txt;
+    }
+    mmc_ctx_free(ctx);
+    mmc_free(tr);
+    mmc_free(ir);
+    mmc_free(best);
+    return rc;
+}

@@ -1,0 +1,271 @@
+/* retrieval_encoders.c — the two towers of the dual encoder.
+ *
+ * Image: x (B, 3, S, S) ->
+ *   cnn     stages of [3×3 conv stride 2 + BN + ReLU] (+ a 3×3 stride-1 conv when
+ *           cnn_depth = 2); each stage halves the side, so 64 px and 4 stages end at 4×4.
+ *   resnet  mmc_nn_resnet (3×3 stride-1 stem, basic blocks), run block by block here so
+ *           the final map can be pooled our way.
+ *   vit     mmc_nn_vit's class token.
+ * then pooling: "grid" average-pools the final map to pool_grid × pool_grid and flattens
+ * it (B, C·g·g), so the projection sees where each feature is — the captions are about
+ * left/right/above/below, which a global average would throw away; "avg" is the usual
+ * global average (B, C). A linear projection gives (B, E), then L2 normalisation.
+ *
+ * Text: ids (B, T) ->
+ *   bag          masked mean of token embeddings (order-blind: a baseline)
+ *   gru / lstm   token embeddings through 1-2 recurrent layers; the state after each
+ *                row's last real token (padding steps leave the state unchanged)
+ *   transformer  embeddings + learned positions, pre-LN encoder blocks with the padding
+ *                masked, final LayerNorm, masked mean
+ * then a linear projection to E and L2 normalisation.
+ *
+ * The recurrent layers are written with autograd ops (one small graph per time step).
+ * TODO(rnn): switch to src/nn/rnn.c's fused GRU/LSTM once it lands in main. */
+#include "retrieval_internal.h"
+#include "internal.h"
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+static int n_stages(const mmc_retrieval_config *c) {
+    int n = 0;
+    while (n < 6 && c->cnn_widths[n] > 0) n++;
+    return n;
+}
+
+static int image_init(mmc_retrieval *m, mmc_rng *rng, mmc_error *err) {
+    const mmc_retrieval_config *c = &m->cfg;
+    char name[64];
+    int C = 0, side = c->image_size;
+    if (m->img_kind == RET_IMG_CNN) {
+        int in = 3, ns = n_stages(c);
+        m->n_conv = 0;
+        for (int s = 0; s < ns; s++) {
+            for (int d = 0; d < c->cnn_depth; d++) {
+                int i = m->n_conv++;
+                snprintf(name, sizeof name, "image_encoder.conv.%d", i);
+                if (mmc_nn_conv2d_init(&m->conv[i], &m->P, name, in, c->cnn_widths[s], 3, d == 0 ? 2 : 1, 1, 0, rng, err))
+                    return err->code;
+                snprintf(name, sizeof name, "image_encoder.bn.%d", i);
+                if (mmc_nn_batchnorm_init(&m->bn[i], &m->P, name, c->cnn_widths[s], err)) return err->code;
+                in = c->cnn_widths[s];
+            }
+            side = (side + 1) / 2;
+        }
+        C = in;
+    } else if (m->img_kind == RET_IMG_RESNET) {
+        mmc_nn_resnet_cfg rc = mmc_nn_resnet_layout(18);
+        memcpy(rc.layers, c->resnet_layers, sizeof rc.layers);
+        memcpy(rc.widths, c->resnet_widths, sizeof rc.widths);
+        rc.stem = MMC_STEM_SMALL;
+        rc.num_classes = 0;
+        if (mmc_nn_resnet_init(&m->resnet, &m->P, "image_encoder", &rc, rng, err)) return err->code;
+        for (int s = 1; s < 4; s++) side = (side + 1) / 2; /* stages 2-4 have stride 2 */
+        C = m->resnet.out_dim;
+    } else {
+        if (c->image_size % c->vit_patch)
+            return mmc_error_set(err, MMC_ERR_INPUT, "config: image_size %d is not a multiple of vit_patch %d", c->image_size, c->vit_patch);
+        mmc_nn_vit_cfg vc = {c->image_size, c->vit_patch, 3, c->vit_dim, c->vit_depth, c->vit_heads, 4 * c->vit_dim,
+                             MMC_ACT_GELU, 0, c->dropout, 1e-6f};
+        if (mmc_nn_vit_init(&m->vit, &m->P, "image_encoder", &vc, rng, err)) return err->code;
+        m->img_feat = c->vit_dim;
+    }
+    if (m->img_kind != RET_IMG_VIT) {
+        m->grid = side;
+        if (!strcmp(c->image_pool, "grid")) {
+            int g = c->pool_grid < side ? c->pool_grid : side;
+            if (side % g)
+                return mmc_error_set(err, MMC_ERR_INPUT, "config: the final %dx%d feature map does not divide into a %dx%d grid "
+                                     "(change image_size or pool_grid)", side, side, g, g);
+            m->grid_pool = side / g;
+            m->img_feat = C * g * g;
+        } else {
+            m->grid_pool = 0;
+            m->img_feat = C;
+        }
+    }
+    return mmc_nn_linear_init(&m->img_proj, &m->P, "image_encoder.proj", m->img_feat, c->embed_dim, 1, rng, err);
+}
+
+static int text_init(mmc_retrieval *m, mmc_rng *rng, mmc_error *err) {
+    const mmc_retrieval_config *c = &m->cfg;
+    int V = mmc_tokenizer_vocab_size(m->tok), D = c->word_dim, H = c->text_hidden;
+    if (mmc_nn_embedding_init(&m->tok_emb, &m->P, "text_encoder.embedding", V, D, rng, err)) return err->code;
+    if (m->txt_kind == RET_TXT_GRU || m->txt_kind == RET_TXT_LSTM) {
+        int G = m->txt_kind == RET_TXT_GRU ? 3 : 4;
+        float bound = 1.0f / sqrtf((float)H); /* torch's RNN init: every tensor U(±1/sqrt(H)) */
+        for (int l = 0; l < c->text_layers; l++) {
+            char n[64];
+            int in = l == 0 ? D : H;
+            ret_rnn_layer *L = &m->rnn[l];
+            snprintf(n, sizeof n, "weight_ih_l%d", l);
+            L->w_ih = mmc_params_new(&m->P, "text_encoder.rnn", n, MMC_PARAM, 2, (int[]){G * H, in}, err);
+            snprintf(n, sizeof n, "weight_hh_l%d", l);
+            L->w_hh = mmc_params_new(&m->P, "text_encoder.rnn", n, MMC_PARAM, 2, (int[]){G * H, H}, err);
+            snprintf(n, sizeof n, "bias_ih_l%d", l);
+            L->b_ih = mmc_params_new(&m->P, "text_encoder.rnn", n, MMC_PARAM, 1, (int[]){G * H}, err);
+            snprintf(n, sizeof n, "bias_hh_l%d", l);
+            L->b_hh = mmc_params_new(&m->P, "text_encoder.rnn", n, MMC_PARAM, 1, (int[]){G * H}, err);
+            if (!L->w_ih || !L->w_hh || !L->b_ih || !L->b_hh) return err->code;
+            if (rng) {
+                mmc_init_uniform(L->w_ih, bound, rng);
+                mmc_init_uniform(L->w_hh, bound, rng);
+                mmc_init_uniform(L->b_ih, bound, rng);
+                mmc_init_uniform(L->b_hh, bound, rng);
+            }
+        }
+        m->txt_feat = H;
+    } else if (m->txt_kind == RET_TXT_TRANSFORMER) {
+        m->pos_emb = mmc_params_new(&m->P, "text_encoder", "pos_embedding", MMC_PARAM, 2, (int[]){c->max_len, D}, err);
+        if (!m->pos_emb) return err->code;
+        if (rng) mmc_init_normal(m->pos_emb, 0.0f, 0.02f, rng);
+        if (c->text_layers > RET_MAX_TF_LAYERS)
+            return mmc_error_set(err, MMC_ERR_INPUT, "config: text_layers %d: the transformer has at most %d", c->text_layers, RET_MAX_TF_LAYERS);
+        mmc_nn_block_cfg bc = mmc_nn_block_defaults(D, c->text_heads);
+        bc.mlp_dim = 4 * D;
+        bc.act = MMC_ACT_GELU;
+        bc.norm_first = 1;
+        bc.dropout = c->dropout;
+        for (int l = 0; l < c->text_layers; l++) {
+            char n[64];
+            snprintf(n, sizeof n, "text_encoder.layers.%d", l);
+            if (mmc_nn_encoder_layer_init(&m->tf[l], &m->P, n, &bc, rng, err)) return err->code;
+        }
+        if (mmc_nn_layernorm_init(&m->tf_ln, &m->P, "text_encoder.ln", D, 1e-5f, err)) return err->code;
+        m->txt_feat = D;
+    } else {
+        m->txt_feat = D;
+    }
+    return mmc_nn_linear_init(&m->txt_proj, &m->P, "text_encoder.proj", m->txt_feat, c->embed_dim, 1, rng, err);
+}
+
+int ret_encoders_init(mmc_retrieval *m, mmc_rng *rng, mmc_error *err) {
+    int rc = image_init(m, rng, err);
+    if (!rc) rc = text_init(m, rng, err);
+    if (rc) return rc;
+    m->logit_scale = mmc_params_new(&m->P, NULL, "logit_scale", m->cfg.learn_temperature ? MMC_PARAM : MMC_BUFFER, 1,
+                                    (int[]){1}, err);
+    if (!m->logit_scale) return err->code;
+    m->logit_scale->data[0] = logf(1.0f / m->cfg.temperature);
+    return MMC_OK;
+}
+
+// x (B, 3, S, S) -> (B, E), L2-normalised
+mmc_tensor *ret_image_forward(mmc_ctx *ctx, mmc_retrieval *m, mmc_tensor *x, int training) {
+    mmc_tensor *h = x;
+    int B = x ? x->shape[0] : 0;
+    if (m->img_kind == RET_IMG_CNN) {
+        for (int i = 0; i < m->n_conv; i++)
+            h = mmc_relu(ctx, mmc_nn_batchnorm_forward(ctx, &m->bn[i], mmc_nn_conv2d_forward(ctx, &m->conv[i], h), training));
+    } else if (m->img_kind == RET_IMG_RESNET) {
+        mmc_nn_resnet *r = &m->resnet;
+        h = mmc_relu(ctx, mmc_nn_batchnorm_forward(ctx, &r->bn1, mmc_nn_conv2d_forward(ctx, &r->conv1, h), training));
+        for (int i = 0; i < r->n_blocks; i++) h = mmc_nn_resnet_block_forward(ctx, &r->blocks[i], h, training);
+    } else {
+        h = mmc_nn_vit_forward(ctx, &m->vit, h, training, &m->drop_rng); // (B, D)
+    }
+    if (m->img_kind != RET_IMG_VIT) {
+        if (m->grid_pool == 0) h = mmc_global_avg_pool2d(ctx, h);                  // (B, C)
+        else {
+            if (m->grid_pool > 1) h = mmc_avg_pool2d(ctx, h, m->grid_pool, m->grid_pool, 0); // (B, C, g, g)
+            h = mmc_reshape(ctx, h, 2, (int[]){B, m->img_feat});                  // (B, C·g·g)
+        }
+    }
+    h = mmc_nn_linear_forward(ctx, &m->img_proj, h);                               // (B, E)
+    return mmc_l2_normalize(ctx, h, 1e-12f);
+}
+
+/* One recurrent layer over x (B, T, In). masks[t] (B, 1) is 1 where step t is a real
+ * token. Returns the final state (B, H); with seq != NULL also every step's state
+ * (B, T, H) for the next layer. */
+static mmc_tensor *rnn_layer(mmc_ctx *ctx, mmc_retrieval *m, ret_rnn_layer *L, mmc_tensor *x, mmc_tensor **masks, int T,
+                             mmc_tensor **seq) {
+    int lstm = m->txt_kind == RET_TXT_LSTM, G = lstm ? 4 : 3, H = m->cfg.text_hidden;
+    int B = x ? x->shape[0] : 0;
+    mmc_tensor *gi_all = mmc_linear(ctx, x, L->w_ih, L->b_ih);  // (B, T, G·H): the input half of every gate at once
+    mmc_tensor *h = mmc_tensor_zeros(ctx, 2, (int[]){B, H}), *c = lstm ? mmc_tensor_zeros(ctx, 2, (int[]){B, H}) : NULL;
+    mmc_tensor **outs = seq ? mmc_arena_alloc(ctx->arena, sizeof(mmc_tensor *) * (size_t)T) : NULL;
+    if (!gi_all || !h || (lstm && !c) || (seq && !outs)) return NULL;
+    int sizes[4] = {H, H, H, H};
+    for (int t = 0; t < T; t++) {
+        mmc_tensor *gi = mmc_reshape(ctx, mmc_slice(ctx, gi_all, 1, t, t + 1), 2, (int[]){B, G * H}); // (B, G·H)
+        mmc_tensor *gh = mmc_linear(ctx, h, L->w_hh, L->b_hh);                                       // (B, G·H)
+        mmc_tensor *a[4], *b[4];
+        if (!gi || !gh || mmc_split(ctx, gi, 1, sizes, G, a) || mmc_split(ctx, gh, 1, sizes, G, b)) return NULL;
+        mmc_tensor *hn;
+        if (!lstm) { /* torch's GRU: r, z, n; n = tanh(W_in x + b_in + r ⊙ (W_hn h + b_hn)) */
+            mmc_tensor *r = mmc_sigmoid(ctx, mmc_add(ctx, a[0], b[0]));
+            mmc_tensor *z = mmc_sigmoid(ctx, mmc_add(ctx, a[1], b[1]));
+            mmc_tensor *n = mmc_tanh(ctx, mmc_add(ctx, a[2], mmc_mul(ctx, r, b[2])));
+            hn = mmc_add(ctx, n, mmc_mul(ctx, z, mmc_sub(ctx, h, n)));        // (1 - z) n + z h
+        } else {     /* torch's LSTM: i, f, g, o */
+            mmc_tensor *i = mmc_sigmoid(ctx, mmc_add(ctx, a[0], b[0]));
+            mmc_tensor *f = mmc_sigmoid(ctx, mmc_add(ctx, a[1], b[1]));
+            mmc_tensor *g = mmc_tanh(ctx, mmc_add(ctx, a[2], b[2]));
+            mmc_tensor *o = mmc_sigmoid(ctx, mmc_add(ctx, a[3], b[3]));
+            mmc_tensor *cn = mmc_add(ctx, mmc_mul(ctx, f, c), mmc_mul(ctx, i, g));
+            hn = mmc_mul(ctx, o, mmc_tanh(ctx, cn));
+            c = mmc_add(ctx, c, mmc_mul(ctx, masks[t], mmc_sub(ctx, cn, c)));
+        }
+        h = mmc_add(ctx, h, mmc_mul(ctx, masks[t], mmc_sub(ctx, hn, h)));     // padding keeps the state
+        if (!h) return NULL;
+        if (seq) outs[t] = mmc_reshape(ctx, h, 3, (int[]){B, 1, H});
+    }
+    if (seq) *seq = mmc_concat(ctx, outs, T, 1);
+    return h;
+}
+
+// ids, mask (B, T) -> (B, E), L2-normalised
+mmc_tensor *ret_text_forward(mmc_ctx *ctx, mmc_retrieval *m, const int32_t *ids, const int32_t *mask, int B, int T,
+                             int training) {
+    /* Only as many steps as the longest caption of this batch: the rest is padding. */
+    int Te = 1;
+    for (int b = 0; b < B; b++)
+        for (int t = T - 1; t >= Te; t--)
+            if (mask[(size_t)b * T + t]) { Te = t + 1; break; }
+    int D = m->cfg.word_dim;
+    int *idb = mmc_arena_alloc(ctx->arena, sizeof(int) * (size_t)B * Te);
+    mmc_tensor *mk = mmc_tensor_empty(ctx, 2, (int[]){B, Te}); // (B, Te) float mask
+    if (!idb || !mk) return mmc_op_fail(ctx, MMC_ERR_RUNTIME, "retrieval text encoder: out of memory");
+    for (int b = 0; b < B; b++)
+        for (int t = 0; t < Te; t++) {
+            idb[b * Te + t] = ids[(size_t)b * T + t];
+            mk->data[b * Te + t] = mask[(size_t)b * T + t] ? 1.0f : 0.0f;
+        }
+    mmc_tensor *e = mmc_nn_embedding_forward(ctx, &m->tok_emb, idb, 2, (int[]){B, Te}); // (B, Te, D)
+    mmc_tensor *feat = NULL;
+    if (m->txt_kind == RET_TXT_GRU || m->txt_kind == RET_TXT_LSTM) {
+        mmc_tensor **masks = mmc_arena_alloc(ctx->arena, sizeof(mmc_tensor *) * (size_t)Te);
+        if (!masks) return mmc_op_fail(ctx, MMC_ERR_RUNTIME, "retrieval text encoder: out of memory");
+        for (int t = 0; t < Te; t++) {
+            masks[t] = mmc_tensor_empty(ctx, 2, (int[]){B, 1});
+            if (!masks[t]) return NULL;
+            for (int b = 0; b < B; b++) masks[t]->data[b] = mk->data[b * Te + t];
+        }
+        mmc_tensor *x = e;
+        for (int l = 0; l < m->cfg.text_layers; l++) {
+            mmc_tensor *seq = NULL;
+            feat = rnn_layer(ctx, m, &m->rnn[l], x, masks, Te, l + 1 < m->cfg.text_layers ? &seq : NULL);
+            x = seq;
+        }
+    } else {
+        mmc_tensor *x = e;
+        if (m->txt_kind == RET_TXT_TRANSFORMER) {
+            uint8_t *km = mmc_arena_alloc(ctx->arena, (size_t)B * Te);
+            if (!km) return mmc_op_fail(ctx, MMC_ERR_RUNTIME, "retrieval text encoder: out of memory");
+            for (int i = 0; i < B * Te; i++) km[i] = mk->data[i] != 0.0f;
+            x = mmc_add(ctx, x, mmc_slice(ctx, m->pos_emb, 0, 0, Te)); // + positions (Te, D)
+            for (int l = 0; l < m->cfg.text_layers; l++)
+                x = mmc_nn_encoder_layer_forward(ctx, &m->tf[l], x, 0, km, training, &m->drop_rng);
+            x = mmc_nn_layernorm_forward(ctx, &m->tf_ln, x);
+        }
+        /* masked mean over the real tokens: (B, Te, D) -> (B, D) */
+        mmc_tensor *m3 = mmc_reshape(ctx, mk, 3, (int[]){B, Te, 1});
+        mmc_tensor *sum = mmc_sum(ctx, mmc_mul(ctx, x, m3), (int[]){1}, 1, 0);
+        mmc_tensor *cnt = mmc_sum(ctx, mk, (int[]){1}, 1, 1);                // (B, 1)
+        feat = mmc_div(ctx, sum, mmc_add_scalar(ctx, cnt, 1e-6f));
+        (void)D;
+    }
+    mmc_tensor *p = mmc_nn_linear_forward(ctx, &m->txt_proj, feat);   // (B, E)
+    return mmc_l2_normalize(ctx, p, 1e-12f);
+}

@@ -1,0 +1,86 @@
+/* retrieval_internal.h — the dual encoder's structs, shared by src/models/retrieval*.c.
+ * Not installed: callers see mmc_retrieval as an opaque type through mmc.h. */
+#ifndef MMC_RETRIEVAL_INTERNAL_H
+#define MMC_RETRIEVAL_INTERNAL_H
+
+#include "mmc.h"
+
+#define RET_MAX_STAGES 6
+#define RET_MAX_RNN_LAYERS 2
+#define RET_MAX_TF_LAYERS 8
+
+enum { RET_IMG_CNN = 1, RET_IMG_RESNET, RET_IMG_VIT };
+enum { RET_TXT_BAG = 1, RET_TXT_GRU, RET_TXT_LSTM, RET_TXT_TRANSFORMER };
+enum { RET_LOSS_INFONCE = 1, RET_LOSS_CONTRASTIVE, RET_LOSS_TRIPLET, RET_LOSS_TRIPLET_HARDEST, RET_LOSS_COSINE };
+
+/* One recurrent layer, torch.nn.GRU / nn.LSTM names: weight_ih_lK (G·H, in),
+ * weight_hh_lK (G·H, H), bias_ih_lK, bias_hh_lK (G·H), G = 3 (GRU: r, z, n) or 4 (LSTM:
+ * i, f, g, o). */
+typedef struct ret_rnn_layer {
+    mmc_tensor *w_ih, *w_hh, *b_ih, *b_hh;
+} ret_rnn_layer;
+
+struct mmc_retrieval {
+    mmc_retrieval_config cfg;
+    int img_kind, txt_kind, loss_kind;
+    mmc_params P;
+    mmc_tokenizer *tok;
+
+    /* image encoder */
+    int n_conv;                          /* cnn: stages × convs per stage */
+    mmc_nn_conv2d conv[RET_MAX_STAGES * 2];
+    mmc_nn_batchnorm bn[RET_MAX_STAGES * 2];
+    mmc_nn_resnet resnet;
+    mmc_nn_vit vit;
+    int grid;                            /* side of the final feature map (cnn/resnet) */
+    int grid_pool;                       /* avg-pool kernel that takes it to cfg.pool_grid */
+    int img_feat;                        /* features into the projection */
+    mmc_nn_linear img_proj;
+
+    /* text encoder */
+    mmc_nn_embedding tok_emb;
+    ret_rnn_layer rnn[RET_MAX_RNN_LAYERS];
+    mmc_tensor *pos_emb;                 /* transformer: (max_len, word_dim) */
+    mmc_nn_encoder_layer tf[RET_MAX_TF_LAYERS];
+    mmc_nn_layernorm tf_ln;
+    int txt_feat;
+    mmc_nn_linear txt_proj;
+
+    mmc_tensor *logit_scale;             /* (1): log of the InfoNCE inverse temperature */
+    mmc_rng drop_rng;                    /* dropout (transformer/ViT), saved in trainer.json */
+};
+
+/* retrieval_encoders.c */
+int ret_encoders_init(mmc_retrieval *m, mmc_rng *rng, mmc_error *err);
+mmc_tensor *ret_image_forward(mmc_ctx *ctx, mmc_retrieval *m, mmc_tensor *x, int training);
+mmc_tensor *ret_text_forward(mmc_ctx *ctx, mmc_retrieval *m, const int32_t *ids, const int32_t *mask,
+                             int B, int T, int training);
+
+/* retrieval_config.c: name <-> enum */
+int ret_image_kind(const char *s);
+int ret_text_kind(const char *s);
+int ret_loss_kind(const char *s);
+
+/* retrieval_data.c: a split held in memory (the shapes world is small: 20000 × 64² RGB is
+ * 245 MB of bytes), images decoded once in parallel and resized to the model's side.
+ * TODO(loader): move to src/data/loader.c once it lands in main. */
+typedef struct ret_dataset {
+    mmc_manifest *man;
+    int n, S;
+    uint8_t *pixels;       /* n × S × S × 3, HWC */
+    const char **caps;     /* every caption of the language, sample by sample */
+    int *cap_img;          /* the sample of each caption */
+    int *cap_first, *cap_count; /* per sample: its captions' range in caps */
+    int n_caps;
+} ret_dataset;
+/* max_images > 0 keeps only the first ones. Samples without a caption in lang are an
+ * MMC_ERR_INPUT naming the manifest and the sample. */
+int ret_dataset_load(ret_dataset *d, const char *dir, const char *split, const char *lang, int S, int max_images,
+                     mmc_error *err);
+void ret_dataset_free(ret_dataset *d);
+/* Sample i as (3, S, S) floats, shifted by (dx, dy) pixels with edge replication. */
+void ret_dataset_chw(const ret_dataset *d, int i, int dx, int dy, float *out);
+/* Embeds every image and caption and scores them. */
+int ret_dataset_evaluate(mmc_retrieval *m, const ret_dataset *d, mmc_retrieval_metrics *out, mmc_error *err);
+
+#endif

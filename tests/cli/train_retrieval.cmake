@@ -1,0 +1,72 @@
+# mmc train retrieval / mmc eval: a tiny shapes world, 20 steps, then eval --json must
+# parse and carry the keys; bad arguments exit 1, a bad config file exits 2.
+set(D ${WORK}/retr-data)
+set(R ${WORK}/retr-run)
+file(REMOVE_RECURSE ${D} ${R})
+execute_process(COMMAND ${MMC} data shapes --out ${D} --train 64 --val 16 --test 16 --size 32 --threads 1
+                RESULT_VARIABLE rc OUTPUT_QUIET)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "mmc data shapes exited ${rc}")
+endif()
+file(WRITE ${WORK}/retr-tiny.json [=[{"image_size": 32, "cnn_widths": [8, 16, 32], "word_dim": 32, "text_hidden": 64,
+ "embed_dim": 64, "batch_size": 16, "warmup_steps": 5, "augment_shift": 1}]=])
+execute_process(COMMAND ${MMC} train retrieval --data ${D} --out ${R} --config ${WORK}/retr-tiny.json --steps 20 --threads 2
+                RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "train exited ${rc}: ${out} ${err}")
+endif()
+if(NOT out MATCHES "val after step 20: text->image R@1")
+  message(FATAL_ERROR "no validation line: ${out}")
+endif()
+foreach(f config.json model.safetensors model-best.safetensors optimizer.safetensors trainer.json metrics.jsonl)
+  if(NOT EXISTS ${R}/${f})
+    message(FATAL_ERROR "the run folder has no ${f}")
+  endif()
+endforeach()
+execute_process(COMMAND ${MMC} eval ${R} --data ${D} --split test --json RESULT_VARIABLE rc OUTPUT_VARIABLE js ERROR_VARIABLE err)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "eval exited ${rc}: ${err}")
+endif()
+foreach(dir text_to_image image_to_text)
+  foreach(k R@1 R@5 R@10 median_rank)
+    string(JSON v ERROR_VARIABLE jerr GET "${js}" ${dir} ${k})
+    if(jerr OR v STREQUAL "")
+      message(FATAL_ERROR "eval --json lacks ${dir}.${k}: ${jerr}: ${js}")
+    endif()
+    if(NOT k STREQUAL "median_rank" AND (v LESS 0 OR v GREATER 1))
+      message(FATAL_ERROR "${dir}.${k} = ${v} is not a fraction")
+    endif()
+  endforeach()
+endforeach()
+string(JSON v ERROR_VARIABLE jerr GET "${js}" rsum)
+if(jerr)
+  message(FATAL_ERROR "eval --json lacks rsum: ${js}")
+endif()
+# resume continues from step 20 to 24
+execute_process(COMMAND ${MMC} train retrieval --data ${D} --out ${R} --steps 24 --resume --threads 2
+                RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+if(NOT rc EQUAL 0 OR NOT out MATCHES "resuming retrieval" OR NOT out MATCHES "finished at step 24")
+  message(FATAL_ERROR "resume failed (${rc}): ${out} ${err}")
+endif()
+# usage errors exit 1
+foreach(args "train" "train caption --data ${D} --out ${R}" "train nonsense" "train retrieval --out ${R}"
+             "train retrieval --data ${D}" "train retrieval --data ${D} --out ${R} --steps 0"
+             "train retrieval --data ${D} --out ${R} --steps 5 --epochs 2" "train retrieval --data ${D} --out ${R} --lang fr"
+             "train retrieval --data ${D} --out ${R} --bogus" "eval" "eval ${R}" "eval ${R} --data ${D} --bogus")
+  separate_arguments(a UNIX_COMMAND "${args}")
+  execute_process(COMMAND ${MMC} ${a} RESULT_VARIABLE rc OUTPUT_QUIET ERROR_VARIABLE err)
+  if(NOT rc EQUAL 1)
+    message(FATAL_ERROR "'mmc ${args}' exited ${rc}, expected 1: ${err}")
+  endif()
+endforeach()
+# bad input exits 2 and names the file
+file(WRITE ${WORK}/retr-bad.json "{\"loss\": \"hinge\"}")
+execute_process(COMMAND ${MMC} train retrieval --data ${D} --out ${WORK}/retr-run2 --config ${WORK}/retr-bad.json --steps 1
+                RESULT_VARIABLE rc OUTPUT_QUIET ERROR_VARIABLE err)
+if(NOT rc EQUAL 2 OR NOT err MATCHES "retr-bad.json")
+  message(FATAL_ERROR "a bad --config gave ${rc}: ${err}")
+endif()
+execute_process(COMMAND ${MMC} eval ${WORK}/retr-nonexistent --data ${D} RESULT_VARIABLE rc OUTPUT_QUIET ERROR_VARIABLE err)
+if(NOT rc EQUAL 2 OR NOT err MATCHES "config.json")
+  message(FATAL_ERROR "eval of a missing run gave ${rc}: ${err}")
+endif()

@@ -1,0 +1,356 @@
+/* test_retrieval.c — the dual encoder: it learns, it saves and reloads, it resumes
+ * bit-exactly, every loss trains, recall is counted right, and hostile run folders are
+ * refused with the file named. Datasets are tiny shapes worlds at 32 px in /tmp. */
+#include "test.h"
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* A fresh temporary folder holding a shapes dataset (train n_train, val n_val) at 32 px. */
+static int make_data(char *dir, size_t n, int n_train, int n_val) {
+    snprintf(dir, n, "/tmp/mmc-retr-XXXXXX");
+    if (!mkdtemp(dir)) return 0;
+    mmc_error err = {0};
+    if (mmc_shapes_write_split(dir, "train", n_train, 11, 32, NULL, NULL, &err)) return 0;
+    if (n_val && mmc_shapes_write_split(dir, "val", n_val, 11, 32, NULL, NULL, &err)) return 0;
+    return 1;
+}
+
+static void rm_rf(const char *dir) {
+    char cmd[4200];
+    if (strncmp(dir, "/tmp/mmc-retr-", 14)) return; /* only what make_data made */
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    if (system(cmd)) {}
+}
+
+/* A model small enough to train in a second: 32 px, 3 stages to a 4×4 grid. */
+static mmc_retrieval_config tiny_config(void) {
+    mmc_retrieval_config c = mmc_retrieval_config_default();
+    c.image_size = 32;
+    int w[6] = {8, 16, 32, 0, 0, 0};
+    memcpy(c.cnn_widths, w, sizeof w);
+    c.word_dim = 32;
+    c.text_hidden = 64;
+    c.embed_dim = 64;
+    c.batch_size = 16;
+    c.lr = 3e-3f;
+    c.warmup_steps = 5;
+    c.augment_shift = 0;
+    c.vit_patch = 8;
+    c.vit_dim = 32;
+    c.vit_depth = 1;
+    c.vit_heads = 2;
+    int rw[4] = {8, 8, 16, 16}, rl[4] = {1, 1, 1, 1};
+    memcpy(c.resnet_widths, rw, sizeof rw);
+    memcpy(c.resnet_layers, rl, sizeof rl);
+    c.text_heads = 2;
+    return c;
+}
+
+typedef struct loss_log {
+    double first, last;
+    int n;
+} loss_log;
+static void record(void *user, const mmc_train_event *ev) {
+    loss_log *l = user;
+    if (ev->kind != MMC_TRAIN_EV_STEP) return;
+    if (l->n++ == 0) l->first = ev->loss;
+    l->last = ev->loss;
+}
+
+static int train_run(const mmc_retrieval_config *c, const char *data, const char *run, int64_t steps, int64_t stop_at,
+                     int resume, loss_log *log, mmc_error *err) {
+    mmc_retrieval_train_opts o = mmc_retrieval_train_defaults();
+    o.data_dir = data;
+    o.run_dir = run;
+    o.steps = steps;
+    o.stop_at_step = stop_at;
+    o.resume = resume;
+    o.seed = 5;
+    o.log_every = 1;
+    o.callback = log ? record : NULL;
+    o.user = log;
+    return mmc_retrieval_train(c, &o, err);
+}
+
+TEST(retrieval_overfit_tiny) {
+    char dir[64], run[128];
+    REQUIRE(make_data(dir, sizeof dir, 32, 0), "cannot make the dataset");
+    snprintf(run, sizeof run, "%s/run", dir);
+    mmc_retrieval_config c = tiny_config();
+    c.batch_size = 32; /* the whole set in each batch */
+    c.lr = 5e-3f;
+    mmc_error err = {0};
+    loss_log log = {0};
+    mmc_retrieval_train_opts o = mmc_retrieval_train_defaults();
+    o.data_dir = dir;
+    o.run_dir = run;
+    o.steps = 60;
+    o.val_split = "";
+    o.log_every = 1;
+    o.callback = record;
+    o.user = &log;
+    double t0 = mmc_now();
+    int rc = mmc_retrieval_train(&c, &o, &err);
+    REQUIRE(rc == MMC_OK, "train: %s", err.msg);
+    CHECK(log.last < 0.3 * log.first, "loss did not fall enough: %.3f -> %.3f", log.first, log.last);
+    mmc_retrieval *m = mmc_retrieval_load(run, &err);
+    REQUIRE(m, "load: %s", err.msg);
+    mmc_retrieval_metrics mt;
+    REQUIRE(mmc_retrieval_evaluate(m, dir, "train", 0, &mt, &err) == MMC_OK, "evaluate: %s", err.msg);
+    CHECK(mt.n_images == 32 && mt.n_texts == 160, "counted %d images, %d texts", mt.n_images, mt.n_texts);
+    CHECK(mt.t2i.r1 >= 0.9, "train text->image R@1 %.3f < 0.9", mt.t2i.r1);
+    CHECK(mt.i2t.r1 >= 0.9, "train image->text R@1 %.3f < 0.9", mt.i2t.r1);
+    printf("overfit: loss %.3f -> %.3f, train R@1 t2i %.3f i2t %.3f in %.1f s\n", log.first, log.last, mt.t2i.r1, mt.i2t.r1, mmc_now() - t0);
+    mmc_retrieval_free(m);
+    rm_rf(dir);
+}
+
+/* A fixed (B, 3, 32, 32) batch and a few captions, embedded by m. */
+static int embed_fixed(mmc_retrieval *m, float *img_out, float *txt_out, mmc_error *err) {
+    static const char *texts[3] = {"a large red circle to the left of a small blue square", "a green star", "nothing known zzz"};
+    float *chw = malloc(sizeof(float) * 4 * 3 * 32 * 32);
+    mmc_rng r;
+    mmc_rng_seed(&r, 3, 3);
+    mmc_rng_fill_uniform(&r, chw, 4 * 3 * 32 * 32, -1, 1);
+    int rc = mmc_retrieval_embed_chw(m, chw, 4, img_out, err);
+    if (!rc) rc = mmc_retrieval_embed_texts(m, texts, 3, txt_out, err);
+    free(chw);
+    return rc;
+}
+
+static mmc_tokenizer *tiny_vocab(mmc_error *err) {
+    static const char *texts[2] = {"a large red circle to the left of a small blue square", "a green star"};
+    return mmc_tokenizer_build_word(texts, 2, 1, 0, err);
+}
+
+TEST(retrieval_save_load_same_embeddings) {
+    static const char *encs[][2] = {{"cnn", "gru"}, {"resnet", "lstm"}, {"vit", "transformer"}, {"cnn", "bag"}};
+    char dir[64];
+    snprintf(dir, sizeof dir, "/tmp/mmc-retr-XXXXXX");
+    REQUIRE(mkdtemp(dir), "mkdtemp");
+    for (int k = 0; k < 4; k++) {
+        mmc_error err = {0};
+        mmc_retrieval_config c = tiny_config();
+        strcpy(c.image_encoder, encs[k][0]);
+        strcpy(c.text_encoder, encs[k][1]);
+        c.max_len = 16;
+        mmc_retrieval *a = mmc_retrieval_create(&c, tiny_vocab(&err), 7, &err);
+        REQUIRE(a, "create %s/%s: %s", encs[k][0], encs[k][1], err.msg);
+        REQUIRE(mmc_retrieval_save(a, dir, NULL, &err) == MMC_OK, "save: %s", err.msg);
+        mmc_retrieval *b = mmc_retrieval_load(dir, &err);
+        REQUIRE(b, "load %s/%s: %s", encs[k][0], encs[k][1], err.msg);
+        float ia[4 * 64], ta[3 * 64], ib[4 * 64], tb[3 * 64];
+        REQUIRE(embed_fixed(a, ia, ta, &err) == MMC_OK && embed_fixed(b, ib, tb, &err) == MMC_OK, "embed: %s", err.msg);
+        CHECK(!memcmp(ia, ib, sizeof ia), "%s: image embeddings differ after reload", encs[k][0]);
+        CHECK(!memcmp(ta, tb, sizeof ta), "%s: text embeddings differ after reload", encs[k][1]);
+        float n2 = 0;
+        for (int i = 0; i < 64; i++) n2 += ia[i] * ia[i];
+        CHECK(fabsf(n2 - 1) < 1e-4f, "embedding not unit length (%g)", n2);
+        /* a different seed gives a different model: the comparison above can fail */
+        mmc_retrieval *d = mmc_retrieval_create(&c, tiny_vocab(&err), 8, &err);
+        REQUIRE(d && embed_fixed(d, ib, tb, &err) == MMC_OK, "seed 8: %s", err.msg);
+        CHECK(memcmp(ia, ib, sizeof ia), "seed 7 and 8 gave the same image embeddings");
+        mmc_retrieval_free(a);
+        mmc_retrieval_free(b);
+        mmc_retrieval_free(d);
+    }
+    rm_rf(dir);
+}
+
+static int same_file_tensors(const char *pa, const char *pb, char *why, size_t n) {
+    mmc_safetensors a, b;
+    mmc_error err = {0};
+    if (mmc_safetensors_open(&a, pa, &err)) { snprintf(why, n, "%s", err.msg); return 0; }
+    if (mmc_safetensors_open(&b, pb, &err)) { mmc_safetensors_close(&a); snprintf(why, n, "%s", err.msg); return 0; }
+    int ok = a.count == b.count && a.count > 0;
+    for (int i = 0; ok && i < a.count; i++) {
+        const mmc_st_entry *ea = &a.entries[i], *eb = mmc_safetensors_find(&b, ea->name);
+        ok = eb && ea->end - ea->begin == eb->end - eb->begin && !memcmp(a.data + ea->begin, b.data + eb->begin, ea->end - ea->begin);
+        if (!ok) snprintf(why, n, "tensor %s differs", ea->name);
+    }
+    mmc_safetensors_close(&a);
+    mmc_safetensors_close(&b);
+    return ok;
+}
+
+TEST(retrieval_resume_bit_exact) {
+    char dir[64], ra[128], rb[128], why[1200] = "";
+    REQUIRE(make_data(dir, sizeof dir, 48, 16), "cannot make the dataset");
+    snprintf(ra, sizeof ra, "%s/straight", dir);
+    snprintf(rb, sizeof rb, "%s/resumed", dir);
+    mmc_retrieval_config c = tiny_config();
+    mmc_error err = {0};
+    /* 3 steps per epoch: 14 steps cross epochs (new order) and the checkpoint at 7 is mid-epoch */
+    REQUIRE(train_run(&c, dir, ra, 14, 0, 0, NULL, &err) == MMC_OK, "straight: %s", err.msg);
+    REQUIRE(train_run(&c, dir, rb, 14, 7, 0, NULL, &err) == MMC_OK, "first half: %s", err.msg);
+    char pa[256], pb[256];
+    snprintf(pa, sizeof pa, "%s/model.safetensors", ra);
+    snprintf(pb, sizeof pb, "%s/model.safetensors", rb);
+    CHECK(!same_file_tensors(pa, pb, why, sizeof why), "after 7 of 14 steps the weights already equal the finished run's");
+    REQUIRE(train_run(&c, dir, rb, 14, 0, 1, NULL, &err) == MMC_OK, "resume: %s", err.msg);
+    CHECK(same_file_tensors(pa, pb, why, sizeof why), "model after resume: %s", why);
+    snprintf(pa, sizeof pa, "%s/optimizer.safetensors", ra);
+    snprintf(pb, sizeof pb, "%s/optimizer.safetensors", rb);
+    CHECK(same_file_tensors(pa, pb, why, sizeof why), "optimizer after resume: %s", why);
+    /* resuming with another seed is refused */
+    mmc_retrieval_train_opts o = mmc_retrieval_train_defaults();
+    o.data_dir = dir;
+    o.run_dir = rb;
+    o.steps = 20;
+    o.resume = 1;
+    o.seed = 6;
+    CHECK(mmc_retrieval_train(&c, &o, &err) == MMC_ERR_USAGE, "resume with another seed: %s", err.msg);
+    rm_rf(dir);
+}
+
+TEST(retrieval_losses_train) {
+    static const char *losses[] = {"infonce", "contrastive", "triplet", "triplet_hardest", "cosine"};
+    char dir[64];
+    REQUIRE(make_data(dir, sizeof dir, 32, 0), "cannot make the dataset");
+    for (int k = 0; k < 5; k++) {
+        char run[128];
+        snprintf(run, sizeof run, "%s/%s", dir, losses[k]);
+        mmc_retrieval_config c = tiny_config();
+        strcpy(c.loss, losses[k]);
+        if (!strcmp(losses[k], "contrastive")) c.margin = 1.0f;
+        c.warmup_steps = 0;
+        mmc_error err = {0};
+        loss_log log = {0};
+        mmc_retrieval_train_opts o = mmc_retrieval_train_defaults();
+        o.data_dir = dir;
+        o.run_dir = run;
+        o.steps = 12;
+        o.val_split = "";
+        o.log_every = 1;
+        o.callback = record;
+        o.user = &log;
+        int rc = mmc_retrieval_train(&c, &o, &err);
+        CHECK(rc == MMC_OK, "%s: %s", losses[k], err.msg);
+        CHECK(log.n == 12 && isfinite(log.first) && isfinite(log.last) && log.first > 0, "%s: losses %g .. %g over %d steps", losses[k], log.first, log.last, log.n);
+        CHECK(log.last < log.first, "%s: loss did not fall in 12 steps (%g -> %g)", losses[k], log.first, log.last);
+    }
+    rm_rf(dir);
+}
+
+TEST(retrieval_recall_counts) {
+    /* 3 images (unit axes), 4 captions: caption 0, 1 -> image 0; 2 -> image 1; 3 -> image 2.
+     * caption 1 points at image 1 (rank 2 for its image 0); caption 3 points between
+     * images 1 and 2 but nearer 1 (rank 2). */
+    float img[9] = {1, 0, 0, 0, 1, 0, 0, 0, 1};
+    float txt[12] = {1, 0, 0, 0.6f, 0.8f, 0, 0, 1, 0, 0, 0.8f, 0.6f};
+    int ti[4] = {0, 0, 1, 2};
+    mmc_retrieval_metrics m;
+    mmc_error err = {0};
+    REQUIRE(mmc_retrieval_recall(img, 3, txt, ti, 4, 3, &m, &err) == MMC_OK, "%s", err.msg);
+    CHECK(fabs(m.t2i.r1 - 0.5) < 1e-12, "t2i R@1 %g, want 0.5 (captions 0 and 2)", m.t2i.r1);
+    CHECK(fabs(m.t2i.median_rank - 1.5) < 1e-12, "t2i median rank %g, want 1.5", m.t2i.median_rank);
+    /* image 0: best caption 0 (score 1) ranks first; image 1: caption 2 (score 1) first;
+     * image 2: its caption 3 scores 0.6 but caption... none above 0.6 except none: rank 1? captions
+     * scoring > 0.6 against image 2: none (0, 0, 0, 0.6) -> rank 1. */
+    CHECK(fabs(m.i2t.r1 - 1.0) < 1e-12, "i2t R@1 %g, want 1", m.i2t.r1);
+    CHECK(fabs(m.rsum - (50 + 100 + 100 + 100 + 100 + 100)) < 1e-9, "rsum %g, want 550", m.rsum);
+    CHECK(mmc_retrieval_recall(img, 3, txt, (int[]){0, 0, 3, 2}, 4, 3, &m, &err) == MMC_ERR_USAGE, "a caption naming image 3 of 3 was accepted");
+}
+
+/* Writes text to dir/config.json. */
+static void put(const char *dir, const char *name, const char *text) {
+    char p[256];
+    snprintf(p, sizeof p, "%s/%s", dir, name);
+    FILE *f = fopen(p, "wb");
+    if (f) { fputs(text, f); fclose(f); }
+}
+
+TEST(retrieval_config_hostile) {
+    char dir[64];
+    snprintf(dir, sizeof dir, "/tmp/mmc-retr-XXXXXX");
+    REQUIRE(mkdtemp(dir), "mkdtemp");
+    mmc_error err = {0};
+    mmc_retrieval_config c = tiny_config();
+    c.max_len = 16;
+    mmc_retrieval *m = mmc_retrieval_create(&c, tiny_vocab(&err), 1, &err);
+    REQUIRE(m && mmc_retrieval_save(m, dir, NULL, &err) == MMC_OK, "setup: %s", err.msg);
+    mmc_retrieval_free(m);
+    char good[65536];
+    {
+        char p[256];
+        snprintf(p, sizeof p, "%s/config.json", dir);
+        FILE *f = fopen(p, "rb");
+        REQUIRE(f, "no config.json written");
+        size_t n = fread(good, 1, sizeof good - 1, f);
+        good[n] = 0;
+        fclose(f);
+    }
+    m = mmc_retrieval_load(dir, &err);
+    REQUIRE(m, "the good folder does not load: %s", err.msg);
+    mmc_retrieval_free(m);
+    char *tok = strstr(good, "\"tokenizer\"");
+    REQUIRE(tok, "config.json has no tokenizer");
+    const char *bad[] = {
+        "",                                          /* empty */
+        "[1, 2, 3]",                                 /* not an object */
+        "{\"image_size\": ",                         /* truncated */
+        "{\"no_such_key\": 1}",                      /* unknown key */
+        "{\"image_size\": \"64\"}",                  /* wrong type */
+        "{\"image_size\": 1e30}",                    /* huge */
+        "{\"embed_dim\": -5}",                       /* negative */
+        "{\"text_layers\": 2.5}",                    /* not an integer */
+        "{\"loss\": \"hinge\"}",                     /* unknown name */
+        "{\"cnn_widths\": [8, 0, 16]}",              /* bad list */
+        "{\"cnn_widths\": [8, 16, 32, 64, 128, 256, 512]}", /* too long */
+        "{\"max_len\": 16}",                         /* no tokenizer */
+        "{\"max_len\": 16, \"tokenizer\": {\"kind\": \"word\", \"tokens\": 7}}", /* bad vocab */
+        "{\"max_len\": 16, \"tokenizer\": [] }",    /* vocab of the wrong type */
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        put(dir, "config.json", bad[i]);
+        err = (mmc_error){0};
+        m = mmc_retrieval_load(dir, &err);
+        CHECK(!m && err.code == MMC_ERR_INPUT, "bad config %zu (%s) gave code %d: %s", i, bad[i], err.code, err.msg);
+        CHECK(strstr(err.msg, "config.json") != NULL, "bad config %zu: the message does not name the file: %s", i, err.msg);
+        mmc_retrieval_free(m);
+    }
+    /* a valid config that builds a different model than the weights: the weights file is named */
+    char changed[65536];
+    snprintf(changed, sizeof changed, "{\"embed_dim\": 32, %s", tok);
+    changed[strlen(changed)] = 0;
+    /* splice: keep every key of the good config but embed_dim */
+    char *q = strstr(good, "\"embed_dim\":");
+    REQUIRE(q, "no embed_dim in config.json");
+    char *comma = strchr(q, ',');
+    snprintf(changed, sizeof changed, "%.*s\"embed_dim\": 32%s", (int)(q - good), good, comma);
+    put(dir, "config.json", changed);
+    m = mmc_retrieval_load(dir, &err);
+    CHECK(!m && err.code == MMC_ERR_INPUT && strstr(err.msg, "model.safetensors"), "mismatched weights: code %d: %s", err.code, err.msg);
+    mmc_retrieval_free(m);
+    /* a missing folder */
+    put(dir, "config.json", good);
+    char missing[128];
+    snprintf(missing, sizeof missing, "%s/nope", dir);
+    m = mmc_retrieval_load(missing, &err);
+    CHECK(!m && err.code == MMC_ERR_INPUT, "missing run folder: code %d", err.code);
+    /* a --config file is checked the same way */
+    put(dir, "user.json", "{\"lr\": \"fast\"}");
+    char up[128];
+    snprintf(up, sizeof up, "%s/user.json", dir);
+    mmc_retrieval_config uc = mmc_retrieval_config_default();
+    CHECK(mmc_retrieval_config_load(&uc, up, &err) == MMC_ERR_INPUT && strstr(err.msg, "user.json") && strstr(err.msg, "lr"),
+          "bad --config file: %s", err.msg);
+    rm_rf(dir);
+}
+
+TEST(retrieval_config_round_trip) {
+    mmc_retrieval_config a = mmc_retrieval_config_default(), b = mmc_retrieval_config_default();
+    strcpy(a.text_encoder, "lstm");
+    a.lr = 1.2345e-3f;
+    a.cnn_widths[2] = 7;
+    a.temperature = 0.05f;
+    char *s = mmc_retrieval_config_to_json(&a);
+    REQUIRE(s, "to_json");
+    mmc_error err = {0};
+    CHECK(mmc_retrieval_config_parse(&b, s, strlen(s), "x", &err) == MMC_OK, "%s", err.msg);
+    CHECK(!memcmp(&a, &b, sizeof a), "config changed through JSON");
+    mmc_free(s);
+}
