@@ -8,7 +8,7 @@ FUZZ_BUILD   ?= build-fuzz
 FUZZ_SECONDS ?= 60
 FUZZ_JOBS    ?= 2
 
-.PHONY: all deps build test asan fuzz fuzz-deps install demo bench fixtures clean help
+.PHONY: all deps build test asan fuzz fuzz-deps install demo bench fixtures data-check clean help
 
 all: build
 
@@ -56,9 +56,21 @@ bench: build
 	sh bench/run.sh $(BUILD)/mmc
 
 # Regenerates tests/fixtures/ with PyTorch (not part of CI; fixtures are committed).
-fixtures:
+# Both directions: PyTorch writes the parity fixtures mmc reads; mmc writes
+# written_by_mmc.safetensors (the test that pins its bytes, in regenerate mode) and
+# PyTorch checks every value of it.
+fixtures: build
 	sh scripts/install-deps.sh python3-torch python3-numpy
 	/usr/bin/python3 tools/gen_fixtures.py tests/fixtures
+	MMC_REGENERATE_FIXTURES=1 MMC_SOURCE_DIR=$(CURDIR) ./$(BUILD)/mmc_tests safetensors_written_file_is_stable
+	/usr/bin/python3 tools/check_mmc_safetensors.py tests/fixtures/written_by_mmc.safetensors
+
+# The real importers end to end, into $(BUILD)/data-check/: needs the npm registry (emoji)
+# and apt (dataset-fashion-mnist, installed if missing). Not in ctest: CI has no network.
+data-check: build
+	rm -rf $(BUILD)/data-check
+	./$(BUILD)/mmc data emoji --out $(BUILD)/data-check/emoji
+	./$(BUILD)/mmc data fashion-mnist --out $(BUILD)/data-check/fashion-mnist
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)
@@ -72,4 +84,7 @@ help:
 	@echo "make install   install into PREFIX (default /usr/local), with mmc.pc for pkg-config"
 	@echo "make demo      the main job: train and evaluate the built-in examples"
 	@echo "make bench     mmc beside PyTorch on the same thread count"
-	@echo "make fixtures  regenerate the PyTorch parity fixtures (needs python3-torch)"
+	@echo "make fixtures  regenerate the PyTorch parity fixtures and check in PyTorch the"
+	@echo "               safetensors file mmc writes (needs python3-torch)"
+	@echo "make data-check  run the real emoji and Fashion-MNIST imports into build/data-check/"
+	@echo "               (needs the npm registry and apt; not part of make test)"

@@ -348,6 +348,103 @@ void mmc_optim_set_steps(mmc_optim *opt, int i, int64_t steps);
  * the gradients, as in torch with error_if_nonfinite=False). */
 float mmc_clip_grad_norm(mmc_tensor *const *params, int n, float max_norm);
 
+/* Parameter groups, as torch's [{"params": decay}, {"params": no_decay, "weight_decay": 0}]:
+ * no_decay[i] != 0 turns weight decay off for parameter i (indices as in the params array
+ * given at creation; NULL turns it back on everywhere). Every other option is shared. */
+void mmc_optim_set_decay_mask(mmc_optim *opt, const uint8_t *no_decay);
+/* The same, from a registry's no_decay flags (biases and norm weights), matched by tensor:
+ * a parameter that P does not hold keeps its weight decay. */
+struct mmc_params;
+void mmc_optim_no_decay_from_params(mmc_optim *opt, const struct mmc_params *P);
+/* For checkpoints and tools: how many parameters, parameter i, and the update rule's name
+ * ("sgd", "adam" or "adamw"); number of state slots per parameter (0, 1 or 2) and their
+ * torch names (slot 0 "momentum_buffer" or "exp_avg", slot 1 "exp_avg_sq"). */
+int mmc_optim_count(const mmc_optim *opt);
+mmc_tensor *mmc_optim_param(const mmc_optim *opt, int i);
+const char *mmc_optim_kind(const mmc_optim *opt);
+int mmc_optim_slots(const mmc_optim *opt);
+const char *mmc_optim_slot_name(const mmc_optim *opt, int slot);
+
+/* ---- schedules and run folders (src/optim/schedule.c, src/io/run.c) ---- */
+
+/* Learning-rate schedules, the closed forms of torch.optim.lr_scheduler (torch updates
+ * recursively; the two agree to rounding). `step` counts optimizer steps already taken:
+ * the lr of update k (0-based) is mmc_schedule_lr(s, k), torch's get_last_lr() after k
+ * calls of scheduler.step().
+ *   constant  base_lr
+ *   step      base_lr * gamma^floor(t / step_size)                          (StepLR)
+ *   cosine    min_lr + (base_lr - min_lr) * (1 + cos(pi t / total_steps)) / 2
+ *             (CosineAnnealingLR with T_max = total_steps, eta_min = min_lr; as in torch it
+ *             climbs back up after total_steps, so size total_steps to the run)
+ * warmup_steps W > 0 puts a linear warmup in front, torch's SequentialLR([LinearLR(
+ * start_factor = f, total_iters = W), schedule], milestones = [W]): for step < W the lr is
+ * base_lr * (f + (1 - f) * step / W); after it the schedule runs with t = step - W. Without
+ * warmup t = step. The lr is computed in double and rounded once to float. */
+enum { MMC_SCHED_CONSTANT = 0, MMC_SCHED_STEP = 1, MMC_SCHED_COSINE = 2 };
+typedef struct mmc_schedule {
+    int kind;                  /* MMC_SCHED_* */
+    float base_lr;
+    int64_t step_size;         /* step: > 0 */
+    float gamma;               /* step: the factor every step_size steps */
+    int64_t total_steps;       /* cosine: T_max > 0, counted after the warmup */
+    float min_lr;              /* cosine: eta_min */
+    int64_t warmup_steps;      /* 0: none */
+    float warmup_start_factor; /* f in [0, 1] */
+} mmc_schedule;
+mmc_schedule mmc_schedule_constant(float lr);
+mmc_schedule mmc_schedule_step(float lr, int64_t step_size, float gamma);
+mmc_schedule mmc_schedule_cosine(float lr, int64_t total_steps, float min_lr);
+/* MMC_OK, or MMC_ERR_USAGE naming the bad field (negative lr, step_size 0, ...). */
+int mmc_schedule_check(const mmc_schedule *s, mmc_error *err);
+/* The lr for the update after `step` steps (step < 0 counts as 0). */
+float mmc_schedule_lr(const mmc_schedule *s, int64_t step);
+
+/* Run folders (DESIGN.md §4): DIR/config.json, model.safetensors (every tensor of an
+ * mmc_params), optimizer.safetensors (state.<param name>.exp_avg / .exp_avg_sq /
+ * .momentum_buffer, with each parameter's step count and the optimizer kind in the
+ * metadata), trainer.json (below) and metrics.jsonl.
+ *
+ * mmc_run_save stages every file next to its final name (NAME.next, itself written to a
+ * temporary name, fsynced and renamed), and only when all are staged renames them into
+ * place, trainer.json last, then fsyncs the folder and metrics.jsonl. A save that fails
+ * leaves the previous checkpoint as it was. The model and optimizer files carry the
+ * step in their metadata; a load refuses files from different steps (a save cut off
+ * between two renames) rather than mixing them. */
+#define MMC_RUN_MAX_STEP 1000000000000LL /* 1e12: steps, epochs and positions above are refused */
+typedef struct mmc_trainer_state {
+    int64_t step;          /* optimizer steps taken */
+    int64_t epoch;         /* epochs completed */
+    int64_t batch;         /* batches consumed in the current epoch (the data position) */
+    int64_t schedule_step; /* the argument of the next mmc_schedule_lr */
+    mmc_rng rng;           /* dropout, augmentation; saved as decimal strings (JSON numbers
+                              are exact only to 2^53) */
+    double best_metric;    /* NAN when there is none yet (saved as null) */
+    char best_metric_name[64];
+} mmc_trainer_state;
+/* step 0, epoch 0, rng seeded with (seed, 0), no best metric. */
+mmc_trainer_state mmc_trainer_state_init(uint64_t seed);
+
+/* Saves a checkpoint into dir (created if missing, one level). opt may be NULL (no
+ * optimizer file is written then); config_json: a JSON object written as config.json, or
+ * NULL to leave config.json as it is. Optimizer state is named after each parameter's
+ * tensor name (mmc_params sets it). */
+int mmc_run_save(const char *dir, const struct mmc_params *P, mmc_optim *opt, const mmc_trainer_state *ts,
+                 const char *config_json, mmc_error *err);
+/* Loads a checkpoint into existing objects built as the saved ones were (same names and
+ * shapes; opt of the same kind, over the same parameters; NULL skips the optimizer file).
+ * Everything is validated before anything is written: on any problem (missing file,
+ * wrong type, a step beyond MMC_RUN_MAX_STEP, an rng increment that is even, a tensor of
+ * the wrong shape) P, opt and ts are untouched and the error is MMC_ERR_INPUT naming the
+ * file. */
+int mmc_run_load(const char *dir, struct mmc_params *P, mmc_optim *opt, mmc_trainer_state *ts, mmc_error *err);
+/* Parts, for tools: trainer.json alone; config.json as text (*json from mmc_malloc, the
+ * caller frees it with mmc_free). Same validation and errors as mmc_run_load. */
+int mmc_run_read_trainer(const char *dir, mmc_trainer_state *ts, mmc_error *err);
+int mmc_run_read_config(const char *dir, char **json, mmc_error *err);
+/* Appends one JSON object (re-printed on one line) to dir/metrics.jsonl; the next
+ * mmc_run_save fsyncs the file. MMC_ERR_USAGE when the text is not a JSON object. */
+int mmc_run_log_metrics(const char *dir, const char *json_object, mmc_error *err);
+
 /* ----------------------------------------------------------------- safetensors */
 
 /* A loaded safetensors file (read fully into memory, validated). Tensors of dtype F32,
@@ -529,7 +626,7 @@ void mmc_image_color_jitter(mmc_image *img, float brightness, float contrast, fl
 /* (declarations for images go above this line) */
 
 /* --------------------------------------------------------------------- text */
-/* src/data/utf8.c, src/data/tokenizer_*.c: UTF-8 validation and tokenizers. */
+/* src/core/utf8.c, src/data/unicode.c, src/data/tokenizer_*.c: UTF-8 validation and tokenizers. */
 
 /* UTF-8. Text is untrusted: every entry point validates first and reports the byte
  * offset of the first bad byte (overlong forms, surrogates, code points past U+10FFFF,
@@ -818,6 +915,183 @@ int mmc_shapes_make(uint64_t seed, const char *split, int64_t index, int size,
 typedef void (*mmc_progress_fn)(void *user, int64_t done, int64_t total);
 int mmc_shapes_write_split(const char *dir, const char *split, int64_t n, uint64_t seed,
                            int size, mmc_progress_fn progress, void *user, mmc_error *err);
+
+/* -- loader (src/data/loader.c) -- */
+/* Batches of (image, caption choice) over a manifest, prepared ahead by worker threads.
+ *
+ * The stream is global batch g = epoch * batches_per_epoch + b, in order. In training the
+ * order within an epoch is a permutation drawn from (seed, epoch); sample at position p of
+ * epoch e draws its caption choice and augmentation from its own rng stream (seed, e, p),
+ * so batches are bit-identical for any number of workers, and a saved state (epoch, batch)
+ * resumes bit-exactly. Eval mode: manifest order, no augmentation, caption 0.
+ *
+ * Image path: decode (RGB) -> training with random resized crop: the crop is taken from
+ * the decoded image (from the S x S base image when cached); otherwise the base image:
+ * short side resized to S, centre crop S x S (no resize if already S x S) -> horizontal
+ * flip, colour jitter (training) -> (v / 255 - mean) / std into (3, S, S) floats.
+ * With `cache`, each sample's S x S base image is kept (uint8) after its first decode, so
+ * later epochs skip decoding. Batch buffers are allocated once; with the cache warm and no
+ * random resized crop, producing a batch makes no allocation at all (decoding and
+ * resizing allocate).
+ *
+ * A missing or corrupt image is reported by mmc_loader_next as MMC_ERR_INPUT naming the
+ * file and the sample, in stream order (the batches before it come out normally); the
+ * loader then keeps returning that error until mmc_loader_set_state or mmc_loader_free. */
+typedef struct mmc_loader mmc_loader;
+
+typedef struct mmc_loader_opts {
+    int batch_size;          /* B >= 1 */
+    int image_size;          /* S >= 1: images come out (3, S, S) */
+    int train;               /* 1: shuffle, augment, random caption; 0: eval */
+    int drop_last;           /* 1: an epoch's final partial batch is skipped */
+    int epochs;              /* the stream ends after this many epochs; 0: never ends */
+    uint64_t seed;
+    int workers;             /* decode threads, 1..64 */
+    int prefetch;            /* batch buffers in the ring, >= 2 (batches ready ahead) */
+    int cache;               /* keep decoded S x S images in memory (uint8) */
+    int resample;            /* MMC_RESAMPLE_* for every resize */
+    float mean[3], std[3];   /* normalisation of v / 255 */
+    /* augmentation, training only */
+    int random_resized_crop; /* 1: torchvision RandomResizedCrop to S x S */
+    float scale_lo, scale_hi, ratio_lo, ratio_hi;
+    float hflip;             /* flip probability */
+    float brightness, contrast, saturation; /* colour jitter amounts; 0 disables */
+    /* text */
+    int captions_zh;         /* 1: choose among captions_zh instead of captions */
+    const mmc_tokenizer *tokenizer; /* non-NULL: batches carry ids/mask (pre-tokenised at
+                                       mmc_loader_new; the tokenizer is not kept) */
+    int max_len;             /* tokens per caption with a tokenizer (padded, truncated) */
+} mmc_loader_opts;
+
+/* Defaults: eval, 2 workers, prefetch 4, no cache, bilinear, CLIP mean/std, no epoch
+ * limit; augmentation amounts set (scale 0.08-1, ratio 3/4-4/3, flip 0.5, jitter 0.4)
+ * but the crop only applies when random_resized_crop = 1 and all only when train = 1. */
+mmc_loader_opts mmc_loader_defaults(int batch_size, int image_size);
+
+/* One batch; valid until the next mmc_loader_next / set_state / free. */
+typedef struct mmc_loader_batch {
+    int size;               /* samples in it: B, or fewer in an epoch's last batch */
+    int64_t epoch;
+    int64_t index;          /* batch within the epoch */
+    mmc_tensor *images;     /* (size, 3, S, S), owned by the loader (persistent, no grad) */
+    const int *samples;     /* [size] indices into manifest->samples */
+    const int *captions;    /* [size] chosen caption index, -1 if the sample has none */
+    const int32_t *ids;     /* [size * max_len] token ids, NULL without a tokenizer */
+    const int32_t *mask;    /* [size * max_len] 1 token, 0 padding (all 0: no caption) */
+} mmc_loader_batch;
+
+/* Where the stream stands: the next batch mmc_loader_next returns. */
+typedef struct mmc_loader_state {
+    int64_t epoch;
+    int64_t batch;
+} mmc_loader_state;
+
+/* The manifest must outlive the loader. Workers start at once, at (epoch 0, batch 0).
+ * MMC_ERR_USAGE for bad options or an epoch with no batch (drop_last, fewer samples than
+ * B); MMC_ERR_INPUT if the tokenizer refuses a caption. */
+mmc_loader *mmc_loader_new(const mmc_manifest *m, const mmc_loader_opts *o, mmc_error *err);
+/* The next batch in stream order (waits for it). *out = NULL with MMC_OK at the end of
+ * the stream (opts.epochs). next, get/set_state and free belong to one consumer thread. */
+int mmc_loader_next(mmc_loader *l, const mmc_loader_batch **out, mmc_error *err);
+mmc_loader_state mmc_loader_get_state(const mmc_loader *l);
+/* Drops the batches prepared ahead and continues from s (batch < batches_per_epoch). */
+int mmc_loader_set_state(mmc_loader *l, mmc_loader_state s, mmc_error *err);
+int64_t mmc_loader_batches_per_epoch(const mmc_loader *l);
+/* Stops and joins the workers (also mid-epoch, also after an error); NULL is fine. */
+void mmc_loader_free(mmc_loader *l);
+
+/* -- importers (src/data/import_*.c) -- */
+/* Turn public datasets into dataset folders (DESIGN.md §4). Everything read from a package,
+ * an IDX file or an annotation JSON is untrusted: wrong types, invalid UTF-8, paths that
+ * leave their folder, sizes that disagree with the file fail with MMC_ERR_INPUT naming the
+ * file. docs/formats.md says what each importer writes. */
+
+/* Progress and report lines for a human (no newline); may be NULL. */
+typedef void (*mmc_log_fn)(void *user, const char *line);
+
+typedef struct mmc_import_stats {
+    int64_t n[3];        /* samples written to train, val, test */
+    int64_t skipped;     /* records left out (the importer's log says why) */
+    int64_t no_text;     /* emoji: samples without a CLDR name (captions from short names) */
+    int64_t no_zh;       /* emoji: samples without Chinese captions */
+} mmc_import_stats;
+
+/* Runs argv[0] (found on PATH) with the argument vector as given: no shell, so nothing in
+ * an argument is interpreted. quiet_stdout sends the child's stdout to /dev/null.
+ * MMC_ERR_RUNTIME when it cannot start, is killed or exits non-zero (the status named). */
+int mmc_import_run(const char *const *argv, int quiet_stdout, mmc_error *err);
+
+/* SHA-512 (FIPS 180-4) and npm's Subresource-Integrity strings ("sha512-" + base64). */
+void mmc_sha512(const void *data, size_t n, uint8_t digest[64]);
+/* MMC_OK when the file's SHA-512 matches integrity; MMC_ERR_INPUT naming the file and both
+ * values otherwise, or when integrity is not a "sha512-..." string. */
+int mmc_npm_integrity_check(const char *path, const char *integrity, mmc_error *err);
+
+/* IDX files (LeCun's MNIST format, also Fashion-MNIST): magic 00 00 08 NDIM (unsigned
+ * bytes only), NDIM big-endian u32 dims, then the bytes. gzip or plain (zlib reads both).
+ * Refused: other magic or type, NDIM 0 or > 4, a zero dim, more than max_bytes of data,
+ * fewer or more data bytes than the dims say. Memory grows with what the file holds, not
+ * with what its header claims. */
+typedef struct mmc_idx {
+    int ndim;
+    int64_t dims[4];
+    int64_t size;  /* product of dims */
+    uint8_t *data; /* size bytes, mmc_malloc'd */
+} mmc_idx;
+int mmc_idx_read(const char *path, int64_t max_bytes, mmc_idx *out, mmc_error *err);
+void mmc_idx_free(mmc_idx *x);
+
+/* Fashion-MNIST from src_dir (Debian's dataset-fashion-mnist puts
+ * {train,t10k}-{images-idx3,labels-idx1}-ubyte.gz in MMC_FASHION_MNIST_DIR) into out:
+ * 28x28 grayscale PNGs images/{train,test}-NNNNNN.png (official index), label = class name,
+ * English and Chinese captions. Splits: train = official train minus its last
+ * val_count images (val), test = official test. */
+#define MMC_FASHION_MNIST_DIR "/usr/share/datasets/fashion-mnist"
+const char *mmc_fashion_mnist_class(int k);    /* "t-shirt/top", ...; NULL out of range */
+const char *mmc_fashion_mnist_class_zh(int k); /* "T恤", ... */
+int mmc_import_fashion_mnist(const char *src_dir, const char *out, int val_count, mmc_log_fn log,
+                             void *user, mmc_import_stats *st, mmc_error *err);
+
+/* Karpathy's split JSON (dataset_coco.json, dataset_flickr8k.json, dataset_flickr30k.json):
+ * {"images": [{"filepath"?, "filename", "split", "sentences": [{"raw"}, ...]}, ...]}.
+ * split train and restval -> train, val, test. out/images becomes a symbolic link to
+ * images_dir (made absolute), so manifest paths images/FILEPATH/FILENAME resolve inside
+ * out. Images missing from images_dir are skipped and counted; if none is found it is an
+ * error (the wrong folder). */
+int mmc_import_karpathy(const char *annotations, const char *images_dir, const char *out,
+                        mmc_log_fn log, void *user, mmc_import_stats *st, mmc_error *err);
+
+/* Emoji from the npm packages emoji-datasource-STYLE (emoji.json + img/STYLE/64/X.png)
+ * and emojibase-data (en/data.json, zh/data.json). */
+#define MMC_EMOJI_MAX_STYLES 4
+enum { MMC_EMOJI_SPLIT_STYLE = 0, MMC_EMOJI_SPLIT_WITHIN = 1 };
+typedef struct mmc_emoji_opts {
+    const char *out;
+    const char *emojibase_dir;                   /* the extracted package/ folder */
+    int n_styles;
+    const char *styles[MMC_EMOJI_MAX_STYLES];    /* "google", "twitter", ... */
+    const char *style_dirs[MMC_EMOJI_MAX_STYLES]; /* extracted package/ of each datasource */
+    int split;  /* STYLE: train/val = styles[0] (val = the emoji whose hash is 0 mod 20),
+                 * test = the other styles (needs >= 2). WITHIN: each emoji goes to one split
+                 * by its hash (80/10/10), in every style. */
+    mmc_log_fn log;
+    void *user;
+} mmc_emoji_opts;
+/* Builds the folder from extracted packages (no network): images/STYLE/X.png (the
+ * package's PNG, copied after it decodes) and the manifests. */
+int mmc_import_emoji_build(const mmc_emoji_opts *o, mmc_import_stats *st, mmc_error *err);
+/* Makes sure the pinned tarball of package (e.g. "emoji-datasource-google") is in
+ * cache_dir, verified against its pinned sha512 (fetching it with `npm pack` when missing
+ * or corrupt), and extracts the members it names into dest (a new folder): dest/package/...
+ * MMC_ERR_USAGE for a package with no pin. */
+int mmc_emoji_fetch(const char *package, const char *cache_dir, const char *dest, mmc_log_fn log,
+                    void *user, mmc_error *err);
+/* The pinned "name@version" of a package, or NULL. */
+const char *mmc_emoji_pinned(const char *package);
+/* All of it: fetches emojibase-data and emoji-datasource-STYLE for each style into
+ * cache_dir, extracts them into a temporary folder inside out (removed afterwards) and
+ * builds the dataset (o->emojibase_dir and o->style_dirs are filled in). */
+int mmc_import_emoji(mmc_emoji_opts *o, const char *cache_dir, mmc_import_stats *st, mmc_error *err);
 
 /* (declarations for datasets go above this line) */
 
@@ -1179,6 +1453,73 @@ mmc_tensor *mmc_nn_vit_forward(mmc_ctx *ctx, mmc_nn_vit *m, mmc_tensor *x, int t
 
 /* -- nn: recurrent (src/nn/rnn.c, src/ops/recurrent.c) -- */
 
+/* Fused recurrent layers (ops): one layer, one direction, the whole sequence in one tape
+ * node with its own backward through time. Weights in PyTorch's layout and gate order:
+ *   GRU  (G = 3: r, z, n)     n = tanh(W_in x + b_in + r * (W_hn h + b_hn))
+ *   LSTM (G = 4: i, f, g, o)  c' = f * c + i * g,  h' = o * tanh(c')
+ *   w_ih (G*H, IN), w_hh (G*H, H), b_ih and b_hh (G*H) or NULL.
+ * x (B, T, IN) batch-first; h0, c0 (B, H) or NULL for zeros; lengths[B], each in 1..T, or NULL
+ * for all T. As pack_padded_sequence + pad_packed_sequence(total_length=T): a padded step
+ * carries the state unchanged and outputs 0, and the final state of a sequence is its
+ * state at its last valid step. reverse: run each sequence from its own last valid step
+ * down to step 0. Returns out (B, T, H) and writes *h_n (and *c_n), each (B, H), when the
+ * pointer is non-NULL (all NULL on error). lengths is copied; it need not outlive the call. */
+typedef struct mmc_rnn_weights {
+    mmc_tensor *w_ih, *w_hh, *b_ih, *b_hh;
+} mmc_rnn_weights;
+
+mmc_tensor *mmc_gru_layer(mmc_ctx *ctx, mmc_tensor *x, mmc_tensor *h0, const mmc_rnn_weights *w,
+                          const int *lengths, int reverse, mmc_tensor **h_n);
+mmc_tensor *mmc_lstm_layer(mmc_ctx *ctx, mmc_tensor *x, mmc_tensor *h0, mmc_tensor *c0,
+                           const mmc_rnn_weights *w, const int *lengths, int reverse,
+                           mmc_tensor **h_n, mmc_tensor **c_n);
+
+/* Modules: multi-layer, batch-first nn.GRU / nn.LSTM. Parameters are registered under
+ * prefix with PyTorch's names (weight_ih_l0, weight_hh_l0, bias_ih_l0, bias_hh_l0, then
+ * the same with _reverse for the backward direction, layer by layer) and initialised as
+ * PyTorch does: U(-1/sqrt(H), 1/sqrt(H)) for every tensor, drawn in registration order. */
+#define MMC_NN_RNN_MAX_LAYERS 8
+
+typedef struct mmc_nn_rnn_opts {
+    int num_layers;    /* 1..MMC_NN_RNN_MAX_LAYERS */
+    int bidirectional; /* 0 or 1 */
+    int bias;          /* 1: b_ih and b_hh (PyTorch's default) */
+    float dropout;     /* on the outputs of every layer but the last, in training; [0, 1) */
+} mmc_nn_rnn_opts;
+mmc_nn_rnn_opts mmc_nn_rnn_defaults(void); /* 1 layer, one direction, bias, no dropout */
+
+typedef struct mmc_nn_rnn {
+    int is_lstm, input_size, hidden_size, num_layers, dirs;
+    float dropout;
+    mmc_rnn_weights w[MMC_NN_RNN_MAX_LAYERS][2]; /* [layer][direction] (1: reverse) */
+} mmc_nn_rnn;
+typedef mmc_nn_rnn mmc_nn_gru;
+typedef mmc_nn_rnn mmc_nn_lstm;
+
+/* Registers and initialises the parameters; MMC_OK or an error (bad sizes, duplicate names). */
+int mmc_nn_gru_init(mmc_nn_gru *m, mmc_params *P, const char *prefix, int input_size,
+                    int hidden_size, mmc_nn_rnn_opts o, mmc_rng *rng, mmc_error *err);
+int mmc_nn_lstm_init(mmc_nn_lstm *m, mmc_params *P, const char *prefix, int input_size,
+                     int hidden_size, mmc_nn_rnn_opts o, mmc_rng *rng, mmc_error *err);
+
+/* x (B, T, IN) -> out (B, T, dirs*H) (forward half first, as PyTorch); h0, c0 and the
+ * final states *h_n, *c_n are (layers*dirs, B, H), indexed layer*dirs + direction; h0/c0
+ * may be NULL (zeros), h_n/c_n may be NULL (not wanted). lengths as in mmc_gru_layer.
+ * rng feeds the dropout between layers (needed only when training with dropout > 0). */
+mmc_tensor *mmc_nn_gru_forward(mmc_ctx *ctx, const mmc_nn_gru *m, mmc_tensor *x, mmc_tensor *h0,
+                               const int *lengths, int training, mmc_rng *rng, mmc_tensor **h_n);
+mmc_tensor *mmc_nn_lstm_forward(mmc_ctx *ctx, const mmc_nn_lstm *m, mmc_tensor *x, mmc_tensor *h0,
+                                mmc_tensor *c0, const int *lengths, int training, mmc_rng *rng,
+                                mmc_tensor **h_n, mmc_tensor **c_n);
+
+/* Single steps for decoding (greedy, beam search), as nn.GRUCell / nn.LSTMCell with the
+ * weights w (e.g. &lstm.w[0][0] of a one-layer module): x (B, IN); h, c (B, H) or NULL for
+ * zeros. gru_step returns h' (B, H); lstm_step returns MMC_OK and writes *h_out, *c_out, or
+ * an error status (in ctx->err). */
+mmc_tensor *mmc_nn_gru_step(mmc_ctx *ctx, const mmc_rnn_weights *w, mmc_tensor *x, mmc_tensor *h);
+int mmc_nn_lstm_step(mmc_ctx *ctx, const mmc_rnn_weights *w, mmc_tensor *x, mmc_tensor *h,
+                     mmc_tensor *c, mmc_tensor **h_out, mmc_tensor **c_out);
+
 /* (declarations for recurrent nets go above this line) */
 
 /* ------------------------------------------------------------------- models */
@@ -1382,20 +1723,20 @@ int mmc_embedder_image_files(mmc_embedder *e, const char *const *paths, int n, f
  * model whose scores are all equal gets the worst rank, never a perfect one.
  * MMC_ERR_USAGE for bad arguments (text_image out of range), MMC_ERR_INPUT for a non-finite
  * similarity. */
-typedef struct mmc_recall {
+typedef struct mmc_recall_result {
     int n_texts;                /* text -> image queries */
     int n_images;               /* image -> text queries (images with >= 1 caption) */
     double t2i[3], i2t[3];      /* R@1, R@5, R@10 in percent (0..100) */
     double t2i_medr, i2t_medr;  /* median rank (even count: mean of the two middle ranks) */
     double t2i_meanr, i2t_meanr;
     double rsum;                /* sum of the six recalls (0..600) */
-} mmc_recall;
+} mmc_recall_result;
 int mmc_eval_recall(const float *sim, int n_texts, int n_images, const int *text_image,
-                    mmc_recall *out, mmc_error *err);
+                    mmc_recall_result *out, mmc_error *err);
 /* The same from embeddings text_emb (n_texts, dim) and image_emb (n_images, dim): sim is
  * their inner product (normalise them first for cosine similarity). */
 int mmc_eval_recall_embeddings(const float *text_emb, int n_texts, const float *image_emb,
-                               int n_images, int dim, const int *text_image, mmc_recall *out,
+                               int n_images, int dim, const int *text_image, mmc_recall_result *out,
                                mmc_error *err);
 /* Per-query ranks: t2i_rank[n_texts], i2t_rank[n_images] (0 for an image without captions);
  * either may be NULL. */

@@ -25,7 +25,7 @@ TEST(eval_recall_hand_worked) {
     REQUIRE(mmc_eval_recall_ranks(sim, 3, 3, ti, tr, ir, &err) == MMC_OK, "%s", err.msg);
     CHECK(tr[0] == 1 && tr[1] == 2 && tr[2] == 3, "t2i ranks %d %d %d", tr[0], tr[1], tr[2]);
     CHECK(ir[0] == 1 && ir[1] == 2 && ir[2] == 1, "i2t ranks %d %d %d", ir[0], ir[1], ir[2]);
-    mmc_recall r;
+    mmc_recall_result r;
     REQUIRE(mmc_eval_recall(sim, 3, 3, ti, &r, &err) == MMC_OK, "%s", err.msg);
     CHECK(r.n_texts == 3 && r.n_images == 3, "counts %d %d", r.n_texts, r.n_images);
     CHECK(NEAR(r.t2i[0], 100.0 / 3) && NEAR(r.t2i[1], 100) && NEAR(r.t2i[2], 100), "t2i %g %g %g",
@@ -89,7 +89,7 @@ TEST(eval_recall_multi_caption) {
     CHECK(tr[0] == 1 && tr[1] == 2 && tr[2] == 3 && tr[3] == 1 && tr[4] == 3, "t2i ranks %d %d %d %d %d",
           tr[0], tr[1], tr[2], tr[3], tr[4]);
     CHECK(ir[0] == 2 && ir[1] == 1 && ir[2] == 0, "i2t ranks %d %d %d", ir[0], ir[1], ir[2]);
-    mmc_recall r;
+    mmc_recall_result r;
     REQUIRE(mmc_eval_recall(sim, 5, 3, ti, &r, &err) == MMC_OK, "%s", err.msg);
     CHECK(r.n_texts == 5 && r.n_images == 2, "counts %d %d", r.n_texts, r.n_images);
     CHECK(NEAR(r.t2i[0], 40) && NEAR(r.t2i[1], 100), "t2i %g %g", r.t2i[0], r.t2i[1]);
@@ -112,7 +112,7 @@ TEST(eval_recall_multi_caption) {
 
 TEST(eval_recall_ties) {
     mmc_error err = {0};
-    mmc_recall r;
+    mmc_recall_result r;
     int tr[3], ir[3];
     /* All scores equal (a collapsed model): pessimistic ties put every wrong item first, so
      * every rank is the last one, never a flattering 1. */

@@ -123,8 +123,167 @@ static int cmd_data_shapes(int argc, char **argv) {
     return summarise(a.out, a.n[2] ? "test" : last);
 }
 
+/* ---------------------------------------------------------------- importers */
+
+static void log_line(void *user, const char *line) {
+    (void)user;
+    printf("  %s\n", line);
+    fflush(stdout);
+}
+
+/* Options of the form --name VALUE; names[i] -> vals[i]. Returns 0 or an exit code. */
+static int parse_opts(const char *cmd, int argc, char **argv, const char *const *names, const char **vals, int n) {
+    for (int i = 1; i < argc; i++) {
+        int k = 0;
+        while (k < n && strcmp(argv[i], names[k])) k++;
+        if (k == n) return cli_error(1, "data %s: unknown option '%s' (see: mmc help data)", cmd, argv[i]);
+        if (i + 1 >= argc || !*argv[i + 1]) return cli_error(1, "data %s: %s needs a value", cmd, argv[i]);
+        vals[k] = argv[++i];
+    }
+    return 0;
+}
+
+static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+/* Distinct labels of a manifest (0 when none has one). */
+static int count_labels(const mmc_manifest *m) {
+    const char **v = mmc_calloc(m->count ? m->count : 1, sizeof *v);
+    int n = 0, distinct = 0;
+    for (int i = 0; v && i < m->count; i++)
+        if (m->samples[i].label) v[n++] = m->samples[i].label;
+    if (v && n) qsort(v, (size_t)n, sizeof *v, cmp_str);
+    for (int i = 0; v && i < n; i++) distinct += !i || strcmp(v[i], v[i - 1]);
+    mmc_free(v);
+    return distinct;
+}
+
+/* Reads every split back through the manifest reader every consumer uses, checks the
+ * images are there, and prints the counts. */
+static int report(const char *out, const mmc_import_stats *st, double seconds) {
+    printf("wrote %lld train, %lld val, %lld test samples in %.1f s -> %s/manifest-{train,val,test}.jsonl\n",
+           (long long)st->n[0], (long long)st->n[1], (long long)st->n[2], seconds, out);
+    if (st->skipped) printf("skipped %lld records (see above)\n", (long long)st->skipped);
+    for (int s = 0; s < 3; s++) {
+        if (!st->n[s]) continue;
+        mmc_error err = {0};
+        mmc_manifest *m = mmc_manifest_load(out, SPLITS[s], &err);
+        if (!m || mmc_manifest_check_images(m, &err) != MMC_OK) {
+            mmc_manifest_free(m);
+            return cli_error_from(&err);
+        }
+        printf("  %-5s %7d samples, %d labels, %.1f%% of first captions unique\n", SPLITS[s], m->count,
+               count_labels(m), 100.0 * mmc_captions_unique_rate(m->samples, m->count));
+        mmc_manifest_free(m);
+    }
+    return 0;
+}
+
+/* $XDG_CACHE_HOME/mmc/npm, else ~/.cache/mmc/npm. */
+static int default_cache(char *buf, size_t n) {
+    const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
+    if (xdg && *xdg == '/') return snprintf(buf, n, "%s/mmc/npm", xdg) >= (int)n;
+    if (home && *home) return snprintf(buf, n, "%s/.cache/mmc/npm", home) >= (int)n;
+    return 1;
+}
+
+static int parse_styles(char *list, mmc_emoji_opts *o) {
+    for (char *tok = strtok(list, ","); tok; tok = strtok(NULL, ",")) {
+        if (o->n_styles == MMC_EMOJI_MAX_STYLES) return cli_error(1, "data emoji: at most %d styles", MMC_EMOJI_MAX_STYLES);
+        char pkg[96];
+        snprintf(pkg, sizeof pkg, "emoji-datasource-%s", tok);
+        if (!mmc_emoji_pinned(pkg)) return cli_error(1, "data emoji: unknown style '%s' (google, twitter)", tok);
+        o->styles[o->n_styles++] = tok;
+    }
+    return o->n_styles ? 0 : cli_error(1, "data emoji: --styles needs a comma-separated list (google,twitter)");
+}
+
+static int cmd_data_emoji(int argc, char **argv) {
+    static const char *const names[] = {"--out", "--styles", "--split", "--cache"};
+    const char *v[4] = {NULL, "google,twitter", "style", NULL};
+    int rc = parse_opts("emoji", argc, argv, names, v, 4);
+    if (rc) return rc;
+    if (!v[0]) return cli_error(1, "data emoji: missing --out DIR (see: mmc help data)");
+    char styles[256], cache[4096];
+    mmc_emoji_opts o = {.out = v[0], .log = log_line};
+    snprintf(styles, sizeof styles, "%s", v[1]);
+    if ((rc = parse_styles(styles, &o))) return rc;
+    if (strcmp(v[2], "style") && strcmp(v[2], "within"))
+        return cli_error(1, "data emoji: --split is style or within (got '%s')", v[2]);
+    o.split = !strcmp(v[2], "within") ? MMC_EMOJI_SPLIT_WITHIN : MMC_EMOJI_SPLIT_STYLE;
+    if (v[3]) snprintf(cache, sizeof cache, "%s", v[3]);
+    else if (default_cache(cache, sizeof cache)) return cli_error(1, "data emoji: no $HOME; give --cache DIR");
+    printf("emoji: styles %s, split by %s, cache %s -> %s\n", v[1], v[2], cache, o.out);
+    mmc_import_stats st;
+    mmc_error err = {0};
+    double t0 = mmc_now();
+    if (mmc_import_emoji(&o, cache, &st, &err)) return cli_error_from(&err);
+    if (st.no_text || st.no_zh)
+        printf("%lld samples have no CLDR English name (captions from the datasource's names), %lld no Chinese captions\n",
+               (long long)st.no_text, (long long)st.no_zh);
+    return report(o.out, &st, mmc_now() - t0);
+}
+
+/* apt-get install, as root or through sudo, saying what it runs; update and retry once
+ * when the package lists are stale. */
+static int apt_install(const char *pkg) {
+    int root = geteuid() == 0;
+    const char *inst[] = {"sudo", "apt-get", "install", "-y", "-qq", "--no-install-recommends", pkg, NULL};
+    const char *upd[] = {"sudo", "apt-get", "update", "-qq", NULL};
+    const char *const *a = root ? inst + 1 : inst, *const *u = root ? upd + 1 : upd;
+    mmc_error err = {0};
+    for (int attempt = 0; attempt < 2; attempt++) {
+        if (attempt) {
+            printf("+ %sapt-get update -qq\n", root ? "" : "sudo ");
+            if (mmc_import_run(u, 0, &err)) return cli_error_from(&err);
+        }
+        printf("+ %sapt-get install -y -qq --no-install-recommends %s\n", root ? "" : "sudo ", pkg);
+        fflush(stdout);
+        if (!mmc_import_run(a, 0, &err)) return 0;
+    }
+    return cli_error_from(&err);
+}
+
+static int cmd_data_fashion_mnist(int argc, char **argv) {
+    static const char *const names[] = {"--out", "--from", "--val"};
+    const char *v[3] = {NULL, NULL, "5000"};
+    int rc = parse_opts("fashion-mnist", argc, argv, names, v, 3);
+    if (rc) return rc;
+    long long val;
+    if (!v[0]) return cli_error(1, "data fashion-mnist: missing --out DIR (see: mmc help data)");
+    if (parse_i64(v[2], 0, 59999, &val)) return cli_error(1, "data fashion-mnist: --val needs 0 to 59999 (got '%s')", v[2]);
+    const char *from = v[1] ? v[1] : MMC_FASHION_MNIST_DIR;
+    if (!v[1] && access(from, R_OK) != 0) {
+        printf("fashion-mnist: %s is missing; installing Debian's dataset-fashion-mnist\n", from);
+        if ((rc = apt_install("dataset-fashion-mnist"))) return rc;
+    }
+    printf("fashion-mnist: %s -> %s (28x28 grayscale PNGs, %lld val images from the end of train)\n", from, v[0], val);
+    mmc_import_stats st;
+    mmc_error err = {0};
+    double t0 = mmc_now();
+    if (mmc_import_fashion_mnist(from, v[0], (int)val, log_line, NULL, &st, &err)) return cli_error_from(&err);
+    return report(v[0], &st, mmc_now() - t0);
+}
+
+static int cmd_data_coco(int argc, char **argv) {
+    static const char *const names[] = {"--annotations", "--images", "--out"};
+    const char *v[3] = {NULL, NULL, NULL};
+    int rc = parse_opts("coco", argc, argv, names, v, 3);
+    if (rc) return rc;
+    for (int i = 0; i < 3; i++)
+        if (!v[i]) return cli_error(1, "data coco: missing %s (see: mmc help data)", names[i]);
+    printf("coco: %s with images in %s -> %s\n", v[0], v[1], v[2]);
+    mmc_import_stats st;
+    mmc_error err = {0};
+    double t0 = mmc_now();
+    if (mmc_import_karpathy(v[0], v[1], v[2], log_line, NULL, &st, &err)) return cli_error_from(&err);
+    return report(v[2], &st, mmc_now() - t0);
+}
+
 int cmd_data(int argc, char **argv) {
     if (argc < 2) return cli_error(1, "data: which dataset? (see: mmc help data)");
     if (!strcmp(argv[1], "shapes")) return cmd_data_shapes(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "emoji")) return cmd_data_emoji(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "fashion-mnist")) return cmd_data_fashion_mnist(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "coco")) return cmd_data_coco(argc - 1, argv + 1);
     return cli_error(1, "data: unknown dataset '%s' (see: mmc help data)", argv[1]);
 }

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 const cli_command cli_commands[] = {
     {"demo", cmd_demo, "train and evaluate the built-in examples end to end",
@@ -32,6 +33,9 @@ const cli_command cli_commands[] = {
     {"data", cmd_data, "make or import a dataset folder (images + manifest JSONL)",
      "usage: mmc data shapes --out DIR [--train N] [--val N] [--test N] [--seed S] [--size PX]\n"
      "                       [--threads T]\n"
+     "       mmc data emoji --out DIR [--styles google,twitter] [--split style|within] [--cache DIR]\n"
+     "       mmc data fashion-mnist --out DIR [--from DIR] [--val N]\n"
+     "       mmc data coco --annotations FILE --images DIR --out DIR\n"
      "\n"
      "shapes: the built-in synthetic world. Scenes of 1-4 objects (circle, square, triangle,\n"
      "diamond, star, cross; 8 colours; small or large) with captions in English and Chinese\n"
@@ -45,7 +49,34 @@ const cli_command cli_commands[] = {
      "  --test N      test scenes (default 1000)\n"
      "  --seed S      random seed (default 7)\n"
      "  --size PX     image side in pixels, 8 to 1024 (default 64)\n"
-     "  --threads T   threads (default: $MMC_THREADS, else all cores)\n"},
+     "  --threads T   threads (default: $MMC_THREADS, else all cores)\n"
+     "\n"
+     "emoji: 64 px emoji images from the npm packages emoji-datasource-google@16.0.0 and\n"
+     "emoji-datasource-twitter@16.0.0, names from emojibase-data@17.0.0, fetched with `npm pack`\n"
+     "and checked against pinned sha512 values. captions = the English CLDR name, then its\n"
+     "keywords; captions_zh = the Chinese name, then its keywords; label = the emoji category.\n"
+     "Writes DIR/images/STYLE/CODE.png. Emoji a style lacks are skipped and counted.\n"
+     "  --styles S,T  drawing styles, first is the training style (default google,twitter)\n"
+     "  --split style train on the first style (val: 1 emoji in 20, held out), test on the\n"
+     "                others: the same emoji drawn differently (default)\n"
+     "  --split within  each emoji to train/val/test (80/10/10 by a hash), in every style\n"
+     "  --cache DIR   where tarballs are kept (default $XDG_CACHE_HOME/mmc/npm or ~/.cache/mmc/npm)\n"
+     "\n"
+     "fashion-mnist: Debian's dataset-fashion-mnist (installed with apt-get, through sudo when\n"
+     "not root, if missing). 28x28 grayscale PNGs, label = class name (t-shirt/top, trouser,\n"
+     "...), captions \"a photo of a ...\" in English and Chinese. train = the official 60000\n"
+     "minus the last N (val), test = the official 10000.\n"
+     "  --from DIR    IDX files {train,t10k}-{images-idx3,labels-idx1}-ubyte.gz (default\n"
+     "                /usr/share/datasets/fashion-mnist; nothing is installed when given)\n"
+     "  --val N       validation images taken from the end of train (default 5000)\n"
+     "\n"
+     "coco: Karpathy's split JSON (dataset_coco.json, dataset_flickr8k.json, ...): images[] with\n"
+     "filepath, filename, split, sentences[].raw. restval joins train. DIR/images becomes a\n"
+     "symbolic link to the images folder (nothing is copied); images not found are skipped.\n"
+     "  --annotations FILE  the split JSON\n"
+     "  --images DIR  the folder FILEPATH/FILENAME are relative to\n"
+     "\n"
+     "Exit codes: 1 bad arguments, 2 bad input data (named), 3 download, disk or memory failure.\n"},
     {"train", cmd_train, "train a model on a dataset folder (retrieval)",
      "usage: mmc train retrieval --data DIR --out RUN [--lang en|zh] [--config FILE]\n"
      "                 [--epochs N | --steps N | --minutes M] [--seed S] [--threads T] [--resume]\n"
@@ -85,11 +116,15 @@ const cli_command cli_commands[] = {
      "              \"median_rank\", \"mean_rank\"}, \"image_to_text\": {...}, \"rsum\", ...}\n"
      "              (recalls as fractions in [0, 1], rsum in percent)\n"
      "  --best      use model-best.safetensors instead of the last checkpoint\n"},
-    {"inspect", cmd_inspect, "list the tensors of a .safetensors file",
-     "usage: mmc inspect FILE.safetensors [--json]\n"
+    {"inspect", cmd_inspect, "list the tensors of a .safetensors file or summarise a run folder",
+     "usage: mmc inspect FILE.safetensors | RUN [--json]\n"
      "\n"
-     "Lists each tensor's name, dtype, shape and statistics (min, max, mean, std), and the\n"
-     "file's metadata. --json prints one JSON document instead.\n"},
+     "FILE.safetensors: each tensor's name, dtype, shape and statistics (min, max, mean,\n"
+     "std), and the file's metadata.\n"
+     "RUN (a run folder): config.json's top-level settings, trainer.json (step, epoch, data\n"
+     "position, best metric), the optimizer state (kind, tensors, step counts) and the\n"
+     "tensors of model.safetensors as above.\n"
+     "--json prints one JSON document instead.\n"},
 };
 const int cli_ncommands = (int)(sizeof cli_commands / sizeof cli_commands[0]);
 
@@ -123,8 +158,23 @@ static const cli_command *find(const char *name) {
     return NULL;
 }
 
+/* OpenMP threads that finish a parallel region spin for a while before sleeping (libgomp's
+ * default wait policy). Our kernels interleave OpenMP regions with OpenBLAS calls, which
+ * run on OpenBLAS's own threads, so the spinning threads steal the cores the GEMM needs:
+ * on a 2-core machine a training step measured 10x slower. libgomp reads its policy once,
+ * when it is loaded, so the CLI sets OMP_WAIT_POLICY=passive and re-executes itself when
+ * the user has not chosen a policy. MMC_NO_REEXEC=1 turns this off. */
+static void tune_openmp_and_reexec(char **argv) {
+    if (getenv("OMP_WAIT_POLICY") || getenv("MMC_NO_REEXEC")) return;
+    if (setenv("OMP_WAIT_POLICY", "passive", 1) != 0) return;
+    setenv("MMC_NO_REEXEC", "1", 1); /* never loop */
+    execv("/proc/self/exe", argv);
+    /* exec failed (no /proc?): carry on with the default policy */
+}
+
 int main(int argc, char **argv) {
     cli_tune_blas(argv);
+    tune_openmp_and_reexec(argv);
     if (argc < 2) {
         usage(stderr);
         return 1;

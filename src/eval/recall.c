@@ -139,7 +139,7 @@ double mmc_eval_rank_median(const int *ranks, int n) {
 }
 
 int mmc_eval_recall(const float *sim, int n_texts, int n_images, const int *text_image,
-                    mmc_recall *out, mmc_error *err) {
+                    mmc_recall_result *out, mmc_error *err) {
     if (!out) return mmc_error_set(err, MMC_ERR_USAGE, "recall: NULL output");
     memset(out, 0, sizeof *out);
     int rc = check_args("recall", sim, n_texts, n_images, text_image, err);
@@ -171,7 +171,7 @@ int mmc_eval_recall(const float *sim, int n_texts, int n_images, const int *text
 }
 
 int mmc_eval_recall_embeddings(const float *text_emb, int n_texts, const float *image_emb,
-                               int n_images, int dim, const int *text_image, mmc_recall *out,
+                               int n_images, int dim, const int *text_image, mmc_recall_result *out,
                                mmc_error *err) {
     if (!out) return mmc_error_set(err, MMC_ERR_USAGE, "recall: NULL output");
     memset(out, 0, sizeof *out);

@@ -26,25 +26,8 @@ static int dtype_size(const char *dt) {
     return 0;
 }
 
-static int valid_utf8(const uint8_t *s, size_t n) {
-    size_t i = 0;
-    while (i < n) {
-        uint8_t c = s[i];
-        if (c < 0x80) { i++; continue; }
-        int len = (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3 : (c & 0xF8) == 0xF0 ? 4 : 0;
-        if (!len || i + (size_t)len > n) return 0;
-        uint32_t cp = c & (0x7F >> len);
-        for (int k = 1; k < len; k++) {
-            if ((s[i + k] & 0xC0) != 0x80) return 0;
-            cp = (cp << 6) | (s[i + k] & 0x3F);
-        }
-        if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
-            cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-            return 0;
-        i += (size_t)len;
-    }
-    return 1;
-}
+/* The one UTF-8 validator (src/core/utf8.c): overlongs, surrogates, > U+10FFFF refused. */
+static int valid_utf8(const uint8_t *s, size_t n) { return mmc_utf8_validate((const char *)s, n, NULL) == MMC_OK; }
 
 static int cmp_begin(const void *a, const void *b) {
     const mmc_st_entry *x = *(const mmc_st_entry *const *)a, *y = *(const mmc_st_entry *const *)b;

@@ -71,6 +71,7 @@ void mmc_adam_update(mmc_optim *o, int i) {
     const int64_t N = t->numel;
     const double step = (double)++o->steps[i];
     const double lr = o->lr, b1 = o->adam.beta1, b2 = o->adam.beta2;
+    const float wd = mmc_optim_decay_of(o, i, o->adam.weight_decay);
     const adam_k k = {
         .p = t->data,
         .g = t->grad,
@@ -83,8 +84,8 @@ void mmc_adam_update(mmc_optim *o, int i) {
         .neg_step_size = (float)-(lr / (1.0 - pow(b1, step))),
         .bc2_sqrt = (float)sqrt(1.0 - pow(b2, step)),
         .eps = o->adam.eps,
-        .wd = o->adam.weight_decay,
-        .decay = (float)(1.0 - lr * (double)o->adam.weight_decay),
+        .wd = wd,
+        .decay = (float)(1.0 - lr * (double)wd),
         .adamw = o->kind == MMC_OPTIM_KIND_ADAMW,
     };
     if (N >= MMC_OPTIM_PARALLEL_MIN) { /* see optim_impl.h for why not `if (...)` */

@@ -38,7 +38,8 @@ mmc_optim *mmc_optim_create(int kind, const char *who, mmc_tensor *const *params
     o->n = n;
     o->params = mmc_calloc((size_t)(n ? n : 1), sizeof *o->params);
     o->steps = mmc_calloc((size_t)(n ? n : 1), sizeof *o->steps);
-    if (!o->params || !o->steps) goto oom;
+    o->no_decay = mmc_calloc((size_t)(n ? n : 1), 1);
+    if (!o->params || !o->steps || !o->no_decay) goto oom;
     if (n) memcpy(o->params, params, sizeof *params * (size_t)n);
     for (int s = 0; s < nslots; s++) {
         o->slot[s] = mmc_calloc((size_t)(n ? n : 1), sizeof *o->slot[s]);
@@ -65,6 +66,7 @@ void mmc_optim_free(mmc_optim *o) {
     }
     mmc_free(o->params);
     mmc_free(o->steps);
+    mmc_free(o->no_decay);
     mmc_free(o);
 }
 
@@ -98,4 +100,42 @@ int64_t mmc_optim_get_steps(const mmc_optim *o, int i) {
 
 void mmc_optim_set_steps(mmc_optim *o, int i, int64_t steps) {
     if (o && i >= 0 && i < o->n && steps >= 0) o->steps[i] = steps;
+}
+
+void mmc_optim_set_decay_mask(mmc_optim *o, const uint8_t *no_decay) {
+    if (!o) return;
+    for (int i = 0; i < o->n; i++) o->no_decay[i] = no_decay && no_decay[i];
+}
+
+void mmc_optim_no_decay_from_params(mmc_optim *o, const mmc_params *P) {
+    if (!o || !P) return;
+    for (int i = 0; i < o->n; i++)
+        for (int j = 0; j < P->n; j++)
+            if (P->tensors[j] == o->params[i]) o->no_decay[i] = P->no_decay[j] != 0;
+}
+
+/* The weight decay parameter i sees: its group's. */
+float mmc_optim_decay_of(const mmc_optim *o, int i, float wd) { return o->no_decay[i] ? 0.0f : wd; }
+
+int mmc_optim_count(const mmc_optim *o) { return o ? o->n : 0; }
+
+mmc_tensor *mmc_optim_param(const mmc_optim *o, int i) {
+    return o && i >= 0 && i < o->n ? o->params[i] : NULL;
+}
+
+const char *mmc_optim_kind(const mmc_optim *o) {
+    if (!o) return "";
+    return o->kind == MMC_OPTIM_KIND_SGD ? "sgd" : o->kind == MMC_OPTIM_KIND_ADAM ? "adam" : "adamw";
+}
+
+int mmc_optim_slots(const mmc_optim *o) {
+    if (!o) return 0;
+    return (o->slot[0] ? 1 : 0) + (o->slot[1] ? 1 : 0);
+}
+
+/* torch's state_dict keys, so a checkpoint reads like torch's optimizer.state_dict(). */
+const char *mmc_optim_slot_name(const mmc_optim *o, int slot) {
+    if (!o || slot < 0 || slot >= mmc_optim_slots(o)) return NULL;
+    if (o->kind == MMC_OPTIM_KIND_SGD) return "momentum_buffer";
+    return slot == 0 ? "exp_avg" : "exp_avg_sq";
 }

@@ -13,6 +13,7 @@ struct mmc_optim {
     mmc_tensor **params; /* copy of the caller's array; tensors not owned */
     mmc_tensor **slot[2]; /* per-parameter state tensors (owned), or NULL arrays */
     int64_t *steps;       /* updates each parameter has received */
+    uint8_t *no_decay;    /* 1: weight decay off for this parameter (a param group) */
     float lr;
     mmc_sgd_opts sgd;
     mmc_adam_opts adam;
@@ -27,6 +28,9 @@ struct mmc_optim {
  * the parameter list. NULL + err on failure. */
 mmc_optim *mmc_optim_create(int kind, const char *who, mmc_tensor *const *params, int n,
                             int nslots, mmc_error *err);
+
+/* wd, or 0 when parameter i is in the no-decay group. */
+float mmc_optim_decay_of(const mmc_optim *o, int i, float wd);
 
 /* Updates parameter i (its grad is non-NULL) and advances its step count. */
 void mmc_sgd_update(mmc_optim *o, int i);

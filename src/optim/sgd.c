@@ -57,7 +57,7 @@ void mmc_sgd_update(mmc_optim *o, int i) {
         .p = t->data,
         .g = t->grad,
         .v = o->sgd.momentum != 0 ? o->slot[0][i]->data : NULL,
-        .wd = o->sgd.weight_decay,
+        .wd = mmc_optim_decay_of(o, i, o->sgd.weight_decay),
         .mom = o->sgd.momentum,
         /* torch computes 1 - dampening in double, then the kernel sees it as a float */
         .keep = (float)(1.0 - (double)o->sgd.dampening),
