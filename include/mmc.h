@@ -1705,6 +1705,13 @@ int mmc_embedder_texts(mmc_embedder *e, const char *const *texts, int n, float *
 int mmc_embedder_image_files(mmc_embedder *e, const char *const *paths, int n, float *out,
                              mmc_error *err);
 
+/* "retrieval" for a run folder (later "clip", "chinese_clip"). */
+const char *mmc_embedder_kind(const mmc_embedder *e);
+/* The scale the model multiplies cosine similarities by before a softmax: exp(logit_scale)
+ * of an InfoNCE-trained model, at most 100 (CLIP's clamp); 0 when the model has none
+ * (trained with another loss). */
+float mmc_embedder_logit_scale(const mmc_embedder *e);
+
 /* (declarations for the embedder go above this line) */
 
 /* ------------------------------------------------------------------- eval */
