@@ -8,6 +8,12 @@ file(WRITE ${dir}/hfclip/config.json [=[{"model_type": "clip", "projection_dim":
 file(WRITE ${dir}/notamodel/config.json [=[{"model_type": "bert"}]=])
 file(WRITE ${dir}/garbage.idx "not an index at all, just some bytes that are long enough")
 file(WRITE ${dir}/broken.png "this is no png")
+# An index of its own: the other tests may run at the same time.
+execute_process(COMMAND ${MMC} index build --model ${run} --data ${dir}/data --out ${dir}/bad.idx
+                OUTPUT_VARIABLE out ERROR_VARIABLE err RESULT_VARIABLE rc)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "index build: rc=${rc} out=${out} err=${err}")
+endif()
 
 # name;expected exit;stderr must match;arguments...
 set(cases
@@ -27,14 +33,14 @@ set(cases
   "2|no-such-data|index build --model ${run} --data ${dir}/no-such-data --out ${dir}/x.idx"
   "2|no-such-run|index build --model ${dir}/no-such-run --images ${dir}/data/images --out ${dir}/x.idx"
   "1|missing INDEX|search --text a"
-  "1|one query|search ${dir}/test.idx"
-  "1|one query|search ${dir}/test.idx --text a --image ${img}"
-  "1|-k|search ${dir}/test.idx --text a -k 0"
-  "1|-k|search ${dir}/test.idx --text a -k 3x"
+  "1|one query|search ${dir}/bad.idx"
+  "1|one query|search ${dir}/bad.idx --text a --image ${img}"
+  "1|-k|search ${dir}/bad.idx --text a -k 0"
+  "1|-k|search ${dir}/bad.idx --text a -k 3x"
   "2|missing.idx|search ${dir}/missing.idx --text a --json"
   "2|garbage.idx|search ${dir}/garbage.idx --text a --json"
-  "2|missing.png|search ${dir}/test.idx --image ${dir}/missing.png --json"
-  "2|no-such-run|search ${dir}/test.idx --text a --model ${dir}/no-such-run"
+  "2|missing.png|search ${dir}/bad.idx --image ${dir}/missing.png --json"
+  "2|no-such-run|search ${dir}/bad.idx --text a --model ${dir}/no-such-run"
   "1|at least two|zeroshot --model ${run} ${img} --labels circle"
   "1|empty label|zeroshot --model ${run} ${img} --labels circle,,square"
   "1|twice|zeroshot --model ${run} ${img} --labels circle,circle"
