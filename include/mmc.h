@@ -1928,6 +1928,13 @@ int mmc_embedder_texts(mmc_embedder *e, const char *const *texts, int n, float *
 int mmc_embedder_image_files(mmc_embedder *e, const char *const *paths, int n, float *out,
                              mmc_error *err);
 
+/* "retrieval" for a run folder (later "clip", "chinese_clip"). */
+const char *mmc_embedder_kind(const mmc_embedder *e);
+/* The scale the model multiplies cosine similarities by before a softmax: exp(logit_scale)
+ * of an InfoNCE-trained model, at most 100 (CLIP's clamp); 0 when the model has none
+ * (trained with another loss). */
+float mmc_embedder_logit_scale(const mmc_embedder *e);
+
 /* (declarations for the embedder go above this line) */
 
 /* -- clip: pretrained CLIP / Chinese-CLIP (src/models/clip*.c) -- */
@@ -2076,6 +2083,58 @@ int mmc_cider_d(const mmc_caption_item *items, int n, double *mean, double *per_
 
 /* Fraction of hypotheses equal, token for token, to at least one of their references. */
 int mmc_exact_match(const mmc_caption_item *items, int n, double *rate, mmc_error *err);
+
+/* -- retrieval metrics (src/eval/recall.c) -- */
+/* Cross-modal retrieval over n_texts captions and n_images images, the COCO/Flickr30k
+ * protocol: sim is (n_texts, n_images) row-major (higher = more similar; cosine when the
+ * embeddings are L2-normalised), text_image[t] is the image caption t describes (an image
+ * may have several captions, or none).
+ *   text -> image: each caption's rank of its own image among all images.
+ *   image -> text: for each image with at least one caption, the rank of the best-ranked of
+ *                  its own captions among all captions. Images without captions are skipped.
+ * Ranks are 1-based. Ties are pessimistic: a wrong item scoring exactly as high as the right
+ * one ranks before it, i.e. rank = 1 + #(wrong items with score >= the right item's), so a
+ * model whose scores are all equal gets the worst rank, never a perfect one.
+ * MMC_ERR_USAGE for bad arguments (text_image out of range), MMC_ERR_INPUT for a non-finite
+ * similarity. */
+typedef struct mmc_recall_result {
+    int n_texts;                /* text -> image queries */
+    int n_images;               /* image -> text queries (images with >= 1 caption) */
+    double t2i[3], i2t[3];      /* R@1, R@5, R@10 in percent (0..100) */
+    double t2i_medr, i2t_medr;  /* median rank (even count: mean of the two middle ranks) */
+    double t2i_meanr, i2t_meanr;
+    double rsum;                /* sum of the six recalls (0..600) */
+} mmc_recall_result;
+int mmc_eval_recall(const float *sim, int n_texts, int n_images, const int *text_image,
+                    mmc_recall_result *out, mmc_error *err);
+/* The same from embeddings text_emb (n_texts, dim) and image_emb (n_images, dim): sim is
+ * their inner product (normalise them first for cosine similarity). */
+int mmc_eval_recall_embeddings(const float *text_emb, int n_texts, const float *image_emb,
+                               int n_images, int dim, const int *text_image, mmc_recall_result *out,
+                               mmc_error *err);
+/* Per-query ranks: t2i_rank[n_texts], i2t_rank[n_images] (0 for an image without captions);
+ * either may be NULL. */
+int mmc_eval_recall_ranks(const float *sim, int n_texts, int n_images, const int *text_image,
+                          int *t2i_rank, int *i2t_rank, mmc_error *err);
+/* Percent of the ranks (entries <= 0 are skipped) that are <= k; 0 when none count. */
+double mmc_eval_recall_at(const int *ranks, int n, int k);
+/* Median of the positive ranks (0 when none). */
+double mmc_eval_rank_median(const int *ranks, int n);
+
+/* -- accuracy (src/eval/recall.c): classification and zero-shot -- */
+typedef struct mmc_accuracy {
+    int n, correct;
+    double overall;         /* correct / n (0 when n == 0), a fraction in 0..1 */
+    double mean_per_class;  /* mean of the per-class accuracies over classes present */
+    int classes_present;    /* classes with at least one sample */
+} mmc_accuracy;
+/* pred[i], truth[i] in [0, n_classes). class_correct / class_total (n_classes each, may be
+ * NULL) receive the per-class counts: class c's accuracy is class_correct[c] /
+ * class_total[c]. MMC_ERR_USAGE for a class out of range. */
+int mmc_eval_accuracy(const int *pred, const int *truth, int n, int n_classes, mmc_accuracy *out,
+                      int *class_correct, int *class_total, mmc_error *err);
+/* Index of the largest of x[0..n-1]; ties keep the lowest index (n >= 1). */
+int mmc_eval_argmax(const float *x, int n);
 
 /* (declarations for eval go above this line) */
 

@@ -34,5 +34,25 @@ int cmd_data(int argc, char **argv);
 int cmd_tokenize(int argc, char **argv);
 int cmd_train(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
+int cmd_embed(int argc, char **argv);
+int cmd_index(int argc, char **argv);
+int cmd_search(int argc, char **argv);
+int cmd_zeroshot(int argc, char **argv);
+
+/* embed_common.c: shared by embed, index, search and zeroshot. */
+/* Strict integer in [lo, hi] (no sign unless lo < 0, no trailing junk); 0 on success. */
+int cli_parse_int(const char *s, int lo, int hi, int *out);
+/* "[x0, x1, ...]" with 9 significant digits (round-trips a float); mmc_free it. */
+char *cli_json_floats(const float *x, int n);
+double cli_norm(const float *x, int n);
+/* 0, or prints "mmc: error: WHAT is not valid UTF-8" and returns 2. */
+int cli_check_utf8(const char *what, const char *s);
+/* A live line on a terminal, else a plain line every 5 s and at the end. */
+typedef struct cli_progress_state {
+    FILE *out;
+    double t0, last;
+    int tty;
+} cli_progress_state;
+void cli_progress(cli_progress_state *p, const char *what, int64_t done, int64_t total);
 
 #endif

@@ -1,0 +1,115 @@
+/* embed.c — `mmc embed --model M (--text S | --image P)... [--json]`: embeddings in input
+ * order. Texts and images are embedded in one batch each (a batch is faster than one call
+ * per input), then printed in the order they were given. */
+#include "cli.h"
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <string.h>
+
+#define EMBED_PREVIEW 6 /* values shown per embedding in human output */
+
+typedef struct embed_input {
+    int is_image;
+    const char *value;
+    int slot; /* row in the text or the image batch */
+} embed_input;
+
+int cmd_embed(int argc, char **argv) {
+    const char *model = NULL;
+    int json = 0, n_in = 0, n_text = 0, n_image = 0;
+    embed_input *in = mmc_calloc((size_t)argc, sizeof *in);
+    const char **texts = mmc_calloc((size_t)argc, sizeof *texts), **images = mmc_calloc((size_t)argc, sizeof *images);
+    float *temb = NULL, *iemb = NULL;
+    mmc_embedder *e = NULL;
+    int rc = 0;
+    if (!in || !texts || !images) {
+        rc = cli_error(3, "embed: out of memory");
+        goto done;
+    }
+    for (int i = 1; i < argc; i++) {
+        const char *o = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(o, "--json")) {
+            json = 1;
+        } else if (!strcmp(o, "--model") || !strcmp(o, "--text") || !strcmp(o, "--image")) {
+            if (!v || (!*v && strcmp(o, "--text"))) {
+                rc = cli_error(1, "embed: %s needs a value (see: mmc help embed)", o);
+                goto done;
+            }
+            i++;
+            if (!strcmp(o, "--model")) {
+                model = v;
+                continue;
+            }
+            int img = !strcmp(o, "--image");
+            if ((rc = cli_check_utf8(img ? "embed: --image path" : "embed: --text", v))) goto done;
+            in[n_in] = (embed_input){img, v, img ? n_image : n_text};
+            if (img) images[n_image++] = v;
+            else texts[n_text++] = v;
+            n_in++;
+        } else {
+            rc = cli_error(1, "embed: unknown argument '%s' (see: mmc help embed)", o);
+            goto done;
+        }
+    }
+    if (!model) {
+        rc = cli_error(1, "embed: missing --model M (see: mmc help embed)");
+        goto done;
+    }
+    if (!n_in) {
+        rc = cli_error(1, "embed: nothing to embed: give --text S or --image P (see: mmc help embed)");
+        goto done;
+    }
+    mmc_error err = {0};
+    e = mmc_embedder_open(model, &err);
+    if (!e) {
+        rc = cli_error_from(&err);
+        goto done;
+    }
+    int dim = mmc_embedder_dim(e);
+    temb = mmc_malloc(sizeof(float) * (size_t)dim * (n_text ? n_text : 1));
+    iemb = mmc_malloc(sizeof(float) * (size_t)dim * (n_image ? n_image : 1));
+    if (!temb || !iemb) {
+        rc = cli_error(3, "embed: out of memory");
+        goto done;
+    }
+    if (n_text && mmc_embedder_texts(e, texts, n_text, temb, &err)) {
+        rc = cli_error_from(&err);
+        goto done;
+    }
+    if (n_image && mmc_embedder_image_files(e, images, n_image, iemb, &err)) {
+        rc = cli_error_from(&err);
+        goto done;
+    }
+    if (!json) printf("model %s (%s, dim %d)\n", mmc_embedder_id(e), mmc_embedder_kind(e), dim);
+    for (int k = 0; k < n_in; k++) {
+        const float *x = (in[k].is_image ? iemb : temb) + (size_t)in[k].slot * dim;
+        if (json) {
+            char *arr = cli_json_floats(x, dim);
+            cJSON *o = cJSON_CreateObject();
+            char *line = NULL;
+            if (arr && o && cJSON_AddStringToObject(o, in[k].is_image ? "image" : "text", in[k].value) &&
+                cJSON_AddItemToObject(o, "embedding", cJSON_CreateRaw(arr)))
+                line = cJSON_PrintUnformatted(o);
+            mmc_free(arr);
+            cJSON_Delete(o);
+            if (!line) {
+                rc = cli_error(3, "embed: out of memory");
+                goto done;
+            }
+            printf("%s\n", line);
+            cJSON_free(line);
+        } else {
+            printf("%s %s\n  [", in[k].is_image ? "image" : "text ", in[k].value);
+            for (int d = 0; d < dim && d < EMBED_PREVIEW; d++) printf(d ? ", %.4f" : "%.4f", x[d]);
+            printf("%s]  norm %.4f\n", dim > EMBED_PREVIEW ? ", ..." : "", cli_norm(x, dim));
+        }
+    }
+done:
+    mmc_embedder_close(e);
+    mmc_free(temb);
+    mmc_free(iemb);
+    mmc_free(in);
+    mmc_free(texts);
+    mmc_free(images);
+    return rc;
+}

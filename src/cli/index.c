@@ -1,0 +1,167 @@
+/* index.c — `mmc index build --model M (--data DIR [--split S] | --images DIR) --out INDEX`:
+ * embeds every image of a manifest split (in manifest order) or every image file of a
+ * folder (sorted by name, not recursive), in batches, and writes an index file
+ * (src/index) recording each image's absolute path and the model's id, so `mmc search`
+ * can reopen the model and show paths that work from any directory. */
+#include "cli.h"
+#include <ctype.h>
+#include <dirent.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define INDEX_DEFAULT_BATCH 64
+
+typedef struct path_list {
+    char **v;
+    int n, cap;
+} path_list;
+
+static void paths_free(path_list *p) {
+    for (int i = 0; i < p->n; i++) mmc_free(p->v[i]);
+    mmc_free(p->v);
+    memset(p, 0, sizeof *p);
+}
+
+static int paths_add(path_list *p, const char *dir, const char *name) {
+    if (p->n == p->cap) {
+        int cap = p->cap ? 2 * p->cap : 256;
+        char **v = mmc_realloc(p->v, sizeof *v * (size_t)cap);
+        if (!v) return -1;
+        p->v = v;
+        p->cap = cap;
+    }
+    size_t a = strlen(dir), b = strlen(name);
+    char *s = mmc_malloc(a + b + 2);
+    if (!s) return -1;
+    memcpy(s, dir, a);
+    s[a] = '/';
+    memcpy(s + a + 1, name, b + 1);
+    p->v[p->n++] = s;
+    return 0;
+}
+
+/* The decoders find the format from the bytes; the extension only picks candidates so that
+ * a README or a manifest in the folder is not mistaken for a broken image. */
+static int is_image_name(const char *name) {
+    const char *dot = strrchr(name, '.');
+    if (!dot || dot == name) return 0;
+    static const char *ext[] = {"png", "jpg", "jpeg", "ppm", "pgm", "pnm"};
+    for (size_t i = 0; i < sizeof ext / sizeof *ext; i++) {
+        const char *x = ext[i], *y = dot + 1;
+        while (*x && *y && tolower((unsigned char)*y) == *x) x++, y++;
+        if (!*x && !*y) return 1;
+    }
+    return 0;
+}
+
+static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+static int list_folder(const char *dir, path_list *out) {
+    char *abs = realpath(dir, NULL);
+    struct stat sb;
+    if (!abs || stat(abs, &sb) || !S_ISDIR(sb.st_mode)) {
+        free(abs);
+        return cli_error(2, "index build: %s: no such folder", dir);
+    }
+    DIR *d = opendir(abs);
+    if (!d) {
+        free(abs);
+        return cli_error(2, "index build: %s: cannot read the folder", dir);
+    }
+    struct dirent *de;
+    int rc = 0;
+    while (!rc && (de = readdir(d))) {
+        if (de->d_name[0] == '.' || !is_image_name(de->d_name)) continue;
+        if (paths_add(out, abs, de->d_name)) rc = cli_error(3, "index build: out of memory");
+        else if (stat(out->v[out->n - 1], &sb) || !S_ISREG(sb.st_mode)) mmc_free(out->v[--out->n]);
+    }
+    closedir(d);
+    free(abs);
+    if (rc) return rc;
+    if (!out->n) return cli_error(2, "index build: %s: no image files (.png, .jpg, .jpeg, .ppm, .pgm)", dir);
+    qsort(out->v, (size_t)out->n, sizeof *out->v, cmp_str);
+    return 0;
+}
+
+static int list_manifest(const char *dir, const char *split, path_list *out) {
+    mmc_error err = {0};
+    mmc_manifest *m = mmc_manifest_load(dir, split, &err);
+    if (!m) return cli_error_from(&err);
+    int rc = mmc_manifest_check_images(m, &err) ? cli_error_from(&err) : 0;
+    char *abs = rc ? NULL : realpath(m->dir, NULL);
+    if (!rc && !abs) rc = cli_error(2, "index build: %s: cannot resolve the folder", dir);
+    for (int i = 0; !rc && i < m->count; i++)
+        if (paths_add(out, abs, m->samples[i].image)) rc = cli_error(3, "index build: out of memory");
+    free(abs);
+    mmc_manifest_free(m);
+    return rc;
+}
+
+static int index_build(int argc, char **argv) {
+    const char *model = NULL, *data = NULL, *images = NULL, *out = NULL, *split = "test";
+    int batch = INDEX_DEFAULT_BATCH, dtype = MMC_INDEX_F32;
+    for (int i = 1; i < argc; i++) {
+        const char *o = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        const char **dst = !strcmp(o, "--model") ? &model : !strcmp(o, "--data") ? &data
+                         : !strcmp(o, "--images") ? &images : !strcmp(o, "--out") ? &out
+                         : !strcmp(o, "--split") ? &split : NULL;
+        if (!strcmp(o, "--int8")) {
+            dtype = MMC_INDEX_I8;
+            continue;
+        }
+        if (!strcmp(o, "--batch")) {
+            if (!v || cli_parse_int(v, 1, 4096, &batch))
+                return cli_error(1, "index build: --batch needs an integer from 1 to 4096 (got '%s')", v ? v : "");
+            i++;
+            continue;
+        }
+        if (!dst) return cli_error(1, "index build: unknown argument '%s' (see: mmc help index)", o);
+        if (!v || !*v) return cli_error(1, "index build: %s needs a value", o);
+        *dst = v;
+        i++;
+    }
+    if (!model) return cli_error(1, "index build: missing --model M (see: mmc help index)");
+    if (!out) return cli_error(1, "index build: missing --out INDEX (see: mmc help index)");
+    if (!data == !images) return cli_error(1, "index build: give one of --data DIR or --images DIR");
+
+    path_list paths = {0};
+    int rc = data ? list_manifest(data, split, &paths) : list_folder(images, &paths);
+    if (rc) return rc;
+    mmc_error err = {0};
+    mmc_embedder *e = mmc_embedder_open(model, &err);
+    if (!e) {
+        paths_free(&paths);
+        return cli_error_from(&err);
+    }
+    int dim = mmc_embedder_dim(e);
+    float *emb = mmc_malloc(sizeof(float) * (size_t)dim * (size_t)paths.n);
+    if (!emb) rc = cli_error(3, "index build: out of memory for %d embeddings", paths.n);
+    printf("indexing %d images with %s (dim %d)\n", paths.n, mmc_embedder_id(e), dim);
+    cli_progress_state pr = {stdout, mmc_now(), mmc_now(), isatty(STDOUT_FILENO)};
+    for (int at = 0; !rc && at < paths.n; at += batch) {
+        int b = paths.n - at < batch ? paths.n - at : batch;
+        if (mmc_embedder_image_files(e, (const char *const *)paths.v + at, b, emb + (size_t)at * dim, &err))
+            rc = cli_error_from(&err);
+        else cli_progress(&pr, "images", at + b, paths.n);
+    }
+    if (!rc) {
+        mmc_index *ix = mmc_index_build(emb, paths.n, dim, (const char *const *)paths.v, mmc_embedder_id(e), dtype, &err);
+        if (!ix || mmc_index_save(ix, out, &err)) rc = cli_error_from(&err);
+        else printf("wrote %s: %d images, dim %d, %s\n", out, paths.n, dim, dtype == MMC_INDEX_I8 ? "int8" : "float32");
+        mmc_index_close(ix);
+    }
+    mmc_free(emb);
+    mmc_embedder_close(e);
+    paths_free(&paths);
+    return rc;
+}
+
+int cmd_index(int argc, char **argv) {
+    if (argc < 2) return cli_error(1, "index: missing action (mmc index build ...; see: mmc help index)");
+    if (!strcmp(argv[1], "build")) return index_build(argc - 1, argv + 1);
+    return cli_error(1, "index: unknown action '%s' (see: mmc help index)", argv[1]);
+}

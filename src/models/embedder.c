@@ -1,0 +1,185 @@
+/* embedder.c — one interface over every model that embeds text and images.
+ *
+ * The CLI's embed, index, search and zeroshot commands see only mmc_embedder, so a new
+ * model family (Hugging Face CLIP, Chinese-CLIP) is one more branch in mmc_embedder_open
+ * and nothing else changes above it.
+ *
+ * Which family a folder holds is read from its config.json:
+ *   "task": "retrieval", or the keys a retrieval run writes ("embed_dim" and "tokenizer")
+ *       -> a dual encoder trained by `mmc train retrieval` (src/models/retrieval*.c)
+ *   "model_type": "clip" | "chinese_clip" -> a Hugging Face folder (not supported yet)
+ * Anything else is refused with a message that says what was expected. */
+#include "internal.h"
+#include <cjson/cJSON.h>
+#include <limits.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+enum { EMB_RETRIEVAL = 1 };
+
+/* CLIP's cap on its learned logit scale; a scale above it is clamped in training too. */
+#define EMB_MAX_LOGIT_SCALE 100.0f
+
+struct mmc_embedder {
+    int kind;
+    mmc_retrieval *retrieval;
+    int dim;
+    float logit_scale; /* 0: the model has none */
+    char *id;          /* absolute path of the model folder */
+};
+
+/* config.json of a run holds the tokenizer vocabulary, so it can be large. */
+#define EMB_MAX_CONFIG_BYTES ((size_t)64 << 20)
+
+static const char *json_str(const cJSON *o, const char *key) {
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+/* The scale an InfoNCE-trained model learned (exp of its logit_scale parameter), clamped as
+ * CLIP clamps it; 0 when the model was trained with another loss (its scale means nothing). */
+static float retrieval_logit_scale(mmc_retrieval *m) {
+    const mmc_retrieval_config *cfg = mmc_retrieval_get_config(m);
+    if (!cfg || strcmp(cfg->loss, "infonce") != 0) return 0.0f;
+    mmc_tensor *ls = mmc_params_find(mmc_retrieval_params(m), "logit_scale");
+    if (!ls || ls->numel != 1 || !isfinite(ls->data[0])) return 0.0f;
+    float s = expf(ls->data[0]);
+    return s > EMB_MAX_LOGIT_SCALE ? EMB_MAX_LOGIT_SCALE : s;
+}
+
+mmc_embedder *mmc_embedder_open(const char *model_path, mmc_error *err) {
+    if (!model_path || !*model_path) {
+        mmc_error_set(err, MMC_ERR_USAGE, "embedder: no model path");
+        return NULL;
+    }
+    struct stat sb;
+    if (stat(model_path, &sb) != 0) {
+        mmc_error_set(err, MMC_ERR_INPUT, "%s: no such model folder", model_path);
+        return NULL;
+    }
+    if (!S_ISDIR(sb.st_mode)) {
+        mmc_error_set(err, MMC_ERR_INPUT,
+                      "%s: not a model folder (expected a run folder from `mmc train retrieval`)", model_path);
+        return NULL;
+    }
+    char path[PATH_MAX + 32];
+    snprintf(path, sizeof path, "%s/config.json", model_path);
+    uint8_t *buf = NULL;
+    size_t n = 0;
+    if (mmc_read_file(path, EMB_MAX_CONFIG_BYTES, &buf, &n, err)) {
+        if (err && err->code == MMC_ERR_RUNTIME) err->code = MMC_ERR_INPUT;
+        return NULL;
+    }
+    cJSON *root = cJSON_ParseWithLength((const char *)buf, n);
+    mmc_free(buf);
+    if (!cJSON_IsObject(root)) {
+        cJSON_Delete(root);
+        mmc_error_set(err, MMC_ERR_INPUT, "%s: not a JSON object", path);
+        return NULL;
+    }
+    const char *task = json_str(root, "task"), *model_type = json_str(root, "model_type");
+    int is_retrieval = (task && !strcmp(task, "retrieval")) ||
+                       (!task && !model_type && cJSON_GetObjectItemCaseSensitive(root, "embed_dim") &&
+                        cJSON_GetObjectItemCaseSensitive(root, "tokenizer"));
+    int is_clip = model_type && (!strcmp(model_type, "clip") || !strcmp(model_type, "chinese_clip"));
+    char what[64];
+    snprintf(what, sizeof what, "%s", task ? task : model_type ? model_type : "");
+    cJSON_Delete(root);
+    if (is_clip) {
+        mmc_error_set(err, MMC_ERR_INPUT,
+                      "%s: Hugging Face %s models are not supported by the embedder yet (use a run "
+                      "folder from `mmc train retrieval`)", model_path, what);
+        return NULL;
+    }
+    if (!is_retrieval) {
+        mmc_error_set(err, MMC_ERR_INPUT,
+                      "%s: %s%s%s is not a model that embeds text and images (expected a run folder "
+                      "from `mmc train retrieval`)", path, what[0] ? "\"" : "an unknown model",
+                      what, what[0] ? "\"" : "");
+        return NULL;
+    }
+
+    mmc_embedder *e = mmc_calloc(1, sizeof *e);
+    char *abs = realpath(model_path, NULL); /* libc malloc: copied below, then freed */
+    if (!e || !abs) {
+        free(abs);
+        mmc_free(e);
+        mmc_error_set(err, MMC_ERR_RUNTIME, "%s: out of memory opening the model", model_path);
+        return NULL;
+    }
+    size_t len = strlen(abs);
+    e->id = mmc_malloc(len + 1);
+    if (e->id) memcpy(e->id, abs, len + 1);
+    free(abs);
+    if (!e->id) {
+        mmc_free(e);
+        mmc_error_set(err, MMC_ERR_RUNTIME, "%s: out of memory opening the model", model_path);
+        return NULL;
+    }
+    e->kind = EMB_RETRIEVAL;
+    e->retrieval = mmc_retrieval_load(model_path, err);
+    if (!e->retrieval) {
+        mmc_embedder_close(e);
+        return NULL;
+    }
+    e->dim = mmc_retrieval_dim(e->retrieval);
+    e->logit_scale = retrieval_logit_scale(e->retrieval);
+    return e;
+}
+
+void mmc_embedder_close(mmc_embedder *e) {
+    if (!e) return;
+    mmc_retrieval_free(e->retrieval);
+    mmc_free(e->id);
+    mmc_free(e);
+}
+
+int mmc_embedder_dim(const mmc_embedder *e) { return e ? e->dim : 0; }
+const char *mmc_embedder_id(const mmc_embedder *e) { return e ? e->id : ""; }
+const char *mmc_embedder_kind(const mmc_embedder *e) { return e && e->kind == EMB_RETRIEVAL ? "retrieval" : ""; }
+float mmc_embedder_logit_scale(const mmc_embedder *e) { return e ? e->logit_scale : 0.0f; }
+
+/* The contract is unit rows whatever the backend; a backend that already normalises pays
+ * one cheap pass. A zero row stays zero (nothing to point in a direction). */
+static void normalise_rows(float *x, int n, int d) {
+    for (int i = 0; i < n; i++) {
+        float *r = x + (size_t)i * d;
+        double s = 0;
+        for (int k = 0; k < d; k++) s += (double)r[k] * r[k];
+        if (s > 0) {
+            float inv = (float)(1.0 / sqrt(s));
+            for (int k = 0; k < d; k++) r[k] *= inv;
+        }
+    }
+}
+
+static int check_batch(const mmc_embedder *e, const void *in, int n, const float *out, const char *what,
+                       mmc_error *err) {
+    if (!e) return mmc_error_set(err, MMC_ERR_USAGE, "embedder: NULL model");
+    if (n < 0 || (n > 0 && (!in || !out)))
+        return mmc_error_set(err, MMC_ERR_USAGE, "embedder: bad %s batch (n = %d)", what, n);
+    return MMC_OK;
+}
+
+int mmc_embedder_texts(mmc_embedder *e, const char *const *texts, int n, float *out, mmc_error *err) {
+    int rc = check_batch(e, texts, n, out, "text", err);
+    if (rc || n == 0) return rc;
+    for (int i = 0; i < n; i++)
+        if (!texts[i]) return mmc_error_set(err, MMC_ERR_USAGE, "embedder: text %d is NULL", i);
+    rc = mmc_retrieval_embed_texts(e->retrieval, texts, n, out, err);
+    if (!rc) normalise_rows(out, n, e->dim);
+    return rc;
+}
+
+int mmc_embedder_image_files(mmc_embedder *e, const char *const *paths, int n, float *out,
+                             mmc_error *err) {
+    int rc = check_batch(e, paths, n, out, "image", err);
+    if (rc || n == 0) return rc;
+    for (int i = 0; i < n; i++)
+        if (!paths[i]) return mmc_error_set(err, MMC_ERR_USAGE, "embedder: image path %d is NULL", i);
+    rc = mmc_retrieval_embed_image_files(e->retrieval, paths, n, out, err);
+    if (!rc) normalise_rows(out, n, e->dim);
+    return rc;
+}
