@@ -137,7 +137,7 @@ const cli_command cli_commands[] = {
      "usage: mmc embed --model M (--text S | --image P)... [--json]\n"
      "\n"
      "Embeds each text and image with the model M, a run folder from `mmc train retrieval`\n"
-     "(Hugging Face CLIP folders: later). Outputs are L2-normalised, in the order given.\n"
+     "or a Hugging Face CLIP / Chinese-CLIP folder. Outputs are L2-normalised, in the order given.\n"
      "  --model M     the model folder\n"
      "  --text S      a text to embed (repeatable)\n"
      "  --image P     an image file to embed: PNG, JPEG or PPM (repeatable)\n"

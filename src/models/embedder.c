@@ -7,7 +7,8 @@
  * Which family a folder holds is read from its config.json:
  *   "task": "retrieval", or the keys a retrieval run writes ("embed_dim" and "tokenizer")
  *       -> a dual encoder trained by `mmc train retrieval` (src/models/retrieval*.c)
- *   "model_type": "clip" | "chinese_clip" -> a Hugging Face folder (not supported yet)
+ *   "model_type": "clip" | "chinese_clip" -> a Hugging Face CLIP / Chinese-CLIP folder
+ *       (src/models/clip*.c)
  * Anything else is refused with a message that says what was expected. */
 #include "internal.h"
 #include <cjson/cJSON.h>
@@ -17,7 +18,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-enum { EMB_RETRIEVAL = 1 };
+enum { EMB_RETRIEVAL = 1, EMB_CLIP = 2 };
 
 /* CLIP's cap on its learned logit scale; a scale above it is clamped in training too. */
 #define EMB_MAX_LOGIT_SCALE 100.0f
@@ -25,6 +26,7 @@ enum { EMB_RETRIEVAL = 1 };
 struct mmc_embedder {
     int kind;
     mmc_retrieval *retrieval;
+    mmc_clip *clip;
     int dim;
     float logit_scale; /* 0: the model has none */
     char *id;          /* absolute path of the model folder */
@@ -87,16 +89,10 @@ mmc_embedder *mmc_embedder_open(const char *model_path, mmc_error *err) {
     char what[64];
     snprintf(what, sizeof what, "%s", task ? task : model_type ? model_type : "");
     cJSON_Delete(root);
-    if (is_clip) {
-        mmc_error_set(err, MMC_ERR_INPUT,
-                      "%s: Hugging Face %s models are not supported by the embedder yet (use a run "
-                      "folder from `mmc train retrieval`)", model_path, what);
-        return NULL;
-    }
-    if (!is_retrieval) {
+    if (!is_retrieval && !is_clip) {
         mmc_error_set(err, MMC_ERR_INPUT,
                       "%s: %s%s%s is not a model that embeds text and images (expected a run folder "
-                      "from `mmc train retrieval`)", path, what[0] ? "\"" : "an unknown model",
+                      "from `mmc train retrieval` or a Hugging Face CLIP / Chinese-CLIP folder)", path, what[0] ? "\"" : "an unknown model",
                       what, what[0] ? "\"" : "");
         return NULL;
     }
@@ -118,6 +114,18 @@ mmc_embedder *mmc_embedder_open(const char *model_path, mmc_error *err) {
         mmc_error_set(err, MMC_ERR_RUNTIME, "%s: out of memory opening the model", model_path);
         return NULL;
     }
+    if (is_clip) {
+        e->kind = EMB_CLIP;
+        e->clip = mmc_clip_load(model_path, err);
+        if (!e->clip) {
+            mmc_embedder_close(e);
+            return NULL;
+        }
+        e->dim = mmc_clip_dim(e->clip);
+        e->logit_scale = mmc_clip_logit_scale(e->clip);
+        if (!(e->logit_scale > 0) || e->logit_scale > EMB_MAX_LOGIT_SCALE) e->logit_scale = EMB_MAX_LOGIT_SCALE;
+        return e;
+    }
     e->kind = EMB_RETRIEVAL;
     e->retrieval = mmc_retrieval_load(model_path, err);
     if (!e->retrieval) {
@@ -132,13 +140,18 @@ mmc_embedder *mmc_embedder_open(const char *model_path, mmc_error *err) {
 void mmc_embedder_close(mmc_embedder *e) {
     if (!e) return;
     mmc_retrieval_free(e->retrieval);
+    mmc_clip_free(e->clip);
     mmc_free(e->id);
     mmc_free(e);
 }
 
 int mmc_embedder_dim(const mmc_embedder *e) { return e ? e->dim : 0; }
 const char *mmc_embedder_id(const mmc_embedder *e) { return e ? e->id : ""; }
-const char *mmc_embedder_kind(const mmc_embedder *e) { return e && e->kind == EMB_RETRIEVAL ? "retrieval" : ""; }
+const char *mmc_embedder_kind(const mmc_embedder *e) {
+    if (!e) return "";
+    if (e->kind == EMB_CLIP) return mmc_clip_is_chinese(e->clip) ? "chinese_clip" : "clip";
+    return e->kind == EMB_RETRIEVAL ? "retrieval" : "";
+}
 float mmc_embedder_logit_scale(const mmc_embedder *e) { return e ? e->logit_scale : 0.0f; }
 
 /* The contract is unit rows whatever the backend; a backend that already normalises pays
@@ -168,7 +181,8 @@ int mmc_embedder_texts(mmc_embedder *e, const char *const *texts, int n, float *
     if (rc || n == 0) return rc;
     for (int i = 0; i < n; i++)
         if (!texts[i]) return mmc_error_set(err, MMC_ERR_USAGE, "embedder: text %d is NULL", i);
-    rc = mmc_retrieval_embed_texts(e->retrieval, texts, n, out, err);
+    rc = e->clip ? mmc_clip_embed_texts(e->clip, texts, n, out, err)
+                 : mmc_retrieval_embed_texts(e->retrieval, texts, n, out, err);
     if (!rc) normalise_rows(out, n, e->dim);
     return rc;
 }
@@ -179,7 +193,8 @@ int mmc_embedder_image_files(mmc_embedder *e, const char *const *paths, int n, f
     if (rc || n == 0) return rc;
     for (int i = 0; i < n; i++)
         if (!paths[i]) return mmc_error_set(err, MMC_ERR_USAGE, "embedder: image path %d is NULL", i);
-    rc = mmc_retrieval_embed_image_files(e->retrieval, paths, n, out, err);
+    rc = e->clip ? mmc_clip_embed_image_files(e->clip, paths, n, out, err)
+                 : mmc_retrieval_embed_image_files(e->retrieval, paths, n, out, err);
     if (!rc) normalise_rows(out, n, e->dim);
     return rc;
 }

@@ -22,7 +22,7 @@ set(cases
   "1|unknown argument|embed --model ${run} --text a --bogus"
   "2|no-such-run|embed --model ${dir}/no-such-run --text a --json"
   "2|config.json|embed --model ${dir}/empty --text a"
-  "2|not supported|embed --model ${dir}/hfclip --text a"
+  "2|text_config must be a JSON object|embed --model ${dir}/hfclip --text a"
   "2|bert|embed --model ${dir}/notamodel --text a"
   "2|missing.png|embed --model ${run} --image ${dir}/missing.png --json"
   "2|broken.png|embed --model ${run} --image ${dir}/broken.png"
