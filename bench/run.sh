@@ -20,6 +20,18 @@ fi
 HAVE_TORCH=0
 $PY -c 'import torch' 2>/dev/null && HAVE_TORCH=1
 
+# Same BLAS kernels on both sides. Debian's OpenBLAS falls back to its generic Prescott
+# kernels on CPUs it does not know (this VM's AVX-512 Xeon among them); the mmc CLI then
+# re-executes itself with OPENBLAS_CORETYPE set (src/cli/blas_tune.c). PyTorch's matmul
+# calls the same OpenBLAS, so it gets the same setting here, or the ratio would measure
+# the kernel choice rather than the code.
+if [ -z "${OPENBLAS_CORETYPE:-}" ]; then
+  if grep -qw avx512f /proc/cpuinfo 2>/dev/null; then export OPENBLAS_CORETYPE=SkylakeX
+  elif grep -qw avx2 /proc/cpuinfo 2>/dev/null; then export OPENBLAS_CORETYPE=Haswell
+  fi
+fi
+echo "OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-(OpenBLAS's own choice)} for both sides"
+
 # Both sides print one JSON object per workload; a short Python formats the table.
 row() {
   $PY -c '
