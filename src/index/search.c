@@ -167,7 +167,7 @@ static void run_blocks(const plan *p, worker *w, int nt, int64_t nblocks) {
     if (nt > 1) { /* decided here, not with `if (...)`: a serial region still costs a team */
         int prev = mmc_blas_threads(1); /* our threads each run a GEMM: BLAS stays serial */
 #pragma omp parallel for schedule(static) num_threads(nt)
-        for (int64_t b = 0; b < nblocks; b++) score_block(p, &w[mmc_thread_id()], b);
+        for (int64_t b = 0; b < nblocks; b++) score_block(p, &w[mmc_thread_id(nt)], b);
         mmc_blas_threads(prev);
     } else {
         for (int64_t b = 0; b < nblocks; b++) score_block(p, &w[0], b);
