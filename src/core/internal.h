@@ -51,6 +51,9 @@ mmc_node *mmc_node_record(mmc_ctx *ctx, const char *op, mmc_tensor *out, mmc_bac
 mmc_node *mmc_node_record_list(mmc_ctx *ctx, const char *op, mmc_tensor *out,
                                mmc_backward_fn bw, int n_in, mmc_tensor **ins);
 
+/* Counted like mmc_malloc; `align` a power of two; freed with mmc_free. */
+void *mmc_aligned_malloc(size_t align, size_t n);
+
 /* Scratch memory from the arena (NULL + ctx->err on OOM). */
 void *mmc_scratch(mmc_ctx *ctx, size_t bytes);
 

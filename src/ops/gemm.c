@@ -1,0 +1,279 @@
+/* gemm.c — mmc's packed SGEMM driver (see gemm.h), and mmc_gemm, which chooses between it
+ * and OpenBLAS.
+ *
+ * Loop nest of one thread's share of C (Goto / BLIS order):
+ *
+ *   for jc over N in steps of NC        B panel
+ *     for pc over K in steps of KC      pack op(B)[pc:+KC, jc:+NC] -> NR-wide slivers (L2/L3)
+ *       for ic over M in steps of MC    pack op(A)[ic:+MC, pc:+KC] -> MR-tall slivers (L2)
+ *         for jr over NC in steps of NR     one B sliver (KC × NR) stays in L1 ...
+ *           for ir over MC in steps of MR   ... while the kernel walks the A slivers
+ *             micro-kernel: C[ic+ir:+MR, jc+jr:+NR] (+)= A sliver · B sliver
+ *
+ * The first K slice applies beta, later ones add (beta = 1), so every element of C is
+ * accumulated over the same KC slices in the same order.
+ *
+ * Threads: C is cut into nt strips along M (or along N when that has more tiles), on
+ * micro-tile boundaries, and each thread runs the loop nest above on its strip with its own
+ * packing buffers. A strip never splits a K sum and tiles fall on the same grid, so the
+ * result is bit-identical for any thread count. Both threads pack the operand they share
+ * (B when cutting M): that costs K·N copies per thread against M·N·K/nt multiply-adds.
+ *
+ * Packing buffers are per thread (thread-local), grown when a larger call needs more and
+ * otherwise reused, so a warm GEMM does not allocate. OpenMP's pool threads live for the
+ * process, and so do their buffers. */
+#include "blas.h"
+#include "gemm.h"
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---------------------------------------------------------------- packing */
+
+static int imin(int a, int b) { return a < b ? a : b; }
+
+/* op(A)[i0:+mc, p0:+kc] -> slivers of MR rows: sliver s holds, for each k, its MR values
+ * contiguously (rows past mc are zero). A is stored (M, K) with row stride lda, or (K, M)
+ * when ta. */
+static void pack_a(const float *A, int64_t lda, int ta, int i0, int mc, int p0, int kc, int MR,
+                   float *Ap) {
+    for (int ir = 0; ir < mc; ir += MR, Ap += (int64_t)MR * kc) {
+        int mr = imin(MR, mc - ir);
+        if (ta) {
+            for (int k = 0; k < kc; k++) {
+                const float *src = A + (int64_t)(p0 + k) * lda + i0 + ir;
+                float *dst = Ap + (int64_t)k * MR;
+                memcpy(dst, src, sizeof(float) * (size_t)mr);
+                for (int i = mr; i < MR; i++) dst[i] = 0.0f;
+            }
+            continue;
+        }
+        for (int i = 0; i < mr; i++) { /* row by row: reads contiguous, writes stride MR */
+            const float *src = A + (int64_t)(i0 + ir + i) * lda + p0;
+            for (int k = 0; k < kc; k++) Ap[(int64_t)k * MR + i] = src[k];
+        }
+        for (int i = mr; i < MR; i++)
+            for (int k = 0; k < kc; k++) Ap[(int64_t)k * MR + i] = 0.0f;
+    }
+}
+
+/* op(B)[p0:+kc, j0:+nc] -> slivers of NR columns, each k's NR values contiguous (columns
+ * past nc are zero). B is stored (K, N), or (N, K) when tb. */
+static void pack_b(const float *B, int64_t ldb, int tb, int p0, int kc, int j0, int nc, int NR,
+                   float *Bp) {
+    for (int jr = 0; jr < nc; jr += NR, Bp += (int64_t)NR * kc) {
+        int nr = imin(NR, nc - jr);
+        if (!tb) {
+            for (int k = 0; k < kc; k++) {
+                const float *src = B + (int64_t)(p0 + k) * ldb + j0 + jr;
+                float *dst = Bp + (int64_t)k * NR;
+                memcpy(dst, src, sizeof(float) * (size_t)nr);
+                for (int j = nr; j < NR; j++) dst[j] = 0.0f;
+            }
+            continue;
+        }
+        for (int j = 0; j < nr; j++) {
+            const float *src = B + (int64_t)(j0 + jr + j) * ldb + p0;
+            for (int k = 0; k < kc; k++) Bp[(int64_t)k * NR + j] = src[k];
+        }
+        for (int j = nr; j < NR; j++)
+            for (int k = 0; k < kc; k++) Bp[(int64_t)k * NR + j] = 0.0f;
+    }
+}
+
+/* ---------------------------------------------------------------- macro-kernel */
+
+#define MAX_TILE (12 * 32) /* largest MR × NR in gemm_kernels.c */
+
+/* A partial tile at the right or bottom edge: the kernel writes the full tile into t, and
+ * the mr × nr part is merged into C with the kernels' own update formulas. */
+static void edge_tile(const mmc_gemm_kernel *kn, int kc, const float *a, const float *b,
+                      float *c, int64_t ldc, int mr, int nr, float alpha, float beta) {
+    float t[MAX_TILE] __attribute__((aligned(64)));
+    kn->fn(kc, a, b, t, kn->nr, 1.0f, 0.0f);
+    for (int i = 0; i < mr; i++) {
+        float *ci = c + i * ldc;
+        const float *ti = t + i * kn->nr;
+        for (int j = 0; j < nr; j++)
+            ci[j] = beta == 0.0f   ? alpha * ti[j]
+                    : beta == 1.0f ? fmaf(alpha, ti[j], ci[j])
+                                   : fmaf(alpha, ti[j], beta * ci[j]);
+    }
+}
+
+/* C[0:mc, 0:nc] from packed Ap (mc × kc) and Bp (kc × nc). */
+static void macro_kernel(const mmc_gemm_kernel *kn, int mc, int nc, int kc, const float *Ap,
+                         const float *Bp, float *C, int64_t ldc, float alpha, float beta) {
+    const int MR = kn->mr, NR = kn->nr;
+    for (int jr = 0; jr < nc; jr += NR) {
+        const float *b = Bp + (int64_t)jr * kc;
+        int nr = imin(NR, nc - jr);
+        for (int ir = 0; ir < mc; ir += MR) {
+            const float *a = Ap + (int64_t)ir * kc;
+            float *c = C + (int64_t)ir * ldc + jr;
+            int mr = imin(MR, mc - ir);
+            if (mr == MR && nr == NR) kn->fn(kc, a, b, c, ldc, alpha, beta);
+            else edge_tile(kn, kc, a, b, c, ldc, mr, nr, alpha, beta);
+        }
+    }
+}
+
+/* ---------------------------------------------------------------- buffers */
+
+typedef struct pack_buf {
+    float *p;
+    size_t cap; /* floats */
+} pack_buf;
+
+static _Thread_local pack_buf t_apack, t_bpack;
+
+/* b holds at least n floats afterwards (64-byte aligned), or returns NULL. */
+static float *buf_reserve(pack_buf *b, size_t n) {
+    if (b->cap >= n) return b->p;
+    float *p = mmc_aligned_malloc(64, sizeof(float) * n);
+    if (!p) return NULL;
+    mmc_free(b->p);
+    b->p = p;
+    b->cap = n;
+    return p;
+}
+
+static int round_up(int x, int m) { return (x + m - 1) / m * m; }
+
+/* ---------------------------------------------------------------- drivers */
+
+typedef struct gemm_args {
+    int ta, tb, M, N, K;
+    float alpha, beta;
+    const float *A, *B;
+    int64_t lda, ldb, ldc;
+    float *C;
+} gemm_args;
+
+/* C = beta · C (the K = 0 product). */
+static void scale_c(const gemm_args *g, int i0, int m, int j0, int n) {
+    for (int i = i0; i < i0 + m; i++) {
+        float *c = g->C + (int64_t)i * g->ldc + j0;
+        for (int j = 0; j < n; j++) c[j] = g->beta == 0.0f ? 0.0f : g->beta * c[j];
+    }
+}
+
+/* Plain loop for when the packing buffers cannot be had: correct, slow. */
+static void naive(const gemm_args *g, int i0, int m, int j0, int n) {
+    scale_c(g, i0, m, j0, n);
+    for (int i = i0; i < i0 + m; i++) {
+        float *c = g->C + (int64_t)i * g->ldc;
+        for (int k = 0; k < g->K; k++) {
+            float a = g->alpha * (g->ta ? g->A[(int64_t)k * g->lda + i] : g->A[(int64_t)i * g->lda + k]);
+            for (int j = j0; j < j0 + n; j++)
+                c[j] += a * (g->tb ? g->B[(int64_t)j * g->ldb + k] : g->B[(int64_t)k * g->ldb + j]);
+        }
+    }
+}
+
+/* The loop nest on the strip C[i0:+m, j0:+n], on the calling thread. */
+static void gemm_strip(const mmc_gemm_kernel *kn, const gemm_args *g, int i0, int m, int j0,
+                       int n) {
+    if (m <= 0 || n <= 0) return;
+    if (g->K <= 0) { scale_c(g, i0, m, j0, n); return; }
+    const int kcmax = imin(kn->kc, g->K);
+    float *Ap = buf_reserve(&t_apack, (size_t)round_up(imin(kn->mc, m), kn->mr) * kcmax);
+    float *Bp = buf_reserve(&t_bpack, (size_t)round_up(imin(kn->nc, n), kn->nr) * kcmax);
+    if (!Ap || !Bp) { naive(g, i0, m, j0, n); return; }
+    for (int jc = 0; jc < n; jc += kn->nc) {
+        int nc = imin(kn->nc, n - jc);
+        for (int pc = 0; pc < g->K; pc += kn->kc) {
+            int kc = imin(kn->kc, g->K - pc);
+            float beta = pc == 0 ? g->beta : 1.0f;
+            pack_b(g->B, g->ldb, g->tb, pc, kc, j0 + jc, nc, kn->nr, Bp);
+            for (int ic = 0; ic < m; ic += kn->mc) {
+                int mc = imin(kn->mc, m - ic);
+                pack_a(g->A, g->lda, g->ta, i0 + ic, mc, pc, kc, kn->mr, Ap);
+                macro_kernel(kn, mc, nc, kc, Ap, Bp, g->C + (int64_t)(i0 + ic) * g->ldc + j0 + jc,
+                             g->ldc, g->alpha, beta);
+            }
+        }
+    }
+}
+
+void mmc_sgemm(const mmc_gemm_kernel *kn, int nt, int ta, int tb, int M, int N, int K,
+               float alpha, const float *A, int64_t lda, const float *B, int64_t ldb, float beta,
+               float *C, int64_t ldc) {
+    if (M <= 0 || N <= 0) return;
+    gemm_args g = {ta, tb, M, N, K, alpha, beta, A, B, lda, ldb, ldc, C};
+    /* strips along the dimension with more micro-tiles, whole tiles per strip */
+    int tm = (M + kn->mr - 1) / kn->mr, tn = (N + kn->nr - 1) / kn->nr;
+    int along_m = tm >= tn, tiles = along_m ? tm : tn;
+    if (nt > tiles) nt = tiles;
+    if (nt < 1) nt = 1;
+    int step = (tiles + nt - 1) / nt * (along_m ? kn->mr : kn->nr);
+    MMC_PARALLEL_FOR(nt,
+        for (int t = 0; t < nt; t++) {
+            int lo = t * step;
+            if (along_m) gemm_strip(kn, &g, lo, imin(step, M - lo), 0, N);
+            else gemm_strip(kn, &g, 0, M, lo, imin(step, N - lo));
+        });
+}
+
+/* ---------------------------------------------------------------- mmc_gemm */
+
+int mmc_gemm_backend(void) {
+    static int choice; /* 0: not yet decided; racing first calls decide the same */
+    int c = __atomic_load_n(&choice, __ATOMIC_RELAXED);
+    if (c) return c;
+    const char *env = getenv("MMC_GEMM");
+#ifdef MMC_HAVE_OPENBLAS
+    if (env && !strcmp(env, "openblas")) c = MMC_GEMM_USE_OPENBLAS;
+    else if (env && !strcmp(env, "mmc")) c = MMC_GEMM_USE_MMC;
+    else /* ours only where it has a vector kernel; elsewhere OpenBLAS knows the CPU better */
+        c = strcmp(mmc_gemm_best_kernel()->name, "generic") ? MMC_GEMM_USE_MMC
+                                                            : MMC_GEMM_USE_OPENBLAS;
+#else
+    (void)env;
+    c = MMC_GEMM_USE_MMC;
+#endif
+    __atomic_store_n(&choice, c, __ATOMIC_RELAXED);
+    return c;
+}
+
+/* Threads for mmc's GEMM: 0 = follow mmc_get_threads(); mmc_blas_threads sets it. */
+static int g_gemm_threads;
+
+int mmc_blas_threads(int n) {
+    int prev = __atomic_exchange_n(&g_gemm_threads, n > 0 ? n : 0, __ATOMIC_RELAXED);
+#ifdef MMC_HAVE_OPENBLAS
+    int want = n > 0 ? n : mmc_get_threads();
+    if (want != openblas_get_num_threads()) openblas_set_num_threads(want);
+#endif
+    return prev;
+}
+
+/* Below this many multiply-adds a second thread costs more than it saves. */
+#define GEMM_PARALLEL_MIN (96 * 96 * 96)
+
+static int gemm_threads(int M, int N, int K) {
+    int nt = __atomic_load_n(&g_gemm_threads, __ATOMIC_RELAXED);
+    if (nt <= 0) nt = mmc_get_threads();
+#ifdef _OPENMP
+    if (omp_in_parallel()) nt = 1; /* someone's loop already owns the cores */
+#endif
+    return (int64_t)M * N * K > GEMM_PARALLEL_MIN ? nt : 1;
+}
+
+void mmc_gemm(int ta, int tb, int M, int N, int K, float alpha, const float *A, const float *B,
+              float beta, float *C) {
+    if (M <= 0 || N <= 0) return;
+#ifdef MMC_HAVE_OPENBLAS
+    if (mmc_gemm_backend() == MMC_GEMM_USE_OPENBLAS) {
+        if (K <= 0) { /* BLAS leaves C untouched with K = 0 only if beta = 1; be explicit */
+            for (int64_t i = 0; i < (int64_t)M * N; i++) C[i] = beta == 0.0f ? 0.0f : beta * C[i];
+            return;
+        }
+        cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
+                    M, N, K, alpha, A, ta ? M : K, B, tb ? K : N, beta, C, N);
+        return;
+    }
+#endif
+    mmc_sgemm(mmc_gemm_best_kernel(), gemm_threads(M, N, K), ta, tb, M, N, K, alpha, A,
+              ta ? M : K, B, tb ? K : N, beta, C, N);
+}
