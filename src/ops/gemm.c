@@ -20,11 +20,12 @@
  * (B when cutting M): that costs K·N copies per thread against M·N·K/nt multiply-adds.
  *
  * Packing buffers are per thread (thread-local), grown when a larger call needs more and
- * otherwise reused, so a warm GEMM does not allocate. OpenMP's pool threads live for the
- * process, and so do their buffers. */
+ * otherwise reused, so a warm GEMM does not allocate. OpenMP's pool threads normally live
+ * for the process, and so do their buffers; a thread that ends frees its own. */
 #include "blas.h"
 #include "gemm.h"
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -125,7 +126,34 @@ typedef struct pack_buf {
     size_t cap; /* floats */
 } pack_buf;
 
-static _Thread_local pack_buf t_apack, t_bpack;
+typedef struct thread_bufs {
+    pack_buf a, b;
+    int registered; /* with the key below, so the buffers go when the thread does */
+} thread_bufs;
+
+static _Thread_local thread_bufs t_bufs;
+static pthread_key_t g_bufs_key;
+static pthread_once_t g_bufs_once = PTHREAD_ONCE_INIT;
+
+/* A team that shrinks ends threads; their buffers would leak without this. */
+static void bufs_free(void *p) {
+    thread_bufs *b = p;
+    mmc_free(b->a.p);
+    mmc_free(b->b.p);
+    *b = (thread_bufs){0};
+}
+static void bufs_key_init(void) { pthread_key_create(&g_bufs_key, bufs_free); }
+
+/* This thread's packing buffers. */
+static thread_bufs *bufs_get(void) {
+    thread_bufs *b = &t_bufs;
+    if (!b->registered) {
+        pthread_once(&g_bufs_once, bufs_key_init);
+        pthread_setspecific(g_bufs_key, b);
+        b->registered = 1;
+    }
+    return b;
+}
 
 /* b holds at least n floats afterwards (64-byte aligned), or returns NULL. */
 static float *buf_reserve(pack_buf *b, size_t n) {
@@ -177,8 +205,9 @@ static void gemm_strip(const mmc_gemm_kernel *kn, const gemm_args *g, int i0, in
     if (m <= 0 || n <= 0) return;
     if (g->K <= 0) { scale_c(g, i0, m, j0, n); return; }
     const int kcmax = imin(kn->kc, g->K);
-    float *Ap = buf_reserve(&t_apack, (size_t)round_up(imin(kn->mc, m), kn->mr) * kcmax);
-    float *Bp = buf_reserve(&t_bpack, (size_t)round_up(imin(kn->nc, n), kn->nr) * kcmax);
+    thread_bufs *bufs = bufs_get();
+    float *Ap = buf_reserve(&bufs->a, (size_t)round_up(imin(kn->mc, m), kn->mr) * kcmax);
+    float *Bp = buf_reserve(&bufs->b, (size_t)round_up(imin(kn->nc, n), kn->nr) * kcmax);
     if (!Ap || !Bp) { naive(g, i0, m, j0, n); return; }
     for (int jc = 0; jc < n; jc += kn->nc) {
         int nc = imin(kn->nc, n - jc);
