@@ -58,28 +58,73 @@ static void pack_a(const float *A, int64_t lda, int ta, int i0, int mc, int p0, 
     }
 }
 
-/* op(B)[p0:+kc, j0:+nc] -> slivers of NR columns, each k's NR values contiguous (columns
- * past nc are zero). B is stored (K, N), or (N, K) when tb. */
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+/* 8 rows of 8 floats (src, row stride lds) -> 8 columns, column q stored at dst + q·ldd.
+ * The usual unpack / shuffle / lane-permute transpose: 24 shuffles per 64 floats instead
+ * of 64 scalar stores, each to a different cache line. */
+__attribute__((target("avx2"))) static void transpose8(const float *src, int64_t lds,
+                                                        float *dst, int64_t ldd) {
+    __m256 r[8], t[8], s[8];
+    for (int q = 0; q < 8; q++) r[q] = _mm256_loadu_ps(src + q * lds);
+    for (int q = 0; q < 8; q += 2) {
+        t[q] = _mm256_unpacklo_ps(r[q], r[q + 1]);
+        t[q + 1] = _mm256_unpackhi_ps(r[q], r[q + 1]);
+    }
+    for (int q = 0; q < 8; q += 4) {
+        s[q] = _mm256_shuffle_ps(t[q], t[q + 2], _MM_SHUFFLE(1, 0, 1, 0));
+        s[q + 1] = _mm256_shuffle_ps(t[q], t[q + 2], _MM_SHUFFLE(3, 2, 3, 2));
+        s[q + 2] = _mm256_shuffle_ps(t[q + 1], t[q + 3], _MM_SHUFFLE(1, 0, 1, 0));
+        s[q + 3] = _mm256_shuffle_ps(t[q + 1], t[q + 3], _MM_SHUFFLE(3, 2, 3, 2));
+    }
+    for (int q = 0; q < 4; q++) {
+        _mm256_storeu_ps(dst + q * ldd, _mm256_permute2f128_ps(s[q], s[q + 4], 0x20));
+        _mm256_storeu_ps(dst + (q + 4) * ldd, _mm256_permute2f128_ps(s[q], s[q + 4], 0x31));
+    }
+}
+
+static int has_avx2(void) {
+    static int v; /* 0 unknown, 1 no, 2 yes; racing first calls store the same */
+    int x = __atomic_load_n(&v, __ATOMIC_RELAXED);
+    if (!x) __atomic_store_n(&v, x = __builtin_cpu_supports("avx2") ? 2 : 1, __ATOMIC_RELAXED);
+    return x == 2;
+}
+#define HAVE_TRANSPOSE8 1
+#endif
+
+/* One B sliver: op(B)[p0:+kc, j:+nr] -> dst, each k's NR values contiguous (columns past
+ * nr are zero). B is stored (K, N), or (N, K) when tb. */
+static void pack_b_sliver(const float *B, int64_t ldb, int tb, int p0, int kc, int j, int nr,
+                          int NR, float *dst) {
+    if (!tb) {
+        for (int k = 0; k < kc; k++) {
+            float *d = dst + (int64_t)k * NR;
+            memcpy(d, B + (int64_t)(p0 + k) * ldb + j, sizeof(float) * (size_t)nr);
+            for (int q = nr; q < NR; q++) d[q] = 0.0f;
+        }
+        return;
+    }
+    int k0 = 0;
+#ifdef HAVE_TRANSPOSE8
+    if (nr == NR && NR % 8 == 0 && has_avx2()) { /* 8 × 8 blocks, then the k remainder */
+        for (; k0 + 8 <= kc; k0 += 8)
+            for (int q = 0; q < NR; q += 8)
+                transpose8(B + (int64_t)(j + q) * ldb + p0 + k0, ldb, dst + (int64_t)k0 * NR + q, NR);
+    }
+#endif
+    for (int q = 0; q < nr; q++) {
+        const float *src = B + (int64_t)(j + q) * ldb + p0;
+        for (int k = k0; k < kc; k++) dst[(int64_t)k * NR + q] = src[k];
+    }
+    for (int q = nr; q < NR; q++)
+        for (int k = k0; k < kc; k++) dst[(int64_t)k * NR + q] = 0.0f;
+}
+
+/* op(B)[p0:+kc, j0:+nc] -> consecutive NR-wide slivers. */
 static void pack_b(const float *B, int64_t ldb, int tb, int p0, int kc, int j0, int nc, int NR,
                    float *Bp) {
-    for (int jr = 0; jr < nc; jr += NR, Bp += (int64_t)NR * kc) {
-        int nr = imin(NR, nc - jr);
-        if (!tb) {
-            for (int k = 0; k < kc; k++) {
-                const float *src = B + (int64_t)(p0 + k) * ldb + j0 + jr;
-                float *dst = Bp + (int64_t)k * NR;
-                memcpy(dst, src, sizeof(float) * (size_t)nr);
-                for (int j = nr; j < NR; j++) dst[j] = 0.0f;
-            }
-            continue;
-        }
-        for (int j = 0; j < nr; j++) {
-            const float *src = B + (int64_t)(j0 + jr + j) * ldb + p0;
-            for (int k = 0; k < kc; k++) Bp[(int64_t)k * NR + j] = src[k];
-        }
-        for (int j = nr; j < NR; j++)
-            for (int k = 0; k < kc; k++) Bp[(int64_t)k * NR + j] = 0.0f;
-    }
+    for (int jr = 0; jr < nc; jr += NR, Bp += (int64_t)NR * kc)
+        pack_b_sliver(B, ldb, tb, p0, kc, j0 + jr, imin(NR, nc - jr), NR, Bp);
 }
 
 /* ---------------------------------------------------------------- macro-kernel */
@@ -199,16 +244,28 @@ static void naive(const gemm_args *g, int i0, int m, int j0, int n) {
     }
 }
 
-/* The loop nest on the strip C[i0:+m, j0:+n], on the calling thread. */
-static void gemm_strip(const mmc_gemm_kernel *kn, const gemm_args *g, int i0, int m, int j0,
-                       int n) {
-    if (m <= 0 || n <= 0) return;
-    if (g->K <= 0) { scale_c(g, i0, m, j0, n); return; }
-    const int kcmax = imin(kn->kc, g->K);
-    thread_bufs *bufs = bufs_get();
-    float *Ap = buf_reserve(&bufs->a, (size_t)round_up(imin(kn->mc, m), kn->mr) * kcmax);
-    float *Bp = buf_reserve(&bufs->b, (size_t)round_up(imin(kn->nc, n), kn->nr) * kcmax);
-    if (!Ap || !Bp) { naive(g, i0, m, j0, n); return; }
+/* A strip at most MC rows tall: op(A)'s whole K slice is packed once, and B is packed one
+ * sliver at a time just before the kernel runs down it, so the sliver is written and read
+ * in L1. A KC × NC panel would instead travel out to L3 and back, and with few rows to
+ * reuse it that round trip cost as much as the arithmetic (conv2d's 64-row products). */
+static void strip_short(const mmc_gemm_kernel *kn, const gemm_args *g, int i0, int m, int j0,
+                        int n, float *Ap, float *Bp) {
+    for (int pc = 0; pc < g->K; pc += kn->kc) {
+        int kc = imin(kn->kc, g->K - pc);
+        float beta = pc == 0 ? g->beta : 1.0f;
+        pack_a(g->A, g->lda, g->ta, i0, m, pc, kc, kn->mr, Ap);
+        for (int jr = 0; jr < n; jr += kn->nr) {
+            int nr = imin(kn->nr, n - jr);
+            pack_b_sliver(g->B, g->ldb, g->tb, pc, kc, j0 + jr, nr, kn->nr, Bp);
+            macro_kernel(kn, m, nr, kc, Ap, Bp, g->C + (int64_t)i0 * g->ldc + j0 + jr, g->ldc,
+                         g->alpha, beta);
+        }
+    }
+}
+
+/* Taller strips: the full loop nest (see the top of this file). */
+static void strip_tall(const mmc_gemm_kernel *kn, const gemm_args *g, int i0, int m, int j0,
+                       int n, float *Ap, float *Bp) {
     for (int jc = 0; jc < n; jc += kn->nc) {
         int nc = imin(kn->nc, n - jc);
         for (int pc = 0; pc < g->K; pc += kn->kc) {
@@ -223,6 +280,21 @@ static void gemm_strip(const mmc_gemm_kernel *kn, const gemm_args *g, int i0, in
             }
         }
     }
+}
+
+/* C[i0:+m, j0:+n] on the calling thread. Both strip shapes run the same kernel calls over
+ * the same K slices, so which one runs does not change a bit of the result. */
+static void gemm_strip(const mmc_gemm_kernel *kn, const gemm_args *g, int i0, int m, int j0,
+                       int n) {
+    if (m <= 0 || n <= 0) return;
+    if (g->K <= 0) { scale_c(g, i0, m, j0, n); return; }
+    const int kcmax = imin(kn->kc, g->K), is_short = m <= kn->mc;
+    thread_bufs *bufs = bufs_get();
+    float *Ap = buf_reserve(&bufs->a, (size_t)round_up(imin(kn->mc, m), kn->mr) * kcmax);
+    float *Bp = buf_reserve(&bufs->b, (size_t)(is_short ? kn->nr : round_up(imin(kn->nc, n), kn->nr)) * kcmax);
+    if (!Ap || !Bp) naive(g, i0, m, j0, n);
+    else if (is_short) strip_short(kn, g, i0, m, j0, n, Ap, Bp);
+    else strip_tall(kn, g, i0, m, j0, n, Ap, Bp);
 }
 
 void mmc_sgemm(const mmc_gemm_kernel *kn, int nt, int ta, int tb, int M, int N, int K,
