@@ -135,12 +135,13 @@ TEST(gemm_kernels_agree) {
     CHECK(ran >= 1, "no kernel available (the generic one always should be)");
 }
 
-/* Cutting C into strips for threads changes nothing in any element's sum. */
+/* Cutting C into blocks for threads changes nothing in any element's sum. */
 TEST(gemm_thread_count_invariant) {
     const gemm_case cases[] = {
-        {0, 0, 517, 300, 530, 1.0f, 0.0f}, /* strips along M */
-        {1, 1, 40, 999, 270, 0.5f, 1.5f},  /* strips along N */
-        {0, 1, 25, 70, 1000, 1.0f, 1.0f},
+        {0, 0, 517, 300, 530, 1.0f, 0.0f}, /* row blocks, shared B panels */
+        {1, 1, 40, 999, 270, 0.5f, 1.5f},  /* column blocks of a short C */
+        {1, 0, 300, 1500, 70, 1.0f, 1.0f}, /* column blocks, each a tall strip */
+        {0, 1, 25, 700, 1000, 1.0f, 1.0f}, /* several K slices */
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         const gemm_case *c = &cases[i];

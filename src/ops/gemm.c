@@ -13,11 +13,10 @@
  * The first K slice applies beta, later ones add (beta = 1), so every element of C is
  * accumulated over the same KC slices in the same order.
  *
- * Threads: C is cut into nt strips along M (or along N when that has more tiles), on
- * micro-tile boundaries, and each thread runs the loop nest above on its strip with its own
- * packing buffers. A strip never splits a K sum and tiles fall on the same grid, so the
- * result is bit-identical for any thread count. Both threads pack the operand they share
- * (B when cutting M): that costs K·N copies per thread against M·N·K/nt multiply-adds.
+ * Threads (see threaded_rows / threaded_cols): a tall C is cut into row blocks that the
+ * threads take in turn, after packing each shared B panel together; a wide or short C into
+ * column blocks, each run as its own strip. A block never splits a K sum and blocks start
+ * on the micro-tile grid, so the result is bit-identical for any thread count.
  *
  * Packing buffers are per thread (thread-local), grown when a larger call needs more and
  * otherwise reused, so a warm GEMM does not allocate. OpenMP's pool threads normally live
@@ -297,23 +296,93 @@ static void gemm_strip(const mmc_gemm_kernel *kn, const gemm_args *g, int i0, in
     else strip_tall(kn, g, i0, m, j0, n, Ap, Bp);
 }
 
+/* ---------------------------------------------------------------- threads
+ *
+ * These two regions are raw OpenMP rather than MMC_PARALLEL_FOR: the first needs barriers
+ * between its packing and compute phases, and both hand out blocks dynamically, so that
+ * on a shared machine a thread that loses its core leaves its blocks to the others rather
+ * than holding everyone at the end. As with MMC_PARALLEL_FOR, they are entered only with
+ * nt > 1 (a one-thread region would cost libgomp an allocation). Which thread computes a
+ * block changes nothing in it: determinism needs only that blocks fall on the tile grid. */
+
+/* A block of about a third of each thread's share, in whole `unit`s, at least 4 units
+ * (and at most max_block when that is not 0). */
+static int block_size(int n, int nt, int unit, int max_block) {
+    int b = round_up((n + 3 * nt - 1) / (3 * nt), unit);
+    if (b < 4 * unit) b = 4 * unit;
+    if (max_block && b > max_block) b = max_block;
+    return b;
+}
+
+#ifdef _OPENMP
+/* Tall C: per (NC, KC) step, the threads pack the shared B panel together (one sliver
+ * each in turn), then take row blocks of C, each packing its own A block. */
+static void threaded_rows(const mmc_gemm_kernel *kn, const gemm_args *g, int nt) {
+    const int kcmax = imin(kn->kc, g->K), NR = kn->nr;
+    const int mc = block_size(g->M, nt, kn->mr, kn->mc), nblk = (g->M + mc - 1) / mc;
+    float *Bp = buf_reserve(&bufs_get()->b, (size_t)round_up(imin(kn->nc, g->N), NR) * kcmax);
+    int failed = !Bp;
+#pragma omp parallel num_threads(nt)
+    {
+        float *Ap = buf_reserve(&bufs_get()->a, (size_t)mc * kcmax);
+        if (!Ap) {
+#pragma omp atomic write
+            failed = 1;
+        }
+#pragma omp barrier
+        int stop;
+#pragma omp atomic read
+        stop = failed;
+        for (int jc = 0; !stop && jc < g->N; jc += kn->nc) {
+            int nc = imin(kn->nc, g->N - jc), nsl = (nc + NR - 1) / NR;
+            for (int pc = 0; pc < g->K; pc += kn->kc) {
+                int kc = imin(kn->kc, g->K - pc);
+                float beta = pc == 0 ? g->beta : 1.0f;
+#pragma omp for schedule(static)
+                for (int s = 0; s < nsl; s++)
+                    pack_b_sliver(g->B, g->ldb, g->tb, pc, kc, jc + s * NR, imin(NR, nc - s * NR),
+                                  NR, Bp + (int64_t)s * NR * kc);
+#pragma omp for schedule(dynamic, 1)
+                for (int b = 0; b < nblk; b++) {
+                    int ic = b * mc, m = imin(mc, g->M - ic);
+                    pack_a(g->A, g->lda, g->ta, ic, m, pc, kc, kn->mr, Ap);
+                    macro_kernel(kn, m, nc, kc, Ap, Bp, g->C + (int64_t)ic * g->ldc + jc, g->ldc,
+                                 g->alpha, beta);
+                }
+            }
+        }
+    }
+    if (failed) naive(g, 0, g->M, 0, g->N);
+}
+
+/* Wide C: column blocks, each a strip of its own (A is small next to them, packing it
+ * per block costs little). */
+static void threaded_cols(const mmc_gemm_kernel *kn, const gemm_args *g, int nt) {
+    const int cw = block_size(g->N, nt, kn->nr, 0), nblk = (g->N + cw - 1) / cw;
+#pragma omp parallel for schedule(dynamic, 1) num_threads(nt)
+    for (int b = 0; b < nblk; b++) gemm_strip(kn, g, 0, g->M, b * cw, imin(cw, g->N - b * cw));
+}
+#endif
+
 void mmc_sgemm(const mmc_gemm_kernel *kn, int nt, int ta, int tb, int M, int N, int K,
                float alpha, const float *A, int64_t lda, const float *B, int64_t ldb, float beta,
                float *C, int64_t ldc) {
     if (M <= 0 || N <= 0) return;
     gemm_args g = {ta, tb, M, N, K, alpha, beta, A, B, lda, ldb, ldc, C};
-    /* strips along the dimension with more micro-tiles, whole tiles per strip */
+    /* tall C by rows, else by columns; threads only with 8 tiles or more each */
     int tm = (M + kn->mr - 1) / kn->mr, tn = (N + kn->nr - 1) / kn->nr;
-    int along_m = tm >= tn, tiles = along_m ? tm : tn;
-    if (nt > tiles) nt = tiles;
-    if (nt < 1) nt = 1;
-    int step = (tiles + nt - 1) / nt * (along_m ? kn->mr : kn->nr);
-    MMC_PARALLEL_FOR(nt,
-        for (int t = 0; t < nt; t++) {
-            int lo = t * step;
-            if (along_m) gemm_strip(kn, &g, lo, imin(step, M - lo), 0, N);
-            else gemm_strip(kn, &g, 0, M, lo, imin(step, N - lo));
-        });
+    int along_m = M > kn->mc && tm >= tn, tiles = along_m ? tm : tn;
+    if (nt > tiles / 8) nt = tiles / 8;
+    if (K <= 0 || nt <= 1) {
+        gemm_strip(kn, &g, 0, M, 0, N);
+        return;
+    }
+#ifdef _OPENMP
+    if (along_m) threaded_rows(kn, &g, nt);
+    else threaded_cols(kn, &g, nt);
+#else
+    gemm_strip(kn, &g, 0, M, 0, N);
+#endif
 }
 
 /* ---------------------------------------------------------------- mmc_gemm */
