@@ -305,6 +305,7 @@ static void gemm_strip(const mmc_gemm_kernel *kn, const gemm_args *g, int i0, in
  * nt > 1 (a one-thread region would cost libgomp an allocation). Which thread computes a
  * block changes nothing in it: determinism needs only that blocks fall on the tile grid. */
 
+#ifdef _OPENMP
 /* A block of about a third of each thread's share, in whole `unit`s, at least 4 units
  * (and at most max_block when that is not 0). */
 static int block_size(int n, int nt, int unit, int max_block) {
@@ -314,7 +315,6 @@ static int block_size(int n, int nt, int unit, int max_block) {
     return b;
 }
 
-#ifdef _OPENMP
 /* Tall C: per (NC, KC) step, the threads pack the shared B panel together (one sliver
  * each in turn), then take row blocks of C, each packing its own A block. */
 static void threaded_rows(const mmc_gemm_kernel *kn, const gemm_args *g, int nt) {
