@@ -108,7 +108,11 @@ __attribute__((target("avx512f,fma"))) static void kernel_avx512(int kc, const f
                                                                  float beta) {
     __m512 acc[A5_MR][2];
 #pragma GCC unroll 12
-    for (int i = 0; i < A5_MR; i++) acc[i][0] = acc[i][1] = _mm512_setzero_ps();
+    for (int i = 0; i < A5_MR; i++) { /* C's rows are far apart and likely not cached: */
+        acc[i][0] = acc[i][1] = _mm512_setzero_ps(); /* fetch them during the k loop */
+        _mm_prefetch((const char *)(c + i * ldc), _MM_HINT_T0);
+        _mm_prefetch((const char *)(c + i * ldc + 31), _MM_HINT_T0);
+    }
     for (int k = 0; k < kc; k++, a += A5_MR, b += A5_NR) {
         __m512 b0 = _mm512_loadu_ps(b), b1 = _mm512_loadu_ps(b + 16);
 #pragma GCC unroll 12
