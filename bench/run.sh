@@ -20,17 +20,12 @@ fi
 HAVE_TORCH=0
 $PY -c 'import torch' 2>/dev/null && HAVE_TORCH=1
 
-# Same BLAS kernels on both sides. Debian's OpenBLAS falls back to its generic Prescott
-# kernels on CPUs it does not know (this VM's AVX-512 Xeon among them); the mmc CLI then
-# re-executes itself with OPENBLAS_CORETYPE set (src/cli/blas_tune.c). PyTorch's matmul
-# calls the same OpenBLAS, so it gets the same setting here, or the ratio would measure
-# the kernel choice rather than the code.
-if [ -z "${OPENBLAS_CORETYPE:-}" ]; then
-  if grep -qw avx512f /proc/cpuinfo 2>/dev/null; then export OPENBLAS_CORETYPE=SkylakeX
-  elif grep -qw avx2 /proc/cpuinfo 2>/dev/null; then export OPENBLAS_CORETYPE=Haswell
-  fi
-fi
-echo "OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-(OpenBLAS's own choice)} for both sides"
+# Matrix products: mmc runs its own packed SGEMM on AVX2/AVX-512 CPUs (src/ops/gemm.c;
+# MMC_GEMM=openblas switches back), PyTorch's matmul calls Debian's OpenBLAS. On CPUs that
+# OpenBLAS 0.3.21 does not recognise (this VM's AVX-512 Xeon) it falls back to generic
+# Prescott kernels; OPENBLAS_CORETYPE=SkylakeX make bench shows PyTorch with its AVX-512
+# kernels instead. Nothing is forced here: both run as installed.
+echo "OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-(unset: OpenBLAS picks)}  MMC_GEMM=${MMC_GEMM:-(default: mmc on AVX2/AVX-512)}"
 
 # Both sides print one JSON object per workload; a short Python formats the table.
 row() {

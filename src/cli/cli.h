@@ -23,9 +23,6 @@ int cli_error(int code, const char *fmt, ...)
     ;
 int cli_error_from(const mmc_error *e); /* prints e->msg, returns e->code (3 if 0) */
 
-/* Sets OPENBLAS_CORETYPE when OpenBLAS fell back to its generic kernels on a CPU that has
- * AVX2/AVX-512 (blas_tune.c); returns 1 if it did (the CLI must then re-execute itself). */
-int cli_blas_coretype(void);
 
 int cmd_demo(int argc, char **argv);
 int cmd_bench(int argc, char **argv);

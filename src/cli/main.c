@@ -246,11 +246,7 @@ static const cli_command *find(const char *name) {
  * the user has not chosen a policy. MMC_NO_REEXEC=1 turns this off. */
 static void tune_openmp_and_reexec(char **argv) {
     if (getenv("MMC_NO_REEXEC")) return;
-    /* cli_blas_coretype (blas_tune.c) asks for OpenBLAS's AVX2/AVX-512 kernels when it fell
-     * back to its generic ones: same reason (read at load time), same single re-exec. */
-    int need = cli_blas_coretype();
-    if (!getenv("OMP_WAIT_POLICY") && setenv("OMP_WAIT_POLICY", "passive", 1) == 0) need = 1;
-    if (!need) return;
+    if (getenv("OMP_WAIT_POLICY") || setenv("OMP_WAIT_POLICY", "passive", 1) != 0) return;
     setenv("MMC_NO_REEXEC", "1", 1); /* never loop */
     execv("/proc/self/exe", argv);
     /* exec failed (no /proc?): carry on with the default policy */

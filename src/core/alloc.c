@@ -23,6 +23,10 @@ void *mmc_realloc(void *p, size_t n) {
     atomic_fetch_add(&g_alloc_count, 1);
     return realloc(p, n ? n : 1);
 }
+void *mmc_aligned_malloc(size_t align, size_t n) {
+    atomic_fetch_add(&g_alloc_count, 1);
+    return aligned_alloc(align, (n + align - 1) / align * align + align * (n == 0));
+}
 void mmc_free(void *p) { free(p); }
 uint64_t mmc_alloc_count(void) { return atomic_load(&g_alloc_count); }
 

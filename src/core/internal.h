@@ -51,6 +51,9 @@ mmc_node *mmc_node_record(mmc_ctx *ctx, const char *op, mmc_tensor *out, mmc_bac
 mmc_node *mmc_node_record_list(mmc_ctx *ctx, const char *op, mmc_tensor *out,
                                mmc_backward_fn bw, int n_in, mmc_tensor **ins);
 
+/* Counted like mmc_malloc; `align` a power of two; freed with mmc_free. */
+void *mmc_aligned_malloc(size_t align, size_t n);
+
 /* Scratch memory from the arena (NULL + ctx->err on OOM). */
 void *mmc_scratch(mmc_ctx *ctx, size_t bytes);
 
@@ -83,7 +86,8 @@ static inline int mmc_needs_grad(const mmc_tensor *t) { return t && t->requires_
 /* ---------------------------------------------------------------- parallel loops
  *
  * Every OpenMP loop in the ops goes through MMC_PARALLEL_FOR, never a bare
- * `#pragma omp parallel for if (...)`: libgomp mallocs (and frees) a team for every
+ * `#pragma omp parallel for if (...)` (the threaded GEMM in src/ops/gemm.c, which needs
+ * barriers and dynamic blocks, writes its regions out but keeps the same rule): libgomp mallocs (and frees) a team for every
  * parallel region it runs with one thread — an `if` clause that is false, or one thread
  * configured — and caches only multi-thread teams. A warm training step must not malloc
  * (DESIGN §3), so the serial case is decided here and runs as a plain loop, outside any

@@ -6,12 +6,14 @@
  * stored (K, N), or (N, K) when tb; C is (M, N). Leading dimensions follow from the
  * stored shapes, so callers only say which operand is transposed.
  *
- * With OpenBLAS this is cblas_sgemm. Without it (-DMMC_BLAS=OFF) a plain loop keeps the
- * library correct, if slow.
+ * It runs mmc's own packed SGEMM (gemm.h) when this CPU has AVX2 or AVX-512, else
+ * OpenBLAS's cblas_sgemm; MMC_GEMM=openblas or MMC_GEMM=mmc in the environment forces
+ * one (read once). Without OpenBLAS (-DMMC_BLAS=OFF) it is always mmc's.
  *
  * Kernels that run many small GEMMs in an OpenMP loop (attention heads, conv samples) make
- * BLAS single-threaded for the loop with mmc_blas_threads(1) and restore the old count
- * afterwards, so the two thread pools never oversubscribe the cores.
+ * the GEMM single-threaded for the loop with mmc_blas_threads(1) and restore the old
+ * setting afterwards, so two thread pools never oversubscribe the cores. (mmc's GEMM also
+ * stays on one thread when called inside any OpenMP parallel region.)
  */
 #ifndef MMC_OPS_BLAS_H
 #define MMC_OPS_BLAS_H
@@ -22,41 +24,11 @@
 #include <cblas.h>
 #endif
 
-static inline void mmc_gemm(int ta, int tb, int M, int N, int K, float alpha, const float *A,
-                            const float *B, float beta, float *C) {
-    if (M <= 0 || N <= 0) return;
-#ifdef MMC_HAVE_OPENBLAS
-    if (K <= 0) { /* BLAS leaves C untouched with K = 0 only if beta = 1; be explicit */
-        for (int64_t i = 0; i < (int64_t)M * N; i++) C[i] = beta == 0.0f ? 0.0f : beta * C[i];
-        return;
-    }
-    cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, M,
-                N, K, alpha, A, ta ? M : K, B, tb ? K : N, beta, C, N);
-#else
-    for (int i = 0; i < M; i++) {
-        float *c = C + (int64_t)i * N;
-        for (int j = 0; j < N; j++) c[j] = beta == 0.0f ? 0.0f : beta * c[j];
-        for (int k = 0; k < K; k++) {
-            float a = alpha * (ta ? A[(int64_t)k * M + i] : A[(int64_t)i * K + k]);
-            if (tb)
-                for (int j = 0; j < N; j++) c[j] += a * B[(int64_t)j * K + k];
-            else
-                for (int j = 0; j < N; j++) c[j] += a * B[(int64_t)k * N + j];
-        }
-    }
-#endif
-}
+void mmc_gemm(int ta, int tb, int M, int N, int K, float alpha, const float *A, const float *B,
+              float beta, float *C);
 
-/* Sets the BLAS thread count; returns the previous one (for restoring). */
-static inline int mmc_blas_threads(int n) {
-#ifdef MMC_HAVE_OPENBLAS
-    int prev = openblas_get_num_threads();
-    if (n != prev) openblas_set_num_threads(n);
-    return prev;
-#else
-    (void)n;
-    return 1;
-#endif
-}
+/* Sets the GEMM thread count (both backends) for what follows; n <= 0 means "follow
+ * mmc_get_threads()". Returns the previous setting, to pass back when restoring. */
+int mmc_blas_threads(int n);
 
 #endif

@@ -1,0 +1,449 @@
+/* gemm.c — mmc's packed SGEMM driver (see gemm.h), and mmc_gemm, which chooses between it
+ * and OpenBLAS.
+ *
+ * Loop nest of one thread's share of C (Goto / BLIS order):
+ *
+ *   for jc over N in steps of NC        B panel
+ *     for pc over K in steps of KC      pack op(B)[pc:+KC, jc:+NC] -> NR-wide slivers (L2/L3)
+ *       for ic over M in steps of MC    pack op(A)[ic:+MC, pc:+KC] -> MR-tall slivers (L2)
+ *         for jr over NC in steps of NR     one B sliver (KC × NR) stays in L1 ...
+ *           for ir over MC in steps of MR   ... while the kernel walks the A slivers
+ *             micro-kernel: C[ic+ir:+MR, jc+jr:+NR] (+)= A sliver · B sliver
+ *
+ * The first K slice applies beta, later ones add (beta = 1), so every element of C is
+ * accumulated over the same KC slices in the same order.
+ *
+ * Threads (see threaded_rows / threaded_cols): a tall C is cut into row blocks that the
+ * threads take in turn, after packing each shared B panel together; a wide or short C into
+ * column blocks, each run as its own strip. A block never splits a K sum and blocks start
+ * on the micro-tile grid, so the result is bit-identical for any thread count.
+ *
+ * Packing buffers are per thread (thread-local), grown when a larger call needs more and
+ * otherwise reused, so a warm GEMM does not allocate. OpenMP's pool threads normally live
+ * for the process, and so do their buffers; a thread that ends frees its own. */
+#include "blas.h"
+#include "gemm.h"
+#include <math.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---------------------------------------------------------------- packing */
+
+static int imin(int a, int b) { return a < b ? a : b; }
+
+/* op(A)[i0:+mc, p0:+kc] -> slivers of MR rows: sliver s holds, for each k, its MR values
+ * contiguously (rows past mc are zero). A is stored (M, K) with row stride lda, or (K, M)
+ * when ta. */
+static void pack_a(const float *A, int64_t lda, int ta, int i0, int mc, int p0, int kc, int MR,
+                   float *Ap) {
+    for (int ir = 0; ir < mc; ir += MR, Ap += (int64_t)MR * kc) {
+        int mr = imin(MR, mc - ir);
+        if (ta) {
+            for (int k = 0; k < kc; k++) {
+                const float *src = A + (int64_t)(p0 + k) * lda + i0 + ir;
+                float *dst = Ap + (int64_t)k * MR;
+                memcpy(dst, src, sizeof(float) * (size_t)mr);
+                for (int i = mr; i < MR; i++) dst[i] = 0.0f;
+            }
+            continue;
+        }
+        for (int i = 0; i < mr; i++) { /* row by row: reads contiguous, writes stride MR */
+            const float *src = A + (int64_t)(i0 + ir + i) * lda + p0;
+            for (int k = 0; k < kc; k++) Ap[(int64_t)k * MR + i] = src[k];
+        }
+        for (int i = mr; i < MR; i++)
+            for (int k = 0; k < kc; k++) Ap[(int64_t)k * MR + i] = 0.0f;
+    }
+}
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+/* 8 rows of 8 floats (src, row stride lds) -> 8 columns, column q stored at dst + q·ldd.
+ * The usual unpack / shuffle / lane-permute transpose: 24 shuffles per 64 floats instead
+ * of 64 scalar stores, each to a different cache line. */
+__attribute__((target("avx2"))) static void transpose8(const float *src, int64_t lds,
+                                                        float *dst, int64_t ldd) {
+    __m256 r[8], t[8], s[8];
+    for (int q = 0; q < 8; q++) r[q] = _mm256_loadu_ps(src + q * lds);
+    for (int q = 0; q < 8; q += 2) {
+        t[q] = _mm256_unpacklo_ps(r[q], r[q + 1]);
+        t[q + 1] = _mm256_unpackhi_ps(r[q], r[q + 1]);
+    }
+    for (int q = 0; q < 8; q += 4) {
+        s[q] = _mm256_shuffle_ps(t[q], t[q + 2], _MM_SHUFFLE(1, 0, 1, 0));
+        s[q + 1] = _mm256_shuffle_ps(t[q], t[q + 2], _MM_SHUFFLE(3, 2, 3, 2));
+        s[q + 2] = _mm256_shuffle_ps(t[q + 1], t[q + 3], _MM_SHUFFLE(1, 0, 1, 0));
+        s[q + 3] = _mm256_shuffle_ps(t[q + 1], t[q + 3], _MM_SHUFFLE(3, 2, 3, 2));
+    }
+    for (int q = 0; q < 4; q++) {
+        _mm256_storeu_ps(dst + q * ldd, _mm256_permute2f128_ps(s[q], s[q + 4], 0x20));
+        _mm256_storeu_ps(dst + (q + 4) * ldd, _mm256_permute2f128_ps(s[q], s[q + 4], 0x31));
+    }
+}
+
+static int has_avx2(void) {
+    static int v; /* 0 unknown, 1 no, 2 yes; racing first calls store the same */
+    int x = __atomic_load_n(&v, __ATOMIC_RELAXED);
+    if (!x) __atomic_store_n(&v, x = __builtin_cpu_supports("avx2") ? 2 : 1, __ATOMIC_RELAXED);
+    return x == 2;
+}
+#define HAVE_TRANSPOSE8 1
+#endif
+
+/* One B sliver: op(B)[p0:+kc, j:+nr] -> dst, each k's NR values contiguous (columns past
+ * nr are zero). B is stored (K, N), or (N, K) when tb. */
+static void pack_b_sliver(const float *B, int64_t ldb, int tb, int p0, int kc, int j, int nr,
+                          int NR, float *dst) {
+    if (!tb) {
+        for (int k = 0; k < kc; k++) {
+            float *d = dst + (int64_t)k * NR;
+            memcpy(d, B + (int64_t)(p0 + k) * ldb + j, sizeof(float) * (size_t)nr);
+            for (int q = nr; q < NR; q++) d[q] = 0.0f;
+        }
+        return;
+    }
+    int k0 = 0;
+#ifdef HAVE_TRANSPOSE8
+    if (nr == NR && NR % 8 == 0 && has_avx2()) { /* 8 × 8 blocks, then the k remainder */
+        for (; k0 + 8 <= kc; k0 += 8)
+            for (int q = 0; q < NR; q += 8)
+                transpose8(B + (int64_t)(j + q) * ldb + p0 + k0, ldb, dst + (int64_t)k0 * NR + q, NR);
+    }
+#endif
+    for (int q = 0; q < nr; q++) {
+        const float *src = B + (int64_t)(j + q) * ldb + p0;
+        for (int k = k0; k < kc; k++) dst[(int64_t)k * NR + q] = src[k];
+    }
+    for (int q = nr; q < NR; q++)
+        for (int k = k0; k < kc; k++) dst[(int64_t)k * NR + q] = 0.0f;
+}
+
+/* op(B)[p0:+kc, j0:+nc] -> consecutive NR-wide slivers. */
+static void pack_b(const float *B, int64_t ldb, int tb, int p0, int kc, int j0, int nc, int NR,
+                   float *Bp) {
+    for (int jr = 0; jr < nc; jr += NR, Bp += (int64_t)NR * kc)
+        pack_b_sliver(B, ldb, tb, p0, kc, j0 + jr, imin(NR, nc - jr), NR, Bp);
+}
+
+/* ---------------------------------------------------------------- macro-kernel */
+
+#define MAX_TILE (12 * 32) /* largest MR × NR in gemm_kernels.c */
+
+/* A partial tile at the right or bottom edge: the kernel writes the full tile into t, and
+ * the mr × nr part is merged into C with the kernels' own update formulas. */
+static void edge_tile(const mmc_gemm_kernel *kn, int kc, const float *a, const float *b,
+                      float *c, int64_t ldc, int mr, int nr, float alpha, float beta) {
+    float t[MAX_TILE] __attribute__((aligned(64)));
+    kn->fn(kc, a, b, t, kn->nr, 1.0f, 0.0f);
+    for (int i = 0; i < mr; i++) {
+        float *ci = c + i * ldc;
+        const float *ti = t + i * kn->nr;
+        for (int j = 0; j < nr; j++)
+            ci[j] = beta == 0.0f   ? alpha * ti[j]
+                    : beta == 1.0f ? fmaf(alpha, ti[j], ci[j])
+                                   : fmaf(alpha, ti[j], beta * ci[j]);
+    }
+}
+
+/* C[0:mc, 0:nc] from packed Ap (mc × kc) and Bp (kc × nc). */
+static void macro_kernel(const mmc_gemm_kernel *kn, int mc, int nc, int kc, const float *Ap,
+                         const float *Bp, float *C, int64_t ldc, float alpha, float beta) {
+    const int MR = kn->mr, NR = kn->nr;
+    for (int jr = 0; jr < nc; jr += NR) {
+        const float *b = Bp + (int64_t)jr * kc;
+        int nr = imin(NR, nc - jr);
+        for (int ir = 0; ir < mc; ir += MR) {
+            const float *a = Ap + (int64_t)ir * kc;
+            float *c = C + (int64_t)ir * ldc + jr;
+            int mr = imin(MR, mc - ir);
+            if (mr == MR && nr == NR) kn->fn(kc, a, b, c, ldc, alpha, beta);
+            else edge_tile(kn, kc, a, b, c, ldc, mr, nr, alpha, beta);
+        }
+    }
+}
+
+/* ---------------------------------------------------------------- buffers */
+
+typedef struct pack_buf {
+    float *p;
+    size_t cap; /* floats */
+} pack_buf;
+
+typedef struct thread_bufs {
+    pack_buf a, b;
+    int registered; /* with the key below, so the buffers go when the thread does */
+} thread_bufs;
+
+static _Thread_local thread_bufs t_bufs;
+static pthread_key_t g_bufs_key;
+static pthread_once_t g_bufs_once = PTHREAD_ONCE_INIT;
+
+/* A team that shrinks ends threads; their buffers would leak without this. */
+static void bufs_free(void *p) {
+    thread_bufs *b = p;
+    mmc_free(b->a.p);
+    mmc_free(b->b.p);
+    *b = (thread_bufs){0};
+}
+static void bufs_key_init(void) { pthread_key_create(&g_bufs_key, bufs_free); }
+
+/* This thread's packing buffers. */
+static thread_bufs *bufs_get(void) {
+    thread_bufs *b = &t_bufs;
+    if (!b->registered) {
+        pthread_once(&g_bufs_once, bufs_key_init);
+        pthread_setspecific(g_bufs_key, b);
+        b->registered = 1;
+    }
+    return b;
+}
+
+/* b holds at least n floats afterwards (64-byte aligned), or returns NULL. */
+static float *buf_reserve(pack_buf *b, size_t n) {
+    if (b->cap >= n) return b->p;
+    float *p = mmc_aligned_malloc(64, sizeof(float) * n);
+    if (!p) return NULL;
+    mmc_free(b->p);
+    b->p = p;
+    b->cap = n;
+    return p;
+}
+
+static int round_up(int x, int m) { return (x + m - 1) / m * m; }
+
+/* ---------------------------------------------------------------- drivers */
+
+typedef struct gemm_args {
+    int ta, tb, M, N, K;
+    float alpha, beta;
+    const float *A, *B;
+    int64_t lda, ldb, ldc;
+    float *C;
+} gemm_args;
+
+/* C = beta · C (the K = 0 product). */
+static void scale_c(const gemm_args *g, int i0, int m, int j0, int n) {
+    for (int i = i0; i < i0 + m; i++) {
+        float *c = g->C + (int64_t)i * g->ldc + j0;
+        for (int j = 0; j < n; j++) c[j] = g->beta == 0.0f ? 0.0f : g->beta * c[j];
+    }
+}
+
+/* Plain loop for when the packing buffers cannot be had: correct, slow. */
+static void naive(const gemm_args *g, int i0, int m, int j0, int n) {
+    scale_c(g, i0, m, j0, n);
+    for (int i = i0; i < i0 + m; i++) {
+        float *c = g->C + (int64_t)i * g->ldc;
+        for (int k = 0; k < g->K; k++) {
+            float a = g->alpha * (g->ta ? g->A[(int64_t)k * g->lda + i] : g->A[(int64_t)i * g->lda + k]);
+            for (int j = j0; j < j0 + n; j++)
+                c[j] += a * (g->tb ? g->B[(int64_t)j * g->ldb + k] : g->B[(int64_t)k * g->ldb + j]);
+        }
+    }
+}
+
+/* A strip at most MC rows tall: op(A)'s whole K slice is packed once, and B is packed one
+ * sliver at a time just before the kernel runs down it, so the sliver is written and read
+ * in L1. A KC × NC panel would instead travel out to L3 and back, and with few rows to
+ * reuse it that round trip cost as much as the arithmetic (conv2d's 64-row products). */
+static void strip_short(const mmc_gemm_kernel *kn, const gemm_args *g, int i0, int m, int j0,
+                        int n, float *Ap, float *Bp) {
+    for (int pc = 0; pc < g->K; pc += kn->kc) {
+        int kc = imin(kn->kc, g->K - pc);
+        float beta = pc == 0 ? g->beta : 1.0f;
+        pack_a(g->A, g->lda, g->ta, i0, m, pc, kc, kn->mr, Ap);
+        for (int jr = 0; jr < n; jr += kn->nr) {
+            int nr = imin(kn->nr, n - jr);
+            pack_b_sliver(g->B, g->ldb, g->tb, pc, kc, j0 + jr, nr, kn->nr, Bp);
+            macro_kernel(kn, m, nr, kc, Ap, Bp, g->C + (int64_t)i0 * g->ldc + j0 + jr, g->ldc,
+                         g->alpha, beta);
+        }
+    }
+}
+
+/* Taller strips: the full loop nest (see the top of this file). */
+static void strip_tall(const mmc_gemm_kernel *kn, const gemm_args *g, int i0, int m, int j0,
+                       int n, float *Ap, float *Bp) {
+    for (int jc = 0; jc < n; jc += kn->nc) {
+        int nc = imin(kn->nc, n - jc);
+        for (int pc = 0; pc < g->K; pc += kn->kc) {
+            int kc = imin(kn->kc, g->K - pc);
+            float beta = pc == 0 ? g->beta : 1.0f;
+            pack_b(g->B, g->ldb, g->tb, pc, kc, j0 + jc, nc, kn->nr, Bp);
+            for (int ic = 0; ic < m; ic += kn->mc) {
+                int mc = imin(kn->mc, m - ic);
+                pack_a(g->A, g->lda, g->ta, i0 + ic, mc, pc, kc, kn->mr, Ap);
+                macro_kernel(kn, mc, nc, kc, Ap, Bp, g->C + (int64_t)(i0 + ic) * g->ldc + j0 + jc,
+                             g->ldc, g->alpha, beta);
+            }
+        }
+    }
+}
+
+/* C[i0:+m, j0:+n] on the calling thread. Both strip shapes run the same kernel calls over
+ * the same K slices, so which one runs does not change a bit of the result. */
+static void gemm_strip(const mmc_gemm_kernel *kn, const gemm_args *g, int i0, int m, int j0,
+                       int n) {
+    if (m <= 0 || n <= 0) return;
+    if (g->K <= 0) { scale_c(g, i0, m, j0, n); return; }
+    const int kcmax = imin(kn->kc, g->K), is_short = m <= kn->mc;
+    thread_bufs *bufs = bufs_get();
+    float *Ap = buf_reserve(&bufs->a, (size_t)round_up(imin(kn->mc, m), kn->mr) * kcmax);
+    float *Bp = buf_reserve(&bufs->b, (size_t)(is_short ? kn->nr : round_up(imin(kn->nc, n), kn->nr)) * kcmax);
+    if (!Ap || !Bp) naive(g, i0, m, j0, n);
+    else if (is_short) strip_short(kn, g, i0, m, j0, n, Ap, Bp);
+    else strip_tall(kn, g, i0, m, j0, n, Ap, Bp);
+}
+
+/* ---------------------------------------------------------------- threads
+ *
+ * These two regions are raw OpenMP rather than MMC_PARALLEL_FOR: the first needs barriers
+ * between its packing and compute phases, and both hand out blocks dynamically, so that
+ * on a shared machine a thread that loses its core leaves its blocks to the others rather
+ * than holding everyone at the end. As with MMC_PARALLEL_FOR, they are entered only with
+ * nt > 1 (a one-thread region would cost libgomp an allocation). Which thread computes a
+ * block changes nothing in it: determinism needs only that blocks fall on the tile grid. */
+
+#ifdef _OPENMP
+/* A block of about a third of each thread's share, in whole `unit`s, at least 4 units
+ * (and at most max_block when that is not 0). */
+static int block_size(int n, int nt, int unit, int max_block) {
+    int b = round_up((n + 3 * nt - 1) / (3 * nt), unit);
+    if (b < 4 * unit) b = 4 * unit;
+    if (max_block && b > max_block) b = max_block;
+    return b;
+}
+
+/* Tall C: per (NC, KC) step, the threads pack the shared B panel together (one sliver
+ * each in turn), then take row blocks of C, each packing its own A block. */
+static void threaded_rows(const mmc_gemm_kernel *kn, const gemm_args *g, int nt) {
+    const int kcmax = imin(kn->kc, g->K), NR = kn->nr;
+    const int mc = block_size(g->M, nt, kn->mr, kn->mc), nblk = (g->M + mc - 1) / mc;
+    float *Bp = buf_reserve(&bufs_get()->b, (size_t)round_up(imin(kn->nc, g->N), NR) * kcmax);
+    int failed = !Bp;
+#pragma omp parallel num_threads(nt)
+    {
+        float *Ap = buf_reserve(&bufs_get()->a, (size_t)mc * kcmax);
+        if (!Ap) {
+#pragma omp atomic write
+            failed = 1;
+        }
+#pragma omp barrier
+        int stop;
+#pragma omp atomic read
+        stop = failed;
+        for (int jc = 0; !stop && jc < g->N; jc += kn->nc) {
+            int nc = imin(kn->nc, g->N - jc), nsl = (nc + NR - 1) / NR;
+            for (int pc = 0; pc < g->K; pc += kn->kc) {
+                int kc = imin(kn->kc, g->K - pc);
+                float beta = pc == 0 ? g->beta : 1.0f;
+#pragma omp for schedule(static)
+                for (int s = 0; s < nsl; s++)
+                    pack_b_sliver(g->B, g->ldb, g->tb, pc, kc, jc + s * NR, imin(NR, nc - s * NR),
+                                  NR, Bp + (int64_t)s * NR * kc);
+#pragma omp for schedule(dynamic, 1)
+                for (int b = 0; b < nblk; b++) {
+                    int ic = b * mc, m = imin(mc, g->M - ic);
+                    pack_a(g->A, g->lda, g->ta, ic, m, pc, kc, kn->mr, Ap);
+                    macro_kernel(kn, m, nc, kc, Ap, Bp, g->C + (int64_t)ic * g->ldc + jc, g->ldc,
+                                 g->alpha, beta);
+                }
+            }
+        }
+    }
+    if (failed) naive(g, 0, g->M, 0, g->N);
+}
+
+/* Wide C: column blocks, each a strip of its own (A is small next to them, packing it
+ * per block costs little). */
+static void threaded_cols(const mmc_gemm_kernel *kn, const gemm_args *g, int nt) {
+    const int cw = block_size(g->N, nt, kn->nr, 0), nblk = (g->N + cw - 1) / cw;
+#pragma omp parallel for schedule(dynamic, 1) num_threads(nt)
+    for (int b = 0; b < nblk; b++) gemm_strip(kn, g, 0, g->M, b * cw, imin(cw, g->N - b * cw));
+}
+#endif
+
+void mmc_sgemm(const mmc_gemm_kernel *kn, int nt, int ta, int tb, int M, int N, int K,
+               float alpha, const float *A, int64_t lda, const float *B, int64_t ldb, float beta,
+               float *C, int64_t ldc) {
+    if (M <= 0 || N <= 0) return;
+    gemm_args g = {ta, tb, M, N, K, alpha, beta, A, B, lda, ldb, ldc, C};
+    /* tall C by rows, else by columns; threads only with 8 tiles or more each */
+    int tm = (M + kn->mr - 1) / kn->mr, tn = (N + kn->nr - 1) / kn->nr;
+    int along_m = M > kn->mc && tm >= tn, tiles = along_m ? tm : tn;
+    if (nt > tiles / 8) nt = tiles / 8;
+    if (K <= 0 || nt <= 1) {
+        gemm_strip(kn, &g, 0, M, 0, N);
+        return;
+    }
+#ifdef _OPENMP
+    if (along_m) threaded_rows(kn, &g, nt);
+    else threaded_cols(kn, &g, nt);
+#else
+    gemm_strip(kn, &g, 0, M, 0, N);
+#endif
+}
+
+/* ---------------------------------------------------------------- mmc_gemm */
+
+int mmc_gemm_backend(void) {
+    static int choice; /* 0: not yet decided; racing first calls decide the same */
+    int c = __atomic_load_n(&choice, __ATOMIC_RELAXED);
+    if (c) return c;
+    const char *env = getenv("MMC_GEMM");
+#ifdef MMC_HAVE_OPENBLAS
+    if (env && !strcmp(env, "openblas")) c = MMC_GEMM_USE_OPENBLAS;
+    else if (env && !strcmp(env, "mmc")) c = MMC_GEMM_USE_MMC;
+    else /* ours only where it has a vector kernel; elsewhere OpenBLAS knows the CPU better */
+        c = strcmp(mmc_gemm_best_kernel()->name, "generic") ? MMC_GEMM_USE_MMC
+                                                            : MMC_GEMM_USE_OPENBLAS;
+#else
+    (void)env;
+    c = MMC_GEMM_USE_MMC;
+#endif
+    __atomic_store_n(&choice, c, __ATOMIC_RELAXED);
+    return c;
+}
+
+/* Threads for mmc's GEMM: 0 = follow mmc_get_threads(); mmc_blas_threads sets it. */
+static int g_gemm_threads;
+
+int mmc_blas_threads(int n) {
+    int prev = __atomic_exchange_n(&g_gemm_threads, n > 0 ? n : 0, __ATOMIC_RELAXED);
+#ifdef MMC_HAVE_OPENBLAS
+    int want = n > 0 ? n : mmc_get_threads();
+    if (want != openblas_get_num_threads()) openblas_set_num_threads(want);
+#endif
+    return prev;
+}
+
+/* Below this many multiply-adds a second thread costs more than it saves. */
+#define GEMM_PARALLEL_MIN (96 * 96 * 96)
+
+static int gemm_threads(int M, int N, int K) {
+    int nt = __atomic_load_n(&g_gemm_threads, __ATOMIC_RELAXED);
+    if (nt <= 0) nt = mmc_get_threads();
+#ifdef _OPENMP
+    if (omp_in_parallel()) nt = 1; /* someone's loop already owns the cores */
+#endif
+    return (int64_t)M * N * K > GEMM_PARALLEL_MIN ? nt : 1;
+}
+
+void mmc_gemm(int ta, int tb, int M, int N, int K, float alpha, const float *A, const float *B,
+              float beta, float *C) {
+    if (M <= 0 || N <= 0) return;
+#ifdef MMC_HAVE_OPENBLAS
+    if (mmc_gemm_backend() == MMC_GEMM_USE_OPENBLAS) {
+        if (K <= 0) { /* BLAS leaves C untouched with K = 0 only if beta = 1; be explicit */
+            for (int64_t i = 0; i < (int64_t)M * N; i++) C[i] = beta == 0.0f ? 0.0f : beta * C[i];
+            return;
+        }
+        cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
+                    M, N, K, alpha, A, ta ? M : K, B, tb ? K : N, beta, C, N);
+        return;
+    }
+#endif
+    mmc_sgemm(mmc_gemm_best_kernel(), gemm_threads(M, N, K), ta, tb, M, N, K, alpha, A,
+              ta ? M : K, B, tb ? K : N, beta, C, N);
+}
