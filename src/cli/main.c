@@ -34,6 +34,7 @@ const cli_command cli_commands[] = {
      "                GFLOP/s (\"gflops\" in --json)                  (1 warm-up + 3 steps)\n"     "  --threads T   kernel threads (default: $MMC_THREADS, else all cores)\n"
      "  --steps N     timed steps after the warm-up\n"
      "  --json        one JSON object: {\"workload\", \"rate\", \"unit\", \"threads\", \"peak_rss_mb\"}\n"
+     "                (+ \"gflops\" for clip-vit-b32-image)\n"
      "\n"
      "bench/run.sh (make bench) runs each beside PyTorch (bench/torch/ops.py).\n"},
     {"data", cmd_data, "make or import a dataset folder (images + manifest JSONL)",
