@@ -1,5 +1,6 @@
 #!/bin/sh
 # run.sh — mmc beside PyTorch on the same workloads and thread count (`make bench`).
+# (bench/torch/ops.py for the kernels, bench/torch/clip_vit.py for clip-vit-b32-image)
 # Usage: sh bench/run.sh MMC_BINARY
 #   THREADS=T   threads for both (default 2)
 #   STEPS=N     timed steps for both (default: each workload's own)
@@ -28,27 +29,33 @@ $PY -c 'import torch' 2>/dev/null && HAVE_TORCH=1
 echo "OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-(unset: OpenBLAS picks)}  MMC_GEMM=${MMC_GEMM:-(default: mmc on AVX2/AVX-512)}"
 
 # Both sides print one JSON object per workload; a short Python formats the table.
+# The rate column is in each row's unit (GFLOP/s for the kernels, images/s for CLIP, whose
+# GFLOP/s, when both sides report one, goes in the last column as mmc / PyTorch).
 row() {
   $PY -c '
 import json, sys
 w, ours, theirs = sys.argv[1], sys.argv[2], sys.argv[3]
-o = json.loads(ours)["rate"] if ours else None
-t = json.loads(theirs)["rate"] if theirs else None
+o = json.loads(ours) if ours else {}
+t = json.loads(theirs) if theirs else {}
 f = lambda v: "%.1f" % v if v is not None else "-"
-r = "%.2f" % (o / t) if o is not None and t else "-"
-print("| %-13s | %12s | %14s | %13s |" % (w, f(o), f(t), r))
+r = "%.2f" % (o["rate"] / t["rate"]) if o.get("rate") is not None and t.get("rate") else "-"
+unit = o.get("unit") or t.get("unit") or "-"
+g = "%s / %s" % (f(o.get("gflops")), f(t.get("gflops"))) if "gflops" in o or "gflops" in t else ""
+print("| %-18s | %12s | %14s | %13s | %-8s | %21s |" % (w, f(o.get("rate")), f(t.get("rate")), r, unit, g))
 ' "$@"
 }
 
-echo "threads: $THREADS   (rates in GFLOP/s)"
-echo "| workload      |          mmc |        PyTorch | mmc / PyTorch |"
-echo "| ------------- | ------------ | -------------- | ------------- |"
+echo "threads: $THREADS"
+echo "| workload           |          mmc |        PyTorch | mmc / PyTorch | unit     | GFLOP/s mmc / PyTorch |"
+echo "| ------------------ | ------------ | -------------- | ------------- | -------- | --------------------- |"
 status=0
-for w in gemm-1024 gemm-2048 conv2d-train; do
+for w in gemm-1024 gemm-2048 conv2d-train clip-vit-b32-image; do
   ours=$("$MMC" bench "$w" --threads "$THREADS" $EXTRA --json) || { status=1; ours=""; }
   theirs=""
   if [ "$HAVE_TORCH" = 1 ]; then
-    theirs=$($PY "$HERE/torch/ops.py" "$w" --threads "$THREADS" $EXTRA --json) || { status=1; theirs=""; }
+    script=ops.py
+    [ "$w" = clip-vit-b32-image ] && script=clip_vit.py
+    theirs=$($PY "$HERE/torch/$script" "$w" --threads "$THREADS" $EXTRA --json) || { status=1; theirs=""; }
   fi
   row "$w" "$ours" "$theirs"
 done
