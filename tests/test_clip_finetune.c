@@ -95,14 +95,16 @@ TEST(clip_finetune_loss_decreases) {
     c.warmup_steps = 0;
     c.min_lr_ratio = 1.0f; /* constant lr: the test is about descent, not the schedule */
     mmc_retrieval_train_opts o = mmc_retrieval_train_defaults();
-    o.data_dir = data, o.run_dir = run, o.steps = 12, o.log_every = 1;
+    o.data_dir = data, o.run_dir = run, o.steps = 8, o.log_every = 1;
+    o.val_split = ""; /* 1 step per epoch here: validation each step would dominate; evaluated below */
     losses L = {{0}, 0};
     o.callback = on_ev, o.user = &L;
     int rc = mmc_clip_train(init, &c, &o, &err);
     CHECK(rc == MMC_OK, "train: %s", err.msg);
-    CHECK(L.n == 12, "%d step events", L.n);
-    if (rc == MMC_OK && L.n == 12) {
-        double first = (L.v[0] + L.v[1]) / 2, last = (L.v[10] + L.v[11]) / 2;
+    CHECK(L.n == 8, "%d step events", L.n);
+    if (rc == MMC_OK && L.n == 8) {
+        double first = (L.v[0] + L.v[1]) / 2, last = (L.v[6] + L.v[7]) / 2;
+        fprintf(stderr, "loss %.4f -> %.4f\n", first, last);
         CHECK(last < first - 0.05, "loss did not go down: %.4f -> %.4f", first, last);
     }
     /* the run folder is a CLIP folder again, with other weights */
@@ -125,7 +127,7 @@ TEST(clip_finetune_loss_decreases) {
     mmc_clip_free(a);
     mmc_clip_free(b);
     char p[200];
-    const char *files[] = {"config.json", "model.safetensors", "model-best.safetensors", "trainer.json", "metrics.jsonl",
+    const char *files[] = {"config.json", "model.safetensors", "trainer.json", "metrics.jsonl",
                            "tokenizer.json", "preprocessor_config.json"};
     for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
         snprintf(p, sizeof p, "%s/%s", run, files[i]);
