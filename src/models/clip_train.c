@@ -449,6 +449,8 @@ int mmc_clip_train(const char *init_dir, const mmc_clip_train_config *cfg, const
     if (!t->m->tok) rc = mmc_error_set(err, MMC_ERR_INPUT, "%s: no tokenizer files: cannot fine-tune", init_dir);
     if (!rc && !t->m->have_pre) rc = mmc_error_set(err, MMC_ERR_INPUT, "%s: no preprocessor_config.json: cannot fine-tune", init_dir);
     if (!rc) rc = mkdir_p(o->run_dir, err);
+    if (!rc && same_dir(init_dir, o->run_dir))
+        rc = mmc_error_set(err, MMC_ERR_USAGE, "clip train: the run folder %s is the init folder; give another --out", o->run_dir);
     if (!rc) rc = split_load(&t->train, o->data_dir, "train", t->zh, 0, err);
     if (!rc) {
         t->B = c->batch_size < t->train.n ? c->batch_size : t->train.n;
