@@ -2027,6 +2027,42 @@ int mmc_clip_embed_texts(mmc_clip *m, const char *const *texts, int n, float *ou
 int mmc_clip_embed_image_files(mmc_clip *m, const char *const *paths, int n, float *out, mmc_error *err);
 int mmc_clip_embed_images(mmc_clip *m, const mmc_image *images, int n, float *out, mmc_error *err);
 
+/* Fine-tuning (src/models/clip_train.c): `mmc train retrieval --init HF_FOLDER`. The model
+ * is loaded with MMC_CLIP_STORAGE_F32 and every tensor is trained: symmetric InfoNCE with
+ * the checkpoint's own logit_scale (clamped at log 100 after each step, as CLIP), AdamW
+ * (weight decay on matrices only: not on biases, norms, embeddings or logit_scale), linear
+ * warm-up then cosine decay to lr * min_lr_ratio, gradient-norm clipping. Batches come from
+ * DIR/manifest-train.jsonl: each image decoded and preprocessed as the folder's
+ * preprocessor_config.json says, one caption of the language drawn per image, tokenised
+ * with the model's tokenizer and truncated to its context. Validation (recall on the val
+ * split) after each epoch and at the end; metrics.jsonl, trainer.json and events as
+ * mmc_retrieval_train. The run folder is a Hugging Face folder again: config.json and the
+ * tokenizer / preprocessor files copied from the init folder, model.safetensors (F32, HF
+ * names; model-best.safetensors too when validation ran). Not resumable (o->resume is
+ * refused). */
+typedef struct mmc_clip_train_config {
+    char lang[4];        /* "en" (captions) or "zh" (captions_zh); "" = zh for Chinese-CLIP */
+    int batch_size;      /* 32 (at most the training set) */
+    float lr;            /* 1e-5 */
+    float weight_decay;  /* 0.1 */
+    float min_lr_ratio;  /* 0 */
+    float grad_clip;     /* 1.0 (0: off) */
+    int warmup_steps;    /* -1 (default): 10% of a step-bound run, at most 500 */
+    int epochs;          /* when neither steps nor minutes is given: 1 */
+} mmc_clip_train_config;
+mmc_clip_train_config mmc_clip_train_config_default(void);
+int mmc_clip_train(const char *init_dir, const mmc_clip_train_config *cfg,
+                   const mmc_retrieval_train_opts *o, mmc_error *err);
+/* The model's tensors (all MMC_PARAM; empty for compact storage, which cannot train). */
+mmc_params *mmc_clip_params(mmc_clip *m);
+/* Writes dir/`weights` (NULL = model.safetensors; F32, the checkpoint's tensor names) and,
+ * unless dir is the folder the model came from, copies config.json, preprocessor_config.json
+ * and the tokenizer files from it. Compact models are refused (MMC_ERR_USAGE). */
+int mmc_clip_save(const mmc_clip *m, const char *dir, const char *weights, mmc_error *err);
+/* Recall on DIR/manifest-SPLIT.jsonl in lang ("en"/"zh"; NULL or "" = the model's). */
+int mmc_clip_evaluate(mmc_clip *m, const char *data_dir, const char *split, const char *lang,
+                      int max_images, mmc_retrieval_metrics *out, mmc_error *err);
+
 /* (declarations for clip go above this line) */
 
 /* ------------------------------------------------------------------- eval */

@@ -1,8 +1,25 @@
 /* eval.c — `mmc eval RUN --data DIR [--split test] [--json] [--best]`: retrieval recall of
  * a trained run on a dataset split, every caption of the run's language used. */
 #include "cli.h"
+#include <cjson/cJSON.h>
 #include <stdio.h>
 #include <string.h>
+
+/* 1 when RUN/config.json names a Hugging Face CLIP / Chinese-CLIP ("model_type"). */
+static int is_clip_folder(const char *run) {
+    char path[4096];
+    snprintf(path, sizeof path, "%s/config.json", run);
+    uint8_t *buf = NULL;
+    size_t n = 0;
+    mmc_error e = {0};
+    if (mmc_read_file(path, (size_t)1 << 20, &buf, &n, &e)) return 0;
+    cJSON *root = cJSON_ParseWithLength((const char *)buf, n);
+    mmc_free(buf);
+    const cJSON *mt = cJSON_GetObjectItemCaseSensitive(root, "model_type");
+    int yes = cJSON_IsString(mt) && (!strcmp(mt->valuestring, "clip") || !strcmp(mt->valuestring, "chinese_clip"));
+    cJSON_Delete(root);
+    return yes;
+}
 
 static void print_dir(const char *name, const mmc_recall *r, int last) {
     printf("  \"%s\": {\"R@1\": %.4f, \"R@5\": %.4f, \"R@10\": %.4f, \"median_rank\": %g, \"mean_rank\": %.3f}%s\n", name, r->r1, r->r5,
@@ -28,14 +45,24 @@ int cmd_eval(int argc, char **argv) {
     if (!run) return cli_error(1, "eval: which run? usage: mmc eval RUN --data DIR [--split test] [--json]");
     if (!data) return cli_error(1, "eval: --data DIR is required");
     mmc_error err = {0};
-    mmc_retrieval *m = mmc_retrieval_load_weights(run, best ? "model-best.safetensors" : NULL, &err);
-    if (!m) return cli_error_from(&err);
     mmc_retrieval_metrics mt;
     double t0 = mmc_now();
-    int rc = mmc_retrieval_evaluate(m, data, split, 0, &mt, &err);
     char lang[8]; /* copied: the config dies with the model */
-    snprintf(lang, sizeof lang, "%s", mmc_retrieval_get_config(m)->lang);
-    mmc_retrieval_free(m);
+    int rc;
+    if (is_clip_folder(run)) { /* a Hugging Face CLIP folder (e.g. from train --init): its weights */
+        if (best) return cli_error(1, "eval: --best is for retrieval run folders; %s is a CLIP folder", run);
+        mmc_clip *c = mmc_clip_load(run, &err);
+        if (!c) return cli_error_from(&err);
+        snprintf(lang, sizeof lang, "%s", mmc_clip_is_chinese(c) ? "zh" : "en");
+        rc = mmc_clip_evaluate(c, data, split, lang, 0, &mt, &err);
+        mmc_clip_free(c);
+    } else {
+        mmc_retrieval *m = mmc_retrieval_load_weights(run, best ? "model-best.safetensors" : NULL, &err);
+        if (!m) return cli_error_from(&err);
+        rc = mmc_retrieval_evaluate(m, data, split, 0, &mt, &err);
+        snprintf(lang, sizeof lang, "%s", mmc_retrieval_get_config(m)->lang);
+        mmc_retrieval_free(m);
+    }
     if (rc) return cli_error_from(&err);
     if (json) {
         printf("{\n");

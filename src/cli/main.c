@@ -102,6 +102,7 @@ const cli_command cli_commands[] = {
     {"train", cmd_train, "train a model on a dataset folder (retrieval)",
      "usage: mmc train retrieval --data DIR --out RUN [--lang en|zh] [--config FILE]\n"
      "                 [--epochs N | --steps N | --minutes M] [--seed S] [--threads T] [--resume]\n"
+     "       mmc train retrieval --init HF_FOLDER --data DIR --out RUN [--lang en|zh] [budget]\n"
      "\n"
      "retrieval: a dual encoder (image encoder + text encoder into one embedding space)\n"
      "trained on DIR/manifest-train.jsonl, validated each epoch on manifest-val.jsonl\n"
@@ -122,7 +123,12 @@ const cli_command cli_commands[] = {
      "  --seed S       random seed (default 1): init, order, captions, augmentation\n"
      "  --threads T    kernel threads (default: $MMC_THREADS, else all cores)\n"
      "  --resume       continue RUN from its last checkpoint, bit-exactly (same seed)\n"
-     "  --val-max N    validate on the first N val images only\n"},
+     "  --val-max N    validate on the first N val images only\n"
+     "  --init HF      fine-tune a pretrained Hugging Face CLIP / Chinese-CLIP folder instead\n"
+     "                 (all weights, InfoNCE with its logit_scale, AdamW lr 1e-5, 1 epoch by\n"
+     "                 default); RUN becomes a Hugging Face folder that embed, index, search,\n"
+     "                 zeroshot and eval take. --lang defaults to zh for Chinese-CLIP.\n"
+     "                 No --config or --resume (docs/clip.md, Fine-tuning)\n"},
     {"eval", cmd_eval, "evaluate a trained run on a dataset split (retrieval recall)",
      "usage: mmc eval RUN --data DIR [--split test] [--json] [--best]\n"
      "\n"

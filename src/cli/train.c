@@ -95,7 +95,7 @@ int cmd_train(int argc, char **argv) {
     if (!strcmp(task, "caption") || !strcmp(task, "vqa") || !strcmp(task, "classify"))
         return cli_error(1, "train: task '%s' is not implemented yet (available: retrieval)", task);
     if (strcmp(task, "retrieval")) return cli_error(1, "train: unknown task '%s' (available: retrieval)", task);
-    const char *data = NULL, *out = NULL, *config = NULL, *lang = NULL;
+    const char *data = NULL, *out = NULL, *config = NULL, *lang = NULL, *init = NULL;
     long long epochs = 0, steps = 0, threads = 0, seed = 1, val_max = 0;
     double minutes = 0;
     int resume = 0, nbudget = 0;
@@ -103,7 +103,7 @@ int cmd_train(int argc, char **argv) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         int takes = !strcmp(a, "--data") || !strcmp(a, "--out") || !strcmp(a, "--config") || !strcmp(a, "--lang") ||
                     !strcmp(a, "--epochs") || !strcmp(a, "--steps") || !strcmp(a, "--minutes") || !strcmp(a, "--seed") ||
-                    !strcmp(a, "--threads") || !strcmp(a, "--val-max");
+                    !strcmp(a, "--threads") || !strcmp(a, "--val-max") || !strcmp(a, "--init");
         if (!strcmp(a, "--resume")) { resume = 1; continue; }
         if (!takes) return cli_error(1, "train: unknown option '%s' (see: mmc help train)", a);
         if (!v) return cli_error(1, "train: %s needs a value", a);
@@ -111,6 +111,7 @@ int cmd_train(int argc, char **argv) {
         if (!strcmp(a, "--data")) data = v;
         else if (!strcmp(a, "--out")) out = v;
         else if (!strcmp(a, "--config")) config = v;
+        else if (!strcmp(a, "--init")) init = v;
         else if (!strcmp(a, "--lang")) lang = v;
         else if (!strcmp(a, "--epochs")) { if (parse_int(a, v, 1, 1000000, &epochs)) return 1; nbudget++; }
         else if (!strcmp(a, "--steps")) { if (parse_int(a, v, 1, 1000000000, &steps)) return 1; nbudget++; }
@@ -129,9 +130,39 @@ int cmd_train(int argc, char **argv) {
     if (nbudget > 1) return cli_error(1, "train: give at most one of --epochs, --steps, --minutes");
     if (lang && strcmp(lang, "en") && strcmp(lang, "zh")) return cli_error(1, "train: --lang must be en or zh, got '%s'", lang);
     if (resume && (config || lang)) return cli_error(1, "train: --resume takes the model and its settings from %s/config.json; drop --config/--lang", out);
+    if (init && (config || resume))
+        return cli_error(1, "train: --init fine-tunes a Hugging Face CLIP folder; --config and --resume do not apply to it");
     if (threads > 0) mmc_set_threads((int)threads);
 
     mmc_error err = {0};
+    if (init) {
+        mmc_clip_train_config cc = mmc_clip_train_config_default();
+        if (lang) snprintf(cc.lang, sizeof cc.lang, "%s", lang);
+        mmc_retrieval_train_opts o = mmc_retrieval_train_defaults();
+        o.data_dir = data;
+        o.run_dir = out;
+        o.epochs = (int)epochs;
+        o.steps = steps;
+        o.minutes = minutes;
+        o.seed = (uint64_t)seed;
+        o.val_max_images = (int)val_max;
+        o.interrupt = &g_interrupt;
+        progress p = {isatty(STDOUT_FILENO), 0};
+        o.callback = on_event;
+        o.user = &p;
+        o.log_every = p.tty ? 1 : 10;
+        struct sigaction sa;
+        memset(&sa, 0, sizeof sa);
+        sa.sa_handler = on_sigint;
+        sigaction(SIGINT, &sa, NULL);
+        int rc = mmc_clip_train(init, &cc, &o, &err);
+        signal(SIGINT, SIG_DFL);
+        if (rc == MMC_TRAIN_INTERRUPTED) {
+            fprintf(stderr, "mmc: interrupted; the model so far is saved in %s (fine-tuning runs do not resume)\n", out);
+            return 130;
+        }
+        return rc ? cli_error_from(&err) : 0;
+    }
     mmc_retrieval_config cfg = mmc_retrieval_config_default();
     if (config && mmc_retrieval_config_load(&cfg, config, &err)) return cli_error_from(&err);
     if (lang) snprintf(cfg.lang, sizeof cfg.lang, "%s", lang); /* flags override the file */
