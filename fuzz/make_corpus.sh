@@ -137,11 +137,115 @@ seeds_index() {
   # no items at all; and one item of dim 1
   idx "$d/empty.idx" 0 8 0 '' '' ''
   idx "$d/one.idx" 0 1 1 '\000\000\200\277' '' 'm' 'only'
+}
+
+# committed NAME — copies the committed seed files fuzz/seeds/NAME/* (binary seeds that
+# printf cannot reasonably write: PNG/JPEG made by tools/gen_fuzz_image_seeds.c and by
+# `mmc data shapes`, a shapes manifest) into OUT/NAME/.
+committed() {
+  mkdir -p "$OUT/$1"
+  for f in "$SRC/fuzz/seeds/$1"/*; do
+    [ -f "$f" ] && cp "$f" "$OUT/$1/"
+  done
+  return 0
+}
+
+seeds_image() {
+  d=$OUT/image
+  committed image
+  # PPM/PGM, every magic; the last byte also steers the target (gray/RGB, filter, size)
+  { printf 'P6\n3 2\n255\n'; bytes '\377\000\000\000\377\000\000\000\377\200\200\200\000\000\000\377\377\377'; } > "$d/p6_3x2.ppm"
+  { printf 'P5\n# a comment\n4 3\n255\n'; bytes '\000\020\040\060\100\120\140\160\200\220\240\260'; } > "$d/p5_4x3.pgm"
+  printf 'P3\n# ascii rgb\n2 2\n15\n15 0 0  0 15 0\n0 0 15  7 7 7\n' > "$d/p3_2x2_maxval15.ppm"
+  printf 'P2 3 1 1 0 1 1\n' > "$d/p2_3x1_maxval1.pgm"
+  { printf 'P5\n2 2\n65535\n'; bytes '\000\000\001\000\200\000\377\377'; } > "$d/p5_16bit_2x2.pgm"
+  { printf 'P6 1 2 1000 '; bytes '\003\350\000\000\001\364\000\001\000\002\000\003'; } > "$d/p6_16bit_1x2.ppm"
+  { printf 'P6\n5 1\n255\n'; bytes '\001\002\003\004\005\006\007\010\011\012\013\014\015\016\017'; } > "$d/p6_5x1.ppm"
+  return 0
+}
+
+seeds_manifest() {
+  d=$OUT/manifest
+  committed manifest
+  printf '{"id":"a","image":"a.png"}\n' > "$d/minimal.jsonl"
+  printf '{"id": "s1", "image": "images/s1.png", "captions": ["a red circle", "a circle"], "captions_zh": ["\344\270\200\344\270\252\347\272\242\350\211\262\347\232\204\345\234\206"], "qa": [{"question": "what colour is the circle?", "answer": "red", "type": "colour"}, {"question": "is there a square?", "answer": "no"}], "label": "circle"}\r\n\r\n{"id": "s2", "image": "./x/y..png", "label": 3, "extra": {"ignored": [1, 2, null]}}\n  \t\n{"id":"s3","image":"s3.jpg","label":null,"captions":[]}\n' > "$d/fields_crlf_blank.jsonl"
+  printf '{"id":"\\u00e9\\ud83d\\ude00","image":"a\\/b.png","label":-1.5e300,"qa":[]}\n{"id":"n","image":"n.png","label":12345678901234567890}' > "$d/escapes_numbers_no_newline.jsonl"
+  return 0
+}
+
+# The small hand-worked BPE of tests/test_tokenizer.c (vocab.json NUL merges.txt).
+clip_vocab='{"<|startoftext|>": 0, "<|endoftext|>": 1, "l": 2, "o": 3, "w": 4, "e": 5, "r": 6, "w</w>": 7, "r</w>": 8, "lo": 9, "low</w>": 10, "er</w>": 11, "low": 12, "!</w>": 13, "o</w>": 14, "e</w>": 15, "l</w>": 16}'
+clip_merges='#version: 0.2\nl o\nlo w</w>\ne r</w>\nlo w\n'
+
+seeds_tokenizer_clip() {
+  d=$OUT/tokenizer_clip
+  mkdir -p "$d"
+  { printf '%s' "$clip_vocab"; bytes '\000'; printf "$clip_merges"; } > "$d/small.bin"
+  # no #version line, CRLF, a non-ASCII token (GPT-2 byte symbols: "\304\240" is U+0120 = space)
+  { printf '{"<|startoftext|>":0,"<|endoftext|>":1,"c":2,"a":3,"f":4,"\303\251</w>":5,"ca":6,"caf":7,"caf\303\251</w>":8,"\304\240":9}'; bytes '\000'; printf 'c a\r\nca f\r\ncaf \303\251</w>\r\n'; } > "$d/crlf_utf8.bin"
+  return 0
+}
+
+seeds_tokenizer_json() {
+  d=$OUT/tokenizer_json
+  mkdir -p "$d"
+  printf '{"version":"1.0","added_tokens":[{"id":0,"content":"<|startoftext|>","special":true},{"id":1,"content":"<|endoftext|>","special":true}],"normalizer":{"type":"Sequence","normalizers":[{"type":"NFC"},{"type":"Lowercase"}]},"model":{"type":"BPE","dropout":null,"unk_token":"<|endoftext|>","continuing_subword_prefix":"","end_of_word_suffix":"</w>","fuse_unk":false,"vocab":%s,"merges":["l o","lo w</w>",["e","r</w>"],["lo","w"]]}}' "$clip_vocab" > "$d/small_bpe.json"
+  printf '{"model":{"type":"BPE","end_of_word_suffix":"</w>","vocab":{"<|startoftext|>":0,"<|endoftext|>":1,"a":2,"b</w>":3,"ab</w>":4},"merges":[["a","b</w>"]]},"added_tokens":null}' > "$d/minimal.json"
+  return 0
+}
+
+seeds_tokenizer_wordpiece() {
+  d=$OUT/tokenizer_wordpiece
+  mkdir -p "$d"
+  wp='[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\nun\n##aff\n##able\nrun\n##ning\n!\n\344\270\255\n\346\226\207\ncafe\n,\na\n'
+  printf "$wp" > "$d/small_vocab.txt"
+  printf '[UNK]\r\n[CLS]\r\n[SEP]\r\nhello\r\n##s\r\n\316\261' > "$d/crlf_no_final_newline.txt"
+  { printf "$wp"; bytes '\000'; printf '{"do_lower_case": false, "strip_accents": null, "tokenize_chinese_chars": false, "model_max_length": 512}'; } > "$d/with_config.bin"
+  { printf "$wp"; bytes '\000'; printf '{"do_lower_case": true, "strip_accents": true}'; } > "$d/with_config_strip.bin"
+  return 0
+}
+
+seeds_tokenizer_vocab() {
+  d=$OUT/tokenizer_vocab
+  mkdir -p "$d"
+  printf '{"kind": "word", "tokens": ["<pad>", "<unk>", "<start>", "<end>", "a", "red", "circle", ",", "!"]}' > "$d/word.json"
+  printf '{"kind":"char","tokens":["<pad>","<unk>","<start>","<end>","\347\272\242","\350\211\262","\347\232\204","car","3","\\u5706"]}' > "$d/char.json"
+  return 0
+}
+
+seeds_trainer_json() {
+  d=$OUT/trainer_json
+  mkdir -p "$d"
+  # what mmc_run_save writes (cJSON_Print, tabs)
+  printf '{\n\t"mmc_version":\t"0.1.0",\n\t"step":\t120,\n\t"epoch":\t3,\n\t"batch_in_epoch":\t7,\n\t"schedule_step":\t120,\n\t"rng":\t{\n\t\t"state":\t"12297829382473034410",\n\t\t"inc":\t"18446744073709551615"\n\t},\n\t"best_metric":\t0.8125,\n\t"best_metric_name":\t"val_r1"\n}' > "$d/trainer.json"
+  printf '{"mmc_version":"x","step":0,"epoch":0,"batch_in_epoch":0,"schedule_step":0,"rng":{"state":"0","inc":"1"},"best_metric":null,"best_metric_name":""}' > "$d/fresh.json"
+  printf '{"mmc_version":"x","step":1000000000000,"epoch":1e3,"batch_in_epoch":0.0,"schedule_step":5,"rng":{"state":"00000000000000000001","inc":"3"},"best_metric":-1.7976931348623157e308,"best_metric_name":"\\u00e9\\t"}' > "$d/limits.json"
+  return 0
+}
+
+seeds_tokenize_text() {
+  d=$OUT/tokenize_text
+  mkdir -p "$d"
+  printf 'a photo of a cat' > "$d/english.txt"
+  printf 'Hello, World! It'"'"'s 3 o'"'"'clock... LOWER lowest <|endoftext|>x<|startoftext|> [CLS] [MASK] unaffable running!! [SEP]' > "$d/specials.txt"
+  printf '\344\270\200\344\270\252\347\272\242\350\211\262\347\232\204\345\234\206 \344\270\255\346\226\207 caf\303\251 cafe\314\201 na\303\257ve \316\243\316\243 \304\260 \352\260\200\341\204\200\341\205\241 \360\237\230\200' > "$d/unicode.txt"
+  printf 'tabs\tnewlines\nnbsp\302\240ideographic\343\200\200space\342\200\250line sep \357\277\275 \001 \033 end' > "$d/whitespace_controls.txt"
+  bytes 'nul\000in\000text' > "$d/nul.txt"
+  bytes 'overlong \300\257 surrogate \355\240\200 past \364\220\200\200 truncated \342\202' > "$d/invalid_utf8.txt"
+  bytes '\200 stray continuation' > "$d/invalid_start.txt"
   return 0
 }
 
 # One line per target that has seeds.
 seeds_safetensors
 seeds_index
+seeds_image
+seeds_manifest
+seeds_tokenizer_clip
+seeds_tokenizer_json
+seeds_tokenizer_wordpiece
+seeds_tokenizer_vocab
+seeds_trainer_json
+seeds_tokenize_text
 
 echo "make_corpus: seeds in $OUT"

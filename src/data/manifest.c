@@ -134,7 +134,8 @@ static const char *get_label(const cJSON *v, char **out) {
     if (!cJSON_IsNumber(v)) return "must be a string or a number";
     char buf[64];
     double d = v->valuedouble;
-    if (d == (double)(int64_t)d && d > -9e15 && d < 9e15) snprintf(buf, sizeof buf, "%lld", (long long)d);
+    /* the range test comes first: casting a double beyond int64_t is undefined */
+    if (d > -9e15 && d < 9e15 && d == (double)(int64_t)d) snprintf(buf, sizeof buf, "%lld", (long long)d);
     else snprintf(buf, sizeof buf, "%.17g", d);
     *out = dupstr(buf);
     return *out ? NULL : OOM;

@@ -18,6 +18,7 @@
  * every merge's halves and result in the vocabulary. */
 #include "tokenizer_internal.h"
 #include <cjson/cJSON.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -60,9 +61,10 @@ static int vocab_from_json(mmc_tokenizer *t, const cJSON *obj, const char *path,
         double v = cJSON_IsNumber(it) ? it->valuedouble : -1;
         rc = check_token(it->string, path, "a vocabulary token", err);
         if (rc) break;
-        if (!cJSON_IsNumber(it) || v != (double)(int)v)
+        /* floor, not a cast to int: casting a double beyond int's range is undefined */
+        if (!cJSON_IsNumber(it) || v != floor(v))
             rc = mmc_error_set(err, MMC_ERR_INPUT, "%s: id of token '%.64s' is not an integer", path, it->string);
-        else if (v < 0 || v >= n)
+        else if (!(v >= 0 && v < n))
             rc = mmc_error_set(err, MMC_ERR_INPUT, "%s: id %.0f of token '%.64s' is outside 0..%d (ids must be dense)", path, v,
                                it->string, n - 1);
         else if (by_id[(int)v])

@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -68,7 +69,20 @@ static cJSON *u64_string(uint64_t v) {
     return cJSON_CreateString(b);
 }
 
+/* The shortest decimal that reads back as exactly d (d finite). cJSON's own printing
+ * stops at 15 digits whenever they come within a relative DBL_EPSILON of d, so 0.1 + 0.2
+ * would come back as 0.3 and -DBL_MAX would be printed rounded beyond DBL_MAX and read
+ * back as -inf (which the reader then refuses): a resume must see the metric it saved. */
+static const char *exact_number(double d, char *buf) {
+    for (int digits = 15; digits <= 17; digits++) {
+        snprintf(buf, 32, "%.*g", digits, d);
+        if (strtod(buf, NULL) == d) break;
+    }
+    return buf;
+}
+
 char *mmc_run_trainer_text(const mmc_trainer_state *ts) {
+    char num[32];
     cJSON *o = cJSON_CreateObject(), *rng = cJSON_CreateObject();
     if (!o || !rng) { cJSON_Delete(o); cJSON_Delete(rng); return NULL; }
     cJSON_AddStringToObject(o, "mmc_version", MMC_VERSION);
@@ -81,7 +95,7 @@ char *mmc_run_trainer_text(const mmc_trainer_state *ts) {
     cJSON_AddItemToObject(rng, "inc", u64_string(ts->rng.inc));
     cJSON_AddItemToObject(o, "rng", rng);
     if (isnan(ts->best_metric)) cJSON_AddNullToObject(o, "best_metric");
-    else cJSON_AddNumberToObject(o, "best_metric", ts->best_metric);
+    else cJSON_AddRawToObject(o, "best_metric", exact_number(ts->best_metric, num));
     cJSON_AddStringToObject(o, "best_metric_name", ts->best_metric_name);
     char *text = cJSON_Print(o);
     cJSON_Delete(o);
