@@ -308,6 +308,13 @@ static int make_batch(trainer *t, mmc_error *err) {
     return mmc_tokenizer_encode_batch(mmc_retrieval_tokenizer(t->m), t->texts, t->B, t->cfg.max_len, t->ids, t->mask, err);
 }
 
+/* Test-only fault injection (tests/cli/train_faults.cmake): MMC_FAULT_NAN_AT_STEP=N makes
+ * step N's loss NaN, MMC_FAULT_NAN_GRAD_AT_STEP=N one of its gradients. Not for users. */
+static int fault_at(const char *var, int64_t step) {
+    const char *v = getenv(var);
+    return v && *v && strtoll(v, NULL, 10) == step;
+}
+
 static int train_step(trainer *t, double *loss_out, mmc_error *err) {
     int rc = make_batch(t, err);
     if (rc) return rc;
@@ -322,8 +329,16 @@ static int train_step(trainer *t, double *loss_out, mmc_error *err) {
     if (!loss || mmc_backward(ctx, loss) != MMC_OK)
         return mmc_error_set(err, ctx->err.code ? ctx->err.code : MMC_ERR_RUNTIME, "train: step %" PRId64 ": %s", t->step + 1, ctx->err.msg);
     double l = loss->data[0];
+    if (fault_at("MMC_FAULT_NAN_AT_STEP", t->step + 1)) l = NAN;
     if (!isfinite(l)) return mmc_error_set(err, MMC_ERR_RUNTIME, "train: loss is %g at step %" PRId64 " (diverged; try a lower lr)", l, t->step + 1);
-    if (t->cfg.grad_clip > 0) mmc_clip_grad_norm(t->all, t->nall, t->cfg.grad_clip);
+    if (fault_at("MMC_FAULT_NAN_GRAD_AT_STEP", t->step + 1))
+        for (int i = 0; i < t->nall; i++)
+            if (t->all[i] && t->all[i]->grad) { t->all[i]->grad[0] = NAN; break; }
+    /* A finite loss can still give an inf/NaN gradient (an overflow in backward): stop before
+     * the optimizer writes it into the weights. With clipping off the norm is only measured. */
+    float gn = mmc_clip_grad_norm(t->all, t->nall, t->cfg.grad_clip > 0 ? t->cfg.grad_clip : INFINITY);
+    if (!isfinite(gn))
+        return mmc_error_set(err, MMC_ERR_RUNTIME, "train: gradient norm is %g at step %" PRId64 " (diverged; try a lower lr)", (double)gn, t->step + 1);
     for (int g = 0; g < 2; g++) mmc_optim_step(t->opt[g]);
     for (int g = 0; g < 2; g++) mmc_optim_zero_grad(t->opt[g]);
     mmc_ctx_reset(ctx);

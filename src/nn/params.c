@@ -1,6 +1,7 @@
 /* params.c — the registry that owns a model's tensors and names them. */
 #include "internal.h"
 #include <stdlib.h>
+#include <math.h>
 #include <string.h>
 
 static int grow(mmc_params *P) {
@@ -114,7 +115,12 @@ int mmc_params_load(mmc_params *P, const char *path, int strict, mmc_error *err)
         }
         mmc_tensor *src = mmc_safetensors_get(&st, P->names[i], err);
         if (!src) { rc = err ? err->code : MMC_ERR_INPUT; break; }
-        memcpy(t->data, src->data, sizeof(float) * (size_t)t->numel);
+        /* NaN/Inf weights load "fine" and then give NaN embeddings with exit 0: refuse them. */
+        for (int64_t j = 0; j < t->numel && !rc; j++)
+            if (!isfinite(src->data[j]))
+                rc = mmc_error_set(err, MMC_ERR_INPUT, "%s: tensor '%s' holds a non-finite value (%g at element %lld)", path,
+                                   P->names[i], (double)src->data[j], (long long)j);
+        if (!rc) memcpy(t->data, src->data, sizeof(float) * (size_t)t->numel);
         mmc_tensor_free(src);
     }
     if (!rc && strict)

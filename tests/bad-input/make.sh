@@ -1,0 +1,206 @@
+#!/bin/sh
+# make.sh DIR RUN DATA — the bad-input catalogue: writes into DIR (emptied first) broken
+# files for every mmc command that reads a file, and DIR/cases, one case a line:
+#   EXIT<tab>PATTERN<tab>ARGUMENTS
+# EXIT is the exit code wanted; PATTERN an extended regex that stderr must match (with
+# EXIT 0: stdout); ARGUMENTS the mmc command line (split on blanks: no blank in DIR).
+# RUN is a good run folder (`mmc train retrieval`), DATA a good dataset folder whose
+# manifest-test.jsonl it was trained for; broken copies of them are made here.
+# Run the cases with run.sh. POSIX sh: no Python, no bash.
+set -eu
+[ $# -eq 3 ] || { echo "usage: make.sh DIR RUN DATA" >&2; exit 1; }
+D=$1 RUN=$2 DATA=$3
+case $D in *[[:space:]]*) echo "make.sh: DIR must have no blanks" >&2; exit 1;; esac
+rm -rf "$D"
+mkdir -p "$D"
+D=$(cd "$D" && pwd)
+C=$D/cases
+: > "$C"
+case_() { printf '%s\t%s\t%s\n' "$1" "$2" "$3" >> "$C"; }
+
+# N bytes of one character: deeply nested JSON etc.
+rep() { head -c "$2" /dev/zero | tr '\0' "$1"; }
+# little-endian u64
+u64le() {
+    n=$1 i=0
+    while [ $i -lt 8 ]; do
+        printf "\\$(printf %o $(( (n >> (8 * i)) & 255 )))"
+        i=$((i + 1))
+    done
+}
+# safetensors FILE HEADER_JSON DATA_BYTES(printf format)
+st() { { u64le ${#2}; printf '%s' "$2"; printf "$3"; } > "$1"; }
+# a copy of the good run with one file replaced: runcopy NAME FILE -> $D/NAME
+runcopy() { mkdir -p "$D/$1"; cp "$RUN"/* "$D/$1/"; rm -rf "$D/$1/$2"; }
+
+IMG=$(ls "$DATA"/images/*.png | head -n 1)
+MODEL=$RUN/model.safetensors
+HLEN=$(od -An -tu8 -N8 "$MODEL" | tr -d ' ')
+
+# ------------------------------------------------------------ safetensors (inspect)
+S=$D/st
+mkdir -p "$S"
+: > "$S/empty.safetensors"
+head -c 5 "$MODEL" > "$S/short.safetensors"
+head -c $((8 + HLEN / 2)) "$MODEL" > "$S/trunc-header.safetensors"
+head -c $((8 + HLEN + 40)) "$MODEL" > "$S/trunc-data.safetensors"
+{ printf 'PK\003\004'; head -c 200 "$MODEL"; } > "$S/magic.safetensors"
+{ u64le 9223372036854775807; printf '{}'; } > "$S/hugelen.safetensors"
+st "$S/notjson.safetensors" 'this is not json at all' ''
+st "$S/dims.safetensors" '{"w":{"dtype":"F32","shape":[4294967296,4294967296],"data_offsets":[0,8]}}' '\0\0\0\0\0\0\0\0'
+st "$S/negshape.safetensors" '{"w":{"dtype":"F32","shape":[-2],"data_offsets":[0,8]}}' '\0\0\0\0\0\0\0\0'
+st "$S/overflow.safetensors" '{"w":{"dtype":"F32","shape":[2],"data_offsets":[0,18446744073709551615]}}' '\0\0\0\0\0\0\0\0'
+st "$S/negoffs.safetensors" '{"w":{"dtype":"F32","shape":[2],"data_offsets":[8,0]}}' '\0\0\0\0\0\0\0\0'
+st "$S/dtype.safetensors" '{"w":{"dtype":"F99","shape":[2],"data_offsets":[0,8]}}' '\0\0\0\0\0\0\0\0'
+st "$S/deep.safetensors" "$(rep '[' 100000)" ''
+st "$S/deepobj.safetensors" "{\"__metadata__\":$(rep '[' 50000)" ''
+st "$S/utf8.safetensors" "$(printf '{"w\377\376":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}')" '\0\0\0\0\0\0\0\0'
+mkdir -p "$S/dir.safetensors"
+for f in empty short trunc-header trunc-data magic hugelen notjson dims negshape overflow negoffs dtype deep deepobj utf8 dir; do
+    case_ 2 "$f.safetensors" "inspect $S/$f.safetensors"
+done
+case_ 2 "missing.safetensors" "inspect $S/missing.safetensors"
+# NaN and Inf weights: inspect reports them (its statistics say nan / inf)
+st "$S/nan.safetensors" '{"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}' '\0\0\300\177\0\0\200\177'
+case_ 0 "nan|inf" "inspect $S/nan.safetensors"
+
+# ------------------------------------------------------------ model folders
+# embed, index build, zeroshot, eval read RUN/config.json and RUN/model.safetensors
+runcopy m-noconfig config.json
+runcopy m-emptyconfig config.json; : > "$D/m-emptyconfig/config.json"
+runcopy m-truncconfig config.json; head -c 100 "$RUN/config.json" > "$D/m-truncconfig/config.json"
+runcopy m-deepconfig config.json; rep '[' 200000 > "$D/m-deepconfig/config.json"
+runcopy m-utf8config config.json; sed 's/"cnn"/"c\xffnn"/' "$RUN/config.json" > "$D/m-utf8config/config.json"
+runcopy m-dirconfig config.json; mkdir "$D/m-dirconfig/config.json"
+runcopy m-hugeconfig config.json; sed 's/"embed_dim":[^,]*/"embed_dim": 2147483647/; s/"image_size":[^,]*/"image_size": 1000000000/' "$RUN/config.json" > "$D/m-hugeconfig/config.json"
+runcopy m-negconfig config.json; sed 's/"embed_dim":[^,]*/"embed_dim": -32/' "$RUN/config.json" > "$D/m-negconfig/config.json"
+runcopy m-nomodel model.safetensors
+runcopy m-emptymodel model.safetensors; : > "$D/m-emptymodel/model.safetensors"
+runcopy m-truncmodel model.safetensors; head -c $((8 + HLEN + 100)) "$MODEL" > "$D/m-truncmodel/model.safetensors"
+runcopy m-dirmodel model.safetensors; mkdir "$D/m-dirmodel/model.safetensors"
+runcopy m-magicmodel model.safetensors; cp "$S/magic.safetensors" "$D/m-magicmodel/model.safetensors"
+runcopy m-othermodel model.safetensors; cp "$S/nan.safetensors" "$D/m-othermodel/model.safetensors"
+# NaN in a model tensor: the first 4 bytes of the data
+runcopy m-nanmodel model.safetensors; cp "$MODEL" "$D/m-nanmodel/model.safetensors"
+printf '\0\0\300\177\0\0\300\177' | dd of="$D/m-nanmodel/model.safetensors" bs=1 seek=$((8 + HLEN)) conv=notrunc 2>/dev/null
+for m in noconfig:config.json emptyconfig:config.json truncconfig:config.json deepconfig:config.json \
+         utf8config:config.json dirconfig:config.json hugeconfig:config.json negconfig:config.json \
+         nomodel:model.safetensors emptymodel:model.safetensors truncmodel:model.safetensors \
+         dirmodel:model.safetensors magicmodel:model.safetensors othermodel:model.safetensors \
+         nanmodel:model.safetensors; do
+    n=${m%%:*} f=${m#*:}
+    P="m-$n/$f"
+    case_ 2 "$P" "embed --model $D/m-$n --text a"
+    case_ 2 "$P" "zeroshot --model $D/m-$n $IMG --labels circle,square"
+    case_ 2 "$P" "index build --model $D/m-$n --images $DATA/images --out $D/x.idx"
+    case_ 2 "$P" "eval $D/m-$n --data $DATA --json"
+done
+case_ 2 "m-missing" "embed --model $D/m-missing --text a"
+# a run folder through inspect: each file broken
+runcopy r-trainer trainer.json; head -c 20 "$RUN/trainer.json" > "$D/r-trainer/trainer.json"
+runcopy r-trainerdir trainer.json; mkdir "$D/r-trainerdir/trainer.json"
+case_ 2 "r-trainer/trainer.json" "inspect $D/r-trainer"
+case_ 2 "r-trainerdir/trainer.json" "inspect $D/r-trainerdir"
+case_ 2 "m-dirmodel" "inspect $D/m-dirmodel"
+
+# ------------------------------------------------------------ images
+I=$D/img
+mkdir -p "$I"
+: > "$I/empty.png"
+head -c 100 "$IMG" > "$I/trunc.png"
+{ printf 'GIF89a'; head -c 100 /dev/zero; } > "$I/magic.png"
+printf 'P6\n-5 -5\n255\n' > "$I/neg.ppm"
+printf 'P6\n99999999999999999999 1\n255\n' > "$I/overflow.ppm"
+printf 'P6\n65536 65536\n255\n\0\0\0' > "$I/huge.ppm"
+printf 'P6\n2 2\n0\n' > "$I/maxval.ppm"
+mkdir -p "$I/dir.png"
+for f in empty.png trunc.png magic.png neg.ppm overflow.ppm huge.ppm maxval.ppm dir.png missing.png; do
+    case_ 2 "$f" "embed --model $RUN --image $I/$f"
+    case_ 2 "$f" "zeroshot --model $RUN $I/$f --labels circle,square"
+done
+
+# ------------------------------------------------------------ manifests (dataset folders)
+mk_data() { mkdir -p "$D/$1"; ln -s "$DATA/images" "$D/$1/images"; }
+L1=$(head -n 1 "$DATA/manifest-test.jsonl")
+mk_data d-empty; : > "$D/d-empty/manifest-test.jsonl"
+mk_data d-trunc; printf '%s\n' "$L1" | head -c 60 > "$D/d-trunc/manifest-test.jsonl"
+mk_data d-deep; rep '[' 200000 > "$D/d-deep/manifest-test.jsonl"
+mk_data d-deepobj; { printf '{"id": "a", "image": "images/x.png", "captions": '; rep '[' 100000; echo; } > "$D/d-deepobj/manifest-test.jsonl"
+mk_data d-utf8; printf '%s\n' "$L1" | sed 's/"captions":\["/"captions":["\xc3\x28/' > "$D/d-utf8/manifest-test.jsonl"
+mk_data d-dir; mkdir "$D/d-dir/manifest-test.jsonl"
+mk_data d-imgdir; printf '{"id": "a", "image": "images", "captions": ["a circle"]}\n' > "$D/d-imgdir/manifest-test.jsonl"
+mk_data d-escape; printf '{"id": "a", "image": "../../../../../../etc/passwd", "captions": ["a circle"]}\n' > "$D/d-escape/manifest-test.jsonl"
+mk_data d-longline; { printf '{"id": "a", "image": "images/x.png", "captions": ["'; rep 'a' 3000000; printf '"]}\n'; } > "$D/d-longline/manifest-test.jsonl"
+for d in empty trunc deep deepobj utf8 dir imgdir escape longline; do
+    case_ 2 "d-$d" "index build --model $RUN --data $D/d-$d --out $D/x.idx"
+    case_ 2 "d-$d" "eval $RUN --data $D/d-$d --json"
+    case_ 2 "d-$d" "zeroshot --model $RUN --data $D/d-$d --field label --json"
+done
+case_ 2 "d-missing" "eval $RUN --data $D/d-missing"
+
+# ------------------------------------------------------------ index files (search)
+X=$D/idx
+mkdir -p "$X"
+: > "$X/empty.idx"
+printf 'MMCIDX' > "$X/short.idx"
+rep '\377' 4096 > "$X/ff.idx"
+mkdir -p "$X/dir.idx"
+for f in empty short ff dir missing; do
+    case_ 2 "$f.idx" "search $X/$f.idx --text a --json"
+done
+
+# ------------------------------------------------------------ tokenize --model
+T=$D/tok
+mkdir -p "$T/empty" "$T/deep" "$T/utf8" "$T/vocabdir" "$T/bpe" "$T/trunc"
+rep '{' 200000 > "$T/deep/tokenizer.json"
+printf '{"model": {"type": "WordPiece", "vocab": {"a\377": 0}}}' > "$T/utf8/tokenizer.json"
+printf '{"model": {"type": "WordPiece", "vo' > "$T/trunc/tokenizer.json"
+mkdir "$T/vocabdir/vocab.txt"
+printf '{"a": 0, "b": -7, "c": 99999999999}' > "$T/bpe/vocab.json"
+printf '#version: 0.2\na b c d e\n' > "$T/bpe/merges.txt"
+case_ 2 "tok/empty" "tokenize --model $T/empty a"
+case_ 2 "tok/missing" "tokenize --model $T/missing a"
+for t in deep utf8 trunc; do case_ 2 "tok/$t/tokenizer.json" "tokenize --model $T/$t a"; done
+case_ 2 "tok/vocabdir/vocab.txt" "tokenize --model $T/vocabdir a"
+case_ 2 "tok/bpe/(vocab.json|merges.txt)" "tokenize --model $T/bpe a"
+case_ 2 "m-deepconfig" "tokenize --model $D/m-deepconfig a"
+
+# ------------------------------------------------------------ train retrieval
+R=$D/train
+mkdir -p "$R"
+: > "$R/empty.json"
+rep '[' 200000 > "$R/deep.json"
+printf '{"lr": "\377"}' > "$R/utf8.json"
+printf '{"image_size": 2000000000, "embed_dim": 2147483647, "batch_size": 1000000000}' > "$R/huge.json"
+printf '{"batch_size": -4, "cnn_widths": [-8]}' > "$R/neg.json"
+printf '{"lr": 1e999}' > "$R/inf.json"
+mkdir -p "$R/dir.json"
+for c in empty deep utf8 huge neg inf dir missing; do
+    case_ 2 "$c.json" "train retrieval --data $DATA --out $D/train-out-$c --config $R/$c.json --steps 1"
+done
+for d in empty trunc deep utf8 dir; do
+    mkdir -p "$D/t-$d"
+    ln -s "$DATA/images" "$D/t-$d/images"
+    cp "$D/d-$d/manifest-test.jsonl" "$D/t-$d/manifest-train.jsonl" 2>/dev/null || cp -r "$D/d-$d/manifest-test.jsonl" "$D/t-$d/manifest-train.jsonl"
+    case_ 2 "t-$d" "train retrieval --data $D/t-$d --out $D/train-out-d$d --steps 1"
+done
+# --init: a Hugging Face folder that is broken
+for m in emptyconfig deepconfig dirconfig; do
+    case_ 2 "m-$m" "train retrieval --init $D/m-$m --data $DATA --out $D/train-out-i$m --steps 1"
+done
+case_ 2 "init-missing" "train retrieval --init $D/init-missing --data $DATA --out $D/train-out-im --steps 1"
+
+# ------------------------------------------------------------ data coco --annotations
+A=$D/coco
+mkdir -p "$A/images" "$A/dir.json"
+: > "$A/empty.json"
+printf '{"images": [{"filepath": "x", "filename": "a.jpg", "split": "train", "sentences": [{"raw": "a' > "$A/trunc.json"
+rep '[' 200000 > "$A/deep.json"
+printf '{"images": [{"filepath": "x", "filename": "a.jpg", "split": "train", "sentences": [{"raw": "caf\351"}]}]}' > "$A/utf8.json"
+printf '{"images": [{"filepath": 5, "filename": null, "split": [], "sentences": 7}]}' > "$A/types.json"
+printf '{"images": [{"filepath": "../../..", "filename": "../../etc/passwd", "split": "train", "sentences": [{"raw": "x"}]}]}' > "$A/escape.json"
+printf '[1, 2, 3]' > "$A/array.json"
+for a in empty trunc deep utf8 types array dir missing; do
+    case_ 2 "$a.json" "data coco --annotations $A/$a.json --images $A/images --out $D/coco-out-$a"
+done
+echo "$(wc -l < "$C") cases in $C"
