@@ -234,11 +234,47 @@ static int run_model(const char *dir, cJSON *doc) {
     return 0;
 }
 
+/* trainer.json as a plain JSON object with a numeric "step": the format the retrieval
+ * trainer writes (src/models/retrieval_train.c), which predates src/io/run.c's. NULL when
+ * the file is not that either. */
+static cJSON *read_other_trainer(const char *dir) {
+    char path[4096];
+    snprintf(path, sizeof path, "%s/trainer.json", dir);
+    uint8_t *buf = NULL;
+    size_t n = 0;
+    mmc_error e = {0};
+    if (mmc_read_file(path, (size_t)1 << 20, &buf, &n, &e)) return NULL;
+    cJSON *o = mmc_utf8_validate((const char *)buf, n, NULL) == MMC_OK ? cJSON_ParseWithLength((const char *)buf, n) : NULL;
+    mmc_free(buf);
+    if (!cJSON_IsObject(o) || !cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(o, "step"))) {
+        cJSON_Delete(o);
+        return NULL;
+    }
+    return o;
+}
+
+static void other_trainer_summary(const cJSON *o) {
+    printf("trainer.json (retrieval trainer):");
+    for (const cJSON *it = o->child; it; it = it->next) {
+        if (cJSON_IsNumber(it)) printf(" %s %.6g,", it->string, it->valuedouble);
+        else if (cJSON_IsString(it)) printf(" %s %s,", it->string, it->valuestring);
+    }
+    printf("\n");
+}
+
 static int inspect_run(const char *dir, int json) {
     mmc_error err = {0};
     mmc_trainer_state ts;
     char *config = NULL;
-    if (mmc_run_read_trainer(dir, &ts, &err) || mmc_run_read_config(dir, &config, &err)) return cli_error_from(&err);
+    cJSON *other = NULL;
+    if (mmc_run_read_trainer(dir, &ts, &err)) {
+        other = read_other_trainer(dir);
+        if (!other) return cli_error_from(&err);
+    }
+    if (mmc_run_read_config(dir, &config, &err)) {
+        cJSON_Delete(other);
+        return cli_error_from(&err);
+    }
     cJSON *cfg = cJSON_Parse(config);
     mmc_free(config);
     if (!cfg) return cli_error(3, "inspect: out of memory");
@@ -246,14 +282,19 @@ static int inspect_run(const char *dir, int json) {
     if (doc) {
         cJSON_AddStringToObject(doc, "run", dir);
         cJSON_AddItemToObject(doc, "config", cfg);
-        cJSON_AddItemToObject(doc, "trainer", trainer_json(&ts));
+        cJSON_AddItemToObject(doc, "trainer", other ? other : trainer_json(&ts));
+        other = NULL;
     } else {
         printf("run folder %s\n", dir);
         config_summary(cfg);
         cJSON_Delete(cfg);
-        trainer_summary(&ts);
+        if (other) other_trainer_summary(other);
+        else trainer_summary(&ts);
     }
-    int rc = run_optimizer(dir, doc);
+    /* The retrieval trainer's optimizer file has its own layout: summarised only by the
+     * generic format. */
+    int rc = other ? 0 : run_optimizer(dir, doc);
+    cJSON_Delete(other);
     if (!rc) rc = run_model(dir, doc);
     if (rc) {
         cJSON_Delete(doc);

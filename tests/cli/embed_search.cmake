@@ -95,3 +95,9 @@ mmc_ok(out search ${dir}/test.idx --text "a large red circle" -k 3)
 if(NOT out MATCHES "   1  +[-0-9.]+  .*test-0000[0-9][0-9]\\.png")
   message(FATAL_ERROR "search human: ${out}")
 endif()
+
+# ---- mmc inspect on a retrieval run folder (its trainer.json has the retrieval format).
+execute_process(COMMAND ${MMC} inspect ${run} OUTPUT_VARIABLE out ERROR_VARIABLE err RESULT_VARIABLE rc)
+if(NOT rc EQUAL 0 OR NOT out MATCHES "trainer.json \\(retrieval trainer\\): step" OR NOT out MATCHES "model.safetensors")
+  message(FATAL_ERROR "inspect RUN: rc=${rc} out=${out} err=${err}")
+endif()
