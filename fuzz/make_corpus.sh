@@ -223,6 +223,20 @@ seeds_trainer_json() {
   return 0
 }
 
+seeds_model_config() {
+  d=$OUT/model_config
+  mkdir -p "$d"
+  # a retrieval config (the keys `mmc train retrieval --config` takes) and the shared
+  # Hugging Face CLIP / Chinese-CLIP config.json files when ../shared is here
+  printf '{"image_encoder": "cnn", "cnn_widths": [8, 16], "text_encoder": "gru", "embed_dim": 32, "loss": "infonce", "lr": 0.002, "lang": "zh"}' > "$d/retrieval.json"
+  printf '{"image_encoder": "vit", "vit_patch": 8, "text_encoder": "transformer", "loss": "triplet_hardest", "margin": 0.2}' > "$d/retrieval_vit.json"
+  for f in "$SRC/../shared/fixtures/hf/clip/config.json" "$SRC/../shared/fixtures/hf/chinese-clip/config.json"; do
+    [ -f "$f" ] && cp "$f" "$d/$(basename "$(dirname "$f")")-config.json"
+  done
+  printf '{"model_type": "clip", "projection_dim": 8, "text_config": {"hidden_size": 8, "num_hidden_layers": 1, "num_attention_heads": 2, "intermediate_size": 16, "vocab_size": 10, "max_position_embeddings": 4, "hidden_act": "quick_gelu"}, "vision_config": {"hidden_size": 8, "num_hidden_layers": 1, "num_attention_heads": 2, "intermediate_size": 16, "image_size": 8, "patch_size": 4}}' > "$d/tiny-clip.json"
+  return 0
+}
+
 seeds_tokenize_text() {
   d=$OUT/tokenize_text
   mkdir -p "$d"
@@ -246,6 +260,7 @@ seeds_tokenizer_json
 seeds_tokenizer_wordpiece
 seeds_tokenizer_vocab
 seeds_trainer_json
+seeds_model_config
 seeds_tokenize_text
 
 echo "make_corpus: seeds in $OUT"
