@@ -78,67 +78,34 @@ mmc_tensor *mmc_retrieval_encode_texts(mmc_ctx *ctx, mmc_retrieval *m, const int
 }
 
 /* ---------------------------------------------------------------- losses
- * Local versions over a batch of B matching pairs (row i of img matches row i of txt);
- * TODO(loss): call src/loss once it lands in main. S = img · txtᵀ (B, B) holds cosine
- * similarities (rows are unit vectors). */
-
-static mmc_tensor *const_eye(mmc_ctx *ctx, int B, float on, float off) {
-    mmc_tensor *t = mmc_tensor_empty(ctx, 2, (int[]){B, B});
-    if (t)
-        for (int i = 0; i < B; i++)
-            for (int j = 0; j < B; j++) t->data[i * B + j] = i == j ? on : off;
-    return t;
-}
-
+ * src/loss over a batch of B matching pairs (row i of img matches row i of txt; both
+ * L2-normalised by the encoders).
+ *   infonce          mmc_loss_infonce, CLIP's scale clamp at log 100 (the trainer also
+ *                    clamps the parameter after each step)
+ *   triplet(_hardest) mmc_loss_triplet, summed over negatives or the hardest one, / B
+ *   contrastive      mmc_loss_contrastive, Euclidean distance
+ *   cosine           mmc_loss_cosine_embedding
+ * The last two are meant as mean over positives + mean over negatives, so the B² - B
+ * negatives do not drown the B positives. src/loss averages over all its pairs, so it is
+ * called with one negative per anchor (P = 2B pairs, drawn from the model's dropout rng,
+ * which trainer.json saves) and the result doubled: 2·L = mean over the B positives +
+ * mean over B sampled negatives, whose expectation (value and gradient) is the
+ * every-negative mean. */
 mmc_tensor *mmc_retrieval_loss(mmc_ctx *ctx, mmc_retrieval *m, mmc_tensor *img, mmc_tensor *txt) {
     if (!img || !txt) return NULL;
     int B = img->shape[0];
     float mg = m->cfg.margin;
-    int *arange = mmc_arena_alloc(ctx->arena, sizeof(int) * (size_t)B);
-    if (!arange) return NULL;
-    for (int i = 0; i < B; i++) arange[i] = i;
-    if (m->loss_kind == RET_LOSS_INFONCE) {
-        /* CLIP: logits = exp(logit_scale) · S; cross-entropy towards the diagonal in both
-         * directions (image -> text over rows, text -> image over columns), averaged. */
-        mmc_tensor *S = mmc_matmul(ctx, img, txt, 0, 1);                                  // (B, B)
-        mmc_tensor *logits = mmc_mul(ctx, S, mmc_exp(ctx, m->logit_scale));              // (B, B)
-        mmc_tensor *li = mmc_cross_entropy(ctx, logits, arange, -100, 0.0f);
-        mmc_tensor *lt = mmc_cross_entropy(ctx, mmc_transpose(ctx, logits, 0, 1), arange, -100, 0.0f);
-        return mmc_scale(ctx, mmc_add(ctx, li, lt), 0.5f);
+    switch (m->loss_kind) {
+    case RET_LOSS_INFONCE: return mmc_loss_infonce(ctx, img, txt, m->logit_scale, logf(100.0f));
+    case RET_LOSS_TRIPLET: return mmc_loss_triplet(ctx, img, txt, mg, 0);
+    case RET_LOSS_TRIPLET_HARDEST: return mmc_loss_triplet(ctx, img, txt, mg, 1);
+    default: break;
     }
-    if (m->loss_kind == RET_LOSS_CONTRASTIVE) {
-        /* Hadsell et al.: L = y·d + (1 - y)·max(0, m - d) with d the Euclidean distance,
-         * y = 1 on the diagonal; matching and non-matching pairs are averaged separately
-         * so the B² - B negatives do not drown the B positives. */
-        mmc_tensor *d = mmc_pairwise_distance(ctx, img, txt, 1e-6f);                      // (B, B)
-        mmc_tensor *pos = mmc_scale(ctx, mmc_sum(ctx, mmc_mul(ctx, d, const_eye(ctx, B, 1, 0)), NULL, 0, 0), 1.0f / B);
-        mmc_tensor *hinge = mmc_relu(ctx, mmc_add_scalar(ctx, mmc_scale(ctx, d, -1.0f), mg));
-        mmc_tensor *neg = mmc_scale(ctx, mmc_sum(ctx, mmc_mul(ctx, hinge, const_eye(ctx, B, 0, 1)), NULL, 0, 0),
-                                    1.0f / ((float)B * (B - 1)));
-        return mmc_add(ctx, pos, neg);
-    }
-    mmc_tensor *S = mmc_matmul(ctx, img, txt, 0, 1); // (B, B)
-    if (m->loss_kind == RET_LOSS_COSINE) {
-        /* torch's CosineEmbeddingLoss over every pair: 1 - cos for matches, max(0, cos - m)
-         * for the others, each group averaged. */
-        mmc_tensor *pos = mmc_scale(ctx, mmc_sum(ctx, mmc_mul(ctx, S, const_eye(ctx, B, 1, 0)), NULL, 0, 0), -1.0f / B);
-        mmc_tensor *neg = mmc_sum(ctx, mmc_mul(ctx, mmc_relu(ctx, mmc_add_scalar(ctx, S, -mg)), const_eye(ctx, B, 0, 1)), NULL, 0, 0);
-        return mmc_add_scalar(ctx, mmc_add(ctx, pos, mmc_scale(ctx, neg, 1.0f / ((float)B * (B - 1)))), 1.0f);
-    }
-    /* Triplet (VSE / VSE++): for image i, max(0, m - S_ii + S_ij) over texts j != i, and for
-     * text j, max(0, m - S_jj + S_ij) over images i != j; summed over negatives, or only the
-     * hardest negative of each anchor ("triplet_hardest", VSE++). Divided by B. */
-    mmc_tensor *di = mmc_gather(ctx, S, 1, arange, 1);   // (B, 1): S_ii per row
-    mmc_tensor *dt = mmc_gather(ctx, S, 0, arange, 1);   // (1, B): S_jj per column
-    mmc_tensor *off = const_eye(ctx, B, 0, 1);
-    mmc_tensor *cost_t = mmc_mul(ctx, mmc_relu(ctx, mmc_add_scalar(ctx, mmc_sub(ctx, S, di), mg)), off); // image anchors
-    mmc_tensor *cost_i = mmc_mul(ctx, mmc_relu(ctx, mmc_add_scalar(ctx, mmc_sub(ctx, S, dt), mg)), off); // text anchors
-    mmc_tensor *tot;
-    if (m->loss_kind == RET_LOSS_TRIPLET_HARDEST)
-        tot = mmc_add(ctx, mmc_sum(ctx, mmc_max(ctx, cost_t, 1, 0), NULL, 0, 0), mmc_sum(ctx, mmc_max(ctx, cost_i, 0, 0), NULL, 0, 0));
-    else
-        tot = mmc_add(ctx, mmc_sum(ctx, cost_t, NULL, 0, 0), mmc_sum(ctx, cost_i, NULL, 0, 0));
-    return mmc_scale(ctx, tot, 1.0f / B);
+    int n_neg = B > 1 ? 1 : 0; /* a batch of one has no negatives: the positive alone */
+    mmc_tensor *l = m->loss_kind == RET_LOSS_CONTRASTIVE
+                        ? mmc_loss_contrastive(ctx, img, txt, mg, MMC_DIST_EUCLIDEAN, n_neg, &m->drop_rng)
+                        : mmc_loss_cosine_embedding(ctx, img, txt, mg, n_neg, &m->drop_rng);
+    return n_neg ? mmc_scale(ctx, l, 2.0f) : l;
 }
 
 /* ------------------------------------------------------------ save / load */

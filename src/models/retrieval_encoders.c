@@ -19,8 +19,10 @@
  *                masked, final LayerNorm, masked mean
  * then a linear projection to E and L2 normalisation.
  *
- * The recurrent layers are written with autograd ops (one small graph per time step).
- * TODO(rnn): switch to src/nn/rnn.c's fused GRU/LSTM once it lands in main. */
+ * The recurrent layers are src/nn/rnn.c's fused, batch-first mmc_nn_gru / mmc_nn_lstm
+ * (registered as text_encoder.rnn.weight_ih_l0 etc., torch's names), run with each row's
+ * caption length so the final state h_n of the last layer is the state after the last
+ * real token. */
 #include "retrieval_internal.h"
 #include "internal.h"
 #include <math.h>
@@ -92,28 +94,18 @@ static int text_init(mmc_retrieval *m, mmc_rng *rng, mmc_error *err) {
     int V = mmc_tokenizer_vocab_size(m->tok), D = c->word_dim, H = c->text_hidden;
     if (mmc_nn_embedding_init(&m->tok_emb, &m->P, "text_encoder.embedding", V, D, rng, err)) return err->code;
     if (m->txt_kind == RET_TXT_GRU || m->txt_kind == RET_TXT_LSTM) {
-        int G = m->txt_kind == RET_TXT_GRU ? 3 : 4;
-        float bound = 1.0f / sqrtf((float)H); /* torch's RNN init: every tensor U(±1/sqrt(H)) */
-        for (int l = 0; l < c->text_layers; l++) {
-            char n[64];
-            int in = l == 0 ? D : H;
-            ret_rnn_layer *L = &m->rnn[l];
-            snprintf(n, sizeof n, "weight_ih_l%d", l);
-            L->w_ih = mmc_params_new(&m->P, "text_encoder.rnn", n, MMC_PARAM, 2, (int[]){G * H, in}, err);
-            snprintf(n, sizeof n, "weight_hh_l%d", l);
-            L->w_hh = mmc_params_new(&m->P, "text_encoder.rnn", n, MMC_PARAM, 2, (int[]){G * H, H}, err);
-            snprintf(n, sizeof n, "bias_ih_l%d", l);
-            L->b_ih = mmc_params_new(&m->P, "text_encoder.rnn", n, MMC_PARAM, 1, (int[]){G * H}, err);
-            snprintf(n, sizeof n, "bias_hh_l%d", l);
-            L->b_hh = mmc_params_new(&m->P, "text_encoder.rnn", n, MMC_PARAM, 1, (int[]){G * H}, err);
-            if (!L->w_ih || !L->w_hh || !L->b_ih || !L->b_hh) return err->code;
-            if (rng) {
-                mmc_init_uniform(L->w_ih, bound, rng);
-                mmc_init_uniform(L->w_hh, bound, rng);
-                mmc_init_uniform(L->b_ih, bound, rng);
-                mmc_init_uniform(L->b_hh, bound, rng);
-            }
-        }
+        if (c->text_layers < 1 || c->text_layers > RET_MAX_RNN_LAYERS)
+            return mmc_error_set(err, MMC_ERR_INPUT, "config: text_layers %d: the %s has 1 to %d", c->text_layers,
+                                 c->text_encoder, RET_MAX_RNN_LAYERS);
+        mmc_nn_rnn_opts o = mmc_nn_rnn_defaults();
+        o.num_layers = c->text_layers;
+        /* torch's RNN init, every tensor U(±1/sqrt(H)); loading (rng NULL) overwrites them */
+        mmc_rng scratch;
+        if (!rng) mmc_rng_seed(&scratch, 0, 0);
+        mmc_rng *r = rng ? rng : &scratch;
+        int rc = m->txt_kind == RET_TXT_GRU ? mmc_nn_gru_init(&m->rnn, &m->P, "text_encoder.rnn", D, H, o, r, err)
+                                            : mmc_nn_lstm_init(&m->rnn, &m->P, "text_encoder.rnn", D, H, o, r, err);
+        if (rc) return rc;
         m->txt_feat = H;
     } else if (m->txt_kind == RET_TXT_TRANSFORMER) {
         m->pos_emb = mmc_params_new(&m->P, "text_encoder", "pos_embedding", MMC_PARAM, 2, (int[]){c->max_len, D}, err);
@@ -183,46 +175,6 @@ mmc_tensor *ret_image_forward(mmc_ctx *ctx, mmc_retrieval *m, mmc_tensor *x, int
     return mmc_l2_normalize(ctx, h, 1e-12f);
 }
 
-/* One recurrent layer over x (B, T, In). masks[t] (B, 1) is 1 where step t is a real
- * token. Returns the final state (B, H); with seq != NULL also every step's state
- * (B, T, H) for the next layer. */
-static mmc_tensor *rnn_layer(mmc_ctx *ctx, mmc_retrieval *m, ret_rnn_layer *L, mmc_tensor *x, mmc_tensor **masks, int T,
-                             mmc_tensor **seq) {
-    int lstm = m->txt_kind == RET_TXT_LSTM, G = lstm ? 4 : 3, H = m->cfg.text_hidden;
-    int B = x ? x->shape[0] : 0;
-    mmc_tensor *gi_all = mmc_linear(ctx, x, L->w_ih, L->b_ih);  // (B, T, G·H): the input half of every gate at once
-    mmc_tensor *h = mmc_tensor_zeros(ctx, 2, (int[]){B, H}), *c = lstm ? mmc_tensor_zeros(ctx, 2, (int[]){B, H}) : NULL;
-    mmc_tensor **outs = seq ? mmc_arena_alloc(ctx->arena, sizeof(mmc_tensor *) * (size_t)T) : NULL;
-    if (!gi_all || !h || (lstm && !c) || (seq && !outs)) return NULL;
-    int sizes[4] = {H, H, H, H};
-    for (int t = 0; t < T; t++) {
-        mmc_tensor *gi = mmc_reshape(ctx, mmc_slice(ctx, gi_all, 1, t, t + 1), 2, (int[]){B, G * H}); // (B, G·H)
-        mmc_tensor *gh = mmc_linear(ctx, h, L->w_hh, L->b_hh);                                       // (B, G·H)
-        mmc_tensor *a[4], *b[4];
-        if (!gi || !gh || mmc_split(ctx, gi, 1, sizes, G, a) || mmc_split(ctx, gh, 1, sizes, G, b)) return NULL;
-        mmc_tensor *hn;
-        if (!lstm) { /* torch's GRU: r, z, n; n = tanh(W_in x + b_in + r ⊙ (W_hn h + b_hn)) */
-            mmc_tensor *r = mmc_sigmoid(ctx, mmc_add(ctx, a[0], b[0]));
-            mmc_tensor *z = mmc_sigmoid(ctx, mmc_add(ctx, a[1], b[1]));
-            mmc_tensor *n = mmc_tanh(ctx, mmc_add(ctx, a[2], mmc_mul(ctx, r, b[2])));
-            hn = mmc_add(ctx, n, mmc_mul(ctx, z, mmc_sub(ctx, h, n)));        // (1 - z) n + z h
-        } else {     /* torch's LSTM: i, f, g, o */
-            mmc_tensor *i = mmc_sigmoid(ctx, mmc_add(ctx, a[0], b[0]));
-            mmc_tensor *f = mmc_sigmoid(ctx, mmc_add(ctx, a[1], b[1]));
-            mmc_tensor *g = mmc_tanh(ctx, mmc_add(ctx, a[2], b[2]));
-            mmc_tensor *o = mmc_sigmoid(ctx, mmc_add(ctx, a[3], b[3]));
-            mmc_tensor *cn = mmc_add(ctx, mmc_mul(ctx, f, c), mmc_mul(ctx, i, g));
-            hn = mmc_mul(ctx, o, mmc_tanh(ctx, cn));
-            c = mmc_add(ctx, c, mmc_mul(ctx, masks[t], mmc_sub(ctx, cn, c)));
-        }
-        h = mmc_add(ctx, h, mmc_mul(ctx, masks[t], mmc_sub(ctx, hn, h)));     // padding keeps the state
-        if (!h) return NULL;
-        if (seq) outs[t] = mmc_reshape(ctx, h, 3, (int[]){B, 1, H});
-    }
-    if (seq) *seq = mmc_concat(ctx, outs, T, 1);
-    return h;
-}
-
 // ids, mask (B, T) -> (B, E), L2-normalised
 mmc_tensor *ret_text_forward(mmc_ctx *ctx, mmc_retrieval *m, const int32_t *ids, const int32_t *mask, int B, int T,
                              int training) {
@@ -243,19 +195,25 @@ mmc_tensor *ret_text_forward(mmc_ctx *ctx, mmc_retrieval *m, const int32_t *ids,
     mmc_tensor *e = mmc_nn_embedding_forward(ctx, &m->tok_emb, idb, 2, (int[]){B, Te}); // (B, Te, D)
     mmc_tensor *feat = NULL;
     if (m->txt_kind == RET_TXT_GRU || m->txt_kind == RET_TXT_LSTM) {
-        mmc_tensor **masks = mmc_arena_alloc(ctx->arena, sizeof(mmc_tensor *) * (size_t)Te);
-        if (!masks) return mmc_op_fail(ctx, MMC_ERR_RUNTIME, "retrieval text encoder: out of memory");
-        for (int t = 0; t < Te; t++) {
-            masks[t] = mmc_tensor_empty(ctx, 2, (int[]){B, 1});
-            if (!masks[t]) return NULL;
-            for (int b = 0; b < B; b++) masks[t]->data[b] = mk->data[b * Te + t];
+        /* lengths: the real tokens of each row (padding only follows them); a row with
+         * none still runs one step, as the fused layer needs lengths >= 1. */
+        int *len = mmc_arena_alloc(ctx->arena, sizeof(int) * (size_t)B);
+        if (!len) return mmc_op_fail(ctx, MMC_ERR_RUNTIME, "retrieval text encoder: out of memory");
+        for (int b = 0; b < B; b++) {
+            len[b] = 0;
+            for (int t = 0; t < Te; t++)
+                if (mk->data[b * Te + t] != 0.0f) len[b] = t + 1;
+            if (len[b] < 1) len[b] = 1;
         }
-        mmc_tensor *x = e;
-        for (int l = 0; l < m->cfg.text_layers; l++) {
-            mmc_tensor *seq = NULL;
-            feat = rnn_layer(ctx, m, &m->rnn[l], x, masks, Te, l + 1 < m->cfg.text_layers ? &seq : NULL);
-            x = seq;
-        }
+        mmc_tensor *hn = NULL;
+        mmc_tensor *out = m->txt_kind == RET_TXT_GRU
+                              ? mmc_nn_gru_forward(ctx, &m->rnn, e, NULL, len, training, NULL, &hn)
+                              : mmc_nn_lstm_forward(ctx, &m->rnn, e, NULL, NULL, len, training, NULL, &hn, NULL);
+        if (!out || !hn) return NULL;
+        /* h_n (layers, B, H): the last layer's row is the sentence feature */
+        int L = m->cfg.text_layers, H = m->cfg.text_hidden;
+        feat = L == 1 ? mmc_reshape(ctx, hn, 2, (int[]){B, H})
+                      : mmc_reshape(ctx, mmc_slice(ctx, hn, 0, L - 1, L), 2, (int[]){B, H});
     } else {
         mmc_tensor *x = e;
         if (m->txt_kind == RET_TXT_TRANSFORMER) {

@@ -13,13 +13,6 @@ enum { RET_IMG_CNN = 1, RET_IMG_RESNET, RET_IMG_VIT };
 enum { RET_TXT_BAG = 1, RET_TXT_GRU, RET_TXT_LSTM, RET_TXT_TRANSFORMER };
 enum { RET_LOSS_INFONCE = 1, RET_LOSS_CONTRASTIVE, RET_LOSS_TRIPLET, RET_LOSS_TRIPLET_HARDEST, RET_LOSS_COSINE };
 
-/* One recurrent layer, torch.nn.GRU / nn.LSTM names: weight_ih_lK (G·H, in),
- * weight_hh_lK (G·H, H), bias_ih_lK, bias_hh_lK (G·H), G = 3 (GRU: r, z, n) or 4 (LSTM:
- * i, f, g, o). */
-typedef struct ret_rnn_layer {
-    mmc_tensor *w_ih, *w_hh, *b_ih, *b_hh;
-} ret_rnn_layer;
-
 struct mmc_retrieval {
     mmc_retrieval_config cfg;
     int img_kind, txt_kind, loss_kind;
@@ -39,7 +32,7 @@ struct mmc_retrieval {
 
     /* text encoder */
     mmc_nn_embedding tok_emb;
-    ret_rnn_layer rnn[RET_MAX_RNN_LAYERS];
+    mmc_nn_rnn rnn;                      /* gru / lstm: text_encoder.rnn.* */
     mmc_tensor *pos_emb;                 /* transformer: (max_len, word_dim) */
     mmc_nn_encoder_layer tf[RET_MAX_TF_LAYERS];
     mmc_nn_layernorm tf_ln;
