@@ -361,7 +361,11 @@ static int train_step(ctrainer *t, double *loss_out, mmc_error *err) {
         return mmc_error_set(err, ctx->err.code ? ctx->err.code : MMC_ERR_RUNTIME, "train: step %" PRId64 ": %s", t->step + 1, ctx->err.msg);
     double l = loss->data[0];
     if (!isfinite(l)) return mmc_error_set(err, MMC_ERR_RUNTIME, "train: loss is %g at step %" PRId64 " (diverged; try a lower lr)", l, t->step + 1);
-    if (t->cfg.grad_clip > 0) mmc_clip_grad_norm(t->all, t->nall, t->cfg.grad_clip);
+    /* Always measured (an infinite limit clips nothing): a NaN/Inf gradient stops the run
+     * before the optimizer step, so the last checkpoint stays the last good one. */
+    float gn = mmc_clip_grad_norm(t->all, t->nall, t->cfg.grad_clip > 0 ? t->cfg.grad_clip : INFINITY);
+    if (!isfinite(gn))
+        return mmc_error_set(err, MMC_ERR_RUNTIME, "train: gradient norm is %g at step %" PRId64 " (diverged; try a lower lr)", (double)gn, t->step + 1);
     for (int g = 0; g < 2; g++) mmc_optim_step(t->opt[g]);
     for (int g = 0; g < 2; g++) mmc_optim_zero_grad(t->opt[g]);
     mmc_ctx_reset(ctx);
