@@ -1817,7 +1817,9 @@ typedef struct mmc_train_event {
     double loss, loss_avg, lr, temperature;
     double elapsed_s, eta_s;  /* training time so far; remaining estimate (-1 unknown) */
     double pairs_per_s;
-    const mmc_retrieval_metrics *val; /* MMC_TRAIN_EV_VAL */
+    const mmc_retrieval_metrics *val; /* MMC_TRAIN_EV_VAL of retrieval runs, else NULL */
+    double val_score;         /* MMC_TRAIN_EV_VAL: the selection metric (R@ sum, BLEU-4, accuracy) */
+    const char *val_line;     /* MMC_TRAIN_EV_VAL of caption/vqa/classify runs: a line for humans */
     int is_best;
     const char *message;      /* START/SAVE/END: a line for humans */
 } mmc_train_event;

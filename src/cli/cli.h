@@ -35,6 +35,29 @@ int cmd_embed(int argc, char **argv);
 int cmd_index(int argc, char **argv);
 int cmd_search(int argc, char **argv);
 int cmd_zeroshot(int argc, char **argv);
+int cmd_caption(int argc, char **argv);       /* caption.c */
+int cmd_vqa(int argc, char **argv);           /* vqa.c */
+/* `mmc train caption|vqa|classify ...`: argv[0] is the task name. */
+int cmd_train_caption(int argc, char **argv); /* train_caption.c */
+int cmd_train_vqa(int argc, char **argv);     /* train_vqa.c (vqa and classify) */
+/* `mmc eval RUN ...` for caption and vqa/classify runs (eval.c dispatches on the run's
+ * config.json "task"); same argv as cmd_eval. */
+int cmd_eval_caption(int argc, char **argv);  /* caption.c */
+int cmd_eval_vqa(int argc, char **argv);      /* vqa.c */
+
+/* train.c: shared by every trainer's CLI. The progress printer (a bar on a TTY, a plain
+ * line every ~10 s otherwise; VAL events print ev->val or ev->val_line), and Ctrl-C as
+ * "set the returned flag" (pass it as the trainer's interrupt; a second Ctrl-C kills). */
+typedef struct cli_train_progress_state {
+    int tty;
+    double last_print;
+} cli_train_progress_state;
+void cli_train_progress(void *user, const mmc_train_event *ev);
+volatile int *cli_train_sigint_install(void);
+void cli_train_sigint_restore(void);
+/* eval.c: "retrieval", "caption", "vqa", "classify" or "clip" from RUN/config.json
+ * (a run without a "task" is a retrieval run); NULL when unreadable. */
+const char *cli_run_task(const char *run);
 
 /* embed_common.c: shared by embed, index, search and zeroshot. */
 /* Strict integer in [lo, hi] (no sign unless lo < 0, no trailing junk); 0 on success. */

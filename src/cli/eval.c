@@ -5,20 +5,35 @@
 #include <stdio.h>
 #include <string.h>
 
-/* 1 when RUN/config.json names a Hugging Face CLIP / Chinese-CLIP ("model_type"). */
-static int is_clip_folder(const char *run) {
+const char *cli_run_task(const char *run) {
     char path[4096];
     snprintf(path, sizeof path, "%s/config.json", run);
     uint8_t *buf = NULL;
     size_t n = 0;
     mmc_error e = {0};
-    if (mmc_read_file(path, (size_t)1 << 20, &buf, &n, &e)) return 0;
+    if (mmc_read_file(path, (size_t)1 << 20, &buf, &n, &e)) return NULL;
     cJSON *root = cJSON_ParseWithLength((const char *)buf, n);
     mmc_free(buf);
+    if (!cJSON_IsObject(root)) {
+        cJSON_Delete(root);
+        return NULL;
+    }
+    static const char *const tasks[] = {"caption", "vqa", "classify"};
+    const char *task = "retrieval";
     const cJSON *mt = cJSON_GetObjectItemCaseSensitive(root, "model_type");
-    int yes = cJSON_IsString(mt) && (!strcmp(mt->valuestring, "clip") || !strcmp(mt->valuestring, "chinese_clip"));
+    const cJSON *tk = cJSON_GetObjectItemCaseSensitive(root, "task");
+    if (cJSON_IsString(mt) && (!strcmp(mt->valuestring, "clip") || !strcmp(mt->valuestring, "chinese_clip"))) task = "clip";
+    else if (cJSON_IsString(tk))
+        for (size_t i = 0; i < sizeof tasks / sizeof *tasks; i++)
+            if (!strcmp(tk->valuestring, tasks[i])) task = tasks[i];
     cJSON_Delete(root);
-    return yes;
+    return task;
+}
+
+/* 1 when RUN/config.json names a Hugging Face CLIP / Chinese-CLIP ("model_type"). */
+static int is_clip_folder(const char *run) {
+    const char *t = cli_run_task(run);
+    return t && !strcmp(t, "clip");
 }
 
 static void print_dir(const char *name, const mmc_recall *r, int last) {
@@ -27,6 +42,16 @@ static void print_dir(const char *name, const mmc_recall *r, int last) {
 }
 
 int cmd_eval(int argc, char **argv) {
+    for (int i = 1; i < argc; i++) { /* caption and vqa runs have their own evaluations */
+        if (argv[i][0] == '-') {
+            if (!strcmp(argv[i], "--data") || !strcmp(argv[i], "--split") || !strcmp(argv[i], "--beam")) i++;
+            continue;
+        }
+        const char *t = cli_run_task(argv[i]);
+        if (t && !strcmp(t, "caption")) return cmd_eval_caption(argc, argv);
+        if (t && (!strcmp(t, "vqa") || !strcmp(t, "classify"))) return cmd_eval_vqa(argc, argv);
+        break;
+    }
     const char *run = NULL, *data = NULL, *split = "test";
     int json = 0, best = 0;
     for (int i = 1; i < argc; i++) {

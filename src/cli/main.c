@@ -207,6 +207,10 @@ const cli_command cli_commands[] = {
      "(sorted), and reports accuracy overall and per class (with --json: one document\n"
      "{\"n\", \"correct\", \"accuracy\", \"mean_per_class\", \"classes\": [{\"label\", \"n\",\n"
      "\"correct\", \"accuracy\"}], ...}; accuracies are fractions).\n"},
+    {"caption", cmd_caption, "describe images in words with a trained captioning run",
+     "usage: mmc caption --model RUN IMAGE... [--beam K] [--json]\n"},
+    {"vqa", cmd_vqa, "answer a question about an image with a trained VQA run",
+     "usage: mmc vqa --model RUN IMAGE --question Q [--json]\n"},
     {"inspect", cmd_inspect, "list the tensors of a .safetensors file or summarise a run folder",
      "usage: mmc inspect FILE.safetensors | RUN [--json]\n"
      "\n"

@@ -19,10 +19,17 @@ static void on_sigint(int sig) {
     signal(SIGINT, SIG_DFL); /* a second Ctrl-C ends the process at once */
 }
 
-typedef struct progress {
-    int tty;
-    double last_print;
-} progress;
+volatile int *cli_train_sigint_install(void) {
+    g_interrupt = 0;
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_sigint;
+    sigaction(SIGINT, &sa, NULL);
+    return &g_interrupt;
+}
+
+void cli_train_sigint_restore(void) { signal(SIGINT, SIG_DFL); }
+
 
 static void fmt_time(double s, char *buf, size_t n) {
     if (s < 0 || !isfinite(s)) { snprintf(buf, n, "?"); return; }
@@ -31,8 +38,8 @@ static void fmt_time(double s, char *buf, size_t n) {
     else snprintf(buf, n, "%dm%02ds", t / 60, t % 60);
 }
 
-static void on_event(void *user, const mmc_train_event *ev) {
-    progress *p = user;
+void cli_train_progress(void *user, const mmc_train_event *ev) {
+    cli_train_progress_state *p = user;
     char eta[32], el[32];
     switch (ev->kind) {
     case MMC_TRAIN_EV_START:
@@ -70,6 +77,11 @@ static void on_event(void *user, const mmc_train_event *ev) {
     case MMC_TRAIN_EV_VAL: {
         const mmc_retrieval_metrics *v = ev->val;
         if (p->tty) printf("\r\033[K");
+        if (!v) {
+            printf("val after step %lld: %s%s\n", (long long)ev->step, ev->val_line ? ev->val_line : "",
+                   ev->is_best ? "  (best so far: model-best.safetensors)" : "");
+            break;
+        }
         printf("val after step %lld: text->image R@1 %.3f R@5 %.3f R@10 %.3f (median rank %g), image->text R@1 %.3f R@5 %.3f R@10 %.3f, rsum %.1f%s\n",
                (long long)ev->step, v->t2i.r1, v->t2i.r5, v->t2i.r10, v->t2i.median_rank, v->i2t.r1, v->i2t.r5, v->i2t.r10, v->rsum,
                ev->is_best ? "  (best so far: model-best.safetensors)" : "");
@@ -92,9 +104,10 @@ static int parse_int(const char *flag, const char *v, long long lo, long long hi
 int cmd_train(int argc, char **argv) {
     if (argc < 2) return cli_error(1, "train: which task? usage: mmc train retrieval --data DIR --out RUN ... (see: mmc help train)");
     const char *task = argv[1];
-    if (!strcmp(task, "caption") || !strcmp(task, "vqa") || !strcmp(task, "classify"))
-        return cli_error(1, "train: task '%s' is not implemented yet (available: retrieval)", task);
-    if (strcmp(task, "retrieval")) return cli_error(1, "train: unknown task '%s' (available: retrieval)", task);
+    if (!strcmp(task, "caption")) return cmd_train_caption(argc - 1, argv + 1);
+    if (!strcmp(task, "vqa") || !strcmp(task, "classify")) return cmd_train_vqa(argc - 1, argv + 1);
+    if (strcmp(task, "retrieval"))
+        return cli_error(1, "train: unknown task '%s' (available: retrieval, caption, vqa, classify)", task);
     const char *data = NULL, *out = NULL, *config = NULL, *lang = NULL, *init = NULL;
     long long epochs = 0, steps = 0, threads = 0, seed = 1, val_max = 0;
     double minutes = 0;
@@ -147,8 +160,8 @@ int cmd_train(int argc, char **argv) {
         o.seed = (uint64_t)seed;
         o.val_max_images = (int)val_max;
         o.interrupt = &g_interrupt;
-        progress p = {isatty(STDOUT_FILENO), 0};
-        o.callback = on_event;
+        cli_train_progress_state p = {isatty(STDOUT_FILENO), 0};
+        o.callback = cli_train_progress;
         o.user = &p;
         o.log_every = p.tty ? 1 : 10;
         struct sigaction sa;
@@ -177,8 +190,8 @@ int cmd_train(int argc, char **argv) {
     o.resume = resume;
     o.val_max_images = (int)val_max;
     o.interrupt = &g_interrupt;
-    progress p = {isatty(STDOUT_FILENO), 0};
-    o.callback = on_event;
+    cli_train_progress_state p = {isatty(STDOUT_FILENO), 0};
+    o.callback = cli_train_progress;
     o.user = &p;
     o.log_every = p.tty ? 1 : 10;
     struct sigaction sa;
