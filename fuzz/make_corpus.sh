@@ -250,6 +250,67 @@ seeds_tokenize_text() {
   return 0
 }
 
+# be32 N — N as 4 big-endian bytes (IDX dims).
+be32() {
+  printf "\\$(printf %03o $(( ($1 >> 24) & 255 )))\\$(printf %03o $(( ($1 >> 16) & 255 )))"
+  printf "\\$(printf %03o $(( ($1 >> 8) & 255 )))\\$(printf %03o $(( $1 & 255 )))"
+}
+
+# fill N BYTE — N copies of one byte given as a 3-digit octal escape (e.g. 200).
+fill() { [ "$1" -gt 0 ] && head -c "$1" /dev/zero | tr '\000' "\\$2"; return 0; }
+
+# idx_images N — an IDX3 file of N 28x28 images; idx_labels L... — an IDX1 file of labels.
+idx_images() { bytes '\000\000\010\003'; be32 "$1"; be32 28; be32 28; fill $(( $1 * 784 / 2 )) 000; fill $(( $1 * 784 - $1 * 784 / 2 )) 377; }
+idx_labels() { bytes '\000\000\010\001'; be32 $#; for l in "$@"; do printf "\\$(printf %03o "$l")"; done; }
+
+seeds_idx() {
+  d=$OUT/idx
+  mkdir -p "$d"
+  # one file each: the target reads the whole input as one IDX, then cuts it at --next--
+  idx_images 1 > "$d/images_1.idx"
+  idx_labels 0 9 3 > "$d/labels_3.idx"
+  { bytes '\000\000\010\004'; be32 1; be32 2; be32 1; be32 3; bytes '\001\002\003\004\005\006'; } > "$d/four_dims.idx"
+  { bytes '\000\000\010\001'; be32 1; bytes '\007'; } > "$d/one_byte.idx"
+  # the four Fashion-MNIST files: 3 train images + labels, 2 test images + labels
+  { idx_images 3; printf -- '--next--'; idx_labels 0 9 4; printf -- '--next--'; idx_images 2
+    printf -- '--next--'; idx_labels 1 8; } > "$d/fashion_plain.bin"
+  # the same, each file gzip-compressed as Debian ships them (zlib reads both)
+  if command -v gzip >/dev/null 2>&1; then
+    idx_images 1 | gzip -n -c > "$d/images_1.idx.gz"
+    { idx_images 3 | gzip -n -c; printf -- '--next--'; idx_labels 5 6 7 | gzip -n -c; printf -- '--next--'
+      idx_images 1 | gzip -n -c; printf -- '--next--'; idx_labels 2 | gzip -n -c; } > "$d/fashion_gzip.bin"
+  fi
+  return 0
+}
+
+seeds_karpathy() {
+  d=$OUT/karpathy
+  mkdir -p "$d"
+  # COCO: filepath + filename, restval, a missing image, UTF-8 and whitespace in raw
+  printf '{"images": [{"filepath": "val2014", "filename": "a.jpg", "split": "restval", "sentences": [{"raw": "A man rides a horse. \\n", "tokens": ["a", "man"]}, {"raw": "\344\270\200\344\270\252\344\272\272"}], "cocoid": 1, "imgid": 0, "sentids": [0, 1]}, {"filepath": "val2014", "filename": "b.jpg", "split": "val", "sentences": [{"raw": "Two dogs."}]}, {"filepath": "train2014", "filename": "c.jpg", "split": "train", "sentences": [{"raw": "A red bus."}, {"raw": "A red bus."}]}, {"filepath": "val2014", "filename": "missing.jpg", "split": "test", "sentences": [{"raw": "Gone."}]}], "dataset": "coco"}' > "$d/coco.json"
+  # Flickr: no filepath (or null), images at the top of the folder
+  printf '{"images": [{"filename": "d.jpg", "split": "test", "sentences": [{"raw": "A dog runs."}]}, {"filepath": null, "filename": "dir.jpg", "split": "train", "sentences": []}, {"filepath": "", "filename": "a.jpg", "split": "val", "sentences": [{"raw": " "}]}], "dataset": "flickr8k"}' > "$d/flickr.json"
+  # one image in two splits (refused), and a minimal one
+  printf '{"images": [{"filename": "d.jpg", "split": "train", "sentences": []}, {"filename": "d.jpg", "split": "test", "sentences": []}]}' > "$d/two_splits.json"
+  printf '{"images":[{"filename":"d.jpg","split":"train","sentences":[{"raw":"x"}]}]}' > "$d/minimal.json"
+  return 0
+}
+
+seeds_emoji() {
+  d=$OUT/emoji
+  mkdir -p "$d"
+  en='[{"label": "grinning face", "hexcode": "1F600", "tags": ["face", "grin"], "group": 0}, {"label": "red heart", "hexcode": "2764", "tags": ["heart"]}, {"label": "thumbs up", "hexcode": "1F44D-1F3FB"}]'
+  zh='[{"label": "\345\230\277\345\230\277", "hexcode": "1f600", "tags": ["\347\254\221\350\204\270", "\345\230\277\345\230\277"]}]'
+  google='[{"name": "GRINNING FACE", "unified": "1F600", "image": "1f600.png", "category": "Smileys & Emotion", "short_names": ["grinning"], "has_img_google": true, "has_img_twitter": true}, {"name": "THUMBS UP SIGN", "unified": "1F44D", "image": "1f44d.png", "category": "People & Body", "short_names": ["+1", "thumbs_up"]}, {"name": null, "unified": "1F680", "image": "1f680.png", "category": "Travel & Places", "has_img_google": false}, {"name": "ROCKET", "unified": "1F680-FE0F", "image": "1f680-fe0f.png", "category": "Travel & Places"}]'
+  twitter='[{"name": "GRINNING FACE", "unified": "1F600", "image": "1f600.png", "category": "Smileys & Emotion", "short_names": ["grinning"]}]'
+  { printf '%s' "$en"; bytes '\000'; printf "$zh"; bytes '\000'; printf '%s' "$google"; bytes '\000'; printf '%s' "$twitter"; } > "$d/packages.bin"
+  # the images that are not PNGs, are folders, or lead outside the package
+  bad='[{"unified": "2764-FE0F", "image": "2764.png", "category": "x"}, {"unified": "1F601", "image": "1f601.png", "category": "x"}, {"unified": "1F4A9", "image": "1f4a9.png", "category": "x"}]'
+  { printf '%s' "$en"; bytes '\000'; printf '[]'; bytes '\000'; printf '%s' "$bad"; bytes '\000'; printf '[]'; } > "$d/bad_images.bin"
+  { printf '[]'; bytes '\000'; printf '[]'; bytes '\000'; printf '%s' "$twitter"; bytes '\000'; printf '%s' "$twitter"; } > "$d/no_names.bin"
+  return 0
+}
+
 # One line per target that has seeds.
 seeds_safetensors
 seeds_index
@@ -262,5 +323,8 @@ seeds_tokenizer_vocab
 seeds_trainer_json
 seeds_model_config
 seeds_tokenize_text
+seeds_idx
+seeds_karpathy
+seeds_emoji
 
 echo "make_corpus: seeds in $OUT"

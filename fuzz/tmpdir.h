@@ -2,7 +2,8 @@
  * per process (made once, under /dev/shm when it is writable, so the per-input write is a
  * memory copy rather than disk I/O), and a helper that writes one input file into it.
  * The folder and its files are removed at exit; a fuzzer killed by a crash leaves an
- * mmc-fuzz-<pid>-* folder behind, which is harmless. Header-only: each fuzz_<name>.c is
+ * mmc-fuzz-<pid>-* folder behind, which is harmless. fz_rm_tree removes a folder a target
+ * made below it (an importer's output) between inputs. Header-only: each fuzz_<name>.c is
  * compiled on its own (CMake globs fuzz/fuzz_*.c, not this file). */
 #ifndef MMC_FUZZ_TMPDIR_H
 #define MMC_FUZZ_TMPDIR_H
@@ -10,7 +11,8 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE /* mkdtemp */
 #endif
-#include <dirent.h>
+#include <ftw.h>
+#include <sys/stat.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,19 +21,20 @@
 
 static char fz_dir[512];
 
+static int fz_rm_one(const char *p, const struct stat *sb, int flag, struct FTW *ftw) {
+    (void)sb, (void)flag, (void)ftw;
+    remove(p); /* a file, a link (not followed) or an emptied folder */
+    return 0;
+}
+
+/* rm -r of a folder below fz_dir (never follows links: FTW_PHYS). */
+static void fz_rm_tree(const char *path) {
+    nftw(path, fz_rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
 static void fz_cleanup(void) {
     if (!fz_dir[0]) return;
-    DIR *d = opendir(fz_dir);
-    if (d) {
-        char p[1024];
-        for (struct dirent *e; (e = readdir(d));) {
-            if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
-            snprintf(p, sizeof p, "%s/%s", fz_dir, e->d_name);
-            unlink(p);
-        }
-        closedir(d);
-    }
-    rmdir(fz_dir);
+    fz_rm_tree(fz_dir);
     fz_dir[0] = 0;
 }
 

@@ -273,6 +273,12 @@ static int one_style(emoji_run *r, int k, mmc_error *err) {
         rc = why ? mmc_error_set(err, MMC_ERR_INPUT, "%s: [%d].%s %s", path, i, field, why) : one_emoji(r, k, &e, err);
     }
     cJSON_Delete(root);
+    /* A real package has an image for nearly every record: none at all is the wrong folder
+     * or a broken package, not an empty style (found by fuzz/fuzz_emoji.c: it used to
+     * succeed with no samples and no manifest). */
+    if (!rc && r->written[k] == 0)
+        rc = mmc_error_set(err, MMC_ERR_INPUT, "%s: none of its %d records has an image in %s/img/%s/64", path, i,
+                           o->style_dirs[k], o->styles[k]);
     if (!rc)
         import_log(o->log, o->user, "%s: %lld emoji copied, %lld without a %s image (skipped), %.1f s", o->styles[k],
                    (long long)r->written[k], (long long)r->missing[k], o->styles[k], mmc_now() - t0);
