@@ -49,6 +49,9 @@ const char *mmc_emoji_pinned(const char *package) {
 static int ensure_tarball(const npm_pin *p, const char *cache_dir, const char *tgz, mmc_log_fn log, void *user,
                           mmc_error *err) {
     struct stat st;
+    if (stat(tgz, &st) == 0 && !S_ISREG(st.st_mode)) /* a folder there: not ours to remove */
+        return mmc_error_set(err, MMC_ERR_INPUT, "%s: in the cache but not a regular file (remove it to fetch %s@%s again)",
+                             tgz, p->name, p->version);
     if (stat(tgz, &st) == 0) {
         mmc_error e = {0};
         if (mmc_npm_integrity_check(tgz, p->integrity, &e) == MMC_OK) {

@@ -34,8 +34,12 @@ static int read_part(const char *dir, const char *name, fm_part *p, mmc_error *e
     if (!rc) rc = mmc_idx_read(lp, MAX_IMAGES, &p->labels, err);
     if (rc) return rc;
     const mmc_idx *im = &p->images, *lb = &p->labels;
-    if (im->ndim != 3 || im->dims[1] != SIDE || im->dims[2] != SIDE)
-        return mmc_error_set(err, MMC_ERR_INPUT, "%s: expected N x 28 x 28 images, found %d dims", ip, im->ndim);
+    if (im->ndim != 3 || im->dims[1] != SIDE || im->dims[2] != SIDE) {
+        char dims[80] = "";
+        for (int d = 0; d < im->ndim; d++)
+            snprintf(dims + strlen(dims), sizeof dims - strlen(dims), "%s%lld", d ? " x " : "", (long long)im->dims[d]);
+        return mmc_error_set(err, MMC_ERR_INPUT, "%s: expected N x 28 x 28 images, found %s", ip, dims);
+    }
     if (lb->ndim != 1 || lb->dims[0] != im->dims[0])
         return mmc_error_set(err, MMC_ERR_INPUT, "%s: %lld labels for %lld images", lp,
                              (long long)(lb->ndim == 1 ? lb->dims[0] : -1), (long long)im->dims[0]);

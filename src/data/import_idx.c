@@ -6,6 +6,7 @@
 #include "import_internal.h"
 #include <errno.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <zlib.h>
 
 #define CHUNK (1 << 20)
@@ -29,16 +30,26 @@ static int64_t read_some(gzFile g, uint8_t *p, int64_t n) {
     return got;
 }
 
+/* Why the stream stopped early: zlib's message for a corrupt gzip stream or a read error,
+ * else that the file is too short. */
+static int short_read(gzFile g, const char *path, const char *what, mmc_error *err) {
+    int zerr = 0;
+    const char *why = gzerror(g, &zerr);
+    if (zerr == Z_ERRNO) return mmc_error_set(err, MMC_ERR_INPUT, "%s: read error: %s", path, strerror(errno));
+    if (zerr != Z_OK && zerr != Z_BUF_ERROR)
+        return mmc_error_set(err, MMC_ERR_INPUT, "%s: corrupt gzip data: %s", path, why ? why : "?");
+    return mmc_error_set(err, MMC_ERR_INPUT, "%s: %s", path, what);
+}
+
 static int read_header(gzFile g, const char *path, int64_t max_bytes, mmc_idx *x, mmc_error *err) {
     uint8_t h[4 + 4 * 4];
-    if (read_some(g, h, 4) != 4) return mmc_error_set(err, MMC_ERR_INPUT, "%s: too short for an IDX header", path);
+    if (read_some(g, h, 4) != 4) return short_read(g, path, "too short for an IDX header", err);
     if (h[0] || h[1] || h[2] != 0x08)
         return mmc_error_set(err, MMC_ERR_INPUT, "%s: bad magic %02x %02x %02x %02x (IDX of unsigned bytes starts 00 00 08 NDIM)",
                              path, h[0], h[1], h[2], h[3]);
     if (h[3] < 1 || h[3] > 4) return mmc_error_set(err, MMC_ERR_INPUT, "%s: %d dims (1 to 4 supported)", path, h[3]);
     x->ndim = h[3];
-    if (read_some(g, h + 4, 4 * x->ndim) != 4 * x->ndim)
-        return mmc_error_set(err, MMC_ERR_INPUT, "%s: truncated in the header's dims", path);
+    if (read_some(g, h + 4, 4 * x->ndim) != 4 * x->ndim) return short_read(g, path, "truncated in the header's dims", err);
     x->size = 1;
     for (int d = 0; d < x->ndim; d++) {
         const uint8_t *p = h + 4 + 4 * d;
@@ -86,6 +97,9 @@ static int read_data(gzFile g, const char *path, mmc_idx *x, mmc_error *err) {
 
 int mmc_idx_read(const char *path, int64_t max_bytes, mmc_idx *out, mmc_error *err) {
     memset(out, 0, sizeof *out);
+    struct stat st;
+    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) /* gzopen opens a folder; reading it fails */
+        return mmc_error_set(err, MMC_ERR_INPUT, "%s: not a regular file", path);
     gzFile g = gzopen(path, "rb");
     if (!g) return mmc_error_set(err, MMC_ERR_INPUT, "%s: cannot open: %s", path, strerror(errno));
     int rc = read_header(g, path, max_bytes, out, err);

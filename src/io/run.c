@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -221,7 +222,17 @@ static int read_like(const mmc_safetensors *st, const char *name, const mmc_tens
     if (strcmp(e->dtype, "F32") && strcmp(e->dtype, "F16") && strcmp(e->dtype, "BF16") && strcmp(e->dtype, "F64"))
         return mmc_error_set(err, MMC_ERR_INPUT, "%s: tensor '%s' is %s, expected a float type", st->path, name, e->dtype);
     *out = mmc_safetensors_get(st, name, err);
-    return *out ? MMC_OK : (err && err->code ? err->code : MMC_ERR_INPUT);
+    if (!*out) return err && err->code ? err->code : MMC_ERR_INPUT;
+    /* NaN/Inf weights or optimizer moments would only show later as a diverged run */
+    for (int64_t i = 0; i < (*out)->numel; i++)
+        if (!isfinite((*out)->data[i])) {
+            int rc = mmc_error_set(err, MMC_ERR_INPUT, "%s: tensor '%s' holds a non-finite value (%g at element %lld)",
+                                   st->path, name, (double)(*out)->data[i], (long long)i);
+            mmc_tensor_free(*out);
+            *out = NULL;
+            return rc;
+        }
+    return MMC_OK;
 }
 
 /* The metadata object of st (NULL when absent or not an object). */

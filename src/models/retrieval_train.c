@@ -9,9 +9,12 @@
  * AdamW moments and step counts, trainer.json) continues bit-exactly: N steps straight
  * equal N/2 + resume + N/2 for a given thread count (test retrieval_resume_bit_exact).
  *
- * Checkpoints are written at each epoch end, at the end, and on interrupt; each file
- * goes to a temporary name and is renamed, trainer.json last, so a crash leaves the
- * previous checkpoint whole. After each validation the model with the best
+ * Checkpoints are written at each epoch end, at the end, and on interrupt. Each of the
+ * three files is first staged whole as NAME.next; only then are they renamed over the old
+ * ones (optimizer, model, trainer.json last), so a failed or killed save — a full disk,
+ * SIGKILL — leaves the previous checkpoint whole. The optimizer file carries its step, so a
+ * crash between two renames cannot pass for a checkpoint, and resume first finishes such
+ * a commit (see finish_commit). After each validation the model with the best
  * text->image R@1 + R@5 + R@10 is also kept as model-best.safetensors.
  *
  * Time budget (--minutes): only optimisation steps count; validation and saving do not.
@@ -19,6 +22,7 @@
 #include "retrieval_internal.h"
 #include <cjson/cJSON.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdarg.h>
@@ -26,6 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 mmc_retrieval_train_opts mmc_retrieval_train_defaults(void) {
     mmc_retrieval_train_opts o;
@@ -125,9 +130,10 @@ static int save_optimizer(trainer *t, mmc_error *err) {
                 k++;
             }
         }
-    char path[4096];
-    snprintf(path, sizeof path, "%s/optimizer.safetensors", t->o->run_dir);
-    if (!rc) rc = mmc_safetensors_write(path, ts, (const char *const *)names, k, "{\"optimizer\":\"adamw\"}", err);
+    char path[4096], meta[96];
+    snprintf(path, sizeof path, "%s/optimizer.safetensors.next", t->o->run_dir);
+    snprintf(meta, sizeof meta, "{\"optimizer\":\"adamw\",\"checkpoint_step\":\"%" PRId64 "\"}", t->step);
+    if (!rc) rc = mmc_safetensors_write(path, ts, (const char *const *)names, k, meta, err);
     for (int i = 0; i < k; i++) {
         if (!strncmp(names[i], "step.", 5)) mmc_tensor_free(ts[i]);
         mmc_free(names[i]);
@@ -137,12 +143,26 @@ static int save_optimizer(trainer *t, mmc_error *err) {
     return rc;
 }
 
+/* Index of the first element that is not finite (or, for a second moment, negative); -1. */
+static int64_t bad_moment(const mmc_tensor *m, int second) {
+    for (int64_t i = 0; i < m->numel; i++)
+        if (!isfinite(m->data[i]) || (second && m->data[i] < 0)) return i;
+    return -1;
+}
+
 static int load_optimizer(trainer *t, mmc_error *err) {
     char path[4096], name[600];
+    int64_t bad;
     snprintf(path, sizeof path, "%s/optimizer.safetensors", t->o->run_dir);
     mmc_safetensors st;
     int rc = mmc_safetensors_open(&st, path, err);
     if (rc) return rc;
+    cJSON *meta = st.metadata_json ? cJSON_Parse(st.metadata_json) : NULL;
+    const cJSON *cs = cJSON_GetObjectItemCaseSensitive(meta, "checkpoint_step");
+    if (cs && (!cJSON_IsString(cs) || strtoll(cs->valuestring, NULL, 10) != t->step))
+        rc = mmc_error_set(err, MMC_ERR_INPUT, "%s: written at step %s but trainer.json is at step %" PRId64 " (an interrupted save?)",
+                           path, cJSON_IsString(cs) ? cs->valuestring : "?", t->step);
+    cJSON_Delete(meta);
     for (int g = 0; g < 2 && !rc; g++)
         for (int i = 0; i < t->ngrp[g] && !rc; i++) {
             const char *pn = t->grp[g][i]->name;
@@ -155,6 +175,9 @@ static int load_optimizer(trainer *t, mmc_error *err) {
                     rc = mmc_error_set(err, MMC_ERR_INPUT, "%s: tensor '%s' has the wrong shape", path, name);
                 else if (s == 2 && (src->numel != 1 || !(src->data[0] >= 0) || src->data[0] > 1e9f))
                     rc = mmc_error_set(err, MMC_ERR_INPUT, "%s: tensor '%s' is not a step count", path, name);
+                else if (s < 2 && (bad = bad_moment(src, s == 1)) >= 0) /* NaN moments would poison the weights */
+                    rc = mmc_error_set(err, MMC_ERR_INPUT, "%s: tensor '%s' holds %g at element %lld (moments are finite%s)", path,
+                                       name, (double)src->data[bad], (long long)bad, s == 1 ? " and not negative" : "");
                 else if (s < 2) memcpy(dst->data, src->data, sizeof(float) * (size_t)src->numel);
                 else mmc_optim_set_steps(t->opt[g], i, (int64_t)src->data[0]);
                 mmc_tensor_free(src);
@@ -164,10 +187,56 @@ static int load_optimizer(trainer *t, mmc_error *err) {
     return rc;
 }
 
+/* The checkpoint's files in the order they are renamed: trainer.json, staged last and
+ * renamed last, marks a finished checkpoint. */
+static const char *const CKPT_FILES[3] = {"optimizer.safetensors", "model.safetensors", "trainer.json"};
+
+/* Renames each staged DIR/NAME.next over DIR/NAME (missing ones skipped when finishing an
+ * interrupted commit), then fsyncs the folder so the renames last. */
+static int commit_staged(const char *dir, int finishing, mmc_error *err) {
+    char from[4200], to[4200];
+    for (int i = 0; i < 3; i++) {
+        snprintf(from, sizeof from, "%s/%s.next", dir, CKPT_FILES[i]);
+        snprintf(to, sizeof to, "%s/%s", dir, CKPT_FILES[i]);
+        if (rename(from, to) != 0 && !(finishing && errno == ENOENT))
+            return mmc_error_set(err, MMC_ERR_RUNTIME, "%s: rename failed: %s (resume finishes this checkpoint)", to, strerror(errno));
+    }
+    int fd = open(dir, O_RDONLY | O_DIRECTORY);
+    if (fd < 0) return mmc_error_set(err, MMC_ERR_RUNTIME, "%s: cannot open to fsync: %s", dir, strerror(errno));
+    int rc = fsync(fd) == 0 || errno == EINVAL ? MMC_OK : mmc_error_set(err, MMC_ERR_RUNTIME, "%s: fsync failed: %s", dir, strerror(errno));
+    close(fd);
+    return rc;
+}
+
+/* Removes staged files: after a failed save (the old checkpoint stands), and before a new
+ * run writes into a folder that may hold an old run's. */
+static void drop_staged(const char *dir) {
+    char p[4200];
+    for (int i = 0; i < 3; i++) {
+        snprintf(p, sizeof p, "%s/%s.next", dir, CKPT_FILES[i]);
+        unlink(p);
+    }
+}
+
+/* At resume. A save killed while renaming left trainer.json.next: it is staged only after
+ * the other two files are whole, so every .next still there belongs to that checkpoint and
+ * the commit is finished. Without it, leftover .next files are an unfinished staging (the
+ * old checkpoint stands) and are dropped. */
+static int finish_commit(const char *dir, mmc_error *err) {
+    char p[4200];
+    snprintf(p, sizeof p, "%s/trainer.json.next", dir);
+    if (access(p, F_OK) == 0) return commit_staged(dir, 1, err);
+    drop_staged(dir);
+    return MMC_OK;
+}
+
 static int save_checkpoint(trainer *t, mmc_error *err) {
-    int rc = mmc_retrieval_save(t->m, t->o->run_dir, NULL, err);
+    int rc = mmc_retrieval_save(t->m, t->o->run_dir, "model.safetensors.next", err);
     if (!rc) rc = save_optimizer(t, err);
-    if (rc) return rc;
+    if (rc) {
+        drop_staged(t->o->run_dir);
+        return rc;
+    }
     mmc_rng *dr = mmc_retrieval_dropout_rng(t->m);
     char buf[1024], path[4096];
     snprintf(buf, sizeof buf,
@@ -176,8 +245,10 @@ static int save_checkpoint(trainer *t, mmc_error *err) {
              "  \"batch_size\": %d,\n  \"n_train\": %d\n}\n",
              t->step, (int)(t->step / t->spe), t->o->seed, t->train_s, t->best_score, t->best_step, dr->state, dr->inc, t->B,
              t->train.n);
-    snprintf(path, sizeof path, "%s/trainer.json", t->o->run_dir);
+    snprintf(path, sizeof path, "%s/trainer.json.next", t->o->run_dir);
     rc = mmc_write_file_atomic(path, buf, strlen(buf), err);
+    if (rc) drop_staged(t->o->run_dir);
+    if (!rc) rc = commit_staged(t->o->run_dir, 0, err);
     if (!rc) emit_msg(t, MMC_TRAIN_EV_SAVE, "checkpoint at step %" PRId64 " saved in %s", t->step, t->o->run_dir);
     return rc;
 }
@@ -308,11 +379,17 @@ static int make_batch(trainer *t, mmc_error *err) {
     return mmc_tokenizer_encode_batch(mmc_retrieval_tokenizer(t->m), t->texts, t->B, t->cfg.max_len, t->ids, t->mask, err);
 }
 
-/* Test-only fault injection (tests/cli/train_faults.cmake): MMC_FAULT_NAN_AT_STEP=N makes
- * step N's loss NaN, MMC_FAULT_NAN_GRAD_AT_STEP=N one of its gradients. Not for users. */
+/* Test-only fault injection (tests/cli/train_faults*.cmake): MMC_FAULT_NAN_AT_STEP=N makes
+ * step N's loss NaN, MMC_FAULT_NAN_GRAD_AT_STEP=N one of its gradients; MMC_FAULT_VALUE=inf
+ * (or -inf) injects that instead of NaN. Not for users. */
 static int fault_at(const char *var, int64_t step) {
     const char *v = getenv(var);
     return v && *v && strtoll(v, NULL, 10) == step;
+}
+
+static float fault_value(void) {
+    const char *v = getenv("MMC_FAULT_VALUE");
+    return v && !strcmp(v, "inf") ? INFINITY : v && !strcmp(v, "-inf") ? -INFINITY : NAN;
 }
 
 static int train_step(trainer *t, double *loss_out, mmc_error *err) {
@@ -329,11 +406,11 @@ static int train_step(trainer *t, double *loss_out, mmc_error *err) {
     if (!loss || mmc_backward(ctx, loss) != MMC_OK)
         return mmc_error_set(err, ctx->err.code ? ctx->err.code : MMC_ERR_RUNTIME, "train: step %" PRId64 ": %s", t->step + 1, ctx->err.msg);
     double l = loss->data[0];
-    if (fault_at("MMC_FAULT_NAN_AT_STEP", t->step + 1)) l = NAN;
+    if (fault_at("MMC_FAULT_NAN_AT_STEP", t->step + 1)) l = fault_value();
     if (!isfinite(l)) return mmc_error_set(err, MMC_ERR_RUNTIME, "train: loss is %g at step %" PRId64 " (diverged; try a lower lr)", l, t->step + 1);
     if (fault_at("MMC_FAULT_NAN_GRAD_AT_STEP", t->step + 1))
         for (int i = 0; i < t->nall; i++)
-            if (t->all[i] && t->all[i]->grad) { t->all[i]->grad[0] = NAN; break; }
+            if (t->all[i] && t->all[i]->grad) { t->all[i]->grad[0] = fault_value(); break; }
     /* A finite loss can still give an inf/NaN gradient (an overflow in backward): stop before
      * the optimizer writes it into the weights. With clipping off the norm is only measured. */
     float gn = mmc_clip_grad_norm(t->all, t->nall, t->cfg.grad_clip > 0 ? t->cfg.grad_clip : INFINITY);
@@ -398,6 +475,8 @@ int mmc_retrieval_train(const mmc_retrieval_config *cfg_in, const mmc_retrieval_
     if (!o->data_dir || !o->run_dir) return mmc_error_set(err, MMC_ERR_USAGE, "train: data_dir and run_dir are required");
     char path[4096];
     if (o->resume) {
+        rc = finish_commit(o->run_dir, err);
+        if (rc) return rc;
         snprintf(path, sizeof path, "%s/trainer.json", o->run_dir);
         struct stat st;
         if (stat(path, &st) != 0)
@@ -463,6 +542,7 @@ int mmc_retrieval_train(const mmc_retrieval_config *cfg_in, const mmc_retrieval_
     if (o->minutes > 0) { t->total_steps = 0; t->budget_s = o->minutes * 60.0; }
     else if (o->steps > 0) t->total_steps = o->steps;
     else t->total_steps = (int64_t)(o->epochs > 0 ? o->epochs : t->cfg.epochs) * t->spe;
+    if (!o->resume) drop_staged(o->run_dir); /* an old run's, which a later resume would take */
     if (!o->resume) rc = mmc_retrieval_save(t->m, o->run_dir, NULL, err); /* config.json at once: the vocab is in it */
     if (rc) { trainer_free(t); return rc; }
 

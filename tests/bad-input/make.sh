@@ -189,6 +189,33 @@ for m in emptyconfig deepconfig dirconfig; do
     case_ 2 "m-$m" "train retrieval --init $D/m-$m --data $DATA --out $D/train-out-i$m --steps 1"
 done
 case_ 2 "init-missing" "train retrieval --init $D/init-missing --data $DATA --out $D/train-out-im --steps 1"
+# --resume: each file of the checkpoint broken in turn
+OPT=$RUN/optimizer.safetensors
+OHLEN=$(od -An -tu8 -N8 "$OPT" | tr -d ' ')
+runcopy r-notrainer trainer.json
+runcopy r-trainerneg trainer.json; sed 's/"step": [0-9]*/"step": -5/' "$RUN/trainer.json" > "$D/r-trainerneg/trainer.json"
+runcopy r-optempty optimizer.safetensors; : > "$D/r-optempty/optimizer.safetensors"
+runcopy r-opttrunc optimizer.safetensors; head -c $((8 + OHLEN + 100)) "$OPT" > "$D/r-opttrunc/optimizer.safetensors"
+runcopy r-optdir optimizer.safetensors; mkdir "$D/r-optdir/optimizer.safetensors"
+runcopy r-optmissing optimizer.safetensors
+runcopy r-optmodel optimizer.safetensors; cp "$MODEL" "$D/r-optmodel/optimizer.safetensors"
+# every value NaN (0xffffffff): the first moment read is refused
+runcopy r-optnan optimizer.safetensors
+{ head -c $((8 + OHLEN)) "$OPT"; head -c $(( $(wc -c < "$OPT") - 8 - OHLEN )) /dev/zero | tr '\0' '\377'; } > "$D/r-optnan/optimizer.safetensors"
+# an optimizer file newer than trainer.json (a save cut between renames)
+runcopy r-opttorn trainer.json; sed 's/"step": \([0-9]*\)/"step": 1\1/' "$RUN/trainer.json" > "$D/r-opttorn/trainer.json"
+for r in r-trainer:trainer.json r-trainerdir:trainer.json r-notrainer:trainer.json r-trainerneg:trainer.json \
+         r-optempty:optimizer.safetensors r-opttrunc:optimizer.safetensors r-optdir:optimizer.safetensors \
+         r-optmissing:optimizer.safetensors r-optmodel:optimizer.safetensors r-optnan:optimizer.safetensors \
+         r-opttorn:optimizer.safetensors m-nanmodel:model.safetensors m-truncmodel:model.safetensors \
+         m-deepconfig:config.json m-noconfig:config.json; do
+    n=${r%%:*} f=${r#*:}
+    case_ 2 "$n.*$f" "train retrieval --data $DATA --out $D/$n --resume --steps 1000"
+done
+case_ 2 "r-missing" "train retrieval --data $DATA --out $D/r-missing --resume --steps 1000"
+# the intact copy resumes (the cases above fail for their file, not for the copy)
+runcopy r-good none
+case_ 0 "finished at step" "train retrieval --data $DATA --out $D/r-good --resume --minutes 0.001"
 
 # ------------------------------------------------------------ data coco --annotations
 A=$D/coco
@@ -200,7 +227,99 @@ printf '{"images": [{"filepath": "x", "filename": "a.jpg", "split": "train", "se
 printf '{"images": [{"filepath": 5, "filename": null, "split": [], "sentences": 7}]}' > "$A/types.json"
 printf '{"images": [{"filepath": "../../..", "filename": "../../etc/passwd", "split": "train", "sentences": [{"raw": "x"}]}]}' > "$A/escape.json"
 printf '[1, 2, 3]' > "$A/array.json"
-for a in empty trunc deep utf8 types array dir missing; do
+printf '{"images": [{"filename": "a.jpg", "split": "train", "sentences": []}]}\000' > "$A/nul.json"
+printf '{"images": [{"filename": "a.jpg", "split": "train", "sentences": [{"raw": "%s"}]}]}' "$(rep x 100)" > "$A/ok.json"
+printf '{"images": [{"filename": "%s", "split": "train", "sentences": []}]}' "$(rep a 5000)" > "$A/longname.json"
+printf '{"images": [{"filename": "a.jpg", "split": "train", "sentences": [], "cocoid": 1e999}], "x": -1e999}' > "$A/inf.json"
+printf '{"images": []}' > "$A/noimages.json"
+: > "$A/images/a.jpg"
+for a in empty trunc deep utf8 types escape array nul longname noimages dir missing; do
     case_ 2 "$a.json" "data coco --annotations $A/$a.json --images $A/images --out $D/coco-out-$a"
 done
+# numbers past double are cJSON's inf: ignored keys, so the import goes through
+case_ 0 "wrote 1 train" "data coco --annotations $A/inf.json --images $A/images --out $D/coco-out-inf"
+# the images folder wrong: missing, a file, holding none of the images
+case_ 2 "coco/nothere" "data coco --annotations $A/ok.json --images $A/nothere --out $D/coco-out-ni"
+case_ 2 "coco/ok.json" "data coco --annotations $A/ok.json --images $A/ok.json --out $D/coco-out-fi"
+case_ 2 "coco/ok.json" "data coco --annotations $A/ok.json --images $A/dir.json --out $D/coco-out-di"
+case_ 0 "wrote 1 train" "data coco --annotations $A/ok.json --images $A/images --out $D/coco-out-ok"
+
+# ------------------------------------------------------------ data fashion-mnist --from
+# IDX files (docs/formats.md): magic 00 00 08 NDIM, NDIM big-endian u32 dims, the bytes.
+u32be() { printf "\\$(printf %o $(( ($1 >> 24) & 255 )))\\$(printf %o $(( ($1 >> 16) & 255 )))\\$(printf %o $(( ($1 >> 8) & 255 )))\\$(printf %o $(( $1 & 255 )))"; }
+idx3() { printf '\0\0\10\3'; u32be "$1"; u32be "$2"; u32be "$3"; head -c $(( $1 * $2 * $3 )) /dev/zero; }
+idx1() { printf '\0\0\10\1'; u32be $#; for l in "$@"; do printf "\\$(printf %o "$l")"; done; }
+F=$D/fm
+fm() { # fm NAME: a copy of the good set in $F/NAME
+    mkdir -p "$F/$1"
+    cp "$F/good"/* "$F/$1/"
+}
+mkdir -p "$F/good"
+idx3 3 28 28 > "$F/good/train-images-idx3-ubyte.gz"
+idx1 0 9 4 > "$F/good/train-labels-idx1-ubyte.gz"
+idx3 2 28 28 > "$F/good/t10k-images-idx3-ubyte.gz"
+idx1 1 8 > "$F/good/t10k-labels-idx1-ubyte.gz"
+TI=train-images-idx3-ubyte.gz TL=train-labels-idx1-ubyte.gz KI=t10k-images-idx3-ubyte.gz KL=t10k-labels-idx1-ubyte.gz
+fm empty; : > "$F/empty/$TI"
+fm short; printf '\0\0\10' > "$F/short/$TI"
+fm truncdims; printf '\0\0\10\3\0\0\0\3\0\0' > "$F/truncdims/$TI"
+fm truncdata; head -c 1000 "$F/good/$TI" > "$F/truncdata/$TI"
+fm trailing; { cat "$F/good/$TL"; printf 'x'; } > "$F/trailing/$TL"
+fm magic; { printf 'PK\3\4'; head -c 100 /dev/zero; } > "$F/magic/$TI"
+fm float; { printf '\0\0\15\3'; u32be 1; u32be 28; u32be 28; head -c 3136 /dev/zero; } > "$F/float/$TI"
+fm ndim0; printf '\0\0\10\0' > "$F/ndim0/$TL"
+fm ndim9; { printf '\0\0\10\11'; head -c 36 /dev/zero; } > "$F/ndim9/$TL"
+fm zerodim; { printf '\0\0\10\3'; u32be 0; u32be 28; u32be 28; } > "$F/zerodim/$TI"
+fm huge; { printf '\0\0\10\3'; u32be 2147483647; u32be 28; u32be 28; head -c 784 /dev/zero; } > "$F/huge/$TI"
+fm overflow; { printf '\0\0\10\3'; u32be 4294967295; u32be 4294967295; u32be 4294967295; } > "$F/overflow/$TI"
+fm side; idx3 3 5 5 > "$F/side/$TI"
+fm count; idx1 0 9 > "$F/count/$TL"
+fm label; idx1 0 10 4 > "$F/label/$TL"
+fm label255; idx1 1 255 > "$F/label255/$KL"
+fm gzip; { printf '\37\213\10\0\0\0\0\0\0\3'; head -c 200 /dev/zero | tr '\0' 'Z'; } > "$F/gzip/$TI"
+fm gztrunc; gzip -n -c "$F/good/$TI" | head -c 30 > "$F/gztrunc/$TI"
+fm dir; rm "$F/dir/$KL"; mkdir "$F/dir/$KL"
+fm missing; rm "$F/missing/$KL"
+# NAME:FILE:PROBLEM — the message names the file and (a regex of) the problem
+for c in empty:$TI:short short:$TI:short truncdims:$TI:truncated truncdata:$TI:truncated trailing:$TL:past \
+         magic:$TI:magic float:$TI:magic ndim0:$TL:dims ndim9:$TL:dims zerodim:$TI:'is 0' huge:$TI:claim \
+         overflow:$TI:claim side:$TI:'28 x 28.*3 x 5 x 5' count:$TL:'2 labels for 3' label:$TL:'label 10' \
+         label255:$KL:'label 255' gzip:$TI:'magic|gzip' gztrunc:$TI:'gzip|truncated' dir:$KL:'not a regular file' \
+         missing:$KL:'No such file'; do
+    n=${c%%:*} r=${c#*:} f=${r%%:*} why=${r#*:}
+    case_ 2 "fm/$n/$f: .*($why)" "data fashion-mnist --from $F/$n --out $D/fm-out-$n"
+done
+case_ 2 "fm/nothere/$TI" "data fashion-mnist --from $F/nothere --out $D/fm-out-nothere"
+case_ 2 "fm/good/$TI" "data fashion-mnist --from $F/good/$TI --out $D/fm-out-file"
+# the good set imports (so the cases above fail for their fault, not for the set)
+case_ 0 "wrote 3 train, 0 val, 2 test" "data fashion-mnist --from $F/good --val 0 --out $D/fm-out-good"
+
+# ------------------------------------------------------------ data emoji --cache
+# The npm tarballs are pinned by SHA-512: a cached one that is broken, or a registry that
+# serves other bytes (a fake npm on PATH writing what it is told), must be refused naming
+# the file. Nothing from the network: the fake npm answers every fetch.
+E=$D/emoji
+mkdir -p "$E/bin" "$E/cache-empty" "$E/cache-trunc" "$E/cache-dir/emojibase-data-17.0.0.tgz" "$E/cache-junk"
+for kind in junk empty none; do
+    mkdir -p "$E/npm-$kind"
+    {   echo '#!/bin/sh'
+        echo '# a fake `npm pack --pack-destination DIR NAME@VERSION` (tests/bad-input/make.sh)'
+        echo 'while [ $# -gt 0 ]; do case $1 in --pack-destination) dest=$2; shift 2;; -*) shift;; *) spec=$1; shift;; esac; done'
+        echo 'out="$dest/${spec%@*}-${spec##*@}.tgz"'
+        case $kind in
+            junk) echo 'printf "not the pinned tarball" > "$out"';;
+            empty) echo ': > "$out"';;
+            none) echo 'exit 0';;
+        esac
+    } > "$E/npm-$kind/npm"
+    chmod +x "$E/npm-$kind/npm"
+done
+: > "$E/cache-empty/emojibase-data-17.0.0.tgz"
+printf '\37\213\10\0' > "$E/cache-trunc/emojibase-data-17.0.0.tgz"
+P=/usr/local/bin:/usr/bin:/bin
+case_ 2 "emojibase-data-17.0.0.tgz.*integrity" "PATH=$E/npm-junk:$P data emoji --cache $E/cache-junk --out $D/emoji-out-junk"
+case_ 2 "emojibase-data-17.0.0.tgz.*integrity" "PATH=$E/npm-empty:$P data emoji --cache $E/cache-empty --out $D/emoji-out-empty"
+case_ 2 "emojibase-data-17.0.0.tgz.*integrity" "PATH=$E/npm-junk:$P data emoji --cache $E/cache-trunc --out $D/emoji-out-trunc"
+case_ 2 "emojibase-data-17.0.0.tgz" "PATH=$E/npm-none:$P data emoji --cache $E/cache-empty --out $D/emoji-out-none"
+case_ 2 "emojibase-data-17.0.0.tgz" "PATH=$E/npm-junk:$P data emoji --cache $E/cache-dir --out $D/emoji-out-dir"
 echo "$(wc -l < "$C") cases in $C"

@@ -1,5 +1,6 @@
 #!/bin/sh
-# run.sh MMC DIR — runs the cases make.sh wrote into DIR/cases. Each must: exit with the
+# run.sh MMC DIR — runs the cases make.sh wrote into DIR/cases (ARGUMENTS may start with
+# NAME=VALUE words: the command's environment). Each must: exit with the
 # code wanted (2 for bad input, 1 for usage), never by a signal or a crash (< 128), within
 # 20 s (timeout exits 124); name the file on stderr; leave no sanitizer report
 # ("Sanitizer", "runtime error") on stderr. Prints each failure, exits 1 if any.
@@ -14,7 +15,14 @@ while IFS=$TAB read -r want pat args; do
     n=$((n + 1))
     set -f
     # shellcheck disable=SC2086
-    timeout 20 "$MMC" $args > "$D/.out" 2> "$D/.err" < /dev/null
+    set -- $args
+    # leading NAME=VALUE words are the command's environment (a fake npm on PATH)
+    envs=
+    while [ $# -gt 0 ]; do
+        case $1 in [A-Z_]*=*) envs="$envs $1"; shift;; *) break;; esac
+    done
+    # shellcheck disable=SC2086
+    timeout 20 env $envs "$MMC" "$@" > "$D/.out" 2> "$D/.err" < /dev/null
     rc=$?
     set +f
     why=
