@@ -253,6 +253,37 @@ static int one_emoji(emoji_run *r, int k, const emoji_rec *e, mmc_error *err) {
     return rc;
 }
 
+typedef struct image_ref {
+    const char *image;
+    int index;
+} image_ref;
+
+static int cmp_image_ref(const void *a, const void *b) {
+    int c = strcmp(((const image_ref *)a)->image, ((const image_ref *)b)->image);
+    return c ? c : ((const image_ref *)a)->index - ((const image_ref *)b)->index;
+}
+
+/* Two records naming one image file would make one sample id twice, and when their code
+ * points hash to different splits, the same picture in training and test (found by
+ * fuzz/fuzz_emoji.c). Records that do not parse are left to the main loop to report. */
+static int unique_images(const cJSON *root, const char *style, const char *path, mmc_error *err) {
+    int n = cJSON_GetArraySize(root), m = 0, i = 0, rc = MMC_OK;
+    image_ref *v = mmc_calloc(n ? (size_t)n : 1, sizeof *v);
+    if (!v) return mmc_error_set(err, MMC_ERR_RUNTIME, "%s: out of memory", path);
+    for (const cJSON *it = root->child; it; it = it->next, i++) {
+        emoji_rec e;
+        const char *field;
+        if (!read_rec(it, style, &e, &field)) v[m++] = (image_ref){e.image, i};
+    }
+    qsort(v, (size_t)m, sizeof *v, cmp_image_ref);
+    for (int j = 1; j < m && !rc; j++)
+        if (!strcmp(v[j].image, v[j - 1].image))
+            rc = mmc_error_set(err, MMC_ERR_INPUT, "%s: [%d].image %s is also the image of [%d]", path, v[j].index,
+                               v[j].image, v[j - 1].index);
+    mmc_free(v);
+    return rc;
+}
+
 static int one_style(emoji_run *r, int k, mmc_error *err) {
     const mmc_emoji_opts *o = r->o;
     char path[PATH_MAX];
@@ -260,6 +291,7 @@ static int one_style(emoji_run *r, int k, mmc_error *err) {
     cJSON *root = NULL;
     int rc = import_load_json(path, MAX_JSON_BYTES, &root, err);
     if (!rc && !cJSON_IsArray(root)) rc = mmc_error_set(err, MMC_ERR_INPUT, "%s: expected an array of emoji", path);
+    if (!rc) rc = unique_images(root, o->styles[k], path, err);
     if (!rc) {
         char dir[PATH_MAX];
         snprintf(dir, sizeof dir, "%s/images/%s", o->out, o->styles[k]);
