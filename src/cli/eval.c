@@ -12,6 +12,11 @@ const char *cli_run_task(const char *run) {
     size_t n = 0;
     mmc_error e = {0};
     if (mmc_read_file(path, (size_t)1 << 20, &buf, &n, &e)) return NULL;
+    size_t bad = 0;
+    if (mmc_utf8_validate((const char *)buf, n, &bad) != MMC_OK) { /* the run's own loader names the problem */
+        mmc_free(buf);
+        return NULL;
+    }
     cJSON *root = cJSON_ParseWithLength((const char *)buf, n);
     mmc_free(buf);
     if (!cJSON_IsObject(root)) {
