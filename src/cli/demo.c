@@ -79,7 +79,8 @@ int demo_progress(const demo_ctx *d, cli_train_progress_state *p) {
 
 int demo_interrupted(const demo_ctx *d, const char *run_dir, const char *resume_cmd) {
     (void)d;
-    fprintf(stderr, "mmc: interrupted; checkpoint saved in %s\n", run_dir);
+    if (run_dir) fprintf(stderr, "mmc: interrupted; checkpoint saved in %s\n", run_dir);
+    else fprintf(stderr, "mmc: interrupted\n");
     if (resume_cmd) fprintf(stderr, "mmc: continue that model with: %s\n", resume_cmd);
     fprintf(stderr, "mmc: or run `mmc demo` again to start over\n");
     return 130;
@@ -188,7 +189,7 @@ int cmd_demo(int argc, char **argv) {
         double ts = mmc_now();
         rc = STAGES[s].run(d);
         took[s] = mmc_now() - ts;
-        if (!rc && *d->interrupt) rc = demo_interrupted(d, d->out, NULL);
+        if (!rc && *d->interrupt) rc = demo_interrupted(d, NULL, NULL);
     }
     cli_train_sigint_restore();
     if (!rc) {

@@ -41,8 +41,8 @@ int demo_chart_runs(demo_ctx *d, const char *title, const char *y_label, const c
 /* Progress for a trainer: fills p and returns the interval to use as the trainer's
  * log_every (1 on a terminal, 10 otherwise). Set o.callback = cli_train_progress, o.user = p. */
 int demo_progress(const demo_ctx *d, cli_train_progress_state *p);
-/* After a trainer returned MMC_TRAIN_INTERRUPTED: says where the checkpoint is and how to
- * continue it (resume_cmd), returns 130. */
+/* After a trainer returned MMC_TRAIN_INTERRUPTED: says where the checkpoint is (run_dir;
+ * NULL: nothing was saved) and how to continue it (resume_cmd, may be NULL); returns 130. */
 int demo_interrupted(const demo_ctx *d, const char *run_dir, const char *resume_cmd);
 /* The test split of d->data_dir (loaded once, freed with the demo); NULL after printing. */
 const mmc_manifest *demo_test_split(demo_ctx *d);

@@ -225,6 +225,7 @@ int demo_stage_retrieval(demo_ctx *d) {
         printf("%s dual encoder (CNN image tower, GRU text tower, InfoNCE): %lld steps into %s\n", l ? "Chinese" : "English",
                (long long)steps, runs[l]);
         fflush(stdout);
+        if (*d->interrupt) return demo_interrupted(d, NULL, NULL);
         int rc = train_one(d, langs[l], runs[l], steps);
         if (!rc) rc = evaluate(d, langs[l], runs[l], steps);
         if (rc) return rc;
