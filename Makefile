@@ -48,14 +48,16 @@ install: build
 	cmake --install $(BUILD) --prefix $(PREFIX)
 
 # The main job: the shapes world, models trained and evaluated on it, demo/report.html
-# (docs/demo.md). About 2 minutes on 2 cores after the build.
-demo: build
+# (docs/demo.md). Builds the CLI only (the tests are `make test`'s), then runs it.
+demo: deps $(BUILD)/CMakeCache.txt
+	cmake --build $(BUILD) -j $(JOBS) --target mmc_cli
 	./$(BUILD)/mmc demo
 
 # The report in a real browser: installs headless Chromium if missing (opt-in, only here),
 # runs the demo unless demo/report.html is newer than the binary, takes a screenshot
 # (demo/report-screenshot.png) and checks the curves and images are on it.
-demo-check: build
+demo-check: deps $(BUILD)/CMakeCache.txt
+	cmake --build $(BUILD) -j $(JOBS) --target mmc_cli
 	sh scripts/demo-check.sh $(BUILD)/mmc
 
 # Ours beside PyTorch's (Debian python3-torch, installed on demand) on the same threads.

@@ -16,11 +16,11 @@ const cli_command cli_commands[] = {
      "number of steps (progress bars on a terminal), evaluates recall on the test scenes,\n"
      "shows the top 5 test images for a few English and Chinese queries, and writes\n"
      "DIR/report.html (metrics table, training curves, example images; self-contained), whose\n"
-     "path it prints last. About 2 minutes on 2 cores. Ctrl-C saves the model being trained\n"
+     "path it prints last. About 2-3 minutes on 2 cores. Ctrl-C saves the model being trained\n"
      "and exits 130. Deterministic for a thread count. Guide: docs/demo.md.\n"
      "  --out DIR     work folder (default demo; created if missing, contents overwritten)\n"
      "  --threads T   kernel threads (default: $MMC_THREADS, else all cores)\n"
-     "  --steps N     training steps per model (default 300)\n"
+     "  --steps N     training steps per model (default: 300 English, 450 Chinese)\n"
      "  --quick       tiny data and models, a few seconds (a smoke test; they learn little)\n"
      "  --check-screenshot PNG  check that a browser screenshot of a report shows its curves\n"
      "                and images (scripts/demo-check.sh); exit 3 when it looks blank\n"},
