@@ -8,7 +8,7 @@ FUZZ_BUILD   ?= build-fuzz
 FUZZ_SECONDS ?= 60
 FUZZ_JOBS    ?= 2
 
-.PHONY: all deps build test asan fuzz fuzz-deps install demo bench fixtures data-check clean help
+.PHONY: all deps build test asan fuzz fuzz-deps install demo demo-check bench fixtures data-check clean help
 
 all: build
 
@@ -47,9 +47,18 @@ fuzz: deps fuzz-deps
 install: build
 	cmake --install $(BUILD) --prefix $(PREFIX)
 
-# The main job. Until the shapes demo lands, it trains the built-in examples end to end.
-demo: build
+# The main job: the shapes world, models trained and evaluated on it, demo/report.html
+# (docs/demo.md). Builds the CLI only (the tests are `make test`'s), then runs it.
+demo: deps $(BUILD)/CMakeCache.txt
+	cmake --build $(BUILD) -j $(JOBS) --target mmc_cli
 	./$(BUILD)/mmc demo
+
+# The report in a real browser: installs headless Chromium if missing (opt-in, only here),
+# runs the demo unless demo/report.html is newer than the binary, takes a screenshot
+# (demo/report-screenshot.png) and checks the curves and images are on it.
+demo-check: deps $(BUILD)/CMakeCache.txt
+	cmake --build $(BUILD) -j $(JOBS) --target mmc_cli
+	sh scripts/demo-check.sh $(BUILD)/mmc
 
 # Ours beside PyTorch's (Debian python3-torch, installed on demand) on the same threads.
 bench: build
@@ -82,7 +91,9 @@ help:
 	@echo "make fuzz      build the libFuzzer targets in build-fuzz/ (clang) and run each for"
 	@echo "               FUZZ_SECONDS (default 60); fails on a crash (docs/robustness.md)"
 	@echo "make install   install into PREFIX (default /usr/local), with mmc.pc for pkg-config"
-	@echo "make demo      the main job: train and evaluate the built-in examples"
+	@echo "make demo      the main job: shapes world, models trained and evaluated, demo/report.html"
+	@echo "make demo-check  screenshot demo/report.html in headless Chromium (installed if"
+	@echo "               missing) and check its curves and images are visible"
 	@echo "make bench     mmc beside PyTorch on the same thread count"
 	@echo "make fixtures  regenerate the PyTorch parity fixtures and check in PyTorch the"
 	@echo "               safetensors file mmc writes (needs python3-torch)"

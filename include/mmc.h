@@ -2176,6 +2176,63 @@ int mmc_eval_argmax(const float *x, int n);
 
 /* (declarations for eval go above this line) */
 
+/* ---- reports (src/io/report.c) ---- */
+/* A self-contained HTML page: no scripts, no external resources, so it opens anywhere
+ * offline (`mmc demo` writes one; run reports later). Blocks appear in the order they are
+ * created: headings, paragraphs, tables, line charts (inline SVG with axes, ticks, axis
+ * labels and a legend) and galleries of examples (an image embedded as a base64 data: URI,
+ * with lines of text under it). A table, chart or gallery is created once and filled
+ * afterwards through its id, so a caller can add rows and series as results come in.
+ * Every text is HTML-escaped and must be valid UTF-8 (MMC_ERR_INPUT otherwise; control
+ * characters other than newline become spaces; a newline breaks the line). */
+typedef struct mmc_report mmc_report;
+mmc_report *mmc_report_new(const char *title, mmc_error *err);
+void mmc_report_free(mmc_report *r); /* NULL is fine */
+int mmc_report_heading(mmc_report *r, const char *text, mmc_error *err);   /* <h2> */
+int mmc_report_text(mmc_report *r, const char *text, mmc_error *err);      /* a paragraph */
+/* A table of ncols (1..64) columns with header[ncols]; returns its id (>= 0), or -1 with err. */
+int mmc_report_table(mmc_report *r, const char *caption, int ncols, const char *const *header,
+                     mmc_error *err);
+int mmc_report_table_row(mmc_report *r, int table, const char *const *cells, mmc_error *err);
+/* A line chart; returns its id (>= 0), or -1 with err. */
+int mmc_report_chart(mmc_report *r, const char *title, const char *x_label, const char *y_label,
+                     mmc_error *err);
+/* One series of n points (x[i], y[i]); points with a non-finite coordinate are skipped.
+ * Drawn as a line (with dots when it has at most 40 points); a series of more than 2000
+ * points is thinned evenly for drawing (first and last kept). */
+int mmc_report_series(mmc_report *r, int chart, const char *name, const double *x, const double *y,
+                      int n, mmc_error *err);
+/* The series y_key against x_key read from a JSON-lines file such as a run's metrics.jsonl.
+ * A key may be a dotted path into nested objects ("val.text_to_image.R@1"); lines without
+ * both numbers are skipped; *n_points (may be NULL) gets the number kept. MMC_ERR_INPUT
+ * naming the file and line for a line that is not JSON (a torn last line is skipped). */
+int mmc_report_series_jsonl(mmc_report *r, int chart, const char *name, const char *path,
+                            const char *x_key, const char *y_key, int *n_points, mmc_error *err);
+/* A gallery (a row of examples that wraps); returns its id (>= 0), or -1 with err. */
+int mmc_report_gallery(mmc_report *r, const char *title, mmc_error *err);
+/* An example from an image file (PNG, JPEG or PPM/PGM; decoded first, so a broken file is
+ * MMC_ERR_INPUT naming it). PNG and JPEG files of at most 512 px a side are embedded byte
+ * for byte; others are downscaled to 256 px on the longer side (or just re-encoded) as
+ * PNG. image_path NULL: a text-only example. mark: 0 plain, 1 good (green frame), -1 bad
+ * (red frame). */
+int mmc_report_example_file(mmc_report *r, int gallery, const char *image_path, const char *text,
+                            int mark, mmc_error *err);
+/* The same from 8-bit pixels (w*h*channels bytes, HWC, channels 1..4), encoded as PNG. */
+int mmc_report_example_pixels(mmc_report *r, int gallery, int w, int h, int channels,
+                              const uint8_t *pixels, const char *text, int mark, mmc_error *err);
+/* The page as a NUL-terminated string (mmc_free it); NULL + err on OOM. */
+char *mmc_report_html(const mmc_report *r, mmc_error *err);
+/* Writes the page to path atomically (temp file, fsync, rename). */
+int mmc_report_write(const mmc_report *r, const char *path, mmc_error *err);
+
+/* An 8-bit PNG in memory (the same encoding as mmc_png_write): *out from mmc_malloc, the
+ * caller frees it with mmc_free. */
+int mmc_png_encode(int w, int h, int channels, const uint8_t *pixels, uint8_t **out, size_t *n,
+                   mmc_error *err);
+
+/* (declarations for reports go above this line) */
+
+
 /* ---- index (src/index) ---- */
 /* An embedding index for cross-modal retrieval: N items, each an L2-normalised row of D
  * floats (stored as float32, or int8 with one scale per row) plus a UTF-8 string (an id or

@@ -1,13 +1,21 @@
 #!/bin/sh
 # install-deps.sh — installs the Debian packages mmc needs, only those missing.
-# Usage: scripts/install-deps.sh [--check] [extra packages...]
+# Usage: scripts/install-deps.sh [--check] [--browser] [extra packages...]
 #   --check   print what is missing and exit 1 if anything is, install nothing.
+#   --browser also headless Chromium and a CJK font, for `make demo-check` (screenshots
+#             of demo/report.html); opt-in, never part of `make` or `make test`.
 # Runs apt-get as root, or through sudo when not root. Prints every command it runs.
 set -eu
 
 PKGS="build-essential cmake pkg-config libopenblas-dev libpng-dev libjpeg-dev libcjson-dev zlib1g-dev"
 CHECK=0
-if [ "${1:-}" = "--check" ]; then CHECK=1; shift; fi
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --check) CHECK=1; shift ;;
+    --browser) PKGS="$PKGS chromium fonts-wqy-microhei"; shift ;;
+    *) break ;;
+  esac
+done
 PKGS="$PKGS $*"
 
 missing=""

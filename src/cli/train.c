@@ -38,9 +38,28 @@ static void fmt_time(double s, char *buf, size_t n) {
     else snprintf(buf, n, "%dm%02ds", t / 60, t % 60);
 }
 
+/* Test-only (tests/cli/sigint_resume.cmake, demo.cmake): MMC_TEST_SIGINT_AT_STEP=N makes the
+ * first STEP event at or after step N raise SIGINT in this process, once, so the real
+ * Ctrl-C path (handler, flag, checkpoint, exit 130) runs at a known step. STEP events come
+ * at step 1 and every log_every steps. Not for users. */
+static void test_sigint_hook(const mmc_train_event *ev) {
+    static int state = -1; /* -1 unread, 0 off or fired, 1 armed */
+    static long long at = 0;
+    if (state < 0) {
+        const char *v = getenv("MMC_TEST_SIGINT_AT_STEP");
+        at = v && *v ? strtoll(v, NULL, 10) : 0;
+        state = at > 0;
+    }
+    if (state == 1 && ev->kind == MMC_TRAIN_EV_STEP && ev->step >= at) {
+        state = 0;
+        raise(SIGINT);
+    }
+}
+
 void cli_train_progress(void *user, const mmc_train_event *ev) {
     cli_train_progress_state *p = user;
     char eta[32], el[32];
+    test_sigint_hook(ev);
     switch (ev->kind) {
     case MMC_TRAIN_EV_START:
     case MMC_TRAIN_EV_END:

@@ -1,0 +1,88 @@
+/* demo.h — `mmc demo`: a list of stages (demo.c) that share one work folder and one report.
+ *
+ * A stage is `int demo_stage_NAME(demo_ctx *d)`: it does its part (train, evaluate, show
+ * examples), prints for humans, adds its section to d->report (a heading, charts, rows of
+ * the metrics table, galleries of examples) and returns 0, 130 after Ctrl-C (through
+ * demo_interrupted), or an exit code after printing the error (cli_error / cli_error_from).
+ * Stages run in the order of STAGES in demo.c; each may rely on the ones before it
+ * (the data stage writes the shapes world into d->data_dir). */
+#ifndef MMC_CLI_DEMO_H
+#define MMC_CLI_DEMO_H
+#include "cli.h"
+
+typedef struct demo_ctx {
+    const char *out;         /* the work folder (--out, default "demo") */
+    char data_dir[4096];     /* OUT/data: the shapes world, written by the data stage */
+    int quick;               /* --quick: tiny data and models (seconds; for tests) */
+    int64_t steps;           /* --steps: training steps per model, 0 = each stage's default */
+    uint64_t data_seed;      /* the shapes world's seed (7) */
+    uint64_t seed;           /* training seed (1) */
+    int n_train, n_val, n_test, image_size; /* the shapes world's sizes */
+    int tty;                 /* stdout is a terminal: progress bars, else plain lines */
+    volatile int *interrupt; /* set by Ctrl-C (cli_train_sigint_install): pass to trainers */
+    mmc_report *report;      /* OUT/report.html, written after the last stage */
+    int metrics_table;       /* the report's metrics table: task | model | metric | value */
+    mmc_manifest *test;      /* the test split, loaded on first use by demo_test_split */
+} demo_ctx;
+
+/* ---- helpers for stages (demo.c) ---- */
+/* OUT/NAME into buf (a run folder, an index file, ...); returns buf. */
+const char *demo_path(const demo_ctx *d, const char *name, char *buf, size_t n);
+/* One row of the metrics table; value is printf-formatted. Returns 0 or an exit code. */
+int demo_metric(demo_ctx *d, const char *task, const char *model, const char *metric, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 5, 6)))
+#endif
+    ;
+/* A chart of y_key against "step" with one series per run folder (its metrics.jsonl):
+ * names[i] for run_dirs[i]. y_key may be dotted ("val.text_to_image.R@1"). 0 or exit code. */
+int demo_chart_runs(demo_ctx *d, const char *title, const char *y_label, const char *y_key, int n,
+                    const char *const *names, const char *const *run_dirs);
+/* Progress for a trainer: fills p and returns the interval to use as the trainer's
+ * log_every (1 on a terminal, 10 otherwise). Set o.callback = cli_train_progress, o.user = p. */
+int demo_progress(const demo_ctx *d, cli_train_progress_state *p);
+/* After a trainer returned MMC_TRAIN_INTERRUPTED: says where the checkpoint is (run_dir;
+ * NULL: nothing was saved) and how to continue it (resume_cmd, may be NULL); returns 130. */
+int demo_interrupted(const demo_ctx *d, const char *run_dir, const char *resume_cmd);
+/* The test split of d->data_dir (loaded once, freed with the demo); NULL after printing. */
+const mmc_manifest *demo_test_split(demo_ctx *d);
+/* dir/rel of a sample's image into buf; returns buf. */
+const char *demo_image_path(const mmc_manifest *m, const mmc_sample *s, char *buf, size_t n);
+
+/* ---- stages ---- */
+/* data (demo_data.c): writes the shapes world into d->data_dir (train/val/test at
+ * d->image_size px) and shows a few training scenes with their English and Chinese
+ * captions. */
+int demo_stage_data(demo_ctx *d);
+/* retrieval (demo_retrieval.c): trains an English and a Chinese dual encoder for a fixed
+ * step count (OUT/retrieval-en, OUT/retrieval-zh), evaluates recall on the test split,
+ * indexes the test images (OUT/test-en.idx, OUT/test-zh.idx: `mmc search` works on them
+ * afterwards) and shows the top 5 for 3 English and 2 Chinese queries. */
+int demo_stage_retrieval(demo_ctx *d);
+/* caption (demo_caption.c) — NOT CALLED YET (issue 6): enable it in STAGES (demo.c) once
+ * the captioner lands. It should, like the retrieval stage:
+ *   1. train a small captioner on d->data_dir for a fixed step count into
+ *      demo_path(d, "caption", ...) (about 1.5 min on 2 cores; d->quick: a few steps of a
+ *      tiny model; d->steps overrides), with demo_progress for the progress bar and
+ *      d->interrupt for Ctrl-C (MMC_TRAIN_INTERRUPTED -> return demo_interrupted(...));
+ *   2. evaluate on the test split (BLEU-4, CIDEr-D) and add demo_metric rows
+ *      (task "captioning");
+ *   3. add its section: mmc_report_heading(d->report, "Captioning", ...), a loss chart with
+ *      demo_chart_runs(d, "captioner: training loss", "loss", "loss", ...), and
+ *   4. caption a few test images (demo_test_split), print them, and add a gallery
+ *      (mmc_report_gallery + mmc_report_example_file with the image, the generated caption
+ *      and a reference; mark 1/-1 for right/wrong when it is clear-cut).
+ * Returns 0, 130, or an exit code after printing the error. */
+int demo_stage_caption(demo_ctx *d);
+/* vqa (demo_vqa.c) — NOT CALLED YET (issue 7): enable it in STAGES (demo.c) once the VQA
+ * model lands. As demo_stage_caption: train into demo_path(d, "vqa", ...), evaluate
+ * (accuracy overall and per question type: demo_metric rows with task "VQA"), a loss
+ * chart, then answer a few test questions (the test split's qa pairs) and add a gallery of
+ * image + question + predicted answer + truth, marked 1 (right) or -1 (wrong). */
+int demo_stage_vqa(demo_ctx *d);
+
+/* --check-screenshot (demo_check.c): is PNG a real rendering of a demo report (charts
+ * and shapes images visible)? 0, 2 (not a readable image) or 3 (looks blank). */
+int demo_check_screenshot(const char *png);
+
+#endif
