@@ -1884,6 +1884,7 @@ typedef struct mmc_caption_config {
     int dec_layers;          /* lstm/gru layers (1-2), transformer layers (1-8); attention: 1 */
     int dec_heads;           /* transformer heads */
     int att_dim;             /* attention: size of the additive attention */
+    char dec_act[8];         /* transformer MLP activation: "relu" (default) or "gelu" */
     float dropout;           /* embeddings, decoder outputs, transformer blocks */
     float label_smoothing;   /* cross-entropy label smoothing */
     /* text */

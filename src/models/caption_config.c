@@ -35,6 +35,7 @@ mmc_caption_config mmc_caption_config_default(void) {
     c.dec_layers = 2;
     c.dec_heads = 4;
     c.att_dim = 128;
+    strcpy(c.dec_act, "relu");
     c.dropout = 0.0f;
     c.label_smoothing = 0.05f;
     strcpy(c.lang, "en");
@@ -43,12 +44,12 @@ mmc_caption_config mmc_caption_config_default(void) {
     strcpy(c.train_captions, "all");
     c.length_penalty = 0.0f;
     c.no_repeat_ngram = 0;
-    c.batch_size = 64;
-    c.lr = 2e-3f;
+    c.batch_size = 32;
+    c.lr = 1e-3f;
     c.weight_decay = 0.01f;
     c.min_lr_ratio = 0.02f;
     c.grad_clip = 1.0f;
-    c.warmup_steps = 200;
+    c.warmup_steps = 100;
     c.epochs = 10;
     c.val_max_images = 500;
     return c;
@@ -90,6 +91,7 @@ static const key_def KEYS[] = {
     {"dec_layers", K_INT, OFF(dec_layers), 1, 8},
     {"dec_heads", K_INT, OFF(dec_heads), 1, 64},
     {"att_dim", K_INT, OFF(att_dim), 4, 4096},
+    {"dec_act", K_STR, OFF(dec_act), 0, 8},
     {"dropout", K_FLOAT, OFF(dropout), 0, 0.9},
     {"label_smoothing", K_FLOAT, OFF(label_smoothing), 0, 1},
     {"lang", K_STR, OFF(lang), 0, 4},
@@ -118,6 +120,8 @@ int mmc_caption_config_check(const mmc_caption_config *c, const char *name, mmc_
         return mmc_error_set(err, MMC_ERR_INPUT, "%s: decoder '%s' is not one of transformer, attention, lstm, gru", name, c->decoder);
     if (strcmp(c->image_input, "step0") && strcmp(c->image_input, "init"))
         return mmc_error_set(err, MMC_ERR_INPUT, "%s: image_input '%s' is not step0 or init", name, c->image_input);
+    if (strcmp(c->dec_act, "relu") && strcmp(c->dec_act, "gelu"))
+        return mmc_error_set(err, MMC_ERR_INPUT, "%s: dec_act '%s' is not relu or gelu", name, c->dec_act);
     if (strcmp(c->lang, "en") && strcmp(c->lang, "zh"))
         return mmc_error_set(err, MMC_ERR_INPUT, "%s: lang '%s' is not en or zh", name, c->lang);
     if (strcmp(c->train_captions, "all") && strcmp(c->train_captions, "first"))
