@@ -110,6 +110,10 @@ const cli_command cli_commands[] = {
      "usage: mmc train retrieval --data DIR --out RUN [--lang en|zh] [--config FILE]\n"
      "                 [--epochs N | --steps N | --minutes M] [--seed S] [--threads T] [--resume]\n"
      "       mmc train retrieval --init HF_FOLDER --data DIR --out RUN [--lang en|zh] [budget]\n"
+     "       mmc train caption --data DIR --out RUN [--lang en|zh] [--config FILE]\n"
+     "                 [--decoder transformer|attention|lstm|gru] [budget] [--seed S] [--resume]\n"
+     "caption: image encoder + text decoder (cross-entropy, teacher forcing), validation\n"
+     "BLEU-4 (greedy) each epoch; same run-folder files and flags (docs/captioning.md).\n"
      "\n"
      "retrieval: a dual encoder (image encoder + text encoder into one embedding space)\n"
      "trained on DIR/manifest-train.jsonl, validated each epoch on manifest-val.jsonl\n"
@@ -138,6 +142,8 @@ const cli_command cli_commands[] = {
      "                 No --config or --resume (docs/clip.md, Fine-tuning)\n"},
     {"eval", cmd_eval, "evaluate a trained run on a dataset split (retrieval recall)",
      "usage: mmc eval RUN --data DIR [--split test] [--json] [--best]\n"
+     "       (caption runs: [--beam K] [--length-penalty A] [--no-repeat-ngram N] [--max-images N];\n"
+     "        BLEU-1..4, CIDEr-D, exact match; --json keys BLEU-1..BLEU-4, CIDEr-D, exact_match)\n"
      "\n"
      "Embeds every image and every caption (of the run's language) of DIR/manifest-SPLIT.jsonl\n"
      "and reports retrieval recall:\n"
@@ -215,7 +221,15 @@ const cli_command cli_commands[] = {
      "{\"n\", \"correct\", \"accuracy\", \"mean_per_class\", \"classes\": [{\"label\", \"n\",\n"
      "\"correct\", \"accuracy\"}], ...}; accuracies are fractions).\n"},
     {"caption", cmd_caption, "describe images in words with a trained captioning run",
-     "usage: mmc caption --model RUN IMAGE... [--beam K] [--json]\n"},
+     "usage: mmc caption --model RUN IMAGE... [--beam K] [--json] [--best]\n"
+     "                   [--length-penalty A] [--no-repeat-ngram N] [--max-len N]\n"
+     "\n"
+     "Captions each image with a run from `mmc train caption` (model.safetensors, or\n"
+     "model-best.safetensors with --best): greedy by default, beam search of width K with\n"
+     "--beam K (GNMT length penalty A, default the run's; n-gram blocking; at most N tokens).\n"
+     "--json: one object per image per line: {\"image\", \"caption\", \"score\"} and, with\n"
+     "K > 1, \"beams\": [{\"caption\", \"score\"}, ...] best first.\n"
+     "Exit codes: 1 bad arguments, 2 a missing or malformed run folder or image.\n"},
     {"vqa", cmd_vqa, "answer a question about an image with a trained VQA run",
      "usage: mmc vqa --model RUN IMAGE --question Q [--json]\n"},
     {"inspect", cmd_inspect, "list the tensors of a .safetensors file or summarise a run folder",

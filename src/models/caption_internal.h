@@ -1,0 +1,63 @@
+/* caption_internal.h — the captioner's structs, shared by src/models/caption*.c.
+ * Not installed: callers see mmc_captioner as an opaque type through mmc.h. */
+#ifndef MMC_CAPTION_INTERNAL_H
+#define MMC_CAPTION_INTERNAL_H
+
+#include "mmc.h"
+
+#define CAP_MAX_STAGES 6
+#define CAP_MAX_RNN_LAYERS 2
+#define CAP_MAX_TF_LAYERS 8
+
+enum { CAP_IMG_CNN = 1, CAP_IMG_RESNET, CAP_IMG_VIT };
+enum { CAP_DEC_LSTM = 1, CAP_DEC_GRU, CAP_DEC_ATTENTION, CAP_DEC_TRANSFORMER };
+
+struct mmc_captioner {
+    mmc_caption_config cfg;
+    int img_kind, dec_kind, step0; /* step0: lstm/gru take the image as input 0 */
+    mmc_params P;
+    mmc_tokenizer *tok;
+    int V;
+    mmc_tokenizer_specials sp;
+
+    /* image encoder -> regions (B, L, Dm) and, for lstm/gru, a global vector (B, Dg) */
+    int n_conv;
+    mmc_nn_conv2d conv[CAP_MAX_STAGES * 2];
+    mmc_nn_batchnorm bn[CAP_MAX_STAGES * 2];
+    mmc_nn_resnet resnet;
+    mmc_nn_vit vit;
+    int side, pool;           /* cnn/resnet: final map side, avg-pool kernel to the grid */
+    int L, C;                 /* regions, channels per region before the projection */
+    int Dm;                   /* region width after the projection */
+    mmc_nn_linear reg_proj;   /* image_encoder.proj: C -> Dm (attention, transformer) */
+    mmc_tensor *reg_pos;      /* image_encoder.pos (L, Dm) */
+    mmc_nn_layernorm reg_ln;  /* image_encoder.ln (transformer) */
+    mmc_nn_linear glob;       /* image_encoder.global: L*C -> word_dim (step0) or hidden */
+
+    /* decoder */
+    mmc_nn_embedding emb;     /* decoder.embedding */
+    mmc_nn_rnn rnn;           /* decoder.rnn (lstm/gru/attention) */
+    mmc_nn_linear init_h, init_c; /* decoder.init_h / init_c */
+    mmc_nn_linear att_feat, att_hid, att_v, att_gate; /* decoder.att.* */
+    mmc_tensor *pos;          /* decoder.pos (max_len, hidden) */
+    mmc_nn_decoder_layer tf[CAP_MAX_TF_LAYERS];
+    mmc_nn_layernorm tf_ln;   /* decoder.ln */
+    mmc_nn_linear out;        /* decoder.out -> V */
+    mmc_rng drop_rng;
+};
+
+/* caption_config.c */
+int cap_image_kind(const char *s);
+int cap_decoder_kind(const char *s);
+
+/* caption.c */
+/* images (B, 3, S, S) -> regions (B, L, Dm) (NULL for lstm/gru) and glob (B, Dg) (NULL
+ * unless lstm/gru). */
+int cap_encode(mmc_ctx *ctx, mmc_captioner *m, mmc_tensor *images, int training, mmc_tensor **regions,
+               mmc_tensor **glob);
+
+/* config.json text: the config, "task", the vocabulary and (when not NULL) a "training"
+ * object (JSON text) of the trainer's notes; mmc_malloc'd. */
+char *cap_config_text(const mmc_captioner *m, const char *training_json, mmc_error *err);
+
+#endif
