@@ -29,7 +29,7 @@ typedef struct demo_stage {
 static const demo_stage STAGES[] = {
     {"data", "the shapes world", demo_stage_data, 1},
     {"retrieval", "text-to-image retrieval in English and Chinese", demo_stage_retrieval, 1},
-    {"caption", "image captioning", demo_stage_caption, 0},   /* issue 6: set to 1 when it lands */
+    {"caption", "image captioning", demo_stage_caption, 1},
     {"vqa", "visual question answering", demo_stage_vqa, 0},  /* issue 7: set to 1 when it lands */
 };
 enum { NSTAGES = sizeof STAGES / sizeof STAGES[0] };

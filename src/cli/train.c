@@ -80,16 +80,18 @@ void cli_train_progress(void *user, const mmc_train_event *ev) {
             bar[30] = 0;
             printf("\r\033[K[%s] %3.0f%% step %lld", bar, 100 * frac, (long long)ev->step);
             if (ev->total_steps > 0) printf("/%lld", (long long)ev->total_steps);
-            printf(" ep %d  loss %.4f  %.0f pairs/s  lr %.2e  T %.3f  %s elapsed, ETA %s", ev->epoch, ev->loss_avg, ev->pairs_per_s,
-                   ev->lr, ev->temperature, el, eta);
+            printf(" ep %d  loss %.4f  %.0f samples/s  lr %.2e", ev->epoch, ev->loss_avg, ev->pairs_per_s, ev->lr);
+            if (ev->temperature > 0) printf("  T %.3f", ev->temperature); /* InfoNCE only */
+            printf("  %s elapsed, ETA %s", el, eta);
         } else {
             double now = mmc_now();
             if (ev->step > 1 && now - p->last_print < 10.0) break;
             p->last_print = now;
             printf("step %lld", (long long)ev->step);
             if (ev->total_steps > 0) printf("/%lld", (long long)ev->total_steps);
-            printf("  epoch %d  loss %.4f  %.0f pairs/s  lr %.2e  temperature %.4f  elapsed %s  eta %s\n", ev->epoch, ev->loss_avg,
-                   ev->pairs_per_s, ev->lr, ev->temperature, el, eta);
+            printf("  epoch %d  loss %.4f  %.0f samples/s  lr %.2e", ev->epoch, ev->loss_avg, ev->pairs_per_s, ev->lr);
+            if (ev->temperature > 0) printf("  temperature %.4f", ev->temperature);
+            printf("  elapsed %s  eta %s\n", el, eta);
         }
         break;
     }
