@@ -1877,6 +1877,8 @@ typedef struct mmc_vqa_config {
     char norm[8];         /* after each conv: "batch" (BatchNorm, running stats in eval)
                              or "none" */
     int pool_grid;        /* the final map is average-pooled to g×g and flattened (4) */
+    char image_pool[8];   /* "grid" (that flattened map), "max" (global max over the map:
+                             "is there a ... anywhere", translation-invariant) or "both" */
     int image_dim;        /* image vector: Linear(C·g·g -> image_dim) + ReLU */
     int word_dim, text_hidden; /* question: embedding, then a 1-layer GRU's final state */
     int max_len;          /* question tokens incl. <start>/<end>; 0 = from the data */

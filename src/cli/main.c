@@ -103,6 +103,12 @@ const cli_command cli_commands[] = {
      "usage: mmc train retrieval --data DIR --out RUN [--lang en|zh] [--config FILE]\n"
      "                 [--epochs N | --steps N | --minutes M] [--seed S] [--threads T] [--resume]\n"
      "       mmc train retrieval --init HF_FOLDER --data DIR --out RUN [--lang en|zh] [budget]\n"
+     "       mmc train vqa|classify --data DIR --out RUN [--fusion early|late|hybrid|joint|none]\n"
+     "                 [--combine concat|sum|product|bilinear|logits] [--task label|match] [--blind]\n"
+     "                 [--config FILE] [budget] [--seed S] [--threads T] [--resume] [--val-max N]\n"
+     "       (vqa: question -> answer from the manifests' qa pairs; classify: caption -> the\n"
+     "       manifest's label, or --task match: does the caption describe the scene? Both\n"
+     "       validate accuracy each epoch; docs/vqa.md lists the fusions and config keys)\n"
      "\n"
      "retrieval: a dual encoder (image encoder + text encoder into one embedding space)\n"
      "trained on DIR/manifest-train.jsonl, validated each epoch on manifest-val.jsonl\n"
@@ -132,6 +138,9 @@ const cli_command cli_commands[] = {
     {"eval", cmd_eval, "evaluate a trained run on a dataset split (retrieval recall)",
      "usage: mmc eval RUN --data DIR [--split test] [--json] [--best]\n"
      "\n"
+     "vqa/classify runs: accuracy overall and by question type (--json: {\"accuracy\", \"n\",\n"
+     "\"by_type\": {TYPE: {\"accuracy\", \"n\"}}, \"split\", \"fusion\", \"checkpoint\"}).\n"
+     "Retrieval runs:\n"
      "Embeds every image and every caption (of the run's language) of DIR/manifest-SPLIT.jsonl\n"
      "and reports retrieval recall:\n"
      "  text->image: for each caption, the rank of its image among all images;\n"
@@ -210,7 +219,14 @@ const cli_command cli_commands[] = {
     {"caption", cmd_caption, "describe images in words with a trained captioning run",
      "usage: mmc caption --model RUN IMAGE... [--beam K] [--json]\n"},
     {"vqa", cmd_vqa, "answer a question about an image with a trained VQA run",
-     "usage: mmc vqa --model RUN IMAGE --question Q [--json]\n"},
+     "usage: mmc vqa --model RUN IMAGE --question Q [--json] [--best] [--top K]\n"
+     "\n"
+     "Answers Q about IMAGE with a run of `mmc train vqa` (or classify: Q is then the text).\n"
+     "Prints the answer and the next most probable ones; --json prints one object\n"
+     "{\"image\", \"question\", \"answer\", \"probability\", \"top\": [{\"answer\", \"probability\"}]}\n"
+     "(K = 5 entries by default). --best uses model-best.safetensors.\n"
+     "Exit codes: 1 bad arguments or an empty question, 2 a missing or malformed run folder or\n"
+     "image, or a question that is not UTF-8.\n"},
     {"inspect", cmd_inspect, "list the tensors of a .safetensors file or summarise a run folder",
      "usage: mmc inspect FILE.safetensors | RUN [--json]\n"
      "\n"

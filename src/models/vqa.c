@@ -60,7 +60,7 @@ static int build(mmc_vqa *m, mmc_rng *rng, mmc_error *err) {
         int g = c->pool_grid < side ? c->pool_grid : side;
         m->grid = side;
         m->grid_pool = side / g;
-        m->img_feat = in * g * g;
+        m->img_feat = (strcmp(c->image_pool, "max") ? in * g * g : 0) + (strcmp(c->image_pool, "grid") ? in : 0);
         if ((rc = mmc_nn_linear_init(&m->img_fc, P, "image_encoder.fc", m->img_feat, c->image_dim, 1, rng, err))) return rc;
         if (m->fusion == VQA_EARLY && (rc = mmc_nn_linear_init(&m->early_fc, P, "early.proj", H, c->early_dim, 1, rng, err)))
             return rc;
@@ -259,13 +259,20 @@ static mmc_tensor *stage(mmc_ctx *ctx, mmc_vqa *m, int s, mmc_tensor *h, mmc_ten
     return mmc_relu(ctx, h);
 }
 
-// final map (B, C, g', g') -> (B, image_dim): grid pool, flatten, fc, ReLU
+// final map (B, C, G, G) -> (B, image_dim): [grid pool to g×g, flattened; global max], fc, ReLU
 static mmc_tensor *image_vector(mmc_ctx *ctx, mmc_vqa *m, mmc_tensor *h) {
     if (!h) return NULL;
-    int B = h->shape[0];
-    if (m->grid_pool > 1) h = mmc_avg_pool2d(ctx, h, m->grid_pool, m->grid_pool, 0);
-    h = mmc_reshape(ctx, h, 2, (int[]){B, m->img_feat});
-    return mmc_relu(ctx, mmc_nn_linear_forward(ctx, &m->img_fc, h));
+    int B = h->shape[0], C = h->shape[1], G = h->shape[2] * h->shape[3];
+    const char *pool = m->cfg.image_pool;
+    mmc_tensor *parts[2];
+    int n = 0;
+    if (strcmp(pool, "max")) {
+        mmc_tensor *g = m->grid_pool > 1 ? mmc_avg_pool2d(ctx, h, m->grid_pool, m->grid_pool, 0) : h;
+        parts[n++] = g ? mmc_reshape(ctx, g, 2, (int[]){B, (int)(g->numel / B)}) : NULL;
+    }
+    if (strcmp(pool, "grid")) parts[n++] = mmc_max(ctx, mmc_reshape(ctx, h, 3, (int[]){B, C, G}), 2, 0); // (B, C)
+    mmc_tensor *f = n == 1 ? parts[0] : mmc_concat(ctx, parts, 2, 1);
+    return mmc_relu(ctx, mmc_nn_linear_forward(ctx, &m->img_fc, f));
 }
 
 static mmc_tensor *joint_forward(mmc_ctx *ctx, mmc_vqa *m, mmc_tensor *images, const int *item_img, const int32_t *ids,

@@ -41,6 +41,7 @@ mmc_vqa_config mmc_vqa_config_default(const char *task, const char *fusion) {
     memcpy(c.cnn_widths, w, sizeof w);
     strcpy(c.norm, "batch");
     c.pool_grid = 4;
+    strcpy(c.image_pool, "both");
     c.image_dim = 256;
     c.word_dim = 64;
     c.text_hidden = 128;
@@ -86,6 +87,7 @@ static const key_def KEYS[] = {
     {"cnn_widths", K_INTS, OFF(cnn_widths), 0, 6},
     {"norm", K_STR, OFF(norm), 0, 8},
     {"pool_grid", K_INT, OFF(pool_grid), 1, 16},
+    {"image_pool", K_STR, OFF(image_pool), 0, 8},
     {"image_dim", K_INT, OFF(image_dim), 2, 8192},
     {"word_dim", K_INT, OFF(word_dim), 2, 4096},
     {"text_hidden", K_INT, OFF(text_hidden), 2, 4096},
@@ -125,6 +127,8 @@ int mmc_vqa_config_check(const mmc_vqa_config *c, const char *name, mmc_error *e
     if (!vqa_combine_kind(c->combine))
         return mmc_error_set(err, MMC_ERR_INPUT, "%s: combine '%s' is not one of concat, sum, product, bilinear, logits", name,
                              c->combine);
+    if (strcmp(c->image_pool, "grid") && strcmp(c->image_pool, "max") && strcmp(c->image_pool, "both"))
+        return mmc_error_set(err, MMC_ERR_INPUT, "%s: image_pool '%s' is not grid, max or both", name, c->image_pool);
     if (strcmp(c->norm, "batch") && strcmp(c->norm, "none"))
         return mmc_error_set(err, MMC_ERR_INPUT, "%s: norm '%s' is not batch or none", name, c->norm);
     int ns = vqa_n_stages(c);
