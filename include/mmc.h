@@ -1858,7 +1858,9 @@ int mmc_retrieval_train(const mmc_retrieval_config *cfg, const mmc_retrieval_tra
  *   late    CNN and GRU encode separately; their vectors are combined by concat (default),
  *           sum, product (mmc_nn_fusion), bilinear (mmc_nn_lowrank_bilinear), or each
  *           modality gets its own classifier and the logits are averaged with learned
- *           weights (mmc_nn_logit_average: "logits")
+ *           weights (mmc_nn_logit_average: "logits"); or "attention": the question weighs
+ *           the cells of the CNN's final map (with their coordinates), `glimpses` times,
+ *           and the weighted cells join [v; q] (stacked-attention style)
  *   hybrid  FiLM from the question into every CNN stage from film_from on (mmc_nn_film),
  *           plus a late concat of the question vector with the image vector
  *   joint   one transformer over [CLS; image patches; question tokens] (mmc_nn_joint)
@@ -1871,7 +1873,8 @@ typedef struct mmc_vqa_config {
     char source[12];      /* classify: "label" (caption -> the manifest's label) or "match"
                              (does this caption describe this scene? "yes"/"no") */
     char fusion[12];      /* "early", "late", "hybrid", "joint", "none" */
-    char combine[12];     /* late: "concat", "sum", "product", "bilinear", "logits" */
+    char combine[12];     /* late: "concat", "sum", "product", "bilinear", "logits",
+                             "attention" */
     int image_size;       /* input side (64); images are resized to it */
     int cnn_widths[6];    /* channels per stride-2 3×3 conv stage, 0-terminated */
     char norm[8];         /* after each conv: "batch" (BatchNorm, running stats in eval)
@@ -1883,7 +1886,9 @@ typedef struct mmc_vqa_config {
     int word_dim, text_hidden; /* question: embedding, then a 1-layer GRU's final state */
     int max_len;          /* question tokens incl. <start>/<end>; 0 = from the data */
     int min_count;        /* vocabulary: words seen at least this often */
-    int fuse_dim;         /* late: projections before sum/product/concat, bilinear rank */
+    int fuse_dim;         /* late: projections before sum/product/concat, bilinear rank,
+                             attention width */
+    int glimpses;         /* late attention: question-guided attention maps over the grid */
     int hidden;           /* classifier MLP: in -> hidden -> classes */
     int early_stage;      /* early: the stage whose input gets the question (0 = image) */
     int early_dim;        /* early: question channels tiled */

@@ -63,8 +63,9 @@ static mmc_tensor *g_vqa(mmc_ctx *ctx, mmc_tensor **in, void *u) {
 }
 
 static const char *FUSIONS[][2] = {{"early", NULL}, {"late", "concat"}, {"late", "sum"}, {"late", "product"},
-                                   {"late", "bilinear"}, {"late", "logits"}, {"hybrid", NULL}, {"joint", NULL}, {"none", NULL}};
-#define N_FUSIONS 9
+                                   {"late", "bilinear"}, {"late", "logits"}, {"late", "attention"}, {"hybrid", NULL},
+                                   {"joint", NULL}, {"none", NULL}};
+#define N_FUSIONS 10
 
 TEST(vqa_forward_shapes) {
     for (int k = 0; k < N_FUSIONS; k++) {
@@ -137,7 +138,7 @@ TEST(grad_vqa_models) {
             if (P->kind[i] == MMC_PARAM) in[n++] = P->tensors[i];
         char what[64];
         snprintf(what, sizeof what, "vqa %s%s%s", FUSIONS[k][0], FUSIONS[k][1] ? " " : "", FUSIONS[k][1] ? FUSIONS[k][1] : "");
-        test_gradcheck(what, g_vqa, in, n, &f, 1e-2f, 3e-2, 4);
+        test_gradcheck(what, g_vqa, in, n, &f, 3e-3f, 3e-2, 4); /* 1e-2 crosses ReLU kinks */
         mmc_tensor_free(in[0]);
         mmc_vqa_free(f.m);
     }
@@ -244,9 +245,9 @@ TEST(vqa_train_lowers_loss) {
     mmc_vqa_config c = train_cfg("hybrid");
     mmc_error err = {0};
     loss_log log = {0};
-    REQUIRE(train_run(&c, dir, run, 60, 0, 0, &log, &err) == MMC_OK, "train: %s", err.msg);
-    CHECK(log.last < 0.85 * log.first, "loss did not fall: %.3f -> %.3f", log.first, log.last);
-    CHECK(log.vals >= 2, "%d validations in 20 epochs", log.vals);
+    REQUIRE(train_run(&c, dir, run, 120, 0, 0, &log, &err) == MMC_OK, "train: %s", err.msg);
+    CHECK(log.last < 0.8 * log.first, "loss did not fall: %.3f -> %.3f", log.first, log.last);
+    CHECK(log.vals >= 2, "%d validations in 40 epochs", log.vals);
     static const char *files[] = {"config.json", "model.safetensors", "model-best.safetensors", "optimizer.safetensors",
                                   "trainer.json", "metrics.jsonl"};
     for (int i = 0; i < 6; i++) {

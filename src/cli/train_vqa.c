@@ -60,13 +60,14 @@ int cmd_train_vqa(int argc, char **argv) {
     if (blind && fusion && strcmp(fusion, "none")) return cli_error(1, "train %s: --blind is --fusion none; drop --fusion %s", task, fusion);
     if (blind) fusion = "none";
     static const char *const fusions[] = {"early", "late", "hybrid", "joint", "none"};
-    static const char *const combines[] = {"concat", "sum", "product", "bilinear", "logits"};
+    static const char *const combines[] = {"concat", "sum", "product", "bilinear", "logits", "attention"};
     int ok = !fusion;
     for (int i = 0; fusion && i < 5; i++) ok |= !strcmp(fusion, fusions[i]);
     if (!ok) return cli_error(1, "train %s: --fusion must be early, late, hybrid, joint or none, got '%s'", task, fusion);
     ok = !combine;
-    for (int i = 0; combine && i < 5; i++) ok |= !strcmp(combine, combines[i]);
-    if (!ok) return cli_error(1, "train %s: --combine must be concat, sum, product, bilinear or logits, got '%s'", task, combine);
+    for (int i = 0; combine && i < 6; i++) ok |= !strcmp(combine, combines[i]);
+    if (!ok)
+        return cli_error(1, "train %s: --combine must be concat, sum, product, bilinear, logits or attention, got '%s'", task, combine);
     if (combine && fusion && strcmp(fusion, "late"))
         return cli_error(1, "train %s: --combine is for --fusion late (got --fusion %s)", task, fusion);
     if (source && !classify) return cli_error(1, "train vqa: --task is for classify (label or match)");

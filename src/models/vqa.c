@@ -94,7 +94,15 @@ static int build(mmc_vqa *m, mmc_rng *rng, mmc_error *err) {
                 return rc;
             return MMC_OK; /* no shared classifier */
         }
-        if (m->combine == VQA_BILINEAR) {
+        if (m->combine == VQA_ATTENTION) {
+            int A = c->fuse_dim;
+            m->cell_dim = c->cnn_widths[m->n_stages - 1] + 2;
+            if ((rc = mmc_nn_linear_init(&m->att_v, P, "fusion.attention.cells", m->cell_dim, A, 1, rng, err)) ||
+                (rc = mmc_nn_linear_init(&m->att_q, P, "fusion.attention.question", H, A, 1, rng, err)) ||
+                (rc = mmc_nn_linear_init(&m->att_out, P, "fusion.attention.glimpses", A, c->glimpses, 1, rng, err)))
+                return rc;
+            m->head_in = c->glimpses * m->cell_dim + c->image_dim + H;
+        } else if (m->combine == VQA_BILINEAR) {
             if ((rc = mmc_nn_lowrank_bilinear_init(&m->mlb, P, "fusion", c->image_dim, H, c->fuse_dim, c->fuse_dim, MMC_ACT_TANH,
                                                    0.0f, rng, err)))
                 return rc;
@@ -275,6 +283,34 @@ static mmc_tensor *image_vector(mmc_ctx *ctx, mmc_vqa *m, mmc_tensor *h) {
     return mmc_relu(ctx, mmc_nn_linear_forward(ctx, &m->img_fc, f));
 }
 
+/* Late fusion by attention. h: the final map (B, C, G, G) of the B images; v (B, image_dim)
+ * their vectors; q (N, H). Each cell is its C features and its centre's (x, y) in [-1, 1];
+ * glimpse k weighs the cells of text n's image by softmax over cells of
+ * att_out(tanh(att_v(cell) + att_q(q_n)))[k], and reads their weighted sum.
+ * -> [glimpse 1 .. glimpse K, v, q] (N, K·(C + 2) + image_dim + H) */
+static mmc_tensor *attention_features(mmc_ctx *ctx, mmc_vqa *m, mmc_tensor *h, mmc_tensor *v, mmc_tensor *q,
+                                      const int *item_img, int N) {
+    if (!h || !v || !q) return NULL;
+    const int B = h->shape[0], C = h->shape[1], G = h->shape[2], L = G * h->shape[3], K = m->cfg.glimpses, D = C + 2;
+    mmc_tensor *xy = mmc_tensor_empty(ctx, 3, (int[]){B, L, 2});
+    if (!xy) return NULL;
+    for (int b = 0; b < B; b++)
+        for (int i = 0; i < L; i++) {
+            xy->data[((size_t)b * L + i) * 2] = ((float)(i % h->shape[3]) + 0.5f) / (float)h->shape[3] * 2.0f - 1.0f;
+            xy->data[((size_t)b * L + i) * 2 + 1] = ((float)(i / h->shape[3]) + 0.5f) / (float)G * 2.0f - 1.0f;
+        }
+    mmc_tensor *cl[2] = {mmc_permute(ctx, mmc_reshape(ctx, h, 3, (int[]){B, C, L}), (int[]){0, 2, 1}), xy};
+    mmc_tensor *cells = mmc_concat(ctx, cl, 2, 2);                                   // (B, L, D)
+    mmc_tensor *key = mmc_nn_linear_forward(ctx, &m->att_v, cells);                  // (B, L, A): once per image
+    mmc_tensor *qa = mmc_nn_linear_forward(ctx, &m->att_q, q);                       // (N, A)
+    qa = qa ? mmc_reshape(ctx, qa, 3, (int[]){N, 1, qa->shape[1]}) : NULL;
+    mmc_tensor *e = mmc_tanh(ctx, mmc_add(ctx, expand(ctx, key, item_img, N), qa));  // (N, L, A)
+    mmc_tensor *a = mmc_softmax(ctx, mmc_transpose(ctx, mmc_nn_linear_forward(ctx, &m->att_out, e), 1, 2)); // (N, K, L)
+    mmc_tensor *g = mmc_bmm(ctx, a, expand(ctx, cells, item_img, N), 0, 0);          // (N, K, D)
+    mmc_tensor *parts[3] = {g ? mmc_reshape(ctx, g, 2, (int[]){N, K * D}) : NULL, expand(ctx, v, item_img, N), q};
+    return mmc_concat(ctx, parts, 3, 1);
+}
+
 static mmc_tensor *joint_forward(mmc_ctx *ctx, mmc_vqa *m, mmc_tensor *images, const int *item_img, const int32_t *ids,
                                  const int32_t *mask, int N, int T, int training) {
     int Te = used_len(mask, N, T);
@@ -315,7 +351,9 @@ mmc_tensor *mmc_vqa_forward(mmc_ctx *ctx, mmc_vqa *m, mmc_tensor *images, const 
     else if (m->fusion != VQA_JOINT) {
         mmc_tensor *h = images;
         for (int s = 0; s < m->shared_stages; s++) h = stage(ctx, m, s, h, NULL, training);
-        if (m->fusion == VQA_LATE) {
+        if (m->fusion == VQA_LATE && m->combine == VQA_ATTENTION) {
+            feat = attention_features(ctx, m, h, image_vector(ctx, m, h), q, item_img, N);
+        } else if (m->fusion == VQA_LATE) {
             mmc_tensor *v = expand(ctx, image_vector(ctx, m, h), item_img, N); // (N, image_dim)
             if (m->combine == VQA_LOGITS) {
                 mmc_tensor *lg[2] = {mmc_nn_mlp_forward(ctx, &m->head_img, v, training, &m->drop_rng),

@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define VQA_DEFAULT_FUSION "hybrid"
+#define VQA_DEFAULT_FUSION "late"
 
 int vqa_fusion_kind(const char *s) {
     return !strcmp(s, "early") ? VQA_EARLY : !strcmp(s, "late") ? VQA_LATE : !strcmp(s, "hybrid") ? VQA_HYBRID
@@ -21,7 +21,8 @@ int vqa_fusion_kind(const char *s) {
 }
 int vqa_combine_kind(const char *s) {
     return !strcmp(s, "concat") ? VQA_CAT : !strcmp(s, "sum") ? VQA_SUM : !strcmp(s, "product") ? VQA_PROD
-         : !strcmp(s, "bilinear") ? VQA_BILINEAR : !strcmp(s, "logits") ? VQA_LOGITS : 0;
+         : !strcmp(s, "bilinear") ? VQA_BILINEAR : !strcmp(s, "logits") ? VQA_LOGITS
+         : !strcmp(s, "attention") ? VQA_ATTENTION : 0;
 }
 int vqa_n_stages(const mmc_vqa_config *c) {
     int n = 0;
@@ -35,7 +36,7 @@ mmc_vqa_config mmc_vqa_config_default(const char *task, const char *fusion) {
     snprintf(c.task, sizeof c.task, "%s", task && !strcmp(task, "classify") ? "classify" : "vqa");
     strcpy(c.source, "label");
     snprintf(c.fusion, sizeof c.fusion, "%s", fusion ? fusion : VQA_DEFAULT_FUSION);
-    strcpy(c.combine, "concat");
+    strcpy(c.combine, "attention");
     c.image_size = 64;
     int w[6] = {16, 32, 64, 128, 0, 0};
     memcpy(c.cnn_widths, w, sizeof w);
@@ -48,11 +49,12 @@ mmc_vqa_config mmc_vqa_config_default(const char *task, const char *fusion) {
     c.max_len = 0;
     c.min_count = 1;
     c.fuse_dim = 256;
+    c.glimpses = 2;
     c.hidden = 256;
     c.early_stage = 1;
     c.early_dim = 16;
     c.film_from = 1;
-    c.joint_patch = 8;
+    c.joint_patch = 16;
     c.joint_dim = 64;
     c.joint_depth = 2;
     c.joint_heads = 4;
@@ -94,6 +96,7 @@ static const key_def KEYS[] = {
     {"max_len", K_INT, OFF(max_len), 0, 256},
     {"min_count", K_INT, OFF(min_count), 1, 1000000},
     {"fuse_dim", K_INT, OFF(fuse_dim), 2, 8192},
+    {"glimpses", K_INT, OFF(glimpses), 1, 16},
     {"hidden", K_INT, OFF(hidden), 2, 8192},
     {"early_stage", K_INT, OFF(early_stage), 0, VQA_MAX_STAGES - 1},
     {"early_dim", K_INT, OFF(early_dim), 1, 1024},
@@ -125,7 +128,7 @@ int mmc_vqa_config_check(const mmc_vqa_config *c, const char *name, mmc_error *e
     if (!vqa_fusion_kind(c->fusion))
         return mmc_error_set(err, MMC_ERR_INPUT, "%s: fusion '%s' is not one of early, late, hybrid, joint, none", name, c->fusion);
     if (!vqa_combine_kind(c->combine))
-        return mmc_error_set(err, MMC_ERR_INPUT, "%s: combine '%s' is not one of concat, sum, product, bilinear, logits", name,
+        return mmc_error_set(err, MMC_ERR_INPUT, "%s: combine '%s' is not one of concat, sum, product, bilinear, logits, attention", name,
                              c->combine);
     if (strcmp(c->image_pool, "grid") && strcmp(c->image_pool, "max") && strcmp(c->image_pool, "both"))
         return mmc_error_set(err, MMC_ERR_INPUT, "%s: image_pool '%s' is not grid, max or both", name, c->image_pool);

@@ -8,7 +8,7 @@
 #define VQA_MAX_STAGES 6
 
 enum { VQA_EARLY = 1, VQA_LATE, VQA_HYBRID, VQA_JOINT, VQA_NONE };
-enum { VQA_CAT = 1, VQA_SUM, VQA_PROD, VQA_BILINEAR, VQA_LOGITS };
+enum { VQA_CAT = 1, VQA_SUM, VQA_PROD, VQA_BILINEAR, VQA_LOGITS, VQA_ATTENTION };
 
 struct mmc_vqa {
     mmc_vqa_config cfg;
@@ -37,6 +37,8 @@ struct mmc_vqa {
     mmc_nn_lowrank_bilinear mlb;
     mmc_nn_mlp head_img, head_txt;
     mmc_nn_logit_average lavg;
+    mmc_nn_linear att_v, att_q, att_out; /* attention: cells -> A, q -> A, A -> glimpses */
+    int cell_dim;               /* channels of the final map + 2 coordinates */
 
     mmc_nn_joint joint;
     mmc_nn_mlp head;            /* the classifier (all but late "logits") */
