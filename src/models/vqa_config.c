@@ -61,7 +61,7 @@ mmc_vqa_config mmc_vqa_config_default(const char *task, const char *fusion) {
     c.dropout = 0.1f;
     c.batch_images = 32;
     c.per_image = 4;
-    c.lr = 2e-3f;
+    c.lr = 5e-4f;
     c.weight_decay = 0.01f;
     c.min_lr_ratio = 0.01f;
     c.grad_clip = 5.0f;
