@@ -106,7 +106,7 @@ const cli_command cli_commands[] = {
      "Human output: the text, its token count, the ids and the tokens.\n"
      "\n"
      "Exit codes: 1 bad arguments, 2 a missing or malformed model folder, or text that is not UTF-8.\n"},
-    {"train", cmd_train, "train a model on a dataset folder (retrieval)",
+    {"train", cmd_train, "train a model on a dataset folder (retrieval, caption, vqa, classify)",
      "usage: mmc train retrieval --data DIR --out RUN [--lang en|zh] [--config FILE]\n"
      "                 [--epochs N | --steps N | --minutes M] [--seed S] [--threads T] [--resume]\n"
      "       mmc train retrieval --init HF_FOLDER --data DIR --out RUN [--lang en|zh] [budget]\n"
@@ -114,10 +114,16 @@ const cli_command cli_commands[] = {
      "                 [--decoder transformer|attention|lstm|gru] [budget] [--seed S] [--resume]\n"
      "caption: image encoder + text decoder (cross-entropy, teacher forcing), validation\n"
      "BLEU-4 (greedy) each epoch; same run-folder files and flags (docs/captioning.md).\n"
+     "       mmc train vqa|classify --data DIR --out RUN [--fusion early|late|hybrid|joint|none]\n"
+     "                 [--combine concat|sum|product|bilinear|logits] [--task label|match] [--blind]\n"
+     "                 [--config FILE] [budget] [--seed S] [--threads T] [--resume] [--val-max N]\n"
+     "       (vqa: question -> answer from the manifests' qa pairs; classify: caption -> the\n"
+     "       manifest's label, or --task match: does the caption describe the scene? Both\n"
+     "       validate accuracy each epoch; docs/vqa.md lists the fusions and config keys)\n"
      "\n"
      "retrieval: a dual encoder (image encoder + text encoder into one embedding space)\n"
      "trained on DIR/manifest-train.jsonl, validated each epoch on manifest-val.jsonl\n"
-     "(text->image and image->text R@1/5/10). Tasks caption, vqa and classify come later.\n"
+     "(text->image and image->text R@1/5/10).\n"
      "Writes RUN/config.json (settings + the vocabulary built from the training captions),\n"
      "model.safetensors (last checkpoint), model-best.safetensors (best validation\n"
      "text->image R@1+R@5+R@10), optimizer.safetensors, trainer.json, metrics.jsonl.\n"
@@ -145,6 +151,9 @@ const cli_command cli_commands[] = {
      "       (caption runs: [--beam K] [--length-penalty A] [--no-repeat-ngram N] [--max-images N];\n"
      "        BLEU-1..4, CIDEr-D, exact match; --json keys BLEU-1..BLEU-4, CIDEr-D, exact_match)\n"
      "\n"
+     "vqa/classify runs: accuracy overall and by question type (--json: {\"accuracy\", \"n\",\n"
+     "\"by_type\": {TYPE: {\"accuracy\", \"n\"}}, \"split\", \"fusion\", \"checkpoint\"}).\n"
+     "Retrieval runs:\n"
      "Embeds every image and every caption (of the run's language) of DIR/manifest-SPLIT.jsonl\n"
      "and reports retrieval recall:\n"
      "  text->image: for each caption, the rank of its image among all images;\n"
@@ -231,7 +240,14 @@ const cli_command cli_commands[] = {
      "K > 1, \"beams\": [{\"caption\", \"score\"}, ...] best first.\n"
      "Exit codes: 1 bad arguments, 2 a missing or malformed run folder or image.\n"},
     {"vqa", cmd_vqa, "answer a question about an image with a trained VQA run",
-     "usage: mmc vqa --model RUN IMAGE --question Q [--json]\n"},
+     "usage: mmc vqa --model RUN IMAGE --question Q [--json] [--best] [--top K]\n"
+     "\n"
+     "Answers Q about IMAGE with a run of `mmc train vqa` (or classify: Q is then the text).\n"
+     "Prints the answer and the next most probable ones; --json prints one object\n"
+     "{\"image\", \"question\", \"answer\", \"probability\", \"top\": [{\"answer\", \"probability\"}]}\n"
+     "(K = 5 entries by default). --best uses model-best.safetensors.\n"
+     "Exit codes: 1 bad arguments or an empty question, 2 a missing or malformed run folder or\n"
+     "image, or a question that is not UTF-8.\n"},
     {"inspect", cmd_inspect, "list the tensors of a .safetensors file or summarise a run folder",
      "usage: mmc inspect FILE.safetensors | RUN [--json]\n"
      "\n"

@@ -1,0 +1,544 @@
+/* vqa.c — the fusion model (docs/vqa.md): build, forward, save/load, answer one question.
+ *
+ *   image (B, 3, S, S) ─ CNN stages [conv 3×3 s2, BN, (FiLM), ReLU] ─ grid pool ─ fc ─ v
+ *   text ids (N, T) ─ embedding ─ GRU (final state) ─ q (N, H)
+ *
+ *   early   stages < early_stage on the B images, expand to the N texts, tile
+ *           tanh(early_fc(q)) as extra channels onto stage early_stage's input, the rest
+ *           of the CNN, v -> classifier
+ *   late    v per image, expanded; combine(v, q) -> classifier (concat/sum/product:
+ *           mmc_nn_fusion with projections; bilinear: MLB), or logits: softmax-weighted
+ *           average of an image classifier's and a text classifier's logits
+ *   hybrid  stages < film_from shared, expanded, FiLM(q) in the later stages; [v; q] ->
+ *           classifier
+ *   joint   mmc_nn_joint over [CLS; patches; tokens] (images expanded to the N texts) ->
+ *           classifier
+ *   none    q -> classifier
+ *
+ * "Expanded": text n is about image item_img[n]; the per-image tensor (B, ...) becomes
+ * (N, ...) by an embedding lookup with the image indices as ids, so the backward sums the
+ * gradients of an image's texts. Run folder: config.json holds every setting, the question
+ * vocabulary ("tokenizer"), the answer vocabulary ("answers"), the seed and the number of
+ * training images; model.safetensors every tensor under its dotted name. */
+#include "vqa_internal.h"
+#include "internal.h"
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* -------------------------------------------------------------- building */
+
+static int build(mmc_vqa *m, mmc_rng *rng, mmc_error *err) {
+    const mmc_vqa_config *c = &m->cfg;
+    mmc_params *P = &m->P;
+    int V = mmc_tokenizer_vocab_size(m->tok), H = c->text_hidden, C = m->n_classes;
+    char name[64];
+    int rc = MMC_OK;
+    m->n_stages = vqa_n_stages(c);
+    int uses_cnn = m->fusion == VQA_EARLY || m->fusion == VQA_LATE || m->fusion == VQA_HYBRID;
+    m->shared_stages = m->fusion == VQA_LATE ? m->n_stages : m->fusion == VQA_EARLY ? c->early_stage
+                     : m->fusion == VQA_HYBRID ? c->film_from : 0;
+    if (uses_cnn) {
+        int in = 3, side = c->image_size, bn = !strcmp(c->norm, "batch");
+        for (int s = 0; s < m->n_stages; s++) {
+            int cin = in + (m->fusion == VQA_EARLY && s == c->early_stage ? c->early_dim : 0);
+            snprintf(name, sizeof name, "image_encoder.conv.%d", s);
+            if ((rc = mmc_nn_conv2d_init(&m->conv[s], P, name, cin, c->cnn_widths[s], 3, 2, 1, !bn, rng, err))) return rc;
+            if (bn) {
+                snprintf(name, sizeof name, "image_encoder.bn.%d", s);
+                if ((rc = mmc_nn_batchnorm_init(&m->bn[s], P, name, c->cnn_widths[s], err))) return rc;
+            }
+            if (m->fusion == VQA_HYBRID && s >= c->film_from) {
+                snprintf(name, sizeof name, "image_encoder.film.%d", s);
+                if ((rc = mmc_nn_film_init(&m->film[s], P, name, H, c->cnn_widths[s], 1, rng, err))) return rc;
+            }
+            in = c->cnn_widths[s];
+            side = (side + 1) / 2;
+        }
+        int g = c->pool_grid < side ? c->pool_grid : side;
+        m->grid = side;
+        m->grid_pool = side / g;
+        m->img_feat = (strcmp(c->image_pool, "max") ? in * g * g : 0) + (strcmp(c->image_pool, "grid") ? in : 0);
+        if ((rc = mmc_nn_linear_init(&m->img_fc, P, "image_encoder.fc", m->img_feat, c->image_dim, 1, rng, err))) return rc;
+        if (m->fusion == VQA_EARLY && (rc = mmc_nn_linear_init(&m->early_fc, P, "early.proj", H, c->early_dim, 1, rng, err)))
+            return rc;
+    }
+    if (m->fusion != VQA_JOINT) {
+        if ((rc = mmc_nn_embedding_init(&m->emb, P, "text_encoder.embedding", V, c->word_dim, rng, err))) return rc;
+        mmc_rng scratch; /* torch's RNN init draws U(±1/sqrt(H)); loading (rng NULL) overwrites it */
+        mmc_rng_seed(&scratch, 0, 0);
+        if ((rc = mmc_nn_gru_init(&m->gru, P, "text_encoder.rnn", c->word_dim, H, mmc_nn_rnn_defaults(), rng ? rng : &scratch,
+                                  err)))
+            return rc;
+    }
+    switch (m->fusion) {
+    case VQA_EARLY: m->head_in = c->image_dim; break;
+    case VQA_HYBRID: m->head_in = c->image_dim + H; break;
+    case VQA_NONE: m->head_in = H; break;
+    case VQA_JOINT: {
+        mmc_nn_joint_cfg jc = mmc_nn_joint_defaults(c->image_size, c->joint_patch, V, c->max_len, c->joint_dim,
+                                                    c->joint_depth, c->joint_heads);
+        jc.dropout = c->dropout;
+        if ((rc = mmc_nn_joint_init(&m->joint, P, "joint", &jc, rng, err))) return rc;
+        m->head_in = c->joint_dim;
+        break;
+    }
+    default: /* late */
+        if (m->combine == VQA_LOGITS) {
+            int wi[3] = {c->image_dim, c->hidden, C}, wt[3] = {H, c->hidden, C};
+            if ((rc = mmc_nn_mlp_init(&m->head_img, P, "head_image", 3, wi, MMC_ACT_RELU, c->dropout, rng, err)) ||
+                (rc = mmc_nn_mlp_init(&m->head_txt, P, "head_text", 3, wt, MMC_ACT_RELU, c->dropout, rng, err)) ||
+                (rc = mmc_nn_logit_average_init(&m->lavg, P, "fusion", 2, err)))
+                return rc;
+            return MMC_OK; /* no shared classifier */
+        }
+        if (m->combine == VQA_ATTENTION) {
+            int A = c->fuse_dim;
+            m->cell_dim = c->cnn_widths[m->n_stages - 1] + 2;
+            if ((rc = mmc_nn_linear_init(&m->att_v, P, "fusion.attention.cells", m->cell_dim, A, 1, rng, err)) ||
+                (rc = mmc_nn_linear_init(&m->att_q, P, "fusion.attention.question", H, A, 1, rng, err)) ||
+                (rc = mmc_nn_linear_init(&m->att_out, P, "fusion.attention.glimpses", A, c->glimpses, 1, rng, err)))
+                return rc;
+            m->head_in = c->glimpses * m->cell_dim + c->image_dim + H;
+        } else if (m->combine == VQA_BILINEAR) {
+            if ((rc = mmc_nn_lowrank_bilinear_init(&m->mlb, P, "fusion", c->image_dim, H, c->fuse_dim, c->fuse_dim, MMC_ACT_TANH,
+                                                   0.0f, rng, err)))
+                return rc;
+            m->head_in = c->fuse_dim;
+        } else {
+            int mode = m->combine == VQA_SUM ? MMC_FUSE_SUM : m->combine == VQA_PROD ? MMC_FUSE_PRODUCT : MMC_FUSE_CONCAT;
+            if ((rc = mmc_nn_fusion_init(&m->fuse, P, "fusion", mode, c->image_dim, H, c->fuse_dim,
+                                         mode == MMC_FUSE_PRODUCT ? MMC_ACT_TANH : MMC_ACT_RELU, rng, err)))
+                return rc;
+            m->head_in = m->fuse.out_dim;
+        }
+        break;
+    }
+    int w[3] = {m->head_in, c->hidden, C};
+    return mmc_nn_mlp_init(&m->head, P, "classifier", 3, w, MMC_ACT_RELU, c->dropout, rng, err);
+}
+
+static mmc_vqa *create(const mmc_vqa_config *cfg, mmc_tokenizer *tok, const char *const *classes, int n_classes,
+                       mmc_rng *rng, const char *name, mmc_error *err) {
+    if (mmc_vqa_config_check(cfg, name, err)) { mmc_tokenizer_free(tok); return NULL; }
+    if (cfg->max_len < 3) {
+        mmc_error_set(err, MMC_ERR_INPUT, "%s: max_len must be set (>= 3) to build a model", name);
+        mmc_tokenizer_free(tok);
+        return NULL;
+    }
+    mmc_tokenizer_kind k = tok ? mmc_tokenizer_kind_of(tok) : 0;
+    if (k != MMC_TOK_WORD && k != MMC_TOK_CHAR) {
+        mmc_error_set(err, MMC_ERR_INPUT, "%s: the vqa model needs a word or char tokenizer", name);
+        mmc_tokenizer_free(tok);
+        return NULL;
+    }
+    if (n_classes < 1 || !classes) {
+        mmc_error_set(err, MMC_ERR_INPUT, "%s: no answers (the class vocabulary is empty)", name);
+        mmc_tokenizer_free(tok);
+        return NULL;
+    }
+    mmc_vqa *m = mmc_calloc(1, sizeof *m);
+    if (!m) {
+        mmc_error_set(err, MMC_ERR_RUNTIME, "vqa: out of memory");
+        mmc_tokenizer_free(tok);
+        return NULL;
+    }
+    m->cfg = *cfg;
+    m->tok = tok;
+    m->fusion = vqa_fusion_kind(cfg->fusion);
+    m->combine = vqa_combine_kind(cfg->combine);
+    m->classes = mmc_calloc((size_t)n_classes, sizeof(char *));
+    if (!m->classes) {
+        mmc_error_set(err, MMC_ERR_RUNTIME, "vqa: out of memory");
+        mmc_vqa_free(m);
+        return NULL;
+    }
+    m->n_classes = n_classes;
+    for (int i = 0; i < n_classes; i++) {
+        size_t len = classes[i] ? strlen(classes[i]) : 0;
+        if (!classes[i] || mmc_utf8_validate(classes[i], len, NULL)) {
+            mmc_error_set(err, MMC_ERR_INPUT, "%s: answer %d is not a UTF-8 string", name, i);
+            mmc_vqa_free(m);
+            return NULL;
+        }
+        for (int j = 0; j < i; j++)
+            if (!strcmp(m->classes[j], classes[i])) {
+                mmc_error_set(err, MMC_ERR_INPUT, "%s: answer '%s' appears twice", name, classes[i]);
+                mmc_vqa_free(m);
+                return NULL;
+            }
+        if (!(m->classes[i] = mmc_malloc(len + 1))) {
+            mmc_error_set(err, MMC_ERR_RUNTIME, "vqa: out of memory");
+            mmc_vqa_free(m);
+            return NULL;
+        }
+        memcpy(m->classes[i], classes[i], len + 1);
+    }
+    mmc_rng_seed(&m->drop_rng, 0x5eed, 99);
+    if (build(m, rng, err)) {
+        if (err && err->code == MMC_OK) mmc_error_set(err, MMC_ERR_RUNTIME, "vqa: building the model failed");
+        mmc_vqa_free(m);
+        return NULL;
+    }
+    return m;
+}
+
+mmc_vqa *mmc_vqa_create(const mmc_vqa_config *cfg, mmc_tokenizer *tok, const char *const *classes, int n_classes,
+                        uint64_t seed, mmc_error *err) {
+    mmc_rng rng;
+    mmc_rng_seed(&rng, seed, 1);
+    mmc_vqa *m = create(cfg, tok, classes, n_classes, &rng, "config", err);
+    if (m) mmc_rng_seed(&m->drop_rng, seed, 2);
+    return m;
+}
+
+void mmc_vqa_free(mmc_vqa *m) {
+    if (!m) return;
+    mmc_params_free(&m->P);
+    mmc_tokenizer_free(m->tok);
+    for (int i = 0; m->classes && i < m->n_classes; i++) mmc_free(m->classes[i]);
+    mmc_free(m->classes);
+    mmc_free(m);
+}
+
+const mmc_vqa_config *mmc_vqa_get_config(const mmc_vqa *m) { return &m->cfg; }
+mmc_params *mmc_vqa_params(mmc_vqa *m) { return &m->P; }
+const mmc_tokenizer *mmc_vqa_tokenizer(const mmc_vqa *m) { return m->tok; }
+int mmc_vqa_n_classes(const mmc_vqa *m) { return m->n_classes; }
+const char *mmc_vqa_class(const mmc_vqa *m, int i) { return i >= 0 && i < m->n_classes ? m->classes[i] : NULL; }
+int mmc_vqa_class_id(const mmc_vqa *m, const char *name) {
+    for (int i = 0; name && i < m->n_classes; i++)
+        if (!strcmp(m->classes[i], name)) return i;
+    return -1;
+}
+
+/* --------------------------------------------------------------- forward */
+
+/* The longest text of the batch in tokens: the rest of the T columns is padding. */
+static int used_len(const int32_t *mask, int N, int T) {
+    int Te = 1;
+    for (int n = 0; n < N; n++)
+        for (int t = T - 1; t >= Te; t--)
+            if (mask[(size_t)n * T + t]) { Te = t + 1; break; }
+    return Te;
+}
+
+// ids, mask (N, T) -> (N, H): the GRU's state after each text's last real token
+static mmc_tensor *text_forward(mmc_ctx *ctx, mmc_vqa *m, const int32_t *ids, const int32_t *mask, int N, int T) {
+    int Te = used_len(mask, N, T);
+    int *idb = mmc_arena_alloc(ctx->arena, sizeof(int) * (size_t)N * Te), *len = mmc_arena_alloc(ctx->arena, sizeof(int) * (size_t)N);
+    if (!idb || !len) return mmc_op_fail(ctx, MMC_ERR_RUNTIME, "vqa text encoder: out of memory");
+    for (int n = 0; n < N; n++) {
+        len[n] = 1; /* a text with no token still runs one step: the fused layer needs >= 1 */
+        for (int t = 0; t < Te; t++) {
+            idb[n * Te + t] = ids[(size_t)n * T + t];
+            if (mask[(size_t)n * T + t]) len[n] = t + 1;
+        }
+    }
+    mmc_tensor *e = mmc_nn_embedding_forward(ctx, &m->emb, idb, 2, (int[]){N, Te}); // (N, Te, D)
+    mmc_tensor *hn = NULL;
+    mmc_tensor *out = mmc_nn_gru_forward(ctx, &m->gru, e, NULL, len, 1, NULL, &hn); // no dropout: one layer
+    if (!out || !hn) return NULL;
+    return mmc_reshape(ctx, hn, 2, (int[]){N, m->cfg.text_hidden}); // h_n (1, N, H)
+}
+
+// x (B, ...) -> (N, ...): row n is x[item_img[n]]
+static mmc_tensor *expand(mmc_ctx *ctx, mmc_tensor *x, const int *item_img, int N) {
+    if (!x) return NULL;
+    int B = x->shape[0], same = N == B;
+    for (int n = 0; same && n < N; n++) same = item_img[n] == n;
+    if (same) return x;
+    int64_t F = x->numel / (B ? B : 1);
+    if (F > INT32_MAX) return mmc_op_fail(ctx, MMC_ERR_USAGE, "vqa: %lld features per image is too many", (long long)F);
+    mmc_tensor *t = mmc_embedding(ctx, mmc_reshape(ctx, x, 2, (int[]){B, (int)F}), item_img, N); // (N, F)
+    int shape[MMC_MAX_DIMS];
+    memcpy(shape, x->shape, sizeof shape);
+    shape[0] = N;
+    return mmc_reshape(ctx, t, x->ndim, shape);
+}
+
+// one CNN stage: conv 3×3 stride 2, BatchNorm, FiLM (hybrid, from film_from), ReLU
+static mmc_tensor *stage(mmc_ctx *ctx, mmc_vqa *m, int s, mmc_tensor *h, mmc_tensor *q, int training) {
+    h = mmc_nn_conv2d_forward(ctx, &m->conv[s], h);
+    if (!strcmp(m->cfg.norm, "batch")) h = mmc_nn_batchnorm_forward(ctx, &m->bn[s], h, training);
+    if (m->fusion == VQA_HYBRID && s >= m->cfg.film_from) h = mmc_nn_film_forward(ctx, &m->film[s], h, q);
+    return mmc_relu(ctx, h);
+}
+
+// final map (B, C, G, G) -> (B, image_dim): [grid pool to g×g, flattened; global max], fc, ReLU
+static mmc_tensor *image_vector(mmc_ctx *ctx, mmc_vqa *m, mmc_tensor *h) {
+    if (!h) return NULL;
+    int B = h->shape[0], C = h->shape[1], G = h->shape[2] * h->shape[3];
+    const char *pool = m->cfg.image_pool;
+    mmc_tensor *parts[2];
+    int n = 0;
+    if (strcmp(pool, "max")) {
+        mmc_tensor *g = m->grid_pool > 1 ? mmc_avg_pool2d(ctx, h, m->grid_pool, m->grid_pool, 0) : h;
+        parts[n++] = g ? mmc_reshape(ctx, g, 2, (int[]){B, (int)(g->numel / B)}) : NULL;
+    }
+    if (strcmp(pool, "grid")) parts[n++] = mmc_max(ctx, mmc_reshape(ctx, h, 3, (int[]){B, C, G}), 2, 0); // (B, C)
+    mmc_tensor *f = n == 1 ? parts[0] : mmc_concat(ctx, parts, 2, 1);
+    return mmc_relu(ctx, mmc_nn_linear_forward(ctx, &m->img_fc, f));
+}
+
+/* Late fusion by attention. h: the final map (B, C, G, G) of the B images; v (B, image_dim)
+ * their vectors; q (N, H). Each cell is its C features and its centre's (x, y) in [-1, 1];
+ * glimpse k weighs the cells of text n's image by softmax over cells of
+ * att_out(tanh(att_v(cell) + att_q(q_n)))[k], and reads their weighted sum.
+ * -> [glimpse 1 .. glimpse K, v, q] (N, K·(C + 2) + image_dim + H) */
+static mmc_tensor *attention_features(mmc_ctx *ctx, mmc_vqa *m, mmc_tensor *h, mmc_tensor *v, mmc_tensor *q,
+                                      const int *item_img, int N) {
+    if (!h || !v || !q) return NULL;
+    const int B = h->shape[0], C = h->shape[1], G = h->shape[2], L = G * h->shape[3], K = m->cfg.glimpses, D = C + 2;
+    mmc_tensor *xy = mmc_tensor_empty(ctx, 3, (int[]){B, L, 2});
+    if (!xy) return NULL;
+    for (int b = 0; b < B; b++)
+        for (int i = 0; i < L; i++) {
+            xy->data[((size_t)b * L + i) * 2] = ((float)(i % h->shape[3]) + 0.5f) / (float)h->shape[3] * 2.0f - 1.0f;
+            xy->data[((size_t)b * L + i) * 2 + 1] = ((float)(i / h->shape[3]) + 0.5f) / (float)G * 2.0f - 1.0f;
+        }
+    mmc_tensor *cl[2] = {mmc_permute(ctx, mmc_reshape(ctx, h, 3, (int[]){B, C, L}), (int[]){0, 2, 1}), xy};
+    mmc_tensor *cells = mmc_concat(ctx, cl, 2, 2);                                   // (B, L, D)
+    mmc_tensor *key = mmc_nn_linear_forward(ctx, &m->att_v, cells);                  // (B, L, A): once per image
+    mmc_tensor *qa = mmc_nn_linear_forward(ctx, &m->att_q, q);                       // (N, A)
+    qa = qa ? mmc_reshape(ctx, qa, 3, (int[]){N, 1, qa->shape[1]}) : NULL;
+    mmc_tensor *e = mmc_tanh(ctx, mmc_add(ctx, expand(ctx, key, item_img, N), qa));  // (N, L, A)
+    mmc_tensor *a = mmc_softmax(ctx, mmc_transpose(ctx, mmc_nn_linear_forward(ctx, &m->att_out, e), 1, 2)); // (N, K, L)
+    mmc_tensor *g = mmc_bmm(ctx, a, expand(ctx, cells, item_img, N), 0, 0);          // (N, K, D)
+    mmc_tensor *parts[3] = {g ? mmc_reshape(ctx, g, 2, (int[]){N, K * D}) : NULL, expand(ctx, v, item_img, N), q};
+    return mmc_concat(ctx, parts, 3, 1);
+}
+
+static mmc_tensor *joint_forward(mmc_ctx *ctx, mmc_vqa *m, mmc_tensor *images, const int *item_img, const int32_t *ids,
+                                 const int32_t *mask, int N, int T, int training) {
+    int Te = used_len(mask, N, T);
+    int *idb = mmc_arena_alloc(ctx->arena, sizeof(int) * (size_t)N * Te);
+    uint8_t *km = mmc_arena_alloc(ctx->arena, (size_t)N * Te);
+    if (!idb || !km) return mmc_op_fail(ctx, MMC_ERR_RUNTIME, "vqa joint: out of memory");
+    for (int n = 0; n < N; n++)
+        for (int t = 0; t < Te; t++) {
+            idb[n * Te + t] = ids[(size_t)n * T + t];
+            km[n * Te + t] = mask[(size_t)n * T + t] != 0;
+        }
+    mmc_tensor *x = expand(ctx, images, item_img, N);
+    return mmc_nn_joint_forward(ctx, &m->joint, x, idb, km, Te, training, &m->drop_rng);
+}
+
+mmc_tensor *mmc_vqa_forward(mmc_ctx *ctx, mmc_vqa *m, mmc_tensor *images, const int *item_img, const int32_t *ids,
+                            const int32_t *mask, int N, int T, int training) {
+    const mmc_vqa_config *c = &m->cfg;
+    if (!ids || !mask || N < 1 || T < 1 || T > c->max_len)
+        return mmc_op_fail(ctx, MMC_ERR_USAGE, "vqa: %d texts of %d tokens (1..%d)", N, T, c->max_len);
+    if (m->fusion != VQA_NONE) {
+        char s[64];
+        if (!images || images->ndim != 4 || images->shape[1] != 3 || images->shape[2] != c->image_size ||
+            images->shape[3] != c->image_size || !item_img)
+            return mmc_op_fail(ctx, MMC_ERR_USAGE, "vqa: images %s, want (B, 3, %d, %d) and an image per text",
+                               images ? mmc_shape_str(images, s, sizeof s) : "(none)", c->image_size, c->image_size);
+        for (int n = 0; n < N; n++)
+            if (item_img[n] < 0 || item_img[n] >= images->shape[0])
+                return mmc_op_fail(ctx, MMC_ERR_USAGE, "vqa: text %d names image %d of %d", n, item_img[n], images->shape[0]);
+    }
+    mmc_tensor *feat = NULL, *q = NULL;
+    if (m->fusion == VQA_JOINT) feat = joint_forward(ctx, m, images, item_img, ids, mask, N, T, training);
+    else {
+        q = text_forward(ctx, m, ids, mask, N, T);
+        if (!q) return NULL;
+    }
+    if (m->fusion == VQA_NONE) feat = q;
+    else if (m->fusion != VQA_JOINT) {
+        mmc_tensor *h = images;
+        for (int s = 0; s < m->shared_stages; s++) h = stage(ctx, m, s, h, NULL, training);
+        if (m->fusion == VQA_LATE && m->combine == VQA_ATTENTION) {
+            feat = attention_features(ctx, m, h, image_vector(ctx, m, h), q, item_img, N);
+        } else if (m->fusion == VQA_LATE) {
+            mmc_tensor *v = expand(ctx, image_vector(ctx, m, h), item_img, N); // (N, image_dim)
+            if (m->combine == VQA_LOGITS) {
+                mmc_tensor *lg[2] = {mmc_nn_mlp_forward(ctx, &m->head_img, v, training, &m->drop_rng),
+                                     mmc_nn_mlp_forward(ctx, &m->head_txt, q, training, &m->drop_rng)};
+                return mmc_nn_logit_average_forward(ctx, &m->lavg, lg, 2);
+            }
+            feat = m->combine == VQA_BILINEAR ? mmc_nn_lowrank_bilinear_forward(ctx, &m->mlb, v, q, training, &m->drop_rng)
+                                              : mmc_nn_fusion_forward(ctx, &m->fuse, v, q);
+        } else {
+            h = expand(ctx, h, item_img, N);
+            for (int s = m->shared_stages; s < m->n_stages; s++) {
+                if (m->fusion == VQA_EARLY && s == c->early_stage)
+                    h = mmc_tile_concat(ctx, h, mmc_tanh(ctx, mmc_nn_linear_forward(ctx, &m->early_fc, q)));
+                h = stage(ctx, m, s, h, q, training);
+            }
+            mmc_tensor *v = image_vector(ctx, m, h); // (N, image_dim)
+            if (m->fusion == VQA_HYBRID) {
+                mmc_tensor *vq[2] = {v, q};
+                feat = mmc_concat(ctx, vq, 2, 1);
+            } else feat = v;
+        }
+    }
+    return mmc_nn_mlp_forward(ctx, &m->head, feat, training, &m->drop_rng);
+}
+
+/* ----------------------------------------------------------- save / load */
+
+int vqa_save(const mmc_vqa *m, const char *run_dir, uint64_t seed, int n_train, char **config_json, mmc_error *err) {
+    char *cfg = mmc_vqa_config_to_json(&m->cfg);
+    char *tok = mmc_tokenizer_to_json(m->tok, err);
+    cJSON *root = cfg ? cJSON_Parse(cfg) : NULL, *tj = tok ? cJSON_Parse(tok) : NULL;
+    mmc_free(cfg);
+    mmc_free(tok);
+    cJSON *ans = cJSON_CreateArray();
+    int ok = root && tj && ans;
+    for (int i = 0; ok && i < m->n_classes; i++) {
+        cJSON *s = cJSON_CreateString(m->classes[i]);
+        ok = s != NULL;
+        if (s) cJSON_AddItemToArray(ans, s);
+    }
+    char sd[32];
+    snprintf(sd, sizeof sd, "%llu", (unsigned long long)seed);
+    char *text = NULL;
+    if (ok) {
+        cJSON_AddItemToObject(root, "tokenizer", tj);
+        cJSON_AddItemToObject(root, "answers", ans);
+        tj = ans = NULL;
+        ok = cJSON_AddStringToObject(root, "seed", sd) && cJSON_AddNumberToObject(root, "n_train", n_train);
+        if (ok) text = cJSON_Print(root);
+    }
+    cJSON_Delete(root);
+    cJSON_Delete(tj);
+    cJSON_Delete(ans);
+    if (!text) return mmc_error_set(err, MMC_ERR_RUNTIME, "%s: out of memory writing config.json", run_dir);
+    size_t n = strlen(text);
+    *config_json = mmc_malloc(n + 1);
+    if (*config_json) memcpy(*config_json, text, n + 1);
+    cJSON_free(text);
+    return *config_json ? MMC_OK : mmc_error_set(err, MMC_ERR_RUNTIME, "%s: out of memory writing config.json", run_dir);
+}
+
+mmc_vqa *vqa_load_full(const char *run_dir, const char *weights, uint64_t *seed, int *n_train, mmc_error *err) {
+    char path[4096];
+    snprintf(path, sizeof path, "%s/config.json", run_dir);
+    uint8_t *buf = NULL;
+    size_t n = 0;
+    if (mmc_read_file(path, 64u << 20, &buf, &n, err)) {
+        if (err) err->code = MMC_ERR_INPUT;
+        return NULL;
+    }
+    mmc_vqa_config cfg = mmc_vqa_config_default(NULL, NULL);
+    cfg.max_len = 0;
+    if (mmc_vqa_config_parse(&cfg, (const char *)buf, n, path, err)) { mmc_free(buf); return NULL; }
+    cJSON *root = cJSON_ParseWithLength((const char *)buf, n);
+    mmc_free(buf);
+    const cJSON *tj = cJSON_GetObjectItemCaseSensitive(root, "tokenizer"), *aj = cJSON_GetObjectItemCaseSensitive(root, "answers"),
+                *sj = cJSON_GetObjectItemCaseSensitive(root, "seed"), *nj = cJSON_GetObjectItemCaseSensitive(root, "n_train");
+    const char *why = !cJSON_IsObject(tj) ? "no \"tokenizer\" object (the question vocabulary)"
+                    : !cJSON_IsArray(aj) || cJSON_GetArraySize(aj) < 1 ? "no \"answers\" array (the answer vocabulary)"
+                    : !cJSON_IsString(sj) ? "no \"seed\" string"
+                    : !cJSON_IsNumber(nj) || nj->valuedouble < 1 || nj->valuedouble > 1e9 || nj->valuedouble != floor(nj->valuedouble)
+                        ? "no \"n_train\" count" : NULL;
+    uint64_t sd = 0;
+    if (!why) {
+        char *end = NULL;
+        sd = strtoull(sj->valuestring, &end, 10);
+        if (!end || *end || end == sj->valuestring || sj->valuestring[0] == '-') why = "\"seed\" is not a decimal number";
+    }
+    int na = why ? 0 : cJSON_GetArraySize(aj);
+    const char **cls = na ? mmc_calloc((size_t)na, sizeof(char *)) : NULL;
+    if (!why && !cls) why = "out of memory";
+    int i = 0;
+    for (const cJSON *e = aj ? aj->child : NULL; !why && e; e = e->next, i++)
+        if (!cJSON_IsString(e)) why = "an entry of \"answers\" is not a string";
+        else cls[i] = e->valuestring;
+    char *tt = why ? NULL : cJSON_PrintUnformatted(tj);
+    if (why || !tt) {
+        mmc_error_set(err, MMC_ERR_INPUT, "%s: %s", path, why ? why : "out of memory");
+        cJSON_free(tt);
+        mmc_free(cls);
+        cJSON_Delete(root);
+        return NULL;
+    }
+    mmc_tokenizer *tok = mmc_tokenizer_from_json(tt, strlen(tt), path, err);
+    cJSON_free(tt);
+    mmc_vqa *m = NULL;
+    if (!tok) {
+        if (err) err->code = MMC_ERR_INPUT;
+    } else m = create(&cfg, tok, cls, na, NULL, path, err);
+    if (m && seed) *seed = sd;
+    if (m && n_train) *n_train = (int)nj->valuedouble;
+    mmc_free(cls);
+    cJSON_Delete(root);
+    if (!m) {
+        if (err && err->code == MMC_ERR_RUNTIME) err->code = MMC_ERR_INPUT;
+        return NULL;
+    }
+    snprintf(path, sizeof path, "%s/%s", run_dir, weights ? weights : "model.safetensors");
+    if (mmc_params_load(&m->P, path, 1, err)) {
+        if (err && err->code == MMC_ERR_RUNTIME) err->code = MMC_ERR_INPUT;
+        mmc_vqa_free(m);
+        return NULL;
+    }
+    return m;
+}
+
+mmc_vqa *mmc_vqa_load(const char *run_dir, const char *weights, mmc_error *err) {
+    return vqa_load_full(run_dir, weights, NULL, NULL, err);
+}
+
+/* ------------------------------------------------------------- inference */
+
+int mmc_vqa_image_to_chw(const mmc_vqa *m, const mmc_image *img, float *out, mmc_error *err) {
+    int S = m->cfg.image_size;
+    if (img->c != 3) return mmc_error_set(err, MMC_ERR_USAGE, "vqa: expected an RGB image, got %d channels", img->c);
+    mmc_image rs = {0};
+    const mmc_image *src = img;
+    if (img->w != S || img->h != S) {
+        int rc = mmc_image_resize(img, &rs, S, S, MMC_RESAMPLE_BILINEAR, err);
+        if (rc) return rc;
+        src = &rs;
+    }
+    for (int c = 0; c < 3; c++)
+        for (int i = 0; i < S * S; i++) out[(size_t)c * S * S + i] = (float)src->data[(size_t)i * 3 + c] * (1.0f / 127.5f) - 1.0f;
+    mmc_image_free(&rs);
+    return MMC_OK;
+}
+
+int mmc_vqa_answer(mmc_vqa *m, const mmc_image *img, const char *text, int k, int *top, float *prob, mmc_error *err) {
+    int S = m->cfg.image_size, T = m->cfg.max_len, C = m->n_classes;
+    if (!text || !top || !prob || k < 1) return mmc_error_set(err, MMC_ERR_USAGE, "vqa: answer needs a text and room for k >= 1");
+    if (mmc_utf8_validate(text, strlen(text), NULL)) return mmc_error_set(err, MMC_ERR_INPUT, "vqa: the text is not valid UTF-8");
+    float *chw = mmc_malloc(sizeof(float) * 3 * (size_t)S * S);
+    int32_t *ids = mmc_malloc(sizeof(int32_t) * (size_t)T), *mask = mmc_malloc(sizeof(int32_t) * (size_t)T);
+    mmc_ctx *ctx = mmc_ctx_new();
+    int rc = chw && ids && mask && ctx ? MMC_OK : mmc_error_set(err, MMC_ERR_RUNTIME, "vqa: out of memory");
+    if (!rc && m->fusion != VQA_NONE) {
+        if (!img) rc = mmc_error_set(err, MMC_ERR_USAGE, "vqa: fusion '%s' needs an image", m->cfg.fusion);
+        else rc = mmc_vqa_image_to_chw(m, img, chw, err);
+    }
+    if (!rc) rc = mmc_tokenizer_encode_batch(m->tok, &text, 1, T, ids, mask, err);
+    if (!rc) {
+        mmc_grad_mode(ctx, 0);
+        mmc_tensor *x = m->fusion == VQA_NONE ? NULL : mmc_tensor_from(ctx, 4, (int[]){1, 3, S, S}, chw);
+        mmc_tensor *lg = mmc_vqa_forward(ctx, m, x, (int[]){0}, ids, mask, 1, T, 0);
+        mmc_tensor *p = lg ? mmc_softmax(ctx, lg) : NULL;
+        if (!p) rc = mmc_error_set(err, ctx->err.code ? ctx->err.code : MMC_ERR_RUNTIME, "vqa: %s", ctx->err.msg);
+        else {
+            int kk = k < C ? k : C;
+            char *used = mmc_calloc((size_t)C, 1);
+            if (!used) rc = mmc_error_set(err, MMC_ERR_RUNTIME, "vqa: out of memory");
+            for (int j = 0; !rc && j < kk; j++) { /* selection: ties keep the lower id */
+                int best = -1;
+                for (int c = 0; c < C; c++)
+                    if (!used[c] && (best < 0 || p->data[c] > p->data[best])) best = c;
+                used[best] = 1;
+                top[j] = best;
+                prob[j] = p->data[best];
+            }
+            mmc_free(used);
+        }
+    }
+    mmc_ctx_free(ctx);
+    mmc_free(chw);
+    mmc_free(ids);
+    mmc_free(mask);
+    return rc;
+}

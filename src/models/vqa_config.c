@@ -1,0 +1,265 @@
+/* vqa_config.c — the fusion model's settings: defaults, JSON in and out, checks.
+ *
+ * The defaults are sized for the shapes world (64 px scenes, 10 questions each, answers
+ * from 31 words) on a 2-core CPU and a 15-minute budget: a small strided CNN whose last
+ * 4×4 map is flattened (questions ask where things are: "top left", "left of"), a GRU over
+ * the question (word order matters: "is the red circle left of the blue square"), an MLP
+ * classifier over the answers. Only small random shifts as augmentation: flips would swap
+ * left and right. The VQA default fusion is the one that measured best (docs/results.md). */
+#include "vqa_internal.h"
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define VQA_DEFAULT_FUSION "late"
+
+int vqa_fusion_kind(const char *s) {
+    return !strcmp(s, "early") ? VQA_EARLY : !strcmp(s, "late") ? VQA_LATE : !strcmp(s, "hybrid") ? VQA_HYBRID
+         : !strcmp(s, "joint") ? VQA_JOINT : !strcmp(s, "none") ? VQA_NONE : 0;
+}
+int vqa_combine_kind(const char *s) {
+    return !strcmp(s, "concat") ? VQA_CAT : !strcmp(s, "sum") ? VQA_SUM : !strcmp(s, "product") ? VQA_PROD
+         : !strcmp(s, "bilinear") ? VQA_BILINEAR : !strcmp(s, "logits") ? VQA_LOGITS
+         : !strcmp(s, "attention") ? VQA_ATTENTION : 0;
+}
+int vqa_n_stages(const mmc_vqa_config *c) {
+    int n = 0;
+    while (n < VQA_MAX_STAGES && c->cnn_widths[n] > 0) n++;
+    return n;
+}
+
+mmc_vqa_config mmc_vqa_config_default(const char *task, const char *fusion) {
+    mmc_vqa_config c;
+    memset(&c, 0, sizeof c);
+    snprintf(c.task, sizeof c.task, "%s", task && !strcmp(task, "classify") ? "classify" : "vqa");
+    strcpy(c.source, "label");
+    snprintf(c.fusion, sizeof c.fusion, "%s", fusion ? fusion : VQA_DEFAULT_FUSION);
+    strcpy(c.combine, "attention");
+    c.image_size = 64;
+    int w[6] = {16, 32, 64, 128, 0, 0};
+    memcpy(c.cnn_widths, w, sizeof w);
+    strcpy(c.norm, "batch");
+    c.pool_grid = 4;
+    strcpy(c.image_pool, "both");
+    c.image_dim = 256;
+    c.word_dim = 64;
+    c.text_hidden = 128;
+    c.max_len = 0;
+    c.min_count = 1;
+    c.fuse_dim = 256;
+    c.glimpses = 2;
+    c.hidden = 256;
+    c.early_stage = 1;
+    c.early_dim = 16;
+    c.film_from = 1;
+    c.joint_patch = 16;
+    c.joint_dim = 64;
+    c.joint_depth = 2;
+    c.joint_heads = 4;
+    c.dropout = 0.1f;
+    c.batch_images = 32;
+    c.per_image = 4;
+    c.lr = 5e-4f;
+    c.weight_decay = 0.01f;
+    c.min_lr_ratio = 0.01f;
+    c.grad_clip = 5.0f;
+    c.label_smoothing = 0.0f;
+    c.warmup = 0.02f;
+    c.augment_shift = 2;
+    c.epochs = 10;
+    return c;
+}
+
+enum { K_INT, K_FLOAT, K_STR, K_INTS };
+typedef struct key_def {
+    const char *name;
+    int type;
+    size_t off;
+    double lo, hi; /* K_INT/K_FLOAT: range; K_STR/K_INTS: hi = capacity */
+} key_def;
+#define OFF(f) offsetof(mmc_vqa_config, f)
+static const key_def KEYS[] = {
+    {"task", K_STR, OFF(task), 0, 12},
+    {"source", K_STR, OFF(source), 0, 12},
+    {"fusion", K_STR, OFF(fusion), 0, 12},
+    {"combine", K_STR, OFF(combine), 0, 12},
+    {"image_size", K_INT, OFF(image_size), 8, 512},
+    {"cnn_widths", K_INTS, OFF(cnn_widths), 0, 6},
+    {"norm", K_STR, OFF(norm), 0, 8},
+    {"pool_grid", K_INT, OFF(pool_grid), 1, 16},
+    {"image_pool", K_STR, OFF(image_pool), 0, 8},
+    {"image_dim", K_INT, OFF(image_dim), 2, 8192},
+    {"word_dim", K_INT, OFF(word_dim), 2, 4096},
+    {"text_hidden", K_INT, OFF(text_hidden), 2, 4096},
+    {"max_len", K_INT, OFF(max_len), 0, 256},
+    {"min_count", K_INT, OFF(min_count), 1, 1000000},
+    {"fuse_dim", K_INT, OFF(fuse_dim), 2, 8192},
+    {"glimpses", K_INT, OFF(glimpses), 1, 16},
+    {"hidden", K_INT, OFF(hidden), 2, 8192},
+    {"early_stage", K_INT, OFF(early_stage), 0, VQA_MAX_STAGES - 1},
+    {"early_dim", K_INT, OFF(early_dim), 1, 1024},
+    {"film_from", K_INT, OFF(film_from), 0, VQA_MAX_STAGES - 1},
+    {"joint_patch", K_INT, OFF(joint_patch), 2, 64},
+    {"joint_dim", K_INT, OFF(joint_dim), 4, 2048},
+    {"joint_depth", K_INT, OFF(joint_depth), 1, MMC_JOINT_MAX_DEPTH},
+    {"joint_heads", K_INT, OFF(joint_heads), 1, 64},
+    {"dropout", K_FLOAT, OFF(dropout), 0, 0.9},
+    {"batch_images", K_INT, OFF(batch_images), 1, 65536},
+    {"per_image", K_INT, OFF(per_image), 1, 10000},
+    {"lr", K_FLOAT, OFF(lr), 0, 10},
+    {"weight_decay", K_FLOAT, OFF(weight_decay), 0, 10},
+    {"min_lr_ratio", K_FLOAT, OFF(min_lr_ratio), 0, 1},
+    {"grad_clip", K_FLOAT, OFF(grad_clip), 0, 1e6},
+    {"label_smoothing", K_FLOAT, OFF(label_smoothing), 0, 1},
+    {"warmup", K_FLOAT, OFF(warmup), 0, 1},
+    {"augment_shift", K_INT, OFF(augment_shift), 0, 64},
+    {"epochs", K_INT, OFF(epochs), 1, 1000000},
+};
+#define NKEYS ((int)(sizeof KEYS / sizeof KEYS[0]))
+
+int mmc_vqa_config_check(const mmc_vqa_config *c, const char *name, mmc_error *err) {
+    if (!name) name = "config";
+    if (strcmp(c->task, "vqa") && strcmp(c->task, "classify"))
+        return mmc_error_set(err, MMC_ERR_INPUT, "%s: task '%s' is not vqa or classify", name, c->task);
+    if (strcmp(c->source, "label") && strcmp(c->source, "match"))
+        return mmc_error_set(err, MMC_ERR_INPUT, "%s: source '%s' is not label or match", name, c->source);
+    if (!vqa_fusion_kind(c->fusion))
+        return mmc_error_set(err, MMC_ERR_INPUT, "%s: fusion '%s' is not one of early, late, hybrid, joint, none", name, c->fusion);
+    if (!vqa_combine_kind(c->combine))
+        return mmc_error_set(err, MMC_ERR_INPUT, "%s: combine '%s' is not one of concat, sum, product, bilinear, logits, attention", name,
+                             c->combine);
+    if (strcmp(c->image_pool, "grid") && strcmp(c->image_pool, "max") && strcmp(c->image_pool, "both"))
+        return mmc_error_set(err, MMC_ERR_INPUT, "%s: image_pool '%s' is not grid, max or both", name, c->image_pool);
+    if (strcmp(c->norm, "batch") && strcmp(c->norm, "none"))
+        return mmc_error_set(err, MMC_ERR_INPUT, "%s: norm '%s' is not batch or none", name, c->norm);
+    int ns = vqa_n_stages(c);
+    for (int i = ns; i < VQA_MAX_STAGES; i++)
+        if (c->cnn_widths[i] != 0) return mmc_error_set(err, MMC_ERR_INPUT, "%s: cnn_widths has a 0 before its end", name);
+    if (ns == 0) return mmc_error_set(err, MMC_ERR_INPUT, "%s: cnn_widths is empty", name);
+    int fk = vqa_fusion_kind(c->fusion);
+    if (fk == VQA_EARLY && c->early_stage >= ns)
+        return mmc_error_set(err, MMC_ERR_INPUT, "%s: early_stage %d: the cnn has %d stages (0..%d)", name, c->early_stage, ns, ns - 1);
+    if (fk == VQA_HYBRID && c->film_from >= ns)
+        return mmc_error_set(err, MMC_ERR_INPUT, "%s: film_from %d: the cnn has %d stages (0..%d)", name, c->film_from, ns, ns - 1);
+    if (fk == VQA_JOINT) {
+        if (c->image_size % c->joint_patch)
+            return mmc_error_set(err, MMC_ERR_INPUT, "%s: image_size %d is not a multiple of joint_patch %d", name, c->image_size,
+                                 c->joint_patch);
+        if (c->joint_dim % c->joint_heads)
+            return mmc_error_set(err, MMC_ERR_INPUT, "%s: joint_dim %d is not a multiple of joint_heads %d", name, c->joint_dim,
+                                 c->joint_heads);
+    }
+    int side = c->image_size;
+    for (int s = 0; s < ns; s++) side = (side + 1) / 2;
+    int g = c->pool_grid < side ? c->pool_grid : side;
+    if (fk != VQA_JOINT && fk != VQA_NONE && side % g)
+        return mmc_error_set(err, MMC_ERR_INPUT, "%s: the final %dx%d feature map does not divide into a %dx%d grid", name, side,
+                             side, g, g);
+    if (c->max_len != 0 && c->max_len < 3)
+        return mmc_error_set(err, MMC_ERR_INPUT, "%s: max_len %d is too short (the start and end tokens take 2)", name, c->max_len);
+    return MMC_OK;
+}
+
+/* Keys of a run's config.json that are not settings: read by the loader. */
+static int is_run_key(const char *k) {
+    return !strcmp(k, "tokenizer") || !strcmp(k, "answers") || !strcmp(k, "seed") || !strcmp(k, "n_train") ||
+           !strcmp(k, "format");
+}
+
+static int parse_into(mmc_vqa_config *c, const cJSON *root, const char *name, mmc_error *err) {
+    for (const cJSON *it = root->child; it; it = it->next) {
+        const key_def *k = NULL;
+        if (!it->string) return mmc_error_set(err, MMC_ERR_INPUT, "%s: a key without a name", name);
+        for (int i = 0; i < NKEYS; i++)
+            if (!strcmp(it->string, KEYS[i].name)) k = &KEYS[i];
+        if (!k && is_run_key(it->string)) continue;
+        if (!k) return mmc_error_set(err, MMC_ERR_INPUT, "%s: unknown key '%s'", name, it->string);
+        char *base = (char *)c + k->off;
+        if (k->type == K_STR) {
+            if (!cJSON_IsString(it)) return mmc_error_set(err, MMC_ERR_INPUT, "%s: key '%s' must be a string", name, k->name);
+            size_t len = strlen(it->valuestring);
+            if (len + 1 > (size_t)k->hi) return mmc_error_set(err, MMC_ERR_INPUT, "%s: key '%s' is too long", name, k->name);
+            memcpy(base, it->valuestring, len + 1);
+        } else if (k->type == K_INTS) {
+            int cap = (int)k->hi, n = cJSON_GetArraySize(it);
+            if (!cJSON_IsArray(it) || n < 1 || n > cap)
+                return mmc_error_set(err, MMC_ERR_INPUT, "%s: key '%s' must be an array of 1 to %d integers", name, k->name, cap);
+            int vals[VQA_MAX_STAGES] = {0}, i = 0;
+            for (const cJSON *e = it->child; e; e = e->next, i++) {
+                if (!cJSON_IsNumber(e) || !isfinite(e->valuedouble) || e->valuedouble != floor(e->valuedouble) ||
+                    e->valuedouble < 1 || e->valuedouble > 4096)
+                    return mmc_error_set(err, MMC_ERR_INPUT, "%s: key '%s' entry %d must be an integer in 1..4096", name, k->name, i);
+                vals[i] = (int)e->valuedouble;
+            }
+            memcpy(base, vals, sizeof vals);
+        } else {
+            if (!cJSON_IsNumber(it)) return mmc_error_set(err, MMC_ERR_INPUT, "%s: key '%s' must be a number", name, k->name);
+            double v = it->valuedouble;
+            if (!isfinite(v) || v < k->lo || v > k->hi || (k->type == K_INT && v != floor(v)))
+                return mmc_error_set(err, MMC_ERR_INPUT, "%s: key '%s' = %g is out of range (%s in %g..%g)", name, k->name, v,
+                                     k->type == K_INT ? "an integer" : "a number", k->lo, k->hi);
+            if (k->type == K_INT) *(int *)base = (int)v;
+            else *(float *)base = (float)v;
+        }
+    }
+    return MMC_OK;
+}
+
+int mmc_vqa_config_parse(mmc_vqa_config *c, const char *text, size_t n, const char *name, mmc_error *err) {
+    if (!name) name = "config";
+    cJSON *root = text ? cJSON_ParseWithLength(text, n) : NULL;
+    if (!root || !cJSON_IsObject(root)) {
+        cJSON_Delete(root);
+        return mmc_error_set(err, MMC_ERR_INPUT, "%s: not a JSON object", name);
+    }
+    mmc_vqa_config tmp = *c;
+    int rc = parse_into(&tmp, root, name, err);
+    cJSON_Delete(root);
+    if (!rc) rc = mmc_vqa_config_check(&tmp, name, err);
+    if (!rc) *c = tmp;
+    return rc;
+}
+
+int mmc_vqa_config_load(mmc_vqa_config *c, const char *path, mmc_error *err) {
+    uint8_t *buf = NULL;
+    size_t n = 0;
+    int rc = mmc_read_file(path, 16u << 20, &buf, &n, err);
+    if (rc) {
+        if (err) err->code = MMC_ERR_INPUT;
+        return MMC_ERR_INPUT;
+    }
+    rc = mmc_vqa_config_parse(c, (const char *)buf, n, path, err);
+    mmc_free(buf);
+    return rc;
+}
+
+char *mmc_vqa_config_to_json(const mmc_vqa_config *c) {
+    cJSON *o = cJSON_CreateObject();
+    if (!o) return NULL;
+    for (int i = 0; i < NKEYS; i++) {
+        const key_def *k = &KEYS[i];
+        const char *base = (const char *)c + k->off;
+        cJSON *v = NULL;
+        if (k->type == K_STR) v = cJSON_CreateString(base);
+        else if (k->type == K_INT) v = cJSON_CreateNumber(*(const int *)base);
+        else if (k->type == K_FLOAT) v = cJSON_CreateNumber((double)*(const float *)base);
+        else {
+            const int *a = (const int *)base;
+            int n = 0;
+            while (n < (int)k->hi && a[n] > 0) n++;
+            v = cJSON_CreateIntArray(a, n);
+        }
+        if (!v) { cJSON_Delete(o); return NULL; }
+        cJSON_AddItemToObject(o, k->name, v);
+    }
+    char *s = cJSON_Print(o);
+    cJSON_Delete(o);
+    if (!s) return NULL;
+    size_t n = strlen(s);
+    char *r = mmc_malloc(n + 1);
+    if (r) memcpy(r, s, n + 1);
+    cJSON_free(s);
+    return r;
+}

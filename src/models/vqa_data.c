@@ -1,0 +1,271 @@
+/* vqa_data.c — a split in memory for the fusion model (images decoded once, every text
+ * with its image, class and type), and its evaluation.
+ *
+ * Texts by task:
+ *   vqa              every qa pair of every sample: question -> answer, type = qa "type"
+ *   classify label   every caption -> the sample's label, type = the label
+ *   classify match   each caption of a scene -> "yes" (type "match"), and for each a
+ *                    caption of another scene that is none of this scene's captions -> "no"
+ *                    (type "mismatch"); the other scene is drawn from a fixed stream of the
+ *                    split's name, so a split always gives the same pairs. */
+#include "vqa_internal.h"
+#include "internal.h"
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void vqa_dataset_free(vqa_dataset *d) {
+    if (!d) return;
+    mmc_manifest_free(d->man);
+    mmc_free(d->pixels);
+    mmc_free(d->item_img);
+    mmc_free(d->item_class);
+    mmc_free(d->item_type);
+    mmc_free(d->item_text);
+    mmc_free(d->item_answer);
+    mmc_free(d->img_first);
+    mmc_free(d->img_count);
+    mmc_free(d->ids);
+    mmc_free(d->mask);
+    memset(d, 0, sizeof *d);
+}
+
+/* The slot of a type name (truncated to 31 bytes at a character boundary); past
+ * MMC_VQA_MAX_TYPES - 1 names, the last slot "(other)" collects the rest. */
+static int type_id(vqa_dataset *d, const char *name) {
+    char n[32];
+    snprintf(n, sizeof n, "%s", name ? name : "");
+    size_t len = strlen(n);
+    if (name && strlen(name) > len)
+        while (len > 0 && ((uint8_t)name[len] & 0xC0) == 0x80) n[--len] = 0; /* do not cut a character */
+    for (int i = 0; i < d->n_types; i++)
+        if (!strcmp(d->type_names[i], n)) return i;
+    if (d->n_types < MMC_VQA_MAX_TYPES - 1) {
+        memcpy(d->type_names[d->n_types], n, sizeof n);
+        return d->n_types++;
+    }
+    if (d->n_types == MMC_VQA_MAX_TYPES - 1) {
+        snprintf(d->type_names[d->n_types], 32, "(other)");
+        d->n_types++;
+    }
+    return MMC_VQA_MAX_TYPES - 1;
+}
+
+static int has_caption(const mmc_sample *s, const char *t) {
+    for (int c = 0; c < s->n_captions; c++)
+        if (!strcmp(s->captions[c], t)) return 1;
+    return 0;
+}
+
+static int add_items(vqa_dataset *d, const mmc_vqa_config *c, const char *split, mmc_error *err) {
+    int vqa = !strcmp(c->task, "vqa"), match = !vqa && !strcmp(c->source, "match");
+    int64_t total = 0;
+    for (int i = 0; i < d->n; i++) {
+        const mmc_sample *s = &d->man->samples[i];
+        const char *need = vqa ? (s->n_qa ? NULL : "qa") : s->n_captions == 0 ? "captions"
+                         : !match && !s->label ? "label" : NULL;
+        if (need)
+            return mmc_error_set(err, MMC_ERR_INPUT, "%s: sample '%s' has no %s (needed to %s)", d->man->path, s->id, need,
+                                 vqa ? "train or evaluate vqa" : match ? "pair captions with scenes" : "classify by label");
+        total += vqa ? s->n_qa : match ? 2 * s->n_captions : s->n_captions;
+    }
+    if (match && d->n < 2) return mmc_error_set(err, MMC_ERR_INPUT, "%s: caption matching needs at least 2 samples", d->man->path);
+    if (total > INT32_MAX / 64) return mmc_error_set(err, MMC_ERR_INPUT, "%s: %lld texts is too many", d->man->path, (long long)total);
+    int N = (int)total;
+    d->item_img = mmc_malloc(sizeof(int) * (size_t)N);
+    d->item_class = mmc_malloc(sizeof(int) * (size_t)N);
+    d->item_type = mmc_malloc(sizeof(int) * (size_t)N);
+    d->item_text = mmc_malloc(sizeof(char *) * (size_t)N);
+    d->item_answer = mmc_malloc(sizeof(char *) * (size_t)N);
+    d->img_first = mmc_malloc(sizeof(int) * (size_t)d->n);
+    d->img_count = mmc_malloc(sizeof(int) * (size_t)d->n);
+    if (!d->item_img || !d->item_class || !d->item_type || !d->item_text || !d->item_answer || !d->img_first || !d->img_count)
+        return mmc_error_set(err, MMC_ERR_RUNTIME, "%s: out of memory for %d texts", d->man->path, N);
+    mmc_rng r;
+    uint64_t h = 1469598103934665603ULL; /* FNV-1a of the split name: its own stream */
+    for (const char *p = split; *p; p++) h = (h ^ (uint8_t)*p) * 1099511628211ULL;
+    mmc_rng_seed(&r, 0x6d61746368ULL, h);
+    int k = 0;
+    for (int i = 0; i < d->n; i++) {
+        const mmc_sample *s = &d->man->samples[i];
+        d->img_first[i] = k;
+        if (vqa) {
+            for (int q = 0; q < s->n_qa; q++, k++) {
+                d->item_text[k] = s->qa[q].question;
+                d->item_answer[k] = s->qa[q].answer;
+                d->item_type[k] = type_id(d, s->qa[q].type);
+            }
+        } else {
+            for (int q = 0; q < s->n_captions; q++) {
+                d->item_img[k] = i;
+                d->item_text[k] = s->captions[q];
+                d->item_answer[k] = match ? "yes" : s->label;
+                d->item_type[k++] = type_id(d, match ? "match" : s->label);
+                if (!match) continue;
+                /* a caption of another scene that this scene does not also have */
+                const char *neg = NULL;
+                for (int tries = 0; tries < 64 && !neg; tries++) {
+                    int j = (int)mmc_rng_below(&r, (uint32_t)(d->n - 1));
+                    if (j >= i) j++;
+                    const mmc_sample *o = &d->man->samples[j];
+                    const char *t = o->n_captions ? o->captions[mmc_rng_below(&r, (uint32_t)o->n_captions)] : NULL;
+                    if (t && !has_caption(s, t)) neg = t;
+                }
+                if (!neg) continue; /* every other caption is also this scene's: no negative */
+                d->item_img[k] = i;
+                d->item_text[k] = neg;
+                d->item_answer[k] = "no";
+                d->item_type[k++] = type_id(d, "mismatch");
+            }
+        }
+        for (int j = d->img_first[i]; j < k; j++) d->item_img[j] = i;
+        d->img_count[i] = k - d->img_first[i];
+    }
+    d->n_items = k;
+    for (int i = 0; i < k; i++) d->item_class[i] = -1;
+    return MMC_OK;
+}
+
+int vqa_dataset_load(vqa_dataset *d, const char *dir, const char *split, const mmc_vqa_config *c, int max_images,
+                     mmc_error *err) {
+    memset(d, 0, sizeof *d);
+    d->man = mmc_manifest_load(dir, split, err);
+    if (!d->man) return err && err->code ? err->code : MMC_ERR_INPUT;
+    d->n = d->man->count;
+    if (max_images > 0 && max_images < d->n) d->n = max_images;
+    int S = d->S = c->image_size;
+    int rc = add_items(d, c, split, err);
+    if (rc) { vqa_dataset_free(d); return rc; }
+    if (!strcmp(c->fusion, "none")) return MMC_OK; /* blind: the pixels are never read */
+    d->pixels = mmc_malloc((size_t)d->n * S * S * 3);
+    if (!d->pixels) {
+        vqa_dataset_free(d);
+        return mmc_error_set(err, MMC_ERR_RUNTIME, "%s/%s: out of memory for %d images", dir, split, d->n);
+    }
+    /* decode in parallel; the first failure (lowest index) is reported */
+    int bad = -1;
+    mmc_error first = {0};
+    int nt = mmc_par_threads(d->n, 8);
+    MMC_PARALLEL_FOR(nt, for (int i = 0; i < d->n; i++) {
+        char path[4096];
+        mmc_error e = {0};
+        mmc_image img = {0}, rs = {0};
+        snprintf(path, sizeof path, "%s/%s", d->man->dir, d->man->samples[i].image);
+        int r = mmc_image_load(&img, path, 3, &e);
+        const mmc_image *src = &img;
+        if (!r && (img.w != S || img.h != S)) {
+            r = mmc_image_resize(&img, &rs, S, S, MMC_RESAMPLE_BILINEAR, &e);
+            src = &rs;
+        }
+        if (!r) memcpy(d->pixels + (size_t)i * S * S * 3, src->data, (size_t)S * S * 3);
+        mmc_image_free(&img);
+        mmc_image_free(&rs);
+        if (r) {
+            _Pragma("omp critical(vqa_dataset_err)")
+            if (bad < 0 || i < bad) { bad = i; first = e; }
+        }
+    });
+    if (bad >= 0) {
+        vqa_dataset_free(d);
+        if (err) *err = first;
+        return first.code ? first.code : MMC_ERR_INPUT;
+    }
+    return MMC_OK;
+}
+
+int vqa_dataset_bind(vqa_dataset *d, const mmc_vqa *m, mmc_error *err) {
+    int T = d->T = m->cfg.max_len;
+    for (int i = 0; i < d->n_items; i++) d->item_class[i] = mmc_vqa_class_id(m, d->item_answer[i]);
+    mmc_free(d->ids);
+    mmc_free(d->mask);
+    d->ids = mmc_malloc(sizeof(int32_t) * (size_t)d->n_items * T);
+    d->mask = mmc_malloc(sizeof(int32_t) * (size_t)d->n_items * T);
+    if (!d->ids || !d->mask) return mmc_error_set(err, MMC_ERR_RUNTIME, "%s: out of memory for the tokens", d->man->path);
+    int rc = mmc_tokenizer_encode_batch(mmc_vqa_tokenizer(m), d->item_text, d->n_items, T, d->ids, d->mask, err);
+    if (rc && err) {
+        char msg[sizeof err->msg];
+        memcpy(msg, err->msg, sizeof msg);
+        mmc_error_set(err, rc, "%s: %.900s", d->man->path, msg);
+    }
+    return rc;
+}
+
+void vqa_dataset_chw(const vqa_dataset *d, int i, int dx, int dy, float *out) {
+    int S = d->S;
+    const uint8_t *px = d->pixels + (size_t)i * S * S * 3;
+    for (int y = 0; y < S; y++) {
+        int sy = y - dy;
+        sy = sy < 0 ? 0 : sy >= S ? S - 1 : sy;
+        for (int x = 0; x < S; x++) {
+            int sx = x - dx;
+            sx = sx < 0 ? 0 : sx >= S ? S - 1 : sx;
+            const uint8_t *p = px + ((size_t)sy * S + sx) * 3;
+            for (int c = 0; c < 3; c++) out[(size_t)c * S * S + (size_t)y * S + x] = (float)p[c] * (1.0f / 127.5f) - 1.0f;
+        }
+    }
+}
+
+enum { EVAL_IMAGES = 32 };
+
+int vqa_dataset_evaluate(mmc_vqa *m, const vqa_dataset *d, mmc_vqa_metrics *out, mmc_error *err) {
+    const mmc_vqa_config *c = mmc_vqa_get_config(m);
+    int S = d->S, T = d->T, C = mmc_vqa_n_classes(m), blind = !strcmp(c->fusion, "none");
+    if (S != c->image_size || T != c->max_len || !d->ids)
+        return mmc_error_set(err, MMC_ERR_USAGE, "evaluate: the dataset is not bound to this model");
+    memset(out, 0, sizeof *out);
+    out->n_types = d->n_types;
+    for (int t = 0; t < d->n_types; t++) snprintf(out->types[t].name, sizeof out->types[t].name, "%s", d->type_names[t]);
+    int max_items = 0;
+    for (int i = 0; i < d->n; i += EVAL_IMAGES) {
+        int e = i + EVAL_IMAGES < d->n ? i + EVAL_IMAGES : d->n;
+        int cnt = d->img_first[e - 1] + d->img_count[e - 1] - d->img_first[i];
+        if (cnt > max_items) max_items = cnt;
+    }
+    float *chw = blind ? NULL : mmc_malloc(sizeof(float) * (size_t)EVAL_IMAGES * 3 * S * S);
+    int *img = mmc_malloc(sizeof(int) * (size_t)(max_items + 1));
+    mmc_ctx *ctx = mmc_ctx_new();
+    int rc = (blind || chw) && img && ctx ? MMC_OK : mmc_error_set(err, MMC_ERR_RUNTIME, "evaluate: out of memory");
+    if (ctx) mmc_grad_mode(ctx, 0);
+    for (int i = 0; i < d->n && !rc; i += EVAL_IMAGES) {
+        int e = i + EVAL_IMAGES < d->n ? i + EVAL_IMAGES : d->n, B = e - i;
+        int f = d->img_first[i], N = d->img_first[e - 1] + d->img_count[e - 1] - f;
+        if (N == 0) continue;
+        for (int k = 0; k < N; k++) img[k] = d->item_img[f + k] - i;
+        mmc_tensor *x = NULL;
+        if (!blind) {
+            for (int b = 0; b < B; b++) vqa_dataset_chw(d, i + b, 0, 0, chw + (size_t)b * 3 * S * S);
+            x = mmc_tensor_from(ctx, 4, (int[]){B, 3, S, S}, chw);
+        }
+        mmc_tensor *lg = mmc_vqa_forward(ctx, m, x, img, d->ids + (size_t)f * T, d->mask + (size_t)f * T, N, T, 0);
+        if (!lg) {
+            rc = mmc_error_set(err, ctx->err.code ? ctx->err.code : MMC_ERR_RUNTIME, "evaluate: %s", ctx->err.msg);
+            break;
+        }
+        for (int k = 0; k < N; k++) {
+            int pred = mmc_eval_argmax(lg->data + (size_t)k * C, C), truth = d->item_class[f + k], t = d->item_type[f + k];
+            int ok = truth >= 0 && pred == truth;
+            out->n++;
+            out->correct += ok;
+            out->types[t].n++;
+            out->types[t].correct += ok;
+        }
+        mmc_ctx_reset(ctx);
+    }
+    out->accuracy = out->n ? (double)out->correct / out->n : 0;
+    for (int t = 0; t < out->n_types; t++) out->types[t].accuracy = out->types[t].n ? (double)out->types[t].correct / out->types[t].n : 0;
+    mmc_ctx_free(ctx);
+    mmc_free(chw);
+    mmc_free(img);
+    return rc;
+}
+
+int mmc_vqa_evaluate(mmc_vqa *m, const char *data_dir, const char *split, int max_images, mmc_vqa_metrics *out,
+                     mmc_error *err) {
+    vqa_dataset d;
+    int rc = vqa_dataset_load(&d, data_dir, split, mmc_vqa_get_config(m), max_images, err);
+    if (rc) return rc;
+    rc = vqa_dataset_bind(&d, m, err);
+    if (!rc) rc = vqa_dataset_evaluate(m, &d, out, err);
+    vqa_dataset_free(&d);
+    return rc;
+}

@@ -1,0 +1,83 @@
+/* vqa_internal.h — the fusion model's structs, shared by src/models/vqa*.c. Callers see
+ * mmc_vqa as an opaque type through mmc.h. */
+#ifndef MMC_VQA_INTERNAL_H
+#define MMC_VQA_INTERNAL_H
+
+#include "mmc.h"
+
+#define VQA_MAX_STAGES 6
+
+enum { VQA_EARLY = 1, VQA_LATE, VQA_HYBRID, VQA_JOINT, VQA_NONE };
+enum { VQA_CAT = 1, VQA_SUM, VQA_PROD, VQA_BILINEAR, VQA_LOGITS, VQA_ATTENTION };
+
+struct mmc_vqa {
+    mmc_vqa_config cfg;
+    int fusion, combine;
+    mmc_params P;
+    mmc_tokenizer *tok;
+    char **classes;
+    int n_classes;
+
+    /* CNN (early, late, hybrid) */
+    int n_stages;
+    int shared_stages;          /* stages run once per image, before the question enters */
+    mmc_nn_conv2d conv[VQA_MAX_STAGES];
+    mmc_nn_batchnorm bn[VQA_MAX_STAGES];
+    mmc_nn_film film[VQA_MAX_STAGES]; /* hybrid: stages >= film_from */
+    int grid, grid_pool, img_feat;
+    mmc_nn_linear img_fc;       /* C·g·g -> image_dim */
+    mmc_nn_linear early_fc;     /* early: question -> early_dim channels */
+
+    /* question (all but joint) */
+    mmc_nn_embedding emb;
+    mmc_nn_rnn gru;
+
+    /* late combiners */
+    mmc_nn_fusion fuse;
+    mmc_nn_lowrank_bilinear mlb;
+    mmc_nn_mlp head_img, head_txt;
+    mmc_nn_logit_average lavg;
+    mmc_nn_linear att_v, att_q, att_out; /* attention: cells -> A, q -> A, A -> glimpses */
+    int cell_dim;               /* channels of the final map + 2 coordinates */
+
+    mmc_nn_joint joint;
+    mmc_nn_mlp head;            /* the classifier (all but late "logits") */
+    int head_in;
+    mmc_rng drop_rng;           /* dropout; saved in trainer.json */
+};
+
+int vqa_fusion_kind(const char *s);
+int vqa_combine_kind(const char *s);
+int vqa_n_stages(const mmc_vqa_config *c);
+
+/* vqa_data.c: a split in memory. items are the texts with their image, class and type. */
+typedef struct vqa_dataset {
+    mmc_manifest *man;
+    int n, S;                  /* images kept, side */
+    uint8_t *pixels;           /* n × S × S × 3 (HWC) */
+    int n_items;
+    int *item_img, *item_class, *item_type;
+    const char **item_text;    /* into man: the question / caption */
+    const char **item_answer;  /* into man, or "yes"/"no" for match */
+    int *img_first, *img_count;/* per image: its items' range */
+    char type_names[MMC_VQA_MAX_TYPES][32];
+    int n_types;
+    int T;                     /* tokens per text */
+    int32_t *ids, *mask;       /* n_items × T, NULL until vqa_dataset_tokenize */
+} vqa_dataset;
+
+/* task/source: which texts and classes. classes == NULL: item_class is -1 throughout
+ * (the vocabulary is built from this split next). max_images > 0 keeps the first ones. */
+int vqa_dataset_load(vqa_dataset *d, const char *dir, const char *split, const mmc_vqa_config *c, int max_images,
+                     mmc_error *err);
+void vqa_dataset_free(vqa_dataset *d);
+/* item_class from the model's vocabulary (-1: unseen) and tokens at T = max_len. */
+int vqa_dataset_bind(vqa_dataset *d, const mmc_vqa *m, mmc_error *err);
+void vqa_dataset_chw(const vqa_dataset *d, int i, int dx, int dy, float *out);
+int vqa_dataset_evaluate(mmc_vqa *m, const vqa_dataset *d, mmc_vqa_metrics *out, mmc_error *err);
+
+/* vqa.c */
+int vqa_save(const mmc_vqa *m, const char *run_dir, uint64_t seed, int n_train, char **config_json, mmc_error *err);
+mmc_vqa *vqa_load_full(const char *run_dir, const char *weights, uint64_t *seed, int *n_train, mmc_error *err);
+
+#endif
