@@ -16,14 +16,14 @@ if(NOT EXISTS ${report} OR NOT EXISTS ${D}/report.html)
   message(FATAL_ERROR "no report at ${report}")
 endif()
 foreach(f data/manifest-test.jsonl retrieval-en/model.safetensors retrieval-zh/model.safetensors test-en.idx test-zh.idx
-        caption/model.safetensors)
+        caption/model.safetensors vqa/model.safetensors)
   if(NOT EXISTS ${D}/${f})
     message(FATAL_ERROR "demo did not write ${f}")
   endif()
 endforeach()
 foreach(want "text->image R@1 [0-9.]+ R@5" "query \"a large cyan circle\": [0-9] of the top 5 match"
         "query \"一个小的橙色圆形\"" "test \\([0-9]+ images, beam 3\\): BLEU-1 [0-9.]+ BLEU-4" "captions for a few test scenes"
-        "The demo took")
+        "test \\([0-9]+ questions\\): accuracy [0-9.]+" "answers to a few test questions" "The demo took")
   if(NOT out MATCHES "${want}")
     message(FATAL_ERROR "demo output lacks '${want}': ${out}")
   endif()
@@ -35,14 +35,16 @@ if(html MATCHES "<script" OR html MATCHES "src=\"http" OR html MATCHES "<link")
 endif()
 foreach(want "<svg" "retrieval: training loss" "validation text→image R@1" "<td>text→image R@1</td>"
         "query matches in the top 5" "“蓝色星形和黄色圆形”" "The shapes world" "Image captioning"
-        "captioner: training loss" "<td>BLEU-4</td>" "Captions for test scenes")
+        "captioner: training loss" "<td>BLEU-4</td>" "Captions for test scenes" "Visual question answering"
+        "VQA: validation accuracy" "<td>accuracy (all questions)</td>" "Answers to test questions")
   string(FIND "${html}" "${want}" at)
   if(at LESS 0)
     message(FATAL_ERROR "the report lacks '${want}'")
   endif()
 endforeach()
 # two charts of two series each (20 steps: loss logged at 1, 10, 20), 6 training scenes +
-# 5 queries x 5 results + 6 captioned test scenes inline; 14 retrieval and 4 captioning rows
+# 5 queries x 5 results + 6 captioned test scenes + 8 questions inline; 14 retrieval, 4
+# captioning and 6 VQA rows (overall + 5 question types)
 string(REGEX MATCHALL "<polyline" lines "${html}")
 list(LENGTH lines n_lines)
 # (a match holds no ';': CMake would split it into two list items)
@@ -52,8 +54,10 @@ string(REGEX MATCHALL "<tr><td>retrieval</td>" rows "${html}")
 list(LENGTH rows n_rows)
 string(REGEX MATCHALL "<tr><td>captioning</td>" crows "${html}")
 list(LENGTH crows n_crows)
-if(n_lines LESS 6 OR NOT n_imgs EQUAL 37 OR NOT n_rows EQUAL 14 OR NOT n_crows EQUAL 4)
-  message(FATAL_ERROR "report: ${n_lines} curves (want >= 6), ${n_imgs} inline images (want 37), ${n_rows} retrieval metric rows (want 14), ${n_crows} captioning rows (want 4)")
+string(REGEX MATCHALL "<tr><td>VQA</td>" vrows "${html}")
+list(LENGTH vrows n_vrows)
+if(n_lines LESS 8 OR NOT n_imgs EQUAL 45 OR NOT n_rows EQUAL 14 OR NOT n_crows EQUAL 4 OR NOT n_vrows EQUAL 6)
+  message(FATAL_ERROR "report: ${n_lines} curves (want >= 8), ${n_imgs} inline images (want 45), ${n_rows} retrieval metric rows (want 14), ${n_crows} captioning rows (want 4), ${n_vrows} VQA rows (want 6)")
 endif()
 
 # Ctrl-C in the middle of the English model: exit 130, its checkpoint, and a resume command
