@@ -59,26 +59,12 @@ int demo_stage_data(demo_ctx *d);
  * indexes the test images (OUT/test-en.idx, OUT/test-zh.idx: `mmc search` works on them
  * afterwards) and shows the top 5 for 3 English and 2 Chinese queries. */
 int demo_stage_retrieval(demo_ctx *d);
-/* caption (demo_caption.c) — NOT CALLED YET (issue 6): enable it in STAGES (demo.c) once
- * the captioner lands. It should, like the retrieval stage:
- *   1. train a small captioner on d->data_dir for a fixed step count into
- *      demo_path(d, "caption", ...) (about 1.5 min on 2 cores; d->quick: a few steps of a
- *      tiny model; d->steps overrides), with demo_progress for the progress bar and
- *      d->interrupt for Ctrl-C (MMC_TRAIN_INTERRUPTED -> return demo_interrupted(...));
- *   2. evaluate on the test split (BLEU-4, CIDEr-D) and add demo_metric rows
- *      (task "captioning");
- *   3. add its section: mmc_report_heading(d->report, "Captioning", ...), a loss chart with
- *      demo_chart_runs(d, "captioner: training loss", "loss", "loss", ...), and
- *   4. caption a few test images (demo_test_split), print them, and add a gallery
- *      (mmc_report_gallery + mmc_report_example_file with the image, the generated caption
- *      and a reference; mark 1/-1 for right/wrong when it is clear-cut).
- * Returns 0, 130, or an exit code after printing the error. */
+/* caption (demo_caption.c): trains the default captioner on the English captions for a
+ * fixed step count (OUT/caption), evaluates it on the test split with beam 3 (BLEU,
+ * CIDEr-D, exact match) and captions a few test scenes. */
 int demo_stage_caption(demo_ctx *d);
-/* vqa (demo_vqa.c) — NOT CALLED YET (issue 7): enable it in STAGES (demo.c) once the VQA
- * model lands. As demo_stage_caption: train into demo_path(d, "vqa", ...), evaluate
- * (accuracy overall and per question type: demo_metric rows with task "VQA"), a loss
- * chart, then answer a few test questions (the test split's qa pairs) and add a gallery of
- * image + question + predicted answer + truth, marked 1 (right) or -1 (wrong). */
+/* vqa (demo_vqa.c): trains the default VQA model for a fixed step count (OUT/vqa),
+ * reports test accuracy overall and per question type and answers a few test questions. */
 int demo_stage_vqa(demo_ctx *d);
 
 /* --check-screenshot (demo_check.c): is PNG a real rendering of a demo report (charts
