@@ -249,6 +249,11 @@ mmc_tensor *mmc_batch_norm(mmc_ctx *ctx, mmc_tensor *x, mmc_tensor *gamma, mmc_t
                            int training, float momentum, float eps);
 mmc_tensor *mmc_layer_norm(mmc_ctx *ctx, mmc_tensor *x, mmc_tensor *gamma, mmc_tensor *beta,
                            float eps);
+/* group_norm: torch.nn.functional.group_norm. x (B, C, ...), C a multiple of groups; each
+ * sample's C/groups consecutive channels (with all positions) are normalised together by
+ * their own statistics, so nothing depends on the batch; gamma, beta (C) or NULL. */
+mmc_tensor *mmc_group_norm(mmc_ctx *ctx, mmc_tensor *x, int groups, mmc_tensor *gamma,
+                           mmc_tensor *beta, float eps);
 
 /* embedding: table (V, D), ids[n] (each in 0..V-1) -> (n, D); reshape after as needed.
  * An id out of range fails with MMC_ERR_INPUT before anything is read. */
