@@ -142,6 +142,7 @@ mmc_retrieval *mmc_retrieval_load_weights(const char *run_dir, const char *weigh
     if (mmc_read_file(path, 64u << 20, &buf, &n, err)) return NULL;
     mmc_retrieval_config cfg = mmc_retrieval_config_default();
     cfg.max_len = 0;
+    strcpy(cfg.cnn_norm, "batch"); /* run folders from before the key existed used BatchNorm */
     if (mmc_retrieval_config_parse(&cfg, (const char *)buf, n, path, err)) { mmc_free(buf); return NULL; }
     cJSON *root = cJSON_ParseWithLength((const char *)buf, n);
     mmc_free(buf);

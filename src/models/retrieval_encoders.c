@@ -41,6 +41,7 @@ static int image_init(mmc_retrieval *m, mmc_rng *rng, mmc_error *err) {
     int C = 0, side = c->image_size;
     if (m->img_kind == RET_IMG_CNN) {
         int in = 3, ns = n_stages(c);
+        m->group_norm = !strcmp(c->cnn_norm, "group");
         m->n_conv = 0;
         for (int s = 0; s < ns; s++) {
             for (int d = 0; d < c->cnn_depth; d++) {
@@ -48,8 +49,19 @@ static int image_init(mmc_retrieval *m, mmc_rng *rng, mmc_error *err) {
                 snprintf(name, sizeof name, "image_encoder.conv.%d", i);
                 if (mmc_nn_conv2d_init(&m->conv[i], &m->P, name, in, c->cnn_widths[s], 3, d == 0 ? 2 : 1, 1, 0, rng, err))
                     return err->code;
-                snprintf(name, sizeof name, "image_encoder.bn.%d", i);
-                if (mmc_nn_batchnorm_init(&m->bn[i], &m->P, name, c->cnn_widths[s], err)) return err->code;
+                if (m->group_norm) { /* torch's nn.GroupNorm: weight 1, bias 0 */
+                    snprintf(name, sizeof name, "image_encoder.gn.%d", i);
+                    int w = c->cnn_widths[s], g = c->norm_groups;
+                    for (int a = w; a;) { int r = g % a; g = a; a = r; } /* g = gcd(w, norm_groups) */
+                    m->gn_groups[i] = g;
+                    m->gn_w[i] = mmc_params_new(&m->P, name, "weight", MMC_PARAM, 1, &w, err);
+                    m->gn_b[i] = m->gn_w[i] ? mmc_params_new(&m->P, name, "bias", MMC_PARAM, 1, &w, err) : NULL;
+                    if (!m->gn_b[i]) return err->code;
+                    for (int j = 0; j < w; j++) m->gn_w[i]->data[j] = 1.0f, m->gn_b[i]->data[j] = 0.0f;
+                } else {
+                    snprintf(name, sizeof name, "image_encoder.bn.%d", i);
+                    if (mmc_nn_batchnorm_init(&m->bn[i], &m->P, name, c->cnn_widths[s], err)) return err->code;
+                }
                 in = c->cnn_widths[s];
             }
             side = (side + 1) / 2;
@@ -153,8 +165,9 @@ mmc_tensor *ret_image_forward(mmc_ctx *ctx, mmc_retrieval *m, mmc_tensor *x, int
         for (int i = 0; i < m->n_conv; i++) {
             mmc_nn_batchnorm *bn = &m->bn[i];
             h = mmc_nn_conv2d_forward(ctx, &m->conv[i], h);
-            h = batch_stats ? mmc_batch_norm(ctx, h, bn->weight, bn->bias, NULL, NULL, 0, bn->momentum, bn->eps)
-                            : mmc_nn_batchnorm_forward(ctx, bn, h, training);
+            if (m->group_norm) h = mmc_group_norm(ctx, h, m->gn_groups[i], m->gn_w[i], m->gn_b[i], 1e-5f);
+            else h = batch_stats ? mmc_batch_norm(ctx, h, bn->weight, bn->bias, NULL, NULL, 0, bn->momentum, bn->eps)
+                                 : mmc_nn_batchnorm_forward(ctx, bn, h, training);
             h = mmc_relu(ctx, h);
         }
     } else if (m->img_kind == RET_IMG_RESNET) {

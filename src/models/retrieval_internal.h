@@ -22,7 +22,10 @@ struct mmc_retrieval {
     /* image encoder */
     int n_conv;                          /* cnn: stages × convs per stage */
     mmc_nn_conv2d conv[RET_MAX_STAGES * 2];
-    mmc_nn_batchnorm bn[RET_MAX_STAGES * 2];
+    mmc_nn_batchnorm bn[RET_MAX_STAGES * 2]; /* cnn_norm "batch" */
+    mmc_tensor *gn_w[RET_MAX_STAGES * 2], *gn_b[RET_MAX_STAGES * 2]; /* cnn_norm "group" */
+    int gn_groups[RET_MAX_STAGES * 2];   /* gcd(width, norm_groups) */
+    int group_norm;
     mmc_nn_resnet resnet;
     mmc_nn_vit vit;
     int grid;                            /* side of the final feature map (cnn/resnet) */
