@@ -1813,6 +1813,11 @@ int mmc_retrieval_recall(const float *img, int n_img, const float *txt, const in
  * max_images > 0 uses only the first max_images samples. */
 int mmc_retrieval_evaluate(mmc_retrieval *m, const char *data_dir, const char *split,
                            int max_images, mmc_retrieval_metrics *out, mmc_error *err);
+/* The same with only the first captions_per_image captions of each sample as queries and
+ * candidates (> 0; 0 = all): 1 evaluates e.g. emoji names without their keywords. */
+int mmc_retrieval_evaluate_captions(mmc_retrieval *m, const char *data_dir, const char *split,
+                                    int max_images, int captions_per_image,
+                                    mmc_retrieval_metrics *out, mmc_error *err);
 
 /* Training (src/models/retrieval_train.c): the loop behind `mmc train retrieval`. It
  * reports through a callback and never prints. The run folder holds config.json,

@@ -74,6 +74,9 @@ typedef struct ret_dataset {
 int ret_dataset_load(ret_dataset *d, const char *dir, const char *split, const char *lang, int S, int max_images,
                      mmc_error *err);
 void ret_dataset_free(ret_dataset *d);
+/* k > 0: keeps only the first k captions of each sample (e.g. an emoji's name, not its
+ * keywords); k <= 0 keeps all. */
+void ret_dataset_keep_captions(ret_dataset *d, int k);
 /* Sample i as (3, S, S) floats, shifted by (dx, dy) pixels with edge replication. */
 void ret_dataset_chw(const ret_dataset *d, int i, int dx, int dy, float *out);
 /* Embeds every image and caption and scores them. */
