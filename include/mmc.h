@@ -1720,6 +1720,12 @@ typedef struct mmc_retrieval_config {
     /* text encoder */
     char text_encoder[16];   /* "gru" (default), "lstm", "bag", "transformer" */
     int word_dim;            /* token embedding size (128) */
+    int subword_buckets;     /* > 0: each token's embedding also gets the mean of its
+                                character trigrams' embeddings (fastText), hashed into this
+                                many rows, so unseen word forms keep a meaning; 0 = off */
+    float word_dropout;      /* training: each caption word becomes <unk> with this
+                                probability (with subword_buckets its trigrams stay: it
+                                learns what an unknown word's trigrams mean); 0 = off */
     int text_hidden;         /* GRU/LSTM hidden size (256); transformer width = word_dim */
     int text_layers;         /* recurrent layers (1-2) or transformer blocks (1-8) */
     int text_heads;          /* transformer heads */
@@ -1742,6 +1748,9 @@ typedef struct mmc_retrieval_config {
                                 they would swap left and right) */
     float dropout;           /* transformer / ViT */
     int epochs;              /* when neither --steps nor --minutes is given */
+    int train_captions;      /* 0: every caption of a sample (default); k > 0: only its
+                                first k (training and validation), e.g. emoji names
+                                without their keywords */
 } mmc_retrieval_config;
 
 mmc_retrieval_config mmc_retrieval_config_default(void);

@@ -181,12 +181,16 @@ static int same_file_tensors(const char *pa, const char *pb, char *why, size_t n
     return ok;
 }
 
-TEST(retrieval_resume_bit_exact) {
+static void resume_bit_exact(int subword) {
     char dir[64], ra[128], rb[128], why[1200] = "";
     REQUIRE(make_data(dir, sizeof dir, 48, 16), "cannot make the dataset");
     snprintf(ra, sizeof ra, "%s/straight", dir);
     snprintf(rb, sizeof rb, "%s/resumed", dir);
     mmc_retrieval_config c = tiny_config();
+    if (subword) { /* the trigram features and word dropout draw from the step's stream */
+        c.subword_buckets = 64;
+        c.word_dropout = 0.2f;
+    }
     mmc_error err = {0};
     /* 3 steps per epoch: 14 steps cross epochs (new order) and the checkpoint at 7 is mid-epoch */
     REQUIRE(train_run(&c, dir, ra, 14, 0, 0, NULL, &err) == MMC_OK, "straight: %s", err.msg);
@@ -210,6 +214,9 @@ TEST(retrieval_resume_bit_exact) {
     CHECK(mmc_retrieval_train(&c, &o, &err) == MMC_ERR_USAGE, "resume with another seed: %s", err.msg);
     rm_rf(dir);
 }
+
+TEST(retrieval_resume_bit_exact) { resume_bit_exact(0); }
+TEST(retrieval_resume_bit_exact_subword) { resume_bit_exact(1); }
 
 TEST(retrieval_losses_train) {
     static const char *losses[] = {"infonce", "contrastive", "triplet", "triplet_hardest", "cosine"};
@@ -452,5 +459,66 @@ TEST(retrieval_old_run_folder_loads) {
     CHECK(!memcmp(ia, ib, sizeof ia) && !memcmp(ta, tb, sizeof ta), "embeddings differ after loading the old folder");
     mmc_retrieval_free(a);
     mmc_retrieval_free(b);
+    rm_rf(dir);
+}
+
+static float cosine(const float *a, const float *b, int n) {
+    double d = 0, na = 0, nb = 0;
+    for (int i = 0; i < n; i++) d += a[i] * b[i], na += a[i] * a[i], nb += b[i] * b[i];
+    return (float)(d / sqrt(na * nb + 1e-30));
+}
+
+/* subword_buckets: an unknown word keeps a meaning through its character trigrams. With
+ * fresh weights, two unknown words that share most trigrams embed close together and
+ * unrelated ones do not (without subword features every unknown word is the same <unk>);
+ * captions of known words agree whether the trigrams come from the text or the vocabulary
+ * (the split matches the tokenizer's); the weights save and load. */
+TEST(retrieval_subword_unknown_words) {
+    static const char *texts[6] = {"trouser", "trousers", "qqqqq", "zebra", "a large red circle", "A  large RED circle"};
+    char dir[64];
+    snprintf(dir, sizeof dir, "/tmp/mmc-retr-XXXXXX");
+    REQUIRE(mkdtemp(dir), "mkdtemp");
+    mmc_error err = {0};
+    for (int sub = 0; sub < 2; sub++) {
+        mmc_retrieval_config c = tiny_config();
+        c.max_len = 16;
+        strcpy(c.text_encoder, "bag");
+        c.subword_buckets = sub ? 4096 : 0;
+        mmc_retrieval *m = mmc_retrieval_create(&c, tiny_vocab(&err), 7, &err);
+        REQUIRE(m, "create: %s", err.msg);
+        float e[6 * 64];
+        REQUIRE(mmc_retrieval_embed_texts(m, texts, 6, e, &err) == MMC_OK, "embed: %s", err.msg);
+        float near = cosine(e, e + 64, 64), far1 = cosine(e, e + 128, 64), far2 = cosine(e, e + 192, 64);
+        printf("subword %d: cosine trouser/trousers %.4f, trouser/qqqqq %.4f, trouser/zebra %.4f\n", sub, near, far1, far2);
+        if (!sub) CHECK(near > 0.9999f && far1 > 0.9999f, "without subword features unknown words should all be <unk> (%g, %g)", near, far1);
+        else {
+            /* the bag's start and end tokens are shared by all four: compare the distances */
+            CHECK(1 - near < 0.3f * (1 - far1) && 1 - near < 0.3f * (1 - far2),
+                  "trouser vs trousers: cosine %g, not much closer than vs qqqqq %g or zebra %g", near, far1, far2);
+        }
+        CHECK(cosine(e + 256, e + 320, 64) > 0.9999f, "case and spaces changed a caption's embedding");
+        if (sub) {
+            /* known words: trigrams from the text = trigrams from the vocabulary */
+            int32_t ids[16], mask[16];
+            REQUIRE(mmc_tokenizer_encode_batch(mmc_retrieval_tokenizer(m), texts + 4, 1, 16, ids, mask, &err) == MMC_OK, "%s", err.msg);
+            mmc_ctx *ctx = mmc_ctx_new();
+            mmc_grad_mode(ctx, 0);
+            mmc_tensor *t = mmc_retrieval_encode_texts(ctx, m, ids, mask, 1, 16, 0);
+            REQUIRE(t, "encode: %s", ctx->err.msg);
+            float w = 0;
+            for (int i = 0; i < 64; i++) w = fmaxf(w, fabsf(t->data[i] - e[256 + i]));
+            CHECK(w < 1e-6f, "a known caption's embedding from ids and from text differ by %g", w);
+            mmc_ctx_free(ctx);
+            CHECK(mmc_params_find(mmc_retrieval_params(m), "text_encoder.ngram_embedding.weight") != NULL, "no trigram table");
+            REQUIRE(mmc_retrieval_save(m, dir, NULL, &err) == MMC_OK, "save: %s", err.msg);
+            mmc_retrieval *b = mmc_retrieval_load(dir, &err);
+            REQUIRE(b, "load: %s", err.msg);
+            float f[6 * 64];
+            REQUIRE(mmc_retrieval_embed_texts(b, texts, 6, f, &err) == MMC_OK, "embed: %s", err.msg);
+            CHECK(!memcmp(e, f, sizeof e), "embeddings differ after save and load");
+            mmc_retrieval_free(b);
+        }
+        mmc_retrieval_free(m);
+    }
     rm_rf(dir);
 }

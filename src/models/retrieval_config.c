@@ -105,6 +105,8 @@ static const key_def KEYS[] = {
     {"norm_groups", K_INT, OFF(norm_groups), 1, 4096},
     {"text_encoder", K_STR, OFF(text_encoder), 0, 16},
     {"word_dim", K_INT, OFF(word_dim), 4, 4096},
+    {"subword_buckets", K_INT, OFF(subword_buckets), 0, 1 << 22},
+    {"word_dropout", K_FLOAT, OFF(word_dropout), 0, 0.9},
     {"text_hidden", K_INT, OFF(text_hidden), 4, 4096},
     {"text_layers", K_INT, OFF(text_layers), 1, 8},
     {"text_heads", K_INT, OFF(text_heads), 1, 64},
@@ -125,6 +127,7 @@ static const key_def KEYS[] = {
     {"augment_shift", K_INT, OFF(augment_shift), 0, 64},
     {"dropout", K_FLOAT, OFF(dropout), 0, 0.95},
     {"epochs", K_INT, OFF(epochs), 1, 1000000},
+    {"train_captions", K_INT, OFF(train_captions), 0, 1000},
 };
 #define NKEYS ((int)(sizeof KEYS / sizeof KEYS[0]))
 
