@@ -59,4 +59,20 @@ for w in gemm-1024 gemm-2048 conv2d-train clip-vit-b32-image; do
   fi
   row "$w" "$ours" "$theirs"
 done
+
+# Index search (bench/index_search.c, against the library next to MMC): one query over a
+# 1,000,000 x 256 index, float32 and int8, best of 3 (the target: well under 100 ms).
+LIB="$(dirname "$MMC")/libmmc.a"
+if [ -f "$LIB" ] && command -v cc >/dev/null 2>&1; then
+  IXB=$(mktemp /tmp/mmc-index-search.XXXXXX)
+  if cc -O2 -I"$HERE/../include" "$HERE/index_search.c" "$LIB" -fopenmp -lm \
+       $(pkg-config --libs openblas libcjson libpng libjpeg zlib) -o "$IXB"; then
+    MMC_THREADS="$THREADS" "$IXB" "${INDEX_N:-1000000}" 256 1 10 || status=1
+  else
+    echo "bench: could not build bench/index_search.c" >&2; status=1
+  fi
+  rm -f "$IXB"
+else
+  echo "bench: $LIB or cc missing; index search skipped" >&2
+fi
 exit $status

@@ -249,6 +249,11 @@ mmc_tensor *mmc_batch_norm(mmc_ctx *ctx, mmc_tensor *x, mmc_tensor *gamma, mmc_t
                            int training, float momentum, float eps);
 mmc_tensor *mmc_layer_norm(mmc_ctx *ctx, mmc_tensor *x, mmc_tensor *gamma, mmc_tensor *beta,
                            float eps);
+/* group_norm: torch.nn.functional.group_norm. x (B, C, ...), C a multiple of groups; each
+ * sample's C/groups consecutive channels (with all positions) are normalised together by
+ * their own statistics, so nothing depends on the batch; gamma, beta (C) or NULL. */
+mmc_tensor *mmc_group_norm(mmc_ctx *ctx, mmc_tensor *x, int groups, mmc_tensor *gamma,
+                           mmc_tensor *beta, float eps);
 
 /* embedding: table (V, D), ids[n] (each in 0..V-1) -> (n, D); reshape after as needed.
  * An id out of range fails with MMC_ERR_INPUT before anything is read. */
@@ -1707,9 +1712,20 @@ typedef struct mmc_retrieval_config {
     char bn_eval[8];         /* cnn: BatchNorm statistics outside training: "batch" (default;
                                 those of the images embedded together, up to 128 at a time,
                                 as in training) or "running" (the running averages) */
+    char cnn_norm[8];        /* cnn: the norm after each conv: "group" (default: GroupNorm,
+                                per image, no batch dependence) or "batch" (BatchNorm, the
+                                earlier default; a run folder without the key is "batch") */
+    int norm_groups;         /* cnn "group": groups per layer (8); a layer of width w uses
+                                gcd(w, norm_groups) */
     /* text encoder */
     char text_encoder[16];   /* "gru" (default), "lstm", "bag", "transformer" */
     int word_dim;            /* token embedding size (128) */
+    int subword_buckets;     /* > 0: each token's embedding also gets the mean of its
+                                character trigrams' embeddings (fastText), hashed into this
+                                many rows, so unseen word forms keep a meaning; 0 = off */
+    float word_dropout;      /* training: each caption word becomes <unk> with this
+                                probability (with subword_buckets its trigrams stay: it
+                                learns what an unknown word's trigrams mean); 0 = off */
     int text_hidden;         /* GRU/LSTM hidden size (256); transformer width = word_dim */
     int text_layers;         /* recurrent layers (1-2) or transformer blocks (1-8) */
     int text_heads;          /* transformer heads */
@@ -1732,6 +1748,9 @@ typedef struct mmc_retrieval_config {
                                 they would swap left and right) */
     float dropout;           /* transformer / ViT */
     int epochs;              /* when neither --steps nor --minutes is given */
+    int train_captions;      /* 0: every caption of a sample (default); k > 0: only its
+                                first k (training and validation), e.g. emoji names
+                                without their keywords */
 } mmc_retrieval_config;
 
 mmc_retrieval_config mmc_retrieval_config_default(void);
@@ -1803,6 +1822,11 @@ int mmc_retrieval_recall(const float *img, int n_img, const float *txt, const in
  * max_images > 0 uses only the first max_images samples. */
 int mmc_retrieval_evaluate(mmc_retrieval *m, const char *data_dir, const char *split,
                            int max_images, mmc_retrieval_metrics *out, mmc_error *err);
+/* The same with only the first captions_per_image captions of each sample as queries and
+ * candidates (> 0; 0 = all): 1 evaluates e.g. emoji names without their keywords. */
+int mmc_retrieval_evaluate_captions(mmc_retrieval *m, const char *data_dir, const char *split,
+                                    int max_images, int captions_per_image,
+                                    mmc_retrieval_metrics *out, mmc_error *err);
 
 /* Training (src/models/retrieval_train.c): the loop behind `mmc train retrieval`. It
  * reports through a callback and never prints. The run folder holds config.json,

@@ -103,6 +103,11 @@ TEST(retrieval_overfit_tiny) {
     CHECK(mt.n_images == 32 && mt.n_texts == 160, "counted %d images, %d texts", mt.n_images, mt.n_texts);
     CHECK(mt.t2i.r1 >= 0.9, "train text->image R@1 %.3f < 0.9", mt.t2i.r1);
     CHECK(mt.i2t.r1 >= 0.9, "train image->text R@1 %.3f < 0.9", mt.i2t.r1);
+    /* only the first caption of each scene: 32 queries, the same 32 candidates */
+    mmc_retrieval_metrics m1;
+    REQUIRE(mmc_retrieval_evaluate_captions(m, dir, "train", 0, 1, &m1, &err) == MMC_OK, "evaluate first: %s", err.msg);
+    CHECK(m1.n_images == 32 && m1.n_texts == 32, "first captions: counted %d images, %d texts", m1.n_images, m1.n_texts);
+    CHECK(m1.t2i.r1 >= 0.9, "train text->image R@1 over first captions %.3f < 0.9", m1.t2i.r1);
     printf("overfit: loss %.3f -> %.3f, train R@1 t2i %.3f i2t %.3f in %.1f s\n", log.first, log.last, mt.t2i.r1, mt.i2t.r1, mmc_now() - t0);
     mmc_retrieval_free(m);
     rm_rf(dir);
@@ -176,12 +181,16 @@ static int same_file_tensors(const char *pa, const char *pb, char *why, size_t n
     return ok;
 }
 
-TEST(retrieval_resume_bit_exact) {
+static void resume_bit_exact(int subword) {
     char dir[64], ra[128], rb[128], why[1200] = "";
     REQUIRE(make_data(dir, sizeof dir, 48, 16), "cannot make the dataset");
     snprintf(ra, sizeof ra, "%s/straight", dir);
     snprintf(rb, sizeof rb, "%s/resumed", dir);
     mmc_retrieval_config c = tiny_config();
+    if (subword) { /* the trigram features and word dropout draw from the step's stream */
+        c.subword_buckets = 64;
+        c.word_dropout = 0.2f;
+    }
     mmc_error err = {0};
     /* 3 steps per epoch: 14 steps cross epochs (new order) and the checkpoint at 7 is mid-epoch */
     REQUIRE(train_run(&c, dir, ra, 14, 0, 0, NULL, &err) == MMC_OK, "straight: %s", err.msg);
@@ -205,6 +214,9 @@ TEST(retrieval_resume_bit_exact) {
     CHECK(mmc_retrieval_train(&c, &o, &err) == MMC_ERR_USAGE, "resume with another seed: %s", err.msg);
     rm_rf(dir);
 }
+
+TEST(retrieval_resume_bit_exact) { resume_bit_exact(0); }
+TEST(retrieval_resume_bit_exact_subword) { resume_bit_exact(1); }
 
 TEST(retrieval_losses_train) {
     static const char *losses[] = {"infonce", "contrastive", "triplet", "triplet_hardest", "cosine"};
@@ -353,4 +365,160 @@ TEST(retrieval_config_round_trip) {
     CHECK(mmc_retrieval_config_parse(&b, s, strlen(s), "x", &err) == MMC_OK, "%s", err.msg);
     CHECK(!memcmp(&a, &b, sizeof a), "config changed through JSON");
     mmc_free(s);
+}
+
+/* Images (B, 3, 32, 32) through the image tower in training mode, all at once and one by
+ * one; returns the largest difference. */
+static float batch_vs_alone(mmc_retrieval *m, const float *chw, int B) {
+    int E = mmc_retrieval_dim(m), per = 3 * 32 * 32;
+    mmc_ctx *ctx = mmc_ctx_new();
+    mmc_tensor *all = mmc_retrieval_encode_images(ctx, m, mmc_tensor_from(ctx, 4, (int[]){B, 3, 32, 32}, chw), 1);
+    float worst = all ? 0.0f : INFINITY;
+    for (int b = 0; all && b < B; b++) {
+        mmc_tensor *one = mmc_retrieval_encode_images(ctx, m, mmc_tensor_from(ctx, 4, (int[]){1, 3, 32, 32}, chw + (size_t)b * per), 1);
+        if (!one) return INFINITY;
+        for (int i = 0; i < E; i++) worst = fmaxf(worst, fabsf(one->data[i] - all->data[(size_t)b * E + i]));
+    }
+    mmc_ctx_free(ctx);
+    return worst;
+}
+
+/* The default cnn (GroupNorm) embeds an image the same alone or in a batch, in training as
+ * at inference, so training, validation and `mmc embed` agree; BatchNorm in training does
+ * not (which is what made mid-run validation collapse). */
+TEST(retrieval_group_norm_batch_independent) {
+    mmc_error err = {0};
+    float chw[4 * 3 * 32 * 32];
+    mmc_rng r;
+    mmc_rng_seed(&r, 4, 4);
+    mmc_rng_fill_uniform(&r, chw, 4 * 3 * 32 * 32, -1, 1);
+    for (int k = 0; k < 2; k++) {
+        mmc_retrieval_config c = tiny_config();
+        c.max_len = 16;
+        if (k) strcpy(c.cnn_norm, "batch");
+        mmc_retrieval *m = mmc_retrieval_create(&c, tiny_vocab(&err), 7, &err);
+        REQUIRE(m, "create: %s", err.msg);
+        CHECK(!strcmp(mmc_retrieval_get_config(m)->cnn_norm, k ? "batch" : "group"), "cnn_norm %s", mmc_retrieval_get_config(m)->cnn_norm);
+        CHECK((mmc_params_find(mmc_retrieval_params(m), "image_encoder.gn.0.weight") != NULL) == !k &&
+                  (mmc_params_find(mmc_retrieval_params(m), "image_encoder.bn.0.running_mean") != NULL) == k,
+              "%s: wrong norm tensors", k ? "batch" : "group");
+        float d = batch_vs_alone(m, chw, 4);
+        if (!k) CHECK(d < 1e-5f, "group norm: an image's training embedding changes with its batch by %g", d);
+        else CHECK(d > 1e-3f, "batch norm: training embeddings alone and in a batch agree (%g): the check cannot tell", d);
+        if (!k) { /* and training mode equals inference (no dropout in this model) */
+            float ie[4 * 64];
+            REQUIRE(mmc_retrieval_embed_chw(m, chw, 4, ie, &err) == MMC_OK, "embed: %s", err.msg);
+            mmc_ctx *ctx = mmc_ctx_new();
+            mmc_tensor *t = mmc_retrieval_encode_images(ctx, m, mmc_tensor_from(ctx, 4, (int[]){4, 3, 32, 32}, chw), 1);
+            REQUIRE(t, "encode: %s", ctx->err.msg);
+            float w = 0;
+            for (int i = 0; i < 4 * 64; i++) w = fmaxf(w, fabsf(t->data[i] - ie[i]));
+            CHECK(w < 1e-5f, "group norm: training and inference embeddings differ by %g", w);
+            mmc_ctx_free(ctx);
+        }
+        mmc_retrieval_free(m);
+    }
+}
+
+/* A run folder written before cnn_norm existed (BatchNorm, no cnn_norm/norm_groups keys in
+ * config.json) still loads, as BatchNorm, with the same embeddings. */
+TEST(retrieval_old_run_folder_loads) {
+    char dir[64], path[128];
+    snprintf(dir, sizeof dir, "/tmp/mmc-retr-XXXXXX");
+    REQUIRE(mkdtemp(dir), "mkdtemp");
+    mmc_error err = {0};
+    mmc_retrieval_config c = tiny_config();
+    c.max_len = 16;
+    strcpy(c.cnn_norm, "batch");
+    mmc_retrieval *a = mmc_retrieval_create(&c, tiny_vocab(&err), 7, &err);
+    REQUIRE(a && mmc_retrieval_save(a, dir, NULL, &err) == MMC_OK, "save: %s", err.msg);
+    /* strip the two keys, as an old config.json */
+    snprintf(path, sizeof path, "%s/config.json", dir);
+    uint8_t *buf = NULL;
+    size_t n = 0;
+    REQUIRE(mmc_read_file(path, 1 << 20, &buf, &n, &err) == MMC_OK, "read: %s", err.msg);
+    char *text = malloc(n + 1), *out = malloc(n + 1);
+    memcpy(text, buf, n);
+    text[n] = 0;
+    mmc_free(buf);
+    size_t o = 0;
+    int stripped = 0;
+    for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
+        if (strstr(line, "\"cnn_norm\"") || strstr(line, "\"norm_groups\"")) { stripped++; continue; }
+        o += (size_t)sprintf(out + o, "%s\n", line);
+    }
+    CHECK(stripped == 2, "config.json had %d of the two keys on their own lines", stripped);
+    REQUIRE(mmc_write_file_atomic(path, out, o, &err) == MMC_OK, "write: %s", err.msg);
+    free(text);
+    free(out);
+    mmc_retrieval *b = mmc_retrieval_load(dir, &err);
+    REQUIRE(b, "load an old run folder: %s", err.msg);
+    CHECK(!strcmp(mmc_retrieval_get_config(b)->cnn_norm, "batch"), "loaded as %s", mmc_retrieval_get_config(b)->cnn_norm);
+    float ia[4 * 64], ta[3 * 64], ib[4 * 64], tb[3 * 64];
+    REQUIRE(embed_fixed(a, ia, ta, &err) == MMC_OK && embed_fixed(b, ib, tb, &err) == MMC_OK, "embed: %s", err.msg);
+    CHECK(!memcmp(ia, ib, sizeof ia) && !memcmp(ta, tb, sizeof ta), "embeddings differ after loading the old folder");
+    mmc_retrieval_free(a);
+    mmc_retrieval_free(b);
+    rm_rf(dir);
+}
+
+static float cosine(const float *a, const float *b, int n) {
+    double d = 0, na = 0, nb = 0;
+    for (int i = 0; i < n; i++) d += a[i] * b[i], na += a[i] * a[i], nb += b[i] * b[i];
+    return (float)(d / sqrt(na * nb + 1e-30));
+}
+
+/* subword_buckets: an unknown word keeps a meaning through its character trigrams. With
+ * fresh weights, two unknown words that share most trigrams embed close together and
+ * unrelated ones do not (without subword features every unknown word is the same <unk>);
+ * captions of known words agree whether the trigrams come from the text or the vocabulary
+ * (the split matches the tokenizer's); the weights save and load. */
+TEST(retrieval_subword_unknown_words) {
+    static const char *texts[6] = {"trouser", "trousers", "qqqqq", "zebra", "a large red circle", "A  large RED circle"};
+    char dir[64];
+    snprintf(dir, sizeof dir, "/tmp/mmc-retr-XXXXXX");
+    REQUIRE(mkdtemp(dir), "mkdtemp");
+    mmc_error err = {0};
+    for (int sub = 0; sub < 2; sub++) {
+        mmc_retrieval_config c = tiny_config();
+        c.max_len = 16;
+        strcpy(c.text_encoder, "bag");
+        c.subword_buckets = sub ? 4096 : 0;
+        mmc_retrieval *m = mmc_retrieval_create(&c, tiny_vocab(&err), 7, &err);
+        REQUIRE(m, "create: %s", err.msg);
+        float e[6 * 64];
+        REQUIRE(mmc_retrieval_embed_texts(m, texts, 6, e, &err) == MMC_OK, "embed: %s", err.msg);
+        float near = cosine(e, e + 64, 64), far1 = cosine(e, e + 128, 64), far2 = cosine(e, e + 192, 64);
+        printf("subword %d: cosine trouser/trousers %.4f, trouser/qqqqq %.4f, trouser/zebra %.4f\n", sub, near, far1, far2);
+        if (!sub) CHECK(near > 0.9999f && far1 > 0.9999f, "without subword features unknown words should all be <unk> (%g, %g)", near, far1);
+        else {
+            /* the bag's start and end tokens are shared by all four: compare the distances */
+            CHECK(1 - near < 0.3f * (1 - far1) && 1 - near < 0.3f * (1 - far2),
+                  "trouser vs trousers: cosine %g, not much closer than vs qqqqq %g or zebra %g", near, far1, far2);
+        }
+        CHECK(cosine(e + 256, e + 320, 64) > 0.9999f, "case and spaces changed a caption's embedding");
+        if (sub) {
+            /* known words: trigrams from the text = trigrams from the vocabulary */
+            int32_t ids[16], mask[16];
+            REQUIRE(mmc_tokenizer_encode_batch(mmc_retrieval_tokenizer(m), texts + 4, 1, 16, ids, mask, &err) == MMC_OK, "%s", err.msg);
+            mmc_ctx *ctx = mmc_ctx_new();
+            mmc_grad_mode(ctx, 0);
+            mmc_tensor *t = mmc_retrieval_encode_texts(ctx, m, ids, mask, 1, 16, 0);
+            REQUIRE(t, "encode: %s", ctx->err.msg);
+            float w = 0;
+            for (int i = 0; i < 64; i++) w = fmaxf(w, fabsf(t->data[i] - e[256 + i]));
+            CHECK(w < 1e-6f, "a known caption's embedding from ids and from text differ by %g", w);
+            mmc_ctx_free(ctx);
+            CHECK(mmc_params_find(mmc_retrieval_params(m), "text_encoder.ngram_embedding.weight") != NULL, "no trigram table");
+            REQUIRE(mmc_retrieval_save(m, dir, NULL, &err) == MMC_OK, "save: %s", err.msg);
+            mmc_retrieval *b = mmc_retrieval_load(dir, &err);
+            REQUIRE(b, "load: %s", err.msg);
+            float f[6 * 64];
+            REQUIRE(mmc_retrieval_embed_texts(b, texts, 6, f, &err) == MMC_OK, "embed: %s", err.msg);
+            CHECK(!memcmp(e, f, sizeof e), "embeddings differ after save and load");
+            mmc_retrieval_free(b);
+        }
+        mmc_retrieval_free(m);
+    }
+    rm_rf(dir);
 }

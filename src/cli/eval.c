@@ -1,5 +1,6 @@
-/* eval.c — `mmc eval RUN --data DIR [--split test] [--json] [--best]`: retrieval recall of
- * a trained run on a dataset split, every caption of the run's language used. */
+/* eval.c — `mmc eval RUN --data DIR [--split test] [--json] [--best] [--first-caption]`:
+ * retrieval recall of a trained run on a dataset split, every caption of the run's
+ * language used (with --first-caption only each sample's first, e.g. an emoji's name). */
 #include "cli.h"
 #include <cjson/cJSON.h>
 #include <stdio.h>
@@ -58,11 +59,12 @@ int cmd_eval(int argc, char **argv) {
         break;
     }
     const char *run = NULL, *data = NULL, *split = "test";
-    int json = 0, best = 0;
+    int json = 0, best = 0, first = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "--json")) json = 1;
         else if (!strcmp(a, "--best")) best = 1;
+        else if (!strcmp(a, "--first-caption")) first = 1;
         else if (!strcmp(a, "--data") || !strcmp(a, "--split")) {
             if (!v) return cli_error(1, "eval: %s needs a value", a);
             if (!strcmp(a, "--data")) data = v;
@@ -81,6 +83,7 @@ int cmd_eval(int argc, char **argv) {
     int rc;
     if (is_clip_folder(run)) { /* a Hugging Face CLIP folder (e.g. from train --init): its weights */
         if (best) return cli_error(1, "eval: --best is for retrieval run folders; %s is a CLIP folder", run);
+        if (first) return cli_error(1, "eval: --first-caption is for retrieval run folders; %s is a CLIP folder", run);
         mmc_clip *c = mmc_clip_load(run, &err);
         if (!c) return cli_error_from(&err);
         snprintf(lang, sizeof lang, "%s", mmc_clip_is_chinese(c) ? "zh" : "en");
@@ -89,7 +92,7 @@ int cmd_eval(int argc, char **argv) {
     } else {
         mmc_retrieval *m = mmc_retrieval_load_weights(run, best ? "model-best.safetensors" : NULL, &err);
         if (!m) return cli_error_from(&err);
-        rc = mmc_retrieval_evaluate(m, data, split, 0, &mt, &err);
+        rc = mmc_retrieval_evaluate_captions(m, data, split, 0, first, &mt, &err);
         snprintf(lang, sizeof lang, "%s", mmc_retrieval_get_config(m)->lang);
         mmc_retrieval_free(m);
     }
@@ -98,8 +101,8 @@ int cmd_eval(int argc, char **argv) {
         printf("{\n");
         print_dir("text_to_image", &mt.t2i, 0);
         print_dir("image_to_text", &mt.i2t, 0);
-        printf("  \"rsum\": %.2f,\n  \"n_images\": %d,\n  \"n_texts\": %d,\n  \"split\": \"%s\",\n  \"lang\": \"%s\",\n  \"checkpoint\": \"%s\"\n}\n",
-               mt.rsum, mt.n_images, mt.n_texts, split, lang, best ? "model-best.safetensors" : "model.safetensors");
+        printf("  \"rsum\": %.2f,\n  \"n_images\": %d,\n  \"n_texts\": %d,\n  \"split\": \"%s\",\n  \"lang\": \"%s\",\n  \"captions\": \"%s\",\n  \"checkpoint\": \"%s\"\n}\n",
+               mt.rsum, mt.n_images, mt.n_texts, split, lang, first ? "first" : "all", best ? "model-best.safetensors" : "model.safetensors");
     } else {
         printf("%s on %s/%s (%d images, %d %s captions, %s) in %.1f s\n", run, data, split, mt.n_images, mt.n_texts, lang,
                best ? "model-best.safetensors" : "model.safetensors", mmc_now() - t0);

@@ -147,9 +147,12 @@ const cli_command cli_commands[] = {
      "                 zeroshot and eval take. --lang defaults to zh for Chinese-CLIP.\n"
      "                 No --config or --resume (docs/clip.md, Fine-tuning)\n"},
     {"eval", cmd_eval, "evaluate a trained run on a dataset split (retrieval recall)",
-     "usage: mmc eval RUN --data DIR [--split test] [--json] [--best]\n"
-     "       (caption runs: [--beam K] [--length-penalty A] [--no-repeat-ngram N] [--max-images N];\n"
-     "        BLEU-1..4, CIDEr-D, exact match; --json keys BLEU-1..BLEU-4, CIDEr-D, exact_match)\n"
+     "usage: mmc eval RUN --data DIR [--split test] [--json] [--best] [--first-caption]
+"
+     "       (caption runs: [--beam K] [--length-penalty A] [--no-repeat-ngram N] [--max-images N];
+"
+     "        BLEU-1..4, CIDEr-D, exact match; --json keys BLEU-1..BLEU-4, CIDEr-D, exact_match)
+"
      "\n"
      "vqa/classify runs: accuracy overall and by question type (--json: {\"accuracy\", \"n\",\n"
      "\"by_type\": {TYPE: {\"accuracy\", \"n\"}}, \"split\", \"fusion\", \"checkpoint\"}).\n"
@@ -165,7 +168,9 @@ const cli_command cli_commands[] = {
      "  --json      one JSON object: {\"text_to_image\": {\"R@1\", \"R@5\", \"R@10\",\n"
      "              \"median_rank\", \"mean_rank\"}, \"image_to_text\": {...}, \"rsum\", ...}\n"
      "              (recalls as fractions in [0, 1], rsum in percent)\n"
-     "  --best      use model-best.safetensors instead of the last checkpoint\n"},
+     "  --best      use model-best.safetensors instead of the last checkpoint\n"
+     "  --first-caption  only each sample's first caption (e.g. an emoji's name, not its\n"
+     "              keywords) as query and candidate (retrieval run folders)\n"},
     {"embed", cmd_embed, "embed texts and images with a model (L2-normalised vectors)",
      "usage: mmc embed --model M (--text S | --image P)... [--json]\n"
      "\n"

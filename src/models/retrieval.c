@@ -142,6 +142,7 @@ mmc_retrieval *mmc_retrieval_load_weights(const char *run_dir, const char *weigh
     if (mmc_read_file(path, 64u << 20, &buf, &n, err)) return NULL;
     mmc_retrieval_config cfg = mmc_retrieval_config_default();
     cfg.max_len = 0;
+    strcpy(cfg.cnn_norm, "batch"); /* run folders from before the key existed used BatchNorm */
     if (mmc_retrieval_config_parse(&cfg, (const char *)buf, n, path, err)) { mmc_free(buf); return NULL; }
     cJSON *root = cJSON_ParseWithLength((const char *)buf, n);
     mmc_free(buf);
@@ -215,15 +216,17 @@ int mmc_retrieval_embed_chw(mmc_retrieval *m, const float *chw, int n, float *ou
 int mmc_retrieval_embed_texts(mmc_retrieval *m, const char *const *texts, int n, float *out, mmc_error *err) {
     int T = m->cfg.max_len, E = m->cfg.embed_dim;
     int32_t *ids = mmc_malloc(sizeof(int32_t) * (size_t)EMBED_CHUNK * T), *mask = mmc_malloc(sizeof(int32_t) * (size_t)EMBED_CHUNK * T);
+    int32_t *ngr = m->ngram_emb ? mmc_malloc(sizeof(int32_t) * (size_t)EMBED_CHUNK * T * RET_NGRAM_MAX) : NULL;
     mmc_ctx *ctx = mmc_ctx_new();
     int rc = MMC_OK;
-    if (!ids || !mask || !ctx) rc = mmc_error_set(err, MMC_ERR_RUNTIME, "retrieval: out of memory");
+    if (!ids || !mask || !ctx || (m->ngram_emb && !ngr)) rc = mmc_error_set(err, MMC_ERR_RUNTIME, "retrieval: out of memory");
     if (ctx) mmc_grad_mode(ctx, 0);
     for (int at = 0; at < n && !rc; at += EMBED_CHUNK) {
         int B = n - at < EMBED_CHUNK ? n - at : EMBED_CHUNK;
         rc = mmc_tokenizer_encode_batch(m->tok, texts + at, B, T, ids, mask, err);
         if (rc) break;
-        mmc_tensor *e = ret_text_forward(ctx, m, ids, mask, B, T, 0);
+        if (ngr) ret_subword_from_texts(m, texts + at, ids, mask, B, T, ngr);
+        mmc_tensor *e = ret_text_forward_ngrams(ctx, m, ids, mask, ngr, B, T, 0);
         if (!e) rc = mmc_error_set(err, ctx->err.code ? ctx->err.code : MMC_ERR_RUNTIME, "retrieval: %s", ctx->err.msg);
         else memcpy(out + (size_t)at * E, e->data, sizeof(float) * (size_t)B * E);
         mmc_ctx_reset(ctx);
@@ -231,6 +234,7 @@ int mmc_retrieval_embed_texts(mmc_retrieval *m, const char *const *texts, int n,
     mmc_ctx_free(ctx);
     mmc_free(ids);
     mmc_free(mask);
+    mmc_free(ngr);
     return rc;
 }
 

@@ -34,6 +34,11 @@ mmc_retrieval_config mmc_retrieval_config_default(void) {
      * training loss was 0.27 scored val R@1 0.04 with the running averages and 0.67 with
      * batch statistics (the same weights) — so inference normalises as training did. */
     strcpy(c.bn_eval, "running");
+    /* GroupNorm: an image's embedding depends on that image alone, in training as at
+     * inference, so mid-run validation and model-best selection mean what they say (with
+     * BatchNorm the cnn learned to lean on batch statistics, see docs/retrieval.md). */
+    strcpy(c.cnn_norm, "group");
+    c.norm_groups = 8;
     strcpy(c.text_encoder, "gru");
     c.word_dim = 64;
     c.text_hidden = 128;
@@ -96,8 +101,12 @@ static const key_def KEYS[] = {
     {"image_pool", K_STR, OFF(image_pool), 0, 8},
     {"pool_grid", K_INT, OFF(pool_grid), 1, 16},
     {"bn_eval", K_STR, OFF(bn_eval), 0, 8},
+    {"cnn_norm", K_STR, OFF(cnn_norm), 0, 8},
+    {"norm_groups", K_INT, OFF(norm_groups), 1, 4096},
     {"text_encoder", K_STR, OFF(text_encoder), 0, 16},
     {"word_dim", K_INT, OFF(word_dim), 4, 4096},
+    {"subword_buckets", K_INT, OFF(subword_buckets), 0, 1 << 22},
+    {"word_dropout", K_FLOAT, OFF(word_dropout), 0, 0.9},
     {"text_hidden", K_INT, OFF(text_hidden), 4, 4096},
     {"text_layers", K_INT, OFF(text_layers), 1, 8},
     {"text_heads", K_INT, OFF(text_heads), 1, 64},
@@ -118,6 +127,7 @@ static const key_def KEYS[] = {
     {"augment_shift", K_INT, OFF(augment_shift), 0, 64},
     {"dropout", K_FLOAT, OFF(dropout), 0, 0.95},
     {"epochs", K_INT, OFF(epochs), 1, 1000000},
+    {"train_captions", K_INT, OFF(train_captions), 0, 1000},
 };
 #define NKEYS ((int)(sizeof KEYS / sizeof KEYS[0]))
 
@@ -133,6 +143,8 @@ int mmc_retrieval_config_check(const mmc_retrieval_config *c, const char *name, 
         return mmc_error_set(err, MMC_ERR_INPUT, "%s: lang '%s' is not en or zh", name, c->lang);
     if (strcmp(c->bn_eval, "batch") && strcmp(c->bn_eval, "running"))
         return mmc_error_set(err, MMC_ERR_INPUT, "%s: bn_eval '%s' is not batch or running", name, c->bn_eval);
+    if (strcmp(c->cnn_norm, "group") && strcmp(c->cnn_norm, "batch"))
+        return mmc_error_set(err, MMC_ERR_INPUT, "%s: cnn_norm '%s' is not group or batch", name, c->cnn_norm);
     if (strcmp(c->image_pool, "grid") && strcmp(c->image_pool, "avg"))
         return mmc_error_set(err, MMC_ERR_INPUT, "%s: image_pool '%s' is not grid or avg", name, c->image_pool);
     int stages = 0;

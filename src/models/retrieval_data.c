@@ -122,11 +122,32 @@ int ret_dataset_evaluate(mmc_retrieval *m, const ret_dataset *d, mmc_retrieval_m
     return rc;
 }
 
+void ret_dataset_keep_captions(ret_dataset *d, int k) {
+    if (k <= 0) return;
+    int j = 0;
+    for (int i = 0; i < d->n; i++) {
+        int c0 = d->cap_first[i], n = d->cap_count[i] < k ? d->cap_count[i] : k;
+        for (int c = 0; c < n; c++, j++) { /* j <= c0 + c: moving down never overwrites unread entries */
+            d->caps[j] = d->caps[c0 + c];
+            d->cap_img[j] = i;
+        }
+        d->cap_first[i] = j - n;
+        d->cap_count[i] = n;
+    }
+    d->n_caps = j;
+}
+
 int mmc_retrieval_evaluate(mmc_retrieval *m, const char *data_dir, const char *split, int max_images,
                            mmc_retrieval_metrics *out, mmc_error *err) {
+    return mmc_retrieval_evaluate_captions(m, data_dir, split, max_images, 0, out, err);
+}
+
+int mmc_retrieval_evaluate_captions(mmc_retrieval *m, const char *data_dir, const char *split, int max_images,
+                                    int captions_per_image, mmc_retrieval_metrics *out, mmc_error *err) {
     ret_dataset d;
     int rc = ret_dataset_load(&d, data_dir, split, mmc_retrieval_get_config(m)->lang, mmc_retrieval_image_size(m), max_images, err);
     if (rc) return rc;
+    ret_dataset_keep_captions(&d, captions_per_image);
     rc = ret_dataset_evaluate(m, &d, out, err);
     ret_dataset_free(&d);
     return rc;

@@ -41,6 +41,7 @@ static int image_init(mmc_retrieval *m, mmc_rng *rng, mmc_error *err) {
     int C = 0, side = c->image_size;
     if (m->img_kind == RET_IMG_CNN) {
         int in = 3, ns = n_stages(c);
+        m->group_norm = !strcmp(c->cnn_norm, "group");
         m->n_conv = 0;
         for (int s = 0; s < ns; s++) {
             for (int d = 0; d < c->cnn_depth; d++) {
@@ -48,8 +49,19 @@ static int image_init(mmc_retrieval *m, mmc_rng *rng, mmc_error *err) {
                 snprintf(name, sizeof name, "image_encoder.conv.%d", i);
                 if (mmc_nn_conv2d_init(&m->conv[i], &m->P, name, in, c->cnn_widths[s], 3, d == 0 ? 2 : 1, 1, 0, rng, err))
                     return err->code;
-                snprintf(name, sizeof name, "image_encoder.bn.%d", i);
-                if (mmc_nn_batchnorm_init(&m->bn[i], &m->P, name, c->cnn_widths[s], err)) return err->code;
+                if (m->group_norm) { /* torch's nn.GroupNorm: weight 1, bias 0 */
+                    snprintf(name, sizeof name, "image_encoder.gn.%d", i);
+                    int w = c->cnn_widths[s], g = c->norm_groups;
+                    for (int a = w; a;) { int r = g % a; g = a; a = r; } /* g = gcd(w, norm_groups) */
+                    m->gn_groups[i] = g;
+                    m->gn_w[i] = mmc_params_new(&m->P, name, "weight", MMC_PARAM, 1, &w, err);
+                    m->gn_b[i] = m->gn_w[i] ? mmc_params_new(&m->P, name, "bias", MMC_PARAM, 1, &w, err) : NULL;
+                    if (!m->gn_b[i]) return err->code;
+                    for (int j = 0; j < w; j++) m->gn_w[i]->data[j] = 1.0f, m->gn_b[i]->data[j] = 0.0f;
+                } else {
+                    snprintf(name, sizeof name, "image_encoder.bn.%d", i);
+                    if (mmc_nn_batchnorm_init(&m->bn[i], &m->P, name, c->cnn_widths[s], err)) return err->code;
+                }
                 in = c->cnn_widths[s];
             }
             side = (side + 1) / 2;
@@ -93,6 +105,12 @@ static int text_init(mmc_retrieval *m, mmc_rng *rng, mmc_error *err) {
     const mmc_retrieval_config *c = &m->cfg;
     int V = mmc_tokenizer_vocab_size(m->tok), D = c->word_dim, H = c->text_hidden;
     if (mmc_nn_embedding_init(&m->tok_emb, &m->P, "text_encoder.embedding", V, D, rng, err)) return err->code;
+    if (c->subword_buckets > 0) { /* text_encoder.ngram_embedding.weight, nn.Embedding's N(0, 1) */
+        m->ngram_emb = mmc_params_new(&m->P, "text_encoder.ngram_embedding", "weight", MMC_PARAM, 2,
+                                      (int[]){c->subword_buckets, D}, err);
+        if (!m->ngram_emb) return err->code;
+        if (rng) mmc_init_normal(m->ngram_emb, 0.0f, 1.0f, rng);
+    }
     if (m->txt_kind == RET_TXT_GRU || m->txt_kind == RET_TXT_LSTM) {
         if (c->text_layers < 1 || c->text_layers > RET_MAX_RNN_LAYERS)
             return mmc_error_set(err, MMC_ERR_INPUT, "config: text_layers %d: the %s has 1 to %d", c->text_layers,
@@ -153,8 +171,9 @@ mmc_tensor *ret_image_forward(mmc_ctx *ctx, mmc_retrieval *m, mmc_tensor *x, int
         for (int i = 0; i < m->n_conv; i++) {
             mmc_nn_batchnorm *bn = &m->bn[i];
             h = mmc_nn_conv2d_forward(ctx, &m->conv[i], h);
-            h = batch_stats ? mmc_batch_norm(ctx, h, bn->weight, bn->bias, NULL, NULL, 0, bn->momentum, bn->eps)
-                            : mmc_nn_batchnorm_forward(ctx, bn, h, training);
+            if (m->group_norm) h = mmc_group_norm(ctx, h, m->gn_groups[i], m->gn_w[i], m->gn_b[i], 1e-5f);
+            else h = batch_stats ? mmc_batch_norm(ctx, h, bn->weight, bn->bias, NULL, NULL, 0, bn->momentum, bn->eps)
+                                 : mmc_nn_batchnorm_forward(ctx, bn, h, training);
             h = mmc_relu(ctx, h);
         }
     } else if (m->img_kind == RET_IMG_RESNET) {
@@ -175,9 +194,44 @@ mmc_tensor *ret_image_forward(mmc_ctx *ctx, mmc_retrieval *m, mmc_tensor *x, int
     return mmc_l2_normalize(ctx, h, 1e-12f);
 }
 
-// ids, mask (B, T) -> (B, E), L2-normalised
 mmc_tensor *ret_text_forward(mmc_ctx *ctx, mmc_retrieval *m, const int32_t *ids, const int32_t *mask, int B, int T,
                              int training) {
+    return ret_text_forward_ngrams(ctx, m, ids, mask, NULL, B, T, training);
+}
+
+/* Mean of the trigram embeddings of each token: (B, Te, D), or NULL + ctx error. */
+static mmc_tensor *ngram_mean(mmc_ctx *ctx, mmc_retrieval *m, const int32_t *ids, const int32_t *ngr, int B, int T,
+                              int Te) {
+    const int G = RET_NGRAM_MAX;
+    int32_t *own = NULL;
+    if (!ngr) { /* from the ids: only for the Te columns used */
+        own = mmc_arena_alloc(ctx->arena, sizeof(int32_t) * (size_t)B * T * G);
+        if (!own) return mmc_op_fail(ctx, MMC_ERR_RUNTIME, "retrieval text encoder: out of memory");
+        ret_subword_from_ids(m, ids, B, T, own);
+        ngr = own;
+    }
+    int *idx = mmc_arena_alloc(ctx->arena, sizeof(int) * (size_t)B * Te * G);
+    mmc_tensor *w = mmc_tensor_empty(ctx, 4, (int[]){B, Te, G, 1}); // 1/count per kept trigram, 0 elsewhere
+    if (!idx || !w) return mmc_op_fail(ctx, MMC_ERR_RUNTIME, "retrieval text encoder: out of memory");
+    for (int b = 0; b < B; b++)
+        for (int t = 0; t < Te; t++) {
+            const int32_t *g = ngr + ((size_t)b * T + t) * G;
+            int cnt = 0;
+            while (cnt < G && g[cnt] >= 0) cnt++;
+            for (int k = 0; k < G; k++) {
+                size_t o = ((size_t)b * Te + t) * G + k;
+                idx[o] = k < cnt && g[k] < m->cfg.subword_buckets ? g[k] : 0;
+                w->data[o] = k < cnt ? 1.0f / (float)cnt : 0.0f;
+            }
+        }
+    mmc_tensor *e = mmc_embedding(ctx, m->ngram_emb, idx, B * Te * G);           // (B·Te·G, D)
+    e = mmc_reshape(ctx, e, 4, (int[]){B, Te, G, m->cfg.word_dim});
+    return mmc_sum(ctx, mmc_mul(ctx, e, w), (int[]){2}, 1, 0);                  // (B, Te, D)
+}
+
+// ids, mask (B, T) -> (B, E), L2-normalised
+mmc_tensor *ret_text_forward_ngrams(mmc_ctx *ctx, mmc_retrieval *m, const int32_t *ids, const int32_t *mask,
+                                    const int32_t *ngr, int B, int T, int training) {
     /* Only as many steps as the longest caption of this batch: the rest is padding. */
     int Te = 1;
     for (int b = 0; b < B; b++)
@@ -193,6 +247,14 @@ mmc_tensor *ret_text_forward(mmc_ctx *ctx, mmc_retrieval *m, const int32_t *ids,
             mk->data[b * Te + t] = mask[(size_t)b * T + t] ? 1.0f : 0.0f;
         }
     mmc_tensor *e = mmc_nn_embedding_forward(ctx, &m->tok_emb, idb, 2, (int[]){B, Te}); // (B, Te, D)
+    if (m->ngram_emb) {
+        /* fastText: an unknown word is its trigrams alone (the <unk> row never trains) */
+        int unk = mmc_tokenizer_special_ids(m->tok).unk;
+        mmc_tensor *known = mmc_tensor_empty(ctx, 3, (int[]){B, Te, 1});
+        if (!known) return mmc_op_fail(ctx, MMC_ERR_RUNTIME, "retrieval text encoder: out of memory");
+        for (int i = 0; i < B * Te; i++) known->data[i] = idb[i] == unk ? 0.0f : 1.0f;
+        e = mmc_add(ctx, mmc_mul(ctx, e, known), ngram_mean(ctx, m, ids, ngr, B, T, Te)); // + subword trigrams
+    }
     mmc_tensor *feat = NULL;
     if (m->txt_kind == RET_TXT_GRU || m->txt_kind == RET_TXT_LSTM) {
         /* lengths: the real tokens of each row (padding only follows them); a row with

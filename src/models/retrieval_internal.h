@@ -8,6 +8,7 @@
 #define RET_MAX_STAGES 6
 #define RET_MAX_RNN_LAYERS 2
 #define RET_MAX_TF_LAYERS 8
+#define RET_NGRAM_MAX 16 /* character trigrams kept per token (subword features) */
 
 enum { RET_IMG_CNN = 1, RET_IMG_RESNET, RET_IMG_VIT };
 enum { RET_TXT_BAG = 1, RET_TXT_GRU, RET_TXT_LSTM, RET_TXT_TRANSFORMER };
@@ -22,7 +23,10 @@ struct mmc_retrieval {
     /* image encoder */
     int n_conv;                          /* cnn: stages × convs per stage */
     mmc_nn_conv2d conv[RET_MAX_STAGES * 2];
-    mmc_nn_batchnorm bn[RET_MAX_STAGES * 2];
+    mmc_nn_batchnorm bn[RET_MAX_STAGES * 2]; /* cnn_norm "batch" */
+    mmc_tensor *gn_w[RET_MAX_STAGES * 2], *gn_b[RET_MAX_STAGES * 2]; /* cnn_norm "group" */
+    int gn_groups[RET_MAX_STAGES * 2];   /* gcd(width, norm_groups) */
+    int group_norm;
     mmc_nn_resnet resnet;
     mmc_nn_vit vit;
     int grid;                            /* side of the final feature map (cnn/resnet) */
@@ -32,6 +36,7 @@ struct mmc_retrieval {
 
     /* text encoder */
     mmc_nn_embedding tok_emb;
+    mmc_tensor *ngram_emb;               /* (subword_buckets, word_dim) or NULL */
     mmc_nn_rnn rnn;                      /* gru / lstm: text_encoder.rnn.* */
     mmc_tensor *pos_emb;                 /* transformer: (max_len, word_dim) */
     mmc_nn_encoder_layer tf[RET_MAX_TF_LAYERS];
@@ -48,6 +53,15 @@ int ret_encoders_init(mmc_retrieval *m, mmc_rng *rng, mmc_error *err);
 mmc_tensor *ret_image_forward(mmc_ctx *ctx, mmc_retrieval *m, mmc_tensor *x, int training);
 mmc_tensor *ret_text_forward(mmc_ctx *ctx, mmc_retrieval *m, const int32_t *ids, const int32_t *mask,
                              int B, int T, int training);
+/* The same with the captions' subword trigrams ngr (B, T, RET_NGRAM_MAX) bucket ids, -1 =
+ * none; NULL: derived from the ids (unknown words get none). */
+mmc_tensor *ret_text_forward_ngrams(mmc_ctx *ctx, mmc_retrieval *m, const int32_t *ids, const int32_t *mask,
+                                    const int32_t *ngr, int B, int T, int training);
+
+/* retrieval_subword.c: trigram buckets (B, T, RET_NGRAM_MAX) for subword_buckets > 0 */
+void ret_subword_from_ids(const mmc_retrieval *m, const int32_t *ids, int B, int T, int32_t *ngr);
+void ret_subword_from_texts(const mmc_retrieval *m, const char *const *texts, const int32_t *ids, const int32_t *mask,
+                            int B, int T, int32_t *ngr);
 
 /* retrieval_config.c: name <-> enum */
 int ret_image_kind(const char *s);
@@ -71,6 +85,9 @@ typedef struct ret_dataset {
 int ret_dataset_load(ret_dataset *d, const char *dir, const char *split, const char *lang, int S, int max_images,
                      mmc_error *err);
 void ret_dataset_free(ret_dataset *d);
+/* k > 0: keeps only the first k captions of each sample (e.g. an emoji's name, not its
+ * keywords); k <= 0 keeps all. */
+void ret_dataset_keep_captions(ret_dataset *d, int k);
 /* Sample i as (3, S, S) floats, shifted by (dx, dy) pixels with edge replication. */
 void ret_dataset_chw(const ret_dataset *d, int i, int dx, int dy, float *out);
 /* Embeds every image and caption and scores them. */

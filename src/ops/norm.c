@@ -237,3 +237,116 @@ mmc_tensor *mmc_layer_norm(mmc_ctx *ctx, mmc_tensor *x, mmc_tensor *gamma, mmc_t
     if (n) n->saved = stats, n->ia[0] = D;
     return out;
 }
+
+/* --------------------------------------------------------------- group norm */
+/* GroupNorm (Wu & He 2018), as torch.nn.functional.group_norm: x (B, C, ...) with C a
+ * multiple of G; the C/G channels of a group are contiguous, so group (b, g) is one run of
+ * (C/G)·S values normalised by its own mean and biased variance — the statistics of one
+ * sample only, so a sample's output never depends on the rest of the batch (unlike batch
+ * norm), in training and in eval alike. Then the per-channel affine gamma[c], beta[c].
+ * Backward per group: dx = invstd · (dxhat - mean(dxhat) - xhat · mean(dxhat · xhat)),
+ * dxhat = dy · gamma[c]; dgamma[c] = Σ dy · xhat and dbeta[c] = Σ dy over b and space. */
+
+typedef struct gn_geom {
+    int B, C, G;
+    int64_t S; /* spatial size: product of the dims after C */
+} gn_geom;
+
+static void gn_backward(mmc_ctx *ctx, mmc_node *n) {
+    mmc_tensor *x = n->in[0], *gamma = n->in[1], *beta = n->in[2];
+    const gn_geom *g = n->saved;
+    const float *stats = n->saved2; /* mean[B·G], invstd[B·G] */
+    float *gx = mmc_needs_grad(x) ? mmc_tensor_grad(ctx, x) : NULL;
+    float *gg = mmc_needs_grad(gamma) ? mmc_tensor_grad(ctx, gamma) : NULL;
+    float *gbt = mmc_needs_grad(beta) ? mmc_tensor_grad(ctx, beta) : NULL;
+    if (ctx->err.code) return;
+    const float *X = x->data, *dy = n->out->grad, *Gm = gamma ? gamma->data : NULL;
+    int Cg = g->C / g->G, BG = g->B * g->G;
+    int64_t S = g->S;
+    /* dgamma, dbeta: channel c owns its entries (race-free, fixed summation order) */
+    if (gg || gbt)
+        MMC_PARALLEL_FOR(mmc_par_threads(x->numel, 32768),
+            for (int c = 0; c < g->C; c++) {
+                double sdy = 0.0, sdyx = 0.0;
+                for (int b = 0; b < g->B; b++) {
+                    int r = b * g->G + c / Cg;
+                    float mean = stats[r], inv = stats[BG + r];
+                    const float *xs = X + ((int64_t)b * g->C + c) * S, *ds = dy + ((int64_t)b * g->C + c) * S;
+                    for (int64_t s = 0; s < S; s++) { sdy += ds[s]; sdyx += ds[s] * ((xs[s] - mean) * inv); }
+                }
+                if (gg) gg[c] += (float)sdyx;
+                if (gbt) gbt[c] += (float)sdy;
+            });
+    if (!gx) return;
+    /* dx: group (b, g) owns its run of x */
+    MMC_PARALLEL_FOR(mmc_par_threads(x->numel, 32768),
+        for (int r = 0; r < BG; r++) {
+            int c0 = (r % g->G) * Cg;
+            int64_t off = (int64_t)r * Cg * S, N = (int64_t)Cg * S;
+            float mean = stats[r], inv = stats[BG + r];
+            double sdx = 0.0, sdxx = 0.0;
+            for (int c = 0; c < Cg; c++) {
+                float k = Gm ? Gm[c0 + c] : 1.0f;
+                const float *xs = X + off + c * S, *ds = dy + off + c * S;
+                for (int64_t s = 0; s < S; s++) {
+                    float dxh = ds[s] * k;
+                    sdx += dxh;
+                    sdxx += dxh * ((xs[s] - mean) * inv);
+                }
+            }
+            float m1 = (float)(sdx / N), m2 = (float)(sdxx / N);
+            for (int c = 0; c < Cg; c++) {
+                float k = Gm ? Gm[c0 + c] : 1.0f;
+                const float *xs = X + off + c * S, *ds = dy + off + c * S;
+                float *gs = gx + off + c * S;
+                for (int64_t s = 0; s < S; s++) gs[s] += inv * (ds[s] * k - m1 - (xs[s] - mean) * inv * m2);
+            }
+        });
+}
+
+// x (B, C, ...); gamma, beta (C) or NULL -> like x, normalised per (sample, group of C/G channels)
+mmc_tensor *mmc_group_norm(mmc_ctx *ctx, mmc_tensor *x, int groups, mmc_tensor *gamma, mmc_tensor *beta,
+                           float eps) {
+    MMC_CHECK_INPUTS(ctx, "group_norm", x);
+    char s1[64], s2[64];
+    mmc_shape_str(x, s1, sizeof s1);
+    if (x->ndim < 2 || x->shape[1] < 1 || groups < 1 || x->shape[1] % groups || !(eps >= 0.0f))
+        return mmc_op_fail(ctx, MMC_ERR_USAGE, "group_norm: x %s, %d groups, eps %g: need x (B, C, ...) with C a "
+                           "multiple of groups >= 1, eps >= 0", s1, groups, (double)eps);
+    mmc_tensor *pv[2] = {gamma, beta};
+    for (int i = 0; i < 2; i++)
+        if (pv[i] && (pv[i]->ndim != 1 || pv[i]->shape[0] != x->shape[1]))
+            return mmc_op_fail(ctx, MMC_ERR_USAGE, "group_norm: %s %s does not match x %s (want (%d))",
+                               i ? "beta" : "gamma", mmc_shape_str(pv[i], s2, sizeof s2), s1, x->shape[1]);
+    gn_geom *g = mmc_scratch(ctx, sizeof *g);
+    int BG = x->shape[0] * groups;
+    float *stats = g ? mmc_scratch(ctx, sizeof(float) * 2 * (size_t)(BG ? BG : 1)) : NULL;
+    mmc_tensor *out = stats ? mmc_tensor_empty(ctx, x->ndim, x->shape) : NULL;
+    if (!out) return NULL;
+    *g = (gn_geom){x->shape[0], x->shape[1], groups, mmc_shape_numel(x->ndim - 2, x->shape + 2)};
+    int Cg = g->C / groups;
+    int64_t S = g->S, N = (int64_t)Cg * S;
+    const float *X = x->data, *Gm = gamma ? gamma->data : NULL, *Bt = beta ? beta->data : NULL;
+    float *Y = out->data;
+    MMC_PARALLEL_FOR(mmc_par_threads(x->numel, 32768),
+        for (int r = 0; r < BG; r++) {
+            int64_t off = (int64_t)r * N;
+            double s = 0.0, ss = 0.0;
+            for (int64_t i = 0; i < N; i++) s += X[off + i];
+            double m = N ? s / (double)N : 0.0;
+            for (int64_t i = 0; i < N; i++) { double d = X[off + i] - m; ss += d * d; }
+            float mean = (float)m, inv = (float)(1.0 / sqrt((N ? ss / (double)N : 0.0) + eps));
+            stats[r] = mean;
+            stats[BG + r] = inv;
+            int c0 = (r % groups) * Cg;
+            for (int c = 0; c < Cg; c++) {
+                float k = (Gm ? Gm[c0 + c] : 1.0f) * inv, sh = (Bt ? Bt[c0 + c] : 0.0f) - mean * k;
+                const float *xs = X + off + c * S;
+                float *ys = Y + off + c * S;
+                for (int64_t i = 0; i < S; i++) ys[i] = xs[i] * k + sh;
+            }
+        });
+    mmc_node *n = mmc_node_record(ctx, "group_norm", out, gn_backward, 3, x, gamma, beta);
+    if (n) n->saved = g, n->saved2 = stats;
+    return out;
+}

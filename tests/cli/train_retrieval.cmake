@@ -42,6 +42,20 @@ string(JSON v ERROR_VARIABLE jerr GET "${js}" rsum)
 if(jerr)
   message(FATAL_ERROR "eval --json lacks rsum: ${js}")
 endif()
+# --first-caption: one query per image (the first caption), every caption otherwise
+execute_process(COMMAND ${MMC} eval ${R} --data ${D} --split test --json --first-caption
+                RESULT_VARIABLE rc OUTPUT_VARIABLE js1 ERROR_VARIABLE err)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "eval --first-caption exited ${rc}: ${err}")
+endif()
+string(JSON n1 GET "${js1}" n_texts)
+string(JSON ni GET "${js1}" n_images)
+string(JSON c1 GET "${js1}" captions)
+string(JSON na GET "${js}" n_texts)
+string(JSON ca GET "${js}" captions)
+if(NOT n1 EQUAL ni OR NOT ni EQUAL 16 OR NOT c1 STREQUAL "first" OR NOT na GREATER ni OR NOT ca STREQUAL "all")
+  message(FATAL_ERROR "eval --first-caption: ${n1} texts for ${ni} images (${c1}); without it ${na} (${ca})")
+endif()
 # resume continues from step 20 to 24
 execute_process(COMMAND ${MMC} train retrieval --data ${D} --out ${R} --steps 24 --resume --threads 2
                 RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
