@@ -17,7 +17,7 @@ const cli_command cli_commands[] = {
      "  --steps N     optimizer steps (default 300)\n"
      "  --threads T   kernel threads (default: $MMC_THREADS, else all cores)\n"
      "  --seed S      random seed (default 1)\n"},
-    {"bench", cmd_bench, "time a workload (matrix products, convolution, retrieval training, CLIP inference)",
+    {"bench", cmd_bench, "time a workload (matrix products, convolution, retrieval and caption training, CLIP inference)",
      "usage: mmc bench WORKLOAD [--threads T] [--steps N] [--json]\n"
      "\n"
      "Workloads:\n"
@@ -28,16 +28,20 @@ const cli_command cli_commands[] = {
      "  retrieval-train  one AdamW step of the dual encoder (DESIGN 7): ResNet-18 layout\n"
      "                32-64-128-256 on 64x64 + GRU 512 text (vocab 5000, 16 tokens), InfoNCE,\n"
      "                batch 128; pairs/s                                (1 warm-up + 3 steps)\n"
+     "  caption-train  one AdamW step of a captioner (DESIGN 7): the same ResNet + linear to\n"
+     "                512 as step 0 of an LSTM 512 over embeddings 512, vocab 5000, 20 target\n"
+     "                tokens, cross-entropy, batch 64; tokens/s         (1 warm-up + 3 steps)\n"
      "  clip-vit-b32-image  CLIP ViT-B/32 image tower (DESIGN 7), random weights: 224x224,\n"
      "                patch 32, width 768, 12 layers, 12 heads, MLP 3072, projection 512;\n"
-     "                inference on batch 8 through mmc_clip_vision_forward; images/s, and\n"
-     "                GFLOP/s (\"gflops\" in --json)                  (1 warm-up + 3 steps)\n"
+     "                inference on batch 8 through mmc_clip_vision_forward; images/s\n"
+     "                                                                (1 warm-up + 3 steps)\n"
      "  --threads T   kernel threads (default: $MMC_THREADS, else all cores)\n"
      "  --steps N     timed steps after the warm-up\n"
      "  --json        one JSON object: {\"workload\", \"rate\", \"unit\", \"threads\", \"peak_rss_mb\"}\n"
-     "                (+ \"gflops\" for clip-vit-b32-image)\n"
+     "                (+ \"gflops\", matrix products only, for the training and CLIP workloads,\n"
+     "                and \"params\", trainable parameters, for the training workloads)\n"
      "\n"
-     "bench/run.sh (make bench) runs each beside PyTorch (bench/torch/ops.py).\n"},
+     "bench/run.sh (make bench) runs each beside PyTorch (bench/torch/).\n"},
     {"data", cmd_data, "make or import a dataset folder (images + manifest JSONL)",
      "usage: mmc data shapes --out DIR [--train N] [--val N] [--test N] [--seed S] [--size PX]\n"
      "                       [--threads T]\n"
