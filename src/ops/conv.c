@@ -12,8 +12,14 @@
  * single-threaded GEMM — per-sample GEMMs are already large (64 × 576 × 4096 in the
  * benchmark), and im2col/col2im then run in parallel too. dW is accumulated per thread and
  * the partial sums are added in thread order, so a given thread count gives the same bits
- * every run. With fewer samples than threads the loop runs serially on threaded BLAS. */
+ * every run. With fewer samples than threads the loop runs serially on threaded BLAS.
+ *
+ * On AVX-512 CPUs most convolutions skip im2col (conv_direct.h): the forward and dL/dX of
+ * stride-1 convolutions whose output (resp. input) width is a multiple of 16 run the direct
+ * kernel on a padded copy of the sample, and dL/dW of any ungrouped convolution runs on
+ * channels-last copies of x and dL/dY. What they do not take keeps the im2col path. */
 #include "blas.h"
+#include "conv_direct.h"
 #include <math.h>
 #include <string.h>
 
@@ -28,6 +34,10 @@ typedef struct conv_geom {
     int64_t ckk;  /* rows of col: C·KH·KW */
     int64_t ohw;  /* columns of col: OH·OW */
     int direct;   /* 1×1 kernel, stride 1, no padding: col is x itself */
+    cd_geom cd;   /* the same convolution for conv_direct.c (groups 1) */
+    int cd_fwd, cd_dw; /* whether conv_direct.c takes the forward, dL/dW */
+    int cd_dx;         /* ... and dL/dX, as the forward of cd_t */
+    cd_geom cd_t;
 } conv_geom;
 
 /* Output positions ow whose input column ow*s + off lies in [0, n): [*lo, *hi). */
@@ -88,23 +98,30 @@ static int conv_threads(const conv_geom *g) {
     return g->B >= nt ? nt : 1;
 }
 
-// y_i (OC, OH·OW) = W · im2col(x_i) (+ b), for every sample
+// y_i (OC, OH·OW) = W · im2col(x_i) (+ b), for every sample. colbuf: per thread, the
+// im2col buffer, or with the direct kernel the padded input; wp, tab: the direct kernel's
+// packed weights and offsets.
 static void conv_forward(const conv_geom *g, const float *x, const float *w, const float *b,
-                         float *y, float *colbuf, int nt) {
+                         float *y, float *colbuf, const float *wp, const int32_t *tab, int nt) {
     int64_t ocg = g->OC / g->G, kg = g->ckk / g->G, xs = (int64_t)g->C * g->H * g->W;
+    int64_t cs = g->cd_fwd ? (int64_t)cd_fwd_pad_floats(&g->cd) : g->direct ? 0 : g->ckk * g->ohw;
     int prev = nt > 1 ? mmc_blas_threads(1) : 0;
     MMC_PARALLEL_FOR(nt,
         for (int i = 0; i < g->B; i++) {
-            const float *col = x + i * xs;
-            if (!g->direct) {
-                float *c = colbuf + mmc_thread_id(nt) * g->ckk * g->ohw;
-                im2col(g, x + i * xs, c);
-                col = c;
-            }
             float *yi = y + (int64_t)i * g->OC * g->ohw;
-            for (int gr = 0; gr < g->G; gr++)
-                mmc_gemm(0, 0, (int)ocg, (int)g->ohw, (int)kg, 1.0f, w + gr * ocg * kg,
-                         col + gr * kg * g->ohw, 0.0f, yi + gr * ocg * g->ohw);
+            if (g->cd_fwd) {
+                cd_fwd(&g->cd, wp, tab, x + i * xs, yi, 0, colbuf + mmc_thread_id(nt) * cs);
+            } else {
+                const float *col = x + i * xs;
+                if (!g->direct) {
+                    float *c = colbuf + mmc_thread_id(nt) * cs;
+                    im2col(g, x + i * xs, c);
+                    col = c;
+                }
+                for (int gr = 0; gr < g->G; gr++)
+                    mmc_gemm(0, 0, (int)ocg, (int)g->ohw, (int)kg, 1.0f, w + gr * ocg * kg,
+                             col + gr * kg * g->ohw, 0.0f, yi + gr * ocg * g->ohw);
+            }
             if (b)
                 for (int oc = 0; oc < g->OC; oc++) {
                     float *r = yi + oc * g->ohw, bv = b[oc];
@@ -114,29 +131,41 @@ static void conv_forward(const conv_geom *g, const float *x, const float *w, con
     if (nt > 1) mmc_blas_threads(prev);
 }
 
-/* One sample's backward: dcol -> dx_i, and dY_i · colᵀ into this thread's dW partial. */
+/* Per-thread buffers of the backward. */
+typedef struct conv_bwd_bufs {
+    float *col, *dcol;      /* im2col path: one sample's col and dcol */
+    float *pad;             /* direct dL/dX: padded dL/dY of one sample */
+    float *dw_scratch;      /* direct dL/dW: transposed x and dL/dY of one sample */
+    float *dw_part;         /* this thread's dL/dW partial sum */
+} conv_bwd_bufs;
+
+/* One sample's backward: dL/dX_i (added into gx) and dL/dW_i (added into the partial). */
 static void conv_backward_sample(const conv_geom *g, int i, const float *x, const float *w,
-                                 const float *dy, float *gx, float *dw_part, float *col,
-                                 float *dcol) {
+                                 const float *dy, float *gx, const float *wtp, const int32_t *ttab,
+                                 const conv_bwd_bufs *bf) {
     int64_t ocg = g->OC / g->G, kg = g->ckk / g->G, xs = (int64_t)g->C * g->H * g->W;
     const float *dyi = dy + (int64_t)i * g->OC * g->ohw;
-    if (gx) {
+    if (gx && g->cd_dx) {
+        cd_fwd(&g->cd_t, wtp, ttab, dyi, gx + i * xs, 1, bf->pad);
+    } else if (gx) {
         /* direct: dcol is dx_i itself, accumulate straight into it (beta = 1) */
-        float *dc = g->direct ? gx + i * xs : dcol;
+        float *dc = g->direct ? gx + i * xs : bf->dcol;
         for (int gr = 0; gr < g->G; gr++)
             mmc_gemm(1, 0, (int)kg, (int)g->ohw, (int)ocg, 1.0f, w + gr * ocg * kg,
                      dyi + gr * ocg * g->ohw, g->direct ? 1.0f : 0.0f, dc + gr * kg * g->ohw);
-        if (!g->direct) col2im_add(g, dcol, gx + i * xs);
+        if (!g->direct) col2im_add(g, bf->dcol, gx + i * xs);
     }
-    if (dw_part) {
+    if (bf->dw_part && g->cd_dw) {
+        cd_dw(&g->cd, x + i * xs, dyi, bf->dw_part, bf->dw_scratch);
+    } else if (bf->dw_part) {
         const float *c = x + i * xs;
         if (!g->direct) {
-            im2col(g, x + i * xs, col);
-            c = col;
+            im2col(g, x + i * xs, bf->col);
+            c = bf->col;
         }
         for (int gr = 0; gr < g->G; gr++)
             mmc_gemm(0, 1, (int)ocg, (int)kg, (int)g->ohw, 1.0f, dyi + gr * ocg * g->ohw,
-                     c + gr * kg * g->ohw, 1.0f, dw_part + gr * ocg * kg);
+                     c + gr * kg * g->ohw, 1.0f, bf->dw_part + gr * ocg * kg);
     }
 }
 
@@ -166,22 +195,44 @@ static void conv_backward(mmc_ctx *ctx, mmc_node *n) {
     if (gb) conv_bias_grad(g, dy, gb);
     if (!gx && !gw) return;
     int nt = conv_threads(g);
-    int64_t cs = g->direct ? 0 : g->ckk * g->ohw, wn = w->numel;
-    float *col = cs ? mmc_scratch(ctx, sizeof(float) * (size_t)(2 * cs * nt)) : NULL;
-    float *part = gw ? mmc_scratch(ctx, sizeof(float) * (size_t)(wn * nt)) : NULL;
+    /* per-thread sizes of what each path needs */
+    int col_dx = gx && !g->cd_dx && !g->direct, col_dw = gw && !g->cd_dw && !g->direct;
+    int64_t cs = g->ckk * g->ohw;
+    int64_t n_col = col_dw ? cs : 0, n_dcol = col_dx ? cs : 0;
+    int64_t n_pad = gx && g->cd_dx ? (int64_t)cd_fwd_pad_floats(&g->cd_t) : 0;
+    int64_t n_dws = gw && g->cd_dw ? (int64_t)cd_dw_scratch_floats(&g->cd) : 0;
+    int64_t n_part = !gw ? 0 : g->cd_dw ? (int64_t)cd_dw_part_floats(&g->cd) : w->numel;
+    int64_t per = n_col + n_dcol + n_pad + n_dws + n_part;
+    float *buf = per ? mmc_scratch(ctx, sizeof(float) * (size_t)(per * nt)) : NULL;
+    float *wtp = NULL;
+    int32_t *ttab = NULL;
+    if (gx && g->cd_dx) {
+        wtp = mmc_scratch(ctx, sizeof(float) * cd_fwd_wpack_floats(&g->cd_t));
+        ttab = mmc_scratch(ctx, sizeof(int32_t) * cd_fwd_table_ints(&g->cd_t));
+    }
     if (ctx->err.code) return;
-    if (part) memset(part, 0, sizeof(float) * (size_t)(wn * nt));
+    if (wtp) cd_fwd_prepare(&g->cd_t, w->data, 1, wtp, ttab);
+    float *parts = n_part ? buf + (n_col + n_dcol + n_pad + n_dws) * nt : NULL;
+    if (parts) memset(parts, 0, sizeof(float) * (size_t)(n_part * nt));
     int prev = nt > 1 ? mmc_blas_threads(1) : 0;
     MMC_PARALLEL_FOR(nt,
         for (int i = 0; i < g->B; i++) {
             int t = mmc_thread_id(nt);
-            float *c = col ? col + 2 * cs * t : NULL;
-            conv_backward_sample(g, i, x->data, w->data, dy, gx, part ? part + wn * t : NULL, c,
-                                 c ? c + cs : NULL);
+            float *mine = buf + (n_col + n_dcol + n_pad + n_dws) * t;
+            conv_bwd_bufs bf = {n_col ? mine : NULL, n_dcol ? mine + n_col : NULL,
+                                n_pad ? mine + n_col + n_dcol : NULL,
+                                n_dws ? mine + n_col + n_dcol + n_pad : NULL,
+                                parts ? parts + n_part * t : NULL};
+            conv_backward_sample(g, i, x->data, w->data, dy, gx, wtp, ttab, &bf);
         });
     if (nt > 1) mmc_blas_threads(prev);
-    for (int t = 0; part && t < nt; t++) /* fixed order: deterministic for a thread count */
-        for (int64_t j = 0; j < wn; j++) gw[j] += part[wn * t + j];
+    if (!parts) return;
+    if (g->cd_dw) { /* fixed order: deterministic for a thread count */
+        cd_dw_finish(&g->cd, parts, nt, gw);
+        return;
+    }
+    for (int t = 0; t < nt; t++)
+        for (int64_t j = 0; j < n_part; j++) gw[j] += parts[n_part * t + j];
 }
 
 static int conv_geometry(mmc_ctx *ctx, const mmc_tensor *x, const mmc_tensor *w,
@@ -226,6 +277,12 @@ static int conv_geometry(mmc_ctx *ctx, const mmc_tensor *x, const mmc_tensor *w,
     g->ckk = (int64_t)g->C * g->KH * g->KW;
     g->ohw = (int64_t)g->OH * g->OW;
     g->direct = g->KH == 1 && g->KW == 1 && g->sh == 1 && g->sw == 1 && g->ph == 0 && g->pw == 0;
+    g->cd = (cd_geom){.C = g->C, .OC = g->OC, .H = g->H, .W = g->W, .KH = g->KH, .KW = g->KW,
+                      .sh = g->sh, .sw = g->sw, .ph = g->ph, .pw = g->pw, .dh = g->dh, .dw = g->dw,
+                      .OH = g->OH, .OW = g->OW};
+    g->cd_fwd = g->G == 1 && cd_fwd_ok(&g->cd);
+    g->cd_dw = g->G == 1 && cd_dw_ok(&g->cd);
+    g->cd_dx = g->G == 1 && cd_dx_geom(&g->cd, &g->cd_t);
     return 0;
 }
 
@@ -238,9 +295,19 @@ mmc_tensor *mmc_conv2d(mmc_ctx *ctx, mmc_tensor *x, mmc_tensor *w, mmc_tensor *b
     mmc_tensor *out = mmc_tensor_empty(ctx, 4, (int[]){g->B, g->OC, g->OH, g->OW});
     if (!out) return NULL;
     int nt = conv_threads(g);
-    float *col = g->direct ? NULL : mmc_scratch(ctx, sizeof(float) * (size_t)(g->ckk * g->ohw * nt));
-    if (!g->direct && !col) return NULL;
-    conv_forward(g, x->data, w->data, b ? b->data : NULL, out->data, col, nt);
+    float *col = NULL, *wp = NULL;
+    int32_t *tab = NULL;
+    if (g->cd_fwd) {
+        col = mmc_scratch(ctx, sizeof(float) * cd_fwd_pad_floats(&g->cd) * (size_t)nt);
+        wp = mmc_scratch(ctx, sizeof(float) * cd_fwd_wpack_floats(&g->cd));
+        tab = mmc_scratch(ctx, sizeof(int32_t) * cd_fwd_table_ints(&g->cd));
+        if (ctx->err.code) return NULL;
+        cd_fwd_prepare(&g->cd, w->data, 0, wp, tab);
+    } else if (!g->direct) {
+        col = mmc_scratch(ctx, sizeof(float) * (size_t)(g->ckk * g->ohw * nt));
+        if (!col) return NULL;
+    }
+    conv_forward(g, x->data, w->data, b ? b->data : NULL, out->data, col, wp, tab, nt);
     mmc_node *n = mmc_node_record(ctx, "conv2d", out, conv_backward, 3, x, w, b);
     if (n) n->saved = g;
     return out;
