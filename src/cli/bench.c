@@ -17,6 +17,7 @@ typedef struct bench_result {
     double items;   /* per step, for workloads measured in items/s (0: GFLOP/s) */
     const char *unit;
     int64_t params; /* trainable parameters of a model workload (0: not a model) */
+    size_t arena_peak; /* bytes: the step arena's high-water mark (activations, gradients, scratch) */
 } bench_result;
 
 typedef int (*bench_fn)(int warmup, int steps, bench_result *r, mmc_error *err);
@@ -45,6 +46,7 @@ static int gemm(int n, int warmup, int steps, bench_result *r, mmc_error *err) {
         mmc_ctx_reset(ctx);
     }
     r->seconds = mmc_now() - t0;
+    r->arena_peak = mmc_arena_peak(ctx->arena);
     r->flops = 2.0 * n * n * n;
 done:
     mmc_ctx_free(ctx);
@@ -92,6 +94,7 @@ static int conv2d_train(int warmup, int steps, bench_result *r, mmc_error *err) 
         mmc_ctx_reset(ctx);
     }
     r->seconds = mmc_now() - t0;
+    r->arena_peak = mmc_arena_peak(ctx->arena);
     r->flops = 3.0 * 2.0 * B * OC * HW * HW * C * K * K;
 done:
     mmc_ctx_free(ctx);
@@ -202,6 +205,7 @@ static int retrieval_train(int warmup, int steps, bench_result *r, mmc_error *er
         mmc_ctx_reset(ctx);
     }
     r->seconds = mmc_now() - t0;
+    r->arena_peak = mmc_arena_peak(ctx->arena);
     r->items = B;
     r->unit = "pairs/s";
     /* image tower, projections, GRU (3 gates over [x, h]) and the B × B similarity */
@@ -290,6 +294,7 @@ static int caption_train(int warmup, int steps, bench_result *r, mmc_error *err)
         mmc_ctx_reset(ctx);
     }
     r->seconds = mmc_now() - t0;
+    r->arena_peak = mmc_arena_peak(ctx->arena);
     r->items = B * T;
     r->unit = "tokens/s";
     /* image tower, projection, LSTM (4 gates over [x, h]) and the vocabulary head */
@@ -444,6 +449,7 @@ static int clip_vit_b32_image(int warmup, int steps, bench_result *r, mmc_error 
         mmc_ctx_reset(ctx);
     }
     r->seconds = mmc_now() - t0;
+    r->arena_peak = mmc_arena_peak(ctx->arena);
     r->items = z.B;
     r->flops = z.B * clip_vit_flops(&z);
     r->unit = "images/s";
@@ -531,8 +537,8 @@ int cmd_bench(int argc, char **argv) {
         int at = 0;
         if (gflops > 0) at += snprintf(extra + at, sizeof extra - (size_t)at, ", %.1f GFLOP/s", gflops);
         if (r.params > 0) snprintf(extra + at, sizeof extra - (size_t)at, ", %lld parameters", (long long)r.params);
-        printf("%s: %.1f %s%s (%d threads, %d steps of %.1f ms, peak RSS %.0f MB)\n", name, rate, unit, extra,
-               threads, steps, 1e3 * r.seconds / steps, rss_mb);
+        printf("%s: %.1f %s%s (%d threads, %d steps of %.1f ms, peak RSS %.0f MB, step arena peak %.0f MB)\n", name,
+               rate, unit, extra, threads, steps, 1e3 * r.seconds / steps, rss_mb, r.arena_peak / 1048576.0);
     }
     return 0;
 }

@@ -3,7 +3,15 @@
  * The arena is a list of chunks. Allocation bumps a pointer in the current chunk and
  * opens a new chunk when it is full. reset() rewinds; if the last step needed more than
  * one chunk, the chunks are replaced by a single chunk of the combined size, so from the
- * second identical step on the arena never calls malloc. */
+ * second identical step on the arena never calls malloc.
+ *
+ * Recycling: a block that is dead before the reset (the gradient of an intermediate
+ * result, once backward has passed the op that made it) can be handed back with
+ * mmc_arena_recycle; mmc_arena_alloc_reuse then returns a recycled block of exactly the
+ * requested (rounded) size before it bumps the pointer. The free blocks form a list
+ * threaded through the blocks themselves, so recycling never allocates; reset() forgets
+ * it. Layers of one shape repeat (a ResNet stage), so exact sizes match often enough that
+ * backward's gradients take a few blocks instead of one per activation. */
 #include "internal.h"
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -38,7 +46,13 @@ typedef struct chunk {
     unsigned char *mem; /* ARENA_ALIGN-aligned */
 } chunk;
 
+typedef struct free_block {
+    struct free_block *next;
+    size_t size; /* rounded, as the bump allocator would hand it out */
+} free_block;
+
 struct mmc_arena {
+    free_block *free_list; /* recycled blocks, until the next reset */
     chunk *head;      /* current chunk (most recent first) */
     size_t used;      /* bytes handed out since reset (sum over chunks) */
     size_t peak;
@@ -125,6 +139,72 @@ void mmc_arena_reset(mmc_arena *a) {
     }
     if (a->head) a->head->used = 0;
     a->used = 0;
+    a->free_list = NULL;
+}
+
+/* The free list is kept in address order so that a block handed back next to a free
+ * neighbour merges with it; a request takes the smallest free block that holds it (the rest
+ * stays free), or, when the highest free block ends at the bump pointer of the current
+ * chunk, grows that block by bumping only the difference. Backward walks from small to large
+ * tensors (a network's last layers to its first), so merged blocks and the grown top are
+ * what let a large gradient reuse the memory of several smaller dead ones. */
+void mmc_arena_recycle(mmc_arena *a, void *p, size_t bytes) {
+    size_t need = (bytes + ARENA_ALIGN - 1) / ARENA_ALIGN * ARENA_ALIGN;
+    if (!a || !p || need < sizeof(free_block)) return;
+    free_block *b = p, *prev = NULL, *next = a->free_list;
+    while (next && (unsigned char *)next < (unsigned char *)b) prev = next, next = next->next;
+    b->size = need;
+    b->next = next;
+    if (next && (unsigned char *)b + b->size == (unsigned char *)next) { /* merge with the next */
+        b->size += next->size;
+        b->next = next->next;
+    }
+    if (prev && (unsigned char *)prev + prev->size == (unsigned char *)b) { /* ... and the previous */
+        prev->size += b->size;
+        prev->next = b->next;
+    } else if (prev) {
+        prev->next = b;
+    } else {
+        a->free_list = b;
+    }
+}
+
+void *mmc_arena_alloc_reuse(mmc_arena *a, size_t bytes) {
+    if (!a) return NULL;
+    size_t need = (bytes + ARENA_ALIGN - 1) / ARENA_ALIGN * ARENA_ALIGN;
+    if (need == 0) need = ARENA_ALIGN;
+    free_block **best = NULL, **last = NULL;
+    for (free_block **pp = &a->free_list; *pp; pp = &(*pp)->next) {
+        if ((*pp)->size >= need && (!best || (*pp)->size < (*best)->size)) best = pp;
+        last = pp;
+    }
+    if (best) {
+        free_block *b = *best;
+        size_t rest = b->size - need;
+        if (rest >= sizeof(free_block)) { /* keep the tail free, in the same place in the list */
+            free_block *t = (free_block *)((unsigned char *)b + need);
+            t->size = rest;
+            t->next = b->next;
+            *best = t;
+        } else {
+            *best = b->next;
+        }
+        return b;
+    }
+    chunk *c = a->head;
+    if (last && c) { /* the highest free block at the top of the current chunk: grow it */
+        free_block *b = *last;
+        unsigned char *end = (unsigned char *)b + b->size;
+        size_t more = need - b->size;
+        if (end == c->mem + c->used && c->cap - c->used >= more) {
+            *last = b->next;
+            c->used += more;
+            a->used += more;
+            if (a->used > a->peak) a->peak = a->used;
+            return b;
+        }
+    }
+    return mmc_arena_alloc(a, bytes);
 }
 
 size_t mmc_arena_used(const mmc_arena *a) { return a ? a->used : 0; }

@@ -57,6 +57,13 @@ void *mmc_aligned_malloc(size_t align, size_t n);
 /* Scratch memory from the arena (NULL + ctx->err on OOM). */
 void *mmc_scratch(mmc_ctx *ctx, size_t bytes);
 
+/* Arena blocks that die before the reset (src/core/alloc.c): recycle hands one back (it must
+ * have come from this arena since the last reset and not be used again); alloc_reuse
+ * returns a recycled block of the same rounded size, else a new one. Backward recycles the
+ * gradient of each op's output once the op's backward has run. */
+void mmc_arena_recycle(mmc_arena *a, void *p, size_t bytes);
+void *mmc_arena_alloc_reuse(mmc_arena *a, size_t bytes);
+
 /* Reports an op error into ctx->err (first error wins until reset) and returns NULL. */
 void *mmc_op_fail(mmc_ctx *ctx, int code, const char *fmt, ...)
 #if defined(__GNUC__)

@@ -121,8 +121,12 @@ static void alloc_grad(mmc_ctx *ctx, mmc_tensor *t) {
             mmc_op_fail(ctx, MMC_ERR_RUNTIME, "out of memory allocating the gradient of %s",
                         t->name ? t->name : "a parameter");
     } else {
-        t->grad = mmc_scratch(ctx, (size_t)t->numel * sizeof(float));
-        if (t->grad) memset(t->grad, 0, (size_t)t->numel * sizeof(float));
+        t->grad = mmc_arena_alloc_reuse(ctx->arena, (size_t)t->numel * sizeof(float));
+        if (!t->grad)
+            mmc_op_fail(ctx, MMC_ERR_RUNTIME, "out of memory: the step arena could not grow by %zu bytes",
+                        (size_t)t->numel * sizeof(float));
+        else
+            memset(t->grad, 0, (size_t)t->numel * sizeof(float));
     }
 }
 
@@ -235,7 +239,7 @@ static void clear_intermediate_grads(mmc_ctx *ctx) {
         if (!ctx->tape[i]->out->persistent) ctx->tape[i]->out->grad = NULL;
 }
 
-static int run_tape(mmc_ctx *ctx) {
+static int run_tape(mmc_ctx *ctx, const mmc_tensor *seeded) {
     int prev = mmc_grad_mode(ctx, 0); /* backward functions record nothing */
     for (int i = ctx->tape_len - 1; i >= 0; i--) {
         mmc_node *n = ctx->tape[i];
@@ -243,6 +247,15 @@ static int run_tape(mmc_ctx *ctx) {
         if (!n->out->grad && n->out->base) n->out->grad = root(n->out)->grad;
         n->backward(ctx, n);
         if (ctx->err.code) break;
+        /* The op that made out has passed its gradient on: nothing later in this walk reads
+         * it (its consumers came after it on the tape), so its buffer can serve an earlier
+         * op's input. A view's buffer is its base's, kept until the base's op has run. The
+         * walk's own result — the gradient of the seed tensor — is kept. */
+        mmc_tensor *o = n->out;
+        if (!o->persistent && !o->base && o != seeded && o->grad) {
+            mmc_arena_recycle(ctx->arena, o->grad, (size_t)o->numel * sizeof(float));
+            o->grad = NULL;
+        }
     }
     mmc_grad_mode(ctx, prev);
     return ctx->err.code;
@@ -258,7 +271,7 @@ int mmc_backward_with(mmc_ctx *ctx, mmc_tensor *out, const float *seed) {
     float *g = mmc_tensor_grad(ctx, out);
     if (!g) return ctx->err.code;
     for (int64_t i = 0; i < out->numel; i++) g[i] += seed[i];
-    return run_tape(ctx);
+    return run_tape(ctx, out);
 }
 
 int mmc_backward(mmc_ctx *ctx, mmc_tensor *loss) {
@@ -279,5 +292,5 @@ int mmc_backward(mmc_ctx *ctx, mmc_tensor *loss) {
     float *g = mmc_tensor_grad(ctx, loss);
     if (!g) return ctx->err.code;
     g[0] += 1.0f;
-    return run_tape(ctx);
+    return run_tape(ctx, loss);
 }

@@ -91,6 +91,19 @@ static void col2im_add(const conv_geom *g, const float *col, float *dx) {
             }
 }
 
+/* Buffers that live only during one call (im2col columns, padded copies, packed weights):
+ * taken from the arena's recycled blocks when one fits and handed back before returning,
+ * so that consecutive convolutions share them and they do not sit between the gradient
+ * buffers of backward (see mmc_arena_recycle). NULL + ctx->err on OOM. */
+static void *tmp_get(mmc_ctx *ctx, size_t bytes) {
+    void *p = mmc_arena_alloc_reuse(ctx->arena, bytes);
+    if (!p) mmc_op_fail(ctx, MMC_ERR_RUNTIME, "conv2d: out of memory for a %zu-byte buffer", bytes);
+    return p;
+}
+static void tmp_put(mmc_ctx *ctx, void *p, size_t bytes) {
+    if (p) mmc_arena_recycle(ctx->arena, p, bytes);
+}
+
 /* Threads for the per-sample loop: all of them when there are enough samples, else 1
  * (the loop then runs serially and BLAS keeps its threads). */
 static int conv_threads(const conv_geom *g) {
@@ -203,14 +216,16 @@ static void conv_backward(mmc_ctx *ctx, mmc_node *n) {
     int64_t n_dws = gw && g->cd_dw ? (int64_t)cd_dw_scratch_floats(&g->cd) : 0;
     int64_t n_part = !gw ? 0 : g->cd_dw ? (int64_t)cd_dw_part_floats(&g->cd) : w->numel;
     int64_t per = n_col + n_dcol + n_pad + n_dws + n_part;
-    float *buf = per ? mmc_scratch(ctx, sizeof(float) * (size_t)(per * nt)) : NULL;
-    float *wtp = NULL;
-    int32_t *ttab = NULL;
-    if (gx && g->cd_dx) {
-        wtp = mmc_scratch(ctx, sizeof(float) * cd_fwd_wpack_floats(&g->cd_t));
-        ttab = mmc_scratch(ctx, sizeof(int32_t) * cd_fwd_table_ints(&g->cd_t));
+    size_t buf_bytes = sizeof(float) * (size_t)(per * nt);
+    size_t wtp_bytes = gx && g->cd_dx ? sizeof(float) * cd_fwd_wpack_floats(&g->cd_t) : 0;
+    size_t ttab_bytes = gx && g->cd_dx ? sizeof(int32_t) * cd_fwd_table_ints(&g->cd_t) : 0;
+    float *buf = per ? tmp_get(ctx, buf_bytes) : NULL;
+    float *wtp = wtp_bytes ? tmp_get(ctx, wtp_bytes) : NULL;
+    int32_t *ttab = ttab_bytes ? tmp_get(ctx, ttab_bytes) : NULL;
+    if ((per && !buf) || (wtp_bytes && !wtp) || (ttab_bytes && !ttab)) {
+        tmp_put(ctx, buf, buf_bytes), tmp_put(ctx, wtp, wtp_bytes), tmp_put(ctx, ttab, ttab_bytes);
+        return;
     }
-    if (ctx->err.code) return;
     if (wtp) cd_fwd_prepare(&g->cd_t, w->data, 1, wtp, ttab);
     float *parts = n_part ? buf + (n_col + n_dcol + n_pad + n_dws) * nt : NULL;
     if (parts) memset(parts, 0, sizeof(float) * (size_t)(n_part * nt));
@@ -226,13 +241,13 @@ static void conv_backward(mmc_ctx *ctx, mmc_node *n) {
             conv_backward_sample(g, i, x->data, w->data, dy, gx, wtp, ttab, &bf);
         });
     if (nt > 1) mmc_blas_threads(prev);
-    if (!parts) return;
-    if (g->cd_dw) { /* fixed order: deterministic for a thread count */
+    if (parts && g->cd_dw) { /* fixed order: deterministic for a thread count */
         cd_dw_finish(&g->cd, parts, nt, gw);
-        return;
+    } else if (parts) {
+        for (int t = 0; t < nt; t++)
+            for (int64_t j = 0; j < n_part; j++) gw[j] += parts[n_part * t + j];
     }
-    for (int t = 0; t < nt; t++)
-        for (int64_t j = 0; j < n_part; j++) gw[j] += parts[n_part * t + j];
+    tmp_put(ctx, buf, buf_bytes), tmp_put(ctx, wtp, wtp_bytes), tmp_put(ctx, ttab, ttab_bytes);
 }
 
 static int conv_geometry(mmc_ctx *ctx, const mmc_tensor *x, const mmc_tensor *w,
@@ -295,19 +310,20 @@ mmc_tensor *mmc_conv2d(mmc_ctx *ctx, mmc_tensor *x, mmc_tensor *w, mmc_tensor *b
     mmc_tensor *out = mmc_tensor_empty(ctx, 4, (int[]){g->B, g->OC, g->OH, g->OW});
     if (!out) return NULL;
     int nt = conv_threads(g);
-    float *col = NULL, *wp = NULL;
-    int32_t *tab = NULL;
-    if (g->cd_fwd) {
-        col = mmc_scratch(ctx, sizeof(float) * cd_fwd_pad_floats(&g->cd) * (size_t)nt);
-        wp = mmc_scratch(ctx, sizeof(float) * cd_fwd_wpack_floats(&g->cd));
-        tab = mmc_scratch(ctx, sizeof(int32_t) * cd_fwd_table_ints(&g->cd));
-        if (ctx->err.code) return NULL;
-        cd_fwd_prepare(&g->cd, w->data, 0, wp, tab);
-    } else if (!g->direct) {
-        col = mmc_scratch(ctx, sizeof(float) * (size_t)(g->ckk * g->ohw * nt));
-        if (!col) return NULL;
+    size_t col_bytes = g->cd_fwd    ? sizeof(float) * cd_fwd_pad_floats(&g->cd) * (size_t)nt
+                       : g->direct ? 0
+                                   : sizeof(float) * (size_t)(g->ckk * g->ohw * nt);
+    size_t wp_bytes = g->cd_fwd ? sizeof(float) * cd_fwd_wpack_floats(&g->cd) : 0;
+    size_t tab_bytes = g->cd_fwd ? sizeof(int32_t) * cd_fwd_table_ints(&g->cd) : 0;
+    float *col = col_bytes ? tmp_get(ctx, col_bytes) : NULL, *wp = wp_bytes ? tmp_get(ctx, wp_bytes) : NULL;
+    int32_t *tab = tab_bytes ? tmp_get(ctx, tab_bytes) : NULL;
+    int ok = (!col_bytes || col) && (!wp_bytes || wp) && (!tab_bytes || tab);
+    if (ok) {
+        if (g->cd_fwd) cd_fwd_prepare(&g->cd, w->data, 0, wp, tab);
+        conv_forward(g, x->data, w->data, b ? b->data : NULL, out->data, col, wp, tab, nt);
     }
-    conv_forward(g, x->data, w->data, b ? b->data : NULL, out->data, col, wp, tab, nt);
+    tmp_put(ctx, col, col_bytes), tmp_put(ctx, wp, wp_bytes), tmp_put(ctx, tab, tab_bytes);
+    if (!ok) return NULL;
     mmc_node *n = mmc_node_record(ctx, "conv2d", out, conv_backward, 3, x, w, b);
     if (n) n->saved = g;
     return out;
