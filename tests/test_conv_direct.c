@@ -1,9 +1,9 @@
 /* Tests of the im2col-free convolution kernels (src/ops/conv_direct.c): mmc_conv2d forward,
- * dL/dX, dL/dW and dL/db on shapes that send each part down the direct kernels (stride 1 with
- * widths that are multiples of 16; dL/dW at any stride and dilation; channel counts that leave
- * partial tiles) and on shapes that mix them with the im2col path, against a plain
- * double-precision loop written here. On a CPU without AVX-512 the same checks run on the
- * im2col path. */
+ * dL/dX, dL/dW and dL/db on shapes that send each part down each kernel — direct (stride 1,
+ * widths that are multiples of 16), NHWC (strides, other widths, dilation) and the im2col
+ * path that remains for a strided dL/dX — with channel and position counts that leave partial
+ * tiles, against a plain double-precision loop written here. On a CPU without AVX-512 the
+ * same checks run on the im2col path. */
 #include "conv_direct.h"
 #include "test.h"
 #include <stdlib.h>
@@ -84,18 +84,24 @@ static const conv_case CASES[] = {
     {{3, 5, 6, 32}, {7, 5, 3, 3}, 1, 1, 1, 1, 1, 1, 1},
     /* a stem: 3 input channels (dW tile of 4), 32 outputs, no bias (dX of a leaf image) */
     {{2, 3, 16, 16}, {32, 3, 3, 3}, 1, 1, 1, 1, 1, 1, 0},
-    /* stride 2: forward and dX on im2col, dW direct; 33 outputs (a 16-wide dW column block) */
+    /* stride 2: forward NHWC (33 outputs: a 48-wide tile), dX on im2col, dW direct (a 16-wide
+     * column block) */
     {{2, 20, 9, 16}, {33, 20, 3, 3}, 2, 2, 1, 1, 1, 1, 1},
     /* 5×3 kernel, dilation (1, 2), padding (2, 2): direct both ways */
     {{2, 4, 8, 16}, {6, 4, 5, 3}, 1, 1, 2, 2, 1, 2, 1},
     /* 1×1 */
     {{2, 16, 6, 16}, {16, 16, 1, 1}, 1, 1, 0, 0, 1, 1, 0},
-    /* no padding: forward direct (width 18 -> 16), dX on im2col (input width 18) */
+    /* no padding: forward direct (width 18 -> 16), dX NHWC (input width 18: tiles 8 + 8 + 2) */
     {{2, 6, 5, 18}, {9, 6, 3, 3}, 1, 1, 0, 0, 1, 1, 1},
     /* one sample (fewer than the threads), 13 input channels: dW tiles 12 + 4 */
     {{1, 13, 4, 48}, {8, 13, 3, 3}, 1, 1, 1, 1, 1, 1, 1},
     /* more than one reduction slice in the forward (many channels on a wide row) */
     {{2, 40, 3, 96}, {4, 40, 3, 3}, 1, 1, 1, 1, 1, 1, 0},
+    /* strides (2, 1), padding (1, 0): NHWC forward with 11 positions a row (8 + 3) and 20
+     * outputs (a 32-wide tile); dX on im2col */
+    {{2, 7, 11, 13}, {20, 7, 3, 3}, 2, 1, 1, 0, 1, 1, 1},
+    /* dilation (2, 1) on a 3×5 kernel, width 12: NHWC both ways */
+    {{2, 5, 10, 12}, {9, 5, 3, 5}, 1, 1, 1, 2, 2, 1, 0},
 };
 
 TEST(conv_direct_matches_reference) {

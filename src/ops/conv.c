@@ -35,10 +35,31 @@ typedef struct conv_geom {
     int64_t ohw;  /* columns of col: OH·OW */
     int direct;   /* 1×1 kernel, stride 1, no padding: col is x itself */
     cd_geom cd;   /* the same convolution for conv_direct.c (groups 1) */
-    int cd_fwd, cd_dw; /* whether conv_direct.c takes the forward, dL/dW */
-    int cd_dx;         /* ... and dL/dX, as the forward of cd_t */
+    int fwd_kind; /* K_IM2COL, K_DIRECT or K_NHWC: which kernel runs the forward */
+    int dx_kind;  /* ... dL/dX (the direct ones as the forward of cd_t) */
+    int cd_dw;    /* whether conv_direct.c takes dL/dW */
     cd_geom cd_t;
 } conv_geom;
+
+enum { K_IM2COL = 0, K_DIRECT = 1, K_NHWC = 2 };
+
+/* Per-thread scratch (floats) and shared packed weights (floats) of a forward kernel. */
+static size_t kind_scratch(int kind, const cd_geom *g) {
+    return kind == K_DIRECT ? cd_fwd_pad_floats(g) : cd_nhwc_scratch_floats(g);
+}
+static size_t kind_wpack(int kind, const cd_geom *g) {
+    return kind == K_DIRECT ? cd_fwd_wpack_floats(g) : cd_nhwc_wpack_floats(g);
+}
+static size_t kind_table(int kind, const cd_geom *g) { return kind == K_DIRECT ? cd_fwd_table_ints(g) : 0; }
+static void kind_prepare(int kind, const cd_geom *g, const float *w, int flip, float *wp, int32_t *tab) {
+    if (kind == K_DIRECT) cd_fwd_prepare(g, w, flip, wp, tab);
+    else cd_nhwc_prepare(g, w, flip, wp);
+}
+static void kind_run(int kind, const cd_geom *g, const float *wp, const int32_t *tab, const float *x, float *y,
+                     int accumulate, float *scratch) {
+    if (kind == K_DIRECT) cd_fwd(g, wp, tab, x, y, accumulate, scratch);
+    else cd_nhwc_fwd(g, wp, x, y, accumulate, scratch);
+}
 
 /* Output positions ow whose input column ow*s + off lies in [0, n): [*lo, *hi). */
 static void valid_range(int off, int s, int n, int out, int *lo, int *hi) {
@@ -117,13 +138,13 @@ static int conv_threads(const conv_geom *g) {
 static void conv_forward(const conv_geom *g, const float *x, const float *w, const float *b,
                          float *y, float *colbuf, const float *wp, const int32_t *tab, int nt) {
     int64_t ocg = g->OC / g->G, kg = g->ckk / g->G, xs = (int64_t)g->C * g->H * g->W;
-    int64_t cs = g->cd_fwd ? (int64_t)cd_fwd_pad_floats(&g->cd) : g->direct ? 0 : g->ckk * g->ohw;
+    int64_t cs = g->fwd_kind ? (int64_t)kind_scratch(g->fwd_kind, &g->cd) : g->direct ? 0 : g->ckk * g->ohw;
     int prev = nt > 1 ? mmc_blas_threads(1) : 0;
     MMC_PARALLEL_FOR(nt,
         for (int i = 0; i < g->B; i++) {
             float *yi = y + (int64_t)i * g->OC * g->ohw;
-            if (g->cd_fwd) {
-                cd_fwd(&g->cd, wp, tab, x + i * xs, yi, 0, colbuf + mmc_thread_id(nt) * cs);
+            if (g->fwd_kind) {
+                kind_run(g->fwd_kind, &g->cd, wp, tab, x + i * xs, yi, 0, colbuf + mmc_thread_id(nt) * cs);
             } else {
                 const float *col = x + i * xs;
                 if (!g->direct) {
@@ -158,8 +179,8 @@ static void conv_backward_sample(const conv_geom *g, int i, const float *x, cons
                                  const conv_bwd_bufs *bf) {
     int64_t ocg = g->OC / g->G, kg = g->ckk / g->G, xs = (int64_t)g->C * g->H * g->W;
     const float *dyi = dy + (int64_t)i * g->OC * g->ohw;
-    if (gx && g->cd_dx) {
-        cd_fwd(&g->cd_t, wtp, ttab, dyi, gx + i * xs, 1, bf->pad);
+    if (gx && g->dx_kind) {
+        kind_run(g->dx_kind, &g->cd_t, wtp, ttab, dyi, gx + i * xs, 1, bf->pad);
     } else if (gx) {
         /* direct: dcol is dx_i itself, accumulate straight into it (beta = 1) */
         float *dc = g->direct ? gx + i * xs : bf->dcol;
@@ -209,16 +230,16 @@ static void conv_backward(mmc_ctx *ctx, mmc_node *n) {
     if (!gx && !gw) return;
     int nt = conv_threads(g);
     /* per-thread sizes of what each path needs */
-    int col_dx = gx && !g->cd_dx && !g->direct, col_dw = gw && !g->cd_dw && !g->direct;
+    int col_dx = gx && !g->dx_kind && !g->direct, col_dw = gw && !g->cd_dw && !g->direct;
     int64_t cs = g->ckk * g->ohw;
     int64_t n_col = col_dw ? cs : 0, n_dcol = col_dx ? cs : 0;
-    int64_t n_pad = gx && g->cd_dx ? (int64_t)cd_fwd_pad_floats(&g->cd_t) : 0;
+    int64_t n_pad = gx && g->dx_kind ? (int64_t)kind_scratch(g->dx_kind, &g->cd_t) : 0;
     int64_t n_dws = gw && g->cd_dw ? (int64_t)cd_dw_scratch_floats(&g->cd) : 0;
     int64_t n_part = !gw ? 0 : g->cd_dw ? (int64_t)cd_dw_part_floats(&g->cd) : w->numel;
     int64_t per = n_col + n_dcol + n_pad + n_dws + n_part;
     size_t buf_bytes = sizeof(float) * (size_t)(per * nt);
-    size_t wtp_bytes = gx && g->cd_dx ? sizeof(float) * cd_fwd_wpack_floats(&g->cd_t) : 0;
-    size_t ttab_bytes = gx && g->cd_dx ? sizeof(int32_t) * cd_fwd_table_ints(&g->cd_t) : 0;
+    size_t wtp_bytes = gx && g->dx_kind ? sizeof(float) * kind_wpack(g->dx_kind, &g->cd_t) : 0;
+    size_t ttab_bytes = gx && g->dx_kind ? sizeof(int32_t) * kind_table(g->dx_kind, &g->cd_t) : 0;
     float *buf = per ? tmp_get(ctx, buf_bytes) : NULL;
     float *wtp = wtp_bytes ? tmp_get(ctx, wtp_bytes) : NULL;
     int32_t *ttab = ttab_bytes ? tmp_get(ctx, ttab_bytes) : NULL;
@@ -226,7 +247,7 @@ static void conv_backward(mmc_ctx *ctx, mmc_node *n) {
         tmp_put(ctx, buf, buf_bytes), tmp_put(ctx, wtp, wtp_bytes), tmp_put(ctx, ttab, ttab_bytes);
         return;
     }
-    if (wtp) cd_fwd_prepare(&g->cd_t, w->data, 1, wtp, ttab);
+    if (wtp) kind_prepare(g->dx_kind, &g->cd_t, w->data, 1, wtp, ttab);
     float *parts = n_part ? buf + (n_col + n_dcol + n_pad + n_dws) * nt : NULL;
     if (parts) memset(parts, 0, sizeof(float) * (size_t)(n_part * nt));
     int prev = nt > 1 ? mmc_blas_threads(1) : 0;
@@ -295,9 +316,12 @@ static int conv_geometry(mmc_ctx *ctx, const mmc_tensor *x, const mmc_tensor *w,
     g->cd = (cd_geom){.C = g->C, .OC = g->OC, .H = g->H, .W = g->W, .KH = g->KH, .KW = g->KW,
                       .sh = g->sh, .sw = g->sw, .ph = g->ph, .pw = g->pw, .dh = g->dh, .dw = g->dw,
                       .OH = g->OH, .OW = g->OW};
-    g->cd_fwd = g->G == 1 && cd_fwd_ok(&g->cd);
+    g->fwd_kind = g->G != 1 ? K_IM2COL : cd_fwd_ok(&g->cd) ? K_DIRECT : cd_nhwc_ok(&g->cd) ? K_NHWC : K_IM2COL;
     g->cd_dw = g->G == 1 && cd_dw_ok(&g->cd);
-    g->cd_dx = g->G == 1 && cd_dx_geom(&g->cd, &g->cd_t);
+    g->dx_kind = g->G != 1 || !cd_dx_geom(&g->cd, &g->cd_t) ? K_IM2COL
+                 : cd_fwd_ok(&g->cd_t)                      ? K_DIRECT
+                 : cd_nhwc_ok(&g->cd_t)                     ? K_NHWC
+                                                            : K_IM2COL;
     return 0;
 }
 
@@ -310,16 +334,16 @@ mmc_tensor *mmc_conv2d(mmc_ctx *ctx, mmc_tensor *x, mmc_tensor *w, mmc_tensor *b
     mmc_tensor *out = mmc_tensor_empty(ctx, 4, (int[]){g->B, g->OC, g->OH, g->OW});
     if (!out) return NULL;
     int nt = conv_threads(g);
-    size_t col_bytes = g->cd_fwd    ? sizeof(float) * cd_fwd_pad_floats(&g->cd) * (size_t)nt
+    size_t col_bytes = g->fwd_kind ? sizeof(float) * kind_scratch(g->fwd_kind, &g->cd) * (size_t)nt
                        : g->direct ? 0
                                    : sizeof(float) * (size_t)(g->ckk * g->ohw * nt);
-    size_t wp_bytes = g->cd_fwd ? sizeof(float) * cd_fwd_wpack_floats(&g->cd) : 0;
-    size_t tab_bytes = g->cd_fwd ? sizeof(int32_t) * cd_fwd_table_ints(&g->cd) : 0;
+    size_t wp_bytes = g->fwd_kind ? sizeof(float) * kind_wpack(g->fwd_kind, &g->cd) : 0;
+    size_t tab_bytes = g->fwd_kind ? sizeof(int32_t) * kind_table(g->fwd_kind, &g->cd) : 0;
     float *col = col_bytes ? tmp_get(ctx, col_bytes) : NULL, *wp = wp_bytes ? tmp_get(ctx, wp_bytes) : NULL;
     int32_t *tab = tab_bytes ? tmp_get(ctx, tab_bytes) : NULL;
     int ok = (!col_bytes || col) && (!wp_bytes || wp) && (!tab_bytes || tab);
     if (ok) {
-        if (g->cd_fwd) cd_fwd_prepare(&g->cd, w->data, 0, wp, tab);
+        if (g->fwd_kind) kind_prepare(g->fwd_kind, &g->cd, w->data, 0, wp, tab);
         conv_forward(g, x->data, w->data, b ? b->data : NULL, out->data, col, wp, tab, nt);
     }
     tmp_put(ctx, col, col_bytes), tmp_put(ctx, wp, wp_bytes), tmp_put(ctx, tab, tab_bytes);

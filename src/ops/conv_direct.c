@@ -200,7 +200,139 @@ int cd_dx_geom(const cd_geom *g, cd_geom *t) {
     *t = (cd_geom){.C = g->OC, .OC = g->C, .H = g->OH, .W = g->OW, .KH = g->KH, .KW = g->KW,
                    .sh = 1, .sw = 1, .ph = eh - g->ph, .pw = ew - g->pw, .dh = g->dh, .dw = g->dw,
                    .OH = g->H, .OW = g->W};
-    return cd_fwd_ok(t);
+    return 1;
+}
+
+/* ================================================================ NHWC forward
+ *
+ * For what the direct kernel cannot take (strides, output widths that are not multiples
+ * of 16: a ResNet's downsampling convolutions and its last, 8×8 stage), the forward runs on
+ * channels-last copies: y (positions × output channels) = Σ over (kh, kw) of xT at the
+ * shifted positions (positions × C) times the kernel slice Wr[kh][kw] (C × OC). A tile of 8
+ * output positions of one row × 48 output channels accumulates in 24 registers from 8
+ * broadcasts (one channel of each position: stride s·C floats apart) and 3 vector loads
+ * (48 output channels of one kernel row) per channel, then goes to yT, which is transposed
+ * into y (NCHW) at the end of the sample. */
+
+enum { NP = 8, NO = 48 }; /* tile: 8 positions × 48 output channels */
+
+int cd_nhwc_ok(const cd_geom *g) {
+    return cd_available() && g->OH >= 1 && g->OW >= 1 && g->KH * g->KW <= 64;
+}
+
+static int64_t nhwc_ocp(const cd_geom *g) { return round_up(g->OC, 16); }
+
+size_t cd_nhwc_wpack_floats(const cd_geom *g) { return (size_t)(g->KH * g->KW * g->C * nhwc_ocp(g)); }
+size_t cd_nhwc_scratch_floats(const cd_geom *g) {
+    return (size_t)(pad_h(g) * pad_w(g) * g->C + (int64_t)g->OH * g->OW * nhwc_ocp(g) + 64);
+}
+
+void cd_nhwc_prepare(const cd_geom *g, const float *w, int flip, float *wr) {
+    const int64_t OCp = nhwc_ocp(g), K = (int64_t)g->KH * g->KW * g->C;
+    /* per tile of 48 output channels (16 or 32 for the last), contiguous: wr[o0·K + k·wt + j] =
+     * w[o0 + j][c][kh][kw] for k = (kh, kw, c) (flip: the transposed convolution's kernel, from
+     * w of shape (g->C, g->OC, KH, KW)); 0 past OC. One tile's slice is one sequential stream
+     * (rows of all OCp channels would put each k 4·OCp bytes apart, and at 1 KiB apart the
+     * 2304 rows of a 256-channel 3×3 kernel overflow the sets of L2). */
+    for (int64_t o0 = 0; o0 < OCp; o0 += NO) {
+        int64_t wt = OCp - o0 < NO ? OCp - o0 : NO;
+        for (int kh = 0; kh < g->KH; kh++)
+            for (int kw = 0; kw < g->KW; kw++)
+                for (int c = 0; c < g->C; c++) {
+                    int64_t k = ((int64_t)kh * g->KW + kw) * g->C + c;
+                    float *row = wr + o0 * K + k * wt;
+                    for (int64_t j = 0; j < wt; j++) {
+                        int64_t o = o0 + j;
+                        float v = 0.0f;
+                        if (o < g->OC)
+                            v = !flip ? w[(((int64_t)o * g->C + c) * g->KH + kh) * g->KW + kw]
+                                      : w[(((int64_t)c * g->OC + o) * g->KH + (g->KH - 1 - kh)) * g->KW + (g->KW - 1 - kw)];
+                        row[j] = v;
+                    }
+                }
+    }
+}
+
+#ifdef CD_X86
+/* yT rows i < mp (positions, row stride OCp), NB vectors of output channels:
+ *   acc[i][j] = Σ_{kk < KK} Σ_{c < C} a_i[koff[kk] + c] · wr[(kk·C + c)·wt + 16j]
+ * with a_i = a + i·as (positions past mp repeat the last one and are not stored). */
+#define NHWC_TILE(NB)                                                                            \
+    __attribute__((target("avx512f"))) static void nhwc_tile_##NB(                                \
+        int KK, const int64_t *koff, int C, const float *a, int64_t as, int mp, const float *wr,  \
+        int64_t wt, int64_t OCp, float *yt) {                                                    \
+        __m512 acc[NP][NB];                                                                      \
+        const float *p[NP];                                                                      \
+        _Pragma("GCC unroll 8") for (int i = 0; i < NP; i++) {                                   \
+            p[i] = a + (i < mp ? i : mp - 1) * as;                                               \
+            _Pragma("GCC unroll 3") for (int j = 0; j < NB; j++) acc[i][j] = _mm512_setzero_ps(); \
+        }                                                                                        \
+        for (int kk = 0; kk < KK; kk++) {                                                        \
+            const int64_t o = koff[kk];                                                          \
+            const float *b = wr + (int64_t)kk * C * wt;                                          \
+            for (int c = 0; c < C; c++, b += wt) {                                               \
+                __m512 bv[NB];                                                                   \
+                _Pragma("GCC unroll 3") for (int j = 0; j < NB; j++) bv[j] = _mm512_loadu_ps(b + 16 * j); \
+                _Pragma("GCC unroll 8") for (int i = 0; i < NP; i++) {                           \
+                    __m512 ai = _mm512_set1_ps(p[i][o + c]);                                     \
+                    _Pragma("GCC unroll 3") for (int j = 0; j < NB; j++)                         \
+                        acc[i][j] = _mm512_fmadd_ps(ai, bv[j], acc[i][j]);                       \
+                }                                                                                \
+            }                                                                                    \
+        }                                                                                        \
+        for (int i = 0; i < mp; i++)                                                             \
+            _Pragma("GCC unroll 3") for (int j = 0; j < NB; j++)                                 \
+                _mm512_storeu_ps(yt + i * OCp + 16 * j, acc[i][j]);                              \
+    }
+NHWC_TILE(1)
+NHWC_TILE(2)
+NHWC_TILE(3)
+#undef NHWC_TILE
+#endif
+
+static void transpose(const float *src, int64_t lds, int R, int64_t L, float *dst, int64_t ldd);
+
+/* x (C, H, W) -> xT (H + 2ph, W + 2pw, C), zero in the border */
+static void to_nhwc_padded(const cd_geom *g, const float *x, int64_t Cp, float *xT) {
+    const int64_t Wp = pad_w(g), HW = (int64_t)g->H * g->W;
+    memset(xT, 0, sizeof(float) * (size_t)(pad_h(g) * Wp * Cp));
+    for (int h = 0; h < g->H; h++)
+        transpose(x + (int64_t)h * g->W, HW, g->C, g->W, xT + ((h + g->ph) * Wp + g->pw) * Cp, Cp);
+}
+
+void cd_nhwc_fwd(const cd_geom *g, const float *wr, const float *x, float *y, int accumulate, float *scratch) {
+#ifdef CD_X86
+    const int64_t Wp = pad_w(g), OCp = nhwc_ocp(g), C = g->C, P = (int64_t)g->OH * g->OW;
+    const int KK = g->KH * g->KW;
+    float *xT = scratch, *yT = scratch + pad_h(g) * Wp * C;
+    to_nhwc_padded(g, x, C, xT);
+    int64_t ko[64];
+    for (int kh = 0; kh < g->KH; kh++)
+        for (int kw = 0; kw < g->KW; kw++) ko[kh * g->KW + kw] = ((int64_t)kh * g->dh * Wp + (int64_t)kw * g->dw) * C;
+    const int64_t as = (int64_t)g->sw * C;
+    for (int64_t oc0 = 0; oc0 < OCp; oc0 += NO) {
+        int nb = (int)((OCp - oc0) / 16 < 3 ? (OCp - oc0) / 16 : 3);
+        for (int oh = 0; oh < g->OH; oh++)
+            for (int ow0 = 0; ow0 < g->OW; ow0 += NP) {
+                int mp = g->OW - ow0 < NP ? g->OW - ow0 : NP;
+                const float *a = xT + ((int64_t)oh * g->sh * Wp + (int64_t)ow0 * g->sw) * C;
+                float *yt = yT + ((int64_t)oh * g->OW + ow0) * OCp + oc0;
+                const float *w0 = wr + oc0 * KK * C;
+                if (nb == 3) nhwc_tile_3(KK, ko, g->C, a, as, mp, w0, 48, OCp, yt);
+                else if (nb == 2) nhwc_tile_2(KK, ko, g->C, a, as, mp, w0, 32, OCp, yt);
+                else nhwc_tile_1(KK, ko, g->C, a, as, mp, w0, 16, OCp, yt);
+            }
+    }
+    /* yT (P, OCp) -> y (OC, P) */
+    if (!accumulate) {
+        transpose(yT, OCp, (int)P, g->OC, y, P);
+    } else {
+        for (int64_t p = 0; p < P; p++)
+            for (int o = 0; o < g->OC; o++) y[o * P + p] += yT[p * OCp + o];
+    }
+#else
+    (void)g, (void)wr, (void)x, (void)y, (void)accumulate, (void)scratch;
+#endif
 }
 
 /* ================================================================ dL/dW */

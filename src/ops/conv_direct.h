@@ -51,9 +51,19 @@ void cd_fwd_prepare(const cd_geom *g, const float *w, int flip, float *wp, int32
 void cd_fwd(const cd_geom *g, const float *wp, const int32_t *tab, const float *x, float *y,
             int accumulate, float *pad);
 /* The geometry of the transposed convolution that gives dL/dX of g (stride 1): its input is
- * dL/dY (OC, OH, OW), its output dL/dX (C, H, W). Returns 0 when the direct forward cannot
- * run it (padding beyond the dilated kernel, or an input width not a multiple of 16). */
+ * dL/dY (OC, OH, OW), its output dL/dX (C, H, W). Returns 0 when there is none (a stride, or
+ * padding beyond the dilated kernel); the forward kernels (cd_fwd, cd_nhwc_fwd) run it. */
 int cd_dx_geom(const cd_geom *g, cd_geom *t);
+
+/* ---- NHWC forward, any stride and dilation (at most 64 kernel taps): for what cd_fwd does
+ * not take. wr: cd_nhwc_wpack_floats, shared; scratch: cd_nhwc_scratch_floats per thread. */
+int cd_nhwc_ok(const cd_geom *g);
+size_t cd_nhwc_wpack_floats(const cd_geom *g);
+size_t cd_nhwc_scratch_floats(const cd_geom *g);
+/* w -> wr; flip as in cd_fwd_prepare */
+void cd_nhwc_prepare(const cd_geom *g, const float *w, int flip, float *wr);
+/* y (OC, OH, OW) = conv(x (C, H, W)), or y += when accumulate */
+void cd_nhwc_fwd(const cd_geom *g, const float *wr, const float *x, float *y, int accumulate, float *scratch);
 
 /* ---- dL/dW, any stride and dilation */
 int cd_dw_ok(const cd_geom *g);
