@@ -207,6 +207,20 @@ void *mmc_arena_alloc_reuse(mmc_arena *a, size_t bytes) {
     return mmc_arena_alloc(a, bytes);
 }
 
+mmc_arena_pos mmc_arena_tell(const mmc_arena *a) {
+    mmc_arena_pos p = {NULL, 0, 0};
+    if (a && a->head) p.chunk = a->head, p.chunk_used = a->head->used, p.used = a->used;
+    return p;
+}
+
+int mmc_arena_rewind(mmc_arena *a, mmc_arena_pos pos) {
+    if (!a || !a->head || pos.chunk != (void *)a->head || pos.chunk_used > a->head->used) return 0;
+    a->used -= a->head->used - pos.chunk_used;
+    a->head->used = pos.chunk_used;
+    a->free_list = NULL; /* some may lie above pos; the rest is a loss until the reset */
+    return 1;
+}
+
 size_t mmc_arena_used(const mmc_arena *a) { return a ? a->used : 0; }
 size_t mmc_arena_peak(const mmc_arena *a) { return a ? a->peak : 0; }
 size_t mmc_arena_capacity(const mmc_arena *a) { return a ? a->total_cap : 0; }

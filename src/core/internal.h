@@ -64,6 +64,29 @@ void *mmc_scratch(mmc_ctx *ctx, size_t bytes);
 void mmc_arena_recycle(mmc_arena *a, void *p, size_t bytes);
 void *mmc_arena_alloc_reuse(mmc_arena *a, size_t bytes);
 
+/* Positions in the arena, for inference loops that keep one tensor of many (no-grad code):
+ * tell records where allocation stands; rewind frees everything allocated since — only
+ * within the chunk pos was taken in (returns 0 and does nothing when a new chunk was opened
+ * since, as can happen in the first step, before the arena has grown to fit). */
+typedef struct mmc_arena_pos {
+    void *chunk;
+    size_t chunk_used, used;
+} mmc_arena_pos;
+mmc_arena_pos mmc_arena_tell(const mmc_arena *a);
+int mmc_arena_rewind(mmc_arena *a, mmc_arena_pos pos);
+
+/* The same for a context: a mark, and mmc_ctx_keep, which frees everything allocated since
+ * the mark except `keep`, moved down to the mark (a copy of its values, no longer a view),
+ * and returns it. For loops without autograd: with grad mode on, or when a tape node was
+ * recorded since the mark, or the arena cannot rewind, it returns keep unchanged. Tensors
+ * allocated before the mark (the loop's inputs) stay valid. */
+typedef struct mmc_ctx_mark {
+    mmc_arena_pos pos;
+    int tape_len;
+} mmc_ctx_mark;
+mmc_ctx_mark mmc_ctx_tell(const mmc_ctx *ctx);
+mmc_tensor *mmc_ctx_keep(mmc_ctx *ctx, mmc_ctx_mark mark, mmc_tensor *keep);
+
 /* Reports an op error into ctx->err (first error wins until reset) and returns NULL. */
 void *mmc_op_fail(mmc_ctx *ctx, int code, const char *fmt, ...)
 #if defined(__GNUC__)

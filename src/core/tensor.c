@@ -164,6 +164,27 @@ void mmc_ctx_reset(mmc_ctx *ctx) {
     mmc_error_clear(&ctx->err);
 }
 
+mmc_ctx_mark mmc_ctx_tell(const mmc_ctx *ctx) {
+    mmc_ctx_mark m = {mmc_arena_tell(ctx->arena), ctx->tape_len};
+    return m;
+}
+
+mmc_tensor *mmc_ctx_keep(mmc_ctx *ctx, mmc_ctx_mark mark, mmc_tensor *keep) {
+    if (!keep || keep->persistent || ctx->grad_enabled || ctx->tape_len != mark.tape_len) return keep;
+    mmc_tensor t = *keep; /* the struct and its values may lie where they will be moved to */
+    size_t bytes = (size_t)t.numel * sizeof(float);
+    if (!mmc_arena_rewind(ctx->arena, mark.pos)) return keep;
+    mmc_tensor *k = mmc_arena_alloc(ctx->arena, sizeof *k); /* at the mark: below t.data */
+    float *d = k ? mmc_arena_alloc(ctx->arena, bytes ? bytes : 1) : NULL;
+    if (!d) return keep; /* cannot happen: the same room was in use a moment ago */
+    memmove(d, t.data, bytes);
+    *k = t;
+    k->data = d;
+    k->base = NULL;
+    k->grad = NULL;
+    return k;
+}
+
 int mmc_grad_mode(mmc_ctx *ctx, int enabled) {
     int prev = ctx->grad_enabled;
     ctx->grad_enabled = enabled;
