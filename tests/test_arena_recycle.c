@@ -89,3 +89,37 @@ TEST(backward_recycles_gradients) {
     mmc_ctx_free(ctx);
     mmc_tensor_free(x);
 }
+
+/* mmc_ctx_keep: without autograd, everything since the mark but the kept tensor is freed; the
+ * kept values (also those of a view) and the tensors from before the mark are intact. With
+ * grad mode on it changes nothing. */
+TEST(ctx_keep_frees_the_rest) {
+    mmc_ctx *ctx = mmc_ctx_new();
+    mmc_grad_mode(ctx, 0);
+    mmc_tensor *in = mmc_tensor_from(ctx, 2, (int[]){4, 256}, NULL);
+    for (int i = 0; i < 1024; i++) in->data[i] = (float)i;
+    size_t before = mmc_arena_used(ctx->arena);
+    mmc_ctx_mark mark = mmc_ctx_tell(ctx);
+    mmc_tensor *h = in;
+    for (int i = 0; i < 8; i++) h = mmc_add_scalar(ctx, mmc_scale(ctx, h, 2.0f), 1.0f);
+    h = mmc_reshape(ctx, h, 2, (int[]){8, 128});
+    REQUIRE(h && mmc_arena_used(ctx->arena) > before + 16 * 4096, "the loop allocated");
+    mmc_tensor *k = mmc_ctx_keep(ctx, mark, h);
+    REQUIRE(k && k->base == NULL && k->shape[0] == 8 && k->shape[1] == 128, "kept as a (8, 128) tensor, not a view");
+    CHECK(mmc_arena_used(ctx->arena) <= before + 4096 + 128, "only the kept tensor remains: %zu bytes above the mark",
+          mmc_arena_used(ctx->arena) - before);
+    int ok = 1;
+    for (int i = 0; i < 1024; i++) {
+        float want = (float)i;
+        for (int j = 0; j < 8; j++) want = want * 2.0f + 1.0f;
+        ok &= k->data[i] == want && in->data[i] == (float)i;
+    }
+    CHECK(ok, "kept and earlier values intact");
+    /* grad mode on: nothing moves */
+    mmc_grad_mode(ctx, 1);
+    mmc_ctx_mark m2 = mmc_ctx_tell(ctx);
+    mmc_tensor *y = mmc_scale(ctx, k, 3.0f);
+    size_t used = mmc_arena_used(ctx->arena);
+    CHECK(mmc_ctx_keep(ctx, m2, y) == y && mmc_arena_used(ctx->arena) == used, "with autograd keep is a no-op");
+    mmc_ctx_free(ctx);
+}
