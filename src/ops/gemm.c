@@ -32,6 +32,8 @@
 
 static int imin(int a, int b) { return a < b ? a : b; }
 
+static int pack_a_fast(const float *A, int64_t lda, int i, int p0, int kc, int MR, float *Ap);
+
 /* op(A)[i0:+mc, p0:+kc] -> slivers of MR rows: sliver s holds, for each k, its MR values
  * contiguously (rows past mc are zero). A is stored (M, K) with row stride lda, or (K, M)
  * when ta. */
@@ -39,6 +41,7 @@ static void pack_a(const float *A, int64_t lda, int ta, int i0, int mc, int p0, 
                    float *Ap) {
     for (int ir = 0; ir < mc; ir += MR, Ap += (int64_t)MR * kc) {
         int mr = imin(MR, mc - ir);
+        if (!ta && mr == MR && pack_a_fast(A, lda, i0 + ir, p0, kc, MR, Ap)) continue;
         if (ta) {
             for (int k = 0; k < kc; k++) {
                 const float *src = A + (int64_t)(p0 + k) * lda + i0 + ir;
@@ -89,7 +92,44 @@ static int has_avx2(void) {
     return x == 2;
 }
 #define HAVE_TRANSPOSE8 1
+
+/* 4 rows of 4 floats (src, row stride lds) -> 4 columns at dst, column q at dst + q·ldd */
+__attribute__((target("avx2"))) static void transpose4(const float *src, int64_t lds, float *dst, int64_t ldd) {
+    __m128 r0 = _mm_loadu_ps(src), r1 = _mm_loadu_ps(src + lds), r2 = _mm_loadu_ps(src + 2 * lds),
+           r3 = _mm_loadu_ps(src + 3 * lds);
+    _MM_TRANSPOSE4_PS(r0, r1, r2, r3);
+    _mm_storeu_ps(dst, r0);
+    _mm_storeu_ps(dst + ldd, r1);
+    _mm_storeu_ps(dst + 2 * ldd, r2);
+    _mm_storeu_ps(dst + 3 * ldd, r3);
+}
 #endif
+
+/* A full sliver of the untransposed A (rows i..i+MR-1, columns p0..p0+kc-1, stored (M, K))
+ * by 8×8 and 4×4 register transposes instead of one strided store per value: linear layers
+ * (x · Wᵀ) and recurrent steps (h · W_hhᵀ) pack their activations this way. 0 when this
+ * CPU or MR (a multiple of 4) does not allow it. */
+static int pack_a_fast(const float *A, int64_t lda, int i, int p0, int kc, int MR, float *Ap) {
+#ifdef HAVE_TRANSPOSE8
+    if (MR % 4 || !has_avx2()) return 0;
+    const float *a = A + (int64_t)i * lda + p0;
+    int k = 0;
+    for (; k + 8 <= kc; k += 8) {
+        int r = 0;
+        for (; r + 8 <= MR; r += 8) transpose8(a + r * lda + k, lda, Ap + (int64_t)k * MR + r, MR);
+        for (; r < MR; r += 4) {
+            transpose4(a + r * lda + k, lda, Ap + (int64_t)k * MR + r, MR);
+            transpose4(a + r * lda + k + 4, lda, Ap + (int64_t)(k + 4) * MR + r, MR);
+        }
+    }
+    for (; k < kc; k++)
+        for (int r = 0; r < MR; r++) Ap[(int64_t)k * MR + r] = a[r * lda + k];
+    return 1;
+#else
+    (void)A, (void)lda, (void)i, (void)p0, (void)kc, (void)MR, (void)Ap;
+    return 0;
+#endif
+}
 
 /* One B sliver: op(B)[p0:+kc, j:+nr] -> dst, each k's NR values contiguous (columns past
  * nr are zero). B is stored (K, N), or (N, K) when tb. */
