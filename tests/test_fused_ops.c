@@ -84,21 +84,22 @@ TEST(parity_batch_norm_act) {
 }
 
 static mmc_tensor *g_bn_act(mmc_ctx *ctx, mmc_tensor **in, void *u) {
-    const int *o = u; /* training, relu */
-    return mmc_batch_norm_act(ctx, in[0], in[1], in[2], NULL, NULL, o[0], 0.1f, 1e-5f, in[3], o[1]);
+    const int *o = u; /* training, relu, wrap: x and res as intermediate results (new gradients) */
+    mmc_tensor *x = o[2] ? mmc_scale(ctx, in[0], 1.0f) : in[0], *r = o[2] ? mmc_scale(ctx, in[3], 1.0f) : in[3];
+    return mmc_batch_norm_act(ctx, x, in[1], in[2], NULL, NULL, o[0], 0.1f, 1e-5f, r, o[1]);
 }
 
 /* Finite differences through the gate, the shortcut and the batch statistics. The inputs are
  * spread so that few pre-activations sit within the step of zero. */
 TEST(grad_batch_norm_act) {
-    int opts[2][2] = {{1, 1}, {1, 0}};
-    for (int k = 0; k < 2; k++) {
+    int opts[4][3] = {{1, 1, 0}, {1, 0, 0}, {1, 1, 1}, {0, 1, 1}};
+    for (int k = 0; k < 4; k++) {
         int sx[4] = {3, 2, 3, 4};
         mmc_tensor *in[4] = {test_randn(4, sx, 31 + k, 2.0f), test_rand(1, (int[]){2}, 32 + k, 0.5f, 1.5f),
                              test_randn(1, (int[]){2}, 33 + k, 0.5f), test_randn(4, sx, 34 + k, 1.0f)};
         for (int i = 0; i < 4; i++) in[i]->requires_grad = 1;
         char what[64];
-        snprintf(what, sizeof what, "batch_norm_act training relu=%d", opts[k][1]);
+        snprintf(what, sizeof what, "batch_norm_act training=%d relu=%d wrapped=%d", opts[k][0], opts[k][1], opts[k][2]);
         test_gradcheck(what, g_bn_act, in, 4, opts[k], 1e-2f, 3e-2, 0);
         for (int i = 0; i < 4; i++) mmc_tensor_free(in[i]);
     }

@@ -57,6 +57,12 @@ void *mmc_aligned_malloc(size_t align, size_t n);
 /* Scratch memory from the arena (NULL + ctx->err on OOM). */
 void *mmc_scratch(mmc_ctx *ctx, size_t bytes);
 
+/* For backward functions that can write an input's whole gradient rather than add to it:
+ * like mmc_tensor_grad, but when the gradient does not exist yet its buffer is handed out
+ * without being zeroed and *fresh is set to 1 — the caller must then store every one of its
+ * numel values; with *fresh 0 it adds to them as usual. Saves a zeroing pass and a read. */
+float *mmc_tensor_grad_to_write(mmc_ctx *ctx, mmc_tensor *t, int *fresh);
+
 /* Arena blocks that die before the reset (src/core/alloc.c): recycle hands one back (it must
  * have come from this arena since the last reset and not be used again); alloc_reuse
  * returns a recycled block of the same rounded size, else a new one. Backward recycles the

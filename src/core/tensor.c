@@ -106,6 +106,22 @@ mmc_tensor *mmc_tensor_4d(mmc_ctx *ctx, int d0, int d1, int d2, int d3) {
 
 static void alloc_grad(mmc_ctx *ctx, mmc_tensor *t);
 
+float *mmc_tensor_grad_to_write(mmc_ctx *ctx, mmc_tensor *view, int *fresh) {
+    mmc_tensor *t = view;
+    while (t->base) t = t->base;
+    *fresh = 0;
+    if (!t->grad && !t->persistent) { /* a new arena buffer: the caller writes every value */
+        t->grad = mmc_arena_alloc_reuse(ctx->arena, (size_t)t->numel * sizeof(float));
+        if (!t->grad) {
+            mmc_op_fail(ctx, MMC_ERR_RUNTIME, "out of memory: the step arena could not grow by %zu bytes",
+                        (size_t)t->numel * sizeof(float));
+            return NULL;
+        }
+        *fresh = 1;
+    }
+    return mmc_tensor_grad(ctx, view);
+}
+
 float *mmc_tensor_grad(mmc_ctx *ctx, mmc_tensor *view) {
     mmc_tensor *t = view;
     while (t->base) t = t->base; /* a view's gradient is its base's (same layout) */

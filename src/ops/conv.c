@@ -175,12 +175,12 @@ typedef struct conv_bwd_bufs {
 
 /* One sample's backward: dL/dX_i (added into gx) and dL/dW_i (added into the partial). */
 static void conv_backward_sample(const conv_geom *g, int i, const float *x, const float *w,
-                                 const float *dy, float *gx, const float *wtp, const int32_t *ttab,
-                                 const conv_bwd_bufs *bf) {
+                                 const float *dy, float *gx, int gx_fresh, const float *wtp,
+                                 const int32_t *ttab, const conv_bwd_bufs *bf) {
     int64_t ocg = g->OC / g->G, kg = g->ckk / g->G, xs = (int64_t)g->C * g->H * g->W;
     const float *dyi = dy + (int64_t)i * g->OC * g->ohw;
     if (gx && g->dx_kind) {
-        kind_run(g->dx_kind, &g->cd_t, wtp, ttab, dyi, gx + i * xs, 1, bf->pad);
+        kind_run(g->dx_kind, &g->cd_t, wtp, ttab, dyi, gx + i * xs, !gx_fresh, bf->pad);
     } else if (gx) {
         /* direct: dcol is dx_i itself, accumulate straight into it (beta = 1) */
         float *dc = g->direct ? gx + i * xs : bf->dcol;
@@ -222,10 +222,12 @@ static void conv_backward(mmc_ctx *ctx, mmc_node *n) {
     mmc_tensor *x = n->in[0], *w = n->in[1], *b = n->in[2];
     const conv_geom *g = n->saved;
     const float *dy = n->out->grad;
-    float *gx = mmc_needs_grad(x) ? mmc_tensor_grad(ctx, x) : NULL;
+    int gx_fresh = 0; /* a new dL/dX buffer is written whole, not zeroed and added to */
+    float *gx = mmc_needs_grad(x) ? mmc_tensor_grad_to_write(ctx, x, &gx_fresh) : NULL;
     float *gw = mmc_needs_grad(w) ? mmc_tensor_grad(ctx, w) : NULL;
     float *gb = mmc_needs_grad(b) ? mmc_tensor_grad(ctx, b) : NULL;
     if (ctx->err.code) return;
+    if (gx && gx_fresh && !g->dx_kind) memset(gx, 0, sizeof(float) * (size_t)x->numel); /* im2col adds */
     if (gb) conv_bias_grad(g, dy, gb);
     if (!gx && !gw) return;
     int nt = conv_threads(g);
@@ -259,7 +261,7 @@ static void conv_backward(mmc_ctx *ctx, mmc_node *n) {
                                 n_pad ? mine + n_col + n_dcol : NULL,
                                 n_dws ? mine + n_col + n_dcol + n_pad : NULL,
                                 parts ? parts + n_part * t : NULL};
-            conv_backward_sample(g, i, x->data, w->data, dy, gx, wtp, ttab, &bf);
+            conv_backward_sample(g, i, x->data, w->data, dy, gx, gx_fresh, wtp, ttab, &bf);
         });
     if (nt > 1) mmc_blas_threads(prev);
     if (parts && g->cd_dw) { /* fixed order: deterministic for a thread count */

@@ -56,7 +56,8 @@ static void bn_channel_stats(const bn_geom *g, const float *x, int c, double *me
 
 /* Channel c's backward; g0: the gradient after the ReLU's gate, recomputed from y. */
 static void bn_backward_channel(const bn_geom *g, int c, const float *stats, const float *X, const float *DY,
-                                const float *Y, const float *gamma, float *gx, float *gg, float *gbt, float *gr) {
+                                const float *Y, const float *gamma, float *gx, float *gg, float *gbt, float *gr,
+                                int gx_fresh, int gr_fresh) {
     const int relu = g->relu;
     const double N = (double)g->B * g->S;
     const float mean = stats[c], inv = stats[g->C + c];
@@ -71,7 +72,11 @@ static void bn_backward_channel(const bn_geom *g, int c, const float *stats, con
             s1 += d;
             s2 += d * ((xr[j] - mean) * inv);
         }
-        if (gr) {
+        if (gr && gr_fresh) {
+            float *restrict grr = gr + off;
+#pragma omp simd
+            for (int64_t j = 0; j < g->S; j++) grr[j] = relu && !(yr[j] > 0.0f) ? 0.0f : dyr[j];
+        } else if (gr) {
             float *restrict grr = gr + off;
 #pragma omp simd
             for (int64_t j = 0; j < g->S; j++) grr[j] += relu && !(yr[j] > 0.0f) ? 0.0f : dyr[j];
@@ -89,10 +94,18 @@ static void bn_backward_channel(const bn_geom *g, int c, const float *stats, con
         int64_t off = ((int64_t)b * g->C + c) * g->S;
         const float *restrict xr = X + off, *restrict dyr = DY + off, *restrict yr = Y + off;
         float *restrict gxr = gx + off;
+        if (gx_fresh) {
 #pragma omp simd
-        for (int64_t j = 0; j < g->S; j++) {
-            float d = relu && !(yr[j] > 0.0f) ? 0.0f : dyr[j];
-            gxr[j] += k * (d - mdy - (xr[j] - mean) * kx);
+            for (int64_t j = 0; j < g->S; j++) {
+                float d = relu && !(yr[j] > 0.0f) ? 0.0f : dyr[j];
+                gxr[j] = k * (d - mdy - (xr[j] - mean) * kx);
+            }
+        } else {
+#pragma omp simd
+            for (int64_t j = 0; j < g->S; j++) {
+                float d = relu && !(yr[j] > 0.0f) ? 0.0f : dyr[j];
+                gxr[j] += k * (d - mdy - (xr[j] - mean) * kx);
+            }
         }
     }
 }
@@ -101,16 +114,23 @@ static void bn_backward(mmc_ctx *ctx, mmc_node *n) {
     mmc_tensor *x = n->in[0], *gamma = n->in[1], *beta = n->in[2], *res = n->in[3];
     const bn_geom *g = n->saved;
     const float *stats = n->saved2; /* mean[C], invstd[C] */
-    float *gx = mmc_needs_grad(x) ? mmc_tensor_grad(ctx, x) : NULL;
+    /* x's and res's gradients are written whole when they are new (see mmc_tensor_grad_to_write) */
+    int gx_fresh = 0, gr_fresh = 0;
+    float *gx = mmc_needs_grad(x) ? mmc_tensor_grad_to_write(ctx, x, &gx_fresh) : NULL;
     float *gg = mmc_needs_grad(gamma) ? mmc_tensor_grad(ctx, gamma) : NULL;
     float *gbt = mmc_needs_grad(beta) ? mmc_tensor_grad(ctx, beta) : NULL;
-    float *gr = mmc_needs_grad(res) ? mmc_tensor_grad(ctx, res) : NULL;
+    float *gr = mmc_needs_grad(res) ? mmc_tensor_grad_to_write(ctx, res, &gr_fresh) : NULL;
     if (ctx->err.code) return;
+    if (gx && gx == gr) { /* x and res the same tensor: add both, into zeros */
+        if (gx_fresh || gr_fresh) memset(gx, 0, sizeof(float) * (size_t)x->numel);
+        gx_fresh = gr_fresh = 0;
+    }
     const float *G = gamma ? gamma->data : NULL;
     /* each channel owns its slice of x, res, gamma and beta: channels are race-free */
     MMC_PARALLEL_FOR(mmc_par_threads(x->numel, 32768),
         for (int c = 0; c < g->C; c++)
-            bn_backward_channel(g, c, stats, x->data, n->out->grad, n->out->data, G, gx, gg, gbt, gr));
+            bn_backward_channel(g, c, stats, x->data, n->out->grad, n->out->data, G, gx, gg, gbt, gr, gx_fresh,
+                                gr_fresh));
 }
 
 static int bn_check(mmc_ctx *ctx, const mmc_tensor *x, mmc_tensor *const *pv, const mmc_tensor *res,
