@@ -54,61 +54,85 @@ static void bn_channel_stats(const bn_geom *g, const float *x, int c, double *me
     *var = m2 / n;
 }
 
-/* Channel c's backward; g0: the gradient after the ReLU's gate, recomputed from y. */
-static void bn_backward_channel(const bn_geom *g, int c, const float *stats, const float *X, const float *DY,
-                                const float *Y, const float *gamma, float *gx, float *gg, float *gbt, float *gr,
-                                int gx_fresh, int gr_fresh) {
-    const int relu = g->relu;
-    const double N = (double)g->B * g->S;
-    const float mean = stats[c], inv = stats[g->C + c];
-    double sdy = 0.0, sdyx = 0.0; // sums of dy and dy·xhat over the channel (dy after the gate)
-    for (int b = 0; b < g->B; b++) {
-        int64_t off = ((int64_t)b * g->C + c) * g->S;
-        const float *restrict xr = X + off, *restrict dyr = DY + off, *restrict yr = Y + off;
-        float s1 = 0.0f, s2 = 0.0f;
-#pragma omp simd reduction(+ : s1, s2)
-        for (int64_t j = 0; j < g->S; j++) {
-            float d = relu && !(yr[j] > 0.0f) ? 0.0f : dyr[j];
-            s1 += d;
-            s2 += d * ((xr[j] - mean) * inv);
-        }
-        if (gr && gr_fresh) {
-            float *restrict grr = gr + off;
-#pragma omp simd
-            for (int64_t j = 0; j < g->S; j++) grr[j] = relu && !(yr[j] > 0.0f) ? 0.0f : dyr[j];
-        } else if (gr) {
-            float *restrict grr = gr + off;
-#pragma omp simd
-            for (int64_t j = 0; j < g->S; j++) grr[j] += relu && !(yr[j] > 0.0f) ? 0.0f : dyr[j];
-        }
-        sdy += s1;
-        sdyx += s2;
+/* y's pre-activation from x, the same way in forward and backward: the backward of a
+ * BN + ReLU without a shortcut recomputes the ReLU's gate from x, which it reads anyway,
+ * instead of reading y (one pass over the tensor less, twice). fmaf where the target has
+ * FMA, so that both sides round alike whatever the compiler would contract. */
+#if defined(__FMA__)
+#define BN_AFFINE(x, k, sh) fmaf((x), (k), (sh))
+#else
+#define BN_AFFINE(x, k, sh) ((x) * (k) + (sh))
+#endif
+/* the affine map's shift, beta - mean·k, the same way in forward and backward */
+static inline float bn_shift(float beta, float mean, float k) { return BN_AFFINE(-mean, k, beta); }
+
+/* Channel c's backward, with GATE(j) the ReLU's gate at j (1 without ReLU): two passes,
+ * sums of the gated dy and dy·xhat, then dx (and the shortcut's gradient, which is the
+ * gated dy). */
+#define BN_BWD_CHANNEL(NAME, GATE)                                                               \
+    static void NAME(const bn_geom *g, int c, const float *stats, const float *X, const float *DY,  \
+                     const float *Y, const float *gamma, const float *beta, float *gx, float *gg,   \
+                     float *gbt, float *gr, int gx_fresh, int gr_fresh) {                        \
+        const double N = (double)g->B * g->S;                                                    \
+        const float mean = stats[c], inv = stats[g->C + c];                                      \
+        const float kf = (gamma ? gamma[c] : 1.0f) * inv, shf = bn_shift(beta ? beta[c] : 0.0f, mean, kf); \
+        (void)kf, (void)shf, (void)Y;                                                            \
+        double sdy = 0.0, sdyx = 0.0;                                                            \
+        for (int b = 0; b < g->B; b++) {                                                         \
+            int64_t off = ((int64_t)b * g->C + c) * g->S;                                        \
+            const float *restrict xr = X + off, *restrict dyr = DY + off, *restrict yr = Y + off; \
+            (void)yr;                                                                            \
+            float s1 = 0.0f, s2 = 0.0f;                                                          \
+            _Pragma("omp simd reduction(+ : s1, s2)") for (int64_t j = 0; j < g->S; j++) {        \
+                float d = GATE(j) ? dyr[j] : 0.0f;                                               \
+                s1 += d;                                                                         \
+                s2 += d * ((xr[j] - mean) * inv);                                                \
+            }                                                                                    \
+            if (gr) {                                                                            \
+                float *restrict grr = gr + off;                                                  \
+                if (gr_fresh) {                                                                  \
+                    _Pragma("omp simd") for (int64_t j = 0; j < g->S; j++) grr[j] = GATE(j) ? dyr[j] : 0.0f; \
+                } else {                                                                         \
+                    _Pragma("omp simd") for (int64_t j = 0; j < g->S; j++) grr[j] += GATE(j) ? dyr[j] : 0.0f; \
+                }                                                                                \
+            }                                                                                    \
+            sdy += s1;                                                                           \
+            sdyx += s2;                                                                          \
+        }                                                                                        \
+        if (gg) gg[c] += (float)sdyx;                                                            \
+        if (gbt) gbt[c] += (float)sdy;                                                           \
+        if (!gx) return;                                                                         \
+        const float k = kf;                                                                      \
+        const float mdy = g->batch_stats ? (float)(sdy / N) : 0.0f;                              \
+        const float kx = g->batch_stats ? (float)(sdyx / N) * inv : 0.0f; /* xhat·mean(dy·xhat) = (x - mean)·kx */ \
+        for (int b = 0; b < g->B; b++) {                                                         \
+            int64_t off = ((int64_t)b * g->C + c) * g->S;                                        \
+            const float *restrict xr = X + off, *restrict dyr = DY + off, *restrict yr = Y + off; \
+            (void)yr;                                                                            \
+            float *restrict gxr = gx + off;                                                      \
+            if (gx_fresh) {                                                                      \
+                _Pragma("omp simd") for (int64_t j = 0; j < g->S; j++) {                         \
+                    float d = GATE(j) ? dyr[j] : 0.0f;                                           \
+                    gxr[j] = k * (d - mdy - (xr[j] - mean) * kx);                                \
+                }                                                                                \
+            } else {                                                                             \
+                _Pragma("omp simd") for (int64_t j = 0; j < g->S; j++) {                         \
+                    float d = GATE(j) ? dyr[j] : 0.0f;                                           \
+                    gxr[j] += k * (d - mdy - (xr[j] - mean) * kx);                               \
+                }                                                                                \
+            }                                                                                    \
+        }                                                                                        \
     }
-    if (gg) gg[c] += (float)sdyx;
-    if (gbt) gbt[c] += (float)sdy;
-    if (!gx) return;
-    const float k = (gamma ? gamma[c] : 1.0f) * inv;
-    const float mdy = g->batch_stats ? (float)(sdy / N) : 0.0f;
-    const float kx = g->batch_stats ? (float)(sdyx / N) * inv : 0.0f; /* xhat·mean(dy·xhat) = (x - mean)·kx */
-    for (int b = 0; b < g->B; b++) {
-        int64_t off = ((int64_t)b * g->C + c) * g->S;
-        const float *restrict xr = X + off, *restrict dyr = DY + off, *restrict yr = Y + off;
-        float *restrict gxr = gx + off;
-        if (gx_fresh) {
-#pragma omp simd
-            for (int64_t j = 0; j < g->S; j++) {
-                float d = relu && !(yr[j] > 0.0f) ? 0.0f : dyr[j];
-                gxr[j] = k * (d - mdy - (xr[j] - mean) * kx);
-            }
-        } else {
-#pragma omp simd
-            for (int64_t j = 0; j < g->S; j++) {
-                float d = relu && !(yr[j] > 0.0f) ? 0.0f : dyr[j];
-                gxr[j] += k * (d - mdy - (xr[j] - mean) * kx);
-            }
-        }
-    }
-}
+#define GATE_NONE(j) 1
+#define GATE_Y(j) (yr[j] > 0.0f)
+#define GATE_X(j) (BN_AFFINE(xr[j], kf, shf) > 0.0f)
+BN_BWD_CHANNEL(bn_bwd_plain, GATE_NONE)
+BN_BWD_CHANNEL(bn_bwd_gate_y, GATE_Y)
+BN_BWD_CHANNEL(bn_bwd_gate_x, GATE_X)
+#undef GATE_NONE
+#undef GATE_Y
+#undef GATE_X
+#undef BN_BWD_CHANNEL
 
 static void bn_backward(mmc_ctx *ctx, mmc_node *n) {
     mmc_tensor *x = n->in[0], *gamma = n->in[1], *beta = n->in[2], *res = n->in[3];
@@ -125,12 +149,14 @@ static void bn_backward(mmc_ctx *ctx, mmc_node *n) {
         if (gx_fresh || gr_fresh) memset(gx, 0, sizeof(float) * (size_t)x->numel);
         gx_fresh = gr_fresh = 0;
     }
-    const float *G = gamma ? gamma->data : NULL;
+    const float *G = gamma ? gamma->data : NULL, *Bt = beta ? beta->data : NULL;
+    /* the ReLU's gate: from x when there is no shortcut (y = relu(BN(x)), its sign follows from
+     * x and the statistics), else from y */
+    typeof(&bn_bwd_plain) f = !g->relu ? bn_bwd_plain : res ? bn_bwd_gate_y : bn_bwd_gate_x;
     /* each channel owns its slice of x, res, gamma and beta: channels are race-free */
     MMC_PARALLEL_FOR(mmc_par_threads(x->numel, 32768),
         for (int c = 0; c < g->C; c++)
-            bn_backward_channel(g, c, stats, x->data, n->out->grad, n->out->data, G, gx, gg, gbt, gr, gx_fresh,
-                                gr_fresh));
+            f(g, c, stats, x->data, n->out->grad, n->out->data, G, Bt, gx, gg, gbt, gr, gx_fresh, gr_fresh));
 }
 
 static int bn_check(mmc_ctx *ctx, const mmc_tensor *x, mmc_tensor *const *pv, const mmc_tensor *res,
@@ -191,7 +217,7 @@ static void bn_forward_channel(const bn_geom *g, int c, const float *X, const fl
     stats[c] = (float)mean;
     stats[g->C + c] = inv;
     const float k = (gamma ? gamma->data[c] : 1.0f) * inv;
-    const float sh = (beta ? beta->data[c] : 0.0f) - (float)mean * k;
+    const float sh = bn_shift(beta ? beta->data[c] : 0.0f, (float)mean, k);
     const int relu = g->relu;
     for (int b = 0; b < g->B; b++) {
         int64_t off = ((int64_t)b * g->C + c) * g->S;
@@ -201,13 +227,13 @@ static void bn_forward_channel(const bn_geom *g, int c, const float *X, const fl
             const float *restrict rr = R + off;
 #pragma omp simd
             for (int64_t j = 0; j < g->S; j++) {
-                float v = xr[j] * k + sh + rr[j];
+                float v = BN_AFFINE(xr[j], k, sh) + rr[j];
                 yr[j] = relu && !(v > 0.0f) ? 0.0f : v;
             }
         } else {
 #pragma omp simd
             for (int64_t j = 0; j < g->S; j++) {
-                float v = xr[j] * k + sh;
+                float v = BN_AFFINE(xr[j], k, sh);
                 yr[j] = relu && !(v > 0.0f) ? 0.0f : v;
             }
         }
