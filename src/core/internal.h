@@ -159,6 +159,20 @@ static inline int mmc_par_threads(int64_t work, int64_t min_work) {
             __VA_ARGS__;                                                            \
         }                                                                           \
     } while (0)
+/* The same with iterations handed out one at a time as threads come free: for loops of
+ * few, large iterations (a convolution's samples) on a shared machine, where a thread that
+ * loses its core should leave its share to the others rather than hold everyone at the
+ * end. Only for loops whose result does not depend on which thread ran an iteration. */
+#define MMC_PARALLEL_FOR_DYNAMIC(nt, ...)                                           \
+    do {                                                                            \
+        const int mmc__nt = (nt);                                                   \
+        if (mmc__nt > 1) {                                                          \
+            _Pragma("omp parallel for schedule(dynamic, 1) num_threads(mmc__nt)")   \
+            __VA_ARGS__;                                                            \
+        } else {                                                                    \
+            __VA_ARGS__;                                                            \
+        }                                                                           \
+    } while (0)
 /* The calling thread's index in a loop run by MMC_PARALLEL_FOR(nt, ...). 0 when nt is 1:
  * the loop then runs on the caller, which may itself be a thread of someone else's
  * parallel region, so omp_get_thread_num() would not be in 0..nt-1. */
@@ -169,6 +183,7 @@ static inline int mmc_thread_id(int nt) { return nt > 1 ? omp_get_thread_num() :
         (void)(nt);               \
         __VA_ARGS__;              \
     } while (0)
+#define MMC_PARALLEL_FOR_DYNAMIC(nt, ...) MMC_PARALLEL_FOR(nt, __VA_ARGS__)
 static inline int mmc_thread_id(int nt) { (void)nt; return 0; }
 #endif
 

@@ -8,10 +8,12 @@
  *   dW_g  += dY_i,g · col_gᵀ  (im2col is recomputed rather than kept: keeping it for a
  *                              batch would cost KH·KW times the input's memory)
  *
- * Threads: samples are spread over OpenMP threads, each with its own col buffer and a
- * single-threaded GEMM — per-sample GEMMs are already large (64 × 576 × 4096 in the
- * benchmark), and im2col/col2im then run in parallel too. dW is accumulated per thread and
- * the partial sums are added in thread order, so a given thread count gives the same bits
+ * Threads: samples are spread over OpenMP threads, each with its own buffers and a
+ * single-threaded GEMM — per-sample products are already large (64 × 576 × 4096 in the
+ * benchmark), and im2col/col2im then run in parallel too. Samples (forward) and groups of
+ * samples (backward) go to whichever thread is free, so that on a shared machine a thread
+ * that loses its core does not hold the other at the end; dW is accumulated per group and
+ * the groups' sums are added in group order, so a given thread count gives the same bits
  * every run. With fewer samples than threads the loop runs serially on threaded BLAS.
  *
  * On AVX-512 CPUs most convolutions skip im2col (conv_direct.h): the forward and dL/dX of
@@ -140,7 +142,9 @@ static void conv_forward(const conv_geom *g, const float *x, const float *w, con
     int64_t ocg = g->OC / g->G, kg = g->ckk / g->G, xs = (int64_t)g->C * g->H * g->W;
     int64_t cs = g->fwd_kind ? (int64_t)kind_scratch(g->fwd_kind, &g->cd) : g->direct ? 0 : g->ckk * g->ohw;
     int prev = nt > 1 ? mmc_blas_threads(1) : 0;
-    MMC_PARALLEL_FOR(nt,
+    /* samples go to threads as they come free: every sample is computed the same way
+     * whichever thread takes it */
+    MMC_PARALLEL_FOR_DYNAMIC(nt,
         for (int i = 0; i < g->B; i++) {
             float *yi = y + (int64_t)i * g->OC * g->ohw;
             if (g->fwd_kind) {
@@ -231,6 +235,10 @@ static void conv_backward(mmc_ctx *ctx, mmc_node *n) {
     if (gb) conv_bias_grad(g, dy, gb);
     if (!gx && !gw) return;
     int nt = conv_threads(g);
+    /* Samples in ng groups, each with its own dL/dW partial sum, taken by threads as they
+     * come free (a thread that loses its core leaves its groups to the other); the partials
+     * are added in group order, so the result depends on the thread count only through ng. */
+    int ng = nt == 1 ? 1 : (g->B < 4 * nt ? g->B : 4 * nt);
     /* per-thread sizes of what each path needs */
     int col_dx = gx && !g->dx_kind && !g->direct, col_dw = gw && !g->cd_dw && !g->direct;
     int64_t cs = g->ckk * g->ohw;
@@ -238,37 +246,37 @@ static void conv_backward(mmc_ctx *ctx, mmc_node *n) {
     int64_t n_pad = gx && g->dx_kind ? (int64_t)kind_scratch(g->dx_kind, &g->cd_t) : 0;
     int64_t n_dws = gw && g->cd_dw ? (int64_t)cd_dw_scratch_floats(&g->cd) : 0;
     int64_t n_part = !gw ? 0 : g->cd_dw ? (int64_t)cd_dw_part_floats(&g->cd) : w->numel;
-    int64_t per = n_col + n_dcol + n_pad + n_dws + n_part;
-    size_t buf_bytes = sizeof(float) * (size_t)(per * nt);
+    int64_t per = n_col + n_dcol + n_pad + n_dws; /* per thread; then ng partials */
+    size_t buf_bytes = sizeof(float) * (size_t)(per * nt + n_part * ng);
     size_t wtp_bytes = gx && g->dx_kind ? sizeof(float) * kind_wpack(g->dx_kind, &g->cd_t) : 0;
     size_t ttab_bytes = gx && g->dx_kind ? sizeof(int32_t) * kind_table(g->dx_kind, &g->cd_t) : 0;
-    float *buf = per ? tmp_get(ctx, buf_bytes) : NULL;
+    float *buf = buf_bytes ? tmp_get(ctx, buf_bytes) : NULL;
     float *wtp = wtp_bytes ? tmp_get(ctx, wtp_bytes) : NULL;
     int32_t *ttab = ttab_bytes ? tmp_get(ctx, ttab_bytes) : NULL;
-    if ((per && !buf) || (wtp_bytes && !wtp) || (ttab_bytes && !ttab)) {
+    if ((buf_bytes && !buf) || (wtp_bytes && !wtp) || (ttab_bytes && !ttab)) {
         tmp_put(ctx, buf, buf_bytes), tmp_put(ctx, wtp, wtp_bytes), tmp_put(ctx, ttab, ttab_bytes);
         return;
     }
     if (wtp) kind_prepare(g->dx_kind, &g->cd_t, w->data, 1, wtp, ttab);
-    float *parts = n_part ? buf + (n_col + n_dcol + n_pad + n_dws) * nt : NULL;
-    if (parts) memset(parts, 0, sizeof(float) * (size_t)(n_part * nt));
+    float *parts = n_part ? buf + per * nt : NULL;
+    if (parts) memset(parts, 0, sizeof(float) * (size_t)(n_part * ng));
     int prev = nt > 1 ? mmc_blas_threads(1) : 0;
-    MMC_PARALLEL_FOR(nt,
-        for (int i = 0; i < g->B; i++) {
-            int t = mmc_thread_id(nt);
-            float *mine = buf + (n_col + n_dcol + n_pad + n_dws) * t;
+    MMC_PARALLEL_FOR_DYNAMIC(nt,
+        for (int q = 0; q < ng; q++) {
+            float *mine = buf + per * mmc_thread_id(nt);
             conv_bwd_bufs bf = {n_col ? mine : NULL, n_dcol ? mine + n_col : NULL,
                                 n_pad ? mine + n_col + n_dcol : NULL,
                                 n_dws ? mine + n_col + n_dcol + n_pad : NULL,
-                                parts ? parts + n_part * t : NULL};
-            conv_backward_sample(g, i, x->data, w->data, dy, gx, gx_fresh, wtp, ttab, &bf);
+                                parts ? parts + n_part * q : NULL};
+            for (int i = (int)((int64_t)g->B * q / ng); i < (int)((int64_t)g->B * (q + 1) / ng); i++)
+                conv_backward_sample(g, i, x->data, w->data, dy, gx, gx_fresh, wtp, ttab, &bf);
         });
     if (nt > 1) mmc_blas_threads(prev);
     if (parts && g->cd_dw) { /* fixed order: deterministic for a thread count */
-        cd_dw_finish(&g->cd, parts, nt, gw);
+        cd_dw_finish(&g->cd, parts, ng, gw);
     } else if (parts) {
-        for (int t = 0; t < nt; t++)
-            for (int64_t j = 0; j < n_part; j++) gw[j] += parts[n_part * t + j];
+        for (int q = 0; q < ng; q++)
+            for (int64_t j = 0; j < n_part; j++) gw[j] += parts[n_part * q + j];
     }
     tmp_put(ctx, buf, buf_bytes), tmp_put(ctx, wtp, wtp_bytes), tmp_put(ctx, ttab, ttab_bytes);
 }
