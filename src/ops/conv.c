@@ -134,38 +134,47 @@ static int conv_threads(const conv_geom *g) {
     return g->B >= nt ? nt : 1;
 }
 
+/* Sample i's forward into y, on thread t's buffer. */
+static void conv_forward_sample(const conv_geom *g, int i, const float *x, const float *w, const float *b,
+                                float *y, float *colbuf, const float *wp, const int32_t *tab) {
+    int64_t ocg = g->OC / g->G, kg = g->ckk / g->G, xs = (int64_t)g->C * g->H * g->W;
+    float *yi = y + (int64_t)i * g->OC * g->ohw;
+    if (g->fwd_kind) {
+        kind_run(g->fwd_kind, &g->cd, wp, tab, x + i * xs, yi, 0, colbuf);
+    } else {
+        const float *col = x + i * xs;
+        if (!g->direct) {
+            im2col(g, x + i * xs, colbuf);
+            col = colbuf;
+        }
+        for (int gr = 0; gr < g->G; gr++)
+            mmc_gemm(0, 0, (int)ocg, (int)g->ohw, (int)kg, 1.0f, w + gr * ocg * kg,
+                     col + gr * kg * g->ohw, 0.0f, yi + gr * ocg * g->ohw);
+    }
+    if (b)
+        for (int oc = 0; oc < g->OC; oc++) {
+            float *r = yi + oc * g->ohw, bv = b[oc];
+            for (int64_t j = 0; j < g->ohw; j++) r[j] += bv;
+        }
+}
+
 // y_i (OC, OH·OW) = W · im2col(x_i) (+ b), for every sample. colbuf: per thread, the
-// im2col buffer, or with the direct kernel the padded input; wp, tab: the direct kernel's
+// im2col buffer, or with the direct kernels the padded / transposed input; wp, tab: their
 // packed weights and offsets.
 static void conv_forward(const conv_geom *g, const float *x, const float *w, const float *b,
                          float *y, float *colbuf, const float *wp, const int32_t *tab, int nt) {
-    int64_t ocg = g->OC / g->G, kg = g->ckk / g->G, xs = (int64_t)g->C * g->H * g->W;
     int64_t cs = g->fwd_kind ? (int64_t)kind_scratch(g->fwd_kind, &g->cd) : g->direct ? 0 : g->ckk * g->ohw;
     int prev = nt > 1 ? mmc_blas_threads(1) : 0;
-    /* samples go to threads as they come free: every sample is computed the same way
-     * whichever thread takes it */
-    MMC_PARALLEL_FOR_DYNAMIC(nt,
-        for (int i = 0; i < g->B; i++) {
-            float *yi = y + (int64_t)i * g->OC * g->ohw;
-            if (g->fwd_kind) {
-                kind_run(g->fwd_kind, &g->cd, wp, tab, x + i * xs, yi, 0, colbuf + mmc_thread_id(nt) * cs);
-            } else {
-                const float *col = x + i * xs;
-                if (!g->direct) {
-                    float *c = colbuf + mmc_thread_id(nt) * cs;
-                    im2col(g, x + i * xs, c);
-                    col = c;
-                }
-                for (int gr = 0; gr < g->G; gr++)
-                    mmc_gemm(0, 0, (int)ocg, (int)g->ohw, (int)kg, 1.0f, w + gr * ocg * kg,
-                             col + gr * kg * g->ohw, 0.0f, yi + gr * ocg * g->ohw);
-            }
-            if (b)
-                for (int oc = 0; oc < g->OC; oc++) {
-                    float *r = yi + oc * g->ohw, bv = b[oc];
-                    for (int64_t j = 0; j < g->ohw; j++) r[j] += bv;
-                }
-        });
+    /* Samples go to threads as they come free (every sample is computed the same way
+     * whichever thread takes it) — except on the im2col path: its GEMM's packing buffers
+     * are per thread and grow on first use, so each thread must see the same shapes every
+     * step for a warm step to allocate nothing. */
+    if (g->fwd_kind)
+        MMC_PARALLEL_FOR_DYNAMIC(nt, for (int i = 0; i < g->B; i++)
+                                         conv_forward_sample(g, i, x, w, b, y, colbuf + mmc_thread_id(nt) * cs, wp, tab));
+    else
+        MMC_PARALLEL_FOR(nt, for (int i = 0; i < g->B; i++)
+                                 conv_forward_sample(g, i, x, w, b, y, colbuf + mmc_thread_id(nt) * cs, wp, tab));
     if (nt > 1) mmc_blas_threads(prev);
 }
 
@@ -261,16 +270,21 @@ static void conv_backward(mmc_ctx *ctx, mmc_node *n) {
     float *parts = n_part ? buf + per * nt : NULL;
     if (parts) memset(parts, 0, sizeof(float) * (size_t)(n_part * ng));
     int prev = nt > 1 ? mmc_blas_threads(1) : 0;
-    MMC_PARALLEL_FOR_DYNAMIC(nt,
-        for (int q = 0; q < ng; q++) {
-            float *mine = buf + per * mmc_thread_id(nt);
-            conv_bwd_bufs bf = {n_col ? mine : NULL, n_dcol ? mine + n_col : NULL,
-                                n_pad ? mine + n_col + n_dcol : NULL,
-                                n_dws ? mine + n_col + n_dcol + n_pad : NULL,
-                                parts ? parts + n_part * q : NULL};
-            for (int i = (int)((int64_t)g->B * q / ng); i < (int)((int64_t)g->B * (q + 1) / ng); i++)
-                conv_backward_sample(g, i, x->data, w->data, dy, gx, gx_fresh, wtp, ttab, &bf);
-        });
+#define GROUP(q)                                                                                  \
+    do {                                                                                          \
+        float *mine = buf + per * mmc_thread_id(nt);                                              \
+        conv_bwd_bufs bf = {n_col ? mine : NULL, n_dcol ? mine + n_col : NULL,                    \
+                            n_pad ? mine + n_col + n_dcol : NULL,                                 \
+                            n_dws ? mine + n_col + n_dcol + n_pad : NULL,                         \
+                            parts ? parts + n_part * (q) : NULL};                                 \
+        for (int i = (int)((int64_t)g->B * (q) / ng); i < (int)((int64_t)g->B * ((q) + 1) / ng); i++) \
+            conv_backward_sample(g, i, x->data, w->data, dy, gx, gx_fresh, wtp, ttab, &bf);       \
+    } while (0)
+    if (!(gx && !g->dx_kind) && !(gw && !g->cd_dw)) /* no GEMM, so no per-thread buffers: see conv_forward */
+        MMC_PARALLEL_FOR_DYNAMIC(nt, for (int q = 0; q < ng; q++) GROUP(q));
+    else
+        MMC_PARALLEL_FOR(nt, for (int q = 0; q < ng; q++) GROUP(q));
+#undef GROUP
     if (nt > 1) mmc_blas_threads(prev);
     if (parts && g->cd_dw) { /* fixed order: deterministic for a thread count */
         cd_dw_finish(&g->cd, parts, ng, gw);

@@ -153,8 +153,9 @@ static void bn_backward(mmc_ctx *ctx, mmc_node *n) {
     /* the ReLU's gate: from x when there is no shortcut (y = relu(BN(x)), its sign follows from
      * x and the statistics), else from y */
     typeof(&bn_bwd_plain) f = !g->relu ? bn_bwd_plain : res ? bn_bwd_gate_y : bn_bwd_gate_x;
-    /* each channel owns its slice of x, res, gamma and beta: channels are race-free */
-    MMC_PARALLEL_FOR(mmc_par_threads(x->numel, 32768),
+    /* each channel owns its slice of x, res, gamma and beta: channels are race-free, and go to
+     * whichever thread is free */
+    MMC_PARALLEL_FOR_DYNAMIC(mmc_par_threads(x->numel, 32768),
         for (int c = 0; c < g->C; c++)
             f(g, c, stats, x->data, n->out->grad, n->out->data, G, Bt, gx, gg, gbt, gr, gx_fresh, gr_fresh));
 }
@@ -256,7 +257,7 @@ mmc_tensor *mmc_batch_norm_act(mmc_ctx *ctx, mmc_tensor *x, mmc_tensor *gamma, m
     double N = (double)g->B * g->S;
     const float *X = x->data, *R = res ? res->data : NULL;
     float *Y = out->data;
-    MMC_PARALLEL_FOR(mmc_par_threads(x->numel, 32768),
+    MMC_PARALLEL_FOR_DYNAMIC(mmc_par_threads(x->numel, 32768),
         for (int c = 0; c < g->C; c++)
             bn_forward_channel(g, c, X, R, Y, gamma, beta, running_mean, running_var, training, momentum, eps, N,
                                stats));

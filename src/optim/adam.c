@@ -108,7 +108,7 @@ void mmc_adam_update(mmc_optim *o, int i) {
         .adamw = o->kind == MMC_OPTIM_KIND_ADAMW,
     };
     const int64_t nch = (N + ADAM_CHUNK - 1) / ADAM_CHUNK;
-    MMC_PARALLEL_FOR(mmc_par_threads(N, MMC_OPTIM_PARALLEL_MIN - 1),
+    MMC_PARALLEL_FOR_DYNAMIC(mmc_par_threads(N, MMC_OPTIM_PARALLEL_MIN - 1),
                      for (int64_t c = 0; c < nch; c++)
                          adam_chunk(&k, c * ADAM_CHUNK, (c + 1) * ADAM_CHUNK < N ? (c + 1) * ADAM_CHUNK : N));
 }
