@@ -118,6 +118,10 @@ static const conv_case CASES[] = {
     {{2, 7, 11, 13}, {20, 7, 3, 3}, 2, 1, 1, 0, 1, 1, 1},
     /* dilation (2, 1) on a 3×5 kernel, width 12: NHWC both ways */
     {{2, 5, 10, 12}, {9, 5, 3, 5}, 1, 1, 1, 2, 2, 1, 0},
+    /* strided 1×1 (a downsampling shortcut): run on the subsampled plane, output width 32
+     * (direct) and 17 (NHWC, odd input size) */
+    {{2, 8, 8, 64}, {12, 8, 1, 1}, 2, 2, 0, 0, 1, 1, 0},
+    {{2, 6, 9, 34}, {10, 6, 1, 1}, 2, 2, 0, 0, 1, 1, 1},
 };
 
 TEST(conv_direct_matches_reference) {

@@ -41,6 +41,11 @@ typedef struct conv_geom {
     int dx_kind;  /* ... dL/dX (the direct ones as the forward of cd_t) */
     int cd_dw;    /* whether conv_direct.c takes dL/dW */
     cd_geom cd_t;
+    /* sub: a strided 1×1 convolution without padding (a ResNet's downsampling shortcut).
+     * It reads only every s-th input, so it runs as a stride-1 1×1 convolution (cd, cd_t)
+     * on the subsampled plane (C, OH, OW): forward and dL/dW subsample x first, dL/dX is
+     * spread back to every s-th position. */
+    int sub;
 } conv_geom;
 
 enum { K_IM2COL = 0, K_DIRECT = 1, K_NHWC = 2 };
@@ -134,12 +139,35 @@ static int conv_threads(const conv_geom *g) {
     return g->B >= nt ? nt : 1;
 }
 
+/* xs (C, OH, OW) = x (C, H, W) at every (sh, sw)-th position, for a sub geometry */
+static void subsample(const conv_geom *g, const float *x, float *xs) {
+    for (int c = 0; c < g->C; c++)
+        for (int oh = 0; oh < g->OH; oh++) {
+            const float *src = x + ((int64_t)c * g->H + (int64_t)oh * g->sh) * g->W;
+            float *dst = xs + ((int64_t)c * g->OH + oh) * g->OW;
+            for (int ow = 0; ow < g->OW; ow++) dst[ow] = src[(int64_t)ow * g->sw];
+        }
+}
+
+/* gx (C, H, W) at every (sh, sw)-th position += dxs (C, OH, OW) */
+static void unsubsample_add(const conv_geom *g, const float *dxs, float *gx) {
+    for (int c = 0; c < g->C; c++)
+        for (int oh = 0; oh < g->OH; oh++) {
+            float *dst = gx + ((int64_t)c * g->H + (int64_t)oh * g->sh) * g->W;
+            const float *src = dxs + ((int64_t)c * g->OH + oh) * g->OW;
+            for (int ow = 0; ow < g->OW; ow++) dst[(int64_t)ow * g->sw] += src[ow];
+        }
+}
+
 /* Sample i's forward into y, on thread t's buffer. */
 static void conv_forward_sample(const conv_geom *g, int i, const float *x, const float *w, const float *b,
                                 float *y, float *colbuf, const float *wp, const int32_t *tab) {
     int64_t ocg = g->OC / g->G, kg = g->ckk / g->G, xs = (int64_t)g->C * g->H * g->W;
     float *yi = y + (int64_t)i * g->OC * g->ohw;
-    if (g->fwd_kind) {
+    if (g->sub) { /* colbuf: the subsampled plane, then the kernel's scratch */
+        subsample(g, x + i * xs, colbuf);
+        kind_run(g->fwd_kind, &g->cd, wp, tab, colbuf, yi, 0, colbuf + (int64_t)g->C * g->ohw);
+    } else if (g->fwd_kind) {
         kind_run(g->fwd_kind, &g->cd, wp, tab, x + i * xs, yi, 0, colbuf);
     } else {
         const float *col = x + i * xs;
@@ -163,7 +191,9 @@ static void conv_forward_sample(const conv_geom *g, int i, const float *x, const
 // packed weights and offsets.
 static void conv_forward(const conv_geom *g, const float *x, const float *w, const float *b,
                          float *y, float *colbuf, const float *wp, const int32_t *tab, int nt) {
-    int64_t cs = g->fwd_kind ? (int64_t)kind_scratch(g->fwd_kind, &g->cd) : g->direct ? 0 : g->ckk * g->ohw;
+    int64_t cs = g->fwd_kind ? (int64_t)kind_scratch(g->fwd_kind, &g->cd) + (g->sub ? g->C * g->ohw : 0)
+                 : g->direct ? 0
+                             : g->ckk * g->ohw;
     int prev = nt > 1 ? mmc_blas_threads(1) : 0;
     /* Samples go to threads as they come free (every sample is computed the same way
      * whichever thread takes it) — except on the im2col path: its GEMM's packing buffers
@@ -184,6 +214,7 @@ typedef struct conv_bwd_bufs {
     float *pad;             /* direct dL/dX: padded dL/dY of one sample */
     float *dw_scratch;      /* direct dL/dW: transposed x and dL/dY of one sample */
     float *dw_part;         /* this thread's dL/dW partial sum */
+    float *sub;             /* sub geometry: the subsampled x, then dL/dX on the subsampled plane */
 } conv_bwd_bufs;
 
 /* One sample's backward: dL/dX_i (added into gx) and dL/dW_i (added into the partial). */
@@ -192,7 +223,11 @@ static void conv_backward_sample(const conv_geom *g, int i, const float *x, cons
                                  const int32_t *ttab, const conv_bwd_bufs *bf) {
     int64_t ocg = g->OC / g->G, kg = g->ckk / g->G, xs = (int64_t)g->C * g->H * g->W;
     const float *dyi = dy + (int64_t)i * g->OC * g->ohw;
-    if (gx && g->dx_kind) {
+    if (gx && g->sub) { /* gx was zeroed when new (see conv_backward) */
+        float *dxs = bf->sub + (int64_t)g->C * g->ohw;
+        kind_run(g->dx_kind, &g->cd_t, wtp, ttab, dyi, dxs, 0, bf->pad);
+        unsubsample_add(g, dxs, gx + i * xs);
+    } else if (gx && g->dx_kind) {
         kind_run(g->dx_kind, &g->cd_t, wtp, ttab, dyi, gx + i * xs, !gx_fresh, bf->pad);
     } else if (gx) {
         /* direct: dcol is dx_i itself, accumulate straight into it (beta = 1) */
@@ -202,7 +237,10 @@ static void conv_backward_sample(const conv_geom *g, int i, const float *x, cons
                      dyi + gr * ocg * g->ohw, g->direct ? 1.0f : 0.0f, dc + gr * kg * g->ohw);
         if (!g->direct) col2im_add(g, bf->dcol, gx + i * xs);
     }
-    if (bf->dw_part && g->cd_dw) {
+    if (bf->dw_part && g->sub) {
+        subsample(g, x + i * xs, bf->sub);
+        cd_dw(&g->cd, bf->sub, dyi, bf->dw_part, bf->dw_scratch);
+    } else if (bf->dw_part && g->cd_dw) {
         cd_dw(&g->cd, x + i * xs, dyi, bf->dw_part, bf->dw_scratch);
     } else if (bf->dw_part) {
         const float *c = x + i * xs;
@@ -240,7 +278,8 @@ static void conv_backward(mmc_ctx *ctx, mmc_node *n) {
     float *gw = mmc_needs_grad(w) ? mmc_tensor_grad(ctx, w) : NULL;
     float *gb = mmc_needs_grad(b) ? mmc_tensor_grad(ctx, b) : NULL;
     if (ctx->err.code) return;
-    if (gx && gx_fresh && !g->dx_kind) memset(gx, 0, sizeof(float) * (size_t)x->numel); /* im2col adds */
+    if (gx && gx_fresh && (!g->dx_kind || g->sub)) /* im2col and sub add */
+        memset(gx, 0, sizeof(float) * (size_t)x->numel);
     if (gb) conv_bias_grad(g, dy, gb);
     if (!gx && !gw) return;
     int nt = conv_threads(g);
@@ -255,7 +294,8 @@ static void conv_backward(mmc_ctx *ctx, mmc_node *n) {
     int64_t n_pad = gx && g->dx_kind ? (int64_t)kind_scratch(g->dx_kind, &g->cd_t) : 0;
     int64_t n_dws = gw && g->cd_dw ? (int64_t)cd_dw_scratch_floats(&g->cd) : 0;
     int64_t n_part = !gw ? 0 : g->cd_dw ? (int64_t)cd_dw_part_floats(&g->cd) : w->numel;
-    int64_t per = n_col + n_dcol + n_pad + n_dws; /* per thread; then ng partials */
+    int64_t n_sub = g->sub ? 2 * (int64_t)g->C * g->ohw : 0;
+    int64_t per = n_col + n_dcol + n_pad + n_dws + n_sub; /* per thread; then ng partials */
     size_t buf_bytes = sizeof(float) * (size_t)(per * nt + n_part * ng);
     size_t wtp_bytes = gx && g->dx_kind ? sizeof(float) * kind_wpack(g->dx_kind, &g->cd_t) : 0;
     size_t ttab_bytes = gx && g->dx_kind ? sizeof(int32_t) * kind_table(g->dx_kind, &g->cd_t) : 0;
@@ -276,7 +316,8 @@ static void conv_backward(mmc_ctx *ctx, mmc_node *n) {
         conv_bwd_bufs bf = {n_col ? mine : NULL, n_dcol ? mine + n_col : NULL,                    \
                             n_pad ? mine + n_col + n_dcol : NULL,                                 \
                             n_dws ? mine + n_col + n_dcol + n_pad : NULL,                         \
-                            parts ? parts + n_part * (q) : NULL};                                 \
+                            parts ? parts + n_part * (q) : NULL,                                  \
+                            n_sub ? mine + n_col + n_dcol + n_pad + n_dws : NULL};                \
         for (int i = (int)((int64_t)g->B * (q) / ng); i < (int)((int64_t)g->B * ((q) + 1) / ng); i++) \
             conv_backward_sample(g, i, x->data, w->data, dy, gx, gx_fresh, wtp, ttab, &bf);       \
     } while (0)
@@ -340,6 +381,11 @@ static int conv_geometry(mmc_ctx *ctx, const mmc_tensor *x, const mmc_tensor *w,
     g->cd = (cd_geom){.C = g->C, .OC = g->OC, .H = g->H, .W = g->W, .KH = g->KH, .KW = g->KW,
                       .sh = g->sh, .sw = g->sw, .ph = g->ph, .pw = g->pw, .dh = g->dh, .dw = g->dw,
                       .OH = g->OH, .OW = g->OW};
+    g->sub = g->G == 1 && g->KH == 1 && g->KW == 1 && g->ph == 0 && g->pw == 0 && (g->sh > 1 || g->sw > 1) &&
+             cd_available();
+    if (g->sub) /* the same product as a stride-1 1×1 convolution of the subsampled plane */
+        g->cd = (cd_geom){.C = g->C, .OC = g->OC, .H = g->OH, .W = g->OW, .KH = 1, .KW = 1, .sh = 1, .sw = 1,
+                          .ph = 0, .pw = 0, .dh = 1, .dw = 1, .OH = g->OH, .OW = g->OW};
     g->fwd_kind = g->G != 1 ? K_IM2COL : cd_fwd_ok(&g->cd) ? K_DIRECT : cd_nhwc_ok(&g->cd) ? K_NHWC : K_IM2COL;
     g->cd_dw = g->G == 1 && cd_dw_ok(&g->cd);
     g->dx_kind = g->G != 1 || !cd_dx_geom(&g->cd, &g->cd_t) ? K_IM2COL
@@ -358,7 +404,8 @@ mmc_tensor *mmc_conv2d(mmc_ctx *ctx, mmc_tensor *x, mmc_tensor *w, mmc_tensor *b
     mmc_tensor *out = mmc_tensor_empty(ctx, 4, (int[]){g->B, g->OC, g->OH, g->OW});
     if (!out) return NULL;
     int nt = conv_threads(g);
-    size_t col_bytes = g->fwd_kind ? sizeof(float) * kind_scratch(g->fwd_kind, &g->cd) * (size_t)nt
+    size_t col_bytes = g->fwd_kind ? sizeof(float) * (kind_scratch(g->fwd_kind, &g->cd) +
+                                                      (g->sub ? (size_t)(g->C * g->ohw) : 0)) * (size_t)nt
                        : g->direct ? 0
                                    : sizeof(float) * (size_t)(g->ckk * g->ohw * nt);
     size_t wp_bytes = g->fwd_kind ? sizeof(float) * kind_wpack(g->fwd_kind, &g->cd) : 0;
