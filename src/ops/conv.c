@@ -48,23 +48,27 @@ typedef struct conv_geom {
     int sub;
 } conv_geom;
 
-enum { K_IM2COL = 0, K_DIRECT = 1, K_NHWC = 2 };
+/* Kernels: K_DIRECT and K_NHWC run a forward convolution (dL/dX of a stride-1 one as the
+ * forward of its transposed geometry cd_t); K_DXS is dL/dX of a strided one (on cd). */
+enum { K_IM2COL = 0, K_DIRECT = 1, K_NHWC = 2, K_DXS = 3 };
 
-/* Per-thread scratch (floats) and shared packed weights (floats) of a forward kernel. */
+/* Per-thread scratch (floats) and shared packed weights (floats) of a kernel. */
 static size_t kind_scratch(int kind, const cd_geom *g) {
-    return kind == K_DIRECT ? cd_fwd_pad_floats(g) : cd_nhwc_scratch_floats(g);
+    return kind == K_DIRECT ? cd_fwd_pad_floats(g) : kind == K_DXS ? cd_dxs_scratch_floats(g) : cd_nhwc_scratch_floats(g);
 }
 static size_t kind_wpack(int kind, const cd_geom *g) {
-    return kind == K_DIRECT ? cd_fwd_wpack_floats(g) : cd_nhwc_wpack_floats(g);
+    return kind == K_DIRECT ? cd_fwd_wpack_floats(g) : kind == K_DXS ? cd_dxs_wpack_floats(g) : cd_nhwc_wpack_floats(g);
 }
 static size_t kind_table(int kind, const cd_geom *g) { return kind == K_DIRECT ? cd_fwd_table_ints(g) : 0; }
 static void kind_prepare(int kind, const cd_geom *g, const float *w, int flip, float *wp, int32_t *tab) {
     if (kind == K_DIRECT) cd_fwd_prepare(g, w, flip, wp, tab);
+    else if (kind == K_DXS) cd_dxs_prepare(g, w, wp);
     else cd_nhwc_prepare(g, w, flip, wp);
 }
 static void kind_run(int kind, const cd_geom *g, const float *wp, const int32_t *tab, const float *x, float *y,
                      int accumulate, float *scratch) {
     if (kind == K_DIRECT) cd_fwd(g, wp, tab, x, y, accumulate, scratch);
+    else if (kind == K_DXS) cd_dxs(g, wp, x, y, accumulate, scratch);
     else cd_nhwc_fwd(g, wp, x, y, accumulate, scratch);
 }
 
@@ -228,7 +232,7 @@ static void conv_backward_sample(const conv_geom *g, int i, const float *x, cons
         kind_run(g->dx_kind, &g->cd_t, wtp, ttab, dyi, dxs, 0, bf->pad);
         unsubsample_add(g, dxs, gx + i * xs);
     } else if (gx && g->dx_kind) {
-        kind_run(g->dx_kind, &g->cd_t, wtp, ttab, dyi, gx + i * xs, !gx_fresh, bf->pad);
+        kind_run(g->dx_kind, g->dx_kind == K_DXS ? &g->cd : &g->cd_t, wtp, ttab, dyi, gx + i * xs, !gx_fresh, bf->pad);
     } else if (gx) {
         /* direct: dcol is dx_i itself, accumulate straight into it (beta = 1) */
         float *dc = g->direct ? gx + i * xs : bf->dcol;
@@ -291,14 +295,15 @@ static void conv_backward(mmc_ctx *ctx, mmc_node *n) {
     int col_dx = gx && !g->dx_kind && !g->direct, col_dw = gw && !g->cd_dw && !g->direct;
     int64_t cs = g->ckk * g->ohw;
     int64_t n_col = col_dw ? cs : 0, n_dcol = col_dx ? cs : 0;
-    int64_t n_pad = gx && g->dx_kind ? (int64_t)kind_scratch(g->dx_kind, &g->cd_t) : 0;
+    const cd_geom *dxg = g->dx_kind == K_DXS ? &g->cd : &g->cd_t; /* the dL/dX kernel's geometry */
+    int64_t n_pad = gx && g->dx_kind ? (int64_t)kind_scratch(g->dx_kind, dxg) : 0;
     int64_t n_dws = gw && g->cd_dw ? (int64_t)cd_dw_scratch_floats(&g->cd) : 0;
     int64_t n_part = !gw ? 0 : g->cd_dw ? (int64_t)cd_dw_part_floats(&g->cd) : w->numel;
     int64_t n_sub = g->sub ? 2 * (int64_t)g->C * g->ohw : 0;
     int64_t per = n_col + n_dcol + n_pad + n_dws + n_sub; /* per thread; then ng partials */
     size_t buf_bytes = sizeof(float) * (size_t)(per * nt + n_part * ng);
-    size_t wtp_bytes = gx && g->dx_kind ? sizeof(float) * kind_wpack(g->dx_kind, &g->cd_t) : 0;
-    size_t ttab_bytes = gx && g->dx_kind ? sizeof(int32_t) * kind_table(g->dx_kind, &g->cd_t) : 0;
+    size_t wtp_bytes = gx && g->dx_kind ? sizeof(float) * kind_wpack(g->dx_kind, dxg) : 0;
+    size_t ttab_bytes = gx && g->dx_kind ? sizeof(int32_t) * kind_table(g->dx_kind, dxg) : 0;
     float *buf = buf_bytes ? tmp_get(ctx, buf_bytes) : NULL;
     float *wtp = wtp_bytes ? tmp_get(ctx, wtp_bytes) : NULL;
     int32_t *ttab = ttab_bytes ? tmp_get(ctx, ttab_bytes) : NULL;
@@ -306,7 +311,7 @@ static void conv_backward(mmc_ctx *ctx, mmc_node *n) {
         tmp_put(ctx, buf, buf_bytes), tmp_put(ctx, wtp, wtp_bytes), tmp_put(ctx, ttab, ttab_bytes);
         return;
     }
-    if (wtp) kind_prepare(g->dx_kind, &g->cd_t, w->data, 1, wtp, ttab);
+    if (wtp) kind_prepare(g->dx_kind, dxg, w->data, 1, wtp, ttab);
     float *parts = n_part ? buf + per * nt : NULL;
     if (parts) memset(parts, 0, sizeof(float) * (size_t)(n_part * ng));
     int prev = nt > 1 ? mmc_blas_threads(1) : 0;
@@ -388,10 +393,11 @@ static int conv_geometry(mmc_ctx *ctx, const mmc_tensor *x, const mmc_tensor *w,
                           .ph = 0, .pw = 0, .dh = 1, .dw = 1, .OH = g->OH, .OW = g->OW};
     g->fwd_kind = g->G != 1 ? K_IM2COL : cd_fwd_ok(&g->cd) ? K_DIRECT : cd_nhwc_ok(&g->cd) ? K_NHWC : K_IM2COL;
     g->cd_dw = g->G == 1 && cd_dw_ok(&g->cd);
-    g->dx_kind = g->G != 1 || !cd_dx_geom(&g->cd, &g->cd_t) ? K_IM2COL
-                 : cd_fwd_ok(&g->cd_t)                      ? K_DIRECT
-                 : cd_nhwc_ok(&g->cd_t)                     ? K_NHWC
-                                                            : K_IM2COL;
+    g->dx_kind = g->G != 1                          ? K_IM2COL
+                 : !cd_dx_geom(&g->cd, &g->cd_t)    ? (cd_dxs_ok(&g->cd) ? K_DXS : K_IM2COL)
+                 : cd_fwd_ok(&g->cd_t)              ? K_DIRECT
+                 : cd_nhwc_ok(&g->cd_t)             ? K_NHWC
+                                                    : K_IM2COL;
     return 0;
 }
 

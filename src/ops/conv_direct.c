@@ -335,6 +335,125 @@ void cd_nhwc_fwd(const cd_geom *g, const float *wr, const float *x, float *y, in
 #endif
 }
 
+/* ================================================================ strided dL/dX
+ *
+ * dL/dX of a strided convolution (the 3×3 stride-2 convolutions that start a ResNet stage)
+ * is a transposed convolution. Split dL/dX by the residue of its position mod the stride:
+ * within one residue class (rh, rw), the positions ih = sh·i + rh, iw = sw·j + rw receive
+ * exactly the taps kh ≡ rh + ph, kw ≡ rw + pw (mod s), from dL/dY at (i + q0h - t, j + q0w - u)
+ * — a stride-1 convolution of dL/dY with that sub-kernel. Each class runs the NHWC tile
+ * kernel (8 positions × 48 input channels, reducing over the taps and output channels) on a
+ * channels-last, zero-bordered copy of the sample's dL/dY, and the class's values are then
+ * spread to every s-th position of dL/dX. No column matrix, no scatter-add of overlapping
+ * windows. */
+
+typedef struct dxs_class {
+    int kh0, kw0, q0h, q0w, Th, Tw; /* first taps, dL/dY offsets, taps per direction */
+    int Ni, Nj;                     /* positions of the class in dL/dX */
+} dxs_class;
+
+static void dxs_class_of(const cd_geom *g, int rh, int rw, dxs_class *k) {
+    k->kh0 = (rh + g->ph) % g->sh, k->q0h = (rh + g->ph) / g->sh;
+    k->kw0 = (rw + g->pw) % g->sw, k->q0w = (rw + g->pw) / g->sw;
+    k->Th = g->KH > k->kh0 ? (g->KH - k->kh0 + g->sh - 1) / g->sh : 0;
+    k->Tw = g->KW > k->kw0 ? (g->KW - k->kw0 + g->sw - 1) / g->sw : 0;
+    k->Ni = g->H > rh ? (g->H - rh + g->sh - 1) / g->sh : 0;
+    k->Nj = g->W > rw ? (g->W - rw + g->sw - 1) / g->sw : 0;
+}
+
+/* dL/dY's zero border: every (i + q0 - t) of every class stays inside */
+static int dxs_pad_h(const cd_geom *g) { return (g->KH + g->sh - 1) / g->sh + (g->ph + g->sh - 1) / g->sh + 1; }
+static int dxs_pad_w(const cd_geom *g) { return (g->KW + g->sw - 1) / g->sw + (g->pw + g->sw - 1) / g->sw + 1; }
+static int64_t dxs_cp(const cd_geom *g) { return round_up(g->C, 16); }
+
+int cd_dxs_ok(const cd_geom *g) {
+    return cd_available() && g->dh == 1 && g->dw == 1 && (g->sh > 1 || g->sw > 1) && g->KH * g->KW <= 64;
+}
+
+size_t cd_dxs_wpack_floats(const cd_geom *g) { return (size_t)(g->KH * g->KW * g->OC * dxs_cp(g)); }
+
+size_t cd_dxs_scratch_floats(const cd_geom *g) {
+    int64_t Hp = g->OH + 2 * dxs_pad_h(g), Wp = g->OW + 2 * dxs_pad_w(g);
+    int64_t Ni = (g->H + g->sh - 1) / g->sh, Nj = (g->W + g->sw - 1) / g->sw;
+    return (size_t)(Hp * Wp * g->OC + Ni * Nj * dxs_cp(g) + 64);
+}
+
+void cd_dxs_prepare(const cd_geom *g, const float *w, float *wr) {
+    const int64_t Cp = dxs_cp(g);
+    float *blk = wr;
+    for (int rh = 0; rh < g->sh; rh++)
+        for (int rw = 0; rw < g->sw; rw++) {
+            dxs_class k;
+            dxs_class_of(g, rh, rw, &k);
+            const int64_t Tq = (int64_t)k.Th * k.Tw, K = Tq * g->OC;
+            /* per tile of 48 input channels: [(tap·OC + oc)·wt + j] = w[oc][c0 + j][kh][kw] with
+             * tap = (t, u), kh = kh0 + sh·t, kw = kw0 + sw·u; 0 past C */
+            for (int64_t c0 = 0; c0 < Cp; c0 += NO) {
+                int64_t wt = Cp - c0 < NO ? Cp - c0 : NO;
+                for (int t = 0; t < k.Th; t++)
+                    for (int u = 0; u < k.Tw; u++)
+                        for (int oc = 0; oc < g->OC; oc++) {
+                            float *row = blk + c0 * K + (((int64_t)t * k.Tw + u) * g->OC + oc) * wt;
+                            int kh = k.kh0 + g->sh * t, kw = k.kw0 + g->sw * u;
+                            for (int64_t j = 0; j < wt; j++)
+                                row[j] = c0 + j < g->C ? w[(((int64_t)oc * g->C + c0 + j) * g->KH + kh) * g->KW + kw] : 0.0f;
+                        }
+            }
+            blk += Cp * K;
+        }
+}
+
+void cd_dxs(const cd_geom *g, const float *wr, const float *dy, float *gx, int accumulate, float *scratch) {
+#ifdef CD_X86
+    const int PH = dxs_pad_h(g), PW = dxs_pad_w(g), OC = g->OC;
+    const int64_t Wp = g->OW + 2 * PW, Hp = g->OH + 2 * PH, Cp = dxs_cp(g), HW = (int64_t)g->H * g->W;
+    float *dyT = scratch, *cls = scratch + Hp * Wp * OC;
+    /* dyT (Hp, Wp, OC): dL/dY channels last, zero border */
+    memset(dyT, 0, sizeof(float) * (size_t)(Hp * Wp * OC));
+    for (int oh = 0; oh < g->OH; oh++)
+        transpose(dy + (int64_t)oh * g->OW, (int64_t)g->OH * g->OW, OC, g->OW, dyT + ((oh + PH) * Wp + PW) * OC, OC);
+    if (!accumulate) memset(gx, 0, sizeof(float) * (size_t)(g->C * HW));
+    const float *blk = wr;
+    for (int rh = 0; rh < g->sh; rh++)
+        for (int rw = 0; rw < g->sw; rw++) {
+            dxs_class k;
+            dxs_class_of(g, rh, rw, &k);
+            const int Tq = k.Th * k.Tw;
+            const int64_t K = (int64_t)Tq * OC;
+            if (Tq == 0 || k.Ni == 0 || k.Nj == 0) {
+                blk += Cp * K;
+                continue;
+            }
+            int64_t ko[64];
+            for (int t = 0; t < k.Th; t++)
+                for (int u = 0; u < k.Tw; u++) ko[t * k.Tw + u] = ((int64_t)(k.q0h - t) * Wp + (k.q0w - u)) * OC;
+            for (int64_t c0 = 0; c0 < Cp; c0 += NO) {
+                int nb = (int)((Cp - c0) / 16 < 3 ? (Cp - c0) / 16 : 3);
+                const float *w0 = blk + c0 * K;
+                for (int i = 0; i < k.Ni; i++)
+                    for (int j0 = 0; j0 < k.Nj; j0 += NP) {
+                        int mp = k.Nj - j0 < NP ? k.Nj - j0 : NP;
+                        const float *a = dyT + ((int64_t)(i + PH) * Wp + (j0 + PW)) * OC;
+                        float *yt = cls + ((int64_t)i * k.Nj + j0) * Cp + c0;
+                        if (nb == 3) nhwc_tile_3(Tq, ko, OC, a, OC, mp, w0, 48, Cp, yt);
+                        else if (nb == 2) nhwc_tile_2(Tq, ko, OC, a, OC, mp, w0, 32, Cp, yt);
+                        else nhwc_tile_1(Tq, ko, OC, a, OC, mp, w0, 16, Cp, yt);
+                    }
+            }
+            /* the class's values to every s-th position of dL/dX */
+            for (int c = 0; c < g->C; c++)
+                for (int i = 0; i < k.Ni; i++) {
+                    float *dst = gx + c * HW + (int64_t)(g->sh * i + rh) * g->W + rw;
+                    const float *src = cls + (int64_t)i * k.Nj * Cp + c;
+                    for (int j = 0; j < k.Nj; j++) dst[(int64_t)g->sw * j] += src[(int64_t)j * Cp];
+                }
+            blk += Cp * K;
+        }
+#else
+    (void)g, (void)wr, (void)dy, (void)gx, (void)accumulate, (void)scratch;
+#endif
+}
+
 /* ================================================================ dL/dW */
 
 enum { WM = 12 }; /* dWᵀ tile: up to 12 input channels × 32 output channels */

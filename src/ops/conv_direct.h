@@ -65,6 +65,16 @@ void cd_nhwc_prepare(const cd_geom *g, const float *w, int flip, float *wr);
 /* y (OC, OH, OW) = conv(x (C, H, W)), or y += when accumulate */
 void cd_nhwc_fwd(const cd_geom *g, const float *wr, const float *x, float *y, int accumulate, float *scratch);
 
+/* ---- dL/dX of a strided convolution (dilation 1, at most 64 taps): by residue classes of
+ * the stride, each a stride-1 NHWC convolution of dL/dY with a sub-kernel (see the .c).
+ * wr: cd_dxs_wpack_floats, shared; scratch: cd_dxs_scratch_floats per thread. */
+int cd_dxs_ok(const cd_geom *g);
+size_t cd_dxs_wpack_floats(const cd_geom *g);
+size_t cd_dxs_scratch_floats(const cd_geom *g);
+void cd_dxs_prepare(const cd_geom *g, const float *w, float *wr);
+/* gx (C, H, W) (+)= dL/dX of one sample from dy (OC, OH, OW) */
+void cd_dxs(const cd_geom *g, const float *wr, const float *dy, float *gx, int accumulate, float *scratch);
+
 /* ---- dL/dW, any stride and dilation */
 int cd_dw_ok(const cd_geom *g);
 size_t cd_dw_part_floats(const cd_geom *g);    /* one thread's partial sum */
