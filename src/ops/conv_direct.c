@@ -12,6 +12,7 @@
  * order whatever the thread count, except dL/dW, whose per-thread partial sums conv.c adds
  * in thread order: results are deterministic for a given thread count. */
 #include "conv_direct.h"
+#include "gemm.h"
 #include "internal.h"
 #include <string.h>
 
@@ -502,6 +503,16 @@ __attribute__((target("avx2"))) static void transpose8x8(const float *src, int64
 static void transpose(const float *src, int64_t lds, int R, int64_t L, float *dst, int64_t ldd) {
     int i0 = 0;
 #ifdef CD_X86
+    for (; i0 + 16 <= R; i0 += 16) { /* 16 × 16 register transposes, then 8 × 8, then single values */
+        int64_t j0 = 0;
+        for (; j0 + 16 <= L; j0 += 16) mmc_transpose16(src + i0 * lds + j0, lds, dst + j0 * ldd + i0, ldd);
+        for (; j0 + 8 <= L; j0 += 8) {
+            transpose8x8(src + i0 * lds + j0, lds, dst + j0 * ldd + i0, ldd);
+            transpose8x8(src + (i0 + 8) * lds + j0, lds, dst + j0 * ldd + i0 + 8, ldd);
+        }
+        for (int i = i0; i < i0 + 16; i++)
+            for (int64_t j = j0; j < L; j++) dst[j * ldd + i] = src[i * lds + j];
+    }
     for (; i0 + 8 <= R; i0 += 8) {
         int64_t j0 = 0;
         for (; j0 + 8 <= L; j0 += 8) transpose8x8(src + i0 * lds + j0, lds, dst + j0 * ldd + i0, ldd);
