@@ -184,8 +184,13 @@ static void pack_b_sliver(const float *B, int64_t ldb, int tb, int p0, int kc, i
 #ifdef HAVE_TRANSPOSE8
     if (nr == NR && NR % 16 == 0 && mmc_has_avx512()) /* 16 × 16 blocks first */
         for (; k0 + 16 <= kc; k0 += 16)
-            for (int q = 0; q < NR; q += 16)
+            for (int q = 0; q < NR; q += 16) {
+                /* the rows are far apart (a weight matrix read across its rows): fetch the
+                 * next block's lines while this one is transposed */
+                const float *nxt = B + (int64_t)(j + q) * ldb + p0 + k0 + 32;
+                for (int r = 0; r < 16; r++) _mm_prefetch((const char *)(nxt + r * ldb), _MM_HINT_T0);
                 mmc_transpose16(B + (int64_t)(j + q) * ldb + p0 + k0, ldb, dst + (int64_t)k0 * NR + q, NR);
+            }
     if (nr == NR && NR % 8 == 0 && has_avx2()) { /* 8 × 8 blocks, then the k remainder */
         for (; k0 + 8 <= kc; k0 += 8)
             for (int q = 0; q < NR; q += 8)
