@@ -247,6 +247,13 @@ mmc_tensor *mmc_global_avg_pool2d(mmc_ctx *ctx, mmc_tensor *x); /* (B,C,H,W) -> 
 mmc_tensor *mmc_batch_norm(mmc_ctx *ctx, mmc_tensor *x, mmc_tensor *gamma, mmc_tensor *beta,
                            mmc_tensor *running_mean, mmc_tensor *running_var,
                            int training, float momentum, float eps);
+/* batch_norm_act: y = act(batch_norm(x) + res) as one op with one output (what a ResNet does
+ * after a convolution, without keeping the normalised and summed tensors for backward):
+ * res like x, or NULL for none; relu 1 for act = ReLU, 0 for none. The statistics, running
+ * updates and options are mmc_batch_norm's, which is this with res NULL and relu 0. */
+mmc_tensor *mmc_batch_norm_act(mmc_ctx *ctx, mmc_tensor *x, mmc_tensor *gamma, mmc_tensor *beta,
+                               mmc_tensor *running_mean, mmc_tensor *running_var, int training,
+                               float momentum, float eps, mmc_tensor *res, int relu);
 mmc_tensor *mmc_layer_norm(mmc_ctx *ctx, mmc_tensor *x, mmc_tensor *gamma, mmc_tensor *beta,
                            float eps);
 /* group_norm: torch.nn.functional.group_norm. x (B, C, ...), C a multiple of groups; each
@@ -1262,6 +1269,10 @@ typedef struct mmc_nn_batchnorm {
 int mmc_nn_batchnorm_init(mmc_nn_batchnorm *m, mmc_params *P, const char *prefix, int channels,
                           mmc_error *err);
 mmc_tensor *mmc_nn_batchnorm_forward(mmc_ctx *ctx, mmc_nn_batchnorm *m, mmc_tensor *x, int training);
+/* The same followed by "+ res" (res like x, or NULL) and ReLU when relu is 1, fused into one
+ * op (mmc_batch_norm_act): relu(bn(x) + res) is what a ResNet block ends with. */
+mmc_tensor *mmc_nn_batchnorm_act_forward(mmc_ctx *ctx, mmc_nn_batchnorm *m, mmc_tensor *x, int training,
+                                         mmc_tensor *res, int relu);
 
 /* LayerNorm over the last axis: weight 1, bias 0. x (..., D) -> (..., D). */
 typedef struct mmc_nn_layernorm {

@@ -16,9 +16,24 @@ typedef struct bench_result {
     double flops;   /* per step */
     double items;   /* per step, for workloads measured in items/s (0: GFLOP/s) */
     const char *unit;
+    int64_t params; /* trainable parameters of a model workload (0: not a model) */
+    size_t arena_peak; /* bytes: the step arena's high-water mark (activations, gradients, scratch) */
 } bench_result;
 
 typedef int (*bench_fn)(int warmup, int steps, bench_result *r, mmc_error *err);
+
+/* Peak memory is the workload's: each workload calls this once its model and data are set up,
+ * just before the warm-up, and the process's resident high-water mark (getrusage's ru_maxrss,
+ * read at the end) starts again from what is resident then — weights, optimizer state and
+ * inputs included; writing and loading a checkpoint, or making random data, not. Linux resets
+ * it through /proc/self/clear_refs; where that fails the peak is the whole process's. The
+ * PyTorch scripts in bench/torch do the same at the same point. */
+static void peak_reset(void) {
+    FILE *f = fopen("/proc/self/clear_refs", "w");
+    if (!f) return;
+    fputs("5", f);
+    fclose(f);
+}
 
 /* C = A·B, n×n, through mmc_matmul with grad mode off: one cblas_sgemm plus the arena. */
 static int gemm(int n, int warmup, int steps, bench_result *r, mmc_error *err) {
@@ -34,6 +49,7 @@ static int gemm(int n, int warmup, int steps, bench_result *r, mmc_error *err) {
     mmc_rng_fill_uniform(&rng, a->data, a->numel, -1.0f, 1.0f);
     mmc_rng_fill_uniform(&rng, b->data, b->numel, -1.0f, 1.0f);
     mmc_grad_mode(ctx, 0);
+    peak_reset();
     double t0 = mmc_now();
     for (int i = 0; i < warmup + steps; i++) {
         if (i == warmup) t0 = mmc_now();
@@ -44,6 +60,7 @@ static int gemm(int n, int warmup, int steps, bench_result *r, mmc_error *err) {
         mmc_ctx_reset(ctx);
     }
     r->seconds = mmc_now() - t0;
+    r->arena_peak = mmc_arena_peak(ctx->arena);
     r->flops = 2.0 * n * n * n;
 done:
     mmc_ctx_free(ctx);
@@ -78,6 +95,7 @@ static int conv2d_train(int warmup, int steps, bench_result *r, mmc_error *err) 
     x->requires_grad = w->requires_grad = bias->requires_grad = 1;
     mmc_conv2d_opts o = mmc_conv2d_defaults();
     o.pad_h = o.pad_w = 1;
+    peak_reset();
     double t0 = mmc_now();
     for (int i = 0; i < warmup + steps; i++) {
         if (i == warmup) t0 = mmc_now();
@@ -91,6 +109,7 @@ static int conv2d_train(int warmup, int steps, bench_result *r, mmc_error *err) 
         mmc_ctx_reset(ctx);
     }
     r->seconds = mmc_now() - t0;
+    r->arena_peak = mmc_arena_peak(ctx->arena);
     r->flops = 3.0 * 2.0 * B * OC * HW * HW * C * K * K;
 done:
     mmc_ctx_free(ctx);
@@ -101,13 +120,45 @@ done:
     return rc;
 }
 
+/* MMC_BENCH_SMALL=1 (the ctests): the training workloads on 4 images of 16×16 instead of
+ * their full batch of 64×64 images; the models, and so their parameter counts, are the
+ * same. clip-vit-b32-image shrinks its tower instead (see there). */
+static int bench_small(void) {
+    const char *v = getenv("MMC_BENCH_SMALL");
+    return v && *v && strcmp(v, "0");
+}
+
+/* FLOPs of one training step of the small-image ResNet of retrieval-train and caption-train,
+ * matrix products only, 2 per multiply-add: each conv's forward 2·B·OC·OH·OW·C·K², and as
+ * much again for each of its two backward products (dL/dW, dL/dX), except that the stem
+ * computes no dL/dX (the images need no gradient). BatchNorm, ReLU and the adds are not
+ * counted. bench/torch/small_resnet.py counts the same. */
+static double resnet_train_flops(int B, int S, const int widths[4]) {
+    double f = 2.0 * 2.0 * B * widths[0] * S * S * 3 * 9; /* stem: forward + dL/dW */
+    int in = widths[0], side = S;
+    for (int s = 0; s < 4; s++)
+        for (int b = 0; b < 2; b++) {
+            int stride = s > 0 && b == 0 ? 2 : 1, w = widths[s];
+            side = (side + stride - 1) / stride;
+            double hw = (double)side * side;
+            f += 3.0 * 2.0 * B * hw * w * (in * 9.0 + w * 9.0); /* conv1, conv2 */
+            if (stride != 1 || in != w) f += 3.0 * 2.0 * B * hw * w * in; /* 1×1 downsample */
+            in = w;
+        }
+    return f;
+}
+
+/* 3 · 2·rows·in·out: a linear layer's forward and its two backward products. */
+static double linear_train_flops(double rows, int in, int out) { return 3.0 * 2.0 * rows * in * out; }
+
 /* DESIGN §7 retrieval-train: one AdamW step of the dual encoder on random data.
  * image: ResNet-18 layout (2-2-2-2 basic blocks, widths 32-64-128-256, 3×3 stride-1 stem,
  * BatchNorm, global average pool, linear to 256) on 64×64 RGB; text: embedding 256 +
  * 1-layer GRU 512 + linear to 256, vocab 5000, 16 tokens; L2-normalised, symmetric
  * InfoNCE with a learnable logit scale; AdamW; batch 128. Counted in pairs/s. */
 static int retrieval_train(int warmup, int steps, bench_result *r, mmc_error *err) {
-    enum { B = 128, T = 16, S = 64, V = 5000 };
+    enum { T = 16, V = 5000 };
+    const int B = bench_small() ? 4 : 128, S = bench_small() ? 16 : 64;
     mmc_retrieval_config c = mmc_retrieval_config_default();
     strcpy(c.image_encoder, "resnet");
     strcpy(c.image_pool, "avg");
@@ -145,6 +196,7 @@ static int retrieval_train(int warmup, int steps, bench_result *r, mmc_error *er
         rc = err->code ? err->code : mmc_error_set(err, MMC_ERR_RUNTIME, "bench: out of memory for retrieval-train");
         goto done;
     }
+    r->params = mmc_params_count(P, MMC_PARAM);
     mmc_rng rng;
     mmc_rng_seed(&rng, 1, 1);
     mmc_rng_fill_uniform(&rng, img, (int64_t)B * 3 * S * S, -1.0f, 1.0f);
@@ -152,6 +204,7 @@ static int retrieval_train(int warmup, int steps, bench_result *r, mmc_error *er
         ids[i] = 4 + (int32_t)mmc_rng_below(&rng, V - 4);
         mask[i] = 1;
     }
+    peak_reset();
     double t0 = mmc_now();
     for (int i = 0; i < warmup + steps; i++) {
         if (i == warmup) t0 = mmc_now();
@@ -168,8 +221,14 @@ static int retrieval_train(int warmup, int steps, bench_result *r, mmc_error *er
         mmc_ctx_reset(ctx);
     }
     r->seconds = mmc_now() - t0;
+    r->arena_peak = mmc_arena_peak(ctx->arena);
     r->items = B;
     r->unit = "pairs/s";
+    /* image tower, projections, GRU (3 gates over [x, h]) and the B × B similarity */
+    r->flops = resnet_train_flops(B, S, rw) + linear_train_flops(B, rw[3], c.embed_dim) +
+               linear_train_flops(B, c.text_hidden, c.embed_dim) +
+               linear_train_flops((double)B * T, c.word_dim + c.text_hidden, 3 * c.text_hidden) +
+               linear_train_flops(B, c.embed_dim, B);
 done:
     mmc_ctx_free(ctx);
     mmc_free(img);
@@ -179,6 +238,94 @@ done:
     mmc_free(ps);
     mmc_retrieval_free(m);
     return rc;
+}
+
+/* DESIGN §7 caption-train: one AdamW step of a show-and-tell captioner on random data.
+ * encoder: the same ResNet as retrieval-train (mmc_nn_resnet, 2-2-2-2 basic blocks, widths
+ * 32-64-128-256, 3×3 stride-1 stem, BatchNorm, global average pool) + linear 256 -> 512,
+ * the image feature; decoder: the feature is the LSTM's input at step 0, the embeddings
+ * (5000 × 512) of target tokens 0..18 its inputs at steps 1..19, one LSTM layer of 512,
+ * linear 512 -> 5000 at every step, cross-entropy (mean) against the 20 target tokens;
+ * AdamW (lr 1e-3, decay 0.01); batch 64 of 64×64 RGB. Counted in target tokens/s.
+ * bench/torch/caption_train.py is the same model in PyTorch. */
+static int caption_train(int warmup, int steps, bench_result *r, mmc_error *err) {
+    enum { T = 20, V = 5000, D = 512 };
+    const int B = bench_small() ? 4 : 64, S = bench_small() ? 16 : 64;
+    mmc_params P = {0};
+    mmc_rng rng;
+    mmc_rng_seed(&rng, 1, 1);
+    mmc_nn_resnet net;
+    mmc_nn_linear proj, head;
+    mmc_nn_embedding emb;
+    mmc_nn_lstm lstm;
+    mmc_nn_resnet_cfg rc = mmc_nn_resnet_layout(18);
+    int rw[4] = {32, 64, 128, 256};
+    memcpy(rc.widths, rw, sizeof rw);
+    rc.stem = MMC_STEM_SMALL;
+    rc.num_classes = 0;
+    mmc_tensor **ps = NULL;
+    mmc_optim *opt = NULL;
+    float *img = NULL;
+    int *tok = NULL, *prev = NULL;
+    mmc_ctx *ctx = NULL;
+    int rc_ = MMC_OK;
+    if ((rc_ = mmc_nn_resnet_init(&net, &P, "encoder", &rc, &rng, err)) ||
+        (rc_ = mmc_nn_linear_init(&proj, &P, "encoder.proj", net.out_dim, D, 1, &rng, err)) ||
+        (rc_ = mmc_nn_embedding_init(&emb, &P, "decoder.embedding", V, D, &rng, err)) ||
+        (rc_ = mmc_nn_lstm_init(&lstm, &P, "decoder.lstm", D, D, mmc_nn_rnn_defaults(), &rng, err)) ||
+        (rc_ = mmc_nn_linear_init(&head, &P, "decoder.out", D, V, 1, &rng, err)))
+        goto done;
+    ps = mmc_calloc((size_t)P.n, sizeof *ps);
+    int np = ps ? mmc_params_trainable(&P, ps) : 0;
+    opt = ps ? mmc_optim_adamw(ps, np, mmc_adamw_defaults(1e-3f), err) : NULL;
+    img = mmc_malloc(sizeof(float) * (size_t)B * 3 * S * S);
+    tok = mmc_malloc(sizeof(int) * B * T);
+    prev = mmc_malloc(sizeof(int) * B * (T - 1));
+    ctx = mmc_ctx_new();
+    if (!opt || !img || !tok || !prev || !ctx) {
+        rc_ = err->code ? err->code : mmc_error_set(err, MMC_ERR_RUNTIME, "bench: out of memory for caption-train");
+        goto done;
+    }
+    r->params = mmc_params_count(&P, MMC_PARAM);
+    mmc_rng_fill_uniform(&rng, img, (int64_t)B * 3 * S * S, -1.0f, 1.0f);
+    for (int i = 0; i < B * T; i++) tok[i] = 4 + (int)mmc_rng_below(&rng, V - 4);
+    for (int b = 0; b < B; b++) memcpy(prev + b * (T - 1), tok + b * T, sizeof(int) * (T - 1));
+    peak_reset();
+    double t0 = mmc_now();
+    for (int i = 0; i < warmup + steps; i++) {
+        if (i == warmup) t0 = mmc_now();
+        mmc_tensor *x = mmc_tensor_from(ctx, 4, (int[]){B, 3, S, S}, img);
+        mmc_tensor *f = mmc_nn_linear_forward(ctx, &proj, mmc_nn_resnet_forward(ctx, &net, x, 1)); // (B, D)
+        mmc_tensor *seq[2] = {mmc_reshape(ctx, f, 3, (int[]){B, 1, D}),
+                              mmc_nn_embedding_forward(ctx, &emb, prev, 2, (int[]){B, T - 1})}; // (B, T-1, D)
+        mmc_tensor *h = mmc_nn_lstm_forward(ctx, &lstm, mmc_concat(ctx, seq, 2, 1), NULL, NULL, NULL, 1, NULL,
+                                            NULL, NULL);                                       // (B, T, D)
+        mmc_tensor *logits = mmc_nn_linear_forward(ctx, &head, mmc_reshape(ctx, h, 2, (int[]){B * T, D}));
+        mmc_tensor *loss = mmc_cross_entropy(ctx, logits, tok, -100, 0.0f);
+        if (!loss || mmc_backward(ctx, loss) != MMC_OK) {
+            rc_ = mmc_error_set(err, ctx->err.code ? ctx->err.code : MMC_ERR_RUNTIME, "bench: %s", ctx->err.msg);
+            goto done;
+        }
+        mmc_optim_step(opt);
+        mmc_optim_zero_grad(opt);
+        mmc_ctx_reset(ctx);
+    }
+    r->seconds = mmc_now() - t0;
+    r->arena_peak = mmc_arena_peak(ctx->arena);
+    r->items = B * T;
+    r->unit = "tokens/s";
+    /* image tower, projection, LSTM (4 gates over [x, h]) and the vocabulary head */
+    r->flops = resnet_train_flops(B, S, rw) + linear_train_flops(B, rw[3], D) +
+               linear_train_flops((double)B * T, 2 * D, 4 * D) + linear_train_flops((double)B * T, D, V);
+done:
+    mmc_ctx_free(ctx);
+    mmc_free(img);
+    mmc_free(tok);
+    mmc_free(prev);
+    mmc_optim_free(opt);
+    mmc_free(ps);
+    mmc_params_free(&P);
+    return rc_;
 }
 
 /* DESIGN §7 clip-vit-b32-image: the CLIP ViT-B/32 image tower (224×224, patch 32, width 768,
@@ -288,8 +435,7 @@ static void clip_bench_cleanup(const char *dir) {
 
 static int clip_vit_b32_image(int warmup, int steps, bench_result *r, mmc_error *err) {
     clip_bench_size z = {224, 32, 768, 12, 12, 3072, 512, 8};
-    const char *small = getenv("MMC_BENCH_SMALL");
-    if (small && *small && strcmp(small, "0")) z = (clip_bench_size){64, 16, 64, 2, 2, 256, 32, 2};
+    if (bench_small()) z = (clip_bench_size){64, 16, 64, 2, 2, 256, 32, 2};
     const char *tmp = getenv("TMPDIR");
     char dir[400];
     snprintf(dir, sizeof dir, "%s/mmc-bench-clip-XXXXXX", tmp && *tmp ? tmp : "/tmp");
@@ -308,6 +454,7 @@ static int clip_vit_b32_image(int warmup, int steps, bench_result *r, mmc_error 
     mmc_rng_seed(&rng, 2, 1);
     mmc_rng_fill_normal(&rng, img, (int64_t)z.B * 3 * z.S * z.S, 0.0f, 1.0f); /* as normalised pixels */
     mmc_grad_mode(ctx, 0);
+    peak_reset();
     double t0 = mmc_now();
     for (int i = 0; i < warmup + steps; i++) {
         if (i == warmup) t0 = mmc_now();
@@ -320,6 +467,7 @@ static int clip_vit_b32_image(int warmup, int steps, bench_result *r, mmc_error 
         mmc_ctx_reset(ctx);
     }
     r->seconds = mmc_now() - t0;
+    r->arena_peak = mmc_arena_peak(ctx->arena);
     r->items = z.B;
     r->flops = z.B * clip_vit_flops(&z);
     r->unit = "images/s";
@@ -339,6 +487,7 @@ static const struct {
     {"gemm-2048", gemm_2048, 1, 5},
     {"conv2d-train", conv2d_train, 1, 3},
     {"retrieval-train", retrieval_train, 1, 3},
+    {"caption-train", caption_train, 1, 3},
     {"clip-vit-b32-image", clip_vit_b32_image, 1, 3},
 };
 #define NWORKLOADS (int)(sizeof WORKLOADS / sizeof WORKLOADS[0])
@@ -373,12 +522,12 @@ int cmd_bench(int argc, char **argv) {
             return cli_error(1, "bench: one workload at a time (got '%s' and '%s')", name, a);
         }
     }
-    if (!name) return cli_error(1, "bench: missing WORKLOAD (gemm-1024, gemm-2048, conv2d-train, retrieval-train, clip-vit-b32-image)");
+    if (!name) return cli_error(1, "bench: missing WORKLOAD (gemm-1024, gemm-2048, conv2d-train, retrieval-train, caption-train, clip-vit-b32-image)");
     int k = -1;
     for (int i = 0; i < NWORKLOADS; i++)
         if (!strcmp(name, WORKLOADS[i].name)) k = i;
     if (k < 0)
-        return cli_error(1, "bench: unknown workload '%s' (gemm-1024, gemm-2048, conv2d-train, retrieval-train, clip-vit-b32-image)", name);
+        return cli_error(1, "bench: unknown workload '%s' (gemm-1024, gemm-2048, conv2d-train, retrieval-train, caption-train, clip-vit-b32-image)", name);
     if (threads) mmc_set_threads(threads);
     threads = mmc_get_threads();
     if (!steps) steps = WORKLOADS[k].steps;
@@ -394,16 +543,20 @@ int cmd_bench(int argc, char **argv) {
     double rss_mb = (double)ru.ru_maxrss / 1024.0; /* Linux reports KiB */
     /* a workload counted in items that also knows its FLOPs reports GFLOP/s beside */
     double gflops = r.items > 0 && r.flops > 0 ? r.flops * steps / secs / 1e9 : 0;
-    char extra[64] = "";
+    char extra[96] = "";
     if (json) {
-        if (gflops > 0) snprintf(extra, sizeof extra, ", \"gflops\": %.2f", gflops);
+        int at = 0;
+        if (gflops > 0) at += snprintf(extra + at, sizeof extra - (size_t)at, ", \"gflops\": %.2f", gflops);
+        if (r.params > 0) snprintf(extra + at, sizeof extra - (size_t)at, ", \"params\": %lld", (long long)r.params);
         printf("{\"workload\": \"%s\", \"rate\": %.2f, \"unit\": \"%s\", \"threads\": %d, "
                "\"peak_rss_mb\": %.1f%s}\n",
                name, rate, unit, threads, rss_mb, extra);
     } else {
-        if (gflops > 0) snprintf(extra, sizeof extra, ", %.1f GFLOP/s", gflops);
-        printf("%s: %.1f %s%s (%d threads, %d steps of %.1f ms, peak RSS %.0f MB)\n", name, rate, unit, extra,
-               threads, steps, 1e3 * r.seconds / steps, rss_mb);
+        int at = 0;
+        if (gflops > 0) at += snprintf(extra + at, sizeof extra - (size_t)at, ", %.1f GFLOP/s", gflops);
+        if (r.params > 0) snprintf(extra + at, sizeof extra - (size_t)at, ", %lld parameters", (long long)r.params);
+        printf("%s: %.1f %s%s (%d threads, %d steps of %.1f ms, peak RSS %.0f MB, step arena peak %.0f MB)\n", name,
+               rate, unit, extra, threads, steps, 1e3 * r.seconds / steps, rss_mb, r.arena_peak / 1048576.0);
     }
     return 0;
 }

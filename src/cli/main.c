@@ -20,11 +20,12 @@ const cli_command cli_commands[] = {
      "and exits 130. Deterministic for a thread count. Guide: docs/demo.md.\n"
      "  --out DIR     work folder (default demo; created if missing, contents overwritten)\n"
      "  --threads T   kernel threads (default: $MMC_THREADS, else all cores)\n"
-     "  --steps N     training steps per model (default: 300 English, 450 Chinese)\n"
+     "  --steps N     training steps per model (default: retrieval 300 English, 450 Chinese;\n"
+     "                captioner 400, VQA 400)\n"
      "  --quick       tiny data and models, a few seconds (a smoke test; they learn little)\n"
      "  --check-screenshot PNG  check that a browser screenshot of a report shows its curves\n"
      "                and images (scripts/demo-check.sh); exit 3 when it looks blank\n"},
-    {"bench", cmd_bench, "time a workload (matrix products, convolution, retrieval training, CLIP inference)",
+    {"bench", cmd_bench, "time a workload (matrix products, convolution, retrieval and caption training, CLIP inference)",
      "usage: mmc bench WORKLOAD [--threads T] [--steps N] [--json]\n"
      "\n"
      "Workloads:\n"
@@ -35,16 +36,20 @@ const cli_command cli_commands[] = {
      "  retrieval-train  one AdamW step of the dual encoder (DESIGN 7): ResNet-18 layout\n"
      "                32-64-128-256 on 64x64 + GRU 512 text (vocab 5000, 16 tokens), InfoNCE,\n"
      "                batch 128; pairs/s                                (1 warm-up + 3 steps)\n"
+     "  caption-train  one AdamW step of a captioner (DESIGN 7): the same ResNet + linear to\n"
+     "                512 as step 0 of an LSTM 512 over embeddings 512, vocab 5000, 20 target\n"
+     "                tokens, cross-entropy, batch 64; tokens/s         (1 warm-up + 3 steps)\n"
      "  clip-vit-b32-image  CLIP ViT-B/32 image tower (DESIGN 7), random weights: 224x224,\n"
      "                patch 32, width 768, 12 layers, 12 heads, MLP 3072, projection 512;\n"
-     "                inference on batch 8 through mmc_clip_vision_forward; images/s, and\n"
-     "                GFLOP/s (\"gflops\" in --json)                  (1 warm-up + 3 steps)\n"
+     "                inference on batch 8 through mmc_clip_vision_forward; images/s\n"
+     "                                                                (1 warm-up + 3 steps)\n"
      "  --threads T   kernel threads (default: $MMC_THREADS, else all cores)\n"
      "  --steps N     timed steps after the warm-up\n"
      "  --json        one JSON object: {\"workload\", \"rate\", \"unit\", \"threads\", \"peak_rss_mb\"}\n"
-     "                (+ \"gflops\" for clip-vit-b32-image)\n"
+     "                (+ \"gflops\", matrix products only, for the training and CLIP workloads,\n"
+     "                and \"params\", trainable parameters, for the training workloads)\n"
      "\n"
-     "bench/run.sh (make bench) runs each beside PyTorch (bench/torch/ops.py).\n"},
+     "bench/run.sh (make bench) runs each beside PyTorch (bench/torch/).\n"},
     {"data", cmd_data, "make or import a dataset folder (images + manifest JSONL)",
      "usage: mmc data shapes --out DIR [--train N] [--val N] [--test N] [--seed S] [--size PX]\n"
      "                       [--threads T]\n"
@@ -147,12 +152,9 @@ const cli_command cli_commands[] = {
      "                 zeroshot and eval take. --lang defaults to zh for Chinese-CLIP.\n"
      "                 No --config or --resume (docs/clip.md, Fine-tuning)\n"},
     {"eval", cmd_eval, "evaluate a trained run on a dataset split (retrieval recall)",
-     "usage: mmc eval RUN --data DIR [--split test] [--json] [--best] [--first-caption]
-"
-     "       (caption runs: [--beam K] [--length-penalty A] [--no-repeat-ngram N] [--max-images N];
-"
-     "        BLEU-1..4, CIDEr-D, exact match; --json keys BLEU-1..BLEU-4, CIDEr-D, exact_match)
-"
+     "usage: mmc eval RUN --data DIR [--split test] [--json] [--best] [--first-caption]\n"
+     "       (caption runs: [--beam K] [--length-penalty A] [--no-repeat-ngram N] [--max-images N];\n"
+     "        BLEU-1..4, CIDEr-D, exact match; --json keys BLEU-1..BLEU-4, CIDEr-D, exact_match)\n"
      "\n"
      "vqa/classify runs: accuracy overall and by question type (--json: {\"accuracy\", \"n\",\n"
      "\"by_type\": {TYPE: {\"accuracy\", \"n\"}}, \"split\", \"fusion\", \"checkpoint\"}).\n"

@@ -57,6 +57,42 @@ void *mmc_aligned_malloc(size_t align, size_t n);
 /* Scratch memory from the arena (NULL + ctx->err on OOM). */
 void *mmc_scratch(mmc_ctx *ctx, size_t bytes);
 
+/* For backward functions that can write an input's whole gradient rather than add to it:
+ * like mmc_tensor_grad, but when the gradient does not exist yet its buffer is handed out
+ * without being zeroed and *fresh is set to 1 — the caller must then store every one of its
+ * numel values; with *fresh 0 it adds to them as usual. Saves a zeroing pass and a read. */
+float *mmc_tensor_grad_to_write(mmc_ctx *ctx, mmc_tensor *t, int *fresh);
+
+/* Arena blocks that die before the reset (src/core/alloc.c): recycle hands one back (it must
+ * have come from this arena since the last reset and not be used again); alloc_reuse
+ * returns a recycled block of the same rounded size, else a new one. Backward recycles the
+ * gradient of each op's output once the op's backward has run. */
+void mmc_arena_recycle(mmc_arena *a, void *p, size_t bytes);
+void *mmc_arena_alloc_reuse(mmc_arena *a, size_t bytes);
+
+/* Positions in the arena, for inference loops that keep one tensor of many (no-grad code):
+ * tell records where allocation stands; rewind frees everything allocated since — only
+ * within the chunk pos was taken in (returns 0 and does nothing when a new chunk was opened
+ * since, as can happen in the first step, before the arena has grown to fit). */
+typedef struct mmc_arena_pos {
+    void *chunk;
+    size_t chunk_used, used;
+} mmc_arena_pos;
+mmc_arena_pos mmc_arena_tell(const mmc_arena *a);
+int mmc_arena_rewind(mmc_arena *a, mmc_arena_pos pos);
+
+/* The same for a context: a mark, and mmc_ctx_keep, which frees everything allocated since
+ * the mark except `keep`, moved down to the mark (a copy of its values, no longer a view),
+ * and returns it. For loops without autograd: with grad mode on, or when a tape node was
+ * recorded since the mark, or the arena cannot rewind, it returns keep unchanged. Tensors
+ * allocated before the mark (the loop's inputs) stay valid. */
+typedef struct mmc_ctx_mark {
+    mmc_arena_pos pos;
+    int tape_len;
+} mmc_ctx_mark;
+mmc_ctx_mark mmc_ctx_tell(const mmc_ctx *ctx);
+mmc_tensor *mmc_ctx_keep(mmc_ctx *ctx, mmc_ctx_mark mark, mmc_tensor *keep);
+
 /* Reports an op error into ctx->err (first error wins until reset) and returns NULL. */
 void *mmc_op_fail(mmc_ctx *ctx, int code, const char *fmt, ...)
 #if defined(__GNUC__)
@@ -123,6 +159,20 @@ static inline int mmc_par_threads(int64_t work, int64_t min_work) {
             __VA_ARGS__;                                                            \
         }                                                                           \
     } while (0)
+/* The same with iterations handed out one at a time as threads come free: for loops of
+ * few, large iterations (a convolution's samples) on a shared machine, where a thread that
+ * loses its core should leave its share to the others rather than hold everyone at the
+ * end. Only for loops whose result does not depend on which thread ran an iteration. */
+#define MMC_PARALLEL_FOR_DYNAMIC(nt, ...)                                           \
+    do {                                                                            \
+        const int mmc__nt = (nt);                                                   \
+        if (mmc__nt > 1) {                                                          \
+            _Pragma("omp parallel for schedule(dynamic, 1) num_threads(mmc__nt)")   \
+            __VA_ARGS__;                                                            \
+        } else {                                                                    \
+            __VA_ARGS__;                                                            \
+        }                                                                           \
+    } while (0)
 /* The calling thread's index in a loop run by MMC_PARALLEL_FOR(nt, ...). 0 when nt is 1:
  * the loop then runs on the caller, which may itself be a thread of someone else's
  * parallel region, so omp_get_thread_num() would not be in 0..nt-1. */
@@ -133,6 +183,7 @@ static inline int mmc_thread_id(int nt) { return nt > 1 ? omp_get_thread_num() :
         (void)(nt);               \
         __VA_ARGS__;              \
     } while (0)
+#define MMC_PARALLEL_FOR_DYNAMIC(nt, ...) MMC_PARALLEL_FOR(nt, __VA_ARGS__)
 static inline int mmc_thread_id(int nt) { (void)nt; return 0; }
 #endif
 

@@ -106,6 +106,22 @@ mmc_tensor *mmc_tensor_4d(mmc_ctx *ctx, int d0, int d1, int d2, int d3) {
 
 static void alloc_grad(mmc_ctx *ctx, mmc_tensor *t);
 
+float *mmc_tensor_grad_to_write(mmc_ctx *ctx, mmc_tensor *view, int *fresh) {
+    mmc_tensor *t = view;
+    while (t->base) t = t->base;
+    *fresh = 0;
+    if (!t->grad && !t->persistent) { /* a new arena buffer: the caller writes every value */
+        t->grad = mmc_arena_alloc_reuse(ctx->arena, (size_t)t->numel * sizeof(float));
+        if (!t->grad) {
+            mmc_op_fail(ctx, MMC_ERR_RUNTIME, "out of memory: the step arena could not grow by %zu bytes",
+                        (size_t)t->numel * sizeof(float));
+            return NULL;
+        }
+        *fresh = 1;
+    }
+    return mmc_tensor_grad(ctx, view);
+}
+
 float *mmc_tensor_grad(mmc_ctx *ctx, mmc_tensor *view) {
     mmc_tensor *t = view;
     while (t->base) t = t->base; /* a view's gradient is its base's (same layout) */
@@ -121,8 +137,12 @@ static void alloc_grad(mmc_ctx *ctx, mmc_tensor *t) {
             mmc_op_fail(ctx, MMC_ERR_RUNTIME, "out of memory allocating the gradient of %s",
                         t->name ? t->name : "a parameter");
     } else {
-        t->grad = mmc_scratch(ctx, (size_t)t->numel * sizeof(float));
-        if (t->grad) memset(t->grad, 0, (size_t)t->numel * sizeof(float));
+        t->grad = mmc_arena_alloc_reuse(ctx->arena, (size_t)t->numel * sizeof(float));
+        if (!t->grad)
+            mmc_op_fail(ctx, MMC_ERR_RUNTIME, "out of memory: the step arena could not grow by %zu bytes",
+                        (size_t)t->numel * sizeof(float));
+        else
+            memset(t->grad, 0, (size_t)t->numel * sizeof(float));
     }
 }
 
@@ -158,6 +178,27 @@ void mmc_ctx_reset(mmc_ctx *ctx) {
     ctx->tape_len = 0;
     mmc_arena_reset(ctx->arena);
     mmc_error_clear(&ctx->err);
+}
+
+mmc_ctx_mark mmc_ctx_tell(const mmc_ctx *ctx) {
+    mmc_ctx_mark m = {mmc_arena_tell(ctx->arena), ctx->tape_len};
+    return m;
+}
+
+mmc_tensor *mmc_ctx_keep(mmc_ctx *ctx, mmc_ctx_mark mark, mmc_tensor *keep) {
+    if (!keep || keep->persistent || ctx->grad_enabled || ctx->tape_len != mark.tape_len) return keep;
+    mmc_tensor t = *keep; /* the struct and its values may lie where they will be moved to */
+    size_t bytes = (size_t)t.numel * sizeof(float);
+    if (!mmc_arena_rewind(ctx->arena, mark.pos)) return keep;
+    mmc_tensor *k = mmc_arena_alloc(ctx->arena, sizeof *k); /* at the mark: below t.data */
+    float *d = k ? mmc_arena_alloc(ctx->arena, bytes ? bytes : 1) : NULL;
+    if (!d) return keep; /* cannot happen: the same room was in use a moment ago */
+    memmove(d, t.data, bytes);
+    *k = t;
+    k->data = d;
+    k->base = NULL;
+    k->grad = NULL;
+    return k;
 }
 
 int mmc_grad_mode(mmc_ctx *ctx, int enabled) {
@@ -235,7 +276,7 @@ static void clear_intermediate_grads(mmc_ctx *ctx) {
         if (!ctx->tape[i]->out->persistent) ctx->tape[i]->out->grad = NULL;
 }
 
-static int run_tape(mmc_ctx *ctx) {
+static int run_tape(mmc_ctx *ctx, const mmc_tensor *seeded) {
     int prev = mmc_grad_mode(ctx, 0); /* backward functions record nothing */
     for (int i = ctx->tape_len - 1; i >= 0; i--) {
         mmc_node *n = ctx->tape[i];
@@ -243,6 +284,15 @@ static int run_tape(mmc_ctx *ctx) {
         if (!n->out->grad && n->out->base) n->out->grad = root(n->out)->grad;
         n->backward(ctx, n);
         if (ctx->err.code) break;
+        /* The op that made out has passed its gradient on: nothing later in this walk reads
+         * it (its consumers came after it on the tape), so its buffer can serve an earlier
+         * op's input. A view's buffer is its base's, kept until the base's op has run. The
+         * walk's own result — the gradient of the seed tensor — is kept. */
+        mmc_tensor *o = n->out;
+        if (!o->persistent && !o->base && o != seeded && o->grad) {
+            mmc_arena_recycle(ctx->arena, o->grad, (size_t)o->numel * sizeof(float));
+            o->grad = NULL;
+        }
     }
     mmc_grad_mode(ctx, prev);
     return ctx->err.code;
@@ -258,7 +308,7 @@ int mmc_backward_with(mmc_ctx *ctx, mmc_tensor *out, const float *seed) {
     float *g = mmc_tensor_grad(ctx, out);
     if (!g) return ctx->err.code;
     for (int64_t i = 0; i < out->numel; i++) g[i] += seed[i];
-    return run_tape(ctx);
+    return run_tape(ctx, out);
 }
 
 int mmc_backward(mmc_ctx *ctx, mmc_tensor *loss) {
@@ -279,5 +329,5 @@ int mmc_backward(mmc_ctx *ctx, mmc_tensor *loss) {
     float *g = mmc_tensor_grad(ctx, loss);
     if (!g) return ctx->err.code;
     g[0] += 1.0f;
-    return run_tape(ctx);
+    return run_tape(ctx, loss);
 }

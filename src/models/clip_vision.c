@@ -35,7 +35,9 @@ int mmc_clip_vision_forward(mmc_ctx *ctx, mmc_clip *m, mmc_tensor *pixels, mmc_c
     out->hidden_states[0] = x;
     for (int i = 0; i < m->vision.n; i++) {
         if (clip_layer_fetch(m, &m->vision, i, &ctx->err)) goto fail;
-        x = mmc_nn_encoder_layer_forward(ctx, &m->vision.layer[i], x, 0, NULL, 0, NULL);
+        /* without autograd, a layer's intermediates die with it: keep only its output */
+        mmc_ctx_mark mark = mmc_ctx_tell(ctx);
+        x = mmc_ctx_keep(ctx, mark, mmc_nn_encoder_layer_forward(ctx, &m->vision.layer[i], x, 0, NULL, 0, NULL));
         if (!x) goto fail;
         out->hidden_states[i + 1] = x;
     }

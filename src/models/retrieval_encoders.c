@@ -171,14 +171,13 @@ mmc_tensor *ret_image_forward(mmc_ctx *ctx, mmc_retrieval *m, mmc_tensor *x, int
         for (int i = 0; i < m->n_conv; i++) {
             mmc_nn_batchnorm *bn = &m->bn[i];
             h = mmc_nn_conv2d_forward(ctx, &m->conv[i], h);
-            if (m->group_norm) h = mmc_group_norm(ctx, h, m->gn_groups[i], m->gn_w[i], m->gn_b[i], 1e-5f);
-            else h = batch_stats ? mmc_batch_norm(ctx, h, bn->weight, bn->bias, NULL, NULL, 0, bn->momentum, bn->eps)
-                                 : mmc_nn_batchnorm_forward(ctx, bn, h, training);
-            h = mmc_relu(ctx, h);
+            if (m->group_norm) h = mmc_relu(ctx, mmc_group_norm(ctx, h, m->gn_groups[i], m->gn_w[i], m->gn_b[i], 1e-5f));
+            else h = batch_stats ? mmc_batch_norm_act(ctx, h, bn->weight, bn->bias, NULL, NULL, 0, bn->momentum, bn->eps, NULL, 1)
+                                 : mmc_nn_batchnorm_act_forward(ctx, bn, h, training, NULL, 1);
         }
     } else if (m->img_kind == RET_IMG_RESNET) {
         mmc_nn_resnet *r = &m->resnet;
-        h = mmc_relu(ctx, mmc_nn_batchnorm_forward(ctx, &r->bn1, mmc_nn_conv2d_forward(ctx, &r->conv1, h), training));
+        h = mmc_nn_batchnorm_act_forward(ctx, &r->bn1, mmc_nn_conv2d_forward(ctx, &r->conv1, h), training, NULL, 1);
         for (int i = 0; i < r->n_blocks; i++) h = mmc_nn_resnet_block_forward(ctx, &r->blocks[i], h, training);
     } else {
         h = mmc_nn_vit_forward(ctx, &m->vit, h, training, &m->drop_rng); // (B, D)

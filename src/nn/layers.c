@@ -105,6 +105,14 @@ mmc_tensor *mmc_nn_batchnorm_forward(mmc_ctx *ctx, mmc_nn_batchnorm *m, mmc_tens
     return y;
 }
 
+mmc_tensor *mmc_nn_batchnorm_act_forward(mmc_ctx *ctx, mmc_nn_batchnorm *m, mmc_tensor *x, int training,
+                                         mmc_tensor *res, int relu) {
+    mmc_tensor *y = mmc_batch_norm_act(ctx, x, m->weight, m->bias, m->running_mean, m->running_var, training,
+                                       m->momentum, m->eps, res, relu);
+    if (y && training) m->num_batches_tracked->data[0] += 1.0f;
+    return y;
+}
+
 /* --------------------------------------------------------------- layer norm */
 
 int mmc_nn_layernorm_init(mmc_nn_layernorm *m, mmc_params *P, const char *prefix, int dim, float eps,

@@ -70,15 +70,20 @@ int mmc_nn_resnet_block_init(mmc_nn_resnet_block *m, mmc_params *P, const char *
 }
 
 // x (B, in, H, W) -> (B, out, H/stride, W/stride): relu(F(x) + shortcut(x))
+// Each batch norm is fused with the ReLU after it, the last one also with the shortcut add
+// (mmc_batch_norm_act): one tensor per conv + norm instead of three.
 mmc_tensor *mmc_nn_resnet_block_forward(mmc_ctx *ctx, mmc_nn_resnet_block *m, mmc_tensor *x, int training) {
-    mmc_tensor *h = mmc_relu(ctx, mmc_nn_batchnorm_forward(ctx, &m->bn1, mmc_nn_conv2d_forward(ctx, &m->conv1, x), training));
-    h = mmc_nn_batchnorm_forward(ctx, &m->bn2, mmc_nn_conv2d_forward(ctx, &m->conv2, h), training);
-    if (m->bottleneck)
-        h = mmc_nn_batchnorm_forward(ctx, &m->bn3, mmc_nn_conv2d_forward(ctx, &m->conv3, mmc_relu(ctx, h)), training);
+    mmc_tensor *h = mmc_nn_batchnorm_act_forward(ctx, &m->bn1, mmc_nn_conv2d_forward(ctx, &m->conv1, x), training, NULL, 1);
+    mmc_nn_batchnorm *last = &m->bn2;
+    h = mmc_nn_conv2d_forward(ctx, &m->conv2, h);
+    if (m->bottleneck) {
+        h = mmc_nn_conv2d_forward(ctx, &m->conv3, mmc_nn_batchnorm_act_forward(ctx, &m->bn2, h, training, NULL, 1));
+        last = &m->bn3;
+    }
     mmc_tensor *sc = m->has_downsample
                          ? mmc_nn_batchnorm_forward(ctx, &m->down_bn, mmc_nn_conv2d_forward(ctx, &m->down_conv, x), training)
                          : x;
-    return mmc_relu(ctx, mmc_add(ctx, h, sc));
+    return mmc_nn_batchnorm_act_forward(ctx, last, h, training, sc, 1);
 }
 
 int mmc_nn_resnet_init(mmc_nn_resnet *m, mmc_params *P, const char *prefix, const mmc_nn_resnet_cfg *cfg,
@@ -124,7 +129,7 @@ int mmc_nn_resnet_init(mmc_nn_resnet *m, mmc_params *P, const char *prefix, cons
 
 // x (B, in_channels, H, W) -> (B, num_classes) or (B, out_dim)
 mmc_tensor *mmc_nn_resnet_forward(mmc_ctx *ctx, mmc_nn_resnet *m, mmc_tensor *x, int training) {
-    x = mmc_relu(ctx, mmc_nn_batchnorm_forward(ctx, &m->bn1, mmc_nn_conv2d_forward(ctx, &m->conv1, x), training));
+    x = mmc_nn_batchnorm_act_forward(ctx, &m->bn1, mmc_nn_conv2d_forward(ctx, &m->conv1, x), training, NULL, 1);
     if (m->cfg.stem == MMC_STEM_IMAGENET) x = mmc_max_pool2d(ctx, x, 3, 2, 1);
     for (int i = 0; i < m->n_blocks; i++) x = mmc_nn_resnet_block_forward(ctx, &m->blocks[i], x, training);
     x = mmc_global_avg_pool2d(ctx, x); // (B, out_dim)

@@ -8,12 +8,20 @@
  *   dW_g  += dY_i,g · col_gᵀ  (im2col is recomputed rather than kept: keeping it for a
  *                              batch would cost KH·KW times the input's memory)
  *
- * Threads: samples are spread over OpenMP threads, each with its own col buffer and a
- * single-threaded GEMM — per-sample GEMMs are already large (64 × 576 × 4096 in the
- * benchmark), and im2col/col2im then run in parallel too. dW is accumulated per thread and
- * the partial sums are added in thread order, so a given thread count gives the same bits
- * every run. With fewer samples than threads the loop runs serially on threaded BLAS. */
+ * Threads: samples are spread over OpenMP threads, each with its own buffers and a
+ * single-threaded GEMM — per-sample products are already large (64 × 576 × 4096 in the
+ * benchmark), and im2col/col2im then run in parallel too. Samples (forward) and groups of
+ * samples (backward) go to whichever thread is free, so that on a shared machine a thread
+ * that loses its core does not hold the other at the end; dW is accumulated per group and
+ * the groups' sums are added in group order, so a given thread count gives the same bits
+ * every run. With fewer samples than threads the loop runs serially on threaded BLAS.
+ *
+ * On AVX-512 CPUs most convolutions skip im2col (conv_direct.h): the forward and dL/dX of
+ * stride-1 convolutions whose output (resp. input) width is a multiple of 16 run the direct
+ * kernel on a padded copy of the sample, and dL/dW of any ungrouped convolution runs on
+ * channels-last copies of x and dL/dY. What they do not take keeps the im2col path. */
 #include "blas.h"
+#include "conv_direct.h"
 #include <math.h>
 #include <string.h>
 
@@ -28,7 +36,41 @@ typedef struct conv_geom {
     int64_t ckk;  /* rows of col: C·KH·KW */
     int64_t ohw;  /* columns of col: OH·OW */
     int direct;   /* 1×1 kernel, stride 1, no padding: col is x itself */
+    cd_geom cd;   /* the same convolution for conv_direct.c (groups 1) */
+    int fwd_kind; /* K_IM2COL, K_DIRECT or K_NHWC: which kernel runs the forward */
+    int dx_kind;  /* ... dL/dX (the direct ones as the forward of cd_t) */
+    int cd_dw;    /* whether conv_direct.c takes dL/dW */
+    cd_geom cd_t;
+    /* sub: a strided 1×1 convolution without padding (a ResNet's downsampling shortcut).
+     * It reads only every s-th input, so it runs as a stride-1 1×1 convolution (cd, cd_t)
+     * on the subsampled plane (C, OH, OW): forward and dL/dW subsample x first, dL/dX is
+     * spread back to every s-th position. */
+    int sub;
 } conv_geom;
+
+/* Kernels: K_DIRECT and K_NHWC run a forward convolution (dL/dX of a stride-1 one as the
+ * forward of its transposed geometry cd_t); K_DXS is dL/dX of a strided one (on cd). */
+enum { K_IM2COL = 0, K_DIRECT = 1, K_NHWC = 2, K_DXS = 3 };
+
+/* Per-thread scratch (floats) and shared packed weights (floats) of a kernel. */
+static size_t kind_scratch(int kind, const cd_geom *g) {
+    return kind == K_DIRECT ? cd_fwd_pad_floats(g) : kind == K_DXS ? cd_dxs_scratch_floats(g) : cd_nhwc_scratch_floats(g);
+}
+static size_t kind_wpack(int kind, const cd_geom *g) {
+    return kind == K_DIRECT ? cd_fwd_wpack_floats(g) : kind == K_DXS ? cd_dxs_wpack_floats(g) : cd_nhwc_wpack_floats(g);
+}
+static size_t kind_table(int kind, const cd_geom *g) { return kind == K_DIRECT ? cd_fwd_table_ints(g) : 0; }
+static void kind_prepare(int kind, const cd_geom *g, const float *w, int flip, float *wp, int32_t *tab) {
+    if (kind == K_DIRECT) cd_fwd_prepare(g, w, flip, wp, tab);
+    else if (kind == K_DXS) cd_dxs_prepare(g, w, wp);
+    else cd_nhwc_prepare(g, w, flip, wp);
+}
+static void kind_run(int kind, const cd_geom *g, const float *wp, const int32_t *tab, const float *x, float *y,
+                     int accumulate, float *scratch) {
+    if (kind == K_DIRECT) cd_fwd(g, wp, tab, x, y, accumulate, scratch);
+    else if (kind == K_DXS) cd_dxs(g, wp, x, y, accumulate, scratch);
+    else cd_nhwc_fwd(g, wp, x, y, accumulate, scratch);
+}
 
 /* Output positions ow whose input column ow*s + off lies in [0, n): [*lo, *hi). */
 static void valid_range(int off, int s, int n, int out, int *lo, int *hi) {
@@ -81,6 +123,19 @@ static void col2im_add(const conv_geom *g, const float *col, float *dx) {
             }
 }
 
+/* Buffers that live only during one call (im2col columns, padded copies, packed weights):
+ * taken from the arena's recycled blocks when one fits and handed back before returning,
+ * so that consecutive convolutions share them and they do not sit between the gradient
+ * buffers of backward (see mmc_arena_recycle). NULL + ctx->err on OOM. */
+static void *tmp_get(mmc_ctx *ctx, size_t bytes) {
+    void *p = mmc_arena_alloc_reuse(ctx->arena, bytes);
+    if (!p) mmc_op_fail(ctx, MMC_ERR_RUNTIME, "conv2d: out of memory for a %zu-byte buffer", bytes);
+    return p;
+}
+static void tmp_put(mmc_ctx *ctx, void *p, size_t bytes) {
+    if (p) mmc_arena_recycle(ctx->arena, p, bytes);
+}
+
 /* Threads for the per-sample loop: all of them when there are enough samples, else 1
  * (the loop then runs serially and BLAS keeps its threads). */
 static int conv_threads(const conv_geom *g) {
@@ -88,55 +143,118 @@ static int conv_threads(const conv_geom *g) {
     return g->B >= nt ? nt : 1;
 }
 
-// y_i (OC, OH·OW) = W · im2col(x_i) (+ b), for every sample
-static void conv_forward(const conv_geom *g, const float *x, const float *w, const float *b,
-                         float *y, float *colbuf, int nt) {
+/* xs (C, OH, OW) = x (C, H, W) at every (sh, sw)-th position, for a sub geometry */
+static void subsample(const conv_geom *g, const float *x, float *xs) {
+    for (int c = 0; c < g->C; c++)
+        for (int oh = 0; oh < g->OH; oh++) {
+            const float *src = x + ((int64_t)c * g->H + (int64_t)oh * g->sh) * g->W;
+            float *dst = xs + ((int64_t)c * g->OH + oh) * g->OW;
+            for (int ow = 0; ow < g->OW; ow++) dst[ow] = src[(int64_t)ow * g->sw];
+        }
+}
+
+/* gx (C, H, W) at every (sh, sw)-th position += dxs (C, OH, OW) */
+static void unsubsample_add(const conv_geom *g, const float *dxs, float *gx) {
+    for (int c = 0; c < g->C; c++)
+        for (int oh = 0; oh < g->OH; oh++) {
+            float *dst = gx + ((int64_t)c * g->H + (int64_t)oh * g->sh) * g->W;
+            const float *src = dxs + ((int64_t)c * g->OH + oh) * g->OW;
+            for (int ow = 0; ow < g->OW; ow++) dst[(int64_t)ow * g->sw] += src[ow];
+        }
+}
+
+/* Sample i's forward into y, on thread t's buffer. */
+static void conv_forward_sample(const conv_geom *g, int i, const float *x, const float *w, const float *b,
+                                float *y, float *colbuf, const float *wp, const int32_t *tab) {
     int64_t ocg = g->OC / g->G, kg = g->ckk / g->G, xs = (int64_t)g->C * g->H * g->W;
+    float *yi = y + (int64_t)i * g->OC * g->ohw;
+    if (g->sub) { /* colbuf: the subsampled plane, then the kernel's scratch */
+        subsample(g, x + i * xs, colbuf);
+        kind_run(g->fwd_kind, &g->cd, wp, tab, colbuf, yi, 0, colbuf + (int64_t)g->C * g->ohw);
+    } else if (g->fwd_kind) {
+        kind_run(g->fwd_kind, &g->cd, wp, tab, x + i * xs, yi, 0, colbuf);
+    } else {
+        const float *col = x + i * xs;
+        if (!g->direct) {
+            im2col(g, x + i * xs, colbuf);
+            col = colbuf;
+        }
+        for (int gr = 0; gr < g->G; gr++)
+            mmc_gemm(0, 0, (int)ocg, (int)g->ohw, (int)kg, 1.0f, w + gr * ocg * kg,
+                     col + gr * kg * g->ohw, 0.0f, yi + gr * ocg * g->ohw);
+    }
+    if (b)
+        for (int oc = 0; oc < g->OC; oc++) {
+            float *r = yi + oc * g->ohw, bv = b[oc];
+            for (int64_t j = 0; j < g->ohw; j++) r[j] += bv;
+        }
+}
+
+// y_i (OC, OH·OW) = W · im2col(x_i) (+ b), for every sample. colbuf: per thread, the
+// im2col buffer, or with the direct kernels the padded / transposed input; wp, tab: their
+// packed weights and offsets.
+static void conv_forward(const conv_geom *g, const float *x, const float *w, const float *b,
+                         float *y, float *colbuf, const float *wp, const int32_t *tab, int nt) {
+    int64_t cs = g->fwd_kind ? (int64_t)kind_scratch(g->fwd_kind, &g->cd) + (g->sub ? g->C * g->ohw : 0)
+                 : g->direct ? 0
+                             : g->ckk * g->ohw;
     int prev = nt > 1 ? mmc_blas_threads(1) : 0;
-    MMC_PARALLEL_FOR(nt,
-        for (int i = 0; i < g->B; i++) {
-            const float *col = x + i * xs;
-            if (!g->direct) {
-                float *c = colbuf + mmc_thread_id(nt) * g->ckk * g->ohw;
-                im2col(g, x + i * xs, c);
-                col = c;
-            }
-            float *yi = y + (int64_t)i * g->OC * g->ohw;
-            for (int gr = 0; gr < g->G; gr++)
-                mmc_gemm(0, 0, (int)ocg, (int)g->ohw, (int)kg, 1.0f, w + gr * ocg * kg,
-                         col + gr * kg * g->ohw, 0.0f, yi + gr * ocg * g->ohw);
-            if (b)
-                for (int oc = 0; oc < g->OC; oc++) {
-                    float *r = yi + oc * g->ohw, bv = b[oc];
-                    for (int64_t j = 0; j < g->ohw; j++) r[j] += bv;
-                }
-        });
+    /* Samples go to threads as they come free (every sample is computed the same way
+     * whichever thread takes it) — except on the im2col path: its GEMM's packing buffers
+     * are per thread and grow on first use, so each thread must see the same shapes every
+     * step for a warm step to allocate nothing. */
+    if (g->fwd_kind)
+        MMC_PARALLEL_FOR_DYNAMIC(nt, for (int i = 0; i < g->B; i++)
+                                         conv_forward_sample(g, i, x, w, b, y, colbuf + mmc_thread_id(nt) * cs, wp, tab));
+    else
+        MMC_PARALLEL_FOR(nt, for (int i = 0; i < g->B; i++)
+                                 conv_forward_sample(g, i, x, w, b, y, colbuf + mmc_thread_id(nt) * cs, wp, tab));
     if (nt > 1) mmc_blas_threads(prev);
 }
 
-/* One sample's backward: dcol -> dx_i, and dY_i · colᵀ into this thread's dW partial. */
+/* Per-thread buffers of the backward. */
+typedef struct conv_bwd_bufs {
+    float *col, *dcol;      /* im2col path: one sample's col and dcol */
+    float *pad;             /* direct dL/dX: padded dL/dY of one sample */
+    float *dw_scratch;      /* direct dL/dW: transposed x and dL/dY of one sample */
+    float *dw_part;         /* this thread's dL/dW partial sum */
+    float *sub;             /* sub geometry: the subsampled x, then dL/dX on the subsampled plane */
+} conv_bwd_bufs;
+
+/* One sample's backward: dL/dX_i (added into gx) and dL/dW_i (added into the partial). */
 static void conv_backward_sample(const conv_geom *g, int i, const float *x, const float *w,
-                                 const float *dy, float *gx, float *dw_part, float *col,
-                                 float *dcol) {
+                                 const float *dy, float *gx, int gx_fresh, const float *wtp,
+                                 const int32_t *ttab, const conv_bwd_bufs *bf) {
     int64_t ocg = g->OC / g->G, kg = g->ckk / g->G, xs = (int64_t)g->C * g->H * g->W;
     const float *dyi = dy + (int64_t)i * g->OC * g->ohw;
-    if (gx) {
+    if (gx && g->sub) { /* gx was zeroed when new (see conv_backward) */
+        float *dxs = bf->sub + (int64_t)g->C * g->ohw;
+        kind_run(g->dx_kind, &g->cd_t, wtp, ttab, dyi, dxs, 0, bf->pad);
+        unsubsample_add(g, dxs, gx + i * xs);
+    } else if (gx && g->dx_kind) {
+        kind_run(g->dx_kind, g->dx_kind == K_DXS ? &g->cd : &g->cd_t, wtp, ttab, dyi, gx + i * xs, !gx_fresh, bf->pad);
+    } else if (gx) {
         /* direct: dcol is dx_i itself, accumulate straight into it (beta = 1) */
-        float *dc = g->direct ? gx + i * xs : dcol;
+        float *dc = g->direct ? gx + i * xs : bf->dcol;
         for (int gr = 0; gr < g->G; gr++)
             mmc_gemm(1, 0, (int)kg, (int)g->ohw, (int)ocg, 1.0f, w + gr * ocg * kg,
                      dyi + gr * ocg * g->ohw, g->direct ? 1.0f : 0.0f, dc + gr * kg * g->ohw);
-        if (!g->direct) col2im_add(g, dcol, gx + i * xs);
+        if (!g->direct) col2im_add(g, bf->dcol, gx + i * xs);
     }
-    if (dw_part) {
+    if (bf->dw_part && g->sub) {
+        subsample(g, x + i * xs, bf->sub);
+        cd_dw(&g->cd, bf->sub, dyi, bf->dw_part, bf->dw_scratch);
+    } else if (bf->dw_part && g->cd_dw) {
+        cd_dw(&g->cd, x + i * xs, dyi, bf->dw_part, bf->dw_scratch);
+    } else if (bf->dw_part) {
         const float *c = x + i * xs;
         if (!g->direct) {
-            im2col(g, x + i * xs, col);
-            c = col;
+            im2col(g, x + i * xs, bf->col);
+            c = bf->col;
         }
         for (int gr = 0; gr < g->G; gr++)
             mmc_gemm(0, 1, (int)ocg, (int)kg, (int)g->ohw, 1.0f, dyi + gr * ocg * g->ohw,
-                     c + gr * kg * g->ohw, 1.0f, dw_part + gr * ocg * kg);
+                     c + gr * kg * g->ohw, 1.0f, bf->dw_part + gr * ocg * kg);
     }
 }
 
@@ -159,29 +277,68 @@ static void conv_backward(mmc_ctx *ctx, mmc_node *n) {
     mmc_tensor *x = n->in[0], *w = n->in[1], *b = n->in[2];
     const conv_geom *g = n->saved;
     const float *dy = n->out->grad;
-    float *gx = mmc_needs_grad(x) ? mmc_tensor_grad(ctx, x) : NULL;
+    int gx_fresh = 0; /* a new dL/dX buffer is written whole, not zeroed and added to */
+    float *gx = mmc_needs_grad(x) ? mmc_tensor_grad_to_write(ctx, x, &gx_fresh) : NULL;
     float *gw = mmc_needs_grad(w) ? mmc_tensor_grad(ctx, w) : NULL;
     float *gb = mmc_needs_grad(b) ? mmc_tensor_grad(ctx, b) : NULL;
     if (ctx->err.code) return;
+    if (gx && gx_fresh && (!g->dx_kind || g->sub)) /* im2col and sub add */
+        memset(gx, 0, sizeof(float) * (size_t)x->numel);
     if (gb) conv_bias_grad(g, dy, gb);
     if (!gx && !gw) return;
     int nt = conv_threads(g);
-    int64_t cs = g->direct ? 0 : g->ckk * g->ohw, wn = w->numel;
-    float *col = cs ? mmc_scratch(ctx, sizeof(float) * (size_t)(2 * cs * nt)) : NULL;
-    float *part = gw ? mmc_scratch(ctx, sizeof(float) * (size_t)(wn * nt)) : NULL;
-    if (ctx->err.code) return;
-    if (part) memset(part, 0, sizeof(float) * (size_t)(wn * nt));
+    /* Samples in ng groups, each with its own dL/dW partial sum, taken by threads as they
+     * come free (a thread that loses its core leaves its groups to the other); the partials
+     * are added in group order, so the result depends on the thread count only through ng. */
+    int ng = nt == 1 ? 1 : (g->B < 4 * nt ? g->B : 4 * nt);
+    /* per-thread sizes of what each path needs */
+    int col_dx = gx && !g->dx_kind && !g->direct, col_dw = gw && !g->cd_dw && !g->direct;
+    int64_t cs = g->ckk * g->ohw;
+    int64_t n_col = col_dw ? cs : 0, n_dcol = col_dx ? cs : 0;
+    const cd_geom *dxg = g->dx_kind == K_DXS ? &g->cd : &g->cd_t; /* the dL/dX kernel's geometry */
+    int64_t n_pad = gx && g->dx_kind ? (int64_t)kind_scratch(g->dx_kind, dxg) : 0;
+    int64_t n_dws = gw && g->cd_dw ? (int64_t)cd_dw_scratch_floats(&g->cd) : 0;
+    int64_t n_part = !gw ? 0 : g->cd_dw ? (int64_t)cd_dw_part_floats(&g->cd) : w->numel;
+    int64_t n_sub = g->sub ? 2 * (int64_t)g->C * g->ohw : 0;
+    int64_t per = n_col + n_dcol + n_pad + n_dws + n_sub; /* per thread; then ng partials */
+    size_t buf_bytes = sizeof(float) * (size_t)(per * nt + n_part * ng);
+    size_t wtp_bytes = gx && g->dx_kind ? sizeof(float) * kind_wpack(g->dx_kind, dxg) : 0;
+    size_t ttab_bytes = gx && g->dx_kind ? sizeof(int32_t) * kind_table(g->dx_kind, dxg) : 0;
+    float *buf = buf_bytes ? tmp_get(ctx, buf_bytes) : NULL;
+    float *wtp = wtp_bytes ? tmp_get(ctx, wtp_bytes) : NULL;
+    int32_t *ttab = ttab_bytes ? tmp_get(ctx, ttab_bytes) : NULL;
+    if ((buf_bytes && !buf) || (wtp_bytes && !wtp) || (ttab_bytes && !ttab)) {
+        tmp_put(ctx, buf, buf_bytes), tmp_put(ctx, wtp, wtp_bytes), tmp_put(ctx, ttab, ttab_bytes);
+        return;
+    }
+    if (wtp) kind_prepare(g->dx_kind, dxg, w->data, 1, wtp, ttab);
+    float *parts = n_part ? buf + per * nt : NULL;
+    if (parts) memset(parts, 0, sizeof(float) * (size_t)(n_part * ng));
     int prev = nt > 1 ? mmc_blas_threads(1) : 0;
-    MMC_PARALLEL_FOR(nt,
-        for (int i = 0; i < g->B; i++) {
-            int t = mmc_thread_id(nt);
-            float *c = col ? col + 2 * cs * t : NULL;
-            conv_backward_sample(g, i, x->data, w->data, dy, gx, part ? part + wn * t : NULL, c,
-                                 c ? c + cs : NULL);
-        });
+#define GROUP(q)                                                                                  \
+    do {                                                                                          \
+        float *mine = buf + per * mmc_thread_id(nt);                                              \
+        conv_bwd_bufs bf = {n_col ? mine : NULL, n_dcol ? mine + n_col : NULL,                    \
+                            n_pad ? mine + n_col + n_dcol : NULL,                                 \
+                            n_dws ? mine + n_col + n_dcol + n_pad : NULL,                         \
+                            parts ? parts + n_part * (q) : NULL,                                  \
+                            n_sub ? mine + n_col + n_dcol + n_pad + n_dws : NULL};                \
+        for (int i = (int)((int64_t)g->B * (q) / ng); i < (int)((int64_t)g->B * ((q) + 1) / ng); i++) \
+            conv_backward_sample(g, i, x->data, w->data, dy, gx, gx_fresh, wtp, ttab, &bf);       \
+    } while (0)
+    if (!(gx && !g->dx_kind) && !(gw && !g->cd_dw)) /* no GEMM, so no per-thread buffers: see conv_forward */
+        MMC_PARALLEL_FOR_DYNAMIC(nt, for (int q = 0; q < ng; q++) GROUP(q));
+    else
+        MMC_PARALLEL_FOR(nt, for (int q = 0; q < ng; q++) GROUP(q));
+#undef GROUP
     if (nt > 1) mmc_blas_threads(prev);
-    for (int t = 0; part && t < nt; t++) /* fixed order: deterministic for a thread count */
-        for (int64_t j = 0; j < wn; j++) gw[j] += part[wn * t + j];
+    if (parts && g->cd_dw) { /* fixed order: deterministic for a thread count */
+        cd_dw_finish(&g->cd, parts, ng, gw);
+    } else if (parts) {
+        for (int q = 0; q < ng; q++)
+            for (int64_t j = 0; j < n_part; j++) gw[j] += parts[n_part * q + j];
+    }
+    tmp_put(ctx, buf, buf_bytes), tmp_put(ctx, wtp, wtp_bytes), tmp_put(ctx, ttab, ttab_bytes);
 }
 
 static int conv_geometry(mmc_ctx *ctx, const mmc_tensor *x, const mmc_tensor *w,
@@ -226,6 +383,21 @@ static int conv_geometry(mmc_ctx *ctx, const mmc_tensor *x, const mmc_tensor *w,
     g->ckk = (int64_t)g->C * g->KH * g->KW;
     g->ohw = (int64_t)g->OH * g->OW;
     g->direct = g->KH == 1 && g->KW == 1 && g->sh == 1 && g->sw == 1 && g->ph == 0 && g->pw == 0;
+    g->cd = (cd_geom){.C = g->C, .OC = g->OC, .H = g->H, .W = g->W, .KH = g->KH, .KW = g->KW,
+                      .sh = g->sh, .sw = g->sw, .ph = g->ph, .pw = g->pw, .dh = g->dh, .dw = g->dw,
+                      .OH = g->OH, .OW = g->OW};
+    g->sub = g->G == 1 && g->KH == 1 && g->KW == 1 && g->ph == 0 && g->pw == 0 && (g->sh > 1 || g->sw > 1) &&
+             cd_available();
+    if (g->sub) /* the same product as a stride-1 1×1 convolution of the subsampled plane */
+        g->cd = (cd_geom){.C = g->C, .OC = g->OC, .H = g->OH, .W = g->OW, .KH = 1, .KW = 1, .sh = 1, .sw = 1,
+                          .ph = 0, .pw = 0, .dh = 1, .dw = 1, .OH = g->OH, .OW = g->OW};
+    g->fwd_kind = g->G != 1 ? K_IM2COL : cd_fwd_ok(&g->cd) ? K_DIRECT : cd_nhwc_ok(&g->cd) ? K_NHWC : K_IM2COL;
+    g->cd_dw = g->G == 1 && cd_dw_ok(&g->cd);
+    g->dx_kind = g->G != 1                          ? K_IM2COL
+                 : !cd_dx_geom(&g->cd, &g->cd_t)    ? (cd_dxs_ok(&g->cd) ? K_DXS : K_IM2COL)
+                 : cd_fwd_ok(&g->cd_t)              ? K_DIRECT
+                 : cd_nhwc_ok(&g->cd_t)             ? K_NHWC
+                                                    : K_IM2COL;
     return 0;
 }
 
@@ -238,9 +410,21 @@ mmc_tensor *mmc_conv2d(mmc_ctx *ctx, mmc_tensor *x, mmc_tensor *w, mmc_tensor *b
     mmc_tensor *out = mmc_tensor_empty(ctx, 4, (int[]){g->B, g->OC, g->OH, g->OW});
     if (!out) return NULL;
     int nt = conv_threads(g);
-    float *col = g->direct ? NULL : mmc_scratch(ctx, sizeof(float) * (size_t)(g->ckk * g->ohw * nt));
-    if (!g->direct && !col) return NULL;
-    conv_forward(g, x->data, w->data, b ? b->data : NULL, out->data, col, nt);
+    size_t col_bytes = g->fwd_kind ? sizeof(float) * (kind_scratch(g->fwd_kind, &g->cd) +
+                                                      (g->sub ? (size_t)(g->C * g->ohw) : 0)) * (size_t)nt
+                       : g->direct ? 0
+                                   : sizeof(float) * (size_t)(g->ckk * g->ohw * nt);
+    size_t wp_bytes = g->fwd_kind ? sizeof(float) * kind_wpack(g->fwd_kind, &g->cd) : 0;
+    size_t tab_bytes = g->fwd_kind ? sizeof(int32_t) * kind_table(g->fwd_kind, &g->cd) : 0;
+    float *col = col_bytes ? tmp_get(ctx, col_bytes) : NULL, *wp = wp_bytes ? tmp_get(ctx, wp_bytes) : NULL;
+    int32_t *tab = tab_bytes ? tmp_get(ctx, tab_bytes) : NULL;
+    int ok = (!col_bytes || col) && (!wp_bytes || wp) && (!tab_bytes || tab);
+    if (ok) {
+        if (g->fwd_kind) kind_prepare(g->fwd_kind, &g->cd, w->data, 0, wp, tab);
+        conv_forward(g, x->data, w->data, b ? b->data : NULL, out->data, col, wp, tab, nt);
+    }
+    tmp_put(ctx, col, col_bytes), tmp_put(ctx, wp, wp_bytes), tmp_put(ctx, tab, tab_bytes);
+    if (!ok) return NULL;
     mmc_node *n = mmc_node_record(ctx, "conv2d", out, conv_backward, 3, x, w, b);
     if (n) n->saved = g;
     return out;

@@ -32,6 +32,8 @@
 
 static int imin(int a, int b) { return a < b ? a : b; }
 
+static int pack_a_fast(const float *A, int64_t lda, int i, int p0, int kc, int MR, float *Ap);
+
 /* op(A)[i0:+mc, p0:+kc] -> slivers of MR rows: sliver s holds, for each k, its MR values
  * contiguously (rows past mc are zero). A is stored (M, K) with row stride lda, or (K, M)
  * when ta. */
@@ -39,6 +41,7 @@ static void pack_a(const float *A, int64_t lda, int ta, int i0, int mc, int p0, 
                    float *Ap) {
     for (int ir = 0; ir < mc; ir += MR, Ap += (int64_t)MR * kc) {
         int mr = imin(MR, mc - ir);
+        if (!ta && mr == MR && pack_a_fast(A, lda, i0 + ir, p0, kc, MR, Ap)) continue;
         if (ta) {
             for (int k = 0; k < kc; k++) {
                 const float *src = A + (int64_t)(p0 + k) * lda + i0 + ir;
@@ -89,7 +92,81 @@ static int has_avx2(void) {
     return x == 2;
 }
 #define HAVE_TRANSPOSE8 1
+
+/* 16 rows of 16 floats (src, row stride lds) -> 16 columns, column q at dst + q·ldd: four
+ * rounds of 16 shuffles (32-bit, 64-bit, then 128-bit lanes twice) for 256 values, against
+ * 24 per 64 in transpose8. */
+__attribute__((target("avx512f"))) void mmc_transpose16(const float *src, int64_t lds, float *dst, int64_t ldd) {
+    __m512 r[16], t[16];
+    for (int i = 0; i < 16; i++) r[i] = _mm512_loadu_ps(src + i * lds);
+    for (int i = 0; i < 8; i++) {
+        t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+        t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+    }
+    for (int i = 0; i < 4; i++) {
+        __m512d a = _mm512_castps_pd(t[4 * i]), b = _mm512_castps_pd(t[4 * i + 2]);
+        __m512d c = _mm512_castps_pd(t[4 * i + 1]), d = _mm512_castps_pd(t[4 * i + 3]);
+        r[4 * i] = _mm512_castpd_ps(_mm512_unpacklo_pd(a, b));
+        r[4 * i + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(a, b));
+        r[4 * i + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(c, d));
+        r[4 * i + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(c, d));
+    }
+    for (int h = 0; h < 2; h++)
+        for (int j = 0; j < 4; j++) {
+            t[8 * h + j] = _mm512_shuffle_f32x4(r[8 * h + j], r[8 * h + j + 4], 0x88);
+            t[8 * h + j + 4] = _mm512_shuffle_f32x4(r[8 * h + j], r[8 * h + j + 4], 0xdd);
+        }
+    for (int j = 0; j < 8; j++) {
+        r[j] = _mm512_shuffle_f32x4(t[j], t[j + 8], 0x88);
+        r[j + 8] = _mm512_shuffle_f32x4(t[j], t[j + 8], 0xdd);
+    }
+    for (int i = 0; i < 16; i++) _mm512_storeu_ps(dst + i * ldd, r[i]);
+}
+
+int mmc_has_avx512(void) {
+    static int v; /* 0 unknown, 1 no, 2 yes; racing first calls store the same */
+    int x = __atomic_load_n(&v, __ATOMIC_RELAXED);
+    if (!x) __atomic_store_n(&v, x = __builtin_cpu_supports("avx512f") ? 2 : 1, __ATOMIC_RELAXED);
+    return x == 2;
+}
+
+/* 4 rows of 4 floats (src, row stride lds) -> 4 columns at dst, column q at dst + q·ldd */
+__attribute__((target("avx2"))) static void transpose4(const float *src, int64_t lds, float *dst, int64_t ldd) {
+    __m128 r0 = _mm_loadu_ps(src), r1 = _mm_loadu_ps(src + lds), r2 = _mm_loadu_ps(src + 2 * lds),
+           r3 = _mm_loadu_ps(src + 3 * lds);
+    _MM_TRANSPOSE4_PS(r0, r1, r2, r3);
+    _mm_storeu_ps(dst, r0);
+    _mm_storeu_ps(dst + ldd, r1);
+    _mm_storeu_ps(dst + 2 * ldd, r2);
+    _mm_storeu_ps(dst + 3 * ldd, r3);
+}
 #endif
+
+/* A full sliver of the untransposed A (rows i..i+MR-1, columns p0..p0+kc-1, stored (M, K))
+ * by 8×8 and 4×4 register transposes instead of one strided store per value: linear layers
+ * (x · Wᵀ) and recurrent steps (h · W_hhᵀ) pack their activations this way. 0 when this
+ * CPU or MR (a multiple of 4) does not allow it. */
+static int pack_a_fast(const float *A, int64_t lda, int i, int p0, int kc, int MR, float *Ap) {
+#ifdef HAVE_TRANSPOSE8
+    if (MR % 4 || !has_avx2()) return 0;
+    const float *a = A + (int64_t)i * lda + p0;
+    int k = 0;
+    for (; k + 8 <= kc; k += 8) {
+        int r = 0;
+        for (; r + 8 <= MR; r += 8) transpose8(a + r * lda + k, lda, Ap + (int64_t)k * MR + r, MR);
+        for (; r < MR; r += 4) {
+            transpose4(a + r * lda + k, lda, Ap + (int64_t)k * MR + r, MR);
+            transpose4(a + r * lda + k + 4, lda, Ap + (int64_t)(k + 4) * MR + r, MR);
+        }
+    }
+    for (; k < kc; k++)
+        for (int r = 0; r < MR; r++) Ap[(int64_t)k * MR + r] = a[r * lda + k];
+    return 1;
+#else
+    (void)A, (void)lda, (void)i, (void)p0, (void)kc, (void)MR, (void)Ap;
+    return 0;
+#endif
+}
 
 /* One B sliver: op(B)[p0:+kc, j:+nr] -> dst, each k's NR values contiguous (columns past
  * nr are zero). B is stored (K, N), or (N, K) when tb. */
@@ -105,6 +182,15 @@ static void pack_b_sliver(const float *B, int64_t ldb, int tb, int p0, int kc, i
     }
     int k0 = 0;
 #ifdef HAVE_TRANSPOSE8
+    if (nr == NR && NR % 16 == 0 && mmc_has_avx512()) /* 16 × 16 blocks first */
+        for (; k0 + 16 <= kc; k0 += 16)
+            for (int q = 0; q < NR; q += 16) {
+                /* the rows are far apart (a weight matrix read across its rows): fetch the
+                 * next block's lines while this one is transposed */
+                const float *nxt = B + (int64_t)(j + q) * ldb + p0 + k0 + 32;
+                for (int r = 0; r < 16; r++) _mm_prefetch((const char *)(nxt + r * ldb), _MM_HINT_T0);
+                mmc_transpose16(B + (int64_t)(j + q) * ldb + p0 + k0, ldb, dst + (int64_t)k0 * NR + q, NR);
+            }
     if (nr == NR && NR % 8 == 0 && has_avx2()) { /* 8 × 8 blocks, then the k remainder */
         for (; k0 + 8 <= kc; k0 += 8)
             for (int q = 0; q < NR; q += 8)

@@ -12,65 +12,156 @@
 #include <math.h>
 #include <string.h>
 
-/* --------------------------------------------------------------- batch norm */
+/* --------------------------------------------------------------- batch norm
+ *
+ * mmc_batch_norm_act fuses what a ResNet does after each convolution: y = act(BN(x) + res),
+ * res another tensor like x (the shortcut) or none, act ReLU or none; mmc_batch_norm is the
+ * case without either. One output and one pass to write it, where BN, add and ReLU as three
+ * ops would write three tensors of that size, keep them for backward and give each a
+ * gradient buffer. Backward needs no more than y: the ReLU's gate is y > 0.
+ *
+ * Channel c of x (B, C, S) is B runs of S contiguous values; each thread takes whole
+ * channels. Statistics: per run a mean and a sum of squared deviations in float (two passes
+ * over the run, the second from L1), combined across runs in double (Chan et al.'s update),
+ * so a large channel (B·H·W values) keeps float32 accuracy without a second pass over the
+ * whole channel. */
 
 typedef struct bn_geom {
     int B, C;
     int64_t S;       /* spatial size: product of the dims after C (1 for (B, C)) */
     int batch_stats; /* 1: normalised with this batch's statistics */
+    int relu;        /* y = max(0, ...) */
 } bn_geom;
-
-/* Channel c of x (B, C, S) is B runs of S contiguous values. */
-#define BN_CHANNEL_LOOP(g, c, idx, body)                                   \
-    for (int b_ = 0; b_ < (g)->B; b_++) {                                  \
-        int64_t off_ = ((int64_t)b_ * (g)->C + (c)) * (g)->S;              \
-        for (int64_t s_ = 0; s_ < (g)->S; s_++) {                          \
-            int64_t idx = off_ + s_;                                       \
-            body;                                                          \
-        }                                                                  \
-    }
 
 // mean and biased variance of channel c of x (B, C, S)
 static void bn_channel_stats(const bn_geom *g, const float *x, int c, double *mean, double *var) {
-    double n = (double)g->B * g->S, s = 0.0, ss = 0.0;
-    BN_CHANNEL_LOOP(g, c, i, s += x[i]);
-    double m = s / n;
-    BN_CHANNEL_LOOP(g, c, i, { double d = x[i] - m; ss += d * d; });
+    double n = 0.0, m = 0.0, m2 = 0.0;
+    for (int b = 0; b < g->B; b++) {
+        const float *restrict r = x + ((int64_t)b * g->C + c) * g->S;
+        float s = 0.0f;
+#pragma omp simd reduction(+ : s)
+        for (int64_t j = 0; j < g->S; j++) s += r[j];
+        float rm = s / (float)g->S, ss = 0.0f;
+#pragma omp simd reduction(+ : ss)
+        for (int64_t j = 0; j < g->S; j++) ss += (r[j] - rm) * (r[j] - rm);
+        /* combine (n, m, m2) with this run's (S, rm, ss) */
+        double nb = (double)g->S, d = (double)rm - m, nn = n + nb;
+        m += d * nb / nn;
+        m2 += (double)ss + d * d * n * nb / nn;
+        n = nn;
+    }
     *mean = m;
-    *var = ss / n;
+    *var = m2 / n;
 }
+
+/* y's pre-activation from x, the same way in forward and backward: the backward of a
+ * BN + ReLU without a shortcut recomputes the ReLU's gate from x, which it reads anyway,
+ * instead of reading y (one pass over the tensor less, twice). fmaf where the target has
+ * FMA, so that both sides round alike whatever the compiler would contract. */
+#if defined(__FMA__)
+#define BN_AFFINE(x, k, sh) fmaf((x), (k), (sh))
+#else
+#define BN_AFFINE(x, k, sh) ((x) * (k) + (sh))
+#endif
+/* the affine map's shift, beta - mean·k, the same way in forward and backward */
+static inline float bn_shift(float beta, float mean, float k) { return BN_AFFINE(-mean, k, beta); }
+
+/* Channel c's backward, with GATE(j) the ReLU's gate at j (1 without ReLU): two passes,
+ * sums of the gated dy and dy·xhat, then dx (and the shortcut's gradient, which is the
+ * gated dy). */
+#define BN_BWD_CHANNEL(NAME, GATE)                                                               \
+    static void NAME(const bn_geom *g, int c, const float *stats, const float *X, const float *DY,  \
+                     const float *Y, const float *gamma, const float *beta, float *gx, float *gg,   \
+                     float *gbt, float *gr, int gx_fresh, int gr_fresh) {                        \
+        const double N = (double)g->B * g->S;                                                    \
+        const float mean = stats[c], inv = stats[g->C + c];                                      \
+        const float kf = (gamma ? gamma[c] : 1.0f) * inv, shf = bn_shift(beta ? beta[c] : 0.0f, mean, kf); \
+        (void)kf, (void)shf, (void)Y;                                                            \
+        double sdy = 0.0, sdyx = 0.0;                                                            \
+        for (int b = 0; b < g->B; b++) {                                                         \
+            int64_t off = ((int64_t)b * g->C + c) * g->S;                                        \
+            const float *restrict xr = X + off, *restrict dyr = DY + off, *restrict yr = Y + off; \
+            (void)yr;                                                                            \
+            float s1 = 0.0f, s2 = 0.0f;                                                          \
+            _Pragma("omp simd reduction(+ : s1, s2)") for (int64_t j = 0; j < g->S; j++) {        \
+                float d = GATE(j) ? dyr[j] : 0.0f;                                               \
+                s1 += d;                                                                         \
+                s2 += d * ((xr[j] - mean) * inv);                                                \
+            }                                                                                    \
+            if (gr) {                                                                            \
+                float *restrict grr = gr + off;                                                  \
+                if (gr_fresh) {                                                                  \
+                    _Pragma("omp simd") for (int64_t j = 0; j < g->S; j++) grr[j] = GATE(j) ? dyr[j] : 0.0f; \
+                } else {                                                                         \
+                    _Pragma("omp simd") for (int64_t j = 0; j < g->S; j++) grr[j] += GATE(j) ? dyr[j] : 0.0f; \
+                }                                                                                \
+            }                                                                                    \
+            sdy += s1;                                                                           \
+            sdyx += s2;                                                                          \
+        }                                                                                        \
+        if (gg) gg[c] += (float)sdyx;                                                            \
+        if (gbt) gbt[c] += (float)sdy;                                                           \
+        if (!gx) return;                                                                         \
+        const float k = kf;                                                                      \
+        const float mdy = g->batch_stats ? (float)(sdy / N) : 0.0f;                              \
+        const float kx = g->batch_stats ? (float)(sdyx / N) * inv : 0.0f; /* xhat·mean(dy·xhat) = (x - mean)·kx */ \
+        for (int b = 0; b < g->B; b++) {                                                         \
+            int64_t off = ((int64_t)b * g->C + c) * g->S;                                        \
+            const float *restrict xr = X + off, *restrict dyr = DY + off, *restrict yr = Y + off; \
+            (void)yr;                                                                            \
+            float *restrict gxr = gx + off;                                                      \
+            if (gx_fresh) {                                                                      \
+                _Pragma("omp simd") for (int64_t j = 0; j < g->S; j++) {                         \
+                    float d = GATE(j) ? dyr[j] : 0.0f;                                           \
+                    gxr[j] = k * (d - mdy - (xr[j] - mean) * kx);                                \
+                }                                                                                \
+            } else {                                                                             \
+                _Pragma("omp simd") for (int64_t j = 0; j < g->S; j++) {                         \
+                    float d = GATE(j) ? dyr[j] : 0.0f;                                           \
+                    gxr[j] += k * (d - mdy - (xr[j] - mean) * kx);                               \
+                }                                                                                \
+            }                                                                                    \
+        }                                                                                        \
+    }
+#define GATE_NONE(j) 1
+#define GATE_Y(j) (yr[j] > 0.0f)
+#define GATE_X(j) (BN_AFFINE(xr[j], kf, shf) > 0.0f)
+BN_BWD_CHANNEL(bn_bwd_plain, GATE_NONE)
+BN_BWD_CHANNEL(bn_bwd_gate_y, GATE_Y)
+BN_BWD_CHANNEL(bn_bwd_gate_x, GATE_X)
+#undef GATE_NONE
+#undef GATE_Y
+#undef GATE_X
+#undef BN_BWD_CHANNEL
 
 static void bn_backward(mmc_ctx *ctx, mmc_node *n) {
-    mmc_tensor *x = n->in[0], *gamma = n->in[1], *beta = n->in[2];
+    mmc_tensor *x = n->in[0], *gamma = n->in[1], *beta = n->in[2], *res = n->in[3];
     const bn_geom *g = n->saved;
     const float *stats = n->saved2; /* mean[C], invstd[C] */
-    float *gx = mmc_needs_grad(x) ? mmc_tensor_grad(ctx, x) : NULL;
+    /* x's and res's gradients are written whole when they are new (see mmc_tensor_grad_to_write) */
+    int gx_fresh = 0, gr_fresh = 0;
+    float *gx = mmc_needs_grad(x) ? mmc_tensor_grad_to_write(ctx, x, &gx_fresh) : NULL;
     float *gg = mmc_needs_grad(gamma) ? mmc_tensor_grad(ctx, gamma) : NULL;
     float *gbt = mmc_needs_grad(beta) ? mmc_tensor_grad(ctx, beta) : NULL;
+    float *gr = mmc_needs_grad(res) ? mmc_tensor_grad_to_write(ctx, res, &gr_fresh) : NULL;
     if (ctx->err.code) return;
-    const float *X = x->data, *dy = n->out->grad;
-    double N = (double)g->B * g->S;
-    /* each channel owns its slice of x, gamma and beta: channels are race-free */
-    MMC_PARALLEL_FOR(mmc_par_threads(x->numel, 32768),
-        for (int c = 0; c < g->C; c++) {
-            float mean = stats[c], inv = stats[g->C + c];
-            double sdy = 0.0, sdyx = 0.0; // sums of dy and dy·xhat over the channel
-            BN_CHANNEL_LOOP(g, c, i, { sdy += dy[i]; sdyx += dy[i] * ((X[i] - mean) * inv); });
-            if (gg) gg[c] += (float)sdyx;
-            if (gbt) gbt[c] += (float)sdy;
-            if (!gx) continue;
-            float k = (gamma ? gamma->data[c] : 1.0f) * inv;
-            if (g->batch_stats) {
-                float mdy = (float)(sdy / N), mdyx = (float)(sdyx / N);
-                BN_CHANNEL_LOOP(g, c, i, gx[i] += k * (dy[i] - mdy - (X[i] - mean) * inv * mdyx));
-            } else {
-                BN_CHANNEL_LOOP(g, c, i, gx[i] += k * dy[i]);
-            }
-        });
+    if (gx && gx == gr) { /* x and res the same tensor: add both, into zeros */
+        if (gx_fresh || gr_fresh) memset(gx, 0, sizeof(float) * (size_t)x->numel);
+        gx_fresh = gr_fresh = 0;
+    }
+    const float *G = gamma ? gamma->data : NULL, *Bt = beta ? beta->data : NULL;
+    /* the ReLU's gate: from x when there is no shortcut (y = relu(BN(x)), its sign follows from
+     * x and the statistics), else from y */
+    typeof(&bn_bwd_plain) f = !g->relu ? bn_bwd_plain : res ? bn_bwd_gate_y : bn_bwd_gate_x;
+    /* each channel owns its slice of x, res, gamma and beta: channels are race-free, and go to
+     * whichever thread is free */
+    MMC_PARALLEL_FOR_DYNAMIC(mmc_par_threads(x->numel, 32768),
+        for (int c = 0; c < g->C; c++)
+            f(g, c, stats, x->data, n->out->grad, n->out->data, G, Bt, gx, gg, gbt, gr, gx_fresh, gr_fresh));
 }
 
-static int bn_check(mmc_ctx *ctx, const mmc_tensor *x, mmc_tensor *const *pv, int training,
-                    float momentum, float eps) {
+static int bn_check(mmc_ctx *ctx, const mmc_tensor *x, mmc_tensor *const *pv, const mmc_tensor *res,
+                    int training, float momentum, float eps) {
     static const char *names[] = {"gamma", "beta", "running_mean", "running_var"};
     char s1[64], s2[64];
     mmc_shape_str(x, s1, sizeof s1);
@@ -84,6 +175,11 @@ static int bn_check(mmc_ctx *ctx, const mmc_tensor *x, mmc_tensor *const *pv, in
                         names[i], mmc_shape_str(pv[i], s2, sizeof s2), s1, x->shape[1]);
             return -1;
         }
+    if (res && !mmc_tensor_same_shape(res, x)) {
+        mmc_op_fail(ctx, MMC_ERR_USAGE, "batch_norm_act: residual %s does not match x %s",
+                    mmc_shape_str(res, s2, sizeof s2), s1);
+        return -1;
+    }
     if (!pv[2] != !pv[3]) {
         mmc_op_fail(ctx, MMC_ERR_USAGE, "batch_norm: give both running_mean and running_var, or neither");
         return -1;
@@ -101,46 +197,81 @@ static int bn_check(mmc_ctx *ctx, const mmc_tensor *x, mmc_tensor *const *pv, in
     return 0;
 }
 
-// x (B, C, ...); gamma, beta, running_mean, running_var (C) or NULL -> like x
-mmc_tensor *mmc_batch_norm(mmc_ctx *ctx, mmc_tensor *x, mmc_tensor *gamma, mmc_tensor *beta,
-                           mmc_tensor *running_mean, mmc_tensor *running_var, int training,
-                           float momentum, float eps) {
+/* Channel c's forward: statistics (and the running update), then y. */
+static void bn_forward_channel(const bn_geom *g, int c, const float *X, const float *R, float *Y,
+                               const mmc_tensor *gamma, const mmc_tensor *beta, mmc_tensor *running_mean,
+                               mmc_tensor *running_var, int training, float momentum, float eps, double N,
+                               float *stats) {
+    double mean, var;
+    if (g->batch_stats) {
+        bn_channel_stats(g, X, c, &mean, &var);
+        if (training && running_mean) { /* PyTorch: the running var is unbiased */
+            float *rm = running_mean->data + c, *rv = running_var->data + c;
+            *rm = (1.0f - momentum) * *rm + momentum * (float)mean;
+            *rv = (1.0f - momentum) * *rv + momentum * (float)(var * N / (N - 1.0));
+        }
+    } else {
+        mean = running_mean->data[c];
+        var = running_var->data[c];
+    }
+    float inv = (float)(1.0 / sqrt(var + eps));
+    stats[c] = (float)mean;
+    stats[g->C + c] = inv;
+    const float k = (gamma ? gamma->data[c] : 1.0f) * inv;
+    const float sh = bn_shift(beta ? beta->data[c] : 0.0f, (float)mean, k);
+    const int relu = g->relu;
+    for (int b = 0; b < g->B; b++) {
+        int64_t off = ((int64_t)b * g->C + c) * g->S;
+        const float *restrict xr = X + off;
+        float *restrict yr = Y + off;
+        if (R) {
+            const float *restrict rr = R + off;
+#pragma omp simd
+            for (int64_t j = 0; j < g->S; j++) {
+                float v = BN_AFFINE(xr[j], k, sh) + rr[j];
+                yr[j] = relu && !(v > 0.0f) ? 0.0f : v;
+            }
+        } else {
+#pragma omp simd
+            for (int64_t j = 0; j < g->S; j++) {
+                float v = BN_AFFINE(xr[j], k, sh);
+                yr[j] = relu && !(v > 0.0f) ? 0.0f : v;
+            }
+        }
+    }
+}
+
+// x (B, C, ...); gamma, beta, running_mean, running_var (C) or NULL; res like x or NULL -> like x
+mmc_tensor *mmc_batch_norm_act(mmc_ctx *ctx, mmc_tensor *x, mmc_tensor *gamma, mmc_tensor *beta,
+                               mmc_tensor *running_mean, mmc_tensor *running_var, int training,
+                               float momentum, float eps, mmc_tensor *res, int relu) {
     MMC_CHECK_INPUTS(ctx, "batch_norm", x);
     mmc_tensor *pv[4] = {gamma, beta, running_mean, running_var};
-    if (bn_check(ctx, x, pv, training, momentum, eps)) return NULL;
+    if (bn_check(ctx, x, pv, res, training, momentum, eps)) return NULL;
     bn_geom *g = mmc_scratch(ctx, sizeof *g);
     float *stats = g ? mmc_scratch(ctx, sizeof(float) * 2 * (size_t)x->shape[1]) : NULL;
     mmc_tensor *out = stats ? mmc_tensor_empty(ctx, x->ndim, x->shape) : NULL;
     if (!out) return NULL;
     *g = (bn_geom){x->shape[0], x->shape[1], mmc_shape_numel(x->ndim - 2, x->shape + 2),
-                   training || !running_mean};
+                   training || !running_mean, relu != 0};
     double N = (double)g->B * g->S;
-    const float *X = x->data;
+    const float *X = x->data, *R = res ? res->data : NULL;
     float *Y = out->data;
-    MMC_PARALLEL_FOR(mmc_par_threads(x->numel, 32768),
-        for (int c = 0; c < g->C; c++) {
-            double mean, var;
-            if (g->batch_stats) {
-                bn_channel_stats(g, X, c, &mean, &var);
-                if (training && running_mean) { /* PyTorch: the running var is unbiased */
-                    float *rm = running_mean->data + c, *rv = running_var->data + c;
-                    *rm = (1.0f - momentum) * *rm + momentum * (float)mean;
-                    *rv = (1.0f - momentum) * *rv + momentum * (float)(var * N / (N - 1.0));
-                }
-            } else {
-                mean = running_mean->data[c];
-                var = running_var->data[c];
-            }
-            float inv = (float)(1.0 / sqrt(var + eps));
-            stats[c] = (float)mean;
-            stats[g->C + c] = inv;
-            float k = (gamma ? gamma->data[c] : 1.0f) * inv;
-            float sh = (beta ? beta->data[c] : 0.0f) - (float)mean * k;
-            BN_CHANNEL_LOOP(g, c, i, Y[i] = X[i] * k + sh);
-        });
-    mmc_node *n = mmc_node_record(ctx, "batch_norm", out, bn_backward, 3, x, gamma, beta);
+    MMC_PARALLEL_FOR_DYNAMIC(mmc_par_threads(x->numel, 32768),
+        for (int c = 0; c < g->C; c++)
+            bn_forward_channel(g, c, X, R, Y, gamma, beta, running_mean, running_var, training, momentum, eps, N,
+                               stats));
+    mmc_node *n = mmc_node_record(ctx, res || relu ? "batch_norm_act" : "batch_norm", out, bn_backward,
+                                  4, x, gamma, beta, res);
     if (n) n->saved = g, n->saved2 = stats;
     return out;
+}
+
+mmc_tensor *mmc_batch_norm(mmc_ctx *ctx, mmc_tensor *x, mmc_tensor *gamma, mmc_tensor *beta,
+                           mmc_tensor *running_mean, mmc_tensor *running_var, int training,
+                           float momentum, float eps) {
+    return mmc_batch_norm_act(ctx, x, gamma, beta, running_mean, running_var, training, momentum, eps,
+                              NULL, 0);
 }
 
 /* --------------------------------------------------------------- layer norm */

@@ -56,15 +56,34 @@ typedef struct adam_k {
     int adamw;
 } adam_k;
 
-static inline void adam_elem(const adam_k *k, int64_t j) {
-    float g = k->g[j];
-    if (k->adamw) k->p[j] = k->p[j] * k->decay;
-    else if (k->wd != 0) g = g + k->wd * k->p[j];
-    k->m[j] = k->m[j] * k->beta1 + k->one_m_b1 * g;
-    k->v[j] = k->v[j] * k->beta2 + k->one_m_b2 * g * g;
-    float denom = sqrtf(k->v[j]) / k->bc2_sqrt + k->eps;
-    k->p[j] = k->p[j] + k->neg_step_size * k->m[j] / denom;
+/* Elements [j0, j1), vectorised: the same operations per element in the same order as the
+ * formulas above (sqrt and division are exact in SIMD too), so the result does not depend on
+ * how the elements are cut into chunks or threads. */
+static void adam_chunk(const adam_k *k, int64_t j0, int64_t j1) {
+    float *restrict p = k->p, *restrict m = k->m, *restrict v = k->v;
+    const float *restrict gr = k->g;
+    const float b1 = k->beta1, b2 = k->beta2, c1 = k->one_m_b1, c2 = k->one_m_b2, st = k->neg_step_size;
+    const float bc = k->bc2_sqrt, eps = k->eps, wd = k->wd, decay = k->decay;
+    if (k->adamw) {
+#pragma omp simd
+        for (int64_t j = j0; j < j1; j++) {
+            float g = gr[j], pj = p[j] * decay;
+            float mj = m[j] * b1 + c1 * g, vj = v[j] * b2 + c2 * g * g;
+            m[j] = mj, v[j] = vj;
+            p[j] = pj + st * mj / (sqrtf(vj) / bc + eps);
+        }
+    } else {
+#pragma omp simd
+        for (int64_t j = j0; j < j1; j++) {
+            float g = wd != 0 ? gr[j] + wd * p[j] : gr[j];
+            float mj = m[j] * b1 + c1 * g, vj = v[j] * b2 + c2 * g * g;
+            m[j] = mj, v[j] = vj;
+            p[j] = p[j] + st * mj / (sqrtf(vj) / bc + eps);
+        }
+    }
 }
+
+enum { ADAM_CHUNK = 8192 };
 
 void mmc_adam_update(mmc_optim *o, int i) {
     mmc_tensor *t = o->params[i];
@@ -88,6 +107,8 @@ void mmc_adam_update(mmc_optim *o, int i) {
         .decay = (float)(1.0 - lr * (double)wd),
         .adamw = o->kind == MMC_OPTIM_KIND_ADAMW,
     };
-    MMC_PARALLEL_FOR(mmc_par_threads(N, MMC_OPTIM_PARALLEL_MIN - 1),
-                     for (int64_t j = 0; j < N; j++) adam_elem(&k, j));
+    const int64_t nch = (N + ADAM_CHUNK - 1) / ADAM_CHUNK;
+    MMC_PARALLEL_FOR_DYNAMIC(mmc_par_threads(N, MMC_OPTIM_PARALLEL_MIN - 1),
+                     for (int64_t c = 0; c < nch; c++)
+                         adam_chunk(&k, c * ADAM_CHUNK, (c + 1) * ADAM_CHUNK < N ? (c + 1) * ADAM_CHUNK : N));
 }
