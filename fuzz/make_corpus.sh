@@ -230,6 +230,9 @@ seeds_model_config() {
   # Hugging Face CLIP / Chinese-CLIP config.json files when ../shared is here
   printf '{"image_encoder": "cnn", "cnn_widths": [8, 16], "text_encoder": "gru", "embed_dim": 32, "loss": "infonce", "lr": 0.002, "lang": "zh"}' > "$d/retrieval.json"
   printf '{"image_encoder": "vit", "vit_patch": 8, "text_encoder": "transformer", "loss": "triplet_hardest", "margin": 0.2}' > "$d/retrieval_vit.json"
+  # caption and VQA configs (the keys of `mmc train caption|vqa --config`)
+  printf '{"task": "caption", "decoder": "attention", "hidden": 32, "cnn_widths": [8, 16], "lang": "zh", "label_smoothing": 0.1, "train_captions": "first"}' > "$d/caption.json"
+  printf '{"task": "vqa", "fusion": "hybrid", "film_from": 1, "cnn_widths": [8, 16], "combine": "bilinear", "glimpses": 2, "warmup": 0.05}' > "$d/vqa.json"
   for f in "$SRC/../shared/fixtures/hf/clip/config.json" "$SRC/../shared/fixtures/hf/chinese-clip/config.json"; do
     [ -f "$f" ] && cp "$f" "$d/$(basename "$(dirname "$f")")-config.json"
   done
