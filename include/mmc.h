@@ -1723,11 +1723,14 @@ typedef struct mmc_retrieval_config {
     char bn_eval[8];         /* cnn: BatchNorm statistics outside training: "batch" (default;
                                 those of the images embedded together, up to 128 at a time,
                                 as in training) or "running" (the running averages) */
-    char cnn_norm[8];        /* cnn: the norm after each conv: "group" (default: GroupNorm,
-                                per image, no batch dependence) or "batch" (BatchNorm, the
-                                earlier default; a run folder without the key is "batch") */
+    char cnn_norm[8];        /* cnn: the norm after each conv: "batch" (default: BatchNorm;
+                                a run folder without the key is "batch") or "group"
+                                (GroupNorm: per image, no batch dependence) */
     int norm_groups;         /* cnn "group": groups per layer (8); a layer of width w uses
                                 gcd(w, norm_groups) */
+    int bn_recompute;        /* cnn "batch": before each validation (and the final save)
+                                the running statistics are recomputed at the current weights
+                                from this many training batches (precise BN); 0 = off */
     /* text encoder */
     char text_encoder[16];   /* "gru" (default), "lstm", "bag", "transformer" */
     int word_dim;            /* token embedding size (128) */

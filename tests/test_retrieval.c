@@ -181,15 +181,20 @@ static int same_file_tensors(const char *pa, const char *pb, char *why, size_t n
     return ok;
 }
 
-static void resume_bit_exact(int subword) {
+/* mode 0: the default; 1: subword trigrams + word dropout; 2: BatchNorm with precise-BN
+ * recomputation at every validation */
+static void resume_bit_exact(int mode) {
     char dir[64], ra[128], rb[128], why[1200] = "";
     REQUIRE(make_data(dir, sizeof dir, 48, 16), "cannot make the dataset");
     snprintf(ra, sizeof ra, "%s/straight", dir);
     snprintf(rb, sizeof rb, "%s/resumed", dir);
     mmc_retrieval_config c = tiny_config();
-    if (subword) { /* the trigram features and word dropout draw from the step's stream */
+    if (mode == 1) { /* the trigram features and word dropout draw from the step's stream */
         c.subword_buckets = 64;
         c.word_dropout = 0.2f;
+    } else if (mode == 2) {
+        strcpy(c.cnn_norm, "batch");
+        c.bn_recompute = 2;
     }
     mmc_error err = {0};
     /* 3 steps per epoch: 14 steps cross epochs (new order) and the checkpoint at 7 is mid-epoch */
@@ -217,6 +222,7 @@ static void resume_bit_exact(int subword) {
 
 TEST(retrieval_resume_bit_exact) { resume_bit_exact(0); }
 TEST(retrieval_resume_bit_exact_subword) { resume_bit_exact(1); }
+TEST(retrieval_resume_bit_exact_batchnorm) { resume_bit_exact(2); }
 
 TEST(retrieval_losses_train) {
     static const char *losses[] = {"infonce", "contrastive", "triplet", "triplet_hardest", "cosine"};
@@ -383,9 +389,9 @@ static float batch_vs_alone(mmc_retrieval *m, const float *chw, int B) {
     return worst;
 }
 
-/* The default cnn (GroupNorm) embeds an image the same alone or in a batch, in training as
- * at inference, so training, validation and `mmc embed` agree; BatchNorm in training does
- * not (which is what made mid-run validation collapse). */
+/* The cnn with GroupNorm embeds an image the same alone or in a batch, in training as at
+ * inference, so training, validation and `mmc embed` agree; BatchNorm in training does
+ * not. */
 TEST(retrieval_group_norm_batch_independent) {
     mmc_error err = {0};
     float chw[4 * 3 * 32 * 32];
@@ -395,10 +401,9 @@ TEST(retrieval_group_norm_batch_independent) {
     for (int k = 0; k < 2; k++) {
         mmc_retrieval_config c = tiny_config();
         c.max_len = 16;
-        if (k) strcpy(c.cnn_norm, "batch");
+        strcpy(c.cnn_norm, k ? "batch" : "group");
         mmc_retrieval *m = mmc_retrieval_create(&c, tiny_vocab(&err), 7, &err);
         REQUIRE(m, "create: %s", err.msg);
-        CHECK(!strcmp(mmc_retrieval_get_config(m)->cnn_norm, k ? "batch" : "group"), "cnn_norm %s", mmc_retrieval_get_config(m)->cnn_norm);
         CHECK((mmc_params_find(mmc_retrieval_params(m), "image_encoder.gn.0.weight") != NULL) == !k &&
                   (mmc_params_find(mmc_retrieval_params(m), "image_encoder.bn.0.running_mean") != NULL) == k,
               "%s: wrong norm tensors", k ? "batch" : "group");
@@ -520,5 +525,61 @@ TEST(retrieval_subword_unknown_words) {
         }
         mmc_retrieval_free(m);
     }
+    rm_rf(dir);
+}
+
+/* Precise BN: with bn_recompute batches covering the whole training set, each BatchNorm's
+ * running mean is the mean of its input over every training image at the final weights;
+ * checked for the first layer against a convolution computed here. Without it the running
+ * mean is a moving average and differs. */
+TEST(retrieval_bn_recompute_running_mean) {
+    char dir[64], run[2][128];
+    REQUIRE(make_data(dir, sizeof dir, 32, 8), "cannot make the dataset");
+    float diff[2] = {0, 0};
+    for (int k = 0; k < 2; k++) {
+        snprintf(run[k], sizeof run[k], "%s/run%d", dir, k);
+        mmc_retrieval_config c = tiny_config();
+        strcpy(c.cnn_norm, "batch");
+        c.bn_recompute = k ? 2 : 0; /* 2 batches of 16 = the 32 training images */
+        mmc_error err = {0};
+        REQUIRE(train_run(&c, dir, run[k], 6, 0, 0, NULL, &err) == MMC_OK, "train: %s", err.msg);
+        mmc_retrieval *m = mmc_retrieval_load(run[k], &err);
+        REQUIRE(m, "load: %s", err.msg);
+        mmc_manifest *man = mmc_manifest_load(dir, "train", &err);
+        REQUIRE(man, "manifest: %s", err.msg);
+        float *chw = malloc(sizeof(float) * 32 * 3 * 32 * 32);
+        for (int i = 0; i < 32; i++) {
+            char path[512];
+            mmc_image img = {0};
+            snprintf(path, sizeof path, "%s/%s", man->dir, man->samples[i].image);
+            REQUIRE(mmc_image_load(&img, path, 3, &err) == MMC_OK && mmc_retrieval_image_to_chw(m, &img, chw + (size_t)i * 3 * 32 * 32, &err) == MMC_OK,
+                    "image: %s", err.msg);
+            mmc_image_free(&img);
+        }
+        mmc_params *P = mmc_retrieval_params(m);
+        mmc_tensor *w = mmc_params_find(P, "image_encoder.conv.0.weight"), *b = mmc_params_find(P, "image_encoder.conv.0.bias"),
+                   *rm = mmc_params_find(P, "image_encoder.bn.0.running_mean");
+        REQUIRE(w && rm, "conv.0 / bn.0 tensors missing");
+        mmc_ctx *ctx = mmc_ctx_new();
+        mmc_grad_mode(ctx, 0);
+        mmc_conv2d_opts o = mmc_conv2d_defaults();
+        o.stride_h = o.stride_w = 2;
+        o.pad_h = o.pad_w = 1;
+        mmc_tensor *y = mmc_conv2d(ctx, mmc_tensor_from(ctx, 4, (int[]){32, 3, 32, 32}, chw), w, b, o); // (32, C, 16, 16)
+        REQUIRE(y, "conv: %s", ctx->err.msg);
+        int C = y->shape[1], HW = y->shape[2] * y->shape[3];
+        for (int ch = 0; ch < C; ch++) {
+            double s = 0;
+            for (int i = 0; i < 32; i++)
+                for (int p = 0; p < HW; p++) s += y->data[((size_t)i * C + ch) * HW + p];
+            diff[k] = fmaxf(diff[k], fabsf((float)(s / (32.0 * HW)) - rm->data[ch]));
+        }
+        mmc_ctx_free(ctx);
+        free(chw);
+        mmc_manifest_free(man);
+        mmc_retrieval_free(m);
+    }
+    CHECK(diff[1] < 1e-4f, "with bn_recompute the running mean is off the data mean by %g", diff[1]);
+    CHECK(diff[0] > 1e-3f, "without bn_recompute the running mean already equals the data mean (%g): the check cannot tell", diff[0]);
     rm_rf(dir);
 }

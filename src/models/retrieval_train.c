@@ -450,7 +450,44 @@ static void log_metrics_step(trainer *t, double loss, double lr, double rate) {
     fflush(t->metrics);
 }
 
+/* Precise BN (cnn with BatchNorm): the running averages lag the weights, and mid-run they
+ * were far enough off to make validation collapse (docs/retrieval.md). Before validating,
+ * the running mean and variance of every BatchNorm are recomputed at the current weights
+ * as the plain average over bn_recompute batches of training images (batch k is folded in
+ * with momentum 1/k), unshifted, in a fixed order of their own (stream 3·2^40: no other
+ * draw moves). Only buffers change, which training never reads, so resume stays exact. */
+static int recompute_bn(trainer *t, mmc_error *err) {
+    mmc_retrieval *m = t->m;
+    int K = t->cfg.bn_recompute, S = t->cfg.image_size;
+    if (m->img_kind != RET_IMG_CNN || m->group_norm || K <= 0) return MMC_OK;
+    int *perm = mmc_malloc(sizeof(int) * (size_t)t->train.n);
+    mmc_ctx *ctx = mmc_ctx_new();
+    int rc = perm && ctx ? MMC_OK : mmc_error_set(err, MMC_ERR_RUNTIME, "train: out of memory");
+    float saved_m[RET_MAX_STAGES * 2], saved_n[RET_MAX_STAGES * 2];
+    for (int i = 0; i < m->n_conv; i++) saved_m[i] = m->bn[i].momentum, saved_n[i] = m->bn[i].num_batches_tracked->data[0];
+    if (!rc) {
+        mmc_rng r;
+        mmc_rng_seed(&r, t->o->seed, (uint64_t)3 << 40);
+        mmc_rng_permutation(&r, perm, t->train.n);
+        mmc_grad_mode(ctx, 0);
+    }
+    for (int k = 0; !rc && k < K && (int64_t)(k + 1) * t->B <= t->train.n; k++) {
+        for (int b = 0; b < t->B; b++) ret_dataset_chw(&t->train, perm[k * t->B + b], 0, 0, t->chw + (size_t)b * 3 * S * S);
+        for (int i = 0; i < m->n_conv; i++) m->bn[i].momentum = 1.0f / (float)(k + 1);
+        mmc_tensor *x = mmc_tensor_from(ctx, 4, (int[]){t->B, 3, S, S}, t->chw);
+        if (!ret_image_forward(ctx, m, x, 1))
+            rc = mmc_error_set(err, ctx->err.code ? ctx->err.code : MMC_ERR_RUNTIME, "train: recomputing BatchNorm statistics: %s", ctx->err.msg);
+        mmc_ctx_reset(ctx);
+    }
+    for (int i = 0; i < m->n_conv; i++) m->bn[i].momentum = saved_m[i], m->bn[i].num_batches_tracked->data[0] = saved_n[i];
+    mmc_ctx_free(ctx);
+    mmc_free(perm);
+    return rc;
+}
+
 static int validate(trainer *t, mmc_error *err) {
+    int rc0 = recompute_bn(t, err);
+    if (rc0) return rc0;
     if (!t->has_val) return MMC_OK;
     mmc_retrieval_metrics mt;
     int rc = ret_dataset_evaluate(t->m, &t->val, &mt, err);
