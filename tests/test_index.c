@@ -1,6 +1,7 @@
 /* test_index.c — the embedding index: file round trip, blocked search against the brute
  * force reference, deterministic ties, int8 recall, and a catalogue of hostile files. */
 #include "test.h"
+#include "../index/index_internal.h"
 #include <stdint.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -217,6 +218,40 @@ TEST(index_search_matches_bruteforce) {
     free(q);
     mmc_index_close(f);
     mmc_index_close(q8);
+}
+
+TEST(index_search_few_queries_direct) {
+    /* Up to 4 queries take the direct path (rows read once, int8 widened in registers):
+     * vector and plain C kernels, dims with and without a tail, both dtypes, k from 1 to
+     * past the end; each against the brute force, and one query alone must rank the same
+     * rows as inside a batch of the GEMM path. */
+    const int64_t N = 2100;
+    const int dims[] = {16, 37, 64, 256};
+    for (int di = 0; di < 4; di++) {
+        const int D = dims[di];
+        mmc_index *f = build_random(N, D, MMC_INDEX_F32, 41 + di), *q8 = build_random(N, D, MMC_INDEX_I8, 41 + di);
+        REQUIRE(f && q8, "build");
+        float *q = rand_matrix(8, D, 51 + di);
+        for (int simd = 1; simd >= 0; simd--) {
+            int prev = idx_simd_set_enabled(simd);
+            for (int nq = 1; nq <= 4; nq++) {
+                check_against_bruteforce(f, q, nq, 1, 0);
+                check_against_bruteforce(f, q, nq, 10, 500);
+                check_against_bruteforce(q8, q, nq, 10, 0);
+                check_against_bruteforce(q8, q, nq, 2200, 700);
+            }
+            idx_simd_set_enabled(prev);
+        }
+        int64_t i1[10], i8q[8 * 10];
+        float s1[10], s8q[8 * 10];
+        mmc_error err = {0};
+        REQUIRE(mmc_index_search(f, q + 3 * D, 1, 10, 0, i1, s1, NULL, &err) == MMC_OK, "%s", err.msg);
+        REQUIRE(mmc_index_search(f, q, 8, 10, 0, i8q, s8q, NULL, &err) == MMC_OK, "%s", err.msg);
+        CHECK(compare_results(i1, s1, i8q + 30, s8q + 30, 1, 10) == 0, "D %d: one query alone differs from the batch", D);
+        free(q);
+        mmc_index_close(f);
+        mmc_index_close(q8);
+    }
 }
 
 TEST(index_topk_ties_deterministic) {

@@ -48,6 +48,10 @@ static inline uint32_t idx_le32(const uint8_t *p) {
     return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
 
+/* Search's vector kernels (AVX-512 when the CPU has it): on by default; tests turn them
+ * off to check the plain C ones. Returns the previous setting. */
+int idx_simd_set_enabled(int on);
+
 /* Row i of the matrix into out[dim] as floats (dequantised for int8). */
 static inline void idx_row(const mmc_index *ix, int64_t i, float *out) {
     const int64_t D = ix->dim;

@@ -5,6 +5,12 @@
  * bounded min-heap of the k best so far. Scratch is therefore O(QC·B + B·D) per thread,
  * whatever N is (int8 blocks are dequantised into the B·D buffer first).
  *
+ * A few queries (nq <= DIRECT_MAX_Q, the interactive case) take the direct path instead:
+ * each row is read once, straight from the (mmap'd) matrix, and dotted with every query —
+ * int8 rows are widened in registers, never dequantised into a buffer. One query is then
+ * bound by memory bandwidth alone, so int8 storage (a quarter of the bytes) is the fast
+ * one. AVX-512 when the CPU has it (checked at run time), plain C otherwise.
+ *
  * Threads take whole blocks (static schedule), each with its own heaps; the heaps are
  * merged at the end. Hits are ordered totally — higher score first, then lower index — so
  * the k best of a set are one set, whichever thread saw which block: the merge gives the
@@ -17,6 +23,12 @@
 #include <string.h>
 
 #define QUERY_CHUNK_FLOATS (1 << 20) /* scores scratch per thread: 4 MiB */
+#define DIRECT_MAX_Q 4                /* up to this many queries: no GEMM, rows read once */
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define IDX_X86 1
+#endif
 
 typedef struct {
     float s;
@@ -86,7 +98,7 @@ static float *normalised_queries(const float *q, int nq, int D) {
     return out;
 }
 
-/* ------------------------------------------------------------------- blocked */
+/* ------------------------------------------------------------------- plan */
 
 typedef struct {
     float *scores; /* (QC, B) */
@@ -101,7 +113,125 @@ typedef struct {
     int nq, k, B, QC;
 } plan;
 
+/* ------------------------------------------------------------------ direct */
+
+/* Dot products of one row with n queries; float32 and int8 rows. Plain C: eight partial
+ * sums, so the compiler keeps them in registers. */
+static void dot_f32_c(const float *q, int n, const float *x, int D, float *out) {
+    for (int i = 0; i < n; i++, q += D) {
+        float a[8] = {0};
+        int j = 0;
+        for (; j + 8 <= D; j += 8)
+            for (int l = 0; l < 8; l++) a[l] += q[j + l] * x[j + l];
+        for (; j < D; j++) a[0] += q[j] * x[j];
+        out[i] = ((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7]));
+    }
+}
+
+static void dot_i8_c(const float *q, int n, const int8_t *x, int D, float *out) {
+    for (int i = 0; i < n; i++, q += D) {
+        float a[8] = {0};
+        int j = 0;
+        for (; j + 8 <= D; j += 8)
+            for (int l = 0; l < 8; l++) a[l] += q[j + l] * (float)x[j + l];
+        for (; j < D; j++) a[0] += q[j] * (float)x[j];
+        out[i] = ((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7]));
+    }
+}
+
+#ifdef IDX_X86
+/* 16 lanes at a time, tails masked. */
+__attribute__((target("avx512f,avx512bw,avx512vl"))) static void dot_f32_avx512(const float *q, int n, const float *x, int D, float *out) {
+    const __mmask16 tail = (__mmask16)((1u << (D & 15)) - 1);
+    for (int i = 0; i < n; i++, q += D) {
+        __m512 a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps();
+        int j = 0;
+        for (; j + 32 <= D; j += 32) {
+            a0 = _mm512_fmadd_ps(_mm512_loadu_ps(q + j), _mm512_loadu_ps(x + j), a0);
+            a1 = _mm512_fmadd_ps(_mm512_loadu_ps(q + j + 16), _mm512_loadu_ps(x + j + 16), a1);
+        }
+        for (; j + 16 <= D; j += 16) a0 = _mm512_fmadd_ps(_mm512_loadu_ps(q + j), _mm512_loadu_ps(x + j), a0);
+        if (tail) a1 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(tail, q + j), _mm512_maskz_loadu_ps(tail, x + j), a1);
+        out[i] = _mm512_reduce_add_ps(_mm512_add_ps(a0, a1));
+    }
+}
+
+__attribute__((target("avx512f,avx512bw,avx512vl"))) static void dot_i8_avx512(const float *q, int n, const int8_t *x, int D, float *out) {
+    const __mmask16 tail = (__mmask16)((1u << (D & 15)) - 1);
+    for (int i = 0; i < n; i++, q += D) {
+        __m512 a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps();
+        int j = 0;
+        for (; j + 32 <= D; j += 32) {
+            __m512 x0 = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(x + j))));
+            __m512 x1 = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(x + j + 16))));
+            a0 = _mm512_fmadd_ps(_mm512_loadu_ps(q + j), x0, a0);
+            a1 = _mm512_fmadd_ps(_mm512_loadu_ps(q + j + 16), x1, a1);
+        }
+        for (; j + 16 <= D; j += 16)
+            a0 = _mm512_fmadd_ps(_mm512_loadu_ps(q + j),
+                                 _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(x + j)))), a0);
+        if (tail) {
+            __m128i b = _mm_maskz_loadu_epi8(tail, x + j);
+            a1 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(tail, q + j), _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(b)), a1);
+        }
+        out[i] = _mm512_reduce_add_ps(_mm512_add_ps(a0, a1));
+    }
+}
+
+static int g_simd = 1;
+
+static int have_avx512(void) {
+    if (!__atomic_load_n(&g_simd, __ATOMIC_RELAXED)) return 0;
+    static int have; /* 0 unknown, 1 no, 2 yes; racing first calls store the same */
+    int h = __atomic_load_n(&have, __ATOMIC_RELAXED);
+    if (!h) __atomic_store_n(&have, h = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+                                                 __builtin_cpu_supports("avx512vl") ? 2 : 1,
+                             __ATOMIC_RELAXED);
+    return h == 2;
+}
+#endif
+
+int idx_simd_set_enabled(int on) {
+#ifdef IDX_X86
+    return __atomic_exchange_n(&g_simd, on ? 1 : 0, __ATOMIC_RELAXED);
+#else
+    (void)on;
+    return 0;
+#endif
+}
+
+/* Scores every row of block b against the (few) queries directly. */
+static void direct_block(const plan *p, worker *w, int64_t b) {
+    const mmc_index *ix = p->ix;
+    const int D = ix->dim;
+    const int64_t r0 = b * p->B;
+    const int rows = (int)(ix->count - r0 < p->B ? ix->count - r0 : p->B);
+    void (*f32)(const float *, int, const float *, int, float *) = dot_f32_c;
+    void (*i8)(const float *, int, const int8_t *, int, float *) = dot_i8_c;
+#ifdef IDX_X86
+    if (have_avx512()) f32 = dot_f32_avx512, i8 = dot_i8_avx512;
+#endif
+    float s[DIRECT_MAX_Q];
+    for (int r = 0; r < rows; r++) {
+        const int64_t row = r0 + r;
+        if (ix->f32) {
+            f32(p->qn, p->nq, ix->f32 + row * D, D, s);
+        } else {
+            i8(p->qn, p->nq, ix->i8 + row * D, D, s);
+            for (int i = 0; i < p->nq; i++) s[i] *= ix->scales[row];
+        }
+        for (int i = 0; i < p->nq; i++)
+            heap_push(w->heaps + (int64_t)i * p->k, &w->fill[i], p->k, (hit){s[i], (int32_t)row});
+    }
+}
+
+/* ------------------------------------------------------------------ blocked */
+
 static void score_block(const plan *p, worker *w, int64_t b) {
+    if (p->nq <= DIRECT_MAX_Q) {
+        direct_block(p, w, b);
+        return;
+    }
     const mmc_index *ix = p->ix;
     const int D = ix->dim;
     const int64_t r0 = b * p->B;
@@ -136,11 +266,12 @@ static worker *new_workers(const plan *p, int nt) {
     worker *w = mmc_calloc((size_t)nt, sizeof *w);
     if (!w) return NULL;
     for (int t = 0; t < nt; t++) {
-        w[t].scores = mmc_malloc(sizeof(float) * (size_t)p->QC * (size_t)p->B);
-        w[t].deq = p->ix->f32 ? NULL : mmc_malloc(sizeof(float) * (size_t)p->B * (size_t)p->ix->dim);
+        const int gemm = p->nq > DIRECT_MAX_Q; /* the direct path needs heaps only */
+        w[t].scores = gemm ? mmc_malloc(sizeof(float) * (size_t)p->QC * (size_t)p->B) : NULL;
+        w[t].deq = gemm && !p->ix->f32 ? mmc_malloc(sizeof(float) * (size_t)p->B * (size_t)p->ix->dim) : NULL;
         w[t].heaps = mmc_malloc(sizeof(hit) * (size_t)p->nq * (size_t)p->k);
         w[t].fill = mmc_calloc((size_t)p->nq, sizeof(int));
-        if (!w[t].scores || (!p->ix->f32 && !w[t].deq) || !w[t].heaps || !w[t].fill) {
+        if ((gemm && !w[t].scores) || (gemm && !p->ix->f32 && !w[t].deq) || !w[t].heaps || !w[t].fill) {
             free_workers(w, nt);
             return NULL;
         }
