@@ -2576,8 +2576,9 @@ int mmc_index_row(const mmc_index *ix, int64_t i, float *out, mmc_error *err);
  * scores 0 everywhere), then scored against every row. Writes idx (nq, k') and scores
  * (nq, k'), k' = min(k, count), best first; equal scores keep the lower index first. The
  * rows are processed in blocks of block_rows (0: MMC_INDEX_BLOCK_ROWS), one GEMM per block
- * and query chunk, blocks spread over mmc_get_threads() threads; results do not depend on
- * the thread count. Queries must be finite (else MMC_ERR_INPUT). Returns k' in *k_out
+ * and query chunk — or, for up to 4 queries, dot products straight off the rows (int8 rows
+ * are not dequantised into a buffer) — blocks spread over mmc_get_threads() threads;
+ * results do not depend on the thread count. Queries must be finite (else MMC_ERR_INPUT). Returns k' in *k_out
  * (may be NULL). */
 int mmc_index_search(const mmc_index *ix, const float *q, int nq, int k, int block_rows,
                      int64_t *idx, float *scores, int *k_out, mmc_error *err);
