@@ -8,6 +8,7 @@
  * AdamW with warm-up and cosine decay, and small random shifts as the only augmentation
  * (flips would swap left and right). */
 #include "retrieval_internal.h"
+#include "config_keys.h"
 #include <cjson/cJSON.h>
 #include <math.h>
 #include <stdlib.h>
@@ -80,58 +81,50 @@ int ret_loss_kind(const char *s) {
          : !strcmp(s, "cosine") ? RET_LOSS_COSINE : 0;
 }
 
-/* The table of keys: name, type, where in the struct, and the allowed range. One table
- * drives parsing, printing and the unknown-key check, so they cannot disagree. */
-enum { K_INT, K_FLOAT, K_STR, K_INTS };
-typedef struct key_def {
-    const char *name;
-    int type;
-    size_t off;
-    double lo, hi; /* K_INT/K_FLOAT/K_INTS: value range; K_STR/K_INTS: hi = capacity */
-} key_def;
+/* The key table (config_keys.h): parsing, printing and the unknown-key check. */
 #define OFF(f) offsetof(mmc_retrieval_config, f)
-static const key_def KEYS[] = {
-    {"image_encoder", K_STR, OFF(image_encoder), 0, 16},
-    {"image_size", K_INT, OFF(image_size), 8, 512},
-    {"cnn_widths", K_INTS, OFF(cnn_widths), 1, 6},
-    {"cnn_depth", K_INT, OFF(cnn_depth), 1, 2},
-    {"resnet_layers", K_INTS, OFF(resnet_layers), 1, 4},
-    {"resnet_widths", K_INTS, OFF(resnet_widths), 1, 4},
-    {"vit_patch", K_INT, OFF(vit_patch), 2, 64},
-    {"vit_dim", K_INT, OFF(vit_dim), 8, 2048},
-    {"vit_depth", K_INT, OFF(vit_depth), 1, 24},
-    {"vit_heads", K_INT, OFF(vit_heads), 1, 32},
-    {"image_pool", K_STR, OFF(image_pool), 0, 8},
-    {"pool_grid", K_INT, OFF(pool_grid), 1, 16},
-    {"bn_eval", K_STR, OFF(bn_eval), 0, 8},
-    {"cnn_norm", K_STR, OFF(cnn_norm), 0, 8},
-    {"norm_groups", K_INT, OFF(norm_groups), 1, 4096},
-    {"bn_recompute", K_INT, OFF(bn_recompute), 0, 100000},
-    {"text_encoder", K_STR, OFF(text_encoder), 0, 16},
-    {"word_dim", K_INT, OFF(word_dim), 4, 4096},
-    {"subword_buckets", K_INT, OFF(subword_buckets), 0, 1 << 22},
-    {"word_dropout", K_FLOAT, OFF(word_dropout), 0, 0.9},
-    {"text_hidden", K_INT, OFF(text_hidden), 4, 4096},
-    {"text_layers", K_INT, OFF(text_layers), 1, 8},
-    {"text_heads", K_INT, OFF(text_heads), 1, 64},
-    {"max_len", K_INT, OFF(max_len), 0, 1024},
-    {"embed_dim", K_INT, OFF(embed_dim), 2, 8192},
-    {"loss", K_STR, OFF(loss), 0, 24},
-    {"margin", K_FLOAT, OFF(margin), 0, 10},
-    {"temperature", K_FLOAT, OFF(temperature), 0.001, 10},
-    {"learn_temperature", K_INT, OFF(learn_temperature), 0, 1},
-    {"lang", K_STR, OFF(lang), 0, 4},
-    {"min_count", K_INT, OFF(min_count), 1, 1000000},
-    {"batch_size", K_INT, OFF(batch_size), 2, 65536},
-    {"lr", K_FLOAT, OFF(lr), 0, 10},
-    {"weight_decay", K_FLOAT, OFF(weight_decay), 0, 10},
-    {"min_lr_ratio", K_FLOAT, OFF(min_lr_ratio), 0, 1},
-    {"grad_clip", K_FLOAT, OFF(grad_clip), 0, 1e6},
-    {"warmup_steps", K_INT, OFF(warmup_steps), 0, 100000000},
-    {"augment_shift", K_INT, OFF(augment_shift), 0, 64},
-    {"dropout", K_FLOAT, OFF(dropout), 0, 0.95},
-    {"epochs", K_INT, OFF(epochs), 1, 1000000},
-    {"train_captions", K_INT, OFF(train_captions), 0, 1000},
+static const cfg_key KEYS[] = {
+    {"image_encoder", CFG_STR, OFF(image_encoder), 0, 16},
+    {"image_size", CFG_INT, OFF(image_size), 8, 512},
+    {"cnn_widths", CFG_INTS, OFF(cnn_widths), 1, 6},
+    {"cnn_depth", CFG_INT, OFF(cnn_depth), 1, 2},
+    {"resnet_layers", CFG_INTS, OFF(resnet_layers), 1, 4},
+    {"resnet_widths", CFG_INTS, OFF(resnet_widths), 1, 4},
+    {"vit_patch", CFG_INT, OFF(vit_patch), 2, 64},
+    {"vit_dim", CFG_INT, OFF(vit_dim), 8, 2048},
+    {"vit_depth", CFG_INT, OFF(vit_depth), 1, 24},
+    {"vit_heads", CFG_INT, OFF(vit_heads), 1, 32},
+    {"image_pool", CFG_STR, OFF(image_pool), 0, 8},
+    {"pool_grid", CFG_INT, OFF(pool_grid), 1, 16},
+    {"bn_eval", CFG_STR, OFF(bn_eval), 0, 8},
+    {"cnn_norm", CFG_STR, OFF(cnn_norm), 0, 8},
+    {"norm_groups", CFG_INT, OFF(norm_groups), 1, 4096},
+    {"bn_recompute", CFG_INT, OFF(bn_recompute), 0, 100000},
+    {"text_encoder", CFG_STR, OFF(text_encoder), 0, 16},
+    {"word_dim", CFG_INT, OFF(word_dim), 4, 4096},
+    {"subword_buckets", CFG_INT, OFF(subword_buckets), 0, 1 << 22},
+    {"word_dropout", CFG_FLOAT, OFF(word_dropout), 0, 0.9},
+    {"text_hidden", CFG_INT, OFF(text_hidden), 4, 4096},
+    {"text_layers", CFG_INT, OFF(text_layers), 1, 8},
+    {"text_heads", CFG_INT, OFF(text_heads), 1, 64},
+    {"max_len", CFG_INT, OFF(max_len), 0, 1024},
+    {"embed_dim", CFG_INT, OFF(embed_dim), 2, 8192},
+    {"loss", CFG_STR, OFF(loss), 0, 24},
+    {"margin", CFG_FLOAT, OFF(margin), 0, 10},
+    {"temperature", CFG_FLOAT, OFF(temperature), 0.001, 10},
+    {"learn_temperature", CFG_INT, OFF(learn_temperature), 0, 1},
+    {"lang", CFG_STR, OFF(lang), 0, 4},
+    {"min_count", CFG_INT, OFF(min_count), 1, 1000000},
+    {"batch_size", CFG_INT, OFF(batch_size), 2, 65536},
+    {"lr", CFG_FLOAT, OFF(lr), 0, 10},
+    {"weight_decay", CFG_FLOAT, OFF(weight_decay), 0, 10},
+    {"min_lr_ratio", CFG_FLOAT, OFF(min_lr_ratio), 0, 1},
+    {"grad_clip", CFG_FLOAT, OFF(grad_clip), 0, 1e6},
+    {"warmup_steps", CFG_INT, OFF(warmup_steps), 0, 100000000},
+    {"augment_shift", CFG_INT, OFF(augment_shift), 0, 64},
+    {"dropout", CFG_FLOAT, OFF(dropout), 0, 0.95},
+    {"epochs", CFG_INT, OFF(epochs), 1, 1000000},
+    {"train_captions", CFG_INT, OFF(train_captions), 0, 1000},
 };
 #define NKEYS ((int)(sizeof KEYS / sizeof KEYS[0]))
 
@@ -151,16 +144,8 @@ int mmc_retrieval_config_check(const mmc_retrieval_config *c, const char *name, 
         return mmc_error_set(err, MMC_ERR_INPUT, "%s: cnn_norm '%s' is not group or batch", name, c->cnn_norm);
     if (strcmp(c->image_pool, "grid") && strcmp(c->image_pool, "avg"))
         return mmc_error_set(err, MMC_ERR_INPUT, "%s: image_pool '%s' is not grid or avg", name, c->image_pool);
-    int stages = 0;
-    while (stages < 6 && c->cnn_widths[stages] > 0) stages++;
-    for (int i = stages; i < 6; i++)
-        if (c->cnn_widths[i] != 0) return mmc_error_set(err, MMC_ERR_INPUT, "%s: cnn_widths has a 0 before its end", name);
-    if (stages == 0) return mmc_error_set(err, MMC_ERR_INPUT, "%s: cnn_widths is empty", name);
-    for (int i = 0; i < 4; i++)
-        if (c->resnet_layers[i] < 1 || c->resnet_layers[i] > 16 || c->resnet_widths[i] < 1)
-            return mmc_error_set(err, MMC_ERR_INPUT, "%s: resnet_layers and resnet_widths need 4 positive entries (layers <= 16)", name);
-    if (c->vit_dim % c->vit_heads)
-        return mmc_error_set(err, MMC_ERR_INPUT, "%s: vit_dim %d is not a multiple of vit_heads %d", name, c->vit_dim, c->vit_heads);
+    int rc = cfg_check_image_encoders(c->cnn_widths, c->resnet_layers, c->resnet_widths, c->vit_dim, c->vit_heads, name, err);
+    if (rc) return rc;
     if (ret_text_kind(c->text_encoder) == RET_TXT_TRANSFORMER && c->word_dim % c->text_heads)
         return mmc_error_set(err, MMC_ERR_INPUT, "%s: word_dim %d is not a multiple of text_heads %d", name, c->word_dim, c->text_heads);
     int tk = ret_text_kind(c->text_encoder);
@@ -172,53 +157,17 @@ int mmc_retrieval_config_check(const mmc_retrieval_config *c, const char *name, 
 }
 
 static int parse_into(mmc_retrieval_config *c, const cJSON *root, const char *name, mmc_error *err) {
-    for (const cJSON *it = root->child; it; it = it->next) {
-        const key_def *k = NULL;
-        for (int i = 0; i < NKEYS; i++)
-            if (it->string && !strcmp(it->string, KEYS[i].name)) k = &KEYS[i];
-        if (it->string && !strcmp(it->string, "tokenizer")) continue; /* the run's vocab: read by load */
-        if (!k) return mmc_error_set(err, MMC_ERR_INPUT, "%s: unknown key '%s'", name, it->string ? it->string : "?");
-        char *base = (char *)c + k->off;
-        if (k->type == K_STR) {
-            if (!cJSON_IsString(it)) return mmc_error_set(err, MMC_ERR_INPUT, "%s: key '%s' must be a string", name, k->name);
-            size_t len = strlen(it->valuestring);
-            if (len + 1 > (size_t)k->hi) return mmc_error_set(err, MMC_ERR_INPUT, "%s: key '%s' is too long", name, k->name);
-            memcpy(base, it->valuestring, len + 1);
-        } else if (k->type == K_INTS) {
-            int cap = (int)k->hi, n = cJSON_GetArraySize(it);
-            if (!cJSON_IsArray(it) || n < 1 || n > cap)
-                return mmc_error_set(err, MMC_ERR_INPUT, "%s: key '%s' must be an array of 1 to %d integers", name, k->name, cap);
-            int vals[8] = {0}, i = 0;
-            for (const cJSON *e = it->child; e; e = e->next, i++) {
-                if (!cJSON_IsNumber(e) || !isfinite(e->valuedouble) || e->valuedouble != floor(e->valuedouble) ||
-                    e->valuedouble < 1 || e->valuedouble > 4096)
-                    return mmc_error_set(err, MMC_ERR_INPUT, "%s: key '%s' entry %d must be an integer in 1..4096", name, k->name, i);
-                vals[i] = (int)e->valuedouble;
-            }
-            memcpy(base, vals, sizeof(int) * (size_t)cap);
-        } else {
-            if (!cJSON_IsNumber(it) && !(k->type == K_INT && cJSON_IsBool(it)))
-                return mmc_error_set(err, MMC_ERR_INPUT, "%s: key '%s' must be a number", name, k->name);
-            double v = cJSON_IsBool(it) ? (cJSON_IsTrue(it) ? 1 : 0) : it->valuedouble;
-            if (!isfinite(v) || v < k->lo || v > k->hi || (k->type == K_INT && v != floor(v)))
-                return mmc_error_set(err, MMC_ERR_INPUT, "%s: key '%s' = %g is out of range (%s in %g..%g)", name, k->name, v,
-                                     k->type == K_INT ? "an integer" : "a number", k->lo, k->hi);
-            if (k->type == K_INT) *(int *)base = (int)v;
-            else *(float *)base = (float)v;
-        }
-    }
-    return MMC_OK;
+    static const char *const skip[] = {"tokenizer", NULL}; /* the run's vocab: read by load */
+    return cfg_read_object(KEYS, NKEYS, root, skip, c, name, err);
 }
 
 int mmc_retrieval_config_parse(mmc_retrieval_config *c, const char *text, size_t n, const char *name, mmc_error *err) {
     if (!name) name = "config";
-    cJSON *root = text ? cJSON_ParseWithLength(text, n) : NULL;
-    if (!root || !cJSON_IsObject(root)) {
-        cJSON_Delete(root);
-        return mmc_error_set(err, MMC_ERR_INPUT, "%s: not a JSON object", name);
-    }
+    cJSON *root;
+    int rc = cfg_parse_object(text, n, name, &root, err);
+    if (rc) return rc;
     mmc_retrieval_config tmp = *c;
-    int rc = parse_into(&tmp, root, name, err);
+    rc = parse_into(&tmp, root, name, err);
     cJSON_Delete(root);
     if (!rc) rc = mmc_retrieval_config_check(&tmp, name, err);
     if (!rc) *c = tmp;
@@ -237,34 +186,11 @@ int mmc_retrieval_config_load(mmc_retrieval_config *c, const char *path, mmc_err
 
 static cJSON *config_json(const mmc_retrieval_config *c) {
     cJSON *o = cJSON_CreateObject();
-    if (!o) return NULL;
-    for (int i = 0; i < NKEYS; i++) {
-        const key_def *k = &KEYS[i];
-        const char *base = (const char *)c + k->off;
-        cJSON *v = NULL;
-        if (k->type == K_STR) v = cJSON_CreateString(base);
-        else if (k->type == K_INT) v = cJSON_CreateNumber(*(const int *)base);
-        else if (k->type == K_FLOAT) v = cJSON_CreateNumber((double)*(const float *)base);
-        else {
-            const int *a = (const int *)base;
-            int n = 0;
-            while (n < (int)k->hi && a[n] > 0) n++;
-            v = cJSON_CreateIntArray(a, n);
-        }
-        if (!v) { cJSON_Delete(o); return NULL; }
-        cJSON_AddItemToObject(o, k->name, v);
+    if (o && !cfg_add_all(o, KEYS, NKEYS, c)) {
+        cJSON_Delete(o);
+        return NULL;
     }
     return o;
 }
 
-char *mmc_retrieval_config_to_json(const mmc_retrieval_config *c) {
-    cJSON *o = config_json(c);
-    char *s = o ? cJSON_Print(o) : NULL;
-    cJSON_Delete(o);
-    if (!s) return NULL;
-    size_t n = strlen(s);
-    char *r = mmc_malloc(n + 1);
-    if (r) memcpy(r, s, n + 1);
-    cJSON_free(s);
-    return r;
-}
+char *mmc_retrieval_config_to_json(const mmc_retrieval_config *c) { return cfg_print(config_json(c)); }

@@ -1,0 +1,119 @@
+/* config_keys.c — reading and writing model configs through their key tables
+ * (config_keys.h). Configs come from files users edit and from run folders, so every value
+ * is checked for type and range before it lands in a struct. */
+#include "config_keys.h"
+#include <math.h>
+#include <string.h>
+
+const cfg_key *cfg_find(const cfg_key *keys, int n, const char *name) {
+    for (int i = 0; name && i < n; i++)
+        if (!strcmp(name, keys[i].name)) return &keys[i];
+    return NULL;
+}
+
+int cfg_read(const cfg_key *k, const cJSON *it, void *base, const char *name, mmc_error *err) {
+    char *p = (char *)base + k->off;
+    if (k->type == CFG_STR) {
+        if (!cJSON_IsString(it)) return mmc_error_set(err, MMC_ERR_INPUT, "%s: key '%s' must be a string", name, k->name);
+        size_t len = strlen(it->valuestring);
+        if (len + 1 > (size_t)k->hi) return mmc_error_set(err, MMC_ERR_INPUT, "%s: key '%s' is too long", name, k->name);
+        memcpy(p, it->valuestring, len + 1);
+        return MMC_OK;
+    }
+    if (k->type == CFG_INTS) {
+        int cap = (int)k->hi, lo = (int)k->lo, n = cJSON_GetArraySize(it);
+        if (!cJSON_IsArray(it) || n < lo || n > cap)
+            return mmc_error_set(err, MMC_ERR_INPUT, "%s: key '%s' must be an array of %d to %d integers", name, k->name, lo, cap);
+        int vals[CFG_INTS_MAX] = {0}, i = 0;
+        for (const cJSON *e = it->child; e; e = e->next, i++) {
+            if (!cJSON_IsNumber(e) || !isfinite(e->valuedouble) || e->valuedouble != floor(e->valuedouble) ||
+                e->valuedouble < 1 || e->valuedouble > 4096)
+                return mmc_error_set(err, MMC_ERR_INPUT, "%s: key '%s' entry %d must be an integer in 1..4096", name, k->name, i);
+            vals[i] = (int)e->valuedouble;
+        }
+        memcpy(p, vals, sizeof(int) * (size_t)cap);
+        return MMC_OK;
+    }
+    if (!cJSON_IsNumber(it) && !(k->type == CFG_INT && cJSON_IsBool(it)))
+        return mmc_error_set(err, MMC_ERR_INPUT, "%s: key '%s' must be a number", name, k->name);
+    double v = cJSON_IsBool(it) ? (cJSON_IsTrue(it) ? 1 : 0) : it->valuedouble;
+    if (!isfinite(v) || v < k->lo || v > k->hi || (k->type == CFG_INT && v != floor(v)))
+        return mmc_error_set(err, MMC_ERR_INPUT, "%s: key '%s' = %g is out of range (%s in %g..%g)", name, k->name, v,
+                             k->type == CFG_INT ? "an integer" : "a number", k->lo, k->hi);
+    if (k->type == CFG_INT) *(int *)p = (int)v;
+    else *(float *)p = (float)v;
+    return MMC_OK;
+}
+
+int cfg_read_object(const cfg_key *keys, int n, const cJSON *root, const char *const *skip, void *base,
+                    const char *name, mmc_error *err) {
+    for (const cJSON *it = root->child; it; it = it->next) {
+        if (!it->string) return mmc_error_set(err, MMC_ERR_INPUT, "%s: a key without a name", name);
+        int skipped = 0;
+        for (int i = 0; skip && skip[i] && !skipped; i++) skipped = !strcmp(it->string, skip[i]);
+        if (skipped) continue;
+        const cfg_key *k = cfg_find(keys, n, it->string);
+        if (!k) return mmc_error_set(err, MMC_ERR_INPUT, "%s: unknown key '%s'", name, it->string);
+        int rc = cfg_read(k, it, base, name, err);
+        if (rc) return rc;
+    }
+    return MMC_OK;
+}
+
+int cfg_parse_object(const char *text, size_t n, const char *name, cJSON **root, mmc_error *err) {
+    *root = text ? cJSON_ParseWithLength(text, n) : NULL;
+    if (!*root || !cJSON_IsObject(*root)) {
+        cJSON_Delete(*root);
+        *root = NULL;
+        return mmc_error_set(err, MMC_ERR_INPUT, "%s: not a JSON object", name);
+    }
+    return MMC_OK;
+}
+
+int cfg_add_all(cJSON *o, const cfg_key *keys, int n, const void *base) {
+    for (int i = 0; i < n; i++) {
+        const cfg_key *k = &keys[i];
+        const char *p = (const char *)base + k->off;
+        cJSON *v = NULL;
+        if (k->type == CFG_STR) v = cJSON_CreateString(p);
+        else if (k->type == CFG_INT) v = cJSON_CreateNumber(*(const int *)p);
+        else if (k->type == CFG_FLOAT) v = cJSON_CreateNumber((double)*(const float *)p);
+        else {
+            const int *a = (const int *)p;
+            int m = 0;
+            while (m < (int)k->hi && a[m] > 0) m++;
+            v = cJSON_CreateIntArray(a, m);
+        }
+        if (!v || !cJSON_AddItemToObject(o, k->name, v)) {
+            cJSON_Delete(v);
+            return 0;
+        }
+    }
+    return 1;
+}
+
+char *cfg_print(cJSON *o) {
+    char *s = o ? cJSON_Print(o) : NULL;
+    cJSON_Delete(o);
+    if (!s) return NULL;
+    size_t n = strlen(s);
+    char *r = mmc_malloc(n + 1);
+    if (r) memcpy(r, s, n + 1);
+    cJSON_free(s);
+    return r;
+}
+
+int cfg_check_image_encoders(const int *cnn_widths, const int *resnet_layers, const int *resnet_widths, int vit_dim,
+                             int vit_heads, const char *name, mmc_error *err) {
+    int stages = 0;
+    while (stages < 6 && cnn_widths[stages] > 0) stages++;
+    for (int i = stages; i < 6; i++)
+        if (cnn_widths[i] != 0) return mmc_error_set(err, MMC_ERR_INPUT, "%s: cnn_widths has a 0 before its end", name);
+    if (stages == 0) return mmc_error_set(err, MMC_ERR_INPUT, "%s: cnn_widths is empty", name);
+    for (int i = 0; i < 4; i++)
+        if (resnet_layers[i] < 1 || resnet_layers[i] > 16 || resnet_widths[i] < 1)
+            return mmc_error_set(err, MMC_ERR_INPUT, "%s: resnet_layers and resnet_widths need 4 positive entries (layers <= 16)", name);
+    if (vit_dim % vit_heads)
+        return mmc_error_set(err, MMC_ERR_INPUT, "%s: vit_dim %d is not a multiple of vit_heads %d", name, vit_dim, vit_heads);
+    return MMC_OK;
+}
