@@ -85,6 +85,28 @@ int demo_interrupted(const demo_ctx *d, const char *run_dir, const char *resume_
     return 130;
 }
 
+int demo_train(demo_ctx *d, const char *task, const char *run, int64_t steps, demo_train_fn train, const void *cfg) {
+    mmc_retrieval_train_opts o = mmc_retrieval_train_defaults();
+    o.data_dir = d->data_dir;
+    o.run_dir = run;
+    o.steps = steps;
+    o.seed = d->seed;
+    o.interrupt = d->interrupt;
+    cli_train_progress_state p;
+    o.log_every = demo_progress(d, &p);
+    o.callback = cli_train_progress;
+    o.user = &p;
+    mmc_error err = {0};
+    int rc = train(cfg, &o, &err);
+    if (rc == MMC_TRAIN_INTERRUPTED) {
+        char cmd[17000];
+        snprintf(cmd, sizeof cmd, "mmc train %s --data %s --out %s --steps %lld --seed %llu --resume", task, d->data_dir, run,
+                 (long long)steps, (unsigned long long)d->seed);
+        return demo_interrupted(d, run, cmd);
+    }
+    return rc ? cli_error_from(&err) : 0;
+}
+
 const mmc_manifest *demo_test_split(demo_ctx *d) {
     if (d->test) return d->test;
     mmc_error err = {0};

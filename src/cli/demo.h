@@ -44,6 +44,12 @@ int demo_progress(const demo_ctx *d, cli_train_progress_state *p);
 /* After a trainer returned MMC_TRAIN_INTERRUPTED: says where the checkpoint is (run_dir;
  * NULL: nothing was saved) and how to continue it (resume_cmd, may be NULL); returns 130. */
 int demo_interrupted(const demo_ctx *d, const char *run_dir, const char *resume_cmd);
+/* Trains one model of the demo: train(cfg, opts, err) with the demo's data, seed, step
+ * count, progress bar and Ctrl-C flag, into run. On Ctrl-C prints how to resume it
+ * (`mmc train TASK ... --resume`) and returns 130; 0 when trained, else the exit code
+ * after printing the error. */
+typedef int (*demo_train_fn)(const void *cfg, const mmc_retrieval_train_opts *o, mmc_error *err);
+int demo_train(demo_ctx *d, const char *task, const char *run, int64_t steps, demo_train_fn train, const void *cfg);
 /* The test split of d->data_dir (loaded once, freed with the demo); NULL after printing. */
 const mmc_manifest *demo_test_split(demo_ctx *d);
 /* dir/rel of a sample's image into buf; returns buf. */

@@ -87,30 +87,14 @@ static void tiny_config(mmc_retrieval_config *c) {
     c->batch_size = 16;
 }
 
+static int train(const void *cfg, const mmc_retrieval_train_opts *o, mmc_error *err) { return mmc_retrieval_train(cfg, o, err); }
+
 /* Trains OUT/retrieval-LANG. */
 static int train_one(demo_ctx *d, const char *lang, const char *run, int64_t steps) {
     mmc_retrieval_config cfg = mmc_retrieval_config_default();
     snprintf(cfg.lang, sizeof cfg.lang, "%s", lang);
     if (d->quick) tiny_config(&cfg);
-    mmc_retrieval_train_opts o = mmc_retrieval_train_defaults();
-    o.data_dir = d->data_dir;
-    o.run_dir = run;
-    o.steps = steps;
-    o.seed = d->seed;
-    o.interrupt = d->interrupt;
-    cli_train_progress_state p;
-    o.log_every = demo_progress(d, &p);
-    o.callback = cli_train_progress;
-    o.user = &p;
-    mmc_error err = {0};
-    int rc = mmc_retrieval_train(&cfg, &o, &err);
-    if (rc == MMC_TRAIN_INTERRUPTED) {
-        char cmd[17000];
-        snprintf(cmd, sizeof cmd, "mmc train retrieval --data %s --out %s --steps %lld --seed %llu --resume", d->data_dir, run,
-                 (long long)steps, (unsigned long long)d->seed);
-        return demo_interrupted(d, run, cmd);
-    }
-    return rc ? cli_error_from(&err) : 0;
+    return demo_train(d, "retrieval", run, steps, train, &cfg);
 }
 
 /* Test recall of one run: printed and into the metrics table. */

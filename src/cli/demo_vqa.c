@@ -30,6 +30,8 @@ static void tiny_config(mmc_vqa_config *c) {
     c->batch_images = 8;
 }
 
+static int train(const void *cfg, const mmc_retrieval_train_opts *o, mmc_error *err) { return mmc_vqa_train(cfg, o, err); }
+
 int demo_stage_vqa(demo_ctx *d) {
     int64_t steps = d->steps > 0 ? d->steps : d->quick ? DEMO_VQA_QUICK_STEPS : DEMO_VQA_STEPS;
     char run[4200];
@@ -41,25 +43,9 @@ int demo_stage_vqa(demo_ctx *d) {
     fflush(stdout);
     if (*d->interrupt) return demo_interrupted(d, NULL, NULL);
 
-    mmc_retrieval_train_opts o = mmc_retrieval_train_defaults();
-    o.data_dir = d->data_dir;
-    o.run_dir = run;
-    o.steps = steps;
-    o.seed = d->seed;
-    o.interrupt = d->interrupt;
-    cli_train_progress_state p;
-    o.log_every = demo_progress(d, &p);
-    o.callback = cli_train_progress;
-    o.user = &p;
+    int rc = demo_train(d, "vqa", run, steps, train, &cfg);
+    if (rc) return rc;
     mmc_error err = {0};
-    int rc = mmc_vqa_train(&cfg, &o, &err);
-    if (rc == MMC_TRAIN_INTERRUPTED) {
-        char cmd[17000];
-        snprintf(cmd, sizeof cmd, "mmc train vqa --data %s --out %s --steps %lld --seed %llu --resume", d->data_dir, run,
-                 (long long)steps, (unsigned long long)d->seed);
-        return demo_interrupted(d, run, cmd);
-    }
-    if (rc) return cli_error_from(&err);
 
     mmc_vqa *m = mmc_vqa_load(run, NULL, &err);
     if (!m) return cli_error_from(&err);
