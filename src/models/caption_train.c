@@ -20,6 +20,7 @@
  * and at the end, corpus BLEU-4 against all their captions; the best model is kept as
  * model-best.safetensors. */
 #include "caption_internal.h"
+#include "train_common.h"
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <inttypes.h>
@@ -46,23 +47,8 @@ typedef struct trainer {
     mmc_ctx *ctx;
 } trainer;
 
-static void emit(trainer *t, mmc_train_event *ev) {
-    if (t->o->callback) t->o->callback(t->o->user, ev);
-}
-
-static void emit_msg(trainer *t, int kind, const char *fmt, ...) {
-    char buf[1024];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(buf, sizeof buf, fmt, ap);
-    va_end(ap);
-    mmc_train_event ev = {0};
-    ev.kind = kind;
-    ev.step = t->step;
-    ev.total_steps = t->total_steps;
-    ev.message = buf;
-    emit(t, &ev);
-}
+static void emit(trainer *t, mmc_train_event *ev) { train_emit(t->o, ev); }
+#define emit_msg(t, kind, ...) train_emitf((t)->o, kind, (t)->step, (t)->total_steps, __VA_ARGS__)
 
 static double lr_at(const trainer *t) {
     const mmc_caption_config *c = &t->cfg;

@@ -15,6 +15,7 @@
  * epoch e comes from stream 1000 + e, the caption choice of step s from stream 2^40 + s.
  * There is no dropout (transformers' CLIP configs have none by default). */
 #include "clip_internal.h"
+#include "train_common.h"
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
@@ -245,31 +246,8 @@ typedef struct ctrainer {
     FILE *metrics;
 } ctrainer;
 
-static void emit(ctrainer *t, mmc_train_event *ev) {
-    if (t->o->callback) t->o->callback(t->o->user, ev);
-}
-
-static void emit_msg(ctrainer *t, int kind, const char *fmt, ...) {
-    char buf[1024];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(buf, sizeof buf, fmt, ap);
-    va_end(ap);
-    mmc_train_event ev = {0};
-    ev.kind = kind, ev.step = t->step, ev.total_steps = t->total_steps, ev.message = buf;
-    emit(t, &ev);
-}
-
-static int mkdir_p(const char *dir, mmc_error *err) {
-    char tmp[4096];
-    snprintf(tmp, sizeof tmp, "%s", dir);
-    for (char *p = tmp + 1; *p; p++)
-        if (*p == '/') { *p = 0; mkdir(tmp, 0755); *p = '/'; }
-    if (mkdir(dir, 0755) == 0) return MMC_OK;
-    struct stat st;
-    if (errno == EEXIST && stat(dir, &st) == 0 && S_ISDIR(st.st_mode)) return MMC_OK;
-    return mmc_error_set(err, MMC_ERR_INPUT, "%s: cannot create the run folder: %s", dir, strerror(errno));
-}
+static void emit(ctrainer *t, mmc_train_event *ev) { train_emit(t->o, ev); }
+#define emit_msg(t, kind, ...) train_emitf((t)->o, kind, (t)->step, (t)->total_steps, __VA_ARGS__)
 
 static double lr_at(const ctrainer *t) {
     double lr = t->cfg.lr;
@@ -452,7 +430,7 @@ int mmc_clip_train(const char *init_dir, const mmc_clip_train_config *cfg, const
     t->zh = lang_is_zh(t->m, c->lang);
     if (!t->m->tok) rc = mmc_error_set(err, MMC_ERR_INPUT, "%s: no tokenizer files: cannot fine-tune", init_dir);
     if (!rc && !t->m->have_pre) rc = mmc_error_set(err, MMC_ERR_INPUT, "%s: no preprocessor_config.json: cannot fine-tune", init_dir);
-    if (!rc) rc = mkdir_p(o->run_dir, err);
+    if (!rc) rc = train_mkdir_p(o->run_dir, err);
     if (!rc && same_dir(init_dir, o->run_dir))
         rc = mmc_error_set(err, MMC_ERR_USAGE, "clip train: the run folder %s is the init folder; give another --out", o->run_dir);
     if (!rc) rc = split_load(&t->train, o->data_dir, "train", t->zh, 0, err);

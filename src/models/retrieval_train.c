@@ -26,6 +26,7 @@
  * so switching would break --resume of every existing run folder and the bit-exact resume
  * test. Kept until the shared run format grows those fields. */
 #include "retrieval_internal.h"
+#include "train_common.h"
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -69,34 +70,8 @@ typedef struct trainer {
     FILE *metrics;
 } trainer;
 
-static void emit(trainer *t, mmc_train_event *ev) {
-    if (t->o->callback) t->o->callback(t->o->user, ev);
-}
-
-static void emit_msg(trainer *t, int kind, const char *fmt, ...) {
-    char buf[1024];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(buf, sizeof buf, fmt, ap);
-    va_end(ap);
-    mmc_train_event ev = {0};
-    ev.kind = kind;
-    ev.step = t->step;
-    ev.total_steps = t->total_steps;
-    ev.message = buf;
-    emit(t, &ev);
-}
-
-static int mkdir_p(const char *dir, mmc_error *err) {
-    char tmp[4096];
-    snprintf(tmp, sizeof tmp, "%s", dir);
-    for (char *p = tmp + 1; *p; p++) /* parents first, as mkdir -p */
-        if (*p == '/') { *p = 0; mkdir(tmp, 0755); *p = '/'; }
-    if (mkdir(dir, 0755) == 0) return MMC_OK;
-    struct stat st;
-    if (errno == EEXIST && stat(dir, &st) == 0 && S_ISDIR(st.st_mode)) return MMC_OK;
-    return mmc_error_set(err, MMC_ERR_INPUT, "%s: cannot create the run folder: %s", dir, strerror(errno));
-}
+static void emit(trainer *t, mmc_train_event *ev) { train_emit(t->o, ev); }
+#define emit_msg(t, kind, ...) train_emitf((t)->o, kind, (t)->step, (t)->total_steps, __VA_ARGS__)
 
 static double lr_at(const trainer *t) {
     const mmc_retrieval_config *c = &t->cfg;
@@ -552,7 +527,7 @@ int mmc_retrieval_train(const mmc_retrieval_config *cfg_in, const mmc_retrieval_
     } else {
         t->cfg = *cfg_in;
         rc = mmc_retrieval_config_check(&t->cfg, "config", err);
-        if (!rc) rc = mkdir_p(o->run_dir, err);
+        if (!rc) rc = train_mkdir_p(o->run_dir, err);
         if (!rc) rc = ret_dataset_load(&t->train, o->data_dir, "train", t->cfg.lang, t->cfg.image_size, 0, err);
         if (!rc) ret_dataset_keep_captions(&t->train, t->cfg.train_captions);
         mmc_tokenizer *tok = rc ? NULL : build_vocab(t, err);
