@@ -70,6 +70,45 @@ int cfg_parse_object(const char *text, size_t n, const char *name, cJSON **root,
     return MMC_OK;
 }
 
+int cfg_parse(const cfg_key *keys, int n, const char *task, const char *const *skip,
+              int (*check)(const void *c, const char *name, mmc_error *err), void *c, size_t size, const char *text,
+              size_t len, const char *name, mmc_error *err) {
+    if (!name) name = "config";
+    cJSON *root;
+    int rc = cfg_parse_object(text, len, name, &root, err);
+    if (rc) return rc;
+    void *tmp = mmc_malloc(size);
+    if (!tmp) {
+        cJSON_Delete(root);
+        return mmc_error_set(err, MMC_ERR_RUNTIME, "%s: out of memory", name);
+    }
+    memcpy(tmp, c, size);
+    const cJSON *t = cJSON_GetObjectItemCaseSensitive(root, "task");
+    if (task && t && (!cJSON_IsString(t) || strcmp(t->valuestring, task)))
+        rc = mmc_error_set(err, MMC_ERR_INPUT, "%s: \"task\" must be \"%s\"", name, task);
+    const char *skips[17] = {0}; /* skip, and "task" when it is checked here */
+    int ns = 0;
+    while (skip && skip[ns] && ns < 15) skips[ns] = skip[ns], ns++;
+    if (task) skips[ns] = "task";
+    if (!rc) rc = cfg_read_object(keys, n, root, skips, tmp, name, err);
+    cJSON_Delete(root);
+    if (!rc && check) rc = check(tmp, name, err);
+    if (!rc) memcpy(c, tmp, size);
+    mmc_free(tmp);
+    return rc;
+}
+
+int cfg_load(const char *path, int (*parse)(void *c, const char *text, size_t n, const char *name, mmc_error *err),
+             void *c, mmc_error *err) {
+    uint8_t *buf = NULL;
+    size_t n = 0;
+    int rc = mmc_read_file(path, 16u << 20, &buf, &n, err);
+    if (rc) return rc;
+    rc = parse(c, (const char *)buf, n, path, err);
+    mmc_free(buf);
+    return rc;
+}
+
 int cfg_add_all(cJSON *o, const cfg_key *keys, int n, const void *base) {
     for (int i = 0; i < n; i++) {
         const cfg_key *k = &keys[i];

@@ -38,6 +38,19 @@ int cfg_read_object(const cfg_key *keys, int n, const cJSON *root, const char *c
 /* Parses text as a JSON object into *root (cJSON_Delete it); MMC_ERR_INPUT otherwise. */
 int cfg_parse_object(const char *text, size_t n, const char *name, cJSON **root, mmc_error *err);
 
+/* The whole of parsing a config text: a JSON object whose members go through the table
+ * (task: when not NULL, a "task" member must hold that string; skip as cfg_read_object)
+ * into a copy of the struct at c (size bytes), then check(copy) when check is not NULL;
+ * only if all of it passes is the copy written back to c, so a bad config changes
+ * nothing. */
+int cfg_parse(const cfg_key *keys, int n, const char *task, const char *const *skip,
+              int (*check)(const void *c, const char *name, mmc_error *err), void *c, size_t size, const char *text,
+              size_t len, const char *name, mmc_error *err);
+
+/* Reads the file at path (at most 16 MiB) and hands it to parse(c, text, n, path, err). */
+int cfg_load(const char *path, int (*parse)(void *c, const char *text, size_t n, const char *name, mmc_error *err),
+             void *c, mmc_error *err);
+
 /* Adds every key of the table, with its value in the struct at base, to the object o.
  * Returns 0 when out of memory. */
 int cfg_add_all(cJSON *o, const cfg_key *keys, int n, const void *base);

@@ -156,33 +156,19 @@ int mmc_retrieval_config_check(const mmc_retrieval_config *c, const char *name, 
     return MMC_OK;
 }
 
-static int parse_into(mmc_retrieval_config *c, const cJSON *root, const char *name, mmc_error *err) {
-    static const char *const skip[] = {"tokenizer", NULL}; /* the run's vocab: read by load */
-    return cfg_read_object(KEYS, NKEYS, root, skip, c, name, err);
-}
+static int check(const void *c, const char *name, mmc_error *err) { return mmc_retrieval_config_check(c, name, err); }
 
 int mmc_retrieval_config_parse(mmc_retrieval_config *c, const char *text, size_t n, const char *name, mmc_error *err) {
-    if (!name) name = "config";
-    cJSON *root;
-    int rc = cfg_parse_object(text, n, name, &root, err);
-    if (rc) return rc;
-    mmc_retrieval_config tmp = *c;
-    rc = parse_into(&tmp, root, name, err);
-    cJSON_Delete(root);
-    if (!rc) rc = mmc_retrieval_config_check(&tmp, name, err);
-    if (!rc) *c = tmp;
-    return rc;
+    /* what save writes besides the keys, for other readers: the vocabulary */
+    static const char *const skip[] = {"tokenizer", NULL};
+    return cfg_parse(KEYS, NKEYS, NULL, skip, check, c, sizeof *c, text, n, name, err);
 }
 
-int mmc_retrieval_config_load(mmc_retrieval_config *c, const char *path, mmc_error *err) {
-    uint8_t *buf = NULL;
-    size_t n = 0;
-    int rc = mmc_read_file(path, 16u << 20, &buf, &n, err);
-    if (rc) return rc;
-    rc = mmc_retrieval_config_parse(c, (const char *)buf, n, path, err);
-    mmc_free(buf);
-    return rc;
+static int parse(void *c, const char *text, size_t n, const char *name, mmc_error *err) {
+    return mmc_retrieval_config_parse(c, text, n, name, err);
 }
+
+int mmc_retrieval_config_load(mmc_retrieval_config *c, const char *path, mmc_error *err) { return cfg_load(path, parse, c, err); }
 
 static cJSON *config_json(const mmc_retrieval_config *c) {
     cJSON *o = cJSON_CreateObject();
