@@ -1,6 +1,8 @@
 /* helpers.c — numeric comparison, finite-difference gradient checks, fixture loading. */
 #include "test.h"
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 double test_rel_err(const float *got, const float *want, int64_t n) {
     double scale = 1.0, worst = 0.0;
@@ -144,4 +146,36 @@ mmc_tensor *test_rand(int ndim, const int *shape, uint64_t seed, float lo, float
     mmc_rng_seed(&r, seed, 1);
     mmc_rng_fill_uniform(&r, t->data, t->numel, lo, hi);
     return t;
+}
+
+int test_shapes_dir(char *dir, size_t n, const char *prefix, int n_train, int n_val) {
+    snprintf(dir, n, "/tmp/mmc-%s-XXXXXX", prefix);
+    if (!mkdtemp(dir)) return 0;
+    mmc_error err = {0};
+    if (mmc_shapes_write_split(dir, "train", n_train, 11, 32, NULL, NULL, &err)) return 0;
+    if (n_val && mmc_shapes_write_split(dir, "val", n_val, 11, 32, NULL, NULL, &err)) return 0;
+    return 1;
+}
+
+void test_rm_tmpdir(const char *dir) {
+    char cmd[4200];
+    if (strncmp(dir, "/tmp/mmc-", 9) || strchr(dir, '\'') || strlen(dir) > 4000) return;
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    if (system(cmd)) {}
+}
+
+int test_same_tensors_file(const char *pa, const char *pb, char *why, size_t n) {
+    mmc_safetensors a, b;
+    mmc_error err = {0};
+    if (mmc_safetensors_open(&a, pa, &err)) { snprintf(why, n, "%s", err.msg); return 0; }
+    if (mmc_safetensors_open(&b, pb, &err)) { mmc_safetensors_close(&a); snprintf(why, n, "%s", err.msg); return 0; }
+    int ok = a.count == b.count && a.count > 0;
+    for (int i = 0; ok && i < a.count; i++) {
+        const mmc_st_entry *ea = &a.entries[i], *eb = mmc_safetensors_find(&b, ea->name);
+        ok = eb && ea->end - ea->begin == eb->end - eb->begin && !memcmp(a.data + ea->begin, b.data + eb->begin, ea->end - ea->begin);
+        if (!ok) snprintf(why, n, "tensor %s differs", ea->name);
+    }
+    mmc_safetensors_close(&a);
+    mmc_safetensors_close(&b);
+    return ok;
 }

@@ -51,6 +51,14 @@ const char *test_path(const char *rel);
 
 /* max |got - want| / max(1, max |want|) — the error relative to the tensor's scale. */
 double test_rel_err(const float *got, const float *want, int64_t n);
+/* A fresh folder /tmp/mmc-PREFIX-XXXXXX (name into dir) holding a shapes dataset at 32 px,
+ * seed 11: train n_train scenes, val n_val (none if 0). 1 on success. */
+int test_shapes_dir(char *dir, size_t n, const char *prefix, int n_train, int n_val);
+/* rm -rf dir, but only a folder under /tmp/mmc- (what the tests made). */
+void test_rm_tmpdir(const char *dir);
+/* 1 when the safetensors files pa and pb hold the same tensors byte for byte (and at least
+ * one); else 0 with the reason in why. */
+int test_same_tensors_file(const char *pa, const char *pb, char *why, size_t n);
 /* CHECKs that test_rel_err <= tol; prints the worst element on failure. Returns ok. */
 int test_close(const char *what, const float *got, const float *want, int64_t n, double tol);
 

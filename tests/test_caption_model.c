@@ -204,22 +204,6 @@ TEST(caption_step_matches_forward) {
 
 /* ------------------------------------------------------ training in /tmp */
 
-static int make_data(char *dir, size_t n, int n_train, int n_val) {
-    snprintf(dir, n, "/tmp/mmc-cap-XXXXXX");
-    if (!mkdtemp(dir)) return 0;
-    mmc_error err = {0};
-    if (mmc_shapes_write_split(dir, "train", n_train, 11, 32, NULL, NULL, &err)) return 0;
-    if (n_val && mmc_shapes_write_split(dir, "val", n_val, 11, 32, NULL, NULL, &err)) return 0;
-    return 1;
-}
-
-static void rm_rf(const char *dir) {
-    char cmd[4200];
-    if (strncmp(dir, "/tmp/mmc-cap-", 13)) return;
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    if (system(cmd)) {}
-}
-
 typedef struct loss_log {
     double first, last;
     int n, vals;
@@ -248,25 +232,9 @@ static int train_run(const mmc_caption_config *c, const char *data, const char *
     return mmc_caption_train(c, &o, err);
 }
 
-static int same_file_tensors(const char *pa, const char *pb, char *why, size_t n) {
-    mmc_safetensors a, b;
-    mmc_error err = {0};
-    if (mmc_safetensors_open(&a, pa, &err)) { snprintf(why, n, "%s", err.msg); return 0; }
-    if (mmc_safetensors_open(&b, pb, &err)) { mmc_safetensors_close(&a); snprintf(why, n, "%s", err.msg); return 0; }
-    int ok = a.count == b.count && a.count > 0;
-    for (int i = 0; ok && i < a.count; i++) {
-        const mmc_st_entry *ea = &a.entries[i], *eb = mmc_safetensors_find(&b, ea->name);
-        ok = eb && ea->end - ea->begin == eb->end - eb->begin && !memcmp(a.data + ea->begin, b.data + eb->begin, ea->end - ea->begin);
-        if (!ok) snprintf(why, n, "tensor %s differs", ea->name);
-    }
-    mmc_safetensors_close(&a);
-    mmc_safetensors_close(&b);
-    return ok;
-}
-
 TEST(caption_resume_bit_exact) {
     char dir[64], ra[128], rb[128], why[1200] = "";
-    REQUIRE(make_data(dir, sizeof dir, 48, 8), "cannot make the dataset");
+    REQUIRE(test_shapes_dir(dir, sizeof dir, "cap", 48, 8), "cannot make the dataset");
     snprintf(ra, sizeof ra, "%s/straight", dir);
     snprintf(rb, sizeof rb, "%s/resumed", dir);
     mmc_caption_config c = tiny_config("transformer", "step0", "cnn");
@@ -281,12 +249,12 @@ TEST(caption_resume_bit_exact) {
     char pa[256], pb[256];
     snprintf(pa, sizeof pa, "%s/model.safetensors", ra);
     snprintf(pb, sizeof pb, "%s/model.safetensors", rb);
-    CHECK(!same_file_tensors(pa, pb, why, sizeof why), "after 7 of 14 steps the weights already equal the finished run's");
+    CHECK(!test_same_tensors_file(pa, pb, why, sizeof why), "after 7 of 14 steps the weights already equal the finished run's");
     REQUIRE(train_run(&c, dir, rb, 14, 0, 1, NULL, &err) == MMC_OK, "resume: %s", err.msg);
-    CHECK(same_file_tensors(pa, pb, why, sizeof why), "model after resume: %s", why);
+    CHECK(test_same_tensors_file(pa, pb, why, sizeof why), "model after resume: %s", why);
     snprintf(pa, sizeof pa, "%s/optimizer.safetensors", ra);
     snprintf(pb, sizeof pb, "%s/optimizer.safetensors", rb);
-    CHECK(same_file_tensors(pa, pb, why, sizeof why), "optimizer after resume: %s", why);
+    CHECK(test_same_tensors_file(pa, pb, why, sizeof why), "optimizer after resume: %s", why);
     snprintf(pa, sizeof pa, "%s/model-best.safetensors", ra);
     struct stat st;
     CHECK(stat(pa, &st) == 0, "no model-best.safetensors");
@@ -298,7 +266,7 @@ TEST(caption_resume_bit_exact) {
     o.resume = 1;
     o.seed = 6;
     CHECK(mmc_caption_train(&c, &o, &err) == MMC_ERR_USAGE, "resume with another seed: %s", err.msg);
-    rm_rf(dir);
+    test_rm_tmpdir(dir);
 }
 
 static int step_fn(void *user, const int *parents, const int32_t *last, int n, float *lp, mmc_error *err) {
@@ -310,7 +278,7 @@ static int step_fn(void *user, const int *parents, const int32_t *last, int n, f
  * what mmc_decode_greedy gives image by image. */
 TEST(caption_learns_and_decodes) {
     char dir[64], run[128];
-    REQUIRE(make_data(dir, sizeof dir, 16, 0), "cannot make the dataset");
+    REQUIRE(test_shapes_dir(dir, sizeof dir, "cap", 16, 0), "cannot make the dataset");
     snprintf(run, sizeof run, "%s/run", dir);
     mmc_caption_config c = tiny_config("lstm", "step0", "cnn");
     c.max_len = 0;
@@ -413,7 +381,7 @@ TEST(caption_learns_and_decodes) {
     }
     mmc_manifest_free(man);
     mmc_captioner_free(m);
-    rm_rf(dir);
+    test_rm_tmpdir(dir);
 }
 
 TEST(caption_config_json) {
@@ -471,5 +439,5 @@ TEST(caption_load_hostile) {
     }
     mmc_captioner_free(m);
     mmc_captioner_free(other);
-    rm_rf(dir);
+    test_rm_tmpdir(dir);
 }

@@ -71,13 +71,6 @@ static void on_ev(void *user, const mmc_train_event *ev) {
     if (ev->kind == MMC_TRAIN_EV_STEP && l->n < 64) l->v[l->n++] = ev->loss;
 }
 
-static void rm_rf(const char *dir) {
-    if (strncmp(dir, "/tmp/mmc-cft-", 13)) return;
-    char cmd[600];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    if (system(cmd)) {}
-}
-
 TEST(clip_finetune_loss_decreases) {
     char init[1024];
     if (!fixture("clip", init, sizeof init)) SKIP("%s/config.json absent (../shared not here): nothing to fine-tune", init);
@@ -136,5 +129,5 @@ TEST(clip_finetune_loss_decreases) {
     /* resume is refused, saying why */
     o.resume = 1;
     CHECK(mmc_clip_train(init, &c, &o, &err) == MMC_ERR_USAGE, "resume accepted");
-    rm_rf(dir);
+    test_rm_tmpdir(dir);
 }

@@ -9,22 +9,6 @@
 #include <unistd.h>
 
 /* A fresh temporary folder holding a shapes dataset (train n_train, val n_val) at 32 px. */
-static int make_data(char *dir, size_t n, int n_train, int n_val) {
-    snprintf(dir, n, "/tmp/mmc-retr-XXXXXX");
-    if (!mkdtemp(dir)) return 0;
-    mmc_error err = {0};
-    if (mmc_shapes_write_split(dir, "train", n_train, 11, 32, NULL, NULL, &err)) return 0;
-    if (n_val && mmc_shapes_write_split(dir, "val", n_val, 11, 32, NULL, NULL, &err)) return 0;
-    return 1;
-}
-
-static void rm_rf(const char *dir) {
-    char cmd[4200];
-    if (strncmp(dir, "/tmp/mmc-retr-", 14)) return; /* only what make_data made */
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    if (system(cmd)) {}
-}
-
 /* A model small enough to train in a second: 32 px, 3 stages to a 4×4 grid. */
 static mmc_retrieval_config tiny_config(void) {
     mmc_retrieval_config c = mmc_retrieval_config_default();
@@ -77,7 +61,7 @@ static int train_run(const mmc_retrieval_config *c, const char *data, const char
 
 TEST(retrieval_overfit_tiny) {
     char dir[64], run[128];
-    REQUIRE(make_data(dir, sizeof dir, 32, 0), "cannot make the dataset");
+    REQUIRE(test_shapes_dir(dir, sizeof dir, "retr", 32, 0), "cannot make the dataset");
     snprintf(run, sizeof run, "%s/run", dir);
     mmc_retrieval_config c = tiny_config();
     c.batch_size = 32; /* the whole set in each batch */
@@ -110,7 +94,7 @@ TEST(retrieval_overfit_tiny) {
     CHECK(m1.t2i.r1 >= 0.9, "train text->image R@1 over first captions %.3f < 0.9", m1.t2i.r1);
     printf("overfit: loss %.3f -> %.3f, train R@1 t2i %.3f i2t %.3f in %.1f s\n", log.first, log.last, mt.t2i.r1, mt.i2t.r1, mmc_now() - t0);
     mmc_retrieval_free(m);
-    rm_rf(dir);
+    test_rm_tmpdir(dir);
 }
 
 /* A fixed (B, 3, 32, 32) batch and a few captions, embedded by m. */
@@ -162,30 +146,14 @@ TEST(retrieval_save_load_same_embeddings) {
         mmc_retrieval_free(b);
         mmc_retrieval_free(d);
     }
-    rm_rf(dir);
-}
-
-static int same_file_tensors(const char *pa, const char *pb, char *why, size_t n) {
-    mmc_safetensors a, b;
-    mmc_error err = {0};
-    if (mmc_safetensors_open(&a, pa, &err)) { snprintf(why, n, "%s", err.msg); return 0; }
-    if (mmc_safetensors_open(&b, pb, &err)) { mmc_safetensors_close(&a); snprintf(why, n, "%s", err.msg); return 0; }
-    int ok = a.count == b.count && a.count > 0;
-    for (int i = 0; ok && i < a.count; i++) {
-        const mmc_st_entry *ea = &a.entries[i], *eb = mmc_safetensors_find(&b, ea->name);
-        ok = eb && ea->end - ea->begin == eb->end - eb->begin && !memcmp(a.data + ea->begin, b.data + eb->begin, ea->end - ea->begin);
-        if (!ok) snprintf(why, n, "tensor %s differs", ea->name);
-    }
-    mmc_safetensors_close(&a);
-    mmc_safetensors_close(&b);
-    return ok;
+    test_rm_tmpdir(dir);
 }
 
 /* mode 0: the default; 1: subword trigrams + word dropout; 2: BatchNorm with precise-BN
  * recomputation at every validation */
 static void resume_bit_exact(int mode) {
     char dir[64], ra[128], rb[128], why[1200] = "";
-    REQUIRE(make_data(dir, sizeof dir, 48, 16), "cannot make the dataset");
+    REQUIRE(test_shapes_dir(dir, sizeof dir, "retr", 48, 16), "cannot make the dataset");
     snprintf(ra, sizeof ra, "%s/straight", dir);
     snprintf(rb, sizeof rb, "%s/resumed", dir);
     mmc_retrieval_config c = tiny_config();
@@ -203,12 +171,12 @@ static void resume_bit_exact(int mode) {
     char pa[256], pb[256];
     snprintf(pa, sizeof pa, "%s/model.safetensors", ra);
     snprintf(pb, sizeof pb, "%s/model.safetensors", rb);
-    CHECK(!same_file_tensors(pa, pb, why, sizeof why), "after 7 of 14 steps the weights already equal the finished run's");
+    CHECK(!test_same_tensors_file(pa, pb, why, sizeof why), "after 7 of 14 steps the weights already equal the finished run's");
     REQUIRE(train_run(&c, dir, rb, 14, 0, 1, NULL, &err) == MMC_OK, "resume: %s", err.msg);
-    CHECK(same_file_tensors(pa, pb, why, sizeof why), "model after resume: %s", why);
+    CHECK(test_same_tensors_file(pa, pb, why, sizeof why), "model after resume: %s", why);
     snprintf(pa, sizeof pa, "%s/optimizer.safetensors", ra);
     snprintf(pb, sizeof pb, "%s/optimizer.safetensors", rb);
-    CHECK(same_file_tensors(pa, pb, why, sizeof why), "optimizer after resume: %s", why);
+    CHECK(test_same_tensors_file(pa, pb, why, sizeof why), "optimizer after resume: %s", why);
     /* resuming with another seed is refused */
     mmc_retrieval_train_opts o = mmc_retrieval_train_defaults();
     o.data_dir = dir;
@@ -217,7 +185,7 @@ static void resume_bit_exact(int mode) {
     o.resume = 1;
     o.seed = 6;
     CHECK(mmc_retrieval_train(&c, &o, &err) == MMC_ERR_USAGE, "resume with another seed: %s", err.msg);
-    rm_rf(dir);
+    test_rm_tmpdir(dir);
 }
 
 TEST(retrieval_resume_bit_exact) { resume_bit_exact(0); }
@@ -227,7 +195,7 @@ TEST(retrieval_resume_bit_exact_batchnorm) { resume_bit_exact(2); }
 TEST(retrieval_losses_train) {
     static const char *losses[] = {"infonce", "contrastive", "triplet", "triplet_hardest", "cosine"};
     char dir[64];
-    REQUIRE(make_data(dir, sizeof dir, 32, 0), "cannot make the dataset");
+    REQUIRE(test_shapes_dir(dir, sizeof dir, "retr", 32, 0), "cannot make the dataset");
     for (int k = 0; k < 5; k++) {
         char run[128];
         snprintf(run, sizeof run, "%s/%s", dir, losses[k]);
@@ -250,7 +218,7 @@ TEST(retrieval_losses_train) {
         CHECK(log.n == 12 && isfinite(log.first) && isfinite(log.last) && log.first > 0, "%s: losses %g .. %g over %d steps", losses[k], log.first, log.last, log.n);
         CHECK(log.last < log.first, "%s: loss did not fall in 12 steps (%g -> %g)", losses[k], log.first, log.last);
     }
-    rm_rf(dir);
+    test_rm_tmpdir(dir);
 }
 
 TEST(retrieval_recall_counts) {
@@ -356,7 +324,7 @@ TEST(retrieval_config_hostile) {
     mmc_retrieval_config uc = mmc_retrieval_config_default();
     CHECK(mmc_retrieval_config_load(&uc, up, &err) == MMC_ERR_INPUT && strstr(err.msg, "user.json") && strstr(err.msg, "lr"),
           "bad --config file: %s", err.msg);
-    rm_rf(dir);
+    test_rm_tmpdir(dir);
 }
 
 TEST(retrieval_config_round_trip) {
@@ -464,7 +432,7 @@ TEST(retrieval_old_run_folder_loads) {
     CHECK(!memcmp(ia, ib, sizeof ia) && !memcmp(ta, tb, sizeof ta), "embeddings differ after loading the old folder");
     mmc_retrieval_free(a);
     mmc_retrieval_free(b);
-    rm_rf(dir);
+    test_rm_tmpdir(dir);
 }
 
 static float cosine(const float *a, const float *b, int n) {
@@ -525,7 +493,7 @@ TEST(retrieval_subword_unknown_words) {
         }
         mmc_retrieval_free(m);
     }
-    rm_rf(dir);
+    test_rm_tmpdir(dir);
 }
 
 /* Precise BN: with bn_recompute batches covering the whole training set, each BatchNorm's
@@ -534,7 +502,7 @@ TEST(retrieval_subword_unknown_words) {
  * mean is a moving average and differs. */
 TEST(retrieval_bn_recompute_running_mean) {
     char dir[64], run[2][128];
-    REQUIRE(make_data(dir, sizeof dir, 32, 8), "cannot make the dataset");
+    REQUIRE(test_shapes_dir(dir, sizeof dir, "retr", 32, 8), "cannot make the dataset");
     float diff[2] = {0, 0};
     for (int k = 0; k < 2; k++) {
         snprintf(run[k], sizeof run[k], "%s/run%d", dir, k);
@@ -581,5 +549,5 @@ TEST(retrieval_bn_recompute_running_mean) {
     }
     CHECK(diff[1] < 1e-4f, "with bn_recompute the running mean is off the data mean by %g", diff[1]);
     CHECK(diff[0] > 1e-3f, "without bn_recompute the running mean already equals the data mean (%g): the check cannot tell", diff[0]);
-    rm_rf(dir);
+    test_rm_tmpdir(dir);
 }
