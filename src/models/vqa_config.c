@@ -30,6 +30,8 @@ int vqa_n_stages(const mmc_vqa_config *c) {
     return n;
 }
 
+int vqa_stride(const mmc_vqa_config *c, int s) { return c->cnn_strides[s] > 0 ? c->cnn_strides[s] : 2; }
+
 mmc_vqa_config mmc_vqa_config_default(const char *task, const char *fusion) {
     mmc_vqa_config c;
     memset(&c, 0, sizeof c);
@@ -40,6 +42,9 @@ mmc_vqa_config mmc_vqa_config_default(const char *task, const char *fusion) {
     c.image_size = 64;
     int w[6] = {16, 32, 64, 128, 0, 0};
     memcpy(c.cnn_widths, w, sizeof w);
+    int st[6] = {2, 2, 2, 2, 0, 0};
+    memcpy(c.cnn_strides, st, sizeof st);
+    c.coord = 0;
     strcpy(c.norm, "batch");
     c.pool_grid = 4;
     strcpy(c.image_pool, "both");
@@ -50,6 +55,8 @@ mmc_vqa_config mmc_vqa_config_default(const char *task, const char *fusion) {
     c.min_count = 1;
     c.fuse_dim = 256;
     c.glimpses = 2;
+    strcpy(c.att_score, "dot");
+    strcpy(c.att_fuse, "bilinear");
     c.hidden = 256;
     c.early_stage = 1;
     c.early_dim = 16;
@@ -87,6 +94,8 @@ static const key_def KEYS[] = {
     {"combine", K_STR, OFF(combine), 0, 12},
     {"image_size", K_INT, OFF(image_size), 8, 512},
     {"cnn_widths", K_INTS, OFF(cnn_widths), 0, 6},
+    {"cnn_strides", K_INTS, OFF(cnn_strides), 0, 6},
+    {"coord", K_INT, OFF(coord), 0, 1},
     {"norm", K_STR, OFF(norm), 0, 8},
     {"pool_grid", K_INT, OFF(pool_grid), 1, 16},
     {"image_pool", K_STR, OFF(image_pool), 0, 8},
@@ -97,6 +106,8 @@ static const key_def KEYS[] = {
     {"min_count", K_INT, OFF(min_count), 1, 1000000},
     {"fuse_dim", K_INT, OFF(fuse_dim), 2, 8192},
     {"glimpses", K_INT, OFF(glimpses), 1, 16},
+    {"att_score", K_STR, OFF(att_score), 0, 12},
+    {"att_fuse", K_STR, OFF(att_fuse), 0, 12},
     {"hidden", K_INT, OFF(hidden), 2, 8192},
     {"early_stage", K_INT, OFF(early_stage), 0, VQA_MAX_STAGES - 1},
     {"early_dim", K_INT, OFF(early_dim), 1, 1024},
@@ -130,6 +141,10 @@ int mmc_vqa_config_check(const mmc_vqa_config *c, const char *name, mmc_error *e
     if (!vqa_combine_kind(c->combine))
         return mmc_error_set(err, MMC_ERR_INPUT, "%s: combine '%s' is not one of concat, sum, product, bilinear, logits, attention", name,
                              c->combine);
+    if (strcmp(c->att_score, "additive") && strcmp(c->att_score, "dot"))
+        return mmc_error_set(err, MMC_ERR_INPUT, "%s: att_score '%s' is not additive or dot", name, c->att_score);
+    if (strcmp(c->att_fuse, "concat") && strcmp(c->att_fuse, "bilinear"))
+        return mmc_error_set(err, MMC_ERR_INPUT, "%s: att_fuse '%s' is not concat or bilinear", name, c->att_fuse);
     if (strcmp(c->image_pool, "grid") && strcmp(c->image_pool, "max") && strcmp(c->image_pool, "both"))
         return mmc_error_set(err, MMC_ERR_INPUT, "%s: image_pool '%s' is not grid, max or both", name, c->image_pool);
     if (strcmp(c->norm, "batch") && strcmp(c->norm, "none"))
@@ -138,6 +153,9 @@ int mmc_vqa_config_check(const mmc_vqa_config *c, const char *name, mmc_error *e
     for (int i = ns; i < VQA_MAX_STAGES; i++)
         if (c->cnn_widths[i] != 0) return mmc_error_set(err, MMC_ERR_INPUT, "%s: cnn_widths has a 0 before its end", name);
     if (ns == 0) return mmc_error_set(err, MMC_ERR_INPUT, "%s: cnn_widths is empty", name);
+    for (int i = 0; i < VQA_MAX_STAGES; i++)
+        if (c->cnn_strides[i] < 0 || c->cnn_strides[i] > 2 || (i > 0 && c->cnn_strides[i] && !c->cnn_strides[i - 1]))
+            return mmc_error_set(err, MMC_ERR_INPUT, "%s: cnn_strides entry %d must be 1 or 2", name, i);
     int fk = vqa_fusion_kind(c->fusion);
     if (fk == VQA_EARLY && c->early_stage >= ns)
         return mmc_error_set(err, MMC_ERR_INPUT, "%s: early_stage %d: the cnn has %d stages (0..%d)", name, c->early_stage, ns, ns - 1);
@@ -152,7 +170,7 @@ int mmc_vqa_config_check(const mmc_vqa_config *c, const char *name, mmc_error *e
                                  c->joint_heads);
     }
     int side = c->image_size;
-    for (int s = 0; s < ns; s++) side = (side + 1) / 2;
+    for (int s = 0; s < ns; s++) side = (side - 1) / vqa_stride(c, s) + 1;
     int g = c->pool_grid < side ? c->pool_grid : side;
     if (fk != VQA_JOINT && fk != VQA_NONE && side % g)
         return mmc_error_set(err, MMC_ERR_INPUT, "%s: the final %dx%d feature map does not divide into a %dx%d grid", name, side,
@@ -249,6 +267,7 @@ char *mmc_vqa_config_to_json(const mmc_vqa_config *c) {
             const int *a = (const int *)base;
             int n = 0;
             while (n < (int)k->hi && a[n] > 0) n++;
+            if (n == 0) continue; /* cnn_strides of a run saved before the key: absent = all 2 */
             v = cJSON_CreateIntArray(a, n);
         }
         if (!v) { cJSON_Delete(o); return NULL; }
