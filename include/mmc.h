@@ -2097,6 +2097,8 @@ typedef struct mmc_vqa_config {
                              "is there a ... anywhere", translation-invariant) or "both" */
     int image_dim;        /* image vector: Linear(C·g·g -> image_dim) + ReLU */
     int word_dim, text_hidden; /* question: embedding, then a 1-layer GRU's final state */
+    char text_pool[12];   /* the question vector: "last" (the GRU's final state, runs saved
+                             before the key) or "last+mean" (and the mean word embedding) */
     int max_len;          /* question tokens incl. <start>/<end>; 0 = from the data */
     int min_count;        /* vocabulary: words seen at least this often */
     int fuse_dim;         /* late: projections before sum/product/concat, bilinear rank,

@@ -40,6 +40,7 @@ static mmc_vqa_config tiny_cfg(const char *fusion, const char *combine) {
         combine = "attention";
         strcpy(c.att_score, "additive");
         strcpy(c.att_fuse, "concat");
+        strcpy(c.text_pool, "last");
         c.coord = 0;
     }
     if (combine) snprintf(c.combine, sizeof c.combine, "%s", combine);
@@ -393,7 +394,7 @@ TEST(vqa_config_refused) {
                                 "{\"lr\": -1}", "{\"per_image\": 0}", "{\"nonsense\": 1}", "[1, 2]", "{\"max_len\": 2}",
                                 "{\"norm\": \"layer\"}", "{\"dropout\": \"0.1\"}", "{\"image_size\": 1e9}",
                                 "{\"cnn_strides\": [2, 3]}", "{\"cnn_strides\": [0]}", "{\"coord\": 2}", "{\"att_score\": \"cosine\"}",
-                                "{\"att_fuse\": \"sum\"}", "{\"cnn_widths\": [8, 8, 8, 8, 8, 8], \"cnn_strides\": [1, 1, 1, 1, 1, 1], \"pool_grid\": 5}"};
+                                "{\"att_fuse\": \"sum\"}", "{\"text_pool\": \"max\"}", "{\"cnn_widths\": [8, 8, 8, 8, 8, 8], \"cnn_strides\": [1, 1, 1, 1, 1, 1], \"pool_grid\": 5}"};
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         mmc_vqa_config c = mmc_vqa_config_default("vqa", NULL), before = c;
         mmc_error err = {0};
@@ -461,7 +462,7 @@ TEST(vqa_run_folder_refused) {
     rm_rf(dir);
 }
 
-/* A run folder written before cnn_strides, coord, att_score and att_fuse existed (its
+/* A run folder written before cnn_strides, coord, att_score, att_fuse and text_pool existed (its
  * config.json lacks them) loads as what it was: stride 2 everywhere, no coordinate
  * channels, additive attention, the concat head, and the same answers. */
 TEST(vqa_old_run_folder_loads) {
@@ -472,6 +473,7 @@ TEST(vqa_old_run_folder_loads) {
     strcpy(c.combine, "attention");
     strcpy(c.att_score, "additive");
     strcpy(c.att_fuse, "concat");
+    strcpy(c.text_pool, "last");
     c.coord = 0;
     int st[6] = {2, 2, 0, 0, 0, 0};
     memcpy(c.cnn_strides, st, sizeof st);
@@ -492,8 +494,8 @@ TEST(vqa_old_run_folder_loads) {
         const char *e = strchr(l, '\n');
         size_t len = e ? (size_t)(e - l + 1) : strlen(l);
         int drop = 0;
-        static const char *keys[] = {"\"cnn_strides\":", "\"coord\":", "\"att_score\":", "\"att_fuse\":"};
-        for (int k = 0; k < 4; k++) {
+        static const char *keys[] = {"\"cnn_strides\":", "\"coord\":", "\"att_score\":", "\"att_fuse\":", "\"text_pool\":"};
+        for (int k = 0; k < 5; k++) {
             const char *at = strstr(l, keys[k]);
             drop |= at && at < l + len;
         }
@@ -502,14 +504,15 @@ TEST(vqa_old_run_folder_loads) {
         l += len;
     }
     *w = 0;
-    CHECK(dropped == 4, "config.json had %d of the 4 new keys", dropped);
+    CHECK(dropped == 5, "config.json had %d of the 5 new keys", dropped);
     write_text(path, out);
     free(out);
     mmc_free(orig);
     mmc_vqa *b = mmc_vqa_load(run, NULL, &err);
     REQUIRE(b, "an old config.json: %s", err.msg);
     const mmc_vqa_config *bc = mmc_vqa_get_config(b);
-    CHECK(!strcmp(bc->att_score, "additive") && !strcmp(bc->att_fuse, "concat") && bc->coord == 0 && bc->cnn_strides[0] == 0,
+    CHECK(!strcmp(bc->att_score, "additive") && !strcmp(bc->att_fuse, "concat") && bc->coord == 0 && bc->cnn_strides[0] == 0 &&
+              !strcmp(bc->text_pool, "last"),
           "old defaults not restored: %s %s coord %d stride %d", bc->att_score, bc->att_fuse, bc->coord, bc->cnn_strides[0]);
     CHECK(mmc_params_find(mmc_vqa_params(b), "fusion.attention.glimpses.weight"), "no additive attention weights");
     mmc_image img = {0};

@@ -33,7 +33,9 @@
 static int build(mmc_vqa *m, mmc_rng *rng, mmc_error *err) {
     const mmc_vqa_config *c = &m->cfg;
     mmc_params *P = &m->P;
-    int V = mmc_tokenizer_vocab_size(m->tok), H = c->text_hidden, C = m->n_classes;
+    int V = mmc_tokenizer_vocab_size(m->tok), C = m->n_classes;
+    /* q: the GRU's final state, with text_pool "last+mean" also the mean word embedding */
+    const int H = c->text_hidden + (!strcmp(c->text_pool, "last+mean") ? c->word_dim : 0);
     char name[64];
     int rc = MMC_OK;
     m->n_stages = vqa_n_stages(c);
@@ -70,7 +72,7 @@ static int build(mmc_vqa *m, mmc_rng *rng, mmc_error *err) {
         if ((rc = mmc_nn_embedding_init(&m->emb, P, "text_encoder.embedding", V, c->word_dim, rng, err))) return rc;
         mmc_rng scratch; /* torch's RNN init draws U(±1/sqrt(H)); loading (rng NULL) overwrites it */
         mmc_rng_seed(&scratch, 0, 0);
-        if ((rc = mmc_nn_gru_init(&m->gru, P, "text_encoder.rnn", c->word_dim, H, mmc_nn_rnn_defaults(), rng ? rng : &scratch,
+        if ((rc = mmc_nn_gru_init(&m->gru, P, "text_encoder.rnn", c->word_dim, c->text_hidden, mmc_nn_rnn_defaults(), rng ? rng : &scratch,
                                   err)))
             return rc;
     }
@@ -247,7 +249,21 @@ static mmc_tensor *text_forward(mmc_ctx *ctx, mmc_vqa *m, const int32_t *ids, co
     mmc_tensor *hn = NULL;
     mmc_tensor *out = mmc_nn_gru_forward(ctx, &m->gru, e, NULL, len, 1, NULL, &hn); // no dropout: one layer
     if (!out || !hn) return NULL;
-    return mmc_reshape(ctx, hn, 2, (int[]){N, m->cfg.text_hidden}); // h_n (1, N, H)
+    hn = mmc_reshape(ctx, hn, 2, (int[]){N, m->cfg.text_hidden}); // h_n (1, N, H)
+    if (strcmp(m->cfg.text_pool, "last+mean")) return hn;
+    /* and the mean of the real tokens' embeddings: the words themselves, one linear map
+     * away. Measured: the GRU's final state saturates (|q| near sqrt(H)) and keeps the
+     * question's type but hardly which colour or shape it names (docs/vqa.md, "Why"). */
+    mmc_tensor *w = mmc_tensor_empty(ctx, 3, (int[]){N, 1, Te});
+    if (!w) return NULL;
+    for (int n = 0; n < N; n++) {
+        int k = 0;
+        for (int t = 0; t < Te; t++) k += mask[(size_t)n * T + t] != 0;
+        for (int t = 0; t < Te; t++) w->data[(size_t)n * Te + t] = mask[(size_t)n * T + t] && k ? 1.0f / (float)k : 0.0f;
+    }
+    mmc_tensor *mean = mmc_bmm(ctx, w, e, 0, 0); // (N, 1, D)
+    mmc_tensor *parts[2] = {hn, mean ? mmc_reshape(ctx, mean, 2, (int[]){N, m->cfg.word_dim}) : NULL};
+    return mmc_concat(ctx, parts, 2, 1);
 }
 
 // x (B, ...) -> (N, ...): row n is x[item_img[n]]
@@ -451,6 +467,7 @@ mmc_vqa *vqa_load_full(const char *run_dir, const char *weights, uint64_t *seed,
     cfg.coord = 0;
     strcpy(cfg.att_score, "additive");
     strcpy(cfg.att_fuse, "concat");
+    strcpy(cfg.text_pool, "last");
     if (mmc_vqa_config_parse(&cfg, (const char *)buf, n, path, err)) { mmc_free(buf); return NULL; }
     cJSON *root = cJSON_ParseWithLength((const char *)buf, n);
     mmc_free(buf);
