@@ -1,12 +1,14 @@
 /* vqa.c — the fusion model (docs/vqa.md): build, forward, save/load, answer one question.
  *
- *   image (B, 3, S, S) ─ CNN stages [conv 3×3 s2, BN, (FiLM), ReLU] ─ grid pool ─ fc ─ v
- *   text ids (N, T) ─ embedding ─ GRU (final state) ─ q (N, H)
+ *   image (B, 3, S, S) ─ CNN stages [(x, y), conv 3×3 s1|s2, BN, (FiLM), ReLU] ─ grid pool ─ fc ─ v
+ *   text ids (N, T) ─ embedding ─ GRU (final state) [⊕ mean embedding] ─ q (N, H)
  *
  *   early   stages < early_stage on the B images, expand to the N texts, tile
  *           tanh(early_fc(q)) as extra channels onto stage early_stage's input, the rest
  *           of the CNN, v -> classifier
- *   late    v per image, expanded; combine(v, q) -> classifier (concat/sum/product:
+ *   late    attention (default): mmc_nn_cell_attention over the final map's cells, read
+ *           glimpses joined with v and q (or MLB'd with q first) -> classifier; else
+ *           v per image, expanded; combine(v, q) -> classifier (concat/sum/product:
  *           mmc_nn_fusion with projections; bilinear: MLB), or logits: softmax-weighted
  *           average of an image classifier's and a text classifier's logits
  *   hybrid  stages < film_from shared, expanded, FiLM(q) in the later stages; [v; q] ->
