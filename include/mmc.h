@@ -1689,6 +1689,32 @@ mmc_tensor *mmc_nn_joint_forward_tokens(mmc_ctx *ctx, mmc_nn_joint *m, mmc_tenso
 mmc_tensor *mmc_nn_joint_forward(mmc_ctx *ctx, mmc_nn_joint *m, mmc_tensor *image, const int *ids,
                                  const uint8_t *text_mask, int T, int training, mmc_rng *rng);
 
+/* Question-guided attention over the cells of feature maps (late fusion, stacked-attention
+ * style): cells (B, L, D) of B images (e.g. a CNN's final map, one row per position, with
+ * its coordinates), q (N, Dq) queries, img[N] the image (0..B-1) each query is about.
+ * Glimpse k weighs the L cells of the query's image by softmax_l(s[n, k, l]) and reads
+ * their weighted sum (D). Scores:
+ *   MMC_CELL_ATT_ADDITIVE  s = glimpses(tanh(cells(c_l) + question(q_n)))[k]
+ *                          (cells: Linear D -> A, question: Dq -> A, glimpses: A -> K)
+ *   MMC_CELL_ATT_DOT       s = <cells(c_l), question(q_n)[k·A .. k·A + A)> / sqrt(A)
+ *                          (cells: Linear D -> A, question: Dq -> K·A); with max_score the
+ *                          output also gets max_l s[n, k, l] per glimpse: "does any cell
+ *                          match" (existence) is then one number, not a property of a
+ *                          softmax average.
+ * The cell projection runs once per image. -> (N, K·D) glimpses, then (N, K) max scores
+ * when max_score: (N, K·D + K). Names: cells.{weight,bias}, question.{weight,bias},
+ * glimpses.{weight,bias} (additive only). */
+enum { MMC_CELL_ATT_ADDITIVE = 1, MMC_CELL_ATT_DOT = 2 };
+typedef struct mmc_nn_cell_attention {
+    int mode, cell_dim, query_dim, att_dim, glimpses, max_score;
+    mmc_nn_linear cells, question, out;
+} mmc_nn_cell_attention;
+int mmc_nn_cell_attention_init(mmc_nn_cell_attention *m, mmc_params *P, const char *prefix, int mode,
+                               int cell_dim, int query_dim, int att_dim, int glimpses, int max_score,
+                               mmc_rng *rng, mmc_error *err);
+mmc_tensor *mmc_nn_cell_attention_forward(mmc_ctx *ctx, mmc_nn_cell_attention *m, mmc_tensor *cells,
+                                          mmc_tensor *q, const int *img);
+
 /* (declarations for fusion go above this line) */
 
 /* ------------------------------------------------------------------- models */
@@ -2061,7 +2087,9 @@ typedef struct mmc_vqa_config {
     char combine[12];     /* late: "concat", "sum", "product", "bilinear", "logits",
                              "attention" */
     int image_size;       /* input side (64); images are resized to it */
-    int cnn_widths[6];    /* channels per stride-2 3×3 conv stage, 0-terminated */
+    int cnn_widths[6];    /* channels per 3×3 conv stage, 0-terminated */
+    int cnn_strides[6];   /* stride (1 or 2) per stage; 0 = 2 (runs saved before the key) */
+    int coord;            /* 1: every stage's input gets 2 coordinate channels (CoordConv) */
     char norm[8];         /* after each conv: "batch" (BatchNorm, running stats in eval)
                              or "none" */
     int pool_grid;        /* the final map is average-pooled to g×g and flattened (4) */
@@ -2069,11 +2097,18 @@ typedef struct mmc_vqa_config {
                              "is there a ... anywhere", translation-invariant) or "both" */
     int image_dim;        /* image vector: Linear(C·g·g -> image_dim) + ReLU */
     int word_dim, text_hidden; /* question: embedding, then a 1-layer GRU's final state */
+    char text_pool[12];   /* the question vector: "last" (the GRU's final state, runs saved
+                             before the key) or "last+mean" (and the mean word embedding) */
     int max_len;          /* question tokens incl. <start>/<end>; 0 = from the data */
     int min_count;        /* vocabulary: words seen at least this often */
     int fuse_dim;         /* late: projections before sum/product/concat, bilinear rank,
                              attention width */
     int glimpses;         /* late attention: question-guided attention maps over the grid */
+    char att_score[12];   /* late attention: "additive" (tanh, runs saved before the key) or
+                             "dot" (scaled dot product, plus each glimpse's best score) */
+    char att_fuse[12];    /* late attention: "concat" ([glimpses; v; q] -> classifier, runs
+                             saved before the key) or "bilinear" ([glimpses; v] and q by
+                             low-rank bilinear pooling, then [that; q] -> classifier) */
     int hidden;           /* classifier MLP: in -> hidden -> classes */
     int early_stage;      /* early: the stage whose input gets the question (0 = image) */
     int early_dim;        /* early: question channels tiled */

@@ -487,6 +487,48 @@ TEST(parity_nn_joint) {
     fx_close(&f);
 }
 
+/* ------------------------------------------------------------- cell attention */
+
+static const int ATT_IMG[5] = {1, 0, 1, 2, 1};
+
+static mmc_tensor *f_cell_att(mmc_ctx *ctx, mmc_tensor **in, void *m) {
+    return mmc_nn_cell_attention_forward(ctx, m, in[0], in[1], ATT_IMG);
+}
+
+static void gradcheck_cell_attention(int mode, const char *what) {
+    mmc_params P = {0};
+    mmc_nn_cell_attention m;
+    mmc_rng rng;
+    mmc_rng_seed(&rng, 11, 0);
+    mmc_error err = {0};
+    REQUIRE(mmc_nn_cell_attention_init(&m, &P, "att", mode, 4, 3, 5, 2, mode == MMC_CELL_ATT_DOT, &rng, &err) == MMC_OK,
+            "init: %s", err.msg);
+    mmc_tensor *in[2] = {rin(3, (int[]){3, 6, 4}, 1), rin(2, (int[]){5, 3}, 2)};
+    gradcheck_module(what, f_cell_att, &m, &P, in, 2, 0);
+    free_all(in, 2);
+    mmc_params_free(&P);
+}
+
+TEST(grad_fusion_cell_attention_additive) { gradcheck_cell_attention(MMC_CELL_ATT_ADDITIVE, "cell attention additive"); }
+TEST(grad_fusion_cell_attention_dot) { gradcheck_cell_attention(MMC_CELL_ATT_DOT, "cell attention dot"); }
+
+static void parity_cell_attention(const char *name, int mode) {
+    fx f;
+    mmc_nn_cell_attention m;
+    if (!fx_open(&f, name)) return;
+    INIT_OK(&f, mmc_nn_cell_attention_init(&m, &f.P, "", mode, 6, 5, 4, 2, mode == MMC_CELL_ATT_DOT, &f.rng, err));
+    int *img = fx_ints(&f, "img");
+    mmc_tensor *cells = fx_input(&f, "cells"), *q = fx_input(&f, "q");
+    mmc_tensor *y = img ? mmc_nn_cell_attention_forward(f.ctx, &m, cells, q, img) : NULL;
+    CHECK(!y || (y->ndim == 2 && y->shape[0] == 5 && y->shape[1] == 12 + (mode == MMC_CELL_ATT_DOT ? 2 : 0)),
+          "%s: output shape", name);
+    fx_check(&f, y);
+    fx_close(&f);
+}
+
+TEST(parity_fusion_cell_attention_additive) { parity_cell_attention("fusion_cell_attention_additive", MMC_CELL_ATT_ADDITIVE); }
+TEST(parity_fusion_cell_attention_dot) { parity_cell_attention("fusion_cell_attention_dot", MMC_CELL_ATT_DOT); }
+
 /* -------------------------------------------------------------------- bad args */
 
 TEST(fusion_bad_args) {

@@ -35,6 +35,14 @@ static mmc_vqa_config tiny_cfg(const char *fusion, const char *combine) {
     c.joint_heads = 2;
     c.dropout = 0.0f;
     c.max_len = 14;
+    c.coord = 1;
+    if (combine && !strcmp(combine, "attention-old")) { /* the keys' values before they existed */
+        combine = "attention";
+        strcpy(c.att_score, "additive");
+        strcpy(c.att_fuse, "concat");
+        strcpy(c.text_pool, "last");
+        c.coord = 0;
+    }
     if (combine) snprintf(c.combine, sizeof c.combine, "%s", combine);
     return c;
 }
@@ -62,10 +70,12 @@ static mmc_tensor *g_vqa(mmc_ctx *ctx, mmc_tensor **in, void *u) {
     return mmc_vqa_forward(ctx, f->m, in[0], ITEM_IMG, f->ids, f->mask, 5, 14, 0);
 }
 
+/* "attention" is today's default (dot scores, bilinear head, CoordConv); "attention-old" the
+ * additive attention with the concat head of runs saved before those keys. */
 static const char *FUSIONS[][2] = {{"early", NULL}, {"late", "concat"}, {"late", "sum"}, {"late", "product"},
-                                   {"late", "bilinear"}, {"late", "logits"}, {"late", "attention"}, {"hybrid", NULL},
-                                   {"joint", NULL}, {"none", NULL}};
-#define N_FUSIONS 10
+                                   {"late", "bilinear"}, {"late", "logits"}, {"late", "attention"}, {"late", "attention-old"},
+                                   {"hybrid", NULL}, {"joint", NULL}, {"none", NULL}};
+#define N_FUSIONS 11
 
 TEST(vqa_forward_shapes) {
     for (int k = 0; k < N_FUSIONS; k++) {
@@ -382,7 +392,9 @@ TEST(vqa_config_refused) {
                                 "{\"cnn_widths\": []}", "{\"cnn_widths\": [8, 0]}", "{\"early_stage\": 4, \"fusion\": \"early\"}",
                                 "{\"film_from\": 4, \"fusion\": \"hybrid\"}", "{\"joint_patch\": 7, \"fusion\": \"joint\"}",
                                 "{\"lr\": -1}", "{\"per_image\": 0}", "{\"nonsense\": 1}", "[1, 2]", "{\"max_len\": 2}",
-                                "{\"norm\": \"layer\"}", "{\"dropout\": \"0.1\"}", "{\"image_size\": 1e9}"};
+                                "{\"norm\": \"layer\"}", "{\"dropout\": \"0.1\"}", "{\"image_size\": 1e9}",
+                                "{\"cnn_strides\": [2, 3]}", "{\"cnn_strides\": [0]}", "{\"coord\": 2}", "{\"att_score\": \"cosine\"}",
+                                "{\"att_fuse\": \"sum\"}", "{\"text_pool\": \"max\"}", "{\"cnn_widths\": [8, 8, 8, 8, 8, 8], \"cnn_strides\": [1, 1, 1, 1, 1, 1], \"pool_grid\": 5}"};
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         mmc_vqa_config c = mmc_vqa_config_default("vqa", NULL), before = c;
         mmc_error err = {0};
@@ -447,6 +459,80 @@ TEST(vqa_run_folder_refused) {
     CHECK(!m && err.code == MMC_ERR_INPUT && strstr(err.msg, "model.safetensors"), "a broken model file: %s", err.msg);
     m = mmc_vqa_load("/nonexistent/run", NULL, &err);
     CHECK(!m && err.code == MMC_ERR_INPUT, "a missing run: %d %s", err.code, err.msg);
+    rm_rf(dir);
+}
+
+/* A run folder written before cnn_strides, coord, att_score, att_fuse and text_pool existed (its
+ * config.json lacks them) loads as what it was: stride 2 everywhere, no coordinate
+ * channels, additive attention, the concat head, and the same answers. */
+TEST(vqa_old_run_folder_loads) {
+    char dir[64], run[128], path[256];
+    REQUIRE(make_data(dir, sizeof dir, 8, 0), "cannot make the dataset");
+    snprintf(run, sizeof run, "%s/run", dir);
+    mmc_vqa_config c = train_cfg("late");
+    strcpy(c.combine, "attention");
+    strcpy(c.att_score, "additive");
+    strcpy(c.att_fuse, "concat");
+    strcpy(c.text_pool, "last");
+    c.coord = 0;
+    int st[6] = {2, 2, 0, 0, 0, 0};
+    memcpy(c.cnn_strides, st, sizeof st);
+    mmc_error err = {0};
+    mmc_retrieval_train_opts o = mmc_retrieval_train_defaults();
+    o.data_dir = dir, o.run_dir = run, o.steps = 2, o.val_split = "";
+    REQUIRE(mmc_vqa_train(&c, &o, &err) == MMC_OK, "train: %s", err.msg);
+    mmc_vqa *a = mmc_vqa_load(run, NULL, &err);
+    REQUIRE(a, "load: %s", err.msg);
+    snprintf(path, sizeof path, "%s/config.json", run);
+    uint8_t *orig = NULL;
+    size_t n = 0;
+    REQUIRE(mmc_read_file(path, 1 << 20, &orig, &n, &err) == MMC_OK, "read");
+    /* drop the lines of the four keys (cJSON_Print: one key per line; none is the last) */
+    char *out = malloc(n + 1), *w = out;
+    int dropped = 0;
+    for (const char *l = (const char *)orig; l && *l;) {
+        const char *e = strchr(l, '\n');
+        size_t len = e ? (size_t)(e - l + 1) : strlen(l);
+        int drop = 0;
+        static const char *keys[] = {"\"cnn_strides\":", "\"coord\":", "\"att_score\":", "\"att_fuse\":", "\"text_pool\":"};
+        for (int k = 0; k < 5; k++) {
+            const char *at = strstr(l, keys[k]);
+            drop |= at && at < l + len;
+        }
+        if (!drop) { memcpy(w, l, len); w += len; }
+        dropped += drop;
+        l += len;
+    }
+    *w = 0;
+    CHECK(dropped == 5, "config.json had %d of the 5 new keys", dropped);
+    write_text(path, out);
+    free(out);
+    mmc_free(orig);
+    mmc_vqa *b = mmc_vqa_load(run, NULL, &err);
+    REQUIRE(b, "an old config.json: %s", err.msg);
+    const mmc_vqa_config *bc = mmc_vqa_get_config(b);
+    CHECK(!strcmp(bc->att_score, "additive") && !strcmp(bc->att_fuse, "concat") && bc->coord == 0 && bc->cnn_strides[0] == 0 &&
+              !strcmp(bc->text_pool, "last"),
+          "old defaults not restored: %s %s coord %d stride %d", bc->att_score, bc->att_fuse, bc->coord, bc->cnn_strides[0]);
+    CHECK(mmc_params_find(mmc_vqa_params(b), "fusion.attention.glimpses.weight"), "no additive attention weights");
+    mmc_image img = {0};
+    img.w = img.h = 16, img.c = 3;
+    img.data = calloc(16 * 16 * 3, 1);
+    for (int i = 0; i < 16 * 16 * 3; i++) img.data[i] = (uint8_t)(i * 37);
+    int ta[3], tb[3];
+    float pa[3], pb[3];
+    REQUIRE(mmc_vqa_answer(a, &img, "how many shapes are there ?", 3, ta, pa, &err) == MMC_OK, "answer: %s", err.msg);
+    REQUIRE(mmc_vqa_answer(b, &img, "how many shapes are there ?", 3, tb, pb, &err) == MMC_OK, "answer: %s", err.msg);
+    CHECK(ta[0] == tb[0] && pa[0] == pb[0], "the old folder answers differently: %d %g vs %d %g", ta[0], pa[0], tb[0], pb[0]);
+    /* and it re-saves (resume) without the keys coming back wrong */
+    o.resume = 1, o.steps = 3;
+    CHECK(mmc_vqa_train(NULL, &o, &err) == MMC_OK, "resume an old folder: %s", err.msg);
+    mmc_vqa *c2 = mmc_vqa_load(run, NULL, &err);
+    CHECK(c2 && !strcmp(mmc_vqa_get_config(c2)->att_score, "additive"), "after resume: %s", err.msg);
+    mmc_vqa_free(c2);
+    free(img.data);
+    mmc_vqa_free(a);
+    mmc_vqa_free(b);
     rm_rf(dir);
 }
 

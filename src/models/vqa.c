@@ -1,12 +1,14 @@
 /* vqa.c — the fusion model (docs/vqa.md): build, forward, save/load, answer one question.
  *
- *   image (B, 3, S, S) ─ CNN stages [conv 3×3 s2, BN, (FiLM), ReLU] ─ grid pool ─ fc ─ v
- *   text ids (N, T) ─ embedding ─ GRU (final state) ─ q (N, H)
+ *   image (B, 3, S, S) ─ CNN stages [(x, y), conv 3×3 s1|s2, BN, (FiLM), ReLU] ─ grid pool ─ fc ─ v
+ *   text ids (N, T) ─ embedding ─ GRU (final state) [⊕ mean embedding] ─ q (N, H)
  *
  *   early   stages < early_stage on the B images, expand to the N texts, tile
  *           tanh(early_fc(q)) as extra channels onto stage early_stage's input, the rest
  *           of the CNN, v -> classifier
- *   late    v per image, expanded; combine(v, q) -> classifier (concat/sum/product:
+ *   late    attention (default): mmc_nn_cell_attention over the final map's cells, read
+ *           glimpses joined with v and q (or MLB'd with q first) -> classifier; else
+ *           v per image, expanded; combine(v, q) -> classifier (concat/sum/product:
  *           mmc_nn_fusion with projections; bilinear: MLB), or logits: softmax-weighted
  *           average of an image classifier's and a text classifier's logits
  *   hybrid  stages < film_from shared, expanded, FiLM(q) in the later stages; [v; q] ->
@@ -33,7 +35,9 @@
 static int build(mmc_vqa *m, mmc_rng *rng, mmc_error *err) {
     const mmc_vqa_config *c = &m->cfg;
     mmc_params *P = &m->P;
-    int V = mmc_tokenizer_vocab_size(m->tok), H = c->text_hidden, C = m->n_classes;
+    int V = mmc_tokenizer_vocab_size(m->tok), C = m->n_classes;
+    /* q: the GRU's final state, with text_pool "last+mean" also the mean word embedding */
+    const int H = c->text_hidden + (!strcmp(c->text_pool, "last+mean") ? c->word_dim : 0);
     char name[64];
     int rc = MMC_OK;
     m->n_stages = vqa_n_stages(c);
@@ -43,9 +47,10 @@ static int build(mmc_vqa *m, mmc_rng *rng, mmc_error *err) {
     if (uses_cnn) {
         int in = 3, side = c->image_size, bn = !strcmp(c->norm, "batch");
         for (int s = 0; s < m->n_stages; s++) {
-            int cin = in + (m->fusion == VQA_EARLY && s == c->early_stage ? c->early_dim : 0);
+            int cin = in + (m->fusion == VQA_EARLY && s == c->early_stage ? c->early_dim : 0) + (c->coord ? 2 : 0);
             snprintf(name, sizeof name, "image_encoder.conv.%d", s);
-            if ((rc = mmc_nn_conv2d_init(&m->conv[s], P, name, cin, c->cnn_widths[s], 3, 2, 1, !bn, rng, err))) return rc;
+            if ((rc = mmc_nn_conv2d_init(&m->conv[s], P, name, cin, c->cnn_widths[s], 3, vqa_stride(c, s), 1, !bn, rng, err)))
+                return rc;
             if (bn) {
                 snprintf(name, sizeof name, "image_encoder.bn.%d", s);
                 if ((rc = mmc_nn_batchnorm_init(&m->bn[s], P, name, c->cnn_widths[s], err))) return rc;
@@ -55,7 +60,7 @@ static int build(mmc_vqa *m, mmc_rng *rng, mmc_error *err) {
                 if ((rc = mmc_nn_film_init(&m->film[s], P, name, H, c->cnn_widths[s], 1, rng, err))) return rc;
             }
             in = c->cnn_widths[s];
-            side = (side + 1) / 2;
+            side = (side - 1) / vqa_stride(c, s) + 1;
         }
         int g = c->pool_grid < side ? c->pool_grid : side;
         m->grid = side;
@@ -69,7 +74,7 @@ static int build(mmc_vqa *m, mmc_rng *rng, mmc_error *err) {
         if ((rc = mmc_nn_embedding_init(&m->emb, P, "text_encoder.embedding", V, c->word_dim, rng, err))) return rc;
         mmc_rng scratch; /* torch's RNN init draws U(±1/sqrt(H)); loading (rng NULL) overwrites it */
         mmc_rng_seed(&scratch, 0, 0);
-        if ((rc = mmc_nn_gru_init(&m->gru, P, "text_encoder.rnn", c->word_dim, H, mmc_nn_rnn_defaults(), rng ? rng : &scratch,
+        if ((rc = mmc_nn_gru_init(&m->gru, P, "text_encoder.rnn", c->word_dim, c->text_hidden, mmc_nn_rnn_defaults(), rng ? rng : &scratch,
                                   err)))
             return rc;
     }
@@ -95,13 +100,18 @@ static int build(mmc_vqa *m, mmc_rng *rng, mmc_error *err) {
             return MMC_OK; /* no shared classifier */
         }
         if (m->combine == VQA_ATTENTION) {
-            int A = c->fuse_dim;
+            int dot = !strcmp(c->att_score, "dot");
             m->cell_dim = c->cnn_widths[m->n_stages - 1] + 2;
-            if ((rc = mmc_nn_linear_init(&m->att_v, P, "fusion.attention.cells", m->cell_dim, A, 1, rng, err)) ||
-                (rc = mmc_nn_linear_init(&m->att_q, P, "fusion.attention.question", H, A, 1, rng, err)) ||
-                (rc = mmc_nn_linear_init(&m->att_out, P, "fusion.attention.glimpses", A, c->glimpses, 1, rng, err)))
+            if ((rc = mmc_nn_cell_attention_init(&m->att, P, "fusion.attention", dot ? MMC_CELL_ATT_DOT : MMC_CELL_ATT_ADDITIVE,
+                                                 m->cell_dim, H, c->fuse_dim, c->glimpses, dot, rng, err)))
                 return rc;
-            m->head_in = c->glimpses * m->cell_dim + c->image_dim + H;
+            m->head_in = c->glimpses * (m->cell_dim + dot) + c->image_dim + H;
+            if (!strcmp(c->att_fuse, "bilinear")) { /* [glimpses; v] and q multiplied (MLB), then [that; q] */
+                if ((rc = mmc_nn_lowrank_bilinear_init(&m->mlb, P, "fusion.bilinear", m->head_in - H, H, c->fuse_dim, c->fuse_dim,
+                                                       MMC_ACT_TANH, 0.0f, rng, err)))
+                    return rc;
+                m->head_in = c->fuse_dim + H;
+            }
         } else if (m->combine == VQA_BILINEAR) {
             if ((rc = mmc_nn_lowrank_bilinear_init(&m->mlb, P, "fusion", c->image_dim, H, c->fuse_dim, c->fuse_dim, MMC_ACT_TANH,
                                                    0.0f, rng, err)))
@@ -241,7 +251,21 @@ static mmc_tensor *text_forward(mmc_ctx *ctx, mmc_vqa *m, const int32_t *ids, co
     mmc_tensor *hn = NULL;
     mmc_tensor *out = mmc_nn_gru_forward(ctx, &m->gru, e, NULL, len, 1, NULL, &hn); // no dropout: one layer
     if (!out || !hn) return NULL;
-    return mmc_reshape(ctx, hn, 2, (int[]){N, m->cfg.text_hidden}); // h_n (1, N, H)
+    hn = mmc_reshape(ctx, hn, 2, (int[]){N, m->cfg.text_hidden}); // h_n (1, N, H)
+    if (strcmp(m->cfg.text_pool, "last+mean")) return hn;
+    /* and the mean of the real tokens' embeddings: the words themselves, one linear map
+     * away. Measured: the GRU's final state saturates (|q| near sqrt(H)) and keeps the
+     * question's type but hardly which colour or shape it names (docs/vqa.md, "Why"). */
+    mmc_tensor *w = mmc_tensor_empty(ctx, 3, (int[]){N, 1, Te});
+    if (!w) return NULL;
+    for (int n = 0; n < N; n++) {
+        int k = 0;
+        for (int t = 0; t < Te; t++) k += mask[(size_t)n * T + t] != 0;
+        for (int t = 0; t < Te; t++) w->data[(size_t)n * Te + t] = mask[(size_t)n * T + t] && k ? 1.0f / (float)k : 0.0f;
+    }
+    mmc_tensor *mean = mmc_bmm(ctx, w, e, 0, 0); // (N, 1, D)
+    mmc_tensor *parts[2] = {hn, mean ? mmc_reshape(ctx, mean, 2, (int[]){N, m->cfg.word_dim}) : NULL};
+    return mmc_concat(ctx, parts, 2, 1);
 }
 
 // x (B, ...) -> (N, ...): row n is x[item_img[n]]
@@ -259,8 +283,25 @@ static mmc_tensor *expand(mmc_ctx *ctx, mmc_tensor *x, const int *item_img, int 
     return mmc_reshape(ctx, t, x->ndim, shape);
 }
 
-// one CNN stage: conv 3×3 stride 2, BatchNorm, FiLM (hybrid, from film_from), ReLU
+// x (B, C, H, W) -> (B, C + 2, H, W): the pixel centres' x and y in [-1, 1] appended (CoordConv)
+static mmc_tensor *with_coords(mmc_ctx *ctx, mmc_tensor *x) {
+    if (!x) return NULL;
+    const int B = x->shape[0], H = x->shape[2], W = x->shape[3];
+    mmc_tensor *xy = mmc_tensor_empty(ctx, 4, (int[]){B, 2, H, W});
+    if (!xy) return NULL;
+    for (int b = 0; b < B; b++)
+        for (int i = 0; i < H; i++)
+            for (int j = 0; j < W; j++) {
+                xy->data[(((size_t)b * 2) * H + i) * W + j] = ((float)j + 0.5f) / (float)W * 2.0f - 1.0f;
+                xy->data[(((size_t)b * 2 + 1) * H + i) * W + j] = ((float)i + 0.5f) / (float)H * 2.0f - 1.0f;
+            }
+    mmc_tensor *parts[2] = {x, xy};
+    return mmc_concat(ctx, parts, 2, 1);
+}
+
+// one CNN stage: [coordinates,] conv 3×3 (stride 1 or 2), BatchNorm, FiLM (hybrid, from film_from), ReLU
 static mmc_tensor *stage(mmc_ctx *ctx, mmc_vqa *m, int s, mmc_tensor *h, mmc_tensor *q, int training) {
+    if (m->cfg.coord) h = with_coords(ctx, h);
     h = mmc_nn_conv2d_forward(ctx, &m->conv[s], h);
     if (!strcmp(m->cfg.norm, "batch")) h = mmc_nn_batchnorm_forward(ctx, &m->bn[s], h, training);
     if (m->fusion == VQA_HYBRID && s >= m->cfg.film_from) h = mmc_nn_film_forward(ctx, &m->film[s], h, q);
@@ -285,13 +326,13 @@ static mmc_tensor *image_vector(mmc_ctx *ctx, mmc_vqa *m, mmc_tensor *h) {
 
 /* Late fusion by attention. h: the final map (B, C, G, G) of the B images; v (B, image_dim)
  * their vectors; q (N, H). Each cell is its C features and its centre's (x, y) in [-1, 1];
- * glimpse k weighs the cells of text n's image by softmax over cells of
- * att_out(tanh(att_v(cell) + att_q(q_n)))[k], and reads their weighted sum.
- * -> [glimpse 1 .. glimpse K, v, q] (N, K·(C + 2) + image_dim + H) */
+ * mmc_nn_cell_attention reads `glimpses` question-weighted sums of the cells of text n's
+ * image (and, scored by dot product, each glimpse's best score).
+ * -> [glimpses (, best scores), v, q] (N, K·(C + 2) (+ K) + image_dim + H) */
 static mmc_tensor *attention_features(mmc_ctx *ctx, mmc_vqa *m, mmc_tensor *h, mmc_tensor *v, mmc_tensor *q,
                                       const int *item_img, int N) {
     if (!h || !v || !q) return NULL;
-    const int B = h->shape[0], C = h->shape[1], G = h->shape[2], L = G * h->shape[3], K = m->cfg.glimpses, D = C + 2;
+    const int B = h->shape[0], C = h->shape[1], G = h->shape[2], L = G * h->shape[3];
     mmc_tensor *xy = mmc_tensor_empty(ctx, 3, (int[]){B, L, 2});
     if (!xy) return NULL;
     for (int b = 0; b < B; b++)
@@ -300,15 +341,12 @@ static mmc_tensor *attention_features(mmc_ctx *ctx, mmc_vqa *m, mmc_tensor *h, m
             xy->data[((size_t)b * L + i) * 2 + 1] = ((float)(i / h->shape[3]) + 0.5f) / (float)G * 2.0f - 1.0f;
         }
     mmc_tensor *cl[2] = {mmc_permute(ctx, mmc_reshape(ctx, h, 3, (int[]){B, C, L}), (int[]){0, 2, 1}), xy};
-    mmc_tensor *cells = mmc_concat(ctx, cl, 2, 2);                                   // (B, L, D)
-    mmc_tensor *key = mmc_nn_linear_forward(ctx, &m->att_v, cells);                  // (B, L, A): once per image
-    mmc_tensor *qa = mmc_nn_linear_forward(ctx, &m->att_q, q);                       // (N, A)
-    qa = qa ? mmc_reshape(ctx, qa, 3, (int[]){N, 1, qa->shape[1]}) : NULL;
-    mmc_tensor *e = mmc_tanh(ctx, mmc_add(ctx, expand(ctx, key, item_img, N), qa));  // (N, L, A)
-    mmc_tensor *a = mmc_softmax(ctx, mmc_transpose(ctx, mmc_nn_linear_forward(ctx, &m->att_out, e), 1, 2)); // (N, K, L)
-    mmc_tensor *g = mmc_bmm(ctx, a, expand(ctx, cells, item_img, N), 0, 0);          // (N, K, D)
-    mmc_tensor *parts[3] = {g ? mmc_reshape(ctx, g, 2, (int[]){N, K * D}) : NULL, expand(ctx, v, item_img, N), q};
-    return mmc_concat(ctx, parts, 3, 1);
+    mmc_tensor *cells = mmc_concat(ctx, cl, 2, 2); // (B, L, C + 2)
+    mmc_tensor *parts[3] = {mmc_nn_cell_attention_forward(ctx, &m->att, cells, q, item_img), expand(ctx, v, item_img, N), q};
+    if (strcmp(m->cfg.att_fuse, "bilinear")) return mmc_concat(ctx, parts, 3, 1);
+    mmc_tensor *img = mmc_concat(ctx, parts, 2, 1);
+    mmc_tensor *bq[2] = {mmc_nn_lowrank_bilinear_forward(ctx, &m->mlb, img, q, 0, NULL), q};
+    return mmc_concat(ctx, bq, 2, 1);
 }
 
 static mmc_tensor *joint_forward(mmc_ctx *ctx, mmc_vqa *m, mmc_tensor *images, const int *item_img, const int32_t *ids,
@@ -426,6 +464,12 @@ mmc_vqa *vqa_load_full(const char *run_dir, const char *weights, uint64_t *seed,
     }
     mmc_vqa_config cfg = mmc_vqa_config_default(NULL, NULL);
     cfg.max_len = 0;
+    /* keys added later: absent from an older run's config.json = the behaviour it was trained with */
+    memset(cfg.cnn_strides, 0, sizeof cfg.cnn_strides);
+    cfg.coord = 0;
+    strcpy(cfg.att_score, "additive");
+    strcpy(cfg.att_fuse, "concat");
+    strcpy(cfg.text_pool, "last");
     if (mmc_vqa_config_parse(&cfg, (const char *)buf, n, path, err)) { mmc_free(buf); return NULL; }
     cJSON *root = cJSON_ParseWithLength((const char *)buf, n);
     mmc_free(buf);

@@ -37,7 +37,7 @@ struct mmc_vqa {
     mmc_nn_lowrank_bilinear mlb;
     mmc_nn_mlp head_img, head_txt;
     mmc_nn_logit_average lavg;
-    mmc_nn_linear att_v, att_q, att_out; /* attention: cells -> A, q -> A, A -> glimpses */
+    mmc_nn_cell_attention att;  /* attention over the final map's cells */
     int cell_dim;               /* channels of the final map + 2 coordinates */
 
     mmc_nn_joint joint;
@@ -49,6 +49,7 @@ struct mmc_vqa {
 int vqa_fusion_kind(const char *s);
 int vqa_combine_kind(const char *s);
 int vqa_n_stages(const mmc_vqa_config *c);
+int vqa_stride(const mmc_vqa_config *c, int s); /* stage s: cnn_strides[s], 0 = 2 */
 
 /* vqa_data.c: a split in memory. items are the texts with their image, class and type. */
 typedef struct vqa_dataset {

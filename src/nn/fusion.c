@@ -8,6 +8,7 @@
  *            mmc_nn_logit_average (decision level)
  *   hybrid   mmc_film / mmc_nn_film: per-channel affine maps of a CNN feature map computed
  *            from the text, one module per conditioned stage
+ *   attention mmc_nn_cell_attention: question-guided attention over the cells of a map
  *
  * tile_concat, film and bilinear are fused ops with their own backward: built from generic
  * ops they would materialise the tiled / broadcast tensors (tile_concat, film) or a
@@ -442,4 +443,73 @@ mmc_tensor *mmc_nn_modality_concat_forward(mmc_ctx *ctx, mmc_nn_modality_concat 
         parts[k] = mmc_add(ctx, seqs[k], type);
     }
     return mmc_concat(ctx, parts, n, 1);
+}
+
+/* ------------------------------------------------------------ cell attention */
+
+int mmc_nn_cell_attention_init(mmc_nn_cell_attention *m, mmc_params *P, const char *prefix, int mode, int cell_dim,
+                               int query_dim, int att_dim, int glimpses, int max_score, mmc_rng *rng, mmc_error *err) {
+    memset(m, 0, sizeof *m);
+    if ((mode != MMC_CELL_ATT_ADDITIVE && mode != MMC_CELL_ATT_DOT) || cell_dim < 1 || query_dim < 1 || att_dim < 1 ||
+        glimpses < 1 || glimpses > 64 || (int64_t)glimpses * att_dim > INT32_MAX / 2)
+        return mmc_error_set(err, MMC_ERR_USAGE, "cell attention %s: mode %d, cells %d, query %d, width %d, %d glimpses",
+                             prefix ? prefix : "", mode, cell_dim, query_dim, att_dim, glimpses);
+    m->mode = mode, m->cell_dim = cell_dim, m->query_dim = query_dim, m->att_dim = att_dim, m->glimpses = glimpses;
+    m->max_score = max_score != 0;
+    char name[MMC_NAME_MAX];
+    int rc = mmc_nn_linear_init(&m->cells, P, mmc_nn_join(name, prefix, "cells"), cell_dim, att_dim, 1, rng, err);
+    if (!rc)
+        rc = mmc_nn_linear_init(&m->question, P, mmc_nn_join(name, prefix, "question"), query_dim,
+                                mode == MMC_CELL_ATT_DOT ? glimpses * att_dim : att_dim, 1, rng, err);
+    if (!rc && mode == MMC_CELL_ATT_ADDITIVE)
+        rc = mmc_nn_linear_init(&m->out, P, mmc_nn_join(name, prefix, "glimpses"), att_dim, glimpses, 1, rng, err);
+    return rc;
+}
+
+/* x (B, ...) -> (N, ...): row img[n] of x for query n (an embedding lookup, so the backward
+ * sums the gradients of an image's queries); x itself when img is the identity. */
+static mmc_tensor *rows_of(mmc_ctx *ctx, mmc_tensor *x, const int *img, int N) {
+    if (!x) return NULL;
+    int B = x->shape[0], same = N == B;
+    for (int n = 0; same && n < N; n++) same = img[n] == n;
+    if (same) return x;
+    int64_t F = x->numel / (B ? B : 1);
+    if (F > INT32_MAX) return mmc_op_fail(ctx, MMC_ERR_USAGE, "cell attention: %lld features per image", (long long)F);
+    mmc_tensor *t = mmc_embedding(ctx, mmc_reshape(ctx, x, 2, (int[]){B, (int)F}), img, N);
+    int shape[MMC_MAX_DIMS];
+    memcpy(shape, x->shape, sizeof shape);
+    shape[0] = N;
+    return t ? mmc_reshape(ctx, t, x->ndim, shape) : NULL;
+}
+
+// cells (B, L, D), q (N, Dq), img[N] -> (N, K·D [+ K])
+mmc_tensor *mmc_nn_cell_attention_forward(mmc_ctx *ctx, mmc_nn_cell_attention *m, mmc_tensor *cells, mmc_tensor *q,
+                                          const int *img) {
+    MMC_CHECK_INPUTS(ctx, "cell attention", cells, q);
+    char s1[64], s2[64];
+    if (cells->ndim != 3 || cells->shape[2] != m->cell_dim || q->ndim != 2 || q->shape[1] != m->query_dim || !img)
+        return mmc_op_fail(ctx, MMC_ERR_USAGE, "cell attention: cells %s, want (B, L, %d); queries %s, want (N, %d), and an image per query",
+                           mmc_shape_str(cells, s1, sizeof s1), m->cell_dim, mmc_shape_str(q, s2, sizeof s2), m->query_dim);
+    const int B = cells->shape[0], L = cells->shape[1], D = m->cell_dim, N = q->shape[0], K = m->glimpses, A = m->att_dim;
+    for (int n = 0; n < N; n++)
+        if (img[n] < 0 || img[n] >= B)
+            return mmc_op_fail(ctx, MMC_ERR_USAGE, "cell attention: query %d names image %d of %d", n, img[n], B);
+    mmc_tensor *key = mmc_nn_linear_forward(ctx, &m->cells, cells); // (B, L, A): once per image
+    mmc_tensor *qa = mmc_nn_linear_forward(ctx, &m->question, q);   // (N, A) or (N, K·A)
+    mmc_tensor *score;                                               // (N, K, L)
+    if (m->mode == MMC_CELL_ATT_ADDITIVE) {
+        qa = qa ? mmc_reshape(ctx, qa, 3, (int[]){N, 1, A}) : NULL;
+        mmc_tensor *e = mmc_tanh(ctx, mmc_add(ctx, rows_of(ctx, key, img, N), qa)); // (N, L, A)
+        score = mmc_transpose(ctx, mmc_nn_linear_forward(ctx, &m->out, e), 1, 2);
+    } else {
+        qa = qa ? mmc_reshape(ctx, qa, 3, (int[]){N, K, A}) : NULL;
+        score = mmc_scale(ctx, mmc_bmm(ctx, qa, rows_of(ctx, key, img, N), 0, 1), 1.0f / sqrtf((float)A));
+    }
+    mmc_tensor *a = mmc_softmax(ctx, score);
+    mmc_tensor *g = mmc_bmm(ctx, a, rows_of(ctx, cells, img, N), 0, 0); // (N, K, D)
+    g = g ? mmc_reshape(ctx, g, 2, (int[]){N, K * D}) : NULL;
+    if (!m->max_score) return g;
+    mmc_tensor *parts[2] = {g, mmc_max(ctx, score, 2, 0)};
+    (void)L;
+    return mmc_concat(ctx, parts, 2, 1);
 }
