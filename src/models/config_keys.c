@@ -121,6 +121,7 @@ int cfg_add_all(cJSON *o, const cfg_key *keys, int n, const void *base) {
             const int *a = (const int *)p;
             int m = 0;
             while (m < (int)k->hi && a[m] > 0) m++;
+            if (m == 0) continue; /* an array that is all zeros means "absent": e.g. VQA cnn_strides of old runs */
             v = cJSON_CreateIntArray(a, m);
         }
         if (!v || !cJSON_AddItemToObject(o, k->name, v)) {

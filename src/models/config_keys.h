@@ -51,8 +51,9 @@ int cfg_parse(const cfg_key *keys, int n, const char *task, const char *const *s
 int cfg_load(const char *path, int (*parse)(void *c, const char *text, size_t n, const char *name, mmc_error *err),
              void *c, mmc_error *err);
 
-/* Adds every key of the table, with its value in the struct at base, to the object o.
- * Returns 0 when out of memory. */
+/* Adds every key of the table, with its value in the struct at base, to the object o (an
+ * int array that is all zeros is left out: absent, as it was read). Returns 0 when out of
+ * memory. */
 int cfg_add_all(cJSON *o, const cfg_key *keys, int n, const void *base);
 
 /* o printed as indented JSON in an mmc_malloc'd string (NULL when out of memory); o is

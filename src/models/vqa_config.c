@@ -7,6 +7,7 @@
  * classifier over the answers. Only small random shifts as augmentation: flips would swap
  * left and right. The VQA default fusion is the one that measured best (docs/results.md). */
 #include "vqa_internal.h"
+#include "config_keys.h"
 #include <cjson/cJSON.h>
 #include <math.h>
 #include <stddef.h>
@@ -97,55 +98,49 @@ mmc_vqa_config mmc_vqa_config_default(const char *task, const char *fusion) {
     return c;
 }
 
-enum { K_INT, K_FLOAT, K_STR, K_INTS };
-typedef struct key_def {
-    const char *name;
-    int type;
-    size_t off;
-    double lo, hi; /* K_INT/K_FLOAT: range; K_STR/K_INTS: hi = capacity */
-} key_def;
+/* The key table (config_keys.h): parsing, printing and the unknown-key check. */
 #define OFF(f) offsetof(mmc_vqa_config, f)
-static const key_def KEYS[] = {
-    {"task", K_STR, OFF(task), 0, 12},
-    {"source", K_STR, OFF(source), 0, 12},
-    {"fusion", K_STR, OFF(fusion), 0, 12},
-    {"combine", K_STR, OFF(combine), 0, 12},
-    {"image_size", K_INT, OFF(image_size), 8, 512},
-    {"cnn_widths", K_INTS, OFF(cnn_widths), 0, 6},
-    {"cnn_strides", K_INTS, OFF(cnn_strides), 0, 6},
-    {"coord", K_INT, OFF(coord), 0, 1},
-    {"norm", K_STR, OFF(norm), 0, 8},
-    {"pool_grid", K_INT, OFF(pool_grid), 1, 16},
-    {"image_pool", K_STR, OFF(image_pool), 0, 8},
-    {"image_dim", K_INT, OFF(image_dim), 2, 8192},
-    {"word_dim", K_INT, OFF(word_dim), 2, 4096},
-    {"text_hidden", K_INT, OFF(text_hidden), 2, 4096},
-    {"text_pool", K_STR, OFF(text_pool), 0, 12},
-    {"max_len", K_INT, OFF(max_len), 0, 256},
-    {"min_count", K_INT, OFF(min_count), 1, 1000000},
-    {"fuse_dim", K_INT, OFF(fuse_dim), 2, 8192},
-    {"glimpses", K_INT, OFF(glimpses), 1, 16},
-    {"att_score", K_STR, OFF(att_score), 0, 12},
-    {"att_fuse", K_STR, OFF(att_fuse), 0, 12},
-    {"hidden", K_INT, OFF(hidden), 2, 8192},
-    {"early_stage", K_INT, OFF(early_stage), 0, VQA_MAX_STAGES - 1},
-    {"early_dim", K_INT, OFF(early_dim), 1, 1024},
-    {"film_from", K_INT, OFF(film_from), 0, VQA_MAX_STAGES - 1},
-    {"joint_patch", K_INT, OFF(joint_patch), 2, 64},
-    {"joint_dim", K_INT, OFF(joint_dim), 4, 2048},
-    {"joint_depth", K_INT, OFF(joint_depth), 1, MMC_JOINT_MAX_DEPTH},
-    {"joint_heads", K_INT, OFF(joint_heads), 1, 64},
-    {"dropout", K_FLOAT, OFF(dropout), 0, 0.9},
-    {"batch_images", K_INT, OFF(batch_images), 1, 65536},
-    {"per_image", K_INT, OFF(per_image), 1, 10000},
-    {"lr", K_FLOAT, OFF(lr), 0, 10},
-    {"weight_decay", K_FLOAT, OFF(weight_decay), 0, 10},
-    {"min_lr_ratio", K_FLOAT, OFF(min_lr_ratio), 0, 1},
-    {"grad_clip", K_FLOAT, OFF(grad_clip), 0, 1e6},
-    {"label_smoothing", K_FLOAT, OFF(label_smoothing), 0, 1},
-    {"warmup", K_FLOAT, OFF(warmup), 0, 1},
-    {"augment_shift", K_INT, OFF(augment_shift), 0, 64},
-    {"epochs", K_INT, OFF(epochs), 1, 1000000},
+static const cfg_key KEYS[] = {
+    {"task", CFG_STR, OFF(task), 0, 12},
+    {"source", CFG_STR, OFF(source), 0, 12},
+    {"fusion", CFG_STR, OFF(fusion), 0, 12},
+    {"combine", CFG_STR, OFF(combine), 0, 12},
+    {"image_size", CFG_INT, OFF(image_size), 8, 512},
+    {"cnn_widths", CFG_INTS, OFF(cnn_widths), 1, 6},
+    {"cnn_strides", CFG_INTS, OFF(cnn_strides), 1, 6},
+    {"coord", CFG_INT, OFF(coord), 0, 1},
+    {"norm", CFG_STR, OFF(norm), 0, 8},
+    {"pool_grid", CFG_INT, OFF(pool_grid), 1, 16},
+    {"image_pool", CFG_STR, OFF(image_pool), 0, 8},
+    {"image_dim", CFG_INT, OFF(image_dim), 2, 8192},
+    {"word_dim", CFG_INT, OFF(word_dim), 2, 4096},
+    {"text_hidden", CFG_INT, OFF(text_hidden), 2, 4096},
+    {"text_pool", CFG_STR, OFF(text_pool), 0, 12},
+    {"max_len", CFG_INT, OFF(max_len), 0, 256},
+    {"min_count", CFG_INT, OFF(min_count), 1, 1000000},
+    {"fuse_dim", CFG_INT, OFF(fuse_dim), 2, 8192},
+    {"glimpses", CFG_INT, OFF(glimpses), 1, 16},
+    {"att_score", CFG_STR, OFF(att_score), 0, 12},
+    {"att_fuse", CFG_STR, OFF(att_fuse), 0, 12},
+    {"hidden", CFG_INT, OFF(hidden), 2, 8192},
+    {"early_stage", CFG_INT, OFF(early_stage), 0, VQA_MAX_STAGES - 1},
+    {"early_dim", CFG_INT, OFF(early_dim), 1, 1024},
+    {"film_from", CFG_INT, OFF(film_from), 0, VQA_MAX_STAGES - 1},
+    {"joint_patch", CFG_INT, OFF(joint_patch), 2, 64},
+    {"joint_dim", CFG_INT, OFF(joint_dim), 4, 2048},
+    {"joint_depth", CFG_INT, OFF(joint_depth), 1, MMC_JOINT_MAX_DEPTH},
+    {"joint_heads", CFG_INT, OFF(joint_heads), 1, 64},
+    {"dropout", CFG_FLOAT, OFF(dropout), 0, 0.9},
+    {"batch_images", CFG_INT, OFF(batch_images), 1, 65536},
+    {"per_image", CFG_INT, OFF(per_image), 1, 10000},
+    {"lr", CFG_FLOAT, OFF(lr), 0, 10},
+    {"weight_decay", CFG_FLOAT, OFF(weight_decay), 0, 10},
+    {"min_lr_ratio", CFG_FLOAT, OFF(min_lr_ratio), 0, 1},
+    {"grad_clip", CFG_FLOAT, OFF(grad_clip), 0, 1e6},
+    {"label_smoothing", CFG_FLOAT, OFF(label_smoothing), 0, 1},
+    {"warmup", CFG_FLOAT, OFF(warmup), 0, 1},
+    {"augment_shift", CFG_INT, OFF(augment_shift), 0, 64},
+    {"epochs", CFG_INT, OFF(epochs), 1, 1000000},
 };
 #define NKEYS ((int)(sizeof KEYS / sizeof KEYS[0]))
 
@@ -201,105 +196,25 @@ int mmc_vqa_config_check(const mmc_vqa_config *c, const char *name, mmc_error *e
     return MMC_OK;
 }
 
-/* Keys of a run's config.json that are not settings: read by the loader. */
-static int is_run_key(const char *k) {
-    return !strcmp(k, "tokenizer") || !strcmp(k, "answers") || !strcmp(k, "seed") || !strcmp(k, "n_train") ||
-           !strcmp(k, "format");
-}
-
-static int parse_into(mmc_vqa_config *c, const cJSON *root, const char *name, mmc_error *err) {
-    for (const cJSON *it = root->child; it; it = it->next) {
-        const key_def *k = NULL;
-        if (!it->string) return mmc_error_set(err, MMC_ERR_INPUT, "%s: a key without a name", name);
-        for (int i = 0; i < NKEYS; i++)
-            if (!strcmp(it->string, KEYS[i].name)) k = &KEYS[i];
-        if (!k && is_run_key(it->string)) continue;
-        if (!k) return mmc_error_set(err, MMC_ERR_INPUT, "%s: unknown key '%s'", name, it->string);
-        char *base = (char *)c + k->off;
-        if (k->type == K_STR) {
-            if (!cJSON_IsString(it)) return mmc_error_set(err, MMC_ERR_INPUT, "%s: key '%s' must be a string", name, k->name);
-            size_t len = strlen(it->valuestring);
-            if (len + 1 > (size_t)k->hi) return mmc_error_set(err, MMC_ERR_INPUT, "%s: key '%s' is too long", name, k->name);
-            memcpy(base, it->valuestring, len + 1);
-        } else if (k->type == K_INTS) {
-            int cap = (int)k->hi, n = cJSON_GetArraySize(it);
-            if (!cJSON_IsArray(it) || n < 1 || n > cap)
-                return mmc_error_set(err, MMC_ERR_INPUT, "%s: key '%s' must be an array of 1 to %d integers", name, k->name, cap);
-            int vals[VQA_MAX_STAGES] = {0}, i = 0;
-            for (const cJSON *e = it->child; e; e = e->next, i++) {
-                if (!cJSON_IsNumber(e) || !isfinite(e->valuedouble) || e->valuedouble != floor(e->valuedouble) ||
-                    e->valuedouble < 1 || e->valuedouble > 4096)
-                    return mmc_error_set(err, MMC_ERR_INPUT, "%s: key '%s' entry %d must be an integer in 1..4096", name, k->name, i);
-                vals[i] = (int)e->valuedouble;
-            }
-            memcpy(base, vals, sizeof vals);
-        } else {
-            if (!cJSON_IsNumber(it)) return mmc_error_set(err, MMC_ERR_INPUT, "%s: key '%s' must be a number", name, k->name);
-            double v = it->valuedouble;
-            if (!isfinite(v) || v < k->lo || v > k->hi || (k->type == K_INT && v != floor(v)))
-                return mmc_error_set(err, MMC_ERR_INPUT, "%s: key '%s' = %g is out of range (%s in %g..%g)", name, k->name, v,
-                                     k->type == K_INT ? "an integer" : "a number", k->lo, k->hi);
-            if (k->type == K_INT) *(int *)base = (int)v;
-            else *(float *)base = (float)v;
-        }
-    }
-    return MMC_OK;
-}
+static int check(const void *c, const char *name, mmc_error *err) { return mmc_vqa_config_check(c, name, err); }
 
 int mmc_vqa_config_parse(mmc_vqa_config *c, const char *text, size_t n, const char *name, mmc_error *err) {
-    if (!name) name = "config";
-    cJSON *root = text ? cJSON_ParseWithLength(text, n) : NULL;
-    if (!root || !cJSON_IsObject(root)) {
-        cJSON_Delete(root);
-        return mmc_error_set(err, MMC_ERR_INPUT, "%s: not a JSON object", name);
-    }
-    mmc_vqa_config tmp = *c;
-    int rc = parse_into(&tmp, root, name, err);
-    cJSON_Delete(root);
-    if (!rc) rc = mmc_vqa_config_check(&tmp, name, err);
-    if (!rc) *c = tmp;
-    return rc;
+    /* keys of a run's config.json that are not settings: read by the loader */
+    static const char *const skip[] = {"tokenizer", "answers", "seed", "n_train", "format", NULL};
+    return cfg_parse(KEYS, NKEYS, NULL, skip, check, c, sizeof *c, text, n, name, err);
 }
 
-int mmc_vqa_config_load(mmc_vqa_config *c, const char *path, mmc_error *err) {
-    uint8_t *buf = NULL;
-    size_t n = 0;
-    int rc = mmc_read_file(path, 16u << 20, &buf, &n, err);
-    if (rc) {
-        if (err) err->code = MMC_ERR_INPUT;
-        return MMC_ERR_INPUT;
-    }
-    rc = mmc_vqa_config_parse(c, (const char *)buf, n, path, err);
-    mmc_free(buf);
-    return rc;
+static int parse(void *c, const char *text, size_t n, const char *name, mmc_error *err) {
+    return mmc_vqa_config_parse(c, text, n, name, err);
 }
+
+int mmc_vqa_config_load(mmc_vqa_config *c, const char *path, mmc_error *err) { return cfg_load(path, parse, c, err); }
 
 char *mmc_vqa_config_to_json(const mmc_vqa_config *c) {
     cJSON *o = cJSON_CreateObject();
-    if (!o) return NULL;
-    for (int i = 0; i < NKEYS; i++) {
-        const key_def *k = &KEYS[i];
-        const char *base = (const char *)c + k->off;
-        cJSON *v = NULL;
-        if (k->type == K_STR) v = cJSON_CreateString(base);
-        else if (k->type == K_INT) v = cJSON_CreateNumber(*(const int *)base);
-        else if (k->type == K_FLOAT) v = cJSON_CreateNumber((double)*(const float *)base);
-        else {
-            const int *a = (const int *)base;
-            int n = 0;
-            while (n < (int)k->hi && a[n] > 0) n++;
-            if (n == 0) continue; /* cnn_strides of a run saved before the key: absent = all 2 */
-            v = cJSON_CreateIntArray(a, n);
-        }
-        if (!v) { cJSON_Delete(o); return NULL; }
-        cJSON_AddItemToObject(o, k->name, v);
+    if (o && !cfg_add_all(o, KEYS, NKEYS, c)) {
+        cJSON_Delete(o);
+        return NULL;
     }
-    char *s = cJSON_Print(o);
-    cJSON_Delete(o);
-    if (!s) return NULL;
-    size_t n = strlen(s);
-    char *r = mmc_malloc(n + 1);
-    if (r) memcpy(r, s, n + 1);
-    cJSON_free(s);
-    return r;
+    return cfg_print(o);
 }
