@@ -14,6 +14,7 @@
  * budget), and a resumed run continues on it. Only optimisation steps count toward the
  * budget; validation and saving do not. */
 #include "vqa_internal.h"
+#include "train_common.h"
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <inttypes.h>
@@ -46,34 +47,8 @@ typedef struct trainer {
     mmc_ctx *ctx;
 } trainer;
 
-static void emit(trainer *t, mmc_train_event *ev) {
-    if (t->o->callback) t->o->callback(t->o->user, ev);
-}
-
-static void emit_msg(trainer *t, int kind, const char *fmt, ...) {
-    char buf[1024];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(buf, sizeof buf, fmt, ap);
-    va_end(ap);
-    mmc_train_event ev = {0};
-    ev.kind = kind;
-    ev.step = t->ts.step;
-    ev.total_steps = t->total_steps;
-    ev.message = buf;
-    emit(t, &ev);
-}
-
-static int mkdir_p(const char *dir, mmc_error *err) {
-    char tmp[4096];
-    snprintf(tmp, sizeof tmp, "%s", dir);
-    for (char *p = tmp + 1; *p; p++)
-        if (*p == '/') { *p = 0; mkdir(tmp, 0755); *p = '/'; }
-    if (mkdir(dir, 0755) == 0) return MMC_OK;
-    struct stat st;
-    if (errno == EEXIST && stat(dir, &st) == 0 && S_ISDIR(st.st_mode)) return MMC_OK;
-    return mmc_error_set(err, MMC_ERR_INPUT, "%s: cannot create the run folder: %s", dir, strerror(errno));
-}
+static void emit(trainer *t, mmc_train_event *ev) { train_emit(t->o, ev); }
+#define emit_msg(t, kind, ...) train_emitf((t)->o, kind, (t)->ts.step, (t)->total_steps, __VA_ARGS__)
 
 /* Linear warm-up over cfg.warmup of the run, then cosine to lr·min_lr_ratio; the axis is
  * steps for a step-bound run, milliseconds of training for a time-bound one. */
@@ -330,7 +305,7 @@ static int setup(trainer *t, const mmc_vqa_config *cfg_in, mmc_error *err) {
         t->cfg = *cfg_in;
         t->seed = o->seed;
         rc = mmc_vqa_config_check(&t->cfg, "config", err);
-        if (!rc) rc = mkdir_p(o->run_dir, err);
+        if (!rc) rc = train_mkdir_p(o->run_dir, err);
         if (!rc) rc = vqa_dataset_load(&t->train, o->data_dir, "train", &t->cfg, 0, err);
         mmc_tokenizer *tok = NULL;
         const char **cls = NULL;
