@@ -148,13 +148,17 @@ mmc_tensor *test_rand(int ndim, const int *shape, uint64_t seed, float lo, float
     return t;
 }
 
-int test_shapes_dir(char *dir, size_t n, const char *prefix, int n_train, int n_val) {
+int test_shapes_dir_at(char *dir, size_t n, const char *prefix, int n_train, int n_val, uint64_t seed, int size) {
     snprintf(dir, n, "/tmp/mmc-%s-XXXXXX", prefix);
     if (!mkdtemp(dir)) return 0;
     mmc_error err = {0};
-    if (mmc_shapes_write_split(dir, "train", n_train, 11, 32, NULL, NULL, &err)) return 0;
-    if (n_val && mmc_shapes_write_split(dir, "val", n_val, 11, 32, NULL, NULL, &err)) return 0;
+    if (mmc_shapes_write_split(dir, "train", n_train, seed, size, NULL, NULL, &err)) return 0;
+    if (n_val && mmc_shapes_write_split(dir, "val", n_val, seed, size, NULL, NULL, &err)) return 0;
     return 1;
+}
+
+int test_shapes_dir(char *dir, size_t n, const char *prefix, int n_train, int n_val) {
+    return test_shapes_dir_at(dir, n, prefix, n_train, n_val, 11, 32);
 }
 
 void test_rm_tmpdir(const char *dir) {

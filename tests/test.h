@@ -54,6 +54,8 @@ double test_rel_err(const float *got, const float *want, int64_t n);
 /* A fresh folder /tmp/mmc-PREFIX-XXXXXX (name into dir) holding a shapes dataset at 32 px,
  * seed 11: train n_train scenes, val n_val (none if 0). 1 on success. */
 int test_shapes_dir(char *dir, size_t n, const char *prefix, int n_train, int n_val);
+/* The same with the scenes' seed and pixel size given. */
+int test_shapes_dir_at(char *dir, size_t n, const char *prefix, int n_train, int n_val, uint64_t seed, int size);
 /* rm -rf dir, but only a folder under /tmp/mmc- (what the tests made). */
 void test_rm_tmpdir(const char *dir);
 /* 1 when the safetensors files pa and pb hold the same tensors byte for byte (and at least

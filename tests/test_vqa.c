@@ -188,22 +188,6 @@ TEST(vqa_shared_images_equal_repeated) {
 
 /* --------------------------------------------------------------- training */
 
-static int make_data(char *dir, size_t n, int n_train, int n_val) {
-    snprintf(dir, n, "/tmp/mmc-vqa-XXXXXX");
-    if (!mkdtemp(dir)) return 0;
-    mmc_error err = {0};
-    if (mmc_shapes_write_split(dir, "train", n_train, 13, 16, NULL, NULL, &err)) return 0;
-    if (n_val && mmc_shapes_write_split(dir, "val", n_val, 13, 16, NULL, NULL, &err)) return 0;
-    return 1;
-}
-
-static void rm_rf(const char *dir) {
-    char cmd[4200];
-    if (strncmp(dir, "/tmp/mmc-vqa-", 13)) return;
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    if (system(cmd)) {}
-}
-
 typedef struct loss_log {
     double first, last;
     int n, vals;
@@ -250,7 +234,7 @@ static int train_run(const mmc_vqa_config *c, const char *data, const char *run,
 
 TEST(vqa_train_lowers_loss) {
     char dir[64], run[128];
-    REQUIRE(make_data(dir, sizeof dir, 24, 8), "cannot make the dataset");
+    REQUIRE(test_shapes_dir_at(dir, sizeof dir, "vqa", 24, 8, 13, 16), "cannot make the dataset");
     snprintf(run, sizeof run, "%s/run", dir);
     mmc_vqa_config c = train_cfg("hybrid");
     mmc_error err = {0};
@@ -294,29 +278,13 @@ TEST(vqa_train_lowers_loss) {
     CHECK(mmc_vqa_answer(m, &img, "\xff\xfe bad", 5, top, prob, &err) == MMC_ERR_INPUT, "non-UTF-8 question accepted");
     mmc_image_free(&img);
     mmc_vqa_free(m);
-    rm_rf(dir);
-}
-
-static int same_file_tensors(const char *pa, const char *pb, char *why, size_t n) {
-    mmc_safetensors a, b;
-    mmc_error err = {0};
-    if (mmc_safetensors_open(&a, pa, &err)) { snprintf(why, n, "%s", err.msg); return 0; }
-    if (mmc_safetensors_open(&b, pb, &err)) { mmc_safetensors_close(&a); snprintf(why, n, "%s", err.msg); return 0; }
-    int ok = a.count == b.count && a.count > 0;
-    for (int i = 0; ok && i < a.count; i++) {
-        const mmc_st_entry *ea = &a.entries[i], *eb = mmc_safetensors_find(&b, ea->name);
-        ok = eb && ea->end - ea->begin == eb->end - eb->begin && !memcmp(a.data + ea->begin, b.data + eb->begin, ea->end - ea->begin);
-        if (!ok) snprintf(why, n, "tensor %s differs", ea->name);
-    }
-    mmc_safetensors_close(&a);
-    mmc_safetensors_close(&b);
-    return ok;
+    test_rm_tmpdir(dir);
 }
 
 TEST(vqa_resume_bit_exact) {
     static const char *fus[] = {"hybrid", "joint"}; /* BatchNorm + FiLM; dropout in the transformer */
     char dir[64];
-    REQUIRE(make_data(dir, sizeof dir, 24, 8), "cannot make the dataset");
+    REQUIRE(test_shapes_dir_at(dir, sizeof dir, "vqa", 24, 8, 13, 16), "cannot make the dataset");
     for (int k = 0; k < 2; k++) {
         char ra[128], rb[128], why[1200] = "", pa[256], pb[256];
         snprintf(ra, sizeof ra, "%s/straight-%s", dir, fus[k]);
@@ -328,12 +296,12 @@ TEST(vqa_resume_bit_exact) {
         REQUIRE(train_run(&c, dir, rb, 10, 5, 0, NULL, &err) == MMC_OK, "first half: %s", err.msg);
         snprintf(pa, sizeof pa, "%s/model.safetensors", ra);
         snprintf(pb, sizeof pb, "%s/model.safetensors", rb);
-        CHECK(!same_file_tensors(pa, pb, why, sizeof why), "%s: after 5 of 10 steps the weights already equal the finished run's", fus[k]);
+        CHECK(!test_same_tensors_file(pa, pb, why, sizeof why), "%s: after 5 of 10 steps the weights already equal the finished run's", fus[k]);
         REQUIRE(train_run(&c, dir, rb, 10, 0, 1, NULL, &err) == MMC_OK, "resume: %s", err.msg);
-        CHECK(same_file_tensors(pa, pb, why, sizeof why), "%s: model after resume: %s", fus[k], why);
+        CHECK(test_same_tensors_file(pa, pb, why, sizeof why), "%s: model after resume: %s", fus[k], why);
         snprintf(pa, sizeof pa, "%s/optimizer.safetensors", ra);
         snprintf(pb, sizeof pb, "%s/optimizer.safetensors", rb);
-        CHECK(same_file_tensors(pa, pb, why, sizeof why), "%s: optimizer after resume: %s", fus[k], why);
+        CHECK(test_same_tensors_file(pa, pb, why, sizeof why), "%s: optimizer after resume: %s", fus[k], why);
         mmc_retrieval_train_opts o = mmc_retrieval_train_defaults();
         o.data_dir = dir;
         o.run_dir = rb;
@@ -342,14 +310,14 @@ TEST(vqa_resume_bit_exact) {
         o.seed = 6;
         CHECK(mmc_vqa_train(NULL, &o, &err) == MMC_ERR_USAGE, "resume with another seed: %s", err.msg);
     }
-    rm_rf(dir);
+    test_rm_tmpdir(dir);
 }
 
 /* ---------------------------------------------------------- classify tasks */
 
 TEST(vqa_classify_tasks) {
     char dir[64], run[128];
-    REQUIRE(make_data(dir, sizeof dir, 20, 6), "cannot make the dataset");
+    REQUIRE(test_shapes_dir_at(dir, sizeof dir, "vqa", 20, 6, 13, 16), "cannot make the dataset");
     mmc_manifest *man = mmc_manifest_load(dir, "val", NULL);
     REQUIRE(man, "manifest");
     /* match: half the texts are a caption of their own scene, half of another one */
@@ -382,7 +350,7 @@ TEST(vqa_classify_tasks) {
     for (int t = 0; t < mt.n_types; t++) CHECK(mmc_vqa_class_id(m, mt.types[t].name) >= 0 || mt.types[t].n > 0, "label type %s", mt.types[t].name);
     mmc_vqa_free(m);
     mmc_manifest_free(man);
-    rm_rf(dir);
+    test_rm_tmpdir(dir);
 }
 
 /* ----------------------------------------------------------- bad inputs */
@@ -421,7 +389,7 @@ static void write_text(const char *path, const char *s) {
 
 TEST(vqa_run_folder_refused) {
     char dir[64], run[128], path[256];
-    REQUIRE(make_data(dir, sizeof dir, 8, 0), "cannot make the dataset");
+    REQUIRE(test_shapes_dir_at(dir, sizeof dir, "vqa", 8, 0, 13, 16), "cannot make the dataset");
     snprintf(run, sizeof run, "%s/run", dir);
     mmc_vqa_config c = train_cfg("late");
     mmc_error err = {0};
@@ -459,7 +427,7 @@ TEST(vqa_run_folder_refused) {
     CHECK(!m && err.code == MMC_ERR_INPUT && strstr(err.msg, "model.safetensors"), "a broken model file: %s", err.msg);
     m = mmc_vqa_load("/nonexistent/run", NULL, &err);
     CHECK(!m && err.code == MMC_ERR_INPUT, "a missing run: %d %s", err.code, err.msg);
-    rm_rf(dir);
+    test_rm_tmpdir(dir);
 }
 
 /* A run folder written before cnn_strides, coord, att_score, att_fuse and text_pool existed (its
@@ -467,7 +435,7 @@ TEST(vqa_run_folder_refused) {
  * channels, additive attention, the concat head, and the same answers. */
 TEST(vqa_old_run_folder_loads) {
     char dir[64], run[128], path[256];
-    REQUIRE(make_data(dir, sizeof dir, 8, 0), "cannot make the dataset");
+    REQUIRE(test_shapes_dir_at(dir, sizeof dir, "vqa", 8, 0, 13, 16), "cannot make the dataset");
     snprintf(run, sizeof run, "%s/run", dir);
     mmc_vqa_config c = train_cfg("late");
     strcpy(c.combine, "attention");
@@ -533,14 +501,14 @@ TEST(vqa_old_run_folder_loads) {
     free(img.data);
     mmc_vqa_free(a);
     mmc_vqa_free(b);
-    rm_rf(dir);
+    test_rm_tmpdir(dir);
 }
 
 /* An interrupt (Ctrl-C in the CLI) saves a checkpoint after the step in progress and
  * returns MMC_TRAIN_INTERRUPTED; the run then resumes from it. */
 TEST(vqa_interrupt_saves) {
     char dir[64], run[128];
-    REQUIRE(make_data(dir, sizeof dir, 16, 0), "cannot make the dataset");
+    REQUIRE(test_shapes_dir_at(dir, sizeof dir, "vqa", 16, 0, 13, 16), "cannot make the dataset");
     snprintf(run, sizeof run, "%s/run", dir);
     mmc_vqa_config c = train_cfg("early");
     mmc_error err = {0};
@@ -556,5 +524,5 @@ TEST(vqa_interrupt_saves) {
     CHECK(mmc_vqa_train(NULL, &o, &err) == MMC_OK, "resume: %s", err.msg);
     REQUIRE(mmc_run_read_trainer(run, &ts, &err) == MMC_OK, "trainer.json: %s", err.msg);
     CHECK(ts.step == 20, "resumed run ended at step %lld", (long long)ts.step);
-    rm_rf(dir);
+    test_rm_tmpdir(dir);
 }
