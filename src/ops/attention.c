@@ -11,6 +11,7 @@
  * single-threaded sgemm; each pair owns its slices of every output and gradient, so there
  * is no reduction and results do not depend on the schedule. */
 #include "blas.h"
+#include "vmath.h"
 #include <math.h>
 #include <string.h>
 
@@ -51,7 +52,10 @@ static void attn_forward_one(const attn_geom *g, const float *Q, const float *K,
         int limit = causal ? i + (g->Tk - g->Tq) + 1 : g->Tk; /* keys j < limit are visible */
         if (limit < 0) limit = 0;
         if (limit > g->Tk) limit = g->Tk;
-        masked_softmax_row(P + (int64_t)i * g->Tk, g->Tk, limit, km);
+        float *row = P + (int64_t)i * g->Tk;
+        /* every key visible: the vector kernel (it declines rows with a NaN or all -inf) */
+        if (limit == g->Tk && !km && g->Tk > 0 && mmc_vsoftmax_row(row, g->Tk)) continue;
+        masked_softmax_row(row, g->Tk, limit, km);
     }
     mmc_gemm(0, 0, g->Tq, g->Dh, g->Tk, 1.0f, P, V, 0.0f, O);
 }

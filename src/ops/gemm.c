@@ -232,9 +232,13 @@ static void edge_tile(const mmc_gemm_kernel *kn, int kc, const float *a, const f
     }
 }
 
-/* C[0:mc, 0:nc] from packed Ap (mc × kc) and Bp (kc × nc). */
+/* C[0:mc, 0:nc] from packed Ap (mc × kc) and Bp (kc × nc). With bias (the first K slice of
+ * a product with a bias row, beta then 1), each tile of C is first set to bias[0:nc] row by
+ * row, just before its kernel call: the tile is in L1 when the kernel adds to it, where a
+ * separate pass over C would have gone out to memory and back. */
 static void macro_kernel(const mmc_gemm_kernel *kn, int mc, int nc, int kc, const float *Ap,
-                         const float *Bp, float *C, int64_t ldc, float alpha, float beta) {
+                         const float *Bp, float *C, int64_t ldc, float alpha, float beta,
+                         const float *bias) {
     const int MR = kn->mr, NR = kn->nr;
     for (int jr = 0; jr < nc; jr += NR) {
         const float *b = Bp + (int64_t)jr * kc;
@@ -243,6 +247,8 @@ static void macro_kernel(const mmc_gemm_kernel *kn, int mc, int nc, int kc, cons
             const float *a = Ap + (int64_t)ir * kc;
             float *c = C + (int64_t)ir * ldc + jr;
             int mr = imin(MR, mc - ir);
+            if (bias)
+                for (int i = 0; i < mr; i++) memcpy(c + i * ldc, bias + jr, sizeof(float) * (size_t)nr);
             if (mr == MR && nr == NR) kn->fn(kc, a, b, c, ldc, alpha, beta);
             else edge_tile(kn, kc, a, b, c, ldc, mr, nr, alpha, beta);
         }
@@ -306,13 +312,22 @@ typedef struct gemm_args {
     const float *A, *B;
     int64_t lda, ldb, ldc;
     float *C;
+    const float *bias; /* NULL, or a row (N) that C starts from (beta is then 1) */
 } gemm_args;
 
-/* C = beta · C (the K = 0 product). */
+/* The bias for the block of C starting at column j0 in the K slice starting at pc: only
+ * the first slice starts from the bias, later ones add to C. */
+static const float *bias_at(const gemm_args *g, int pc, int j0) {
+    return g->bias && pc == 0 ? g->bias + j0 : NULL;
+}
+
+/* C = beta · C (the K = 0 product), or C = bias. */
 static void scale_c(const gemm_args *g, int i0, int m, int j0, int n) {
     for (int i = i0; i < i0 + m; i++) {
         float *c = g->C + (int64_t)i * g->ldc + j0;
-        for (int j = 0; j < n; j++) c[j] = g->beta == 0.0f ? 0.0f : g->beta * c[j];
+        if (g->bias) memcpy(c, g->bias + j0, sizeof(float) * (size_t)n);
+        else
+            for (int j = 0; j < n; j++) c[j] = g->beta == 0.0f ? 0.0f : g->beta * c[j];
     }
 }
 
@@ -343,7 +358,7 @@ static void strip_short(const mmc_gemm_kernel *kn, const gemm_args *g, int i0, i
             int nr = imin(kn->nr, n - jr);
             pack_b_sliver(g->B, g->ldb, g->tb, pc, kc, j0 + jr, nr, kn->nr, Bp);
             macro_kernel(kn, m, nr, kc, Ap, Bp, g->C + (int64_t)i0 * g->ldc + j0 + jr, g->ldc,
-                         g->alpha, beta);
+                         g->alpha, beta, bias_at(g, pc, j0 + jr));
         }
     }
 }
@@ -361,7 +376,7 @@ static void strip_tall(const mmc_gemm_kernel *kn, const gemm_args *g, int i0, in
                 int mc = imin(kn->mc, m - ic);
                 pack_a(g->A, g->lda, g->ta, i0 + ic, mc, pc, kc, kn->mr, Ap);
                 macro_kernel(kn, mc, nc, kc, Ap, Bp, g->C + (int64_t)(i0 + ic) * g->ldc + j0 + jc,
-                             g->ldc, g->alpha, beta);
+                             g->ldc, g->alpha, beta, bias_at(g, pc, j0 + jc));
             }
         }
     }
@@ -433,7 +448,7 @@ static void threaded_rows(const mmc_gemm_kernel *kn, const gemm_args *g, int nt)
                     int ic = b * mc, m = imin(mc, g->M - ic);
                     pack_a(g->A, g->lda, g->ta, ic, m, pc, kc, kn->mr, Ap);
                     macro_kernel(kn, m, nc, kc, Ap, Bp, g->C + (int64_t)ic * g->ldc + jc, g->ldc,
-                                 g->alpha, beta);
+                                 g->alpha, beta, bias_at(g, pc, jc));
                 }
             }
         }
@@ -450,11 +465,23 @@ static void threaded_cols(const mmc_gemm_kernel *kn, const gemm_args *g, int nt)
 }
 #endif
 
+static void sgemm_run(const mmc_gemm_kernel *kn, int nt, gemm_args g);
+
 void mmc_sgemm(const mmc_gemm_kernel *kn, int nt, int ta, int tb, int M, int N, int K,
                float alpha, const float *A, int64_t lda, const float *B, int64_t ldb, float beta,
                float *C, int64_t ldc) {
+    sgemm_run(kn, nt, (gemm_args){ta, tb, M, N, K, alpha, beta, A, B, lda, ldb, ldc, C, NULL});
+}
+
+void mmc_sgemm_bias(const mmc_gemm_kernel *kn, int nt, int ta, int tb, int M, int N, int K,
+                    float alpha, const float *A, int64_t lda, const float *B, int64_t ldb,
+                    const float *bias, float *C, int64_t ldc) {
+    sgemm_run(kn, nt, (gemm_args){ta, tb, M, N, K, alpha, 1.0f, A, B, lda, ldb, ldc, C, bias});
+}
+
+static void sgemm_run(const mmc_gemm_kernel *kn, int nt, gemm_args g) {
+    int M = g.M, N = g.N, K = g.K;
     if (M <= 0 || N <= 0) return;
-    gemm_args g = {ta, tb, M, N, K, alpha, beta, A, B, lda, ldb, ldc, C};
     /* tall C by rows, else by columns; threads only with 8 tiles or more each */
     int tm = (M + kn->mr - 1) / kn->mr, tn = (N + kn->nr - 1) / kn->nr;
     int along_m = M > kn->mc && tm >= tn, tiles = along_m ? tm : tn;
@@ -514,6 +541,18 @@ static int gemm_threads(int M, int N, int K) {
     if (omp_in_parallel()) nt = 1; /* someone's loop already owns the cores */
 #endif
     return (int64_t)M * N * K > GEMM_PARALLEL_MIN ? nt : 1;
+}
+
+void mmc_gemm_bias(int ta, int tb, int M, int N, int K, float alpha, const float *A, const float *B,
+                   const float *bias, float *C) {
+    if (M <= 0 || N <= 0) return;
+    if (mmc_gemm_backend() == MMC_GEMM_USE_MMC) {
+        mmc_sgemm_bias(mmc_gemm_best_kernel(), gemm_threads(M, N, K), ta, tb, M, N, K, alpha, A,
+                       ta ? M : K, B, tb ? K : N, bias, C, N);
+        return;
+    }
+    for (int64_t r = 0; r < M; r++) memcpy(C + r * N, bias, sizeof(float) * (size_t)N);
+    mmc_gemm(ta, tb, M, N, K, alpha, A, B, 1.0f, C);
 }
 
 void mmc_gemm(int ta, int tb, int M, int N, int K, float alpha, const float *A, const float *B,
