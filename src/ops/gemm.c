@@ -169,9 +169,10 @@ static int pack_a_fast(const float *A, int64_t lda, int i, int p0, int kc, int M
 }
 
 /* One B sliver: op(B)[p0:+kc, j:+nr] -> dst, each k's NR values contiguous (columns past
- * nr are zero). B is stored (K, N), or (N, K) when tb. */
+ * nr are zero). B is stored (K, N), or (N, K) when tb; op(B) has nb columns in all (how far
+ * the prefetch of the next sliver may reach). */
 static void pack_b_sliver(const float *B, int64_t ldb, int tb, int p0, int kc, int j, int nr,
-                          int NR, float *dst) {
+                          int NR, int nb, float *dst) {
     if (!tb) {
         for (int k = 0; k < kc; k++) {
             float *d = dst + (int64_t)k * NR;
@@ -185,9 +186,12 @@ static void pack_b_sliver(const float *B, int64_t ldb, int tb, int p0, int kc, i
     if (nr == NR && NR % 16 == 0 && mmc_has_avx512()) /* 16 × 16 blocks first */
         for (; k0 + 16 <= kc; k0 += 16)
             for (int q = 0; q < NR; q += 16) {
-                /* the rows are far apart (a weight matrix read across its rows): fetch the
-                 * next block's lines while this one is transposed */
-                const float *nxt = B + (int64_t)(j + q) * ldb + p0 + k0 + 32;
+                /* the rows are far apart (a weight matrix read across its rows, cold in
+                 * memory for a big model): fetch the same block of the next sliver's rows,
+                 * a whole sliver's packing (and, packed one sliver at a time, its kernel
+                 * calls) ahead of use; the last sliver of B fetches two blocks ahead */
+                const float *nxt = j + NR + q + 16 <= nb ? B + (int64_t)(j + NR + q) * ldb + p0 + k0
+                                                         : B + (int64_t)(j + q) * ldb + p0 + k0 + 32;
                 for (int r = 0; r < 16; r++) _mm_prefetch((const char *)(nxt + r * ldb), _MM_HINT_T0);
                 mmc_transpose16(B + (int64_t)(j + q) * ldb + p0 + k0, ldb, dst + (int64_t)k0 * NR + q, NR);
             }
@@ -207,9 +211,9 @@ static void pack_b_sliver(const float *B, int64_t ldb, int tb, int p0, int kc, i
 
 /* op(B)[p0:+kc, j0:+nc] -> consecutive NR-wide slivers. */
 static void pack_b(const float *B, int64_t ldb, int tb, int p0, int kc, int j0, int nc, int NR,
-                   float *Bp) {
+                   int nb, float *Bp) {
     for (int jr = 0; jr < nc; jr += NR, Bp += (int64_t)NR * kc)
-        pack_b_sliver(B, ldb, tb, p0, kc, j0 + jr, imin(NR, nc - jr), NR, Bp);
+        pack_b_sliver(B, ldb, tb, p0, kc, j0 + jr, imin(NR, nc - jr), NR, nb, Bp);
 }
 
 /* ---------------------------------------------------------------- macro-kernel */
@@ -356,7 +360,7 @@ static void strip_short(const mmc_gemm_kernel *kn, const gemm_args *g, int i0, i
         pack_a(g->A, g->lda, g->ta, i0, m, pc, kc, kn->mr, Ap);
         for (int jr = 0; jr < n; jr += kn->nr) {
             int nr = imin(kn->nr, n - jr);
-            pack_b_sliver(g->B, g->ldb, g->tb, pc, kc, j0 + jr, nr, kn->nr, Bp);
+            pack_b_sliver(g->B, g->ldb, g->tb, pc, kc, j0 + jr, nr, kn->nr, j0 + n, Bp);
             macro_kernel(kn, m, nr, kc, Ap, Bp, g->C + (int64_t)i0 * g->ldc + j0 + jr, g->ldc,
                          g->alpha, beta, bias_at(g, pc, j0 + jr));
         }
@@ -371,7 +375,7 @@ static void strip_tall(const mmc_gemm_kernel *kn, const gemm_args *g, int i0, in
         for (int pc = 0; pc < g->K; pc += kn->kc) {
             int kc = imin(kn->kc, g->K - pc);
             float beta = pc == 0 ? g->beta : 1.0f;
-            pack_b(g->B, g->ldb, g->tb, pc, kc, j0 + jc, nc, kn->nr, Bp);
+            pack_b(g->B, g->ldb, g->tb, pc, kc, j0 + jc, nc, kn->nr, j0 + n, Bp);
             for (int ic = 0; ic < m; ic += kn->mc) {
                 int mc = imin(kn->mc, m - ic);
                 pack_a(g->A, g->lda, g->ta, i0 + ic, mc, pc, kc, kn->mr, Ap);
@@ -442,7 +446,7 @@ static void threaded_rows(const mmc_gemm_kernel *kn, const gemm_args *g, int nt)
 #pragma omp for schedule(static)
                 for (int s = 0; s < nsl; s++)
                     pack_b_sliver(g->B, g->ldb, g->tb, pc, kc, jc + s * NR, imin(NR, nc - s * NR),
-                                  NR, Bp + (int64_t)s * NR * kc);
+                                  NR, jc + nc, Bp + (int64_t)s * NR * kc);
 #pragma omp for schedule(dynamic, 1)
                 for (int b = 0; b < nblk; b++) {
                     int ic = b * mc, m = imin(mc, g->M - ic);
