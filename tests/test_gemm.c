@@ -86,6 +86,8 @@ static int make_cases(gemm_case *out, int max) {
         {0, 0, 13, 4200, 9, 1.0f, 1.0f},     {0, 1, 5, 4200, 40, 1.0f, 0.0f},
         {1, 0, 1, 700, 300, 1.0f, 0.0f},     {0, 0, 700, 1, 300, 1.0f, 0.5f},
         {0, 0, 17, 23, 0, 1.0f, 0.5f},       {0, 0, 17, 23, 0, 1.0f, 0.0f},
+        /* column blocks sharing op(A) packed once: tall strips, a short one */
+        {0, 1, 250, 1200, 300, 1.0f, 0.0f}, {1, 0, 100, 1500, 290, 1.0f, 1.0f},
     };
     for (size_t i = 0; i < sizeof large / sizeof large[0] && n < max; i++) out[n++] = large[i];
     return n;
@@ -143,6 +145,9 @@ TEST(gemm_thread_count_invariant) {
         {1, 1, 40, 999, 270, 0.5f, 1.5f},  /* column blocks of a short C */
         {1, 0, 300, 1500, 70, 1.0f, 1.0f}, /* column blocks, each a tall strip */
         {0, 1, 25, 700, 1000, 1.0f, 1.0f}, /* several K slices */
+        {0, 1, 400, 3072, 300, 1.0f, 0.0f}, /* CLIP's fc1: column blocks sharing op(A) packed once */
+        {1, 0, 333, 2000, 700, 1.0f, 1.0f}, /* the same with a transposed A, a partial sliver */
+        {0, 1, 150, 999, 530, 1.0f, 0.0f},  /* ... and short strips */
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         const gemm_case *c = &cases[i];
