@@ -7,7 +7,8 @@
  * P is the one thing saved for backward (B·H·Tq·Tk floats). A query that sees no key gets
  * an all-zero row of P, hence a zero output and zero gradients — no NaN from exp(-inf).
  *
- * Threads: (batch, head) pairs are spread over OpenMP threads, each calling
+ * Threads: (batch, head) pairs are handed to OpenMP threads as they come free (on a shared
+ * machine a thread that loses its core leaves its pairs to the other), each calling
  * single-threaded sgemm; each pair owns its slices of every output and gradient, so there
  * is no reduction and results do not depend on the schedule. */
 #include "blas.h"
@@ -96,7 +97,7 @@ static void attn_backward(mmc_ctx *ctx, mmc_node *n) {
     float *scratch = mmc_scratch(ctx, sizeof(float) * (size_t)(pq > 0 ? pq * nt : 1));
     if (ctx->err.code) return;
     int prev = nt > 1 ? mmc_blas_threads(1) : 0;
-    MMC_PARALLEL_FOR(nt,
+    MMC_PARALLEL_FOR_DYNAMIC(nt,
         for (int bh = 0; bh < g->B * g->H; bh++)
             attn_backward_one(g, q->data + bh * sq, k->data + bh * sk, v->data + bh * sk, P + bh * pq,
                               dO + bh * sq, gq ? gq + bh * sq : NULL, gk ? gk + bh * sk : NULL,
@@ -132,7 +133,7 @@ mmc_tensor *mmc_attention(mmc_ctx *ctx, mmc_tensor *q, mmc_tensor *k, mmc_tensor
     if (!out) return NULL;
     int nt = attn_threads(g);
     int prev = nt > 1 ? mmc_blas_threads(1) : 0;
-    MMC_PARALLEL_FOR(nt,
+    MMC_PARALLEL_FOR_DYNAMIC(nt,
         for (int bh = 0; bh < g->B * g->H; bh++)
             attn_forward_one(g, q->data + bh * sq, k->data + bh * sk, v->data + bh * sk, causal,
                              key_mask ? key_mask + (int64_t)(bh / g->H) * g->Tk : NULL, P + bh * pq,

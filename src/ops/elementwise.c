@@ -63,8 +63,8 @@ static int broadcast(mmc_ctx *ctx, const char *op, const mmc_tensor *a, const mm
 enum { OP_ADD, OP_SUB, OP_MUL, OP_DIV };
 
 /* Same-shape operands: the kind is chosen once per chunk and each loop is a plain vector
- * loop (the per-element switch kept GCC from vectorising). Chunks of BCHUNK elements are
- * spread over the threads. */
+ * loop (the per-element switch kept GCC from vectorising). Chunks of BCHUNK elements go to
+ * threads as they come free (each element is computed the same way whoever takes it). */
 #define BCHUNK 8192
 
 static void binary_run(int kind, const float *restrict A, const float *restrict B, float *restrict O,
@@ -132,7 +132,7 @@ static void binary_backward(mmc_ctx *ctx, mmc_node *n) {
         int64_t N = out->numel, nch = (N + BCHUNK - 1) / BCHUNK;
         int how_a = kind == OP_MUL ? BG_TIMES : kind == OP_DIV ? BG_DIV_A : BG_PLUS;
         int how_b = kind == OP_MUL ? BG_TIMES : kind == OP_DIV ? BG_DIV_B : kind == OP_SUB ? BG_MINUS : BG_PLUS;
-        MMC_PARALLEL_FOR(mmc_par_threads(N, 32768),
+        MMC_PARALLEL_FOR_DYNAMIC(mmc_par_threads(N, 32768),
             for (int64_t c = 0; c < nch; c++) {
                 int64_t i = c * BCHUNK, len = N - i < BCHUNK ? N - i : BCHUNK;
                 if (ga) binary_grad_run(how_a, g + i, A + i, B + i, ga + i, len);
@@ -162,7 +162,7 @@ static mmc_tensor *binary(mmc_ctx *ctx, const char *op, int kind, mmc_tensor *a,
     const float *A = a->data, *B = b->data;
     if (bc->same) {
         int64_t N = out->numel, nch = (N + BCHUNK - 1) / BCHUNK;
-        MMC_PARALLEL_FOR(mmc_par_threads(N, 32768),
+        MMC_PARALLEL_FOR_DYNAMIC(mmc_par_threads(N, 32768),
             for (int64_t c = 0; c < nch; c++) {
                 int64_t i = c * BCHUNK;
                 binary_run(kind, A + i, B + i, O + i, N - i < BCHUNK ? N - i : BCHUNK);
@@ -253,7 +253,7 @@ static void unary_backward(mmc_ctx *ctx, mmc_node *n) {
     int64_t N = out->numel;
     if (k == U_QGELU) { /* vectorised (vmath.c), in chunks spread over the threads */
         int64_t nch = (N + VCHUNK - 1) / VCHUNK;
-        MMC_PARALLEL_FOR(mmc_par_threads(N, 32768),
+        MMC_PARALLEL_FOR_DYNAMIC(mmc_par_threads(N, 32768),
             for (int64_t c = 0; c < nch; c++) {
                 int64_t i = c * VCHUNK, len = N - i < VCHUNK ? N - i : VCHUNK;
                 mmc_vqgelu_backward(x + i, g + i, ga + i, len);
@@ -273,7 +273,7 @@ static mmc_tensor *unary(mmc_ctx *ctx, const char *op, int k, mmc_tensor *a, flo
     int64_t N = a->numel;
     if (k == U_QGELU) {
         int64_t nch = (N + VCHUNK - 1) / VCHUNK;
-        MMC_PARALLEL_FOR(mmc_par_threads(N, 32768),
+        MMC_PARALLEL_FOR_DYNAMIC(mmc_par_threads(N, 32768),
             for (int64_t c = 0; c < nch; c++) {
                 int64_t i = c * VCHUNK;
                 mmc_vqgelu(x + i, y + i, N - i < VCHUNK ? N - i : VCHUNK);

@@ -436,8 +436,10 @@ static int block_size(int n, int nt, int unit, int max_block) {
     return b;
 }
 
-/* Tall C: per (NC, KC) step, the threads pack the shared B panel together (one sliver
- * each in turn), then take row blocks of C, each packing its own A block. */
+/* Tall C: per (NC, KC) step, the threads pack the shared B panel together (pairs of
+ * slivers, taken as threads come free: a barrier follows, and a thread that lost its core
+ * must not hold the other there with half the panel), then take row blocks of C, each
+ * packing its own A block. */
 static void threaded_rows(const mmc_gemm_kernel *kn, const gemm_args *g, int nt) {
     const int kcmax = imin(kn->kc, g->K), NR = kn->nr;
     const int mc = block_size(g->M, nt, kn->mr, kn->mc), nblk = (g->M + mc - 1) / mc;
@@ -459,7 +461,7 @@ static void threaded_rows(const mmc_gemm_kernel *kn, const gemm_args *g, int nt)
             for (int pc = 0; pc < g->K; pc += kn->kc) {
                 int kc = imin(kn->kc, g->K - pc);
                 float beta = pc == 0 ? g->beta : 1.0f;
-#pragma omp for schedule(static)
+#pragma omp for schedule(dynamic, 2)
                 for (int s = 0; s < nsl; s++)
                     pack_b_sliver(g->B, g->ldb, g->tb, pc, kc, jc + s * NR, imin(NR, nc - s * NR),
                                   NR, jc + nc, Bp + (int64_t)s * NR * kc);
@@ -488,7 +490,7 @@ static void threaded_cols(const mmc_gemm_kernel *kn, const gemm_args *g0, int nt
 #pragma omp parallel num_threads(nt)
     {
         if (pre) {
-#pragma omp for schedule(static)
+#pragma omp for schedule(dynamic, 4)
             for (int t = 0; t < nslice * nsl; t++) {
                 int pc = t / nsl * kn->kc, kc = imin(kn->kc, g.K - pc), i0 = t % nsl * MR;
                 pack_a(g.A, g.lda, g.ta, i0, imin(MR, g.M - i0), pc, kc, MR,

@@ -362,15 +362,18 @@ mmc_tensor *mmc_layer_norm(mmc_ctx *ctx, mmc_tensor *x, mmc_tensor *gamma, mmc_t
     mmc_tensor *out = stats ? mmc_tensor_empty(ctx, x->ndim, x->shape) : NULL;
     if (!out) return NULL;
     const float *G = gamma ? gamma->data : NULL, *Bt = beta ? beta->data : NULL;
-    MMC_PARALLEL_FOR(mmc_par_threads(x->numel, 32768),
-        for (int64_t r = 0; r < R; r++) {
-            const float *xr = x->data + r * D;
-            float *yr = out->data + r * D, mean, rstd;
-            ln_row_stats(xr, D, eps, &mean, &rstd);
-            stats[r] = mean;
-            stats[R + r] = rstd;
-            ln_row_apply(xr, D, mean, rstd, G, Bt, yr);
-        });
+    /* groups of rows, handed to threads as they come free; each row is its own */
+    int64_t rg = D >= 512 ? 8 : 64, ng = (R + rg - 1) / rg;
+    MMC_PARALLEL_FOR_DYNAMIC(mmc_par_threads(x->numel, 32768),
+        for (int64_t q = 0; q < ng; q++)
+            for (int64_t r = q * rg; r < R && r < (q + 1) * rg; r++) {
+                const float *xr = x->data + r * D;
+                float *yr = out->data + r * D, mean, rstd;
+                ln_row_stats(xr, D, eps, &mean, &rstd);
+                stats[r] = mean;
+                stats[R + r] = rstd;
+                ln_row_apply(xr, D, mean, rstd, G, Bt, yr);
+            });
     mmc_node *n = mmc_node_record(ctx, "layer_norm", out, ln_backward, 3, x, gamma, beta);
     if (n) n->saved = stats, n->ia[0] = D;
     return out;
