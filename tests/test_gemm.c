@@ -87,7 +87,7 @@ static int make_cases(gemm_case *out, int max) {
         {1, 0, 1, 700, 300, 1.0f, 0.0f},     {0, 0, 700, 1, 300, 1.0f, 0.5f},
         {0, 0, 17, 23, 0, 1.0f, 0.5f},       {0, 0, 17, 23, 0, 1.0f, 0.0f},
         /* column blocks sharing op(A) packed once: tall strips, a short one */
-        {0, 1, 250, 1200, 300, 1.0f, 0.0f}, {1, 0, 100, 1500, 290, 1.0f, 1.0f},
+        {0, 1, 200, 1100, 100, 1.0f, 0.0f}, {1, 0, 60, 1500, 290, 1.0f, 1.0f},
     };
     for (size_t i = 0; i < sizeof large / sizeof large[0] && n < max; i++) out[n++] = large[i];
     return n;
