@@ -318,7 +318,7 @@ typedef struct gemm_args {
     int64_t lda, ldb, ldc;
     float *C;
     const float *bias; /* NULL, or a row (N) that C starts from (beta is then 1) */
-    const float *Apre; /* NULL, or all of op(A) packed once (see prepack_a): column blocks share it */
+    const float *Apre; /* NULL, or all of op(A) packed once (a_block, threaded_cols): column blocks share it */
 } gemm_args;
 
 /* op(A) packed whole, for column blocks that would otherwise each pack it again: K slice by
