@@ -2,6 +2,7 @@
  * for every transpose case, odd and large sizes, alpha/beta; every compiled kernel this CPU
  * runs; bit-identical results for any thread count; no allocation once warm. */
 #include "test.h"
+#include "blas.h"
 #include "gemm.h"
 #include "internal.h"
 #include <stdlib.h>
@@ -85,6 +86,8 @@ static int make_cases(gemm_case *out, int max) {
         {0, 0, 13, 4200, 9, 1.0f, 1.0f},     {0, 1, 5, 4200, 40, 1.0f, 0.0f},
         {1, 0, 1, 700, 300, 1.0f, 0.0f},     {0, 0, 700, 1, 300, 1.0f, 0.5f},
         {0, 0, 17, 23, 0, 1.0f, 0.5f},       {0, 0, 17, 23, 0, 1.0f, 0.0f},
+        /* column blocks sharing op(A) packed once: tall strips, a short one */
+        {0, 1, 200, 1100, 100, 1.0f, 0.0f}, {1, 0, 60, 1500, 290, 1.0f, 1.0f},
     };
     for (size_t i = 0; i < sizeof large / sizeof large[0] && n < max; i++) out[n++] = large[i];
     return n;
@@ -142,6 +145,9 @@ TEST(gemm_thread_count_invariant) {
         {1, 1, 40, 999, 270, 0.5f, 1.5f},  /* column blocks of a short C */
         {1, 0, 300, 1500, 70, 1.0f, 1.0f}, /* column blocks, each a tall strip */
         {0, 1, 25, 700, 1000, 1.0f, 1.0f}, /* several K slices */
+        {0, 1, 400, 3072, 300, 1.0f, 0.0f}, /* CLIP's fc1: column blocks sharing op(A) packed once */
+        {1, 0, 333, 2000, 700, 1.0f, 1.0f}, /* the same with a transposed A, a partial sliver */
+        {0, 1, 150, 999, 530, 1.0f, 0.0f},  /* ... and short strips */
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         const gemm_case *c = &cases[i];
@@ -175,4 +181,42 @@ TEST(gemm_no_malloc_when_warm) {
     CHECK(n == 0, "12 warm GEMMs made %llu mmc allocations (want 0)", (unsigned long long)n);
     free(C);
     free_operands(&ob), free_operands(&os);
+}
+
+/* mmc_sgemm_bias (linear layers: each tile of C starts from the bias row in the first K
+ * slice) gives bit for bit what filling C with the bias and a beta = 1 product gives, for
+ * every strip shape (short, tall, column blocks), edge tiles, several K slices, K = 0, and
+ * any thread count; and mmc_gemm_bias (the entry point ops use) agrees. */
+TEST(gemm_bias_equals_fill_then_gemm) {
+    const gemm_case cases[] = {
+        {0, 1, 400, 768, 768, 1.0f, 1.0f},  /* CLIP's q/k/v/out: row blocks */
+        {0, 1, 400, 3072, 300, 1.0f, 1.0f}, /* wide: column blocks, each a tall strip */
+        {0, 1, 37, 130, 530, 1.0f, 1.0f},   /* short strip, edge tiles, 3 K slices */
+        {0, 0, 13, 45, 7, -0.5f, 1.0f},     {1, 1, 250, 70, 300, 2.0f, 1.0f},
+        {0, 1, 17, 23, 0, 1.0f, 1.0f},      /* K = 0: C is the bias */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const gemm_case *c = &cases[i];
+        operands o = make_operands(c, 900u + (uint32_t)i);
+        size_t n = (size_t)c->M * c->N;
+        float *bias = malloc(sizeof(float) * (size_t)c->N), *want = malloc(sizeof(float) * n);
+        float *got = malloc(sizeof(float) * n);
+        fill(bias, c->N, 4242u + (uint32_t)i);
+        const mmc_gemm_kernel *kn = mmc_gemm_best_kernel();
+        int64_t lda = c->ta ? c->M : c->K, ldb = c->tb ? c->K : c->N;
+        for (int nt = 1; nt <= 2; nt++) {
+            for (int r = 0; r < c->M; r++) memcpy(want + (size_t)r * c->N, bias, sizeof(float) * (size_t)c->N);
+            mmc_sgemm(kn, nt, c->ta, c->tb, c->M, c->N, c->K, c->alpha, o.A, lda, o.B, ldb, 1.0f, want, c->N);
+            for (size_t e = 0; e < n; e++) got[e] = NAN; /* nothing of C may be read */
+            mmc_sgemm_bias(kn, nt, c->ta, c->tb, c->M, c->N, c->K, c->alpha, o.A, lda, o.B, ldb, bias, got, c->N);
+            CHECK(!memcmp(got, want, sizeof(float) * n), "case %zu, %d threads: bias GEMM differs", i, nt);
+        }
+        for (size_t e = 0; e < n; e++) got[e] = NAN;
+        mmc_gemm_bias(c->ta, c->tb, c->M, c->N, c->K, c->alpha, o.A, o.B, bias, got);
+        for (int r = 0; r < c->M; r++) memcpy(want + (size_t)r * c->N, bias, sizeof(float) * (size_t)c->N);
+        mmc_gemm(c->ta, c->tb, c->M, c->N, c->K, c->alpha, o.A, o.B, 1.0f, want);
+        CHECK(!memcmp(got, want, sizeof(float) * n), "case %zu: mmc_gemm_bias differs from fill + mmc_gemm", i);
+        free(bias), free(want), free(got);
+        free_operands(&o);
+    }
 }

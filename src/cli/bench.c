@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <time.h>
 #include <unistd.h>
 
 typedef struct bench_result {
@@ -19,6 +20,25 @@ typedef struct bench_result {
     int64_t params; /* trainable parameters of a model workload (0: not a model) */
     size_t arena_peak; /* bytes: the step arena's high-water mark (activations, gradients, scratch) */
 } bench_result;
+
+/* The timed steps' process CPU time (all threads, as clock(3) counts it), beside the wall
+ * time: on a shared machine, seconds the process spent descheduled are not CPU seconds, so
+ * rate per CPU-second · threads is the steadier figure for comparing two builds at one
+ * thread (at more, it also counts OpenMP threads spinning at barriers). */
+static double g_cpu0, g_cpu_seconds;
+
+static double cpu_now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return ts.tv_sec + 1e-9 * ts.tv_nsec;
+}
+
+static double bench_start(void) {
+    g_cpu0 = cpu_now();
+    return mmc_now();
+}
+
+static void bench_stop(struct bench_result *r, double t0);
 
 typedef int (*bench_fn)(int warmup, int steps, bench_result *r, mmc_error *err);
 
@@ -33,6 +53,11 @@ static void peak_reset(void) {
     if (!f) return;
     fputs("5", f);
     fclose(f);
+}
+
+static void bench_stop(bench_result *r, double t0) {
+    r->seconds = mmc_now() - t0;
+    g_cpu_seconds = cpu_now() - g_cpu0;
 }
 
 /* C = A·B, n×n, through mmc_matmul with grad mode off: one cblas_sgemm plus the arena. */
@@ -52,14 +77,14 @@ static int gemm(int n, int warmup, int steps, bench_result *r, mmc_error *err) {
     peak_reset();
     double t0 = mmc_now();
     for (int i = 0; i < warmup + steps; i++) {
-        if (i == warmup) t0 = mmc_now();
+        if (i == warmup) t0 = bench_start();
         if (!mmc_matmul(ctx, a, b, 0, 0)) {
             rc = mmc_error_set(err, ctx->err.code, "bench: %s", ctx->err.msg);
             goto done;
         }
         mmc_ctx_reset(ctx);
     }
-    r->seconds = mmc_now() - t0;
+    bench_stop(r, t0);
     r->arena_peak = mmc_arena_peak(ctx->arena);
     r->flops = 2.0 * n * n * n;
 done:
@@ -98,7 +123,7 @@ static int conv2d_train(int warmup, int steps, bench_result *r, mmc_error *err) 
     peak_reset();
     double t0 = mmc_now();
     for (int i = 0; i < warmup + steps; i++) {
-        if (i == warmup) t0 = mmc_now();
+        if (i == warmup) t0 = bench_start();
         mmc_tensor *out = mmc_conv2d(ctx, x, w, bias, o);
         /* gradients accumulate across steps, as in the PyTorch script (no zero_grad) */
         if (!out || mmc_backward_with(ctx, out, seed) != MMC_OK) {
@@ -108,7 +133,7 @@ static int conv2d_train(int warmup, int steps, bench_result *r, mmc_error *err) 
         }
         mmc_ctx_reset(ctx);
     }
-    r->seconds = mmc_now() - t0;
+    bench_stop(r, t0);
     r->arena_peak = mmc_arena_peak(ctx->arena);
     r->flops = 3.0 * 2.0 * B * OC * HW * HW * C * K * K;
 done:
@@ -207,7 +232,7 @@ static int retrieval_train(int warmup, int steps, bench_result *r, mmc_error *er
     peak_reset();
     double t0 = mmc_now();
     for (int i = 0; i < warmup + steps; i++) {
-        if (i == warmup) t0 = mmc_now();
+        if (i == warmup) t0 = bench_start();
         mmc_tensor *x = mmc_tensor_from(ctx, 4, (int[]){B, 3, S, S}, img);
         mmc_tensor *ie = mmc_retrieval_encode_images(ctx, m, x, 1);
         mmc_tensor *te = mmc_retrieval_encode_texts(ctx, m, ids, mask, B, T, 1);
@@ -220,7 +245,7 @@ static int retrieval_train(int warmup, int steps, bench_result *r, mmc_error *er
         mmc_optim_zero_grad(opt);
         mmc_ctx_reset(ctx);
     }
-    r->seconds = mmc_now() - t0;
+    bench_stop(r, t0);
     r->arena_peak = mmc_arena_peak(ctx->arena);
     r->items = B;
     r->unit = "pairs/s";
@@ -293,7 +318,7 @@ static int caption_train(int warmup, int steps, bench_result *r, mmc_error *err)
     peak_reset();
     double t0 = mmc_now();
     for (int i = 0; i < warmup + steps; i++) {
-        if (i == warmup) t0 = mmc_now();
+        if (i == warmup) t0 = bench_start();
         mmc_tensor *x = mmc_tensor_from(ctx, 4, (int[]){B, 3, S, S}, img);
         mmc_tensor *f = mmc_nn_linear_forward(ctx, &proj, mmc_nn_resnet_forward(ctx, &net, x, 1)); // (B, D)
         mmc_tensor *seq[2] = {mmc_reshape(ctx, f, 3, (int[]){B, 1, D}),
@@ -310,7 +335,7 @@ static int caption_train(int warmup, int steps, bench_result *r, mmc_error *err)
         mmc_optim_zero_grad(opt);
         mmc_ctx_reset(ctx);
     }
-    r->seconds = mmc_now() - t0;
+    bench_stop(r, t0);
     r->arena_peak = mmc_arena_peak(ctx->arena);
     r->items = B * T;
     r->unit = "tokens/s";
@@ -457,7 +482,7 @@ static int clip_vit_b32_image(int warmup, int steps, bench_result *r, mmc_error 
     peak_reset();
     double t0 = mmc_now();
     for (int i = 0; i < warmup + steps; i++) {
-        if (i == warmup) t0 = mmc_now();
+        if (i == warmup) t0 = bench_start();
         mmc_clip_vision_out out;
         mmc_tensor *x = mmc_tensor_from(ctx, 4, (int[]){z.B, 3, z.S, z.S}, img);
         if (!x || mmc_clip_vision_forward(ctx, m, x, &out) != MMC_OK || !out.embeds) {
@@ -466,7 +491,7 @@ static int clip_vit_b32_image(int warmup, int steps, bench_result *r, mmc_error 
         }
         mmc_ctx_reset(ctx);
     }
-    r->seconds = mmc_now() - t0;
+    bench_stop(r, t0);
     r->arena_peak = mmc_arena_peak(ctx->arena);
     r->items = z.B;
     r->flops = z.B * clip_vit_flops(&z);
@@ -555,8 +580,9 @@ int cmd_bench(int argc, char **argv) {
         int at = 0;
         if (gflops > 0) at += snprintf(extra + at, sizeof extra - (size_t)at, ", %.1f GFLOP/s", gflops);
         if (r.params > 0) snprintf(extra + at, sizeof extra - (size_t)at, ", %lld parameters", (long long)r.params);
-        printf("%s: %.1f %s%s (%d threads, %d steps of %.1f ms, peak RSS %.0f MB, step arena peak %.0f MB)\n", name,
-               rate, unit, extra, threads, steps, 1e3 * r.seconds / steps, rss_mb, r.arena_peak / 1048576.0);
+        printf("%s: %.1f %s%s (%d threads, %d steps of %.1f ms, %.1f CPU-ms, peak RSS %.0f MB, step arena peak %.0f MB)\n",
+               name, rate, unit, extra, threads, steps, 1e3 * r.seconds / steps, 1e3 * g_cpu_seconds / steps, rss_mb,
+               r.arena_peak / 1048576.0);
     }
     return 0;
 }

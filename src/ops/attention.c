@@ -7,10 +7,12 @@
  * P is the one thing saved for backward (B·H·Tq·Tk floats). A query that sees no key gets
  * an all-zero row of P, hence a zero output and zero gradients — no NaN from exp(-inf).
  *
- * Threads: (batch, head) pairs are spread over OpenMP threads, each calling
+ * Threads: (batch, head) pairs are handed to OpenMP threads as they come free (on a shared
+ * machine a thread that loses its core leaves its pairs to the other), each calling
  * single-threaded sgemm; each pair owns its slices of every output and gradient, so there
  * is no reduction and results do not depend on the schedule. */
 #include "blas.h"
+#include "vmath.h"
 #include <math.h>
 #include <string.h>
 
@@ -51,7 +53,10 @@ static void attn_forward_one(const attn_geom *g, const float *Q, const float *K,
         int limit = causal ? i + (g->Tk - g->Tq) + 1 : g->Tk; /* keys j < limit are visible */
         if (limit < 0) limit = 0;
         if (limit > g->Tk) limit = g->Tk;
-        masked_softmax_row(P + (int64_t)i * g->Tk, g->Tk, limit, km);
+        float *row = P + (int64_t)i * g->Tk;
+        /* every key visible: the vector kernel (it declines rows with a NaN or all -inf) */
+        if (limit == g->Tk && !km && g->Tk > 0 && mmc_vsoftmax_row(row, g->Tk)) continue;
+        masked_softmax_row(row, g->Tk, limit, km);
     }
     mmc_gemm(0, 0, g->Tq, g->Dh, g->Tk, 1.0f, P, V, 0.0f, O);
 }
@@ -92,7 +97,7 @@ static void attn_backward(mmc_ctx *ctx, mmc_node *n) {
     float *scratch = mmc_scratch(ctx, sizeof(float) * (size_t)(pq > 0 ? pq * nt : 1));
     if (ctx->err.code) return;
     int prev = nt > 1 ? mmc_blas_threads(1) : 0;
-    MMC_PARALLEL_FOR(nt,
+    MMC_PARALLEL_FOR_DYNAMIC(nt,
         for (int bh = 0; bh < g->B * g->H; bh++)
             attn_backward_one(g, q->data + bh * sq, k->data + bh * sk, v->data + bh * sk, P + bh * pq,
                               dO + bh * sq, gq ? gq + bh * sq : NULL, gk ? gk + bh * sk : NULL,
@@ -128,7 +133,7 @@ mmc_tensor *mmc_attention(mmc_ctx *ctx, mmc_tensor *q, mmc_tensor *k, mmc_tensor
     if (!out) return NULL;
     int nt = attn_threads(g);
     int prev = nt > 1 ? mmc_blas_threads(1) : 0;
-    MMC_PARALLEL_FOR(nt,
+    MMC_PARALLEL_FOR_DYNAMIC(nt,
         for (int bh = 0; bh < g->B * g->H; bh++)
             attn_forward_one(g, q->data + bh * sq, k->data + bh * sk, v->data + bh * sk, causal,
                              key_mask ? key_mask + (int64_t)(bh / g->H) * g->Tk : NULL, P + bh * pq,

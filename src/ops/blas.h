@@ -26,6 +26,9 @@
 
 void mmc_gemm(int ta, int tb, int M, int N, int K, float alpha, const float *A, const float *B,
               float beta, float *C);
+/* C = alpha · op(A) · op(B) + bias (a row of N, added to every row of C): linear layers. */
+void mmc_gemm_bias(int ta, int tb, int M, int N, int K, float alpha, const float *A, const float *B,
+                   const float *bias, float *C);
 
 /* Sets the GEMM thread count (both backends) for what follows; n <= 0 means "follow
  * mmc_get_threads()". Returns the previous setting, to pass back when restoring. */

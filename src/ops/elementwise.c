@@ -5,6 +5,7 @@
  * gradient over the stretched dims, which falls out of accumulating with the same
  * (zero) strides. Same-shape operands take a flat, OpenMP-parallel fast path. */
 #include "internal.h"
+#include "vmath.h"
 #include <math.h>
 #include <string.h>
 
@@ -61,6 +62,64 @@ static int broadcast(mmc_ctx *ctx, const char *op, const mmc_tensor *a, const mm
 
 enum { OP_ADD, OP_SUB, OP_MUL, OP_DIV };
 
+/* Same-shape operands: the kind is chosen once per chunk and each loop is a plain vector
+ * loop (the per-element switch kept GCC from vectorising). Chunks of BCHUNK elements go to
+ * threads as they come free (each element is computed the same way whoever takes it). */
+#define BCHUNK 8192
+
+static void binary_run(int kind, const float *restrict A, const float *restrict B, float *restrict O,
+                       int64_t n) {
+    switch (kind) {
+    case OP_ADD:
+#pragma omp simd
+        for (int64_t i = 0; i < n; i++) O[i] = A[i] + B[i];
+        break;
+    case OP_SUB:
+#pragma omp simd
+        for (int64_t i = 0; i < n; i++) O[i] = A[i] - B[i];
+        break;
+    case OP_MUL:
+#pragma omp simd
+        for (int64_t i = 0; i < n; i++) O[i] = A[i] * B[i];
+        break;
+    default:
+#pragma omp simd
+        for (int64_t i = 0; i < n; i++) O[i] = A[i] / B[i];
+        break;
+    }
+}
+
+/* One operand's gradient over a chunk: ga += g (sign +1 / -1), g·other, or the quotient
+ * rules. a and b may be the same tensor (x + x): each gradient is its own loop, so the
+ * per-element order of the additions is that of the element-by-element code before. */
+enum { BG_PLUS, BG_MINUS, BG_TIMES, BG_DIV_A, BG_DIV_B };
+
+static void binary_grad_run(int how, const float *restrict g, const float *restrict A,
+                            const float *restrict B, float *restrict gx, int64_t n) {
+    switch (how) {
+    case BG_PLUS:
+#pragma omp simd
+        for (int64_t i = 0; i < n; i++) gx[i] += g[i];
+        break;
+    case BG_MINUS:
+#pragma omp simd
+        for (int64_t i = 0; i < n; i++) gx[i] -= g[i];
+        break;
+    case BG_TIMES: /* gx += g · other (B here is the other operand) */
+#pragma omp simd
+        for (int64_t i = 0; i < n; i++) gx[i] += g[i] * B[i];
+        break;
+    case BG_DIV_A:
+#pragma omp simd
+        for (int64_t i = 0; i < n; i++) gx[i] += g[i] / B[i];
+        break;
+    default: /* BG_DIV_B */
+#pragma omp simd
+        for (int64_t i = 0; i < n; i++) gx[i] -= g[i] * A[i] / (B[i] * B[i]);
+        break;
+    }
+}
+
 static void binary_backward(mmc_ctx *ctx, mmc_node *n) {
     mmc_tensor *a = n->in[0], *b = n->in[1], *out = n->out;
     bcast *bc = n->saved;
@@ -70,16 +129,15 @@ static void binary_backward(mmc_ctx *ctx, mmc_node *n) {
     float *gb = mmc_needs_grad(b) ? mmc_tensor_grad(ctx, b) : NULL;
     if (ctx->err.code) return;
     if (bc->same) {
-        int64_t N = out->numel;
-        MMC_PARALLEL_FOR(mmc_par_threads(N, 32768),
-            for (int64_t i = 0; i < N; i++) {
-                float gi = g[i];
-                switch (kind) {
-                case OP_ADD: if (ga) ga[i] += gi; if (gb) gb[i] += gi; break;
-                case OP_SUB: if (ga) ga[i] += gi; if (gb) gb[i] -= gi; break;
-                case OP_MUL: if (ga) ga[i] += gi * B[i]; if (gb) gb[i] += gi * A[i]; break;
-                case OP_DIV: if (ga) ga[i] += gi / B[i]; if (gb) gb[i] -= gi * A[i] / (B[i] * B[i]); break;
-                }
+        int64_t N = out->numel, nch = (N + BCHUNK - 1) / BCHUNK;
+        int how_a = kind == OP_MUL ? BG_TIMES : kind == OP_DIV ? BG_DIV_A : BG_PLUS;
+        int how_b = kind == OP_MUL ? BG_TIMES : kind == OP_DIV ? BG_DIV_B : kind == OP_SUB ? BG_MINUS : BG_PLUS;
+        MMC_PARALLEL_FOR_DYNAMIC(mmc_par_threads(N, 32768),
+            for (int64_t c = 0; c < nch; c++) {
+                int64_t i = c * BCHUNK, len = N - i < BCHUNK ? N - i : BCHUNK;
+                if (ga) binary_grad_run(how_a, g + i, A + i, B + i, ga + i, len);
+                /* for b, "the other operand" of a product is A */
+                if (gb) binary_grad_run(how_b, g + i, A + i, kind == OP_MUL ? A + i : B + i, gb + i, len);
             });
         return;
     }
@@ -103,15 +161,11 @@ static mmc_tensor *binary(mmc_ctx *ctx, const char *op, int kind, mmc_tensor *a,
     float *O = out->data;
     const float *A = a->data, *B = b->data;
     if (bc->same) {
-        int64_t N = out->numel;
-        MMC_PARALLEL_FOR(mmc_par_threads(N, 32768),
-            for (int64_t i = 0; i < N; i++) {
-                switch (kind) {
-                case OP_ADD: O[i] = A[i] + B[i]; break;
-                case OP_SUB: O[i] = A[i] - B[i]; break;
-                case OP_MUL: O[i] = A[i] * B[i]; break;
-                default: O[i] = A[i] / B[i]; break;
-                }
+        int64_t N = out->numel, nch = (N + BCHUNK - 1) / BCHUNK;
+        MMC_PARALLEL_FOR_DYNAMIC(mmc_par_threads(N, 32768),
+            for (int64_t c = 0; c < nch; c++) {
+                int64_t i = c * BCHUNK;
+                binary_run(kind, A + i, B + i, O + i, N - i < BCHUNK ? N - i : BCHUNK);
             });
     } else {
         BCAST_LOOP(bc, {
@@ -161,6 +215,10 @@ static inline float fwd(int k, float x, float p) {
     }
 }
 
+/* quick_gelu runs through vmath.c's vector kernels in chunks of this many elements (a
+ * multiple of 16, so only the last chunk has a tail) */
+#define VCHUNK 4096
+
 /* d out / d x, given input x and output y */
 static inline float deriv(int k, float x, float y, float p) {
     switch (k) {
@@ -193,6 +251,15 @@ static void unary_backward(mmc_ctx *ctx, mmc_node *n) {
     int k = n->ia[0];
     float p = n->fa[0];
     int64_t N = out->numel;
+    if (k == U_QGELU) { /* vectorised (vmath.c), in chunks spread over the threads */
+        int64_t nch = (N + VCHUNK - 1) / VCHUNK;
+        MMC_PARALLEL_FOR_DYNAMIC(mmc_par_threads(N, 32768),
+            for (int64_t c = 0; c < nch; c++) {
+                int64_t i = c * VCHUNK, len = N - i < VCHUNK ? N - i : VCHUNK;
+                mmc_vqgelu_backward(x + i, g + i, ga + i, len);
+            });
+        return;
+    }
     MMC_PARALLEL_FOR(mmc_par_threads(N, 32768),
         for (int64_t i = 0; i < N; i++) ga[i] += g[i] * deriv(k, x[i], y[i], p));
 }
@@ -204,8 +271,17 @@ static mmc_tensor *unary(mmc_ctx *ctx, const char *op, int k, mmc_tensor *a, flo
     const float *x = a->data;
     float *y = out->data;
     int64_t N = a->numel;
-    MMC_PARALLEL_FOR(mmc_par_threads(N, 32768),
-        for (int64_t i = 0; i < N; i++) y[i] = fwd(k, x[i], p));
+    if (k == U_QGELU) {
+        int64_t nch = (N + VCHUNK - 1) / VCHUNK;
+        MMC_PARALLEL_FOR_DYNAMIC(mmc_par_threads(N, 32768),
+            for (int64_t c = 0; c < nch; c++) {
+                int64_t i = c * VCHUNK;
+                mmc_vqgelu(x + i, y + i, N - i < VCHUNK ? N - i : VCHUNK);
+            });
+    } else {
+        MMC_PARALLEL_FOR(mmc_par_threads(N, 32768),
+            for (int64_t i = 0; i < N; i++) y[i] = fwd(k, x[i], p));
+    }
     mmc_node *n = mmc_node_record(ctx, op, out, unary_backward, 1, a);
     if (n) {
         n->ia[0] = k;

@@ -78,21 +78,19 @@ mmc_tensor *mmc_dropout(mmc_ctx *ctx, mmc_tensor *x, float p, int training, mmc_
     int active = training && p > 0.0f;
     if (active && !rng)
         return mmc_op_fail(ctx, MMC_ERR_USAGE, "dropout: training with p = %g needs an rng", (double)p);
+    /* the identity (eval, or p = 0) is x itself, as torch's F.dropout returns its input:
+     * no copy, no node (the gradient reaches x directly) */
+    if (!active) return x;
     mmc_tensor *out = mmc_tensor_empty(ctx, x->ndim, x->shape);
     if (!out) return NULL;
     int64_t N = x->numel;
-    float *mask = NULL;
-    if (active) {
-        mask = mmc_scratch(ctx, sizeof(float) * (size_t)(N ? N : 1));
-        if (!mask) return NULL;
-        float keep = 1.0f / (1.0f - p);
-        for (int64_t i = 0; i < N; i++) /* sequential: the stream order defines the mask */
-            mask[i] = mmc_rng_uniform(rng) < p ? 0.0f : keep;
-        MMC_PARALLEL_FOR(mmc_par_threads(N, 32768),
-            for (int64_t i = 0; i < N; i++) out->data[i] = x->data[i] * mask[i]);
-    } else {
-        memcpy(out->data, x->data, sizeof(float) * (size_t)N);
-    }
+    float *mask = mmc_scratch(ctx, sizeof(float) * (size_t)(N ? N : 1));
+    if (!mask) return NULL;
+    float keep = 1.0f / (1.0f - p);
+    for (int64_t i = 0; i < N; i++) /* sequential: the stream order defines the mask */
+        mask[i] = mmc_rng_uniform(rng) < p ? 0.0f : keep;
+    MMC_PARALLEL_FOR(mmc_par_threads(N, 32768),
+        for (int64_t i = 0; i < N; i++) out->data[i] = x->data[i] * mask[i]);
     mmc_node *n = mmc_node_record(ctx, "dropout", out, dropout_backward, 1, x);
     if (n) n->saved = mask;
     return out;

@@ -169,9 +169,10 @@ static int pack_a_fast(const float *A, int64_t lda, int i, int p0, int kc, int M
 }
 
 /* One B sliver: op(B)[p0:+kc, j:+nr] -> dst, each k's NR values contiguous (columns past
- * nr are zero). B is stored (K, N), or (N, K) when tb. */
+ * nr are zero). B is stored (K, N), or (N, K) when tb; op(B) has nb columns in all (how far
+ * the prefetch of the next sliver may reach). */
 static void pack_b_sliver(const float *B, int64_t ldb, int tb, int p0, int kc, int j, int nr,
-                          int NR, float *dst) {
+                          int NR, int nb, float *dst) {
     if (!tb) {
         for (int k = 0; k < kc; k++) {
             float *d = dst + (int64_t)k * NR;
@@ -185,9 +186,12 @@ static void pack_b_sliver(const float *B, int64_t ldb, int tb, int p0, int kc, i
     if (nr == NR && NR % 16 == 0 && mmc_has_avx512()) /* 16 × 16 blocks first */
         for (; k0 + 16 <= kc; k0 += 16)
             for (int q = 0; q < NR; q += 16) {
-                /* the rows are far apart (a weight matrix read across its rows): fetch the
-                 * next block's lines while this one is transposed */
-                const float *nxt = B + (int64_t)(j + q) * ldb + p0 + k0 + 32;
+                /* the rows are far apart (a weight matrix read across its rows, cold in
+                 * memory for a big model): fetch the same block of the next sliver's rows,
+                 * a whole sliver's packing (and, packed one sliver at a time, its kernel
+                 * calls) ahead of use; the last sliver of B fetches two blocks ahead */
+                const float *nxt = j + NR + q + 16 <= nb ? B + (int64_t)(j + NR + q) * ldb + p0 + k0
+                                                         : B + (int64_t)(j + q) * ldb + p0 + k0 + 32;
                 for (int r = 0; r < 16; r++) _mm_prefetch((const char *)(nxt + r * ldb), _MM_HINT_T0);
                 mmc_transpose16(B + (int64_t)(j + q) * ldb + p0 + k0, ldb, dst + (int64_t)k0 * NR + q, NR);
             }
@@ -207,9 +211,9 @@ static void pack_b_sliver(const float *B, int64_t ldb, int tb, int p0, int kc, i
 
 /* op(B)[p0:+kc, j0:+nc] -> consecutive NR-wide slivers. */
 static void pack_b(const float *B, int64_t ldb, int tb, int p0, int kc, int j0, int nc, int NR,
-                   float *Bp) {
+                   int nb, float *Bp) {
     for (int jr = 0; jr < nc; jr += NR, Bp += (int64_t)NR * kc)
-        pack_b_sliver(B, ldb, tb, p0, kc, j0 + jr, imin(NR, nc - jr), NR, Bp);
+        pack_b_sliver(B, ldb, tb, p0, kc, j0 + jr, imin(NR, nc - jr), NR, nb, Bp);
 }
 
 /* ---------------------------------------------------------------- macro-kernel */
@@ -232,9 +236,13 @@ static void edge_tile(const mmc_gemm_kernel *kn, int kc, const float *a, const f
     }
 }
 
-/* C[0:mc, 0:nc] from packed Ap (mc × kc) and Bp (kc × nc). */
+/* C[0:mc, 0:nc] from packed Ap (mc × kc) and Bp (kc × nc). With bias (the first K slice of
+ * a product with a bias row, beta then 1), each tile of C is first set to bias[0:nc] row by
+ * row, just before its kernel call: the tile is in L1 when the kernel adds to it, where a
+ * separate pass over C would have gone out to memory and back. */
 static void macro_kernel(const mmc_gemm_kernel *kn, int mc, int nc, int kc, const float *Ap,
-                         const float *Bp, float *C, int64_t ldc, float alpha, float beta) {
+                         const float *Bp, float *C, int64_t ldc, float alpha, float beta,
+                         const float *bias) {
     const int MR = kn->mr, NR = kn->nr;
     for (int jr = 0; jr < nc; jr += NR) {
         const float *b = Bp + (int64_t)jr * kc;
@@ -243,6 +251,8 @@ static void macro_kernel(const mmc_gemm_kernel *kn, int mc, int nc, int kc, cons
             const float *a = Ap + (int64_t)ir * kc;
             float *c = C + (int64_t)ir * ldc + jr;
             int mr = imin(MR, mc - ir);
+            if (bias)
+                for (int i = 0; i < mr; i++) memcpy(c + i * ldc, bias + jr, sizeof(float) * (size_t)nr);
             if (mr == MR && nr == NR) kn->fn(kc, a, b, c, ldc, alpha, beta);
             else edge_tile(kn, kc, a, b, c, ldc, mr, nr, alpha, beta);
         }
@@ -257,7 +267,7 @@ typedef struct pack_buf {
 } pack_buf;
 
 typedef struct thread_bufs {
-    pack_buf a, b;
+    pack_buf a, b, pre; /* pre: op(A) packed whole, for column blocks (threaded_cols) */
     int registered; /* with the key below, so the buffers go when the thread does */
 } thread_bufs;
 
@@ -270,6 +280,7 @@ static void bufs_free(void *p) {
     thread_bufs *b = p;
     mmc_free(b->a.p);
     mmc_free(b->b.p);
+    mmc_free(b->pre.p);
     *b = (thread_bufs){0};
 }
 static void bufs_key_init(void) { pthread_key_create(&g_bufs_key, bufs_free); }
@@ -306,13 +317,37 @@ typedef struct gemm_args {
     const float *A, *B;
     int64_t lda, ldb, ldc;
     float *C;
+    const float *bias; /* NULL, or a row (N) that C starts from (beta is then 1) */
+    const float *Apre; /* NULL, or all of op(A) packed once (a_block, threaded_cols): column blocks share it */
 } gemm_args;
 
-/* C = beta · C (the K = 0 product). */
+/* op(A) packed whole, for column blocks that would otherwise each pack it again: K slice by
+ * K slice, each slice all of its MR-row slivers (rows rounded up to MR, zero-padded), so the
+ * block of rows i0.. (a multiple of MR) in the slice at pc starts at
+ * round_up(M, MR) · pc + i0 · kc. Slivers are spread over the team's threads. */
+static const float *a_block(const mmc_gemm_kernel *kn, const gemm_args *g, int i0, int m, int pc,
+                            int kc, float *Ap) {
+    if (g->Apre) return g->Apre + (int64_t)(g->M + kn->mr - 1) / kn->mr * kn->mr * pc + (int64_t)i0 * kc;
+    pack_a(g->A, g->lda, g->ta, i0, m, pc, kc, kn->mr, Ap);
+    return Ap;
+}
+
+/* At most this many floats of op(A) are packed whole for column blocks to share. */
+#define PREPACK_MAX (8 << 20)
+
+/* The bias for the block of C starting at column j0 in the K slice starting at pc: only
+ * the first slice starts from the bias, later ones add to C. */
+static const float *bias_at(const gemm_args *g, int pc, int j0) {
+    return g->bias && pc == 0 ? g->bias + j0 : NULL;
+}
+
+/* C = beta · C (the K = 0 product), or C = bias. */
 static void scale_c(const gemm_args *g, int i0, int m, int j0, int n) {
     for (int i = i0; i < i0 + m; i++) {
         float *c = g->C + (int64_t)i * g->ldc + j0;
-        for (int j = 0; j < n; j++) c[j] = g->beta == 0.0f ? 0.0f : g->beta * c[j];
+        if (g->bias) memcpy(c, g->bias + j0, sizeof(float) * (size_t)n);
+        else
+            for (int j = 0; j < n; j++) c[j] = g->beta == 0.0f ? 0.0f : g->beta * c[j];
     }
 }
 
@@ -338,12 +373,12 @@ static void strip_short(const mmc_gemm_kernel *kn, const gemm_args *g, int i0, i
     for (int pc = 0; pc < g->K; pc += kn->kc) {
         int kc = imin(kn->kc, g->K - pc);
         float beta = pc == 0 ? g->beta : 1.0f;
-        pack_a(g->A, g->lda, g->ta, i0, m, pc, kc, kn->mr, Ap);
+        const float *Ab = a_block(kn, g, i0, m, pc, kc, Ap);
         for (int jr = 0; jr < n; jr += kn->nr) {
             int nr = imin(kn->nr, n - jr);
-            pack_b_sliver(g->B, g->ldb, g->tb, pc, kc, j0 + jr, nr, kn->nr, Bp);
-            macro_kernel(kn, m, nr, kc, Ap, Bp, g->C + (int64_t)i0 * g->ldc + j0 + jr, g->ldc,
-                         g->alpha, beta);
+            pack_b_sliver(g->B, g->ldb, g->tb, pc, kc, j0 + jr, nr, kn->nr, j0 + n, Bp);
+            macro_kernel(kn, m, nr, kc, Ab, Bp, g->C + (int64_t)i0 * g->ldc + j0 + jr, g->ldc,
+                         g->alpha, beta, bias_at(g, pc, j0 + jr));
         }
     }
 }
@@ -356,12 +391,12 @@ static void strip_tall(const mmc_gemm_kernel *kn, const gemm_args *g, int i0, in
         for (int pc = 0; pc < g->K; pc += kn->kc) {
             int kc = imin(kn->kc, g->K - pc);
             float beta = pc == 0 ? g->beta : 1.0f;
-            pack_b(g->B, g->ldb, g->tb, pc, kc, j0 + jc, nc, kn->nr, Bp);
+            pack_b(g->B, g->ldb, g->tb, pc, kc, j0 + jc, nc, kn->nr, j0 + n, Bp);
             for (int ic = 0; ic < m; ic += kn->mc) {
                 int mc = imin(kn->mc, m - ic);
-                pack_a(g->A, g->lda, g->ta, i0 + ic, mc, pc, kc, kn->mr, Ap);
-                macro_kernel(kn, mc, nc, kc, Ap, Bp, g->C + (int64_t)(i0 + ic) * g->ldc + j0 + jc,
-                             g->ldc, g->alpha, beta);
+                const float *Ab = a_block(kn, g, i0 + ic, mc, pc, kc, Ap);
+                macro_kernel(kn, mc, nc, kc, Ab, Bp, g->C + (int64_t)(i0 + ic) * g->ldc + j0 + jc,
+                             g->ldc, g->alpha, beta, bias_at(g, pc, j0 + jc));
             }
         }
     }
@@ -401,8 +436,10 @@ static int block_size(int n, int nt, int unit, int max_block) {
     return b;
 }
 
-/* Tall C: per (NC, KC) step, the threads pack the shared B panel together (one sliver
- * each in turn), then take row blocks of C, each packing its own A block. */
+/* Tall C: per (NC, KC) step, the threads pack the shared B panel together (pairs of
+ * slivers, taken as threads come free: a barrier follows, and a thread that lost its core
+ * must not hold the other there with half the panel), then take row blocks of C, each
+ * packing its own A block. */
 static void threaded_rows(const mmc_gemm_kernel *kn, const gemm_args *g, int nt) {
     const int kcmax = imin(kn->kc, g->K), NR = kn->nr;
     const int mc = block_size(g->M, nt, kn->mr, kn->mc), nblk = (g->M + mc - 1) / mc;
@@ -424,16 +461,16 @@ static void threaded_rows(const mmc_gemm_kernel *kn, const gemm_args *g, int nt)
             for (int pc = 0; pc < g->K; pc += kn->kc) {
                 int kc = imin(kn->kc, g->K - pc);
                 float beta = pc == 0 ? g->beta : 1.0f;
-#pragma omp for schedule(static)
+#pragma omp for schedule(dynamic, 2)
                 for (int s = 0; s < nsl; s++)
                     pack_b_sliver(g->B, g->ldb, g->tb, pc, kc, jc + s * NR, imin(NR, nc - s * NR),
-                                  NR, Bp + (int64_t)s * NR * kc);
+                                  NR, jc + nc, Bp + (int64_t)s * NR * kc);
 #pragma omp for schedule(dynamic, 1)
                 for (int b = 0; b < nblk; b++) {
                     int ic = b * mc, m = imin(mc, g->M - ic);
                     pack_a(g->A, g->lda, g->ta, ic, m, pc, kc, kn->mr, Ap);
                     macro_kernel(kn, m, nc, kc, Ap, Bp, g->C + (int64_t)ic * g->ldc + jc, g->ldc,
-                                 g->alpha, beta);
+                                 g->alpha, beta, bias_at(g, pc, jc));
                 }
             }
         }
@@ -441,22 +478,54 @@ static void threaded_rows(const mmc_gemm_kernel *kn, const gemm_args *g, int nt)
     if (failed) naive(g, 0, g->M, 0, g->N);
 }
 
-/* Wide C: column blocks, each a strip of its own (A is small next to them, packing it
- * per block costs little). */
-static void threaded_cols(const mmc_gemm_kernel *kn, const gemm_args *g, int nt) {
-    const int cw = block_size(g->N, nt, kn->nr, 0), nblk = (g->N + cw - 1) / cw;
-#pragma omp parallel for schedule(dynamic, 1) num_threads(nt)
-    for (int b = 0; b < nblk; b++) gemm_strip(kn, g, 0, g->M, b * cw, imin(cw, g->N - b * cw));
+/* Wide C: column blocks, each a strip of its own. Each block would pack all of op(A) again
+ * (6 blocks for 2 threads: CLIP's fc1, 400 × 768, packed 6 times over); instead the team
+ * first packs it once, sliver by sliver, into the calling thread's buffer, and the blocks
+ * read that. The packed values are the same, so the result is too. */
+static void threaded_cols(const mmc_gemm_kernel *kn, const gemm_args *g0, int nt) {
+    const int cw = block_size(g0->N, nt, kn->nr, 0), nblk = (g0->N + cw - 1) / cw;
+    const int MR = kn->mr, Mp = round_up(g0->M, MR), nsl = Mp / MR, nslice = (g0->K + kn->kc - 1) / kn->kc;
+    gemm_args g = *g0;
+    float *pre = (int64_t)Mp * g.K <= PREPACK_MAX ? buf_reserve(&bufs_get()->pre, (size_t)Mp * g.K) : NULL;
+#pragma omp parallel num_threads(nt)
+    {
+        if (pre) {
+#pragma omp for schedule(dynamic, 4)
+            for (int t = 0; t < nslice * nsl; t++) {
+                int pc = t / nsl * kn->kc, kc = imin(kn->kc, g.K - pc), i0 = t % nsl * MR;
+                pack_a(g.A, g.lda, g.ta, i0, imin(MR, g.M - i0), pc, kc, MR,
+                       pre + (int64_t)Mp * pc + (int64_t)i0 * kc);
+            }
+#pragma omp single
+            g.Apre = pre; /* the implied barriers: every sliver packed before any block reads */
+        }
+#pragma omp for schedule(dynamic, 1)
+        for (int b = 0; b < nblk; b++) gemm_strip(kn, &g, 0, g.M, b * cw, imin(cw, g.N - b * cw));
+    }
 }
 #endif
+
+static void sgemm_run(const mmc_gemm_kernel *kn, int nt, gemm_args g);
 
 void mmc_sgemm(const mmc_gemm_kernel *kn, int nt, int ta, int tb, int M, int N, int K,
                float alpha, const float *A, int64_t lda, const float *B, int64_t ldb, float beta,
                float *C, int64_t ldc) {
+    sgemm_run(kn, nt, (gemm_args){ta, tb, M, N, K, alpha, beta, A, B, lda, ldb, ldc, C, NULL, NULL});
+}
+
+void mmc_sgemm_bias(const mmc_gemm_kernel *kn, int nt, int ta, int tb, int M, int N, int K,
+                    float alpha, const float *A, int64_t lda, const float *B, int64_t ldb,
+                    const float *bias, float *C, int64_t ldc) {
+    sgemm_run(kn, nt, (gemm_args){ta, tb, M, N, K, alpha, 1.0f, A, B, lda, ldb, ldc, C, bias, NULL});
+}
+
+static void sgemm_run(const mmc_gemm_kernel *kn, int nt, gemm_args g) {
+    int M = g.M, N = g.N, K = g.K;
     if (M <= 0 || N <= 0) return;
-    gemm_args g = {ta, tb, M, N, K, alpha, beta, A, B, lda, ldb, ldc, C};
     /* tall C by rows, else by columns; threads only with 8 tiles or more each */
     int tm = (M + kn->mr - 1) / kn->mr, tn = (N + kn->nr - 1) / kn->nr;
+    /* (Routing CLIP's 400-row products by columns too, over the shared packed A, cut the
+     * barriers but cost 7% more kernel time: the A blocks then came from L3, not L2.) */
     int along_m = M > kn->mc && tm >= tn, tiles = along_m ? tm : tn;
     if (nt > tiles / 8) nt = tiles / 8;
     if (K <= 0 || nt <= 1) {
@@ -514,6 +583,18 @@ static int gemm_threads(int M, int N, int K) {
     if (omp_in_parallel()) nt = 1; /* someone's loop already owns the cores */
 #endif
     return (int64_t)M * N * K > GEMM_PARALLEL_MIN ? nt : 1;
+}
+
+void mmc_gemm_bias(int ta, int tb, int M, int N, int K, float alpha, const float *A, const float *B,
+                   const float *bias, float *C) {
+    if (M <= 0 || N <= 0) return;
+    if (mmc_gemm_backend() == MMC_GEMM_USE_MMC) {
+        mmc_sgemm_bias(mmc_gemm_best_kernel(), gemm_threads(M, N, K), ta, tb, M, N, K, alpha, A,
+                       ta ? M : K, B, tb ? K : N, bias, C, N);
+        return;
+    }
+    for (int64_t r = 0; r < M; r++) memcpy(C + r * N, bias, sizeof(float) * (size_t)N);
+    mmc_gemm(ta, tb, M, N, K, alpha, A, B, 1.0f, C);
 }
 
 void mmc_gemm(int ta, int tb, int M, int N, int K, float alpha, const float *A, const float *B,

@@ -42,6 +42,14 @@ void mmc_sgemm(const mmc_gemm_kernel *kern, int nt, int ta, int tb, int M, int N
                float alpha, const float *A, int64_t lda, const float *B, int64_t ldb, float beta,
                float *C, int64_t ldc);
 
+/* C = alpha · op(A) · op(B) + bias, bias a row of N floats added to every row of C (the
+ * first K slice starts each tile of C from the bias, as linear layers need): the same
+ * result, bit for bit, as filling C's rows with bias and calling mmc_sgemm with beta = 1,
+ * without the separate pass over C. */
+void mmc_sgemm_bias(const mmc_gemm_kernel *kern, int nt, int ta, int tb, int M, int N, int K,
+                    float alpha, const float *A, int64_t lda, const float *B, int64_t ldb,
+                    const float *bias, float *C, int64_t ldc);
+
 /* Which implementation mmc_gemm uses: MMC_GEMM=openblas|mmc in the environment, read once;
  * by default mmc's when the CPU has AVX2 or AVX-512 (or when there is no OpenBLAS). */
 enum { MMC_GEMM_USE_MMC = 1, MMC_GEMM_USE_OPENBLAS = 2 };

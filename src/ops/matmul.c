@@ -253,9 +253,8 @@ mmc_tensor *mmc_linear(mmc_ctx *ctx, mmc_tensor *x, mmc_tensor *w, mmc_tensor *b
         return mmc_op_fail(ctx, MMC_ERR_USAGE, "linear: x %s has more than 2^31 rows",
                            mmc_shape_str(x, s1, sizeof s1));
     float *Y = out->data; // Y (R, OUT) = X (R, IN) · Wᵀ + b
-    if (b)
-        for (int64_t r = 0; r < R; r++) memcpy(Y + r * OUT, b->data, sizeof(float) * (size_t)OUT);
-    mmc_gemm(0, 1, (int)R, OUT, IN, 1.0f, x->data, w->data, b ? 1.0f : 0.0f, Y);
+    if (b) mmc_gemm_bias(0, 1, (int)R, OUT, IN, 1.0f, x->data, w->data, b->data, Y);
+    else mmc_gemm(0, 1, (int)R, OUT, IN, 1.0f, x->data, w->data, 0.0f, Y);
     mmc_node *n = mmc_node_record(ctx, "linear", out, linear_backward, 3, x, w, b);
     if (n) n->ia[0] = (int)R, n->ia[1] = IN, n->ia[2] = OUT;
     return out;

@@ -9,6 +9,7 @@
  * (B·H·W of a feature map) keep float32 accuracy. Forward keeps only mean and invstd;
  * xhat is recomputed from x in backward. */
 #include "blas.h"
+#include "vmath.h"
 #include <math.h>
 #include <string.h>
 
@@ -278,12 +279,19 @@ mmc_tensor *mmc_batch_norm(mmc_ctx *ctx, mmc_tensor *x, mmc_tensor *gamma, mmc_t
 
 // one row: mean and 1/sqrt(var + eps) of x (D)
 static void ln_row_stats(const float *x, int D, float eps, float *mean, float *rstd) {
-    double s = 0.0, ss = 0.0;
-    for (int j = 0; j < D; j++) s += x[j];
-    double m = s / D;
-    for (int j = 0; j < D; j++) { double d = x[j] - m; ss += d * d; }
-    *mean = (float)m;
-    *rstd = (float)(1.0 / sqrt(ss / D + eps));
+    mmc_vrow_stats(x, D, eps, mean, rstd); /* two passes in double (vmath.c) */
+}
+
+/* y = (x - mean) · rstd · gamma + beta over one row; with both gamma and beta (the usual
+ * case) as a vector loop, the same operations in the same order */
+static void ln_row_apply(const float *restrict x, int D, float mean, float rstd, const float *restrict G,
+                         const float *restrict Bt, float *restrict y) {
+    if (G && Bt) {
+#pragma omp simd
+        for (int j = 0; j < D; j++) y[j] = (x[j] - mean) * rstd * G[j] + Bt[j];
+        return;
+    }
+    for (int j = 0; j < D; j++) y[j] = (x[j] - mean) * rstd * (G ? G[j] : 1.0f) + (Bt ? Bt[j] : 0.0f);
 }
 
 /* One row's dx, and its dgamma/dbeta contribution into part (2·D: dgamma, dbeta). */
@@ -354,16 +362,18 @@ mmc_tensor *mmc_layer_norm(mmc_ctx *ctx, mmc_tensor *x, mmc_tensor *gamma, mmc_t
     mmc_tensor *out = stats ? mmc_tensor_empty(ctx, x->ndim, x->shape) : NULL;
     if (!out) return NULL;
     const float *G = gamma ? gamma->data : NULL, *Bt = beta ? beta->data : NULL;
-    MMC_PARALLEL_FOR(mmc_par_threads(x->numel, 32768),
-        for (int64_t r = 0; r < R; r++) {
-            const float *xr = x->data + r * D;
-            float *yr = out->data + r * D, mean, rstd;
-            ln_row_stats(xr, D, eps, &mean, &rstd);
-            stats[r] = mean;
-            stats[R + r] = rstd;
-            for (int j = 0; j < D; j++)
-                yr[j] = (xr[j] - mean) * rstd * (G ? G[j] : 1.0f) + (Bt ? Bt[j] : 0.0f);
-        });
+    /* groups of rows, handed to threads as they come free; each row is its own */
+    int64_t rg = D >= 512 ? 8 : 64, ng = (R + rg - 1) / rg;
+    MMC_PARALLEL_FOR_DYNAMIC(mmc_par_threads(x->numel, 32768),
+        for (int64_t q = 0; q < ng; q++)
+            for (int64_t r = q * rg; r < R && r < (q + 1) * rg; r++) {
+                const float *xr = x->data + r * D;
+                float *yr = out->data + r * D, mean, rstd;
+                ln_row_stats(xr, D, eps, &mean, &rstd);
+                stats[r] = mean;
+                stats[R + r] = rstd;
+                ln_row_apply(xr, D, mean, rstd, G, Bt, yr);
+            });
     mmc_node *n = mmc_node_record(ctx, "layer_norm", out, ln_backward, 3, x, gamma, beta);
     if (n) n->saved = stats, n->ia[0] = D;
     return out;

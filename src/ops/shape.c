@@ -116,6 +116,8 @@ static void permute_run(const perm_plan *p, float *x_side, float *out_side, int 
             float *o = out_side + r * last;
             if (backward)
                 for (int j = 0; j < last; j++) x_side[off + j * lstride] += o[j];
+            else if (lstride == 1) /* the last dim stays last (attention's head split / merge) */
+                memcpy(o, x_side + off, sizeof(float) * (size_t)last);
             else
                 for (int j = 0; j < last; j++) o[j] = x_side[off + j * lstride];
         });
