@@ -433,11 +433,13 @@ TEST(vqa_run_folder_refused) {
 /* A run folder written before cnn_strides, coord, att_score, att_fuse and text_pool existed (its
  * config.json lacks them) loads as what it was: stride 2 everywhere, no coordinate
  * channels, additive attention, the concat head, and the same answers. */
-TEST(vqa_old_run_folder_loads) {
+/* A run folder of fusion saved before the five later keys existed loads, answers and
+ * resumes with the behaviour it was trained with, whatever the defaults are now. */
+static void old_run_folder(const char *fusion) {
     char dir[64], run[128], path[256];
     REQUIRE(test_shapes_dir_at(dir, sizeof dir, "vqa", 8, 0, 13, 16), "cannot make the dataset");
     snprintf(run, sizeof run, "%s/run", dir);
-    mmc_vqa_config c = train_cfg("late");
+    mmc_vqa_config c = train_cfg(fusion);
     strcpy(c.combine, "attention");
     strcpy(c.att_score, "additive");
     strcpy(c.att_fuse, "concat");
@@ -482,7 +484,8 @@ TEST(vqa_old_run_folder_loads) {
     CHECK(!strcmp(bc->att_score, "additive") && !strcmp(bc->att_fuse, "concat") && bc->coord == 0 && bc->cnn_strides[0] == 0 &&
               !strcmp(bc->text_pool, "last"),
           "old defaults not restored: %s %s coord %d stride %d", bc->att_score, bc->att_fuse, bc->coord, bc->cnn_strides[0]);
-    CHECK(mmc_params_find(mmc_vqa_params(b), "fusion.attention.glimpses.weight"), "no additive attention weights");
+    if (!strcmp(fusion, "late"))
+        CHECK(mmc_params_find(mmc_vqa_params(b), "fusion.attention.glimpses.weight"), "no additive attention weights");
     mmc_image img = {0};
     img.w = img.h = 16, img.c = 3;
     img.data = calloc(16 * 16 * 3, 1);
@@ -502,6 +505,29 @@ TEST(vqa_old_run_folder_loads) {
     mmc_vqa_free(a);
     mmc_vqa_free(b);
     test_rm_tmpdir(dir);
+}
+
+TEST(vqa_old_run_folder_loads) {
+    old_run_folder("late");
+    old_run_folder("hybrid");
+}
+
+TEST(vqa_defaults_per_fusion) {
+    /* New runs: hybrid is the default fusion (the best measured), late and hybrid share the
+     * 8×8-map backbone with coordinates; early and joint keep the settings they were
+     * measured with. */
+    mmc_vqa_config d = mmc_vqa_config_default("vqa", NULL), l = mmc_vqa_config_default("vqa", "late"),
+                   e = mmc_vqa_config_default("vqa", "early");
+    CHECK(!strcmp(d.fusion, "hybrid"), "default fusion %s", d.fusion);
+    for (int k = 0; k < 2; k++) {
+        const mmc_vqa_config *c = k ? &l : &d;
+        CHECK(c->coord == 1 && c->cnn_strides[3] == 1 && c->cnn_widths[3] == 128 && !strcmp(c->text_pool, "last+mean"),
+              "%s: backbone defaults", c->fusion);
+    }
+    CHECK(d.per_image == 4 && l.per_image == 10, "questions per image: hybrid %d, late %d", d.per_image, l.per_image);
+    CHECK(e.coord == 0 && e.cnn_strides[3] == 2 && e.cnn_widths[0] == 16 && !strcmp(e.text_pool, "last"), "early changed");
+    mmc_error err = {0};
+    CHECK(mmc_vqa_config_check(&d, "default", &err) == MMC_OK, "the default config is refused: %s", err.msg);
 }
 
 /* An interrupt (Ctrl-C in the CLI) saves a checkpoint after the step in progress and

@@ -79,7 +79,8 @@ int cmd_train_vqa(int argc, char **argv) {
     if (threads > 0) mmc_set_threads((int)threads);
 
     mmc_error err = {0};
-    mmc_vqa_config cfg = mmc_vqa_config_default(task, fusion);
+    /* --combine alone means late fusion, with late's defaults */
+    mmc_vqa_config cfg = mmc_vqa_config_default(task, fusion ? fusion : combine ? "late" : NULL);
     if (config && mmc_vqa_config_load(&cfg, config, &err)) return cli_error_from(&err);
     /* flags override the file */
     snprintf(cfg.task, sizeof cfg.task, "%s", task);
