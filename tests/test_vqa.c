@@ -525,6 +525,7 @@ TEST(vqa_defaults_per_fusion) {
               "%s: backbone defaults", c->fusion);
     }
     CHECK(d.per_image == 4 && l.per_image == 10, "questions per image: hybrid %d, late %d", d.per_image, l.per_image);
+    CHECK(d.film_from == 2 && d.lr == 1e-3f, "hybrid: FiLM from stage %d, lr %g", d.film_from, d.lr);
     CHECK(e.coord == 0 && e.cnn_strides[3] == 2 && e.cnn_widths[0] == 16 && !strcmp(e.text_pool, "last"), "early changed");
     mmc_error err = {0};
     CHECK(mmc_vqa_config_check(&d, "default", &err) == MMC_OK, "the default config is refused: %s", err.msg);
