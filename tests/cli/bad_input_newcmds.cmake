@@ -20,7 +20,7 @@ endif()
 # tiny models: a few seconds of training each, under ASan too
 file(WRITE ${W}/caption.json [=[{"image_size": 32, "cnn_widths": [8, 16], "word_dim": 16, "hidden": 32,
   "batch_size": 8}]=])
-file(WRITE ${W}/vqa.json [=[{"image_size": 32, "cnn_widths": [8, 16], "word_dim": 16, "text_hidden": 16,
+file(WRITE ${W}/vqa.json [=[{"image_size": 32, "cnn_widths": [8, 16], "film_from": 1, "word_dim": 16, "text_hidden": 16,
   "hidden": 32, "batch_images": 8}]=])
 foreach(task ${TASKS})
   execute_process(COMMAND ${MMC} train ${task} --data ${W}/data --out ${W}/${task}-run --config ${W}/${task}.json
