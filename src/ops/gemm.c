@@ -489,6 +489,14 @@ static void threaded_cols(const mmc_gemm_kernel *kn, const gemm_args *g0, int nt
     float *pre = (int64_t)Mp * g.K <= PREPACK_MAX ? buf_reserve(&bufs_get()->pre, (size_t)Mp * g.K) : NULL;
 #pragma omp parallel num_threads(nt)
     {
+        { /* each thread reserves what the largest block needs (gemm_strip's sizes with m = M,
+           * n = cw) before the dynamic hand-out: which blocks a thread gets varies from call
+           * to call, and must not make a later, warm step allocate */
+            const int kcmax = imin(kn->kc, g.K);
+            thread_bufs *tbuf = bufs_get();
+            buf_reserve(&tbuf->a, (size_t)round_up(imin(kn->mc, g.M), MR) * kcmax);
+            buf_reserve(&tbuf->b, (size_t)(g.M <= kn->mc ? kn->nr : round_up(imin(kn->nc, cw), kn->nr)) * kcmax);
+        }
         if (pre) {
 #pragma omp for schedule(dynamic, 4)
             for (int t = 0; t < nslice * nsl; t++) {
