@@ -432,6 +432,13 @@ typedef struct mmc_trainer_state {
                               are exact only to 2^53) */
     double best_metric;    /* NAN when there is none yet (saved as null) */
     char best_metric_name[64];
+    /* The run (written by the training loop; absent from older files, read as 0 and
+     * has_run = 0): training seconds so far (a --minutes budget counts only these), the
+     * seed, the batch size and the number of training samples it was started with. */
+    int has_run;
+    double train_seconds;
+    uint64_t seed;
+    int64_t batch_size, n_train;
 } mmc_trainer_state;
 /* step 0, epoch 0, rng seeded with (seed, 0), no best metric. */
 mmc_trainer_state mmc_trainer_state_init(uint64_t seed);
@@ -442,13 +449,26 @@ mmc_trainer_state mmc_trainer_state_init(uint64_t seed);
  * tensor name (mmc_params sets it). */
 int mmc_run_save(const char *dir, const struct mmc_params *P, mmc_optim *opt, const mmc_trainer_state *ts,
                  const char *config_json, mmc_error *err);
+/* The same with the model file written by write_model(user, path, metadata_json, err)
+ * (e.g. a Hugging Face folder's tensor names), which must store metadata_json as the
+ * file's metadata; load such a checkpoint with mmc_run_load(dir, NULL, ...). */
+typedef int (*mmc_run_model_writer)(void *user, const char *path, const char *metadata_json, mmc_error *err);
+int mmc_run_save_with(const char *dir, mmc_run_model_writer write_model, void *user, mmc_optim *opt,
+                      const mmc_trainer_state *ts, const char *config_json, mmc_error *err);
 /* Loads a checkpoint into existing objects built as the saved ones were (same names and
- * shapes; opt of the same kind, over the same parameters; NULL skips the optimizer file).
+ * shapes; opt of the same kind, over the same parameters; NULL skips the optimizer file;
+ * P NULL: the caller reads the weights itself, the model file's step is still checked).
  * Everything is validated before anything is written: on any problem (missing file,
  * wrong type, a step beyond MMC_RUN_MAX_STEP, an rng increment that is even, a tensor of
  * the wrong shape) P, opt and ts are untouched and the error is MMC_ERR_INPUT naming the
  * file. */
 int mmc_run_load(const char *dir, struct mmc_params *P, mmc_optim *opt, mmc_trainer_state *ts, mmc_error *err);
+/* Before a resume: a save killed between its renames left DIR/trainer.json.next, staged
+ * only after every other file of that checkpoint was whole, so the commit is finished
+ * (the remaining NAME.next renamed over NAME, trainer.json last). Without it, leftover
+ * NAME.next files are an unfinished staging — the previous checkpoint stands — and are
+ * removed. MMC_ERR_RUNTIME when a rename fails. */
+int mmc_run_recover(const char *dir, mmc_error *err);
 /* Parts, for tools: trainer.json alone; config.json as text (*json from mmc_malloc, the
  * caller frees it with mmc_free). Same validation and errors as mmc_run_load. */
 int mmc_run_read_trainer(const char *dir, mmc_trainer_state *ts, mmc_error *err);

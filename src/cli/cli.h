@@ -55,6 +55,11 @@ typedef struct cli_train_progress_state {
 void cli_train_progress(void *user, const mmc_train_event *ev);
 volatile int *cli_train_sigint_install(void);
 void cli_train_sigint_restore(void);
+/* Runs train(arg, o, err) with the progress printer and Ctrl-C installed on o: 0 when it
+ * finished, 130 after an interrupt (the checkpoint is saved; says how to continue), else
+ * the error's exit code with the message printed. */
+typedef int (*cli_train_fn)(void *arg, const mmc_retrieval_train_opts *o, mmc_error *err);
+int cli_train_run(cli_train_fn train, void *arg, mmc_retrieval_train_opts *o);
 /* eval.c: "retrieval", "caption", "vqa", "classify" or "clip" from RUN/config.json
  * (a run without a "task" is a retrieval run); NULL when unreadable. */
 const char *cli_run_task(const char *run);

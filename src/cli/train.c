@@ -1,7 +1,8 @@
-/* train.c — `mmc train TASK ...`. TASK is retrieval for now; caption, vqa and classify
- * are reserved names that say so. The loop lives in the library
- * (mmc_retrieval_train); this file parses flags, prints progress (a bar on a TTY, plain
- * lines every ~10 s otherwise) and turns Ctrl-C into "save a checkpoint and exit 130". */
+/* train.c — `mmc train TASK ...`: retrieval (and CLIP fine-tuning with --init) here;
+ * caption (train_caption.c), vqa and classify (train_vqa.c) have their own flags. The
+ * loop lives in the library (src/models/train_loop.c); this file parses flags, prints
+ * progress (a bar on a TTY, plain lines every ~10 s otherwise) and turns Ctrl-C into
+ * "save a checkpoint and exit 130" for every task (cli_train_run). */
 #include "cli.h"
 #include <errno.h>
 #include <math.h>
@@ -29,6 +30,43 @@ volatile int *cli_train_sigint_install(void) {
 }
 
 void cli_train_sigint_restore(void) { signal(SIGINT, SIG_DFL); }
+
+int cli_train_run(cli_train_fn train, void *arg, mmc_retrieval_train_opts *o) {
+    mmc_error err = {0};
+    o->interrupt = cli_train_sigint_install();
+    cli_train_progress_state p = {isatty(STDOUT_FILENO), 0};
+    o->callback = cli_train_progress;
+    o->user = &p;
+    o->log_every = p.tty ? 1 : 10;
+    int rc = train(arg, o, &err);
+    cli_train_sigint_restore();
+    if (rc == MMC_TRAIN_INTERRUPTED) {
+        fprintf(stderr, "mmc: interrupted; checkpoint saved in %s (continue with --resume)\n", o->run_dir);
+        return 130;
+    }
+    return rc ? cli_error_from(&err) : 0;
+}
+
+typedef struct clip_args {
+    const char *init;
+    mmc_clip_train_config cfg;
+} clip_args;
+
+static int train_clip(void *arg, const mmc_retrieval_train_opts *o, mmc_error *err) {
+    clip_args *a = arg;
+    return mmc_clip_train(a->init, &a->cfg, o, err);
+}
+
+static int train_retrieval(void *arg, const mmc_retrieval_train_opts *o, mmc_error *err) {
+    return mmc_retrieval_train(arg, o, err);
+}
+
+/* A CLIP fine-tuning run folder (finetune.json beside the hub files). */
+static int is_finetune_run(const char *dir) {
+    char path[4200];
+    snprintf(path, sizeof path, "%s/finetune.json", dir);
+    return access(path, F_OK) == 0;
+}
 
 
 static void fmt_time(double s, char *buf, size_t n) {
@@ -165,41 +203,9 @@ int cmd_train(int argc, char **argv) {
     if (lang && strcmp(lang, "en") && strcmp(lang, "zh")) return cli_error(1, "train: --lang must be en or zh, got '%s'", lang);
     if (resume && (config || lang)) return cli_error(1, "train: --resume takes the model and its settings from %s/config.json; drop --config/--lang", out);
     if (init && (config || resume))
-        return cli_error(1, "train: --init fine-tunes a Hugging Face CLIP folder; --config and --resume do not apply to it");
+        return cli_error(1, "train: --init fine-tunes a Hugging Face CLIP folder; --config does not apply to it, and a fine-tuning "
+                         "run continues with --resume without --init");
     if (threads > 0) mmc_set_threads((int)threads);
-
-    mmc_error err = {0};
-    if (init) {
-        mmc_clip_train_config cc = mmc_clip_train_config_default();
-        if (lang) snprintf(cc.lang, sizeof cc.lang, "%s", lang);
-        mmc_retrieval_train_opts o = mmc_retrieval_train_defaults();
-        o.data_dir = data;
-        o.run_dir = out;
-        o.epochs = (int)epochs;
-        o.steps = steps;
-        o.minutes = minutes;
-        o.seed = (uint64_t)seed;
-        o.val_max_images = (int)val_max;
-        o.interrupt = &g_interrupt;
-        cli_train_progress_state p = {isatty(STDOUT_FILENO), 0};
-        o.callback = cli_train_progress;
-        o.user = &p;
-        o.log_every = p.tty ? 1 : 10;
-        struct sigaction sa;
-        memset(&sa, 0, sizeof sa);
-        sa.sa_handler = on_sigint;
-        sigaction(SIGINT, &sa, NULL);
-        int rc = mmc_clip_train(init, &cc, &o, &err);
-        signal(SIGINT, SIG_DFL);
-        if (rc == MMC_TRAIN_INTERRUPTED) {
-            fprintf(stderr, "mmc: interrupted; the model so far is saved in %s (fine-tuning runs do not resume)\n", out);
-            return 130;
-        }
-        return rc ? cli_error_from(&err) : 0;
-    }
-    mmc_retrieval_config cfg = mmc_retrieval_config_default();
-    if (config && mmc_retrieval_config_load(&cfg, config, &err)) return cli_error_from(&err);
-    if (lang) snprintf(cfg.lang, sizeof cfg.lang, "%s", lang); /* flags override the file */
 
     mmc_retrieval_train_opts o = mmc_retrieval_train_defaults();
     o.data_dir = data;
@@ -210,21 +216,14 @@ int cmd_train(int argc, char **argv) {
     o.seed = (uint64_t)seed;
     o.resume = resume;
     o.val_max_images = (int)val_max;
-    o.interrupt = &g_interrupt;
-    cli_train_progress_state p = {isatty(STDOUT_FILENO), 0};
-    o.callback = cli_train_progress;
-    o.user = &p;
-    o.log_every = p.tty ? 1 : 10;
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_sigint;
-    sigaction(SIGINT, &sa, NULL);
-    int rc = mmc_retrieval_train(&cfg, &o, &err);
-    signal(SIGINT, SIG_DFL);
-    if (rc == MMC_TRAIN_INTERRUPTED) {
-        fprintf(stderr, "mmc: interrupted; checkpoint saved in %s (continue with --resume)\n", out);
-        return 130;
+    if (init || (resume && is_finetune_run(out))) {
+        clip_args a = {init, mmc_clip_train_config_default()};
+        if (lang) snprintf(a.cfg.lang, sizeof a.cfg.lang, "%s", lang);
+        return cli_train_run(train_clip, &a, &o);
     }
-    if (rc) return cli_error_from(&err);
-    return 0;
+    mmc_error err = {0};
+    mmc_retrieval_config cfg = mmc_retrieval_config_default();
+    if (config && mmc_retrieval_config_load(&cfg, config, &err)) return cli_error_from(&err);
+    if (lang) snprintf(cfg.lang, sizeof cfg.lang, "%s", lang); /* flags override the file */
+    return cli_train_run(train_retrieval, &cfg, &o);
 }

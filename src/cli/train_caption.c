@@ -7,6 +7,8 @@
 #include <string.h>
 #include <unistd.h>
 
+static int train_fn(void *arg, const mmc_retrieval_train_opts *o, mmc_error *err) { return mmc_caption_train(arg, o, err); }
+
 int cmd_train_caption(int argc, char **argv) {
     const char *data = NULL, *out = NULL, *config = NULL, *lang = NULL, *decoder = NULL;
     int epochs = 0, steps = 0, threads = 0, val_max = 0, nbudget = 0, resume = 0, seed = 1;
@@ -63,16 +65,5 @@ int cmd_train_caption(int argc, char **argv) {
     o.seed = (uint64_t)seed;
     o.resume = resume;
     o.val_max_images = val_max;
-    o.interrupt = cli_train_sigint_install();
-    cli_train_progress_state p = {isatty(STDOUT_FILENO), 0};
-    o.callback = cli_train_progress;
-    o.user = &p;
-    o.log_every = p.tty ? 1 : 10;
-    int rc = mmc_caption_train(&cfg, &o, &err);
-    cli_train_sigint_restore();
-    if (rc == MMC_TRAIN_INTERRUPTED) {
-        fprintf(stderr, "mmc: interrupted; checkpoint saved in %s (continue with --resume)\n", out);
-        return 130;
-    }
-    return rc ? cli_error_from(&err) : 0;
+    return cli_train_run(train_fn, &cfg, &o);
 }

@@ -18,6 +18,8 @@ static int parse_ll(const char *flag, const char *v, long long lo, long long hi,
     return 0;
 }
 
+static int train_fn(void *arg, const mmc_retrieval_train_opts *o, mmc_error *err) { return mmc_vqa_train(arg, o, err); }
+
 int cmd_train_vqa(int argc, char **argv) {
     const char *task = argv[0]; /* "vqa" or "classify" */
     int classify = !strcmp(task, "classify");
@@ -101,16 +103,5 @@ int cmd_train_vqa(int argc, char **argv) {
     o.seed = (uint64_t)seed;
     o.resume = resume;
     o.val_max_images = (int)val_max;
-    o.interrupt = cli_train_sigint_install();
-    cli_train_progress_state p = {isatty(STDOUT_FILENO), 0};
-    o.callback = cli_train_progress;
-    o.user = &p;
-    o.log_every = p.tty ? 1 : 10;
-    int rc = mmc_vqa_train(&cfg, &o, &err);
-    cli_train_sigint_restore();
-    if (rc == MMC_TRAIN_INTERRUPTED) {
-        fprintf(stderr, "mmc: interrupted; checkpoint saved in %s (continue with --resume)\n", out);
-        return 130;
-    }
-    return rc ? cli_error_from(&err) : 0;
+    return cli_train_run(train_fn, &cfg, &o);
 }

@@ -80,12 +80,13 @@ static void add_step_meta(cJSON *meta, const char *key, int64_t v) {
     cJSON_AddStringToObject(meta, key, b);
 }
 
-static int stage_model(stage *s, const char *dir, const mmc_params *P, int64_t step, mmc_error *err) {
+static int stage_model(stage *s, const char *dir, const mmc_params *P, mmc_run_model_writer w, void *user, int64_t step,
+                       mmc_error *err) {
     char meta[128];
     snprintf(meta, sizeof meta, "{\"format\":\"pt\",\"mmc_version\":\"%s\",\"checkpoint_step\":\"%lld\"}",
              MMC_VERSION, (long long)step);
     int rc = stage_add(s, dir, "model.safetensors", err);
-    if (!rc) rc = mmc_params_save(P, s->next[s->n], meta, err);
+    if (!rc) rc = w ? w(user, s->next[s->n], meta, err) : mmc_params_save(P, s->next[s->n], meta, err);
     if (!rc) s->n++;
     return rc;
 }
@@ -181,16 +182,16 @@ static int commit(stage *s, const char *dir, mmc_error *err) {
     return rc;
 }
 
-int mmc_run_save(const char *dir, const mmc_params *P, mmc_optim *opt, const mmc_trainer_state *ts,
-                 const char *config_json, mmc_error *err) {
-    if (!dir || !P || !ts) return mmc_error_set(err, MMC_ERR_USAGE, "run save: NULL folder, params or trainer state");
+static int run_save(const char *dir, const mmc_params *P, mmc_run_model_writer w, void *user, mmc_optim *opt,
+                    const mmc_trainer_state *ts, const char *config_json, mmc_error *err) {
+    if (!dir || !(P || w) || !ts) return mmc_error_set(err, MMC_ERR_USAGE, "run save: NULL folder, params or trainer state");
     /* refuse to write a checkpoint that load would refuse */
     int rc = mmc_run_trainer_valid(ts, "run save", MMC_ERR_USAGE, err);
     if (!rc) rc = ensure_dir(dir, err);
     if (rc) return rc;
     stage s = {0};
     if (config_json) rc = stage_config(&s, dir, config_json, err);
-    if (!rc) rc = stage_model(&s, dir, P, ts->step, err);
+    if (!rc) rc = stage_model(&s, dir, P, w, user, ts->step, err);
     if (!rc && opt) rc = stage_optimizer(&s, dir, opt, ts->step, err);
     if (!rc) rc = stage_trainer(&s, dir, ts, err);
     if (rc) {
@@ -198,6 +199,18 @@ int mmc_run_save(const char *dir, const mmc_params *P, mmc_optim *opt, const mmc
         return rc;
     }
     return commit(&s, dir, err);
+}
+
+int mmc_run_save(const char *dir, const mmc_params *P, mmc_optim *opt, const mmc_trainer_state *ts,
+                 const char *config_json, mmc_error *err) {
+    if (!P) return mmc_error_set(err, MMC_ERR_USAGE, "run save: NULL params");
+    return run_save(dir, P, NULL, NULL, opt, ts, config_json, err);
+}
+
+int mmc_run_save_with(const char *dir, mmc_run_model_writer write_model, void *user, mmc_optim *opt,
+                      const mmc_trainer_state *ts, const char *config_json, mmc_error *err) {
+    if (!write_model) return mmc_error_set(err, MMC_ERR_USAGE, "run save: NULL model writer");
+    return run_save(dir, NULL, write_model, user, opt, ts, config_json, err);
 }
 
 /* ------------------------------------------------------------------- load */
@@ -352,16 +365,28 @@ static void copy_into(mmc_tensor *dst, const mmc_tensor *src) {
     memcpy(dst->data, src->data, sizeof(float) * (size_t)dst->numel);
 }
 
+/* The model file of a checkpoint whose weights the caller reads itself: only its step. */
+static int check_model_step(const char *dir, int64_t step, mmc_error *err) {
+    mmc_safetensors st;
+    int rc = open_in(&st, dir, "model.safetensors", err);
+    if (rc) return rc;
+    cJSON *m = metadata(&st);
+    rc = check_step(m, st.path, step, err);
+    cJSON_Delete(m);
+    mmc_safetensors_close(&st);
+    return rc;
+}
+
 int mmc_run_load(const char *dir, mmc_params *P, mmc_optim *opt, mmc_trainer_state *ts, mmc_error *err) {
-    if (!dir || !P || !ts) return mmc_error_set(err, MMC_ERR_USAGE, "run load: NULL folder, params or trainer state");
+    if (!dir || !ts) return mmc_error_set(err, MMC_ERR_USAGE, "run load: NULL folder or trainer state");
     mmc_trainer_state t;
     mmc_tensor **model = NULL, **state = NULL;
     int64_t *steps = NULL;
     int rc = mmc_run_read_trainer(dir, &t, err);
-    if (!rc) rc = read_model(dir, P, t.step, &model, err);
+    if (!rc) rc = P ? read_model(dir, P, t.step, &model, err) : check_model_step(dir, t.step, err);
     if (!rc && opt) rc = read_optimizer(dir, opt, t.step, &state, &steps, err);
     if (!rc) {
-        for (int i = 0; i < P->n; i++) copy_into(P->tensors[i], model[i]);
+        for (int i = 0; P && i < P->n; i++) copy_into(P->tensors[i], model[i]);
         const int np = mmc_optim_count(opt), ns = mmc_optim_slots(opt);
         for (int i = 0; i < np; i++) {
             for (int k = 0; k < ns; k++) copy_into(mmc_optim_state(opt, i, k), state[i * ns + k]);
@@ -369,8 +394,28 @@ int mmc_run_load(const char *dir, mmc_params *P, mmc_optim *opt, mmc_trainer_sta
         }
         *ts = t;
     }
-    free_all(model, P->n);
+    free_all(model, P ? P->n : 0);
     free_all(state, mmc_optim_count(opt) * mmc_optim_slots(opt));
     mmc_free(steps);
     return rc;
+}
+
+/* ---------------------------------------------------------------- recover */
+
+int mmc_run_recover(const char *dir, mmc_error *err) {
+    static const char *const files[] = {"config.json", "model.safetensors", "optimizer.safetensors", "trainer.json"};
+    char next[RUN_PATH_MAX], final[RUN_PATH_MAX];
+    int rc = mmc_run_path(next, sizeof next, dir, "trainer.json.next", err);
+    if (rc) return rc;
+    int finish = access(next, F_OK) == 0;
+    for (int i = 0; i < 4; i++) {
+        char nx[64];
+        snprintf(nx, sizeof nx, "%s.next", files[i]);
+        if ((rc = mmc_run_path(next, sizeof next, dir, nx, err)) || (rc = mmc_run_path(final, sizeof final, dir, files[i], err)))
+            return rc;
+        if (!finish) { unlink(next); continue; }
+        if (rename(next, final) != 0 && errno != ENOENT)
+            return mmc_error_set(err, MMC_ERR_RUNTIME, "%s: rename failed: %s (resume finishes this checkpoint)", final, strerror(errno));
+    }
+    return finish ? sync_path(dir, O_RDONLY | O_DIRECTORY, 0, err) : MMC_OK;
 }

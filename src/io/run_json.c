@@ -97,6 +97,12 @@ char *mmc_run_trainer_text(const mmc_trainer_state *ts) {
     if (isnan(ts->best_metric)) cJSON_AddNullToObject(o, "best_metric");
     else cJSON_AddRawToObject(o, "best_metric", exact_number(ts->best_metric, num));
     cJSON_AddStringToObject(o, "best_metric_name", ts->best_metric_name);
+    if (ts->has_run) {
+        cJSON_AddRawToObject(o, "train_seconds", exact_number(ts->train_seconds, num));
+        cJSON_AddItemToObject(o, "seed", u64_string(ts->seed));
+        cJSON_AddNumberToObject(o, "batch_size", (double)ts->batch_size);
+        cJSON_AddNumberToObject(o, "n_train", (double)ts->n_train);
+    }
     char *text = cJSON_Print(o);
     cJSON_Delete(o);
     return text;
@@ -135,6 +141,24 @@ static int get_best(const cJSON *o, const char *path, mmc_trainer_state *ts, mmc
     return MMC_OK;
 }
 
+/* The run's fields, all four or none (files from before the training loop had none). */
+static int get_run(const cJSON *o, const char *path, mmc_trainer_state *ts, mmc_error *err) {
+    const cJSON *t = cJSON_GetObjectItemCaseSensitive(o, "train_seconds"), *s = cJSON_GetObjectItemCaseSensitive(o, "seed");
+    if (!t && !s && !cJSON_GetObjectItemCaseSensitive(o, "batch_size") && !cJSON_GetObjectItemCaseSensitive(o, "n_train"))
+        return MMC_OK;
+    if (!cJSON_IsNumber(t) || !isfinite(t->valuedouble) || t->valuedouble < 0)
+        return mmc_error_set(err, MMC_ERR_INPUT, "%s: \"train_seconds\" must be a finite number >= 0", path);
+    if (!cJSON_IsString(s) || !mmc_run_parse_u64(s->valuestring, &ts->seed))
+        return mmc_error_set(err, MMC_ERR_INPUT, "%s: \"seed\" must be a decimal string of an unsigned 64-bit integer", path);
+    int rc = get_count(o, "batch_size", path, &ts->batch_size, err);
+    if (!rc) rc = get_count(o, "n_train", path, &ts->n_train, err);
+    if (!rc && (ts->batch_size < 1 || ts->n_train < 1))
+        rc = mmc_error_set(err, MMC_ERR_INPUT, "%s: \"batch_size\" and \"n_train\" must be >= 1", path);
+    ts->train_seconds = t->valuedouble;
+    ts->has_run = !rc;
+    return rc;
+}
+
 static int trainer_from_json(const cJSON *o, const char *path, mmc_trainer_state *ts, mmc_error *err) {
     if (!cJSON_IsObject(o)) return mmc_error_set(err, MMC_ERR_INPUT, "%s: not a JSON object", path);
     if (!cJSON_IsString(cJSON_GetObjectItemCaseSensitive(o, "mmc_version")))
@@ -149,6 +173,7 @@ static int trainer_from_json(const cJSON *o, const char *path, mmc_trainer_state
     rc = get_rng_word(rng, "state", path, &ts->rng.state, err);
     if (!rc) rc = get_rng_word(rng, "inc", path, &ts->rng.inc, err);
     if (!rc) rc = get_best(o, path, ts, err);
+    if (!rc) rc = get_run(o, path, ts, err);
     if (!rc) rc = mmc_run_trainer_valid(ts, path, MMC_ERR_INPUT, err);
     return rc;
 }

@@ -13,9 +13,16 @@
  * 224-px CLIP would need 600 KB of floats per image held in memory otherwise).
  * Randomness is a function of (seed, position) as in retrieval_train.c: the order of
  * epoch e comes from stream 1000 + e, the caption choice of step s from stream 2^40 + s.
- * There is no dropout (transformers' CLIP configs have none by default). */
+ * There is no dropout (transformers' CLIP configs have none by default).
+ *
+ * The run runs on the training loop (train_loop.c) and resumes like every task: its
+ * checkpoints are the loop's (optimizer.safetensors, trainer.json) with the model file
+ * written under the Hugging Face names (write_model), so the run folder stays a hub folder
+ * that every command loads; finetune.json keeps the fine-tuning settings and the init
+ * folder, which a resume reads back. */
 #include "clip_internal.h"
-#include "train_common.h"
+#include "train_loop.h"
+#include <cjson/cJSON.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
@@ -194,8 +201,8 @@ static int same_dir(const char *a, const char *b) {
     return stat(a, &x) == 0 && stat(b, &y) == 0 && x.st_dev == y.st_dev && x.st_ino == y.st_ino;
 }
 
-int mmc_clip_save(const mmc_clip *m, const char *dir, const char *weights, mmc_error *err) {
-    if (!m || !dir) return mmc_error_set(err, MMC_ERR_USAGE, "clip save: NULL argument");
+/* The weights alone, F32 under the checkpoint's names, with metadata meta. */
+static int clip_write_weights(const mmc_clip *m, const char *path, const char *meta, mmc_error *err) {
     if (m->compact) return mmc_error_set(err, MMC_ERR_USAGE, "clip save: %s is held compact (F16/BF16); load it with f32 storage", m->dir);
     int n = m->resident.n;
     for (int i = 0; i < m->text.n; i++) n += m->text.binds[i].n;
@@ -213,10 +220,16 @@ int mmc_clip_save(const mmc_clip *m, const char *dir, const char *weights, mmc_e
         for (int i = 0; i < L->n; i++)
             for (int j = 0; j < L->binds[i].n; j++) ts[k] = L->binds[i].b[j].t, names[k++] = L->binds[i].b[j].name;
     }
+    int rc = mmc_safetensors_write(path, ts, names, k, meta, err);
+    mmc_free(ts), mmc_free(names);
+    return rc;
+}
+
+int mmc_clip_save(const mmc_clip *m, const char *dir, const char *weights, mmc_error *err) {
+    if (!m || !dir) return mmc_error_set(err, MMC_ERR_USAGE, "clip save: NULL argument");
     char path[4096];
     snprintf(path, sizeof path, "%s/%s", dir, weights ? weights : "model.safetensors");
-    int rc = mmc_safetensors_write(path, ts, names, k, "{\"format\":\"pt\"}", err);
-    mmc_free(ts), mmc_free(names);
+    int rc = clip_write_weights(m, path, "{\"format\":\"pt\"}", err);
     static const char *files[] = {"config.json", "preprocessor_config.json", "tokenizer.json", "tokenizer_config.json",
                                   "special_tokens_map.json", "vocab.json", "merges.txt", "vocab.txt"};
     if (!rc && !same_dir(m->dir, dir))
@@ -229,37 +242,23 @@ int mmc_clip_save(const mmc_clip *m, const char *dir, const char *weights, mmc_e
 typedef struct ctrainer {
     const mmc_retrieval_train_opts *o;
     mmc_clip_train_config cfg;
-    const char *init;
+    char init[4096];
     mmc_clip *m;
     clip_split train, val;
     int has_val, zh;
-    mmc_optim *opt[2]; /* 0: weight decay, 1: none */
-    mmc_tensor **grp[2], **all;
-    int ngrp[2], nall;
     int B, spe, warmup;
-    int64_t step, total_steps, best_step;
-    double budget_s, train_s, best_score;
     int *perm, perm_epoch, *idx;
     float *px;
     const char **texts;
-    mmc_ctx *ctx;
-    FILE *metrics;
+    int32_t *ids, *mask;
 } ctrainer;
 
-static void emit(ctrainer *t, mmc_train_event *ev) { train_emit(t->o, ev); }
-#define emit_msg(t, kind, ...) train_emitf((t)->o, kind, (t)->step, (t)->total_steps, __VA_ARGS__)
-
-static double lr_at(const ctrainer *t) {
-    double lr = t->cfg.lr;
-    if (t->step < t->warmup) return lr * (double)(t->step + 1) / t->warmup;
-    double p;
-    if (t->total_steps > 0) {
-        int64_t span = t->total_steps - t->warmup;
-        p = span > 0 ? (double)(t->step - t->warmup) / (double)span : 1.0;
-    } else p = t->budget_s > 0 ? t->train_s / t->budget_s : 1.0;
-    p = p < 0 ? 0 : p > 1 ? 1 : p;
-    double lo = lr * t->cfg.min_lr_ratio;
-    return lo + (lr - lo) * 0.5 * (1.0 + cos(M_PI * p));
+static void release(void *self) {
+    ctrainer *t = self;
+    mmc_clip_free(t->m);
+    split_free(&t->train);
+    split_free(&t->val);
+    mmc_free(t->perm), mmc_free(t->idx), mmc_free(t->px), mmc_free(t->texts), mmc_free(t->ids), mmc_free(t->mask);
 }
 
 /* Weight decay on matrices (linear and the patch convolution), not on biases, norms, the
@@ -269,42 +268,124 @@ static int decays(const mmc_tensor *p) {
     return !strstr(p->name, "embedding") || strstr(p->name, "patch_embedding");
 }
 
-static int setup_optim(ctrainer *t, mmc_error *err) {
-    mmc_params *P = &t->m->P;
-    t->all = mmc_calloc((size_t)P->n + 1, sizeof(mmc_tensor *));
-    for (int g = 0; g < 2; g++) t->grp[g] = mmc_calloc((size_t)P->n + 1, sizeof(mmc_tensor *));
-    if (!t->all || !t->grp[0] || !t->grp[1]) return mmc_error_set(err, MMC_ERR_RUNTIME, "train: out of memory");
-    for (int i = 0; i < P->n; i++) {
-        if (P->kind[i] != MMC_PARAM) continue;
-        mmc_tensor *p = P->tensors[i];
-        t->all[t->nall++] = p;
-        int g = decays(p) ? 0 : 1;
-        t->grp[g][t->ngrp[g]++] = p;
+/* finetune.json: the settings and the init folder, written when the run starts. */
+static int write_settings(const ctrainer *t, mmc_error *err) {
+    cJSON *o = cJSON_CreateObject();
+    const mmc_clip_train_config *c = &t->cfg;
+    int ok = o && cJSON_AddStringToObject(o, "task", "clip_finetune") && cJSON_AddStringToObject(o, "init", t->init) &&
+             cJSON_AddStringToObject(o, "lang", t->zh ? "zh" : "en") && cJSON_AddNumberToObject(o, "batch_size", t->B) &&
+             cJSON_AddNumberToObject(o, "lr", c->lr) && cJSON_AddNumberToObject(o, "weight_decay", c->weight_decay) &&
+             cJSON_AddNumberToObject(o, "min_lr_ratio", c->min_lr_ratio) && cJSON_AddNumberToObject(o, "grad_clip", c->grad_clip) &&
+             cJSON_AddNumberToObject(o, "warmup_steps", t->warmup) && cJSON_AddNumberToObject(o, "epochs", c->epochs);
+    char *text = ok ? cJSON_Print(o) : NULL;
+    cJSON_Delete(o);
+    if (!text) return mmc_error_set(err, MMC_ERR_RUNTIME, "clip train: out of memory");
+    char path[4200];
+    snprintf(path, sizeof path, "%s/finetune.json", t->o->run_dir);
+    int rc = mmc_write_file_atomic(path, text, strlen(text), err);
+    cJSON_free(text);
+    return rc;
+}
+
+static int read_settings(ctrainer *t, mmc_error *err) {
+    char path[4200];
+    snprintf(path, sizeof path, "%s/finetune.json", t->o->run_dir);
+    uint8_t *buf = NULL;
+    size_t n = 0;
+    int rc = mmc_read_file(path, 1u << 20, &buf, &n, err);
+    if (rc) return rc;
+    cJSON *r = cJSON_ParseWithLength((const char *)buf, n);
+    mmc_free(buf);
+    const cJSON *in = cJSON_GetObjectItemCaseSensitive(r, "init"), *lang = cJSON_GetObjectItemCaseSensitive(r, "lang");
+    static const char *const keys[] = {"batch_size", "lr", "weight_decay", "min_lr_ratio", "grad_clip", "warmup_steps", "epochs"};
+    double v[7];
+    int ok = cJSON_IsObject(r) && cJSON_IsString(in) && strlen(in->valuestring) < sizeof t->init && cJSON_IsString(lang) &&
+             (!strcmp(lang->valuestring, "en") || !strcmp(lang->valuestring, "zh"));
+    for (int i = 0; ok && i < 7; i++) {
+        const cJSON *x = cJSON_GetObjectItemCaseSensitive(r, keys[i]);
+        ok = cJSON_IsNumber(x) && isfinite(x->valuedouble) && x->valuedouble >= 0 && x->valuedouble <= 1e9;
+        if (ok) v[i] = x->valuedouble;
     }
-    for (int g = 0; g < 2; g++) {
-        mmc_adam_opts ao = mmc_adamw_defaults(t->cfg.lr);
-        ao.weight_decay = g == 0 ? t->cfg.weight_decay : 0.0f;
-        if (!(t->opt[g] = mmc_optim_adamw(t->grp[g], t->ngrp[g], ao, err))) return err->code;
+    ok = ok && v[0] >= 2 && v[0] == floor(v[0]) && v[1] > 0 && v[3] <= 1 && v[5] == floor(v[5]) && v[6] >= 1 && v[6] == floor(v[6]);
+    if (ok) {
+        snprintf(t->init, sizeof t->init, "%s", in->valuestring);
+        snprintf(t->cfg.lang, sizeof t->cfg.lang, "%s", lang->valuestring);
+        t->B = (int)v[0], t->cfg.batch_size = (int)v[0];
+        t->cfg.lr = (float)v[1], t->cfg.weight_decay = (float)v[2], t->cfg.min_lr_ratio = (float)v[3], t->cfg.grad_clip = (float)v[4];
+        t->warmup = t->cfg.warmup_steps = (int)v[5];
+        t->cfg.epochs = (int)v[6];
     }
+    cJSON_Delete(r);
+    if (!ok)
+        return mmc_error_set(err, MMC_ERR_INPUT, "%s: malformed (expected init, lang en|zh, batch_size >= 2, lr > 0, weight_decay, "
+                             "min_lr_ratio in [0, 1], grad_clip, warmup_steps, epochs >= 1)", path);
     return MMC_OK;
 }
 
-static void trainer_free(ctrainer *t) {
-    for (int g = 0; g < 2; g++) {
-        mmc_optim_free(t->opt[g]);
-        mmc_free(t->grp[g]);
+static int setup(void *self, mmc_train_loop *L, mmc_train_spec *spec, mmc_error *err) {
+    ctrainer *t = self;
+    const mmc_retrieval_train_opts *o = t->o;
+    const mmc_clip_train_config *c = &t->cfg;
+    int rc = L->resume ? read_settings(t, err) : MMC_OK;
+    if (rc) return rc;
+    if (c->lang[0] && strcmp(c->lang, "en") && strcmp(c->lang, "zh"))
+        return mmc_error_set(err, MMC_ERR_USAGE, "clip train: lang must be en or zh, got '%s'", c->lang);
+    if (c->batch_size < 2 || !(c->lr > 0) || !(c->weight_decay >= 0) || !(c->min_lr_ratio >= 0 && c->min_lr_ratio <= 1) ||
+        !(c->grad_clip >= 0) || c->warmup_steps < -1 || c->epochs < 1)
+        return mmc_error_set(err, MMC_ERR_USAGE, "clip train: settings out of range (batch_size >= 2, lr > 0, weight_decay >= 0, "
+                             "0 <= min_lr_ratio <= 1, grad_clip >= 0, warmup_steps >= -1, epochs >= 1)");
+    /* a resume reads the weights of the last checkpoint: the run folder is a hub folder */
+    const char *from = L->resume ? o->run_dir : t->init;
+    mmc_clip_opts lo = {MMC_CLIP_STORAGE_F32};
+    if (!(t->m = mmc_clip_load_ex(from, &lo, err))) return err->code;
+    t->zh = lang_is_zh(t->m, c->lang);
+    if (!t->m->tok) return mmc_error_set(err, MMC_ERR_INPUT, "%s: no tokenizer files: cannot fine-tune", from);
+    if (!t->m->have_pre) return mmc_error_set(err, MMC_ERR_INPUT, "%s: no preprocessor_config.json: cannot fine-tune", from);
+    if (!L->resume && same_dir(t->init, o->run_dir))
+        return mmc_error_set(err, MMC_ERR_USAGE, "clip train: the run folder %s is the init folder; give another --out", o->run_dir);
+    if ((rc = split_load(&t->train, o->data_dir, "train", t->zh, 0, err))) return rc;
+    t->B = c->batch_size < t->train.n ? c->batch_size : t->train.n;
+    if (t->B < 2) return mmc_error_set(err, MMC_ERR_INPUT, "%s: need at least 2 training samples", o->data_dir);
+    const char *vs = o->val_split ? o->val_split : "val";
+    if (vs[0] && train_split_exists(o->data_dir, vs)) { /* validation is optional, but a broken val split is an error */
+        if ((rc = split_load(&t->val, o->data_dir, vs, t->zh, o->val_max_images, err))) return rc;
+        t->has_val = t->val.n > 0;
     }
-    mmc_free(t->all);
-    mmc_clip_free(t->m);
-    split_free(&t->train);
-    split_free(&t->val);
-    mmc_free(t->perm), mmc_free(t->idx), mmc_free(t->px), mmc_free(t->texts);
-    mmc_ctx_free(t->ctx);
-    if (t->metrics) fclose(t->metrics);
+    mmc_params *P = &t->m->P;
+    for (int i = 0; i < P->n; i++) P->no_decay[i] = !decays(P->tensors[i]);
+    int S = t->m->cfg.vision.image_size;
+    t->spe = t->train.n / t->B;
+    t->perm = mmc_malloc(sizeof(int) * (size_t)t->train.n);
+    t->idx = mmc_malloc(sizeof(int) * (size_t)t->B);
+    t->px = mmc_malloc(sizeof(float) * (size_t)t->B * 3 * S * S);
+    t->texts = mmc_malloc(sizeof(char *) * (size_t)t->B);
+    if (!t->perm || !t->idx || !t->px || !t->texts) return mmc_error_set(err, MMC_ERR_RUNTIME, "train: out of memory");
+    if (!L->resume) {
+        int64_t total = o->steps > 0 ? o->steps : (int64_t)(o->epochs > 0 ? o->epochs : c->epochs) * t->spe;
+        if (c->warmup_steps >= 0) t->warmup = c->warmup_steps;
+        else if (o->minutes <= 0) t->warmup = (int)(total / 10 < 500 ? total / 10 : 500);
+        else t->warmup = 20;
+        /* the hub files beside the weights, and the settings a resume reads */
+        if ((rc = mmc_clip_save(t->m, o->run_dir, NULL, err)) || (rc = write_settings(t, err))) return rc;
+    }
+    spec->params = P;
+    spec->steps_per_epoch = t->spe;
+    spec->batch_size = t->B;
+    spec->n_train = t->train.n;
+    spec->epochs = c->epochs;
+    spec->lr = c->lr;
+    spec->min_lr_ratio = c->min_lr_ratio;
+    spec->weight_decay = c->weight_decay;
+    spec->grad_clip = c->grad_clip;
+    spec->warmup_steps = t->warmup;
+    spec->rate_key = "pairs_per_s";
+    return MMC_OK;
 }
 
-static int train_step(ctrainer *t, double *loss_out, mmc_error *err) {
-    int epoch = (int)(t->step / t->spe), pos = (int)(t->step % t->spe);
+static mmc_tensor *loss(void *self, mmc_ctx *ctx, const mmc_train_loop *L, int *items, mmc_error *err) {
+    ctrainer *t = self;
+    int64_t step = L->ts.step;
+    int epoch = (int)(step / t->spe), pos = (int)(step % t->spe);
     if (epoch != t->perm_epoch) {
         mmc_rng pr;
         mmc_rng_seed(&pr, t->o->seed, 1000 + (uint64_t)epoch);
@@ -312,216 +393,100 @@ static int train_step(ctrainer *t, double *loss_out, mmc_error *err) {
         t->perm_epoch = epoch;
     }
     mmc_rng r;
-    mmc_rng_seed(&r, t->o->seed, ((uint64_t)1 << 40) + (uint64_t)t->step);
+    mmc_rng_seed(&r, t->o->seed, ((uint64_t)1 << 40) + (uint64_t)step);
     for (int b = 0; b < t->B; b++) {
         int i = t->perm[pos * t->B + b];
         int c = (int)mmc_rng_below(&r, (uint32_t)t->train.cap_count[i]);
         t->idx[b] = i;
         t->texts[b] = t->train.caps[t->train.cap_first[i] + c];
     }
-    int rc = split_pixels(t->m, &t->train, t->idx, t->B, t->px, err);
-    int32_t *ids = NULL, *mask = NULL;
+    mmc_free(t->ids), mmc_free(t->mask);
+    t->ids = t->mask = NULL;
     int T = 0;
-    if (!rc) rc = mmc_clip_tokenize(t->m, t->texts, t->B, &ids, &mask, &T, err);
-    if (rc) return rc;
-    mmc_ctx *ctx = t->ctx;
-    mmc_error_clear(&ctx->err);
-    float lr = (float)lr_at(t);
-    for (int g = 0; g < 2; g++) mmc_optim_set_lr(t->opt[g], lr);
+    if (split_pixels(t->m, &t->train, t->idx, t->B, t->px, err) || mmc_clip_tokenize(t->m, t->texts, t->B, &t->ids, &t->mask, &T, err))
+        return NULL;
     int S = t->m->cfg.vision.image_size;
     mmc_clip_vision_out vo;
     mmc_clip_text_out to;
-    mmc_tensor *x = mmc_tensor_from(ctx, 4, (int[]){t->B, 3, S, S}, t->px), *loss = NULL;
-    if (x && !mmc_clip_vision_forward(ctx, t->m, x, &vo) && !mmc_clip_text_forward(ctx, t->m, ids, mask, NULL, t->B, T, &to))
-        loss = mmc_loss_infonce(ctx, vo.embeds, to.embeds, t->m->logit_scale, logf(100.0f));
-    mmc_free(ids), mmc_free(mask);
-    if (!loss || mmc_backward(ctx, loss) != MMC_OK)
-        return mmc_error_set(err, ctx->err.code ? ctx->err.code : MMC_ERR_RUNTIME, "train: step %" PRId64 ": %s", t->step + 1, ctx->err.msg);
-    double l = loss->data[0];
-    if (!isfinite(l)) return mmc_error_set(err, MMC_ERR_RUNTIME, "train: loss is %g at step %" PRId64 " (diverged; try a lower lr)", l, t->step + 1);
-    /* Always measured (an infinite limit clips nothing): a NaN/Inf gradient stops the run
-     * before the optimizer step, so the last checkpoint stays the last good one. */
-    float gn = mmc_clip_grad_norm(t->all, t->nall, t->cfg.grad_clip > 0 ? t->cfg.grad_clip : INFINITY);
-    if (!isfinite(gn))
-        return mmc_error_set(err, MMC_ERR_RUNTIME, "train: gradient norm is %g at step %" PRId64 " (diverged; try a lower lr)", (double)gn, t->step + 1);
-    for (int g = 0; g < 2; g++) mmc_optim_step(t->opt[g]);
-    for (int g = 0; g < 2; g++) mmc_optim_zero_grad(t->opt[g]);
-    mmc_ctx_reset(ctx);
-    float *ls = t->m->logit_scale->data; /* CLIP clamps the scale at 100 */
-    if (ls[0] > logf(100.0f)) ls[0] = logf(100.0f);
-    *loss_out = l;
-    return MMC_OK;
+    mmc_tensor *x = mmc_tensor_from(ctx, 4, (int[]){t->B, 3, S, S}, t->px);
+    *items = t->B;
+    if (x && !mmc_clip_vision_forward(ctx, t->m, x, &vo) && !mmc_clip_text_forward(ctx, t->m, t->ids, t->mask, NULL, t->B, T, &to))
+        return mmc_loss_infonce(ctx, vo.embeds, to.embeds, t->m->logit_scale, logf(100.0f));
+    return NULL;
 }
 
-static double temperature(const ctrainer *t) { return exp(-(double)t->m->logit_scale->data[0]); }
+static void after_step(void *self) {
+    float *ls = ((ctrainer *)self)->m->logit_scale->data; /* CLIP clamps the scale at 100 */
+    if (ls[0] > logf(100.0f)) ls[0] = logf(100.0f);
+}
 
-static int validate(ctrainer *t, mmc_error *err) {
+static double temperature(void *self) { return exp(-(double)((ctrainer *)self)->m->logit_scale->data[0]); }
+
+static int validate(void *self, mmc_train_loop *L, mmc_train_val *v, mmc_error *err) {
+    (void)L;
+    ctrainer *t = self;
     if (!t->has_val) return MMC_OK;
     mmc_retrieval_metrics mt;
     int rc = split_evaluate(t->m, &t->val, &mt, err);
-    if (rc) return rc;
-    double score = mt.t2i.r1 + mt.t2i.r5 + mt.t2i.r10;
-    int best = score > t->best_score;
-    if (best) {
-        t->best_score = score, t->best_step = t->step;
-        if ((rc = mmc_clip_save(t->m, t->o->run_dir, "model-best.safetensors", err))) return rc;
-    }
-    if (t->metrics) {
-        fprintf(t->metrics, "{\"step\": %" PRId64 ", \"epoch\": %.4f, \"val\": {\"text_to_image\": {\"R@1\": %.4f, \"R@5\": %.4f, \"R@10\": %.4f, \"median_rank\": %g}, "
-                "\"image_to_text\": {\"R@1\": %.4f, \"R@5\": %.4f, \"R@10\": %.4f, \"median_rank\": %g}, \"rsum\": %.2f}, \"best\": %s}\n",
-                t->step, (double)t->step / t->spe, mt.t2i.r1, mt.t2i.r5, mt.t2i.r10, mt.t2i.median_rank, mt.i2t.r1, mt.i2t.r5,
-                mt.i2t.r10, mt.i2t.median_rank, mt.rsum, best ? "true" : "false");
-        fflush(t->metrics);
-    }
-    mmc_train_event ev = {0};
-    ev.kind = MMC_TRAIN_EV_VAL, ev.step = t->step, ev.total_steps = t->total_steps;
-    ev.epoch = (int)((t->step + t->spe - 1) / t->spe);
-    ev.val = &mt, ev.is_best = best, ev.elapsed_s = t->train_s;
-    emit(t, &ev);
-    return MMC_OK;
-}
-
-static int save_run(ctrainer *t, mmc_error *err) {
-    int rc = mmc_clip_save(t->m, t->o->run_dir, NULL, err);
-    if (rc) return rc;
-    char buf[8192], path[4096], init[4096];
-    /* the init path as a JSON string: escape quotes and backslashes, drop control bytes */
-    size_t k = 0;
-    for (const char *s = t->init; *s && k + 3 < sizeof init; s++) {
-        if (*s == '"' || *s == '\\') init[k++] = '\\';
-        if ((unsigned char)*s >= 0x20) init[k++] = *s;
-    }
-    init[k] = 0;
-    snprintf(buf, sizeof buf,
-             "{\n  \"task\": \"clip_finetune\",\n  \"init\": \"%s\",\n  \"lang\": \"%s\",\n  \"step\": %" PRId64 ",\n  \"epoch\": %d,\n"
-             "  \"seed\": \"%" PRIu64 "\",\n  \"train_seconds\": %.17g,\n  \"best_score\": %.17g,\n  \"best_step\": %" PRId64 ",\n"
-             "  \"batch_size\": %d,\n  \"n_train\": %d,\n  \"lr\": %.9g,\n  \"weight_decay\": %.9g,\n  \"warmup_steps\": %d,\n"
-             "  \"grad_clip\": %.9g,\n  \"logit_scale\": %.9g\n}\n",
-             init, t->zh ? "zh" : "en", t->step, (int)(t->step / t->spe), t->o->seed, t->train_s, t->best_score, t->best_step, t->B,
-             t->train.n, (double)t->cfg.lr, (double)t->cfg.weight_decay, t->warmup, (double)t->cfg.grad_clip,
-             (double)t->m->logit_scale->data[0]);
-    snprintf(path, sizeof path, "%s/trainer.json", t->o->run_dir);
-    rc = mmc_write_file_atomic(path, buf, strlen(buf), err);
-    if (!rc) emit_msg(t, MMC_TRAIN_EV_SAVE, "model at step %" PRId64 " saved in %s", t->step, t->o->run_dir);
+    if (!rc) train_val_retrieval(v, &mt);
     return rc;
 }
+
+static int save_best(void *self, const char *path, mmc_error *err) {
+    return clip_write_weights(((ctrainer *)self)->m, path, "{\"format\":\"pt\"}", err);
+}
+
+static int write_model(void *self, const char *path, const char *meta, mmc_error *err) {
+    return clip_write_weights(((ctrainer *)self)->m, path, meta, err);
+}
+
+/* config.json is the hub's, copied when the run started. */
+static char *config_json(void *self, const mmc_train_loop *L, mmc_error *err) {
+    (void)self, (void)L, (void)err;
+    return NULL;
+}
+
+static void describe(void *self, const mmc_train_loop *L, char *buf, size_t n) {
+    ctrainer *t = self;
+    snprintf(buf, n,
+             "fine-tuning of %s (%s) on %d %s training pairs (%d captions): %" PRId64 " parameters, image %d px, context %d, batch %d, "
+             "%d steps/epoch, lr %.2g, warm-up %d",
+             t->init, t->m->cfg.chinese ? "chinese_clip" : "clip", t->train.n, t->zh ? "zh" : "en", t->train.n_caps,
+             mmc_params_count(L->spec.params, MMC_PARAM), t->m->cfg.vision.image_size, t->m->context, t->B, t->spe, (double)t->cfg.lr,
+             t->warmup);
+}
+
+static const char *end_note(void *self, const mmc_train_loop *L) {
+    (void)L;
+    return ((ctrainer *)self)->m->cfg.chinese ? "the run folder is a Hugging Face ChineseCLIPModel folder"
+                                              : "the run folder is a Hugging Face CLIPModel folder";
+}
+
+static const mmc_task CLIP_TASK = {
+    .name = "clip_finetune",
+    .best_metric = "val_rsum_t2i",
+    .setup = setup,
+    .loss = loss,
+    .after_step = after_step,
+    .validate = validate,
+    .save_best = save_best,
+    .write_model = write_model,
+    .config_json = config_json,
+    .describe = describe,
+    .temperature = temperature,
+    .end_note = end_note,
+    .release = release,
+};
 
 int mmc_clip_train(const char *init_dir, const mmc_clip_train_config *cfg, const mmc_retrieval_train_opts *o, mmc_error *err) {
-    if (!init_dir || !o || !o->data_dir || !o->run_dir)
+    if (!o || !o->data_dir || !o->run_dir || (!init_dir && !o->resume))
         return mmc_error_set(err, MMC_ERR_USAGE, "clip train: init folder, data_dir and run_dir are required");
-    if (o->resume) return mmc_error_set(err, MMC_ERR_USAGE, "clip train: fine-tuning runs cannot be resumed; start again with --init %s", o->run_dir);
-    ctrainer T, *t = &T;
-    memset(t, 0, sizeof T);
-    t->o = o;
-    t->init = init_dir;
-    t->cfg = cfg ? *cfg : mmc_clip_train_config_default();
-    t->perm_epoch = -1;
-    t->best_score = -1;
-    const mmc_clip_train_config *c = &t->cfg;
-    if (c->lang[0] && strcmp(c->lang, "en") && strcmp(c->lang, "zh"))
-        return mmc_error_set(err, MMC_ERR_USAGE, "clip train: lang must be en or zh, got '%s'", c->lang);
-    if (c->batch_size < 2 || !(c->lr > 0) || !(c->weight_decay >= 0) || !(c->min_lr_ratio >= 0 && c->min_lr_ratio <= 1) ||
-        !(c->grad_clip >= 0) || c->warmup_steps < -1 || c->epochs < 1)
-        return mmc_error_set(err, MMC_ERR_USAGE, "clip train: settings out of range (batch_size >= 2, lr > 0, weight_decay >= 0, "
-                             "0 <= min_lr_ratio <= 1, grad_clip >= 0, warmup_steps >= -1, epochs >= 1)");
-    mmc_clip_opts lo = {MMC_CLIP_STORAGE_F32};
-    int rc = MMC_OK;
-    if (!(t->m = mmc_clip_load_ex(init_dir, &lo, err))) return err->code;
-    t->zh = lang_is_zh(t->m, c->lang);
-    if (!t->m->tok) rc = mmc_error_set(err, MMC_ERR_INPUT, "%s: no tokenizer files: cannot fine-tune", init_dir);
-    if (!rc && !t->m->have_pre) rc = mmc_error_set(err, MMC_ERR_INPUT, "%s: no preprocessor_config.json: cannot fine-tune", init_dir);
-    if (!rc) rc = train_mkdir_p(o->run_dir, err);
-    if (!rc && same_dir(init_dir, o->run_dir))
-        rc = mmc_error_set(err, MMC_ERR_USAGE, "clip train: the run folder %s is the init folder; give another --out", o->run_dir);
-    if (!rc) rc = split_load(&t->train, o->data_dir, "train", t->zh, 0, err);
-    if (!rc) {
-        t->B = c->batch_size < t->train.n ? c->batch_size : t->train.n;
-        if (t->B < 2) rc = mmc_error_set(err, MMC_ERR_INPUT, "%s: need at least 2 training samples", o->data_dir);
-    }
-    const char *vs = o->val_split ? o->val_split : "val";
-    if (!rc && vs[0]) {
-        char vp[4096];
-        struct stat sb;
-        snprintf(vp, sizeof vp, "%s/manifest-%s.jsonl", o->data_dir, vs);
-        if (stat(vp, &sb) == 0) { /* validation is optional, but a broken val split is an error */
-            rc = split_load(&t->val, o->data_dir, vs, t->zh, o->val_max_images, err);
-            t->has_val = !rc && t->val.n > 0;
-        }
-    }
-    if (!rc) rc = setup_optim(t, err);
-    if (!rc) {
-        int S = t->m->cfg.vision.image_size;
-        t->spe = t->train.n / t->B;
-        t->perm = mmc_malloc(sizeof(int) * (size_t)t->train.n);
-        t->idx = mmc_malloc(sizeof(int) * (size_t)t->B);
-        t->px = mmc_malloc(sizeof(float) * (size_t)t->B * 3 * S * S);
-        t->texts = mmc_malloc(sizeof(char *) * (size_t)t->B);
-        t->ctx = mmc_ctx_new();
-        if (!t->perm || !t->idx || !t->px || !t->texts || !t->ctx) rc = mmc_error_set(err, MMC_ERR_RUNTIME, "train: out of memory");
-    }
-    if (!rc) {
-        char path[4096];
-        snprintf(path, sizeof path, "%s/metrics.jsonl", o->run_dir);
-        if (!(t->metrics = fopen(path, "w"))) rc = mmc_error_set(err, MMC_ERR_INPUT, "%s: cannot write: %s", path, strerror(errno));
-    }
-    if (rc) { trainer_free(t); return rc; }
-
-    if (o->minutes > 0) t->budget_s = o->minutes * 60.0;
-    else if (o->steps > 0) t->total_steps = o->steps;
-    else t->total_steps = (int64_t)(o->epochs > 0 ? o->epochs : c->epochs) * t->spe;
-    if (c->warmup_steps >= 0) t->warmup = c->warmup_steps;
-    else if (t->total_steps > 0) t->warmup = (int)(t->total_steps / 10 < 500 ? t->total_steps / 10 : 500);
-    else t->warmup = 20;
-
-    emit_msg(t, MMC_TRAIN_EV_START,
-             "fine-tuning %s (%s) on %d %s training pairs (%d captions): %" PRId64 " parameters, image %d px, context %d, batch %d, "
-             "%d steps/epoch, lr %.2g, warm-up %d, %s; %d threads",
-             init_dir, t->m->cfg.chinese ? "chinese_clip" : "clip", t->train.n, t->zh ? "zh" : "en", t->train.n_caps,
-             mmc_params_count(&t->m->P, MMC_PARAM), t->m->cfg.vision.image_size, t->m->context, t->B, t->spe, (double)c->lr,
-             t->warmup, o->minutes > 0 ? "time-bound" : "step-bound", mmc_get_threads());
-    double win_loss = 0, t_win = 0;
-    int win_n = 0, interrupted = 0, stopped = 0, val_done_at_end = 0;
-    while (!rc) {
-        if (t->total_steps > 0 ? t->step >= t->total_steps : t->train_s >= t->budget_s) break;
-        double t0 = mmc_now(), l = 0;
-        if ((rc = train_step(t, &l, err))) break;
-        double dt = mmc_now() - t0;
-        t->train_s += dt, t_win += dt;
-        t->step++;
-        win_loss += l, win_n++;
-        int every = o->log_every > 0 ? o->log_every : 10;
-        if (t->step % every == 0 || t->step == 1) {
-            double lr = lr_at(t), rate = t_win > 0 ? win_n * t->B / t_win : 0, sps = t_win > 0 ? win_n / t_win : 0;
-            mmc_train_event ev = {0};
-            ev.kind = MMC_TRAIN_EV_STEP, ev.step = t->step, ev.total_steps = t->total_steps;
-            ev.epoch = (int)((t->step - 1) / t->spe) + 1;
-            ev.loss = l, ev.loss_avg = win_loss / win_n, ev.lr = lr, ev.temperature = temperature(t);
-            ev.elapsed_s = t->train_s, ev.pairs_per_s = rate;
-            ev.eta_s = t->total_steps > 0 ? (sps > 0 ? (t->total_steps - t->step) / sps : -1) : t->budget_s - t->train_s;
-            emit(t, &ev);
-            if (t->metrics) {
-                fprintf(t->metrics, "{\"step\": %" PRId64 ", \"epoch\": %.4f, \"loss\": %.6g, \"lr\": %.6g, \"temperature\": %.6g, \"pairs_per_s\": %.4g, \"train_seconds\": %.3f}\n",
-                        t->step, (double)t->step / t->spe, ev.loss_avg, lr, ev.temperature, rate, t->train_s);
-                fflush(t->metrics);
-            }
-            win_loss = 0, win_n = 0, t_win = 0;
-        }
-        int done = t->total_steps > 0 ? t->step >= t->total_steps : t->train_s >= t->budget_s;
-        if (t->step % t->spe == 0) {
-            rc = validate(t, err);
-            if (!rc && !done) rc = save_run(t, err);
-            val_done_at_end = done;
-        }
-        if (!rc && o->interrupt && *o->interrupt) { interrupted = 1; break; }
-        if (!rc && o->stop_at_step > 0 && t->step >= o->stop_at_step && !done) { stopped = 1; break; }
-    }
-    if (!rc && !interrupted && !stopped && !val_done_at_end) rc = validate(t, err);
-    if (!rc) rc = save_run(t, err);
-    if (!rc)
-        emit_msg(t, MMC_TRAIN_EV_END, "%s at step %" PRId64 " after %.1f s of training; %s is a Hugging Face %s folder",
-                 interrupted ? "interrupted" : stopped ? "stopped" : "finished", t->step, t->train_s, o->run_dir,
-                 t->m->cfg.chinese ? "ChineseCLIPModel" : "CLIPModel");
-    trainer_free(t);
-    if (!rc && interrupted) return MMC_TRAIN_INTERRUPTED;
-    return rc;
+    ctrainer t;
+    memset(&t, 0, sizeof t);
+    t.o = o;
+    t.cfg = cfg ? *cfg : mmc_clip_train_config_default();
+    t.perm_epoch = -1;
+    if (init_dir && strlen(init_dir) >= sizeof t.init) return mmc_error_set(err, MMC_ERR_USAGE, "clip train: init path too long");
+    snprintf(t.init, sizeof t.init, "%s", init_dir ? init_dir : "");
+    return mmc_train_run(&CLIP_TASK, &t, o, err);
 }

@@ -110,8 +110,7 @@ mmc_tensor *mmc_retrieval_loss(mmc_ctx *ctx, mmc_retrieval *m, mmc_tensor *img, 
 
 /* ------------------------------------------------------------ save / load */
 
-int mmc_retrieval_save(const mmc_retrieval *m, const char *run_dir, const char *weights, mmc_error *err) {
-    char path[4096];
+char *ret_config_text(const mmc_retrieval *m, const char *run_dir, mmc_error *err) {
     char *cfg = mmc_retrieval_config_to_json(&m->cfg);
     char *tok = mmc_tokenizer_to_json(m->tok, err);
     cJSON *root = cfg ? cJSON_Parse(cfg) : NULL, *tj = tok ? cJSON_Parse(tok) : NULL;
@@ -125,10 +124,24 @@ int mmc_retrieval_save(const mmc_retrieval *m, const char *run_dir, const char *
     }
     cJSON_Delete(root);
     cJSON_Delete(tj);
-    if (!text) return mmc_error_set(err, MMC_ERR_RUNTIME, "%s: out of memory writing config.json", run_dir);
+    if (!text) {
+        mmc_error_set(err, MMC_ERR_RUNTIME, "%s: out of memory writing config.json", run_dir);
+        return NULL;
+    }
+    char *out = mmc_malloc(strlen(text) + 1);
+    if (out) strcpy(out, text);
+    else mmc_error_set(err, MMC_ERR_RUNTIME, "%s: out of memory writing config.json", run_dir);
+    cJSON_free(text);
+    return out;
+}
+
+int mmc_retrieval_save(const mmc_retrieval *m, const char *run_dir, const char *weights, mmc_error *err) {
+    char path[4096];
+    char *text = ret_config_text(m, run_dir, err);
+    if (!text) return err && err->code ? err->code : MMC_ERR_RUNTIME;
     snprintf(path, sizeof path, "%s/config.json", run_dir);
     int rc = mmc_write_file_atomic(path, text, strlen(text), err);
-    cJSON_free(text);
+    mmc_free(text);
     if (rc) return rc;
     snprintf(path, sizeof path, "%s/%s", run_dir, weights ? weights : "model.safetensors");
     return mmc_params_save(&m->P, path, "{\"format\":\"mmc-retrieval\"}", err);

@@ -63,6 +63,10 @@ void ret_subword_from_ids(const mmc_retrieval *m, const int32_t *ids, int B, int
 void ret_subword_from_texts(const mmc_retrieval *m, const char *const *texts, const int32_t *ids, const int32_t *mask,
                             int B, int T, int32_t *ngr);
 
+/* retrieval.c: config.json's text (the config and the tokenizer), mmc_malloc'd; NULL with
+ * err filled on failure. */
+char *ret_config_text(const mmc_retrieval *m, const char *run_dir, mmc_error *err);
+
 /* retrieval_config.c: name <-> enum */
 int ret_image_kind(const char *s);
 int ret_text_kind(const char *s);

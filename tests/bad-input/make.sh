@@ -193,7 +193,7 @@ case_ 2 "init-missing" "train retrieval --init $D/init-missing --data $DATA --ou
 OPT=$RUN/optimizer.safetensors
 OHLEN=$(od -An -tu8 -N8 "$OPT" | tr -d ' ')
 runcopy r-notrainer trainer.json
-runcopy r-trainerneg trainer.json; sed 's/"step": [0-9]*/"step": -5/' "$RUN/trainer.json" > "$D/r-trainerneg/trainer.json"
+runcopy r-trainerneg trainer.json; sed -E 's/"step":[[:space:]]*[0-9]+/"step": -5/' "$RUN/trainer.json" > "$D/r-trainerneg/trainer.json"
 runcopy r-optempty optimizer.safetensors; : > "$D/r-optempty/optimizer.safetensors"
 runcopy r-opttrunc optimizer.safetensors; head -c $((8 + OHLEN + 100)) "$OPT" > "$D/r-opttrunc/optimizer.safetensors"
 runcopy r-optdir optimizer.safetensors; mkdir "$D/r-optdir/optimizer.safetensors"
@@ -202,12 +202,14 @@ runcopy r-optmodel optimizer.safetensors; cp "$MODEL" "$D/r-optmodel/optimizer.s
 # every value NaN (0xffffffff): the first moment read is refused
 runcopy r-optnan optimizer.safetensors
 { head -c $((8 + OHLEN)) "$OPT"; head -c $(( $(wc -c < "$OPT") - 8 - OHLEN )) /dev/zero | tr '\0' '\377'; } > "$D/r-optnan/optimizer.safetensors"
-# an optimizer file newer than trainer.json (a save cut between renames)
-runcopy r-opttorn trainer.json; sed 's/"step": \([0-9]*\)/"step": 1\1/' "$RUN/trainer.json" > "$D/r-opttorn/trainer.json"
+# a trainer.json newer than the model and optimizer files (a save cut between renames):
+# the first file of another step is named (the model; train_faults_disk.cmake pins the
+# optimizer's own check)
+runcopy r-opttorn trainer.json; sed -E 's/"step":[[:space:]]*([0-9]+)/"step": 1\1/' "$RUN/trainer.json" > "$D/r-opttorn/trainer.json"
 for r in r-trainer:trainer.json r-trainerdir:trainer.json r-notrainer:trainer.json r-trainerneg:trainer.json \
          r-optempty:optimizer.safetensors r-opttrunc:optimizer.safetensors r-optdir:optimizer.safetensors \
          r-optmissing:optimizer.safetensors r-optmodel:optimizer.safetensors r-optnan:optimizer.safetensors \
-         r-opttorn:optimizer.safetensors m-nanmodel:model.safetensors m-truncmodel:model.safetensors \
+         r-opttorn:model.safetensors m-nanmodel:model.safetensors m-truncmodel:model.safetensors \
          m-deepconfig:config.json m-noconfig:config.json; do
     n=${r%%:*} f=${r#*:}
     case_ 2 "$n.*$f" "train retrieval --data $DATA --out $D/$n --resume --steps 1000"

@@ -96,8 +96,8 @@ if(NOT out MATCHES "   1  +[-0-9.]+  .*test-0000[0-9][0-9]\\.png")
   message(FATAL_ERROR "search human: ${out}")
 endif()
 
-# ---- mmc inspect on a retrieval run folder (its trainer.json has the retrieval format).
+# ---- mmc inspect on a retrieval run folder (the training loop's trainer.json).
 execute_process(COMMAND ${MMC} inspect ${run} OUTPUT_VARIABLE out ERROR_VARIABLE err RESULT_VARIABLE rc)
-if(NOT rc EQUAL 0 OR NOT out MATCHES "trainer.json \\(retrieval trainer\\): step" OR NOT out MATCHES "model.safetensors")
+if(NOT rc EQUAL 0 OR NOT out MATCHES "trainer.json: step [0-9]+" OR NOT out MATCHES "model.safetensors")
   message(FATAL_ERROR "inspect RUN: rc=${rc} out=${out} err=${err}")
 endif()
