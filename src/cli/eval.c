@@ -24,14 +24,11 @@ const char *cli_run_task(const char *run) {
         cJSON_Delete(root);
         return NULL;
     }
-    static const char *const tasks[] = {"caption", "vqa", "classify"};
     const char *task = "retrieval";
     const cJSON *mt = cJSON_GetObjectItemCaseSensitive(root, "model_type");
     const cJSON *tk = cJSON_GetObjectItemCaseSensitive(root, "task");
     if (cJSON_IsString(mt) && (!strcmp(mt->valuestring, "clip") || !strcmp(mt->valuestring, "chinese_clip"))) task = "clip";
-    else if (cJSON_IsString(tk))
-        for (size_t i = 0; i < sizeof tasks / sizeof *tasks; i++)
-            if (!strcmp(tk->valuestring, tasks[i])) task = tasks[i];
+    else if (cJSON_IsString(tk) && cli_task_find(tk->valuestring)) task = cli_task_find(tk->valuestring)->name;
     cJSON_Delete(root);
     return task;
 }
@@ -53,9 +50,8 @@ int cmd_eval(int argc, char **argv) {
             if (!strcmp(argv[i], "--data") || !strcmp(argv[i], "--split") || !strcmp(argv[i], "--beam")) i++;
             continue;
         }
-        const char *t = cli_run_task(argv[i]);
-        if (t && !strcmp(t, "caption")) return cmd_eval_caption(argc, argv);
-        if (t && (!strcmp(t, "vqa") || !strcmp(t, "classify"))) return cmd_eval_vqa(argc, argv);
+        const cli_task *t = cli_task_find(cli_run_task(argv[i]));
+        if (t && t->eval) return t->eval(argc, argv);
         break;
     }
     const char *run = NULL, *data = NULL, *split = "test";

@@ -162,16 +162,17 @@ static int parse_int(const char *flag, const char *v, long long lo, long long hi
 
 int cmd_train(int argc, char **argv) {
     if (argc < 2) return cli_error(1, "train: which task? usage: mmc train retrieval --data DIR --out RUN ... (see: mmc help train)");
-    const char *task = argv[1];
-    if (!strcmp(task, "caption")) return cmd_train_caption(argc - 1, argv + 1);
-    if (!strcmp(task, "vqa") || !strcmp(task, "classify")) return cmd_train_vqa(argc - 1, argv + 1);
-    if (strcmp(task, "retrieval"))
-        return cli_error(1, "train: unknown task '%s' (available: retrieval, caption, vqa, classify)", task);
+    const cli_task *t = cli_task_find(argv[1]);
+    if (!t) return cli_error(1, "train: unknown task '%s' (available: %s)", argv[1], cli_task_names());
+    return t->train(argc - 1, argv + 1);
+}
+
+int cmd_train_retrieval(int argc, char **argv) {
     const char *data = NULL, *out = NULL, *config = NULL, *lang = NULL, *init = NULL;
     long long epochs = 0, steps = 0, threads = 0, seed = 1, val_max = 0;
     double minutes = 0;
     int resume = 0, nbudget = 0;
-    for (int i = 2; i < argc; i++) {
+    for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         int takes = !strcmp(a, "--data") || !strcmp(a, "--out") || !strcmp(a, "--config") || !strcmp(a, "--lang") ||
                     !strcmp(a, "--epochs") || !strcmp(a, "--steps") || !strcmp(a, "--minutes") || !strcmp(a, "--seed") ||
