@@ -1,7 +1,7 @@
 /* import_internal.h — helpers shared by the importers (src/data/import_*.c). Not installed. */
 #ifndef MMC_IMPORT_INTERNAL_H
 #define MMC_IMPORT_INTERNAL_H
-#include "mmc.h"
+#include "mmc/data.h"
 #include <cjson/cJSON.h>
 
 /* printf into the log callback (nothing when log is NULL). */

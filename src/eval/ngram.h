@@ -12,7 +12,7 @@
 #ifndef MMC_EVAL_NGRAM_H
 #define MMC_EVAL_NGRAM_H
 
-#include "mmc.h"
+#include "mmc/eval.h"
 
 #define MMC_NGRAM_MAX 4
 

@@ -15,7 +15,7 @@
  * Memory: the few buffers (K x V log-probs, K x max_len tokens, ...) are allocated once per
  * call; a step allocates nothing.
  */
-#include "mmc.h"
+#include "mmc/models/decode.h"
 #include <math.h>
 #include <stdint.h>
 #include <string.h>

@@ -13,6 +13,9 @@ PC=$(find "$PREFIX" -name mmc.pc | head -n1)
 export PKG_CONFIG_PATH=$(dirname "$PC")
 [ -x "$PREFIX/bin/mmc" ] || { echo "mmc binary not installed"; exit 1; }
 [ -f "$PREFIX/include/mmc.h" ] || { echo "mmc.h not installed"; exit 1; }
+for h in core ops nn loss optim io data eval index models models/retrieval models/clip; do
+  [ -f "$PREFIX/include/mmc/$h.h" ] || { echo "mmc/$h.h not installed"; exit 1; }
+done
 cc -std=c11 "$SRC/examples/hello.c" $(pkg-config --cflags --libs mmc) -Wl,-rpath,"$(pkg-config --variable=libdir mmc)" -o "$WORK/hello_shared"
 cc -std=c11 "$SRC/examples/hello.c" $(pkg-config --cflags mmc) "$(pkg-config --variable=libdir mmc)/libmmc.a" $(pkg-config --static --libs-only-l mmc | sed 's/-lmmc//') -fopenmp -o "$WORK/hello_static"
 "$WORK/hello_shared" | grep -q "step 2: loss" || { echo "hello (shared) failed"; exit 1; }

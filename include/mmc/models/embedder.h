@@ -1,0 +1,40 @@
+/*
+ * mmc/models/embedder.h — one interface over every model that embeds text and images
+ * (src/models/embedder.c).
+ */
+#ifndef MMC_MODELS_EMBEDDER_H
+#define MMC_MODELS_EMBEDDER_H
+
+#include "../core.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* -- embedder: one interface over every model that embeds text and images -- */
+/* `mmc embed`, `mmc index build`, `mmc search` and `mmc zeroshot` use only this. A path is
+ * a retrieval run folder now, and a Hugging Face CLIP / Chinese-CLIP folder later. Outputs
+ * are L2-normalised rows of mmc_embedder_dim floats. */
+typedef struct mmc_embedder mmc_embedder;
+mmc_embedder *mmc_embedder_open(const char *model_path, mmc_error *err);
+void mmc_embedder_close(mmc_embedder *e);
+int mmc_embedder_dim(const mmc_embedder *e);
+/* A stable identifier of the model (recorded in indexes: its absolute path). */
+const char *mmc_embedder_id(const mmc_embedder *e);
+int mmc_embedder_texts(mmc_embedder *e, const char *const *texts, int n, float *out, mmc_error *err);
+int mmc_embedder_image_files(mmc_embedder *e, const char *const *paths, int n, float *out,
+                             mmc_error *err);
+
+/* "retrieval" for a run folder (later "clip", "chinese_clip"). */
+const char *mmc_embedder_kind(const mmc_embedder *e);
+/* The scale the model multiplies cosine similarities by before a softmax: exp(logit_scale)
+ * of an InfoNCE-trained model, at most 100 (CLIP's clamp); 0 when the model has none
+ * (trained with another loss). */
+float mmc_embedder_logit_scale(const mmc_embedder *e);
+
+/* (declarations for the embedder go above this line) */
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* MMC_MODELS_EMBEDDER_H */
