@@ -129,6 +129,7 @@ typedef struct enc_text_vt {
     int (*init)(enc_text *e, mmc_params *P, const char *prefix, mmc_rng *rng, mmc_error *err);
     /* x (B, Te, word_dim), the embedded batch -> (B, out_dim) */
     mmc_tensor *(*forward)(mmc_ctx *ctx, enc_text *e, mmc_tensor *x, const enc_text_batch *tb, int training);
+    int (*out_dim)(const enc_text_cfg *cfg); /* the pooled feature's width, before building */
 } enc_text_vt;
 
 struct enc_text {

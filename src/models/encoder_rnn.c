@@ -50,5 +50,7 @@ static mmc_tensor *forward(mmc_ctx *ctx, enc_text *e, mmc_tensor *x, const enc_t
     return L == 1 ? mmc_reshape(ctx, hn, 2, (int[]){B, H}) : mmc_reshape(ctx, mmc_slice(ctx, hn, 0, L - 1, L), 2, (int[]){B, H});
 }
 
-const enc_text_vt enc_gru = {"gru", KEYS, NKEYS, NULL, init_gru, forward};
-const enc_text_vt enc_lstm = {"lstm", KEYS, NKEYS, NULL, init_lstm, forward};
+static int out_dim(const enc_text_cfg *c) { return c->text_hidden; }
+
+const enc_text_vt enc_gru = {"gru", KEYS, NKEYS, NULL, init_gru, forward, out_dim};
+const enc_text_vt enc_lstm = {"lstm", KEYS, NKEYS, NULL, init_lstm, forward, out_dim};

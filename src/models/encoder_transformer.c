@@ -53,4 +53,6 @@ static mmc_tensor *forward(mmc_ctx *ctx, enc_text *e, mmc_tensor *x, const enc_t
     return enc_masked_mean(ctx, x, tb->mask);
 }
 
-const enc_text_vt enc_transformer = {"transformer", KEYS, (int)(sizeof KEYS / sizeof KEYS[0]), NULL, init, forward};
+static int out_dim(const enc_text_cfg *c) { return c->word_dim; }
+
+const enc_text_vt enc_transformer = {"transformer", KEYS, (int)(sizeof KEYS / sizeof KEYS[0]), NULL, init, forward, out_dim};
