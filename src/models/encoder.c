@@ -60,6 +60,16 @@ int enc_check_name(enc_modality mod, const char *name, const char *file, const c
     return MMC_OK;
 }
 
+int enc_text_check(const char *name, const enc_text_cfg *tc, const char *file, mmc_error *err) {
+    const enc_text_vt *vt = enc_text_find(name);
+    if (vt == &enc_transformer && tc->text_heads > 0 && tc->word_dim % tc->text_heads)
+        return mmc_error_set(err, MMC_ERR_INPUT, "%s: word_dim %d is not a multiple of text_heads %d", file, tc->word_dim, tc->text_heads);
+    if ((vt == &enc_gru || vt == &enc_lstm) && tc->text_layers > ENC_MAX_RNN_LAYERS)
+        return mmc_error_set(err, MMC_ERR_INPUT, "%s: text_layers %d: recurrent encoders have at most %d layers", file, tc->text_layers,
+                             ENC_MAX_RNN_LAYERS);
+    return MMC_OK;
+}
+
 static size_t key_size(const cfg_key *k) {
     return k->type == CFG_STR ? (size_t)k->hi : k->type == CFG_INTS ? sizeof(int) * (size_t)k->hi
          : k->type == CFG_INT ? sizeof(int) : sizeof(float);

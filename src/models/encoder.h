@@ -157,6 +157,10 @@ const char *enc_names(enc_modality mod);
  * key and the choices (or, for a pretrained-only tower, where it can be used). */
 int enc_check_name(enc_modality mod, const char *name, const char *file, const char *key, mmc_error *err);
 
+/* The checks of a text encoder's settings before building: a transformer's word_dim is a
+ * multiple of text_heads, recurrent encoders have at most ENC_MAX_RNN_LAYERS layers. */
+int enc_text_check(const char *name, const enc_text_cfg *tc, const char *file, mmc_error *err);
+
 /* Copies, for every key of the encoder's sub-table, the task config's key of the same name
  * (task_keys, task_cfg) into the encoder config at out. Keys the task lacks stay as they are. */
 void enc_cfg_from_task(const cfg_key *enc_keys, int n_enc, void *out, const cfg_key *task_keys, int n_task,

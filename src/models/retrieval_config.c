@@ -138,11 +138,10 @@ int mmc_retrieval_config_check(const mmc_retrieval_config *c, const char *name, 
         return mmc_error_set(err, MMC_ERR_INPUT, "%s: image_pool '%s' is not grid or avg", name, c->image_pool);
     rc = cfg_check_image_encoders(c->cnn_widths, c->resnet_layers, c->resnet_widths, c->vit_dim, c->vit_heads, name, err);
     if (rc) return rc;
-    const enc_text_vt *tk = enc_text_find(c->text_encoder);
-    if (tk == enc_text_find("transformer") && c->word_dim % c->text_heads)
-        return mmc_error_set(err, MMC_ERR_INPUT, "%s: word_dim %d is not a multiple of text_heads %d", name, c->word_dim, c->text_heads);
-    if ((tk == enc_text_find("gru") || tk == enc_text_find("lstm")) && c->text_layers > ENC_MAX_RNN_LAYERS)
-        return mmc_error_set(err, MMC_ERR_INPUT, "%s: text_layers %d: recurrent encoders have at most %d layers", name, c->text_layers, ENC_MAX_RNN_LAYERS);
+    enc_image_cfg ic;
+    enc_text_cfg tc;
+    ret_encoder_cfgs(c, &ic, &tc);
+    if ((rc = enc_text_check(c->text_encoder, &tc, name, err))) return rc;
     if (c->max_len != 0 && c->max_len < 3)
         return mmc_error_set(err, MMC_ERR_INPUT, "%s: max_len %d is too short (the start and end tokens take 2)", name, c->max_len);
     return MMC_OK;

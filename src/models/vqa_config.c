@@ -225,12 +225,10 @@ int mmc_vqa_config_check(const mmc_vqa_config *c, const char *name, mmc_error *e
                                  : fk == VQA_EARLY ? "tiles the question onto a cnn stage's input"
                                  : "builds no image encoder", c->image_encoder);
     }
-    const enc_text_vt *tk = enc_text_find(c->text_encoder);
-    if (tk == enc_text_find("transformer") && c->word_dim % c->text_heads)
-        return mmc_error_set(err, MMC_ERR_INPUT, "%s: word_dim %d is not a multiple of text_heads %d", name, c->word_dim, c->text_heads);
-    if ((tk == enc_text_find("gru") || tk == enc_text_find("lstm")) && c->text_layers > ENC_MAX_RNN_LAYERS)
-        return mmc_error_set(err, MMC_ERR_INPUT, "%s: text_layers %d: recurrent encoders have at most %d layers", name, c->text_layers,
-                             ENC_MAX_RNN_LAYERS);
+    enc_image_cfg ic;
+    enc_text_cfg tc;
+    vqa_encoder_cfgs(c, &ic, &tc);
+    if ((rc = enc_text_check(c->text_encoder, &tc, name, err))) return rc;
     if (fk == VQA_EARLY && c->early_stage >= ns)
         return mmc_error_set(err, MMC_ERR_INPUT, "%s: early_stage %d: the cnn has %d stages (0..%d)", name, c->early_stage, ns, ns - 1);
     if (fk == VQA_HYBRID && c->film_from >= ns)
@@ -246,9 +244,6 @@ int mmc_vqa_config_check(const mmc_vqa_config *c, const char *name, mmc_error *e
     if (ik == enc_image_find("vit") && (c->image_size % c->vit_patch))
         return mmc_error_set(err, MMC_ERR_INPUT, "%s: image_size %d is not a multiple of vit_patch %d", name, c->image_size, c->vit_patch);
     if (fk != VQA_JOINT && fk != VQA_NONE) {
-        enc_image_cfg ic;
-        enc_text_cfg tc;
-        vqa_encoder_cfgs(c, &ic, &tc);
         int side = enc_image_side(ik, &ic);
         if (enc_grid(side, c->pool_grid, NULL, NULL, name, err)) return err->code;
     }
