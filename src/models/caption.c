@@ -3,8 +3,9 @@
  *
  * Shapes (B images, T tokens per caption row incl. <start>/<end>, Te <= T the longest
  * real row of the batch, L regions, V words):
- *   encoder   x (B, 3, S, S) -> map (B, C, s, s) -> avg-pool to (B, C, g, g) -> (B, L, C)
- *             [vit: tokens (B, 1 + N, C)]
+ *   encoder   an image encoder of the registry (src/models/encoder.h):
+ *             x (B, 3, S, S) -> map (B, C, s, s) -> avg-pool to (B, C, g, g) -> (B, L, C)
+ *             [an encoder with tokens, vit: its tokens (B, 1 + N, C)]
  *   regions   (B, L, C) -> proj + pos -> (B, L, Dm)   [transformer: + LayerNorm]
  *   global    (B, L*C) -> linear -> (B, Dg)           [lstm/gru only]
  *   logits    (B, Te - 1, V): position t predicts token t + 1.
@@ -21,59 +22,23 @@
 
 /* ----------------------------------------------------------------- build */
 
-static int n_stages(const mmc_caption_config *c) {
-    int n = 0;
-    while (n < 6 && c->cnn_widths[n] > 0) n++;
-    return n;
-}
-
 static int image_init(mmc_captioner *m, mmc_rng *rng, mmc_error *err) {
     const mmc_caption_config *c = &m->cfg;
-    char name[64];
-    int side = c->image_size;
-    if (m->img_kind == CAP_IMG_CNN) {
-        int in = 3;
-        for (int s = 0; s < n_stages(c); s++) {
-            for (int d = 0; d < c->cnn_depth; d++) {
-                int i = m->n_conv++;
-                snprintf(name, sizeof name, "image_encoder.conv.%d", i);
-                if (mmc_nn_conv2d_init(&m->conv[i], &m->P, name, in, c->cnn_widths[s], 3, d == 0 ? 2 : 1, 1, 0, rng, err))
-                    return err->code;
-                snprintf(name, sizeof name, "image_encoder.bn.%d", i);
-                if (mmc_nn_batchnorm_init(&m->bn[i], &m->P, name, c->cnn_widths[s], err)) return err->code;
-                in = c->cnn_widths[s];
-            }
-            side = (side + 1) / 2;
-        }
-        m->C = in;
-    } else if (m->img_kind == CAP_IMG_RESNET) {
-        mmc_nn_resnet_cfg rc = mmc_nn_resnet_layout(18);
-        memcpy(rc.layers, c->resnet_layers, sizeof rc.layers);
-        memcpy(rc.widths, c->resnet_widths, sizeof rc.widths);
-        rc.stem = MMC_STEM_SMALL;
-        rc.num_classes = 0;
-        if (mmc_nn_resnet_init(&m->resnet, &m->P, "image_encoder", &rc, rng, err)) return err->code;
-        for (int s = 1; s < 4; s++) side = (side + 1) / 2; /* stages 2-4 have stride 2 */
-        m->C = m->resnet.out_dim;
-    } else {
-        if (c->image_size % c->vit_patch)
-            return mmc_error_set(err, MMC_ERR_INPUT, "config: image_size %d is not a multiple of vit_patch %d", c->image_size, c->vit_patch);
-        mmc_nn_vit_cfg vc = {c->image_size, c->vit_patch, 3, c->vit_dim, c->vit_depth, c->vit_heads, 4 * c->vit_dim,
-                             MMC_ACT_GELU, 0, c->dropout, 1e-6f};
-        if (mmc_nn_vit_init(&m->vit, &m->P, "image_encoder", &vc, rng, err)) return err->code;
-        m->C = c->vit_dim;
-        m->L = 1 + m->vit.n_patches;
+    enc_image_cfg ic;
+    cap_encoder_cfg(c, &ic);
+    enc_image *e = &m->img;
+    if (enc_image_init(e, enc_image_find(c->image_encoder), &ic, &m->P, "image_encoder", rng, &m->drop_rng, NULL, NULL, err))
+        return err->code;
+    m->C = e->C;
+    if (enc_image_caps(e) & ENC_CAP_TOKENS) { /* vit: every token is a region */
+        m->L = e->n_tokens;
         m->pool = 0;
+        return MMC_OK;
     }
-    if (m->img_kind != CAP_IMG_VIT) {
-        int g = c->pool_grid < side ? c->pool_grid : side;
-        if (side % g)
-            return mmc_error_set(err, MMC_ERR_INPUT, "config: the final %dx%d feature map does not divide into a %dx%d grid "
-                                 "(change image_size or pool_grid)", side, side, g, g);
-        m->side = side;
-        m->pool = side / g;
-        m->L = g * g;
-    }
+    int g;
+    if (enc_grid(e->side, c->pool_grid, &g, &m->pool, "config", err)) return err->code;
+    m->side = e->side;
+    m->L = g * g;
     return MMC_OK;
 }
 
@@ -160,7 +125,6 @@ static mmc_captioner *create(const mmc_caption_config *cfg, mmc_tokenizer *tok, 
     m->tok = tok;
     m->V = mmc_tokenizer_vocab_size(tok);
     m->sp = mmc_tokenizer_special_ids(tok);
-    m->img_kind = cap_image_kind(cfg->image_encoder);
     m->dec_kind = cap_decoder_kind(cfg->decoder);
     m->step0 = !strcmp(cfg->image_input, "step0");
     mmc_rng rng;
@@ -202,18 +166,11 @@ int cap_encode(mmc_ctx *ctx, mmc_captioner *m, mmc_tensor *x, int training, mmc_
     if (glob) *glob = NULL;
     if (!x) return ctx->err.code ? ctx->err.code : MMC_ERR_USAGE;
     int B = x->shape[0];
-    mmc_tensor *h = x, *r;
-    if (m->img_kind == CAP_IMG_VIT) {
-        r = mmc_nn_vit_forward_tokens(ctx, &m->vit, x, training, &m->drop_rng); // (B, L, C)
+    mmc_tensor *r;
+    if (enc_image_caps(&m->img) & ENC_CAP_TOKENS) {
+        r = m->img.vt->tokens(ctx, &m->img, x, training);                          // (B, L, C)
     } else {
-        if (m->img_kind == CAP_IMG_CNN) {
-            for (int i = 0; i < m->n_conv; i++)
-                h = mmc_relu(ctx, mmc_nn_batchnorm_forward(ctx, &m->bn[i], mmc_nn_conv2d_forward(ctx, &m->conv[i], h), training));
-        } else {
-            mmc_nn_resnet *rn = &m->resnet;
-            h = mmc_relu(ctx, mmc_nn_batchnorm_forward(ctx, &rn->bn1, mmc_nn_conv2d_forward(ctx, &rn->conv1, h), training));
-            for (int i = 0; i < rn->n_blocks; i++) h = mmc_nn_resnet_block_forward(ctx, &rn->blocks[i], h, training);
-        }
+        mmc_tensor *h = enc_image_map(ctx, &m->img, x, training);                  // (B, C, s, s)
         if (m->pool > 1) h = mmc_avg_pool2d(ctx, h, m->pool, m->pool, 0);          // (B, C, g, g)
         h = mmc_reshape(ctx, h, 3, (int[]){B, m->C, m->L});
         r = mmc_permute(ctx, h, (int[]){0, 2, 1});                                   // (B, L, C)

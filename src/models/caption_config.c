@@ -56,9 +56,6 @@ mmc_caption_config mmc_caption_config_default(void) {
     return c;
 }
 
-int cap_image_kind(const char *s) {
-    return !strcmp(s, "cnn") ? CAP_IMG_CNN : !strcmp(s, "resnet") ? CAP_IMG_RESNET : !strcmp(s, "vit") ? CAP_IMG_VIT : 0;
-}
 int cap_decoder_kind(const char *s) {
     return !strcmp(s, "lstm") ? CAP_DEC_LSTM : !strcmp(s, "gru") ? CAP_DEC_GRU : !strcmp(s, "attention") ? CAP_DEC_ATTENTION
          : !strcmp(s, "transformer") ? CAP_DEC_TRANSFORMER : 0;
@@ -107,8 +104,7 @@ static const cfg_key KEYS[] = {
 
 int mmc_caption_config_check(const mmc_caption_config *c, const char *name, mmc_error *err) {
     if (!name) name = "config";
-    if (!cap_image_kind(c->image_encoder))
-        return mmc_error_set(err, MMC_ERR_INPUT, "%s: image_encoder '%s' is not one of cnn, resnet, vit", name, c->image_encoder);
+    if (enc_check_name(MMC_MOD_IMAGE, c->image_encoder, name, "image_encoder", err)) return err->code;
     int dk = cap_decoder_kind(c->decoder);
     if (!dk)
         return mmc_error_set(err, MMC_ERR_INPUT, "%s: decoder '%s' is not one of transformer, attention, lstm, gru", name, c->decoder);
@@ -130,6 +126,12 @@ int mmc_caption_config_check(const mmc_caption_config *c, const char *name, mmc_
     if (c->max_len != 0 && c->max_len < 3)
         return mmc_error_set(err, MMC_ERR_INPUT, "%s: max_len %d is too short (the start and end tokens take 2)", name, c->max_len);
     return MMC_OK;
+}
+
+void cap_encoder_cfg(const mmc_caption_config *c, enc_image_cfg *ic) {
+    memset(ic, 0, sizeof *ic);
+    enc_image_cfg_from_task(ic, KEYS, NKEYS, c);
+    ic->norm = ENC_NORM_BATCH;
 }
 
 static int check(const void *c, const char *name, mmc_error *err) { return mmc_caption_config_check(c, name, err); }

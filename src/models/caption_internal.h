@@ -4,29 +4,24 @@
 #define MMC_CAPTION_INTERNAL_H
 
 #include "mmc.h"
+#include "encoder.h"
 
-#define CAP_MAX_STAGES 6
 #define CAP_MAX_RNN_LAYERS 2
 #define CAP_MAX_TF_LAYERS 8
 
-enum { CAP_IMG_CNN = 1, CAP_IMG_RESNET, CAP_IMG_VIT };
 enum { CAP_DEC_LSTM = 1, CAP_DEC_GRU, CAP_DEC_ATTENTION, CAP_DEC_TRANSFORMER };
 
 struct mmc_captioner {
     mmc_caption_config cfg;
-    int img_kind, dec_kind, step0; /* step0: lstm/gru take the image as input 0 */
+    int dec_kind, step0; /* step0: lstm/gru take the image as input 0 */
     mmc_params P;
     mmc_tokenizer *tok;
     int V;
     mmc_tokenizer_specials sp;
 
     /* image encoder -> regions (B, L, Dm) and, for lstm/gru, a global vector (B, Dg) */
-    int n_conv;
-    mmc_nn_conv2d conv[CAP_MAX_STAGES * 2];
-    mmc_nn_batchnorm bn[CAP_MAX_STAGES * 2];
-    mmc_nn_resnet resnet;
-    mmc_nn_vit vit;
-    int side, pool;           /* cnn/resnet: final map side, avg-pool kernel to the grid */
+    enc_image img;            /* an image encoder of the registry */
+    int side, pool;           /* map encoders: final map side, avg-pool kernel to the grid */
     int L, C;                 /* regions, channels per region before the projection */
     int Dm;                   /* region width after the projection */
     mmc_nn_linear reg_proj;   /* image_encoder.proj: C -> Dm (attention, transformer) */
@@ -47,7 +42,7 @@ struct mmc_captioner {
 };
 
 /* caption_config.c */
-int cap_image_kind(const char *s);
+void cap_encoder_cfg(const mmc_caption_config *c, enc_image_cfg *ic);
 int cap_decoder_kind(const char *s);
 
 /* caption.c */

@@ -36,8 +36,6 @@ static mmc_retrieval *create(const mmc_retrieval_config *cfg, mmc_tokenizer *tok
     }
     m->cfg = *cfg;
     m->tok = tok;
-    m->img_kind = ret_image_kind(cfg->image_encoder);
-    m->txt_kind = ret_text_kind(cfg->text_encoder);
     m->loss_kind = ret_loss_kind(cfg->loss);
     mmc_rng_seed(&m->drop_rng, 0x5eed, 99);
     if (ret_encoders_init(m, rng, err)) {

@@ -68,13 +68,6 @@ mmc_retrieval_config mmc_retrieval_config_default(void) {
     return c;
 }
 
-int ret_image_kind(const char *s) {
-    return !strcmp(s, "cnn") ? RET_IMG_CNN : !strcmp(s, "resnet") ? RET_IMG_RESNET : !strcmp(s, "vit") ? RET_IMG_VIT : 0;
-}
-int ret_text_kind(const char *s) {
-    return !strcmp(s, "bag") ? RET_TXT_BAG : !strcmp(s, "gru") ? RET_TXT_GRU : !strcmp(s, "lstm") ? RET_TXT_LSTM
-         : !strcmp(s, "transformer") ? RET_TXT_TRANSFORMER : 0;
-}
 int ret_loss_kind(const char *s) {
     return !strcmp(s, "infonce") ? RET_LOSS_INFONCE : !strcmp(s, "contrastive") ? RET_LOSS_CONTRASTIVE
          : !strcmp(s, "triplet") ? RET_LOSS_TRIPLET : !strcmp(s, "triplet_hardest") ? RET_LOSS_TRIPLET_HARDEST
@@ -130,10 +123,9 @@ static const cfg_key KEYS[] = {
 
 int mmc_retrieval_config_check(const mmc_retrieval_config *c, const char *name, mmc_error *err) {
     if (!name) name = "config";
-    if (!ret_image_kind(c->image_encoder))
-        return mmc_error_set(err, MMC_ERR_INPUT, "%s: image_encoder '%s' is not one of cnn, resnet, vit", name, c->image_encoder);
-    if (!ret_text_kind(c->text_encoder))
-        return mmc_error_set(err, MMC_ERR_INPUT, "%s: text_encoder '%s' is not one of gru, lstm, bag, transformer", name, c->text_encoder);
+    int rc = enc_check_name(MMC_MOD_IMAGE, c->image_encoder, name, "image_encoder", err);
+    if (!rc) rc = enc_check_name(MMC_MOD_TEXT, c->text_encoder, name, "text_encoder", err);
+    if (rc) return rc;
     if (!ret_loss_kind(c->loss))
         return mmc_error_set(err, MMC_ERR_INPUT, "%s: loss '%s' is not one of infonce, contrastive, triplet, triplet_hardest, cosine", name, c->loss);
     if (strcmp(c->lang, "en") && strcmp(c->lang, "zh"))
@@ -144,16 +136,25 @@ int mmc_retrieval_config_check(const mmc_retrieval_config *c, const char *name, 
         return mmc_error_set(err, MMC_ERR_INPUT, "%s: cnn_norm '%s' is not group or batch", name, c->cnn_norm);
     if (strcmp(c->image_pool, "grid") && strcmp(c->image_pool, "avg"))
         return mmc_error_set(err, MMC_ERR_INPUT, "%s: image_pool '%s' is not grid or avg", name, c->image_pool);
-    int rc = cfg_check_image_encoders(c->cnn_widths, c->resnet_layers, c->resnet_widths, c->vit_dim, c->vit_heads, name, err);
+    rc = cfg_check_image_encoders(c->cnn_widths, c->resnet_layers, c->resnet_widths, c->vit_dim, c->vit_heads, name, err);
     if (rc) return rc;
-    if (ret_text_kind(c->text_encoder) == RET_TXT_TRANSFORMER && c->word_dim % c->text_heads)
-        return mmc_error_set(err, MMC_ERR_INPUT, "%s: word_dim %d is not a multiple of text_heads %d", name, c->word_dim, c->text_heads);
-    int tk = ret_text_kind(c->text_encoder);
-    if ((tk == RET_TXT_GRU || tk == RET_TXT_LSTM) && c->text_layers > RET_MAX_RNN_LAYERS)
-        return mmc_error_set(err, MMC_ERR_INPUT, "%s: text_layers %d: recurrent encoders have at most %d layers", name, c->text_layers, RET_MAX_RNN_LAYERS);
+    enc_image_cfg ic;
+    enc_text_cfg tc;
+    ret_encoder_cfgs(c, &ic, &tc);
+    if ((rc = enc_text_check(c->text_encoder, &tc, name, err))) return rc;
     if (c->max_len != 0 && c->max_len < 3)
         return mmc_error_set(err, MMC_ERR_INPUT, "%s: max_len %d is too short (the start and end tokens take 2)", name, c->max_len);
     return MMC_OK;
+}
+
+void ret_encoder_cfgs(const mmc_retrieval_config *c, enc_image_cfg *ic, enc_text_cfg *tc) {
+    memset(ic, 0, sizeof *ic);
+    enc_image_cfg_from_task(ic, KEYS, NKEYS, c);
+    ic->norm = !strcmp(c->cnn_norm, "group") ? ENC_NORM_GROUP : ENC_NORM_BATCH;
+    ic->bn_eval_batch = !strcmp(c->bn_eval, "batch");
+    ic->fused_bn_relu = 1;
+    memset(tc, 0, sizeof *tc);
+    enc_text_cfg_from_task(tc, KEYS, NKEYS, c);
 }
 
 static int check(const void *c, const char *name, mmc_error *err) { return mmc_retrieval_config_check(c, name, err); }

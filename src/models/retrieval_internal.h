@@ -4,43 +4,34 @@
 #define MMC_RETRIEVAL_INTERNAL_H
 
 #include "mmc.h"
+#include "encoder.h"
 
-#define RET_MAX_STAGES 6
-#define RET_MAX_RNN_LAYERS 2
-#define RET_MAX_TF_LAYERS 8
+#define RET_MAX_STAGES ENC_MAX_STAGES
 #define RET_NGRAM_MAX 16 /* character trigrams kept per token (subword features) */
 
-enum { RET_IMG_CNN = 1, RET_IMG_RESNET, RET_IMG_VIT };
-enum { RET_TXT_BAG = 1, RET_TXT_GRU, RET_TXT_LSTM, RET_TXT_TRANSFORMER };
+enum { RET_IMG_CNN = 1 }; /* img_kind, for retrieval_train.c's precise BN */
 enum { RET_LOSS_INFONCE = 1, RET_LOSS_CONTRASTIVE, RET_LOSS_TRIPLET, RET_LOSS_TRIPLET_HARDEST, RET_LOSS_COSINE };
 
 struct mmc_retrieval {
     mmc_retrieval_config cfg;
-    int img_kind, txt_kind, loss_kind;
+    int loss_kind;
     mmc_params P;
     mmc_tokenizer *tok;
 
-    /* image encoder */
-    int n_conv;                          /* cnn: stages × convs per stage */
-    mmc_nn_conv2d conv[RET_MAX_STAGES * 2];
-    mmc_nn_batchnorm bn[RET_MAX_STAGES * 2]; /* cnn_norm "batch" */
-    mmc_tensor *gn_w[RET_MAX_STAGES * 2], *gn_b[RET_MAX_STAGES * 2]; /* cnn_norm "group" */
-    int gn_groups[RET_MAX_STAGES * 2];   /* gcd(width, norm_groups) */
-    int group_norm;
-    mmc_nn_resnet resnet;
-    mmc_nn_vit vit;
+    /* image tower: an encoder of the registry, pooled, projected */
+    enc_image img;
     int grid;                            /* side of the final feature map (cnn/resnet) */
     int grid_pool;                       /* avg-pool kernel that takes it to cfg.pool_grid */
     int img_feat;                        /* features into the projection */
     mmc_nn_linear img_proj;
+    /* What retrieval_train.c's precise BN reads (RET_IMG_CNN, the cnn's norm and its
+     * BatchNorms): views of img, set by ret_encoders_init. */
+    int img_kind, group_norm, n_conv;
+    mmc_nn_batchnorm *bn;
 
-    /* text encoder */
-    mmc_nn_embedding tok_emb;
+    /* text tower: an encoder of the registry (+ subword trigrams), projected */
+    enc_text txt;
     mmc_tensor *ngram_emb;               /* (subword_buckets, word_dim) or NULL */
-    mmc_nn_rnn rnn;                      /* gru / lstm: text_encoder.rnn.* */
-    mmc_tensor *pos_emb;                 /* transformer: (max_len, word_dim) */
-    mmc_nn_encoder_layer tf[RET_MAX_TF_LAYERS];
-    mmc_nn_layernorm tf_ln;
     int txt_feat;
     mmc_nn_linear txt_proj;
 
@@ -67,10 +58,10 @@ void ret_subword_from_texts(const mmc_retrieval *m, const char *const *texts, co
  * err filled on failure. */
 char *ret_config_text(const mmc_retrieval *m, const char *run_dir, mmc_error *err);
 
-/* retrieval_config.c: name <-> enum */
-int ret_image_kind(const char *s);
-int ret_text_kind(const char *s);
+/* retrieval_config.c */
 int ret_loss_kind(const char *s);
+/* The encoders' settings from the config's keys. */
+void ret_encoder_cfgs(const mmc_retrieval_config *c, enc_image_cfg *ic, enc_text_cfg *tc);
 
 /* retrieval_data.c: a split held in memory (the shapes world is small: 20000 × 64² RGB is
  * 245 MB of bytes), images decoded once in parallel and resized to the model's side.

@@ -32,50 +32,45 @@
 
 /* -------------------------------------------------------------- building */
 
+/* init hook of the cnn: hybrid's FiLM layer after each conditioned stage's conv and norm
+ * (image_encoder.film.s: the parameter order, and so the initial draws, of every run) */
+static int film_hook(void *user, int s, int width, mmc_rng *rng, mmc_error *err) {
+    mmc_vqa *m = user;
+    if (m->fusion != VQA_HYBRID || s < m->cfg.film_from) return MMC_OK;
+    char name[64];
+    snprintf(name, sizeof name, "image_encoder.film.%d", s);
+    return mmc_nn_film_init(&m->film[s], &m->P, name, m->q_dim, width, 1, rng, err);
+}
+
 static int build(mmc_vqa *m, mmc_rng *rng, mmc_error *err) {
     const mmc_vqa_config *c = &m->cfg;
     mmc_params *P = &m->P;
     int V = mmc_tokenizer_vocab_size(m->tok), C = m->n_classes;
-    /* q: the GRU's final state, with text_pool "last+mean" also the mean word embedding */
-    const int H = c->text_hidden + (!strcmp(c->text_pool, "last+mean") ? c->word_dim : 0);
-    char name[64];
+    enc_image_cfg ic;
+    enc_text_cfg tc;
+    vqa_encoder_cfgs(c, &ic, &tc);
+    const enc_text_vt *tvt = enc_text_find(c->text_encoder);
+    /* q: the text encoder's feature, with text_pool "last+mean" also the mean word embedding */
+    const int H = m->q_dim = tvt->out_dim(&tc) + (!strcmp(c->text_pool, "last+mean") ? c->word_dim : 0);
     int rc = MMC_OK;
-    m->n_stages = vqa_n_stages(c);
     int uses_cnn = m->fusion == VQA_EARLY || m->fusion == VQA_LATE || m->fusion == VQA_HYBRID;
-    m->shared_stages = m->fusion == VQA_LATE ? m->n_stages : m->fusion == VQA_EARLY ? c->early_stage
-                     : m->fusion == VQA_HYBRID ? c->film_from : 0;
     if (uses_cnn) {
-        int in = 3, side = c->image_size, bn = !strcmp(c->norm, "batch");
-        for (int s = 0; s < m->n_stages; s++) {
-            int cin = in + (m->fusion == VQA_EARLY && s == c->early_stage ? c->early_dim : 0) + (c->coord ? 2 : 0);
-            snprintf(name, sizeof name, "image_encoder.conv.%d", s);
-            if ((rc = mmc_nn_conv2d_init(&m->conv[s], P, name, cin, c->cnn_widths[s], 3, vqa_stride(c, s), 1, !bn, rng, err)))
-                return rc;
-            if (bn) {
-                snprintf(name, sizeof name, "image_encoder.bn.%d", s);
-                if ((rc = mmc_nn_batchnorm_init(&m->bn[s], P, name, c->cnn_widths[s], err))) return rc;
-            }
-            if (m->fusion == VQA_HYBRID && s >= c->film_from) {
-                snprintf(name, sizeof name, "image_encoder.film.%d", s);
-                if ((rc = mmc_nn_film_init(&m->film[s], P, name, H, c->cnn_widths[s], 1, rng, err))) return rc;
-            }
-            in = c->cnn_widths[s];
-            side = (side - 1) / vqa_stride(c, s) + 1;
-        }
-        int g = c->pool_grid < side ? c->pool_grid : side;
-        m->grid = side;
-        m->grid_pool = side / g;
+        enc_image *e = &m->img;
+        if ((rc = enc_image_init(e, enc_image_find(c->image_encoder), &ic, P, "image_encoder", rng, &m->drop_rng, film_hook, m, err)))
+            return rc;
+        m->n_stages = e->n_stages;
+        m->shared_stages = m->fusion == VQA_LATE ? m->n_stages : m->fusion == VQA_EARLY ? c->early_stage : c->film_from;
+        int g, in = e->C;
+        if ((rc = enc_grid(e->side, c->pool_grid, &g, &m->grid_pool, "config", err))) return rc;
+        m->grid = e->side;
         m->img_feat = (strcmp(c->image_pool, "max") ? in * g * g : 0) + (strcmp(c->image_pool, "grid") ? in : 0);
         if ((rc = mmc_nn_linear_init(&m->img_fc, P, "image_encoder.fc", m->img_feat, c->image_dim, 1, rng, err))) return rc;
         if (m->fusion == VQA_EARLY && (rc = mmc_nn_linear_init(&m->early_fc, P, "early.proj", H, c->early_dim, 1, rng, err)))
             return rc;
     }
     if (m->fusion != VQA_JOINT) {
-        if ((rc = mmc_nn_embedding_init(&m->emb, P, "text_encoder.embedding", V, c->word_dim, rng, err))) return rc;
-        mmc_rng scratch; /* torch's RNN init draws U(±1/sqrt(H)); loading (rng NULL) overwrites it */
-        mmc_rng_seed(&scratch, 0, 0);
-        if ((rc = mmc_nn_gru_init(&m->gru, P, "text_encoder.rnn", c->word_dim, c->text_hidden, mmc_nn_rnn_defaults(), rng ? rng : &scratch,
-                                  err)))
+        if ((rc = enc_text_init_embedding(&m->txt, tvt, &tc, P, "text_encoder", V, rng, &m->drop_rng, err)) ||
+            (rc = enc_text_init(&m->txt, P, "text_encoder", rng, err)))
             return rc;
     }
     switch (m->fusion) {
@@ -101,7 +96,7 @@ static int build(mmc_vqa *m, mmc_rng *rng, mmc_error *err) {
         }
         if (m->combine == VQA_ATTENTION) {
             int dot = !strcmp(c->att_score, "dot");
-            m->cell_dim = c->cnn_widths[m->n_stages - 1] + 2;
+            m->cell_dim = m->img.C + 2;
             if ((rc = mmc_nn_cell_attention_init(&m->att, P, "fusion.attention", dot ? MMC_CELL_ATT_DOT : MMC_CELL_ATT_ADDITIVE,
                                                  m->cell_dim, H, c->fuse_dim, c->glimpses, dot, rng, err)))
                 return rc;
@@ -235,23 +230,14 @@ static int used_len(const int32_t *mask, int N, int T) {
     return Te;
 }
 
-// ids, mask (N, T) -> (N, H): the GRU's state after each text's last real token
-static mmc_tensor *text_forward(mmc_ctx *ctx, mmc_vqa *m, const int32_t *ids, const int32_t *mask, int N, int T) {
-    int Te = used_len(mask, N, T);
-    int *idb = mmc_arena_alloc(ctx->arena, sizeof(int) * (size_t)N * Te), *len = mmc_arena_alloc(ctx->arena, sizeof(int) * (size_t)N);
-    if (!idb || !len) return mmc_op_fail(ctx, MMC_ERR_RUNTIME, "vqa text encoder: out of memory");
-    for (int n = 0; n < N; n++) {
-        len[n] = 1; /* a text with no token still runs one step: the fused layer needs >= 1 */
-        for (int t = 0; t < Te; t++) {
-            idb[n * Te + t] = ids[(size_t)n * T + t];
-            if (mask[(size_t)n * T + t]) len[n] = t + 1;
-        }
-    }
-    mmc_tensor *e = mmc_nn_embedding_forward(ctx, &m->emb, idb, 2, (int[]){N, Te}); // (N, Te, D)
-    mmc_tensor *hn = NULL;
-    mmc_tensor *out = mmc_nn_gru_forward(ctx, &m->gru, e, NULL, len, 1, NULL, &hn); // no dropout: one layer
-    if (!out || !hn) return NULL;
-    hn = mmc_reshape(ctx, hn, 2, (int[]){N, m->cfg.text_hidden}); // h_n (1, N, H)
+// ids, mask (N, T) -> (N, H): the text encoder's feature (gru: the state after each text's last real token)
+static mmc_tensor *text_forward(mmc_ctx *ctx, mmc_vqa *m, const int32_t *ids, const int32_t *mask, int N, int T, int training) {
+    enc_text_batch tb;
+    if (enc_text_batch_make(ctx, ids, mask, N, T, &tb)) return NULL;
+    int Te = tb.Te;
+    mmc_tensor *e = enc_text_embed(ctx, &m->txt, &tb); // (N, Te, D)
+    mmc_tensor *hn = enc_text_forward(ctx, &m->txt, e, &tb, training);
+    if (!hn) return NULL;
     if (strcmp(m->cfg.text_pool, "last+mean")) return hn;
     /* and the mean of the real tokens' embeddings: the words themselves, one linear map
      * away. Measured: the GRU's final state saturates (|q| near sqrt(H)) and keeps the
@@ -260,8 +246,8 @@ static mmc_tensor *text_forward(mmc_ctx *ctx, mmc_vqa *m, const int32_t *ids, co
     if (!w) return NULL;
     for (int n = 0; n < N; n++) {
         int k = 0;
-        for (int t = 0; t < Te; t++) k += mask[(size_t)n * T + t] != 0;
-        for (int t = 0; t < Te; t++) w->data[(size_t)n * Te + t] = mask[(size_t)n * T + t] && k ? 1.0f / (float)k : 0.0f;
+        for (int t = 0; t < Te; t++) k += tb.mask->data[(size_t)n * Te + t] != 0.0f;
+        for (int t = 0; t < Te; t++) w->data[(size_t)n * Te + t] = tb.mask->data[(size_t)n * Te + t] != 0.0f && k ? 1.0f / (float)k : 0.0f;
     }
     mmc_tensor *mean = mmc_bmm(ctx, w, e, 0, 0); // (N, 1, D)
     mmc_tensor *parts[2] = {hn, mean ? mmc_reshape(ctx, mean, 2, (int[]){N, m->cfg.word_dim}) : NULL};
@@ -283,29 +269,21 @@ static mmc_tensor *expand(mmc_ctx *ctx, mmc_tensor *x, const int *item_img, int 
     return mmc_reshape(ctx, t, x->ndim, shape);
 }
 
-// x (B, C, H, W) -> (B, C + 2, H, W): the pixel centres' x and y in [-1, 1] appended (CoordConv)
-static mmc_tensor *with_coords(mmc_ctx *ctx, mmc_tensor *x) {
-    if (!x) return NULL;
-    const int B = x->shape[0], H = x->shape[2], W = x->shape[3];
-    mmc_tensor *xy = mmc_tensor_empty(ctx, 4, (int[]){B, 2, H, W});
-    if (!xy) return NULL;
-    for (int b = 0; b < B; b++)
-        for (int i = 0; i < H; i++)
-            for (int j = 0; j < W; j++) {
-                xy->data[(((size_t)b * 2) * H + i) * W + j] = ((float)j + 0.5f) / (float)W * 2.0f - 1.0f;
-                xy->data[(((size_t)b * 2 + 1) * H + i) * W + j] = ((float)i + 0.5f) / (float)H * 2.0f - 1.0f;
-            }
-    mmc_tensor *parts[2] = {x, xy};
-    return mmc_concat(ctx, parts, 2, 1);
+/* The hybrid's condition on the cnn's stages: FiLM by the question from film_from on. */
+typedef struct film_cond_arg {
+    mmc_vqa *m;
+    mmc_tensor *q;
+} film_cond_arg;
+static mmc_tensor *film_cond(mmc_ctx *ctx, void *user, int s, mmc_tensor *h) {
+    film_cond_arg *a = user;
+    return s >= a->m->cfg.film_from ? mmc_nn_film_forward(ctx, &a->m->film[s], h, a->q) : h;
 }
 
-// one CNN stage: [coordinates,] conv 3×3 (stride 1 or 2), BatchNorm, FiLM (hybrid, from film_from), ReLU
-static mmc_tensor *stage(mmc_ctx *ctx, mmc_vqa *m, int s, mmc_tensor *h, mmc_tensor *q, int training) {
-    if (m->cfg.coord) h = with_coords(ctx, h);
-    h = mmc_nn_conv2d_forward(ctx, &m->conv[s], h);
-    if (!strcmp(m->cfg.norm, "batch")) h = mmc_nn_batchnorm_forward(ctx, &m->bn[s], h, training);
-    if (m->fusion == VQA_HYBRID && s >= m->cfg.film_from) h = mmc_nn_film_forward(ctx, &m->film[s], h, q);
-    return mmc_relu(ctx, h);
+// stages s0..s1-1 of the image encoder, FiLM-conditioned by q in the hybrid
+static mmc_tensor *stages(mmc_ctx *ctx, mmc_vqa *m, int s0, int s1, mmc_tensor *h, mmc_tensor *q, int training) {
+    film_cond_arg a = {m, q};
+    int film = m->fusion == VQA_HYBRID && q;
+    return m->img.vt->map(ctx, &m->img, h, s0, s1, training, film ? film_cond : NULL, film ? &a : NULL);
 }
 
 // final map (B, C, G, G) -> (B, image_dim): [grid pool to g×g, flattened; global max], fc, ReLU
@@ -382,13 +360,12 @@ mmc_tensor *mmc_vqa_forward(mmc_ctx *ctx, mmc_vqa *m, mmc_tensor *images, const 
     mmc_tensor *feat = NULL, *q = NULL;
     if (m->fusion == VQA_JOINT) feat = joint_forward(ctx, m, images, item_img, ids, mask, N, T, training);
     else {
-        q = text_forward(ctx, m, ids, mask, N, T);
+        q = text_forward(ctx, m, ids, mask, N, T, training);
         if (!q) return NULL;
     }
     if (m->fusion == VQA_NONE) feat = q;
     else if (m->fusion != VQA_JOINT) {
-        mmc_tensor *h = images;
-        for (int s = 0; s < m->shared_stages; s++) h = stage(ctx, m, s, h, NULL, training);
+        mmc_tensor *h = stages(ctx, m, 0, m->shared_stages, images, NULL, training);
         if (m->fusion == VQA_LATE && m->combine == VQA_ATTENTION) {
             feat = attention_features(ctx, m, h, image_vector(ctx, m, h), q, item_img, N);
         } else if (m->fusion == VQA_LATE) {
@@ -402,11 +379,9 @@ mmc_tensor *mmc_vqa_forward(mmc_ctx *ctx, mmc_vqa *m, mmc_tensor *images, const 
                                               : mmc_nn_fusion_forward(ctx, &m->fuse, v, q);
         } else {
             h = expand(ctx, h, item_img, N);
-            for (int s = m->shared_stages; s < m->n_stages; s++) {
-                if (m->fusion == VQA_EARLY && s == c->early_stage)
-                    h = mmc_tile_concat(ctx, h, mmc_tanh(ctx, mmc_nn_linear_forward(ctx, &m->early_fc, q)));
-                h = stage(ctx, m, s, h, q, training);
-            }
+            if (m->fusion == VQA_EARLY) /* stage early_stage's input gets the question's channels */
+                h = mmc_tile_concat(ctx, h, mmc_tanh(ctx, mmc_nn_linear_forward(ctx, &m->early_fc, q)));
+            h = stages(ctx, m, m->shared_stages, m->n_stages, h, q, training);
             mmc_tensor *v = image_vector(ctx, m, h); // (N, image_dim)
             if (m->fusion == VQA_HYBRID) {
                 mmc_tensor *vq[2] = {v, q};

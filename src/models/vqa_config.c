@@ -31,7 +31,6 @@ int vqa_n_stages(const mmc_vqa_config *c) {
     return n;
 }
 
-int vqa_stride(const mmc_vqa_config *c, int s) { return c->cnn_strides[s] > 0 ? c->cnn_strides[s] : 2; }
 
 mmc_vqa_config mmc_vqa_config_default(const char *task, const char *fusion) {
     mmc_vqa_config c;
@@ -78,6 +77,17 @@ mmc_vqa_config mmc_vqa_config_default(const char *task, const char *fusion) {
     c.warmup = 0.02f;
     c.augment_shift = 2;
     c.epochs = 10;
+    strcpy(c.image_encoder, "cnn");
+    int rl[4] = {1, 1, 1, 1}, rw[4] = {32, 64, 128, 128};
+    memcpy(c.resnet_layers, rl, sizeof rl);
+    memcpy(c.resnet_widths, rw, sizeof rw);
+    c.vit_patch = 8;
+    c.vit_dim = 128;
+    c.vit_depth = 4;
+    c.vit_heads = 4;
+    strcpy(c.text_encoder, "gru");
+    c.text_layers = 1;
+    c.text_heads = 4;
     if (!strcmp(c.fusion, "late")) {
         /* The default fusion, tuned for it (docs/vqa.md, "Why"): an 8×8 final map (three
          * stride-2 stages and a stride-1 one, receptive field 31 px > a large object) with
@@ -157,6 +167,16 @@ static const cfg_key KEYS[] = {
     {"warmup", CFG_FLOAT, OFF(warmup), 0, 1},
     {"augment_shift", CFG_INT, OFF(augment_shift), 0, 64},
     {"epochs", CFG_INT, OFF(epochs), 1, 1000000},
+    {"image_encoder", CFG_STR, OFF(image_encoder), 0, 16},
+    {"resnet_layers", CFG_INTS, OFF(resnet_layers), 1, 4},
+    {"resnet_widths", CFG_INTS, OFF(resnet_widths), 1, 4},
+    {"vit_patch", CFG_INT, OFF(vit_patch), 2, 64},
+    {"vit_dim", CFG_INT, OFF(vit_dim), 8, 2048},
+    {"vit_depth", CFG_INT, OFF(vit_depth), 1, 24},
+    {"vit_heads", CFG_INT, OFF(vit_heads), 1, 32},
+    {"text_encoder", CFG_STR, OFF(text_encoder), 0, 16},
+    {"text_layers", CFG_INT, OFF(text_layers), 1, 8},
+    {"text_heads", CFG_INT, OFF(text_heads), 1, 64},
 };
 #define NKEYS ((int)(sizeof KEYS / sizeof KEYS[0]))
 
@@ -181,14 +201,34 @@ int mmc_vqa_config_check(const mmc_vqa_config *c, const char *name, mmc_error *e
         return mmc_error_set(err, MMC_ERR_INPUT, "%s: image_pool '%s' is not grid, max or both", name, c->image_pool);
     if (strcmp(c->norm, "batch") && strcmp(c->norm, "none"))
         return mmc_error_set(err, MMC_ERR_INPUT, "%s: norm '%s' is not batch or none", name, c->norm);
+    int rc = enc_check_name(MMC_MOD_IMAGE, c->image_encoder, name, "image_encoder", err);
+    if (!rc) rc = enc_check_name(MMC_MOD_TEXT, c->text_encoder, name, "text_encoder", err);
+    if (rc) return rc;
     int ns = vqa_n_stages(c);
     for (int i = ns; i < VQA_MAX_STAGES; i++)
         if (c->cnn_widths[i] != 0) return mmc_error_set(err, MMC_ERR_INPUT, "%s: cnn_widths has a 0 before its end", name);
     if (ns == 0) return mmc_error_set(err, MMC_ERR_INPUT, "%s: cnn_widths is empty", name);
+    if ((rc = cfg_check_image_encoders(c->cnn_widths, c->resnet_layers, c->resnet_widths, c->vit_dim, c->vit_heads, name, err)))
+        return rc;
     for (int i = 0; i < VQA_MAX_STAGES; i++)
         if (c->cnn_strides[i] < 0 || c->cnn_strides[i] > 2 || (i > 0 && c->cnn_strides[i] && !c->cnn_strides[i - 1]))
             return mmc_error_set(err, MMC_ERR_INPUT, "%s: cnn_strides entry %d must be 1 or 2", name, i);
     int fk = vqa_fusion_kind(c->fusion);
+    const enc_image_vt *ik = enc_image_find(c->image_encoder);
+    if (ik != enc_image_find("cnn")) {
+        /* early tiles the question onto a stage's input, hybrid FiLMs stages: both need the
+         * cnn's stages; joint and none build no image encoder */
+        if (fk != VQA_LATE)
+            return mmc_error_set(err, MMC_ERR_INPUT, "%s: fusion '%s' %s: image_encoder must be cnn, not '%s' (late fusion takes "
+                                 "any image encoder)", name, c->fusion,
+                                 fk == VQA_HYBRID ? "conditions the cnn's stages by FiLM"
+                                 : fk == VQA_EARLY ? "tiles the question onto a cnn stage's input"
+                                 : "builds no image encoder", c->image_encoder);
+    }
+    enc_image_cfg ic;
+    enc_text_cfg tc;
+    vqa_encoder_cfgs(c, &ic, &tc);
+    if ((rc = enc_text_check(c->text_encoder, &tc, name, err))) return rc;
     if (fk == VQA_EARLY && c->early_stage >= ns)
         return mmc_error_set(err, MMC_ERR_INPUT, "%s: early_stage %d: the cnn has %d stages (0..%d)", name, c->early_stage, ns, ns - 1);
     if (fk == VQA_HYBRID && c->film_from >= ns)
@@ -201,15 +241,24 @@ int mmc_vqa_config_check(const mmc_vqa_config *c, const char *name, mmc_error *e
             return mmc_error_set(err, MMC_ERR_INPUT, "%s: joint_dim %d is not a multiple of joint_heads %d", name, c->joint_dim,
                                  c->joint_heads);
     }
-    int side = c->image_size;
-    for (int s = 0; s < ns; s++) side = (side - 1) / vqa_stride(c, s) + 1;
-    int g = c->pool_grid < side ? c->pool_grid : side;
-    if (fk != VQA_JOINT && fk != VQA_NONE && side % g)
-        return mmc_error_set(err, MMC_ERR_INPUT, "%s: the final %dx%d feature map does not divide into a %dx%d grid", name, side,
-                             side, g, g);
+    if (ik == enc_image_find("vit") && (c->image_size % c->vit_patch))
+        return mmc_error_set(err, MMC_ERR_INPUT, "%s: image_size %d is not a multiple of vit_patch %d", name, c->image_size, c->vit_patch);
+    if (fk != VQA_JOINT && fk != VQA_NONE) {
+        int side = enc_image_side(ik, &ic);
+        if (enc_grid(side, c->pool_grid, NULL, NULL, name, err)) return err->code;
+    }
     if (c->max_len != 0 && c->max_len < 3)
         return mmc_error_set(err, MMC_ERR_INPUT, "%s: max_len %d is too short (the start and end tokens take 2)", name, c->max_len);
     return MMC_OK;
+}
+
+void vqa_encoder_cfgs(const mmc_vqa_config *c, enc_image_cfg *ic, enc_text_cfg *tc) {
+    memset(ic, 0, sizeof *ic);
+    enc_image_cfg_from_task(ic, KEYS, NKEYS, c);
+    ic->norm = !strcmp(c->norm, "batch") ? ENC_NORM_BATCH : ENC_NORM_NONE;
+    if (!strcmp(c->fusion, "early")) ic->extra_in[c->early_stage] = c->early_dim;
+    memset(tc, 0, sizeof *tc);
+    enc_text_cfg_from_task(tc, KEYS, NKEYS, c);
 }
 
 static int check(const void *c, const char *name, mmc_error *err) { return mmc_vqa_config_check(c, name, err); }

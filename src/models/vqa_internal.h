@@ -4,8 +4,9 @@
 #define MMC_VQA_INTERNAL_H
 
 #include "mmc.h"
+#include "encoder.h"
 
-#define VQA_MAX_STAGES 6
+#define VQA_MAX_STAGES ENC_MAX_STAGES
 
 enum { VQA_EARLY = 1, VQA_LATE, VQA_HYBRID, VQA_JOINT, VQA_NONE };
 enum { VQA_CAT = 1, VQA_SUM, VQA_PROD, VQA_BILINEAR, VQA_LOGITS, VQA_ATTENTION };
@@ -18,19 +19,19 @@ struct mmc_vqa {
     char **classes;
     int n_classes;
 
-    /* CNN (early, late, hybrid) */
+    /* image encoder (early, late, hybrid): one of the registry; early and hybrid need the
+     * cnn's stages */
+    enc_image img;
     int n_stages;
     int shared_stages;          /* stages run once per image, before the question enters */
-    mmc_nn_conv2d conv[VQA_MAX_STAGES];
-    mmc_nn_batchnorm bn[VQA_MAX_STAGES];
     mmc_nn_film film[VQA_MAX_STAGES]; /* hybrid: stages >= film_from */
     int grid, grid_pool, img_feat;
     mmc_nn_linear img_fc;       /* C·g·g -> image_dim */
     mmc_nn_linear early_fc;     /* early: question -> early_dim channels */
 
-    /* question (all but joint) */
-    mmc_nn_embedding emb;
-    mmc_nn_rnn gru;
+    /* question (all but joint): a text encoder of the registry */
+    enc_text txt;
+    int q_dim;                  /* the question vector: txt's feature (+ word_dim, last+mean) */
 
     /* late combiners */
     mmc_nn_fusion fuse;
@@ -49,7 +50,8 @@ struct mmc_vqa {
 int vqa_fusion_kind(const char *s);
 int vqa_combine_kind(const char *s);
 int vqa_n_stages(const mmc_vqa_config *c);
-int vqa_stride(const mmc_vqa_config *c, int s); /* stage s: cnn_strides[s], 0 = 2 */
+/* The encoders' settings from the config's keys. */
+void vqa_encoder_cfgs(const mmc_vqa_config *c, enc_image_cfg *ic, enc_text_cfg *tc);
 
 /* vqa_data.c: a split in memory. items are the texts with their image, class and type. */
 typedef struct vqa_dataset {

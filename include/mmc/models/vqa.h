@@ -75,6 +75,12 @@ typedef struct mmc_vqa_config {
     float warmup;         /* linear warm-up over this fraction of the run, then cosine */
     int augment_shift;    /* random shift by up to this many pixels (no flips) */
     int epochs;           /* when neither --steps nor --minutes is given */
+    /* encoders (src/models/encoder.h); absent from runs saved before: cnn and gru */
+    char image_encoder[16]; /* "cnn" (default: the cnn_* keys), "resnet" or "vit" (late only) */
+    int resnet_layers[4], resnet_widths[4]; /* resnet: basic blocks per stage, widths */
+    int vit_patch, vit_dim, vit_depth, vit_heads; /* vit */
+    char text_encoder[16];  /* question: "gru" (default), "lstm", "bag", "transformer" */
+    int text_layers, text_heads; /* recurrent layers (1-2) or transformer blocks; heads */
 } mmc_vqa_config;
 
 /* The defaults of a task ("vqa" or "classify"); fusion NULL = the task's default. */

@@ -1,0 +1,184 @@
+/* encoder.c — the encoder registry's one name table (a slot per modality) and what every
+ * encoder shares: lookup, config copying by key name, init and forward dispatch.
+ * To add an encoder: write encoder_<name>.c with its vtable and add it to TABLE below
+ * (docs/architecture.md, "Add an encoder"). */
+#include "encoder.h"
+#include "internal.h"
+#include <stdio.h>
+#include <string.h>
+
+extern const enc_image_vt enc_cnn, enc_resnet, enc_vit, enc_clip_vision;
+extern const enc_text_vt enc_bag, enc_gru, enc_lstm, enc_transformer, enc_clip_text, enc_bert;
+
+#define ENC_MAX_PER_MOD 8
+static const void *const TABLE[MMC_MOD_COUNT][ENC_MAX_PER_MOD] = {
+    [MMC_MOD_IMAGE] = {&enc_cnn, &enc_resnet, &enc_vit, &enc_clip_vision},
+    [MMC_MOD_TEXT] = {&enc_bag, &enc_gru, &enc_lstm, &enc_transformer, &enc_clip_text, &enc_bert},
+    [MMC_MOD_VIDEO] = {0},
+    [MMC_MOD_AUDIO] = {0},
+};
+
+/* Both vtables begin with name, keys, n_keys: the registry reads those through this. */
+typedef struct enc_head {
+    const char *name;
+    const cfg_key *keys;
+    int n_keys;
+} enc_head;
+
+static const char *pretrained_of(enc_modality mod, const void *vt) {
+    return mod == MMC_MOD_IMAGE ? ((const enc_image_vt *)vt)->pretrained
+         : mod == MMC_MOD_TEXT ? ((const enc_text_vt *)vt)->pretrained : NULL;
+}
+
+const void *enc_find(enc_modality mod, const char *name) {
+    if ((unsigned)mod >= MMC_MOD_COUNT || !name) return NULL;
+    for (int i = 0; i < ENC_MAX_PER_MOD && TABLE[mod][i]; i++)
+        if (!strcmp(((const enc_head *)TABLE[mod][i])->name, name)) return TABLE[mod][i];
+    return NULL;
+}
+
+const char *enc_names(enc_modality mod) {
+    static char buf[MMC_MOD_COUNT][160];
+    if ((unsigned)mod >= MMC_MOD_COUNT) return "";
+    char *b = buf[mod];
+    b[0] = 0;
+    for (int i = 0; i < ENC_MAX_PER_MOD && TABLE[mod][i]; i++) {
+        if (pretrained_of(mod, TABLE[mod][i])) continue;
+        size_t n = strlen(b);
+        snprintf(b + n, sizeof buf[mod] - n, "%s%s", n ? ", " : "", ((const enc_head *)TABLE[mod][i])->name);
+    }
+    return b;
+}
+
+int enc_check_name(enc_modality mod, const char *name, const char *file, const char *key, mmc_error *err) {
+    const void *vt = enc_find(mod, name);
+    if (!vt) return mmc_error_set(err, MMC_ERR_INPUT, "%s: %s '%s' is not one of %s", file, key, name, enc_names(mod));
+    const char *pre = pretrained_of(mod, vt);
+    if (pre)
+        return mmc_error_set(err, MMC_ERR_INPUT, "%s: %s '%s' is a pretrained tower (%s), not trainable here; one of %s",
+                             file, key, name, pre, enc_names(mod));
+    return MMC_OK;
+}
+
+int enc_text_check(const char *name, const enc_text_cfg *tc, const char *file, mmc_error *err) {
+    const enc_text_vt *vt = enc_text_find(name);
+    if (vt == &enc_transformer && tc->text_heads > 0 && tc->word_dim % tc->text_heads)
+        return mmc_error_set(err, MMC_ERR_INPUT, "%s: word_dim %d is not a multiple of text_heads %d", file, tc->word_dim, tc->text_heads);
+    if ((vt == &enc_gru || vt == &enc_lstm) && tc->text_layers > ENC_MAX_RNN_LAYERS)
+        return mmc_error_set(err, MMC_ERR_INPUT, "%s: text_layers %d: recurrent encoders have at most %d layers", file, tc->text_layers,
+                             ENC_MAX_RNN_LAYERS);
+    return MMC_OK;
+}
+
+static size_t key_size(const cfg_key *k) {
+    return k->type == CFG_STR ? (size_t)k->hi : k->type == CFG_INTS ? sizeof(int) * (size_t)k->hi
+         : k->type == CFG_INT ? sizeof(int) : sizeof(float);
+}
+
+void enc_cfg_from_task(const cfg_key *enc_keys, int n_enc, void *out, const cfg_key *task_keys, int n_task,
+                       const void *task_cfg) {
+    for (int i = 0; i < n_enc; i++) {
+        const cfg_key *t = cfg_find(task_keys, n_task, enc_keys[i].name);
+        if (!t || t->type != enc_keys[i].type) continue;
+        size_t n = key_size(t) < key_size(&enc_keys[i]) ? key_size(t) : key_size(&enc_keys[i]);
+        memcpy((char *)out + enc_keys[i].off, (const char *)task_cfg + t->off, n);
+    }
+}
+
+void enc_image_cfg_from_task(enc_image_cfg *out, const cfg_key *task_keys, int n_task, const void *task_cfg) {
+    for (int i = 0; i < ENC_MAX_PER_MOD && TABLE[MMC_MOD_IMAGE][i]; i++) {
+        const enc_image_vt *vt = TABLE[MMC_MOD_IMAGE][i];
+        enc_cfg_from_task(vt->keys, vt->n_keys, out, task_keys, n_task, task_cfg);
+    }
+}
+
+void enc_text_cfg_from_task(enc_text_cfg *out, const cfg_key *task_keys, int n_task, const void *task_cfg) {
+    for (int i = 0; i < ENC_MAX_PER_MOD && TABLE[MMC_MOD_TEXT][i]; i++) {
+        const enc_text_vt *vt = TABLE[MMC_MOD_TEXT][i];
+        enc_cfg_from_task(vt->keys, vt->n_keys, out, task_keys, n_task, task_cfg);
+    }
+}
+
+/* ----------------------------------------------------------------- image */
+
+int enc_image_init(enc_image *e, const enc_image_vt *vt, const enc_image_cfg *cfg, mmc_params *P, const char *prefix,
+                   mmc_rng *rng, mmc_rng *drop_rng, enc_stage_hook hook, void *user, mmc_error *err) {
+    memset(e, 0, sizeof *e);
+    e->vt = vt;
+    e->cfg = *cfg;
+    e->drop_rng = drop_rng;
+    if (!vt || !vt->init)
+        return mmc_error_set(err, MMC_ERR_INPUT, "image encoder '%s' is not trainable", vt ? vt->name : "(none)");
+    return vt->init(e, P, prefix, rng, hook, user, err);
+}
+
+mmc_tensor *enc_image_map(mmc_ctx *ctx, enc_image *e, mmc_tensor *x, int training) {
+    return e->vt->map(ctx, e, x, 0, e->n_stages, training, NULL, NULL);
+}
+
+int enc_image_side(const enc_image_vt *vt, const enc_image_cfg *cfg) {
+    return vt && vt->side ? vt->side(cfg) : 0;
+}
+
+int enc_grid(int side, int pool_grid, int *g, int *pool, const char *name, mmc_error *err) {
+    int gg = pool_grid < side ? pool_grid : side;
+    if (gg < 1 || side % gg)
+        return mmc_error_set(err, MMC_ERR_INPUT, "%s: the final %dx%d feature map does not divide into a %dx%d grid "
+                             "(change image_size or pool_grid)", name ? name : "config", side, side, gg, gg);
+    if (g) *g = gg;
+    if (pool) *pool = side / gg;
+    return MMC_OK;
+}
+
+/* ------------------------------------------------------------------ text */
+
+int enc_text_init_embedding(enc_text *e, const enc_text_vt *vt, const enc_text_cfg *cfg, mmc_params *P,
+                            const char *prefix, int vocab, mmc_rng *rng, mmc_rng *drop_rng, mmc_error *err) {
+    memset(e, 0, sizeof *e);
+    e->vt = vt;
+    e->cfg = *cfg;
+    e->drop_rng = drop_rng;
+    if (!vt || !vt->init)
+        return mmc_error_set(err, MMC_ERR_INPUT, "text encoder '%s' is not trainable", vt ? vt->name : "(none)");
+    char name[64];
+    snprintf(name, sizeof name, "%s.embedding", prefix);
+    return mmc_nn_embedding_init(&e->emb, P, name, vocab, cfg->word_dim, rng, err);
+}
+
+int enc_text_init(enc_text *e, mmc_params *P, const char *prefix, mmc_rng *rng, mmc_error *err) {
+    return e->vt->init(e, P, prefix, rng, err);
+}
+
+int enc_text_batch_make(mmc_ctx *ctx, const int32_t *ids, const int32_t *mask, int B, int T, enc_text_batch *tb) {
+    /* Only as many steps as the longest text of this batch: the rest is padding. */
+    int Te = 1;
+    for (int b = 0; b < B; b++)
+        for (int t = T - 1; t >= Te; t--)
+            if (mask[(size_t)b * T + t]) { Te = t + 1; break; }
+    tb->B = B, tb->T = T, tb->Te = Te;
+    tb->ids = mmc_arena_alloc(ctx->arena, sizeof(int) * (size_t)B * Te);
+    tb->len = mmc_arena_alloc(ctx->arena, sizeof(int) * (size_t)B);
+    tb->mask = mmc_tensor_empty(ctx, 2, (int[]){B, Te});
+    if (!tb->ids || !tb->len || !tb->mask) {
+        mmc_op_fail(ctx, MMC_ERR_RUNTIME, "text encoder: out of memory");
+        return MMC_ERR_RUNTIME;
+    }
+    for (int b = 0; b < B; b++) {
+        tb->len[b] = 1; /* a text with no token still runs one step: the fused layers need >= 1 */
+        for (int t = 0; t < Te; t++) {
+            int on = mask[(size_t)b * T + t] != 0;
+            tb->ids[b * Te + t] = ids[(size_t)b * T + t];
+            tb->mask->data[b * Te + t] = on ? 1.0f : 0.0f;
+            if (on) tb->len[b] = t + 1;
+        }
+    }
+    return MMC_OK;
+}
+
+mmc_tensor *enc_text_embed(mmc_ctx *ctx, enc_text *e, const enc_text_batch *tb) {
+    return mmc_nn_embedding_forward(ctx, &e->emb, tb->ids, 2, (int[]){tb->B, tb->Te}); // (B, Te, D)
+}
+
+mmc_tensor *enc_text_forward(mmc_ctx *ctx, enc_text *e, mmc_tensor *x, const enc_text_batch *tb, int training) {
+    return x ? e->vt->forward(ctx, e, x, tb, training) : NULL;
+}

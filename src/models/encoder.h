@@ -1,0 +1,199 @@
+/* encoder.h — the encoder registry: one name table with a slot per modality, and the
+ * encoders every task builds its towers from (docs/architecture.md, "Add an encoder").
+ *
+ *   image  cnn, resnet, vit; clip-vision (named, pretrained only)
+ *   text   bag, gru, lstm, transformer; clip-text, bert (named, pretrained only)
+ *   video, audio: empty slots, filled the same way by the encoders to come.
+ *
+ * An encoder is a vtable (its name, its config keys, init, forward) and a state struct
+ * that tasks embed. The tasks keep their own config keys (their names and meanings are
+ * part of their run folders); each task fills an enc_image_cfg / enc_text_cfg from its
+ * config: the keys an encoder lists in its sub-table are copied by name
+ * (enc_cfg_from_task), the rest (a task's own norm key, fusion hooks) the task sets.
+ *
+ * Image encoders give a feature map x (B, 3, S, S) -> (B, C, s, s) (ViT: its patch tokens
+ * as an n × n grid), run stage by stage where the encoder has stages (VQA's FiLM and
+ * early fusion condition the cnn's stages), and, where they have them, a pooled vector
+ * (ViT's class token) and tokens (ViT: class + patches) — a task asks enc_image_caps().
+ * Text encoders take token ids and a mask (B, T) and give the pooled feature (B, out_dim):
+ * the last state (gru, lstm) or the masked mean (bag, transformer).
+ *
+ * Not installed; parameter names are the task's prefix + the encoder's own names
+ * ("image_encoder.conv.0.weight", "text_encoder.rnn.weight_ih_l0"). */
+#ifndef MMC_ENCODER_H
+#define MMC_ENCODER_H
+
+#include "mmc.h"
+#include "config_keys.h"
+
+typedef enum { MMC_MOD_IMAGE, MMC_MOD_TEXT, MMC_MOD_VIDEO, MMC_MOD_AUDIO, MMC_MOD_COUNT } enc_modality;
+
+#define ENC_MAX_STAGES 6
+#define ENC_MAX_CONVS (ENC_MAX_STAGES * 2)
+#define ENC_MAX_RNN_LAYERS 2
+#define ENC_MAX_TF_LAYERS 8
+
+/* --------------------------------------------------------------- image */
+
+enum { ENC_NORM_BATCH = 1, ENC_NORM_GROUP, ENC_NORM_NONE };
+
+/* What the image encoders read. Keys (listed in each encoder's sub-table) are copied from
+ * the task config by name; the fields below them are set by the task. */
+typedef struct enc_image_cfg {
+    int image_size;
+    int cnn_widths[6], cnn_strides[6]; /* cnn: channels per stage (0-terminated); stride of
+                                          each stage's first conv, 0 = 2 */
+    int cnn_depth;                     /* cnn: convs per stage (the rest stride 1), 0 = 1 */
+    int norm_groups;                   /* cnn with ENC_NORM_GROUP: gcd(width, this) groups */
+    int coord;                         /* cnn: (x, y) channels appended before each conv */
+    int resnet_layers[4], resnet_widths[4];
+    int vit_patch, vit_dim, vit_depth, vit_heads;
+    float dropout;                     /* vit */
+    /* set by the task */
+    int norm;                          /* cnn: ENC_NORM_BATCH (default), _GROUP, _NONE (conv bias) */
+    int bn_eval_batch;                 /* cnn BatchNorm outside training: the batch's statistics */
+    int fused_bn_relu;                 /* BatchNorm + ReLU through mmc_batch_norm_act (retrieval's
+                                          graph) or as two ops (caption, vqa); the same function,
+                                          each task keeps the graph its runs were trained with */
+    int extra_in[ENC_MAX_STAGES];      /* cnn: channels the task tiles onto stage s's input */
+} enc_image_cfg;
+
+enum { ENC_CAP_STAGES = 1, ENC_CAP_POOLED = 2, ENC_CAP_TOKENS = 4 };
+
+typedef struct enc_image enc_image;
+
+/* Called by init after each stage is built (VQA adds its FiLM layer there: the parameter
+ * order, and so the initial draws, stay what they were). */
+typedef int (*enc_stage_hook)(void *user, int stage, int width, mmc_rng *rng, mmc_error *err);
+/* Applied to a stage's output after its norm, before its ReLU (VQA's FiLM). */
+typedef mmc_tensor *(*enc_stage_cond)(mmc_ctx *ctx, void *user, int stage, mmc_tensor *h);
+
+typedef struct enc_image_vt {
+    const char *name;
+    const cfg_key *keys;               /* its config sub-table (offsets into enc_image_cfg) */
+    int n_keys;
+    unsigned caps;                     /* ENC_CAP_* */
+    const char *pretrained;            /* non-NULL: a pretrained tower only; where it lives */
+    int (*init)(enc_image *e, mmc_params *P, const char *prefix, mmc_rng *rng, enc_stage_hook hook, void *user,
+                mmc_error *err);
+    /* stages s0 <= s < s1 of the map (s0 = 0: h is the image) */
+    mmc_tensor *(*map)(mmc_ctx *ctx, enc_image *e, mmc_tensor *h, int s0, int s1, int training, enc_stage_cond cond,
+                       void *user);
+    mmc_tensor *(*pooled)(mmc_ctx *ctx, enc_image *e, mmc_tensor *x, int training); // (B, C)
+    mmc_tensor *(*tokens)(mmc_ctx *ctx, enc_image *e, mmc_tensor *x, int training); // (B, L, C)
+    int (*side)(const enc_image_cfg *cfg); /* the final map's side, before building */
+} enc_image_vt;
+
+struct enc_image {
+    const enc_image_vt *vt;
+    enc_image_cfg cfg;
+    mmc_rng *drop_rng;                 /* the task's dropout stream (vit) */
+    /* geometry, after init */
+    int n_stages;                      /* steps of map() */
+    int C, side;                       /* the final map: (B, C, side, side) */
+    int n_tokens;                      /* tokens(): L */
+    /* cnn */
+    int n_conv, depth;
+    mmc_nn_conv2d conv[ENC_MAX_CONVS];
+    mmc_nn_batchnorm bn[ENC_MAX_CONVS];
+    mmc_tensor *gn_w[ENC_MAX_CONVS], *gn_b[ENC_MAX_CONVS];
+    int gn_groups[ENC_MAX_CONVS];
+    /* resnet, vit */
+    mmc_nn_resnet resnet;
+    mmc_nn_vit vit;
+};
+
+/* --------------------------------------------------------------- text */
+
+typedef struct enc_text_cfg {
+    int word_dim, text_hidden, text_layers, text_heads, max_len;
+    float dropout;
+} enc_text_cfg;
+
+typedef struct enc_text enc_text;
+
+/* A batch of ids/mask (B, T) cut to the longest real row, Te: what every text encoder reads. */
+typedef struct enc_text_batch {
+    int B, T, Te;
+    int *ids;                          /* (B, Te) */
+    int *len;                          /* (B): real tokens, >= 1 */
+    mmc_tensor *mask;                  /* (B, Te) float 1/0 */
+} enc_text_batch;
+
+typedef struct enc_text_vt {
+    const char *name;
+    const cfg_key *keys;
+    int n_keys;
+    const char *pretrained;
+    /* the layers after the embedding (init_embedding made that) */
+    int (*init)(enc_text *e, mmc_params *P, const char *prefix, mmc_rng *rng, mmc_error *err);
+    /* x (B, Te, word_dim), the embedded batch -> (B, out_dim) */
+    mmc_tensor *(*forward)(mmc_ctx *ctx, enc_text *e, mmc_tensor *x, const enc_text_batch *tb, int training);
+    int (*out_dim)(const enc_text_cfg *cfg); /* the pooled feature's width, before building */
+} enc_text_vt;
+
+struct enc_text {
+    const enc_text_vt *vt;
+    enc_text_cfg cfg;
+    mmc_rng *drop_rng;
+    int out_dim;
+    mmc_nn_embedding emb;              /* prefix.embedding */
+    mmc_nn_rnn rnn;                    /* gru, lstm: prefix.rnn */
+    mmc_tensor *pos;                   /* transformer: prefix.pos_embedding (max_len, D) */
+    mmc_nn_encoder_layer tf[ENC_MAX_TF_LAYERS];
+    mmc_nn_layernorm ln;
+};
+
+/* --------------------------------------------------------------- registry */
+
+/* The encoder of a modality called name (NULL if none); the vtable is enc_image_vt or
+ * enc_text_vt after the modality. */
+const void *enc_find(enc_modality mod, const char *name);
+static inline const enc_image_vt *enc_image_find(const char *name) { return enc_find(MMC_MOD_IMAGE, name); }
+static inline const enc_text_vt *enc_text_find(const char *name) { return enc_find(MMC_MOD_TEXT, name); }
+/* "cnn, resnet, vit" — the trainable names of a modality, for messages. */
+const char *enc_names(enc_modality mod);
+/* MMC_OK if name is a trainable encoder of mod; else MMC_ERR_INPUT naming the file, the
+ * key and the choices (or, for a pretrained-only tower, where it can be used). */
+int enc_check_name(enc_modality mod, const char *name, const char *file, const char *key, mmc_error *err);
+
+/* The checks of a text encoder's settings before building: a transformer's word_dim is a
+ * multiple of text_heads, recurrent encoders have at most ENC_MAX_RNN_LAYERS layers. */
+int enc_text_check(const char *name, const enc_text_cfg *tc, const char *file, mmc_error *err);
+
+/* Copies, for every key of the encoder's sub-table, the task config's key of the same name
+ * (task_keys, task_cfg) into the encoder config at out. Keys the task lacks stay as they are. */
+void enc_cfg_from_task(const cfg_key *enc_keys, int n_enc, void *out, const cfg_key *task_keys, int n_task,
+                       const void *task_cfg);
+/* All the image (text) encoders' keys copied from a task config. */
+void enc_image_cfg_from_task(enc_image_cfg *out, const cfg_key *task_keys, int n_task, const void *task_cfg);
+void enc_text_cfg_from_task(enc_text_cfg *out, const cfg_key *task_keys, int n_task, const void *task_cfg);
+
+/* ----------------------------------------------------------------- image */
+
+int enc_image_init(enc_image *e, const enc_image_vt *vt, const enc_image_cfg *cfg, mmc_params *P, const char *prefix,
+                   mmc_rng *rng, mmc_rng *drop_rng, enc_stage_hook hook, void *user, mmc_error *err);
+static inline unsigned enc_image_caps(const enc_image *e) { return e->vt->caps; }
+// x (B, 3, S, S) -> the final map (B, C, side, side)
+mmc_tensor *enc_image_map(mmc_ctx *ctx, enc_image *e, mmc_tensor *x, int training);
+/* The side s of the map of cfg under encoder vt, without building it (0 if unknown). */
+int enc_image_side(const enc_image_vt *vt, const enc_image_cfg *cfg);
+/* The map pooled to a g × g grid: g = min(pool_grid, side), which must divide side;
+ * *pool = side / g. MMC_ERR_INPUT naming the file otherwise. */
+int enc_grid(int side, int pool_grid, int *g, int *pool, const char *name, mmc_error *err);
+
+/* ------------------------------------------------------------------ text */
+
+/* prefix.embedding (vocab, word_dim), drawn from rng. A task may add its own input tables
+ * (retrieval's subword trigrams) between this and enc_text_init. */
+int enc_text_init_embedding(enc_text *e, const enc_text_vt *vt, const enc_text_cfg *cfg, mmc_params *P,
+                            const char *prefix, int vocab, mmc_rng *rng, mmc_rng *drop_rng, mmc_error *err);
+int enc_text_init(enc_text *e, mmc_params *P, const char *prefix, mmc_rng *rng, mmc_error *err);
+/* ids, mask (B, T) -> tb, its arrays in the ctx's arena; NULL-free or a ctx error */
+int enc_text_batch_make(mmc_ctx *ctx, const int32_t *ids, const int32_t *mask, int B, int T, enc_text_batch *tb);
+// tb -> the token embeddings (B, Te, word_dim)
+mmc_tensor *enc_text_embed(mmc_ctx *ctx, enc_text *e, const enc_text_batch *tb);
+// x (B, Te, word_dim) -> (B, out_dim)
+mmc_tensor *enc_text_forward(mmc_ctx *ctx, enc_text *e, mmc_tensor *x, const enc_text_batch *tb, int training);
+
+#endif

@@ -1,0 +1,58 @@
+/* encoder_transformer.c — "transformer": token embeddings + learned positions
+ * (prefix.pos_embedding (max_len, D), N(0, 0.02)), text_layers pre-LN encoder blocks of
+ * width word_dim (text_heads heads, 4× GELU MLP, dropout) with the padding masked, a final
+ * LayerNorm (prefix.ln) and the masked mean: (B, Te, D) -> (B, D). */
+#include "encoder.h"
+#include "internal.h"
+#include <stdio.h>
+
+mmc_tensor *enc_masked_mean(mmc_ctx *ctx, mmc_tensor *x, mmc_tensor *mk); /* encoder_text.c */
+
+#define OFF(f) offsetof(enc_text_cfg, f)
+static const cfg_key KEYS[] = {
+    {"word_dim", CFG_INT, OFF(word_dim), 2, 4096},
+    {"text_layers", CFG_INT, OFF(text_layers), 1, 8},
+    {"text_heads", CFG_INT, OFF(text_heads), 1, 64},
+    {"max_len", CFG_INT, OFF(max_len), 0, 1024},
+    {"dropout", CFG_FLOAT, OFF(dropout), 0, 0.95},
+};
+
+static int init(enc_text *e, mmc_params *P, const char *prefix, mmc_rng *rng, mmc_error *err) {
+    const enc_text_cfg *c = &e->cfg;
+    int D = c->word_dim;
+    e->pos = mmc_params_new(P, prefix, "pos_embedding", MMC_PARAM, 2, (int[]){c->max_len, D}, err);
+    if (!e->pos) return err->code;
+    if (rng) mmc_init_normal(e->pos, 0.0f, 0.02f, rng);
+    if (c->text_layers > ENC_MAX_TF_LAYERS)
+        return mmc_error_set(err, MMC_ERR_INPUT, "config: text_layers %d: the transformer has at most %d", c->text_layers,
+                             ENC_MAX_TF_LAYERS);
+    mmc_nn_block_cfg bc = mmc_nn_block_defaults(D, c->text_heads);
+    bc.mlp_dim = 4 * D;
+    bc.act = MMC_ACT_GELU;
+    bc.norm_first = 1;
+    bc.dropout = c->dropout;
+    char n[64];
+    for (int l = 0; l < c->text_layers; l++) {
+        snprintf(n, sizeof n, "%s.layers.%d", prefix, l);
+        if (mmc_nn_encoder_layer_init(&e->tf[l], P, n, &bc, rng, err)) return err->code;
+    }
+    snprintf(n, sizeof n, "%s.ln", prefix);
+    if (mmc_nn_layernorm_init(&e->ln, P, n, D, 1e-5f, err)) return err->code;
+    e->out_dim = D;
+    return MMC_OK;
+}
+
+static mmc_tensor *forward(mmc_ctx *ctx, enc_text *e, mmc_tensor *x, const enc_text_batch *tb, int training) {
+    int B = tb->B, Te = tb->Te;
+    uint8_t *km = mmc_arena_alloc(ctx->arena, (size_t)B * Te);
+    if (!km) return mmc_op_fail(ctx, MMC_ERR_RUNTIME, "text transformer: out of memory");
+    for (int i = 0; i < B * Te; i++) km[i] = tb->mask->data[i] != 0.0f;
+    x = mmc_add(ctx, x, mmc_slice(ctx, e->pos, 0, 0, Te)); // + positions (Te, D)
+    for (int l = 0; l < e->cfg.text_layers; l++) x = mmc_nn_encoder_layer_forward(ctx, &e->tf[l], x, 0, km, training, e->drop_rng);
+    x = mmc_nn_layernorm_forward(ctx, &e->ln, x);
+    return enc_masked_mean(ctx, x, tb->mask);
+}
+
+static int out_dim(const enc_text_cfg *c) { return c->word_dim; }
+
+const enc_text_vt enc_transformer = {"transformer", KEYS, (int)(sizeof KEYS / sizeof KEYS[0]), NULL, init, forward, out_dim};
