@@ -9,13 +9,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-static int have_v512(void) {
-#if defined(__x86_64__) && defined(__GNUC__)
-    return __builtin_cpu_supports("avx512f");
-#else
-    return 0;
-#endif
-}
+static int have_v512(void) { return mmc_cpu_has_avx512f(); }
 
 static void fill(float *x, int64_t n, uint32_t seed, float lo, float hi) {
     for (int64_t i = 0; i < n; i++) {

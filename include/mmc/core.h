@@ -1,7 +1,7 @@
 /*
  * mmc/core.h — the core of mmc (src/core): version, errors, allocation and the step arena,
- * threads, the rng, tensors and the context, autograd, UTF-8 and file utilities.
- * Everything else in include/mmc/ builds on it.
+ * threads, cpu features, the rng, tensors and the context, autograd, UTF-8 and file
+ * utilities. Everything else in include/mmc/ builds on it.
  */
 #ifndef MMC_CORE_H
 #define MMC_CORE_H
@@ -66,6 +66,18 @@ size_t mmc_arena_capacity(const mmc_arena *a); /* bytes currently held */
  * number of cores. Results are deterministic for a given seed and thread count. */
 void mmc_set_threads(int n);
 int mmc_get_threads(void);
+
+/* ------------------------------------------------------------ cpu features */
+
+/* What this CPU (and OS) can run, asked once (cpuid, through __builtin_cpu_supports) and
+ * cached: every kernel with a vector path picks it with these (src/core/cpu.c). 1 or 0;
+ * always 0 on other architectures. */
+int mmc_cpu_has_avx2(void);
+int mmc_cpu_has_fma(void);
+int mmc_cpu_has_avx512f(void);
+int mmc_cpu_has_avx512bw(void);
+int mmc_cpu_has_avx512vl(void);
+int mmc_cpu_has_avx512_vnni(void);
 
 /* ---------------------------------------------------------------------- rng */
 

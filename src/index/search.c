@@ -182,12 +182,7 @@ static int g_simd = 1;
 
 static int have_avx512(void) {
     if (!__atomic_load_n(&g_simd, __ATOMIC_RELAXED)) return 0;
-    static int have; /* 0 unknown, 1 no, 2 yes; racing first calls store the same */
-    int h = __atomic_load_n(&have, __ATOMIC_RELAXED);
-    if (!h) __atomic_store_n(&have, h = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-                                                 __builtin_cpu_supports("avx512vl") ? 2 : 1,
-                             __ATOMIC_RELAXED);
-    return h == 2;
+    return mmc_cpu_has_avx512f() && mmc_cpu_has_avx512bw() && mmc_cpu_has_avx512vl();
 }
 #endif
 

@@ -14,10 +14,10 @@
 #include "conv_direct.h"
 #include "gemm.h"
 #include "internal.h"
+#include "simd.h"
 #include <string.h>
 
-#if defined(__x86_64__)
-#include <immintrin.h>
+#if defined(__x86_64__) && defined(MMC_SIMD_X86)
 #define CD_X86 1
 #endif
 
@@ -30,10 +30,7 @@ int cd_set_enabled(int on) {
 
 int cd_available(void) {
 #ifdef CD_X86
-    static int have; /* 0 unknown, 1 no, 2 yes; racing first calls store the same */
-    int h = __atomic_load_n(&have, __ATOMIC_RELAXED);
-    if (!h) __atomic_store_n(&have, h = __builtin_cpu_supports("avx512f") ? 2 : 1, __ATOMIC_RELAXED);
-    return h == 2 && __atomic_load_n(&g_enabled, __ATOMIC_RELAXED);
+    return mmc_cpu_has_avx512f() && __atomic_load_n(&g_enabled, __ATOMIC_RELAXED);
 #else
     return 0;
 #endif
@@ -478,28 +475,6 @@ size_t cd_dw_scratch_floats(const cd_geom *g) {
 /* dst[j·ldd + i] = src[i·lds + j] for i < R, j < L */
 static void transpose(const float *src, int64_t lds, int R, int64_t L, float *dst, int64_t ldd);
 
-#ifdef CD_X86
-/* 8 rows of 8 floats (src, row stride lds) -> 8 columns at dst, column q at dst + q·ldd */
-__attribute__((target("avx2"))) static void transpose8x8(const float *src, int64_t lds, float *dst, int64_t ldd) {
-    __m256 r[8], t[8], s[8];
-    for (int q = 0; q < 8; q++) r[q] = _mm256_loadu_ps(src + q * lds);
-    for (int q = 0; q < 8; q += 2) {
-        t[q] = _mm256_unpacklo_ps(r[q], r[q + 1]);
-        t[q + 1] = _mm256_unpackhi_ps(r[q], r[q + 1]);
-    }
-    for (int q = 0; q < 8; q += 4) {
-        s[q] = _mm256_shuffle_ps(t[q], t[q + 2], _MM_SHUFFLE(1, 0, 1, 0));
-        s[q + 1] = _mm256_shuffle_ps(t[q], t[q + 2], _MM_SHUFFLE(3, 2, 3, 2));
-        s[q + 2] = _mm256_shuffle_ps(t[q + 1], t[q + 3], _MM_SHUFFLE(1, 0, 1, 0));
-        s[q + 3] = _mm256_shuffle_ps(t[q + 1], t[q + 3], _MM_SHUFFLE(3, 2, 3, 2));
-    }
-    for (int q = 0; q < 4; q++) {
-        _mm256_storeu_ps(dst + q * ldd, _mm256_permute2f128_ps(s[q], s[q + 4], 0x20));
-        _mm256_storeu_ps(dst + (q + 4) * ldd, _mm256_permute2f128_ps(s[q], s[q + 4], 0x31));
-    }
-}
-#endif
-
 static void transpose(const float *src, int64_t lds, int R, int64_t L, float *dst, int64_t ldd) {
     int i0 = 0;
 #ifdef CD_X86
@@ -507,15 +482,15 @@ static void transpose(const float *src, int64_t lds, int R, int64_t L, float *ds
         int64_t j0 = 0;
         for (; j0 + 16 <= L; j0 += 16) mmc_transpose16(src + i0 * lds + j0, lds, dst + j0 * ldd + i0, ldd);
         for (; j0 + 8 <= L; j0 += 8) {
-            transpose8x8(src + i0 * lds + j0, lds, dst + j0 * ldd + i0, ldd);
-            transpose8x8(src + (i0 + 8) * lds + j0, lds, dst + j0 * ldd + i0 + 8, ldd);
+            mmc_transpose8(src + i0 * lds + j0, lds, dst + j0 * ldd + i0, ldd);
+            mmc_transpose8(src + (i0 + 8) * lds + j0, lds, dst + j0 * ldd + i0 + 8, ldd);
         }
         for (int i = i0; i < i0 + 16; i++)
             for (int64_t j = j0; j < L; j++) dst[j * ldd + i] = src[i * lds + j];
     }
     for (; i0 + 8 <= R; i0 += 8) {
         int64_t j0 = 0;
-        for (; j0 + 8 <= L; j0 += 8) transpose8x8(src + i0 * lds + j0, lds, dst + j0 * ldd + i0, ldd);
+        for (; j0 + 8 <= L; j0 += 8) mmc_transpose8(src + i0 * lds + j0, lds, dst + j0 * ldd + i0, ldd);
         for (int i = i0; i < i0 + 8; i++)
             for (int64_t j = j0; j < L; j++) dst[j * ldd + i] = src[i * lds + j];
     }

@@ -23,6 +23,7 @@
  * for the process, and so do their buffers; a thread that ends frees its own. */
 #include "blas.h"
 #include "gemm.h"
+#include "simd.h"
 #include <math.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -60,75 +61,8 @@ static void pack_a(const float *A, int64_t lda, int ta, int i0, int mc, int p0, 
     }
 }
 
-#if defined(__x86_64__) || defined(__i386__)
-#include <immintrin.h>
-/* 8 rows of 8 floats (src, row stride lds) -> 8 columns, column q stored at dst + q·ldd.
- * The usual unpack / shuffle / lane-permute transpose: 24 shuffles per 64 floats instead
- * of 64 scalar stores, each to a different cache line. */
-__attribute__((target("avx2"))) static void transpose8(const float *src, int64_t lds,
-                                                        float *dst, int64_t ldd) {
-    __m256 r[8], t[8], s[8];
-    for (int q = 0; q < 8; q++) r[q] = _mm256_loadu_ps(src + q * lds);
-    for (int q = 0; q < 8; q += 2) {
-        t[q] = _mm256_unpacklo_ps(r[q], r[q + 1]);
-        t[q + 1] = _mm256_unpackhi_ps(r[q], r[q + 1]);
-    }
-    for (int q = 0; q < 8; q += 4) {
-        s[q] = _mm256_shuffle_ps(t[q], t[q + 2], _MM_SHUFFLE(1, 0, 1, 0));
-        s[q + 1] = _mm256_shuffle_ps(t[q], t[q + 2], _MM_SHUFFLE(3, 2, 3, 2));
-        s[q + 2] = _mm256_shuffle_ps(t[q + 1], t[q + 3], _MM_SHUFFLE(1, 0, 1, 0));
-        s[q + 3] = _mm256_shuffle_ps(t[q + 1], t[q + 3], _MM_SHUFFLE(3, 2, 3, 2));
-    }
-    for (int q = 0; q < 4; q++) {
-        _mm256_storeu_ps(dst + q * ldd, _mm256_permute2f128_ps(s[q], s[q + 4], 0x20));
-        _mm256_storeu_ps(dst + (q + 4) * ldd, _mm256_permute2f128_ps(s[q], s[q + 4], 0x31));
-    }
-}
-
-static int has_avx2(void) {
-    static int v; /* 0 unknown, 1 no, 2 yes; racing first calls store the same */
-    int x = __atomic_load_n(&v, __ATOMIC_RELAXED);
-    if (!x) __atomic_store_n(&v, x = __builtin_cpu_supports("avx2") ? 2 : 1, __ATOMIC_RELAXED);
-    return x == 2;
-}
+#ifdef MMC_SIMD_X86
 #define HAVE_TRANSPOSE8 1
-
-/* 16 rows of 16 floats (src, row stride lds) -> 16 columns, column q at dst + q·ldd: four
- * rounds of 16 shuffles (32-bit, 64-bit, then 128-bit lanes twice) for 256 values, against
- * 24 per 64 in transpose8. */
-__attribute__((target("avx512f"))) void mmc_transpose16(const float *src, int64_t lds, float *dst, int64_t ldd) {
-    __m512 r[16], t[16];
-    for (int i = 0; i < 16; i++) r[i] = _mm512_loadu_ps(src + i * lds);
-    for (int i = 0; i < 8; i++) {
-        t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
-        t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
-    }
-    for (int i = 0; i < 4; i++) {
-        __m512d a = _mm512_castps_pd(t[4 * i]), b = _mm512_castps_pd(t[4 * i + 2]);
-        __m512d c = _mm512_castps_pd(t[4 * i + 1]), d = _mm512_castps_pd(t[4 * i + 3]);
-        r[4 * i] = _mm512_castpd_ps(_mm512_unpacklo_pd(a, b));
-        r[4 * i + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(a, b));
-        r[4 * i + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(c, d));
-        r[4 * i + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(c, d));
-    }
-    for (int h = 0; h < 2; h++)
-        for (int j = 0; j < 4; j++) {
-            t[8 * h + j] = _mm512_shuffle_f32x4(r[8 * h + j], r[8 * h + j + 4], 0x88);
-            t[8 * h + j + 4] = _mm512_shuffle_f32x4(r[8 * h + j], r[8 * h + j + 4], 0xdd);
-        }
-    for (int j = 0; j < 8; j++) {
-        r[j] = _mm512_shuffle_f32x4(t[j], t[j + 8], 0x88);
-        r[j + 8] = _mm512_shuffle_f32x4(t[j], t[j + 8], 0xdd);
-    }
-    for (int i = 0; i < 16; i++) _mm512_storeu_ps(dst + i * ldd, r[i]);
-}
-
-int mmc_has_avx512(void) {
-    static int v; /* 0 unknown, 1 no, 2 yes; racing first calls store the same */
-    int x = __atomic_load_n(&v, __ATOMIC_RELAXED);
-    if (!x) __atomic_store_n(&v, x = __builtin_cpu_supports("avx512f") ? 2 : 1, __ATOMIC_RELAXED);
-    return x == 2;
-}
 
 /* 4 rows of 4 floats (src, row stride lds) -> 4 columns at dst, column q at dst + q·ldd */
 __attribute__((target("avx2"))) static void transpose4(const float *src, int64_t lds, float *dst, int64_t ldd) {
@@ -148,12 +82,12 @@ __attribute__((target("avx2"))) static void transpose4(const float *src, int64_t
  * CPU or MR (a multiple of 4) does not allow it. */
 static int pack_a_fast(const float *A, int64_t lda, int i, int p0, int kc, int MR, float *Ap) {
 #ifdef HAVE_TRANSPOSE8
-    if (MR % 4 || !has_avx2()) return 0;
+    if (MR % 4 || !mmc_cpu_has_avx2()) return 0;
     const float *a = A + (int64_t)i * lda + p0;
     int k = 0;
     for (; k + 8 <= kc; k += 8) {
         int r = 0;
-        for (; r + 8 <= MR; r += 8) transpose8(a + r * lda + k, lda, Ap + (int64_t)k * MR + r, MR);
+        for (; r + 8 <= MR; r += 8) mmc_transpose8(a + r * lda + k, lda, Ap + (int64_t)k * MR + r, MR);
         for (; r < MR; r += 4) {
             transpose4(a + r * lda + k, lda, Ap + (int64_t)k * MR + r, MR);
             transpose4(a + r * lda + k + 4, lda, Ap + (int64_t)(k + 4) * MR + r, MR);
@@ -183,7 +117,7 @@ static void pack_b_sliver(const float *B, int64_t ldb, int tb, int p0, int kc, i
     }
     int k0 = 0;
 #ifdef HAVE_TRANSPOSE8
-    if (nr == NR && NR % 16 == 0 && mmc_has_avx512()) /* 16 × 16 blocks first */
+    if (nr == NR && NR % 16 == 0 && mmc_cpu_has_avx512f()) /* 16 × 16 blocks first */
         for (; k0 + 16 <= kc; k0 += 16)
             for (int q = 0; q < NR; q += 16) {
                 /* the rows are far apart (a weight matrix read across its rows, cold in
@@ -195,10 +129,10 @@ static void pack_b_sliver(const float *B, int64_t ldb, int tb, int p0, int kc, i
                 for (int r = 0; r < 16; r++) _mm_prefetch((const char *)(nxt + r * ldb), _MM_HINT_T0);
                 mmc_transpose16(B + (int64_t)(j + q) * ldb + p0 + k0, ldb, dst + (int64_t)k0 * NR + q, NR);
             }
-    if (nr == NR && NR % 8 == 0 && has_avx2()) { /* 8 × 8 blocks, then the k remainder */
+    if (nr == NR && NR % 8 == 0 && mmc_cpu_has_avx2()) { /* 8 × 8 blocks, then the k remainder */
         for (; k0 + 8 <= kc; k0 += 8)
             for (int q = 0; q < NR; q += 8)
-                transpose8(B + (int64_t)(j + q) * ldb + p0 + k0, ldb, dst + (int64_t)k0 * NR + q, NR);
+                mmc_transpose8(B + (int64_t)(j + q) * ldb + p0 + k0, ldb, dst + (int64_t)k0 * NR + q, NR);
     }
 #endif
     for (int q = 0; q < nr; q++) {

@@ -55,9 +55,4 @@ void mmc_sgemm_bias(const mmc_gemm_kernel *kern, int nt, int ta, int tb, int M, 
 enum { MMC_GEMM_USE_MMC = 1, MMC_GEMM_USE_OPENBLAS = 2 };
 int mmc_gemm_backend(void);
 
-/* x86 with AVX-512 (mmc_has_avx512): 16 rows of 16 floats (src, row stride lds) -> 16 columns,
- * column q at dst + q·ldd. For packing (gemm.c, conv_direct.c). */
-int mmc_has_avx512(void);
-void mmc_transpose16(const float *src, int64_t lds, float *dst, int64_t ldd);
-
 #endif

@@ -14,12 +14,13 @@
  *
  * The vector kernels are compiled for their instruction set with a function attribute
  * (not -march), so the library runs anywhere and mmc_gemm picks one at run time with
- * __builtin_cpu_supports.
+ * mmc_cpu_has_* (src/core/cpu.c).
  *
  * Every kernel updates C the same way, so any kernel's result does not depend on where
  * tile boundaries fall: beta = 0: c = alpha·acc; beta = 1: c = fma(alpha, acc, c);
  * otherwise c = fma(alpha, acc, beta·c). gemm.c's edge-tile path uses the same formulas. */
 #include "gemm.h"
+#include "mmc/core.h"
 #include <math.h>
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -86,9 +87,7 @@ __attribute__((target("avx2,fma"))) static void kernel_avx2(int kc, const float 
     }
 }
 
-static int has_avx2(void) {
-    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-}
+static int has_avx2(void) { return mmc_cpu_has_avx2() && mmc_cpu_has_fma(); }
 
 /* ---------------------------------------------------------------- avx512 */
 
@@ -131,9 +130,7 @@ __attribute__((target("avx512f,fma"))) static void kernel_avx512(int kc, const f
     }
 }
 
-static int has_avx512(void) {
-    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("fma");
-}
+static int has_avx512(void) { return mmc_cpu_has_avx512f() && mmc_cpu_has_fma(); }
 #endif
 
 /* ---------------------------------------------------------------- table

@@ -1,5 +1,6 @@
 /* vmath.c — see vmath.h. */
 #include "vmath.h"
+#include "mmc/core.h"
 #include <math.h>
 #include <string.h>
 
@@ -46,10 +47,7 @@ static void row_stats_scalar(const float *x, int n, float eps, float *mean, floa
 #define T512 __attribute__((target("avx512f")))
 
 static int use_v512(void) {
-    static int v; /* 0 unknown, 1 no, 2 yes; racing first calls store the same */
-    int x = __atomic_load_n(&v, __ATOMIC_RELAXED);
-    if (!x) __atomic_store_n(&v, x = __builtin_cpu_supports("avx512f") ? 2 : 1, __ATOMIC_RELAXED);
-    return x == 2 && !__atomic_load_n(&g_force_scalar, __ATOMIC_RELAXED);
+    return mmc_cpu_has_avx512f() && !__atomic_load_n(&g_force_scalar, __ATOMIC_RELAXED);
 }
 
 /* e^x for 16 lanes (see vmath.h). Clamping to [-104, 89] keeps n finite; the operand
