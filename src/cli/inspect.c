@@ -234,9 +234,9 @@ static int run_model(const char *dir, cJSON *doc) {
     return 0;
 }
 
-/* trainer.json as a plain JSON object with a numeric "step": the format the retrieval
- * trainer writes (src/models/retrieval_train.c), which predates src/io/run.c's. NULL when
- * the file is not that either. */
+/* trainer.json as a plain JSON object with a numeric "step": the format retrieval runs
+ * had before the training loop (src/models/train_loop.c; retrieval_train.c still reads
+ * it to resume such a run). NULL when the file is not that either. */
 static cJSON *read_other_trainer(const char *dir) {
     char path[4096];
     snprintf(path, sizeof path, "%s/trainer.json", dir);

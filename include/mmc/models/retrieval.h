@@ -161,8 +161,9 @@ int mmc_retrieval_evaluate_captions(mmc_retrieval *m, const char *data_dir, cons
                                     int max_images, int captions_per_image,
                                     mmc_retrieval_metrics *out, mmc_error *err);
 
-/* Training (src/models/retrieval_train.c): the loop behind `mmc train retrieval`. It
- * reports through a callback and never prints. The run folder holds config.json,
+/* Training (src/models/retrieval_train.c, a task of the one training loop
+ * src/models/train_loop.c, which every trainer shares: these options and events are all
+ * tasks'): `mmc train retrieval`. It reports through a callback and never prints. The run folder holds config.json,
  * model.safetensors (last checkpoint), model-best.safetensors (best validation
  * t2i R@1+R@5+R@10), optimizer.safetensors, trainer.json, metrics.jsonl. */
 enum { MMC_TRAIN_EV_START = 0, MMC_TRAIN_EV_STEP, MMC_TRAIN_EV_VAL, MMC_TRAIN_EV_SAVE,
