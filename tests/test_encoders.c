@@ -47,10 +47,10 @@ static void resume_exact(train_fn f, const void *c, const char *dir, const char 
     do {                                                                \
         (c).image_size = 16;                                            \
         int w_[6] = {4, 8, 0, 0, 0, 0}, rl_[4] = {1, 1, 1, 1}, rw_[4] = {4, 4, 8, 8}; \
-        memcpy((c).cnn_widths, w_, sizeof w_);                          \
-        memcpy((c).resnet_layers, rl_, sizeof rl_);                     \
-        memcpy((c).resnet_widths, rw_, sizeof rw_);                     \
-        (c).vit_patch = 8, (c).vit_dim = 8, (c).vit_depth = 1, (c).vit_heads = 2; \
+        memcpy((c).image.cnn_widths, w_, sizeof w_);                          \
+        memcpy((c).image.resnet_layers, rl_, sizeof rl_);                     \
+        memcpy((c).image.resnet_widths, rw_, sizeof rw_);                     \
+        (c).image.vit_patch = 8, (c).image.vit_dim = 8, (c).image.vit_depth = 1, (c).image.vit_heads = 2; \
     } while (0)
 
 TEST(encoder_registry_names) {
@@ -103,9 +103,9 @@ TEST(encoder_retrieval_every_encoder_resumes) {
     for (int i = 0; i < 4; i++) {
         mmc_retrieval_config c = mmc_retrieval_config_default();
         TINY_IMAGE(c);
-        strcpy(c.image_encoder, pairs[i][0]);
-        strcpy(c.text_encoder, pairs[i][1]);
-        c.pool_grid = 2, c.word_dim = 8, c.text_hidden = 8, c.text_heads = 2, c.embed_dim = 8;
+        strcpy(c.image.encoder, pairs[i][0]);
+        strcpy(c.text.encoder, pairs[i][1]);
+        c.pool_grid = 2, c.text.word_dim = 8, c.text.text_hidden = 8, c.text.text_heads = 2, c.embed_dim = 8;
         c.batch_size = 6, c.warmup_steps = 2, c.bn_recompute = 2, c.dropout = 0.1f;
         char tag[32];
         snprintf(tag, sizeof tag, "%s-%s", pairs[i][0], pairs[i][1]);
@@ -121,7 +121,7 @@ TEST(encoder_caption_every_encoder_resumes) {
     for (int i = 0; i < 3; i++) {
         mmc_caption_config c = mmc_caption_config_default();
         TINY_IMAGE(c);
-        strcpy(c.image_encoder, img[i]);
+        strcpy(c.image.encoder, img[i]);
         c.pool_grid = 2, c.word_dim = 8, c.hidden = 8, c.dec_heads = 2, c.dec_layers = 1;
         c.batch_size = 6, c.warmup_steps = 2, c.val_max_images = 4, c.dropout = 0.1f;
         resume_exact(train_caption, &c, dir, img[i]);
@@ -138,10 +138,10 @@ TEST(encoder_vqa_every_encoder_resumes) {
     for (int i = 0; i < 4; i++) {
         mmc_vqa_config c = mmc_vqa_config_default("vqa", runs[i][0]);
         TINY_IMAGE(c);
-        strcpy(c.image_encoder, runs[i][1]);
-        strcpy(c.text_encoder, runs[i][2]);
-        memset(c.cnn_strides, 0, sizeof c.cnn_strides);
-        c.pool_grid = 2, c.image_dim = 8, c.word_dim = 6, c.text_hidden = 8, c.text_heads = 2, c.fuse_dim = 8, c.hidden = 8;
+        strcpy(c.image.encoder, runs[i][1]);
+        strcpy(c.text.encoder, runs[i][2]);
+        memset(c.image.cnn_strides, 0, sizeof c.image.cnn_strides);
+        c.pool_grid = 2, c.image_dim = 8, c.text.word_dim = 6, c.text.text_hidden = 8, c.text.text_heads = 2, c.fuse_dim = 8, c.hidden = 8;
         c.film_from = 1, c.batch_images = 4, c.per_image = 2, c.dropout = 0.1f;
         char tag[48];
         snprintf(tag, sizeof tag, "%s-%s-%s", runs[i][0], runs[i][1], runs[i][2]);

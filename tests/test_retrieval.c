@@ -14,22 +14,22 @@ static mmc_retrieval_config tiny_config(void) {
     mmc_retrieval_config c = mmc_retrieval_config_default();
     c.image_size = 32;
     int w[6] = {8, 16, 32, 0, 0, 0};
-    memcpy(c.cnn_widths, w, sizeof w);
-    c.word_dim = 32;
-    c.text_hidden = 64;
+    memcpy(c.image.cnn_widths, w, sizeof w);
+    c.text.word_dim = 32;
+    c.text.text_hidden = 64;
     c.embed_dim = 64;
     c.batch_size = 16;
     c.lr = 3e-3f;
     c.warmup_steps = 5;
     c.augment_shift = 0;
-    c.vit_patch = 8;
-    c.vit_dim = 32;
-    c.vit_depth = 1;
-    c.vit_heads = 2;
+    c.image.vit_patch = 8;
+    c.image.vit_dim = 32;
+    c.image.vit_depth = 1;
+    c.image.vit_heads = 2;
     int rw[4] = {8, 8, 16, 16}, rl[4] = {1, 1, 1, 1};
-    memcpy(c.resnet_widths, rw, sizeof rw);
-    memcpy(c.resnet_layers, rl, sizeof rl);
-    c.text_heads = 2;
+    memcpy(c.image.resnet_widths, rw, sizeof rw);
+    memcpy(c.image.resnet_layers, rl, sizeof rl);
+    c.text.text_heads = 2;
     return c;
 }
 
@@ -123,8 +123,8 @@ TEST(retrieval_save_load_same_embeddings) {
     for (int k = 0; k < 4; k++) {
         mmc_error err = {0};
         mmc_retrieval_config c = tiny_config();
-        strcpy(c.image_encoder, encs[k][0]);
-        strcpy(c.text_encoder, encs[k][1]);
+        strcpy(c.image.encoder, encs[k][0]);
+        strcpy(c.text.encoder, encs[k][1]);
         c.max_len = 16;
         mmc_retrieval *a = mmc_retrieval_create(&c, tiny_vocab(&err), 7, &err);
         REQUIRE(a, "create %s/%s: %s", encs[k][0], encs[k][1], err.msg);
@@ -329,9 +329,9 @@ TEST(retrieval_config_hostile) {
 
 TEST(retrieval_config_round_trip) {
     mmc_retrieval_config a = mmc_retrieval_config_default(), b = mmc_retrieval_config_default();
-    strcpy(a.text_encoder, "lstm");
+    strcpy(a.text.encoder, "lstm");
     a.lr = 1.2345e-3f;
-    a.cnn_widths[2] = 7;
+    a.image.cnn_widths[2] = 7;
     a.temperature = 0.05f;
     char *s = mmc_retrieval_config_to_json(&a);
     REQUIRE(s, "to_json");
@@ -455,7 +455,7 @@ TEST(retrieval_subword_unknown_words) {
     for (int sub = 0; sub < 2; sub++) {
         mmc_retrieval_config c = tiny_config();
         c.max_len = 16;
-        strcpy(c.text_encoder, "bag");
+        strcpy(c.text.encoder, "bag");
         c.subword_buckets = sub ? 4096 : 0;
         mmc_retrieval *m = mmc_retrieval_create(&c, tiny_vocab(&err), 7, &err);
         REQUIRE(m, "create: %s", err.msg);

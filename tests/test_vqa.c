@@ -19,11 +19,11 @@ static mmc_vqa_config tiny_cfg(const char *fusion, const char *combine) {
     mmc_vqa_config c = mmc_vqa_config_default("vqa", fusion);
     c.image_size = 16;
     int w[6] = {4, 6, 0, 0, 0, 0};
-    memcpy(c.cnn_widths, w, sizeof w);
+    memcpy(c.image.cnn_widths, w, sizeof w);
     c.pool_grid = 2;
     c.image_dim = 8;
-    c.word_dim = 6;
-    c.text_hidden = 8;
+    c.text.word_dim = 6;
+    c.text.text_hidden = 8;
     c.fuse_dim = 8;
     c.hidden = 8;
     c.early_stage = 1;
@@ -35,13 +35,13 @@ static mmc_vqa_config tiny_cfg(const char *fusion, const char *combine) {
     c.joint_heads = 2;
     c.dropout = 0.0f;
     c.max_len = 14;
-    c.coord = 1;
+    c.image.coord = 1;
     if (combine && !strcmp(combine, "attention-old")) { /* the keys' values before they existed */
         combine = "attention";
         strcpy(c.att_score, "additive");
         strcpy(c.att_fuse, "concat");
         strcpy(c.text_pool, "last");
-        c.coord = 0;
+        c.image.coord = 0;
     }
     if (combine) snprintf(c.combine, sizeof c.combine, "%s", combine);
     return c;
@@ -377,7 +377,7 @@ TEST(vqa_config_refused) {
     REQUIRE(js && mmc_vqa_config_parse(&d, js, strlen(js), "x", &err) == MMC_OK, "round trip: %s", err.msg);
     char *js2 = mmc_vqa_config_to_json(&d);
     CHECK(js2 && !strcmp(js, js2) && strstr(js, "\"bilinear\""), "the config does not round-trip through JSON");
-    CHECK(c.lr == d.lr && c.warmup == d.warmup && c.cnn_widths[1] == d.cnn_widths[1] && d.cnn_widths[2] == 0, "values changed");
+    CHECK(c.lr == d.lr && c.warmup == d.warmup && c.image.cnn_widths[1] == d.image.cnn_widths[1] && d.image.cnn_widths[2] == 0, "values changed");
     mmc_free(js);
     mmc_free(js2);
 }
@@ -444,9 +444,9 @@ static void old_run_folder(const char *fusion) {
     strcpy(c.att_score, "additive");
     strcpy(c.att_fuse, "concat");
     strcpy(c.text_pool, "last");
-    c.coord = 0;
+    c.image.coord = 0;
     int st[6] = {2, 2, 0, 0, 0, 0};
-    memcpy(c.cnn_strides, st, sizeof st);
+    memcpy(c.image.cnn_strides, st, sizeof st);
     mmc_error err = {0};
     mmc_retrieval_train_opts o = mmc_retrieval_train_defaults();
     o.data_dir = dir, o.run_dir = run, o.steps = 2, o.val_split = "";
@@ -481,9 +481,9 @@ static void old_run_folder(const char *fusion) {
     mmc_vqa *b = mmc_vqa_load(run, NULL, &err);
     REQUIRE(b, "an old config.json: %s", err.msg);
     const mmc_vqa_config *bc = mmc_vqa_get_config(b);
-    CHECK(!strcmp(bc->att_score, "additive") && !strcmp(bc->att_fuse, "concat") && bc->coord == 0 && bc->cnn_strides[0] == 0 &&
+    CHECK(!strcmp(bc->att_score, "additive") && !strcmp(bc->att_fuse, "concat") && bc->image.coord == 0 && bc->image.cnn_strides[0] == 0 &&
               !strcmp(bc->text_pool, "last"),
-          "old defaults not restored: %s %s coord %d stride %d", bc->att_score, bc->att_fuse, bc->coord, bc->cnn_strides[0]);
+          "old defaults not restored: %s %s coord %d stride %d", bc->att_score, bc->att_fuse, bc->image.coord, bc->image.cnn_strides[0]);
     if (!strcmp(fusion, "late"))
         CHECK(mmc_params_find(mmc_vqa_params(b), "fusion.attention.glimpses.weight"), "no additive attention weights");
     mmc_image img = {0};
@@ -521,12 +521,12 @@ TEST(vqa_defaults_per_fusion) {
     CHECK(!strcmp(d.fusion, "hybrid"), "default fusion %s", d.fusion);
     for (int k = 0; k < 2; k++) {
         const mmc_vqa_config *c = k ? &l : &d;
-        CHECK(c->coord == 1 && c->cnn_strides[3] == 1 && c->cnn_widths[3] == 128 && !strcmp(c->text_pool, "last+mean"),
+        CHECK(c->image.coord == 1 && c->image.cnn_strides[3] == 1 && c->image.cnn_widths[3] == 128 && !strcmp(c->text_pool, "last+mean"),
               "%s: backbone defaults", c->fusion);
     }
     CHECK(d.per_image == 4 && l.per_image == 10, "questions per image: hybrid %d, late %d", d.per_image, l.per_image);
     CHECK(d.film_from == 2 && d.lr == 1e-3f, "hybrid: FiLM from stage %d, lr %g", d.film_from, d.lr);
-    CHECK(e.coord == 0 && e.cnn_strides[3] == 2 && e.cnn_widths[0] == 16 && !strcmp(e.text_pool, "last"), "early changed");
+    CHECK(e.image.coord == 0 && e.image.cnn_strides[3] == 2 && e.image.cnn_widths[0] == 16 && !strcmp(e.text_pool, "last"), "early changed");
     mmc_error err = {0};
     CHECK(mmc_vqa_config_check(&d, "default", &err) == MMC_OK, "the default config is refused: %s", err.msg);
 }

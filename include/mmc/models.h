@@ -1,6 +1,6 @@
 /*
  * mmc/models.h — the task models (src/models), one header each under mmc/models/:
- * retrieval, caption, vqa, decode, embedder, clip.
+ * encoders (the settings the tasks share), retrieval, caption, vqa, decode, embedder, clip.
  */
 #ifndef MMC_MODELS_H
 #define MMC_MODELS_H
@@ -8,6 +8,7 @@
 /* ------------------------------------------------------------------- models */
 /* src/models: task models built from nn modules. */
 
+#include "models/encoders.h"
 #include "models/retrieval.h"
 #include "models/caption.h"
 #include "models/vqa.h"

@@ -185,16 +185,16 @@ static int retrieval_train(int warmup, int steps, bench_result *r, mmc_error *er
     enum { T = 16, V = 5000 };
     const int B = bench_small() ? 4 : 128, S = bench_small() ? 16 : 64;
     mmc_retrieval_config c = mmc_retrieval_config_default();
-    strcpy(c.image_encoder, "resnet");
+    strcpy(c.image.encoder, "resnet");
     strcpy(c.image_pool, "avg");
     int rl[4] = {2, 2, 2, 2}, rw[4] = {32, 64, 128, 256};
-    memcpy(c.resnet_layers, rl, sizeof rl);
-    memcpy(c.resnet_widths, rw, sizeof rw);
+    memcpy(c.image.resnet_layers, rl, sizeof rl);
+    memcpy(c.image.resnet_widths, rw, sizeof rw);
     c.image_size = S;
-    strcpy(c.text_encoder, "gru");
-    c.word_dim = 256;
-    c.text_hidden = 512;
-    c.text_layers = 1;
+    strcpy(c.text.encoder, "gru");
+    c.text.word_dim = 256;
+    c.text.text_hidden = 512;
+    c.text.text_layers = 1;
     c.embed_dim = 256;
     c.max_len = T;
     strcpy(c.loss, "infonce");
@@ -251,8 +251,8 @@ static int retrieval_train(int warmup, int steps, bench_result *r, mmc_error *er
     r->unit = "pairs/s";
     /* image tower, projections, GRU (3 gates over [x, h]) and the B × B similarity */
     r->flops = resnet_train_flops(B, S, rw) + linear_train_flops(B, rw[3], c.embed_dim) +
-               linear_train_flops(B, c.text_hidden, c.embed_dim) +
-               linear_train_flops((double)B * T, c.word_dim + c.text_hidden, 3 * c.text_hidden) +
+               linear_train_flops(B, c.text.text_hidden, c.embed_dim) +
+               linear_train_flops((double)B * T, c.text.word_dim + c.text.text_hidden, 3 * c.text.text_hidden) +
                linear_train_flops(B, c.embed_dim, B);
 done:
     mmc_ctx_free(ctx);

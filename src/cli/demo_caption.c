@@ -16,9 +16,9 @@
 
 static void tiny_config(mmc_caption_config *c) {
     c->image_size = 32;
-    memset(c->cnn_widths, 0, sizeof c->cnn_widths);
-    c->cnn_widths[0] = 8;
-    c->cnn_widths[1] = 16;
+    memset(c->image.cnn_widths, 0, sizeof c->image.cnn_widths);
+    c->image.cnn_widths[0] = 8;
+    c->image.cnn_widths[1] = 16;
     c->pool_grid = 2;
     c->hidden = 32;
     c->dec_layers = 1;

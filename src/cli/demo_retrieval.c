@@ -78,12 +78,12 @@ static int test_scene(const demo_ctx *d, int64_t i, mmc_shapes_scene *sc) {
 
 static void tiny_config(mmc_retrieval_config *c) {
     c->image_size = 32;
-    memset(c->cnn_widths, 0, sizeof c->cnn_widths);
-    c->cnn_widths[0] = 8;
-    c->cnn_widths[1] = 16;
+    memset(c->image.cnn_widths, 0, sizeof c->image.cnn_widths);
+    c->image.cnn_widths[0] = 8;
+    c->image.cnn_widths[1] = 16;
     c->embed_dim = 32;
-    c->word_dim = 16;
-    c->text_hidden = 32;
+    c->text.word_dim = 16;
+    c->text.text_hidden = 32;
     c->batch_size = 16;
 }
 

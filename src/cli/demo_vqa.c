@@ -15,13 +15,13 @@
 
 static void tiny_config(mmc_vqa_config *c) {
     c->image_size = 32;
-    memset(c->cnn_widths, 0, sizeof c->cnn_widths);
-    c->cnn_widths[0] = 8;
-    c->cnn_widths[1] = 16;
+    memset(c->image.cnn_widths, 0, sizeof c->image.cnn_widths);
+    c->image.cnn_widths[0] = 8;
+    c->image.cnn_widths[1] = 16;
     c->pool_grid = 2;
     c->image_dim = 32;
-    c->word_dim = 16;
-    c->text_hidden = 32;
+    c->text.word_dim = 16;
+    c->text.text_hidden = 32;
     c->fuse_dim = 32;
     c->hidden = 32;
     c->joint_dim = 32;

@@ -27,7 +27,7 @@ static int image_init(mmc_captioner *m, mmc_rng *rng, mmc_error *err) {
     enc_image_cfg ic;
     cap_encoder_cfg(c, &ic);
     enc_image *e = &m->img;
-    if (enc_image_init(e, enc_image_find(c->image_encoder), &ic, &m->P, "image_encoder", rng, &m->drop_rng, NULL, NULL, err))
+    if (enc_image_init(e, enc_image_find(c->image.encoder), &ic, &m->P, "image_encoder", rng, &m->drop_rng, NULL, NULL, err))
         return err->code;
     m->C = e->C;
     if (enc_image_caps(e) & ENC_CAP_TOKENS) { /* vit: every token is a region */

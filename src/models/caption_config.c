@@ -16,18 +16,10 @@
 mmc_caption_config mmc_caption_config_default(void) {
     mmc_caption_config c;
     memset(&c, 0, sizeof c);
-    strcpy(c.image_encoder, "cnn");
-    c.image_size = 64;
+    c.image = mmc_image_encoder_defaults(); /* resnet 1-1-1-1 of 32-64-128-128, vit 8/128/4/4 */
     int w[6] = {32, 64, 128, 128, 0, 0};
-    memcpy(c.cnn_widths, w, sizeof w);
-    c.cnn_depth = 1;
-    int rl[4] = {1, 1, 1, 1}, rw[4] = {32, 64, 128, 128};
-    memcpy(c.resnet_layers, rl, sizeof rl);
-    memcpy(c.resnet_widths, rw, sizeof rw);
-    c.vit_patch = 8;
-    c.vit_dim = 128;
-    c.vit_depth = 4;
-    c.vit_heads = 4;
+    memcpy(c.image.cnn_widths, w, sizeof w);
+    c.image_size = 64;
     c.pool_grid = 4;
     strcpy(c.decoder, "transformer");
     strcpy(c.image_input, "step0");
@@ -61,19 +53,12 @@ int cap_decoder_kind(const char *s) {
          : !strcmp(s, "transformer") ? CAP_DEC_TRANSFORMER : 0;
 }
 
-/* The key table (config_keys.h): parsing, printing and the unknown-key check. */
+/* The key table (config_keys.h): parsing, printing and the unknown-key check. The image
+ * encoders' keys come from the registry (enc_cfg_table); word_dim, hidden, dropout are the
+ * decoder's own (caption has no text encoder). */
 #define OFF(f) offsetof(mmc_caption_config, f)
 static const cfg_key KEYS[] = {
-    {"image_encoder", CFG_STR, OFF(image_encoder), 0, 16},
     {"image_size", CFG_INT, OFF(image_size), 8, 512},
-    {"cnn_widths", CFG_INTS, OFF(cnn_widths), 1, 6},
-    {"cnn_depth", CFG_INT, OFF(cnn_depth), 1, 2},
-    {"resnet_layers", CFG_INTS, OFF(resnet_layers), 4, 4},
-    {"resnet_widths", CFG_INTS, OFF(resnet_widths), 4, 4},
-    {"vit_patch", CFG_INT, OFF(vit_patch), 2, 64},
-    {"vit_dim", CFG_INT, OFF(vit_dim), 8, 2048},
-    {"vit_depth", CFG_INT, OFF(vit_depth), 1, 24},
-    {"vit_heads", CFG_INT, OFF(vit_heads), 1, 32},
     {"pool_grid", CFG_INT, OFF(pool_grid), 1, 16},
     {"decoder", CFG_STR, OFF(decoder), 0, 16},
     {"image_input", CFG_STR, OFF(image_input), 0, 8},
@@ -101,10 +86,12 @@ static const cfg_key KEYS[] = {
     {"val_max_images", CFG_INT, OFF(val_max_images), 0, 100000000},
 };
 #define NKEYS ((int)(sizeof KEYS / sizeof KEYS[0]))
+static const char *const NOT_TAKEN[] = {"cnn_strides", "coord", "norm_groups", NULL}; /* caption's cnn has none of them */
+
+static cfg_table table(void) { return enc_cfg_table(KEYS, NKEYS, OFF(image), ENC_NONE, NOT_TAKEN); }
 
 int mmc_caption_config_check(const mmc_caption_config *c, const char *name, mmc_error *err) {
     if (!name) name = "config";
-    if (enc_check_name(MMC_MOD_IMAGE, c->image_encoder, name, "image_encoder", err)) return err->code;
     int dk = cap_decoder_kind(c->decoder);
     if (!dk)
         return mmc_error_set(err, MMC_ERR_INPUT, "%s: decoder '%s' is not one of transformer, attention, lstm, gru", name, c->decoder);
@@ -116,8 +103,9 @@ int mmc_caption_config_check(const mmc_caption_config *c, const char *name, mmc_
         return mmc_error_set(err, MMC_ERR_INPUT, "%s: lang '%s' is not en or zh", name, c->lang);
     if (strcmp(c->train_captions, "all") && strcmp(c->train_captions, "first"))
         return mmc_error_set(err, MMC_ERR_INPUT, "%s: train_captions '%s' is not all or first", name, c->train_captions);
-    int rc = cfg_check_image_encoders(c->cnn_widths, c->resnet_layers, c->resnet_widths, c->vit_dim, c->vit_heads, name, err);
-    if (rc) return rc;
+    enc_image_cfg ic;
+    cap_encoder_cfg(c, &ic);
+    if (enc_image_check(&ic, name, err)) return err->code;
     if (dk == CAP_DEC_TRANSFORMER && c->hidden % c->dec_heads)
         return mmc_error_set(err, MMC_ERR_INPUT, "%s: hidden %d is not a multiple of dec_heads %d", name, c->hidden, c->dec_heads);
     if ((dk == CAP_DEC_LSTM || dk == CAP_DEC_GRU) && c->dec_layers > CAP_MAX_RNN_LAYERS)
@@ -129,9 +117,7 @@ int mmc_caption_config_check(const mmc_caption_config *c, const char *name, mmc_
 }
 
 void cap_encoder_cfg(const mmc_caption_config *c, enc_image_cfg *ic) {
-    memset(ic, 0, sizeof *ic);
-    enc_image_cfg_from_task(ic, KEYS, NKEYS, c);
-    ic->norm = ENC_NORM_BATCH;
+    *ic = (enc_image_cfg){.o = c->image, .image_size = c->image_size, .dropout = c->dropout, .norm = ENC_NORM_BATCH};
 }
 
 static int check(const void *c, const char *name, mmc_error *err) { return mmc_caption_config_check(c, name, err); }
@@ -139,7 +125,8 @@ static int check(const void *c, const char *name, mmc_error *err) { return mmc_c
 int mmc_caption_config_parse(mmc_caption_config *c, const char *text, size_t n, const char *name, mmc_error *err) {
     /* what save writes besides the keys, for other readers: the vocabulary, the trainer's notes */
     static const char *const skip[] = {"tokenizer", "training", NULL};
-    return cfg_parse(KEYS, NKEYS, "caption", skip, check, c, sizeof *c, text, n, name, err);
+    cfg_table t = table();
+    return cfg_parse(&t, "caption", skip, check, c, sizeof *c, text, n, name, err);
 }
 
 static int parse(void *c, const char *text, size_t n, const char *name, mmc_error *err) {
@@ -149,10 +136,6 @@ static int parse(void *c, const char *text, size_t n, const char *name, mmc_erro
 int mmc_caption_config_load(mmc_caption_config *c, const char *path, mmc_error *err) { return cfg_load(path, parse, c, err); }
 
 char *mmc_caption_config_to_json(const mmc_caption_config *c) {
-    cJSON *o = cJSON_CreateObject();
-    if (!o || !cJSON_AddStringToObject(o, "task", "caption") || !cfg_add_all(o, KEYS, NKEYS, c)) {
-        cJSON_Delete(o);
-        return NULL;
-    }
-    return cfg_print(o);
+    cfg_table t = table();
+    return cfg_to_json(&t, "caption", c);
 }

@@ -233,7 +233,7 @@ static void describe(void *self, const mmc_train_loop *L, char *buf, size_t n) {
              "caption: %d %s training images, vocab %d, max_len %d, %" PRId64 " parameters, image %s (%d regions), decoder %s, "
              "batch %d, %" PRId64 " steps/epoch",
              t->n_train, t->cfg.lang, mmc_tokenizer_vocab_size(mmc_captioner_tokenizer(t->m)), t->cfg.max_len,
-             mmc_params_count(L->spec.params, MMC_PARAM), t->cfg.image_encoder, t->m->L, t->cfg.decoder, t->B, t->spe);
+             mmc_params_count(L->spec.params, MMC_PARAM), t->cfg.image.encoder, t->m->L, t->cfg.decoder, t->B, t->spe);
 }
 
 static const char *end_note(void *self, const mmc_train_loop *L) {

@@ -5,9 +5,19 @@
 #include <math.h>
 #include <string.h>
 
-const cfg_key *cfg_find(const cfg_key *keys, int n, const char *name) {
-    for (int i = 0; name && i < n; i++)
-        if (!strcmp(name, keys[i].name)) return &keys[i];
+void cfg_table_add(cfg_table *t, const cfg_key *keys, int n, size_t off) {
+    if (n > 0 && t->n_parts < CFG_MAX_PARTS) t->part[t->n_parts++] = (struct cfg_part){keys, n, off};
+}
+
+const cfg_key *cfg_find(const cfg_table *t, const char *name, size_t *off) {
+    for (int i = 0; name && t->without && t->without[i]; i++)
+        if (!strcmp(name, t->without[i])) return NULL;
+    for (int p = 0; name && p < t->n_parts; p++)
+        for (int i = 0; i < t->part[p].n; i++)
+            if (!strcmp(name, t->part[p].keys[i].name)) {
+                if (off) *off = t->part[p].off;
+                return &t->part[p].keys[i];
+            }
     return NULL;
 }
 
@@ -45,16 +55,17 @@ int cfg_read(const cfg_key *k, const cJSON *it, void *base, const char *name, mm
     return MMC_OK;
 }
 
-int cfg_read_object(const cfg_key *keys, int n, const cJSON *root, const char *const *skip, void *base,
-                    const char *name, mmc_error *err) {
+int cfg_read_object(const cfg_table *t, const cJSON *root, const char *const *skip, void *base, const char *name,
+                    mmc_error *err) {
     for (const cJSON *it = root->child; it; it = it->next) {
         if (!it->string) return mmc_error_set(err, MMC_ERR_INPUT, "%s: a key without a name", name);
         int skipped = 0;
         for (int i = 0; skip && skip[i] && !skipped; i++) skipped = !strcmp(it->string, skip[i]);
         if (skipped) continue;
-        const cfg_key *k = cfg_find(keys, n, it->string);
+        size_t off = 0;
+        const cfg_key *k = cfg_find(t, it->string, &off);
         if (!k) return mmc_error_set(err, MMC_ERR_INPUT, "%s: unknown key '%s'", name, it->string);
-        int rc = cfg_read(k, it, base, name, err);
+        int rc = cfg_read(k, it, (char *)base + off, name, err);
         if (rc) return rc;
     }
     return MMC_OK;
@@ -70,7 +81,7 @@ int cfg_parse_object(const char *text, size_t n, const char *name, cJSON **root,
     return MMC_OK;
 }
 
-int cfg_parse(const cfg_key *keys, int n, const char *task, const char *const *skip,
+int cfg_parse(const cfg_table *tb, const char *task, const char *const *skip,
               int (*check)(const void *c, const char *name, mmc_error *err), void *c, size_t size, const char *text,
               size_t len, const char *name, mmc_error *err) {
     if (!name) name = "config";
@@ -90,7 +101,7 @@ int cfg_parse(const cfg_key *keys, int n, const char *task, const char *const *s
     int ns = 0;
     while (skip && skip[ns] && ns < 15) skips[ns] = skip[ns], ns++;
     if (task) skips[ns] = "task";
-    if (!rc) rc = cfg_read_object(keys, n, root, skips, tmp, name, err);
+    if (!rc) rc = cfg_read_object(tb, root, skips, tmp, name, err);
     cJSON_Delete(root);
     if (!rc && check) rc = check(tmp, name, err);
     if (!rc) memcpy(c, tmp, size);
@@ -109,31 +120,34 @@ int cfg_load(const char *path, int (*parse)(void *c, const char *text, size_t n,
     return rc;
 }
 
-int cfg_add_all(cJSON *o, const cfg_key *keys, int n, const void *base) {
-    for (int i = 0; i < n; i++) {
-        const cfg_key *k = &keys[i];
-        const char *p = (const char *)base + k->off;
-        cJSON *v = NULL;
-        if (k->type == CFG_STR) v = cJSON_CreateString(p);
-        else if (k->type == CFG_INT) v = cJSON_CreateNumber(*(const int *)p);
-        else if (k->type == CFG_FLOAT) v = cJSON_CreateNumber((double)*(const float *)p);
-        else {
-            const int *a = (const int *)p;
-            int m = 0;
-            while (m < (int)k->hi && a[m] > 0) m++;
-            if (m == 0) continue; /* an array that is all zeros means "absent": e.g. VQA cnn_strides of old runs */
-            v = cJSON_CreateIntArray(a, m);
+int cfg_add_all(cJSON *o, const cfg_table *t, const void *base) {
+    for (int q = 0; q < t->n_parts; q++)
+        for (int i = 0; i < t->part[q].n; i++) {
+            const cfg_key *k = &t->part[q].keys[i];
+            if (cfg_find(t, k->name, NULL) != k) continue; /* not taken, or an earlier part's */
+            const char *p = (const char *)base + t->part[q].off + k->off;
+            cJSON *v = NULL;
+            if (k->type == CFG_STR) v = cJSON_CreateString(p);
+            else if (k->type == CFG_INT) v = cJSON_CreateNumber(*(const int *)p);
+            else if (k->type == CFG_FLOAT) v = cJSON_CreateNumber((double)*(const float *)p);
+            else {
+                const int *a = (const int *)p;
+                int m = 0;
+                while (m < (int)k->hi && a[m] > 0) m++;
+                if (m == 0) continue; /* an array that is all zeros means "absent": e.g. VQA cnn_strides of old runs */
+                v = cJSON_CreateIntArray(a, m);
+            }
+            if (!v || !cJSON_AddItemToObject(o, k->name, v)) {
+                cJSON_Delete(v);
+                return 0;
+            }
         }
-        if (!v || !cJSON_AddItemToObject(o, k->name, v)) {
-            cJSON_Delete(v);
-            return 0;
-        }
-    }
     return 1;
 }
 
-char *cfg_print(cJSON *o) {
-    char *s = o ? cJSON_Print(o) : NULL;
+char *cfg_to_json(const cfg_table *t, const char *task, const void *base) {
+    cJSON *o = cJSON_CreateObject();
+    char *s = o && (!task || cJSON_AddStringToObject(o, "task", task)) && cfg_add_all(o, t, base) ? cJSON_Print(o) : NULL;
     cJSON_Delete(o);
     if (!s) return NULL;
     size_t n = strlen(s);
@@ -141,19 +155,4 @@ char *cfg_print(cJSON *o) {
     if (r) memcpy(r, s, n + 1);
     cJSON_free(s);
     return r;
-}
-
-int cfg_check_image_encoders(const int *cnn_widths, const int *resnet_layers, const int *resnet_widths, int vit_dim,
-                             int vit_heads, const char *name, mmc_error *err) {
-    int stages = 0;
-    while (stages < 6 && cnn_widths[stages] > 0) stages++;
-    for (int i = stages; i < 6; i++)
-        if (cnn_widths[i] != 0) return mmc_error_set(err, MMC_ERR_INPUT, "%s: cnn_widths has a 0 before its end", name);
-    if (stages == 0) return mmc_error_set(err, MMC_ERR_INPUT, "%s: cnn_widths is empty", name);
-    for (int i = 0; i < 4; i++)
-        if (resnet_layers[i] < 1 || resnet_layers[i] > 16 || resnet_widths[i] < 1)
-            return mmc_error_set(err, MMC_ERR_INPUT, "%s: resnet_layers and resnet_widths need 4 positive entries (layers <= 16)", name);
-    if (vit_dim % vit_heads)
-        return mmc_error_set(err, MMC_ERR_INPUT, "%s: vit_dim %d is not a multiple of vit_heads %d", name, vit_dim, vit_heads);
-    return MMC_OK;
 }

@@ -1,5 +1,5 @@
 /* config_keys.h — the typed key tables behind the JSON configs of the trainable models
- * (retrieval, captioning, VQA). Each model lists its keys once — name, type, place in its
+ * (retrieval, captioning, VQA). Each model lists its own keys once, each encoder its own — name, type, place in its
  * config struct, allowed range — and that one table drives parsing, printing and the
  * unknown-key check, so they cannot disagree. Not installed. */
 #ifndef MMC_CONFIG_KEYS_H
@@ -23,8 +23,29 @@ typedef struct cfg_key {
 } cfg_key;
 #define CFG_INTS_MAX 8
 
-/* The key called name, or NULL. */
-const cfg_key *cfg_find(const cfg_key *keys, int n, const char *name);
+/* A config's whole key table, in parts: the task's own keys (offsets into its config) and
+ * the keys of each encoder whose settings the config embeds (offsets into
+ * mmc_image_encoder_opts / mmc_text_encoder_opts, the part placed at the embedded struct:
+ * enc_cfg_table). The first part that lists a name has it, for the reader and the writer
+ * alike (encoders share keys: word_dim). `without` (NULL-terminated, may be NULL): keys of
+ * the parts that this config does not take: refused as unknown, never written. */
+#define CFG_MAX_PARTS 24
+typedef struct cfg_table {
+    struct cfg_part {
+        const cfg_key *keys;
+        int n;
+        size_t off;
+    } part[CFG_MAX_PARTS];
+    int n_parts;
+    const char *const *without;
+} cfg_table;
+
+/* Appends a part (ignored past CFG_MAX_PARTS or when n is 0). */
+void cfg_table_add(cfg_table *t, const cfg_key *keys, int n, size_t off);
+
+/* The key called name and, in *off (may be NULL), its part's offset; NULL if the config
+ * does not take it. */
+const cfg_key *cfg_find(const cfg_table *t, const char *name, size_t *off);
 
 /* Stores the JSON value it into the struct at base as key k says, after checking its type
  * and range; errors name the file (name) and the key. */
@@ -32,8 +53,8 @@ int cfg_read(const cfg_key *k, const cJSON *it, void *base, const char *name, mm
 
 /* Reads every member of the object root through the table: a member named in skip (a
  * NULL-terminated list; may be NULL) is passed over, an unknown one is an error. */
-int cfg_read_object(const cfg_key *keys, int n, const cJSON *root, const char *const *skip, void *base,
-                    const char *name, mmc_error *err);
+int cfg_read_object(const cfg_table *t, const cJSON *root, const char *const *skip, void *base, const char *name,
+                    mmc_error *err);
 
 /* Parses text as a JSON object into *root (cJSON_Delete it); MMC_ERR_INPUT otherwise. */
 int cfg_parse_object(const char *text, size_t n, const char *name, cJSON **root, mmc_error *err);
@@ -43,7 +64,7 @@ int cfg_parse_object(const char *text, size_t n, const char *name, cJSON **root,
  * into a copy of the struct at c (size bytes), then check(copy) when check is not NULL;
  * only if all of it passes is the copy written back to c, so a bad config changes
  * nothing. */
-int cfg_parse(const cfg_key *keys, int n, const char *task, const char *const *skip,
+int cfg_parse(const cfg_table *t, const char *task, const char *const *skip,
               int (*check)(const void *c, const char *name, mmc_error *err), void *c, size_t size, const char *text,
               size_t len, const char *name, mmc_error *err);
 
@@ -54,16 +75,10 @@ int cfg_load(const char *path, int (*parse)(void *c, const char *text, size_t n,
 /* Adds every key of the table, with its value in the struct at base, to the object o (an
  * int array that is all zeros is left out: absent, as it was read). Returns 0 when out of
  * memory. */
-int cfg_add_all(cJSON *o, const cfg_key *keys, int n, const void *base);
+int cfg_add_all(cJSON *o, const cfg_table *t, const void *base);
 
-/* o printed as indented JSON in an mmc_malloc'd string (NULL when out of memory); o is
- * deleted either way. */
-char *cfg_print(cJSON *o);
-
-/* The checks every image encoder config shares: cnn_widths (6 entries, positive ones
- * first, at least one), resnet_layers / resnet_widths (4 positive entries, layers <= 16),
- * vit_dim a multiple of vit_heads. */
-int cfg_check_image_encoders(const int *cnn_widths, const int *resnet_layers, const int *resnet_widths, int vit_dim,
-                             int vit_heads, const char *name, mmc_error *err);
+/* The config at base as indented JSON (mmc_malloc'd; NULL when out of memory): "task":
+ * task first when task is not NULL, then every key of the table. */
+char *cfg_to_json(const cfg_table *t, const char *task, const void *base);
 
 #endif

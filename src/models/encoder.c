@@ -1,9 +1,11 @@
 /* encoder.c — the encoder registry's one name table (a slot per modality) and what every
- * encoder shares: lookup, config copying by key name, init and forward dispatch.
+ * encoder shares: lookup, the key table and defaults of the settings, checks, init and
+ * forward dispatch.
  * To add an encoder: write encoder_<name>.c with its vtable and add it to TABLE below
  * (docs/architecture.md, "Add an encoder"). */
 #include "encoder.h"
 #include "internal.h"
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -60,43 +62,57 @@ int enc_check_name(enc_modality mod, const char *name, const char *file, const c
     return MMC_OK;
 }
 
-int enc_text_check(const char *name, const enc_text_cfg *tc, const char *file, mmc_error *err) {
-    const enc_text_vt *vt = enc_text_find(name);
-    if (vt == &enc_transformer && tc->text_heads > 0 && tc->word_dim % tc->text_heads)
-        return mmc_error_set(err, MMC_ERR_INPUT, "%s: word_dim %d is not a multiple of text_heads %d", file, tc->word_dim, tc->text_heads);
-    if ((vt == &enc_gru || vt == &enc_lstm) && tc->text_layers > ENC_MAX_RNN_LAYERS)
-        return mmc_error_set(err, MMC_ERR_INPUT, "%s: text_layers %d: recurrent encoders have at most %d layers", file, tc->text_layers,
-                             ENC_MAX_RNN_LAYERS);
-    return MMC_OK;
-}
+/* The key that names a modality's encoder, and the default name. */
+static const cfg_key NAME_KEY[MMC_MOD_COUNT] = {
+    [MMC_MOD_IMAGE] = {"image_encoder", CFG_STR, offsetof(mmc_image_encoder_opts, encoder), 0, 16},
+    [MMC_MOD_TEXT] = {"text_encoder", CFG_STR, offsetof(mmc_text_encoder_opts, encoder), 0, 16},
+};
 
-static size_t key_size(const cfg_key *k) {
-    return k->type == CFG_STR ? (size_t)k->hi : k->type == CFG_INTS ? sizeof(int) * (size_t)k->hi
-         : k->type == CFG_INT ? sizeof(int) : sizeof(float);
-}
-
-void enc_cfg_from_task(const cfg_key *enc_keys, int n_enc, void *out, const cfg_key *task_keys, int n_task,
-                       const void *task_cfg) {
-    for (int i = 0; i < n_enc; i++) {
-        const cfg_key *t = cfg_find(task_keys, n_task, enc_keys[i].name);
-        if (!t || t->type != enc_keys[i].type) continue;
-        size_t n = key_size(t) < key_size(&enc_keys[i]) ? key_size(t) : key_size(&enc_keys[i]);
-        memcpy((char *)out + enc_keys[i].off, (const char *)task_cfg + t->off, n);
+cfg_table enc_cfg_table(const cfg_key *keys, int n, size_t image_off, size_t text_off, const char *const *without) {
+    cfg_table t = {.without = without};
+    cfg_table_add(&t, keys, n, 0);
+    size_t off[2] = {image_off, text_off};
+    for (int mod = MMC_MOD_IMAGE; mod <= MMC_MOD_TEXT; mod++) {
+        if (off[mod] == ENC_NONE) continue;
+        cfg_table_add(&t, &NAME_KEY[mod], 1, off[mod]);
+        for (int i = 0; i < ENC_MAX_PER_MOD && TABLE[mod][i]; i++)
+            cfg_table_add(&t, ((const enc_head *)TABLE[mod][i])->keys, ((const enc_head *)TABLE[mod][i])->n_keys, off[mod]);
     }
+    return t;
 }
 
-void enc_image_cfg_from_task(enc_image_cfg *out, const cfg_key *task_keys, int n_task, const void *task_cfg) {
+mmc_image_encoder_opts mmc_image_encoder_defaults(void) {
+    mmc_image_encoder_opts o;
+    memset(&o, 0, sizeof o);
+    strcpy(o.encoder, "cnn");
     for (int i = 0; i < ENC_MAX_PER_MOD && TABLE[MMC_MOD_IMAGE][i]; i++) {
         const enc_image_vt *vt = TABLE[MMC_MOD_IMAGE][i];
-        enc_cfg_from_task(vt->keys, vt->n_keys, out, task_keys, n_task, task_cfg);
+        if (vt->defaults) vt->defaults(&o);
     }
+    return o;
 }
 
-void enc_text_cfg_from_task(enc_text_cfg *out, const cfg_key *task_keys, int n_task, const void *task_cfg) {
+mmc_text_encoder_opts mmc_text_encoder_defaults(void) {
+    mmc_text_encoder_opts o;
+    memset(&o, 0, sizeof o);
+    strcpy(o.encoder, "gru");
     for (int i = 0; i < ENC_MAX_PER_MOD && TABLE[MMC_MOD_TEXT][i]; i++) {
         const enc_text_vt *vt = TABLE[MMC_MOD_TEXT][i];
-        enc_cfg_from_task(vt->keys, vt->n_keys, out, task_keys, n_task, task_cfg);
+        if (vt->defaults) vt->defaults(&o);
     }
+    return o;
+}
+
+int enc_image_check(const enc_image_cfg *c, const char *file, mmc_error *err) {
+    int rc = enc_check_name(MMC_MOD_IMAGE, c->o.encoder, file, "image_encoder", err);
+    const enc_image_vt *vt = enc_image_find(c->o.encoder);
+    return rc ? rc : vt->check ? vt->check(c, file, err) : MMC_OK;
+}
+
+int enc_text_check(const enc_text_cfg *c, const char *file, mmc_error *err) {
+    int rc = enc_check_name(MMC_MOD_TEXT, c->o.encoder, file, "text_encoder", err);
+    const enc_text_vt *vt = enc_text_find(c->o.encoder);
+    return rc ? rc : vt->check ? vt->check(c, file, err) : MMC_OK;
 }
 
 /* ----------------------------------------------------------------- image */
@@ -142,7 +158,7 @@ int enc_text_init_embedding(enc_text *e, const enc_text_vt *vt, const enc_text_c
         return mmc_error_set(err, MMC_ERR_INPUT, "text encoder '%s' is not trainable", vt ? vt->name : "(none)");
     char name[64];
     snprintf(name, sizeof name, "%s.embedding", prefix);
-    return mmc_nn_embedding_init(&e->emb, P, name, vocab, cfg->word_dim, rng, err);
+    return mmc_nn_embedding_init(&e->emb, P, name, vocab, cfg->o.word_dim, rng, err);
 }
 
 int enc_text_init(enc_text *e, mmc_params *P, const char *prefix, mmc_rng *rng, mmc_error *err) {

@@ -5,11 +5,13 @@
  *   text   bag, gru, lstm, transformer; clip-text, bert (named, pretrained only)
  *   video, audio: empty slots, filled the same way by the encoders to come.
  *
- * An encoder is a vtable (its name, its config keys, init, forward) and a state struct
- * that tasks embed. The tasks keep their own config keys (their names and meanings are
- * part of their run folders); each task fills an enc_image_cfg / enc_text_cfg from its
- * config: the keys an encoder lists in its sub-table are copied by name
- * (enc_cfg_from_task), the rest (a task's own norm key, fusion hooks) the task sets.
+ * An encoder is a vtable (its name, its config keys and their defaults, its check, init,
+ * forward) and a state struct that tasks embed. Its keys are fields of the public
+ * settings struct of its modality (mmc_image_encoder_opts / mmc_text_encoder_opts,
+ * include/mmc/models/encoders.h), which every task config embeds; the task's key table
+ * takes them from here (enc_cfg_table), so they stand flat in config.json as they always
+ * have. A task builds an enc_image_cfg / enc_text_cfg of those settings and what it sets
+ * itself (image_size, max_len, dropout, its norm, fusion hooks).
  *
  * Image encoders give a feature map x (B, 3, S, S) -> (B, C, s, s) (ViT: its patch tokens
  * as an n × n grid), run stage by stage where the encoder has stages (VQA's FiLM and
@@ -37,19 +39,12 @@ typedef enum { MMC_MOD_IMAGE, MMC_MOD_TEXT, MMC_MOD_VIDEO, MMC_MOD_AUDIO, MMC_MO
 
 enum { ENC_NORM_BATCH = 1, ENC_NORM_GROUP, ENC_NORM_NONE };
 
-/* What the image encoders read. Keys (listed in each encoder's sub-table) are copied from
- * the task config by name; the fields below them are set by the task. */
+/* What the image encoders read: the task's settings (o) and what the task sets. */
 typedef struct enc_image_cfg {
-    int image_size;
-    int cnn_widths[6], cnn_strides[6]; /* cnn: channels per stage (0-terminated); stride of
-                                          each stage's first conv, 0 = 2 */
-    int cnn_depth;                     /* cnn: convs per stage (the rest stride 1), 0 = 1 */
-    int norm_groups;                   /* cnn with ENC_NORM_GROUP: gcd(width, this) groups */
-    int coord;                         /* cnn: (x, y) channels appended before each conv */
-    int resnet_layers[4], resnet_widths[4];
-    int vit_patch, vit_dim, vit_depth, vit_heads;
-    float dropout;                     /* vit */
+    mmc_image_encoder_opts o;          /* the keys (the task config's .image) */
     /* set by the task */
+    int image_size;
+    float dropout;                     /* vit */
     int norm;                          /* cnn: ENC_NORM_BATCH (default), _GROUP, _NONE (conv bias) */
     int bn_eval_batch;                 /* cnn BatchNorm outside training: the batch's statistics */
     int fused_bn_relu;                 /* BatchNorm + ReLU through mmc_batch_norm_act (retrieval's
@@ -70,7 +65,7 @@ typedef mmc_tensor *(*enc_stage_cond)(mmc_ctx *ctx, void *user, int stage, mmc_t
 
 typedef struct enc_image_vt {
     const char *name;
-    const cfg_key *keys;               /* its config sub-table (offsets into enc_image_cfg) */
+    const cfg_key *keys;               /* its config sub-table (offsets into mmc_image_encoder_opts) */
     int n_keys;
     unsigned caps;                     /* ENC_CAP_* */
     const char *pretrained;            /* non-NULL: a pretrained tower only; where it lives */
@@ -82,6 +77,9 @@ typedef struct enc_image_vt {
     mmc_tensor *(*pooled)(mmc_ctx *ctx, enc_image *e, mmc_tensor *x, int training); // (B, C)
     mmc_tensor *(*tokens)(mmc_ctx *ctx, enc_image *e, mmc_tensor *x, int training); // (B, L, C)
     int (*side)(const enc_image_cfg *cfg); /* the final map's side, before building */
+    void (*defaults)(mmc_image_encoder_opts *o); /* its keys' defaults */
+    /* its settings before building: MMC_ERR_INPUT naming the file and the key */
+    int (*check)(const enc_image_cfg *cfg, const char *file, mmc_error *err);
 } enc_image_vt;
 
 struct enc_image {
@@ -106,8 +104,9 @@ struct enc_image {
 /* --------------------------------------------------------------- text */
 
 typedef struct enc_text_cfg {
-    int word_dim, text_hidden, text_layers, text_heads, max_len;
-    float dropout;
+    mmc_text_encoder_opts o;           /* the keys (the task config's .text) */
+    int max_len;                       /* set by the task: transformer positions */
+    float dropout;                     /* set by the task: transformer */
 } enc_text_cfg;
 
 typedef struct enc_text enc_text;
@@ -130,6 +129,8 @@ typedef struct enc_text_vt {
     /* x (B, Te, word_dim), the embedded batch -> (B, out_dim) */
     mmc_tensor *(*forward)(mmc_ctx *ctx, enc_text *e, mmc_tensor *x, const enc_text_batch *tb, int training);
     int (*out_dim)(const enc_text_cfg *cfg); /* the pooled feature's width, before building */
+    void (*defaults)(mmc_text_encoder_opts *o);
+    int (*check)(const enc_text_cfg *cfg, const char *file, mmc_error *err);
 } enc_text_vt;
 
 struct enc_text {
@@ -157,17 +158,16 @@ const char *enc_names(enc_modality mod);
  * key and the choices (or, for a pretrained-only tower, where it can be used). */
 int enc_check_name(enc_modality mod, const char *name, const char *file, const char *key, mmc_error *err);
 
-/* The checks of a text encoder's settings before building: a transformer's word_dim is a
- * multiple of text_heads, recurrent encoders have at most ENC_MAX_RNN_LAYERS layers. */
-int enc_text_check(const char *name, const enc_text_cfg *tc, const char *file, mmc_error *err);
+/* The key table of a task config: its own keys (keys, n) and the keys of every encoder of
+ * each modality it embeds the settings of, at image_off / text_off (offsetof the .image /
+ * .text member; ENC_NONE: no such tower), less the keys named in without. */
+#define ENC_NONE ((size_t)-1)
+cfg_table enc_cfg_table(const cfg_key *keys, int n, size_t image_off, size_t text_off, const char *const *without);
 
-/* Copies, for every key of the encoder's sub-table, the task config's key of the same name
- * (task_keys, task_cfg) into the encoder config at out. Keys the task lacks stay as they are. */
-void enc_cfg_from_task(const cfg_key *enc_keys, int n_enc, void *out, const cfg_key *task_keys, int n_task,
-                       const void *task_cfg);
-/* All the image (text) encoders' keys copied from a task config. */
-void enc_image_cfg_from_task(enc_image_cfg *out, const cfg_key *task_keys, int n_task, const void *task_cfg);
-void enc_text_cfg_from_task(enc_text_cfg *out, const cfg_key *task_keys, int n_task, const void *task_cfg);
+/* The encoder named in c->o is trainable and its settings pass its check: MMC_ERR_INPUT
+ * naming the file and the key otherwise. */
+int enc_image_check(const enc_image_cfg *c, const char *file, mmc_error *err);
+int enc_text_check(const enc_text_cfg *c, const char *file, mmc_error *err);
 
 /* ----------------------------------------------------------------- image */
 

@@ -13,9 +13,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#define OFF(f) offsetof(enc_image_cfg, f)
+#define OFF(f) offsetof(mmc_image_encoder_opts, f)
 static const cfg_key KEYS[] = {
-    {"image_size", CFG_INT, OFF(image_size), 8, 512},
     {"cnn_widths", CFG_INTS, OFF(cnn_widths), 1, 6},
     {"cnn_strides", CFG_INTS, OFF(cnn_strides), 1, 6},
     {"cnn_depth", CFG_INT, OFF(cnn_depth), 1, 2},
@@ -25,11 +24,29 @@ static const cfg_key KEYS[] = {
 
 static int n_stages(const enc_image_cfg *c) {
     int n = 0;
-    while (n < ENC_MAX_STAGES && c->cnn_widths[n] > 0) n++;
+    while (n < ENC_MAX_STAGES && c->o.cnn_widths[n] > 0) n++;
     return n;
 }
-static int stride(const enc_image_cfg *c, int s) { return c->cnn_strides[s] > 0 ? c->cnn_strides[s] : 2; }
-static int depth(const enc_image_cfg *c) { return c->cnn_depth > 0 ? c->cnn_depth : 1; }
+static int stride(const enc_image_cfg *c, int s) { return c->o.cnn_strides[s] > 0 ? c->o.cnn_strides[s] : 2; }
+static int depth(const enc_image_cfg *c) { return c->o.cnn_depth > 0 ? c->o.cnn_depth : 1; }
+
+static void defaults(mmc_image_encoder_opts *o) {
+    static const int w[6] = {16, 32, 64, 128, 0, 0};
+    memcpy(o->cnn_widths, w, sizeof w);
+    o->cnn_depth = 1;
+    o->norm_groups = 8;
+}
+
+static int check(const enc_image_cfg *c, const char *file, mmc_error *err) {
+    int ns = n_stages(c);
+    for (int i = ns; i < ENC_MAX_STAGES; i++)
+        if (c->o.cnn_widths[i] != 0) return mmc_error_set(err, MMC_ERR_INPUT, "%s: cnn_widths has a 0 before its end", file);
+    if (ns == 0) return mmc_error_set(err, MMC_ERR_INPUT, "%s: cnn_widths is empty", file);
+    for (int i = 0; i < ENC_MAX_STAGES; i++)
+        if (c->o.cnn_strides[i] < 0 || c->o.cnn_strides[i] > 2 || (i > 0 && c->o.cnn_strides[i] && !c->o.cnn_strides[i - 1]))
+            return mmc_error_set(err, MMC_ERR_INPUT, "%s: cnn_strides entry %d must be 1 or 2", file, i);
+    return MMC_OK;
+}
 
 static int side(const enc_image_cfg *c) {
     int sd = c->image_size;
@@ -46,16 +63,16 @@ static int init(enc_image *e, mmc_params *P, const char *prefix, mmc_rng *rng, e
     e->depth = depth(c);
     e->n_stages = ns;
     for (int s = 0; s < ns; s++) {
-        int w = c->cnn_widths[s];
+        int w = c->o.cnn_widths[s];
         for (int d = 0; d < e->depth; d++) {
             int i = e->n_conv++;
-            int cin = in + (d == 0 ? c->extra_in[s] : 0) + (c->coord ? 2 : 0);
+            int cin = in + (d == 0 ? c->extra_in[s] : 0) + (c->o.coord ? 2 : 0);
             snprintf(name, sizeof name, "%s.conv.%d", prefix, i);
             if (mmc_nn_conv2d_init(&e->conv[i], P, name, cin, w, 3, d == 0 ? stride(c, s) : 1, 1, norm == ENC_NORM_NONE, rng, err))
                 return err->code;
             if (norm == ENC_NORM_GROUP) { /* torch's nn.GroupNorm: weight 1, bias 0 */
                 snprintf(name, sizeof name, "%s.gn.%d", prefix, i);
-                int g = c->norm_groups;
+                int g = c->o.norm_groups;
                 for (int a = w; a;) { int r = g % a; g = a; a = r; } /* g = gcd(w, norm_groups) */
                 e->gn_groups[i] = g;
                 e->gn_w[i] = mmc_params_new(P, name, "weight", MMC_PARAM, 1, &w, err);
@@ -105,7 +122,7 @@ static mmc_tensor *map(mmc_ctx *ctx, enc_image *e, mmc_tensor *h, int s0, int s1
         for (int d = 0; d < e->depth; d++) {
             int i = s * e->depth + d, last = d == e->depth - 1;
             mmc_nn_batchnorm *bn = &e->bn[i];
-            if (c->coord) h = with_coords(ctx, h);
+            if (c->o.coord) h = with_coords(ctx, h);
             h = mmc_nn_conv2d_forward(ctx, &e->conv[i], h);
             if (c->norm == ENC_NORM_GROUP) {
                 h = mmc_group_norm(ctx, h, e->gn_groups[i], e->gn_w[i], e->gn_b[i], 1e-5f);
@@ -124,4 +141,4 @@ static mmc_tensor *map(mmc_ctx *ctx, enc_image *e, mmc_tensor *h, int s0, int s1
 }
 
 const enc_image_vt enc_cnn = {"cnn", KEYS, (int)(sizeof KEYS / sizeof KEYS[0]), ENC_CAP_STAGES, NULL, init, map, NULL, NULL,
-                              side};
+                              side, defaults, check};

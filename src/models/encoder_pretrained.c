@@ -9,6 +9,6 @@
 #define CLIP_WHERE "a CLIPModel folder's tower: --model HF_DIR with mmc embed/index/zeroshot/serve, fine-tuned by mmc train clip"
 #define BERT_WHERE "a ChineseCLIPModel folder's text tower: --model HF_DIR, fine-tuned by mmc train clip"
 
-const enc_image_vt enc_clip_vision = {"clip-vision", NULL, 0, ENC_CAP_POOLED, CLIP_WHERE, NULL, NULL, NULL, NULL, NULL};
-const enc_text_vt enc_clip_text = {"clip-text", NULL, 0, CLIP_WHERE, NULL, NULL, NULL};
-const enc_text_vt enc_bert = {"bert", NULL, 0, BERT_WHERE, NULL, NULL, NULL};
+const enc_image_vt enc_clip_vision = {"clip-vision", NULL, 0, ENC_CAP_POOLED, CLIP_WHERE, NULL, NULL, NULL, NULL, NULL, NULL, NULL};
+const enc_text_vt enc_clip_text = {"clip-text", NULL, 0, CLIP_WHERE, NULL, NULL, NULL, NULL, NULL};
+const enc_text_vt enc_bert = {"bert", NULL, 0, BERT_WHERE, NULL, NULL, NULL, NULL, NULL};

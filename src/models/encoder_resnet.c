@@ -5,12 +5,24 @@
 #include "internal.h"
 #include <string.h>
 
-#define OFF(f) offsetof(enc_image_cfg, f)
+#define OFF(f) offsetof(mmc_image_encoder_opts, f)
 static const cfg_key KEYS[] = {
-    {"image_size", CFG_INT, OFF(image_size), 8, 512},
     {"resnet_layers", CFG_INTS, OFF(resnet_layers), 1, 4},
     {"resnet_widths", CFG_INTS, OFF(resnet_widths), 1, 4},
 };
+
+static void defaults(mmc_image_encoder_opts *o) {
+    static const int rl[4] = {1, 1, 1, 1}, rw[4] = {32, 64, 128, 128};
+    memcpy(o->resnet_layers, rl, sizeof rl);
+    memcpy(o->resnet_widths, rw, sizeof rw);
+}
+
+static int check(const enc_image_cfg *c, const char *file, mmc_error *err) {
+    for (int i = 0; i < 4; i++)
+        if (c->o.resnet_layers[i] < 1 || c->o.resnet_layers[i] > 16 || c->o.resnet_widths[i] < 1)
+            return mmc_error_set(err, MMC_ERR_INPUT, "%s: resnet_layers and resnet_widths need 4 positive entries (layers <= 16)", file);
+    return MMC_OK;
+}
 
 static int side(const enc_image_cfg *c) {
     int sd = c->image_size;
@@ -22,8 +34,8 @@ static int init(enc_image *e, mmc_params *P, const char *prefix, mmc_rng *rng, e
                 mmc_error *err) {
     (void)hook, (void)user;
     mmc_nn_resnet_cfg rc = mmc_nn_resnet_layout(18);
-    memcpy(rc.layers, e->cfg.resnet_layers, sizeof rc.layers);
-    memcpy(rc.widths, e->cfg.resnet_widths, sizeof rc.widths);
+    memcpy(rc.layers, e->cfg.o.resnet_layers, sizeof rc.layers);
+    memcpy(rc.widths, e->cfg.o.resnet_widths, sizeof rc.widths);
     rc.stem = MMC_STEM_SMALL;
     rc.num_classes = 0;
     if (mmc_nn_resnet_init(&e->resnet, P, prefix, &rc, rng, err)) return err->code;
@@ -46,4 +58,5 @@ static mmc_tensor *map(mmc_ctx *ctx, enc_image *e, mmc_tensor *h, int s0, int s1
     return h;
 }
 
-const enc_image_vt enc_resnet = {"resnet", KEYS, (int)(sizeof KEYS / sizeof KEYS[0]), 0, NULL, init, map, NULL, NULL, side};
+const enc_image_vt enc_resnet = {"resnet", KEYS, (int)(sizeof KEYS / sizeof KEYS[0]), 0, NULL, init, map, NULL, NULL, side,
+                                 defaults, check};

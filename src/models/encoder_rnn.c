@@ -6,7 +6,7 @@
 #include "internal.h"
 #include <stdio.h>
 
-#define OFF(f) offsetof(enc_text_cfg, f)
+#define OFF(f) offsetof(mmc_text_encoder_opts, f)
 static const cfg_key KEYS[] = {
     {"word_dim", CFG_INT, OFF(word_dim), 2, 4096},
     {"text_hidden", CFG_INT, OFF(text_hidden), 2, 4096},
@@ -14,9 +14,22 @@ static const cfg_key KEYS[] = {
 };
 #define NKEYS ((int)(sizeof KEYS / sizeof KEYS[0]))
 
+static void defaults(mmc_text_encoder_opts *o) {
+    o->word_dim = 64;
+    o->text_hidden = 128;
+    o->text_layers = 1;
+}
+
+static int check(const enc_text_cfg *c, const char *file, mmc_error *err) {
+    if (c->o.text_layers > ENC_MAX_RNN_LAYERS)
+        return mmc_error_set(err, MMC_ERR_INPUT, "%s: text_layers %d: recurrent encoders have at most %d layers", file, c->o.text_layers,
+                             ENC_MAX_RNN_LAYERS);
+    return MMC_OK;
+}
+
 static int init_rnn(enc_text *e, mmc_params *P, const char *prefix, mmc_rng *rng, int lstm, mmc_error *err) {
     const enc_text_cfg *c = &e->cfg;
-    int layers = c->text_layers > 0 ? c->text_layers : 1;
+    int layers = c->o.text_layers > 0 ? c->o.text_layers : 1;
     if (layers > ENC_MAX_RNN_LAYERS)
         return mmc_error_set(err, MMC_ERR_INPUT, "config: text_layers %d: the %s has 1 to %d", layers, e->vt->name,
                              ENC_MAX_RNN_LAYERS);
@@ -28,9 +41,9 @@ static int init_rnn(enc_text *e, mmc_params *P, const char *prefix, mmc_rng *rng
     mmc_rng *r = rng ? rng : &scratch;
     char name[64];
     snprintf(name, sizeof name, "%s.rnn", prefix);
-    int rc = lstm ? mmc_nn_lstm_init(&e->rnn, P, name, c->word_dim, c->text_hidden, o, r, err)
-                  : mmc_nn_gru_init(&e->rnn, P, name, c->word_dim, c->text_hidden, o, r, err);
-    e->out_dim = c->text_hidden;
+    int rc = lstm ? mmc_nn_lstm_init(&e->rnn, P, name, c->o.word_dim, c->o.text_hidden, o, r, err)
+                  : mmc_nn_gru_init(&e->rnn, P, name, c->o.word_dim, c->o.text_hidden, o, r, err);
+    e->out_dim = c->o.text_hidden;
     return rc;
 }
 static int init_gru(enc_text *e, mmc_params *P, const char *prefix, mmc_rng *rng, mmc_error *err) {
@@ -41,7 +54,7 @@ static int init_lstm(enc_text *e, mmc_params *P, const char *prefix, mmc_rng *rn
 }
 
 static mmc_tensor *forward(mmc_ctx *ctx, enc_text *e, mmc_tensor *x, const enc_text_batch *tb, int training) {
-    int B = tb->B, H = e->cfg.text_hidden, L = e->rnn.num_layers;
+    int B = tb->B, H = e->cfg.o.text_hidden, L = e->rnn.num_layers;
     mmc_tensor *hn = NULL;
     mmc_tensor *out = e->rnn.is_lstm ? mmc_nn_lstm_forward(ctx, &e->rnn, x, NULL, NULL, tb->len, training, NULL, &hn, NULL)
                                          : mmc_nn_gru_forward(ctx, &e->rnn, x, NULL, tb->len, training, NULL, &hn);
@@ -50,7 +63,7 @@ static mmc_tensor *forward(mmc_ctx *ctx, enc_text *e, mmc_tensor *x, const enc_t
     return L == 1 ? mmc_reshape(ctx, hn, 2, (int[]){B, H}) : mmc_reshape(ctx, mmc_slice(ctx, hn, 0, L - 1, L), 2, (int[]){B, H});
 }
 
-static int out_dim(const enc_text_cfg *c) { return c->text_hidden; }
+static int out_dim(const enc_text_cfg *c) { return c->o.text_hidden; }
 
-const enc_text_vt enc_gru = {"gru", KEYS, NKEYS, NULL, init_gru, forward, out_dim};
-const enc_text_vt enc_lstm = {"lstm", KEYS, NKEYS, NULL, init_lstm, forward, out_dim};
+const enc_text_vt enc_gru = {"gru", KEYS, NKEYS, NULL, init_gru, forward, out_dim, defaults, check};
+const enc_text_vt enc_lstm = {"lstm", KEYS, NKEYS, NULL, init_lstm, forward, out_dim, defaults, check};

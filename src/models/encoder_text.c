@@ -3,9 +3,8 @@
 #include "encoder.h"
 #include "internal.h"
 
-#define OFF(f) offsetof(enc_text_cfg, f)
 static const cfg_key KEYS[] = {
-    {"word_dim", CFG_INT, OFF(word_dim), 2, 4096},
+    {"word_dim", CFG_INT, offsetof(mmc_text_encoder_opts, word_dim), 2, 4096},
 };
 
 // x (B, Te, D), mask (B, Te) -> the mean over the real tokens (B, D)
@@ -20,7 +19,7 @@ mmc_tensor *enc_masked_mean(mmc_ctx *ctx, mmc_tensor *x, mmc_tensor *mk) {
 
 static int init(enc_text *e, mmc_params *P, const char *prefix, mmc_rng *rng, mmc_error *err) {
     (void)P, (void)prefix, (void)rng, (void)err;
-    e->out_dim = e->cfg.word_dim;
+    e->out_dim = e->cfg.o.word_dim;
     return MMC_OK;
 }
 
@@ -29,6 +28,6 @@ static mmc_tensor *forward(mmc_ctx *ctx, enc_text *e, mmc_tensor *x, const enc_t
     return enc_masked_mean(ctx, x, tb->mask);
 }
 
-static int out_dim(const enc_text_cfg *c) { return c->word_dim; }
+static int out_dim(const enc_text_cfg *c) { return c->o.word_dim; }
 
-const enc_text_vt enc_bag = {"bag", KEYS, (int)(sizeof KEYS / sizeof KEYS[0]), NULL, init, forward, out_dim};
+const enc_text_vt enc_bag = {"bag", KEYS, (int)(sizeof KEYS / sizeof KEYS[0]), NULL, init, forward, out_dim, NULL, NULL};

@@ -7,29 +7,42 @@
 #include "internal.h"
 #include <string.h>
 
-#define OFF(f) offsetof(enc_image_cfg, f)
+#define OFF(f) offsetof(mmc_image_encoder_opts, f)
 static const cfg_key KEYS[] = {
-    {"image_size", CFG_INT, OFF(image_size), 8, 512},
     {"vit_patch", CFG_INT, OFF(vit_patch), 2, 64},
     {"vit_dim", CFG_INT, OFF(vit_dim), 8, 2048},
     {"vit_depth", CFG_INT, OFF(vit_depth), 1, 24},
     {"vit_heads", CFG_INT, OFF(vit_heads), 1, 32},
-    {"dropout", CFG_FLOAT, OFF(dropout), 0, 0.95},
 };
 
-static int side(const enc_image_cfg *c) { return c->vit_patch > 0 ? c->image_size / c->vit_patch : 0; }
+static void defaults(mmc_image_encoder_opts *o) {
+    o->vit_patch = 8;
+    o->vit_dim = 128;
+    o->vit_depth = 4;
+    o->vit_heads = 4;
+}
+
+static int check(const enc_image_cfg *c, const char *file, mmc_error *err) {
+    if (c->o.vit_patch < 1 || c->image_size % c->o.vit_patch)
+        return mmc_error_set(err, MMC_ERR_INPUT, "%s: image_size %d is not a multiple of vit_patch %d", file, c->image_size, c->o.vit_patch);
+    if (c->o.vit_heads < 1 || c->o.vit_dim % c->o.vit_heads)
+        return mmc_error_set(err, MMC_ERR_INPUT, "%s: vit_dim %d is not a multiple of vit_heads %d", file, c->o.vit_dim, c->o.vit_heads);
+    return MMC_OK;
+}
+
+static int side(const enc_image_cfg *c) { return c->o.vit_patch > 0 ? c->image_size / c->o.vit_patch : 0; }
 
 static int init(enc_image *e, mmc_params *P, const char *prefix, mmc_rng *rng, enc_stage_hook hook, void *user,
                 mmc_error *err) {
     (void)hook, (void)user;
     const enc_image_cfg *c = &e->cfg;
-    if (c->vit_patch < 1 || c->image_size % c->vit_patch)
-        return mmc_error_set(err, MMC_ERR_INPUT, "config: image_size %d is not a multiple of vit_patch %d", c->image_size, c->vit_patch);
-    mmc_nn_vit_cfg vc = {c->image_size, c->vit_patch, 3, c->vit_dim, c->vit_depth, c->vit_heads, 4 * c->vit_dim,
+    if (check(c, "config", err)) return err->code;
+    const mmc_image_encoder_opts *o = &c->o;
+    mmc_nn_vit_cfg vc = {c->image_size, o->vit_patch, 3, o->vit_dim, o->vit_depth, o->vit_heads, 4 * o->vit_dim,
                          MMC_ACT_GELU, 0, c->dropout, 1e-6f};
     if (mmc_nn_vit_init(&e->vit, P, prefix, &vc, rng, err)) return err->code;
     e->n_stages = 1;
-    e->C = c->vit_dim;
+    e->C = o->vit_dim;
     e->side = side(c);
     e->n_tokens = 1 + e->vit.n_patches;
     return MMC_OK;
@@ -56,4 +69,4 @@ static mmc_tensor *map(mmc_ctx *ctx, enc_image *e, mmc_tensor *x, int s0, int s1
 }
 
 const enc_image_vt enc_vit = {"vit", KEYS, (int)(sizeof KEYS / sizeof KEYS[0]), ENC_CAP_POOLED | ENC_CAP_TOKENS, NULL, init,
-                              map, pooled, tokens, side};
+                              map, pooled, tokens, side, defaults, check};

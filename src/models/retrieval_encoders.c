@@ -20,7 +20,7 @@
 static int image_init(mmc_retrieval *m, const enc_image_cfg *ic, mmc_rng *rng, mmc_error *err) {
     const mmc_retrieval_config *c = &m->cfg;
     enc_image *e = &m->img;
-    if (enc_image_init(e, enc_image_find(c->image_encoder), ic, &m->P, "image_encoder", rng, &m->drop_rng, NULL, NULL, err))
+    if (enc_image_init(e, enc_image_find(c->image.encoder), ic, &m->P, "image_encoder", rng, &m->drop_rng, NULL, NULL, err))
         return err->code;
     m->img_kind = e->vt == enc_image_find("cnn") ? RET_IMG_CNN : 0;
     m->group_norm = e->cfg.norm == ENC_NORM_GROUP;
@@ -44,8 +44,8 @@ static int image_init(mmc_retrieval *m, const enc_image_cfg *ic, mmc_rng *rng, m
 
 static int text_init(mmc_retrieval *m, const enc_text_cfg *tc, mmc_rng *rng, mmc_error *err) {
     const mmc_retrieval_config *c = &m->cfg;
-    int V = mmc_tokenizer_vocab_size(m->tok), D = c->word_dim;
-    if (enc_text_init_embedding(&m->txt, enc_text_find(c->text_encoder), tc, &m->P, "text_encoder", V, rng, &m->drop_rng, err))
+    int V = mmc_tokenizer_vocab_size(m->tok), D = c->text.word_dim;
+    if (enc_text_init_embedding(&m->txt, enc_text_find(c->text.encoder), tc, &m->P, "text_encoder", V, rng, &m->drop_rng, err))
         return err->code;
     if (c->subword_buckets > 0) { /* text_encoder.ngram_embedding.weight, nn.Embedding's N(0, 1) */
         m->ngram_emb = mmc_params_new(&m->P, "text_encoder.ngram_embedding", "weight", MMC_PARAM, 2,
@@ -120,7 +120,7 @@ static mmc_tensor *ngram_mean(mmc_ctx *ctx, mmc_retrieval *m, const int32_t *ids
             }
         }
     mmc_tensor *e = mmc_embedding(ctx, m->ngram_emb, idx, B * Te * G);           // (B·Te·G, D)
-    e = mmc_reshape(ctx, e, 4, (int[]){B, Te, G, m->cfg.word_dim});
+    e = mmc_reshape(ctx, e, 4, (int[]){B, Te, G, m->cfg.text.word_dim});
     return mmc_sum(ctx, mmc_mul(ctx, e, w), (int[]){2}, 1, 0);                  // (B, Te, D)
 }
 

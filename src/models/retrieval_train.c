@@ -247,7 +247,7 @@ static void describe(void *self, const mmc_train_loop *L, char *buf, size_t n) {
              "retrieval: %d %s training pairs (%d captions), vocab %d, max_len %d, %" PRId64 " parameters, image %s, text %s, "
              "loss %s, batch %d, %d steps/epoch",
              t->train.n, t->cfg.lang, t->train.n_caps, mmc_tokenizer_vocab_size(mmc_retrieval_tokenizer(t->m)), t->cfg.max_len,
-             mmc_params_count(L->spec.params, MMC_PARAM), t->cfg.image_encoder, t->cfg.text_encoder, t->cfg.loss, t->B, t->spe);
+             mmc_params_count(L->spec.params, MMC_PARAM), t->cfg.image.encoder, t->cfg.text.encoder, t->cfg.loss, t->B, t->spe);
 }
 
 /* ------------------------------------------------- run folders of before the loop */

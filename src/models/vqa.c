@@ -49,14 +49,14 @@ static int build(mmc_vqa *m, mmc_rng *rng, mmc_error *err) {
     enc_image_cfg ic;
     enc_text_cfg tc;
     vqa_encoder_cfgs(c, &ic, &tc);
-    const enc_text_vt *tvt = enc_text_find(c->text_encoder);
+    const enc_text_vt *tvt = enc_text_find(c->text.encoder);
     /* q: the text encoder's feature, with text_pool "last+mean" also the mean word embedding */
-    const int H = m->q_dim = tvt->out_dim(&tc) + (!strcmp(c->text_pool, "last+mean") ? c->word_dim : 0);
+    const int H = m->q_dim = tvt->out_dim(&tc) + (!strcmp(c->text_pool, "last+mean") ? c->text.word_dim : 0);
     int rc = MMC_OK;
     int uses_cnn = m->fusion == VQA_EARLY || m->fusion == VQA_LATE || m->fusion == VQA_HYBRID;
     if (uses_cnn) {
         enc_image *e = &m->img;
-        if ((rc = enc_image_init(e, enc_image_find(c->image_encoder), &ic, P, "image_encoder", rng, &m->drop_rng, film_hook, m, err)))
+        if ((rc = enc_image_init(e, enc_image_find(c->image.encoder), &ic, P, "image_encoder", rng, &m->drop_rng, film_hook, m, err)))
             return rc;
         m->n_stages = e->n_stages;
         m->shared_stages = m->fusion == VQA_LATE ? m->n_stages : m->fusion == VQA_EARLY ? c->early_stage : c->film_from;
@@ -250,7 +250,7 @@ static mmc_tensor *text_forward(mmc_ctx *ctx, mmc_vqa *m, const int32_t *ids, co
         for (int t = 0; t < Te; t++) w->data[(size_t)n * Te + t] = tb.mask->data[(size_t)n * Te + t] != 0.0f && k ? 1.0f / (float)k : 0.0f;
     }
     mmc_tensor *mean = mmc_bmm(ctx, w, e, 0, 0); // (N, 1, D)
-    mmc_tensor *parts[2] = {hn, mean ? mmc_reshape(ctx, mean, 2, (int[]){N, m->cfg.word_dim}) : NULL};
+    mmc_tensor *parts[2] = {hn, mean ? mmc_reshape(ctx, mean, 2, (int[]){N, m->cfg.text.word_dim}) : NULL};
     return mmc_concat(ctx, parts, 2, 1);
 }
 
@@ -440,8 +440,8 @@ mmc_vqa *vqa_load_full(const char *run_dir, const char *weights, uint64_t *seed,
     mmc_vqa_config cfg = mmc_vqa_config_default(NULL, NULL);
     cfg.max_len = 0;
     /* keys added later: absent from an older run's config.json = the behaviour it was trained with */
-    memset(cfg.cnn_strides, 0, sizeof cfg.cnn_strides);
-    cfg.coord = 0;
+    memset(cfg.image.cnn_strides, 0, sizeof cfg.image.cnn_strides);
+    cfg.image.coord = 0;
     strcpy(cfg.att_score, "additive");
     strcpy(cfg.att_fuse, "concat");
     strcpy(cfg.text_pool, "last");

@@ -27,7 +27,7 @@ int vqa_combine_kind(const char *s) {
 }
 int vqa_n_stages(const mmc_vqa_config *c) {
     int n = 0;
-    while (n < VQA_MAX_STAGES && c->cnn_widths[n] > 0) n++;
+    while (n < VQA_MAX_STAGES && c->image.cnn_widths[n] > 0) n++;
     return n;
 }
 
@@ -39,18 +39,15 @@ mmc_vqa_config mmc_vqa_config_default(const char *task, const char *fusion) {
     strcpy(c.source, "label");
     snprintf(c.fusion, sizeof c.fusion, "%s", fusion ? fusion : VQA_DEFAULT_FUSION);
     strcpy(c.combine, "attention");
-    c.image_size = 64;
-    int w[6] = {16, 32, 64, 128, 0, 0};
-    memcpy(c.cnn_widths, w, sizeof w);
+    c.image = mmc_image_encoder_defaults(); /* cnn 16-32-64-128, resnet 1-1-1-1 of 32-64-128-128, vit 8/128/4/4 */
     int st[6] = {2, 2, 2, 2, 0, 0};
-    memcpy(c.cnn_strides, st, sizeof st);
-    c.coord = 0;
+    memcpy(c.image.cnn_strides, st, sizeof st);
+    c.text = mmc_text_encoder_defaults(); /* gru, word_dim 64, text_hidden 128, 1 layer */
+    c.image_size = 64;
     strcpy(c.norm, "batch");
     c.pool_grid = 4;
     strcpy(c.image_pool, "both");
     c.image_dim = 256;
-    c.word_dim = 64;
-    c.text_hidden = 128;
     strcpy(c.text_pool, "last");
     c.max_len = 0;
     c.min_count = 1;
@@ -77,17 +74,6 @@ mmc_vqa_config mmc_vqa_config_default(const char *task, const char *fusion) {
     c.warmup = 0.02f;
     c.augment_shift = 2;
     c.epochs = 10;
-    strcpy(c.image_encoder, "cnn");
-    int rl[4] = {1, 1, 1, 1}, rw[4] = {32, 64, 128, 128};
-    memcpy(c.resnet_layers, rl, sizeof rl);
-    memcpy(c.resnet_widths, rw, sizeof rw);
-    c.vit_patch = 8;
-    c.vit_dim = 128;
-    c.vit_depth = 4;
-    c.vit_heads = 4;
-    strcpy(c.text_encoder, "gru");
-    c.text_layers = 1;
-    c.text_heads = 4;
     if (!strcmp(c.fusion, "late")) {
         /* The default fusion, tuned for it (docs/vqa.md, "Why"): an 8×8 final map (three
          * stride-2 stages and a stride-1 one, receptive field 31 px > a large object) with
@@ -97,9 +83,9 @@ mmc_vqa_config mmc_vqa_config_default(const char *task, const char *fusion) {
          * The other fusions keep the settings they were measured with (their questions run
          * through CNN stages, where ten per image would cost ten CNN passes). */
         int lw[6] = {32, 64, 128, 128, 0, 0}, ls[6] = {2, 2, 2, 1, 0, 0};
-        memcpy(c.cnn_widths, lw, sizeof lw);
-        memcpy(c.cnn_strides, ls, sizeof ls);
-        c.coord = 1;
+        memcpy(c.image.cnn_widths, lw, sizeof lw);
+        memcpy(c.image.cnn_strides, ls, sizeof ls);
+        c.image.coord = 1;
         strcpy(c.text_pool, "last+mean");
         c.per_image = 10;
         c.lr = 2e-3f; /* measured, 15 minutes: 0.775 on test against 0.719 with 1e-3 */
@@ -113,9 +99,9 @@ mmc_vqa_config mmc_vqa_config_default(const char *task, const char *fusion) {
          * conditions the CNN from stage 2, so each question has its own pass from there:
          * per_image stays 4. */
         int hw[6] = {32, 64, 128, 128, 0, 0}, hs[6] = {2, 2, 2, 1, 0, 0};
-        memcpy(c.cnn_widths, hw, sizeof hw);
-        memcpy(c.cnn_strides, hs, sizeof hs);
-        c.coord = 1;
+        memcpy(c.image.cnn_widths, hw, sizeof hw);
+        memcpy(c.image.cnn_strides, hs, sizeof hs);
+        c.image.coord = 1;
         strcpy(c.text_pool, "last+mean");
         c.lr = 1e-3f; /* measured, 15 minutes: 2e-3 fell far behind */
         c.film_from = 2; /* stages 0-1 run once per image: 5,651 steps in 15 minutes against
@@ -124,7 +110,8 @@ mmc_vqa_config mmc_vqa_config_default(const char *task, const char *fusion) {
     return c;
 }
 
-/* The key table (config_keys.h): parsing, printing and the unknown-key check. */
+/* The key table (config_keys.h): parsing, printing and the unknown-key check. The encoders'
+ * keys come from the registry (enc_cfg_table). */
 #define OFF(f) offsetof(mmc_vqa_config, f)
 static const cfg_key KEYS[] = {
     {"task", CFG_STR, OFF(task), 0, 12},
@@ -132,15 +119,10 @@ static const cfg_key KEYS[] = {
     {"fusion", CFG_STR, OFF(fusion), 0, 12},
     {"combine", CFG_STR, OFF(combine), 0, 12},
     {"image_size", CFG_INT, OFF(image_size), 8, 512},
-    {"cnn_widths", CFG_INTS, OFF(cnn_widths), 1, 6},
-    {"cnn_strides", CFG_INTS, OFF(cnn_strides), 1, 6},
-    {"coord", CFG_INT, OFF(coord), 0, 1},
     {"norm", CFG_STR, OFF(norm), 0, 8},
     {"pool_grid", CFG_INT, OFF(pool_grid), 1, 16},
     {"image_pool", CFG_STR, OFF(image_pool), 0, 8},
     {"image_dim", CFG_INT, OFF(image_dim), 2, 8192},
-    {"word_dim", CFG_INT, OFF(word_dim), 2, 4096},
-    {"text_hidden", CFG_INT, OFF(text_hidden), 2, 4096},
     {"text_pool", CFG_STR, OFF(text_pool), 0, 12},
     {"max_len", CFG_INT, OFF(max_len), 0, 256},
     {"min_count", CFG_INT, OFF(min_count), 1, 1000000},
@@ -167,18 +149,11 @@ static const cfg_key KEYS[] = {
     {"warmup", CFG_FLOAT, OFF(warmup), 0, 1},
     {"augment_shift", CFG_INT, OFF(augment_shift), 0, 64},
     {"epochs", CFG_INT, OFF(epochs), 1, 1000000},
-    {"image_encoder", CFG_STR, OFF(image_encoder), 0, 16},
-    {"resnet_layers", CFG_INTS, OFF(resnet_layers), 1, 4},
-    {"resnet_widths", CFG_INTS, OFF(resnet_widths), 1, 4},
-    {"vit_patch", CFG_INT, OFF(vit_patch), 2, 64},
-    {"vit_dim", CFG_INT, OFF(vit_dim), 8, 2048},
-    {"vit_depth", CFG_INT, OFF(vit_depth), 1, 24},
-    {"vit_heads", CFG_INT, OFF(vit_heads), 1, 32},
-    {"text_encoder", CFG_STR, OFF(text_encoder), 0, 16},
-    {"text_layers", CFG_INT, OFF(text_layers), 1, 8},
-    {"text_heads", CFG_INT, OFF(text_heads), 1, 64},
 };
 #define NKEYS ((int)(sizeof KEYS / sizeof KEYS[0]))
+static const char *const NOT_TAKEN[] = {"cnn_depth", "norm_groups", NULL}; /* the encoder keys vqa has not */
+
+static cfg_table table(void) { return enc_cfg_table(KEYS, NKEYS, OFF(image), OFF(text), NOT_TAKEN); }
 
 int mmc_vqa_config_check(const mmc_vqa_config *c, const char *name, mmc_error *err) {
     if (!name) name = "config";
@@ -201,20 +176,13 @@ int mmc_vqa_config_check(const mmc_vqa_config *c, const char *name, mmc_error *e
         return mmc_error_set(err, MMC_ERR_INPUT, "%s: image_pool '%s' is not grid, max or both", name, c->image_pool);
     if (strcmp(c->norm, "batch") && strcmp(c->norm, "none"))
         return mmc_error_set(err, MMC_ERR_INPUT, "%s: norm '%s' is not batch or none", name, c->norm);
-    int rc = enc_check_name(MMC_MOD_IMAGE, c->image_encoder, name, "image_encoder", err);
-    if (!rc) rc = enc_check_name(MMC_MOD_TEXT, c->text_encoder, name, "text_encoder", err);
-    if (rc) return rc;
-    int ns = vqa_n_stages(c);
-    for (int i = ns; i < VQA_MAX_STAGES; i++)
-        if (c->cnn_widths[i] != 0) return mmc_error_set(err, MMC_ERR_INPUT, "%s: cnn_widths has a 0 before its end", name);
-    if (ns == 0) return mmc_error_set(err, MMC_ERR_INPUT, "%s: cnn_widths is empty", name);
-    if ((rc = cfg_check_image_encoders(c->cnn_widths, c->resnet_layers, c->resnet_widths, c->vit_dim, c->vit_heads, name, err)))
-        return rc;
-    for (int i = 0; i < VQA_MAX_STAGES; i++)
-        if (c->cnn_strides[i] < 0 || c->cnn_strides[i] > 2 || (i > 0 && c->cnn_strides[i] && !c->cnn_strides[i - 1]))
-            return mmc_error_set(err, MMC_ERR_INPUT, "%s: cnn_strides entry %d must be 1 or 2", name, i);
+    enc_image_cfg ic;
+    enc_text_cfg tc;
+    vqa_encoder_cfgs(c, &ic, &tc);
+    int rc = enc_image_check(&ic, name, err), ns = vqa_n_stages(c);
+    if (rc || (rc = enc_text_check(&tc, name, err))) return rc;
     int fk = vqa_fusion_kind(c->fusion);
-    const enc_image_vt *ik = enc_image_find(c->image_encoder);
+    const enc_image_vt *ik = enc_image_find(c->image.encoder);
     if (ik != enc_image_find("cnn")) {
         /* early tiles the question onto a stage's input, hybrid FiLMs stages: both need the
          * cnn's stages; joint and none build no image encoder */
@@ -223,12 +191,8 @@ int mmc_vqa_config_check(const mmc_vqa_config *c, const char *name, mmc_error *e
                                  "any image encoder)", name, c->fusion,
                                  fk == VQA_HYBRID ? "conditions the cnn's stages by FiLM"
                                  : fk == VQA_EARLY ? "tiles the question onto a cnn stage's input"
-                                 : "builds no image encoder", c->image_encoder);
+                                 : "builds no image encoder", c->image.encoder);
     }
-    enc_image_cfg ic;
-    enc_text_cfg tc;
-    vqa_encoder_cfgs(c, &ic, &tc);
-    if ((rc = enc_text_check(c->text_encoder, &tc, name, err))) return rc;
     if (fk == VQA_EARLY && c->early_stage >= ns)
         return mmc_error_set(err, MMC_ERR_INPUT, "%s: early_stage %d: the cnn has %d stages (0..%d)", name, c->early_stage, ns, ns - 1);
     if (fk == VQA_HYBRID && c->film_from >= ns)
@@ -241,8 +205,6 @@ int mmc_vqa_config_check(const mmc_vqa_config *c, const char *name, mmc_error *e
             return mmc_error_set(err, MMC_ERR_INPUT, "%s: joint_dim %d is not a multiple of joint_heads %d", name, c->joint_dim,
                                  c->joint_heads);
     }
-    if (ik == enc_image_find("vit") && (c->image_size % c->vit_patch))
-        return mmc_error_set(err, MMC_ERR_INPUT, "%s: image_size %d is not a multiple of vit_patch %d", name, c->image_size, c->vit_patch);
     if (fk != VQA_JOINT && fk != VQA_NONE) {
         int side = enc_image_side(ik, &ic);
         if (enc_grid(side, c->pool_grid, NULL, NULL, name, err)) return err->code;
@@ -253,12 +215,10 @@ int mmc_vqa_config_check(const mmc_vqa_config *c, const char *name, mmc_error *e
 }
 
 void vqa_encoder_cfgs(const mmc_vqa_config *c, enc_image_cfg *ic, enc_text_cfg *tc) {
-    memset(ic, 0, sizeof *ic);
-    enc_image_cfg_from_task(ic, KEYS, NKEYS, c);
+    *ic = (enc_image_cfg){.o = c->image, .image_size = c->image_size, .dropout = c->dropout};
     ic->norm = !strcmp(c->norm, "batch") ? ENC_NORM_BATCH : ENC_NORM_NONE;
     if (!strcmp(c->fusion, "early")) ic->extra_in[c->early_stage] = c->early_dim;
-    memset(tc, 0, sizeof *tc);
-    enc_text_cfg_from_task(tc, KEYS, NKEYS, c);
+    *tc = (enc_text_cfg){.o = c->text, .max_len = c->max_len, .dropout = c->dropout};
 }
 
 static int check(const void *c, const char *name, mmc_error *err) { return mmc_vqa_config_check(c, name, err); }
@@ -266,7 +226,8 @@ static int check(const void *c, const char *name, mmc_error *err) { return mmc_v
 int mmc_vqa_config_parse(mmc_vqa_config *c, const char *text, size_t n, const char *name, mmc_error *err) {
     /* keys of a run's config.json that are not settings: read by the loader */
     static const char *const skip[] = {"tokenizer", "answers", "seed", "n_train", "format", NULL};
-    return cfg_parse(KEYS, NKEYS, NULL, skip, check, c, sizeof *c, text, n, name, err);
+    cfg_table t = table();
+    return cfg_parse(&t, NULL, skip, check, c, sizeof *c, text, n, name, err);
 }
 
 static int parse(void *c, const char *text, size_t n, const char *name, mmc_error *err) {
@@ -276,10 +237,6 @@ static int parse(void *c, const char *text, size_t n, const char *name, mmc_erro
 int mmc_vqa_config_load(mmc_vqa_config *c, const char *path, mmc_error *err) { return cfg_load(path, parse, c, err); }
 
 char *mmc_vqa_config_to_json(const mmc_vqa_config *c) {
-    cJSON *o = cJSON_CreateObject();
-    if (o && !cfg_add_all(o, KEYS, NKEYS, c)) {
-        cJSON_Delete(o);
-        return NULL;
-    }
-    return cfg_print(o);
+    cfg_table t = table();
+    return cfg_to_json(&t, NULL, c);
 }

@@ -8,6 +8,7 @@
 #include "../core.h"
 #include "../data.h"
 #include "../nn.h"
+#include "encoders.h"
 #include "retrieval.h"
 
 #ifdef __cplusplus
@@ -33,18 +34,16 @@ extern "C" {
  * model.safetensors) holds a model; docs/captioning.md lists the keys and defaults. */
 typedef struct mmc_captioner mmc_captioner;
 typedef struct mmc_caption_config {
-    /* image encoder */
-    char image_encoder[16];  /* "cnn" (default), "resnet", "vit" */
+    /* image encoder: image_encoder ("cnn" default, "resnet", "vit") and its keys
+     * (encoders.h): all but cnn_strides, coord and norm_groups; cnn 32-64-128-128 */
+    mmc_image_encoder_opts image;
     int image_size;          /* input side in pixels (64) */
-    int cnn_widths[6];       /* cnn: channels per stride-2 stage, 0-terminated */
-    int cnn_depth;           /* cnn: 3x3 convs per stage: 1 or 2 */
-    int resnet_layers[4], resnet_widths[4];
-    int vit_patch, vit_dim, vit_depth, vit_heads;
     int pool_grid;           /* cnn/resnet: regions per side (the map is average-pooled) */
     /* decoder */
     char decoder[16];        /* "transformer" (default), "attention", "lstm", "gru" */
     char image_input[8];     /* lstm/gru: "step0" or "init" */
-    int word_dim;            /* word embedding size of the recurrent decoders */
+    int word_dim;            /* word embedding size of the recurrent decoders (the decoder's
+                                own key: caption has no text encoder) */
     int hidden;              /* recurrent hidden size; transformer width (regions too) */
     int dec_layers;          /* lstm/gru layers (1-2), transformer layers (1-8); attention: 1 */
     int dec_heads;           /* transformer heads */

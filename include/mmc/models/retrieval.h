@@ -8,6 +8,7 @@
 #include "../core.h"
 #include "../data.h"
 #include "../nn.h"
+#include "encoders.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -29,13 +30,11 @@ int mmc_retrieval_image_size(const mmc_retrieval *m); /* input side in pixels */
  * file; a file may give any subset, the rest keep their defaults). docs/retrieval.md lists
  * every key with its default and why. Strings are stored inline so the struct copies. */
 typedef struct mmc_retrieval_config {
-    /* image encoder */
-    char image_encoder[16];  /* "cnn" (default), "resnet", "vit" */
+    /* image encoder: image_encoder ("cnn" default, "resnet", "vit") and its keys
+     * (encoders.h): all but cnn_strides and coord; cnn 16-32-64-128, resnet 2-2-2-2 blocks
+     * of 32-64-128-256 */
+    mmc_image_encoder_opts image;
     int image_size;          /* input side in pixels (64); images are resized to it */
-    int cnn_widths[6];       /* cnn: channels per stage, 0-terminated (32-64-128-256) */
-    int cnn_depth;           /* cnn: 3×3 convs per stage (the first has stride 2): 1 or 2 */
-    int resnet_layers[4], resnet_widths[4]; /* resnet: basic blocks per stage, widths */
-    int vit_patch, vit_dim, vit_depth, vit_heads; /* vit */
     char image_pool[8];      /* cnn/resnet: "grid" (flatten a pool_grid² map: keeps where
                                 things are) or "avg" (global average: position lost) */
     int pool_grid;           /* side of the grid kept by "grid" pooling (4) */
@@ -44,24 +43,20 @@ typedef struct mmc_retrieval_config {
                                 as in training) or "running" (the running averages) */
     char cnn_norm[8];        /* cnn: the norm after each conv: "batch" (default: BatchNorm;
                                 a run folder without the key is "batch") or "group"
-                                (GroupNorm: per image, no batch dependence) */
-    int norm_groups;         /* cnn "group": groups per layer (8); a layer of width w uses
-                                gcd(w, norm_groups) */
+                                (GroupNorm: per image, no batch dependence; norm_groups,
+                                8, in .image) */
     int bn_recompute;        /* cnn "batch": before each validation (and the final save)
                                 the running statistics are recomputed at the current weights
                                 from this many training batches (precise BN); 0 = off */
-    /* text encoder */
-    char text_encoder[16];   /* "gru" (default), "lstm", "bag", "transformer" */
-    int word_dim;            /* token embedding size (128) */
+    /* text encoder: text_encoder ("gru" default, "lstm", "bag", "transformer") and its
+     * keys (encoders.h): word_dim 64, text_hidden 128, text_layers 1, text_heads 4 */
+    mmc_text_encoder_opts text;
     int subword_buckets;     /* > 0: each token's embedding also gets the mean of its
                                 character trigrams' embeddings (fastText), hashed into this
                                 many rows, so unseen word forms keep a meaning; 0 = off */
     float word_dropout;      /* training: each caption word becomes <unk> with this
                                 probability (with subword_buckets its trigrams stay: it
                                 learns what an unknown word's trigrams mean); 0 = off */
-    int text_hidden;         /* GRU/LSTM hidden size (256); transformer width = word_dim */
-    int text_layers;         /* recurrent layers (1-2) or transformer blocks (1-8) */
-    int text_heads;          /* transformer heads */
     int max_len;             /* tokens per caption incl. <start>/<end>; 0 = from the data */
     /* joint space and loss */
     int embed_dim;           /* embedding size (256) */

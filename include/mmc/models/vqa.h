@@ -8,6 +8,7 @@
 #include "../core.h"
 #include "../data.h"
 #include "../nn.h"
+#include "encoders.h"
 #include "retrieval.h"
 
 #ifdef __cplusplus
@@ -41,16 +42,12 @@ typedef struct mmc_vqa_config {
     char combine[12];     /* late: "concat", "sum", "product", "bilinear", "logits",
                              "attention" */
     int image_size;       /* input side (64); images are resized to it */
-    int cnn_widths[6];    /* channels per 3×3 conv stage, 0-terminated */
-    int cnn_strides[6];   /* stride (1 or 2) per stage; 0 = 2 (runs saved before the key) */
-    int coord;            /* 1: every stage's input gets 2 coordinate channels (CoordConv) */
     char norm[8];         /* after each conv: "batch" (BatchNorm, running stats in eval)
                              or "none" */
     int pool_grid;        /* the final map is average-pooled to g×g and flattened (4) */
     char image_pool[8];   /* "grid" (that flattened map), "max" (global max over the map:
                              "is there a ... anywhere", translation-invariant) or "both" */
     int image_dim;        /* image vector: Linear(C·g·g -> image_dim) + ReLU */
-    int word_dim, text_hidden; /* question: embedding, then a 1-layer GRU's final state */
     char text_pool[12];   /* the question vector: "last" (the GRU's final state, runs saved
                              before the key) or "last+mean" (and the mean word embedding) */
     int max_len;          /* question tokens incl. <start>/<end>; 0 = from the data */
@@ -75,12 +72,14 @@ typedef struct mmc_vqa_config {
     float warmup;         /* linear warm-up over this fraction of the run, then cosine */
     int augment_shift;    /* random shift by up to this many pixels (no flips) */
     int epochs;           /* when neither --steps nor --minutes is given */
-    /* encoders (src/models/encoder.h); absent from runs saved before: cnn and gru */
-    char image_encoder[16]; /* "cnn" (default: the cnn_* keys), "resnet" or "vit" (late only) */
-    int resnet_layers[4], resnet_widths[4]; /* resnet: basic blocks per stage, widths */
-    int vit_patch, vit_dim, vit_depth, vit_heads; /* vit */
-    char text_encoder[16];  /* question: "gru" (default), "lstm", "bag", "transformer" */
-    int text_layers, text_heads; /* recurrent layers (1-2) or transformer blocks; heads */
+    /* encoders (encoders.h; image_encoder and text_encoder are absent from runs saved
+     * before them: cnn and gru). image: "cnn" (default), or "resnet" or "vit" (late only),
+     * and its keys but cnn_depth and norm_groups: cnn_widths 16-32-64-128, cnn_strides 2
+     * per stage (absent from runs saved before the key: 2), coord 0 (1: every stage's
+     * input gets 2 coordinate channels). text, the question: "gru" (default), "lstm",
+     * "bag", "transformer": word_dim 64, text_hidden 128 (a 1-layer GRU's final state). */
+    mmc_image_encoder_opts image;
+    mmc_text_encoder_opts text;
 } mmc_vqa_config;
 
 /* The defaults of a task ("vqa" or "classify"); fusion NULL = the task's default. */

@@ -1,0 +1,49 @@
+/*
+ * mmc/models/encoders.h — the encoder settings the tasks share (the encoder registry,
+ * src/models/encoder*.c).
+ */
+#ifndef MMC_MODELS_ENCODERS_H
+#define MMC_MODELS_ENCODERS_H
+
+#include "../core.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* -- encoder settings (src/models/encoder*.c) -- */
+/* Every task with an image (text) tower embeds one mmc_image_encoder_opts
+ * (mmc_text_encoder_opts) in its config, as .image (.text). Their keys stand flat in the
+ * task's config.json ("image_encoder": "cnn", "cnn_widths": [16, 32, 64, 128],
+ * "vit_patch": 8, ...) and are listed once, by the encoder that reads them
+ * (src/models/encoder_NAME.c); a task states only which of them it does not take. Keys a
+ * task shares with its encoder — image_size, max_len, dropout — stay the task's own. */
+typedef struct mmc_image_encoder_opts {
+    char encoder[16];        /* key image_encoder: "cnn" (default), "resnet", "vit" */
+    int cnn_widths[6];       /* cnn: channels per stage, 0-terminated */
+    int cnn_strides[6];      /* cnn: stride (1 or 2) of each stage's first conv; 0 = 2 */
+    int cnn_depth;           /* cnn: 3×3 convs per stage (the later ones stride 1): 1 or 2 */
+    int norm_groups;         /* cnn with GroupNorm: a layer of width w uses gcd(w, this) groups */
+    int coord;               /* cnn: 1 = (x, y) channels appended before each conv (CoordConv) */
+    int resnet_layers[4], resnet_widths[4]; /* resnet: basic blocks per stage, widths */
+    int vit_patch, vit_dim, vit_depth, vit_heads; /* vit: patch side, width, blocks, heads */
+} mmc_image_encoder_opts;
+
+typedef struct mmc_text_encoder_opts {
+    char encoder[16];        /* key text_encoder: "gru" (default), "lstm", "bag", "transformer" */
+    int word_dim;            /* token embedding size; the transformer's width */
+    int text_hidden;         /* gru/lstm hidden size */
+    int text_layers;         /* recurrent layers (1-2) or transformer blocks (1-8) */
+    int text_heads;          /* transformer heads */
+} mmc_text_encoder_opts;
+
+/* The registry's defaults (each encoder's own), which a task's defaults start from. */
+mmc_image_encoder_opts mmc_image_encoder_defaults(void);
+mmc_text_encoder_opts mmc_text_encoder_defaults(void);
+
+/* (declarations for encoder settings go above this line) */
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* MMC_MODELS_ENCODERS_H */
