@@ -15,6 +15,7 @@
  * config builds are MMC_ERR_INPUT naming the file. */
 #include "caption_internal.h"
 #include "internal.h"
+#include "task_util.h"
 #include <cjson/cJSON.h>
 #include <math.h>
 #include <stdio.h>
@@ -103,21 +104,11 @@ static int decoder_init(mmc_captioner *m, mmc_rng *rng, mmc_error *err) {
 
 static mmc_captioner *create(const mmc_caption_config *cfg, mmc_tokenizer *tok, uint64_t seed, const char *name,
                              mmc_error *err) {
-    if (mmc_caption_config_check(cfg, name, err)) { mmc_tokenizer_free(tok); return NULL; }
-    if (cfg->max_len < 3) {
-        mmc_error_set(err, MMC_ERR_INPUT, "%s: max_len must be set (>= 3) to build a model", name);
-        mmc_tokenizer_free(tok);
-        return NULL;
-    }
-    mmc_tokenizer_kind k = tok ? mmc_tokenizer_kind_of(tok) : 0;
-    if (k != MMC_TOK_WORD && k != MMC_TOK_CHAR) {
-        mmc_error_set(err, MMC_ERR_INPUT, "%s: the captioner needs a word or char tokenizer", name);
-        mmc_tokenizer_free(tok);
-        return NULL;
-    }
-    mmc_captioner *m = mmc_calloc(1, sizeof *m);
-    if (!m) {
+    mmc_captioner *m = NULL;
+    if (!mmc_caption_config_check(cfg, name, err) && !task_build_check(cfg->max_len, tok, "captioner", name, err) &&
+        !(m = mmc_calloc(1, sizeof *m)))
         mmc_error_set(err, MMC_ERR_RUNTIME, "captioner: out of memory");
+    if (!m) {
         mmc_tokenizer_free(tok);
         return NULL;
     }
@@ -327,84 +318,35 @@ mmc_tensor *mmc_captioner_loss(mmc_ctx *ctx, mmc_captioner *m, mmc_tensor *image
 /* ------------------------------------------------------------ save / load */
 
 char *cap_config_text(const mmc_captioner *m, const char *training_json, mmc_error *err) {
-    char *cfg = mmc_caption_config_to_json(&m->cfg);
-    char *tok = mmc_tokenizer_to_json(m->tok, err);
-    cJSON *root = cfg ? cJSON_Parse(cfg) : NULL, *tj = tok ? cJSON_Parse(tok) : NULL;
-    cJSON *tr = training_json ? cJSON_Parse(training_json) : NULL;
-    mmc_free(cfg);
-    mmc_free(tok);
-    char *text = NULL;
-    if (root && tj && (tr || !training_json)) {
-        cJSON_AddItemToObject(root, "tokenizer", tj);
-        tj = NULL;
-        if (tr) cJSON_AddItemToObject(root, "training", tr);
-        tr = NULL;
-        char *t = cJSON_Print(root);
-        if (t) {
-            size_t n = strlen(t);
-            if ((text = mmc_malloc(n + 1))) memcpy(text, t, n + 1);
-            cJSON_free(t);
-        }
+    cJSON *extra = training_json ? cJSON_CreateObject() : NULL, *tr = training_json ? cJSON_Parse(training_json) : NULL;
+    if (training_json && (!extra || !tr || !cJSON_AddItemToObject(extra, "training", tr))) {
+        cJSON_Delete(extra);
+        cJSON_Delete(tr);
+        mmc_error_set(err, MMC_ERR_RUNTIME, "captioner: out of memory writing config.json");
+        return NULL;
     }
-    cJSON_Delete(root);
-    cJSON_Delete(tj);
-    cJSON_Delete(tr);
-    if (!text) mmc_error_set(err, MMC_ERR_RUNTIME, "captioner: out of memory writing config.json");
-    return text;
+    return task_config_text(mmc_caption_config_to_json(&m->cfg), m->tok, extra, "captioner", err);
 }
 
 int mmc_captioner_save(const mmc_captioner *m, const char *run_dir, const char *weights, mmc_error *err) {
-    char path[4096];
     char *text = cap_config_text(m, NULL, err);
-    if (!text) return err ? err->code : MMC_ERR_RUNTIME;
-    snprintf(path, sizeof path, "%s/config.json", run_dir);
-    int rc = mmc_write_file_atomic(path, text, strlen(text), err);
+    int rc = text ? task_save(&m->P, text, run_dir, weights, "mmc-caption", err) : err ? err->code : MMC_ERR_RUNTIME;
     mmc_free(text);
-    if (rc) return rc;
-    snprintf(path, sizeof path, "%s/%s", run_dir, weights ? weights : "model.safetensors");
-    return mmc_params_save(&m->P, path, "{\"format\":\"mmc-caption\"}", err);
+    return rc;
+}
+
+static int parse_config(void *c, const char *text, size_t n, const char *name, mmc_error *err) {
+    return mmc_caption_config_parse(c, text, n, name, err);
 }
 
 mmc_captioner *mmc_captioner_load(const char *run_dir, const char *weights, mmc_error *err) {
     char path[4096];
-    snprintf(path, sizeof path, "%s/config.json", run_dir);
-    uint8_t *buf = NULL;
-    size_t n = 0;
-    if (mmc_read_file(path, 64u << 20, &buf, &n, err)) {
-        if (err) err->code = MMC_ERR_INPUT;
-        return NULL;
-    }
     mmc_caption_config cfg = mmc_caption_config_default();
     cfg.max_len = 0;
-    cJSON *root = cJSON_ParseWithLength((const char *)buf, n);
-    const cJSON *task = cJSON_GetObjectItemCaseSensitive(root, "task");
-    if (cJSON_IsObject(root) && !cJSON_IsString(task)) {
-        mmc_error_set(err, MMC_ERR_INPUT, "%s: no \"task\": \"caption\" (not a captioning run)", path);
-        cJSON_Delete(root);
-        mmc_free(buf);
-        return NULL;
-    }
-    int rc = mmc_caption_config_parse(&cfg, (const char *)buf, n, path, err);
-    mmc_free(buf);
-    if (rc) { cJSON_Delete(root); return NULL; }
-    const cJSON *tj = cJSON_GetObjectItemCaseSensitive(root, "tokenizer");
-    char *tt = cJSON_IsObject(tj) ? cJSON_PrintUnformatted(tj) : NULL;
-    cJSON_Delete(root);
-    if (!tt) {
-        mmc_error_set(err, MMC_ERR_INPUT, "%s: no \"tokenizer\" object (the run's vocabulary)", path);
-        return NULL;
-    }
-    mmc_tokenizer *tok = mmc_tokenizer_from_json(tt, strlen(tt), path, err);
-    cJSON_free(tt);
-    if (!tok) {
-        if (err) err->code = MMC_ERR_INPUT;
-        return NULL;
-    }
+    mmc_tokenizer *tok;
+    if (task_read_config(run_dir, "caption", parse_config, &cfg, &tok, NULL, path, err)) return NULL;
     mmc_captioner *m = create(&cfg, tok, 0, path, err);
-    if (!m) return NULL;
-    snprintf(path, sizeof path, "%s/%s", run_dir, weights ? weights : "model.safetensors");
-    if (mmc_params_load(&m->P, path, 1, err)) {
-        if (err && err->code != MMC_ERR_INPUT) err->code = MMC_ERR_INPUT;
+    if (m && task_load_weights(&m->P, run_dir, weights, err)) {
         mmc_captioner_free(m);
         return NULL;
     }

@@ -76,20 +76,10 @@ static mmc_tokenizer *build_vocab(ctask *t, int *max_len, mmc_error *err) {
     }
     mmc_tokenizer *tok = zh ? mmc_tokenizer_build_char(texts, n, t->cfg.min_count, 0, err)
                             : mmc_tokenizer_build_word(texts, n, t->cfg.min_count, 0, err);
-    /* the longest caption in tokens with <start>/<end>, at most 128 */
-    int best = 3;
-    for (int j = 0; j < n && tok && *max_len == 0; j++) {
-        int32_t *ids = NULL;
-        int len = 0;
-        if (mmc_tokenizer_encode(tok, texts[j], (size_t)-1, 1, 128, &ids, &len, err)) {
-            mmc_tokenizer_free(tok);
-            tok = NULL;
-            break;
-        }
-        mmc_free(ids);
-        if (len > best) best = len;
+    if (tok && *max_len == 0 && (*max_len = train_max_len(tok, texts, n, err)) < 0) {
+        mmc_tokenizer_free(tok);
+        tok = NULL;
     }
-    if (tok && *max_len == 0) *max_len = best;
     mmc_free(texts);
     return tok;
 }

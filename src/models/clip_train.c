@@ -21,6 +21,8 @@
  * that every command loads; finetune.json keeps the fine-tuning settings and the init
  * folder, which a resume reads back. */
 #include "clip_internal.h"
+#include "retrieval_internal.h"
+#include "task_util.h"
 #include "train_loop.h"
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -48,64 +50,15 @@ mmc_clip_train_config mmc_clip_train_config_default(void) {
 mmc_params *mmc_clip_params(mmc_clip *m) { return m ? &m->P : NULL; }
 
 /* ------------------------------------------------------------------ split */
-
-typedef struct clip_split {
-    mmc_manifest *man;
-    int n, n_caps;
-    const char **caps;
-    int *cap_img, *cap_first, *cap_count;
-} clip_split;
-
-static void split_free(clip_split *d) {
-    mmc_manifest_free(d->man);
-    mmc_free(d->caps);
-    mmc_free(d->cap_img);
-    mmc_free(d->cap_first);
-    mmc_free(d->cap_count);
-    memset(d, 0, sizeof *d);
-}
-
-static int split_load(clip_split *d, const char *dir, const char *split, int zh, int max_images, mmc_error *err) {
-    memset(d, 0, sizeof *d);
-    if (!(d->man = mmc_manifest_load(dir, split, err))) return err && err->code ? err->code : MMC_ERR_INPUT;
-    d->n = d->man->count;
-    if (max_images > 0 && max_images < d->n) d->n = max_images;
-    int64_t nc = 0;
-    for (int i = 0; i < d->n; i++) {
-        const mmc_sample *s = &d->man->samples[i];
-        int k = zh ? s->n_captions_zh : s->n_captions;
-        if (k == 0) {
-            int rc = mmc_error_set(err, MMC_ERR_INPUT, "%s: sample '%s' has no %s (needed to fine-tune or evaluate in '%s')",
-                                   d->man->path, s->id, zh ? "captions_zh" : "captions", zh ? "zh" : "en");
-            split_free(d);
-            return rc;
-        }
-        nc += k;
-    }
-    d->n_caps = (int)nc;
-    d->caps = mmc_malloc(sizeof(char *) * (size_t)(nc ? nc : 1));
-    d->cap_img = mmc_malloc(sizeof(int) * (size_t)(nc ? nc : 1));
-    d->cap_first = mmc_malloc(sizeof(int) * (size_t)(d->n ? d->n : 1));
-    d->cap_count = mmc_malloc(sizeof(int) * (size_t)(d->n ? d->n : 1));
-    if (!d->caps || !d->cap_img || !d->cap_first || !d->cap_count) {
-        split_free(d);
-        return mmc_error_set(err, MMC_ERR_RUNTIME, "%s: out of memory", dir);
-    }
-    for (int i = 0, j = 0; i < d->n; i++) {
-        const mmc_sample *s = &d->man->samples[i];
-        int k = zh ? s->n_captions_zh : s->n_captions;
-        d->cap_first[i] = j, d->cap_count[i] = k;
-        for (int c = 0; c < k; c++, j++) {
-            d->caps[j] = zh ? s->captions_zh[c] : s->captions[c];
-            d->cap_img[j] = i;
-        }
-    }
-    return MMC_OK;
+/* A split is a ret_dataset without pixels (retrieval_data.c): the captions of the
+ * language per sample; the images are read per batch. */
+static int split_load(ret_dataset *d, const char *dir, const char *split, int zh, int max_images, mmc_error *err) {
+    return ret_dataset_load(d, dir, split, zh ? "zh" : "en", 0, max_images, err);
 }
 
 /* Samples idx[0..n) decoded and preprocessed into out (n, 3, S, S); in parallel, the first
  * failure (lowest position) reported. */
-static int split_pixels(const mmc_clip *m, const clip_split *d, const int *idx, int n, float *out, mmc_error *err) {
+static int split_pixels(const mmc_clip *m, const ret_dataset *d, const int *idx, int n, float *out, mmc_error *err) {
     if (!m->have_pre)
         return mmc_error_set(err, MMC_ERR_INPUT, "%s: no preprocessor_config.json (how images are resized and normalised)", m->dir);
     int S = m->cfg.vision.image_size, bad = -1;
@@ -136,7 +89,7 @@ static int split_pixels(const mmc_clip *m, const clip_split *d, const int *idx, 
     return MMC_OK;
 }
 
-static int split_evaluate(mmc_clip *m, const clip_split *d, mmc_retrieval_metrics *out, mmc_error *err) {
+static int split_evaluate(mmc_clip *m, const ret_dataset *d, mmc_retrieval_metrics *out, mmc_error *err) {
     int P = m->cfg.proj_dim, S = m->cfg.vision.image_size, chunk = 32;
     float *ie = mmc_malloc(sizeof(float) * (size_t)d->n * P), *te = mmc_malloc(sizeof(float) * (size_t)d->n_caps * P);
     float *px = mmc_malloc(sizeof(float) * (size_t)chunk * 3 * S * S);
@@ -171,12 +124,12 @@ static int lang_is_zh(const mmc_clip *m, const char *lang) {
 int mmc_clip_evaluate(mmc_clip *m, const char *data_dir, const char *split, const char *lang, int max_images,
                       mmc_retrieval_metrics *out, mmc_error *err) {
     if (!m || !data_dir || !split || !out) return mmc_error_set(err, MMC_ERR_USAGE, "clip evaluate: NULL argument");
-    clip_split d;
+    ret_dataset d;
     int rc = split_load(&d, data_dir, split, lang_is_zh(m, lang), max_images, err);
     if (rc) return rc;
     if (d.n < 1) rc = mmc_error_set(err, MMC_ERR_INPUT, "%s: no samples", d.man->path);
     if (!rc) rc = split_evaluate(m, &d, out, err);
-    split_free(&d);
+    ret_dataset_free(&d);
     return rc;
 }
 
@@ -244,7 +197,7 @@ typedef struct ctrainer {
     mmc_clip_train_config cfg;
     char init[4096];
     mmc_clip *m;
-    clip_split train, val;
+    ret_dataset train, val;
     int has_val, zh;
     int B, spe, warmup;
     int *perm, perm_epoch, *idx;
@@ -256,8 +209,8 @@ typedef struct ctrainer {
 static void release(void *self) {
     ctrainer *t = self;
     mmc_clip_free(t->m);
-    split_free(&t->train);
-    split_free(&t->val);
+    ret_dataset_free(&t->train);
+    ret_dataset_free(&t->val);
     mmc_free(t->perm), mmc_free(t->idx), mmc_free(t->px), mmc_free(t->texts), mmc_free(t->ids), mmc_free(t->mask);
 }
 
@@ -385,13 +338,8 @@ static int setup(void *self, mmc_train_loop *L, mmc_train_spec *spec, mmc_error 
 static mmc_tensor *loss(void *self, mmc_ctx *ctx, const mmc_train_loop *L, int *items, mmc_error *err) {
     ctrainer *t = self;
     int64_t step = L->ts.step;
-    int epoch = (int)(step / t->spe), pos = (int)(step % t->spe);
-    if (epoch != t->perm_epoch) {
-        mmc_rng pr;
-        mmc_rng_seed(&pr, t->o->seed, 1000 + (uint64_t)epoch);
-        mmc_rng_permutation(&pr, t->perm, t->train.n);
-        t->perm_epoch = epoch;
-    }
+    int pos = (int)(step % t->spe);
+    task_epoch_perm(t->o->seed, (int)(step / t->spe), t->perm, t->train.n, &t->perm_epoch);
     mmc_rng r;
     mmc_rng_seed(&r, t->o->seed, ((uint64_t)1 << 40) + (uint64_t)step);
     for (int b = 0; b < t->B; b++) {

@@ -8,7 +8,7 @@
  * whose names or shapes differ from what the config builds are MMC_ERR_INPUT naming the
  * file. */
 #include "retrieval_internal.h"
-#include <cjson/cJSON.h>
+#include "task_util.h"
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,21 +16,11 @@
 
 static mmc_retrieval *create(const mmc_retrieval_config *cfg, mmc_tokenizer *tok, mmc_rng *rng, const char *name,
                              mmc_error *err) {
-    if (mmc_retrieval_config_check(cfg, name, err)) { mmc_tokenizer_free(tok); return NULL; }
-    if (cfg->max_len < 3) {
-        mmc_error_set(err, MMC_ERR_INPUT, "%s: max_len must be set (>= 3) to build a model", name);
-        mmc_tokenizer_free(tok);
-        return NULL;
-    }
-    mmc_tokenizer_kind k = tok ? mmc_tokenizer_kind_of(tok) : 0;
-    if (k != MMC_TOK_WORD && k != MMC_TOK_CHAR) {
-        mmc_error_set(err, MMC_ERR_INPUT, "%s: the retrieval model needs a word or char tokenizer", name);
-        mmc_tokenizer_free(tok);
-        return NULL;
-    }
-    mmc_retrieval *m = mmc_calloc(1, sizeof *m);
-    if (!m) {
+    mmc_retrieval *m = NULL;
+    if (!mmc_retrieval_config_check(cfg, name, err) && !task_build_check(cfg->max_len, tok, "retrieval model", name, err) &&
+        !(m = mmc_calloc(1, sizeof *m)))
         mmc_error_set(err, MMC_ERR_RUNTIME, "retrieval: out of memory");
+    if (!m) {
         mmc_tokenizer_free(tok);
         return NULL;
     }
@@ -108,73 +98,30 @@ mmc_tensor *mmc_retrieval_loss(mmc_ctx *ctx, mmc_retrieval *m, mmc_tensor *img, 
 
 /* ------------------------------------------------------------ save / load */
 
+static int parse_config(void *c, const char *text, size_t n, const char *name, mmc_error *err) {
+    return mmc_retrieval_config_parse(c, text, n, name, err);
+}
+
 char *ret_config_text(const mmc_retrieval *m, const char *run_dir, mmc_error *err) {
-    char *cfg = mmc_retrieval_config_to_json(&m->cfg);
-    char *tok = mmc_tokenizer_to_json(m->tok, err);
-    cJSON *root = cfg ? cJSON_Parse(cfg) : NULL, *tj = tok ? cJSON_Parse(tok) : NULL;
-    mmc_free(cfg);
-    mmc_free(tok);
-    char *text = NULL;
-    if (root && tj) {
-        cJSON_AddItemToObject(root, "tokenizer", tj);
-        tj = NULL;
-        text = cJSON_Print(root);
-    }
-    cJSON_Delete(root);
-    cJSON_Delete(tj);
-    if (!text) {
-        mmc_error_set(err, MMC_ERR_RUNTIME, "%s: out of memory writing config.json", run_dir);
-        return NULL;
-    }
-    char *out = mmc_malloc(strlen(text) + 1);
-    if (out) strcpy(out, text);
-    else mmc_error_set(err, MMC_ERR_RUNTIME, "%s: out of memory writing config.json", run_dir);
-    cJSON_free(text);
-    return out;
+    return task_config_text(mmc_retrieval_config_to_json(&m->cfg), m->tok, NULL, run_dir, err);
 }
 
 int mmc_retrieval_save(const mmc_retrieval *m, const char *run_dir, const char *weights, mmc_error *err) {
-    char path[4096];
     char *text = ret_config_text(m, run_dir, err);
-    if (!text) return err && err->code ? err->code : MMC_ERR_RUNTIME;
-    snprintf(path, sizeof path, "%s/config.json", run_dir);
-    int rc = mmc_write_file_atomic(path, text, strlen(text), err);
+    int rc = text ? task_save(&m->P, text, run_dir, weights, "mmc-retrieval", err) : err && err->code ? err->code : MMC_ERR_RUNTIME;
     mmc_free(text);
-    if (rc) return rc;
-    snprintf(path, sizeof path, "%s/%s", run_dir, weights ? weights : "model.safetensors");
-    return mmc_params_save(&m->P, path, "{\"format\":\"mmc-retrieval\"}", err);
+    return rc;
 }
 
 mmc_retrieval *mmc_retrieval_load_weights(const char *run_dir, const char *weights, mmc_error *err) {
     char path[4096];
-    snprintf(path, sizeof path, "%s/config.json", run_dir);
-    uint8_t *buf = NULL;
-    size_t n = 0;
-    if (mmc_read_file(path, 64u << 20, &buf, &n, err)) return NULL;
     mmc_retrieval_config cfg = mmc_retrieval_config_default();
     cfg.max_len = 0;
     strcpy(cfg.cnn_norm, "batch"); /* run folders from before the key existed used BatchNorm */
-    if (mmc_retrieval_config_parse(&cfg, (const char *)buf, n, path, err)) { mmc_free(buf); return NULL; }
-    cJSON *root = cJSON_ParseWithLength((const char *)buf, n);
-    mmc_free(buf);
-    const cJSON *tj = cJSON_GetObjectItemCaseSensitive(root, "tokenizer");
-    char *tt = cJSON_IsObject(tj) ? cJSON_PrintUnformatted(tj) : NULL;
-    cJSON_Delete(root);
-    if (!tt) {
-        mmc_error_set(err, MMC_ERR_INPUT, "%s: no \"tokenizer\" object (the run's vocabulary)", path);
-        return NULL;
-    }
-    mmc_tokenizer *tok = mmc_tokenizer_from_json(tt, strlen(tt), path, err);
-    cJSON_free(tt);
-    if (!tok) {
-        if (err) err->code = MMC_ERR_INPUT;
-        return NULL;
-    }
+    mmc_tokenizer *tok;
+    if (task_read_config(run_dir, NULL, parse_config, &cfg, &tok, NULL, path, err)) return NULL;
     mmc_retrieval *m = create(&cfg, tok, NULL, path, err);
-    if (!m) return NULL;
-    snprintf(path, sizeof path, "%s/%s", run_dir, weights ? weights : "model.safetensors");
-    if (mmc_params_load(&m->P, path, 1, err)) {
-        if (err && err->code == MMC_ERR_RUNTIME) err->code = MMC_ERR_INPUT;
+    if (m && task_load_weights(&m->P, run_dir, weights, err)) {
         mmc_retrieval_free(m);
         return NULL;
     }
@@ -188,20 +135,7 @@ mmc_retrieval *mmc_retrieval_load(const char *run_dir, mmc_error *err) {
 /* ------------------------------------------------------------ inference */
 
 int mmc_retrieval_image_to_chw(const mmc_retrieval *m, const mmc_image *img, float *out, mmc_error *err) {
-    int S = m->cfg.image_size;
-    if (img->c != 3) return mmc_error_set(err, MMC_ERR_USAGE, "retrieval: expected an RGB image, got %d channels", img->c);
-    mmc_image rs = {0};
-    const mmc_image *src = img;
-    if (img->w != S || img->h != S) {
-        int rc = mmc_image_resize(img, &rs, S, S, MMC_RESAMPLE_BILINEAR, err);
-        if (rc) return rc;
-        src = &rs;
-    }
-    /* (v/255 - 0.5) / 0.5: [-1, 1] */
-    for (int c = 0; c < 3; c++)
-        for (int i = 0; i < S * S; i++) out[(size_t)c * S * S + i] = (float)src->data[(size_t)i * 3 + c] * (1.0f / 127.5f) - 1.0f;
-    mmc_image_free(&rs);
-    return MMC_OK;
+    return task_image_to_chw(img, m->cfg.image_size, out, "retrieval", err);
 }
 
 enum { EMBED_CHUNK = 128 };

@@ -1,5 +1,6 @@
 /* retrieval_data.c — a dataset split in memory for the dual encoder, and its evaluation. */
 #include "retrieval_internal.h"
+#include "task_util.h"
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,14 +39,13 @@ int ret_dataset_load(ret_dataset *d, const char *dir, const char *split, const c
         ncap += k;
     }
     d->n_caps = (int)ncap;
-    d->pixels = mmc_malloc((size_t)d->n * S * S * 3);
-    d->caps = mmc_malloc(sizeof(char *) * (size_t)ncap);
-    d->cap_img = mmc_malloc(sizeof(int) * (size_t)ncap);
-    d->cap_first = mmc_malloc(sizeof(int) * (size_t)d->n);
-    d->cap_count = mmc_malloc(sizeof(int) * (size_t)d->n);
-    if (!d->pixels || !d->caps || !d->cap_img || !d->cap_first || !d->cap_count) {
+    d->caps = mmc_malloc(sizeof(char *) * (size_t)(ncap ? ncap : 1));
+    d->cap_img = mmc_malloc(sizeof(int) * (size_t)(ncap ? ncap : 1));
+    d->cap_first = mmc_malloc(sizeof(int) * (size_t)(d->n ? d->n : 1));
+    d->cap_count = mmc_malloc(sizeof(int) * (size_t)(d->n ? d->n : 1));
+    if (!d->caps || !d->cap_img || !d->cap_first || !d->cap_count) {
         ret_dataset_free(d);
-        return mmc_error_set(err, MMC_ERR_RUNTIME, "%s/%s: out of memory for %d images", dir, split, max_images);
+        return mmc_error_set(err, MMC_ERR_RUNTIME, "%s/%s: out of memory for %d images", dir, split, d->n);
     }
     for (int i = 0, j = 0; i < d->n; i++) {
         const mmc_sample *s = &d->man->samples[i];
@@ -57,51 +57,12 @@ int ret_dataset_load(ret_dataset *d, const char *dir, const char *split, const c
             d->cap_img[j] = i;
         }
     }
-    /* Decode in parallel; the first failure (lowest index) is reported. */
-    int bad = -1;
-    mmc_error first = {0};
-#pragma omp parallel for schedule(dynamic, 32)
-    for (int i = 0; i < d->n; i++) {
-        char path[4096];
-        mmc_error e = {0};
-        mmc_image img = {0}, rs = {0};
-        snprintf(path, sizeof path, "%s/%s", d->man->dir, d->man->samples[i].image);
-        int rc = mmc_image_load(&img, path, 3, &e);
-        const mmc_image *src = &img;
-        if (!rc && (img.w != S || img.h != S)) {
-            rc = mmc_image_resize(&img, &rs, S, S, MMC_RESAMPLE_BILINEAR, &e);
-            src = &rs;
-        }
-        if (!rc) memcpy(d->pixels + (size_t)i * S * S * 3, src->data, (size_t)S * S * 3);
-        mmc_image_free(&img);
-        mmc_image_free(&rs);
-        if (rc) {
-#pragma omp critical(ret_dataset_err)
-            if (bad < 0 || i < bad) { bad = i; first = e; }
-        }
-    }
-    if (bad >= 0) {
-        ret_dataset_free(d);
-        if (err) *err = first;
-        return first.code ? first.code : MMC_ERR_INPUT;
-    }
-    return MMC_OK;
+    int rc = S > 0 ? task_images_load(d->man, d->n, S, &d->pixels, err) : MMC_OK;
+    if (rc) ret_dataset_free(d);
+    return rc;
 }
 
-void ret_dataset_chw(const ret_dataset *d, int i, int dx, int dy, float *out) {
-    int S = d->S;
-    const uint8_t *px = d->pixels + (size_t)i * S * S * 3;
-    for (int y = 0; y < S; y++) {
-        int sy = y - dy;
-        sy = sy < 0 ? 0 : sy >= S ? S - 1 : sy;
-        for (int x = 0; x < S; x++) {
-            int sx = x - dx;
-            sx = sx < 0 ? 0 : sx >= S ? S - 1 : sx;
-            const uint8_t *p = px + ((size_t)sy * S + sx) * 3;
-            for (int c = 0; c < 3; c++) out[(size_t)c * S * S + (size_t)y * S + x] = (float)p[c] * (1.0f / 127.5f) - 1.0f;
-        }
-    }
-}
+void ret_dataset_chw(const ret_dataset *d, int i, int dx, int dy, float *out) { task_images_chw(d->pixels, d->S, i, dx, dy, out); }
 
 int ret_dataset_evaluate(mmc_retrieval *m, const ret_dataset *d, mmc_retrieval_metrics *out, mmc_error *err) {
     int S = d->S, E = mmc_retrieval_dim(m);

@@ -76,7 +76,8 @@ typedef struct ret_dataset {
     int n_caps;
 } ret_dataset;
 /* max_images > 0 keeps only the first ones. Samples without a caption in lang are an
- * MMC_ERR_INPUT naming the manifest and the sample. */
+ * MMC_ERR_INPUT naming the manifest and the sample. S = 0: the captions alone, no pixels
+ * (CLIP fine-tuning reads its images per batch). */
 int ret_dataset_load(ret_dataset *d, const char *dir, const char *split, const char *lang, int S, int max_images,
                      mmc_error *err);
 void ret_dataset_free(ret_dataset *d);

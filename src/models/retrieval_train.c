@@ -15,6 +15,7 @@
  * step.NAME) are read by load_legacy and continue; the next checkpoint is in the loop's
  * layout (mmc_run_save). */
 #include "retrieval_internal.h"
+#include "task_util.h"
 #include "train_loop.h"
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -123,19 +124,14 @@ static int setup(void *self, mmc_train_loop *L, mmc_train_spec *spec, mmc_error 
 
 /* Fills the batch of the current step: images (B, 3, S, S) shifted, one caption each. */
 static int make_batch(rtask *t, int64_t step, mmc_error *err) {
-    int epoch = (int)(step / t->spe), pos = (int)(step % t->spe), S = t->cfg.image_size, sh = t->cfg.augment_shift;
-    if (epoch != t->perm_epoch) {
-        mmc_rng pr;
-        mmc_rng_seed(&pr, t->o->seed, 1000 + (uint64_t)epoch);
-        mmc_rng_permutation(&pr, t->perm, t->train.n);
-        t->perm_epoch = epoch;
-    }
+    int pos = (int)(step % t->spe), S = t->cfg.image_size, sh = t->cfg.augment_shift;
+    task_epoch_perm(t->o->seed, (int)(step / t->spe), t->perm, t->train.n, &t->perm_epoch);
     mmc_rng r;
     mmc_rng_seed(&r, t->o->seed, ((uint64_t)1 << 40) + (uint64_t)step);
     for (int b = 0; b < t->B; b++) {
         int i = t->perm[pos * t->B + b];
         int c = (int)mmc_rng_below(&r, (uint32_t)t->train.cap_count[i]);
-        int dx = sh ? (int)mmc_rng_below(&r, 2 * sh + 1) - sh : 0, dy = sh ? (int)mmc_rng_below(&r, 2 * sh + 1) - sh : 0;
+        int dx = task_shift(&r, sh), dy = task_shift(&r, sh);
         t->texts[b] = t->train.caps[t->train.cap_first[i] + c];
         ret_dataset_chw(&t->train, i, dx, dy, t->chw + (size_t)b * 3 * S * S);
     }

@@ -24,6 +24,7 @@
  * training images; model.safetensors every tensor under its dotted name. */
 #include "vqa_internal.h"
 #include "internal.h"
+#include "task_util.h"
 #include <cjson/cJSON.h>
 #include <math.h>
 #include <stdio.h>
@@ -127,26 +128,12 @@ static int build(mmc_vqa *m, mmc_rng *rng, mmc_error *err) {
 
 static mmc_vqa *create(const mmc_vqa_config *cfg, mmc_tokenizer *tok, const char *const *classes, int n_classes,
                        mmc_rng *rng, const char *name, mmc_error *err) {
-    if (mmc_vqa_config_check(cfg, name, err)) { mmc_tokenizer_free(tok); return NULL; }
-    if (cfg->max_len < 3) {
-        mmc_error_set(err, MMC_ERR_INPUT, "%s: max_len must be set (>= 3) to build a model", name);
-        mmc_tokenizer_free(tok);
-        return NULL;
+    mmc_vqa *m = NULL;
+    if (!mmc_vqa_config_check(cfg, name, err) && !task_build_check(cfg->max_len, tok, "vqa model", name, err)) {
+        if (n_classes < 1 || !classes) mmc_error_set(err, MMC_ERR_INPUT, "%s: no answers (the class vocabulary is empty)", name);
+        else if (!(m = mmc_calloc(1, sizeof *m))) mmc_error_set(err, MMC_ERR_RUNTIME, "vqa: out of memory");
     }
-    mmc_tokenizer_kind k = tok ? mmc_tokenizer_kind_of(tok) : 0;
-    if (k != MMC_TOK_WORD && k != MMC_TOK_CHAR) {
-        mmc_error_set(err, MMC_ERR_INPUT, "%s: the vqa model needs a word or char tokenizer", name);
-        mmc_tokenizer_free(tok);
-        return NULL;
-    }
-    if (n_classes < 1 || !classes) {
-        mmc_error_set(err, MMC_ERR_INPUT, "%s: no answers (the class vocabulary is empty)", name);
-        mmc_tokenizer_free(tok);
-        return NULL;
-    }
-    mmc_vqa *m = mmc_calloc(1, sizeof *m);
     if (!m) {
-        mmc_error_set(err, MMC_ERR_RUNTIME, "vqa: out of memory");
         mmc_tokenizer_free(tok);
         return NULL;
     }
@@ -395,48 +382,25 @@ mmc_tensor *mmc_vqa_forward(mmc_ctx *ctx, mmc_vqa *m, mmc_tensor *images, const 
 /* ----------------------------------------------------------- save / load */
 
 int vqa_save(const mmc_vqa *m, const char *run_dir, uint64_t seed, int n_train, char **config_json, mmc_error *err) {
-    char *cfg = mmc_vqa_config_to_json(&m->cfg);
-    char *tok = mmc_tokenizer_to_json(m->tok, err);
-    cJSON *root = cfg ? cJSON_Parse(cfg) : NULL, *tj = tok ? cJSON_Parse(tok) : NULL;
-    mmc_free(cfg);
-    mmc_free(tok);
-    cJSON *ans = cJSON_CreateArray();
-    int ok = root && tj && ans;
-    for (int i = 0; ok && i < m->n_classes; i++) {
-        cJSON *s = cJSON_CreateString(m->classes[i]);
-        ok = s != NULL;
-        if (s) cJSON_AddItemToArray(ans, s);
-    }
+    cJSON *extra = cJSON_CreateObject(), *ans = cJSON_CreateStringArray((const char *const *)m->classes, m->n_classes);
     char sd[32];
     snprintf(sd, sizeof sd, "%llu", (unsigned long long)seed);
-    char *text = NULL;
-    if (ok) {
-        cJSON_AddItemToObject(root, "tokenizer", tj);
-        cJSON_AddItemToObject(root, "answers", ans);
-        tj = ans = NULL;
-        ok = cJSON_AddStringToObject(root, "seed", sd) && cJSON_AddNumberToObject(root, "n_train", n_train);
-        if (ok) text = cJSON_Print(root);
+    if (!extra || !ans || !cJSON_AddItemToObject(extra, "answers", ans) || !cJSON_AddStringToObject(extra, "seed", sd) ||
+        !cJSON_AddNumberToObject(extra, "n_train", n_train)) {
+        if (!cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(extra, "answers"))) cJSON_Delete(ans);
+        cJSON_Delete(extra);
+        return mmc_error_set(err, MMC_ERR_RUNTIME, "%s: out of memory writing config.json", run_dir);
     }
-    cJSON_Delete(root);
-    cJSON_Delete(tj);
-    cJSON_Delete(ans);
-    if (!text) return mmc_error_set(err, MMC_ERR_RUNTIME, "%s: out of memory writing config.json", run_dir);
-    size_t n = strlen(text);
-    *config_json = mmc_malloc(n + 1);
-    if (*config_json) memcpy(*config_json, text, n + 1);
-    cJSON_free(text);
-    return *config_json ? MMC_OK : mmc_error_set(err, MMC_ERR_RUNTIME, "%s: out of memory writing config.json", run_dir);
+    *config_json = task_config_text(mmc_vqa_config_to_json(&m->cfg), m->tok, extra, run_dir, err);
+    return *config_json ? MMC_OK : err->code;
+}
+
+static int parse_config(void *c, const char *text, size_t n, const char *name, mmc_error *err) {
+    return mmc_vqa_config_parse(c, text, n, name, err);
 }
 
 mmc_vqa *vqa_load_full(const char *run_dir, const char *weights, uint64_t *seed, int *n_train, mmc_error *err) {
     char path[4096];
-    snprintf(path, sizeof path, "%s/config.json", run_dir);
-    uint8_t *buf = NULL;
-    size_t n = 0;
-    if (mmc_read_file(path, 64u << 20, &buf, &n, err)) {
-        if (err) err->code = MMC_ERR_INPUT;
-        return NULL;
-    }
     mmc_vqa_config cfg = mmc_vqa_config_default(NULL, NULL);
     cfg.max_len = 0;
     /* keys added later: absent from an older run's config.json = the behaviour it was trained with */
@@ -445,13 +409,12 @@ mmc_vqa *vqa_load_full(const char *run_dir, const char *weights, uint64_t *seed,
     strcpy(cfg.att_score, "additive");
     strcpy(cfg.att_fuse, "concat");
     strcpy(cfg.text_pool, "last");
-    if (mmc_vqa_config_parse(&cfg, (const char *)buf, n, path, err)) { mmc_free(buf); return NULL; }
-    cJSON *root = cJSON_ParseWithLength((const char *)buf, n);
-    mmc_free(buf);
-    const cJSON *tj = cJSON_GetObjectItemCaseSensitive(root, "tokenizer"), *aj = cJSON_GetObjectItemCaseSensitive(root, "answers"),
-                *sj = cJSON_GetObjectItemCaseSensitive(root, "seed"), *nj = cJSON_GetObjectItemCaseSensitive(root, "n_train");
-    const char *why = !cJSON_IsObject(tj) ? "no \"tokenizer\" object (the question vocabulary)"
-                    : !cJSON_IsArray(aj) || cJSON_GetArraySize(aj) < 1 ? "no \"answers\" array (the answer vocabulary)"
+    mmc_tokenizer *tok;
+    cJSON *root;
+    if (task_read_config(run_dir, NULL, parse_config, &cfg, &tok, &root, path, err)) return NULL;
+    const cJSON *aj = cJSON_GetObjectItemCaseSensitive(root, "answers"), *sj = cJSON_GetObjectItemCaseSensitive(root, "seed"),
+                *nj = cJSON_GetObjectItemCaseSensitive(root, "n_train");
+    const char *why = !cJSON_IsArray(aj) || cJSON_GetArraySize(aj) < 1 ? "no \"answers\" array (the answer vocabulary)"
                     : !cJSON_IsString(sj) ? "no \"seed\" string"
                     : !cJSON_IsNumber(nj) || nj->valuedouble < 1 || nj->valuedouble > 1e9 || nj->valuedouble != floor(nj->valuedouble)
                         ? "no \"n_train\" count" : NULL;
@@ -468,31 +431,17 @@ mmc_vqa *vqa_load_full(const char *run_dir, const char *weights, uint64_t *seed,
     for (const cJSON *e = aj ? aj->child : NULL; !why && e; e = e->next, i++)
         if (!cJSON_IsString(e)) why = "an entry of \"answers\" is not a string";
         else cls[i] = e->valuestring;
-    char *tt = why ? NULL : cJSON_PrintUnformatted(tj);
-    if (why || !tt) {
-        mmc_error_set(err, MMC_ERR_INPUT, "%s: %s", path, why ? why : "out of memory");
-        cJSON_free(tt);
-        mmc_free(cls);
-        cJSON_Delete(root);
-        return NULL;
-    }
-    mmc_tokenizer *tok = mmc_tokenizer_from_json(tt, strlen(tt), path, err);
-    cJSON_free(tt);
     mmc_vqa *m = NULL;
-    if (!tok) {
-        if (err) err->code = MMC_ERR_INPUT;
-    } else m = create(&cfg, tok, cls, na, NULL, path, err);
-    if (m && seed) *seed = sd;
-    if (m && n_train) *n_train = (int)nj->valuedouble;
+    if (why) {
+        mmc_error_set(err, MMC_ERR_INPUT, "%s: %s", path, why);
+        mmc_tokenizer_free(tok);
+    } else if ((m = create(&cfg, tok, cls, na, NULL, path, err))) {
+        if (seed) *seed = sd;
+        if (n_train) *n_train = (int)nj->valuedouble;
+    } else if (err && err->code == MMC_ERR_RUNTIME) err->code = MMC_ERR_INPUT;
     mmc_free(cls);
     cJSON_Delete(root);
-    if (!m) {
-        if (err && err->code == MMC_ERR_RUNTIME) err->code = MMC_ERR_INPUT;
-        return NULL;
-    }
-    snprintf(path, sizeof path, "%s/%s", run_dir, weights ? weights : "model.safetensors");
-    if (mmc_params_load(&m->P, path, 1, err)) {
-        if (err && err->code == MMC_ERR_RUNTIME) err->code = MMC_ERR_INPUT;
+    if (m && task_load_weights(&m->P, run_dir, weights, err)) {
         mmc_vqa_free(m);
         return NULL;
     }
@@ -506,19 +455,7 @@ mmc_vqa *mmc_vqa_load(const char *run_dir, const char *weights, mmc_error *err) 
 /* ------------------------------------------------------------- inference */
 
 int mmc_vqa_image_to_chw(const mmc_vqa *m, const mmc_image *img, float *out, mmc_error *err) {
-    int S = m->cfg.image_size;
-    if (img->c != 3) return mmc_error_set(err, MMC_ERR_USAGE, "vqa: expected an RGB image, got %d channels", img->c);
-    mmc_image rs = {0};
-    const mmc_image *src = img;
-    if (img->w != S || img->h != S) {
-        int rc = mmc_image_resize(img, &rs, S, S, MMC_RESAMPLE_BILINEAR, err);
-        if (rc) return rc;
-        src = &rs;
-    }
-    for (int c = 0; c < 3; c++)
-        for (int i = 0; i < S * S; i++) out[(size_t)c * S * S + i] = (float)src->data[(size_t)i * 3 + c] * (1.0f / 127.5f) - 1.0f;
-    mmc_image_free(&rs);
-    return MMC_OK;
+    return task_image_to_chw(img, m->cfg.image_size, out, "vqa", err);
 }
 
 int mmc_vqa_answer(mmc_vqa *m, const mmc_image *img, const char *text, int k, int *top, float *prob, mmc_error *err) {

@@ -10,6 +10,7 @@
  *                    split's name, so a split always gives the same pairs. */
 #include "vqa_internal.h"
 #include "internal.h"
+#include "task_util.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -137,40 +138,8 @@ int vqa_dataset_load(vqa_dataset *d, const char *dir, const char *split, const m
     int rc = add_items(d, c, split, err);
     if (rc) { vqa_dataset_free(d); return rc; }
     if (!strcmp(c->fusion, "none")) return MMC_OK; /* blind: the pixels are never read */
-    d->pixels = mmc_malloc((size_t)d->n * S * S * 3);
-    if (!d->pixels) {
-        vqa_dataset_free(d);
-        return mmc_error_set(err, MMC_ERR_RUNTIME, "%s/%s: out of memory for %d images", dir, split, d->n);
-    }
-    /* decode in parallel; the first failure (lowest index) is reported */
-    int bad = -1;
-    mmc_error first = {0};
-    int nt = mmc_par_threads(d->n, 8);
-    MMC_PARALLEL_FOR(nt, for (int i = 0; i < d->n; i++) {
-        char path[4096];
-        mmc_error e = {0};
-        mmc_image img = {0}, rs = {0};
-        snprintf(path, sizeof path, "%s/%s", d->man->dir, d->man->samples[i].image);
-        int r = mmc_image_load(&img, path, 3, &e);
-        const mmc_image *src = &img;
-        if (!r && (img.w != S || img.h != S)) {
-            r = mmc_image_resize(&img, &rs, S, S, MMC_RESAMPLE_BILINEAR, &e);
-            src = &rs;
-        }
-        if (!r) memcpy(d->pixels + (size_t)i * S * S * 3, src->data, (size_t)S * S * 3);
-        mmc_image_free(&img);
-        mmc_image_free(&rs);
-        if (r) {
-            _Pragma("omp critical(vqa_dataset_err)")
-            if (bad < 0 || i < bad) { bad = i; first = e; }
-        }
-    });
-    if (bad >= 0) {
-        vqa_dataset_free(d);
-        if (err) *err = first;
-        return first.code ? first.code : MMC_ERR_INPUT;
-    }
-    return MMC_OK;
+    if ((rc = task_images_load(d->man, d->n, S, &d->pixels, err))) vqa_dataset_free(d);
+    return rc;
 }
 
 int vqa_dataset_bind(vqa_dataset *d, const mmc_vqa *m, mmc_error *err) {
@@ -190,20 +159,7 @@ int vqa_dataset_bind(vqa_dataset *d, const mmc_vqa *m, mmc_error *err) {
     return rc;
 }
 
-void vqa_dataset_chw(const vqa_dataset *d, int i, int dx, int dy, float *out) {
-    int S = d->S;
-    const uint8_t *px = d->pixels + (size_t)i * S * S * 3;
-    for (int y = 0; y < S; y++) {
-        int sy = y - dy;
-        sy = sy < 0 ? 0 : sy >= S ? S - 1 : sy;
-        for (int x = 0; x < S; x++) {
-            int sx = x - dx;
-            sx = sx < 0 ? 0 : sx >= S ? S - 1 : sx;
-            const uint8_t *p = px + ((size_t)sy * S + sx) * 3;
-            for (int c = 0; c < 3; c++) out[(size_t)c * S * S + (size_t)y * S + x] = (float)p[c] * (1.0f / 127.5f) - 1.0f;
-        }
-    }
-}
+void vqa_dataset_chw(const vqa_dataset *d, int i, int dx, int dy, float *out) { task_images_chw(d->pixels, d->S, i, dx, dy, out); }
 
 enum { EVAL_IMAGES = 32 };
 

@@ -13,6 +13,7 @@
  * from before the loop kept the training milliseconds in trainer.json's schedule_step and
  * the seed and n_train in config.json; a resume reads them from there. */
 #include "vqa_internal.h"
+#include "task_util.h"
 #include "train_loop.h"
 #include <cjson/cJSON.h>
 #include <inttypes.h>
@@ -74,19 +75,14 @@ static int build_answers(const vqa_dataset *d, const char ***out, int *n_out, mm
 /* Fills the batch of the current step; returns the number of texts. */
 static int make_batch(vtask *t, int64_t step) {
     const vqa_dataset *d = &t->train;
-    int epoch = (int)(step / t->spe), pos = (int)(step % t->spe), S = t->cfg.image_size, sh = t->cfg.augment_shift, T = d->T;
-    if (epoch != t->perm_epoch) {
-        mmc_rng pr;
-        mmc_rng_seed(&pr, t->seed, 1000 + (uint64_t)epoch);
-        mmc_rng_permutation(&pr, t->perm, d->n);
-        t->perm_epoch = epoch;
-    }
+    int pos = (int)(step % t->spe), S = t->cfg.image_size, sh = t->cfg.augment_shift, T = d->T;
+    task_epoch_perm(t->seed, (int)(step / t->spe), t->perm, d->n, &t->perm_epoch);
     mmc_rng r;
     mmc_rng_seed(&r, t->seed, ((uint64_t)1 << 40) + (uint64_t)step);
     int N = 0, blind = !d->pixels;
     for (int b = 0; b < t->B; b++) {
         int i = t->perm[pos * t->B + b];
-        int dx = sh ? (int)mmc_rng_below(&r, 2 * sh + 1) - sh : 0, dy = sh ? (int)mmc_rng_below(&r, 2 * sh + 1) - sh : 0;
+        int dx = task_shift(&r, sh), dy = task_shift(&r, sh);
         if (!blind) vqa_dataset_chw(d, i, dx, dy, t->chw + (size_t)b * 3 * S * S);
         int cnt = d->img_count[i], k = cnt < t->K ? cnt : t->K;
         for (int j = 0; j < cnt; j++) t->pick[j] = j;

@@ -1,0 +1,153 @@
+/* task_util.c — what the task models share (task_util.h): run folders are read as hostile
+ * input, so every failure to read one is MMC_ERR_INPUT naming the file. */
+#include "task_util.h"
+#include "internal.h"
+#include <stdio.h>
+#include <string.h>
+
+int task_build_check(int max_len, const mmc_tokenizer *tok, const char *what, const char *name, mmc_error *err) {
+    if (max_len < 3) return mmc_error_set(err, MMC_ERR_INPUT, "%s: max_len must be set (>= 3) to build a model", name);
+    mmc_tokenizer_kind k = tok ? mmc_tokenizer_kind_of(tok) : 0;
+    if (k != MMC_TOK_WORD && k != MMC_TOK_CHAR)
+        return mmc_error_set(err, MMC_ERR_INPUT, "%s: the %s needs a word or char tokenizer", name, what);
+    return MMC_OK;
+}
+
+char *task_config_text(char *cfg, const mmc_tokenizer *tok, cJSON *extra, const char *where, mmc_error *err) {
+    char *tj = mmc_tokenizer_to_json(tok, err), *text = NULL;
+    cJSON *root = cfg ? cJSON_Parse(cfg) : NULL, *t = tj ? cJSON_Parse(tj) : NULL;
+    mmc_free(cfg);
+    mmc_free(tj);
+    if (root && t) {
+        cJSON_AddItemToObject(root, "tokenizer", t);
+        t = NULL;
+        for (cJSON *it; extra && (it = extra->child);) {
+            cJSON_DetachItemViaPointer(extra, it);
+            cJSON_AddItemToObject(root, it->string, it);
+        }
+        char *s = cJSON_Print(root);
+        if (s && (text = mmc_malloc(strlen(s) + 1))) strcpy(text, s);
+        cJSON_free(s);
+    }
+    cJSON_Delete(root);
+    cJSON_Delete(t);
+    cJSON_Delete(extra);
+    if (!text) mmc_error_set(err, MMC_ERR_RUNTIME, "%s: out of memory writing config.json", where);
+    return text;
+}
+
+int task_save(const mmc_params *P, const char *text, const char *run_dir, const char *weights, const char *format,
+              mmc_error *err) {
+    char path[4096], meta[64];
+    snprintf(path, sizeof path, "%s/config.json", run_dir);
+    int rc = mmc_write_file_atomic(path, text, strlen(text), err);
+    if (rc) return rc;
+    snprintf(path, sizeof path, "%s/%s", run_dir, weights ? weights : "model.safetensors");
+    snprintf(meta, sizeof meta, "{\"format\":\"%s\"}", format);
+    return mmc_params_save(P, path, meta, err);
+}
+
+int task_read_config(const char *run_dir, const char *task,
+                     int (*parse)(void *cfg, const char *text, size_t n, const char *name, mmc_error *err), void *cfg,
+                     mmc_tokenizer **tok, cJSON **root, char *path, mmc_error *err) {
+    snprintf(path, 4096, "%s/config.json", run_dir);
+    *tok = NULL;
+    if (root) *root = NULL;
+    uint8_t *buf = NULL;
+    size_t n = 0;
+    if (mmc_read_file(path, 64u << 20, &buf, &n, err)) {
+        if (err) err->code = MMC_ERR_INPUT;
+        return MMC_ERR_INPUT;
+    }
+    cJSON *r = cJSON_ParseWithLength((const char *)buf, n);
+    const cJSON *tk = cJSON_GetObjectItemCaseSensitive(r, "task");
+    int rc = cJSON_IsObject(r) && task && !cJSON_IsString(tk)
+                 ? mmc_error_set(err, MMC_ERR_INPUT, "%s: no \"task\": \"%s\" (a run of another task)", path, task)
+                 : parse(cfg, (const char *)buf, n, path, err);
+    mmc_free(buf);
+    const cJSON *tj = cJSON_GetObjectItemCaseSensitive(r, "tokenizer");
+    char *tt = rc || !cJSON_IsObject(tj) ? NULL : cJSON_PrintUnformatted(tj);
+    if (!rc && !tt) rc = mmc_error_set(err, MMC_ERR_INPUT, "%s: no \"tokenizer\" object (the run's vocabulary)", path);
+    if (!rc && !(*tok = mmc_tokenizer_from_json(tt, strlen(tt), path, err))) rc = MMC_ERR_INPUT;
+    cJSON_free(tt);
+    if (rc && err) err->code = MMC_ERR_INPUT;
+    if (rc || !root) cJSON_Delete(r);
+    else *root = r;
+    return rc ? MMC_ERR_INPUT : MMC_OK;
+}
+
+int task_load_weights(mmc_params *P, const char *run_dir, const char *weights, mmc_error *err) {
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", run_dir, weights ? weights : "model.safetensors");
+    if (!mmc_params_load(P, path, 1, err)) return MMC_OK;
+    if (err) err->code = MMC_ERR_INPUT;
+    return MMC_ERR_INPUT;
+}
+
+int task_image_to_chw(const mmc_image *img, int S, float *out, const char *what, mmc_error *err) {
+    if (img->c != 3) return mmc_error_set(err, MMC_ERR_USAGE, "%s: expected an RGB image, got %d channels", what, img->c);
+    mmc_image rs = {0};
+    const mmc_image *src = img;
+    if (img->w != S || img->h != S) {
+        int rc = mmc_image_resize(img, &rs, S, S, MMC_RESAMPLE_BILINEAR, err);
+        if (rc) return rc;
+        src = &rs;
+    }
+    task_images_chw(src->data, S, 0, 0, 0, out);
+    mmc_image_free(&rs);
+    return MMC_OK;
+}
+
+int task_images_load(const mmc_manifest *man, int n, int S, uint8_t **pixels, mmc_error *err) {
+    uint8_t *px = *pixels = mmc_malloc((size_t)(n ? n : 1) * S * S * 3);
+    if (!px) return mmc_error_set(err, MMC_ERR_RUNTIME, "%s: out of memory for %d images", man->path, n);
+    int bad = -1;
+    mmc_error first = {0};
+    int nt = mmc_par_threads(n, 8);
+    MMC_PARALLEL_FOR(nt, for (int i = 0; i < n; i++) {
+        char path[4096];
+        mmc_error e = {0};
+        mmc_image img = {0}, rs = {0};
+        snprintf(path, sizeof path, "%s/%s", man->dir, man->samples[i].image);
+        int r = mmc_image_load(&img, path, 3, &e);
+        const mmc_image *src = &img;
+        if (!r && (img.w != S || img.h != S)) {
+            r = mmc_image_resize(&img, &rs, S, S, MMC_RESAMPLE_BILINEAR, &e);
+            src = &rs;
+        }
+        if (!r) memcpy(px + (size_t)i * S * S * 3, src->data, (size_t)S * S * 3);
+        mmc_image_free(&img);
+        mmc_image_free(&rs);
+        if (r) {
+            _Pragma("omp critical(task_images_err)")
+            if (bad < 0 || i < bad) { bad = i; first = e; }
+        }
+    });
+    if (bad < 0) return MMC_OK;
+    mmc_free(px);
+    *pixels = NULL;
+    if (err) *err = first;
+    return first.code ? first.code : MMC_ERR_INPUT;
+}
+
+void task_images_chw(const uint8_t *pixels, int S, int i, int dx, int dy, float *out) {
+    const uint8_t *px = pixels + (size_t)i * S * S * 3;
+    for (int y = 0; y < S; y++) {
+        int sy = y - dy;
+        sy = sy < 0 ? 0 : sy >= S ? S - 1 : sy;
+        for (int x = 0; x < S; x++) {
+            int sx = x - dx;
+            sx = sx < 0 ? 0 : sx >= S ? S - 1 : sx;
+            const uint8_t *p = px + ((size_t)sy * S + sx) * 3;
+            for (int c = 0; c < 3; c++) out[(size_t)c * S * S + (size_t)y * S + x] = (float)p[c] * (1.0f / 127.5f) - 1.0f;
+        }
+    }
+}
+
+void task_epoch_perm(uint64_t seed, int epoch, int *perm, int n, int *at) {
+    if (*at == epoch) return;
+    mmc_rng r;
+    mmc_rng_seed(&r, seed, 1000 + (uint64_t)epoch);
+    mmc_rng_permutation(&r, perm, n);
+    *at = epoch;
+}

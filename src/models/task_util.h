@@ -1,0 +1,53 @@
+/* task_util.h — what the trainable task models (retrieval, caption, vqa, and CLIP
+ * fine-tuning for its splits) share: the checks before building, a run folder's
+ * config.json and weights, preprocessing, and a split's captions and images held in
+ * memory. Not installed. */
+#ifndef MMC_TASK_UTIL_H
+#define MMC_TASK_UTIL_H
+
+#include "mmc.h"
+#include <cjson/cJSON.h>
+
+/* Before building a model from a checked config: max_len set (>= 3) and a word or char
+ * tokenizer ("the WHAT needs ..."). MMC_ERR_INPUT naming name. */
+int task_build_check(int max_len, const mmc_tokenizer *tok, const char *what, const char *name, mmc_error *err);
+
+/* config.json's text (mmc_malloc'd): the config's JSON cfg (mmc_malloc'd, freed here), the
+ * vocabulary as "tokenizer", then the members of extra (an object or NULL; taken). NULL
+ * with err filled (naming where) when out of memory. */
+char *task_config_text(char *cfg, const mmc_tokenizer *tok, cJSON *extra, const char *where, mmc_error *err);
+
+/* RUN/config.json (text) and RUN/weights (NULL = model.safetensors, its metadata format),
+ * each atomically. */
+int task_save(const mmc_params *P, const char *text, const char *run_dir, const char *weights, const char *format,
+              mmc_error *err);
+
+/* Reads RUN/config.json: its settings through parse over cfg (which holds what an older
+ * run lacks), its vocabulary into *tok and, when root is not NULL, the document into *root
+ * for the task's other members (cJSON_Delete it). task: the document must hold a "task"
+ * string (checked before the settings). path (4096 bytes) gets the file's name. Every
+ * failure is MMC_ERR_INPUT naming the file, and leaves nothing to free. */
+int task_read_config(const char *run_dir, const char *task,
+                     int (*parse)(void *cfg, const char *text, size_t n, const char *name, mmc_error *err), void *cfg,
+                     mmc_tokenizer **tok, cJSON **root, char *path, mmc_error *err);
+
+/* RUN/weights (NULL = model.safetensors) into P, every tensor; failures are MMC_ERR_INPUT. */
+int task_load_weights(mmc_params *P, const char *run_dir, const char *weights, mmc_error *err);
+
+/* An RGB image, resized bilinearly to S × S if it is another size, into out (3, S, S) as
+ * (v/255 - 0.5) / 0.5. what names the model in messages. */
+int task_image_to_chw(const mmc_image *img, int S, float *out, const char *what, mmc_error *err);
+
+/* The images of samples 0..n-1 of man decoded in parallel and resized to S × S: *pixels
+ * (mmc_malloc'd) n × S × S × 3 bytes, HWC. The first failure (lowest index) is reported. */
+int task_images_load(const mmc_manifest *man, int n, int S, uint8_t **pixels, mmc_error *err);
+/* Image i of such pixels as (3, S, S) floats, shifted by (dx, dy) with edge replication. */
+void task_images_chw(const uint8_t *pixels, int S, int i, int dx, int dy, float *out);
+
+/* The sample order of an epoch: when *at is not epoch, perm becomes the permutation of n
+ * drawn from stream 1000 + epoch of seed, and *at epoch. */
+void task_epoch_perm(uint64_t seed, int epoch, int *perm, int n, int *at);
+/* A random shift in -max..max pixels (0 draws nothing when max is 0). */
+static inline int task_shift(mmc_rng *r, int max) { return max ? (int)mmc_rng_below(r, 2 * (uint32_t)max + 1) - max : 0; }
+
+#endif
