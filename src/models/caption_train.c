@@ -21,6 +21,7 @@
  * and at the end, corpus BLEU-4 against all their captions; the best model is kept as
  * model-best.safetensors. */
 #include "caption_internal.h"
+#include "task_util.h"
 #include "train_loop.h"
 #include <cjson/cJSON.h>
 #include <inttypes.h>
@@ -35,7 +36,7 @@ typedef struct ctask {
     const mmc_caption_config *cfg_in;
     mmc_caption_config cfg;
     mmc_captioner *m;
-    mmc_manifest *man;
+    task_split data;         /* the training captions (no pixels: the loader reads the images) */
     mmc_loader *ld;
     int B, n_train, has_val, val_max;
     int64_t spe;
@@ -45,43 +46,19 @@ static void release(void *self) {
     ctask *t = self;
     mmc_loader_free(t->ld);
     mmc_captioner_free(t->m);
-    mmc_manifest_free(t->man);
+    task_split_free(&t->data);
 }
 
-/* Every training sample needs a caption in the language; "first" keeps one per sample. */
-static int prepare_manifest(ctask *t, mmc_error *err) {
-    int zh = !strcmp(t->cfg.lang, "zh"), first = !strcmp(t->cfg.train_captions, "first");
-    for (int i = 0; i < t->man->count; i++) {
-        mmc_sample *s = &t->man->samples[i];
-        int *k = zh ? &s->n_captions_zh : &s->n_captions;
-        if (*k == 0)
-            return mmc_error_set(err, MMC_ERR_INPUT, "%s: sample '%s' has no %s (needed to train captioning in '%s')", t->man->path,
-                                 s->id, zh ? "captions_zh" : "captions", t->cfg.lang);
-        if (first) *k = 1; /* the others stay allocated and are freed with the manifest */
-    }
-    t->n_train = t->man->count;
+/* The training split's captions in the language (every sample needs one); "first" keeps
+ * only each sample's first, for the vocabulary and the loader alike. */
+static int load_split(ctask *t, mmc_error *err) {
+    int rc = task_split_load(&t->data, t->o->data_dir, "train", t->cfg.lang, 0, 0, err), zh = !strcmp(t->cfg.lang, "zh");
+    t->n_train = t->data.n;
+    if (rc || strcmp(t->cfg.train_captions, "first")) return rc;
+    task_split_keep_captions(&t->data, 1);
+    for (int i = 0; i < t->data.n; i++) /* the others stay allocated and are freed with the manifest */
+        *(zh ? &t->data.man->samples[i].n_captions_zh : &t->data.man->samples[i].n_captions) = 1;
     return MMC_OK;
-}
-
-static mmc_tokenizer *build_vocab(ctask *t, int *max_len, mmc_error *err) {
-    int zh = !strcmp(t->cfg.lang, "zh"), n = 0;
-    for (int i = 0; i < t->man->count; i++) n += zh ? t->man->samples[i].n_captions_zh : t->man->samples[i].n_captions;
-    const char **texts = mmc_malloc(sizeof(char *) * (size_t)n + 1);
-    if (!texts) { mmc_error_set(err, MMC_ERR_RUNTIME, "train: out of memory"); return NULL; }
-    n = 0;
-    for (int i = 0; i < t->man->count; i++) {
-        const mmc_sample *s = &t->man->samples[i];
-        int k = zh ? s->n_captions_zh : s->n_captions;
-        for (int c = 0; c < k; c++) texts[n++] = zh ? s->captions_zh[c] : s->captions[c];
-    }
-    mmc_tokenizer *tok = zh ? mmc_tokenizer_build_char(texts, n, t->cfg.min_count, 0, err)
-                            : mmc_tokenizer_build_word(texts, n, t->cfg.min_count, 0, err);
-    if (tok && *max_len == 0 && (*max_len = train_max_len(tok, texts, n, err)) < 0) {
-        mmc_tokenizer_free(tok);
-        tok = NULL;
-    }
-    mmc_free(texts);
-    return tok;
 }
 
 /* A folder that already holds a run of another task is not overwritten. */
@@ -112,8 +89,7 @@ static int setup(void *self, mmc_train_loop *L, mmc_train_spec *spec, mmc_error 
         if (!(t->m = mmc_captioner_load(o->run_dir, NULL, err))) return err->code;
         t->cfg = *mmc_captioner_config(t->m);
         if (!L->legacy && !L->saved.has_run) rc = train_read_config_training(o->run_dir, &L->saved, err);
-        if (!rc && !(t->man = mmc_manifest_load(o->data_dir, "train", err))) rc = err->code;
-        if (!rc) rc = prepare_manifest(t, err);
+        if (!rc) rc = load_split(t, err);
         t->B = (int)L->saved.batch_size;
         if (!rc && (t->B < 1 || t->B > t->n_train)) t->B = t->cfg.batch_size < t->n_train ? t->cfg.batch_size : t->n_train;
     } else {
@@ -121,9 +97,9 @@ static int setup(void *self, mmc_train_loop *L, mmc_train_spec *spec, mmc_error 
         t->cfg = *t->cfg_in;
         rc = mmc_caption_config_check(&t->cfg, "config", err);
         if (!rc) rc = check_run_dir(o->run_dir, err);
-        if (!rc && !(t->man = mmc_manifest_load(o->data_dir, "train", err))) rc = err->code;
-        if (!rc) rc = prepare_manifest(t, err);
-        mmc_tokenizer *tok = rc ? NULL : build_vocab(t, &t->cfg.max_len, err);
+        if (!rc) rc = load_split(t, err);
+        mmc_tokenizer *tok = rc ? NULL : train_vocab(t->data.caps, t->data.n_caps, !strcmp(t->cfg.lang, "zh"), t->cfg.min_count,
+                                                     &t->cfg.max_len, err);
         if (!rc && !tok) rc = err->code;
         if (!rc) {
             t->m = mmc_captioner_create(&t->cfg, tok, o->seed, err);
@@ -145,7 +121,7 @@ static int setup(void *self, mmc_train_loop *L, mmc_train_spec *spec, mmc_error 
     lo.captions_zh = !strcmp(t->cfg.lang, "zh");
     lo.tokenizer = mmc_captioner_tokenizer(t->m);
     lo.max_len = t->cfg.max_len;
-    if (!(t->ld = mmc_loader_new(t->man, &lo, err))) return err->code;
+    if (!(t->ld = mmc_loader_new(t->data.man, &lo, err))) return err->code;
     t->spe = mmc_loader_batches_per_epoch(t->ld);
     const char *vs = o->val_split ? o->val_split : "val";
     t->has_val = vs[0] && train_split_exists(o->data_dir, vs);
@@ -155,11 +131,7 @@ static int setup(void *self, mmc_train_loop *L, mmc_train_spec *spec, mmc_error 
     spec->steps_per_epoch = t->spe;
     spec->batch_size = t->B;
     spec->n_train = t->n_train;
-    spec->epochs = t->cfg.epochs;
-    spec->lr = t->cfg.lr;
-    spec->min_lr_ratio = t->cfg.min_lr_ratio;
-    spec->weight_decay = t->cfg.weight_decay;
-    spec->grad_clip = t->cfg.grad_clip;
+    TRAIN_SPEC_SCHEDULE(spec, t->cfg);
     spec->warmup_steps = t->cfg.warmup_steps;
     spec->rate_key = "images_per_s";
     return MMC_OK;
@@ -245,9 +217,6 @@ static const mmc_task CAPTION_TASK = {
 };
 
 int mmc_caption_train(const mmc_caption_config *cfg, const mmc_retrieval_train_opts *o, mmc_error *err) {
-    ctask t;
-    memset(&t, 0, sizeof t);
-    t.o = o;
-    t.cfg_in = cfg;
+    ctask t = {.o = o, .cfg_in = cfg};
     return mmc_train_run(&CAPTION_TASK, &t, o, err);
 }

@@ -21,7 +21,6 @@
  * that every command loads; finetune.json keeps the fine-tuning settings and the init
  * folder, which a resume reads back. */
 #include "clip_internal.h"
-#include "retrieval_internal.h"
 #include "task_util.h"
 #include "train_loop.h"
 #include <cjson/cJSON.h>
@@ -50,15 +49,15 @@ mmc_clip_train_config mmc_clip_train_config_default(void) {
 mmc_params *mmc_clip_params(mmc_clip *m) { return m ? &m->P : NULL; }
 
 /* ------------------------------------------------------------------ split */
-/* A split is a ret_dataset without pixels (retrieval_data.c): the captions of the
- * language per sample; the images are read per batch. */
-static int split_load(ret_dataset *d, const char *dir, const char *split, int zh, int max_images, mmc_error *err) {
-    return ret_dataset_load(d, dir, split, zh ? "zh" : "en", 0, max_images, err);
+/* A split is a task_split without pixels (task_util.h): the captions of the language per
+ * sample; the images are read per batch. */
+static int split_load(task_split *d, const char *dir, const char *split, int zh, int max_images, mmc_error *err) {
+    return task_split_load(d, dir, split, zh ? "zh" : "en", 0, max_images, err);
 }
 
 /* Samples idx[0..n) decoded and preprocessed into out (n, 3, S, S); in parallel, the first
  * failure (lowest position) reported. */
-static int split_pixels(const mmc_clip *m, const ret_dataset *d, const int *idx, int n, float *out, mmc_error *err) {
+static int split_pixels(const mmc_clip *m, const task_split *d, const int *idx, int n, float *out, mmc_error *err) {
     if (!m->have_pre)
         return mmc_error_set(err, MMC_ERR_INPUT, "%s: no preprocessor_config.json (how images are resized and normalised)", m->dir);
     int S = m->cfg.vision.image_size, bad = -1;
@@ -89,7 +88,7 @@ static int split_pixels(const mmc_clip *m, const ret_dataset *d, const int *idx,
     return MMC_OK;
 }
 
-static int split_evaluate(mmc_clip *m, const ret_dataset *d, mmc_retrieval_metrics *out, mmc_error *err) {
+static int split_evaluate(mmc_clip *m, const task_split *d, mmc_retrieval_metrics *out, mmc_error *err) {
     int P = m->cfg.proj_dim, S = m->cfg.vision.image_size, chunk = 32;
     float *ie = mmc_malloc(sizeof(float) * (size_t)d->n * P), *te = mmc_malloc(sizeof(float) * (size_t)d->n_caps * P);
     float *px = mmc_malloc(sizeof(float) * (size_t)chunk * 3 * S * S);
@@ -124,12 +123,12 @@ static int lang_is_zh(const mmc_clip *m, const char *lang) {
 int mmc_clip_evaluate(mmc_clip *m, const char *data_dir, const char *split, const char *lang, int max_images,
                       mmc_retrieval_metrics *out, mmc_error *err) {
     if (!m || !data_dir || !split || !out) return mmc_error_set(err, MMC_ERR_USAGE, "clip evaluate: NULL argument");
-    ret_dataset d;
+    task_split d;
     int rc = split_load(&d, data_dir, split, lang_is_zh(m, lang), max_images, err);
     if (rc) return rc;
     if (d.n < 1) rc = mmc_error_set(err, MMC_ERR_INPUT, "%s: no samples", d.man->path);
     if (!rc) rc = split_evaluate(m, &d, out, err);
-    ret_dataset_free(&d);
+    task_split_free(&d);
     return rc;
 }
 
@@ -197,7 +196,7 @@ typedef struct ctrainer {
     mmc_clip_train_config cfg;
     char init[4096];
     mmc_clip *m;
-    ret_dataset train, val;
+    task_split train, val;
     int has_val, zh;
     int B, spe, warmup;
     int *perm, perm_epoch, *idx;
@@ -209,8 +208,8 @@ typedef struct ctrainer {
 static void release(void *self) {
     ctrainer *t = self;
     mmc_clip_free(t->m);
-    ret_dataset_free(&t->train);
-    ret_dataset_free(&t->val);
+    task_split_free(&t->train);
+    task_split_free(&t->val);
     mmc_free(t->perm), mmc_free(t->idx), mmc_free(t->px), mmc_free(t->texts), mmc_free(t->ids), mmc_free(t->mask);
 }
 
@@ -325,11 +324,7 @@ static int setup(void *self, mmc_train_loop *L, mmc_train_spec *spec, mmc_error 
     spec->steps_per_epoch = t->spe;
     spec->batch_size = t->B;
     spec->n_train = t->train.n;
-    spec->epochs = c->epochs;
-    spec->lr = c->lr;
-    spec->min_lr_ratio = c->min_lr_ratio;
-    spec->weight_decay = c->weight_decay;
-    spec->grad_clip = c->grad_clip;
+    TRAIN_SPEC_SCHEDULE(spec, *c);
     spec->warmup_steps = t->warmup;
     spec->rate_key = "pairs_per_s";
     return MMC_OK;
@@ -429,11 +424,7 @@ static const mmc_task CLIP_TASK = {
 int mmc_clip_train(const char *init_dir, const mmc_clip_train_config *cfg, const mmc_retrieval_train_opts *o, mmc_error *err) {
     if (!o || !o->data_dir || !o->run_dir || (!init_dir && !o->resume))
         return mmc_error_set(err, MMC_ERR_USAGE, "clip train: init folder, data_dir and run_dir are required");
-    ctrainer t;
-    memset(&t, 0, sizeof t);
-    t.o = o;
-    t.cfg = cfg ? *cfg : mmc_clip_train_config_default();
-    t.perm_epoch = -1;
+    ctrainer t = {.o = o, .cfg = cfg ? *cfg : mmc_clip_train_config_default(), .perm_epoch = -1};
     if (init_dir && strlen(init_dir) >= sizeof t.init) return mmc_error_set(err, MMC_ERR_USAGE, "clip train: init path too long");
     snprintf(t.init, sizeof t.init, "%s", init_dir ? init_dir : "");
     return mmc_train_run(&CLIP_TASK, &t, o, err);

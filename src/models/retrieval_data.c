@@ -6,65 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-void ret_dataset_free(ret_dataset *d) {
-    if (!d) return;
-    mmc_manifest_free(d->man);
-    mmc_free(d->pixels);
-    mmc_free(d->caps);
-    mmc_free(d->cap_img);
-    mmc_free(d->cap_first);
-    mmc_free(d->cap_count);
-    memset(d, 0, sizeof *d);
-}
-
-int ret_dataset_load(ret_dataset *d, const char *dir, const char *split, const char *lang, int S, int max_images,
-                     mmc_error *err) {
-    memset(d, 0, sizeof *d);
-    d->man = mmc_manifest_load(dir, split, err);
-    if (!d->man) return err ? err->code : MMC_ERR_INPUT;
-    int zh = !strcmp(lang, "zh");
-    d->n = d->man->count;
-    if (max_images > 0 && max_images < d->n) d->n = max_images;
-    d->S = S;
-    int64_t ncap = 0;
-    for (int i = 0; i < d->n; i++) {
-        const mmc_sample *s = &d->man->samples[i];
-        int k = zh ? s->n_captions_zh : s->n_captions;
-        if (k == 0) {
-            int rc = mmc_error_set(err, MMC_ERR_INPUT, "%s: sample '%s' has no %s (needed to train or evaluate retrieval in '%s')",
-                                   d->man->path, s->id, zh ? "captions_zh" : "captions", lang);
-            ret_dataset_free(d);
-            return rc;
-        }
-        ncap += k;
-    }
-    d->n_caps = (int)ncap;
-    d->caps = mmc_malloc(sizeof(char *) * (size_t)(ncap ? ncap : 1));
-    d->cap_img = mmc_malloc(sizeof(int) * (size_t)(ncap ? ncap : 1));
-    d->cap_first = mmc_malloc(sizeof(int) * (size_t)(d->n ? d->n : 1));
-    d->cap_count = mmc_malloc(sizeof(int) * (size_t)(d->n ? d->n : 1));
-    if (!d->caps || !d->cap_img || !d->cap_first || !d->cap_count) {
-        ret_dataset_free(d);
-        return mmc_error_set(err, MMC_ERR_RUNTIME, "%s/%s: out of memory for %d images", dir, split, d->n);
-    }
-    for (int i = 0, j = 0; i < d->n; i++) {
-        const mmc_sample *s = &d->man->samples[i];
-        int k = zh ? s->n_captions_zh : s->n_captions;
-        d->cap_first[i] = j;
-        d->cap_count[i] = k;
-        for (int c = 0; c < k; c++, j++) {
-            d->caps[j] = zh ? s->captions_zh[c] : s->captions[c];
-            d->cap_img[j] = i;
-        }
-    }
-    int rc = S > 0 ? task_images_load(d->man, d->n, S, &d->pixels, err) : MMC_OK;
-    if (rc) ret_dataset_free(d);
-    return rc;
-}
-
-void ret_dataset_chw(const ret_dataset *d, int i, int dx, int dy, float *out) { task_images_chw(d->pixels, d->S, i, dx, dy, out); }
-
-int ret_dataset_evaluate(mmc_retrieval *m, const ret_dataset *d, mmc_retrieval_metrics *out, mmc_error *err) {
+int ret_dataset_evaluate(mmc_retrieval *m, const task_split *d, mmc_retrieval_metrics *out, mmc_error *err) {
     int S = d->S, E = mmc_retrieval_dim(m);
     if (S != mmc_retrieval_image_size(m)) return mmc_error_set(err, MMC_ERR_USAGE, "evaluate: dataset held at %d px, model wants %d", S, mmc_retrieval_image_size(m));
     float *chw = mmc_malloc(sizeof(float) * (size_t)d->n * 3 * S * S);
@@ -72,7 +14,7 @@ int ret_dataset_evaluate(mmc_retrieval *m, const ret_dataset *d, mmc_retrieval_m
     int rc = MMC_OK;
     if (!chw || !ie || !te) rc = mmc_error_set(err, MMC_ERR_RUNTIME, "evaluate: out of memory");
     if (!rc) {
-        for (int i = 0; i < d->n; i++) ret_dataset_chw(d, i, 0, 0, chw + (size_t)i * 3 * S * S);
+        for (int i = 0; i < d->n; i++) task_split_chw(d, i, 0, 0, chw + (size_t)i * 3 * S * S);
         rc = mmc_retrieval_embed_chw(m, chw, d->n, ie, err);
     }
     if (!rc) rc = mmc_retrieval_embed_texts(m, d->caps, d->n_caps, te, err);
@@ -83,21 +25,6 @@ int ret_dataset_evaluate(mmc_retrieval *m, const ret_dataset *d, mmc_retrieval_m
     return rc;
 }
 
-void ret_dataset_keep_captions(ret_dataset *d, int k) {
-    if (k <= 0) return;
-    int j = 0;
-    for (int i = 0; i < d->n; i++) {
-        int c0 = d->cap_first[i], n = d->cap_count[i] < k ? d->cap_count[i] : k;
-        for (int c = 0; c < n; c++, j++) { /* j <= c0 + c: moving down never overwrites unread entries */
-            d->caps[j] = d->caps[c0 + c];
-            d->cap_img[j] = i;
-        }
-        d->cap_first[i] = j - n;
-        d->cap_count[i] = n;
-    }
-    d->n_caps = j;
-}
-
 int mmc_retrieval_evaluate(mmc_retrieval *m, const char *data_dir, const char *split, int max_images,
                            mmc_retrieval_metrics *out, mmc_error *err) {
     return mmc_retrieval_evaluate_captions(m, data_dir, split, max_images, 0, out, err);
@@ -105,12 +32,12 @@ int mmc_retrieval_evaluate(mmc_retrieval *m, const char *data_dir, const char *s
 
 int mmc_retrieval_evaluate_captions(mmc_retrieval *m, const char *data_dir, const char *split, int max_images,
                                     int captions_per_image, mmc_retrieval_metrics *out, mmc_error *err) {
-    ret_dataset d;
-    int rc = ret_dataset_load(&d, data_dir, split, mmc_retrieval_get_config(m)->lang, mmc_retrieval_image_size(m), max_images, err);
+    task_split d;
+    int rc = task_split_load(&d, data_dir, split, mmc_retrieval_get_config(m)->lang, mmc_retrieval_image_size(m), max_images, err);
     if (rc) return rc;
-    ret_dataset_keep_captions(&d, captions_per_image);
+    task_split_keep_captions(&d, captions_per_image);
     rc = ret_dataset_evaluate(m, &d, out, err);
-    ret_dataset_free(&d);
+    task_split_free(&d);
     return rc;
 }
 

@@ -5,6 +5,7 @@
 
 #include "mmc.h"
 #include "encoder.h"
+#include "task_util.h"
 
 #define RET_MAX_STAGES ENC_MAX_STAGES
 #define RET_NGRAM_MAX 16 /* character trigrams kept per token (subword features) */
@@ -63,30 +64,7 @@ int ret_loss_kind(const char *s);
 /* The encoders' settings from the config's keys. */
 void ret_encoder_cfgs(const mmc_retrieval_config *c, enc_image_cfg *ic, enc_text_cfg *tc);
 
-/* retrieval_data.c: a split held in memory (the shapes world is small: 20000 × 64² RGB is
- * 245 MB of bytes), images decoded once in parallel and resized to the model's side.
- * TODO(loader): move to src/data/loader.c once it lands in main. */
-typedef struct ret_dataset {
-    mmc_manifest *man;
-    int n, S;
-    uint8_t *pixels;       /* n × S × S × 3, HWC */
-    const char **caps;     /* every caption of the language, sample by sample */
-    int *cap_img;          /* the sample of each caption */
-    int *cap_first, *cap_count; /* per sample: its captions' range in caps */
-    int n_caps;
-} ret_dataset;
-/* max_images > 0 keeps only the first ones. Samples without a caption in lang are an
- * MMC_ERR_INPUT naming the manifest and the sample. S = 0: the captions alone, no pixels
- * (CLIP fine-tuning reads its images per batch). */
-int ret_dataset_load(ret_dataset *d, const char *dir, const char *split, const char *lang, int S, int max_images,
-                     mmc_error *err);
-void ret_dataset_free(ret_dataset *d);
-/* k > 0: keeps only the first k captions of each sample (e.g. an emoji's name, not its
- * keywords); k <= 0 keeps all. */
-void ret_dataset_keep_captions(ret_dataset *d, int k);
-/* Sample i as (3, S, S) floats, shifted by (dx, dy) pixels with edge replication. */
-void ret_dataset_chw(const ret_dataset *d, int i, int dx, int dy, float *out);
-/* Embeds every image and caption and scores them. */
-int ret_dataset_evaluate(mmc_retrieval *m, const ret_dataset *d, mmc_retrieval_metrics *out, mmc_error *err);
+/* retrieval_data.c: embeds every image and caption of a split (task_util.h) and scores them. */
+int ret_dataset_evaluate(mmc_retrieval *m, const task_split *d, mmc_retrieval_metrics *out, mmc_error *err);
 
 #endif

@@ -38,7 +38,7 @@ typedef struct rtask {
     const mmc_retrieval_config *cfg_in;
     mmc_retrieval_config cfg;
     mmc_retrieval *m;
-    ret_dataset train, val;
+    task_split train, val;
     int has_val, B, spe;
     int *perm, perm_epoch;
     float *chw;
@@ -49,8 +49,8 @@ typedef struct rtask {
 static void release(void *self) {
     rtask *t = self;
     mmc_retrieval_free(t->m);
-    ret_dataset_free(&t->train);
-    ret_dataset_free(&t->val);
+    task_split_free(&t->train);
+    task_split_free(&t->val);
     mmc_free(t->perm);
     mmc_free(t->chw);
     mmc_free(t->ids);
@@ -66,21 +66,17 @@ static int setup(void *self, mmc_train_loop *L, mmc_train_spec *spec, mmc_error 
     if (L->resume) {
         if (!(t->m = mmc_retrieval_load(o->run_dir, err))) return err->code;
         t->cfg = *mmc_retrieval_get_config(t->m);
-        rc = ret_dataset_load(&t->train, o->data_dir, "train", t->cfg.lang, t->cfg.image_size, 0, err);
-        if (!rc) ret_dataset_keep_captions(&t->train, t->cfg.train_captions);
+        rc = task_split_load(&t->train, o->data_dir, "train", t->cfg.lang, t->cfg.image_size, 0, err);
+        if (!rc) task_split_keep_captions(&t->train, t->cfg.train_captions);
     } else {
         if (!t->cfg_in) return mmc_error_set(err, MMC_ERR_USAGE, "train: a config is required");
         t->cfg = *t->cfg_in;
         rc = mmc_retrieval_config_check(&t->cfg, "config", err);
-        if (!rc) rc = ret_dataset_load(&t->train, o->data_dir, "train", t->cfg.lang, t->cfg.image_size, 0, err);
-        if (!rc) ret_dataset_keep_captions(&t->train, t->cfg.train_captions);
-        mmc_tokenizer *tok = NULL;
-        if (!rc) {
-            tok = !strcmp(t->cfg.lang, "zh") ? mmc_tokenizer_build_char(t->train.caps, t->train.n_caps, t->cfg.min_count, 0, err)
-                                             : mmc_tokenizer_build_word(t->train.caps, t->train.n_caps, t->cfg.min_count, 0, err);
-            if (!tok) rc = err->code;
-        }
-        if (!rc && t->cfg.max_len == 0 && (t->cfg.max_len = train_max_len(tok, t->train.caps, t->train.n_caps, err)) < 0) rc = err->code;
+        if (!rc) rc = task_split_load(&t->train, o->data_dir, "train", t->cfg.lang, t->cfg.image_size, 0, err);
+        if (!rc) task_split_keep_captions(&t->train, t->cfg.train_captions);
+        mmc_tokenizer *tok = rc ? NULL : train_vocab(t->train.caps, t->train.n_caps, !strcmp(t->cfg.lang, "zh"), t->cfg.min_count,
+                                                     &t->cfg.max_len, err);
+        if (!rc && !tok) rc = err->code;
         if (!rc) {
             t->m = mmc_retrieval_create(&t->cfg, tok, o->seed, err);
             tok = NULL;
@@ -93,8 +89,8 @@ static int setup(void *self, mmc_train_loop *L, mmc_train_spec *spec, mmc_error 
     if (t->B < 2) return mmc_error_set(err, MMC_ERR_INPUT, "%s: need at least 2 training samples", o->data_dir);
     const char *vs = o->val_split ? o->val_split : "val";
     if (vs[0] && train_split_exists(o->data_dir, vs)) { /* validation is optional, a broken split an error */
-        if ((rc = ret_dataset_load(&t->val, o->data_dir, vs, t->cfg.lang, t->cfg.image_size, o->val_max_images, err))) return rc;
-        ret_dataset_keep_captions(&t->val, t->cfg.train_captions);
+        if ((rc = task_split_load(&t->val, o->data_dir, vs, t->cfg.lang, t->cfg.image_size, o->val_max_images, err))) return rc;
+        task_split_keep_captions(&t->val, t->cfg.train_captions);
         t->has_val = 1;
     }
     int S = t->cfg.image_size;
@@ -112,11 +108,7 @@ static int setup(void *self, mmc_train_loop *L, mmc_train_spec *spec, mmc_error 
     spec->steps_per_epoch = t->spe;
     spec->batch_size = t->B;
     spec->n_train = t->train.n;
-    spec->epochs = t->cfg.epochs;
-    spec->lr = t->cfg.lr;
-    spec->min_lr_ratio = t->cfg.min_lr_ratio;
-    spec->weight_decay = t->cfg.weight_decay;
-    spec->grad_clip = t->cfg.grad_clip;
+    TRAIN_SPEC_SCHEDULE(spec, t->cfg);
     spec->warmup_steps = t->cfg.warmup_steps;
     spec->rate_key = "pairs_per_s";
     return MMC_OK;
@@ -133,7 +125,7 @@ static int make_batch(rtask *t, int64_t step, mmc_error *err) {
         int c = (int)mmc_rng_below(&r, (uint32_t)t->train.cap_count[i]);
         int dx = task_shift(&r, sh), dy = task_shift(&r, sh);
         t->texts[b] = t->train.caps[t->train.cap_first[i] + c];
-        ret_dataset_chw(&t->train, i, dx, dy, t->chw + (size_t)b * 3 * S * S);
+        task_split_chw(&t->train, i, dx, dy, t->chw + (size_t)b * 3 * S * S);
     }
     int rc = mmc_tokenizer_encode_batch(mmc_retrieval_tokenizer(t->m), t->texts, t->B, t->cfg.max_len, t->ids, t->mask, err);
     if (!rc && t->ngr) ret_subword_from_texts(t->m, t->texts, t->ids, t->mask, t->B, t->cfg.max_len, t->ngr);
@@ -171,7 +163,7 @@ static int recompute_bn(rtask *t, mmc_error *err) {
         mmc_grad_mode(ctx, 0);
     }
     for (int k = 0; !rc && k < K && (int64_t)(k + 1) * t->B <= t->train.n; k++) {
-        for (int b = 0; b < t->B; b++) ret_dataset_chw(&t->train, perm[k * t->B + b], 0, 0, t->chw + (size_t)b * 3 * S * S);
+        for (int b = 0; b < t->B; b++) task_split_chw(&t->train, perm[k * t->B + b], 0, 0, t->chw + (size_t)b * 3 * S * S);
         for (int i = 0; i < m->n_conv; i++) m->bn[i].momentum = 1.0f / (float)(k + 1);
         mmc_tensor *x = mmc_tensor_from(ctx, 4, (int[]){t->B, 3, S, S}, t->chw);
         if (!ret_image_forward(ctx, m, x, 1))
@@ -358,10 +350,6 @@ static const mmc_task RETRIEVAL_TASK = {
 };
 
 int mmc_retrieval_train(const mmc_retrieval_config *cfg, const mmc_retrieval_train_opts *o, mmc_error *err) {
-    rtask t;
-    memset(&t, 0, sizeof t);
-    t.o = o;
-    t.cfg_in = cfg;
-    t.perm_epoch = -1;
+    rtask t = {.o = o, .cfg_in = cfg, .perm_epoch = -1};
     return mmc_train_run(&RETRIEVAL_TASK, &t, o, err);
 }

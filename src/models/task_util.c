@@ -98,6 +98,77 @@ int task_image_to_chw(const mmc_image *img, int S, float *out, const char *what,
     return MMC_OK;
 }
 
+void task_split_free(task_split *d) {
+    if (!d) return;
+    mmc_manifest_free(d->man);
+    mmc_free(d->pixels);
+    mmc_free(d->caps);
+    mmc_free(d->cap_img);
+    mmc_free(d->cap_first);
+    mmc_free(d->cap_count);
+    memset(d, 0, sizeof *d);
+}
+
+int task_split_load(task_split *d, const char *dir, const char *split, const char *lang, int S, int max_images,
+                    mmc_error *err) {
+    memset(d, 0, sizeof *d);
+    d->man = mmc_manifest_load(dir, split, err);
+    if (!d->man) return err ? err->code : MMC_ERR_INPUT;
+    int zh = !strcmp(lang, "zh");
+    d->n = d->man->count;
+    if (max_images > 0 && max_images < d->n) d->n = max_images;
+    d->S = S;
+    int64_t ncap = 0;
+    for (int i = 0; i < d->n; i++) {
+        const mmc_sample *s = &d->man->samples[i];
+        int k = zh ? s->n_captions_zh : s->n_captions;
+        if (k == 0) {
+            int rc = mmc_error_set(err, MMC_ERR_INPUT, "%s: sample '%s' has no %s (every sample needs a caption in '%s')",
+                                   d->man->path, s->id, zh ? "captions_zh" : "captions", lang);
+            task_split_free(d);
+            return rc;
+        }
+        ncap += k;
+    }
+    d->n_caps = (int)ncap;
+    d->caps = mmc_malloc(sizeof(char *) * (size_t)(ncap ? ncap : 1));
+    d->cap_img = mmc_malloc(sizeof(int) * (size_t)(ncap ? ncap : 1));
+    d->cap_first = mmc_malloc(sizeof(int) * (size_t)(d->n ? d->n : 1));
+    d->cap_count = mmc_malloc(sizeof(int) * (size_t)(d->n ? d->n : 1));
+    if (!d->caps || !d->cap_img || !d->cap_first || !d->cap_count) {
+        task_split_free(d);
+        return mmc_error_set(err, MMC_ERR_RUNTIME, "%s/%s: out of memory for %d images", dir, split, d->n);
+    }
+    for (int i = 0, j = 0; i < d->n; i++) {
+        const mmc_sample *s = &d->man->samples[i];
+        int k = zh ? s->n_captions_zh : s->n_captions;
+        d->cap_first[i] = j;
+        d->cap_count[i] = k;
+        for (int c = 0; c < k; c++, j++) {
+            d->caps[j] = zh ? s->captions_zh[c] : s->captions[c];
+            d->cap_img[j] = i;
+        }
+    }
+    int rc = S > 0 ? task_images_load(d->man, d->n, S, &d->pixels, err) : MMC_OK;
+    if (rc) task_split_free(d);
+    return rc;
+}
+
+void task_split_keep_captions(task_split *d, int k) {
+    if (k <= 0) return;
+    int j = 0;
+    for (int i = 0; i < d->n; i++) {
+        int c0 = d->cap_first[i], n = d->cap_count[i] < k ? d->cap_count[i] : k;
+        for (int c = 0; c < n; c++, j++) { /* j <= c0 + c: moving down never overwrites unread entries */
+            d->caps[j] = d->caps[c0 + c];
+            d->cap_img[j] = i;
+        }
+        d->cap_first[i] = j - n;
+        d->cap_count[i] = n;
+    }
+    d->n_caps = j;
+}
+
 int task_images_load(const mmc_manifest *man, int n, int S, uint8_t **pixels, mmc_error *err) {
     uint8_t *px = *pixels = mmc_malloc((size_t)(n ? n : 1) * S * S * 3);
     if (!px) return mmc_error_set(err, MMC_ERR_RUNTIME, "%s: out of memory for %d images", man->path, n);

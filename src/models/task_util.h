@@ -38,11 +38,35 @@ int task_load_weights(mmc_params *P, const char *run_dir, const char *weights, m
  * (v/255 - 0.5) / 0.5. what names the model in messages. */
 int task_image_to_chw(const mmc_image *img, int S, float *out, const char *what, mmc_error *err);
 
+/* A split held in memory: the captions of one language, sample by sample, and (S > 0)
+ * the images, decoded once in parallel and resized to S × S (the shapes world is small:
+ * 20000 × 64² RGB is 245 MB of bytes). */
+typedef struct task_split {
+    mmc_manifest *man;
+    int n, S;
+    uint8_t *pixels;            /* n × S × S × 3, HWC; NULL when S is 0 */
+    const char **caps;          /* every caption of the language, sample by sample */
+    int *cap_img;               /* the sample of each caption */
+    int *cap_first, *cap_count; /* per sample: its captions' range in caps */
+    int n_caps;
+} task_split;
+/* max_images > 0 keeps only the first ones. A sample without a caption in lang is an
+ * MMC_ERR_INPUT naming the manifest and the sample. */
+int task_split_load(task_split *d, const char *dir, const char *split, const char *lang, int S, int max_images,
+                    mmc_error *err);
+void task_split_free(task_split *d);
+/* k > 0: keeps only the first k captions of each sample (e.g. an emoji's name, not its
+ * keywords); k <= 0 keeps all. */
+void task_split_keep_captions(task_split *d, int k);
+
 /* The images of samples 0..n-1 of man decoded in parallel and resized to S × S: *pixels
  * (mmc_malloc'd) n × S × S × 3 bytes, HWC. The first failure (lowest index) is reported. */
 int task_images_load(const mmc_manifest *man, int n, int S, uint8_t **pixels, mmc_error *err);
 /* Image i of such pixels as (3, S, S) floats, shifted by (dx, dy) with edge replication. */
 void task_images_chw(const uint8_t *pixels, int S, int i, int dx, int dy, float *out);
+static inline void task_split_chw(const task_split *d, int i, int dx, int dy, float *out) {
+    task_images_chw(d->pixels, d->S, i, dx, dy, out);
+}
 
 /* The sample order of an epoch: when *at is not epoch, perm becomes the permutation of n
  * drawn from stream 1000 + epoch of seed, and *at epoch. */

@@ -62,6 +62,15 @@ int train_max_len(const mmc_tokenizer *tok, const char *const *texts, int n, mmc
     return best;
 }
 
+mmc_tokenizer *train_vocab(const char *const *texts, int n, int zh, int min_count, int *max_len, mmc_error *err) {
+    mmc_tokenizer *tok = zh ? mmc_tokenizer_build_char(texts, n, min_count, 0, err) : mmc_tokenizer_build_word(texts, n, min_count, 0, err);
+    if (tok && *max_len == 0 && (*max_len = train_max_len(tok, texts, n, err)) < 0) {
+        mmc_tokenizer_free(tok);
+        return NULL;
+    }
+    return tok;
+}
+
 int train_read_config_training(const char *run_dir, mmc_trainer_state *saved, mmc_error *err) {
     char *text = NULL, path[4200];
     int rc = mmc_run_read_config(run_dir, &text, err);

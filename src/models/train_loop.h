@@ -42,6 +42,12 @@ typedef struct mmc_train_spec {
     const char *rate_key;     /* metrics.jsonl key of the rate: "pairs_per_s", ... */
 } mmc_train_spec;
 
+/* The schedule's settings from a task config c that names them alike (every task's):
+ * epochs, lr, min_lr_ratio, weight_decay, grad_clip. */
+#define TRAIN_SPEC_SCHEDULE(spec, c)                                                                                    \
+    ((spec)->epochs = (c).epochs, (spec)->lr = (c).lr, (spec)->min_lr_ratio = (c).min_lr_ratio,                         \
+     (spec)->weight_decay = (c).weight_decay, (spec)->grad_clip = (c).grad_clip)
+
 /* What a validation gives. have = 0: nothing was measured (no val split). */
 typedef struct mmc_train_val {
     int have;
@@ -133,6 +139,10 @@ int train_split_exists(const char *dir, const char *split);
 /* The longest of texts[0..n) in tokens with <start>/<end>, at least 3, at most 128; -1 on
  * an error (err filled). */
 int train_max_len(const mmc_tokenizer *tok, const char *const *texts, int n, mmc_error *err);
+/* The vocabulary of texts[0..n): characters for zh, else words, the tokens seen at least
+ * min_count times; and, when *max_len is 0, train_max_len of the texts into it. NULL with err
+ * filled on failure. */
+mmc_tokenizer *train_vocab(const char *const *texts, int n, int zh, int min_count, int *max_len, mmc_error *err);
 /* Fills v from retrieval metrics: score t2i R@1 + R@5 + R@10, the "val" JSON object. */
 void train_val_retrieval(mmc_train_val *v, const mmc_retrieval_metrics *mt);
 /* The "training" object older caption runs kept in config.json: seed, n_train,

@@ -140,13 +140,9 @@ static int setup(void *self, mmc_train_loop *L, mmc_train_spec *spec, mmc_error 
         mmc_tokenizer *tok = NULL;
         const char **cls = NULL;
         int n_cls = 0;
-        if (!rc) {
-            tok = mmc_tokenizer_build_word(t->train.item_text, t->train.n_items, t->cfg.min_count, 0, err);
-            if (!tok) rc = err->code ? err->code : MMC_ERR_RUNTIME;
-        }
+        if (!rc && !(tok = train_vocab(t->train.item_text, t->train.n_items, 0, t->cfg.min_count, &t->cfg.max_len, err)))
+            rc = err->code ? err->code : MMC_ERR_RUNTIME;
         if (!rc) rc = build_answers(&t->train, &cls, &n_cls, err);
-        if (!rc && t->cfg.max_len == 0 && (t->cfg.max_len = train_max_len(tok, t->train.item_text, t->train.n_items, err)) < 0)
-            rc = err->code;
         if (!rc) {
             t->m = mmc_vqa_create(&t->cfg, tok, cls, n_cls, t->seed, err);
             tok = NULL;
@@ -185,11 +181,7 @@ static int setup(void *self, mmc_train_loop *L, mmc_train_spec *spec, mmc_error 
     spec->steps_per_epoch = t->spe;
     spec->batch_size = t->B;
     spec->n_train = t->train.n;
-    spec->epochs = t->cfg.epochs;
-    spec->lr = t->cfg.lr;
-    spec->min_lr_ratio = t->cfg.min_lr_ratio;
-    spec->weight_decay = t->cfg.weight_decay;
-    spec->grad_clip = t->cfg.grad_clip;
+    TRAIN_SPEC_SCHEDULE(spec, t->cfg);
     spec->warmup_frac = t->cfg.warmup;
     spec->rate_key = "texts_per_s";
     return MMC_OK;
@@ -270,10 +262,6 @@ static const mmc_task VQA_TASK = {
 };
 
 int mmc_vqa_train(const mmc_vqa_config *cfg, const mmc_retrieval_train_opts *o, mmc_error *err) {
-    vtask t;
-    memset(&t, 0, sizeof t);
-    t.o = o;
-    t.cfg_in = cfg;
-    t.perm_epoch = -1;
+    vtask t = {.o = o, .cfg_in = cfg, .perm_epoch = -1};
     return mmc_train_run(&VQA_TASK, &t, o, err);
 }
