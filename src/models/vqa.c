@@ -392,7 +392,7 @@ int vqa_save(const mmc_vqa *m, const char *run_dir, uint64_t seed, int n_train, 
         return mmc_error_set(err, MMC_ERR_RUNTIME, "%s: out of memory writing config.json", run_dir);
     }
     *config_json = task_config_text(mmc_vqa_config_to_json(&m->cfg), m->tok, extra, run_dir, err);
-    return *config_json ? MMC_OK : err->code;
+    return *config_json ? MMC_OK : err ? err->code : MMC_ERR_RUNTIME;
 }
 
 static int parse_config(void *c, const char *text, size_t n, const char *name, mmc_error *err) {
