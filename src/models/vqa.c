@@ -208,15 +208,6 @@ int mmc_vqa_class_id(const mmc_vqa *m, const char *name) {
 
 /* --------------------------------------------------------------- forward */
 
-/* The longest text of the batch in tokens: the rest of the T columns is padding. */
-static int used_len(const int32_t *mask, int N, int T) {
-    int Te = 1;
-    for (int n = 0; n < N; n++)
-        for (int t = T - 1; t >= Te; t--)
-            if (mask[(size_t)n * T + t]) { Te = t + 1; break; }
-    return Te;
-}
-
 // ids, mask (N, T) -> (N, H): the text encoder's feature (gru: the state after each text's last real token)
 static mmc_tensor *text_forward(mmc_ctx *ctx, mmc_vqa *m, const int32_t *ids, const int32_t *mask, int N, int T, int training) {
     enc_text_batch tb;
@@ -316,17 +307,13 @@ static mmc_tensor *attention_features(mmc_ctx *ctx, mmc_vqa *m, mmc_tensor *h, m
 
 static mmc_tensor *joint_forward(mmc_ctx *ctx, mmc_vqa *m, mmc_tensor *images, const int *item_img, const int32_t *ids,
                                  const int32_t *mask, int N, int T, int training) {
-    int Te = used_len(mask, N, T);
-    int *idb = mmc_arena_alloc(ctx->arena, sizeof(int) * (size_t)N * Te);
-    uint8_t *km = mmc_arena_alloc(ctx->arena, (size_t)N * Te);
-    if (!idb || !km) return mmc_op_fail(ctx, MMC_ERR_RUNTIME, "vqa joint: out of memory");
-    for (int n = 0; n < N; n++)
-        for (int t = 0; t < Te; t++) {
-            idb[n * Te + t] = ids[(size_t)n * T + t];
-            km[n * Te + t] = mask[(size_t)n * T + t] != 0;
-        }
+    enc_text_batch tb; /* the columns up to the longest text, as the text encoders see them */
+    if (enc_text_batch_make(ctx, ids, mask, N, T, &tb)) return NULL;
+    uint8_t *km = mmc_arena_alloc(ctx->arena, (size_t)N * tb.Te);
+    if (!km) return mmc_op_fail(ctx, MMC_ERR_RUNTIME, "vqa joint: out of memory");
+    for (int i = 0; i < N * tb.Te; i++) km[i] = tb.mask->data[i] != 0.0f;
     mmc_tensor *x = expand(ctx, images, item_img, N);
-    return mmc_nn_joint_forward(ctx, &m->joint, x, idb, km, Te, training, &m->drop_rng);
+    return mmc_nn_joint_forward(ctx, &m->joint, x, tb.ids, km, tb.Te, training, &m->drop_rng);
 }
 
 mmc_tensor *mmc_vqa_forward(mmc_ctx *ctx, mmc_vqa *m, mmc_tensor *images, const int *item_img, const int32_t *ids,
