@@ -76,6 +76,54 @@ TEST(encoder_registry_names) {
           "mlp accepted: %s", err.msg);
 }
 
+/* The encoders' keys live in one place (their sub-tables, over mmc_image_encoder_opts /
+ * mmc_text_encoder_opts), stand flat in every task's config.json, and a task refuses the
+ * ones it does not take; caption's word_dim is its decoder's, not a text encoder's. */
+TEST(encoder_keys_one_table) {
+    mmc_error err = {0};
+    mmc_retrieval_config r = mmc_retrieval_config_default();
+    static const char rj[] = "{\"image_encoder\": \"vit\", \"vit_patch\": 16, \"word_dim\": 32, \"text_layers\": 2}";
+    REQUIRE(mmc_retrieval_config_parse(&r, rj, strlen(rj), "cfg", &err) == MMC_OK, "retrieval: %s", err.msg);
+    CHECK(!strcmp(r.image.encoder, "vit") && r.image.vit_patch == 16 && r.text.word_dim == 32 && r.text.text_layers == 2,
+          "retrieval keys not in .image / .text");
+    char *js = mmc_retrieval_config_to_json(&r);
+    REQUIRE(js, "to_json");
+    const char *at = strstr(js, "\"vit_patch\"");
+    CHECK(at && !strstr(at + 1, "\"vit_patch\"") && strstr(js, "\"word_dim\"") && !strstr(js, "\"cnn_strides\"") &&
+              !strstr(js, "\"coord\""),
+          "retrieval writes each of its keys once, and none it does not take: %s", js);
+    mmc_free(js);
+    static const char *const refused[][2] = {{"r", "{\"cnn_strides\": [1]}"}, {"r", "{\"coord\": 1}"},
+                                             {"c", "{\"task\": \"caption\", \"text_hidden\": 8}"},
+                                             {"c", "{\"task\": \"caption\", \"norm_groups\": 4}"},
+                                             {"c", "{\"task\": \"caption\", \"text_encoder\": \"gru\"}"},
+                                             {"v", "{\"cnn_depth\": 2}"}, {"v", "{\"norm_groups\": 4}"}};
+    for (int i = 0; i < 7; i++) {
+        const char *text = refused[i][1];
+        mmc_caption_config c = mmc_caption_config_default();
+        mmc_vqa_config v = mmc_vqa_config_default("vqa", NULL);
+        mmc_retrieval_config rr = mmc_retrieval_config_default();
+        int rc = refused[i][0][0] == 'r'   ? mmc_retrieval_config_parse(&rr, text, strlen(text), "cfg", &err)
+                 : refused[i][0][0] == 'c' ? mmc_caption_config_parse(&c, text, strlen(text), "cfg", &err)
+                                           : mmc_vqa_config_parse(&v, text, strlen(text), "cfg", &err);
+        CHECK(rc == MMC_ERR_INPUT && strstr(err.msg, "unknown key"), "%s accepted by %s: %s", text, refused[i][0], err.msg);
+    }
+    mmc_caption_config c = mmc_caption_config_default();
+    static const char cj[] = "{\"task\": \"caption\", \"word_dim\": 24}";
+    REQUIRE(mmc_caption_config_parse(&c, cj, strlen(cj), "cfg", &err) == MMC_OK, "%s", err.msg);
+    CHECK(c.word_dim == 24, "caption's word_dim (the decoder's) is %d", c.word_dim);
+    /* an encoder's own check, through every task: vit needs image_size a multiple of vit_patch */
+    static const char vj[] = "{\"image_encoder\": \"vit\", \"image_size\": 60}";
+    r = mmc_retrieval_config_default();
+    CHECK(mmc_retrieval_config_parse(&r, vj, strlen(vj), "cfg", &err) == MMC_ERR_INPUT && strstr(err.msg, "vit_patch"), "vit: %s",
+          err.msg);
+    mmc_image_encoder_opts io = mmc_image_encoder_defaults();
+    mmc_text_encoder_opts to = mmc_text_encoder_defaults();
+    CHECK(!strcmp(io.encoder, "cnn") && io.cnn_widths[3] == 128 && io.vit_patch == 8 && io.resnet_layers[0] == 1 &&
+              !strcmp(to.encoder, "gru") && to.word_dim == 64 && to.text_hidden == 128 && to.text_heads == 4,
+          "the registry's defaults");
+}
+
 TEST(encoder_vqa_fusion_refuses_encoder) {
     static const char *const bad[][2] = {{"hybrid", "resnet"}, {"early", "vit"}, {"joint", "resnet"}, {"none", "vit"}};
     for (int i = 0; i < 4; i++) {
