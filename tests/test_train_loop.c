@@ -37,10 +37,11 @@ static int train_vqa(const char *cfg_path, const mmc_retrieval_train_opts *o, mm
 }
 
 /* The old run cut at step 1 of 6, resumed by today's code, must end where today's code
- * ends without the cut (same build: the legacy readers restore every position, rng and
- * moment); and, in a release build like the one that made the fixtures, where the old
- * code ended (the move onto the loop changed no step). Sanitizer builds compile the
- * arithmetic differently, so there only the first holds. */
+ * ends without the cut (the legacy readers restore every position, rng and moment) and
+ * where the old code ended (the move onto the loop changed no step). Both hold in a
+ * release build like the one that made the fixtures; sanitizer builds compile the
+ * arithmetic differently (the cut's step 1 came from release arithmetic), so there the
+ * resume must only succeed and leave the loop's trainer.json. */
 static void legacy_case(const char *name, const char *short_name, train_fn train) {
     char dir[64], src[1024], from[1100], data[1100], cfg[1100], run[256], fresh[256], want[1100], got[300], got2[300], why[256];
     snprintf(dir, sizeof dir, "/tmp/mmc-legacy-XXXXXX");
@@ -66,12 +67,12 @@ static void legacy_case(const char *name, const char *short_name, train_fn train
     mmc_set_threads(prev);
     snprintf(got, sizeof got, "%s/model.safetensors", run);
     snprintf(got2, sizeof got2, "%s/model.safetensors", fresh);
-    if (rc == MMC_OK && rc2 == MMC_OK) CHECK(test_same_tensors_file(got2, got, why, sizeof why), "%s: resumed vs fresh: %s", name, why);
 #if !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_UNDEFINED__)
+    if (rc == MMC_OK && rc2 == MMC_OK) CHECK(test_same_tensors_file(got2, got, why, sizeof why), "%s: resumed vs fresh: %s", name, why);
     snprintf(want, sizeof want, "%.1000s/%.8s-straight-model.safetensors", src, short_name);
     if (rc == MMC_OK) CHECK(test_same_tensors_file(want, got, why, sizeof why), "%s: resumed vs the old code's run: %s", name, why);
 #else
-    (void)want;
+    (void)want, (void)why; /* the checkpoint's step 1 was computed with release arithmetic */
 #endif
     /* the next checkpoint is in the loop's layout: trainer.json with the run's fields */
     mmc_trainer_state ts;
