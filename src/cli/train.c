@@ -150,13 +150,68 @@ void cli_train_progress(void *user, const mmc_train_event *ev) {
     fflush(stdout);
 }
 
-static int parse_int(const char *flag, const char *v, long long lo, long long hi, long long *out) {
+static int parse_ll(const cli_train_flags *f, const char *flag, const char *v, long long lo, long long hi, long long *out) {
     char *end = NULL;
     errno = 0;
     long long x = strtoll(v, &end, 10);
     if (errno || !end || *end || end == v || x < lo || x > hi)
-        return cli_error(1, "train: %s needs an integer in %lld..%lld, got '%s'", flag, lo, hi, v);
+        return cli_error(1, "train %s: %s needs an integer in %lld..%lld, got '%s'", f->task, flag, lo, hi, v);
     *out = x;
+    return 0;
+}
+
+cli_train_flags cli_train_flags_init(const char *task) {
+    cli_train_flags f = {0};
+    f.task = task;
+    f.seed = 1;
+    return f;
+}
+
+int cli_train_flag(cli_train_flags *f, int argc, char **argv, int *i) {
+    const char *a = argv[*i];
+    if (!strcmp(a, "--resume")) return f->resume = 1;
+    static const char *const takes[] = {"--data", "--out", "--config", "--epochs", "--steps", "--minutes", "--seed", "--threads", "--val-max"};
+    int k = 0;
+    while (k < 9 && strcmp(a, takes[k])) k++;
+    if (k == 9) return 0;
+    if (*i + 1 >= argc) return cli_error(1, "train %s: %s needs a value", f->task, a), -1;
+    const char *v = argv[++*i];
+    int bad = 0;
+    switch (k) {
+    case 0: f->data = v; break;
+    case 1: f->out = v; break;
+    case 2: f->config = v; break;
+    case 3: bad = parse_ll(f, a, v, 1, 1000000, &f->epochs), f->nbudget++; break;
+    case 4: bad = parse_ll(f, a, v, 1, 1000000000, &f->steps), f->nbudget++; break;
+    case 5: {
+        char *end = NULL;
+        f->minutes = strtod(v, &end);
+        if (!end || *end || end == v || !(f->minutes > 0) || f->minutes > 1e6)
+            bad = cli_error(1, "train %s: --minutes needs a positive number, got '%s'", f->task, v);
+        f->nbudget++;
+        break;
+    }
+    case 6: bad = parse_ll(f, a, v, 0, (long long)(~0ull >> 1), &f->seed); break;
+    case 7: bad = parse_ll(f, a, v, 1, 1024, &f->threads); break;
+    default: bad = parse_ll(f, a, v, 0, 1000000000, &f->val_max); break;
+    }
+    return bad ? -1 : 1;
+}
+
+int cli_train_flags_done(const cli_train_flags *f, mmc_retrieval_train_opts *o) {
+    if (!f->data) return cli_error(1, "train %s: --data DIR is required", f->task);
+    if (!f->out) return cli_error(1, "train %s: --out RUN is required", f->task);
+    if (f->nbudget > 1) return cli_error(1, "train %s: give at most one of --epochs, --steps, --minutes", f->task);
+    if (f->threads > 0) mmc_set_threads((int)f->threads);
+    *o = mmc_retrieval_train_defaults();
+    o->data_dir = f->data;
+    o->run_dir = f->out;
+    o->epochs = (int)f->epochs;
+    o->steps = f->steps;
+    o->minutes = f->minutes;
+    o->seed = (uint64_t)f->seed;
+    o->resume = f->resume;
+    o->val_max_images = (int)f->val_max;
     return 0;
 }
 
@@ -168,63 +223,33 @@ int cmd_train(int argc, char **argv) {
 }
 
 int cmd_train_retrieval(int argc, char **argv) {
-    const char *data = NULL, *out = NULL, *config = NULL, *lang = NULL, *init = NULL;
-    long long epochs = 0, steps = 0, threads = 0, seed = 1, val_max = 0;
-    double minutes = 0;
-    int resume = 0, nbudget = 0;
+    cli_train_flags f = cli_train_flags_init("retrieval");
+    const char *lang = NULL, *init = NULL;
     for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        int takes = !strcmp(a, "--data") || !strcmp(a, "--out") || !strcmp(a, "--config") || !strcmp(a, "--lang") ||
-                    !strcmp(a, "--epochs") || !strcmp(a, "--steps") || !strcmp(a, "--minutes") || !strcmp(a, "--seed") ||
-                    !strcmp(a, "--threads") || !strcmp(a, "--val-max") || !strcmp(a, "--init");
-        if (!strcmp(a, "--resume")) { resume = 1; continue; }
-        if (!takes) return cli_error(1, "train: unknown option '%s' (see: mmc help train)", a);
-        if (!v) return cli_error(1, "train: %s needs a value", a);
-        i++;
-        if (!strcmp(a, "--data")) data = v;
-        else if (!strcmp(a, "--out")) out = v;
-        else if (!strcmp(a, "--config")) config = v;
-        else if (!strcmp(a, "--init")) init = v;
-        else if (!strcmp(a, "--lang")) lang = v;
-        else if (!strcmp(a, "--epochs")) { if (parse_int(a, v, 1, 1000000, &epochs)) return 1; nbudget++; }
-        else if (!strcmp(a, "--steps")) { if (parse_int(a, v, 1, 1000000000, &steps)) return 1; nbudget++; }
-        else if (!strcmp(a, "--seed")) { if (parse_int(a, v, 0, (long long)(~0ull >> 1), &seed)) return 1; }
-        else if (!strcmp(a, "--threads")) { if (parse_int(a, v, 1, 1024, &threads)) return 1; }
-        else if (!strcmp(a, "--val-max")) { if (parse_int(a, v, 0, 1000000000, &val_max)) return 1; }
-        else if (!strcmp(a, "--minutes")) {
-            char *end = NULL;
-            minutes = strtod(v, &end);
-            if (!end || *end || end == v || !(minutes > 0) || minutes > 1e6) return cli_error(1, "train: --minutes needs a positive number, got '%s'", v);
-            nbudget++;
-        }
+        int r = cli_train_flag(&f, argc, argv, &i);
+        if (r < 0) return 1;
+        if (r) continue;
+        const char *a = argv[i];
+        if (strcmp(a, "--lang") && strcmp(a, "--init")) return cli_error(1, "train: unknown option '%s' (see: mmc help train)", a);
+        if (i + 1 >= argc) return cli_error(1, "train: %s needs a value", a);
+        *(!strcmp(a, "--lang") ? &lang : &init) = argv[++i];
     }
-    if (!data) return cli_error(1, "train: --data DIR is required");
-    if (!out) return cli_error(1, "train: --out RUN is required");
-    if (nbudget > 1) return cli_error(1, "train: give at most one of --epochs, --steps, --minutes");
+    mmc_retrieval_train_opts o;
+    if (cli_train_flags_done(&f, &o)) return 1;
     if (lang && strcmp(lang, "en") && strcmp(lang, "zh")) return cli_error(1, "train: --lang must be en or zh, got '%s'", lang);
-    if (resume && (config || lang)) return cli_error(1, "train: --resume takes the model and its settings from %s/config.json; drop --config/--lang", out);
-    if (init && (config || resume))
+    if (f.resume && (f.config || lang))
+        return cli_error(1, "train: --resume takes the model and its settings from %s/config.json; drop --config/--lang", f.out);
+    if (init && (f.config || f.resume))
         return cli_error(1, "train: --init fine-tunes a Hugging Face CLIP folder; --config does not apply to it, and a fine-tuning "
                          "run continues with --resume without --init");
-    if (threads > 0) mmc_set_threads((int)threads);
-
-    mmc_retrieval_train_opts o = mmc_retrieval_train_defaults();
-    o.data_dir = data;
-    o.run_dir = out;
-    o.epochs = (int)epochs;
-    o.steps = steps;
-    o.minutes = minutes;
-    o.seed = (uint64_t)seed;
-    o.resume = resume;
-    o.val_max_images = (int)val_max;
-    if (init || (resume && is_finetune_run(out))) {
+    if (init || (f.resume && is_finetune_run(f.out))) {
         clip_args a = {init, mmc_clip_train_config_default()};
         if (lang) snprintf(a.cfg.lang, sizeof a.cfg.lang, "%s", lang);
         return cli_train_run(train_clip, &a, &o);
     }
     mmc_error err = {0};
     mmc_retrieval_config cfg = mmc_retrieval_config_default();
-    if (config && mmc_retrieval_config_load(&cfg, config, &err)) return cli_error_from(&err);
+    if (f.config && mmc_retrieval_config_load(&cfg, f.config, &err)) return cli_error_from(&err);
     if (lang) snprintf(cfg.lang, sizeof cfg.lang, "%s", lang); /* flags override the file */
     return cli_train_run(train_retrieval, &cfg, &o);
 }
