@@ -72,9 +72,7 @@ typedef int (*cli_train_fn)(void *arg, const mmc_retrieval_train_opts *o, mmc_er
 int cli_train_run(cli_train_fn train, void *arg, mmc_retrieval_train_opts *o);
 /* The flags every `mmc train TASK` takes, read once here: --data, --out, --config, one budget
  * (--epochs | --steps | --minutes), --seed, --threads, --val-max and --resume. A task's
- * stanza loops over argv, hands each argument to cli_train_flag first, then reads its own
- * flags; cli_train_flags_done checks the whole (--data and --out given, one budget at most),
- * sets the thread count and fills the loop's options. Messages say "train TASK: ...". */
+ * stanza names only its own flags (cli_train_parse). Messages say "train TASK: ...". */
 typedef struct cli_train_flags {
     const char *task; /* for messages: "retrieval", "caption", ... */
     const char *data, *out, *config;
@@ -83,11 +81,13 @@ typedef struct cli_train_flags {
     int resume, nbudget;
 } cli_train_flags;
 cli_train_flags cli_train_flags_init(const char *task); /* seed 1, val_max 0 (all) */
-/* 1: argv[*i] was a shared flag (and *i moved past its value); 0: not one of them;
- * -1: a bad value or a missing one (the message is printed; exit 1). */
-int cli_train_flag(cli_train_flags *f, int argc, char **argv, int *i);
-/* 0, or 1 with the message printed. */
-int cli_train_flags_done(const cli_train_flags *f, mmc_retrieval_train_opts *o);
+/* Reads argv[1..]: the shared flags into f, the task's own flags that take a value
+ * (`own`, NULL-terminated, e.g. {"--lang", NULL}) into vals[k], its switches (`switches`,
+ * NULL or NULL-terminated) into on[k] = 1; anything else is an unknown option. Then checks
+ * the whole (--data and --out given, one budget at most), sets the thread count and fills
+ * the loop's options o. 0, or 1 with the message printed. */
+int cli_train_parse(cli_train_flags *f, int argc, char **argv, const char *const *own, const char **vals,
+                    const char *const *switches, int *on, mmc_retrieval_train_opts *o);
 /* eval.c: "retrieval", "caption", "vqa", "classify" or "clip" from RUN/config.json
  * (a run without a "task" is a retrieval run); NULL when unreadable. */
 const char *cli_run_task(const char *run);

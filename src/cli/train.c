@@ -167,7 +167,7 @@ cli_train_flags cli_train_flags_init(const char *task) {
     return f;
 }
 
-int cli_train_flag(cli_train_flags *f, int argc, char **argv, int *i) {
+static int shared_flag(cli_train_flags *f, int argc, char **argv, int *i) {
     const char *a = argv[*i];
     if (!strcmp(a, "--resume")) return f->resume = 1;
     static const char *const takes[] = {"--data", "--out", "--config", "--epochs", "--steps", "--minutes", "--seed", "--threads", "--val-max"};
@@ -198,7 +198,23 @@ int cli_train_flag(cli_train_flags *f, int argc, char **argv, int *i) {
     return bad ? -1 : 1;
 }
 
-int cli_train_flags_done(const cli_train_flags *f, mmc_retrieval_train_opts *o) {
+static int index_of(const char *const *names, const char *a) {
+    for (int k = 0; names && names[k]; k++)
+        if (!strcmp(names[k], a)) return k;
+    return -1;
+}
+
+int cli_train_parse(cli_train_flags *f, int argc, char **argv, const char *const *own, const char **vals,
+                    const char *const *switches, int *on, mmc_retrieval_train_opts *o) {
+    for (int i = 1; i < argc; i++) {
+        int r = shared_flag(f, argc, argv, &i), k;
+        if (r < 0) return 1;
+        if (r) continue;
+        if ((k = index_of(switches, argv[i])) >= 0) on[k] = 1;
+        else if ((k = index_of(own, argv[i])) < 0) return cli_error(1, "train %s: unknown option '%s' (see: mmc help train)", f->task, argv[i]);
+        else if (i + 1 >= argc) return cli_error(1, "train %s: %s needs a value", f->task, argv[i]);
+        else vals[k] = argv[++i];
+    }
     if (!f->data) return cli_error(1, "train %s: --data DIR is required", f->task);
     if (!f->out) return cli_error(1, "train %s: --out RUN is required", f->task);
     if (f->nbudget > 1) return cli_error(1, "train %s: give at most one of --epochs, --steps, --minutes", f->task);
@@ -224,18 +240,10 @@ int cmd_train(int argc, char **argv) {
 
 int cmd_train_retrieval(int argc, char **argv) {
     cli_train_flags f = cli_train_flags_init("retrieval");
-    const char *lang = NULL, *init = NULL;
-    for (int i = 1; i < argc; i++) {
-        int r = cli_train_flag(&f, argc, argv, &i);
-        if (r < 0) return 1;
-        if (r) continue;
-        const char *a = argv[i];
-        if (strcmp(a, "--lang") && strcmp(a, "--init")) return cli_error(1, "train: unknown option '%s' (see: mmc help train)", a);
-        if (i + 1 >= argc) return cli_error(1, "train: %s needs a value", a);
-        *(!strcmp(a, "--lang") ? &lang : &init) = argv[++i];
-    }
+    const char *v[2] = {NULL, NULL}, *lang, *init;
     mmc_retrieval_train_opts o;
-    if (cli_train_flags_done(&f, &o)) return 1;
+    if (cli_train_parse(&f, argc, argv, (const char *const[]){"--lang", "--init", NULL}, v, NULL, NULL, &o)) return 1;
+    lang = v[0], init = v[1];
     if (lang && strcmp(lang, "en") && strcmp(lang, "zh")) return cli_error(1, "train: --lang must be en or zh, got '%s'", lang);
     if (f.resume && (f.config || lang))
         return cli_error(1, "train: --resume takes the model and its settings from %s/config.json; drop --config/--lang", f.out);

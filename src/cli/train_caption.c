@@ -9,18 +9,10 @@ static int train_fn(void *arg, const mmc_retrieval_train_opts *o, mmc_error *err
 
 int cmd_train_caption(int argc, char **argv) {
     cli_train_flags f = cli_train_flags_init("caption");
-    const char *lang = NULL, *decoder = NULL;
-    for (int i = 1; i < argc; i++) {
-        int r = cli_train_flag(&f, argc, argv, &i);
-        if (r < 0) return 1;
-        if (r) continue;
-        const char *a = argv[i];
-        if (strcmp(a, "--lang") && strcmp(a, "--decoder")) return cli_error(1, "train caption: unknown option '%s' (see: mmc help train)", a);
-        if (i + 1 >= argc) return cli_error(1, "train caption: %s needs a value", a);
-        *(!strcmp(a, "--lang") ? &lang : &decoder) = argv[++i];
-    }
+    const char *v[2] = {NULL, NULL}, *lang, *decoder;
     mmc_retrieval_train_opts o;
-    if (cli_train_flags_done(&f, &o)) return 1;
+    if (cli_train_parse(&f, argc, argv, (const char *const[]){"--lang", "--decoder", NULL}, v, NULL, NULL, &o)) return 1;
+    lang = v[0], decoder = v[1];
     if (lang && strcmp(lang, "en") && strcmp(lang, "zh")) return cli_error(1, "train caption: --lang must be en or zh, got '%s'", lang);
     if (decoder && strcmp(decoder, "transformer") && strcmp(decoder, "attention") && strcmp(decoder, "lstm") && strcmp(decoder, "gru"))
         return cli_error(1, "train caption: --decoder must be transformer, attention, lstm or gru, got '%s'", decoder);

@@ -12,21 +12,13 @@ int cmd_train_vqa(int argc, char **argv) {
     int classify = !strcmp(task, "classify");
     cli_train_flags f = cli_train_flags_init(task);
     f.val_max = 500;
-    const char *fusion = NULL, *combine = NULL, *source = NULL;
+    const char *v[3] = {NULL, NULL, NULL};
     int blind = 0;
-    for (int i = 1; i < argc; i++) {
-        int r = cli_train_flag(&f, argc, argv, &i);
-        if (r < 0) return 1;
-        if (r) continue;
-        const char *a = argv[i];
-        if (!strcmp(a, "--blind")) { blind = 1; continue; }
-        const char **dst = !strcmp(a, "--fusion") ? &fusion : !strcmp(a, "--combine") ? &combine : !strcmp(a, "--task") ? &source : NULL;
-        if (!dst) return cli_error(1, "train %s: unknown option '%s' (see: mmc help train)", task, a);
-        if (i + 1 >= argc) return cli_error(1, "train %s: %s needs a value", task, a);
-        *dst = argv[++i];
-    }
     mmc_retrieval_train_opts o;
-    if (cli_train_flags_done(&f, &o)) return 1;
+    if (cli_train_parse(&f, argc, argv, (const char *const[]){"--fusion", "--combine", "--task", NULL}, v,
+                        (const char *const[]){"--blind", NULL}, &blind, &o))
+        return 1;
+    const char *fusion = v[0], *combine = v[1], *source = v[2];
     if (blind && fusion && strcmp(fusion, "none")) return cli_error(1, "train %s: --blind is --fusion none; drop --fusion %s", task, fusion);
     if (blind) fusion = "none";
     static const char *const fusions[] = {"early", "late", "hybrid", "joint", "none"};
