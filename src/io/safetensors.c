@@ -10,6 +10,7 @@
  * end - begin; offsets lie inside the data section; entries do not overlap; names are
  * unique and non-empty. */
 #include "internal.h"
+#include "mmc/io.h"
 #include <cjson/cJSON.h>
 #include <stdlib.h>
 #include <string.h>

@@ -13,6 +13,7 @@
  * (test caption_step_matches_forward checks the two agree). */
 #include "caption_internal.h"
 #include "internal.h"
+#include "mmc.h"
 #include <math.h>
 #include <stdio.h>
 #include <string.h>

@@ -6,6 +6,7 @@
 #define MMC_CONFIG_KEYS_H
 
 #include "internal.h"
+#include "mmc.h"
 #include <cjson/cJSON.h>
 #include <stddef.h>
 

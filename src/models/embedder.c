@@ -11,6 +11,7 @@
  *       (src/models/clip*.c)
  * Anything else is refused with a message that says what was expected. */
 #include "internal.h"
+#include "mmc.h"
 #include <cjson/cJSON.h>
 #include <limits.h>
 #include <math.h>

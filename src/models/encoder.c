@@ -5,6 +5,7 @@
  * (docs/architecture.md, "Add an encoder"). */
 #include "encoder.h"
 #include "internal.h"
+#include "mmc.h"
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>

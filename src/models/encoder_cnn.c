@@ -10,6 +10,7 @@
  * interleave with the convs in the parameter list, as they always have. */
 #include "encoder.h"
 #include "internal.h"
+#include "mmc.h"
 #include <stdio.h>
 #include <string.h>
 

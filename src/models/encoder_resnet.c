@@ -3,6 +3,7 @@
  * block by block here so the final map (B, C, S/8, S/8) is the task's to pool. */
 #include "encoder.h"
 #include "internal.h"
+#include "mmc.h"
 #include <string.h>
 
 #define OFF(f) offsetof(mmc_image_encoder_opts, f)

@@ -4,6 +4,7 @@
  * the state after the row's last real token: (B, Te, D) -> (B, H). */
 #include "encoder.h"
 #include "internal.h"
+#include "mmc.h"
 #include <stdio.h>
 
 #define OFF(f) offsetof(mmc_text_encoder_opts, f)

@@ -4,6 +4,7 @@
  * LayerNorm (prefix.ln) and the masked mean: (B, Te, D) -> (B, D). */
 #include "encoder.h"
 #include "internal.h"
+#include "mmc.h"
 #include <stdio.h>
 
 mmc_tensor *enc_masked_mean(mmc_ctx *ctx, mmc_tensor *x, mmc_tensor *mk); /* encoder_text.c */

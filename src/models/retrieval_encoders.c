@@ -13,6 +13,7 @@
  * projection to E and L2 normalisation. */
 #include "retrieval_internal.h"
 #include "internal.h"
+#include "mmc.h"
 #include <math.h>
 #include <stdio.h>
 #include <string.h>

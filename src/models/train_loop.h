@@ -27,6 +27,7 @@
 #define MMC_TRAIN_LOOP_H
 
 #include "internal.h"
+#include "mmc.h"
 #include "../io/run_internal.h" /* mmc_run_parse_u64 */
 
 /* What setup() tells the loop. */

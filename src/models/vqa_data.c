@@ -10,6 +10,7 @@
  *                    split's name, so a split always gives the same pairs. */
 #include "vqa_internal.h"
 #include "internal.h"
+#include "mmc.h"
 #include "task_util.h"
 #include <stdio.h>
 #include <stdlib.h>
