@@ -1,6 +1,6 @@
 /*
  * mmc/io.h — files (src/io): run folders (checkpoints, trainer state, metrics), safetensors
- * read/write, and the HTML reports.
+ * read/write, the HTML reports, and JSON files read as untrusted input.
  */
 #ifndef MMC_IO_H
 #define MMC_IO_H
@@ -172,6 +172,15 @@ int mmc_report_write(const mmc_report *r, const char *path, mmc_error *err);
  * caller frees it with mmc_free. */
 int mmc_png_encode(int w, int h, int channels, const uint8_t *pixels, uint8_t **out, size_t *n,
                    mmc_error *err);
+
+/* ---- JSON files (src/io/json.c) ---- */
+
+struct cJSON;
+/* Reads the JSON file at path (at most max_bytes) into *root (cJSON_Delete it; NULL on
+ * failure). A file that cannot be read, is not UTF-8, holds a NUL byte or is not JSON, or
+ * (object set) holds another value than an object, is an error naming the file:
+ * MMC_ERR_INPUT (MMC_ERR_RUNTIME when out of memory). */
+int mmc_json_load(const char *path, size_t max_bytes, int object, struct cJSON **root, mmc_error *err);
 
 /* (declarations for reports go above this line) */
 

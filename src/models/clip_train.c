@@ -242,16 +242,13 @@ static int write_settings(const ctrainer *t, mmc_error *err) {
 static int read_settings(ctrainer *t, mmc_error *err) {
     char path[4200];
     snprintf(path, sizeof path, "%s/finetune.json", t->o->run_dir);
-    uint8_t *buf = NULL;
-    size_t n = 0;
-    int rc = mmc_read_file(path, 1u << 20, &buf, &n, err);
+    cJSON *r;
+    int rc = mmc_json_load(path, 1u << 20, 1, &r, err);
     if (rc) return rc;
-    cJSON *r = cJSON_ParseWithLength((const char *)buf, n);
-    mmc_free(buf);
     const cJSON *in = cJSON_GetObjectItemCaseSensitive(r, "init"), *lang = cJSON_GetObjectItemCaseSensitive(r, "lang");
     static const char *const keys[] = {"batch_size", "lr", "weight_decay", "min_lr_ratio", "grad_clip", "warmup_steps", "epochs"};
     double v[7];
-    int ok = cJSON_IsObject(r) && cJSON_IsString(in) && strlen(in->valuestring) < sizeof t->init && cJSON_IsString(lang) &&
+    int ok = cJSON_IsString(in) && strlen(in->valuestring) < sizeof t->init && cJSON_IsString(lang) &&
              (!strcmp(lang->valuestring, "en") || !strcmp(lang->valuestring, "zh"));
     for (int i = 0; ok && i < 7; i++) {
         const cJSON *x = cJSON_GetObjectItemCaseSensitive(r, keys[i]);

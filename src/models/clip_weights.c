@@ -64,14 +64,11 @@ static int shard_inside(const char *dir, const char *name, const char *index_pat
 }
 
 static int open_index(clip_store *s, const char *dir, const char *ipath, mmc_error *err) {
-    uint8_t *buf = NULL;
-    size_t n = 0;
-    if (mmc_read_file(ipath, INDEX_MAX_BYTES, &buf, &n, err)) {
+    cJSON *root;
+    if (mmc_json_load(ipath, INDEX_MAX_BYTES, 0, &root, err)) {
         if (err) err->code = MMC_ERR_INPUT;
         return MMC_ERR_INPUT;
     }
-    cJSON *root = cJSON_ParseWithLength((const char *)buf, n);
-    mmc_free(buf);
     int rc = MMC_OK;
     const cJSON *wm = cJSON_GetObjectItemCaseSensitive(root, "weight_map");
     const char **names = NULL; /* distinct shard names, borrowed from root */

@@ -68,17 +68,9 @@ mmc_embedder *mmc_embedder_open(const char *model_path, mmc_error *err) {
     }
     char path[PATH_MAX + 32];
     snprintf(path, sizeof path, "%s/config.json", model_path);
-    uint8_t *buf = NULL;
-    size_t n = 0;
-    if (mmc_read_file(path, EMB_MAX_CONFIG_BYTES, &buf, &n, err)) {
+    cJSON *root;
+    if (mmc_json_load(path, EMB_MAX_CONFIG_BYTES, 1, &root, err)) {
         if (err && err->code == MMC_ERR_RUNTIME) err->code = MMC_ERR_INPUT;
-        return NULL;
-    }
-    cJSON *root = cJSON_ParseWithLength((const char *)buf, n);
-    mmc_free(buf);
-    if (!cJSON_IsObject(root)) {
-        cJSON_Delete(root);
-        mmc_error_set(err, MMC_ERR_INPUT, "%s: not a JSON object", path);
         return NULL;
     }
     const char *task = json_str(root, "task"), *model_type = json_str(root, "model_type");

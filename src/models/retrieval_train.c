@@ -243,17 +243,14 @@ static void describe(void *self, const mmc_train_loop *L, char *buf, size_t n) {
 static int legacy_trainer(rtask *t, mmc_train_loop *L, mmc_error *err) {
     char path[4200];
     snprintf(path, sizeof path, "%s/trainer.json", t->o->run_dir);
-    uint8_t *buf = NULL;
-    size_t n = 0;
-    int rc = mmc_read_file(path, 1u << 20, &buf, &n, err);
+    cJSON *r;
+    int rc = mmc_json_load(path, 1u << 20, 1, &r, err);
     if (rc) return rc;
-    cJSON *r = cJSON_ParseWithLength((const char *)buf, n);
-    mmc_free(buf);
     const cJSON *step = cJSON_GetObjectItemCaseSensitive(r, "step"), *sd = cJSON_GetObjectItemCaseSensitive(r, "seed"),
                 *ts = cJSON_GetObjectItemCaseSensitive(r, "train_seconds"), *bs = cJSON_GetObjectItemCaseSensitive(r, "best_score"),
                 *dr = cJSON_GetObjectItemCaseSensitive(r, "dropout_rng"), *b = cJSON_GetObjectItemCaseSensitive(r, "batch_size"),
                 *nt = cJSON_GetObjectItemCaseSensitive(r, "n_train");
-    int ok = cJSON_IsObject(r) && cJSON_IsNumber(step) && step->valuedouble >= 0 && step->valuedouble < 1e12 &&
+    int ok = cJSON_IsNumber(step) && step->valuedouble >= 0 && step->valuedouble < 1e12 &&
              step->valuedouble == floor(step->valuedouble) && cJSON_IsString(sd) && cJSON_IsNumber(ts) && isfinite(ts->valuedouble) &&
              ts->valuedouble >= 0 && cJSON_IsNumber(bs) && isfinite(bs->valuedouble) && cJSON_IsArray(dr) && cJSON_GetArraySize(dr) == 2 &&
              cJSON_IsString(cJSON_GetArrayItem(dr, 0)) && cJSON_IsString(cJSON_GetArrayItem(dr, 1)) && cJSON_IsNumber(b) &&

@@ -72,12 +72,11 @@ mmc_tokenizer *train_vocab(const char *const *texts, int n, int zh, int min_coun
 }
 
 int train_read_config_training(const char *run_dir, mmc_trainer_state *saved, mmc_error *err) {
-    char *text = NULL, path[4200];
-    int rc = mmc_run_read_config(run_dir, &text, err);
-    if (rc) return rc;
+    char path[4200];
     snprintf(path, sizeof path, "%s/config.json", run_dir);
-    cJSON *r = cJSON_Parse(text);
-    mmc_free(text);
+    cJSON *r;
+    int rc = mmc_json_load(path, 64u << 20, 1, &r, err);
+    if (rc) return rc;
     const cJSON *tr = cJSON_GetObjectItemCaseSensitive(r, "training");
     const cJSON *sd = cJSON_GetObjectItemCaseSensitive(tr, "seed"), *nt = cJSON_GetObjectItemCaseSensitive(tr, "n_train"),
                 *bs = cJSON_GetObjectItemCaseSensitive(tr, "batch_size"), *ts = cJSON_GetObjectItemCaseSensitive(tr, "train_seconds");
@@ -270,11 +269,8 @@ static int begin(mmc_train_loop *L, mmc_error *err) {
     snprintf(path, sizeof path, "%s/trainer.json", o->run_dir);
     if (stat(path, &st) != 0)
         return mmc_error_set(err, MMC_ERR_INPUT, "%s: no checkpoint to resume from (trainer.json is missing)", o->run_dir);
-    uint8_t *buf = NULL;
-    size_t n = 0;
-    if ((rc = mmc_read_file(path, 1u << 20, &buf, &n, err))) return rc;
-    cJSON *r = cJSON_ParseWithLength((const char *)buf, n);
-    mmc_free(buf);
+    cJSON *r;
+    if ((rc = mmc_json_load(path, 1u << 20, 0, &r, err))) return rc;
     L->legacy = cJSON_IsObject(r) && !cJSON_GetObjectItemCaseSensitive(r, "mmc_version");
     cJSON_Delete(r);
     if (L->legacy) {
