@@ -110,6 +110,9 @@ void mmc_safetensors_close(mmc_safetensors *st);
 const mmc_st_entry *mmc_safetensors_find(const mmc_safetensors *st, const char *name);
 /* Copies tensor `name` into a new persistent f32 tensor (converting F16/BF16/F64/ints). */
 mmc_tensor *mmc_safetensors_get(const mmc_safetensors *st, const char *name, mmc_error *err);
+/* n elements of dtype at p (a tensor's bytes, or a run of them) as f32 into out: F32
+ * copied, F16/BF16 exactly, F64 and integers converted. */
+void mmc_safetensors_to_f32(const uint8_t *p, const char *dtype, int64_t n, float *out);
 /* Reads an integer tensor (I64/I32/I8/U8...) into a new malloc'd int64 array. */
 int64_t *mmc_safetensors_get_i64(const mmc_safetensors *st, const char *name,
                                  int64_t *count, mmc_error *err);
