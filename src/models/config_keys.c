@@ -9,7 +9,9 @@ void cfg_table_add(cfg_table *t, const cfg_key *keys, int n, size_t off) {
     if (n > 0 && t->n_parts < CFG_MAX_PARTS) t->part[t->n_parts++] = (struct cfg_part){keys, n, off};
 }
 
-const cfg_key *cfg_find(const cfg_table *t, const char *name, size_t *off) {
+/* The key called name and, in *off (may be NULL), its part's offset; NULL if the config
+ * does not take it. */
+static const cfg_key *cfg_find(const cfg_table *t, const char *name, size_t *off) {
     for (int i = 0; name && t->without && t->without[i]; i++)
         if (!strcmp(name, t->without[i])) return NULL;
     for (int p = 0; name && p < t->n_parts; p++)
@@ -21,7 +23,9 @@ const cfg_key *cfg_find(const cfg_table *t, const char *name, size_t *off) {
     return NULL;
 }
 
-int cfg_read(const cfg_key *k, const cJSON *it, void *base, const char *name, mmc_error *err) {
+/* Stores the JSON value it into the struct at base as key k says, after checking its type
+ * and range; errors name the file (name) and the key. */
+static int cfg_read(const cfg_key *k, const cJSON *it, void *base, const char *name, mmc_error *err) {
     char *p = (char *)base + k->off;
     if (k->type == CFG_STR) {
         if (!cJSON_IsString(it)) return mmc_error_set(err, MMC_ERR_INPUT, "%s: key '%s' must be a string", name, k->name);
@@ -55,8 +59,9 @@ int cfg_read(const cfg_key *k, const cJSON *it, void *base, const char *name, mm
     return MMC_OK;
 }
 
-int cfg_read_object(const cfg_table *t, const cJSON *root, const char *const *skip, void *base, const char *name,
-                    mmc_error *err) {
+/* Every member of the object root through the table, but those named in skip. */
+static int cfg_read_object(const cfg_table *t, const cJSON *root, const char *const *skip, void *base, const char *name,
+                           mmc_error *err) {
     for (const cJSON *it = root->child; it; it = it->next) {
         if (!it->string) return mmc_error_set(err, MMC_ERR_INPUT, "%s: a key without a name", name);
         int skipped = 0;
@@ -71,7 +76,7 @@ int cfg_read_object(const cfg_table *t, const cJSON *root, const char *const *sk
     return MMC_OK;
 }
 
-int cfg_parse_object(const char *text, size_t n, const char *name, cJSON **root, mmc_error *err) {
+static int cfg_parse_object(const char *text, size_t n, const char *name, cJSON **root, mmc_error *err) {
     *root = text ? cJSON_ParseWithLength(text, n) : NULL;
     if (!*root || !cJSON_IsObject(*root)) {
         cJSON_Delete(*root);
@@ -120,7 +125,7 @@ int cfg_load(const char *path, int (*parse)(void *c, const char *text, size_t n,
     return rc;
 }
 
-int cfg_add_all(cJSON *o, const cfg_table *t, const void *base) {
+static int cfg_add_all(cJSON *o, const cfg_table *t, const void *base) {
     for (int q = 0; q < t->n_parts; q++)
         for (int i = 0; i < t->part[q].n; i++) {
             const cfg_key *k = &t->part[q].keys[i];

@@ -13,11 +13,14 @@
 
 /* ------------------------------------------------------------------ helpers */
 
-void train_emit(const mmc_retrieval_train_opts *o, const mmc_train_event *ev) {
+/* Passes ev to o->callback, if there is one. */
+static void train_emit(const mmc_retrieval_train_opts *o, const mmc_train_event *ev) {
     if (o->callback) o->callback(o->user, ev);
 }
 
-void train_emitf(const mmc_retrieval_train_opts *o, int kind, int64_t step, int64_t total, const char *fmt, ...) {
+/* An event of kind with a printf-style message (at most 1023 bytes). */
+__attribute__((format(printf, 5, 6))) static void train_emitf(const mmc_retrieval_train_opts *o, int kind, int64_t step,
+                                                              int64_t total, const char *fmt, ...) {
     char buf[1024];
     va_list ap;
     va_start(ap, fmt);
@@ -31,7 +34,8 @@ void train_emitf(const mmc_retrieval_train_opts *o, int kind, int64_t step, int6
     train_emit(o, &ev);
 }
 
-int train_mkdir_p(const char *dir, mmc_error *err) {
+/* mkdir -p dir (0755); an existing folder is fine. MMC_ERR_INPUT naming dir otherwise. */
+static int train_mkdir_p(const char *dir, mmc_error *err) {
     char tmp[4096];
     if (strlen(dir) >= sizeof tmp) return mmc_error_set(err, MMC_ERR_INPUT, "%.64s...: run folder path too long", dir);
     snprintf(tmp, sizeof tmp, "%s", dir);
@@ -50,7 +54,7 @@ int train_split_exists(const char *dir, const char *split) {
     return stat(path, &st) == 0;
 }
 
-int train_max_len(const mmc_tokenizer *tok, const char *const *texts, int n, mmc_error *err) {
+static int train_max_len(const mmc_tokenizer *tok, const char *const *texts, int n, mmc_error *err) {
     int best = 3;
     for (int j = 0; j < n; j++) {
         int32_t *ids = NULL;

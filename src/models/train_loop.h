@@ -123,25 +123,13 @@ int mmc_train_run(const mmc_task *task, void *self, const mmc_retrieval_train_op
 
 /* The learning rate of the next step. */
 double train_loop_lr(const mmc_train_loop *L);
-/* Epoch of the step in progress, 0-based: the batch order of step s is epoch s / spe. */
-static inline int64_t train_loop_epoch(const mmc_train_loop *L) { return L->ts.step / L->spec.steps_per_epoch; }
 
 /* Helpers for tasks. */
-/* Passes ev to o->callback, if there is one. */
-void train_emit(const mmc_retrieval_train_opts *o, const mmc_train_event *ev);
-/* An event of kind with a printf-style message (at most 1023 bytes). */
-void train_emitf(const mmc_retrieval_train_opts *o, int kind, int64_t step, int64_t total, const char *fmt, ...)
-    __attribute__((format(printf, 5, 6)));
-/* mkdir -p dir (0755); an existing folder is fine. MMC_ERR_INPUT naming dir otherwise. */
-int train_mkdir_p(const char *dir, mmc_error *err);
 /* 1 when DIR/manifest-SPLIT.jsonl exists. */
 int train_split_exists(const char *dir, const char *split);
-/* The longest of texts[0..n) in tokens with <start>/<end>, at least 3, at most 128; -1 on
- * an error (err filled). */
-int train_max_len(const mmc_tokenizer *tok, const char *const *texts, int n, mmc_error *err);
 /* The vocabulary of texts[0..n): characters for zh, else words, the tokens seen at least
- * min_count times; and, when *max_len is 0, train_max_len of the texts into it. NULL with err
- * filled on failure. */
+ * min_count times; and, when *max_len is 0, the longest of the texts in tokens with
+ * <start>/<end> (at least 3, at most 128) into it. NULL with err filled on failure. */
 mmc_tokenizer *train_vocab(const char *const *texts, int n, int zh, int min_count, int *max_len, mmc_error *err);
 /* Fills v from retrieval metrics: score t2i R@1 + R@5 + R@10, the "val" JSON object. */
 void train_val_retrieval(mmc_train_val *v, const mmc_retrieval_metrics *mt);
