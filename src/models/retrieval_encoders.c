@@ -29,7 +29,6 @@ static int image_init(mmc_retrieval *m, const enc_image_cfg *ic, mmc_rng *rng, m
     if (enc_image_caps(e) & ENC_CAP_POOLED) { /* vit: its class token */
         m->img_feat = e->C;
     } else {
-        m->grid = e->side;
         if (!strcmp(c->image_pool, "grid")) {
             int g;
             if (enc_grid(e->side, c->pool_grid, &g, &m->grid_pool, "config", err)) return err->code;

@@ -21,7 +21,6 @@ struct mmc_retrieval {
 
     /* image tower: an encoder of the registry, pooled, projected */
     enc_image img;
-    int grid;                            /* side of the final feature map (cnn/resnet) */
     int grid_pool;                       /* avg-pool kernel that takes it to cfg.pool_grid */
     int img_feat;                        /* features into the projection */
     mmc_nn_linear img_proj;

@@ -63,7 +63,6 @@ static int build(mmc_vqa *m, mmc_rng *rng, mmc_error *err) {
         m->shared_stages = m->fusion == VQA_LATE ? m->n_stages : m->fusion == VQA_EARLY ? c->early_stage : c->film_from;
         int g, in = e->C;
         if ((rc = enc_grid(e->side, c->pool_grid, &g, &m->grid_pool, "config", err))) return rc;
-        m->grid = e->side;
         m->img_feat = (strcmp(c->image_pool, "max") ? in * g * g : 0) + (strcmp(c->image_pool, "grid") ? in : 0);
         if ((rc = mmc_nn_linear_init(&m->img_fc, P, "image_encoder.fc", m->img_feat, c->image_dim, 1, rng, err))) return rc;
         if (m->fusion == VQA_EARLY && (rc = mmc_nn_linear_init(&m->early_fc, P, "early.proj", H, c->early_dim, 1, rng, err)))

@@ -25,7 +25,7 @@ int vqa_combine_kind(const char *s) {
          : !strcmp(s, "bilinear") ? VQA_BILINEAR : !strcmp(s, "logits") ? VQA_LOGITS
          : !strcmp(s, "attention") ? VQA_ATTENTION : 0;
 }
-int vqa_n_stages(const mmc_vqa_config *c) {
+static int vqa_n_stages(const mmc_vqa_config *c) {
     int n = 0;
     while (n < VQA_MAX_STAGES && c->image.cnn_widths[n] > 0) n++;
     return n;

@@ -25,7 +25,7 @@ struct mmc_vqa {
     int n_stages;
     int shared_stages;          /* stages run once per image, before the question enters */
     mmc_nn_film film[VQA_MAX_STAGES]; /* hybrid: stages >= film_from */
-    int grid, grid_pool, img_feat;
+    int grid_pool, img_feat;
     mmc_nn_linear img_fc;       /* C·g·g -> image_dim */
     mmc_nn_linear early_fc;     /* early: question -> early_dim channels */
 
@@ -49,7 +49,6 @@ struct mmc_vqa {
 
 int vqa_fusion_kind(const char *s);
 int vqa_combine_kind(const char *s);
-int vqa_n_stages(const mmc_vqa_config *c);
 /* The encoders' settings from the config's keys. */
 void vqa_encoder_cfgs(const mmc_vqa_config *c, enc_image_cfg *ic, enc_text_cfg *tc);
 
