@@ -334,16 +334,12 @@ int mmc_captioner_save(const mmc_captioner *m, const char *run_dir, const char *
     return rc;
 }
 
-static int parse_config(void *c, const char *text, size_t n, const char *name, mmc_error *err) {
-    return mmc_caption_config_parse(c, text, n, name, err);
-}
-
 mmc_captioner *mmc_captioner_load(const char *run_dir, const char *weights, mmc_error *err) {
     char path[4096];
     mmc_caption_config cfg = mmc_caption_config_default();
     cfg.max_len = 0;
     mmc_tokenizer *tok;
-    if (task_read_config(run_dir, "caption", parse_config, &cfg, &tok, NULL, path, err)) return NULL;
+    if (task_read_config(run_dir, &CAP_CONFIG, &cfg, &tok, NULL, path, err)) return NULL;
     mmc_captioner *m = create(&cfg, tok, 0, path, err);
     if (m && task_load_weights(&m->P, run_dir, weights, err)) {
         mmc_captioner_free(m);

@@ -42,6 +42,7 @@ struct mmc_captioner {
 };
 
 /* caption_config.c */
+extern const cfg_kind CAP_CONFIG; /* how config.json is read and written (config_keys.h) */
 void cap_encoder_cfg(const mmc_caption_config *c, enc_image_cfg *ic);
 int cap_decoder_kind(const char *s);
 

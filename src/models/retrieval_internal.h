@@ -59,6 +59,7 @@ void ret_subword_from_texts(const mmc_retrieval *m, const char *const *texts, co
 char *ret_config_text(const mmc_retrieval *m, const char *run_dir, mmc_error *err);
 
 /* retrieval_config.c */
+extern const cfg_kind RET_CONFIG; /* how config.json is read and written (config_keys.h) */
 int ret_loss_kind(const char *s);
 /* The encoders' settings from the config's keys. */
 void ret_encoder_cfgs(const mmc_retrieval_config *c, enc_image_cfg *ic, enc_text_cfg *tc);

@@ -381,10 +381,6 @@ int vqa_save(const mmc_vqa *m, const char *run_dir, uint64_t seed, int n_train, 
     return *config_json ? MMC_OK : err ? err->code : MMC_ERR_RUNTIME;
 }
 
-static int parse_config(void *c, const char *text, size_t n, const char *name, mmc_error *err) {
-    return mmc_vqa_config_parse(c, text, n, name, err);
-}
-
 mmc_vqa *vqa_load_full(const char *run_dir, const char *weights, uint64_t *seed, int *n_train, mmc_error *err) {
     char path[4096];
     mmc_vqa_config cfg = mmc_vqa_config_default(NULL, NULL);
@@ -397,7 +393,7 @@ mmc_vqa *vqa_load_full(const char *run_dir, const char *weights, uint64_t *seed,
     strcpy(cfg.text_pool, "last");
     mmc_tokenizer *tok;
     cJSON *root;
-    if (task_read_config(run_dir, NULL, parse_config, &cfg, &tok, &root, path, err)) return NULL;
+    if (task_read_config(run_dir, &VQA_CONFIG, &cfg, &tok, &root, path, err)) return NULL;
     const cJSON *aj = cJSON_GetObjectItemCaseSensitive(root, "answers"), *sj = cJSON_GetObjectItemCaseSensitive(root, "seed"),
                 *nj = cJSON_GetObjectItemCaseSensitive(root, "n_train");
     const char *why = !cJSON_IsArray(aj) || cJSON_GetArraySize(aj) < 1 ? "no \"answers\" array (the answer vocabulary)"

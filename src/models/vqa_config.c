@@ -220,20 +220,14 @@ void vqa_encoder_cfgs(const mmc_vqa_config *c, enc_image_cfg *ic, enc_text_cfg *
 
 static int check(const void *c, const char *name, mmc_error *err) { return mmc_vqa_config_check(c, name, err); }
 
+/* skip: keys of a run's config.json that are not settings: read by the loader */
+static const char *const SKIP[] = {"tokenizer", "answers", "seed", "n_train", "format", NULL};
+const cfg_kind VQA_CONFIG = {table, NULL, SKIP, check, sizeof(mmc_vqa_config)};
+
 int mmc_vqa_config_parse(mmc_vqa_config *c, const char *text, size_t n, const char *name, mmc_error *err) {
-    /* keys of a run's config.json that are not settings: read by the loader */
-    static const char *const skip[] = {"tokenizer", "answers", "seed", "n_train", "format", NULL};
-    cfg_table t = table();
-    return cfg_parse(&t, NULL, skip, check, c, sizeof *c, text, n, name, err);
+    return cfg_parse(&VQA_CONFIG, c, text, n, name, err);
 }
 
-static int parse(void *c, const char *text, size_t n, const char *name, mmc_error *err) {
-    return mmc_vqa_config_parse(c, text, n, name, err);
-}
+int mmc_vqa_config_load(mmc_vqa_config *c, const char *path, mmc_error *err) { return cfg_load(&VQA_CONFIG, c, path, err); }
 
-int mmc_vqa_config_load(mmc_vqa_config *c, const char *path, mmc_error *err) { return cfg_load(path, parse, c, err); }
-
-char *mmc_vqa_config_to_json(const mmc_vqa_config *c) {
-    cfg_table t = table();
-    return cfg_to_json(&t, NULL, c);
-}
+char *mmc_vqa_config_to_json(const mmc_vqa_config *c) { return cfg_to_json(&VQA_CONFIG, c); }

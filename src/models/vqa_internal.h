@@ -47,6 +47,8 @@ struct mmc_vqa {
     mmc_rng drop_rng;           /* dropout; saved in trainer.json */
 };
 
+/* vqa_config.c */
+extern const cfg_kind VQA_CONFIG; /* how config.json is read and written (config_keys.h) */
 int vqa_fusion_kind(const char *s);
 int vqa_combine_kind(const char *s);
 /* The encoders' settings from the config's keys. */
