@@ -87,8 +87,8 @@ static int setup(void *self, mmc_train_loop *L, mmc_train_spec *spec, mmc_error 
     if (rc) return rc;
     t->B = t->cfg.batch_size < t->train.n ? t->cfg.batch_size : t->train.n;
     if (t->B < 2) return mmc_error_set(err, MMC_ERR_INPUT, "%s: need at least 2 training samples", o->data_dir);
-    const char *vs = o->val_split ? o->val_split : "val";
-    if (vs[0] && train_split_exists(o->data_dir, vs)) { /* validation is optional, a broken split an error */
+    const char *vs = train_val_split(o);
+    if (vs) { /* validation is optional, a broken split an error */
         if ((rc = task_split_load(&t->val, o->data_dir, vs, t->cfg.lang, t->cfg.image_size, o->val_max_images, err))) return rc;
         task_split_keep_captions(&t->val, t->cfg.train_captions);
         t->has_val = 1;
@@ -111,6 +111,7 @@ static int setup(void *self, mmc_train_loop *L, mmc_train_spec *spec, mmc_error 
     TRAIN_SPEC_SCHEDULE(spec, t->cfg);
     spec->warmup_steps = t->cfg.warmup_steps;
     spec->rate_key = "pairs_per_s";
+    spec->logit_scale = t->m->logit_scale;
     return MMC_OK;
 }
 
@@ -187,14 +188,6 @@ static mmc_tensor *loss(void *self, mmc_ctx *ctx, const mmc_train_loop *L, int *
     *items = t->B;
     return mmc_retrieval_loss(ctx, t->m, ie, te);
 }
-
-/* CLIP clamps the logit scale at 100 so the softmax cannot become a hard max. */
-static void after_step(void *self) {
-    mmc_tensor *ls = ((rtask *)self)->m->logit_scale;
-    if (ls->data[0] > logf(100.0f)) ls->data[0] = logf(100.0f);
-}
-
-static double temperature(void *self) { return exp(-(double)((rtask *)self)->m->logit_scale->data[0]); }
 
 /* The "val" object of a retrieval run's metrics line. */
 void train_val_retrieval(mmc_train_val *v, const mmc_retrieval_metrics *mt) {
@@ -336,12 +329,10 @@ static const mmc_task RETRIEVAL_TASK = {
     .best_metric = "val_rsum_t2i",
     .setup = setup,
     .loss = loss,
-    .after_step = after_step,
     .validate = validate,
     .save_best = save_best,
     .config_json = config_json,
     .describe = describe,
-    .temperature = temperature,
     .load_legacy = load_legacy,
     .release = release,
 };

@@ -47,11 +47,12 @@ static int train_mkdir_p(const char *dir, mmc_error *err) {
     return mmc_error_set(err, MMC_ERR_INPUT, "%s: cannot create the run folder: %s", dir, strerror(errno));
 }
 
-int train_split_exists(const char *dir, const char *split) {
+const char *train_val_split(const mmc_retrieval_train_opts *o) {
+    const char *vs = o->val_split ? o->val_split : "val";
     char path[4096];
     struct stat st;
-    snprintf(path, sizeof path, "%s/manifest-%s.jsonl", dir, split);
-    return stat(path, &st) == 0;
+    snprintf(path, sizeof path, "%s/manifest-%s.jsonl", o->data_dir, vs);
+    return vs[0] && stat(path, &st) == 0 ? vs : NULL;
 }
 
 static int train_max_len(const mmc_tokenizer *tok, const char *const *texts, int n, mmc_error *err) {
@@ -150,7 +151,7 @@ static int save(mmc_train_loop *L, void *self, mmc_error *err) {
     ts->batch_size = s->batch_size;
     ts->n_train = s->n_train;
     mmc_error_clear(err);
-    char *cfg = L->task->config_json(self, L, err);
+    char *cfg = L->task->config_json ? L->task->config_json(self, L, err) : NULL;
     if (!cfg && err && err->code) return err->code;
     int rc = L->task->write_model ? mmc_run_save_with(L->o->run_dir, L->task->write_model, self, L->opt, ts, cfg, err)
                                   : mmc_run_save(L->o->run_dir, s->params, L->opt, ts, cfg, err);
@@ -173,7 +174,9 @@ static int validate(mmc_train_loop *L, void *self, mmc_error *err) {
         snprintf(ts->best_metric_name, sizeof ts->best_metric_name, "%s", L->task->best_metric);
         char path[4200];
         snprintf(path, sizeof path, "%s/model-best.safetensors", L->o->run_dir);
-        rc = L->task->save_best ? L->task->save_best(self, path, err) : mmc_params_save(L->spec.params, path, "{\"format\":\"pt\"}", err);
+        rc = L->task->save_best    ? L->task->save_best(self, path, err)
+             : L->task->write_model ? L->task->write_model(self, path, "{\"format\":\"pt\"}", err)
+                                    : mmc_params_save(L->spec.params, path, "{\"format\":\"pt\"}", err);
     }
     int64_t spe = L->spec.steps_per_epoch;
     if (!rc) {
@@ -232,12 +235,13 @@ static int step(mmc_train_loop *L, void *self, double *loss_out, int *items, mmc
     mmc_optim_step(L->opt);
     mmc_optim_zero_grad(L->opt);
     mmc_ctx_reset(ctx);
-    if (L->task->after_step) L->task->after_step(self);
+    mmc_tensor *ls = L->spec.logit_scale; /* CLIP clamps the scale at 100 so the softmax cannot become a hard max */
+    if (ls && ls->data[0] > logf(100.0f)) ls->data[0] = logf(100.0f);
     *loss_out = l;
     return MMC_OK;
 }
 
-static void log_step(mmc_train_loop *L, void *self, double loss, double loss_avg, int64_t items, int64_t steps, double t_win) {
+static void log_step(mmc_train_loop *L, double loss, double loss_avg, int64_t items, int64_t steps, double t_win) {
     const mmc_retrieval_train_opts *o = L->o;
     double rate = t_win > 0 ? items / t_win : 0, lr = train_loop_lr(L), sps = t_win > 0 ? steps / t_win : 0;
     mmc_train_event ev = {0};
@@ -248,13 +252,13 @@ static void log_step(mmc_train_loop *L, void *self, double loss, double loss_avg
     ev.loss = loss;
     ev.loss_avg = loss_avg;
     ev.lr = lr;
-    ev.temperature = L->task->temperature ? L->task->temperature(self) : 0;
+    ev.temperature = L->spec.logit_scale ? exp(-(double)L->spec.logit_scale->data[0]) : 0;
     ev.elapsed_s = L->ts.train_seconds;
     ev.pairs_per_s = rate;
     ev.eta_s = L->total_steps > 0 ? (sps > 0 ? (L->total_steps - L->ts.step) / sps : -1) : L->budget_s - L->ts.train_seconds;
     train_emit(o, &ev);
     char js[512], temp[64] = "";
-    if (L->task->temperature) snprintf(temp, sizeof temp, ", \"temperature\": %.6g", ev.temperature);
+    if (L->spec.logit_scale) snprintf(temp, sizeof temp, ", \"temperature\": %.6g", ev.temperature);
     snprintf(js, sizeof js, "{\"step\": %" PRId64 ", \"epoch\": %.4f, \"loss\": %.6g, \"lr\": %.6g%s, \"%s\": %.4g, \"train_seconds\": %.3f}",
              L->ts.step, (double)L->ts.step / L->spec.steps_per_epoch, loss_avg, lr, temp,
              L->spec.rate_key ? L->spec.rate_key : "samples_per_s", rate, L->ts.train_seconds);
@@ -364,7 +368,7 @@ static int run(mmc_train_loop *L, void *self, mmc_error *err) {
         win_items += items;
         win_steps++;
         if (L->ts.step % every == 0 || L->ts.step == 1) {
-            log_step(L, self, l, win_loss / (double)win_steps, win_items, win_steps, t_win);
+            log_step(L, l, win_loss / (double)win_steps, win_items, win_steps, t_win);
             win_loss = 0, win_items = 0, win_steps = 0, t_win = 0;
         }
         int end = done(L);

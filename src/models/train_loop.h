@@ -40,6 +40,8 @@ typedef struct mmc_train_spec {
     int warmup_steps;         /* > 0: lr·(k+1)/W for the first W steps (k counts steps) */
     float warmup_frac;        /* > 0: warm-up over this fraction of the axis from 0.01·lr */
     const char *rate_key;     /* metrics.jsonl key of the rate: "pairs_per_s", ... */
+    mmc_tensor *logit_scale;  /* a CLIP-style learned logit scale (dual encoders), or NULL: clamped at log 100
+                                 after each step, as CLIP does, and reported as its temperature */
 } mmc_train_spec;
 
 /* The schedule's settings from a task config c that names them alike (every task's):
@@ -73,25 +75,22 @@ typedef struct mmc_task {
     /* The loss of step L->ts.step (its batch drawn from (seed, step)), built on ctx with
      * autograd on; *items: samples in it for the rate. NULL with ctx->err set on failure. */
     mmc_tensor *(*loss)(void *self, mmc_ctx *ctx, const mmc_train_loop *L, int *items, mmc_error *err);
-    /* Optional: after each optimizer step (e.g. clamp CLIP's logit scale). */
-    void (*after_step)(void *self);
     /* Optional: measure on the validation split. Called after each epoch and at the end,
      * also when there is no split (retrieval recomputes BatchNorm statistics there). */
     int (*validate)(void *self, mmc_train_loop *L, mmc_train_val *v, mmc_error *err);
-    /* Optional: write the best model to path (default: mmc_params_save of spec.params). */
+    /* Optional: write the best model to path (default: write_model when the task has one,
+     * else mmc_params_save of spec.params; metadata {"format":"pt"}). */
     int (*save_best)(void *self, const char *path, mmc_error *err);
     /* Optional: writes the model file of a checkpoint (path, metadata_json to store as its
      * metadata) in a layout of the task's own (CLIP: the Hugging Face names). Such a task
      * reloads its weights itself in setup(); without it the loop saves and loads
      * spec.params. */
     int (*write_model)(void *self, const char *path, const char *metadata_json, mmc_error *err);
-    /* config.json's text (mmc_malloc'd) for each checkpoint, or NULL with *err clear to
-     * leave config.json as it is. */
+    /* config.json's text (mmc_malloc'd) for each checkpoint; none, or NULL with *err clear,
+     * leaves config.json as it is. */
     char *(*config_json)(void *self, const mmc_train_loop *L, mmc_error *err);
     /* The START event's line (after "training "/"resuming "). */
     void (*describe)(void *self, const mmc_train_loop *L, char *buf, size_t n);
-    /* Optional: the logit scale's temperature for events and metrics (dual encoders). */
-    double (*temperature)(void *self);
     /* Optional: a run folder of an older layout (trainer.json without "mmc_version"):
      * read it into L->ts, L->saved and the optimizer. Read-only: the next save writes the
      * new layout. */
@@ -125,8 +124,9 @@ int mmc_train_run(const mmc_task *task, void *self, const mmc_retrieval_train_op
 double train_loop_lr(const mmc_train_loop *L);
 
 /* Helpers for tasks. */
-/* 1 when DIR/manifest-SPLIT.jsonl exists. */
-int train_split_exists(const char *dir, const char *split);
+/* The validation split (o->val_split, "val" when NULL) when DATA/manifest-SPLIT.jsonl
+ * exists; NULL when there is none ("" asks for none). */
+const char *train_val_split(const mmc_retrieval_train_opts *o);
 /* The vocabulary of texts[0..n): characters for zh, else words, the tokens seen at least
  * min_count times; and, when *max_len is 0, the longest of the texts in tokens with
  * <start>/<end> (at least 3, at most 128) into it. NULL with err filled on failure. */
