@@ -141,35 +141,22 @@ static mmc_vqa *create(const mmc_vqa_config *cfg, mmc_tokenizer *tok, const char
     m->fusion = vqa_fusion_kind(cfg->fusion);
     m->combine = vqa_combine_kind(cfg->combine);
     m->classes = mmc_calloc((size_t)n_classes, sizeof(char *));
-    if (!m->classes) {
-        mmc_error_set(err, MMC_ERR_RUNTIME, "vqa: out of memory");
-        mmc_vqa_free(m);
-        return NULL;
-    }
     m->n_classes = n_classes;
-    for (int i = 0; i < n_classes; i++) {
+    int rc = m->classes ? MMC_OK : mmc_error_set(err, MMC_ERR_RUNTIME, "vqa: out of memory");
+    for (int i = 0; i < n_classes && !rc; i++) {
         size_t len = classes[i] ? strlen(classes[i]) : 0;
-        if (!classes[i] || mmc_utf8_validate(classes[i], len, NULL)) {
-            mmc_error_set(err, MMC_ERR_INPUT, "%s: answer %d is not a UTF-8 string", name, i);
-            mmc_vqa_free(m);
-            return NULL;
-        }
-        for (int j = 0; j < i; j++)
-            if (!strcmp(m->classes[j], classes[i])) {
-                mmc_error_set(err, MMC_ERR_INPUT, "%s: answer '%s' appears twice", name, classes[i]);
-                mmc_vqa_free(m);
-                return NULL;
-            }
-        if (!(m->classes[i] = mmc_malloc(len + 1))) {
-            mmc_error_set(err, MMC_ERR_RUNTIME, "vqa: out of memory");
-            mmc_vqa_free(m);
-            return NULL;
-        }
-        memcpy(m->classes[i], classes[i], len + 1);
+        if (!classes[i] || mmc_utf8_validate(classes[i], len, NULL))
+            rc = mmc_error_set(err, MMC_ERR_INPUT, "%s: answer %d is not a UTF-8 string", name, i);
+        for (int j = 0; j < i && !rc; j++)
+            if (!strcmp(m->classes[j], classes[i]))
+                rc = mmc_error_set(err, MMC_ERR_INPUT, "%s: answer '%s' appears twice", name, classes[i]);
+        if (!rc && !(m->classes[i] = mmc_malloc(len + 1))) rc = mmc_error_set(err, MMC_ERR_RUNTIME, "vqa: out of memory");
+        if (!rc) memcpy(m->classes[i], classes[i], len + 1);
     }
     mmc_rng_seed(&m->drop_rng, 0x5eed, 99);
-    if (build(m, rng, err)) {
-        if (err && err->code == MMC_OK) mmc_error_set(err, MMC_ERR_RUNTIME, "vqa: building the model failed");
+    if (!rc && (rc = build(m, rng, err)) && err && err->code == MMC_OK)
+        mmc_error_set(err, MMC_ERR_RUNTIME, "vqa: building the model failed");
+    if (rc) {
         mmc_vqa_free(m);
         return NULL;
     }
