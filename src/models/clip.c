@@ -101,6 +101,11 @@ static mmc_tensor *resident(mmc_clip *m, const char *name, int ndim, const int *
     return t;
 }
 
+/* P's tensors from index `from` on: a module registered under its checkpoint name. */
+static int bind_module(mmc_clip *m, int from, const char *name, mmc_error *err) {
+    return clip_binds_add_params(&m->resident, &m->P, from, name, name, NULL, err);
+}
+
 static int build(mmc_clip *m, mmc_error *err) {
     const clip_text_cfg *tc = &m->cfg.text;
     const clip_vision_cfg *vc = &m->cfg.vision;
@@ -114,8 +119,7 @@ static int build(mmc_clip *m, mmc_error *err) {
             return mmc_nn_status(err);
         from = m->P.n;
         if ((rc = mmc_nn_layernorm_init(&m->emb_ln, &m->P, "text_model.embeddings.LayerNorm", Dt, tc->eps, err)) ||
-            (rc = clip_binds_add_params(&m->resident, &m->P, from, "text_model.embeddings.LayerNorm",
-                                        "text_model.embeddings.LayerNorm", NULL, err)))
+            (rc = bind_module(m, from, "text_model.embeddings.LayerNorm", err)))
             return rc;
     } else {
         snprintf(m->tok_emb_name, sizeof m->tok_emb_name, "text_model.embeddings.token_embedding.weight");
@@ -130,12 +134,11 @@ static int build(mmc_clip *m, mmc_error *err) {
     from = m->P.n;
     if (!m->cfg.chinese &&
         ((rc = mmc_nn_layernorm_init(&m->final_ln, &m->P, "text_model.final_layer_norm", Dt, tc->eps, err)) ||
-         (rc = clip_binds_add_params(&m->resident, &m->P, from, "text_model.final_layer_norm",
-                                     "text_model.final_layer_norm", NULL, err))))
+         (rc = bind_module(m, from, "text_model.final_layer_norm", err))))
         return rc;
     from = m->P.n;
     if ((rc = mmc_nn_linear_init(&m->text_proj, &m->P, "text_projection", Dt, Pd, 0, NULL, err)) ||
-        (rc = clip_binds_add_params(&m->resident, &m->P, from, "text_projection", "text_projection", NULL, err)))
+        (rc = bind_module(m, from, "text_projection", err)))
         return rc;
 
     /* vision */
@@ -143,27 +146,24 @@ static int build(mmc_clip *m, mmc_error *err) {
     from = m->P.n;
     if ((rc = mmc_nn_conv2d_init(&m->patch, &m->P, "vision_model.embeddings.patch_embedding", vc->channels, Dv,
                                  vc->patch, vc->patch, 0, 0, NULL, err)) ||
-        (rc = clip_binds_add_params(&m->resident, &m->P, from, "vision_model.embeddings.patch_embedding",
-                                    "vision_model.embeddings.patch_embedding", NULL, err)))
+        (rc = bind_module(m, from, "vision_model.embeddings.patch_embedding", err)))
         return rc;
     if (!(m->class_emb = resident(m, "vision_model.embeddings.class_embedding", 1, (int[]){Dv}, err)) ||
         !(m->vpos_emb = resident(m, "vision_model.embeddings.position_embedding.weight", 2, (int[]){np, Dv}, err)))
         return mmc_nn_status(err);
     from = m->P.n;
     if ((rc = mmc_nn_layernorm_init(&m->pre_ln, &m->P, "vision_model.pre_layrnorm", Dv, vc->eps, err)) ||
-        (rc = clip_binds_add_params(&m->resident, &m->P, from, "vision_model.pre_layrnorm", "vision_model.pre_layrnorm",
-                                    NULL, err)))
+        (rc = bind_module(m, from, "vision_model.pre_layrnorm", err)))
         return rc;
     c = block_cfg(Dv, vc->heads, vc->inter, vc->act, vc->eps, 1);
     if ((rc = build_layers(m, &m->vision, 0, &c, vc->layers, err))) return rc;
     from = m->P.n;
     if ((rc = mmc_nn_layernorm_init(&m->post_ln, &m->P, "vision_model.post_layernorm", Dv, vc->eps, err)) ||
-        (rc = clip_binds_add_params(&m->resident, &m->P, from, "vision_model.post_layernorm",
-                                    "vision_model.post_layernorm", NULL, err)))
+        (rc = bind_module(m, from, "vision_model.post_layernorm", err)))
         return rc;
     from = m->P.n;
     if ((rc = mmc_nn_linear_init(&m->vis_proj, &m->P, "visual_projection", Dv, Pd, 0, NULL, err)) ||
-        (rc = clip_binds_add_params(&m->resident, &m->P, from, "visual_projection", "visual_projection", NULL, err)))
+        (rc = bind_module(m, from, "visual_projection", err)))
         return rc;
     if (!(m->logit_scale = resident(m, "logit_scale", 0, NULL, err))) return mmc_nn_status(err);
     return MMC_OK;

@@ -62,7 +62,7 @@ mmc_tensor *mmc_retrieval_encode_images(mmc_ctx *ctx, mmc_retrieval *m, mmc_tens
 }
 mmc_tensor *mmc_retrieval_encode_texts(mmc_ctx *ctx, mmc_retrieval *m, const int32_t *ids, const int32_t *mask, int B,
                                        int T, int training) {
-    return ret_text_forward(ctx, m, ids, mask, B, T, training);
+    return ret_text_forward_ngrams(ctx, m, ids, mask, NULL, B, T, training);
 }
 
 /* ---------------------------------------------------------------- losses

@@ -88,11 +88,6 @@ mmc_tensor *ret_image_forward(mmc_ctx *ctx, mmc_retrieval *m, mmc_tensor *x, int
     return mmc_l2_normalize(ctx, h, 1e-12f);
 }
 
-mmc_tensor *ret_text_forward(mmc_ctx *ctx, mmc_retrieval *m, const int32_t *ids, const int32_t *mask, int B, int T,
-                             int training) {
-    return ret_text_forward_ngrams(ctx, m, ids, mask, NULL, B, T, training);
-}
-
 /* Mean of the trigram embeddings of each token: (B, Te, D), or NULL + ctx error. */
 static mmc_tensor *ngram_mean(mmc_ctx *ctx, mmc_retrieval *m, const int32_t *ids, const int32_t *ngr, int B, int T,
                               int Te) {

@@ -42,10 +42,8 @@ struct mmc_retrieval {
 /* retrieval_encoders.c */
 int ret_encoders_init(mmc_retrieval *m, mmc_rng *rng, mmc_error *err);
 mmc_tensor *ret_image_forward(mmc_ctx *ctx, mmc_retrieval *m, mmc_tensor *x, int training);
-mmc_tensor *ret_text_forward(mmc_ctx *ctx, mmc_retrieval *m, const int32_t *ids, const int32_t *mask,
-                             int B, int T, int training);
-/* The same with the captions' subword trigrams ngr (B, T, RET_NGRAM_MAX) bucket ids, -1 =
- * none; NULL: derived from the ids (unknown words get none). */
+/* ids, mask (B, T) and the captions' subword trigrams ngr (B, T, RET_NGRAM_MAX) bucket ids,
+ * -1 = none; NULL: derived from the ids (unknown words get none). */
 mmc_tensor *ret_text_forward_ngrams(mmc_ctx *ctx, mmc_retrieval *m, const int32_t *ids, const int32_t *mask,
                                     const int32_t *ngr, int B, int T, int training);
 

@@ -67,11 +67,11 @@ typedef struct vqa_dataset {
     char type_names[MMC_VQA_MAX_TYPES][32];
     int n_types;
     int T;                     /* tokens per text */
-    int32_t *ids, *mask;       /* n_items × T, NULL until vqa_dataset_tokenize */
+    int32_t *ids, *mask;       /* n_items × T, NULL until vqa_dataset_bind */
 } vqa_dataset;
 
-/* task/source: which texts and classes. classes == NULL: item_class is -1 throughout
- * (the vocabulary is built from this split next). max_images > 0 keeps the first ones. */
+/* task/source: which texts; item_class is -1 until vqa_dataset_bind. max_images > 0 keeps
+ * the first ones. */
 int vqa_dataset_load(vqa_dataset *d, const char *dir, const char *split, const mmc_vqa_config *c, int max_images,
                      mmc_error *err);
 void vqa_dataset_free(vqa_dataset *d);
