@@ -180,18 +180,23 @@ static int checkpoint_is_half(const clip_store *s) {
     return 0;
 }
 
-static int check_binds(const clip_store *s, const clip_binds *bs, mmc_error *err) {
+/* Checks (read 0) or reads (read 1) every binding of bs. */
+static int store_binds(const clip_store *s, const clip_binds *bs, int read, mmc_error *err) {
     for (int i = 0; i < bs->n; i++) {
-        int rc = clip_store_check(s, &bs->b[i], NULL, err);
+        int rc = read ? clip_store_read(s, &bs->b[i], err) : clip_store_check(s, &bs->b[i], NULL, err);
         if (rc) return rc;
     }
     return MMC_OK;
 }
 
-static int read_binds(const clip_store *s, const clip_binds *bs, mmc_error *err) {
-    for (int i = 0; i < bs->n; i++) {
-        int rc = clip_store_read(s, &bs->b[i], err);
-        if (rc) return rc;
+/* The same for every layer of both towers. */
+static int store_layers(mmc_clip *m, int read, mmc_error *err) {
+    for (int t = 0; t < 2; t++) {
+        const clip_layers *L = t ? &m->vision : &m->text;
+        for (int i = 0; i < L->n; i++) {
+            int rc = store_binds(&m->store, &L->binds[i], read, err);
+            if (rc) return rc;
+        }
     }
     return MMC_OK;
 }
@@ -264,7 +269,7 @@ oom:
 
 int clip_layer_fetch(mmc_clip *m, clip_layers *L, int i, mmc_error *err) {
     if (!m->compact) return MMC_OK;
-    return read_binds(&m->store, &L->binds[i], err);
+    return store_binds(&m->store, &L->binds[i], 1, err);
 }
 
 static int file_exists(const char *dir, const char *name) {
@@ -296,26 +301,17 @@ mmc_clip *mmc_clip_load_ex(const char *dir, const mmc_clip_opts *opts, mmc_error
     if ((rc = clip_config_read(dir, &m->cfg, err)) || (rc = clip_store_open(&m->store, dir, err))) goto fail;
     m->compact = (!opts || opts->storage == MMC_CLIP_STORAGE_AUTO) && checkpoint_is_half(&m->store);
     if ((rc = build(m, err))) goto fail;
-    if ((rc = check_binds(&m->store, &m->resident, err))) goto fail;
-    for (int t = 0; t < 2; t++) {
-        clip_layers *L = t ? &m->vision : &m->text;
-        for (int i = 0; i < L->n; i++)
-            if ((rc = check_binds(&m->store, &L->binds[i], err))) goto fail;
-    }
+    if ((rc = store_binds(&m->store, &m->resident, 0, err)) || (rc = store_layers(m, 0, err))) goto fail;
     if (m->compact) { /* the token table is read row by row later: check it now */
         mmc_tensor probe = {0};
         probe.ndim = 2, probe.shape[0] = m->cfg.text.vocab, probe.shape[1] = m->cfg.text.hidden;
         clip_bind b = {&probe, m->tok_emb_name};
         if ((rc = clip_store_check(&m->store, &b, NULL, err))) goto fail;
     }
-    if ((rc = read_binds(&m->store, &m->resident, err))) goto fail;
+    if ((rc = store_binds(&m->store, &m->resident, 1, err))) goto fail;
     if (m->compact && (rc = pack_compact(m, err))) goto fail;
     if (!m->compact) {
-        for (int t = 0; t < 2; t++) {
-            clip_layers *L = t ? &m->vision : &m->text;
-            for (int i = 0; i < L->n; i++)
-                if ((rc = read_binds(&m->store, &L->binds[i], err))) goto fail;
-        }
+        if ((rc = store_layers(m, 1, err))) goto fail;
         clip_store_close(&m->store); /* everything is in f32 now */
     }
     /* tokenizer and image preprocessing, when the folder has them */
