@@ -7,10 +7,7 @@
  * light label smoothing. */
 #include "caption_internal.h"
 #include "config_keys.h"
-#include <cjson/cJSON.h>
-#include <math.h>
 #include <stddef.h>
-#include <stdlib.h>
 #include <string.h>
 
 mmc_caption_config mmc_caption_config_default(void) {

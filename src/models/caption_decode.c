@@ -15,7 +15,6 @@
 #include "internal.h"
 #include "task_util.h"
 #include <math.h>
-#include <stdio.h>
 #include <string.h>
 
 struct mmc_caption_state {

@@ -10,8 +10,6 @@
 #include "retrieval_internal.h"
 #include "task_util.h"
 #include <math.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 static mmc_retrieval *create(const mmc_retrieval_config *cfg, mmc_tokenizer *tok, mmc_rng *rng, const char *name,

@@ -9,9 +9,6 @@
  * (flips would swap left and right). */
 #include "retrieval_internal.h"
 #include "config_keys.h"
-#include <cjson/cJSON.h>
-#include <math.h>
-#include <stdlib.h>
 #include <string.h>
 
 mmc_retrieval_config mmc_retrieval_config_default(void) {

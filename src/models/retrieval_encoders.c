@@ -14,7 +14,6 @@
 #include "retrieval_internal.h"
 #include "internal.h"
 #include <math.h>
-#include <stdio.h>
 #include <string.h>
 
 static int image_init(mmc_retrieval *m, const enc_image_cfg *ic, mmc_rng *rng, mmc_error *err) {

@@ -8,10 +8,7 @@
  * left and right. The VQA default fusion is the one that measured best (docs/results.md). */
 #include "vqa_internal.h"
 #include "config_keys.h"
-#include <cjson/cJSON.h>
-#include <math.h>
 #include <stddef.h>
-#include <stdlib.h>
 #include <string.h>
 
 #define VQA_DEFAULT_FUSION "hybrid" /* the best measured: docs/results.md, "VQA and fusion" */
