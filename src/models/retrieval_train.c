@@ -66,14 +66,14 @@ static int setup(void *self, mmc_train_loop *L, mmc_train_spec *spec, mmc_error 
     if (L->resume) {
         if (!(t->m = mmc_retrieval_load(o->run_dir, err))) return err->code;
         t->cfg = *mmc_retrieval_get_config(t->m);
-        rc = task_split_load(&t->train, o->data_dir, "train", t->cfg.lang, t->cfg.image_size, 0, err);
-        if (!rc) task_split_keep_captions(&t->train, t->cfg.train_captions);
     } else {
         if (!t->cfg_in) return mmc_error_set(err, MMC_ERR_USAGE, "train: a config is required");
         t->cfg = *t->cfg_in;
         rc = mmc_retrieval_config_check(&t->cfg, "config", err);
-        if (!rc) rc = task_split_load(&t->train, o->data_dir, "train", t->cfg.lang, t->cfg.image_size, 0, err);
-        if (!rc) task_split_keep_captions(&t->train, t->cfg.train_captions);
+    }
+    if (!rc) rc = task_split_load(&t->train, o->data_dir, "train", t->cfg.lang, t->cfg.image_size, 0, err);
+    if (!rc) task_split_keep_captions(&t->train, t->cfg.train_captions);
+    if (!L->resume) { /* a new model: the vocabulary of the training captions */
         mmc_tokenizer *tok = rc ? NULL : train_vocab(t->train.caps, t->train.n_caps, !strcmp(t->cfg.lang, "zh"), t->cfg.min_count,
                                                      &t->cfg.max_len, err);
         if (!rc && !tok) rc = err->code;
