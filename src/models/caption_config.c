@@ -7,10 +7,7 @@
  * light label smoothing. */
 #include "caption_internal.h"
 #include "config_keys.h"
-#include <cjson/cJSON.h>
-#include <math.h>
 #include <stddef.h>
-#include <stdlib.h>
 #include <string.h>
 
 mmc_caption_config mmc_caption_config_default(void) {
@@ -122,20 +119,14 @@ void cap_encoder_cfg(const mmc_caption_config *c, enc_image_cfg *ic) {
 
 static int check(const void *c, const char *name, mmc_error *err) { return mmc_caption_config_check(c, name, err); }
 
+/* skip: what save writes besides the keys, for other readers: the vocabulary, the trainer's notes */
+static const char *const SKIP[] = {"tokenizer", "training", NULL};
+const cfg_kind CAP_CONFIG = {table, "caption", SKIP, check, sizeof(mmc_caption_config)};
+
 int mmc_caption_config_parse(mmc_caption_config *c, const char *text, size_t n, const char *name, mmc_error *err) {
-    /* what save writes besides the keys, for other readers: the vocabulary, the trainer's notes */
-    static const char *const skip[] = {"tokenizer", "training", NULL};
-    cfg_table t = table();
-    return cfg_parse(&t, "caption", skip, check, c, sizeof *c, text, n, name, err);
+    return cfg_parse(&CAP_CONFIG, c, text, n, name, err);
 }
 
-static int parse(void *c, const char *text, size_t n, const char *name, mmc_error *err) {
-    return mmc_caption_config_parse(c, text, n, name, err);
-}
+int mmc_caption_config_load(mmc_caption_config *c, const char *path, mmc_error *err) { return cfg_load(&CAP_CONFIG, c, path, err); }
 
-int mmc_caption_config_load(mmc_caption_config *c, const char *path, mmc_error *err) { return cfg_load(path, parse, c, err); }
-
-char *mmc_caption_config_to_json(const mmc_caption_config *c) {
-    cfg_table t = table();
-    return cfg_to_json(&t, "caption", c);
-}
+char *mmc_caption_config_to_json(const mmc_caption_config *c) { return cfg_to_json(&CAP_CONFIG, c); }

@@ -5,8 +5,6 @@
  *   map     the patch tokens as their grid (B, D, S/p, S/p), for tasks that pool maps */
 #include "encoder.h"
 #include "internal.h"
-#include "mmc.h"
-#include <string.h>
 
 #define OFF(f) offsetof(mmc_image_encoder_opts, f)
 static const cfg_key KEYS[] = {

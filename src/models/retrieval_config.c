@@ -9,9 +9,6 @@
  * (flips would swap left and right). */
 #include "retrieval_internal.h"
 #include "config_keys.h"
-#include <cjson/cJSON.h>
-#include <math.h>
-#include <stdlib.h>
 #include <string.h>
 
 mmc_retrieval_config mmc_retrieval_config_default(void) {
@@ -129,20 +126,14 @@ void ret_encoder_cfgs(const mmc_retrieval_config *c, enc_image_cfg *ic, enc_text
 
 static int check(const void *c, const char *name, mmc_error *err) { return mmc_retrieval_config_check(c, name, err); }
 
+/* skip: what save writes besides the keys, for other readers: the vocabulary */
+static const char *const SKIP[] = {"tokenizer", NULL};
+const cfg_kind RET_CONFIG = {table, NULL, SKIP, check, sizeof(mmc_retrieval_config)};
+
 int mmc_retrieval_config_parse(mmc_retrieval_config *c, const char *text, size_t n, const char *name, mmc_error *err) {
-    /* what save writes besides the keys, for other readers: the vocabulary */
-    static const char *const skip[] = {"tokenizer", NULL};
-    cfg_table t = table();
-    return cfg_parse(&t, NULL, skip, check, c, sizeof *c, text, n, name, err);
+    return cfg_parse(&RET_CONFIG, c, text, n, name, err);
 }
 
-static int parse(void *c, const char *text, size_t n, const char *name, mmc_error *err) {
-    return mmc_retrieval_config_parse(c, text, n, name, err);
-}
+int mmc_retrieval_config_load(mmc_retrieval_config *c, const char *path, mmc_error *err) { return cfg_load(&RET_CONFIG, c, path, err); }
 
-int mmc_retrieval_config_load(mmc_retrieval_config *c, const char *path, mmc_error *err) { return cfg_load(path, parse, c, err); }
-
-char *mmc_retrieval_config_to_json(const mmc_retrieval_config *c) {
-    cfg_table t = table();
-    return cfg_to_json(&t, NULL, c);
-}
+char *mmc_retrieval_config_to_json(const mmc_retrieval_config *c) { return cfg_to_json(&RET_CONFIG, c); }

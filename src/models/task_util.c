@@ -48,9 +48,8 @@ int task_save(const mmc_params *P, const char *text, const char *run_dir, const 
     return mmc_params_save(P, path, meta, err);
 }
 
-int task_read_config(const char *run_dir, const char *task,
-                     int (*parse)(void *cfg, const char *text, size_t n, const char *name, mmc_error *err), void *cfg,
-                     mmc_tokenizer **tok, cJSON **root, char *path, mmc_error *err) {
+int task_read_config(const char *run_dir, const cfg_kind *k, void *cfg, mmc_tokenizer **tok, cJSON **root, char *path,
+                     mmc_error *err) {
     snprintf(path, 4096, "%s/config.json", run_dir);
     *tok = NULL;
     if (root) *root = NULL;
@@ -62,9 +61,9 @@ int task_read_config(const char *run_dir, const char *task,
     }
     cJSON *r = cJSON_ParseWithLength((const char *)buf, n);
     const cJSON *tk = cJSON_GetObjectItemCaseSensitive(r, "task");
-    int rc = cJSON_IsObject(r) && task && !cJSON_IsString(tk)
-                 ? mmc_error_set(err, MMC_ERR_INPUT, "%s: no \"task\": \"%s\" (a run of another task)", path, task)
-                 : parse(cfg, (const char *)buf, n, path, err);
+    int rc = cJSON_IsObject(r) && k->task && !cJSON_IsString(tk)
+                 ? mmc_error_set(err, MMC_ERR_INPUT, "%s: no \"task\": \"%s\" (a run of another task)", path, k->task)
+                 : cfg_parse(k, cfg, (const char *)buf, n, path, err);
     mmc_free(buf);
     const cJSON *tj = cJSON_GetObjectItemCaseSensitive(r, "tokenizer");
     char *tt = rc || !cJSON_IsObject(tj) ? NULL : cJSON_PrintUnformatted(tj);
