@@ -15,7 +15,6 @@
  * config builds are MMC_ERR_INPUT naming the file. */
 #include "caption_internal.h"
 #include "internal.h"
-#include "mmc.h"
 #include "task_util.h"
 #include <cjson/cJSON.h>
 #include <math.h>

@@ -3,6 +3,7 @@
  * is checked for type and range before it lands in a struct. */
 #include "config_keys.h"
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 void cfg_table_add(cfg_table *t, const cfg_key *keys, int n, size_t off) {
@@ -11,6 +12,41 @@ void cfg_table_add(cfg_table *t, const cfg_key *keys, int n, size_t off) {
 
 /* The key called name and, in *off (may be NULL), its part's offset; NULL if the config
  * does not take it. */
+void cfg_keys_default(const cfg_key *k, int n, void *base) {
+    for (int i = 0; i < n; i++) {
+        char *p = (char *)base + k[i].off;
+        if (k[i].type == CFG_INT) *(int *)p = (int)k[i].def;
+        else if (k[i].type == CFG_FLOAT) *(float *)p = (float)k[i].def;
+        else if (k[i].type == CFG_STR && k[i].choices) snprintf(p, (size_t)k[i].hi, "%.*s", (int)strcspn(k[i].choices, "|"), k[i].choices);
+    }
+}
+
+int cfg_choice(const char *choices, const char *s) {
+    size_t n = strlen(s);
+    for (int i = 1; choices; i++) {
+        size_t len = strcspn(choices, "|");
+        if (len == n && !strncmp(choices, s, n)) return i;
+        choices = choices[len] ? choices + len + 1 : NULL;
+    }
+    return 0;
+}
+
+int cfg_keys_check_choices(const cfg_key *k, int n, const void *base, const char *name, mmc_error *err) {
+    for (int i = 0; i < n; i++) {
+        const char *v = (const char *)base + k[i].off;
+        if (k[i].type != CFG_STR || !k[i].choices || (memchr(v, 0, (size_t)k[i].hi) && cfg_choice(k[i].choices, v))) continue;
+        char list[256];
+        size_t j = 0;
+        for (const char *c = k[i].choices; *c && j + 3 < sizeof list; c++) {
+            if (*c == '|') list[j++] = ',', list[j++] = ' ';
+            else list[j++] = *c;
+        }
+        list[j] = 0;
+        return mmc_error_set(err, MMC_ERR_INPUT, "%s: %s '%.*s' is not one of %s", name, k[i].name, (int)k[i].hi, v, list);
+    }
+    return MMC_OK;
+}
+
 static const cfg_key *cfg_find(const cfg_table *t, const char *name, size_t *off) {
     for (int i = 0; name && t->without && t->without[i]; i++)
         if (!strcmp(name, t->without[i])) return NULL;

@@ -21,6 +21,9 @@ typedef struct cfg_key {
     int type;
     size_t off;
     double lo, hi;
+    double def;          /* CFG_INT, CFG_FLOAT: the default (cfg_keys_default) */
+    const char *choices; /* CFG_STR: "a|b|c", the values it may take, the first the default;
+                          * NULL: any string, default "" */
 } cfg_key;
 #define CFG_INTS_MAX 8
 
@@ -40,6 +43,15 @@ typedef struct cfg_table {
     int n_parts;
     const char *const *without;
 } cfg_table;
+
+/* A task's own keys at their defaults (def, the first of choices) in the struct at base;
+ * CFG_INTS and strings without choices are left as they are. */
+void cfg_keys_default(const cfg_key *k, int n, void *base);
+/* 1 + the index of s among "a|b|c", or 0 when it is not one of them. */
+int cfg_choice(const char *choices, const char *s);
+/* Every string key with choices holds one of them; else MMC_ERR_INPUT
+ * "NAME: KEY 'v' is not one of a, b, c". */
+int cfg_keys_check_choices(const cfg_key *k, int n, const void *base, const char *name, mmc_error *err);
 
 /* Appends a part (ignored past CFG_MAX_PARTS or when n is 0). */
 void cfg_table_add(cfg_table *t, const cfg_key *keys, int n, size_t off);

@@ -2,10 +2,9 @@
  * token embeddings, (B, Te, D) -> (B, D); and the masked mean the transformer shares. */
 #include "encoder.h"
 #include "internal.h"
-#include "mmc.h"
 
 static const cfg_key KEYS[] = {
-    {"word_dim", CFG_INT, offsetof(mmc_text_encoder_opts, word_dim), 2, 4096},
+    {"word_dim", CFG_INT, offsetof(mmc_text_encoder_opts, word_dim), 2, 4096, 0, NULL},
 };
 
 // x (B, Te, D), mask (B, Te) -> the mean over the real tokens (B, D)

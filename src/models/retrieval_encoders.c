@@ -13,7 +13,6 @@
  * projection to E and L2 normalisation. */
 #include "retrieval_internal.h"
 #include "internal.h"
-#include "mmc.h"
 #include <math.h>
 #include <string.h>
 

@@ -2,7 +2,6 @@
  * input, so every failure to read one is MMC_ERR_INPUT naming the file. */
 #include "task_util.h"
 #include "internal.h"
-#include "mmc.h"
 #include <stdio.h>
 #include <string.h>
 

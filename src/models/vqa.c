@@ -24,7 +24,6 @@
  * training images; model.safetensors every tensor under its dotted name. */
 #include "vqa_internal.h"
 #include "internal.h"
-#include "mmc.h"
 #include "task_util.h"
 #include <cjson/cJSON.h>
 #include <math.h>

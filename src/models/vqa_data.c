@@ -10,7 +10,6 @@
  *                    split's name, so a split always gives the same pairs. */
 #include "vqa_internal.h"
 #include "internal.h"
-#include "mmc.h"
 #include "task_util.h"
 #include <stdio.h>
 #include <string.h>
