@@ -12,7 +12,7 @@
 extern const enc_image_vt enc_cnn, enc_resnet, enc_vit, enc_clip_vision;
 extern const enc_text_vt enc_bag, enc_gru, enc_lstm, enc_transformer, enc_clip_text, enc_bert;
 
-#define ENC_MAX_PER_MOD 8
+#define ENC_MAX_PER_MOD 16
 static const void *const TABLE[MMC_MOD_COUNT][ENC_MAX_PER_MOD] = {
     [MMC_MOD_IMAGE] = {&enc_cnn, &enc_resnet, &enc_vit, &enc_clip_vision},
     [MMC_MOD_TEXT] = {&enc_bag, &enc_gru, &enc_lstm, &enc_transformer, &enc_clip_text, &enc_bert},
