@@ -152,6 +152,76 @@ void mmc_image_color_jitter(mmc_image *img, float brightness, float contrast, fl
 
 /* (declarations for images go above this line) */
 
+/* ------------------------------------------------------------------- video */
+/* src/data/video.c: video files through FFmpeg's libraries (libavformat, libavcodec,
+ * libswscale; docs/video.md). Containers MP4/MOV, Matroska/WebM and AVI; any video codec
+ * the system's libavcodec decodes (H.264, VP9, MPEG-4, MJPEG, FFV1, ...). The file is
+ * untrusted: it is read into memory (at most MMC_VIDEO_MAX_FILE_BYTES) and demuxed from
+ * there, only those demuxers are allowed, and nothing else is ever opened (no playlists,
+ * no URLs). Limits, each an MMC_ERR_INPUT naming the file when passed: frame size
+ * (MMC_VIDEO_MAX_PIXELS), packets read and frames decoded (MMC_VIDEO_MAX_DECODED),
+ * duration (MMC_VIDEO_MAX_SECONDS), frames returned (MMC_VIDEO_MAX_FRAMES) and their bytes
+ * (MMC_VIDEO_MAX_OUT_BYTES). FFmpeg's own log is silenced (the library never prints). */
+#define MMC_VIDEO_MAX_FILE_BYTES ((size_t)1 << 31)
+#define MMC_VIDEO_MAX_PIXELS (8192LL * 8192LL)
+#define MMC_VIDEO_MAX_DECODED 200000
+#define MMC_VIDEO_MAX_SECONDS (24.0 * 3600.0)
+#define MMC_VIDEO_MAX_FRAMES 10000
+#define MMC_VIDEO_MAX_OUT_BYTES ((size_t)1 << 31)
+
+typedef struct mmc_video_opts {
+    int frames;    /* > 0: T frames uniformly over the duration (frame shown at (i + 0.5) D / T) */
+    double fps;    /* > 0 (frames == 0): the frame shown at start + k / fps, k = 0, 1, ... */
+                   /* both 0: every frame, in presentation order */
+    int size;      /* 0: source size (after rotation); > 0: resized to size x size */
+    int resample;  /* MMC_RESAMPLE_* for that resize; mmc_video_opts_default picks bilinear */
+} mmc_video_opts;
+mmc_video_opts mmc_video_opts_default(void); /* every frame, source size, bilinear */
+
+typedef struct mmc_video_info {
+    int w, h;           /* coded frame size */
+    int rotation;       /* clockwise degrees applied to show it as players do: 0, 90, 180, 270 */
+    int out_w, out_h;   /* frame size after rotation (before any resize) */
+    int64_t decoded;    /* frames the decoder gave */
+    double start;       /* timestamp of the first frame, seconds */
+    double duration;    /* last timestamp - first + the last gap between frames, seconds */
+    double fps;         /* decoded / duration (an average: variable frame rates are fine) */
+    char codec[32];     /* libavcodec's decoder name, e.g. "h264" */
+    char container[32]; /* the demuxer's name, e.g. "matroska,webm" (truncated) */
+} mmc_video_info;
+
+/* Sampled frames: n RGB images (c = 3) and their timestamps in seconds (the presentation
+ * time of the frame shown, from the stream's pts, never frame index x frame rate). */
+typedef struct mmc_video {
+    int n;
+    mmc_image *frames;
+    double *t;
+    mmc_video_info info;
+} mmc_video;
+
+/* Decodes a video file (path) or bytes in memory (name is used in messages). Audio-only
+ * files ("no video stream"), files whose video decodes to no frame ("no frames"), a
+ * decode error anywhere, a stream that ends before the container says (truncated), sizes
+ * or counts over the limits: MMC_ERR_INPUT naming the file. Bad opts: MMC_ERR_USAGE. */
+int mmc_video_load(mmc_video *v, const char *path, const mmc_video_opts *o, mmc_error *err);
+int mmc_video_decode(mmc_video *v, const uint8_t *bytes, size_t n, const char *name,
+                     const mmc_video_opts *o, mmc_error *err);
+void mmc_video_free(mmc_video *v); /* frees frames and times, zeroes v; NULL is fine */
+/* Rotates an RGB/gray image clockwise by 0, 90, 180 or 270 degrees into dst (new). */
+int mmc_image_rotate(const mmc_image *src, mmc_image *dst, int degrees, mmc_error *err);
+
+/* Writing: n frames of w x h RGB (rgb: n * h * w * 3 bytes) as FFV1 (lossless, 8-bit RGB
+ * words) in Matroska at fps frames per second, frame i at time i / fps. Bit-exact output
+ * (no encoder string, no random ids), so the same frames give the same bytes, and decoding
+ * gives back the frames exactly. mmc_video_write_mkv writes to a temporary name and
+ * renames it into place (not fsynced, like mmc_png_write). */
+int mmc_video_encode_mkv(const uint8_t *rgb, int n, int w, int h, int fps, uint8_t **out,
+                         size_t *out_n, mmc_error *err);
+int mmc_video_write_mkv(const char *path, const uint8_t *rgb, int n, int w, int h, int fps,
+                        mmc_error *err);
+
+/* (declarations for video go above this line) */
+
 /* --------------------------------------------------------------------- text */
 /* src/data/unicode.c, src/data/tokenizer_*.c: Unicode classes and tokenizers (UTF-8
  * validation, src/core/utf8.c, is in mmc/core.h). */

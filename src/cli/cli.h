@@ -37,6 +37,7 @@ int cmd_search(int argc, char **argv);
 int cmd_zeroshot(int argc, char **argv);
 int cmd_caption(int argc, char **argv);       /* caption.c */
 int cmd_vqa(int argc, char **argv);           /* vqa.c */
+int cmd_video(int argc, char **argv);         /* video.c */
 /* `mmc train TASK ...`: argv[0] is the task name. */
 int cmd_train_retrieval(int argc, char **argv); /* train.c (and CLIP fine-tuning, --init) */
 int cmd_train_caption(int argc, char **argv); /* train_caption.c */

@@ -255,6 +255,22 @@ const cli_command cli_commands[] = {
      "(K = 5 entries by default). --best uses model-best.safetensors.\n"
      "Exit codes: 1 bad arguments or an empty question, 2 a missing or malformed run folder or\n"
      "image, or a question that is not UTF-8.\n"},
+    {"video", cmd_video, "look at a video file: the frames and timestamps mmc samples",
+     "usage: mmc video frames FILE [--frames T | --fps F | --all] [--size S] [--out DIR] [--json]\n"
+     "\n"
+     "Decodes FILE (MP4/MOV, MKV/WebM or AVI; H.264, VP9, MPEG-4, MJPEG, FFV1 or any video\n"
+     "codec the system's libavcodec decodes) as every task does, and prints the container,\n"
+     "codec, size, frame count and duration, then each sampled frame's timestamp (seconds,\n"
+     "from the stream's own timestamps, so variable frame rates are right), size and mean.\n"
+     "Frames are RGB, turned as the file's rotation metadata says (as players show them).\n"
+     "  --frames T    T frames spread uniformly over the duration (default 8)\n"
+     "  --fps F       the frame shown every 1/F seconds instead\n"
+     "  --all         every frame (at most 10000)\n"
+     "  --size S      resize each frame to S x S (bilinear), as the loaders do\n"
+     "  --out DIR     also write DIR/frame-NNNN.png\n"
+     "  --json        one JSON object instead of lines\n"
+     "Exit codes: 1 bad arguments, 2 a file that is missing, not a video, audio only, has\n"
+     "no frames, is truncated or corrupt, or is over the limits (docs/video.md), 3 disk.\n"},
     {"inspect", cmd_inspect, "list the tensors of a .safetensors file or summarise a run folder",
      "usage: mmc inspect FILE.safetensors | RUN [--json]\n"
      "\n"
