@@ -371,10 +371,11 @@ int mmc_png_write(const char *path, int w, int h, int channels, const uint8_t *p
 
 /* Manifests (src/data/manifest.c): a dataset folder holds manifest-SPLIT.jsonl, one JSON
  * object per line (docs/formats.md):
- *   {"id", "image", "captions": [..], "captions_zh": [..],
+ *   {"id", "image", "video", "captions": [..], "captions_zh": [..],
  *    "qa": [{"question", "answer", "type"}], "label"}
- * id and image are required; image is a path relative to the folder. Unknown fields are
- * ignored. All strings are UTF-8. */
+ * id and image are required (with MMC_MANIFEST_IMAGE_OPTIONAL: an image or a video);
+ * image and video are paths relative to the folder (no leading '/', no "..", no control
+ * characters). Unknown fields are ignored. All strings are UTF-8. */
 typedef struct mmc_qa {
     char *question;
     char *answer;
@@ -383,7 +384,9 @@ typedef struct mmc_qa {
 
 typedef struct mmc_sample {
     char *id;
-    char *image;       /* relative to the dataset folder, never absolute, never ".." */
+    char *image;       /* relative to the dataset folder, never absolute, never ".."; NULL only
+                        * in a manifest loaded with MMC_MANIFEST_IMAGE_OPTIONAL */
+    char *video;       /* e.g. "videos/x.mkv", the same rules as image; NULL if absent */
     char **captions;   /* English */
     int n_captions;
     char **captions_zh; /* Chinese */
@@ -414,8 +417,15 @@ mmc_manifest *mmc_manifest_load(const char *dir, const char *split, mmc_error *e
 /* The same from memory; name is used in messages, dir becomes m->dir. */
 mmc_manifest *mmc_manifest_parse(const char *name, const char *dir, const char *text,
                                  size_t n, mmc_error *err);
-/* Checks that every image exists as a regular file under m->dir (MMC_ERR_INPUT names the
- * first missing one and its line). */
+/* The same, where flags may hold MMC_MANIFEST_IMAGE_OPTIONAL: a sample may have a video and
+ * no image (video tasks). Readers of images use the plain loaders, which refuse such a
+ * sample (naming it), so an image path is never NULL for them. */
+#define MMC_MANIFEST_IMAGE_OPTIONAL 1u
+mmc_manifest *mmc_manifest_load_ex(const char *dir, const char *split, unsigned flags, mmc_error *err);
+mmc_manifest *mmc_manifest_parse_ex(const char *name, const char *dir, const char *text, size_t n,
+                                    unsigned flags, mmc_error *err);
+/* Checks that every image and video the samples name exists as a regular file under m->dir
+ * (MMC_ERR_INPUT names the first missing one and its sample). */
 int mmc_manifest_check_images(const mmc_manifest *m, mmc_error *err);
 void mmc_manifest_free(mmc_manifest *m);
 void mmc_sample_free(mmc_sample *s); /* frees what s holds, not s itself */
