@@ -509,6 +509,53 @@ typedef void (*mmc_progress_fn)(void *user, int64_t done, int64_t total);
 int mmc_shapes_write_split(const char *dir, const char *split, int64_t n, uint64_t seed,
                            int size, mmc_progress_fn progress, void *user, mmc_error *err);
 
+/* The moving-shapes world (src/data/shapes_video.c, docs/video.md): clips of `frames`
+ * frames (2-64) of 1-3 shapes from the image world (same shapes, colours and sizes) in
+ * which shapes move (left, right, up, down), grow, shrink, change colour, appear or
+ * disappear, while the others stay still. Every clip has at least one event, and each
+ * event played backwards is another event (left <-> right, grow <-> shrink, red -> blue
+ * <-> blue -> red, appear <-> disappear), so a reversed clip needs a different caption.
+ * Positions and radii are interpolated symmetrically, so rendering the reversed clip gives
+ * exactly the frames in reverse order. QA types: count_moving (0, 1, 2 uniform),
+ * direction (4 uniform), appear ("what appears?" / "what disappears?"), colour_change,
+ * size_change (grow/shrink 50/50). Deterministic per (seed, split, index). */
+enum { MMC_EVENT_STILL, MMC_EVENT_MOVE, MMC_EVENT_GROW, MMC_EVENT_SHRINK, MMC_EVENT_RECOLOUR,
+       MMC_EVENT_APPEAR, MMC_EVENT_DISAPPEAR, MMC_EVENTS_N };
+enum { MMC_DIR_LEFT, MMC_DIR_RIGHT, MMC_DIR_UP, MMC_DIR_DOWN }; /* where a mover goes */
+#define MMC_SHAPES_CLIP_MAX_OBJECTS 3
+#define MMC_SHAPES_CLIP_MAX_FRAMES 64
+
+typedef struct mmc_shape_track {
+    int shape, event, dir;  /* MMC_SHAPE_*, MMC_EVENT_*, MMC_DIR_* (movers) */
+    int large;              /* size word of objects that keep their size */
+    int colour0, colour1;   /* before and from frame `change` on (recolour) */
+    int visible0, visible1; /* likewise (appear, disappear) */
+    int change;             /* 1..frames-1: the frame a discrete change shows first */
+    float x0, y0, r0;       /* centre and outer radius at the first frame, pixels */
+    float x1, y1, r1;       /* at the last frame; linear in between */
+} mmc_shape_track;
+
+typedef struct mmc_shapes_clip {
+    int size, frames, n;
+    mmc_shape_track obj[MMC_SHAPES_CLIP_MAX_OBJECTS];
+} mmc_shapes_clip;
+
+/* Clip `index` of split at size x size, `frames` frames. Any of clip, rgb (frames * size *
+ * size * 3 bytes) and sample may be NULL. The sample gets id "SPLIT-NNNNNN", video
+ * "videos/SPLIT-NNNNNN.mkv" and image "images/SPLIT-NNNNNN.png" (the first frame). */
+int mmc_shapes_clip_make(uint64_t seed, const char *split, int64_t index, int size, int frames,
+                         mmc_shapes_clip *clip, uint8_t *rgb, mmc_sample *sample, mmc_error *err);
+void mmc_shapes_clip_render(const mmc_shapes_clip *c, uint8_t *rgb); /* all frames */
+void mmc_shapes_clip_reverse(mmc_shapes_clip *c); /* the same clip played backwards */
+/* Captions (EN, ZH) and QA of a clip, phrasing drawn from rng; fills out but id, image
+ * and video. MMC_OK or MMC_ERR_RUNTIME (OOM). */
+int mmc_shapes_clip_describe(const mmc_shapes_clip *c, mmc_rng *rng, mmc_sample *out);
+/* Writes n clips of split into dir: videos/SPLIT-NNNNNN.mkv (FFV1, lossless, fps frames
+ * per second), images/SPLIT-NNNNNN.png (the first frame) and manifest-SPLIT.jsonl (last). */
+int mmc_shapes_write_video_split(const char *dir, const char *split, int64_t n, uint64_t seed,
+                                 int size, int frames, int fps, mmc_progress_fn progress,
+                                 void *user, mmc_error *err);
+
 /* -- loader (src/data/loader.c) -- */
 /* Batches of (image, caption choice) over a manifest, prepared ahead by worker threads.
  *

@@ -295,7 +295,7 @@ static double frame_time(const dec *d) {
 
 /* Pass 1: presentation times of every frame (held non-decreasing; missing ones follow the
  * previous by the stream's nominal frame duration) and the container's promises. */
-static int pass_times(const uint8_t *bytes, size_t n, const char *name, double **times, int64_t *count,
+static int pass_times(const uint8_t *bytes, size_t n, const char *name, double **times, int64_t *count, double *tick,
                       mmc_video_info *info, mmc_error *err) {
     dec d;
     int rc = dec_open(&d, bytes, n, name, err);
@@ -358,7 +358,16 @@ static int pass_times(const uint8_t *bytes, size_t n, const char *name, double *
     double promised_s = d.st->duration != AV_NOPTS_VALUE && d.st->duration > 0 ? (double)d.st->duration * av_q2d(d.st->time_base)
                         : d.fmt->nb_streams == 1 && d.fmt->duration > 0 ? (double)d.fmt->duration / AV_TIME_BASE
                                                                        : 0.0;
-    double got_s = info->duration + (t[0] - (d.st->start_time != AV_NOPTS_VALUE ? (double)d.st->start_time * av_q2d(d.st->time_base) : t[0]));
+    double st0 = d.st->start_time != AV_NOPTS_VALUE ? (double)d.st->start_time * av_q2d(d.st->time_base) : t[0];
+    double got_s = info->duration + (t[0] - st0);
+    /* the container's end, when it agrees with the frames, says how long the last one lasts
+     * (timestamps rounded to the container's ticks make the last gap a little off) */
+    if (promised_s > 0 && st0 + promised_s > t[cnt - 1] && st0 + promised_s <= t[cnt - 1] + 2.0 * gap) {
+        info->duration = st0 + promised_s - t[0];
+        info->fps = (double)cnt / info->duration;
+    }
+    *tick = av_q2d(d.st->time_base);
+    if (!(*tick > 0) || *tick > 0.25 * gap) *tick = 0.25 * gap;
     dec_close(&d);
     if (promised > 0 && cnt < promised) {
         mmc_free(t);
@@ -375,12 +384,13 @@ static int pass_times(const uint8_t *bytes, size_t n, const char *name, double *
     return MMC_OK;
 }
 
-/* Index of the frame shown at time x: the last with t <= x (t non-decreasing). */
-static int64_t shown_at(const double *t, int64_t n, double x) {
+/* Index of the frame shown at time x: the last with t <= x (t non-decreasing), within half
+ * a tick of the stream's clock (timestamps are rounded to it: 5/12 s is 0.417 in Matroska). */
+static int64_t shown_at(const double *t, int64_t n, double x, double tick) {
     int64_t lo = 0, hi = n - 1;
     while (lo < hi) {
         int64_t mid = lo + (hi - lo + 1) / 2;
-        if (t[mid] <= x + 1e-9) lo = mid;
+        if (t[mid] <= x + 0.5 * tick) lo = mid;
         else hi = mid - 1;
     }
     return lo;
@@ -397,9 +407,19 @@ static int convert(dec *d, struct SwsContext **sws, const mmc_video_info *info, 
                                     av_get_pix_fmt_name((enum AVPixelFormat)f->format) ? av_get_pix_fmt_name((enum AVPixelFormat)f->format) : "?");
     int rc = mmc_image_alloc(&rgb, f->width, f->height, 3, err);
     if (rc) return rc;
-    uint8_t *dst[4] = {rgb.data, NULL, NULL, NULL};
-    int stride[4] = {f->width * 3, 0, 0, 0};
-    if (sws_scale(*sws, (const uint8_t *const *)f->data, f->linesize, 0, f->height, dst, stride) != f->height) {
+    /* swscale's SIMD may write past the end of a row: convert into an aligned, padded
+     * buffer of FFmpeg's own, then copy the rows out */
+    uint8_t *dst[4] = {NULL};
+    int stride[4] = {0};
+    if (av_image_alloc(dst, stride, f->width, f->height, AV_PIX_FMT_RGB24, 64) < 0) {
+        mmc_image_free(&rgb);
+        return mmc_error_set(err, MMC_ERR_RUNTIME, "%s: out of memory", d->name);
+    }
+    int ok = sws_scale(*sws, (const uint8_t *const *)f->data, f->linesize, 0, f->height, dst, stride) == f->height;
+    for (int y = 0; ok && y < f->height; y++)
+        memcpy(rgb.data + (size_t)y * f->width * 3, dst[0] + (size_t)y * stride[0], (size_t)f->width * 3);
+    av_freep(&dst[0]);
+    if (!ok) {
         mmc_image_free(&rgb);
         return mmc_error_set(err, MMC_ERR_INPUT, "%s: pixel conversion failed", d->name);
     }
@@ -434,7 +454,8 @@ int mmc_video_decode(mmc_video *v, const uint8_t *bytes, size_t n, const char *n
     double *t = NULL;
     int64_t cnt = 0;
     mmc_video_info info;
-    int rc = pass_times(bytes, n, name, &t, &cnt, &info, err);
+    double tick = 0;
+    int rc = pass_times(bytes, n, name, &t, &cnt, &tick, &info, err);
     if (rc) return rc;
     /* which frames */
     int64_t want = o.frames > 0 ? o.frames : o.fps > 0 ? (int64_t)ceil(info.duration * o.fps - 1e-9) : cnt;
@@ -461,7 +482,7 @@ int mmc_video_decode(mmc_video *v, const uint8_t *bytes, size_t n, const char *n
         double x = o.frames > 0 ? info.start + ((double)i + 0.5) * info.duration / (double)want
                  : o.fps > 0   ? info.start + (double)i / o.fps
                                : t[i];
-        sel[i] = o.frames > 0 || o.fps > 0 ? shown_at(t, cnt, x) : i;
+        sel[i] = o.frames > 0 || o.fps > 0 ? shown_at(t, cnt, x, tick) : i;
         v->t[i] = t[sel[i]];
     }
     mmc_free(t);
