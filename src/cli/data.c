@@ -90,7 +90,9 @@ static void print_balance(const mmc_manifest *m, const char *split) {
         snprintf(maj, sizeof maj, "%s %.1f%%", st[t].majority, 100.0 * st[t].majority_count / (st[t].total ? st[t].total : 1));
         snprintf(omaj, sizeof omaj, "%s %.1f%%", open ? st[t].open_majority : "-",
                  open ? 100.0 * st[t].open_majority_count / open : 0.0);
-        printf("  %-13s %9d %10.1f%% %19s %22s\n", st[t].type, st[t].total, yn ? 100.0 * st[t].yes / yn : 0.0, maj, omaj);
+        char ynbuf[16] = "-";
+        if (yn) snprintf(ynbuf, sizeof ynbuf, "%.1f%%", 100.0 * st[t].yes / yn);
+        printf("  %-13s %9d %11s %19s %22s\n", st[t].type, st[t].total, ynbuf, maj, omaj);
     }
 }
 

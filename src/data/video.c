@@ -496,30 +496,23 @@ int mmc_video_decode(mmc_video *v, const uint8_t *bytes, size_t n, const char *n
         return rc;
     }
     int64_t j = 0, k = 0;
-    while (k < want && (rc = dec_next(&d, err)) == 1) {
+    int r = 1;
+    rc = MMC_OK;
+    while (!rc && k < want && (r = dec_next(&d, err)) == 1) {
         if (d.fr->width != info.w || d.fr->height != info.h) {
-            rc = dec_fail(&d, err, MMC_ERR_INPUT, "decodes differently the second time (frame %lld)", (long long)j + 1);
+            rc = mmc_error_set(err, MMC_ERR_INPUT, "%s: decodes differently the second time (frame %lld)", name,
+                               (long long)j + 1);
             break;
         }
         if (sel[k] == j) {
-            if ((rc = convert(&d, &sws, &info, &o, &v->frames[k], err))) {
-                dec_close(&d);
-                break;
-            }
-            for (k++; k < want && sel[k] == j; k++)
-                if ((rc = mmc_image_copy(&v->frames[k], &v->frames[k - 1], err))) break;
-            if (rc) {
-                dec_close(&d);
-                break;
-            }
+            rc = convert(&d, &sws, &info, &o, &v->frames[k], err);
+            for (k++; !rc && k < want && sel[k] == j; k++) rc = mmc_image_copy(&v->frames[k], &v->frames[k - 1], err);
         }
         j++;
     }
-    if (rc < 0) rc = -rc; /* dec_next failed: d is closed */
-    else if (rc == 1 || rc == 0) {
-        if (rc == 1) dec_close(&d);
-        rc = k == want ? MMC_OK : mmc_error_set(err, MMC_ERR_INPUT, "%s: decodes to fewer frames the second time", name);
-    }
+    dec_close(&d); /* idempotent: a failed dec_next has closed it already */
+    if (!rc && r < 0) rc = -r;
+    if (!rc && k < want) rc = mmc_error_set(err, MMC_ERR_INPUT, "%s: decodes to fewer frames the second time", name);
     sws_freeContext(sws);
     mmc_free(sel);
     if (rc) mmc_video_free(v);
