@@ -348,6 +348,26 @@ TEST(video_bad_files) {
     (void)sh("ffmpeg -nostdin -v error -y " SRC("32x24", "10", "1") " -frames:v 0 -c:v ffv1 '%s'", path);
     struct stat st;
     if (stat(path, &st) == 0) expect_bad(path, "no frames");
+    /* a video stream with no frames: our own FFV1 clip cut just before its first Cluster
+     * element (EBML id 1F 43 B6 75), so the header and track survive and no block does */
+    {
+        uint8_t rgb[8 * 8 * 3 * 2] = {0}, *mkv = NULL;
+        size_t n = 0, cut = 0;
+        mmc_error err = {0};
+        REQUIRE(mmc_video_encode_mkv(rgb, 2, 8, 8, 5, &mkv, &n, &err) == MMC_OK, "%s", err.msg);
+        for (size_t k = 0; k + 4 <= n && !cut; k++)
+            if (mkv[k] == 0x1F && mkv[k + 1] == 0x43 && mkv[k + 2] == 0xB6 && mkv[k + 3] == 0x75) cut = k;
+        REQUIRE(cut > 0, "no Cluster in our Matroska file");
+        snprintf(path, sizeof path, "%s/noframes.mkv", dir);
+        REQUIRE(write_bytes(path, mkv, cut), "write");
+        mmc_video v;
+        /* libavformat refuses it already at the header (the segment ends early); the cut VP9
+         * clip above is the one that reaches "no frames" */
+        CHECK(mmc_video_load(&v, path, NULL, &err) == MMC_ERR_INPUT && strstr(err.msg, path),
+              "a video track without frames: %s", err.msg);
+        printf("  %-22s %-26s %s\n", "noframes.mkv", "header only, no blocks", err.msg + strlen(path) + 2);
+        mmc_free(mkv);
+    }
     snprintf(path, sizeof path, "%s/empty.mp4", dir);
     REQUIRE(write_bytes(path, (const uint8_t *)"", 0), "write");
     expect_bad(path, "empty");
