@@ -57,7 +57,8 @@ typedef struct clip {
     const char *input; /* lavfi source */
     double tol;        /* mean |mmc - ffmpeg| per byte allowed */
     int detect;        /* 1: flipped bytes in its frames must be caught; 0: the codec has no
-                        * check that catches all (MJPEG, FFV1 version 1: no CRCs) */
+                        * check that catches all (MJPEG, FFV1 version 1: no CRCs), or the
+                        * flipped bytes land in the audio, which is not decoded */
 } clip;
 
 #define SRC(sz, rate, dur) "-f lavfi -i testsrc=size=" sz ":rate=" rate ":duration=" dur
@@ -74,6 +75,10 @@ static const clip CLIPS[] = {
     /* variable frame rate: frames 0.12 s apart, then 0.04 s (in the source's 1/25 s ticks) */
     {"vfr.mkv", "-vf setpts='if(lt(N\\,5)\\,N*3\\,15+(N-5))' -fps_mode passthrough -c:v ffv1",
      SRC("32x24", "25", "0.6"), 0.0, 0},
+    /* with audio: FFV1 + PCM in MKV; H.264 + AAC in MP4 with the audio twice as long as the video
+     * (the file lasts longer than its video: not truncation) */
+    {"av.mkv", "-c:v ffv1 -level 3 -c:a pcm_s16le -shortest", SRC("24x16", "10", "1") " -f lavfi -i sine=duration=1", 0.0, 0},
+    {"av-long-audio.mp4", "-c:v libx264 -pix_fmt yuv420p -threads 1 -c:a aac", SRC("32x24", "25", "0.5") " -f lavfi -i sine=duration=1", 1.0, 0},
 };
 #define N_CLIPS ((int)(sizeof CLIPS / sizeof *CLIPS))
 

@@ -266,7 +266,7 @@ const cli_command cli_commands[] = {
      "usage: mmc video frames FILE [--frames T | --fps F | --all] [--size S] [--out DIR] [--json]\n"
      "\n"
      "Decodes FILE (MP4/MOV, MKV/WebM or AVI; H.264, VP9, MPEG-4, MJPEG, FFV1 or any video\n"
-     "codec the system's libavcodec decodes) as every task does, and prints the container,\n"
+     "codec the system's libavcodec decodes) as mmc's video loader does, and prints the container,\n"
      "codec, size, frame count and duration, then each sampled frame's timestamp (seconds,\n"
      "from the stream's own timestamps, so variable frame rates are right), size and mean.\n"
      "Frames are RGB, turned as the file's rotation metadata says (as players show them).\n"

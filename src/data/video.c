@@ -128,6 +128,7 @@ struct dec {
     AVStream *st;
     int si, eof;
     int64_t packets, frames;
+    double end; /* the latest packet end of any stream, seconds (-inf before any) */
     int log_error;
     char log_msg[256];
 };
@@ -192,8 +193,8 @@ static int dec_open(dec *d, const uint8_t *bytes, size_t n, const char *name, mm
     }
     if (d->si < 0) return dec_fail(d, err, MMC_ERR_INPUT, "no video stream");
     d->st = d->fmt->streams[d->si];
-    for (unsigned i = 0; i < d->fmt->nb_streams; i++)
-        if ((int)i != d->si) d->fmt->streams[i]->discard = AVDISCARD_ALL;
+    /* other streams are read (not decoded): their packets say where the file ends */
+    d->end = -INFINITY;
     const AVCodecParameters *cp = d->st->codecpar;
     if ((int64_t)cp->width * cp->height > MMC_VIDEO_MAX_PIXELS)
         return dec_fail(d, err, MMC_ERR_INPUT, "frame size %dx%d is over the limit of %lld pixels", cp->width, cp->height,
@@ -253,6 +254,13 @@ static int dec_next(dec *d, mmc_error *err) {
         if (++d->packets > 4LL * MMC_VIDEO_MAX_DECODED) {
             av_packet_unref(d->pkt);
             return -dec_fail(d, err, MMC_ERR_INPUT, "more than %d packets (the limit)", 4 * MMC_VIDEO_MAX_DECODED);
+        }
+        if (d->pkt->stream_index >= 0 && (unsigned)d->pkt->stream_index < d->fmt->nb_streams) {
+            int64_t ts = d->pkt->pts != AV_NOPTS_VALUE ? d->pkt->pts : d->pkt->dts;
+            if (ts != AV_NOPTS_VALUE && d->pkt->duration >= 0 && ts < INT64_MAX / 4 && d->pkt->duration < INT64_MAX / 4) {
+                double e = (double)(ts + d->pkt->duration) * av_q2d(d->fmt->streams[d->pkt->stream_index]->time_base);
+                if (isfinite(e) && e > d->end) d->end = e;
+            }
         }
         if (d->pkt->stream_index != d->si) {
             av_packet_unref(d->pkt);
@@ -368,7 +376,16 @@ static int pass_times(const uint8_t *bytes, size_t n, const char *name, double *
     }
     *tick = av_q2d(d.st->time_base);
     if (!(*tick > 0) || *tick > 0.25 * gap) *tick = 0.25 * gap;
+    /* with several streams: where the packets of all of them end, against the file's duration */
+    double file_s = d.fmt->nb_streams > 1 && d.fmt->duration > 0 ? (double)d.fmt->duration / AV_TIME_BASE : 0.0;
+    double file_end = file_s + (d.fmt->start_time != AV_NOPTS_VALUE ? (double)d.fmt->start_time / AV_TIME_BASE : 0.0);
+    double all_end = fmax(d.end, t[cnt - 1] + gap);
     dec_close(&d);
+    if (file_s > 0 && all_end < file_end - (1.5 * gap + 0.02 + 0.02 * file_s)) {
+        mmc_free(t);
+        return mmc_error_set(err, MMC_ERR_INPUT, "%s: truncated: the file promises %.3f s, its streams end at %.3f s", name,
+                             file_end, all_end);
+    }
     if (promised > 0 && cnt < promised) {
         mmc_free(t);
         return mmc_error_set(err, MMC_ERR_INPUT, "%s: truncated: the container promises %lld frames, %lld decode", name,
