@@ -149,3 +149,74 @@ TEST(shapes_video_balance) {
     CHECK(mmc_shapes_clip_make(7, "te st", 0, 64, 8, NULL, NULL, NULL, &err) == MMC_ERR_USAGE, "bad split accepted");
     CHECK(mmc_shapes_clip_make(7, "test", 0, 8, 8, NULL, NULL, NULL, &err) == MMC_ERR_USAGE, "8 px accepted");
 }
+
+/* A blind model: for each question text, the answer most often given to it in 3,000
+ * training clips (the type's majority for a text never seen). On 1,000 test clips it must
+ * score no better than about chance per type, i.e. the question text must not give the
+ * answer away. */
+typedef struct qa_pair { const char *q, *a, *type; } qa_pair;
+
+static int cmp_pair(const void *x, const void *y) {
+    const qa_pair *a = x, *b = y;
+    int c = strcmp(a->q, b->q);
+    return c ? c : strcmp(a->a, b->a);
+}
+
+static int collect(mmc_sample *s, int n, qa_pair *out) {
+    int k = 0;
+    for (int i = 0; i < n; i++)
+        for (int j = 0; j < s[i].n_qa; j++) out[k++] = (qa_pair){s[i].qa[j].question, s[i].qa[j].answer, s[i].qa[j].type};
+    return k;
+}
+
+TEST(shapes_video_blind_baseline) {
+    const int ntr = 3000, nte = 1000;
+    mmc_sample *tr = calloc(ntr, sizeof *tr), *te = calloc(nte, sizeof *te);
+    mmc_error err = {0};
+    for (int i = 0; i < ntr; i++) REQUIRE(mmc_shapes_clip_make(7, "train", i, 64, 8, NULL, NULL, &tr[i], &err) == MMC_OK, "%s", err.msg);
+    for (int i = 0; i < nte; i++) REQUIRE(mmc_shapes_clip_make(7, "test", i, 64, 8, NULL, NULL, &te[i], &err) == MMC_OK, "%s", err.msg);
+    qa_pair *p = malloc(sizeof *p * (size_t)ntr * 8), *q = malloc(sizeof *q * (size_t)nte * 8);
+    int np = collect(tr, ntr, p), nq = collect(te, nte, q);
+    qsort(p, (size_t)np, sizeof *p, cmp_pair);
+    /* per distinct question: its most frequent answer (runs of equal (q, a) in sorted order) */
+    qa_pair *best = malloc(sizeof *best * (size_t)np);
+    int nb = 0;
+    for (int i = 0; i < np;) {
+        int j = i, top = 0;
+        const char *ans = NULL;
+        while (j < np && !strcmp(p[j].q, p[i].q)) {
+            int k = j;
+            while (k < np && !strcmp(p[k].q, p[j].q) && !strcmp(p[k].a, p[j].a)) k++;
+            if (k - j > top) top = k - j, ans = p[j].a;
+            j = k;
+        }
+        best[nb++] = (qa_pair){p[i].q, ans, p[i].type};
+        i = j;
+    }
+    static const struct { const char *type; double chance; } types[] = {
+        {"count_moving", 1.0 / 3}, {"direction", 0.25}, {"appear", 1.0 / 48}, {"colour_change", 1.0 / 7}, {"size_change", 0.5},
+    };
+    for (size_t t = 0; t < sizeof types / sizeof *types; t++) {
+        int asked = 0, right = 0;
+        for (int i = 0; i < nq; i++) {
+            if (strcmp(q[i].type, types[t].type)) continue;
+            asked++;
+            int lo = 0, hi = nb - 1, found = -1;
+            while (lo <= hi) {
+                int mid = (lo + hi) / 2, c = strcmp(best[mid].q, q[i].q);
+                if (!c) { found = mid; break; }
+                if (c < 0) lo = mid + 1; else hi = mid - 1;
+            }
+            right += found >= 0 && !strcmp(best[found].a, q[i].a);
+        }
+        double acc = asked ? (double)right / asked : 0;
+        printf("  blind %-14s %4d questions, %5.1f%% right (chance %.1f%%)\n", types[t].type, asked, 100 * acc,
+               100 * types[t].chance);
+        CHECK(asked >= 50 && acc <= types[t].chance + 0.08, "%s: a blind model scores %.1f%% of %d (chance %.1f%%)",
+              types[t].type, 100 * acc, asked, 100 * types[t].chance);
+    }
+    free(best), free(p), free(q);
+    for (int i = 0; i < ntr; i++) mmc_sample_free(&tr[i]);
+    for (int i = 0; i < nte; i++) mmc_sample_free(&te[i]);
+    free(tr), free(te);
+}
