@@ -231,14 +231,27 @@ TEST(video_sampling) {
         o.frames = 3, o.size = 16;
         REQUIRE(mmc_video_load(&s, path, &o, &err) == MMC_OK, "%s", err.msg);
         for (int i = 0; i < 3; i++) {
-            mmc_image want;
+            mmc_image want, tmp;
             int j = 0;
             while (j + 1 < all.n && all.t[j + 1] <= t0 + (i + 0.5) * D / 3 + 5e-4) j++;
-            REQUIRE(mmc_image_resize(&all.frames[j], &want, 16, 16, MMC_RESAMPLE_BILINEAR, &err) == MMC_OK, "%s", err.msg);
+            int w, h; /* the image loader's geometry: short side to 16, then the centre square */
+            mmc_image_shortest_edge_size(all.frames[j].w, all.frames[j].h, 16, &w, &h);
+            REQUIRE(mmc_image_resize(&all.frames[j], &tmp, w, h, MMC_RESAMPLE_BILINEAR, &err) == MMC_OK, "%s", err.msg);
+            REQUIRE(mmc_image_center_crop(&tmp, &want, 16, 16, &err) == MMC_OK, "%s", err.msg);
             CHECK(s.frames[i].w == 16 && s.frames[i].h == 16 && !memcmp(s.frames[i].data, want.data, 16 * 16 * 3),
-                  "resized frame %d differs from mmc_image_resize of the source frame", i);
+                  "resized frame %d differs from the loader's resize + centre crop of the source frame", i);
             mmc_image_free(&want);
+            mmc_image_free(&tmp);
         }
+        /* as one (T, 3, 16, 16) array: each frame as mmc_image_to_chw makes it */
+        float *chw = malloc(sizeof(float) * 3 * 3 * 16 * 16), one[3 * 16 * 16];
+        const float mean[3] = {0.5f, 0.4f, 0.3f}, std[3] = {0.2f, 0.25f, 0.3f};
+        REQUIRE(mmc_video_to_chw(&s, chw, 1.0 / 255, mean, std, &err) == MMC_OK, "%s", err.msg);
+        for (int i = 0; i < 3; i++) {
+            mmc_image_to_chw(&s.frames[i], one, 1.0 / 255, mean, std);
+            CHECK(!memcmp(one, chw + i * 3 * 16 * 16, sizeof one), "video_to_chw frame %d", i);
+        }
+        free(chw);
         mmc_video_free(&s);
         mmc_video_free(&all);
     }

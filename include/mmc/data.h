@@ -173,7 +173,8 @@ typedef struct mmc_video_opts {
     int frames;    /* > 0: T frames uniformly over the duration (frame shown at (i + 0.5) D / T) */
     double fps;    /* > 0 (frames == 0): the frame shown at start + k / fps, k = 0, 1, ... */
                    /* both 0: every frame, in presentation order */
-    int size;      /* 0: source size (after rotation); > 0: resized to size x size */
+    int size;      /* 0: source size (after rotation); > 0: size x size as the image loader
+                    * makes it: the short side resized to size, then the centre square */
     int resample;  /* MMC_RESAMPLE_* for that resize; mmc_video_opts_default picks bilinear */
 } mmc_video_opts;
 mmc_video_opts mmc_video_opts_default(void); /* every frame, source size, bilinear */
@@ -209,6 +210,11 @@ int mmc_video_decode(mmc_video *v, const uint8_t *bytes, size_t n, const char *n
 void mmc_video_free(mmc_video *v); /* frees frames and times, zeroes v; NULL is fine */
 /* Rotates an RGB/gray image clockwise by 0, 90, 180 or 270 degrees into dst (new). */
 int mmc_image_rotate(const mmc_image *src, mmc_image *dst, int degrees, mmc_error *err);
+/* The frames as one (T, 3, H, W) float array (out holds n * 3 * h * w floats), each frame as
+ * mmc_image_to_chw makes it (rescale, then per-channel mean/std; NULL: none). Frames must
+ * share one size (they do unless a caller changed them): else MMC_ERR_USAGE. */
+int mmc_video_to_chw(const mmc_video *v, float *out, double rescale, const float *mean,
+                     const float *std, mmc_error *err);
 
 /* Writing: n frames of w x h RGB (rgb: n * h * w * 3 bytes) as FFV1 (lossless, 8-bit RGB
  * words) in Matroska at fps frames per second, frame i at time i / fps. Bit-exact output

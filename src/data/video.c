@@ -450,8 +450,19 @@ static int convert(dec *d, struct SwsContext **sws, const mmc_video_info *info, 
         cur = &rot;
     }
     if (o->size > 0 && (cur->w != o->size || cur->h != o->size)) {
-        rc = mmc_image_resize(cur, out, o->size, o->size, o->resample, err);
+        /* as the image loader does: the short side to size, then the centre square */
+        int w, h;
+        mmc_image_shortest_edge_size(cur->w, cur->h, o->size, &w, &h);
+        mmc_image tmp;
+        rc = mmc_image_resize(cur, &tmp, w, h, o->resample, err);
         mmc_image_free(cur);
+        if (rc) return rc;
+        if (w == o->size && h == o->size) {
+            *out = tmp;
+            return MMC_OK;
+        }
+        rc = mmc_image_center_crop(&tmp, out, o->size, o->size, err);
+        mmc_image_free(&tmp);
         return rc;
     }
     *out = *cur;
@@ -715,4 +726,17 @@ int mmc_video_write_mkv(const char *path, const uint8_t *rgb, int n, int w, int 
     mmc_free(tmp);
     mmc_free(buf);
     return rc;
+}
+
+int mmc_video_to_chw(const mmc_video *v, float *out, double rescale, const float *mean, const float *std,
+                     mmc_error *err) {
+    if (!v || v->n < 1 || !v->frames) return mmc_error_set(err, MMC_ERR_USAGE, "video_to_chw: no frames");
+    const mmc_image *f0 = &v->frames[0];
+    for (int i = 0; i < v->n; i++)
+        if (v->frames[i].w != f0->w || v->frames[i].h != f0->h || v->frames[i].c != 3)
+            return mmc_error_set(err, MMC_ERR_USAGE, "video_to_chw: frame %d is %dx%dx%d, frame 0 %dx%dx3", i,
+                                 v->frames[i].w, v->frames[i].h, v->frames[i].c, f0->w, f0->h);
+    size_t per = (size_t)3 * f0->w * f0->h;
+    for (int i = 0; i < v->n; i++) mmc_image_to_chw(&v->frames[i], out + (size_t)i * per, rescale, mean, std);
+    return MMC_OK;
 }
