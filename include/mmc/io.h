@@ -1,6 +1,6 @@
 /*
  * mmc/io.h — files (src/io): run folders (checkpoints, trainer state, metrics), safetensors
- * read/write, and the HTML reports.
+ * read/write, the HTML reports, and JSON files read as untrusted input.
  */
 #ifndef MMC_IO_H
 #define MMC_IO_H
@@ -110,6 +110,9 @@ void mmc_safetensors_close(mmc_safetensors *st);
 const mmc_st_entry *mmc_safetensors_find(const mmc_safetensors *st, const char *name);
 /* Copies tensor `name` into a new persistent f32 tensor (converting F16/BF16/F64/ints). */
 mmc_tensor *mmc_safetensors_get(const mmc_safetensors *st, const char *name, mmc_error *err);
+/* n elements of dtype at p (a tensor's bytes, or a run of them) as f32 into out: F32
+ * copied, F16/BF16 exactly, F64 and integers converted. */
+void mmc_safetensors_to_f32(const uint8_t *p, const char *dtype, int64_t n, float *out);
 /* Reads an integer tensor (I64/I32/I8/U8...) into a new malloc'd int64 array. */
 int64_t *mmc_safetensors_get_i64(const mmc_safetensors *st, const char *name,
                                  int64_t *count, mmc_error *err);
@@ -172,6 +175,15 @@ int mmc_report_write(const mmc_report *r, const char *path, mmc_error *err);
  * caller frees it with mmc_free. */
 int mmc_png_encode(int w, int h, int channels, const uint8_t *pixels, uint8_t **out, size_t *n,
                    mmc_error *err);
+
+/* ---- JSON files (src/io/json.c) ---- */
+
+struct cJSON;
+/* Reads the JSON file at path (at most max_bytes) into *root (cJSON_Delete it; NULL on
+ * failure). A file that cannot be read, is not UTF-8, holds a NUL byte or is not JSON, or
+ * (object set) holds another value than an object, is an error naming the file:
+ * MMC_ERR_INPUT (MMC_ERR_RUNTIME when out of memory). */
+int mmc_json_load(const char *path, size_t max_bytes, int object, struct cJSON **root, mmc_error *err);
 
 /* (declarations for reports go above this line) */
 

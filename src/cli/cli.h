@@ -38,19 +38,13 @@ int cmd_zeroshot(int argc, char **argv);
 int cmd_caption(int argc, char **argv);       /* caption.c */
 int cmd_vqa(int argc, char **argv);           /* vqa.c */
 int cmd_video(int argc, char **argv);         /* video.c */
-/* `mmc train TASK ...`: argv[0] is the task name. */
-int cmd_train_retrieval(int argc, char **argv); /* train.c (and CLIP fine-tuning, --init) */
-int cmd_train_caption(int argc, char **argv); /* train_caption.c */
-int cmd_train_vqa(int argc, char **argv);     /* train_vqa.c (vqa and classify) */
-/* `mmc eval RUN ...` for caption and vqa/classify runs (eval.c dispatches on the run's
- * config.json "task"); same argv as cmd_eval. */
-int cmd_eval_caption(int argc, char **argv);  /* caption.c */
-int cmd_eval_vqa(int argc, char **argv);      /* vqa.c */
-/* tasks.c: the task table (a row per task: its train and eval commands). */
+/* tasks.c: the task table (a row per task: its train and eval commands, argv[0] the task
+ * name for train and the RUN-taking argv of cmd_eval for eval; its lines in `mmc help train`). */
 typedef struct cli_task {
     const char *name;
     int (*train)(int argc, char **argv);
     int (*eval)(int argc, char **argv);
+    const char *usage;
 } cli_task;
 extern const cli_task CLI_TASKS[]; /* ends with a NULL name */
 const cli_task *cli_task_find(const char *name);

@@ -9,21 +9,9 @@
 const char *cli_run_task(const char *run) {
     char path[4096];
     snprintf(path, sizeof path, "%s/config.json", run);
-    uint8_t *buf = NULL;
-    size_t n = 0;
+    cJSON *root;
     mmc_error e = {0};
-    if (mmc_read_file(path, (size_t)1 << 20, &buf, &n, &e)) return NULL;
-    size_t bad = 0;
-    if (mmc_utf8_validate((const char *)buf, n, &bad) != MMC_OK) { /* the run's own loader names the problem */
-        mmc_free(buf);
-        return NULL;
-    }
-    cJSON *root = cJSON_ParseWithLength((const char *)buf, n);
-    mmc_free(buf);
-    if (!cJSON_IsObject(root)) {
-        cJSON_Delete(root);
-        return NULL;
-    }
+    if (mmc_json_load(path, (size_t)1 << 20, 1, &root, &e)) return NULL; /* the run's own loader names the problem */
     const char *task = "retrieval";
     const cJSON *mt = cJSON_GetObjectItemCaseSensitive(root, "model_type");
     const cJSON *tk = cJSON_GetObjectItemCaseSensitive(root, "task");

@@ -240,13 +240,10 @@ static int run_model(const char *dir, cJSON *doc) {
 static cJSON *read_other_trainer(const char *dir) {
     char path[4096];
     snprintf(path, sizeof path, "%s/trainer.json", dir);
-    uint8_t *buf = NULL;
-    size_t n = 0;
+    cJSON *o;
     mmc_error e = {0};
-    if (mmc_read_file(path, (size_t)1 << 20, &buf, &n, &e)) return NULL;
-    cJSON *o = mmc_utf8_validate((const char *)buf, n, NULL) == MMC_OK ? cJSON_ParseWithLength((const char *)buf, n) : NULL;
-    mmc_free(buf);
-    if (!cJSON_IsObject(o) || !cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(o, "step"))) {
+    if (mmc_json_load(path, (size_t)1 << 20, 1, &o, &e)) return NULL;
+    if (!cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(o, "step"))) {
         cJSON_Delete(o);
         return NULL;
     }

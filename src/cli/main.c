@@ -118,33 +118,17 @@ const cli_command cli_commands[] = {
      "Human output: the text, its token count, the ids and the tokens.\n"
      "\n"
      "Exit codes: 1 bad arguments, 2 a missing or malformed model folder, or text that is not UTF-8.\n"},
-    {"train", cmd_train, "train a model on a dataset folder (retrieval, caption, vqa, classify)",
-     "usage: mmc train retrieval --data DIR --out RUN [--lang en|zh] [--config FILE]\n"
-     "                 [--epochs N | --steps N | --minutes M] [--seed S] [--threads T] [--resume]\n"
-     "       mmc train retrieval --init HF_FOLDER --data DIR --out RUN [--lang en|zh] [budget]\n"
-     "       mmc train caption --data DIR --out RUN [--lang en|zh] [--config FILE]\n"
-     "                 [--decoder transformer|attention|lstm|gru] [budget] [--seed S] [--resume]\n"
-     "caption: image encoder + text decoder (cross-entropy, teacher forcing), validation\n"
-     "BLEU-4 (greedy) each epoch; same run-folder files and flags (docs/captioning.md).\n"
-     "       mmc train vqa|classify --data DIR --out RUN [--fusion early|late|hybrid|joint|none]\n"
-     "                 [--combine concat|sum|product|bilinear|logits] [--task label|match] [--blind]\n"
-     "                 [--config FILE] [budget] [--seed S] [--threads T] [--resume] [--val-max N]\n"
-     "       (vqa: question -> answer from the manifests' qa pairs; classify: caption -> the\n"
-     "       manifest's label, or --task match: does the caption describe the scene? Both\n"
-     "       validate accuracy each epoch; docs/vqa.md lists the fusions and config keys)\n"
-     "\n"
-     "retrieval: a dual encoder (image encoder + text encoder into one embedding space)\n"
-     "trained on DIR/manifest-train.jsonl, validated each epoch on manifest-val.jsonl\n"
-     "(text->image and image->text R@1/5/10).\n"
-     "Writes RUN/config.json (settings + the vocabulary built from the training captions),\n"
-     "model.safetensors (last checkpoint), model-best.safetensors (best validation\n"
-     "text->image R@1+R@5+R@10), optimizer.safetensors, trainer.json, metrics.jsonl.\n"
-     "Ctrl-C saves a resumable checkpoint and exits 130. docs/retrieval.md lists the\n"
-     "config keys (encoders, sizes, loss, optimiser) and their defaults.\n"
+    {"train", cmd_train, "train a model on a dataset folder (mmc help train lists the tasks)",
+     "usage: mmc train TASK --data DIR --out RUN [--config FILE] [--epochs N | --steps N | --minutes M]\n"
+     "                 [--seed S] [--threads T] [--val-max N] [--resume] [the task's flags]\n"
+     "Trains TASK on DIR/manifest-train.jsonl and validates after each epoch on\n"
+     "manifest-val.jsonl. Writes RUN/config.json (settings + the vocabulary built from the\n"
+     "training data), model.safetensors (last checkpoint), model-best.safetensors (best\n"
+     "validation), optimizer.safetensors, trainer.json, metrics.jsonl.\n"
+     "Ctrl-C saves a resumable checkpoint and exits 130.\n"
      "  --data DIR     dataset folder (manifest-train/val.jsonl + images)\n"
      "  --out RUN      run folder (created)\n"
-     "  --lang L       en: captions, word tokenizer (default); zh: captions_zh, char tokenizer\n"
-     "  --config FILE  JSON object of config keys; the flags above override it\n"
+     "  --config FILE  JSON object of config keys; the task's flags override it\n"
      "  --epochs N     passes over the training set (default: the config's epochs, 10)\n"
      "  --steps N      optimizer steps instead\n"
      "  --minutes M    stop after M minutes of training steps (validation not counted),\n"
@@ -152,12 +136,9 @@ const cli_command cli_commands[] = {
      "  --seed S       random seed (default 1): init, order, captions, augmentation\n"
      "  --threads T    kernel threads (default: $MMC_THREADS, else all cores)\n"
      "  --resume       continue RUN from its last checkpoint, bit-exactly (same seed)\n"
-     "  --val-max N    validate on the first N val images only\n"
-     "  --init HF      fine-tune a pretrained Hugging Face CLIP / Chinese-CLIP folder instead\n"
-     "                 (all weights, InfoNCE with its logit_scale, AdamW lr 1e-5, 1 epoch by\n"
-     "                 default); RUN becomes a Hugging Face folder that embed, index, search,\n"
-     "                 zeroshot and eval take. --lang defaults to zh for Chinese-CLIP.\n"
-     "                 No --config or --resume (docs/clip.md, Fine-tuning)\n"},
+     "  --val-max N    validate on the first N val images only (vqa/classify: 500)\n"
+     "\n"
+     "tasks:\n"},
     {"eval", cmd_eval, "evaluate a trained run on a dataset split (retrieval recall)",
      "usage: mmc eval RUN --data DIR [--split test] [--json] [--best] [--first-caption]\n"
      "       (caption runs: [--beam K] [--length-penalty A] [--no-repeat-ngram N] [--max-images N];\n"
@@ -315,6 +296,13 @@ static void usage(FILE *f) {
     fprintf(f, "\n  --version  print the version\n");
 }
 
+/* `mmc help train` ends with each task's own lines, from the task table (tasks.c). */
+static void print_usage(const cli_command *c) {
+    fputs(c->usage, stdout);
+    if (!strcmp(c->name, "train"))
+        for (const cli_task *t = CLI_TASKS; t->name; t++) fputs(t->usage, stdout);
+}
+
 static const cli_command *find(const char *name) {
     for (int i = 0; i < cli_ncommands; i++)
         if (strcmp(cli_commands[i].name, name) == 0) return &cli_commands[i];
@@ -350,7 +338,7 @@ int main(int argc, char **argv) {
         if (argc > 2) {
             const cli_command *c = find(argv[2]);
             if (!c) return cli_error(1, "no command '%s' (see: mmc help)", argv[2]);
-            fputs(c->usage, stdout);
+            print_usage(c);
             return 0;
         }
         usage(stdout);
@@ -363,7 +351,7 @@ int main(int argc, char **argv) {
     }
     for (int i = 2; i < argc; i++)
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            fputs(c->usage, stdout);
+            print_usage(c);
             return 0;
         }
     mmc_set_threads(0);

@@ -16,19 +16,15 @@ static int check_config(const char *dir, mmc_error *err) {
     snprintf(path, sizeof path, "%s/config.json", dir);
     struct stat sb;
     if (stat(path, &sb) != 0) return MMC_OK; /* tokenizer files alone */
-    uint8_t *buf = NULL;
-    size_t n = 0;
-    if (mmc_read_file(path, (size_t)64 << 20, &buf, &n, err)) {
+    cJSON *root;
+    if (mmc_json_load(path, (size_t)64 << 20, 1, &root, err)) {
         err->code = MMC_ERR_INPUT;
         return MMC_ERR_INPUT;
     }
-    cJSON *root = cJSON_ParseWithLength((const char *)buf, n);
-    mmc_free(buf);
     const cJSON *mt = cJSON_GetObjectItemCaseSensitive(root, "model_type");
     int ok = cJSON_IsString(mt) && (!strcmp(mt->valuestring, "clip") || !strcmp(mt->valuestring, "chinese_clip"));
     int rc = MMC_OK;
-    if (!cJSON_IsObject(root)) rc = mmc_error_set(err, MMC_ERR_INPUT, "%s: not a JSON object", path);
-    else if (!ok)
+    if (!ok)
         rc = mmc_error_set(err, MMC_ERR_INPUT,
                            "%s: not a Hugging Face CLIP / Chinese-CLIP config (model_type \"clip\" or "
                            "\"chinese_clip\"); tokenizing with a run folder is not supported yet", path);

@@ -22,7 +22,7 @@
 #ifndef MMC_INTERNAL_H
 #define MMC_INTERNAL_H
 
-#include "mmc.h"
+#include "mmc/core.h"
 #include <stdarg.h>
 
 #define MMC_NODE_MAX_IN 4

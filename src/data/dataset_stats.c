@@ -2,6 +2,7 @@
  * how often a caption singles out its image (the ceiling of retrieval), and how the
  * answers of each QA type are spread (what a blind model scores by guessing). */
 #include "internal.h"
+#include "mmc/data.h"
 #include <stdlib.h>
 #include <string.h>
 

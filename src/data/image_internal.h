@@ -4,6 +4,7 @@
 #define MMC_IMAGE_INTERNAL_H
 
 #include "internal.h"
+#include "mmc/data.h"
 
 /* Each decoder fills img with RGB (c = 3) or returns MMC_ERR_INPUT / MMC_ERR_RUNTIME with
  * err naming `name`. On failure img is left empty and nothing leaks. */

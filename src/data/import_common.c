@@ -122,29 +122,6 @@ const char *import_json_str(const cJSON *v) {
     return mmc_utf8_validate(v->valuestring, strlen(v->valuestring), NULL) == MMC_OK ? v->valuestring : NULL;
 }
 
-int import_load_json(const char *path, size_t max_bytes, cJSON **root, mmc_error *err) {
-    *root = NULL;
-    uint8_t *buf = NULL;
-    size_t n = 0;
-    int rc = mmc_read_file(path, max_bytes, &buf, &n, err);
-    if (rc) return rc;
-    size_t bad = 0;
-    if (mmc_utf8_validate((const char *)buf, n, &bad) != MMC_OK)
-        rc = mmc_error_set(err, MMC_ERR_INPUT, "%s: not valid UTF-8 at byte %zu", path, bad);
-    else if (memchr(buf, 0, n))
-        rc = mmc_error_set(err, MMC_ERR_INPUT, "%s: contains a NUL byte at %zu", path,
-                           (size_t)((uint8_t *)memchr(buf, 0, n) - buf));
-    if (!rc) {
-        const char *end = NULL;
-        *root = cJSON_ParseWithLengthOpts((const char *)buf, n, &end, 0);
-        if (!*root)
-            rc = mmc_error_set(err, MMC_ERR_INPUT, "%s: not valid JSON near byte %lld", path,
-                               end ? (long long)(end - (const char *)buf) : -1LL);
-    }
-    mmc_free(buf);
-    return rc;
-}
-
 /* -------------------------------------------------------------- samples */
 
 char *import_strdup(const char *s) {

@@ -72,7 +72,7 @@ static const char *check_text(const cJSON *o, char key[80], const char **field) 
 static int load_text(const char *dir, const char *lang, text_index *ix, mmc_error *err) {
     char path[PATH_MAX];
     snprintf(path, sizeof path, "%s/%s/data.json", dir, lang);
-    int rc = import_load_json(path, MAX_JSON_BYTES, &ix->root, err);
+    int rc = mmc_json_load(path, MAX_JSON_BYTES, 0, &ix->root, err);
     if (rc) return rc;
     if (!cJSON_IsArray(ix->root)) return mmc_error_set(err, MMC_ERR_INPUT, "%s: expected an array of emoji", path);
     int n = cJSON_GetArraySize(ix->root), i = 0;
@@ -289,7 +289,7 @@ static int one_style(emoji_run *r, int k, mmc_error *err) {
     char path[PATH_MAX];
     snprintf(path, sizeof path, "%s/emoji.json", o->style_dirs[k]);
     cJSON *root = NULL;
-    int rc = import_load_json(path, MAX_JSON_BYTES, &root, err);
+    int rc = mmc_json_load(path, MAX_JSON_BYTES, 0, &root, err);
     if (!rc && !cJSON_IsArray(root)) rc = mmc_error_set(err, MMC_ERR_INPUT, "%s: expected an array of emoji", path);
     if (!rc) rc = unique_images(root, o->styles[k], path, err);
     if (!rc) {

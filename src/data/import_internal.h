@@ -2,6 +2,7 @@
 #ifndef MMC_IMPORT_INTERNAL_H
 #define MMC_IMPORT_INTERNAL_H
 #include "mmc/data.h"
+#include "mmc/io.h" /* mmc_json_load */
 #include <cjson/cJSON.h>
 
 /* printf into the log callback (nothing when log is NULL). */
@@ -20,9 +21,6 @@ void import_rm_tree(const char *path);
  * a ".." component, a control character, not UTF-8, or longer than 1024 bytes. */
 const char *import_bad_rel_path(const char *p);
 
-/* Reads a JSON file of at most max_bytes that must be UTF-8 and parse completely;
- * MMC_ERR_INPUT naming the file and byte offset otherwise. *root: cJSON_Delete it. */
-int import_load_json(const char *path, size_t max_bytes, cJSON **root, mmc_error *err);
 /* The string value of a cJSON item if it is a valid-UTF-8 string, else NULL. */
 const char *import_json_str(const cJSON *v);
 

@@ -155,7 +155,7 @@ int mmc_import_karpathy(const char *annotations, const char *images_dir, const c
     karpathy_run r = {.file = annotations, .images_dir = images_dir, .log = log, .user = user};
     cJSON *root = NULL;
     int total = 0;
-    int rc = import_load_json(annotations, MAX_JSON_BYTES, &root, err);
+    int rc = mmc_json_load(annotations, MAX_JSON_BYTES, 0, &root, err);
     if (!rc) rc = read_all(&r, root, &total, err);
     cJSON_Delete(root);
     if (!rc) rc = sort_and_check(&r, err);

@@ -5,6 +5,7 @@
 #define MMC_LOADER_INTERNAL_H
 
 #include "internal.h"
+#include "mmc/data.h"
 #include <pthread.h>
 #include <stdatomic.h>
 

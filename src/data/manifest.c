@@ -12,6 +12,7 @@
  * load, and the message says file:line and what was wrong — a silently skipped sample is a
  * silently different dataset. */
 #include "internal.h"
+#include "mmc/data.h"
 #include <cjson/cJSON.h>
 #include <stdlib.h>
 #include <string.h>

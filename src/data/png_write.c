@@ -6,6 +6,7 @@
  * dominates the time of `mmc data shapes`, and a dataset's commit point is its manifest,
  * which is written last and fsynced. */
 #include "internal.h"
+#include "mmc/data.h"
 #include <errno.h>
 #include <png.h>
 #include <setjmp.h>

@@ -4,6 +4,7 @@
 #define MMC_SHAPES_INTERNAL_H
 
 #include "internal.h"
+#include "mmc/data.h"
 
 /* Where a is relative to b along the axis on which they are further apart. */
 enum { REL_LEFT, REL_RIGHT, REL_ABOVE, REL_BELOW };

@@ -4,6 +4,7 @@
 #define MMC_TOKENIZER_INTERNAL_H
 
 #include "internal.h"
+#include "mmc/data.h"
 #include <stdint.h>
 
 #define TOK_MAX_TOKEN_BYTES 1024       /* a vocabulary entry longer than this is hostile */

@@ -7,6 +7,7 @@
  * every script, not only the ones we test. Lookups are binary searches over sorted
  * tables; there is no global state. */
 #include "internal.h"
+#include "mmc/data.h"
 #include <string.h>
 
 #include "unicode_tables.inc"

@@ -17,6 +17,7 @@
  * AVI) and its duration (Matroska/WebM; the stream's, or the file's when video is the
  * only stream) — and a clear shortfall is an error. */
 #include "internal.h"
+#include "mmc/data.h"
 #include <errno.h>
 #include <math.h>
 #include <pthread.h>

@@ -15,6 +15,7 @@
  * Ranks are counted, not sorted: one pass over a row (text -> image) or a column (image ->
  * text) per query, O(T * I) in all. */
 #include "internal.h"
+#include "mmc/eval.h"
 #include "../ops/blas.h"
 #include <math.h>
 #include <stdlib.h>

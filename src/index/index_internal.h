@@ -10,6 +10,7 @@
 #define MMC_INDEX_INTERNAL_H
 
 #include "internal.h"
+#include "mmc/index.h"
 
 /* The fixed 128-byte header (all little-endian); docs/formats.md has the table. */
 #define IDX_MAGIC "MMCIDX1"  /* 8 bytes with its NUL */

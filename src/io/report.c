@@ -8,6 +8,8 @@
  * Images are decoded before they are embedded, so a broken file is refused here rather
  * than shown as a broken picture. */
 #include "internal.h"
+#include "mmc/io.h"
+#include "mmc/data.h" /* mmc_image: the report embeds images */
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <math.h>

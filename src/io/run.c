@@ -11,6 +11,7 @@
  * Load is validate-then-commit: all three files are read and checked into temporaries, and
  * only then copied into the caller's objects, so a bad file changes nothing. */
 #include "run_internal.h"
+#include "mmc/nn.h" /* mmc_params: a checkpoint is a parameter list */
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <fcntl.h>

@@ -5,6 +5,7 @@
 #define MMC_RUN_INTERNAL_H
 
 #include "internal.h"
+#include "mmc/io.h"
 
 #define RUN_PATH_MAX 4096
 

@@ -10,6 +10,7 @@
  * end - begin; offsets lie inside the data section; entries do not overlap; names are
  * unique and non-empty. */
 #include "internal.h"
+#include "mmc/io.h"
 #include <cjson/cJSON.h>
 #include <stdlib.h>
 #include <string.h>
@@ -251,6 +252,21 @@ static double load_elem(const uint8_t *p, const char *dt) {
     return 0;
 }
 
+void mmc_safetensors_to_f32(const uint8_t *p, const char *dtype, int64_t n, float *out) {
+    if (!strcmp(dtype, "F32")) memcpy(out, p, (size_t)n * 4);
+    else if (!strcmp(dtype, "F16")) /* the common half dtypes without a lookup per element */
+        for (int64_t i = 0; i < n; i++) out[i] = half_to_float((uint16_t)(p[2 * i] | p[2 * i + 1] << 8));
+    else if (!strcmp(dtype, "BF16"))
+        for (int64_t i = 0; i < n; i++) {
+            uint32_t b = (uint32_t)(p[2 * i] | p[2 * i + 1] << 8) << 16;
+            memcpy(&out[i], &b, 4);
+        }
+    else {
+        int es = dtype_size(dtype);
+        for (int64_t i = 0; i < n; i++) out[i] = (float)load_elem(p + i * es, dtype);
+    }
+}
+
 mmc_tensor *mmc_safetensors_get(const mmc_safetensors *st, const char *name, mmc_error *err) {
     const mmc_st_entry *e = mmc_safetensors_find(st, name);
     if (!e) { mmc_error_set(err, MMC_ERR_INPUT, "%s: no tensor named '%s'", st->path, name); return NULL; }
@@ -263,10 +279,7 @@ mmc_tensor *mmc_safetensors_get(const mmc_safetensors *st, const char *name, mmc
     }
     mmc_tensor *t = mmc_tensor_new(ndim, shape);
     if (!t) { mmc_error_set(err, MMC_ERR_RUNTIME, "%s: out of memory loading '%s'", st->path, name); return NULL; }
-    int es = dtype_size(e->dtype);
-    const uint8_t *p = st->data + e->begin;
-    if (!strcmp(e->dtype, "F32")) memcpy(t->data, p, (size_t)t->numel * 4);
-    else for (int64_t i = 0; i < t->numel; i++) t->data[i] = (float)load_elem(p + i * es, e->dtype);
+    mmc_safetensors_to_f32(st->data + e->begin, e->dtype, t->numel, t->data);
     return t;
 }
 

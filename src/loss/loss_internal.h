@@ -5,6 +5,8 @@
 #define MMC_LOSS_INTERNAL_H
 
 #include "internal.h"
+#include "mmc/loss.h"
+#include "mmc/ops.h" /* the losses are built from ops */
 
 /* Norm clamp of the cosine similarity (F.cosine_similarity's default eps). */
 #define MMC_LOSS_COS_EPS 1e-8f

@@ -196,10 +196,9 @@ static int row_lengths(const int32_t *mask, int B, int T, int *len) {
     return Te;
 }
 
-/* The Show-Attend-Tell step: h, c (B, H), regions (B, L, Dm), fa = att_feat(regions)
- * (B, L, A), word (B, Dw) -> new h, c. */
-static int att_step(mmc_ctx *ctx, mmc_captioner *m, mmc_tensor *regions, mmc_tensor *fa, mmc_tensor *word, mmc_tensor *h,
-                    mmc_tensor *c, mmc_tensor **h_out, mmc_tensor **c_out) {
+/* The Show-Attend-Tell step (caption_internal.h). */
+int cap_att_step(mmc_ctx *ctx, mmc_captioner *m, mmc_tensor *regions, mmc_tensor *fa, mmc_tensor *word, mmc_tensor *h,
+                 mmc_tensor *c, mmc_tensor **h_out, mmc_tensor **c_out) {
     int B = word->shape[0], L = m->L, A = m->cfg.att_dim, Dm = m->Dm;
     mmc_tensor *q = mmc_reshape(ctx, mmc_nn_linear_forward(ctx, &m->att_hid, h), 3, (int[]){B, 1, A});
     mmc_tensor *e = mmc_nn_linear_forward(ctx, &m->att_v, mmc_tanh(ctx, mmc_add(ctx, fa, q)));   // (B, L, 1)
@@ -213,7 +212,7 @@ static int att_step(mmc_ctx *ctx, mmc_captioner *m, mmc_tensor *regions, mmc_ten
 }
 
 /* The attention decoder's initial state: tanh(init(mean of the regions)). */
-static void att_init_state(mmc_ctx *ctx, mmc_captioner *m, mmc_tensor *regions, mmc_tensor **h, mmc_tensor **c) {
+void cap_att_init_state(mmc_ctx *ctx, mmc_captioner *m, mmc_tensor *regions, mmc_tensor **h, mmc_tensor **c) {
     mmc_tensor *mean = mmc_mean(ctx, regions, (int[]){1}, 1, 0); // (B, Dm)
     *h = mmc_tanh(ctx, mmc_nn_linear_forward(ctx, &m->init_h, mean));
     *c = mmc_tanh(ctx, mmc_nn_linear_forward(ctx, &m->init_c, mean));
@@ -256,13 +255,13 @@ static mmc_tensor *forward_te(mmc_ctx *ctx, mmc_captioner *m, mmc_tensor *images
     } else if (m->dec_kind == CAP_DEC_ATTENTION) {
         words = drop(ctx, m, words, training);
         mmc_tensor *fa = mmc_nn_linear_forward(ctx, &m->att_feat, reg), *h, *c;
-        att_init_state(ctx, m, reg, &h, &c);
+        cap_att_init_state(ctx, m, reg, &h, &c);
         mmc_tensor **outs = mmc_arena_alloc(ctx->arena, sizeof(mmc_tensor *) * (size_t)Tin);
         if (!outs) return mmc_op_fail(ctx, MMC_ERR_RUNTIME, "captioner: out of memory");
         int Dw = m->cfg.word_dim, H = m->cfg.hidden;
         for (int t = 0; t < Tin; t++) {
             mmc_tensor *w = mmc_reshape(ctx, mmc_slice(ctx, words, 1, t, t + 1), 2, (int[]){B, Dw});
-            if (!w || att_step(ctx, m, reg, fa, w, h, c, &h, &c)) return NULL;
+            if (!w || cap_att_step(ctx, m, reg, fa, w, h, c, &h, &c)) return NULL;
             outs[t] = mmc_reshape(ctx, h, 3, (int[]){B, 1, H});
         }
         hs = mmc_concat(ctx, outs, Tin, 1);
@@ -335,16 +334,12 @@ int mmc_captioner_save(const mmc_captioner *m, const char *run_dir, const char *
     return rc;
 }
 
-static int parse_config(void *c, const char *text, size_t n, const char *name, mmc_error *err) {
-    return mmc_caption_config_parse(c, text, n, name, err);
-}
-
 mmc_captioner *mmc_captioner_load(const char *run_dir, const char *weights, mmc_error *err) {
     char path[4096];
     mmc_caption_config cfg = mmc_caption_config_default();
     cfg.max_len = 0;
     mmc_tokenizer *tok;
-    if (task_read_config(run_dir, "caption", parse_config, &cfg, &tok, NULL, path, err)) return NULL;
+    if (task_read_config(run_dir, &CAP_CONFIG, &cfg, &tok, NULL, path, err)) return NULL;
     mmc_captioner *m = create(&cfg, tok, 0, path, err);
     if (m && task_load_weights(&m->P, run_dir, weights, err)) {
         mmc_captioner_free(m);

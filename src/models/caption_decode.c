@@ -13,8 +13,8 @@
  * (test caption_step_matches_forward checks the two agree). */
 #include "caption_internal.h"
 #include "internal.h"
+#include "task_util.h"
 #include <math.h>
-#include <stdio.h>
 #include <string.h>
 
 struct mmc_caption_state {
@@ -114,10 +114,7 @@ mmc_caption_state *mmc_caption_begin(mmc_captioner *m, const float *chw, int n, 
         }
     } else if (m->dec_kind == CAP_DEC_ATTENTION) {
         mmc_tensor *h, *cc, *fa = mmc_nn_linear_forward(ctx, &m->att_feat, reg);
-        /* the same initial state as training */
-        mmc_tensor *mean = mmc_mean(ctx, reg, (int[]){1}, 1, 0);
-        h = mmc_tanh(ctx, mmc_nn_linear_forward(ctx, &m->init_h, mean));
-        cc = mmc_tanh(ctx, mmc_nn_linear_forward(ctx, &m->init_c, mean));
+        cap_att_init_state(ctx, m, reg, &h, &cc);
         if (!fa || !h || !cc) goto fail;
         put_rows(s, reg, s->off_reg, (size_t)L * m->Dm);
         put_rows(s, fa, s->off_fa, (size_t)L * c->att_dim);
@@ -132,10 +129,8 @@ mmc_caption_state *mmc_caption_begin(mmc_captioner *m, const float *chw, int n, 
                 if (lstm) {
                     if (mmc_nn_lstm_step(ctx, &m->rnn.w[l][0], in, NULL, NULL, &h, &cc)) goto fail;
                 } else if (!(h = mmc_nn_gru_step(ctx, &m->rnn.w[l][0], in, NULL))) goto fail;
-                for (int r = 0; r < n; r++) {
-                    memcpy(row(s, r, s->off_h + (size_t)l * H), h->data + (size_t)r * H, sizeof(float) * H);
-                    if (lstm) memcpy(row(s, r, s->off_c + (size_t)l * H), cc->data + (size_t)r * H, sizeof(float) * H);
-                }
+                put_rows(s, h, s->off_h + (size_t)l * H, (size_t)H);
+                if (lstm) put_rows(s, cc, s->off_c + (size_t)l * H, (size_t)H);
                 in = h;
             }
         } else {
@@ -242,17 +237,8 @@ int mmc_caption_step(mmc_caption_state *s, const int *parents, const int32_t *to
         mmc_tensor *fa = get_rows(s, s->off_fa, 3, (int[]){R, m->L, c->att_dim});
         mmc_tensor *h = get_rows(s, s->off_h, 2, (int[]){R, H}), *cc = get_rows(s, s->off_c, 2, (int[]){R, H});
         mmc_tensor *hn = NULL, *cn = NULL;
-        if (!words || !reg || !fa || !h || !cc) return ctx_status(s, err, "step");
-        /* the same as caption.c's att_step */
-        int L = m->L, A = c->att_dim;
-        mmc_tensor *q = mmc_reshape(ctx, mmc_nn_linear_forward(ctx, &m->att_hid, h), 3, (int[]){R, 1, A});
-        mmc_tensor *e = mmc_nn_linear_forward(ctx, &m->att_v, mmc_tanh(ctx, mmc_add(ctx, fa, q)));
-        mmc_tensor *alpha = mmc_softmax(ctx, mmc_reshape(ctx, e, 3, (int[]){R, 1, L}));
-        mmc_tensor *cv = mmc_reshape(ctx, mmc_bmm(ctx, alpha, reg, 0, 0), 2, (int[]){R, m->Dm});
-        cv = mmc_mul(ctx, cv, mmc_sigmoid(ctx, mmc_nn_linear_forward(ctx, &m->att_gate, h)));
-        mmc_tensor *in[2] = {words, cv};
-        mmc_tensor *x = mmc_concat(ctx, in, 2, 1);
-        if (!x || mmc_nn_lstm_step(ctx, &m->rnn.w[0][0], x, h, cc, &hn, &cn)) return ctx_status(s, err, "step");
+        if (!words || !reg || !fa || !h || !cc || cap_att_step(ctx, m, reg, fa, words, h, cc, &hn, &cn))
+            return ctx_status(s, err, "step");
         put_rows(s, hn, s->off_h, (size_t)H);
         put_rows(s, cn, s->off_c, (size_t)H);
         logits = mmc_nn_linear_forward(ctx, &m->out, hn);
@@ -268,10 +254,8 @@ int mmc_caption_step(mmc_caption_state *s, const int *parents, const int32_t *to
             } else if (!(hn = mmc_nn_gru_step(ctx, &m->rnn.w[l][0], in, h))) {
                 return ctx_status(s, err, "step");
             }
-            for (int r = 0; r < R; r++) {
-                memcpy(row(s, r, s->off_h + (size_t)l * H), hn->data + (size_t)r * H, sizeof(float) * H);
-                if (lstm) memcpy(row(s, r, s->off_c + (size_t)l * H), cn->data + (size_t)r * H, sizeof(float) * H);
-            }
+            put_rows(s, hn, s->off_h + (size_t)l * H, (size_t)H);
+            if (lstm) put_rows(s, cn, s->off_c + (size_t)l * H, (size_t)H);
             in = hn;
         }
         logits = in ? mmc_nn_linear_forward(ctx, &m->out, in) : NULL;
@@ -419,36 +403,18 @@ int mmc_captioner_evaluate(mmc_captioner *m, const char *data_dir, const char *s
     mmc_decode_opts d;
     int rc = decode_opts(m, o, &d, err);
     if (rc) return rc;
-    mmc_manifest *man = mmc_manifest_load(data_dir, split, err);
-    if (!man) return err ? err->code : MMC_ERR_INPUT;
-    int zh = !strcmp(m->cfg.lang, "zh"), n = man->count;
-    if (max_images > 0 && max_images < n) n = max_images;
     /* references: every caption of the language as token ids (no specials) */
-    mmc_token_seq *refs = NULL;
-    int *ref_first = mmc_calloc((size_t)n + 1, sizeof(int)), n_refs = 0;
-    for (int i = 0; i < n && ref_first; i++) {
-        const mmc_sample *sm = &man->samples[i];
-        int k = zh ? sm->n_captions_zh : sm->n_captions;
-        if (k == 0) {
-            rc = mmc_error_set(err, MMC_ERR_INPUT, "%s: sample '%s' has no %s to score a caption against", man->path, sm->id,
-                               zh ? "captions_zh" : "captions");
-            break;
-        }
-        ref_first[i] = n_refs;
-        n_refs += k;
-    }
-    if (!rc && !ref_first) rc = mmc_error_set(err, MMC_ERR_RUNTIME, "evaluate: out of memory");
-    if (!rc && !(refs = mmc_calloc((size_t)n_refs + 1, sizeof *refs))) rc = mmc_error_set(err, MMC_ERR_RUNTIME, "evaluate: out of memory");
-    for (int i = 0, j = 0; i < n && !rc; i++) {
-        const mmc_sample *sm = &man->samples[i];
-        int k = zh ? sm->n_captions_zh : sm->n_captions;
-        for (int c = 0; c < k && !rc; c++, j++) {
-            int32_t *ids = NULL;
-            int len = 0;
-            rc = mmc_tokenizer_encode(m->tok, zh ? sm->captions_zh[c] : sm->captions[c], (size_t)-1, 0, 0, &ids, &len, err);
-            refs[j].ids = ids;
-            refs[j].n = len;
-        }
+    task_split sp;
+    if ((rc = task_split_load(&sp, data_dir, split, m->cfg.lang, 0, max_images, err))) return rc;
+    int n = sp.n;
+    mmc_token_seq *refs = mmc_calloc((size_t)sp.n_caps + 1, sizeof *refs);
+    if (!refs) rc = mmc_error_set(err, MMC_ERR_RUNTIME, "evaluate: out of memory");
+    for (int j = 0; j < sp.n_caps && !rc; j++) {
+        int32_t *ids = NULL;
+        int len = 0;
+        rc = mmc_tokenizer_encode(m->tok, sp.caps[j], (size_t)-1, 0, 0, &ids, &len, err);
+        refs[j].ids = ids;
+        refs[j].n = len;
     }
     /* hypotheses */
     int ML = d.max_len, S = m->cfg.image_size;
@@ -461,7 +427,7 @@ int mmc_captioner_evaluate(mmc_captioner *m, const char *data_dir, const char *s
         lo.workers = 1;
         lo.epochs = 1;
         for (int k = 0; k < 3; k++) lo.mean[k] = lo.std[k] = 0.5f;
-        mmc_manifest view = *man;
+        mmc_manifest view = *sp.man;
         view.count = n;
         ld = mmc_loader_new(&view, &lo, err);
         if (!ld) rc = err ? err->code : MMC_ERR_INPUT;
@@ -491,11 +457,10 @@ int mmc_captioner_evaluate(mmc_captioner *m, const char *data_dir, const char *s
     if (!rc) {
         int first = 0;
         for (int i = 0; i < n; i++) {
-            const mmc_sample *sm = &man->samples[i];
             items[i].hyp.ids = hyp + (size_t)i * ML;
             items[i].hyp.n = hlen[i];
-            items[i].refs = refs + ref_first[i];
-            items[i].n_refs = zh ? sm->n_captions_zh : sm->n_captions;
+            items[i].refs = refs + sp.cap_first[i];
+            items[i].n_refs = sp.cap_count[i];
             const mmc_token_seq *r0 = items[i].refs;
             first += r0->n == hlen[i] && !memcmp(r0->ids, items[i].hyp.ids, sizeof(int32_t) * (size_t)hlen[i]);
         }
@@ -512,9 +477,8 @@ int mmc_captioner_evaluate(mmc_captioner *m, const char *data_dir, const char *s
     mmc_free(items);
     mmc_free(hyp);
     mmc_free(hlen);
-    for (int j = 0; refs && j < n_refs; j++) mmc_free((void *)refs[j].ids);
+    for (int j = 0; refs && j < sp.n_caps; j++) mmc_free((void *)refs[j].ids);
     mmc_free(refs);
-    mmc_free(ref_first);
-    mmc_manifest_free(man);
+    task_split_free(&sp);
     return rc;
 }

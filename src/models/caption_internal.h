@@ -42,6 +42,7 @@ struct mmc_captioner {
 };
 
 /* caption_config.c */
+extern const cfg_kind CAP_CONFIG; /* how config.json is read and written (config_keys.h) */
 void cap_encoder_cfg(const mmc_caption_config *c, enc_image_cfg *ic);
 int cap_decoder_kind(const char *s);
 
@@ -50,6 +51,13 @@ int cap_decoder_kind(const char *s);
  * unless lstm/gru). */
 int cap_encode(mmc_ctx *ctx, mmc_captioner *m, mmc_tensor *images, int training, mmc_tensor **regions,
                mmc_tensor **glob);
+
+/* The attention decoder (Show-Attend-Tell): its initial state h, c (B, H) from the mean of
+ * the regions (B, L, Dm), and one step: fa = att_feat(regions) (B, L, A), word (B, Dw) ->
+ * the new h, c. Training and incremental decoding run the same ones. */
+void cap_att_init_state(mmc_ctx *ctx, mmc_captioner *m, mmc_tensor *regions, mmc_tensor **h, mmc_tensor **c);
+int cap_att_step(mmc_ctx *ctx, mmc_captioner *m, mmc_tensor *regions, mmc_tensor *fa, mmc_tensor *word, mmc_tensor *h,
+                 mmc_tensor *c, mmc_tensor **h_out, mmc_tensor **c_out);
 
 /* config.json text: the config, "task", the vocabulary and (when not NULL) a "training"
  * object (JSON text) of the trainer's notes; mmc_malloc'd. */

@@ -27,7 +27,6 @@
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -38,7 +37,8 @@ typedef struct ctask {
     mmc_captioner *m;
     task_split data;         /* the training captions (no pixels: the loader reads the images) */
     mmc_loader *ld;
-    int B, n_train, has_val, val_max;
+    const char *val_split;   /* NULL: none */
+    int B, n_train, val_max;
     int64_t spe;
 } ctask;
 
@@ -123,8 +123,7 @@ static int setup(void *self, mmc_train_loop *L, mmc_train_spec *spec, mmc_error 
     lo.max_len = t->cfg.max_len;
     if (!(t->ld = mmc_loader_new(t->data.man, &lo, err))) return err->code;
     t->spe = mmc_loader_batches_per_epoch(t->ld);
-    const char *vs = o->val_split ? o->val_split : "val";
-    t->has_val = vs[0] && train_split_exists(o->data_dir, vs);
+    t->val_split = train_val_split(o);
     t->val_max = o->val_max_images > 0 ? o->val_max_images : t->cfg.val_max_images;
     spec->params = mmc_captioner_params(t->m);
     spec->rng = mmc_captioner_dropout_rng(t->m);
@@ -155,14 +154,14 @@ static int start(void *self, const mmc_train_loop *L, mmc_error *err) {
 
 static int validate(void *self, mmc_train_loop *L, mmc_train_val *v, mmc_error *err) {
     ctask *t = self;
-    if (!t->has_val) return MMC_OK;
+    if (!t->val_split) return MMC_OK;
     const mmc_retrieval_train_opts *o = L->o;
     mmc_caption_opts co = mmc_caption_opts_default(t->m);
     co.beam = 1;
     co.no_repeat_ngram = 0;
     mmc_caption_metrics mt;
     double t0 = mmc_now();
-    int rc = mmc_captioner_evaluate(t->m, o->data_dir, o->val_split ? o->val_split : "val", &co, t->val_max, &mt, err);
+    int rc = mmc_captioner_evaluate(t->m, o->data_dir, t->val_split, &co, t->val_max, &mt, err);
     if (rc) return rc;
     v->have = 1;
     v->score = mt.bleu[3];
@@ -199,7 +198,7 @@ static void describe(void *self, const mmc_train_loop *L, char *buf, size_t n) {
 }
 
 static const char *end_note(void *self, const mmc_train_loop *L) {
-    return ((ctask *)self)->has_val && !isnan(L->ts.best_metric) ? NULL : "no validation split";
+    return ((ctask *)self)->val_split && !isnan(L->ts.best_metric) ? NULL : "no validation split";
 }
 
 static const mmc_task CAPTION_TASK = {

@@ -101,6 +101,11 @@ static mmc_tensor *resident(mmc_clip *m, const char *name, int ndim, const int *
     return t;
 }
 
+/* P's tensors from index `from` on: a module registered under its checkpoint name. */
+static int bind_module(mmc_clip *m, int from, const char *name, mmc_error *err) {
+    return clip_binds_add_params(&m->resident, &m->P, from, name, name, NULL, err);
+}
+
 static int build(mmc_clip *m, mmc_error *err) {
     const clip_text_cfg *tc = &m->cfg.text;
     const clip_vision_cfg *vc = &m->cfg.vision;
@@ -114,8 +119,7 @@ static int build(mmc_clip *m, mmc_error *err) {
             return mmc_nn_status(err);
         from = m->P.n;
         if ((rc = mmc_nn_layernorm_init(&m->emb_ln, &m->P, "text_model.embeddings.LayerNorm", Dt, tc->eps, err)) ||
-            (rc = clip_binds_add_params(&m->resident, &m->P, from, "text_model.embeddings.LayerNorm",
-                                        "text_model.embeddings.LayerNorm", NULL, err)))
+            (rc = bind_module(m, from, "text_model.embeddings.LayerNorm", err)))
             return rc;
     } else {
         snprintf(m->tok_emb_name, sizeof m->tok_emb_name, "text_model.embeddings.token_embedding.weight");
@@ -130,12 +134,11 @@ static int build(mmc_clip *m, mmc_error *err) {
     from = m->P.n;
     if (!m->cfg.chinese &&
         ((rc = mmc_nn_layernorm_init(&m->final_ln, &m->P, "text_model.final_layer_norm", Dt, tc->eps, err)) ||
-         (rc = clip_binds_add_params(&m->resident, &m->P, from, "text_model.final_layer_norm",
-                                     "text_model.final_layer_norm", NULL, err))))
+         (rc = bind_module(m, from, "text_model.final_layer_norm", err))))
         return rc;
     from = m->P.n;
     if ((rc = mmc_nn_linear_init(&m->text_proj, &m->P, "text_projection", Dt, Pd, 0, NULL, err)) ||
-        (rc = clip_binds_add_params(&m->resident, &m->P, from, "text_projection", "text_projection", NULL, err)))
+        (rc = bind_module(m, from, "text_projection", err)))
         return rc;
 
     /* vision */
@@ -143,27 +146,24 @@ static int build(mmc_clip *m, mmc_error *err) {
     from = m->P.n;
     if ((rc = mmc_nn_conv2d_init(&m->patch, &m->P, "vision_model.embeddings.patch_embedding", vc->channels, Dv,
                                  vc->patch, vc->patch, 0, 0, NULL, err)) ||
-        (rc = clip_binds_add_params(&m->resident, &m->P, from, "vision_model.embeddings.patch_embedding",
-                                    "vision_model.embeddings.patch_embedding", NULL, err)))
+        (rc = bind_module(m, from, "vision_model.embeddings.patch_embedding", err)))
         return rc;
     if (!(m->class_emb = resident(m, "vision_model.embeddings.class_embedding", 1, (int[]){Dv}, err)) ||
         !(m->vpos_emb = resident(m, "vision_model.embeddings.position_embedding.weight", 2, (int[]){np, Dv}, err)))
         return mmc_nn_status(err);
     from = m->P.n;
     if ((rc = mmc_nn_layernorm_init(&m->pre_ln, &m->P, "vision_model.pre_layrnorm", Dv, vc->eps, err)) ||
-        (rc = clip_binds_add_params(&m->resident, &m->P, from, "vision_model.pre_layrnorm", "vision_model.pre_layrnorm",
-                                    NULL, err)))
+        (rc = bind_module(m, from, "vision_model.pre_layrnorm", err)))
         return rc;
     c = block_cfg(Dv, vc->heads, vc->inter, vc->act, vc->eps, 1);
     if ((rc = build_layers(m, &m->vision, 0, &c, vc->layers, err))) return rc;
     from = m->P.n;
     if ((rc = mmc_nn_layernorm_init(&m->post_ln, &m->P, "vision_model.post_layernorm", Dv, vc->eps, err)) ||
-        (rc = clip_binds_add_params(&m->resident, &m->P, from, "vision_model.post_layernorm",
-                                    "vision_model.post_layernorm", NULL, err)))
+        (rc = bind_module(m, from, "vision_model.post_layernorm", err)))
         return rc;
     from = m->P.n;
     if ((rc = mmc_nn_linear_init(&m->vis_proj, &m->P, "visual_projection", Dv, Pd, 0, NULL, err)) ||
-        (rc = clip_binds_add_params(&m->resident, &m->P, from, "visual_projection", "visual_projection", NULL, err)))
+        (rc = bind_module(m, from, "visual_projection", err)))
         return rc;
     if (!(m->logit_scale = resident(m, "logit_scale", 0, NULL, err))) return mmc_nn_status(err);
     return MMC_OK;
@@ -180,18 +180,23 @@ static int checkpoint_is_half(const clip_store *s) {
     return 0;
 }
 
-static int check_binds(const clip_store *s, const clip_binds *bs, mmc_error *err) {
+/* Checks (read 0) or reads (read 1) every binding of bs. */
+static int store_binds(const clip_store *s, const clip_binds *bs, int read, mmc_error *err) {
     for (int i = 0; i < bs->n; i++) {
-        int rc = clip_store_check(s, &bs->b[i], NULL, err);
+        int rc = read ? clip_store_read(s, &bs->b[i], err) : clip_store_check(s, &bs->b[i], NULL, err);
         if (rc) return rc;
     }
     return MMC_OK;
 }
 
-static int read_binds(const clip_store *s, const clip_binds *bs, mmc_error *err) {
-    for (int i = 0; i < bs->n; i++) {
-        int rc = clip_store_read(s, &bs->b[i], err);
-        if (rc) return rc;
+/* The same for every layer of both towers. */
+static int store_layers(mmc_clip *m, int read, mmc_error *err) {
+    for (int t = 0; t < 2; t++) {
+        const clip_layers *L = t ? &m->vision : &m->text;
+        for (int i = 0; i < L->n; i++) {
+            int rc = store_binds(&m->store, &L->binds[i], read, err);
+            if (rc) return rc;
+        }
     }
     return MMC_OK;
 }
@@ -264,7 +269,7 @@ oom:
 
 int clip_layer_fetch(mmc_clip *m, clip_layers *L, int i, mmc_error *err) {
     if (!m->compact) return MMC_OK;
-    return read_binds(&m->store, &L->binds[i], err);
+    return store_binds(&m->store, &L->binds[i], 1, err);
 }
 
 static int file_exists(const char *dir, const char *name) {
@@ -296,26 +301,17 @@ mmc_clip *mmc_clip_load_ex(const char *dir, const mmc_clip_opts *opts, mmc_error
     if ((rc = clip_config_read(dir, &m->cfg, err)) || (rc = clip_store_open(&m->store, dir, err))) goto fail;
     m->compact = (!opts || opts->storage == MMC_CLIP_STORAGE_AUTO) && checkpoint_is_half(&m->store);
     if ((rc = build(m, err))) goto fail;
-    if ((rc = check_binds(&m->store, &m->resident, err))) goto fail;
-    for (int t = 0; t < 2; t++) {
-        clip_layers *L = t ? &m->vision : &m->text;
-        for (int i = 0; i < L->n; i++)
-            if ((rc = check_binds(&m->store, &L->binds[i], err))) goto fail;
-    }
+    if ((rc = store_binds(&m->store, &m->resident, 0, err)) || (rc = store_layers(m, 0, err))) goto fail;
     if (m->compact) { /* the token table is read row by row later: check it now */
         mmc_tensor probe = {0};
         probe.ndim = 2, probe.shape[0] = m->cfg.text.vocab, probe.shape[1] = m->cfg.text.hidden;
         clip_bind b = {&probe, m->tok_emb_name};
         if ((rc = clip_store_check(&m->store, &b, NULL, err))) goto fail;
     }
-    if ((rc = read_binds(&m->store, &m->resident, err))) goto fail;
+    if ((rc = store_binds(&m->store, &m->resident, 1, err))) goto fail;
     if (m->compact && (rc = pack_compact(m, err))) goto fail;
     if (!m->compact) {
-        for (int t = 0; t < 2; t++) {
-            clip_layers *L = t ? &m->vision : &m->text;
-            for (int i = 0; i < L->n; i++)
-                if ((rc = read_binds(&m->store, &L->binds[i], err))) goto fail;
-        }
+        if ((rc = store_layers(m, 1, err))) goto fail;
         clip_store_close(&m->store); /* everything is in f32 now */
     }
     /* tokenizer and image preprocessing, when the folder has them */

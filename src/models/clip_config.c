@@ -122,24 +122,13 @@ static int read_vision(const jctx *j, const cJSON *o, clip_vision_cfg *v) {
 /* Reads DIR/NAME (refusing huge files) and parses it as a JSON object. NULL + err. */
 static cJSON *read_json(const char *dir, const char *name, char *path, size_t pathn, mmc_error *err) {
     snprintf(path, pathn, "%s/%s", dir, name);
-    uint8_t *buf = NULL;
-    size_t n = 0;
     struct stat sb;
     if (stat(path, &sb) != 0) {
         mmc_error_set(err, MMC_ERR_INPUT, "%s: missing (not a Hugging Face model folder?)", path);
         return NULL;
     }
-    if (mmc_read_file(path, CFG_MAX_BYTES, &buf, &n, err)) {
-        if (err) err->code = MMC_ERR_INPUT;
-        return NULL;
-    }
-    cJSON *root = cJSON_ParseWithLength((const char *)buf, n);
-    mmc_free(buf);
-    if (!cJSON_IsObject(root)) {
-        cJSON_Delete(root);
-        mmc_error_set(err, MMC_ERR_INPUT, "%s: not a JSON object", path);
-        return NULL;
-    }
+    cJSON *root;
+    if (mmc_json_load(path, CFG_MAX_BYTES, 1, &root, err) && err) err->code = MMC_ERR_INPUT;
     return root;
 }
 
@@ -261,12 +250,9 @@ done:
 int clip_tokenizer_max_length(const char *dir) {
     char path[4096];
     snprintf(path, sizeof path, "%s/tokenizer_config.json", dir);
-    uint8_t *buf = NULL;
-    size_t n = 0;
+    cJSON *root;
     mmc_error e = {0};
-    if (mmc_read_file(path, CFG_MAX_BYTES, &buf, &n, &e)) return 0;
-    cJSON *root = cJSON_ParseWithLength((const char *)buf, n);
-    mmc_free(buf);
+    if (mmc_json_load(path, CFG_MAX_BYTES, 0, &root, &e)) return 0;
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(root, "model_max_length");
     int r = cJSON_IsNumber(v) && v->valuedouble >= 1 && v->valuedouble < 1e6 ? (int)v->valuedouble : 0;
     cJSON_Delete(root);

@@ -5,6 +5,7 @@
 #define MMC_CLIP_INTERNAL_H
 
 #include "internal.h"
+#include "mmc.h"
 
 /* ------------------------------------------------------------------ config */
 

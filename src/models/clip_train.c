@@ -24,12 +24,9 @@
 #include "task_util.h"
 #include "train_loop.h"
 #include <cjson/cJSON.h>
-#include <errno.h>
 #include <inttypes.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -242,16 +239,13 @@ static int write_settings(const ctrainer *t, mmc_error *err) {
 static int read_settings(ctrainer *t, mmc_error *err) {
     char path[4200];
     snprintf(path, sizeof path, "%s/finetune.json", t->o->run_dir);
-    uint8_t *buf = NULL;
-    size_t n = 0;
-    int rc = mmc_read_file(path, 1u << 20, &buf, &n, err);
+    cJSON *r;
+    int rc = mmc_json_load(path, 1u << 20, 1, &r, err);
     if (rc) return rc;
-    cJSON *r = cJSON_ParseWithLength((const char *)buf, n);
-    mmc_free(buf);
     const cJSON *in = cJSON_GetObjectItemCaseSensitive(r, "init"), *lang = cJSON_GetObjectItemCaseSensitive(r, "lang");
     static const char *const keys[] = {"batch_size", "lr", "weight_decay", "min_lr_ratio", "grad_clip", "warmup_steps", "epochs"};
     double v[7];
-    int ok = cJSON_IsObject(r) && cJSON_IsString(in) && strlen(in->valuestring) < sizeof t->init && cJSON_IsString(lang) &&
+    int ok = cJSON_IsString(in) && strlen(in->valuestring) < sizeof t->init && cJSON_IsString(lang) &&
              (!strcmp(lang->valuestring, "en") || !strcmp(lang->valuestring, "zh"));
     for (int i = 0; ok && i < 7; i++) {
         const cJSON *x = cJSON_GetObjectItemCaseSensitive(r, keys[i]);
@@ -298,8 +292,8 @@ static int setup(void *self, mmc_train_loop *L, mmc_train_spec *spec, mmc_error 
     if ((rc = split_load(&t->train, o->data_dir, "train", t->zh, 0, err))) return rc;
     t->B = c->batch_size < t->train.n ? c->batch_size : t->train.n;
     if (t->B < 2) return mmc_error_set(err, MMC_ERR_INPUT, "%s: need at least 2 training samples", o->data_dir);
-    const char *vs = o->val_split ? o->val_split : "val";
-    if (vs[0] && train_split_exists(o->data_dir, vs)) { /* validation is optional, but a broken val split is an error */
+    const char *vs = train_val_split(o);
+    if (vs) { /* validation is optional, but a broken val split is an error */
         if ((rc = split_load(&t->val, o->data_dir, vs, t->zh, o->val_max_images, err))) return rc;
         t->has_val = t->val.n > 0;
     }
@@ -327,6 +321,7 @@ static int setup(void *self, mmc_train_loop *L, mmc_train_spec *spec, mmc_error 
     TRAIN_SPEC_SCHEDULE(spec, *c);
     spec->warmup_steps = t->warmup;
     spec->rate_key = "pairs_per_s";
+    spec->logit_scale = t->m->logit_scale;
     return MMC_OK;
 }
 
@@ -358,13 +353,6 @@ static mmc_tensor *loss(void *self, mmc_ctx *ctx, const mmc_train_loop *L, int *
     return NULL;
 }
 
-static void after_step(void *self) {
-    float *ls = ((ctrainer *)self)->m->logit_scale->data; /* CLIP clamps the scale at 100 */
-    if (ls[0] > logf(100.0f)) ls[0] = logf(100.0f);
-}
-
-static double temperature(void *self) { return exp(-(double)((ctrainer *)self)->m->logit_scale->data[0]); }
-
 static int validate(void *self, mmc_train_loop *L, mmc_train_val *v, mmc_error *err) {
     (void)L;
     ctrainer *t = self;
@@ -375,18 +363,8 @@ static int validate(void *self, mmc_train_loop *L, mmc_train_val *v, mmc_error *
     return rc;
 }
 
-static int save_best(void *self, const char *path, mmc_error *err) {
-    return clip_write_weights(((ctrainer *)self)->m, path, "{\"format\":\"pt\"}", err);
-}
-
 static int write_model(void *self, const char *path, const char *meta, mmc_error *err) {
     return clip_write_weights(((ctrainer *)self)->m, path, meta, err);
-}
-
-/* config.json is the hub's, copied when the run started. */
-static char *config_json(void *self, const mmc_train_loop *L, mmc_error *err) {
-    (void)self, (void)L, (void)err;
-    return NULL;
 }
 
 static void describe(void *self, const mmc_train_loop *L, char *buf, size_t n) {
@@ -410,13 +388,10 @@ static const mmc_task CLIP_TASK = {
     .best_metric = "val_rsum_t2i",
     .setup = setup,
     .loss = loss,
-    .after_step = after_step,
     .validate = validate,
-    .save_best = save_best,
     .write_model = write_model,
-    .config_json = config_json,
+    /* no config_json: config.json is the hub's, copied when the run started */
     .describe = describe,
-    .temperature = temperature,
     .end_note = end_note,
     .release = release,
 };

@@ -64,14 +64,11 @@ static int shard_inside(const char *dir, const char *name, const char *index_pat
 }
 
 static int open_index(clip_store *s, const char *dir, const char *ipath, mmc_error *err) {
-    uint8_t *buf = NULL;
-    size_t n = 0;
-    if (mmc_read_file(ipath, INDEX_MAX_BYTES, &buf, &n, err)) {
+    cJSON *root;
+    if (mmc_json_load(ipath, INDEX_MAX_BYTES, 0, &root, err)) {
         if (err) err->code = MMC_ERR_INPUT;
         return MMC_ERR_INPUT;
     }
-    cJSON *root = cJSON_ParseWithLength((const char *)buf, n);
-    mmc_free(buf);
     int rc = MMC_OK;
     const cJSON *wm = cJSON_GetObjectItemCaseSensitive(root, "weight_map");
     const char **names = NULL; /* distinct shard names, borrowed from root */
@@ -240,40 +237,11 @@ int clip_store_check(const clip_store *s, const clip_bind *b, int *half, mmc_err
     return MMC_OK;
 }
 
-/* IEEE half -> float, exact (every half is a float). */
-static float f16_to_f32(uint16_t h) {
-    uint32_t sign = (uint32_t)(h >> 15) << 31, ex = (h >> 10) & 0x1F, man = h & 0x3FF, bits;
-    if (ex == 0) {
-        if (man == 0) bits = sign;
-        else { /* subnormal: shift the mantissa up until its leading 1 is the implicit bit */
-            int e = 0;
-            while (!(man & 0x400)) man <<= 1, e++;
-            bits = sign | ((uint32_t)(127 - 15 + 1 - e) << 23) | ((man & 0x3FF) << 13);
-        }
-    } else if (ex == 31) bits = sign | 0x7F800000u | (man << 13);
-    else bits = sign | ((ex + 127 - 15) << 23) | (man << 13);
-    float f;
-    memcpy(&f, &bits, 4);
-    return f;
-}
-
-/* n elements of dtype dt at p -> out (f32). */
-static void decode(const uint8_t *p, const char *dt, int64_t n, float *out) {
-    if (!strcmp(dt, "F32")) memcpy(out, p, (size_t)n * 4);
-    else if (!strcmp(dt, "F16"))
-        for (int64_t i = 0; i < n; i++) out[i] = f16_to_f32((uint16_t)(p[2 * i] | p[2 * i + 1] << 8));
-    else /* BF16: the top half of a float */
-        for (int64_t i = 0; i < n; i++) {
-            uint32_t b = (uint32_t)(p[2 * i] | p[2 * i + 1] << 8) << 16;
-            memcpy(&out[i], &b, 4);
-        }
-}
-
 int clip_store_read(const clip_store *s, const clip_bind *b, mmc_error *err) {
     const mmc_safetensors *f = NULL;
     const mmc_st_entry *e = clip_store_find(s, b->name, &f);
     if (!e) return mmc_error_set(err, MMC_ERR_INPUT, "checkpoint: missing tensor '%s'", b->name);
-    decode(f->data + e->begin, e->dtype, b->t->numel, b->t->data);
+    mmc_safetensors_to_f32(f->data + e->begin, e->dtype, b->t->numel, b->t->data);
     return MMC_OK;
 }
 
@@ -287,7 +255,7 @@ int clip_store_rows(const clip_store *s, const char *name, const int *ids, int n
         if (ids[i] < 0 || ids[i] >= e->shape[0])
             return mmc_error_set(err, MMC_ERR_INPUT, "%s: id %d at position %d is outside 0..%lld", name, ids[i], i,
                                  (long long)e->shape[0] - 1);
-        decode(f->data + e->begin + (size_t)ids[i] * D * es, e->dtype, D, out + (size_t)i * D);
+        mmc_safetensors_to_f32(f->data + e->begin + (size_t)ids[i] * D * es, e->dtype, D, out + (size_t)i * D);
     }
     return MMC_OK;
 }

@@ -6,6 +6,7 @@
 #define MMC_CONFIG_KEYS_H
 
 #include "internal.h"
+#include "mmc.h"
 #include <cjson/cJSON.h>
 #include <stddef.h>
 
@@ -20,6 +21,9 @@ typedef struct cfg_key {
     int type;
     size_t off;
     double lo, hi;
+    double def;          /* CFG_INT, CFG_FLOAT: the default (cfg_keys_default) */
+    const char *choices; /* CFG_STR: "a|b|c", the values it may take, the first the default;
+                          * NULL: any string, default "" */
 } cfg_key;
 #define CFG_INTS_MAX 8
 
@@ -40,45 +44,42 @@ typedef struct cfg_table {
     const char *const *without;
 } cfg_table;
 
+/* A task's own keys at their defaults (def, the first of choices) in the struct at base;
+ * CFG_INTS and strings without choices are left as they are. */
+void cfg_keys_default(const cfg_key *k, int n, void *base);
+/* 1 + the index of s among "a|b|c", or 0 when it is not one of them. */
+int cfg_choice(const char *choices, const char *s);
+/* Every string key with choices holds one of them; else MMC_ERR_INPUT
+ * "NAME: KEY 'v' is not one of a, b, c". */
+int cfg_keys_check_choices(const cfg_key *k, int n, const void *base, const char *name, mmc_error *err);
+
 /* Appends a part (ignored past CFG_MAX_PARTS or when n is 0). */
 void cfg_table_add(cfg_table *t, const cfg_key *keys, int n, size_t off);
 
-/* The key called name and, in *off (may be NULL), its part's offset; NULL if the config
- * does not take it. */
-const cfg_key *cfg_find(const cfg_table *t, const char *name, size_t *off);
+/* One kind of config as the reader and the writer see it: its key table, the "task"
+ * member it must hold (NULL: none), the members of a run's config.json that are not
+ * settings (skip, NULL-terminated; may be NULL), the check after reading (may be NULL) and
+ * the size of its struct. */
+typedef struct cfg_kind {
+    cfg_table (*table)(void);
+    const char *task;
+    const char *const *skip;
+    int (*check)(const void *c, const char *name, mmc_error *err);
+    size_t size;
+} cfg_kind;
 
-/* Stores the JSON value it into the struct at base as key k says, after checking its type
- * and range; errors name the file (name) and the key. */
-int cfg_read(const cfg_key *k, const cJSON *it, void *base, const char *name, mmc_error *err);
+/* The whole of parsing a config text of kind k: a JSON object whose members go through the
+ * table (a "task" member must hold k->task; a member named in k->skip is passed over, an
+ * unknown one is an error) into a copy of the struct at c, then k->check(copy); only if
+ * all of it passes is the copy written back to c, so a bad config changes nothing. */
+int cfg_parse(const cfg_kind *k, void *c, const char *text, size_t len, const char *name, mmc_error *err);
 
-/* Reads every member of the object root through the table: a member named in skip (a
- * NULL-terminated list; may be NULL) is passed over, an unknown one is an error. */
-int cfg_read_object(const cfg_table *t, const cJSON *root, const char *const *skip, void *base, const char *name,
-                    mmc_error *err);
+/* Reads the file at path (at most 16 MiB) and parses it as cfg_parse. */
+int cfg_load(const cfg_kind *k, void *c, const char *path, mmc_error *err);
 
-/* Parses text as a JSON object into *root (cJSON_Delete it); MMC_ERR_INPUT otherwise. */
-int cfg_parse_object(const char *text, size_t n, const char *name, cJSON **root, mmc_error *err);
-
-/* The whole of parsing a config text: a JSON object whose members go through the table
- * (task: when not NULL, a "task" member must hold that string; skip as cfg_read_object)
- * into a copy of the struct at c (size bytes), then check(copy) when check is not NULL;
- * only if all of it passes is the copy written back to c, so a bad config changes
- * nothing. */
-int cfg_parse(const cfg_table *t, const char *task, const char *const *skip,
-              int (*check)(const void *c, const char *name, mmc_error *err), void *c, size_t size, const char *text,
-              size_t len, const char *name, mmc_error *err);
-
-/* Reads the file at path (at most 16 MiB) and hands it to parse(c, text, n, path, err). */
-int cfg_load(const char *path, int (*parse)(void *c, const char *text, size_t n, const char *name, mmc_error *err),
-             void *c, mmc_error *err);
-
-/* Adds every key of the table, with its value in the struct at base, to the object o (an
- * int array that is all zeros is left out: absent, as it was read). Returns 0 when out of
- * memory. */
-int cfg_add_all(cJSON *o, const cfg_table *t, const void *base);
-
-/* The config at base as indented JSON (mmc_malloc'd; NULL when out of memory): "task":
- * task first when task is not NULL, then every key of the table. */
-char *cfg_to_json(const cfg_table *t, const char *task, const void *base);
+/* The config at c as indented JSON (mmc_malloc'd; NULL when out of memory): "task" first
+ * when k has one, then every key of the table (an int array that is all zeros is left out:
+ * absent, as it was read). */
+char *cfg_to_json(const cfg_kind *k, const void *c);
 
 #endif

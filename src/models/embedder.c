@@ -11,6 +11,7 @@
  *       (src/models/clip*.c)
  * Anything else is refused with a message that says what was expected. */
 #include "internal.h"
+#include "mmc.h"
 #include <cjson/cJSON.h>
 #include <limits.h>
 #include <math.h>
@@ -68,17 +69,9 @@ mmc_embedder *mmc_embedder_open(const char *model_path, mmc_error *err) {
     }
     char path[PATH_MAX + 32];
     snprintf(path, sizeof path, "%s/config.json", model_path);
-    uint8_t *buf = NULL;
-    size_t n = 0;
-    if (mmc_read_file(path, EMB_MAX_CONFIG_BYTES, &buf, &n, err)) {
+    cJSON *root;
+    if (mmc_json_load(path, EMB_MAX_CONFIG_BYTES, 1, &root, err)) {
         if (err && err->code == MMC_ERR_RUNTIME) err->code = MMC_ERR_INPUT;
-        return NULL;
-    }
-    cJSON *root = cJSON_ParseWithLength((const char *)buf, n);
-    mmc_free(buf);
-    if (!cJSON_IsObject(root)) {
-        cJSON_Delete(root);
-        mmc_error_set(err, MMC_ERR_INPUT, "%s: not a JSON object", path);
         return NULL;
     }
     const char *task = json_str(root, "task"), *model_type = json_str(root, "model_type");
@@ -98,42 +91,27 @@ mmc_embedder *mmc_embedder_open(const char *model_path, mmc_error *err) {
     }
 
     mmc_embedder *e = mmc_calloc(1, sizeof *e);
-    char *abs = realpath(model_path, NULL); /* libc malloc: copied below, then freed */
-    if (!e || !abs) {
-        free(abs);
-        mmc_free(e);
-        mmc_error_set(err, MMC_ERR_RUNTIME, "%s: out of memory opening the model", model_path);
-        return NULL;
-    }
-    size_t len = strlen(abs);
-    e->id = mmc_malloc(len + 1);
-    if (e->id) memcpy(e->id, abs, len + 1);
+    char *abs = realpath(model_path, NULL); /* libc malloc: copied, then freed */
+    if (e && abs && (e->id = mmc_malloc(strlen(abs) + 1))) strcpy(e->id, abs);
     free(abs);
-    if (!e->id) {
+    if (!e || !e->id) {
         mmc_free(e);
         mmc_error_set(err, MMC_ERR_RUNTIME, "%s: out of memory opening the model", model_path);
         return NULL;
     }
-    if (is_clip) {
-        e->kind = EMB_CLIP;
-        e->clip = mmc_clip_load(model_path, err);
-        if (!e->clip) {
-            mmc_embedder_close(e);
-            return NULL;
-        }
+    e->kind = is_clip ? EMB_CLIP : EMB_RETRIEVAL;
+    if (is_clip && (e->clip = mmc_clip_load(model_path, err))) {
         e->dim = mmc_clip_dim(e->clip);
         e->logit_scale = mmc_clip_logit_scale(e->clip);
         if (!(e->logit_scale > 0) || e->logit_scale > EMB_MAX_LOGIT_SCALE) e->logit_scale = EMB_MAX_LOGIT_SCALE;
-        return e;
+    } else if (!is_clip && (e->retrieval = mmc_retrieval_load(model_path, err))) {
+        e->dim = mmc_retrieval_dim(e->retrieval);
+        e->logit_scale = retrieval_logit_scale(e->retrieval);
     }
-    e->kind = EMB_RETRIEVAL;
-    e->retrieval = mmc_retrieval_load(model_path, err);
-    if (!e->retrieval) {
+    if (!e->clip && !e->retrieval) {
         mmc_embedder_close(e);
         return NULL;
     }
-    e->dim = mmc_retrieval_dim(e->retrieval);
-    e->logit_scale = retrieval_logit_scale(e->retrieval);
     return e;
 }
 
@@ -168,19 +146,20 @@ static void normalise_rows(float *x, int n, int d) {
     }
 }
 
-static int check_batch(const mmc_embedder *e, const void *in, int n, const float *out, const char *what,
+/* A batch of n inputs (texts or image paths, what names them) into out. */
+static int check_batch(const mmc_embedder *e, const char *const *in, int n, const float *out, const char *what,
                        mmc_error *err) {
     if (!e) return mmc_error_set(err, MMC_ERR_USAGE, "embedder: NULL model");
     if (n < 0 || (n > 0 && (!in || !out)))
         return mmc_error_set(err, MMC_ERR_USAGE, "embedder: bad %s batch (n = %d)", what, n);
+    for (int i = 0; i < n; i++)
+        if (!in[i]) return mmc_error_set(err, MMC_ERR_USAGE, "embedder: %s %d is NULL", what, i);
     return MMC_OK;
 }
 
 int mmc_embedder_texts(mmc_embedder *e, const char *const *texts, int n, float *out, mmc_error *err) {
     int rc = check_batch(e, texts, n, out, "text", err);
     if (rc || n == 0) return rc;
-    for (int i = 0; i < n; i++)
-        if (!texts[i]) return mmc_error_set(err, MMC_ERR_USAGE, "embedder: text %d is NULL", i);
     rc = e->clip ? mmc_clip_embed_texts(e->clip, texts, n, out, err)
                  : mmc_retrieval_embed_texts(e->retrieval, texts, n, out, err);
     if (!rc) normalise_rows(out, n, e->dim);
@@ -189,10 +168,8 @@ int mmc_embedder_texts(mmc_embedder *e, const char *const *texts, int n, float *
 
 int mmc_embedder_image_files(mmc_embedder *e, const char *const *paths, int n, float *out,
                              mmc_error *err) {
-    int rc = check_batch(e, paths, n, out, "image", err);
+    int rc = check_batch(e, paths, n, out, "image path", err);
     if (rc || n == 0) return rc;
-    for (int i = 0; i < n; i++)
-        if (!paths[i]) return mmc_error_set(err, MMC_ERR_USAGE, "embedder: image path %d is NULL", i);
     rc = e->clip ? mmc_clip_embed_image_files(e->clip, paths, n, out, err)
                  : mmc_retrieval_embed_image_files(e->retrieval, paths, n, out, err);
     if (!rc) normalise_rows(out, n, e->dim);

@@ -64,8 +64,8 @@ int enc_check_name(enc_modality mod, const char *name, const char *file, const c
 
 /* The key that names a modality's encoder, and the default name. */
 static const cfg_key NAME_KEY[MMC_MOD_COUNT] = {
-    [MMC_MOD_IMAGE] = {"image_encoder", CFG_STR, offsetof(mmc_image_encoder_opts, encoder), 0, 16},
-    [MMC_MOD_TEXT] = {"text_encoder", CFG_STR, offsetof(mmc_text_encoder_opts, encoder), 0, 16},
+    [MMC_MOD_IMAGE] = {"image_encoder", CFG_STR, offsetof(mmc_image_encoder_opts, encoder), 0, 16, 0, NULL},
+    [MMC_MOD_TEXT] = {"text_encoder", CFG_STR, offsetof(mmc_text_encoder_opts, encoder), 0, 16, 0, NULL},
 };
 
 cfg_table enc_cfg_table(const cfg_key *keys, int n, size_t image_off, size_t text_off, const char *const *without) {

@@ -15,11 +15,11 @@
 
 #define OFF(f) offsetof(mmc_image_encoder_opts, f)
 static const cfg_key KEYS[] = {
-    {"cnn_widths", CFG_INTS, OFF(cnn_widths), 1, 6},
-    {"cnn_strides", CFG_INTS, OFF(cnn_strides), 1, 6},
-    {"cnn_depth", CFG_INT, OFF(cnn_depth), 1, 2},
-    {"norm_groups", CFG_INT, OFF(norm_groups), 1, 4096},
-    {"coord", CFG_INT, OFF(coord), 0, 1},
+    {"cnn_widths", CFG_INTS, OFF(cnn_widths), 1, 6, 0, NULL},
+    {"cnn_strides", CFG_INTS, OFF(cnn_strides), 1, 6, 0, NULL},
+    {"cnn_depth", CFG_INT, OFF(cnn_depth), 1, 2, 0, NULL},
+    {"norm_groups", CFG_INT, OFF(norm_groups), 1, 4096, 0, NULL},
+    {"coord", CFG_INT, OFF(coord), 0, 1, 0, NULL},
 };
 
 static int n_stages(const enc_image_cfg *c) {

@@ -7,8 +7,8 @@
 
 #define OFF(f) offsetof(mmc_image_encoder_opts, f)
 static const cfg_key KEYS[] = {
-    {"resnet_layers", CFG_INTS, OFF(resnet_layers), 1, 4},
-    {"resnet_widths", CFG_INTS, OFF(resnet_widths), 1, 4},
+    {"resnet_layers", CFG_INTS, OFF(resnet_layers), 1, 4, 0, NULL},
+    {"resnet_widths", CFG_INTS, OFF(resnet_widths), 1, 4, 0, NULL},
 };
 
 static void defaults(mmc_image_encoder_opts *o) {

@@ -8,9 +8,9 @@
 
 #define OFF(f) offsetof(mmc_text_encoder_opts, f)
 static const cfg_key KEYS[] = {
-    {"word_dim", CFG_INT, OFF(word_dim), 2, 4096},
-    {"text_hidden", CFG_INT, OFF(text_hidden), 2, 4096},
-    {"text_layers", CFG_INT, OFF(text_layers), 1, 8},
+    {"word_dim", CFG_INT, OFF(word_dim), 2, 4096, 0, NULL},
+    {"text_hidden", CFG_INT, OFF(text_hidden), 2, 4096, 0, NULL},
+    {"text_layers", CFG_INT, OFF(text_layers), 1, 8, 0, NULL},
 };
 #define NKEYS ((int)(sizeof KEYS / sizeof KEYS[0]))
 

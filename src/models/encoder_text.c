@@ -4,7 +4,7 @@
 #include "internal.h"
 
 static const cfg_key KEYS[] = {
-    {"word_dim", CFG_INT, offsetof(mmc_text_encoder_opts, word_dim), 2, 4096},
+    {"word_dim", CFG_INT, offsetof(mmc_text_encoder_opts, word_dim), 2, 4096, 0, NULL},
 };
 
 // x (B, Te, D), mask (B, Te) -> the mean over the real tokens (B, D)

@@ -10,9 +10,9 @@ mmc_tensor *enc_masked_mean(mmc_ctx *ctx, mmc_tensor *x, mmc_tensor *mk); /* enc
 
 #define OFF(f) offsetof(mmc_text_encoder_opts, f)
 static const cfg_key KEYS[] = {
-    {"word_dim", CFG_INT, OFF(word_dim), 2, 4096},
-    {"text_layers", CFG_INT, OFF(text_layers), 1, 8},
-    {"text_heads", CFG_INT, OFF(text_heads), 1, 64},
+    {"word_dim", CFG_INT, OFF(word_dim), 2, 4096, 0, NULL},
+    {"text_layers", CFG_INT, OFF(text_layers), 1, 8, 0, NULL},
+    {"text_heads", CFG_INT, OFF(text_heads), 1, 64, 0, NULL},
 };
 
 static void defaults(mmc_text_encoder_opts *o) { o->text_heads = 4; }

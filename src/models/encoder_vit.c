@@ -5,14 +5,13 @@
  *   map     the patch tokens as their grid (B, D, S/p, S/p), for tasks that pool maps */
 #include "encoder.h"
 #include "internal.h"
-#include <string.h>
 
 #define OFF(f) offsetof(mmc_image_encoder_opts, f)
 static const cfg_key KEYS[] = {
-    {"vit_patch", CFG_INT, OFF(vit_patch), 2, 64},
-    {"vit_dim", CFG_INT, OFF(vit_dim), 8, 2048},
-    {"vit_depth", CFG_INT, OFF(vit_depth), 1, 24},
-    {"vit_heads", CFG_INT, OFF(vit_heads), 1, 32},
+    {"vit_patch", CFG_INT, OFF(vit_patch), 2, 64, 0, NULL},
+    {"vit_dim", CFG_INT, OFF(vit_dim), 8, 2048, 0, NULL},
+    {"vit_depth", CFG_INT, OFF(vit_depth), 1, 24, 0, NULL},
+    {"vit_heads", CFG_INT, OFF(vit_heads), 1, 32, 0, NULL},
 };
 
 static void defaults(mmc_image_encoder_opts *o) {

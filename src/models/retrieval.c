@@ -10,8 +10,6 @@
 #include "retrieval_internal.h"
 #include "task_util.h"
 #include <math.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 static mmc_retrieval *create(const mmc_retrieval_config *cfg, mmc_tokenizer *tok, mmc_rng *rng, const char *name,
@@ -62,7 +60,7 @@ mmc_tensor *mmc_retrieval_encode_images(mmc_ctx *ctx, mmc_retrieval *m, mmc_tens
 }
 mmc_tensor *mmc_retrieval_encode_texts(mmc_ctx *ctx, mmc_retrieval *m, const int32_t *ids, const int32_t *mask, int B,
                                        int T, int training) {
-    return ret_text_forward(ctx, m, ids, mask, B, T, training);
+    return ret_text_forward_ngrams(ctx, m, ids, mask, NULL, B, T, training);
 }
 
 /* ---------------------------------------------------------------- losses
@@ -98,10 +96,6 @@ mmc_tensor *mmc_retrieval_loss(mmc_ctx *ctx, mmc_retrieval *m, mmc_tensor *img, 
 
 /* ------------------------------------------------------------ save / load */
 
-static int parse_config(void *c, const char *text, size_t n, const char *name, mmc_error *err) {
-    return mmc_retrieval_config_parse(c, text, n, name, err);
-}
-
 char *ret_config_text(const mmc_retrieval *m, const char *run_dir, mmc_error *err) {
     return task_config_text(mmc_retrieval_config_to_json(&m->cfg), m->tok, NULL, run_dir, err);
 }
@@ -119,7 +113,7 @@ mmc_retrieval *mmc_retrieval_load_weights(const char *run_dir, const char *weigh
     cfg.max_len = 0;
     strcpy(cfg.cnn_norm, "batch"); /* run folders from before the key existed used BatchNorm */
     mmc_tokenizer *tok;
-    if (task_read_config(run_dir, NULL, parse_config, &cfg, &tok, NULL, path, err)) return NULL;
+    if (task_read_config(run_dir, &RET_CONFIG, &cfg, &tok, NULL, path, err)) return NULL;
     mmc_retrieval *m = create(&cfg, tok, NULL, path, err);
     if (m && task_load_weights(&m->P, run_dir, weights, err)) {
         mmc_retrieval_free(m);

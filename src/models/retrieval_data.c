@@ -2,7 +2,6 @@
 #include "retrieval_internal.h"
 #include "task_util.h"
 #include <math.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 

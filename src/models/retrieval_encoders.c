@@ -14,7 +14,6 @@
 #include "retrieval_internal.h"
 #include "internal.h"
 #include <math.h>
-#include <stdio.h>
 #include <string.h>
 
 static int image_init(mmc_retrieval *m, const enc_image_cfg *ic, mmc_rng *rng, mmc_error *err) {
@@ -29,7 +28,6 @@ static int image_init(mmc_retrieval *m, const enc_image_cfg *ic, mmc_rng *rng, m
     if (enc_image_caps(e) & ENC_CAP_POOLED) { /* vit: its class token */
         m->img_feat = e->C;
     } else {
-        m->grid = e->side;
         if (!strcmp(c->image_pool, "grid")) {
             int g;
             if (enc_grid(e->side, c->pool_grid, &g, &m->grid_pool, "config", err)) return err->code;
@@ -87,11 +85,6 @@ mmc_tensor *ret_image_forward(mmc_ctx *ctx, mmc_retrieval *m, mmc_tensor *x, int
     }
     h = mmc_nn_linear_forward(ctx, &m->img_proj, h);                               // (B, E)
     return mmc_l2_normalize(ctx, h, 1e-12f);
-}
-
-mmc_tensor *ret_text_forward(mmc_ctx *ctx, mmc_retrieval *m, const int32_t *ids, const int32_t *mask, int B, int T,
-                             int training) {
-    return ret_text_forward_ngrams(ctx, m, ids, mask, NULL, B, T, training);
 }
 
 /* Mean of the trigram embeddings of each token: (B, Te, D), or NULL + ctx error. */

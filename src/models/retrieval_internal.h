@@ -21,7 +21,6 @@ struct mmc_retrieval {
 
     /* image tower: an encoder of the registry, pooled, projected */
     enc_image img;
-    int grid;                            /* side of the final feature map (cnn/resnet) */
     int grid_pool;                       /* avg-pool kernel that takes it to cfg.pool_grid */
     int img_feat;                        /* features into the projection */
     mmc_nn_linear img_proj;
@@ -43,10 +42,8 @@ struct mmc_retrieval {
 /* retrieval_encoders.c */
 int ret_encoders_init(mmc_retrieval *m, mmc_rng *rng, mmc_error *err);
 mmc_tensor *ret_image_forward(mmc_ctx *ctx, mmc_retrieval *m, mmc_tensor *x, int training);
-mmc_tensor *ret_text_forward(mmc_ctx *ctx, mmc_retrieval *m, const int32_t *ids, const int32_t *mask,
-                             int B, int T, int training);
-/* The same with the captions' subword trigrams ngr (B, T, RET_NGRAM_MAX) bucket ids, -1 =
- * none; NULL: derived from the ids (unknown words get none). */
+/* ids, mask (B, T) and the captions' subword trigrams ngr (B, T, RET_NGRAM_MAX) bucket ids,
+ * -1 = none; NULL: derived from the ids (unknown words get none). */
 mmc_tensor *ret_text_forward_ngrams(mmc_ctx *ctx, mmc_retrieval *m, const int32_t *ids, const int32_t *mask,
                                     const int32_t *ngr, int B, int T, int training);
 
@@ -60,6 +57,7 @@ void ret_subword_from_texts(const mmc_retrieval *m, const char *const *texts, co
 char *ret_config_text(const mmc_retrieval *m, const char *run_dir, mmc_error *err);
 
 /* retrieval_config.c */
+extern const cfg_kind RET_CONFIG; /* how config.json is read and written (config_keys.h) */
 int ret_loss_kind(const char *s);
 /* The encoders' settings from the config's keys. */
 void ret_encoder_cfgs(const mmc_retrieval_config *c, enc_image_cfg *ic, enc_text_cfg *tc);

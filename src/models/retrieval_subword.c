@@ -61,11 +61,11 @@ void ret_subword_from_ids(const mmc_retrieval *m, const int32_t *ids, int B, int
     }
 }
 
-/* One caption: NFC + lowercase, split as the tokenizer of kind `kind` does, then pieces
- * 1..T-2 of row `ids` (between <start> and <end>) get their trigrams. Returns 0 when the
- * piece count does not match the ids (the caller falls back), 1 on success. */
-static int caption_trigrams(const mmc_retrieval *m, const char *text, const int32_t *ids, const int32_t *mask, int T,
-                            int32_t *ngr) {
+/* One caption: NFC + lowercase, split as the model's tokenizer does, then pieces 1..T-2 of
+ * its row (between <start> and <end>; mask says which are real) get their trigrams.
+ * Returns 0 when the piece count does not match the row (the caller falls back), 1 on
+ * success. */
+static int caption_trigrams(const mmc_retrieval *m, const char *text, const int32_t *mask, int T, int32_t *ngr) {
     size_t len = strlen(text), bad = 0, nn = 0, nl = 0;
     uint32_t *cps = mmc_malloc(sizeof(uint32_t) * (len + 1));
     if (!cps) return 0;
@@ -94,7 +94,6 @@ static int caption_trigrams(const mmc_retrieval *m, const char *text, const int3
     mmc_free(cps);
     mmc_free(nfc);
     mmc_free(low);
-    (void)ids;
     return ok;
 }
 
@@ -103,7 +102,7 @@ void ret_subword_from_texts(const mmc_retrieval *m, const char *const *texts, co
     for (int64_t p = 0; p < (int64_t)B * T * RET_NGRAM_MAX; p++) ngr[p] = -1;
     for (int b = 0; b < B; b++) {
         int32_t *row = ngr + (size_t)b * T * RET_NGRAM_MAX;
-        if (!caption_trigrams(m, texts[b], ids + (size_t)b * T, mask + (size_t)b * T, T, row)) {
+        if (!caption_trigrams(m, texts[b], mask + (size_t)b * T, T, row)) {
             ret_subword_from_ids(m, ids + (size_t)b * T, 1, T, row);
         }
     }

@@ -66,14 +66,14 @@ static int setup(void *self, mmc_train_loop *L, mmc_train_spec *spec, mmc_error 
     if (L->resume) {
         if (!(t->m = mmc_retrieval_load(o->run_dir, err))) return err->code;
         t->cfg = *mmc_retrieval_get_config(t->m);
-        rc = task_split_load(&t->train, o->data_dir, "train", t->cfg.lang, t->cfg.image_size, 0, err);
-        if (!rc) task_split_keep_captions(&t->train, t->cfg.train_captions);
     } else {
         if (!t->cfg_in) return mmc_error_set(err, MMC_ERR_USAGE, "train: a config is required");
         t->cfg = *t->cfg_in;
         rc = mmc_retrieval_config_check(&t->cfg, "config", err);
-        if (!rc) rc = task_split_load(&t->train, o->data_dir, "train", t->cfg.lang, t->cfg.image_size, 0, err);
-        if (!rc) task_split_keep_captions(&t->train, t->cfg.train_captions);
+    }
+    if (!rc) rc = task_split_load(&t->train, o->data_dir, "train", t->cfg.lang, t->cfg.image_size, 0, err);
+    if (!rc) task_split_keep_captions(&t->train, t->cfg.train_captions);
+    if (!L->resume) { /* a new model: the vocabulary of the training captions */
         mmc_tokenizer *tok = rc ? NULL : train_vocab(t->train.caps, t->train.n_caps, !strcmp(t->cfg.lang, "zh"), t->cfg.min_count,
                                                      &t->cfg.max_len, err);
         if (!rc && !tok) rc = err->code;
@@ -87,8 +87,8 @@ static int setup(void *self, mmc_train_loop *L, mmc_train_spec *spec, mmc_error 
     if (rc) return rc;
     t->B = t->cfg.batch_size < t->train.n ? t->cfg.batch_size : t->train.n;
     if (t->B < 2) return mmc_error_set(err, MMC_ERR_INPUT, "%s: need at least 2 training samples", o->data_dir);
-    const char *vs = o->val_split ? o->val_split : "val";
-    if (vs[0] && train_split_exists(o->data_dir, vs)) { /* validation is optional, a broken split an error */
+    const char *vs = train_val_split(o);
+    if (vs) { /* validation is optional, a broken split an error */
         if ((rc = task_split_load(&t->val, o->data_dir, vs, t->cfg.lang, t->cfg.image_size, o->val_max_images, err))) return rc;
         task_split_keep_captions(&t->val, t->cfg.train_captions);
         t->has_val = 1;
@@ -111,6 +111,7 @@ static int setup(void *self, mmc_train_loop *L, mmc_train_spec *spec, mmc_error 
     TRAIN_SPEC_SCHEDULE(spec, t->cfg);
     spec->warmup_steps = t->cfg.warmup_steps;
     spec->rate_key = "pairs_per_s";
+    spec->logit_scale = t->m->logit_scale;
     return MMC_OK;
 }
 
@@ -188,14 +189,6 @@ static mmc_tensor *loss(void *self, mmc_ctx *ctx, const mmc_train_loop *L, int *
     return mmc_retrieval_loss(ctx, t->m, ie, te);
 }
 
-/* CLIP clamps the logit scale at 100 so the softmax cannot become a hard max. */
-static void after_step(void *self) {
-    mmc_tensor *ls = ((rtask *)self)->m->logit_scale;
-    if (ls->data[0] > logf(100.0f)) ls->data[0] = logf(100.0f);
-}
-
-static double temperature(void *self) { return exp(-(double)((rtask *)self)->m->logit_scale->data[0]); }
-
 /* The "val" object of a retrieval run's metrics line. */
 void train_val_retrieval(mmc_train_val *v, const mmc_retrieval_metrics *mt) {
     const mmc_retrieval_metrics m = *mt;
@@ -243,17 +236,14 @@ static void describe(void *self, const mmc_train_loop *L, char *buf, size_t n) {
 static int legacy_trainer(rtask *t, mmc_train_loop *L, mmc_error *err) {
     char path[4200];
     snprintf(path, sizeof path, "%s/trainer.json", t->o->run_dir);
-    uint8_t *buf = NULL;
-    size_t n = 0;
-    int rc = mmc_read_file(path, 1u << 20, &buf, &n, err);
+    cJSON *r;
+    int rc = mmc_json_load(path, 1u << 20, 1, &r, err);
     if (rc) return rc;
-    cJSON *r = cJSON_ParseWithLength((const char *)buf, n);
-    mmc_free(buf);
     const cJSON *step = cJSON_GetObjectItemCaseSensitive(r, "step"), *sd = cJSON_GetObjectItemCaseSensitive(r, "seed"),
                 *ts = cJSON_GetObjectItemCaseSensitive(r, "train_seconds"), *bs = cJSON_GetObjectItemCaseSensitive(r, "best_score"),
                 *dr = cJSON_GetObjectItemCaseSensitive(r, "dropout_rng"), *b = cJSON_GetObjectItemCaseSensitive(r, "batch_size"),
                 *nt = cJSON_GetObjectItemCaseSensitive(r, "n_train");
-    int ok = cJSON_IsObject(r) && cJSON_IsNumber(step) && step->valuedouble >= 0 && step->valuedouble < 1e12 &&
+    int ok = cJSON_IsNumber(step) && step->valuedouble >= 0 && step->valuedouble < 1e12 &&
              step->valuedouble == floor(step->valuedouble) && cJSON_IsString(sd) && cJSON_IsNumber(ts) && isfinite(ts->valuedouble) &&
              ts->valuedouble >= 0 && cJSON_IsNumber(bs) && isfinite(bs->valuedouble) && cJSON_IsArray(dr) && cJSON_GetArraySize(dr) == 2 &&
              cJSON_IsString(cJSON_GetArrayItem(dr, 0)) && cJSON_IsString(cJSON_GetArrayItem(dr, 1)) && cJSON_IsNumber(b) &&
@@ -339,12 +329,10 @@ static const mmc_task RETRIEVAL_TASK = {
     .best_metric = "val_rsum_t2i",
     .setup = setup,
     .loss = loss,
-    .after_step = after_step,
     .validate = validate,
     .save_best = save_best,
     .config_json = config_json,
     .describe = describe,
-    .temperature = temperature,
     .load_legacy = load_legacy,
     .release = release,
 };

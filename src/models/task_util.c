@@ -14,12 +14,12 @@ int task_build_check(int max_len, const mmc_tokenizer *tok, const char *what, co
 }
 
 char *task_config_text(char *cfg, const mmc_tokenizer *tok, cJSON *extra, const char *where, mmc_error *err) {
-    char *tj = mmc_tokenizer_to_json(tok, err), *text = NULL;
+    char *tj = tok ? mmc_tokenizer_to_json(tok, err) : NULL, *text = NULL;
     cJSON *root = cfg ? cJSON_Parse(cfg) : NULL, *t = tj ? cJSON_Parse(tj) : NULL;
     mmc_free(cfg);
     mmc_free(tj);
-    if (root && t) {
-        cJSON_AddItemToObject(root, "tokenizer", t);
+    if (root && (t || !tok)) {
+        if (t) cJSON_AddItemToObject(root, "tokenizer", t);
         t = NULL;
         for (cJSON *it; extra && (it = extra->child);) {
             cJSON_DetachItemViaPointer(extra, it);
@@ -47,11 +47,10 @@ int task_save(const mmc_params *P, const char *text, const char *run_dir, const 
     return mmc_params_save(P, path, meta, err);
 }
 
-int task_read_config(const char *run_dir, const char *task,
-                     int (*parse)(void *cfg, const char *text, size_t n, const char *name, mmc_error *err), void *cfg,
-                     mmc_tokenizer **tok, cJSON **root, char *path, mmc_error *err) {
+int task_read_config(const char *run_dir, const cfg_kind *k, void *cfg, mmc_tokenizer **tok, cJSON **root, char *path,
+                     mmc_error *err) {
     snprintf(path, 4096, "%s/config.json", run_dir);
-    *tok = NULL;
+    if (tok) *tok = NULL;
     if (root) *root = NULL;
     uint8_t *buf = NULL;
     size_t n = 0;
@@ -61,14 +60,14 @@ int task_read_config(const char *run_dir, const char *task,
     }
     cJSON *r = cJSON_ParseWithLength((const char *)buf, n);
     const cJSON *tk = cJSON_GetObjectItemCaseSensitive(r, "task");
-    int rc = cJSON_IsObject(r) && task && !cJSON_IsString(tk)
-                 ? mmc_error_set(err, MMC_ERR_INPUT, "%s: no \"task\": \"%s\" (a run of another task)", path, task)
-                 : parse(cfg, (const char *)buf, n, path, err);
+    int rc = cJSON_IsObject(r) && k->task && !cJSON_IsString(tk)
+                 ? mmc_error_set(err, MMC_ERR_INPUT, "%s: no \"task\": \"%s\" (a run of another task)", path, k->task)
+                 : cfg_parse(k, cfg, (const char *)buf, n, path, err);
     mmc_free(buf);
     const cJSON *tj = cJSON_GetObjectItemCaseSensitive(r, "tokenizer");
-    char *tt = rc || !cJSON_IsObject(tj) ? NULL : cJSON_PrintUnformatted(tj);
-    if (!rc && !tt) rc = mmc_error_set(err, MMC_ERR_INPUT, "%s: no \"tokenizer\" object (the run's vocabulary)", path);
-    if (!rc && !(*tok = mmc_tokenizer_from_json(tt, strlen(tt), path, err))) rc = MMC_ERR_INPUT;
+    char *tt = rc || !tok || !cJSON_IsObject(tj) ? NULL : cJSON_PrintUnformatted(tj);
+    if (!rc && tok && !tt) rc = mmc_error_set(err, MMC_ERR_INPUT, "%s: no \"tokenizer\" object (the run's vocabulary)", path);
+    if (!rc && tok && !(*tok = mmc_tokenizer_from_json(tt, strlen(tt), path, err))) rc = MMC_ERR_INPUT;
     cJSON_free(tt);
     if (rc && err) err->code = MMC_ERR_INPUT;
     if (rc || !root) cJSON_Delete(r);

@@ -6,6 +6,7 @@
 #define MMC_TASK_UTIL_H
 
 #include "mmc.h"
+#include "config_keys.h"
 #include <cjson/cJSON.h>
 
 /* Before building a model from a checked config: max_len set (>= 3) and a word or char
@@ -13,7 +14,7 @@
 int task_build_check(int max_len, const mmc_tokenizer *tok, const char *what, const char *name, mmc_error *err);
 
 /* config.json's text (mmc_malloc'd): the config's JSON cfg (mmc_malloc'd, freed here), the
- * vocabulary as "tokenizer", then the members of extra (an object or NULL; taken). NULL
+ * vocabulary as "tokenizer" (none when tok is NULL: a task without text), then the members of extra (an object or NULL; taken). NULL
  * with err filled (naming where) when out of memory. */
 char *task_config_text(char *cfg, const mmc_tokenizer *tok, cJSON *extra, const char *where, mmc_error *err);
 
@@ -22,14 +23,14 @@ char *task_config_text(char *cfg, const mmc_tokenizer *tok, cJSON *extra, const 
 int task_save(const mmc_params *P, const char *text, const char *run_dir, const char *weights, const char *format,
               mmc_error *err);
 
-/* Reads RUN/config.json: its settings through parse over cfg (which holds what an older
- * run lacks), its vocabulary into *tok and, when root is not NULL, the document into *root
- * for the task's other members (cJSON_Delete it). task: the document must hold a "task"
- * string (checked before the settings). path (4096 bytes) gets the file's name. Every
- * failure is MMC_ERR_INPUT naming the file, and leaves nothing to free. */
-int task_read_config(const char *run_dir, const char *task,
-                     int (*parse)(void *cfg, const char *text, size_t n, const char *name, mmc_error *err), void *cfg,
-                     mmc_tokenizer **tok, cJSON **root, char *path, mmc_error *err);
+/* Reads RUN/config.json: its settings as a config of kind k over cfg (which holds what an
+ * older run lacks), its vocabulary into *tok (tok NULL: a task without text reads none)
+ * and, when root is not NULL, the document into *root for the task's other members
+ * (cJSON_Delete it). A kind with a task: the document must hold a "task" string (checked
+ * before the settings). path (4096 bytes) gets the file's name. Every failure is
+ * MMC_ERR_INPUT naming the file, and leaves nothing to free. */
+int task_read_config(const char *run_dir, const cfg_kind *k, void *cfg, mmc_tokenizer **tok, cJSON **root, char *path,
+                     mmc_error *err);
 
 /* RUN/weights (NULL = model.safetensors) into P, every tensor; failures are MMC_ERR_INPUT. */
 int task_load_weights(mmc_params *P, const char *run_dir, const char *weights, mmc_error *err);

@@ -13,11 +13,14 @@
 
 /* ------------------------------------------------------------------ helpers */
 
-void train_emit(const mmc_retrieval_train_opts *o, const mmc_train_event *ev) {
+/* Passes ev to o->callback, if there is one. */
+static void train_emit(const mmc_retrieval_train_opts *o, const mmc_train_event *ev) {
     if (o->callback) o->callback(o->user, ev);
 }
 
-void train_emitf(const mmc_retrieval_train_opts *o, int kind, int64_t step, int64_t total, const char *fmt, ...) {
+/* An event of kind with a printf-style message (at most 1023 bytes). */
+__attribute__((format(printf, 5, 6))) static void train_emitf(const mmc_retrieval_train_opts *o, int kind, int64_t step,
+                                                              int64_t total, const char *fmt, ...) {
     char buf[1024];
     va_list ap;
     va_start(ap, fmt);
@@ -31,7 +34,8 @@ void train_emitf(const mmc_retrieval_train_opts *o, int kind, int64_t step, int6
     train_emit(o, &ev);
 }
 
-int train_mkdir_p(const char *dir, mmc_error *err) {
+/* mkdir -p dir (0755); an existing folder is fine. MMC_ERR_INPUT naming dir otherwise. */
+static int train_mkdir_p(const char *dir, mmc_error *err) {
     char tmp[4096];
     if (strlen(dir) >= sizeof tmp) return mmc_error_set(err, MMC_ERR_INPUT, "%.64s...: run folder path too long", dir);
     snprintf(tmp, sizeof tmp, "%s", dir);
@@ -43,14 +47,15 @@ int train_mkdir_p(const char *dir, mmc_error *err) {
     return mmc_error_set(err, MMC_ERR_INPUT, "%s: cannot create the run folder: %s", dir, strerror(errno));
 }
 
-int train_split_exists(const char *dir, const char *split) {
+const char *train_val_split(const mmc_retrieval_train_opts *o) {
+    const char *vs = o->val_split ? o->val_split : "val";
     char path[4096];
     struct stat st;
-    snprintf(path, sizeof path, "%s/manifest-%s.jsonl", dir, split);
-    return stat(path, &st) == 0;
+    snprintf(path, sizeof path, "%s/manifest-%s.jsonl", o->data_dir, vs);
+    return vs[0] && stat(path, &st) == 0 ? vs : NULL;
 }
 
-int train_max_len(const mmc_tokenizer *tok, const char *const *texts, int n, mmc_error *err) {
+static int train_max_len(const mmc_tokenizer *tok, const char *const *texts, int n, mmc_error *err) {
     int best = 3;
     for (int j = 0; j < n; j++) {
         int32_t *ids = NULL;
@@ -72,12 +77,11 @@ mmc_tokenizer *train_vocab(const char *const *texts, int n, int zh, int min_coun
 }
 
 int train_read_config_training(const char *run_dir, mmc_trainer_state *saved, mmc_error *err) {
-    char *text = NULL, path[4200];
-    int rc = mmc_run_read_config(run_dir, &text, err);
-    if (rc) return rc;
+    char path[4200];
     snprintf(path, sizeof path, "%s/config.json", run_dir);
-    cJSON *r = cJSON_Parse(text);
-    mmc_free(text);
+    cJSON *r;
+    int rc = mmc_json_load(path, 64u << 20, 1, &r, err);
+    if (rc) return rc;
     const cJSON *tr = cJSON_GetObjectItemCaseSensitive(r, "training");
     const cJSON *sd = cJSON_GetObjectItemCaseSensitive(tr, "seed"), *nt = cJSON_GetObjectItemCaseSensitive(tr, "n_train"),
                 *bs = cJSON_GetObjectItemCaseSensitive(tr, "batch_size"), *ts = cJSON_GetObjectItemCaseSensitive(tr, "train_seconds");
@@ -147,7 +151,7 @@ static int save(mmc_train_loop *L, void *self, mmc_error *err) {
     ts->batch_size = s->batch_size;
     ts->n_train = s->n_train;
     mmc_error_clear(err);
-    char *cfg = L->task->config_json(self, L, err);
+    char *cfg = L->task->config_json ? L->task->config_json(self, L, err) : NULL;
     if (!cfg && err && err->code) return err->code;
     int rc = L->task->write_model ? mmc_run_save_with(L->o->run_dir, L->task->write_model, self, L->opt, ts, cfg, err)
                                   : mmc_run_save(L->o->run_dir, s->params, L->opt, ts, cfg, err);
@@ -170,7 +174,9 @@ static int validate(mmc_train_loop *L, void *self, mmc_error *err) {
         snprintf(ts->best_metric_name, sizeof ts->best_metric_name, "%s", L->task->best_metric);
         char path[4200];
         snprintf(path, sizeof path, "%s/model-best.safetensors", L->o->run_dir);
-        rc = L->task->save_best ? L->task->save_best(self, path, err) : mmc_params_save(L->spec.params, path, "{\"format\":\"pt\"}", err);
+        rc = L->task->save_best    ? L->task->save_best(self, path, err)
+             : L->task->write_model ? L->task->write_model(self, path, "{\"format\":\"pt\"}", err)
+                                    : mmc_params_save(L->spec.params, path, "{\"format\":\"pt\"}", err);
     }
     int64_t spe = L->spec.steps_per_epoch;
     if (!rc) {
@@ -229,12 +235,13 @@ static int step(mmc_train_loop *L, void *self, double *loss_out, int *items, mmc
     mmc_optim_step(L->opt);
     mmc_optim_zero_grad(L->opt);
     mmc_ctx_reset(ctx);
-    if (L->task->after_step) L->task->after_step(self);
+    mmc_tensor *ls = L->spec.logit_scale; /* CLIP clamps the scale at 100 so the softmax cannot become a hard max */
+    if (ls && ls->data[0] > logf(100.0f)) ls->data[0] = logf(100.0f);
     *loss_out = l;
     return MMC_OK;
 }
 
-static void log_step(mmc_train_loop *L, void *self, double loss, double loss_avg, int64_t items, int64_t steps, double t_win) {
+static void log_step(mmc_train_loop *L, double loss, double loss_avg, int64_t items, int64_t steps, double t_win) {
     const mmc_retrieval_train_opts *o = L->o;
     double rate = t_win > 0 ? items / t_win : 0, lr = train_loop_lr(L), sps = t_win > 0 ? steps / t_win : 0;
     mmc_train_event ev = {0};
@@ -245,13 +252,13 @@ static void log_step(mmc_train_loop *L, void *self, double loss, double loss_avg
     ev.loss = loss;
     ev.loss_avg = loss_avg;
     ev.lr = lr;
-    ev.temperature = L->task->temperature ? L->task->temperature(self) : 0;
+    ev.temperature = L->spec.logit_scale ? exp(-(double)L->spec.logit_scale->data[0]) : 0;
     ev.elapsed_s = L->ts.train_seconds;
     ev.pairs_per_s = rate;
     ev.eta_s = L->total_steps > 0 ? (sps > 0 ? (L->total_steps - L->ts.step) / sps : -1) : L->budget_s - L->ts.train_seconds;
     train_emit(o, &ev);
     char js[512], temp[64] = "";
-    if (L->task->temperature) snprintf(temp, sizeof temp, ", \"temperature\": %.6g", ev.temperature);
+    if (L->spec.logit_scale) snprintf(temp, sizeof temp, ", \"temperature\": %.6g", ev.temperature);
     snprintf(js, sizeof js, "{\"step\": %" PRId64 ", \"epoch\": %.4f, \"loss\": %.6g, \"lr\": %.6g%s, \"%s\": %.4g, \"train_seconds\": %.3f}",
              L->ts.step, (double)L->ts.step / L->spec.steps_per_epoch, loss_avg, lr, temp,
              L->spec.rate_key ? L->spec.rate_key : "samples_per_s", rate, L->ts.train_seconds);
@@ -270,11 +277,8 @@ static int begin(mmc_train_loop *L, mmc_error *err) {
     snprintf(path, sizeof path, "%s/trainer.json", o->run_dir);
     if (stat(path, &st) != 0)
         return mmc_error_set(err, MMC_ERR_INPUT, "%s: no checkpoint to resume from (trainer.json is missing)", o->run_dir);
-    uint8_t *buf = NULL;
-    size_t n = 0;
-    if ((rc = mmc_read_file(path, 1u << 20, &buf, &n, err))) return rc;
-    cJSON *r = cJSON_ParseWithLength((const char *)buf, n);
-    mmc_free(buf);
+    cJSON *r;
+    if ((rc = mmc_json_load(path, 1u << 20, 0, &r, err))) return rc;
     L->legacy = cJSON_IsObject(r) && !cJSON_GetObjectItemCaseSensitive(r, "mmc_version");
     cJSON_Delete(r);
     if (L->legacy) {
@@ -364,7 +368,7 @@ static int run(mmc_train_loop *L, void *self, mmc_error *err) {
         win_items += items;
         win_steps++;
         if (L->ts.step % every == 0 || L->ts.step == 1) {
-            log_step(L, self, l, win_loss / (double)win_steps, win_items, win_steps, t_win);
+            log_step(L, l, win_loss / (double)win_steps, win_items, win_steps, t_win);
             win_loss = 0, win_items = 0, win_steps = 0, t_win = 0;
         }
         int end = done(L);

@@ -27,6 +27,7 @@
 #define MMC_TRAIN_LOOP_H
 
 #include "internal.h"
+#include "mmc.h"
 #include "../io/run_internal.h" /* mmc_run_parse_u64 */
 
 /* What setup() tells the loop. */
@@ -40,6 +41,8 @@ typedef struct mmc_train_spec {
     int warmup_steps;         /* > 0: lr·(k+1)/W for the first W steps (k counts steps) */
     float warmup_frac;        /* > 0: warm-up over this fraction of the axis from 0.01·lr */
     const char *rate_key;     /* metrics.jsonl key of the rate: "pairs_per_s", ... */
+    mmc_tensor *logit_scale;  /* a CLIP-style learned logit scale (dual encoders), or NULL: clamped at log 100
+                                 after each step, as CLIP does, and reported as its temperature */
 } mmc_train_spec;
 
 /* The schedule's settings from a task config c that names them alike (every task's):
@@ -73,25 +76,22 @@ typedef struct mmc_task {
     /* The loss of step L->ts.step (its batch drawn from (seed, step)), built on ctx with
      * autograd on; *items: samples in it for the rate. NULL with ctx->err set on failure. */
     mmc_tensor *(*loss)(void *self, mmc_ctx *ctx, const mmc_train_loop *L, int *items, mmc_error *err);
-    /* Optional: after each optimizer step (e.g. clamp CLIP's logit scale). */
-    void (*after_step)(void *self);
     /* Optional: measure on the validation split. Called after each epoch and at the end,
      * also when there is no split (retrieval recomputes BatchNorm statistics there). */
     int (*validate)(void *self, mmc_train_loop *L, mmc_train_val *v, mmc_error *err);
-    /* Optional: write the best model to path (default: mmc_params_save of spec.params). */
+    /* Optional: write the best model to path (default: write_model when the task has one,
+     * else mmc_params_save of spec.params; metadata {"format":"pt"}). */
     int (*save_best)(void *self, const char *path, mmc_error *err);
     /* Optional: writes the model file of a checkpoint (path, metadata_json to store as its
      * metadata) in a layout of the task's own (CLIP: the Hugging Face names). Such a task
      * reloads its weights itself in setup(); without it the loop saves and loads
      * spec.params. */
     int (*write_model)(void *self, const char *path, const char *metadata_json, mmc_error *err);
-    /* config.json's text (mmc_malloc'd) for each checkpoint, or NULL with *err clear to
-     * leave config.json as it is. */
+    /* config.json's text (mmc_malloc'd) for each checkpoint; none, or NULL with *err clear,
+     * leaves config.json as it is. */
     char *(*config_json)(void *self, const mmc_train_loop *L, mmc_error *err);
     /* The START event's line (after "training "/"resuming "). */
     void (*describe)(void *self, const mmc_train_loop *L, char *buf, size_t n);
-    /* Optional: the logit scale's temperature for events and metrics (dual encoders). */
-    double (*temperature)(void *self);
     /* Optional: a run folder of an older layout (trainer.json without "mmc_version"):
      * read it into L->ts, L->saved and the optimizer. Read-only: the next save writes the
      * new layout. */
@@ -123,25 +123,14 @@ int mmc_train_run(const mmc_task *task, void *self, const mmc_retrieval_train_op
 
 /* The learning rate of the next step. */
 double train_loop_lr(const mmc_train_loop *L);
-/* Epoch of the step in progress, 0-based: the batch order of step s is epoch s / spe. */
-static inline int64_t train_loop_epoch(const mmc_train_loop *L) { return L->ts.step / L->spec.steps_per_epoch; }
 
 /* Helpers for tasks. */
-/* Passes ev to o->callback, if there is one. */
-void train_emit(const mmc_retrieval_train_opts *o, const mmc_train_event *ev);
-/* An event of kind with a printf-style message (at most 1023 bytes). */
-void train_emitf(const mmc_retrieval_train_opts *o, int kind, int64_t step, int64_t total, const char *fmt, ...)
-    __attribute__((format(printf, 5, 6)));
-/* mkdir -p dir (0755); an existing folder is fine. MMC_ERR_INPUT naming dir otherwise. */
-int train_mkdir_p(const char *dir, mmc_error *err);
-/* 1 when DIR/manifest-SPLIT.jsonl exists. */
-int train_split_exists(const char *dir, const char *split);
-/* The longest of texts[0..n) in tokens with <start>/<end>, at least 3, at most 128; -1 on
- * an error (err filled). */
-int train_max_len(const mmc_tokenizer *tok, const char *const *texts, int n, mmc_error *err);
+/* The validation split (o->val_split, "val" when NULL) when DATA/manifest-SPLIT.jsonl
+ * exists; NULL when there is none ("" asks for none). */
+const char *train_val_split(const mmc_retrieval_train_opts *o);
 /* The vocabulary of texts[0..n): characters for zh, else words, the tokens seen at least
- * min_count times; and, when *max_len is 0, train_max_len of the texts into it. NULL with err
- * filled on failure. */
+ * min_count times; and, when *max_len is 0, the longest of the texts in tokens with
+ * <start>/<end> (at least 3, at most 128) into it. NULL with err filled on failure. */
 mmc_tokenizer *train_vocab(const char *const *texts, int n, int zh, int min_count, int *max_len, mmc_error *err);
 /* Fills v from retrieval metrics: score t2i R@1 + R@5 + R@10, the "val" JSON object. */
 void train_val_retrieval(mmc_train_val *v, const mmc_retrieval_metrics *mt);

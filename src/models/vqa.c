@@ -63,7 +63,6 @@ static int build(mmc_vqa *m, mmc_rng *rng, mmc_error *err) {
         m->shared_stages = m->fusion == VQA_LATE ? m->n_stages : m->fusion == VQA_EARLY ? c->early_stage : c->film_from;
         int g, in = e->C;
         if ((rc = enc_grid(e->side, c->pool_grid, &g, &m->grid_pool, "config", err))) return rc;
-        m->grid = e->side;
         m->img_feat = (strcmp(c->image_pool, "max") ? in * g * g : 0) + (strcmp(c->image_pool, "grid") ? in : 0);
         if ((rc = mmc_nn_linear_init(&m->img_fc, P, "image_encoder.fc", m->img_feat, c->image_dim, 1, rng, err))) return rc;
         if (m->fusion == VQA_EARLY && (rc = mmc_nn_linear_init(&m->early_fc, P, "early.proj", H, c->early_dim, 1, rng, err)))
@@ -142,35 +141,22 @@ static mmc_vqa *create(const mmc_vqa_config *cfg, mmc_tokenizer *tok, const char
     m->fusion = vqa_fusion_kind(cfg->fusion);
     m->combine = vqa_combine_kind(cfg->combine);
     m->classes = mmc_calloc((size_t)n_classes, sizeof(char *));
-    if (!m->classes) {
-        mmc_error_set(err, MMC_ERR_RUNTIME, "vqa: out of memory");
-        mmc_vqa_free(m);
-        return NULL;
-    }
     m->n_classes = n_classes;
-    for (int i = 0; i < n_classes; i++) {
+    int rc = m->classes ? MMC_OK : mmc_error_set(err, MMC_ERR_RUNTIME, "vqa: out of memory");
+    for (int i = 0; i < n_classes && !rc; i++) {
         size_t len = classes[i] ? strlen(classes[i]) : 0;
-        if (!classes[i] || mmc_utf8_validate(classes[i], len, NULL)) {
-            mmc_error_set(err, MMC_ERR_INPUT, "%s: answer %d is not a UTF-8 string", name, i);
-            mmc_vqa_free(m);
-            return NULL;
-        }
-        for (int j = 0; j < i; j++)
-            if (!strcmp(m->classes[j], classes[i])) {
-                mmc_error_set(err, MMC_ERR_INPUT, "%s: answer '%s' appears twice", name, classes[i]);
-                mmc_vqa_free(m);
-                return NULL;
-            }
-        if (!(m->classes[i] = mmc_malloc(len + 1))) {
-            mmc_error_set(err, MMC_ERR_RUNTIME, "vqa: out of memory");
-            mmc_vqa_free(m);
-            return NULL;
-        }
-        memcpy(m->classes[i], classes[i], len + 1);
+        if (!classes[i] || mmc_utf8_validate(classes[i], len, NULL))
+            rc = mmc_error_set(err, MMC_ERR_INPUT, "%s: answer %d is not a UTF-8 string", name, i);
+        for (int j = 0; j < i && !rc; j++)
+            if (!strcmp(m->classes[j], classes[i]))
+                rc = mmc_error_set(err, MMC_ERR_INPUT, "%s: answer '%s' appears twice", name, classes[i]);
+        if (!rc && !(m->classes[i] = mmc_malloc(len + 1))) rc = mmc_error_set(err, MMC_ERR_RUNTIME, "vqa: out of memory");
+        if (!rc) memcpy(m->classes[i], classes[i], len + 1);
     }
     mmc_rng_seed(&m->drop_rng, 0x5eed, 99);
-    if (build(m, rng, err)) {
-        if (err && err->code == MMC_OK) mmc_error_set(err, MMC_ERR_RUNTIME, "vqa: building the model failed");
+    if (!rc && (rc = build(m, rng, err)) && err && err->code == MMC_OK)
+        mmc_error_set(err, MMC_ERR_RUNTIME, "vqa: building the model failed");
+    if (rc) {
         mmc_vqa_free(m);
         return NULL;
     }
@@ -382,10 +368,6 @@ int vqa_save(const mmc_vqa *m, const char *run_dir, uint64_t seed, int n_train, 
     return *config_json ? MMC_OK : err ? err->code : MMC_ERR_RUNTIME;
 }
 
-static int parse_config(void *c, const char *text, size_t n, const char *name, mmc_error *err) {
-    return mmc_vqa_config_parse(c, text, n, name, err);
-}
-
 mmc_vqa *vqa_load_full(const char *run_dir, const char *weights, uint64_t *seed, int *n_train, mmc_error *err) {
     char path[4096];
     mmc_vqa_config cfg = mmc_vqa_config_default(NULL, NULL);
@@ -398,7 +380,7 @@ mmc_vqa *vqa_load_full(const char *run_dir, const char *weights, uint64_t *seed,
     strcpy(cfg.text_pool, "last");
     mmc_tokenizer *tok;
     cJSON *root;
-    if (task_read_config(run_dir, NULL, parse_config, &cfg, &tok, &root, path, err)) return NULL;
+    if (task_read_config(run_dir, &VQA_CONFIG, &cfg, &tok, &root, path, err)) return NULL;
     const cJSON *aj = cJSON_GetObjectItemCaseSensitive(root, "answers"), *sj = cJSON_GetObjectItemCaseSensitive(root, "seed"),
                 *nj = cJSON_GetObjectItemCaseSensitive(root, "n_train");
     const char *why = !cJSON_IsArray(aj) || cJSON_GetArraySize(aj) < 1 ? "no \"answers\" array (the answer vocabulary)"

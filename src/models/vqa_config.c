@@ -8,10 +8,7 @@
  * left and right. The VQA default fusion is the one that measured best (docs/results.md). */
 #include "vqa_internal.h"
 #include "config_keys.h"
-#include <cjson/cJSON.h>
-#include <math.h>
 #include <stddef.h>
-#include <stdlib.h>
 #include <string.h>
 
 #define VQA_DEFAULT_FUSION "hybrid" /* the best measured: docs/results.md, "VQA and fusion" */
@@ -25,84 +22,93 @@ int vqa_combine_kind(const char *s) {
          : !strcmp(s, "bilinear") ? VQA_BILINEAR : !strcmp(s, "logits") ? VQA_LOGITS
          : !strcmp(s, "attention") ? VQA_ATTENTION : 0;
 }
-int vqa_n_stages(const mmc_vqa_config *c) {
+static int vqa_n_stages(const mmc_vqa_config *c) {
     int n = 0;
     while (n < VQA_MAX_STAGES && c->image.cnn_widths[n] > 0) n++;
     return n;
 }
 
+/* The key table (config_keys.h): parsing, printing, defaults and the unknown-key check. The
+ * encoders' keys come from the registry (enc_cfg_table). */
+#define OFF(f) offsetof(mmc_vqa_config, f)
+static const cfg_key KEYS[] = {
+    {"task", CFG_STR, OFF(task), 0, 12, 0, "vqa|classify"},
+    {"source", CFG_STR, OFF(source), 0, 12, 0, "label|match"},
+    {"fusion", CFG_STR, OFF(fusion), 0, 12, 0, VQA_DEFAULT_FUSION "|early|late|joint|none"},
+    {"combine", CFG_STR, OFF(combine), 0, 12, 0, "attention|concat|sum|product|bilinear|logits"},
+    {"image_size", CFG_INT, OFF(image_size), 8, 512, 64, NULL},
+    {"norm", CFG_STR, OFF(norm), 0, 8, 0, "batch|none"},
+    {"pool_grid", CFG_INT, OFF(pool_grid), 1, 16, 4, NULL},
+    {"image_pool", CFG_STR, OFF(image_pool), 0, 8, 0, "both|grid|max"},
+    {"image_dim", CFG_INT, OFF(image_dim), 2, 8192, 256, NULL},
+    {"text_pool", CFG_STR, OFF(text_pool), 0, 12, 0, "last|last+mean"},
+    {"max_len", CFG_INT, OFF(max_len), 0, 256, 0, NULL},
+    {"min_count", CFG_INT, OFF(min_count), 1, 1000000, 1, NULL},
+    {"fuse_dim", CFG_INT, OFF(fuse_dim), 2, 8192, 256, NULL},
+    {"glimpses", CFG_INT, OFF(glimpses), 1, 16, 2, NULL},
+    {"att_score", CFG_STR, OFF(att_score), 0, 12, 0, "dot|additive"},
+    {"att_fuse", CFG_STR, OFF(att_fuse), 0, 12, 0, "concat|bilinear"},
+    {"hidden", CFG_INT, OFF(hidden), 2, 8192, 256, NULL},
+    {"early_stage", CFG_INT, OFF(early_stage), 0, VQA_MAX_STAGES - 1, 1, NULL},
+    {"early_dim", CFG_INT, OFF(early_dim), 1, 1024, 16, NULL},
+    {"film_from", CFG_INT, OFF(film_from), 0, VQA_MAX_STAGES - 1, 1, NULL},
+    {"joint_patch", CFG_INT, OFF(joint_patch), 2, 64, 16, NULL},
+    {"joint_dim", CFG_INT, OFF(joint_dim), 4, 2048, 64, NULL},
+    {"joint_depth", CFG_INT, OFF(joint_depth), 1, MMC_JOINT_MAX_DEPTH, 2, NULL},
+    {"joint_heads", CFG_INT, OFF(joint_heads), 1, 64, 4, NULL},
+    {"dropout", CFG_FLOAT, OFF(dropout), 0, 0.9, 0.1, NULL},
+    {"batch_images", CFG_INT, OFF(batch_images), 1, 65536, 32, NULL},
+    {"per_image", CFG_INT, OFF(per_image), 1, 10000, 4, NULL},
+    {"lr", CFG_FLOAT, OFF(lr), 0, 10, 5e-4, NULL},
+    {"weight_decay", CFG_FLOAT, OFF(weight_decay), 0, 10, 0.01, NULL},
+    {"min_lr_ratio", CFG_FLOAT, OFF(min_lr_ratio), 0, 1, 0.01, NULL},
+    {"grad_clip", CFG_FLOAT, OFF(grad_clip), 0, 1e6, 5, NULL},
+    {"label_smoothing", CFG_FLOAT, OFF(label_smoothing), 0, 1, 0, NULL},
+    {"warmup", CFG_FLOAT, OFF(warmup), 0, 1, 0.02, NULL},
+    {"augment_shift", CFG_INT, OFF(augment_shift), 0, 64, 2, NULL},
+    {"epochs", CFG_INT, OFF(epochs), 1, 1000000, 10, NULL},
+};
+#define NKEYS ((int)(sizeof KEYS / sizeof KEYS[0]))
+static const char *const NOT_TAKEN[] = {"cnn_depth", "norm_groups", NULL}; /* the encoder keys vqa has not */
+
+static cfg_table table(void) { return enc_cfg_table(KEYS, NKEYS, OFF(image), OFF(text), NOT_TAKEN); }
 
 mmc_vqa_config mmc_vqa_config_default(const char *task, const char *fusion) {
     mmc_vqa_config c;
     memset(&c, 0, sizeof c);
-    snprintf(c.task, sizeof c.task, "%s", task && !strcmp(task, "classify") ? "classify" : "vqa");
-    strcpy(c.source, "label");
-    snprintf(c.fusion, sizeof c.fusion, "%s", fusion ? fusion : VQA_DEFAULT_FUSION);
-    strcpy(c.combine, "attention");
+    cfg_keys_default(KEYS, NKEYS, &c);
+    if (task && !strcmp(task, "classify")) strcpy(c.task, "classify");
+    if (fusion) strncpy(c.fusion, fusion, sizeof c.fusion - 1); /* zero-filled, as memset left it */
     c.image = mmc_image_encoder_defaults(); /* cnn 16-32-64-128, resnet 1-1-1-1 of 32-64-128-128, vit 8/128/4/4 */
     int st[6] = {2, 2, 2, 2, 0, 0};
     memcpy(c.image.cnn_strides, st, sizeof st);
     c.text = mmc_text_encoder_defaults(); /* gru, word_dim 64, text_hidden 128, 1 layer */
-    c.image_size = 64;
-    strcpy(c.norm, "batch");
-    c.pool_grid = 4;
-    strcpy(c.image_pool, "both");
-    c.image_dim = 256;
-    strcpy(c.text_pool, "last");
-    c.max_len = 0;
-    c.min_count = 1;
-    c.fuse_dim = 256;
-    c.glimpses = 2;
-    strcpy(c.att_score, "dot");
-    strcpy(c.att_fuse, "concat");
-    c.hidden = 256;
-    c.early_stage = 1;
-    c.early_dim = 16;
-    c.film_from = 1;
-    c.joint_patch = 16;
-    c.joint_dim = 64;
-    c.joint_depth = 2;
-    c.joint_heads = 4;
-    c.dropout = 0.1f;
-    c.batch_images = 32;
-    c.per_image = 4;
-    c.lr = 5e-4f;
-    c.weight_decay = 0.01f;
-    c.min_lr_ratio = 0.01f;
-    c.grad_clip = 5.0f;
-    c.label_smoothing = 0.0f;
-    c.warmup = 0.02f;
-    c.augment_shift = 2;
-    c.epochs = 10;
-    if (!strcmp(c.fusion, "late")) {
-        /* The default fusion, tuned for it (docs/vqa.md, "Why"): an 8×8 final map (three
-         * stride-2 stages and a stride-1 one, receptive field 31 px > a large object) with
-         * coordinate channels, so a cell holds one object and knows where it is; every
-         * question of an image per step, so the CNN runs once for ten questions; the mean
-         * word embedding beside the GRU state; a higher lr.
-         * The other fusions keep the settings they were measured with (their questions run
-         * through CNN stages, where ten per image would cost ten CNN passes). */
-        int lw[6] = {32, 64, 128, 128, 0, 0}, ls[6] = {2, 2, 2, 1, 0, 0};
-        memcpy(c.image.cnn_widths, lw, sizeof lw);
-        memcpy(c.image.cnn_strides, ls, sizeof ls);
+    if (!strcmp(c.fusion, "late") || !strcmp(c.fusion, "hybrid")) {
+        /* late, the default fusion before hybrid, was tuned for it (docs/vqa.md, "Why"): an
+         * 8×8 final map (three stride-2 stages and a stride-1 one, receptive field 31 px > a
+         * large object) with coordinate channels, so a cell holds one object and knows where
+         * it is; the mean word embedding beside the GRU state. Hybrid, the default since it
+         * was measured on this backbone, keeps it.
+         * The other fusions keep the settings they were measured with. */
+        int w[6] = {32, 64, 128, 128, 0, 0}, st[6] = {2, 2, 2, 1, 0, 0};
+        memcpy(c.image.cnn_widths, w, sizeof w);
+        memcpy(c.image.cnn_strides, st, sizeof st);
         c.image.coord = 1;
         strcpy(c.text_pool, "last+mean");
+    }
+    if (!strcmp(c.fusion, "late")) {
+        /* every question of an image per step, so the CNN runs once for ten questions (the
+         * fusions whose questions run through CNN stages would pay ten CNN passes); a higher
+         * lr */
         c.per_image = 10;
         c.lr = 2e-3f; /* measured, 15 minutes: 0.775 on test against 0.719 with 1e-3 */
         c.warmup = 0.03f;
     }
     if (!strcmp(c.fusion, "hybrid")) {
-        /* The default fusion since it was measured on the late backbone: FiLM of stages 2..3
-         * by the question over the same 8×8 map with coordinate channels, the mean word
-         * embedding beside the GRU state — 0.954 on test in 15 minutes of 2 threads, against
-         * 0.594 on the old backbone and 0.775 for late (docs/results.md). The question
-         * conditions the CNN from stage 2, so each question has its own pass from there:
-         * per_image stays 4. */
-        int hw[6] = {32, 64, 128, 128, 0, 0}, hs[6] = {2, 2, 2, 1, 0, 0};
-        memcpy(c.image.cnn_widths, hw, sizeof hw);
-        memcpy(c.image.cnn_strides, hs, sizeof hs);
-        c.image.coord = 1;
-        strcpy(c.text_pool, "last+mean");
+        /* FiLM of stages 2..3 by the question over the 8×8 map with coordinate channels — 0.954
+         * on test in 15 minutes of 2 threads, against 0.594 on the old backbone and 0.775 for
+         * late (docs/results.md). The question conditions the CNN from stage 2, so each
+         * question has its own pass from there: per_image stays 4. */
         c.lr = 1e-3f; /* measured, 15 minutes: 2e-3 fell far behind */
         c.film_from = 2; /* stages 0-1 run once per image: 5,651 steps in 15 minutes against
                           * 4,480 with film_from 1, and 0.954 on test against 0.928 */
@@ -110,72 +116,9 @@ mmc_vqa_config mmc_vqa_config_default(const char *task, const char *fusion) {
     return c;
 }
 
-/* The key table (config_keys.h): parsing, printing and the unknown-key check. The encoders'
- * keys come from the registry (enc_cfg_table). */
-#define OFF(f) offsetof(mmc_vqa_config, f)
-static const cfg_key KEYS[] = {
-    {"task", CFG_STR, OFF(task), 0, 12},
-    {"source", CFG_STR, OFF(source), 0, 12},
-    {"fusion", CFG_STR, OFF(fusion), 0, 12},
-    {"combine", CFG_STR, OFF(combine), 0, 12},
-    {"image_size", CFG_INT, OFF(image_size), 8, 512},
-    {"norm", CFG_STR, OFF(norm), 0, 8},
-    {"pool_grid", CFG_INT, OFF(pool_grid), 1, 16},
-    {"image_pool", CFG_STR, OFF(image_pool), 0, 8},
-    {"image_dim", CFG_INT, OFF(image_dim), 2, 8192},
-    {"text_pool", CFG_STR, OFF(text_pool), 0, 12},
-    {"max_len", CFG_INT, OFF(max_len), 0, 256},
-    {"min_count", CFG_INT, OFF(min_count), 1, 1000000},
-    {"fuse_dim", CFG_INT, OFF(fuse_dim), 2, 8192},
-    {"glimpses", CFG_INT, OFF(glimpses), 1, 16},
-    {"att_score", CFG_STR, OFF(att_score), 0, 12},
-    {"att_fuse", CFG_STR, OFF(att_fuse), 0, 12},
-    {"hidden", CFG_INT, OFF(hidden), 2, 8192},
-    {"early_stage", CFG_INT, OFF(early_stage), 0, VQA_MAX_STAGES - 1},
-    {"early_dim", CFG_INT, OFF(early_dim), 1, 1024},
-    {"film_from", CFG_INT, OFF(film_from), 0, VQA_MAX_STAGES - 1},
-    {"joint_patch", CFG_INT, OFF(joint_patch), 2, 64},
-    {"joint_dim", CFG_INT, OFF(joint_dim), 4, 2048},
-    {"joint_depth", CFG_INT, OFF(joint_depth), 1, MMC_JOINT_MAX_DEPTH},
-    {"joint_heads", CFG_INT, OFF(joint_heads), 1, 64},
-    {"dropout", CFG_FLOAT, OFF(dropout), 0, 0.9},
-    {"batch_images", CFG_INT, OFF(batch_images), 1, 65536},
-    {"per_image", CFG_INT, OFF(per_image), 1, 10000},
-    {"lr", CFG_FLOAT, OFF(lr), 0, 10},
-    {"weight_decay", CFG_FLOAT, OFF(weight_decay), 0, 10},
-    {"min_lr_ratio", CFG_FLOAT, OFF(min_lr_ratio), 0, 1},
-    {"grad_clip", CFG_FLOAT, OFF(grad_clip), 0, 1e6},
-    {"label_smoothing", CFG_FLOAT, OFF(label_smoothing), 0, 1},
-    {"warmup", CFG_FLOAT, OFF(warmup), 0, 1},
-    {"augment_shift", CFG_INT, OFF(augment_shift), 0, 64},
-    {"epochs", CFG_INT, OFF(epochs), 1, 1000000},
-};
-#define NKEYS ((int)(sizeof KEYS / sizeof KEYS[0]))
-static const char *const NOT_TAKEN[] = {"cnn_depth", "norm_groups", NULL}; /* the encoder keys vqa has not */
-
-static cfg_table table(void) { return enc_cfg_table(KEYS, NKEYS, OFF(image), OFF(text), NOT_TAKEN); }
-
 int mmc_vqa_config_check(const mmc_vqa_config *c, const char *name, mmc_error *err) {
     if (!name) name = "config";
-    if (strcmp(c->task, "vqa") && strcmp(c->task, "classify"))
-        return mmc_error_set(err, MMC_ERR_INPUT, "%s: task '%s' is not vqa or classify", name, c->task);
-    if (strcmp(c->source, "label") && strcmp(c->source, "match"))
-        return mmc_error_set(err, MMC_ERR_INPUT, "%s: source '%s' is not label or match", name, c->source);
-    if (!vqa_fusion_kind(c->fusion))
-        return mmc_error_set(err, MMC_ERR_INPUT, "%s: fusion '%s' is not one of early, late, hybrid, joint, none", name, c->fusion);
-    if (!vqa_combine_kind(c->combine))
-        return mmc_error_set(err, MMC_ERR_INPUT, "%s: combine '%s' is not one of concat, sum, product, bilinear, logits, attention", name,
-                             c->combine);
-    if (strcmp(c->att_score, "additive") && strcmp(c->att_score, "dot"))
-        return mmc_error_set(err, MMC_ERR_INPUT, "%s: att_score '%s' is not additive or dot", name, c->att_score);
-    if (strcmp(c->text_pool, "last") && strcmp(c->text_pool, "last+mean"))
-        return mmc_error_set(err, MMC_ERR_INPUT, "%s: text_pool '%s' is not last or last+mean", name, c->text_pool);
-    if (strcmp(c->att_fuse, "concat") && strcmp(c->att_fuse, "bilinear"))
-        return mmc_error_set(err, MMC_ERR_INPUT, "%s: att_fuse '%s' is not concat or bilinear", name, c->att_fuse);
-    if (strcmp(c->image_pool, "grid") && strcmp(c->image_pool, "max") && strcmp(c->image_pool, "both"))
-        return mmc_error_set(err, MMC_ERR_INPUT, "%s: image_pool '%s' is not grid, max or both", name, c->image_pool);
-    if (strcmp(c->norm, "batch") && strcmp(c->norm, "none"))
-        return mmc_error_set(err, MMC_ERR_INPUT, "%s: norm '%s' is not batch or none", name, c->norm);
+    if (cfg_keys_check_choices(KEYS, NKEYS, c, name, err)) return err->code;
     enc_image_cfg ic;
     enc_text_cfg tc;
     vqa_encoder_cfgs(c, &ic, &tc);
@@ -223,20 +166,14 @@ void vqa_encoder_cfgs(const mmc_vqa_config *c, enc_image_cfg *ic, enc_text_cfg *
 
 static int check(const void *c, const char *name, mmc_error *err) { return mmc_vqa_config_check(c, name, err); }
 
+/* skip: keys of a run's config.json that are not settings: read by the loader */
+static const char *const SKIP[] = {"tokenizer", "answers", "seed", "n_train", "format", NULL};
+const cfg_kind VQA_CONFIG = {table, NULL, SKIP, check, sizeof(mmc_vqa_config)};
+
 int mmc_vqa_config_parse(mmc_vqa_config *c, const char *text, size_t n, const char *name, mmc_error *err) {
-    /* keys of a run's config.json that are not settings: read by the loader */
-    static const char *const skip[] = {"tokenizer", "answers", "seed", "n_train", "format", NULL};
-    cfg_table t = table();
-    return cfg_parse(&t, NULL, skip, check, c, sizeof *c, text, n, name, err);
+    return cfg_parse(&VQA_CONFIG, c, text, n, name, err);
 }
 
-static int parse(void *c, const char *text, size_t n, const char *name, mmc_error *err) {
-    return mmc_vqa_config_parse(c, text, n, name, err);
-}
+int mmc_vqa_config_load(mmc_vqa_config *c, const char *path, mmc_error *err) { return cfg_load(&VQA_CONFIG, c, path, err); }
 
-int mmc_vqa_config_load(mmc_vqa_config *c, const char *path, mmc_error *err) { return cfg_load(path, parse, c, err); }
-
-char *mmc_vqa_config_to_json(const mmc_vqa_config *c) {
-    cfg_table t = table();
-    return cfg_to_json(&t, NULL, c);
-}
+char *mmc_vqa_config_to_json(const mmc_vqa_config *c) { return cfg_to_json(&VQA_CONFIG, c); }

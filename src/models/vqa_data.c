@@ -12,7 +12,6 @@
 #include "internal.h"
 #include "task_util.h"
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 void vqa_dataset_free(vqa_dataset *d) {

@@ -25,7 +25,7 @@ struct mmc_vqa {
     int n_stages;
     int shared_stages;          /* stages run once per image, before the question enters */
     mmc_nn_film film[VQA_MAX_STAGES]; /* hybrid: stages >= film_from */
-    int grid, grid_pool, img_feat;
+    int grid_pool, img_feat;
     mmc_nn_linear img_fc;       /* C·g·g -> image_dim */
     mmc_nn_linear early_fc;     /* early: question -> early_dim channels */
 
@@ -47,9 +47,10 @@ struct mmc_vqa {
     mmc_rng drop_rng;           /* dropout; saved in trainer.json */
 };
 
+/* vqa_config.c */
+extern const cfg_kind VQA_CONFIG; /* how config.json is read and written (config_keys.h) */
 int vqa_fusion_kind(const char *s);
 int vqa_combine_kind(const char *s);
-int vqa_n_stages(const mmc_vqa_config *c);
 /* The encoders' settings from the config's keys. */
 void vqa_encoder_cfgs(const mmc_vqa_config *c, enc_image_cfg *ic, enc_text_cfg *tc);
 
@@ -66,11 +67,11 @@ typedef struct vqa_dataset {
     char type_names[MMC_VQA_MAX_TYPES][32];
     int n_types;
     int T;                     /* tokens per text */
-    int32_t *ids, *mask;       /* n_items × T, NULL until vqa_dataset_tokenize */
+    int32_t *ids, *mask;       /* n_items × T, NULL until vqa_dataset_bind */
 } vqa_dataset;
 
-/* task/source: which texts and classes. classes == NULL: item_class is -1 throughout
- * (the vocabulary is built from this split next). max_images > 0 keeps the first ones. */
+/* task/source: which texts; item_class is -1 until vqa_dataset_bind. max_images > 0 keeps
+ * the first ones. */
 int vqa_dataset_load(vqa_dataset *d, const char *dir, const char *split, const mmc_vqa_config *c, int max_images,
                      mmc_error *err);
 void vqa_dataset_free(vqa_dataset *d);

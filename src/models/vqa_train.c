@@ -35,7 +35,6 @@ typedef struct vtask {
     float *chw;
     int32_t *ids, *mask;
     int *item_img, *targets, *pick;
-    char *config_json;
 } vtask;
 
 /* ------------------------------------------------------------- vocabularies */
@@ -113,7 +112,6 @@ static void release(void *self) {
     mmc_free(t->item_img);
     mmc_free(t->targets);
     mmc_free(t->pick);
-    mmc_free(t->config_json);
 }
 
 static int setup(void *self, mmc_train_loop *L, mmc_train_spec *spec, mmc_error *err) {
@@ -152,8 +150,8 @@ static int setup(void *self, mmc_train_loop *L, mmc_train_spec *spec, mmc_error 
         mmc_free(cls);
     }
     if (!rc) rc = vqa_dataset_bind(&t->train, t->m, err);
-    const char *vs = o->val_split ? o->val_split : "val";
-    if (!rc && vs[0] && train_split_exists(o->data_dir, vs)) {
+    const char *vs = train_val_split(o);
+    if (!rc && vs) {
         rc = vqa_dataset_load(&t->val, o->data_dir, vs, &t->cfg, o->val_max_images, err);
         if (!rc) rc = vqa_dataset_bind(&t->val, t->m, err);
         t->has_val = rc == MMC_OK;

@@ -4,6 +4,7 @@
 #define MMC_NN_INTERNAL_H
 
 #include "internal.h"
+#include "mmc/nn.h"
 #include <stdio.h>
 
 #define MMC_NAME_MAX 256

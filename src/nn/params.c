@@ -1,5 +1,7 @@
 /* params.c — the registry that owns a model's tensors and names them. */
 #include "internal.h"
+#include "mmc/nn.h"
+#include "mmc/io.h" /* safetensors: parameter lists load and save */
 #include <stdlib.h>
 #include <math.h>
 #include <string.h>

@@ -6,6 +6,7 @@
  * outputs are concatenated along the feature axis, forward half first, which is the next
  * layer's input. Final states are stacked as (layers·dirs, B, H) in PyTorch's order. */
 #include "internal.h"
+#include "mmc/nn.h"
 #include <math.h>
 #include <stdio.h>
 #include <string.h>

@@ -19,6 +19,7 @@
 #define MMC_OPS_BLAS_H
 
 #include "internal.h"
+#include "mmc/ops.h"
 
 #ifdef MMC_HAVE_OPENBLAS
 #include <cblas.h>

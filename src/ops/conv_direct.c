@@ -14,6 +14,7 @@
 #include "conv_direct.h"
 #include "gemm.h"
 #include "internal.h"
+#include "mmc/ops.h"
 #include "simd.h"
 #include <string.h>
 

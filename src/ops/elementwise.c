@@ -5,6 +5,7 @@
  * gradient over the stretched dims, which falls out of accumulating with the same
  * (zero) strides. Same-shape operands take a flat, OpenMP-parallel fast path. */
 #include "internal.h"
+#include "mmc/ops.h"
 #include "vmath.h"
 #include <math.h>
 #include <string.h>

@@ -8,6 +8,7 @@
  * dropout: one Bernoulli draw per element from the caller's mmc_rng, in element order,
  * so the mask depends only on the generator's state, never on the thread count. */
 #include "internal.h"
+#include "mmc/ops.h"
 #include <string.h>
 
 static void embedding_backward(mmc_ctx *ctx, mmc_node *n) {

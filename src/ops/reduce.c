@@ -6,6 +6,7 @@
  * are deterministic for any thread count, and every input element belongs to exactly one
  * output element (so backward writes never race). Sums accumulate in double. */
 #include "internal.h"
+#include "mmc/ops.h"
 #include <string.h>
 
 #define D MMC_MAX_DIMS

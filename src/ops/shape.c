@@ -5,6 +5,7 @@
  * contiguous floats, which is what concat/split/slice copy. Backward functions add into
  * disjoint parts of the input gradient, so parallel loops never race. */
 #include "internal.h"
+#include "mmc/ops.h"
 #include <string.h>
 
 #define D MMC_MAX_DIMS

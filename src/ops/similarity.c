@@ -3,6 +3,7 @@
  * All three work on rows of the last axis; each output row (and each gradient row) is
  * computed by one thread, and dot products accumulate in double. */
 #include "internal.h"
+#include "mmc/ops.h"
 #include <math.h>
 
 #define D MMC_MAX_DIMS

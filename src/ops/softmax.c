@@ -5,6 +5,7 @@
  * Numerical stability: the row maximum is subtracted before exp, and the normaliser is
  * kept as a log-sum-exp. */
 #include "internal.h"
+#include "mmc/ops.h"
 #include <math.h>
 
 /* rows = numel / C for a tensor whose last axis has C entries */

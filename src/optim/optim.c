@@ -2,6 +2,7 @@
  * never allocate), the step loop that skips parameters without a gradient, zero_grad,
  * the learning rate, and access to the state for checkpoints. */
 #include "optim_impl.h"
+#include "mmc/nn.h" /* mmc_params: which parameters decay */
 #include <string.h>
 
 mmc_optim *mmc_optim_create(int kind, const char *who, mmc_tensor *const *params, int n,

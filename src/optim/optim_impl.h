@@ -4,6 +4,7 @@
 #define MMC_OPTIM_IMPL_H
 
 #include "internal.h"
+#include "mmc/optim.h"
 
 enum { MMC_OPTIM_KIND_SGD, MMC_OPTIM_KIND_ADAM, MMC_OPTIM_KIND_ADAMW };
 

@@ -3,6 +3,7 @@
  * rather than torch's recursive updates: a schedule is then a pure function of the step,
  * so a resumed run needs to save only the step to continue on the same curve. */
 #include "internal.h"
+#include "mmc/optim.h"
 #include <math.h>
 
 mmc_schedule mmc_schedule_constant(float lr) {
