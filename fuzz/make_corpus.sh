@@ -315,6 +315,14 @@ seeds_emoji() {
 }
 
 # One line per target that has seeds.
+# Tiny clips made with the ffmpeg tool (8x8 or 7x5, 2-3 frames): FFV1/MKV, H.264/MP4 (one with
+# rotation metadata), VP9/WebM, MPEG-4 and MJPEG/AVI, FFV1 + PCM audio in one MKV.
+seeds_video() {
+  d=$OUT/video
+  committed video
+  return 0
+}
+
 seeds_safetensors
 seeds_index
 seeds_image
@@ -329,5 +337,6 @@ seeds_tokenize_text
 seeds_idx
 seeds_karpathy
 seeds_emoji
+seeds_video
 
 echo "make_corpus: seeds in $OUT"

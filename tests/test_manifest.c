@@ -241,3 +241,65 @@ TEST(dataset_stats) {
     CHECK(!strcmp(st[2].type, "") && st[2].total == 1, "untyped");
     mmc_manifest_free(m);
 }
+
+/* "video": a path under image's rules; a sample may have a video and no image only for a
+ * reader that asks (MMC_MANIFEST_IMAGE_OPTIONAL); image readers refuse it by name. */
+TEST(manifest_video_field) {
+    const char *both = "{\"id\":\"a\",\"image\":\"images/a.png\",\"video\":\"videos/a.mkv\",\"captions\":[\"x\"]}\n"
+                       "{\"id\":\"b\",\"image\":\"images/b.png\"}\n";
+    mmc_error err = {0};
+    mmc_manifest *m = mmc_manifest_parse("both.jsonl", "/data", both, strlen(both), &err);
+    REQUIRE(m, "%s", err.msg);
+    CHECK(m->count == 2 && str_eq(m->samples[0].video, "videos/a.mkv") && !m->samples[1].video, "video fields");
+    char *line = mmc_sample_to_json(&m->samples[0]);
+    CHECK(line && strstr(line, "\"video\":\"videos/a.mkv\""), "written back: %s", line ? line : "(null)");
+    mmc_free(line);
+    mmc_manifest_free(m);
+
+    const char *only = "{\"id\":\"a\",\"video\":\"videos/a.mkv\"}\n";
+    m = mmc_manifest_parse("only.jsonl", "/data", only, strlen(only), &err);
+    CHECK(!m && err.code == MMC_ERR_INPUT && strstr(err.msg, "only.jsonl:1") && strstr(err.msg, "only a video"),
+          "a plain reader must refuse a video-only sample: %s", err.msg);
+    mmc_manifest_free(m);
+    m = mmc_manifest_parse_ex("only.jsonl", "/data", only, strlen(only), MMC_MANIFEST_IMAGE_OPTIONAL, &err);
+    REQUIRE(m && !m->samples[0].image && str_eq(m->samples[0].video, "videos/a.mkv"), "%s", err.msg);
+    line = mmc_sample_to_json(&m->samples[0]);
+    CHECK(line && !strstr(line, "image") && strstr(line, "video"), "video-only written back: %s", line ? line : "");
+    mmc_free(line);
+    /* the loader reads images: it names the sample instead of following a NULL path */
+    mmc_loader_opts lo = mmc_loader_defaults(1, 8);
+    mmc_loader *l = mmc_loader_new(m, &lo, &err);
+    CHECK(!l && err.code == MMC_ERR_INPUT && strstr(err.msg, "no image"), "loader on a video-only sample: %s", err.msg);
+    mmc_loader_free(l);
+    mmc_manifest_free(m);
+
+    static const char *bad[][2] = {
+        {"{\"id\":\"a\",\"image\":\"i.png\",\"video\":\"../v.mkv\"}\n", "'..'"},
+        {"{\"id\":\"a\",\"image\":\"i.png\",\"video\":\"/abs/v.mkv\"}\n", "absolute"},
+        {"{\"id\":\"a\",\"image\":\"i.png\",\"video\":5}\n", "must be a string"},
+        {"{\"id\":\"a\",\"image\":\"i.png\",\"video\":\"\"}\n", "empty"},
+        {"{\"id\":\"a\",\"image\":\"i.png\",\"video\":\"v\\u0001.mkv\"}\n", "control"},
+        {"{\"id\":\"a\",\"captions\":[\"x\"]}\n", "image or a video"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        m = mmc_manifest_parse_ex("bad.jsonl", "/data", bad[i][0], strlen(bad[i][0]), MMC_MANIFEST_IMAGE_OPTIONAL, &err);
+        CHECK(!m && err.code == MMC_ERR_INPUT && strstr(err.msg, "bad.jsonl:1") && strstr(err.msg, bad[i][1]),
+              "%s: %s", bad[i][0], m ? "accepted" : err.msg);
+        mmc_manifest_free(m);
+    }
+    /* check_images looks for videos too */
+    const char *dir = tmpdir();
+    char path[256];
+    snprintf(path, sizeof path, "%s/images", dir);
+    mkdir(path, 0755);
+    snprintf(path, sizeof path, "%s/images/a.png", dir);
+    FILE *f = fopen(path, "wb");
+    REQUIRE(f, "create %s", path);
+    fclose(f);
+    m = mmc_manifest_parse("both.jsonl", dir, both, (size_t)(strchr(both, '\n') - both) + 1, &err); /* line 1 */
+    REQUIRE(m && m->count == 1, "%s", err.msg);
+    CHECK(mmc_manifest_check_images(m, &err) == MMC_ERR_INPUT && strstr(err.msg, "video") && strstr(err.msg, "a.mkv"),
+          "a missing video: %s", err.msg);
+    mmc_manifest_free(m);
+    rmdir_all(dir);
+}

@@ -152,6 +152,82 @@ void mmc_image_color_jitter(mmc_image *img, float brightness, float contrast, fl
 
 /* (declarations for images go above this line) */
 
+/* ------------------------------------------------------------------- video */
+/* src/data/video.c: video files through FFmpeg's libraries (libavformat, libavcodec,
+ * libswscale; docs/video.md). Containers MP4/MOV, Matroska/WebM and AVI; any video codec
+ * the system's libavcodec decodes (H.264, VP9, MPEG-4, MJPEG, FFV1, ...). The file is
+ * untrusted: it is read into memory (at most MMC_VIDEO_MAX_FILE_BYTES) and demuxed from
+ * there, only those demuxers are allowed, and nothing else is ever opened (no playlists,
+ * no URLs). Limits, each an MMC_ERR_INPUT naming the file when passed: frame size
+ * (MMC_VIDEO_MAX_PIXELS), packets read and frames decoded (MMC_VIDEO_MAX_DECODED),
+ * duration (MMC_VIDEO_MAX_SECONDS), frames returned (MMC_VIDEO_MAX_FRAMES) and their bytes
+ * (MMC_VIDEO_MAX_OUT_BYTES). FFmpeg's own log is silenced (the library never prints). */
+#define MMC_VIDEO_MAX_FILE_BYTES ((size_t)1 << 31)
+#define MMC_VIDEO_MAX_PIXELS (8192LL * 8192LL)
+#define MMC_VIDEO_MAX_DECODED 200000
+#define MMC_VIDEO_MAX_SECONDS (24.0 * 3600.0)
+#define MMC_VIDEO_MAX_FRAMES 10000
+#define MMC_VIDEO_MAX_OUT_BYTES ((size_t)1 << 31)
+
+typedef struct mmc_video_opts {
+    int frames;    /* > 0: T frames uniformly over the duration (frame shown at (i + 0.5) D / T) */
+    double fps;    /* > 0 (frames == 0): the frame shown at start + k / fps, k = 0, 1, ... */
+                   /* both 0: every frame, in presentation order */
+    int size;      /* 0: source size (after rotation); > 0: size x size as the image loader
+                    * makes it: the short side resized to size, then the centre square */
+    int resample;  /* MMC_RESAMPLE_* for that resize; mmc_video_opts_default picks bilinear */
+} mmc_video_opts;
+mmc_video_opts mmc_video_opts_default(void); /* every frame, source size, bilinear */
+
+typedef struct mmc_video_info {
+    int w, h;           /* coded frame size */
+    int rotation;       /* clockwise degrees applied to show it as players do: 0, 90, 180, 270 */
+    int out_w, out_h;   /* frame size after rotation (before any resize) */
+    int64_t decoded;    /* frames the decoder gave */
+    double start;       /* timestamp of the first frame, seconds */
+    double duration;    /* last timestamp - first + the last gap between frames, seconds */
+    double fps;         /* decoded / duration (an average: variable frame rates are fine) */
+    char codec[32];     /* libavcodec's decoder name, e.g. "h264" */
+    char container[32]; /* the demuxer's name, e.g. "matroska,webm" (truncated) */
+} mmc_video_info;
+
+/* Sampled frames: n RGB images (c = 3) and their timestamps in seconds (the presentation
+ * time of the frame shown, from the stream's pts, never frame index x frame rate). */
+typedef struct mmc_video {
+    int n;
+    mmc_image *frames;
+    double *t;
+    mmc_video_info info;
+} mmc_video;
+
+/* Decodes a video file (path) or bytes in memory (name is used in messages). Audio-only
+ * files ("no video stream"), files whose video decodes to no frame ("no frames"), a
+ * decode error anywhere, a stream that ends before the container says (truncated), sizes
+ * or counts over the limits: MMC_ERR_INPUT naming the file. Bad opts: MMC_ERR_USAGE. */
+int mmc_video_load(mmc_video *v, const char *path, const mmc_video_opts *o, mmc_error *err);
+int mmc_video_decode(mmc_video *v, const uint8_t *bytes, size_t n, const char *name,
+                     const mmc_video_opts *o, mmc_error *err);
+void mmc_video_free(mmc_video *v); /* frees frames and times, zeroes v; NULL is fine */
+/* Rotates an RGB/gray image clockwise by 0, 90, 180 or 270 degrees into dst (new). */
+int mmc_image_rotate(const mmc_image *src, mmc_image *dst, int degrees, mmc_error *err);
+/* The frames as one (T, 3, H, W) float array (out holds n * 3 * h * w floats), each frame as
+ * mmc_image_to_chw makes it (rescale, then per-channel mean/std; NULL: none). Frames must
+ * share one size (they do unless a caller changed them): else MMC_ERR_USAGE. */
+int mmc_video_to_chw(const mmc_video *v, float *out, double rescale, const float *mean,
+                     const float *std, mmc_error *err);
+
+/* Writing: n frames of w x h RGB (rgb: n * h * w * 3 bytes) as FFV1 (lossless, 8-bit RGB
+ * words) in Matroska at fps frames per second, frame i at time i / fps. Bit-exact output
+ * (no encoder string, no random ids), so the same frames give the same bytes, and decoding
+ * gives back the frames exactly. mmc_video_write_mkv writes to a temporary name and
+ * renames it into place (not fsynced, like mmc_png_write). */
+int mmc_video_encode_mkv(const uint8_t *rgb, int n, int w, int h, int fps, uint8_t **out,
+                         size_t *out_n, mmc_error *err);
+int mmc_video_write_mkv(const char *path, const uint8_t *rgb, int n, int w, int h, int fps,
+                        mmc_error *err);
+
+/* (declarations for video go above this line) */
+
 /* --------------------------------------------------------------------- text */
 /* src/data/unicode.c, src/data/tokenizer_*.c: Unicode classes and tokenizers (UTF-8
  * validation, src/core/utf8.c, is in mmc/core.h). */
@@ -301,10 +377,11 @@ int mmc_png_write(const char *path, int w, int h, int channels, const uint8_t *p
 
 /* Manifests (src/data/manifest.c): a dataset folder holds manifest-SPLIT.jsonl, one JSON
  * object per line (docs/formats.md):
- *   {"id", "image", "captions": [..], "captions_zh": [..],
+ *   {"id", "image", "video", "captions": [..], "captions_zh": [..],
  *    "qa": [{"question", "answer", "type"}], "label"}
- * id and image are required; image is a path relative to the folder. Unknown fields are
- * ignored. All strings are UTF-8. */
+ * id and image are required (with MMC_MANIFEST_IMAGE_OPTIONAL: an image or a video);
+ * image and video are paths relative to the folder (no leading '/', no "..", no control
+ * characters). Unknown fields are ignored. All strings are UTF-8. */
 typedef struct mmc_qa {
     char *question;
     char *answer;
@@ -313,7 +390,9 @@ typedef struct mmc_qa {
 
 typedef struct mmc_sample {
     char *id;
-    char *image;       /* relative to the dataset folder, never absolute, never ".." */
+    char *image;       /* relative to the dataset folder, never absolute, never ".."; NULL only
+                        * in a manifest loaded with MMC_MANIFEST_IMAGE_OPTIONAL */
+    char *video;       /* e.g. "videos/x.mkv", the same rules as image; NULL if absent */
     char **captions;   /* English */
     int n_captions;
     char **captions_zh; /* Chinese */
@@ -344,8 +423,15 @@ mmc_manifest *mmc_manifest_load(const char *dir, const char *split, mmc_error *e
 /* The same from memory; name is used in messages, dir becomes m->dir. */
 mmc_manifest *mmc_manifest_parse(const char *name, const char *dir, const char *text,
                                  size_t n, mmc_error *err);
-/* Checks that every image exists as a regular file under m->dir (MMC_ERR_INPUT names the
- * first missing one and its line). */
+/* The same, where flags may hold MMC_MANIFEST_IMAGE_OPTIONAL: a sample may have a video and
+ * no image (video tasks). Readers of images use the plain loaders, which refuse such a
+ * sample (naming it), so an image path is never NULL for them. */
+#define MMC_MANIFEST_IMAGE_OPTIONAL 1u
+mmc_manifest *mmc_manifest_load_ex(const char *dir, const char *split, unsigned flags, mmc_error *err);
+mmc_manifest *mmc_manifest_parse_ex(const char *name, const char *dir, const char *text, size_t n,
+                                    unsigned flags, mmc_error *err);
+/* Checks that every image and video the samples name exists as a regular file under m->dir
+ * (MMC_ERR_INPUT names the first missing one and its sample). */
 int mmc_manifest_check_images(const mmc_manifest *m, mmc_error *err);
 void mmc_manifest_free(mmc_manifest *m);
 void mmc_sample_free(mmc_sample *s); /* frees what s holds, not s itself */
@@ -428,6 +514,53 @@ int mmc_shapes_make(uint64_t seed, const char *split, int64_t index, int size,
 typedef void (*mmc_progress_fn)(void *user, int64_t done, int64_t total);
 int mmc_shapes_write_split(const char *dir, const char *split, int64_t n, uint64_t seed,
                            int size, mmc_progress_fn progress, void *user, mmc_error *err);
+
+/* The moving-shapes world (src/data/shapes_video.c, docs/video.md): clips of `frames`
+ * frames (2-64) of 1-3 shapes from the image world (same shapes, colours and sizes) in
+ * which shapes move (left, right, up, down), grow, shrink, change colour, appear or
+ * disappear, while the others stay still. Every clip has at least one event, and each
+ * event played backwards is another event (left <-> right, grow <-> shrink, red -> blue
+ * <-> blue -> red, appear <-> disappear), so a reversed clip needs a different caption.
+ * Positions and radii are interpolated symmetrically, so rendering the reversed clip gives
+ * exactly the frames in reverse order. QA types: count_moving (0, 1, 2 uniform),
+ * direction (4 uniform), appear ("what appears?" / "what disappears?"), colour_change,
+ * size_change (grow/shrink 50/50). Deterministic per (seed, split, index). */
+enum { MMC_EVENT_STILL, MMC_EVENT_MOVE, MMC_EVENT_GROW, MMC_EVENT_SHRINK, MMC_EVENT_RECOLOUR,
+       MMC_EVENT_APPEAR, MMC_EVENT_DISAPPEAR, MMC_EVENTS_N };
+enum { MMC_DIR_LEFT, MMC_DIR_RIGHT, MMC_DIR_UP, MMC_DIR_DOWN }; /* where a mover goes */
+#define MMC_SHAPES_CLIP_MAX_OBJECTS 3
+#define MMC_SHAPES_CLIP_MAX_FRAMES 64
+
+typedef struct mmc_shape_track {
+    int shape, event, dir;  /* MMC_SHAPE_*, MMC_EVENT_*, MMC_DIR_* (movers) */
+    int large;              /* size word of objects that keep their size */
+    int colour0, colour1;   /* before and from frame `change` on (recolour) */
+    int visible0, visible1; /* likewise (appear, disappear) */
+    int change;             /* 1..frames-1: the frame a discrete change shows first */
+    float x0, y0, r0;       /* centre and outer radius at the first frame, pixels */
+    float x1, y1, r1;       /* at the last frame; linear in between */
+} mmc_shape_track;
+
+typedef struct mmc_shapes_clip {
+    int size, frames, n;
+    mmc_shape_track obj[MMC_SHAPES_CLIP_MAX_OBJECTS];
+} mmc_shapes_clip;
+
+/* Clip `index` of split at size x size, `frames` frames. Any of clip, rgb (frames * size *
+ * size * 3 bytes) and sample may be NULL. The sample gets id "SPLIT-NNNNNN", video
+ * "videos/SPLIT-NNNNNN.mkv" and image "images/SPLIT-NNNNNN.png" (the first frame). */
+int mmc_shapes_clip_make(uint64_t seed, const char *split, int64_t index, int size, int frames,
+                         mmc_shapes_clip *clip, uint8_t *rgb, mmc_sample *sample, mmc_error *err);
+void mmc_shapes_clip_render(const mmc_shapes_clip *c, uint8_t *rgb); /* all frames */
+void mmc_shapes_clip_reverse(mmc_shapes_clip *c); /* the same clip played backwards */
+/* Captions (EN, ZH) and QA of a clip, phrasing drawn from rng; fills out but id, image
+ * and video. MMC_OK or MMC_ERR_RUNTIME (OOM). */
+int mmc_shapes_clip_describe(const mmc_shapes_clip *c, mmc_rng *rng, mmc_sample *out);
+/* Writes n clips of split into dir: videos/SPLIT-NNNNNN.mkv (FFV1, lossless, fps frames
+ * per second), images/SPLIT-NNNNNN.png (the first frame) and manifest-SPLIT.jsonl (last). */
+int mmc_shapes_write_video_split(const char *dir, const char *split, int64_t n, uint64_t seed,
+                                 int size, int frames, int fps, mmc_progress_fn progress,
+                                 void *user, mmc_error *err);
 
 /* -- loader (src/data/loader.c) -- */
 /* Batches of (image, caption choice) over a manifest, prepared ahead by worker threads.

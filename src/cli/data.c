@@ -22,17 +22,24 @@ typedef struct shapes_args {
     const char *out;
     long long n[3]; /* train, val, test */
     long long seed, size, threads;
+    int video;               /* --video: moving-shapes clips */
+    long long frames, fps;   /* frames per clip, frames per second */
 } shapes_args;
 
 static const char *SPLITS[3] = {"train", "val", "test"};
 
 static int parse_shapes(int argc, char **argv, shapes_args *a) {
-    *a = (shapes_args){NULL, {20000, 1000, 1000}, 7, 64, 0};
+    *a = (shapes_args){NULL, {20000, 1000, 1000}, 7, 64, 0, 0, 8, 8};
     for (int i = 1; i < argc; i++) {
         const char *o = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         long long *dst = !strcmp(o, "--train") ? &a->n[0] : !strcmp(o, "--val") ? &a->n[1]
                        : !strcmp(o, "--test") ? &a->n[2] : !strcmp(o, "--seed") ? &a->seed
-                       : !strcmp(o, "--size") ? &a->size : !strcmp(o, "--threads") ? &a->threads : NULL;
+                       : !strcmp(o, "--size") ? &a->size : !strcmp(o, "--threads") ? &a->threads
+                       : !strcmp(o, "--frames") ? &a->frames : !strcmp(o, "--fps") ? &a->fps : NULL;
+        if (!strcmp(o, "--video")) {
+            a->video = 1;
+            continue;
+        }
         if (!strcmp(o, "--out")) {
             if (!v || !*v) return cli_error(1, "data shapes: --out needs a folder");
             a->out = v;
@@ -40,14 +47,16 @@ static int parse_shapes(int argc, char **argv, shapes_args *a) {
             continue;
         }
         if (!dst) return cli_error(1, "data shapes: unknown option '%s' (see: mmc help data)", o);
-        long long lo = dst == &a->size ? 8 : dst == &a->threads ? 1 : 0;
-        long long hi = dst == &a->size ? 1024 : dst == &a->seed ? (1LL << 62) : dst == &a->threads ? 1024 : 10000000;
+        long long lo = dst == &a->size ? 8 : dst == &a->threads || dst == &a->fps ? 1 : dst == &a->frames ? 2 : 0;
+        long long hi = dst == &a->size ? 1024 : dst == &a->seed ? (1LL << 62) : dst == &a->threads ? 1024
+                     : dst == &a->frames ? MMC_SHAPES_CLIP_MAX_FRAMES : dst == &a->fps ? 1000 : 10000000;
         if (!v || parse_i64(v, lo, hi, dst))
             return cli_error(1, "data shapes: %s needs an integer from %lld to %lld (got '%s')", o, lo, hi, v ? v : "");
         i++;
     }
     if (!a->out) return cli_error(1, "data shapes: missing --out DIR (see: mmc help data)");
     if (a->n[0] + a->n[1] + a->n[2] == 0) return cli_error(1, "data shapes: nothing to make (all splits are 0)");
+    if (a->video && a->size < 16) return cli_error(1, "data shapes: --video needs --size 16 or more");
     return 0;
 }
 
@@ -74,14 +83,16 @@ static void print_balance(const mmc_manifest *m, const char *split) {
     mmc_qa_type_stats st[16];
     int nt = mmc_qa_stats(m->samples, m->count, st, 16);
     printf("%s QA answer balance (a blind model that always gives the majority answer scores its share):\n", split);
-    printf("  %-10s %9s %11s %19s %22s\n", "type", "questions", "yes of y/n", "majority", "open majority");
+    printf("  %-13s %9s %11s %19s %22s\n", "type", "questions", "yes of y/n", "majority", "open majority");
     for (int t = 0; t < nt; t++) {
         int yn = st[t].yes + st[t].no, open = st[t].total - yn;
         char maj[96], omaj[96];
         snprintf(maj, sizeof maj, "%s %.1f%%", st[t].majority, 100.0 * st[t].majority_count / (st[t].total ? st[t].total : 1));
         snprintf(omaj, sizeof omaj, "%s %.1f%%", open ? st[t].open_majority : "-",
                  open ? 100.0 * st[t].open_majority_count / open : 0.0);
-        printf("  %-10s %9d %10.1f%% %19s %22s\n", st[t].type, st[t].total, yn ? 100.0 * st[t].yes / yn : 0.0, maj, omaj);
+        char ynbuf[16] = "-";
+        if (yn) snprintf(ynbuf, sizeof ynbuf, "%.1f%%", 100.0 * st[t].yes / yn);
+        printf("  %-13s %9d %11s %19s %22s\n", st[t].type, st[t].total, ynbuf, maj, omaj);
     }
 }
 
@@ -104,22 +115,29 @@ static int cmd_data_shapes(int argc, char **argv) {
     int rc = parse_shapes(argc, argv, &a);
     if (rc) return rc;
     if (a.threads) mmc_set_threads((int)a.threads);
-    printf("shapes: %lld train, %lld val, %lld test scenes, %lldx%lld px, seed %lld, %d threads -> %s\n", a.n[0], a.n[1],
-           a.n[2], a.size, a.size, a.seed, mmc_get_threads(), a.out);
+    const char *what = a.video ? "clips" : "scenes";
+    if (a.video)
+        printf("shapes --video: %lld train, %lld val, %lld test clips of %lld frames at %lld fps, %lldx%lld px, seed %lld, "
+               "%d threads -> %s\n", a.n[0], a.n[1], a.n[2], a.frames, a.fps, a.size, a.size, a.seed, mmc_get_threads(), a.out);
+    else
+        printf("shapes: %lld train, %lld val, %lld test scenes, %lldx%lld px, seed %lld, %d threads -> %s\n", a.n[0], a.n[1],
+               a.n[2], a.size, a.size, a.seed, mmc_get_threads(), a.out);
     double t0 = mmc_now();
     const char *last = NULL;
     for (int s = 0; s < 3; s++) {
         if (!a.n[s]) continue;
         progress_state p = {SPLITS[s], mmc_now(), mmc_now(), isatty(STDOUT_FILENO)};
         mmc_error err = {0};
-        if (mmc_shapes_write_split(a.out, SPLITS[s], a.n[s], (uint64_t)a.seed, (int)a.size, on_progress, &p, &err))
-            return cli_error_from(&err);
+        int rc2 = a.video ? mmc_shapes_write_video_split(a.out, SPLITS[s], a.n[s], (uint64_t)a.seed, (int)a.size, (int)a.frames,
+                                                         (int)a.fps, on_progress, &p, &err)
+                          : mmc_shapes_write_split(a.out, SPLITS[s], a.n[s], (uint64_t)a.seed, (int)a.size, on_progress, &p, &err);
+        if (rc2) return cli_error_from(&err);
         last = SPLITS[s];
     }
     double dt = mmc_now() - t0;
     long long total = a.n[0] + a.n[1] + a.n[2];
-    printf("wrote %lld scenes in %.1f s (%.0f scenes/s): %s/images/, %s/manifest-{train,val,test}.jsonl\n", total, dt,
-           total / (dt > 1e-9 ? dt : 1e-9), a.out, a.out);
+    printf("wrote %lld %s in %.1f s (%.0f %s/s): %s/%s, %s/manifest-{train,val,test}.jsonl\n", total, what, dt,
+           total / (dt > 1e-9 ? dt : 1e-9), what, a.out, a.video ? "videos/ (FFV1 .mkv), images/ (first frames)" : "images/", a.out);
     return summarise(a.out, a.n[2] ? "test" : last);
 }
 

@@ -52,7 +52,7 @@ const cli_command cli_commands[] = {
      "bench/run.sh (make bench) runs each beside PyTorch (bench/torch/).\n"},
     {"data", cmd_data, "make or import a dataset folder (images + manifest JSONL)",
      "usage: mmc data shapes --out DIR [--train N] [--val N] [--test N] [--seed S] [--size PX]\n"
-     "                       [--threads T]\n"
+     "                       [--threads T] [--video [--frames N] [--fps F]]\n"
      "       mmc data emoji --out DIR [--styles google,twitter] [--split style|within] [--cache DIR]\n"
      "       mmc data fashion-mnist --out DIR [--from DIR] [--val N]\n"
      "       mmc data coco --annotations FILE --images DIR --out DIR\n"
@@ -70,7 +70,14 @@ const cli_command cli_commands[] = {
      "  --seed S      random seed (default 7)\n"
      "  --size PX     image side in pixels, 8 to 1024 (default 64)\n"
      "  --threads T   threads (default: $MMC_THREADS, else all cores)\n"
-     "\n"
+     "  --video       the moving-shapes world instead (docs/video.md): clips of 1-3 shapes that\n"
+     "                move, grow, shrink, change colour, appear or disappear, written as\n"
+     "                lossless FFV1 in DIR/videos/SPLIT-NNNNNN.mkv, the first frame as\n"
+     "                DIR/images/SPLIT-NNNNNN.png; captions say what happens (a clip played\n"
+     "                backwards needs another caption); QA types count_moving, direction,\n"
+     "                appear, colour_change, size_change. --size 16 or more\n"
+     "  --frames N    frames per clip, 2 to 64 (default 8)\n"
+     "  --fps F       frames per second of the files (default 8)\n"     "\n"
      "emoji: 64 px emoji images from the npm packages emoji-datasource-google@16.0.0 and\n"
      "emoji-datasource-twitter@16.0.0, names from emojibase-data@17.0.0, fetched with `npm pack`\n"
      "and checked against pinned sha512 values. captions = the English CLDR name, then its\n"
@@ -236,6 +243,23 @@ const cli_command cli_commands[] = {
      "(K = 5 entries by default). --best uses model-best.safetensors.\n"
      "Exit codes: 1 bad arguments or an empty question, 2 a missing or malformed run folder or\n"
      "image, or a question that is not UTF-8.\n"},
+    {"video", cmd_video, "look at a video file: the frames and timestamps mmc samples",
+     "usage: mmc video frames FILE [--frames T | --fps F | --all] [--size S] [--out DIR] [--json]\n"
+     "\n"
+     "Decodes FILE (MP4/MOV, MKV/WebM or AVI; H.264, VP9, MPEG-4, MJPEG, FFV1 or any video\n"
+     "codec the system's libavcodec decodes) as mmc's video loader does, and prints the container,\n"
+     "codec, size, frame count and duration, then each sampled frame's timestamp (seconds,\n"
+     "from the stream's own timestamps, so variable frame rates are right), size and mean.\n"
+     "Frames are RGB, turned as the file's rotation metadata says (as players show them).\n"
+     "  --frames T    T frames spread uniformly over the duration (default 8)\n"
+     "  --fps F       the frame shown every 1/F seconds instead\n"
+     "  --all         every frame (at most 10000)\n"
+     "  --size S      S x S frames as the image loader makes them: the short side resized\n"
+     "                to S (bilinear), then the centre square\n"
+     "  --out DIR     also write DIR/frame-NNNN.png\n"
+     "  --json        one JSON object instead of lines\n"
+     "Exit codes: 1 bad arguments, 2 a file that is missing, not a video, audio only, has\n"
+     "no frames, is truncated or corrupt, or is over the limits (docs/video.md), 3 disk.\n"},
     {"inspect", cmd_inspect, "list the tensors of a .safetensors file or summarise a run folder",
      "usage: mmc inspect FILE.safetensors | RUN [--json]\n"
      "\n"

@@ -179,6 +179,9 @@ static int alloc_slot(mmc_loader *l, ld_slot *s, mmc_error *err) {
 static int alloc_worker(mmc_loader *l, ld_worker *w, mmc_error *err) {
     size_t longest = 0;
     for (int i = 0; i < l->n; i++) {
+        if (!l->m->samples[i].image) /* a video-only sample (MMC_MANIFEST_IMAGE_OPTIONAL) */
+            return mmc_error_set(err, MMC_ERR_INPUT, "%s: sample '%.200s' has no image (video only); the loader reads images",
+                                 l->m->path, l->m->samples[i].id);
         size_t len = strlen(l->m->samples[i].image);
         if (len > longest) longest = len;
     }

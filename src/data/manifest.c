@@ -1,12 +1,13 @@
 /* manifest.c — dataset manifests: JSON Lines, one sample per line.
  *
- *   {"id": "train-000001", "image": "images/train-000001.png",
+ *   {"id": "train-000001", "image": "images/train-000001.png", "video": "videos/train-000001.mkv",
  *    "captions": ["..."], "captions_zh": ["..."],
  *    "qa": [{"question": "...", "answer": "...", "type": "colour"}], "label": "..."}
  *
  * The file is untrusted (it may come from anywhere a dataset comes from). Each line must be
  * valid UTF-8, at most MMC_MANIFEST_MAX_LINE bytes, and a JSON object with string id and
- * image; image must be relative and stay inside the folder; captions must be arrays of
+ * image (or, for a reader that passes MMC_MANIFEST_IMAGE_OPTIONAL, an image or a video);
+ * image and video must be relative and stay inside the folder; captions must be arrays of
  * strings; qa an array of objects with string question and answer. One bad line fails the
  * load, and the message says file:line and what was wrong — a silently skipped sample is a
  * silently different dataset. */
@@ -61,6 +62,7 @@ void mmc_sample_free(mmc_sample *s) {
     if (!s) return;
     mmc_free(s->id);
     mmc_free(s->image);
+    mmc_free(s->video);
     free_strings(s->captions, s->n_captions);
     free_strings(s->captions_zh, s->n_captions_zh);
     for (int i = 0; i < s->n_qa; i++) {
@@ -143,7 +145,7 @@ static const char *get_label(const cJSON *v, char **out) {
 }
 
 /* Fills s from a parsed line; on failure *field names the culprit. */
-static const char *get_sample(const cJSON *o, mmc_sample *s, const char **field) {
+static const char *get_sample(const cJSON *o, mmc_sample *s, const char **field, unsigned flags) {
     *field = "line";
     if (!cJSON_IsObject(o)) return "is not a JSON object";
     const cJSON *id = cJSON_GetObjectItemCaseSensitive(o, "id");
@@ -153,10 +155,19 @@ static const char *get_sample(const cJSON *o, mmc_sample *s, const char **field)
     if (!id->valuestring[0] || strlen(id->valuestring) > MAX_ID_LEN) return "must be 1 to 1024 bytes";
     const char *why = get_string(id, &s->id);
     if (why) return why;
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, "video");
+    *field = "video"; /* a path like image's, under the same rules */
+    if (v && !cJSON_IsString(v)) return "must be a string";
+    if (v && ((why = bad_image_path(v->valuestring)) || (why = get_string(v, &s->video)))) return why;
     *field = "image";
-    if (!cJSON_IsString(img)) return img ? "must be a string" : "is missing";
-    if ((why = bad_image_path(img->valuestring)) || (why = get_string(img, &s->image))) return why;
-    const cJSON *v;
+    if (img || !(flags & MMC_MANIFEST_IMAGE_OPTIONAL) || !s->video) {
+        if (!cJSON_IsString(img))
+            return img                                   ? "must be a string"
+                   : (flags & MMC_MANIFEST_IMAGE_OPTIONAL) ? "is missing (a sample needs an image or a video)"
+                   : s->video ? "is missing (the sample has only a video; this reader needs images)"
+                              : "is missing";
+        if ((why = bad_image_path(img->valuestring)) || (why = get_string(img, &s->image))) return why;
+    }
     if ((v = cJSON_GetObjectItemCaseSensitive(o, *field = "captions")) &&
         (why = get_string_array(v, &s->captions, &s->n_captions)))
         return why;
@@ -177,7 +188,7 @@ static int is_blank(const char *p, size_t n) {
 }
 
 /* Parses one line into m->samples[m->count]. */
-static int parse_line(mmc_manifest *m, const char *p, size_t len, long line, mmc_error *err) {
+static int parse_line(mmc_manifest *m, const char *p, size_t len, long line, unsigned flags, mmc_error *err) {
     const char *P = m->path;
     if (len > MMC_MANIFEST_MAX_LINE)
         return mmc_error_set(err, MMC_ERR_INPUT, "%s:%ld: line is %zu bytes, more than the limit of %u", P, line, len,
@@ -196,7 +207,7 @@ static int parse_line(mmc_manifest *m, const char *p, size_t len, long line, mmc
     mmc_sample *s = &m->samples[m->count];
     memset(s, 0, sizeof *s);
     const char *field = "line";
-    const char *why = get_sample(o, s, &field);
+    const char *why = get_sample(o, s, &field, flags);
     cJSON_Delete(o);
     if (why) {
         mmc_sample_free(s);
@@ -249,7 +260,7 @@ static int grow_lines(long **lines, int *lcap, int cap) {
     return 1;
 }
 
-static int parse_all(mmc_manifest *m, const char *text, size_t n, mmc_error *err) {
+static int parse_all(mmc_manifest *m, const char *text, size_t n, unsigned flags, mmc_error *err) {
     int cap = 0, lcap = 0;
     long *lines = NULL, line = 0;
     int rc = MMC_OK;
@@ -262,7 +273,7 @@ static int parse_all(mmc_manifest *m, const char *text, size_t n, mmc_error *err
                 rc = mmc_error_set(err, MMC_ERR_RUNTIME, "%s: out of memory at line %ld", m->path, line);
                 break;
             }
-            rc = parse_line(m, text + pos, len, line, err);
+            rc = parse_line(m, text + pos, len, line, flags, err);
             if (!rc) lines[m->count - 1] = line;
         }
         pos += len + 1;
@@ -274,6 +285,11 @@ static int parse_all(mmc_manifest *m, const char *text, size_t n, mmc_error *err
 }
 
 mmc_manifest *mmc_manifest_parse(const char *name, const char *dir, const char *text, size_t n, mmc_error *err) {
+    return mmc_manifest_parse_ex(name, dir, text, n, 0, err);
+}
+
+mmc_manifest *mmc_manifest_parse_ex(const char *name, const char *dir, const char *text, size_t n, unsigned flags,
+                                    mmc_error *err) {
     mmc_manifest *m = mmc_calloc(1, sizeof *m);
     if (m) m->path = dupstr(name ? name : "<memory>");
     if (m && m->path) m->dir = dupstr(dir ? dir : ".");
@@ -287,7 +303,7 @@ mmc_manifest *mmc_manifest_parse(const char *name, const char *dir, const char *
         mmc_error_set(err, MMC_ERR_USAGE, "manifest: NULL text");
         return NULL;
     }
-    if (parse_all(m, text, n, err) != MMC_OK) {
+    if (parse_all(m, text, n, flags, err) != MMC_OK) {
         mmc_manifest_free(m);
         return NULL;
     }
@@ -302,6 +318,10 @@ static int valid_split(const char *s) {
 }
 
 mmc_manifest *mmc_manifest_load(const char *dir, const char *split, mmc_error *err) {
+    return mmc_manifest_load_ex(dir, split, 0, err);
+}
+
+mmc_manifest *mmc_manifest_load_ex(const char *dir, const char *split, unsigned flags, mmc_error *err) {
     if (!dir || !valid_split(split)) {
         mmc_error_set(err, MMC_ERR_USAGE, "manifest: split '%.64s' must be 1-64 of [a-z0-9_-]", split ? split : "(null)");
         return NULL;
@@ -317,7 +337,7 @@ mmc_manifest *mmc_manifest_load(const char *dir, const char *split, mmc_error *e
     size_t n = 0;
     mmc_manifest *m = NULL;
     if (mmc_read_file(path, MMC_MANIFEST_MAX_BYTES, &text, &n, err) == MMC_OK)
-        m = mmc_manifest_parse(path, dir, (const char *)text, n, err);
+        m = mmc_manifest_parse_ex(path, dir, (const char *)text, n, flags, err);
     mmc_free(text);
     mmc_free(path);
     return m;
@@ -329,11 +349,16 @@ int mmc_manifest_check_images(const mmc_manifest *m, mmc_error *err) {
     if (!buf) return mmc_error_set(err, MMC_ERR_RUNTIME, "%s: out of memory", m->path);
     int rc = MMC_OK;
     for (int i = 0; i < m->count && !rc; i++) {
-        snprintf(buf, dl + MAX_PATH_LEN + 2, "%s/%s", m->dir, m->samples[i].image);
-        struct stat st;
-        if (stat(buf, &st) != 0 || !S_ISREG(st.st_mode))
-            rc = mmc_error_set(err, MMC_ERR_INPUT, "%s: sample '%.200s' (sample %d): image %s is %s", m->path,
-                               m->samples[i].id, i + 1, buf, stat(buf, &st) != 0 ? "missing" : "not a regular file");
+        for (int k = 0; k < 2 && !rc; k++) {
+            const char *rel = k ? m->samples[i].video : m->samples[i].image;
+            if (!rel) continue;
+            snprintf(buf, dl + MAX_PATH_LEN + 2, "%s/%s", m->dir, rel);
+            struct stat st;
+            if (stat(buf, &st) != 0 || !S_ISREG(st.st_mode))
+                rc = mmc_error_set(err, MMC_ERR_INPUT, "%s: sample '%.200s' (sample %d): %s %s is %s", m->path,
+                                   m->samples[i].id, i + 1, k ? "video" : "image", buf,
+                                   stat(buf, &st) != 0 ? "missing" : "not a regular file");
+        }
     }
     mmc_free(buf);
     return rc;
@@ -368,7 +393,8 @@ static cJSON *sample_object(const mmc_sample *s) {
     cJSON *o = cJSON_CreateObject();
     if (!o) return NULL;
     cJSON_AddStringToObject(o, "id", s->id);
-    cJSON_AddStringToObject(o, "image", s->image);
+    if (s->image) cJSON_AddStringToObject(o, "image", s->image);
+    if (s->video) cJSON_AddStringToObject(o, "video", s->video);
     if (s->n_captions) cJSON_AddItemToObject(o, "captions", string_array(s->captions, s->n_captions));
     if (s->n_captions_zh) cJSON_AddItemToObject(o, "captions_zh", string_array(s->captions_zh, s->n_captions_zh));
     if (s->n_qa) cJSON_AddItemToObject(o, "qa", qa_array(s->qa, s->n_qa));
@@ -380,8 +406,9 @@ static int ok_str(const char *s) { return !s || valid_utf8((const uint8_t *)s, s
 
 /* What the reader would refuse, the writer refuses too. */
 static int sample_valid(const mmc_sample *s) {
-    if (!s || !s->id || !s->id[0] || strlen(s->id) > MAX_ID_LEN || !s->image || bad_image_path(s->image)) return 0;
-    int ok = ok_str(s->id) && ok_str(s->image) && ok_str(s->label);
+    if (!s || !s->id || !s->id[0] || strlen(s->id) > MAX_ID_LEN || (!s->image && !s->video)) return 0;
+    if ((s->image && bad_image_path(s->image)) || (s->video && bad_image_path(s->video))) return 0;
+    int ok = ok_str(s->id) && ok_str(s->image) && ok_str(s->video) && ok_str(s->label);
     for (int i = 0; ok && i < s->n_captions; i++) ok = ok_str(s->captions[i]);
     for (int i = 0; ok && i < s->n_captions_zh; i++) ok = ok_str(s->captions_zh[i]);
     for (int i = 0; ok && i < s->n_qa; i++)

@@ -216,7 +216,7 @@ static void draw_object(const mmc_shape_obj *o, int size, uint8_t *rgb) {
         }
 }
 
-static void render(const mmc_shapes_scene *sc, uint8_t *rgb) {
+void shapes_render(const mmc_shapes_scene *sc, uint8_t *rgb) {
     size_t npx = (size_t)sc->size * (size_t)sc->size;
     for (size_t i = 0; i < npx; i++) memcpy(rgb + 3 * i, BACKGROUND_RGB, 3);
     for (int i = 0; i < sc->n; i++) draw_object(&sc->obj[i], sc->size, rgb);
@@ -226,14 +226,14 @@ static void render(const mmc_shapes_scene *sc, uint8_t *rgb) {
 
 /* Scene streams: the split name's hash in the high bits, the index in the low 32, so
  * every (split, index) has its own stream and no scene depends on another. */
-static uint64_t scene_stream(const char *split, int64_t index) {
+uint64_t shapes_stream(const char *split, int64_t index) {
     uint32_t h = 2166136261u; /* FNV-1a */
     for (const char *s = split; *s; s++) h = (h ^ (uint8_t)*s) * 16777619u;
     return ((uint64_t)h << 32) | (uint64_t)(uint32_t)index;
 }
 
 /* The split names a file (manifest-SPLIT.jsonl) and image names: keep it plain. */
-static int valid_split(const char *s) {
+int shapes_valid_split(const char *s) {
     if (!s || !*s || strlen(s) > 64) return 0;
     for (; *s; s++)
         if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '_' || *s == '-')) return 0;
@@ -242,18 +242,18 @@ static int valid_split(const char *s) {
 
 int mmc_shapes_make(uint64_t seed, const char *split, int64_t index, int size, mmc_shapes_scene *scene,
                     uint8_t *rgb, mmc_sample *sample, mmc_error *err) {
-    if (!valid_split(split))
+    if (!shapes_valid_split(split))
         return mmc_error_set(err, MMC_ERR_USAGE, "shapes: split name must be 1-64 of [a-z0-9_-]");
     if (index < 0 || index > 0xFFFFFFFFLL)
         return mmc_error_set(err, MMC_ERR_USAGE, "shapes: scene index %lld out of range", (long long)index);
     if (size < 8 || size > 1024)
         return mmc_error_set(err, MMC_ERR_USAGE, "shapes: image size %d out of range (8 to 1024)", size);
     mmc_rng rng;
-    mmc_rng_seed(&rng, seed, scene_stream(split, index));
+    mmc_rng_seed(&rng, seed, shapes_stream(split, index));
     mmc_shapes_scene sc;
     sample_scene(&sc, size, &rng);
     if (scene) *scene = sc;
-    if (rgb) render(&sc, rgb);
+    if (rgb) shapes_render(&sc, rgb);
     if (!sample) return MMC_OK;
     memset(sample, 0, sizeof *sample);
     char name[128];

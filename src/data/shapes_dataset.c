@@ -34,16 +34,21 @@ static int make_dirs(const char *path, mmc_error *err) {
     mmc_free(p);
     return rc;
 }
+typedef struct image_ctx {
+    const char *dir, *split;
+    uint64_t seed;
+    int size;
+} image_ctx;
 
 /* Makes scene `index`, writes its PNG, returns its manifest line (NULL + err on failure). */
-static char *one_scene(const char *dir, const char *split, int64_t index, uint64_t seed, int size, uint8_t *rgb,
-                       mmc_error *err) {
+static char *one_scene(void *ctx, int64_t index, uint8_t *rgb, mmc_error *err) {
+    const image_ctx *c = ctx;
     mmc_sample s;
-    if (mmc_shapes_make(seed, split, index, size, NULL, rgb, &s, err) != MMC_OK) return NULL;
+    if (mmc_shapes_make(c->seed, c->split, index, c->size, NULL, rgb, &s, err) != MMC_OK) return NULL;
     char path[4200];
-    snprintf(path, sizeof path, "%s/%s", dir, s.image);
+    snprintf(path, sizeof path, "%s/%s", c->dir, s.image);
     char *line = NULL;
-    if (mmc_png_write(path, size, size, 3, rgb, err) == MMC_OK) {
+    if (mmc_png_write(path, c->size, c->size, 3, rgb, err) == MMC_OK) {
         line = mmc_sample_to_json(&s);
         if (!line) mmc_error_set(err, MMC_ERR_RUNTIME, "shapes: out of memory writing the manifest line of %s", s.id);
     }
@@ -53,25 +58,24 @@ static char *one_scene(const char *dir, const char *split, int64_t index, uint64
 
 /* Runs one batch in parallel; lines[i] for scene start + i. Returns MMC_OK or the error of
  * the lowest failing index (so the message does not depend on thread timing). */
-static int run_batch(const char *dir, const char *split, int64_t start, int m, uint64_t seed, int size,
-                     char **lines, mmc_error *err) {
+static int run_batch(int64_t start, int m, size_t scratch_bytes, shapes_line_fn make, void *ctx, char **lines,
+                     mmc_error *err) {
     int64_t bad = -1;
     mmc_error first = {0};
-    size_t npx = (size_t)size * (size_t)size * 3;
 #pragma omp parallel num_threads(mmc_get_threads())
     {
-        uint8_t *rgb = mmc_malloc(npx);
+        uint8_t *scratch = mmc_malloc(scratch_bytes);
 #pragma omp for schedule(dynamic, 8)
         for (int i = 0; i < m; i++) {
             mmc_error e = {0};
-            lines[i] = rgb ? one_scene(dir, split, start + i, seed, size, rgb, &e) : NULL;
-            if (!rgb) mmc_error_set(&e, MMC_ERR_RUNTIME, "shapes: out of memory for a %dx%d image", size, size);
+            lines[i] = scratch ? make(ctx, start + i, scratch, &e) : NULL;
+            if (!scratch) mmc_error_set(&e, MMC_ERR_RUNTIME, "shapes: out of memory for %zu bytes of pixels", scratch_bytes);
             if (!lines[i]) {
 #pragma omp critical(mmc_shapes_error)
                 if (bad < 0 || start + i < bad) bad = start + i, first = e;
             }
         }
-        mmc_free(rgb);
+        mmc_free(scratch);
     }
     if (bad < 0) return MMC_OK;
     return mmc_error_set(err, first.code ? first.code : MMC_ERR_RUNTIME, "%s", first.msg);
@@ -95,42 +99,46 @@ static int append_line(textbuf *t, const char *line) {
     return 1;
 }
 
-static int write_scenes(const char *dir, const char *split, int64_t n, uint64_t seed, int size,
-                        mmc_progress_fn progress, void *user, textbuf *out, mmc_error *err) {
+int shapes_write_lines(const char *dir, const char *split, int64_t n, const char *const *subdirs, size_t scratch_bytes,
+                       shapes_line_fn make, void *ctx, mmc_progress_fn progress, void *user, mmc_error *err) {
+    if (!dir || !*dir) return mmc_error_set(err, MMC_ERR_USAGE, "shapes: no output folder");
+    if (n < 1 || n > MAX_SCENES)
+        return mmc_error_set(err, MMC_ERR_USAGE, "shapes: %lld scenes requested (1 to %d)", (long long)n, MAX_SCENES);
+    size_t dl = strlen(dir) + strlen(split) + 64;
+    char *path = mmc_malloc(dl);
     char **lines = mmc_calloc(BATCH, sizeof(char *));
-    if (!lines) return mmc_error_set(err, MMC_ERR_RUNTIME, "shapes: out of memory");
-    int rc = MMC_OK;
+    textbuf t = {0};
+    int rc = path && lines ? MMC_OK : mmc_error_set(err, MMC_ERR_RUNTIME, "shapes: out of memory");
+    for (int k = 0; !rc && subdirs && subdirs[k]; k++) {
+        snprintf(path, dl, "%s/%s", dir, subdirs[k]);
+        rc = make_dirs(path, err);
+    }
     for (int64_t start = 0; start < n && !rc; start += BATCH) {
         int m = (int)(n - start < BATCH ? n - start : BATCH);
-        rc = run_batch(dir, split, start, m, seed, size, lines, err);
+        rc = run_batch(start, m, scratch_bytes, make, ctx, lines, err);
         for (int i = 0; i < m; i++) {
-            if (!rc && !append_line(out, lines[i])) rc = mmc_error_set(err, MMC_ERR_RUNTIME, "shapes: out of memory");
+            if (!rc && !append_line(&t, lines[i])) rc = mmc_error_set(err, MMC_ERR_RUNTIME, "shapes: out of memory");
             mmc_free(lines[i]);
             lines[i] = NULL;
         }
         if (!rc && progress) progress(user, start + m, n);
     }
+    if (!rc) {
+        snprintf(path, dl, "%s/manifest-%s.jsonl", dir, split);
+        rc = mmc_write_file_atomic(path, t.s, t.n, err);
+    }
     mmc_free(lines);
+    mmc_free(t.s);
+    mmc_free(path);
     return rc;
 }
 
 int mmc_shapes_write_split(const char *dir, const char *split, int64_t n, uint64_t seed, int size,
                            mmc_progress_fn progress, void *user, mmc_error *err) {
     if (!dir || !*dir) return mmc_error_set(err, MMC_ERR_USAGE, "shapes: no output folder");
-    if (n < 1 || n > MAX_SCENES)
-        return mmc_error_set(err, MMC_ERR_USAGE, "shapes: %lld scenes requested (1 to %d)", (long long)n, MAX_SCENES);
     /* validates split and size before anything touches the disk */
     if (mmc_shapes_make(seed, split, 0, size, NULL, NULL, NULL, err) != MMC_OK) return err ? err->code : MMC_ERR_USAGE;
-    size_t dl = strlen(dir) + strlen(split) + 32;
-    char *path = mmc_malloc(dl);
-    if (!path) return mmc_error_set(err, MMC_ERR_RUNTIME, "shapes: out of memory");
-    snprintf(path, dl, "%s/images", dir);
-    textbuf t = {0};
-    int rc = make_dirs(path, err);
-    if (!rc) rc = write_scenes(dir, split, n, seed, size, progress, user, &t, err);
-    snprintf(path, dl, "%s/manifest-%s.jsonl", dir, split);
-    if (!rc) rc = mmc_write_file_atomic(path, t.s, t.n, err);
-    mmc_free(t.s);
-    mmc_free(path);
-    return rc;
+    static const char *const subdirs[] = {"images", NULL};
+    image_ctx c = {dir, split, seed, size};
+    return shapes_write_lines(dir, split, n, subdirs, (size_t)size * (size_t)size * 3, one_scene, &c, progress, user, err);
 }

@@ -17,4 +17,21 @@ int shapes_region(const mmc_shape_obj *o, int size);
  * from rng. Fills everything in out but id and image. MMC_OK or MMC_ERR_RUNTIME (OOM). */
 int shapes_describe(const mmc_shapes_scene *sc, mmc_rng *rng, mmc_sample *out);
 
+/* Draws the scene's objects (in array order, any number up to MMC_SHAPES_MAX_OBJECTS) on the
+ * background; rgb holds size * size * 3 bytes. */
+void shapes_render(const mmc_shapes_scene *sc, uint8_t *rgb);
+/* The rng stream of (split, index): the split's hash high, the index low. */
+uint64_t shapes_stream(const char *split, int64_t index);
+/* 1-64 of [a-z0-9_-]: the split names files. */
+int shapes_valid_split(const char *s);
+
+/* Writes a split as a dataset folder: makes DIR/sub for each of subdirs (NULL-terminated),
+ * runs make(ctx, index, scratch, err) for every index in parallel batches (scratch: a
+ * per-thread buffer of scratch_bytes) to get its manifest line, and writes
+ * DIR/manifest-SPLIT.jsonl last, atomically, lines in index order. */
+typedef char *(*shapes_line_fn)(void *ctx, int64_t index, uint8_t *scratch, mmc_error *err);
+int shapes_write_lines(const char *dir, const char *split, int64_t n, const char *const *subdirs,
+                       size_t scratch_bytes, shapes_line_fn make, void *ctx, mmc_progress_fn progress,
+                       void *user, mmc_error *err);
+
 #endif

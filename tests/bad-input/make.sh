@@ -324,4 +324,28 @@ case_ 2 "emojibase-data-17.0.0.tgz.*integrity" "PATH=$E/npm-empty:$P data emoji 
 case_ 2 "emojibase-data-17.0.0.tgz.*integrity" "PATH=$E/npm-junk:$P data emoji --cache $E/cache-trunc --out $D/emoji-out-trunc"
 case_ 2 "emojibase-data-17.0.0.tgz" "PATH=$E/npm-none:$P data emoji --cache $E/cache-empty --out $D/emoji-out-none"
 case_ 2 "emojibase-data-17.0.0.tgz" "PATH=$E/npm-junk:$P data emoji --cache $E/cache-dir --out $D/emoji-out-dir"
+# ------------------------------------------------------------ video files (video frames)
+V=$D/video
+mkdir -p "$V" "$V/dir.mkv"
+SEEDS=$(cd "$(dirname "$0")/../../fuzz/seeds/video" && pwd)
+for f in ffv1_8x8.mkv h264_8x8.mp4 vp9_8x8.webm mpeg4_8x8.avi mjpeg_8x8.avi av_7x5.mkv; do
+    n=$(wc -c < "$SEEDS/$f")
+    head -c $((n / 2)) "$SEEDS/$f" > "$V/half-$f"
+    case_ 2 "half-$f" "video frames $V/half-$f"
+done
+# FFV1 version 3 has slice CRCs: flipped bytes in a frame are caught
+n=$(wc -c < "$SEEDS/ffv1_8x8.mkv")
+cp "$SEEDS/ffv1_8x8.mkv" "$V/flip-ffv1.mkv"
+printf '\377\000\377\000\377\000\377\000' | dd of="$V/flip-ffv1.mkv" bs=1 seek=$((n * 6 / 10)) conv=notrunc 2>/dev/null
+case_ 2 "flip-ffv1.mkv.*corrupt" "video frames $V/flip-ffv1.mkv"
+: > "$V/empty.mp4"
+printf 'RIFF\000\000\000\000AVI LIST' > "$V/riff.avi"
+printf '\032\105\337\243\237\102\206\201\001' > "$V/ebml.mkv"
+head -c 2000 /dev/zero > "$V/zeros.webm"
+for f in empty.mp4 riff.avi ebml.mkv zeros.webm dir.mkv missing.mp4; do case_ 2 "$f" "video frames $V/$f"; done
+case_ 2 "$(basename "$IMG")" "video frames $IMG"
+# zeros named .wav (no demuxer of ours takes it)
+head -c 44 /dev/zero > "$V/a.wav"
+case_ 2 "a.wav" "video frames $V/a.wav"
+
 echo "$(wc -l < "$C") cases in $C"
