@@ -34,4 +34,13 @@ int shapes_write_lines(const char *dir, const char *split, int64_t n, const char
                        size_t scratch_bytes, shapes_line_fn make, void *ctx, mmc_progress_fn progress,
                        void *user, mmc_error *err);
 
+/* The captions' and questions' string builder (shapes_text.c): a fixed buffer that
+ * truncates rather than overflows; shapes_sb_dup is an mmc_malloc'd copy (NULL: no memory). */
+typedef struct sb {
+    char s[1024];
+    size_t n;
+} sb;
+void shapes_sb_add(sb *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+char *shapes_sb_dup(const sb *b);
+
 #endif

@@ -44,9 +44,7 @@ static const char *article(const char *word) { return strchr("aeiou", word[0]) ?
 
 /* ------------------------------------------------------------ string builder */
 
-typedef struct sb { char s[1024]; size_t n; } sb;
-
-static void add(sb *b, const char *fmt, ...) {
+void shapes_sb_add(sb *b, const char *fmt, ...) {
     if (b->n >= sizeof b->s - 1) return;
     va_list ap;
     va_start(ap, fmt);
@@ -55,15 +53,15 @@ static void add(sb *b, const char *fmt, ...) {
     if (w > 0) b->n = b->n + (size_t)w < sizeof b->s ? b->n + (size_t)w : sizeof b->s - 1;
 }
 
-static char *dup_sb(const sb *b) {
+char *shapes_sb_dup(const sb *b) {
     char *d = mmc_malloc(b->n + 1);
     if (d) memcpy(d, b->s, b->n + 1);
     return d;
 }
 
 /* "a large red circle" / "一个大的红色圆形"; "the red circle" / "红色圆形" once introduced. */
-static void phrase_en(sb *b, const mmc_shape_obj *o) { add(b, "a %s %s %s", SIZE_EN[o->large], COLOUR(o), SHAPE(o)); }
-static void phrase_zh(sb *b, const mmc_shape_obj *o) { add(b, "一个%s的%s%s", SIZE_ZH[o->large], COLOUR_ZH(o), SHAPE_ZH(o)); }
+static void phrase_en(sb *b, const mmc_shape_obj *o) { shapes_sb_add(b, "a %s %s %s", SIZE_EN[o->large], COLOUR(o), SHAPE(o)); }
+static void phrase_zh(sb *b, const mmc_shape_obj *o) { shapes_sb_add(b, "一个%s的%s%s", SIZE_ZH[o->large], COLOUR_ZH(o), SHAPE_ZH(o)); }
 
 /* ----------------------------------------------------------------- captions */
 
@@ -72,7 +70,7 @@ static void chain_en(sb *b, const mmc_shapes_scene *sc, int reverse) {
     for (int k = 0; k < sc->n; k++) {
         int i = reverse ? sc->n - 1 - k : k, prev = reverse ? i + 1 : i - 1;
         if (k == 0) { phrase_en(b, &sc->obj[i]); continue; }
-        add(b, "%s %s ", k >= 2 ? ", which is" : "", REL_EN[shapes_relation(&sc->obj[prev], &sc->obj[i])]);
+        shapes_sb_add(b, "%s %s ", k >= 2 ? ", which is" : "", REL_EN[shapes_relation(&sc->obj[prev], &sc->obj[i])]);
         phrase_en(b, &sc->obj[i]);
     }
 }
@@ -82,10 +80,10 @@ static void chain_zh(sb *b, const mmc_shapes_scene *sc, int reverse) {
         int i = reverse ? sc->n - 1 - k : k, prev = reverse ? i + 1 : i - 1;
         const mmc_shape_obj *p = &sc->obj[prev];
         if (k == 1) phrase_zh(b, p);
-        else add(b, "，%s%s", COLOUR_ZH(p), SHAPE_ZH(p));
-        add(b, "在");
+        else shapes_sb_add(b, "，%s%s", COLOUR_ZH(p), SHAPE_ZH(p));
+        shapes_sb_add(b, "在");
         phrase_zh(b, &sc->obj[i]);
-        add(b, "的%s", REL_ZH[shapes_relation(p, &sc->obj[i])]);
+        shapes_sb_add(b, "的%s", REL_ZH[shapes_relation(p, &sc->obj[i])]);
     }
 }
 
@@ -93,9 +91,9 @@ static void caption_fingerprint(const mmc_shapes_scene *sc, sb *en, sb *zh) {
     if (sc->n == 1) {
         int r = shapes_region(&sc->obj[0], sc->size);
         phrase_en(en, &sc->obj[0]);
-        add(en, " %s", REGION_EN[r]);
+        shapes_sb_add(en, " %s", REGION_EN[r]);
         phrase_zh(zh, &sc->obj[0]);
-        add(zh, "在图片的%s", REGION_ZH[r]);
+        shapes_sb_add(zh, "在图片的%s", REGION_ZH[r]);
         return;
     }
     chain_en(en, sc, 0);
@@ -105,10 +103,10 @@ static void caption_fingerprint(const mmc_shapes_scene *sc, sb *en, sb *zh) {
 static void caption_reverse(const mmc_shapes_scene *sc, sb *en, sb *zh) {
     if (sc->n == 1) {
         int r = shapes_region(&sc->obj[0], sc->size);
-        add(en, "there is ");
+        shapes_sb_add(en, "there is ");
         phrase_en(en, &sc->obj[0]);
-        add(en, " %s", REGION_EN[r]);
-        add(zh, "图片的%s有", REGION_ZH[r]);
+        shapes_sb_add(en, " %s", REGION_EN[r]);
+        shapes_sb_add(zh, "图片的%s有", REGION_ZH[r]);
         phrase_zh(zh, &sc->obj[0]);
         return;
     }
@@ -126,12 +124,12 @@ static void caption_list(const mmc_shapes_scene *sc, const int *order, mmc_rng *
     static const char *many_en[] = {"there are %s shapes: ", "%s shapes: ", "a picture of %s shapes: "};
     static const char *one_zh[] = {"图中只有一个图形：", "画面里只有一个图形：", "一张只有一个图形的图片："};
     static const char *many_zh[] = {"图中有%s个图形：", "画面里有%s个图形：", "一张有%s个图形的图片："};
-    if (n == 1) add(en, "%s", one_en[v]), add(zh, "%s", one_zh[v]);
-    else add(en, many_en[v], COUNT_EN[n]), add(zh, many_zh[v], COUNT_ZH[n]);
+    if (n == 1) shapes_sb_add(en, "%s", one_en[v]), shapes_sb_add(zh, "%s", one_zh[v]);
+    else shapes_sb_add(en, many_en[v], COUNT_EN[n]), shapes_sb_add(zh, many_zh[v], COUNT_ZH[n]);
     for (int k = 0; k < n; k++) {
-        add(en, "%s", sep_en(k, n));
+        shapes_sb_add(en, "%s", sep_en(k, n));
         phrase_en(en, &sc->obj[order[k]]);
-        add(zh, "%s", sep_zh(k, n));
+        shapes_sb_add(zh, "%s", sep_zh(k, n));
         phrase_zh(zh, &sc->obj[order[k]]);
     }
 }
@@ -139,26 +137,26 @@ static void caption_list(const mmc_shapes_scene *sc, const int *order, mmc_rng *
 static void caption_short(const mmc_shapes_scene *sc, const int *order, sb *en, sb *zh) {
     for (int k = 0; k < sc->n; k++) {
         const mmc_shape_obj *o = &sc->obj[order[k]];
-        add(en, "%s%s %s %s", sep_en(k, sc->n), article(COLOUR(o)), COLOUR(o), SHAPE(o));
-        add(zh, "%s%s%s%s", sep_zh(k, sc->n), sc->n == 1 ? "一个" : "", COLOUR_ZH(o), SHAPE_ZH(o));
+        shapes_sb_add(en, "%s%s %s %s", sep_en(k, sc->n), article(COLOUR(o)), COLOUR(o), SHAPE(o));
+        shapes_sb_add(zh, "%s%s%s%s", sep_zh(k, sc->n), sc->n == 1 ? "一个" : "", COLOUR_ZH(o), SHAPE_ZH(o));
     }
 }
 
 static void caption_places(const mmc_shapes_scene *sc, const int *order, sb *en, sb *zh) {
     if (sc->n == 1) {
         phrase_en(en, &sc->obj[0]);
-        add(en, " on a dark background");
-        add(zh, "深色背景上的");
+        shapes_sb_add(en, " on a dark background");
+        shapes_sb_add(zh, "深色背景上的");
         phrase_zh(zh, &sc->obj[0]);
         return;
     }
     for (int k = 0; k < sc->n; k++) {
         const mmc_shape_obj *o = &sc->obj[order[k]];
         int r = shapes_region(o, sc->size);
-        add(en, "%s", sep_en(k, sc->n));
+        shapes_sb_add(en, "%s", sep_en(k, sc->n));
         phrase_en(en, o);
-        add(en, " %s", REGION_EN[r]);
-        add(zh, "%s%s有", k ? "，" : "", REGION_ZH[r]);
+        shapes_sb_add(en, " %s", REGION_EN[r]);
+        shapes_sb_add(zh, "%s%s有", k ? "，" : "", REGION_ZH[r]);
         phrase_zh(zh, o);
     }
 }
@@ -180,7 +178,7 @@ static int make_captions(const mmc_shapes_scene *sc, mmc_rng *rng, mmc_sample *o
         case 3: caption_short(sc, order, &en, &zh); break;
         default: caption_places(sc, order, &en, &zh); break;
         }
-        if (!(out->captions[c] = dup_sb(&en)) || !(out->captions_zh[c] = dup_sb(&zh))) return MMC_ERR_RUNTIME;
+        if (!(out->captions[c] = shapes_sb_dup(&en)) || !(out->captions_zh[c] = shapes_sb_dup(&zh))) return MMC_ERR_RUNTIME;
         out->n_captions = out->n_captions_zh = c + 1;
     }
     return MMC_OK;
@@ -201,7 +199,7 @@ static void add_qa(qa_ctx *q, const char *type, const sb *question, const char *
     if (q->out->n_qa >= MAX_QA) return;
     mmc_qa *d = &q->out->qa[q->out->n_qa];
     size_t tl = strlen(type) + 1, al = strlen(answer) + 1;
-    d->question = dup_sb(question);
+    d->question = shapes_sb_dup(question);
     d->answer = mmc_malloc(al);
     d->type = mmc_malloc(tl);
     q->out->n_qa++; /* counted even when incomplete, so mmc_sample_free frees what exists */
@@ -237,8 +235,8 @@ static int refer_without(const mmc_shapes_scene *sc, int i, int without_colour, 
     const char *noun = without_colour ? SHAPE(o) : "object";
     const char *adj = without_colour ? "" : COLOUR(o);
     const char *gap = without_colour ? "" : " ";
-    if (matches(sc, i, base) == 1) return add(b, "the %s%s%s", adj, gap, noun), 1;
-    if (matches(sc, i, base | 4) == 1) return add(b, "the %s %s%s%s", SIZE_EN[o->large], adj, gap, noun), 1;
+    if (matches(sc, i, base) == 1) return shapes_sb_add(b, "the %s%s%s", adj, gap, noun), 1;
+    if (matches(sc, i, base | 4) == 1) return shapes_sb_add(b, "the %s %s%s%s", SIZE_EN[o->large], adj, gap, noun), 1;
     return 0;
 }
 
@@ -259,11 +257,11 @@ static void ask_colour(qa_ctx *q) {
     const mmc_shape_obj *o = &q->sc->obj[i];
     sb ref = {.n = 0}, s = {.n = 0};
     refer_without(q->sc, i, 1, &ref);
-    add(&s, "what colour is %s?", ref.s);
+    shapes_sb_add(&s, "what colour is %s?", ref.s);
     add_qa(q, "colour", &s, COLOUR(o));
     int yes = coin(q), c = yes ? o->colour : other_than(q->rng, MMC_SHAPES_N_COLOURS, o->colour);
     s.n = 0;
-    add(&s, "is %s %s?", ref.s, mmc_shapes_colour_name(c));
+    shapes_sb_add(&s, "is %s %s?", ref.s, mmc_shapes_colour_name(c));
     add_qa(q, "colour", &s, yes ? "yes" : "no");
 }
 
@@ -273,11 +271,11 @@ static void ask_shape(qa_ctx *q) {
     const mmc_shape_obj *o = &q->sc->obj[i];
     sb ref = {.n = 0}, s = {.n = 0};
     refer_without(q->sc, i, 0, &ref);
-    add(&s, "what shape is %s?", ref.s);
+    shapes_sb_add(&s, "what shape is %s?", ref.s);
     add_qa(q, "shape", &s, SHAPE(o));
     int yes = coin(q), sh = yes ? o->shape : other_than(q->rng, MMC_SHAPES_N_SHAPES, o->shape);
     s.n = 0;
-    add(&s, "is %s %s %s?", ref.s, article(mmc_shapes_shape_name(sh)), mmc_shapes_shape_name(sh));
+    shapes_sb_add(&s, "is %s %s %s?", ref.s, article(mmc_shapes_shape_name(sh)), mmc_shapes_shape_name(sh));
     add_qa(q, "shape", &s, yes ? "yes" : "no");
 }
 
@@ -285,14 +283,14 @@ static void ask_count(qa_ctx *q) {
     static const char *open[] = {"how many objects are there?", "how many shapes are in the picture?",
                                  "how many shapes are there?"};
     sb s = {.n = 0};
-    add(&s, "%s", open[mmc_rng_below(q->rng, 3)]);
+    shapes_sb_add(&s, "%s", open[mmc_rng_below(q->rng, 3)]);
     char ans[8];
     snprintf(ans, sizeof ans, "%d", q->sc->n);
     add_qa(q, "count", &s, ans);
     int yes = coin(q), k = yes ? q->sc->n : 1 + other_than(q->rng, MMC_SHAPES_MAX_OBJECTS, q->sc->n - 1);
     s.n = 0;
-    if (k == 1) add(&s, "is there exactly one object?");
-    else add(&s, "are there exactly %s objects?", COUNT_EN[k]);
+    if (k == 1) shapes_sb_add(&s, "is there exactly one object?");
+    else shapes_sb_add(&s, "are there exactly %s objects?", COUNT_EN[k]);
     add_qa(q, "count", &s, yes ? "yes" : "no");
 }
 
@@ -315,8 +313,8 @@ static void ask_existence(qa_ctx *q, int with_size) {
         else t.large = !t.large;
     }
     sb s = {.n = 0};
-    if (with_size) add(&s, "is there a %s %s %s?", SIZE_EN[t.large], COLOUR(&t), SHAPE(&t));
-    else add(&s, "is there %s %s %s?", article(COLOUR(&t)), COLOUR(&t), SHAPE(&t));
+    if (with_size) shapes_sb_add(&s, "is there a %s %s %s?", SIZE_EN[t.large], COLOUR(&t), SHAPE(&t));
+    else shapes_sb_add(&s, "is there %s %s %s?", article(COLOUR(&t)), COLOUR(&t), SHAPE(&t));
     add_qa(q, "existence", &s, yes ? "yes" : "no");
 }
 
@@ -324,11 +322,11 @@ static void ask_spatial_alone(qa_ctx *q) {
     const mmc_shape_obj *o = &q->sc->obj[0];
     int r = shapes_region(o, q->sc->size);
     sb s = {.n = 0};
-    add(&s, "where is the %s %s?", COLOUR(o), SHAPE(o));
+    shapes_sb_add(&s, "where is the %s %s?", COLOUR(o), SHAPE(o));
     add_qa(q, "spatial", &s, REGION_ANSWER[r]);
     int yes = coin(q), asked = yes ? r : other_than(q->rng, 9, r);
     s.n = 0;
-    add(&s, "is the %s %s %s?", COLOUR(o), SHAPE(o), REGION_EN[asked]);
+    shapes_sb_add(&s, "is the %s %s %s?", COLOUR(o), SHAPE(o), REGION_EN[asked]);
     add_qa(q, "spatial", &s, yes ? "yes" : "no");
 }
 
@@ -344,13 +342,13 @@ static void ask_spatial(qa_ctx *q) {
     pick_pair(q, &a, &b);
     const mmc_shape_obj *A = &q->sc->obj[a], *B = &q->sc->obj[b];
     sb s = {.n = 0};
-    add(&s, "where is the %s %s relative to the %s %s?", COLOUR(A), SHAPE(A), COLOUR(B), SHAPE(B));
+    shapes_sb_add(&s, "where is the %s %s relative to the %s %s?", COLOUR(A), SHAPE(A), COLOUR(B), SHAPE(B));
     add_qa(q, "spatial", &s, REL_ANSWER[shapes_relation(A, B)]);
     pick_pair(q, &a, &b);
     A = &q->sc->obj[a], B = &q->sc->obj[b];
     int yes = coin(q), rel = shapes_relation(A, B);
     s.n = 0; /* the opposite relation (left<->right, above<->below) is the clear "no" */
-    add(&s, "is the %s %s %s the %s %s?", COLOUR(A), SHAPE(A), REL_EN[yes ? rel : rel ^ 1], COLOUR(B), SHAPE(B));
+    shapes_sb_add(&s, "is the %s %s %s the %s %s?", COLOUR(A), SHAPE(A), REL_EN[yes ? rel : rel ^ 1], COLOUR(B), SHAPE(B));
     add_qa(q, "spatial", &s, yes ? "yes" : "no");
 }
 

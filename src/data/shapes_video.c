@@ -193,23 +193,6 @@ static const char *DIR_ZH[] = {"从右向左移动", "从左向右移动", "向�
 static const char *DIR_ZH_SHORT[] = {"向左移动", "向右移动", "向上移动", "向下移动"};
 static const char *DIR_ANSWER[] = {"left", "right", "up", "down"};
 
-typedef struct sb { char s[1024]; size_t n; } sb;
-
-static void add(sb *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void add(sb *b, const char *fmt, ...) {
-    if (b->n >= sizeof b->s - 1) return;
-    va_list ap;
-    va_start(ap, fmt);
-    int w = vsnprintf(b->s + b->n, sizeof b->s - b->n, fmt, ap);
-    va_end(ap);
-    if (w > 0) b->n = b->n + (size_t)w < sizeof b->s ? b->n + (size_t)w : sizeof b->s - 1;
-}
-
-static char *dup_sb(const sb *b) {
-    char *d = mmc_malloc(b->n + 1);
-    if (d) memcpy(d, b->s, b->n + 1);
-    return d;
-}
 
 static const char *article(const char *w) { return strchr("aeiou", w[0]) ? "an" : "a"; }
 #define SHAPE(o) mmc_shapes_shape_name((o)->shape)
@@ -225,45 +208,45 @@ static void np_en(sb *b, const mmc_shape_track *o, int with_size) {
     int sized = with_size && o->event != MMC_EVENT_GROW && o->event != MMC_EVENT_SHRINK;
     int coloured = o->event != MMC_EVENT_RECOLOUR;
     const char *first = sized ? SIZE_EN[o->large] : coloured ? C0(o) : SHAPE(o);
-    add(b, "%s", article(first));
-    if (sized) add(b, " %s", SIZE_EN[o->large]);
-    if (coloured) add(b, " %s", C0(o));
-    add(b, " %s", SHAPE(o));
+    shapes_sb_add(b, "%s", article(first));
+    if (sized) shapes_sb_add(b, " %s", SIZE_EN[o->large]);
+    if (coloured) shapes_sb_add(b, " %s", C0(o));
+    shapes_sb_add(b, " %s", SHAPE(o));
 }
 
 /* "一个蓝色小正方形" */
 static void np_zh(sb *b, const mmc_shape_track *o, int with_size) {
     int sized = with_size && o->event != MMC_EVENT_GROW && o->event != MMC_EVENT_SHRINK;
-    add(b, "一个%s%s%s", o->event != MMC_EVENT_RECOLOUR ? C0_ZH(o) : "", sized ? SIZE_ZH[o->large] : "", SHAPE_ZH(o));
+    shapes_sb_add(b, "一个%s%s%s", o->event != MMC_EVENT_RECOLOUR ? C0_ZH(o) : "", sized ? SIZE_ZH[o->large] : "", SHAPE_ZH(o));
 }
 
 static void clause_en(sb *b, const mmc_shape_track *o, int with_size, int short_form) {
     np_en(b, o, with_size);
     switch (o->event) {
-    case MMC_EVENT_MOVE: add(b, " %s", (short_form ? DIR_EN_SHORT : DIR_EN)[o->dir]); break;
-    case MMC_EVENT_GROW: add(b, " grows"); break;
-    case MMC_EVENT_SHRINK: add(b, " shrinks"); break;
-    case MMC_EVENT_RECOLOUR: add(b, " turns from %s to %s", C0(o), C1(o)); break;
-    case MMC_EVENT_APPEAR: add(b, " appears"); break;
-    case MMC_EVENT_DISAPPEAR: add(b, " disappears"); break;
-    default: add(b, " stays still"); break;
+    case MMC_EVENT_MOVE: shapes_sb_add(b, " %s", (short_form ? DIR_EN_SHORT : DIR_EN)[o->dir]); break;
+    case MMC_EVENT_GROW: shapes_sb_add(b, " grows"); break;
+    case MMC_EVENT_SHRINK: shapes_sb_add(b, " shrinks"); break;
+    case MMC_EVENT_RECOLOUR: shapes_sb_add(b, " turns from %s to %s", C0(o), C1(o)); break;
+    case MMC_EVENT_APPEAR: shapes_sb_add(b, " appears"); break;
+    case MMC_EVENT_DISAPPEAR: shapes_sb_add(b, " disappears"); break;
+    default: shapes_sb_add(b, " stays still"); break;
     }
 }
 
 static void clause_zh(sb *b, const mmc_shape_track *o, int with_size, int short_form) {
     if (o->event == MMC_EVENT_APPEAR) {
-        add(b, "出现了");
+        shapes_sb_add(b, "出现了");
         np_zh(b, o, with_size);
         return;
     }
     np_zh(b, o, with_size);
     switch (o->event) {
-    case MMC_EVENT_MOVE: add(b, "%s", (short_form ? DIR_ZH_SHORT : DIR_ZH)[o->dir]); break;
-    case MMC_EVENT_GROW: add(b, "变大"); break;
-    case MMC_EVENT_SHRINK: add(b, "变小"); break;
-    case MMC_EVENT_RECOLOUR: add(b, "从%s变成%s", C0_ZH(o), C1_ZH(o)); break;
-    case MMC_EVENT_DISAPPEAR: add(b, "消失了"); break;
-    default: add(b, "保持不动"); break;
+    case MMC_EVENT_MOVE: shapes_sb_add(b, "%s", (short_form ? DIR_ZH_SHORT : DIR_ZH)[o->dir]); break;
+    case MMC_EVENT_GROW: shapes_sb_add(b, "变大"); break;
+    case MMC_EVENT_SHRINK: shapes_sb_add(b, "变小"); break;
+    case MMC_EVENT_RECOLOUR: shapes_sb_add(b, "从%s变成%s", C0_ZH(o), C1_ZH(o)); break;
+    case MMC_EVENT_DISAPPEAR: shapes_sb_add(b, "消失了"); break;
+    default: shapes_sb_add(b, "保持不动"); break;
     }
 }
 
@@ -273,9 +256,9 @@ static const char *sep_zh(int k, int n) { return k == 0 ? "" : k == n - 1 ? "和
 /* The events in the given order ("A, B and C" / "A，B，C"). */
 static void actors(sb *en, sb *zh, const mmc_shapes_clip *c, const int *idx, int k, int with_size, int short_form) {
     for (int i = 0; i < k; i++) {
-        add(en, "%s", sep_en(i, k));
+        shapes_sb_add(en, "%s", sep_en(i, k));
         clause_en(en, &c->obj[idx[i]], with_size, short_form);
-        if (i) add(zh, "，");
+        if (i) shapes_sb_add(zh, "，");
         clause_zh(zh, &c->obj[idx[i]], with_size, short_form);
     }
 }
@@ -283,13 +266,13 @@ static void actors(sb *en, sb *zh, const mmc_shapes_clip *c, const int *idx, int
 /* "a small blue square stays still" / "... and ... stay still"; "一个蓝色小正方形保持不动". */
 static void stills(sb *en, sb *zh, const mmc_shapes_clip *c, const int *idx, int k) {
     for (int i = 0; i < k; i++) {
-        add(en, "%s", sep_en(i, k));
+        shapes_sb_add(en, "%s", sep_en(i, k));
         np_en(en, &c->obj[idx[i]], 1);
-        add(zh, "%s", sep_zh(i, k));
+        shapes_sb_add(zh, "%s", sep_zh(i, k));
         np_zh(zh, &c->obj[idx[i]], 1);
     }
-    add(en, k > 1 ? " stay still" : " stays still");
-    add(zh, "保持不动");
+    shapes_sb_add(en, k > 1 ? " stay still" : " stays still");
+    shapes_sb_add(zh, "保持不动");
 }
 
 #define N_CAPTIONS 3
@@ -309,14 +292,14 @@ static int make_captions(const mmc_shapes_clip *c, mmc_sample *out) {
         sb en = {.n = 0}, zh = {.n = 0};
         if (k == 0) { /* the fingerprint: every event, then what stays still */
             actors(&en, &zh, c, act, na, 1, 0);
-            if (ns) add(&en, " while "), add(&zh, "，"), stills(&en, &zh, c, still, ns);
+            if (ns) shapes_sb_add(&en, " while "), shapes_sb_add(&zh, "，"), stills(&en, &zh, c, still, ns);
         } else if (k == 1) { /* what stays still first, events in the other order */
-            if (ns) stills(&en, &zh, c, still, ns), add(&en, " while "), add(&zh, "，");
+            if (ns) stills(&en, &zh, c, still, ns), shapes_sb_add(&en, " while "), shapes_sb_add(&zh, "，");
             actors(&en, &zh, c, rev, na, 1, 0);
         } else { /* the events only, fewer words */
             actors(&en, &zh, c, act, na, 0, 1);
         }
-        if (!(out->captions[k] = dup_sb(&en)) || !(out->captions_zh[k] = dup_sb(&zh))) return MMC_ERR_RUNTIME;
+        if (!(out->captions[k] = shapes_sb_dup(&en)) || !(out->captions_zh[k] = shapes_sb_dup(&zh))) return MMC_ERR_RUNTIME;
         out->n_captions = out->n_captions_zh = k + 1;
     }
     return MMC_OK;
@@ -328,7 +311,7 @@ static int add_qa(mmc_sample *out, const char *type, const sb *q, const char *an
     if (out->n_qa >= MAX_QA) return MMC_OK;
     mmc_qa *d = &out->qa[out->n_qa++]; /* counted first, so mmc_sample_free frees a partial one */
     size_t tl = strlen(type) + 1, al = strlen(answer) + 1;
-    d->question = dup_sb(q);
+    d->question = shapes_sb_dup(q);
     d->answer = mmc_malloc(al);
     d->type = mmc_malloc(tl);
     if (!d->question || !d->answer || !d->type) return MMC_ERR_RUNTIME;
@@ -355,21 +338,21 @@ static int make_qa(const mmc_shapes_clip *c, mmc_rng *rng, mmc_sample *out) {
     static const char *count_q[] = {"how many shapes move?", "how many shapes are moving?", "how many objects move?"};
     sb q = {.n = 0};
     char ans[64];
-    add(&q, "%s", count_q[mmc_rng_below(rng, 3)]);
+    shapes_sb_add(&q, "%s", count_q[mmc_rng_below(rng, 3)]);
     snprintf(ans, sizeof ans, "%d", movers);
     rc |= add_qa(out, "count_moving", &q, ans);
     int i = pick(c, MMC_EVENT_MOVE, MMC_EVENT_MOVE, 0, rng);
     if (i >= 0) {
         const mmc_shape_track *o = &c->obj[i];
         q.n = 0;
-        add(&q, "which way does the %s %s move?", C0(o), SHAPE(o));
+        shapes_sb_add(&q, "which way does the %s %s move?", C0(o), SHAPE(o));
         rc |= add_qa(out, "direction", &q, DIR_ANSWER[o->dir]);
     }
     for (int k = 0; k < 2; k++) { /* "what appears?" / "what disappears?" when one object does */
         int ev = k ? MMC_EVENT_DISAPPEAR : MMC_EVENT_APPEAR;
         if ((i = pick(c, ev, ev, 1, rng)) < 0) continue;
         q.n = 0;
-        add(&q, "what %s?", k ? "disappears" : "appears");
+        shapes_sb_add(&q, "what %s?", k ? "disappears" : "appears");
         snprintf(ans, sizeof ans, "%s %s", C0(&c->obj[i]), SHAPE(&c->obj[i]));
         rc |= add_qa(out, "appear", &q, ans);
     }
@@ -378,14 +361,14 @@ static int make_qa(const mmc_shapes_clip *c, mmc_rng *rng, mmc_sample *out) {
         int same_shape = 0;
         for (int j = 0; j < c->n; j++) same_shape += c->obj[j].shape == o->shape;
         q.n = 0;
-        if (same_shape == 1) add(&q, "what colour does the %s become?", SHAPE(o));
-        else add(&q, "what colour does the %s %s become?", C0(o), SHAPE(o));
+        if (same_shape == 1) shapes_sb_add(&q, "what colour does the %s become?", SHAPE(o));
+        else shapes_sb_add(&q, "what colour does the %s %s become?", C0(o), SHAPE(o));
         rc |= add_qa(out, "colour_change", &q, C1(o));
     }
     if ((i = pick(c, MMC_EVENT_GROW, MMC_EVENT_SHRINK, 0, rng)) >= 0) {
         const mmc_shape_track *o = &c->obj[i];
         q.n = 0;
-        add(&q, "does the %s %s grow or shrink?", C0(o), SHAPE(o));
+        shapes_sb_add(&q, "does the %s %s grow or shrink?", C0(o), SHAPE(o));
         rc |= add_qa(out, "size_change", &q, o->event == MMC_EVENT_GROW ? "grow" : "shrink");
     }
     return rc ? MMC_ERR_RUNTIME : MMC_OK;
