@@ -240,10 +240,15 @@ int cmd_train(int argc, char **argv) {
 
 int cmd_train_retrieval(int argc, char **argv) {
     cli_train_flags f = cli_train_flags_init("retrieval");
-    const char *v[2] = {NULL, NULL}, *lang, *init;
+    const char *v[3] = {NULL, NULL, NULL}, *lang, *init, *pair;
     mmc_retrieval_train_opts o;
-    if (cli_train_parse(&f, argc, argv, (const char *const[]){"--lang", "--init", NULL}, v, NULL, NULL, &o)) return 1;
-    lang = v[0], init = v[1];
+    if (cli_train_parse(&f, argc, argv, (const char *const[]){"--lang", "--init", "--pair", NULL}, v, NULL, NULL, &o)) return 1;
+    lang = v[0], init = v[1], pair = v[2];
+    if (pair && strcmp(pair, "text:image") && strcmp(pair, "text:video"))
+        return cli_error(1, "train: --pair must be text:image or text:video, got '%s'", pair);
+    if (pair && (f.resume || init))
+        return cli_error(1, "train: --pair is for a new retrieval run (a resumed run keeps its config.json's \"target\"; --init "
+                         "fine-tunes CLIP on images)");
     if (lang && strcmp(lang, "en") && strcmp(lang, "zh")) return cli_error(1, "train: --lang must be en or zh, got '%s'", lang);
     if (f.resume && (f.config || lang))
         return cli_error(1, "train: --resume takes the model and its settings from %s/config.json; drop --config/--lang", f.out);
@@ -259,5 +264,6 @@ int cmd_train_retrieval(int argc, char **argv) {
     mmc_retrieval_config cfg = mmc_retrieval_config_default();
     if (f.config && mmc_retrieval_config_load(&cfg, f.config, &err)) return cli_error_from(&err);
     if (lang) snprintf(cfg.lang, sizeof cfg.lang, "%s", lang); /* flags override the file */
+    if (pair) snprintf(cfg.target, sizeof cfg.target, "%s", pair + 5); /* "image" or "video" */
     return cli_train_run(train_retrieval, &cfg, &o);
 }
