@@ -34,7 +34,7 @@ void cli_train_sigint_restore(void) { signal(SIGINT, SIG_DFL); }
 int cli_train_run(cli_train_fn train, void *arg, mmc_retrieval_train_opts *o) {
     mmc_error err = {0};
     o->interrupt = cli_train_sigint_install();
-    cli_train_progress_state p = {isatty(STDOUT_FILENO), 0};
+    cli_train_progress_state p = {isatty(STDOUT_FILENO), 0, 0};
     o->callback = cli_train_progress;
     o->user = &p;
     o->log_every = p.tty ? 1 : 10;
@@ -104,6 +104,7 @@ void cli_train_progress(void *user, const mmc_train_event *ev) {
     case MMC_TRAIN_EV_SAVE:
         if (p->tty && ev->kind != MMC_TRAIN_EV_START) printf("\r\033[K");
         if (ev->kind != MMC_TRAIN_EV_SAVE || !p->tty) printf("%s\n", ev->message);
+        if (ev->kind == MMC_TRAIN_EV_START) p->video = ev->message && strstr(ev->message, "retrieval: ") && strstr(ev->message, " parameters, video ");
         break;
     case MMC_TRAIN_EV_STEP: {
         fmt_time(ev->eta_s, eta, sizeof eta);
@@ -141,8 +142,9 @@ void cli_train_progress(void *user, const mmc_train_event *ev) {
                    ev->is_best ? "  (best so far: model-best.safetensors)" : "");
             break;
         }
-        printf("val after step %lld: text->image R@1 %.3f R@5 %.3f R@10 %.3f (median rank %g), image->text R@1 %.3f R@5 %.3f R@10 %.3f, rsum %.1f%s\n",
-               (long long)ev->step, v->t2i.r1, v->t2i.r5, v->t2i.r10, v->t2i.median_rank, v->i2t.r1, v->i2t.r5, v->i2t.r10, v->rsum,
+        const char *tg = p->video ? "video" : "image";
+        printf("val after step %lld: text->%s R@1 %.3f R@5 %.3f R@10 %.3f (median rank %g), %s->text R@1 %.3f R@5 %.3f R@10 %.3f, rsum %.1f%s\n",
+               (long long)ev->step, tg, v->t2i.r1, v->t2i.r5, v->t2i.r10, v->t2i.median_rank, tg, v->i2t.r1, v->i2t.r5, v->i2t.r10, v->rsum,
                ev->is_best ? "  (best so far: model-best.safetensors)" : "");
         break;
     }
