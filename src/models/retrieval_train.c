@@ -220,6 +220,11 @@ static int validate(void *self, mmc_train_loop *L, mmc_train_val *v, mmc_error *
     mmc_retrieval_metrics mt;
     if ((rc = ret_dataset_evaluate(t->m, &t->val, &mt, err))) return rc;
     train_val_retrieval(v, &mt);
+    if (t->train.T) { /* metrics.jsonl of a text:video run: text_to_video, video_to_text (same lengths) */
+        char *at;
+        if ((at = strstr(v->json, "\"text_to_image\""))) memcpy(at + 9, "video", 5);
+        if ((at = strstr(v->json, "\"image_to_text\""))) memcpy(at + 1, "video", 5);
+    }
     return MMC_OK;
 }
 

@@ -45,6 +45,23 @@ if(NOT rc EQUAL 0 OR NOT stdout MATCHES "text->video" OR NOT stdout MATCHES "vid
   message(FATAL_ERROR "eval: rc=${rc} out=${stdout}")
 endif()
 
+file(STRINGS ${run}/metrics.jsonl mlines REGEX "\"val\"")
+list(GET mlines 0 mval)
+string(JSON mr1 GET "${mval}" val text_to_video R@1)
+string(JSON mv1 GET "${mval}" val video_to_text R@1)
+
+if(NOT mr1 GREATER_EQUAL 0 OR NOT mv1 GREATER_EQUAL 0)
+  message(FATAL_ERROR "metrics.jsonl: ${mval}")
+endif()
+
+# a clip of the val split that is not a video: exit 2 naming it
+file(WRITE ${data}/videos/val-000003.mkv "not a video")
+execute_process(COMMAND ${MMC} train retrieval --data ${data} --out ${run} --resume --steps 8 --threads 2
+                OUTPUT_QUIET ERROR_VARIABLE stderr RESULT_VARIABLE rc)
+if(NOT rc EQUAL 2 OR NOT stderr MATCHES "val-000003.mkv")
+  message(FATAL_ERROR "missing clip: rc=${rc} err=${stderr}")
+endif()
+
 # bad arguments: exit 1; bad video configs: exit 2 naming the key
 execute_process(COMMAND ${MMC} train retrieval --data ${data} --out ${run}-bad --pair video:text --steps 1
                 OUTPUT_QUIET ERROR_VARIABLE stderr RESULT_VARIABLE rc)
