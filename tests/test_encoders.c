@@ -5,7 +5,11 @@
  * refused as bad input. Tiny shapes worlds at 16 px in /tmp. */
 #include "test.h"
 #include "../src/models/encoder.h"
+#include "../src/models/retrieval_internal.h"
+#include "../src/models/task_util.h"
+#include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 typedef int (*train_fn)(const void *cfg, const mmc_retrieval_train_opts *o, mmc_error *err);
@@ -196,4 +200,142 @@ TEST(encoder_vqa_every_encoder_resumes) {
         resume_exact(train_vqa, &c, dir, tag);
     }
     test_rm_tmpdir(dir);
+}
+
+/* ------------------------------------------------------------------ video */
+
+/* A tiny moving-shapes world (16 px, 4 frames) in /tmp/mmc-PREFIX-XXXXXX. */
+static int video_dir(char *dir, size_t n, const char *prefix, int n_train, int n_val) {
+    snprintf(dir, n, "/tmp/mmc-%s-XXXXXX", prefix);
+    if (!mkdtemp(dir)) return 0;
+    mmc_error err = {0};
+    if (mmc_shapes_write_video_split(dir, "train", n_train, 5, 16, 4, 4, NULL, NULL, &err)) return 0;
+    return !n_val || !mmc_shapes_write_video_split(dir, "val", n_val, 5, 16, 4, 4, NULL, NULL, &err);
+}
+
+static void tiny_video(mmc_retrieval_config *c, const char *venc, const char *frame) {
+    *c = mmc_retrieval_config_default();
+    TINY_IMAGE(*c);
+    strcpy(c->target, "video");
+    strcpy(c->video.encoder, venc);
+    strcpy(c->video.frame_encoder, frame);
+    c->video.frames = 4, c->video.temporal_hidden = 8, c->video.temporal_heads = 2;
+    c->pool_grid = 2, c->text.word_dim = 8, c->text.text_hidden = 8, c->embed_dim = 8;
+    c->batch_size = 6, c->warmup_steps = 2, c->bn_recompute = 2, c->dropout = 0.1f;
+}
+
+TEST(encoder_video_registry) {
+    CHECK(!strcmp(enc_names(MMC_MOD_VIDEO), "gru, mean, transformer, early"), "video names: %s", enc_names(MMC_MOD_VIDEO));
+    mmc_video_encoder_opts o = mmc_video_encoder_defaults();
+    CHECK(!strcmp(o.encoder, "gru") && !strcmp(o.frame_encoder, "cnn") && o.frames == 8 && o.temporal_hidden == 128 &&
+              o.temporal_layers == 1 && o.temporal_heads == 4,
+          "the video defaults");
+    mmc_retrieval_config r = mmc_retrieval_config_default();
+    CHECK(!strcmp(r.target, "image"), "retrieval's default target is %s", r.target);
+    /* bad video configs name the key (the CLI exits 2 on them) */
+    static const char *const bad[][2] = {
+        {"{\"target\": \"audio\"}", "target"},
+        {"{\"target\": \"video\", \"video_encoder\": \"lstm\"}", "video_encoder"},
+        {"{\"target\": \"video\", \"video_frame_encoder\": \"gru\"}", "video_frame_encoder"},
+        {"{\"target\": \"video\", \"video_frame_encoder\": \"clip-vision\"}", "pretrained"},
+        {"{\"target\": \"video\", \"video_encoder\": \"early\", \"video_frame_encoder\": \"vit\"}", "video_frame_encoder"},
+        {"{\"target\": \"video\", \"video_frames\": 0}", "video_frames"},
+        {"{\"target\": \"video\", \"video_frames\": 65}", "video_frames"},
+        {"{\"target\": \"video\", \"video_encoder\": \"transformer\", \"temporal_hidden\": 10}", "temporal_hidden"},
+        {"{\"target\": \"video\", \"video_encoder\": \"gru\", \"temporal_layers\": 3}", "temporal_layers"},
+        {"{\"target\": \"video\", \"temporal_heads\": 0}", "temporal_heads"},
+    };
+    for (int i = 0; i < (int)(sizeof bad / sizeof bad[0]); i++) {
+        mmc_error err = {0};
+        r = mmc_retrieval_config_default();
+        CHECK(mmc_retrieval_config_parse(&r, bad[i][0], strlen(bad[i][0]), "cfg", &err) == MMC_ERR_INPUT && strstr(err.msg, bad[i][1]),
+              "%s: %s", bad[i][0], err.msg);
+    }
+    /* the keys stand flat in config.json, read back the same */
+    mmc_error err = {0};
+    static const char ok[] = "{\"target\": \"video\", \"video_encoder\": \"transformer\", \"video_frames\": 6, \"temporal_hidden\": 16}";
+    r = mmc_retrieval_config_default();
+    REQUIRE(mmc_retrieval_config_parse(&r, ok, strlen(ok), "cfg", &err) == MMC_OK, "%s", err.msg);
+    char *js = mmc_retrieval_config_to_json(&r);
+    mmc_retrieval_config back = mmc_retrieval_config_default();
+    REQUIRE(js && mmc_retrieval_config_parse(&back, js, strlen(js), "json", &err) == MMC_OK, "round trip: %s", err.msg);
+    CHECK(!strcmp(back.target, "video") && !strcmp(back.video.encoder, "transformer") && back.video.frames == 6 &&
+              back.video.temporal_hidden == 16,
+          "round trip: %s", js);
+    mmc_free(js);
+}
+
+TEST(encoder_retrieval_every_video_encoder_resumes) {
+    /* every temporal module and early fusion; frame encoders other than the cnn by name */
+    static const char *const runs[][2] = {{"gru", "cnn"}, {"mean", "cnn"}, {"transformer", "cnn"}, {"early", "cnn"},
+                                          {"gru", "resnet"}, {"transformer", "vit"}};
+    char dir[64];
+    REQUIRE(video_dir(dir, sizeof dir, "enc-vid", 16, 4), "cannot make the video dataset");
+    for (int i = 0; i < (int)(sizeof runs / sizeof runs[0]); i++) {
+        mmc_retrieval_config c;
+        tiny_video(&c, runs[i][0], runs[i][1]);
+        char tag[48];
+        snprintf(tag, sizeof tag, "video-%s-%s", runs[i][0], runs[i][1]);
+        resume_exact(train_retrieval, &c, dir, tag);
+    }
+    /* the run evaluates text->video on its clips */
+    char run[128];
+    snprintf(run, sizeof run, "%s/video-gru-cnn-a", dir);
+    mmc_error err = {0};
+    mmc_retrieval *m = mmc_retrieval_load(run, &err);
+    REQUIRE(m, "load: %s", err.msg);
+    CHECK(mmc_retrieval_video_frames(m) == 4, "frames %d", mmc_retrieval_video_frames(m));
+    mmc_retrieval_metrics mt;
+    CHECK(mmc_retrieval_evaluate(m, dir, "val", 0, &mt, &err) == MMC_OK && mt.n_images == 4 && mt.n_texts == 12, "eval: %s", err.msg);
+    float e[8];
+    CHECK(mmc_retrieval_embed_chw(m, (float[3 * 16 * 16]){0}, 1, e, &err) == MMC_ERR_USAGE && strstr(err.msg, "clips"),
+          "a video model embedding an image: %s", err.msg);
+    mmc_retrieval_free(m);
+    test_rm_tmpdir(dir);
+}
+
+/* meanP cannot tell a clip from its reverse (the same embedding, up to the order of a
+ * float sum); gru, transformer and early fusion can. */
+TEST(video_encoder_time_reversal) {
+    enum { T = 4, S = 16 };
+    mmc_error err = {0};
+    mmc_shapes_clip clip;
+    static uint8_t rgb[2][T * S * S * 3];
+    REQUIRE(mmc_shapes_clip_make(3, "test", 0, S, T, &clip, rgb[0], NULL, &err) == MMC_OK, "%s", err.msg);
+    mmc_shapes_clip_reverse(&clip);
+    mmc_shapes_clip_render(&clip, rgb[1]);
+    CHECK(memcmp(rgb[0], rgb[1], sizeof rgb[0]), "the clip is its own reverse");
+    static float x[2 * T * 3 * S * S];
+    for (int c = 0; c < 2; c++)
+        for (int t = 0; t < T; t++) task_images_chw(rgb[c], S, t, 0, 0, x + ((size_t)c * T + t) * 3 * S * S);
+    static const char *const names[] = {"mean", "gru", "transformer", "early"};
+    for (int k = 0; k < 4; k++) {
+        mmc_retrieval_config rc;
+        tiny_video(&rc, names[k], "cnn");
+        rc.dropout = 0;
+        enc_video_cfg vc;
+        ret_video_cfg(&rc, &vc);
+        mmc_params P = {0};
+        mmc_rng rng;
+        mmc_rng_seed(&rng, 7, 1);
+        enc_video e;
+        REQUIRE(enc_video_init(&e, enc_video_find(names[k]), &vc, &P, "video_encoder", &rng, &rng, &err) == MMC_OK, "%s: %s", names[k],
+                err.msg);
+        mmc_ctx *ctx = mmc_ctx_new();
+        mmc_grad_mode(ctx, 0);
+        mmc_tensor *h = enc_video_forward(ctx, &e, mmc_tensor_from(ctx, 4, (int[]){2 * T, 3, S, S}, x), 0); // (2, F)
+        REQUIRE(h && h->shape[0] == 2, "%s: %s", names[k], ctx->err.msg);
+        int F = h->shape[1];
+        double diff = 0, norm = 0;
+        for (int i = 0; i < F; i++) {
+            double d = (double)h->data[i] - h->data[F + i];
+            diff += d * d;
+            norm += (double)h->data[i] * h->data[i];
+        }
+        double rel = sqrt(diff / (norm > 0 ? norm : 1));
+        if (k == 0) CHECK(rel < 1e-5, "mean: a clip and its reverse differ by %g", rel);
+        else CHECK(rel > 1e-3, "%s: a clip and its reverse embed alike (%g)", names[k], rel);
+        mmc_ctx_free(ctx);
+        mmc_params_free(&P);
+    }
 }

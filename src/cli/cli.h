@@ -56,6 +56,7 @@ const char *cli_task_names(void); /* "retrieval, caption, ..." */
 typedef struct cli_train_progress_state {
     int tty;
     double last_print;
+    int video; /* a text:video retrieval run (its START line says so): "text->video" */
 } cli_train_progress_state;
 void cli_train_progress(void *user, const mmc_train_event *ev);
 volatile int *cli_train_sigint_install(void);

@@ -64,6 +64,7 @@ int cmd_eval(int argc, char **argv) {
     mmc_retrieval_metrics mt;
     double t0 = mmc_now();
     char lang[8]; /* copied: the config dies with the model */
+    const char *tgt = "image";
     int rc;
     if (is_clip_folder(run)) { /* a Hugging Face CLIP folder (e.g. from train --init): its weights */
         if (best) return cli_error(1, "eval: --best is for retrieval run folders; %s is a CLIP folder", run);
@@ -78,21 +79,25 @@ int cmd_eval(int argc, char **argv) {
         if (!m) return cli_error_from(&err);
         rc = mmc_retrieval_evaluate_captions(m, data, split, 0, first, &mt, &err);
         snprintf(lang, sizeof lang, "%s", mmc_retrieval_get_config(m)->lang);
+        if (mmc_retrieval_video_frames(m) > 0) tgt = "video";
         mmc_retrieval_free(m);
     }
     if (rc) return cli_error_from(&err);
     if (json) {
         printf("{\n");
-        print_dir("text_to_image", &mt.t2i, 0);
-        print_dir("image_to_text", &mt.i2t, 0);
-        printf("  \"rsum\": %.2f,\n  \"n_images\": %d,\n  \"n_texts\": %d,\n  \"split\": \"%s\",\n  \"lang\": \"%s\",\n  \"captions\": \"%s\",\n  \"checkpoint\": \"%s\"\n}\n",
-               mt.rsum, mt.n_images, mt.n_texts, split, lang, first ? "first" : "all", best ? "model-best.safetensors" : "model.safetensors");
+        char k1[32], k2[32];
+        snprintf(k1, sizeof k1, "text_to_%s", tgt);
+        snprintf(k2, sizeof k2, "%s_to_text", tgt);
+        print_dir(k1, &mt.t2i, 0);
+        print_dir(k2, &mt.i2t, 0);
+        printf("  \"rsum\": %.2f,\n  \"n_%ss\": %d,\n  \"n_texts\": %d,\n  \"split\": \"%s\",\n  \"lang\": \"%s\",\n  \"captions\": \"%s\",\n  \"checkpoint\": \"%s\"\n}\n",
+               mt.rsum, tgt, mt.n_images, mt.n_texts, split, lang, first ? "first" : "all", best ? "model-best.safetensors" : "model.safetensors");
     } else {
-        printf("%s on %s/%s (%d images, %d %s captions, %s) in %.1f s\n", run, data, split, mt.n_images, mt.n_texts, lang,
+        printf("%s on %s/%s (%d %ss, %d %s captions, %s) in %.1f s\n", run, data, split, mt.n_images, tgt, mt.n_texts, lang,
                best ? "model-best.safetensors" : "model.safetensors", mmc_now() - t0);
-        printf("  text->image  R@1 %5.1f%%  R@5 %5.1f%%  R@10 %5.1f%%  median rank %g  mean rank %.1f\n", 100 * mt.t2i.r1, 100 * mt.t2i.r5,
+        printf("  text->%-5s  R@1 %5.1f%%  R@5 %5.1f%%  R@10 %5.1f%%  median rank %g  mean rank %.1f\n", tgt, 100 * mt.t2i.r1, 100 * mt.t2i.r5,
                100 * mt.t2i.r10, mt.t2i.median_rank, mt.t2i.mean_rank);
-        printf("  image->text  R@1 %5.1f%%  R@5 %5.1f%%  R@10 %5.1f%%  median rank %g  mean rank %.1f\n", 100 * mt.i2t.r1, 100 * mt.i2t.r5,
+        printf("  %5s->text  R@1 %5.1f%%  R@5 %5.1f%%  R@10 %5.1f%%  median rank %g  mean rank %.1f\n", tgt, 100 * mt.i2t.r1, 100 * mt.i2t.r5,
                100 * mt.i2t.r10, mt.i2t.median_rank, mt.i2t.mean_rank);
         printf("  rsum %.1f (sum of the six recalls in %%)\n", mt.rsum);
     }

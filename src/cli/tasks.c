@@ -20,6 +20,8 @@ const cli_task CLI_TASKS[] = {
      "    embedding space), InfoNCE by default; validation text->image and image->text R@1/5/10,\n"
      "    model-best by text->image R@1+R@5+R@10. --lang zh: captions_zh, char tokenizer.\n"
      "    Config keys (encoders, sizes, loss, optimiser) and defaults: docs/retrieval.md.\n"
+     "    --pair text:video: captions against the manifest's clips (\"target\": \"video\"; a\n"
+     "    video encoder: video_encoder gru|mean|transformer|early, docs/video.md).\n"
      "  retrieval --init HF_FOLDER [--lang en|zh]: fine-tune a pretrained Hugging Face CLIP /\n"
      "    Chinese-CLIP folder (all weights, InfoNCE with its logit_scale, AdamW lr 1e-5, 1 epoch\n"
      "    by default); RUN becomes a Hugging Face folder that embed, index, search, zeroshot\n"

@@ -11,12 +11,13 @@
 
 extern const enc_image_vt enc_cnn, enc_resnet, enc_vit, enc_clip_vision;
 extern const enc_text_vt enc_bag, enc_gru, enc_lstm, enc_transformer, enc_clip_text, enc_bert;
+extern const enc_video_vt enc_video_gru, enc_video_mean, enc_video_transformer, enc_video_early;
 
 #define ENC_MAX_PER_MOD 16
 static const void *const TABLE[MMC_MOD_COUNT][ENC_MAX_PER_MOD] = {
     [MMC_MOD_IMAGE] = {&enc_cnn, &enc_resnet, &enc_vit, &enc_clip_vision},
     [MMC_MOD_TEXT] = {&enc_bag, &enc_gru, &enc_lstm, &enc_transformer, &enc_clip_text, &enc_bert},
-    [MMC_MOD_VIDEO] = {0},
+    [MMC_MOD_VIDEO] = {&enc_video_gru, &enc_video_mean, &enc_video_transformer, &enc_video_early},
     [MMC_MOD_AUDIO] = {0},
 };
 
@@ -66,6 +67,7 @@ int enc_check_name(enc_modality mod, const char *name, const char *file, const c
 static const cfg_key NAME_KEY[MMC_MOD_COUNT] = {
     [MMC_MOD_IMAGE] = {"image_encoder", CFG_STR, offsetof(mmc_image_encoder_opts, encoder), 0, 16, 0, NULL},
     [MMC_MOD_TEXT] = {"text_encoder", CFG_STR, offsetof(mmc_text_encoder_opts, encoder), 0, 16, 0, NULL},
+    [MMC_MOD_VIDEO] = {"video_encoder", CFG_STR, offsetof(mmc_video_encoder_opts, encoder), 0, 16, 0, NULL},
 };
 
 cfg_table enc_cfg_table(const cfg_key *keys, int n, size_t image_off, size_t text_off, const char *const *without) {
@@ -79,6 +81,24 @@ cfg_table enc_cfg_table(const cfg_key *keys, int n, size_t image_off, size_t tex
             cfg_table_add(&t, ((const enc_head *)TABLE[mod][i])->keys, ((const enc_head *)TABLE[mod][i])->n_keys, off[mod]);
     }
     return t;
+}
+
+void enc_cfg_table_video(cfg_table *t, size_t video_off) {
+    cfg_table_add(t, &NAME_KEY[MMC_MOD_VIDEO], 1, video_off);
+    for (int i = 0; i < ENC_MAX_PER_MOD && TABLE[MMC_MOD_VIDEO][i]; i++)
+        cfg_table_add(t, ((const enc_head *)TABLE[MMC_MOD_VIDEO][i])->keys, ((const enc_head *)TABLE[MMC_MOD_VIDEO][i])->n_keys,
+                      video_off);
+}
+
+mmc_video_encoder_opts mmc_video_encoder_defaults(void) {
+    mmc_video_encoder_opts o;
+    memset(&o, 0, sizeof o);
+    strcpy(o.encoder, "gru");
+    for (int i = 0; i < ENC_MAX_PER_MOD && TABLE[MMC_MOD_VIDEO][i]; i++) {
+        const enc_video_vt *vt = TABLE[MMC_MOD_VIDEO][i];
+        if (vt->defaults) vt->defaults(&o);
+    }
+    return o;
 }
 
 mmc_image_encoder_opts mmc_image_encoder_defaults(void) {
@@ -113,6 +133,15 @@ int enc_text_check(const enc_text_cfg *c, const char *file, mmc_error *err) {
     int rc = enc_check_name(MMC_MOD_TEXT, c->o.encoder, file, "text_encoder", err);
     const enc_text_vt *vt = enc_text_find(c->o.encoder);
     return rc ? rc : vt->check ? vt->check(c, file, err) : MMC_OK;
+}
+
+int enc_video_check(const enc_video_cfg *c, const char *file, mmc_error *err) {
+    int rc = enc_check_name(MMC_MOD_VIDEO, c->o.encoder, file, "video_encoder", err);
+    if (rc) return rc;
+    if ((rc = enc_check_name(MMC_MOD_IMAGE, c->o.frame_encoder, file, "video_frame_encoder", err))) return rc;
+    if ((rc = enc_image_check(&c->frame, file, err))) return rc;
+    const enc_video_vt *vt = enc_video_find(c->o.encoder);
+    return vt->check ? vt->check(c, file, err) : MMC_OK;
 }
 
 /* ----------------------------------------------------------------- image */

@@ -3,7 +3,9 @@
  *
  *   image  cnn, resnet, vit; clip-vision (named, pretrained only)
  *   text   bag, gru, lstm, transformer; clip-text, bert (named, pretrained only)
- *   video, audio: empty slots, filled the same way by the encoders to come.
+ *   video  mean, gru, transformer, early (a frame encoder of the image slot + a temporal
+ *          module, or the frames stacked as channels; encoder_video*.c)
+ *   audio: an empty slot, filled the same way by the encoders to come.
  *
  * An encoder is a vtable (its name, its config keys and their defaults, its check, init,
  * forward) and a state struct that tasks embed. Its keys are fields of the public
@@ -145,6 +147,49 @@ struct enc_text {
     mmc_nn_layernorm ln;
 };
 
+/* --------------------------------------------------------------- video */
+
+#define ENC_MAX_VIDEO_FRAMES 64
+
+/* What the video encoders read: their keys, the frame encoder's settings as the task makes
+ * them for its image tower (frame.o.encoder is set to o.frame_encoder) and how the task
+ * pools a frame's map (retrieval: a pool_grid × pool_grid grid, or a global average). */
+typedef struct enc_video_cfg {
+    mmc_video_encoder_opts o;          /* the keys (the task config's .video) */
+    enc_image_cfg frame;               /* the frame encoder's settings */
+    int pool_grid;                     /* > 0: grid pooling to this side; 0: global average */
+    float dropout;                     /* temporal transformer */
+} enc_video_cfg;
+
+typedef struct enc_video enc_video;
+
+typedef struct enc_video_vt {
+    const char *name;
+    const cfg_key *keys;
+    int n_keys;
+    int early;                         /* 1: frames stacked as channels into the cnn */
+    /* the temporal module after the frame encoder (prefix.temporal...); NULL: none */
+    int (*init)(enc_video *e, mmc_params *P, const char *prefix, mmc_rng *rng, mmc_error *err);
+    /* f (B, T, F) frame features -> (B, out_dim); early: f (B, F) */
+    mmc_tensor *(*temporal)(mmc_ctx *ctx, enc_video *e, mmc_tensor *f, int training);
+    void (*defaults)(mmc_video_encoder_opts *o);
+    int (*check)(const enc_video_cfg *cfg, const char *file, mmc_error *err);
+} enc_video_vt;
+
+struct enc_video {
+    const enc_video_vt *vt;
+    enc_video_cfg cfg;
+    mmc_rng *drop_rng;
+    enc_image frame;                   /* prefix.frame: the per-frame image encoder */
+    int T, grid_pool, frame_feat;      /* frames, avg-pool kernel (0: global), features per frame */
+    int out_dim;
+    mmc_nn_rnn rnn;                    /* gru: prefix.temporal.rnn */
+    mmc_nn_linear in_proj;             /* transformer: prefix.temporal.in_proj (F -> D) */
+    mmc_tensor *pos;                   /* transformer: prefix.temporal.pos_embedding (T, D) */
+    mmc_nn_encoder_layer tf[ENC_MAX_TF_LAYERS];
+    mmc_nn_layernorm ln;
+};
+
 /* --------------------------------------------------------------- registry */
 
 /* The encoder of a modality called name (NULL if none); the vtable is enc_image_vt or
@@ -152,6 +197,7 @@ struct enc_text {
 const void *enc_find(enc_modality mod, const char *name);
 static inline const enc_image_vt *enc_image_find(const char *name) { return enc_find(MMC_MOD_IMAGE, name); }
 static inline const enc_text_vt *enc_text_find(const char *name) { return enc_find(MMC_MOD_TEXT, name); }
+static inline const enc_video_vt *enc_video_find(const char *name) { return enc_find(MMC_MOD_VIDEO, name); }
 /* "cnn, resnet, vit" — the trainable names of a modality, for messages. */
 const char *enc_names(enc_modality mod);
 /* MMC_OK if name is a trainable encoder of mod; else MMC_ERR_INPUT naming the file, the
@@ -168,6 +214,12 @@ cfg_table enc_cfg_table(const cfg_key *keys, int n, size_t image_off, size_t tex
  * naming the file and the key otherwise. */
 int enc_image_check(const enc_image_cfg *c, const char *file, mmc_error *err);
 int enc_text_check(const enc_text_cfg *c, const char *file, mmc_error *err);
+/* The video encoder and its frame encoder (video_frame_encoder, an image encoder of the
+ * registry, whose own check runs too). */
+int enc_video_check(const enc_video_cfg *c, const char *file, mmc_error *err);
+/* Adds the video slot's keys (video_encoder and every video encoder's) at video_off to a
+ * table enc_cfg_table made. */
+void enc_cfg_table_video(cfg_table *t, size_t video_off);
 
 /* ----------------------------------------------------------------- image */
 
@@ -195,5 +247,13 @@ int enc_text_batch_make(mmc_ctx *ctx, const int32_t *ids, const int32_t *mask, i
 mmc_tensor *enc_text_embed(mmc_ctx *ctx, enc_text *e, const enc_text_batch *tb);
 // x (B, Te, word_dim) -> (B, out_dim)
 mmc_tensor *enc_text_forward(mmc_ctx *ctx, enc_text *e, mmc_tensor *x, const enc_text_batch *tb, int training);
+
+/* ----------------------------------------------------------------- video */
+
+/* The frame encoder (prefix.frame), then the temporal module. rng NULL: loading. */
+int enc_video_init(enc_video *e, const enc_video_vt *vt, const enc_video_cfg *cfg, mmc_params *P, const char *prefix,
+                   mmc_rng *rng, mmc_rng *drop_rng, mmc_error *err);
+// x (B·T, 3, S, S), clip b's frames at rows b·T..b·T+T-1 -> (B, out_dim)
+mmc_tensor *enc_video_forward(mmc_ctx *ctx, enc_video *e, mmc_tensor *x, int training);
 
 #endif

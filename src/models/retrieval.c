@@ -56,8 +56,14 @@ const mmc_tokenizer *mmc_retrieval_tokenizer(const mmc_retrieval *m) { return m-
 mmc_rng *mmc_retrieval_dropout_rng(mmc_retrieval *m) { return &m->drop_rng; }
 
 mmc_tensor *mmc_retrieval_encode_images(mmc_ctx *ctx, mmc_retrieval *m, mmc_tensor *images, int training) {
+    if (m->video) return mmc_op_fail(ctx, MMC_ERR_USAGE, "retrieval: a text:video model embeds clips, not images");
     return ret_image_forward(ctx, m, images, training);
 }
+mmc_tensor *mmc_retrieval_encode_clips(mmc_ctx *ctx, mmc_retrieval *m, mmc_tensor *frames, int training) {
+    if (!m->video) return mmc_op_fail(ctx, MMC_ERR_USAGE, "retrieval: a text:image model embeds images, not clips");
+    return ret_video_forward(ctx, m, frames, training);
+}
+int mmc_retrieval_video_frames(const mmc_retrieval *m) { return m->video ? m->vid.T : 0; }
 mmc_tensor *mmc_retrieval_encode_texts(mmc_ctx *ctx, mmc_retrieval *m, const int32_t *ids, const int32_t *mask, int B,
                                        int T, int training) {
     return ret_text_forward_ngrams(ctx, m, ids, mask, NULL, B, T, training);
@@ -136,6 +142,7 @@ enum { EMBED_CHUNK = 128 };
 
 int mmc_retrieval_embed_chw(mmc_retrieval *m, const float *chw, int n, float *out, mmc_error *err) {
     int S = m->cfg.image_size, E = m->cfg.embed_dim;
+    if (m->video) return mmc_error_set(err, MMC_ERR_USAGE, "retrieval: a text:video model embeds clips, not images");
     mmc_ctx *ctx = mmc_ctx_new();
     if (!ctx) return mmc_error_set(err, MMC_ERR_RUNTIME, "retrieval: out of memory");
     mmc_grad_mode(ctx, 0);
@@ -144,6 +151,28 @@ int mmc_retrieval_embed_chw(mmc_retrieval *m, const float *chw, int n, float *ou
         int B = n - at < EMBED_CHUNK ? n - at : EMBED_CHUNK;
         mmc_tensor *x = mmc_tensor_from(ctx, 4, (int[]){B, 3, S, S}, chw + (size_t)at * 3 * S * S);
         mmc_tensor *e = ret_image_forward(ctx, m, x, 0);
+        if (!e) rc = mmc_error_set(err, ctx->err.code ? ctx->err.code : MMC_ERR_RUNTIME, "retrieval: %s", ctx->err.msg);
+        else memcpy(out + (size_t)at * E, e->data, sizeof(float) * (size_t)B * E);
+        mmc_ctx_reset(ctx);
+    }
+    mmc_ctx_free(ctx);
+    return rc;
+}
+
+/* Clips: CLIP_CHUNK clips (CLIP_CHUNK·T frames) a forward. */
+enum { CLIP_CHUNK = 32 };
+
+int mmc_retrieval_embed_clips(mmc_retrieval *m, const float *chw, int n, float *out, mmc_error *err) {
+    int S = m->cfg.image_size, E = m->cfg.embed_dim, T = mmc_retrieval_video_frames(m);
+    if (!m->video) return mmc_error_set(err, MMC_ERR_USAGE, "retrieval: a text:image model embeds images, not clips");
+    mmc_ctx *ctx = mmc_ctx_new();
+    if (!ctx) return mmc_error_set(err, MMC_ERR_RUNTIME, "retrieval: out of memory");
+    mmc_grad_mode(ctx, 0);
+    int rc = MMC_OK;
+    for (int at = 0; at < n && !rc; at += CLIP_CHUNK) {
+        int B = n - at < CLIP_CHUNK ? n - at : CLIP_CHUNK;
+        mmc_tensor *x = mmc_tensor_from(ctx, 4, (int[]){B * T, 3, S, S}, chw + (size_t)at * T * 3 * S * S);
+        mmc_tensor *e = ret_video_forward(ctx, m, x, 0);
         if (!e) rc = mmc_error_set(err, ctx->err.code ? ctx->err.code : MMC_ERR_RUNTIME, "retrieval: %s", ctx->err.msg);
         else memcpy(out + (size_t)at * E, e->data, sizeof(float) * (size_t)B * E);
         mmc_ctx_reset(ctx);

@@ -9,6 +9,7 @@
  * (flips would swap left and right). */
 #include "retrieval_internal.h"
 #include "config_keys.h"
+#include <stdio.h>
 #include <string.h>
 
 int ret_loss_kind(const char *s) {
@@ -21,6 +22,7 @@ int ret_loss_kind(const char *s) {
  * encoders' keys come from the registry (enc_cfg_table). */
 #define OFF(f) offsetof(mmc_retrieval_config, f)
 static const cfg_key KEYS[] = {
+    {"target", CFG_STR, OFF(target), 0, 8, 0, "image|video"},
     {"image_size", CFG_INT, OFF(image_size), 8, 512, 64, NULL},
     {"image_pool", CFG_STR, OFF(image_pool), 0, 8, 0, "grid|avg"},
     {"pool_grid", CFG_INT, OFF(pool_grid), 1, 16, 4, NULL},
@@ -60,7 +62,11 @@ static const cfg_key KEYS[] = {
 #define NKEYS ((int)(sizeof KEYS / sizeof KEYS[0]))
 static const char *const NOT_TAKEN[] = {"cnn_strides", "coord", NULL}; /* the encoder keys retrieval has not */
 
-static cfg_table table(void) { return enc_cfg_table(KEYS, NKEYS, OFF(image), OFF(text), NOT_TAKEN); }
+static cfg_table table(void) {
+    cfg_table t = enc_cfg_table(KEYS, NKEYS, OFF(image), OFF(text), NOT_TAKEN);
+    enc_cfg_table_video(&t, OFF(video));
+    return t;
+}
 
 mmc_retrieval_config mmc_retrieval_config_default(void) {
     mmc_retrieval_config c;
@@ -71,6 +77,7 @@ mmc_retrieval_config mmc_retrieval_config_default(void) {
     memcpy(c.image.resnet_layers, rl, sizeof rl);
     memcpy(c.image.resnet_widths, rw, sizeof rw);
     c.text = mmc_text_encoder_defaults(); /* gru, word_dim 64, text_hidden 128, 1 layer */
+    c.video = mmc_video_encoder_defaults(); /* gru over 8 frames of the cnn, hidden 128 */
     return c;
 }
 
@@ -82,6 +89,11 @@ int mmc_retrieval_config_check(const mmc_retrieval_config *c, const char *name, 
     ret_encoder_cfgs(c, &ic, &tc);
     int rc = enc_image_check(&ic, name, err);
     if (rc || (rc = enc_text_check(&tc, name, err))) return rc;
+    if (!strcmp(c->target, "video")) {
+        enc_video_cfg vc;
+        ret_video_cfg(c, &vc);
+        if ((rc = enc_video_check(&vc, name, err))) return rc;
+    }
     if (c->max_len != 0 && c->max_len < 3)
         return mmc_error_set(err, MMC_ERR_INPUT, "%s: max_len %d is too short (the start and end tokens take 2)", name, c->max_len);
     return MMC_OK;
@@ -92,6 +104,14 @@ void ret_encoder_cfgs(const mmc_retrieval_config *c, enc_image_cfg *ic, enc_text
     ic->norm = !strcmp(c->cnn_norm, "group") ? ENC_NORM_GROUP : ENC_NORM_BATCH;
     ic->bn_eval_batch = !strcmp(c->bn_eval, "batch");
     *tc = (enc_text_cfg){.o = c->text, .max_len = c->max_len, .dropout = c->dropout};
+}
+
+void ret_video_cfg(const mmc_retrieval_config *c, enc_video_cfg *vc) {
+    enc_text_cfg tc;
+    *vc = (enc_video_cfg){.o = c->video, .dropout = c->dropout};
+    ret_encoder_cfgs(c, &vc->frame, &tc);
+    snprintf(vc->frame.o.encoder, sizeof vc->frame.o.encoder, "%s", c->video.frame_encoder);
+    vc->pool_grid = !strcmp(c->image_pool, "grid") ? c->pool_grid : 0;
 }
 
 static int check(const void *c, const char *name, mmc_error *err) { return mmc_retrieval_config_check(c, name, err); }

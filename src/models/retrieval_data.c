@@ -5,9 +5,38 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* A video split: the clips embedded CHUNK at a time (floats for only those). */
+static int embed_clips(mmc_retrieval *m, const task_split *d, float *ie, mmc_error *err) {
+    enum { CHUNK = 256 };
+    int S = d->S, T = d->T, E = mmc_retrieval_dim(m);
+    if (T != mmc_retrieval_video_frames(m))
+        return mmc_error_set(err, MMC_ERR_USAGE, "evaluate: clips held at %d frames, model wants %d", T, mmc_retrieval_video_frames(m));
+    size_t clip = (size_t)T * 3 * S * S;
+    float *chw = mmc_malloc(sizeof(float) * CHUNK * clip);
+    if (!chw) return mmc_error_set(err, MMC_ERR_RUNTIME, "evaluate: out of memory");
+    int rc = MMC_OK;
+    for (int at = 0; at < d->n && !rc; at += CHUNK) {
+        int n = d->n - at < CHUNK ? d->n - at : CHUNK;
+        for (int i = 0; i < n; i++) task_split_clip_chw(d, at + i, 0, 0, chw + (size_t)i * clip);
+        rc = mmc_retrieval_embed_clips(m, chw, n, ie + (size_t)at * E, err);
+    }
+    mmc_free(chw);
+    return rc;
+}
+
 int ret_dataset_evaluate(mmc_retrieval *m, const task_split *d, mmc_retrieval_metrics *out, mmc_error *err) {
     int S = d->S, E = mmc_retrieval_dim(m);
     if (S != mmc_retrieval_image_size(m)) return mmc_error_set(err, MMC_ERR_USAGE, "evaluate: dataset held at %d px, model wants %d", S, mmc_retrieval_image_size(m));
+    if (d->T > 0) {
+        float *ie = mmc_malloc(sizeof(float) * (size_t)d->n * E), *te = mmc_malloc(sizeof(float) * (size_t)d->n_caps * E);
+        int rc = ie && te ? MMC_OK : mmc_error_set(err, MMC_ERR_RUNTIME, "evaluate: out of memory");
+        if (!rc) rc = embed_clips(m, d, ie, err);
+        if (!rc) rc = mmc_retrieval_embed_texts(m, d->caps, d->n_caps, te, err);
+        if (!rc) rc = mmc_retrieval_recall(ie, d->n, te, d->cap_img, d->n_caps, E, out, err);
+        mmc_free(ie);
+        mmc_free(te);
+        return rc;
+    }
     float *chw = mmc_malloc(sizeof(float) * (size_t)d->n * 3 * S * S);
     float *ie = mmc_malloc(sizeof(float) * (size_t)d->n * E), *te = mmc_malloc(sizeof(float) * (size_t)d->n_caps * E);
     int rc = MMC_OK;
@@ -24,6 +53,12 @@ int ret_dataset_evaluate(mmc_retrieval *m, const task_split *d, mmc_retrieval_me
     return rc;
 }
 
+int ret_split_load(const mmc_retrieval *m, task_split *d, const char *dir, const char *split, int max, mmc_error *err) {
+    const mmc_retrieval_config *c = mmc_retrieval_get_config(m);
+    return !strcmp(c->target, "video") ? task_split_load_video(d, dir, split, c->lang, c->image_size, c->video.frames, max, err)
+                                       : task_split_load(d, dir, split, c->lang, c->image_size, max, err);
+}
+
 int mmc_retrieval_evaluate(mmc_retrieval *m, const char *data_dir, const char *split, int max_images,
                            mmc_retrieval_metrics *out, mmc_error *err) {
     return mmc_retrieval_evaluate_captions(m, data_dir, split, max_images, 0, out, err);
@@ -32,7 +67,7 @@ int mmc_retrieval_evaluate(mmc_retrieval *m, const char *data_dir, const char *s
 int mmc_retrieval_evaluate_captions(mmc_retrieval *m, const char *data_dir, const char *split, int max_images,
                                     int captions_per_image, mmc_retrieval_metrics *out, mmc_error *err) {
     task_split d;
-    int rc = task_split_load(&d, data_dir, split, mmc_retrieval_get_config(m)->lang, mmc_retrieval_image_size(m), max_images, err);
+    int rc = ret_split_load(m, &d, data_dir, split, max_images, err);
     if (rc) return rc;
     task_split_keep_captions(&d, captions_per_image);
     rc = ret_dataset_evaluate(m, &d, out, err);

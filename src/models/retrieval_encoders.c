@@ -40,6 +40,21 @@ static int image_init(mmc_retrieval *m, const enc_image_cfg *ic, mmc_rng *rng, m
     return mmc_nn_linear_init(&m->img_proj, &m->P, "image_encoder.proj", m->img_feat, c->embed_dim, 1, rng, err);
 }
 
+static int video_init(mmc_retrieval *m, mmc_rng *rng, mmc_error *err) {
+    enc_video_cfg vc;
+    ret_video_cfg(&m->cfg, &vc);
+    if (enc_video_init(&m->vid, enc_video_find(vc.o.encoder), &vc, &m->P, "video_encoder", rng, &m->drop_rng, err))
+        return err->code;
+    enc_image *e = &m->vid.frame;
+    m->video = 1;
+    m->img_kind = e->vt == enc_image_find("cnn") ? RET_IMG_CNN : 0;
+    m->group_norm = e->cfg.norm == ENC_NORM_GROUP;
+    m->n_conv = e->n_conv;
+    m->bn = e->bn;
+    m->img_feat = m->vid.out_dim;
+    return mmc_nn_linear_init(&m->img_proj, &m->P, "video_encoder.proj", m->img_feat, m->cfg.embed_dim, 1, rng, err);
+}
+
 static int text_init(mmc_retrieval *m, const enc_text_cfg *tc, mmc_rng *rng, mmc_error *err) {
     const mmc_retrieval_config *c = &m->cfg;
     int V = mmc_tokenizer_vocab_size(m->tok), D = c->text.word_dim;
@@ -60,7 +75,7 @@ int ret_encoders_init(mmc_retrieval *m, mmc_rng *rng, mmc_error *err) {
     enc_image_cfg ic;
     enc_text_cfg tc;
     ret_encoder_cfgs(&m->cfg, &ic, &tc);
-    int rc = image_init(m, &ic, rng, err);
+    int rc = !strcmp(m->cfg.target, "video") ? video_init(m, rng, err) : image_init(m, &ic, rng, err);
     if (!rc) rc = text_init(m, &tc, rng, err);
     if (rc) return rc;
     m->logit_scale = mmc_params_new(&m->P, NULL, "logit_scale", m->cfg.learn_temperature ? MMC_PARAM : MMC_BUFFER, 1,
@@ -85,6 +100,17 @@ mmc_tensor *ret_image_forward(mmc_ctx *ctx, mmc_retrieval *m, mmc_tensor *x, int
     }
     h = mmc_nn_linear_forward(ctx, &m->img_proj, h);                               // (B, E)
     return mmc_l2_normalize(ctx, h, 1e-12f);
+}
+
+// x (B·T, 3, S, S) -> (B, E), L2-normalised
+mmc_tensor *ret_video_forward(mmc_ctx *ctx, mmc_retrieval *m, mmc_tensor *x, int training) {
+    mmc_tensor *h = enc_video_forward(ctx, &m->vid, x, training);              // (B, F)
+    h = mmc_nn_linear_forward(ctx, &m->img_proj, h);                           // (B, E)
+    return mmc_l2_normalize(ctx, h, 1e-12f);
+}
+
+mmc_tensor *ret_target_forward(mmc_ctx *ctx, mmc_retrieval *m, mmc_tensor *x, int training) {
+    return m->video ? ret_video_forward(ctx, m, x, training) : ret_image_forward(ctx, m, x, training);
 }
 
 /* Mean of the trigram embeddings of each token: (B, Te, D), or NULL + ctx error. */

@@ -24,6 +24,10 @@ struct mmc_retrieval {
     int grid_pool;                       /* avg-pool kernel that takes it to cfg.pool_grid */
     int img_feat;                        /* features into the projection */
     mmc_nn_linear img_proj;
+    /* target "video": the video tower (video_encoder.frame/.temporal/.proj) in place of the
+     * image tower; img_proj is its projection, and the BN views above are its frame cnn's */
+    int video;
+    enc_video vid;
     /* What retrieval_train.c's precise BN reads (RET_IMG_CNN, the cnn's norm and its
      * BatchNorms): views of img, set by ret_encoders_init. */
     int img_kind, group_norm, n_conv;
@@ -42,6 +46,10 @@ struct mmc_retrieval {
 /* retrieval_encoders.c */
 int ret_encoders_init(mmc_retrieval *m, mmc_rng *rng, mmc_error *err);
 mmc_tensor *ret_image_forward(mmc_ctx *ctx, mmc_retrieval *m, mmc_tensor *x, int training);
+/* target "video": frames x (B·T, 3, S, S), clip b at rows b·T.. -> (B, E), L2-normalised */
+mmc_tensor *ret_video_forward(mmc_ctx *ctx, mmc_retrieval *m, mmc_tensor *x, int training);
+/* The target tower on x: ret_video_forward or ret_image_forward. */
+mmc_tensor *ret_target_forward(mmc_ctx *ctx, mmc_retrieval *m, mmc_tensor *x, int training);
 /* ids, mask (B, T) and the captions' subword trigrams ngr (B, T, RET_NGRAM_MAX) bucket ids,
  * -1 = none; NULL: derived from the ids (unknown words get none). */
 mmc_tensor *ret_text_forward_ngrams(mmc_ctx *ctx, mmc_retrieval *m, const int32_t *ids, const int32_t *mask,
@@ -61,8 +69,11 @@ extern const cfg_kind RET_CONFIG; /* how config.json is read and written (config
 int ret_loss_kind(const char *s);
 /* The encoders' settings from the config's keys. */
 void ret_encoder_cfgs(const mmc_retrieval_config *c, enc_image_cfg *ic, enc_text_cfg *tc);
+/* The video encoder's settings (target "video"): the image settings for its frame encoder. */
+void ret_video_cfg(const mmc_retrieval_config *c, enc_video_cfg *vc);
 
 /* retrieval_data.c: embeds every image and caption of a split (task_util.h) and scores them. */
+int ret_split_load(const mmc_retrieval *m, task_split *d, const char *dir, const char *split, int max, mmc_error *err);
 int ret_dataset_evaluate(mmc_retrieval *m, const task_split *d, mmc_retrieval_metrics *out, mmc_error *err);
 
 #endif

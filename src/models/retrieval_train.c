@@ -41,7 +41,8 @@ typedef struct rtask {
     task_split train, val;
     int has_val, B, spe;
     int *perm, perm_epoch;
-    float *chw;
+    int T;     /* frames per sample: 1 (images) or video_frames (clips) */
+    float *chw; /* (B·T, 3, S, S) */
     int32_t *ids, *mask, *ngr; /* ngr: subword trigrams (B, T, RET_NGRAM_MAX), NULL when off */
     const char **texts;
 } rtask;
@@ -71,7 +72,9 @@ static int setup(void *self, mmc_train_loop *L, mmc_train_spec *spec, mmc_error 
         t->cfg = *t->cfg_in;
         rc = mmc_retrieval_config_check(&t->cfg, "config", err);
     }
-    if (!rc) rc = task_split_load(&t->train, o->data_dir, "train", t->cfg.lang, t->cfg.image_size, 0, err);
+    int video = !strcmp(t->cfg.target, "video"), T = video ? t->cfg.video.frames : 1;
+    if (!rc && video) rc = task_split_load_video(&t->train, o->data_dir, "train", t->cfg.lang, t->cfg.image_size, T, 0, err);
+    else if (!rc) rc = task_split_load(&t->train, o->data_dir, "train", t->cfg.lang, t->cfg.image_size, 0, err);
     if (!rc) task_split_keep_captions(&t->train, t->cfg.train_captions);
     if (!L->resume) { /* a new model: the vocabulary of the training captions */
         mmc_tokenizer *tok = rc ? NULL : train_vocab(t->train.caps, t->train.n_caps, !strcmp(t->cfg.lang, "zh"), t->cfg.min_count,
@@ -89,14 +92,15 @@ static int setup(void *self, mmc_train_loop *L, mmc_train_spec *spec, mmc_error 
     if (t->B < 2) return mmc_error_set(err, MMC_ERR_INPUT, "%s: need at least 2 training samples", o->data_dir);
     const char *vs = train_val_split(o);
     if (vs) { /* validation is optional, a broken split an error */
-        if ((rc = task_split_load(&t->val, o->data_dir, vs, t->cfg.lang, t->cfg.image_size, o->val_max_images, err))) return rc;
+        if ((rc = ret_split_load(t->m, &t->val, o->data_dir, vs, o->val_max_images, err))) return rc;
         task_split_keep_captions(&t->val, t->cfg.train_captions);
         t->has_val = 1;
     }
     int S = t->cfg.image_size;
     t->spe = t->train.n / t->B;
     t->perm = mmc_malloc(sizeof(int) * (size_t)t->train.n);
-    t->chw = mmc_malloc(sizeof(float) * (size_t)t->B * 3 * S * S);
+    t->T = T;
+    t->chw = mmc_malloc(sizeof(float) * (size_t)t->B * T * 3 * S * S);
     t->ids = mmc_malloc(sizeof(int32_t) * (size_t)t->B * t->cfg.max_len);
     t->mask = mmc_malloc(sizeof(int32_t) * (size_t)t->B * t->cfg.max_len);
     t->texts = mmc_malloc(sizeof(char *) * (size_t)t->B);
@@ -115,7 +119,9 @@ static int setup(void *self, mmc_train_loop *L, mmc_train_spec *spec, mmc_error 
     return MMC_OK;
 }
 
-/* Fills the batch of the current step: images (B, 3, S, S) shifted, one caption each. */
+/* Fills the batch of the current step: images (B, 3, S, S) shifted, one caption each.
+ * Clips: (B·T, 3, S, S), one shift for all the frames of a clip (the same draws as an
+ * image's), never flipped, never reversed in time. */
 static int make_batch(rtask *t, int64_t step, mmc_error *err) {
     int pos = (int)(step % t->spe), S = t->cfg.image_size, sh = t->cfg.augment_shift;
     task_epoch_perm(t->o->seed, (int)(step / t->spe), t->perm, t->train.n, &t->perm_epoch);
@@ -126,7 +132,8 @@ static int make_batch(rtask *t, int64_t step, mmc_error *err) {
         int c = (int)mmc_rng_below(&r, (uint32_t)t->train.cap_count[i]);
         int dx = task_shift(&r, sh), dy = task_shift(&r, sh);
         t->texts[b] = t->train.caps[t->train.cap_first[i] + c];
-        task_split_chw(&t->train, i, dx, dy, t->chw + (size_t)b * 3 * S * S);
+        if (t->train.T) task_split_clip_chw(&t->train, i, dx, dy, t->chw + (size_t)b * t->T * 3 * S * S);
+        else task_split_chw(&t->train, i, dx, dy, t->chw + (size_t)b * 3 * S * S);
     }
     int rc = mmc_tokenizer_encode_batch(mmc_retrieval_tokenizer(t->m), t->texts, t->B, t->cfg.max_len, t->ids, t->mask, err);
     if (!rc && t->ngr) ret_subword_from_texts(t->m, t->texts, t->ids, t->mask, t->B, t->cfg.max_len, t->ngr);
@@ -164,10 +171,13 @@ static int recompute_bn(rtask *t, mmc_error *err) {
         mmc_grad_mode(ctx, 0);
     }
     for (int k = 0; !rc && k < K && (int64_t)(k + 1) * t->B <= t->train.n; k++) {
-        for (int b = 0; b < t->B; b++) task_split_chw(&t->train, perm[k * t->B + b], 0, 0, t->chw + (size_t)b * 3 * S * S);
+        for (int b = 0; b < t->B; b++) {
+            if (t->train.T) task_split_clip_chw(&t->train, perm[k * t->B + b], 0, 0, t->chw + (size_t)b * t->T * 3 * S * S);
+            else task_split_chw(&t->train, perm[k * t->B + b], 0, 0, t->chw + (size_t)b * 3 * S * S);
+        }
         for (int i = 0; i < m->n_conv; i++) m->bn[i].momentum = 1.0f / (float)(k + 1);
-        mmc_tensor *x = mmc_tensor_from(ctx, 4, (int[]){t->B, 3, S, S}, t->chw);
-        if (!ret_image_forward(ctx, m, x, 1))
+        mmc_tensor *x = mmc_tensor_from(ctx, 4, (int[]){t->B * t->T, 3, S, S}, t->chw);
+        if (!ret_target_forward(ctx, m, x, 1))
             rc = mmc_error_set(err, ctx->err.code ? ctx->err.code : MMC_ERR_RUNTIME, "train: recomputing BatchNorm statistics: %s", ctx->err.msg);
         mmc_ctx_reset(ctx);
     }
@@ -182,8 +192,8 @@ static mmc_tensor *loss(void *self, mmc_ctx *ctx, const mmc_train_loop *L, int *
     rtask *t = self;
     if (make_batch(t, L->ts.step, err)) return NULL;
     int S = t->cfg.image_size;
-    mmc_tensor *x = mmc_tensor_from(ctx, 4, (int[]){t->B, 3, S, S}, t->chw);
-    mmc_tensor *ie = mmc_retrieval_encode_images(ctx, t->m, x, 1);
+    mmc_tensor *x = mmc_tensor_from(ctx, 4, (int[]){t->B * t->T, 3, S, S}, t->chw);
+    mmc_tensor *ie = ret_target_forward(ctx, t->m, x, 1);
     mmc_tensor *te = ret_text_forward_ngrams(ctx, t->m, t->ids, t->mask, t->ngr, t->B, t->cfg.max_len, 1);
     *items = t->B;
     return mmc_retrieval_loss(ctx, t->m, ie, te);
@@ -210,6 +220,11 @@ static int validate(void *self, mmc_train_loop *L, mmc_train_val *v, mmc_error *
     mmc_retrieval_metrics mt;
     if ((rc = ret_dataset_evaluate(t->m, &t->val, &mt, err))) return rc;
     train_val_retrieval(v, &mt);
+    if (t->train.T) { /* metrics.jsonl of a text:video run: text_to_video, video_to_text (same lengths) */
+        char *at;
+        if ((at = strstr(v->json, "\"text_to_image\""))) memcpy(at + 9, "video", 5);
+        if ((at = strstr(v->json, "\"image_to_text\""))) memcpy(at + 1, "video", 5);
+    }
     return MMC_OK;
 }
 
@@ -224,11 +239,16 @@ static char *config_json(void *self, const mmc_train_loop *L, mmc_error *err) {
 
 static void describe(void *self, const mmc_train_loop *L, char *buf, size_t n) {
     rtask *t = self;
+    char vdesc[160];
+    if (t->train.T)
+        snprintf(vdesc, sizeof vdesc, "video %s over %d frames of %s (%d MB of clips in memory)", t->cfg.video.encoder, t->T,
+                 t->cfg.video.frame_encoder, (int)(((size_t)t->train.n * t->T * t->train.S * t->train.S * 3) >> 20));
+    else snprintf(vdesc, sizeof vdesc, "image %s", t->cfg.image.encoder);
     snprintf(buf, n,
-             "retrieval: %d %s training pairs (%d captions), vocab %d, max_len %d, %" PRId64 " parameters, image %s, text %s, "
+             "retrieval: %d %s training pairs (%d captions), vocab %d, max_len %d, %" PRId64 " parameters, %s, text %s, "
              "loss %s, batch %d, %d steps/epoch",
              t->train.n, t->cfg.lang, t->train.n_caps, mmc_tokenizer_vocab_size(mmc_retrieval_tokenizer(t->m)), t->cfg.max_len,
-             mmc_params_count(L->spec.params, MMC_PARAM), t->cfg.image.encoder, t->cfg.text.encoder, t->cfg.loss, t->B, t->spe);
+             mmc_params_count(L->spec.params, MMC_PARAM), vdesc, t->cfg.text.encoder, t->cfg.loss, t->B, t->spe);
 }
 
 /* ------------------------------------------------- run folders of before the loop */

@@ -108,10 +108,10 @@ void task_split_free(task_split *d) {
     memset(d, 0, sizeof *d);
 }
 
-int task_split_load(task_split *d, const char *dir, const char *split, const char *lang, int S, int max_images,
-                    mmc_error *err) {
+static int split_load(task_split *d, const char *dir, const char *split, const char *lang, int S, int max_images,
+                      unsigned flags, mmc_error *err) {
     memset(d, 0, sizeof *d);
-    d->man = mmc_manifest_load(dir, split, err);
+    d->man = mmc_manifest_load_ex(dir, split, flags, err);
     if (!d->man) return err ? err->code : MMC_ERR_INPUT;
     int zh = !strcmp(lang, "zh");
     d->n = d->man->count;
@@ -151,6 +151,64 @@ int task_split_load(task_split *d, const char *dir, const char *split, const cha
     int rc = S > 0 ? task_images_load(d->man, d->n, S, &d->pixels, err) : MMC_OK;
     if (rc) task_split_free(d);
     return rc;
+}
+
+int task_split_load(task_split *d, const char *dir, const char *split, const char *lang, int S, int max_images,
+                    mmc_error *err) {
+    return split_load(d, dir, split, lang, S, max_images, 0, err);
+}
+
+int task_split_load_video(task_split *d, const char *dir, const char *split, const char *lang, int S, int T,
+                          int max_clips, mmc_error *err) {
+    int rc = split_load(d, dir, split, lang, 0, max_clips, MMC_MANIFEST_IMAGE_OPTIONAL, err);
+    if (rc) return rc;
+    d->S = S;
+    d->T = T;
+    for (int i = 0; i < d->n; i++)
+        if (!d->man->samples[i].video) {
+            rc = mmc_error_set(err, MMC_ERR_INPUT, "%s: sample '%s' has no video (a text:video model needs one per sample)",
+                               d->man->path, d->man->samples[i].id);
+            task_split_free(d);
+            return rc;
+        }
+    size_t clip = (size_t)T * S * S * 3;
+    uint8_t *px = d->pixels = mmc_malloc((size_t)(d->n ? d->n : 1) * clip);
+    if (!px) {
+        rc = mmc_error_set(err, MMC_ERR_RUNTIME, "%s: out of memory for %d clips (%zu MB)", d->man->path, d->n,
+                           (size_t)d->n * clip >> 20);
+        task_split_free(d);
+        return rc;
+    }
+    int bad = -1;
+    mmc_error first = {0};
+    int nt = mmc_par_threads(d->n, 4);
+    const mmc_manifest *man = d->man;
+    int n = d->n;
+    MMC_PARALLEL_FOR(nt, for (int i = 0; i < n; i++) {
+        char path[4096];
+        mmc_error e = {0};
+        mmc_video v = {0};
+        mmc_video_opts o = mmc_video_opts_default();
+        o.frames = T;
+        o.size = S;
+        snprintf(path, sizeof path, "%s/%s", man->dir, man->samples[i].video);
+        int r = mmc_video_load(&v, path, &o, &e);
+        if (!r && v.n != T) r = mmc_error_set(&e, MMC_ERR_INPUT, "%s: %d frames decoded, %d wanted", path, v.n, T);
+        for (int t = 0; !r && t < T; t++) {
+            if (v.frames[t].w != S || v.frames[t].h != S || v.frames[t].c != 3)
+                r = mmc_error_set(&e, MMC_ERR_INPUT, "%s: frame %d is %dx%d, %dx%d wanted", path, t, v.frames[t].w, v.frames[t].h, S, S);
+            else memcpy(px + (size_t)i * clip + (size_t)t * S * S * 3, v.frames[t].data, (size_t)S * S * 3);
+        }
+        mmc_video_free(&v);
+        if (r) {
+            _Pragma("omp critical(task_videos_err)")
+            if (bad < 0 || i < bad) { bad = i; first = e; }
+        }
+    });
+    if (bad < 0) return MMC_OK;
+    task_split_free(d);
+    if (err) *err = first;
+    return first.code ? first.code : MMC_ERR_INPUT;
 }
 
 void task_split_keep_captions(task_split *d, int k) {

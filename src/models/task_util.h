@@ -45,7 +45,8 @@ int task_image_to_chw(const mmc_image *img, int S, float *out, const char *what,
 typedef struct task_split {
     mmc_manifest *man;
     int n, S;
-    uint8_t *pixels;            /* n × S × S × 3, HWC; NULL when S is 0 */
+    int T;                      /* task_split_load_video: frames per clip; 0: images */
+    uint8_t *pixels;            /* n × S × S × 3, HWC (clips: n × T × S × S × 3); NULL when S is 0 */
     const char **caps;          /* every caption of the language, sample by sample */
     int *cap_img;               /* the sample of each caption */
     int *cap_first, *cap_count; /* per sample: its captions' range in caps */
@@ -56,6 +57,12 @@ typedef struct task_split {
 int task_split_load(task_split *d, const char *dir, const char *split, const char *lang, int S, int max_images,
                     mmc_error *err);
 void task_split_free(task_split *d);
+/* The same for clips: each sample's "video" decoded once (mmc_video_load, T frames at S × S),
+ * in parallel, kept as bytes (n × T × S × S × 3: 5000 clips of 8 frames at 64 px are
+ * 492 MB; as floats they would be 4 times that). Samples may lack an image; a sample
+ * without a video, or a clip that fails to decode, is MMC_ERR_INPUT naming it. */
+int task_split_load_video(task_split *d, const char *dir, const char *split, const char *lang, int S, int T,
+                          int max_clips, mmc_error *err);
 /* k > 0: keeps only the first k captions of each sample (e.g. an emoji's name, not its
  * keywords); k <= 0 keeps all. */
 void task_split_keep_captions(task_split *d, int k);
@@ -67,6 +74,13 @@ int task_images_load(const mmc_manifest *man, int n, int S, uint8_t **pixels, mm
 void task_images_chw(const uint8_t *pixels, int S, int i, int dx, int dy, float *out);
 static inline void task_split_chw(const task_split *d, int i, int dx, int dy, float *out) {
     task_images_chw(d->pixels, d->S, i, dx, dy, out);
+}
+
+/* Clip i of a video split as T frames (T, 3, S, S), every frame shifted by the same
+ * (dx, dy); frame order is kept. */
+static inline void task_split_clip_chw(const task_split *d, int i, int dx, int dy, float *out) {
+    for (int t = 0; t < d->T; t++)
+        task_images_chw(d->pixels, d->S, i * d->T + t, dx, dy, out + (size_t)t * 3 * d->S * d->S);
 }
 
 /* The sample order of an epoch: when *at is not epoch, perm becomes the permutation of n

@@ -37,9 +37,24 @@ typedef struct mmc_text_encoder_opts {
     int text_heads;          /* transformer heads */
 } mmc_text_encoder_opts;
 
+/* A video tower (src/models/encoder_video*.c): a per-frame image encoder of the image
+ * registry (its keys are the task's image keys: cnn_widths, vit_patch, ...) and a temporal
+ * module over the frame features, or early fusion (the frames stacked as channels into the
+ * cnn). Retrieval embeds one as .video (used with "target": "video"). */
+typedef struct mmc_video_encoder_opts {
+    char encoder[16];        /* key video_encoder: "gru" (default), "mean" (CLIP4Clip's
+                                meanP: frame order is lost), "transformer", "early" */
+    char frame_encoder[16];  /* key video_frame_encoder: an image encoder, "cnn" (default) */
+    int frames;              /* video_frames: frames sampled per clip, T (8) */
+    int temporal_hidden;     /* gru hidden size / temporal transformer width (128) */
+    int temporal_layers;     /* gru layers (1-2) / transformer blocks (1-8) (1) */
+    int temporal_heads;      /* transformer heads (4) */
+} mmc_video_encoder_opts;
+
 /* The registry's defaults (each encoder's own), which a task's defaults start from. */
 mmc_image_encoder_opts mmc_image_encoder_defaults(void);
 mmc_text_encoder_opts mmc_text_encoder_defaults(void);
+mmc_video_encoder_opts mmc_video_encoder_defaults(void);
 
 /* (declarations for encoder settings go above this line) */
 

@@ -30,6 +30,14 @@ int mmc_retrieval_image_size(const mmc_retrieval *m); /* input side in pixels */
  * file; a file may give any subset, the rest keep their defaults). docs/retrieval.md lists
  * every key with its default and why. Strings are stored inline so the struct copies. */
 typedef struct mmc_retrieval_config {
+    char target[8];          /* what the captions are matched with: "image" (default) or
+                                "video" (the manifest's clips, video_frames frames each at
+                                image_size; `--pair text:video`) */
+    /* video encoder (target "video"): video_encoder ("gru" default, "mean", "transformer",
+     * "early"), video_frame_encoder (an image encoder, "cnn"; its keys are the image keys
+     * above) and its keys (encoders.h): video_frames 8, temporal_hidden 128,
+     * temporal_layers 1, temporal_heads 4 */
+    mmc_video_encoder_opts video;
     /* image encoder: image_encoder ("cnn" default, "resnet", "vit") and its keys
      * (encoders.h): all but cnn_strides and coord; cnn 16-32-64-128, resnet 2-2-2-2 blocks
      * of 32-64-128-256 */
@@ -114,6 +122,12 @@ mmc_rng *mmc_retrieval_dropout_rng(mmc_retrieval *m);
  * ids, mask (B, T) from mmc_tokenizer_encode_batch with T = max_len -> (B, E) */
 mmc_tensor *mmc_retrieval_encode_images(mmc_ctx *ctx, mmc_retrieval *m, mmc_tensor *images,
                                         int training);
+/* target "video": frames (B·T, 3, S, S), clip b's T frames at rows b·T.., each as
+ * mmc_retrieval_image_to_chw makes it -> (B, E); T = mmc_retrieval_video_frames (0 for an
+ * image model, whose encode_images this is for a video one: an error) */
+mmc_tensor *mmc_retrieval_encode_clips(mmc_ctx *ctx, mmc_retrieval *m, mmc_tensor *frames,
+                                       int training);
+int mmc_retrieval_video_frames(const mmc_retrieval *m);
 mmc_tensor *mmc_retrieval_encode_texts(mmc_ctx *ctx, mmc_retrieval *m, const int32_t *ids,
                                        const int32_t *mask, int B, int T, int training);
 /* The configured loss over a batch of matching rows img[i] <-> txt[i] (B, E) -> (1). */
@@ -129,6 +143,8 @@ int mmc_retrieval_embed_image_files(mmc_retrieval *m, const char *const *paths, 
                                     float *out, mmc_error *err);
 int mmc_retrieval_embed_chw(mmc_retrieval *m, const float *chw, int n, float *out,
                             mmc_error *err); /* n preprocessed images (n, 3, S, S) */
+int mmc_retrieval_embed_clips(mmc_retrieval *m, const float *chw, int n, float *out,
+                              mmc_error *err); /* n clips (n·T, 3, S, S) */
 
 /* Cross-modal recall (src/models/retrieval_eval.c until src/eval has it). img (n_img, D)
  * and txt (n_txt, D) L2-normalised; txt_img[j] = the image caption j describes.
