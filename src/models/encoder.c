@@ -123,6 +123,22 @@ mmc_text_encoder_opts mmc_text_encoder_defaults(void) {
     return o;
 }
 
+int enc_pre_ln_stack_init(mmc_nn_encoder_layer *tf, mmc_nn_layernorm *ln, mmc_params *P, const char *prefix, int D, int heads,
+                          int n, float dropout, mmc_rng *rng, mmc_error *err) {
+    mmc_nn_block_cfg bc = mmc_nn_block_defaults(D, heads);
+    bc.mlp_dim = 4 * D;
+    bc.act = MMC_ACT_GELU;
+    bc.norm_first = 1;
+    bc.dropout = dropout;
+    char name[600];
+    for (int l = 0; l < n; l++) {
+        snprintf(name, sizeof name, "%s.layers.%d", prefix, l);
+        if (mmc_nn_encoder_layer_init(&tf[l], P, name, &bc, rng, err)) return err->code;
+    }
+    snprintf(name, sizeof name, "%s.ln", prefix);
+    return mmc_nn_layernorm_init(ln, P, name, D, 1e-5f, err) ? err->code : MMC_OK;
+}
+
 int enc_image_check(const enc_image_cfg *c, const char *file, mmc_error *err) {
     int rc = enc_check_name(MMC_MOD_IMAGE, c->o.encoder, file, "image_encoder", err);
     const enc_image_vt *vt = enc_image_find(c->o.encoder);

@@ -213,6 +213,10 @@ cfg_table enc_cfg_table(const cfg_key *keys, int n, size_t image_off, size_t tex
 /* The encoder named in c->o is trainable and its settings pass its check: MMC_ERR_INPUT
  * naming the file and the key otherwise. */
 int enc_image_check(const enc_image_cfg *c, const char *file, mmc_error *err);
+/* The pre-LN transformer stack the text and video transformers share: n layers of width D
+ * (heads, GELU MLP 4·D, dropout) as PREFIX.layers.L, then the final PREFIX.ln. */
+int enc_pre_ln_stack_init(mmc_nn_encoder_layer *tf, mmc_nn_layernorm *ln, mmc_params *P, const char *prefix, int D, int heads,
+                          int n, float dropout, mmc_rng *rng, mmc_error *err);
 int enc_text_check(const enc_text_cfg *c, const char *file, mmc_error *err);
 /* The video encoder and its frame encoder (video_frame_encoder, an image encoder of the
  * registry, whose own check runs too). */

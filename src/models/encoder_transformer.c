@@ -32,18 +32,7 @@ static int init(enc_text *e, mmc_params *P, const char *prefix, mmc_rng *rng, mm
     if (c->o.text_layers > ENC_MAX_TF_LAYERS)
         return mmc_error_set(err, MMC_ERR_INPUT, "config: text_layers %d: the transformer has at most %d", c->o.text_layers,
                              ENC_MAX_TF_LAYERS);
-    mmc_nn_block_cfg bc = mmc_nn_block_defaults(D, c->o.text_heads);
-    bc.mlp_dim = 4 * D;
-    bc.act = MMC_ACT_GELU;
-    bc.norm_first = 1;
-    bc.dropout = c->dropout;
-    char n[64];
-    for (int l = 0; l < c->o.text_layers; l++) {
-        snprintf(n, sizeof n, "%s.layers.%d", prefix, l);
-        if (mmc_nn_encoder_layer_init(&e->tf[l], P, n, &bc, rng, err)) return err->code;
-    }
-    snprintf(n, sizeof n, "%s.ln", prefix);
-    if (mmc_nn_layernorm_init(&e->ln, P, n, D, 1e-5f, err)) return err->code;
+    if (enc_pre_ln_stack_init(e->tf, &e->ln, P, prefix, D, c->o.text_heads, c->o.text_layers, c->dropout, rng, err)) return err->code;
     e->out_dim = D;
     return MMC_OK;
 }

@@ -169,17 +169,8 @@ static int tf_init(enc_video *e, mmc_params *P, const char *prefix, mmc_rng *rng
     e->pos = mmc_params_new(P, prefix, "pos_embedding", MMC_PARAM, 2, (int[]){e->T, D}, err);
     if (!e->pos) return err->code;
     if (rng) mmc_init_normal(e->pos, 0.0f, 0.02f, rng);
-    mmc_nn_block_cfg bc = mmc_nn_block_defaults(D, o->temporal_heads);
-    bc.mlp_dim = 4 * D;
-    bc.act = MMC_ACT_GELU;
-    bc.norm_first = 1;
-    bc.dropout = e->cfg.dropout;
-    for (int l = 0; l < o->temporal_layers; l++) {
-        snprintf(n, sizeof n, "%s.layers.%d", prefix, l);
-        if (mmc_nn_encoder_layer_init(&e->tf[l], P, n, &bc, rng, err)) return err->code;
-    }
-    snprintf(n, sizeof n, "%s.ln", prefix);
-    if (mmc_nn_layernorm_init(&e->ln, P, n, D, 1e-5f, err)) return err->code;
+    if (enc_pre_ln_stack_init(e->tf, &e->ln, P, prefix, D, o->temporal_heads, o->temporal_layers, e->cfg.dropout, rng, err))
+        return err->code;
     e->out_dim = D;
     return MMC_OK;
 }
