@@ -339,3 +339,120 @@ TEST(video_encoder_time_reversal) {
         mmc_params_free(&P);
     }
 }
+
+/* video captioning on every video encoder (the tokens are the decoder's regions) and video
+ * QA (frames stacked as channels) under early, late and hybrid fusion: N steps straight
+ * equal N/2 + resume + N/2, and the runs evaluate on clips. */
+TEST(encoder_video_caption_and_vqa_resume) {
+    char dir[64];
+    REQUIRE(video_dir(dir, sizeof dir, "enc-vcap", 16, 4), "cannot make the video dataset");
+    static const char *const venc[] = {"early", "mean", "gru", "transformer"};
+    for (int i = 0; i < 4; i++) {
+        mmc_caption_config c = mmc_caption_config_default();
+        TINY_IMAGE(c);
+        strcpy(c.target, "video");
+        strcpy(c.video.encoder, venc[i]);
+        c.video.frames = 4, c.video.temporal_hidden = 8, c.video.temporal_heads = 2;
+        c.pool_grid = 2, c.word_dim = 8, c.hidden = 8, c.dec_heads = 2, c.dec_layers = 1;
+        c.batch_size = 6, c.warmup_steps = 2, c.val_max_images = 4, c.dropout = 0.1f;
+        char tag[48];
+        snprintf(tag, sizeof tag, "cap-%s", venc[i]);
+        resume_exact(train_caption, &c, dir, tag);
+    }
+    static const char *const fus[] = {"early", "late", "hybrid"};
+    for (int i = 0; i < 3; i++) {
+        mmc_vqa_config c = mmc_vqa_config_default("vqa", fus[i]);
+        TINY_IMAGE(c);
+        strcpy(c.target, "video");
+        c.video.frames = 4;
+        memset(c.image.cnn_strides, 0, sizeof c.image.cnn_strides);
+        c.pool_grid = 2, c.image_dim = 8, c.text.word_dim = 6, c.text.text_hidden = 8, c.fuse_dim = 8, c.hidden = 8;
+        c.early_stage = 1, c.film_from = 1, c.batch_images = 4, c.per_image = 2, c.dropout = 0.1f;
+        char tag[48];
+        snprintf(tag, sizeof tag, "vqa-%s", fus[i]);
+        resume_exact(train_vqa, &c, dir, tag);
+    }
+    mmc_error err = {0};
+    char run[128];
+    snprintf(run, sizeof run, "%s/cap-gru-a", dir);
+    mmc_captioner *cm = mmc_captioner_load(run, NULL, &err);
+    REQUIRE(cm, "caption load: %s", err.msg);
+    mmc_caption_opts co = mmc_caption_opts_default(cm);
+    mmc_caption_metrics cmt;
+    CHECK(mmc_captioner_evaluate(cm, dir, "val", &co, 0, &cmt, &err) == MMC_OK && cmt.n_images == 4, "caption eval on clips: %s", err.msg);
+    co.beam = 2; /* the per-clip path */
+    CHECK(mmc_captioner_evaluate(cm, dir, "val", &co, 0, &cmt, &err) == MMC_OK && cmt.n_images == 4, "caption beam eval: %s", err.msg);
+    mmc_captioner_free(cm);
+    snprintf(run, sizeof run, "%s/vqa-late-a", dir);
+    mmc_vqa *vm = mmc_vqa_load(run, NULL, &err);
+    REQUIRE(vm, "vqa load: %s", err.msg);
+    CHECK(mmc_vqa_frames(vm) == 4, "vqa frames %d", mmc_vqa_frames(vm));
+    mmc_vqa_metrics vmt;
+    CHECK(mmc_vqa_evaluate(vm, dir, "val", 0, &vmt, &err) == MMC_OK && vmt.n > 0, "vqa eval on clips: %s", err.msg);
+    int top;
+    float prob;
+    mmc_image img = {0};
+    CHECK(mmc_vqa_answer(vm, &img, "what moves?", 1, &top, &prob, &err) == MMC_ERR_USAGE && strstr(err.msg, "clips"),
+          "a video vqa model answering about an image: %s", err.msg);
+    mmc_vqa_free(vm);
+    /* vqa on video: only the stacked frames; no joint */
+    mmc_vqa_config bad = mmc_vqa_config_default("vqa", "late");
+    strcpy(bad.target, "video");
+    strcpy(bad.video.encoder, "gru");
+    CHECK(mmc_vqa_config_check(&bad, "cfg", &err) == MMC_ERR_INPUT && strstr(err.msg, "video_encoder"), "vqa gru: %s", err.msg);
+    bad = mmc_vqa_config_default("vqa", "joint");
+    strcpy(bad.target, "video");
+    CHECK(mmc_vqa_config_check(&bad, "cfg", &err) == MMC_ERR_INPUT && strstr(err.msg, "joint"), "vqa joint: %s", err.msg);
+    test_rm_tmpdir(dir);
+}
+
+/* enc_video_tokens: shapes per encoder; meanP's tokens are the same for a clip and its
+ * reverse, the others' differ. */
+TEST(video_encoder_tokens) {
+    enum { T = 4, S = 16 };
+    mmc_error err = {0};
+    mmc_shapes_clip clip;
+    static uint8_t rgb[2][T * S * S * 3];
+    REQUIRE(mmc_shapes_clip_make(5, "test", 0, S, T, &clip, rgb[0], NULL, &err) == MMC_OK, "%s", err.msg);
+    mmc_shapes_clip_reverse(&clip);
+    mmc_shapes_clip_render(&clip, rgb[1]);
+    static float x[2 * T * 3 * S * S];
+    for (int c = 0; c < 2; c++)
+        for (int t = 0; t < T; t++) task_images_chw(rgb[c], S, t, 0, 0, x + ((size_t)c * T + t) * 3 * S * S);
+    static const char *const names[] = {"mean", "gru", "transformer", "early"};
+    for (int k = 0; k < 4; k++) {
+        mmc_retrieval_config rc;
+        tiny_video(&rc, names[k], "cnn");
+        rc.dropout = 0;
+        rc.pool_grid = 2;
+        enc_video_cfg vc;
+        ret_video_cfg(&rc, &vc);
+        mmc_params P = {0};
+        mmc_rng rng;
+        mmc_rng_seed(&rng, 7, 1);
+        enc_video e;
+        REQUIRE(enc_video_init(&e, enc_video_find(names[k]), &vc, &P, "video_encoder", &rng, &rng, &err) == MMC_OK, "%s: %s", names[k],
+                err.msg);
+        int wantL = k == 1 || k == 2 ? T : 4; /* gru, transformer: a token per frame; mean, early: the 2×2 cells */
+        CHECK(e.tok_L == wantL, "%s: tok_L %d, want %d", names[k], e.tok_L, wantL);
+        mmc_ctx *ctx = mmc_ctx_new();
+        mmc_grad_mode(ctx, 0);
+        mmc_tensor *h = enc_video_tokens(ctx, &e, mmc_tensor_from(ctx, 4, (int[]){2 * T, 3, S, S}, x), 0);
+        REQUIRE(h && h->ndim == 3 && h->shape[0] == 2 && h->shape[1] == e.tok_L && h->shape[2] == e.tok_C, "%s tokens: %s", names[k],
+                ctx->err.msg);
+        size_t F = (size_t)e.tok_L * e.tok_C;
+        double diff = 0, norm = 0;
+        for (size_t i = 0; i < F; i++) {
+            double d = (double)h->data[i] - h->data[F + i];
+            diff += d * d;
+            norm += (double)h->data[i] * h->data[i];
+        }
+        double rel = sqrt(diff / (norm > 0 ? norm : 1));
+        if (k == 0) CHECK(rel < 1e-5, "mean tokens: a clip and its reverse differ by %g", rel);
+        else CHECK(rel > 1e-3, "%s tokens: a clip and its reverse alike (%g)", names[k], rel);
+        CHECK(!enc_video_tokens(ctx, &e, mmc_tensor_from(ctx, 4, (int[]){T + 1, 3, S, S}, x), 0) && ctx->err.code == MMC_ERR_USAGE,
+              "%s: %d frames taken as clips of %d", names[k], T + 1, T);
+        mmc_ctx_free(ctx);
+        mmc_params_free(&P);
+    }
+}

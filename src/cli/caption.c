@@ -143,6 +143,7 @@ int cmd_eval_caption(int argc, char **argv) {
     int rc = mmc_captioner_evaluate(m, data, split, &o, max_images, &mt, &err);
     char lang[4];
     snprintf(lang, sizeof lang, "%s", mmc_captioner_config(m)->lang);
+    const char *what = strcmp(mmc_captioner_config(m)->target, "video") ? "images" : "clips";
     mmc_captioner_free(m);
     if (rc) return cli_error_from(&err);
     double secs = mmc_now() - t0;
@@ -164,7 +165,8 @@ int cmd_eval_caption(int argc, char **argv) {
         cJSON_free(s);
         cJSON_Delete(obj);
     } else {
-        printf("%s on %s/%s (%d images, %s, %s, %.1f s):\n", run, data, split, mt.n_images, o.beam > 1 ? "beam search" : "greedy", weights, secs);
+        printf("%s on %s/%s (%d %s, %s, %s, %.1f s):\n", run, data, split, mt.n_images,
+               what, o.beam > 1 ? "beam search" : "greedy", weights, secs);
         if (o.beam > 1) printf("  beam %d, length penalty %g\n", o.beam, (double)o.length_penalty);
         printf("  BLEU-1 %.4f  BLEU-2 %.4f  BLEU-3 %.4f  BLEU-4 %.4f\n", mt.bleu[0], mt.bleu[1], mt.bleu[2], mt.bleu[3]);
         printf("  CIDEr-D %.4f\n", mt.cider_d);

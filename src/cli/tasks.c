@@ -28,9 +28,10 @@ const cli_task CLI_TASKS[] = {
      "    and eval take; --lang defaults to zh for Chinese-CLIP; no --config; continue it with\n"
      "    --resume without --init (docs/clip.md, Fine-tuning).\n"},
     {"caption", cmd_train_caption, cmd_eval_caption,
-     "  caption [--lang en|zh] [--decoder transformer|attention|lstm|gru]: image encoder + text\n"
-     "    decoder (cross-entropy, teacher forcing); validation BLEU-4 (greedy) each epoch\n"
-     "    (docs/captioning.md).\n"},
+     "  caption [--lang en|zh] [--decoder transformer|attention|lstm|gru] [--video]: image\n"
+     "    encoder + text decoder (cross-entropy, teacher forcing); validation BLEU-4 (greedy)\n"
+     "    each epoch (docs/captioning.md). --video: a summary sentence per clip of the\n"
+     "    manifests' \"video\" (\"target\": \"video\"; docs/video.md).\n"},
     {"vqa", cmd_train_vqa, cmd_eval_vqa,
      "  vqa|classify [--fusion early|late|hybrid|joint|none] [--blind]\n"
      "    [--combine concat|sum|product|bilinear|logits|attention] [--task label|match]:\n"

@@ -13,11 +13,12 @@ int cmd_train_vqa(int argc, char **argv) {
     cli_train_flags f = cli_train_flags_init(task);
     f.val_max = 500;
     const char *v[3] = {NULL, NULL, NULL};
-    int blind = 0;
+    int sw[2] = {0, 0}; /* --blind, --video */
     mmc_retrieval_train_opts o;
     if (cli_train_parse(&f, argc, argv, (const char *const[]){"--fusion", "--combine", "--task", NULL}, v,
-                        (const char *const[]){"--blind", NULL}, &blind, &o))
+                        (const char *const[]){"--blind", "--video", NULL}, sw, &o))
         return 1;
+    int blind = sw[0], video = sw[1];
     const char *fusion = v[0], *combine = v[1], *source = v[2];
     if (blind && fusion && strcmp(fusion, "none")) return cli_error(1, "train %s: --blind is --fusion none; drop --fusion %s", task, fusion);
     if (blind) fusion = "none";
@@ -35,9 +36,9 @@ int cmd_train_vqa(int argc, char **argv) {
     if (source && !classify) return cli_error(1, "train vqa: --task is for classify (label or match)");
     if (source && strcmp(source, "label") && strcmp(source, "match"))
         return cli_error(1, "train classify: --task must be label or match, got '%s'", source);
-    if (f.resume && (f.config || fusion || combine || source))
-        return cli_error(1, "train %s: --resume takes the model and its settings from %s/config.json; drop --config/--fusion/--combine/--task",
-                         task, f.out);
+    if (f.resume && (f.config || fusion || combine || source || video))
+        return cli_error(1, "train %s: --resume takes the model and its settings from %s/config.json; drop "
+                         "--config/--fusion/--combine/--task/--video", task, f.out);
 
     mmc_error err = {0};
     /* --combine alone means late fusion, with late's defaults */
@@ -51,6 +52,7 @@ int cmd_train_vqa(int argc, char **argv) {
         snprintf(cfg.combine, sizeof cfg.combine, "%s", combine);
     }
     if (source) snprintf(cfg.source, sizeof cfg.source, "%s", source);
+    if (video) snprintf(cfg.target, sizeof cfg.target, "video"); /* questions about clips */
     if (mmc_vqa_config_check(&cfg, f.config ? f.config : "config", &err)) return cli_error_from(&err);
 
     return cli_train_run(train_fn, &cfg, &o);

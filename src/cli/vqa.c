@@ -1,4 +1,4 @@
-/* vqa.c — `mmc vqa --model RUN IMAGE --question Q [--json]` (one answer with the top 5) and
+/* vqa.c — `mmc vqa --model RUN IMAGE|VIDEO --question Q [--json]` (one answer with the top 5) and
  * `mmc eval RUN --data DIR [--split test] [--json] [--best]` for vqa and classify runs
  * (accuracy overall and by question type). */
 #include "cli.h"
@@ -42,16 +42,9 @@ int cmd_vqa(int argc, char **argv) {
     mmc_error err = {0};
     mmc_vqa *m = mmc_vqa_load(run, best ? "model-best.safetensors" : NULL, &err);
     if (!m) return cli_error_from(&err);
-    mmc_image img = {0};
-    int rc = mmc_image_load(&img, image, 3, &err);
-    if (rc) {
-        mmc_vqa_free(m);
-        return cli_error_from(&err);
-    }
     int top[100];
     float prob[100];
-    rc = mmc_vqa_answer(m, &img, question, top_k, top, prob, &err);
-    mmc_image_free(&img);
+    int rc = mmc_vqa_answer_file(m, image, question, top_k, top, prob, &err); /* an image, or a video file for a video run */
     if (rc) {
         mmc_vqa_free(m);
         return cli_error_from(&err);

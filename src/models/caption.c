@@ -25,6 +25,18 @@
 
 static int image_init(mmc_captioner *m, mmc_rng *rng, mmc_error *err) {
     const mmc_caption_config *c = &m->cfg;
+    m->T = 1;
+    if (!strcmp(c->target, "video")) { /* the video encoder's tokens are the regions */
+        enc_video_cfg vc;
+        cap_video_cfg(c, &vc);
+        if (enc_video_init(&m->vid, enc_video_find(vc.o.encoder), &vc, &m->P, "video_encoder", rng, &m->drop_rng, err))
+            return err->code;
+        m->video = 1;
+        m->T = m->vid.T;
+        m->L = m->vid.tok_L;
+        m->C = m->vid.tok_C;
+        return MMC_OK;
+    }
     enc_image_cfg ic;
     cap_encoder_cfg(c, &ic);
     enc_image *e = &m->img;
@@ -156,9 +168,11 @@ int cap_encode(mmc_ctx *ctx, mmc_captioner *m, mmc_tensor *x, int training, mmc_
     *regions = NULL;
     if (glob) *glob = NULL;
     if (!x) return ctx->err.code ? ctx->err.code : MMC_ERR_USAGE;
-    int B = x->shape[0];
+    int B = x->shape[0] / m->T;
     mmc_tensor *r;
-    if (enc_image_caps(&m->img) & ENC_CAP_TOKENS) {
+    if (m->video) {
+        r = enc_video_tokens(ctx, &m->vid, x, training);                           // (B, L, C)
+    } else if (enc_image_caps(&m->img) & ENC_CAP_TOKENS) {
         r = m->img.vt->tokens(ctx, &m->img, x, training);                          // (B, L, C)
     } else {
         mmc_tensor *h = enc_image_map(ctx, &m->img, x, training);                  // (B, C, s, s)
@@ -232,8 +246,9 @@ static mmc_tensor *drop(mmc_ctx *ctx, mmc_captioner *m, mmc_tensor *x, int train
 
 static mmc_tensor *forward_te(mmc_ctx *ctx, mmc_captioner *m, mmc_tensor *images, const int32_t *ids, const int32_t *mask,
                               int B, int T, int training, int *Te_out) {
-    if (!images || !ids || !mask || B < 1 || T < 2 || images->ndim != 4 || images->shape[0] != B)
-        return mmc_op_fail(ctx, MMC_ERR_USAGE, "captioner: images (B, 3, S, S) with B = %d rows of %d tokens expected", B, T);
+    if (!images || !ids || !mask || B < 1 || T < 2 || images->ndim != 4 || images->shape[0] != B * m->T)
+        return mmc_op_fail(ctx, MMC_ERR_USAGE, "captioner: %s (B%s, 3, S, S) with B = %d rows of %d tokens expected",
+                           m->video ? "clips" : "images", m->video ? "·T" : "", B, T);
     int *len = mmc_arena_alloc(ctx->arena, sizeof(int) * (size_t)B);
     if (!len) return mmc_op_fail(ctx, MMC_ERR_RUNTIME, "captioner: out of memory");
     int Te = row_lengths(mask, B, T, len), Tin = Te - 1;

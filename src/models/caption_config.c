@@ -8,6 +8,7 @@
 #include "caption_internal.h"
 #include "config_keys.h"
 #include <stddef.h>
+#include <stdio.h>
 #include <string.h>
 
 int cap_decoder_kind(const char *s) {
@@ -20,6 +21,7 @@ int cap_decoder_kind(const char *s) {
  * decoder's own (caption has no text encoder). */
 #define OFF(f) offsetof(mmc_caption_config, f)
 static const cfg_key KEYS[] = {
+    {"target", CFG_STR, OFF(target), 0, 8, 0, "image|video"},
     {"image_size", CFG_INT, OFF(image_size), 8, 512, 64, NULL},
     {"pool_grid", CFG_INT, OFF(pool_grid), 1, 16, 4, NULL},
     {"decoder", CFG_STR, OFF(decoder), 0, 16, 0, "transformer|attention|lstm|gru"},
@@ -50,7 +52,11 @@ static const cfg_key KEYS[] = {
 #define NKEYS ((int)(sizeof KEYS / sizeof KEYS[0]))
 static const char *const NOT_TAKEN[] = {"cnn_strides", "coord", "norm_groups", NULL}; /* caption's cnn has none of them */
 
-static cfg_table table(void) { return enc_cfg_table(KEYS, NKEYS, OFF(image), ENC_NONE, NOT_TAKEN); }
+static cfg_table table(void) {
+    cfg_table t = enc_cfg_table(KEYS, NKEYS, OFF(image), ENC_NONE, NOT_TAKEN);
+    enc_cfg_table_video(&t, OFF(video));
+    return t;
+}
 
 mmc_caption_config mmc_caption_config_default(void) {
     mmc_caption_config c;
@@ -59,6 +65,10 @@ mmc_caption_config mmc_caption_config_default(void) {
     c.image = mmc_image_encoder_defaults(); /* resnet 1-1-1-1 of 32-64-128-128, vit 8/128/4/4 */
     int w[6] = {32, 64, 128, 128, 0, 0};
     memcpy(c.image.cnn_widths, w, sizeof w);
+    c.video = mmc_video_encoder_defaults();
+    /* measured on the moving-shapes world (docs/video.md): the stacked frames' map gives the
+     * decoder regions that already hold the motion */
+    snprintf(c.video.encoder, sizeof c.video.encoder, "early");
     return c;
 }
 
@@ -69,6 +79,11 @@ int mmc_caption_config_check(const mmc_caption_config *c, const char *name, mmc_
     enc_image_cfg ic;
     cap_encoder_cfg(c, &ic);
     if (enc_image_check(&ic, name, err)) return err->code;
+    if (!strcmp(c->target, "video")) {
+        enc_video_cfg vc;
+        cap_video_cfg(c, &vc);
+        if (enc_video_check(&vc, name, err)) return err->code;
+    }
     if (dk == CAP_DEC_TRANSFORMER && c->hidden % c->dec_heads)
         return mmc_error_set(err, MMC_ERR_INPUT, "%s: hidden %d is not a multiple of dec_heads %d", name, c->hidden, c->dec_heads);
     if ((dk == CAP_DEC_LSTM || dk == CAP_DEC_GRU) && c->dec_layers > CAP_MAX_RNN_LAYERS)
@@ -81,6 +96,12 @@ int mmc_caption_config_check(const mmc_caption_config *c, const char *name, mmc_
 
 void cap_encoder_cfg(const mmc_caption_config *c, enc_image_cfg *ic) {
     *ic = (enc_image_cfg){.o = c->image, .image_size = c->image_size, .dropout = c->dropout, .norm = ENC_NORM_BATCH};
+}
+
+void cap_video_cfg(const mmc_caption_config *c, enc_video_cfg *vc) {
+    *vc = (enc_video_cfg){.o = c->video, .dropout = c->dropout, .pool_grid = c->pool_grid};
+    cap_encoder_cfg(c, &vc->frame);
+    snprintf(vc->frame.o.encoder, sizeof vc->frame.o.encoder, "%s", c->video.frame_encoder);
 }
 
 static int check(const void *c, const char *name, mmc_error *err) { return mmc_caption_config_check(c, name, err); }

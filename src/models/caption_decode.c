@@ -96,7 +96,7 @@ mmc_caption_state *mmc_caption_begin(mmc_captioner *m, const float *chw, int n, 
     mmc_ctx *ctx = s->ctx;
     mmc_grad_mode(ctx, 0);
     int S = c->image_size;
-    mmc_tensor *x = mmc_tensor_from(ctx, 4, (int[]){n, 3, S, S}, chw), *reg = NULL, *glob = NULL;
+    mmc_tensor *x = mmc_tensor_from(ctx, 4, (int[]){n * m->T, 3, S, S}, chw), *reg = NULL, *glob = NULL;
     if (!x || cap_encode(ctx, m, x, 0, &reg, &glob)) goto fail;
     if (m->dec_kind == CAP_DEC_TRANSFORMER) {
         for (int l = 0; l < Ly; l++) {
@@ -350,13 +350,17 @@ int mmc_captioner_caption_chw(mmc_captioner *m, const float *chw, const mmc_capt
 int mmc_captioner_caption_file(mmc_captioner *m, const char *path, const mmc_caption_opts *o, mmc_caption_result *out,
                                mmc_error *err) {
     memset(out, 0, sizeof *out);
-    int S = m->cfg.image_size;
-    float *chw = mmc_malloc(sizeof(float) * 3 * (size_t)S * S);
+    int S = m->cfg.image_size, rc;
+    float *chw = mmc_malloc(sizeof(float) * 3 * (size_t)m->T * S * S);
     if (!chw) return mmc_error_set(err, MMC_ERR_RUNTIME, "caption: out of memory");
-    mmc_image img = {0};
-    int rc = mmc_image_load(&img, path, 3, err);
-    if (!rc) rc = mmc_captioner_image_to_chw(m, &img, chw, err);
-    mmc_image_free(&img);
+    if (m->video) { /* a clip: T frames uniformly over its duration */
+        rc = task_clip_file_to_chw(path, S, m->T, chw, NULL, err);
+    } else {
+        mmc_image img = {0};
+        rc = mmc_image_load(&img, path, 3, err);
+        if (!rc) rc = mmc_captioner_image_to_chw(m, &img, chw, err);
+        mmc_image_free(&img);
+    }
     if (!rc) rc = mmc_captioner_caption_chw(m, chw, o, out, err);
     mmc_free(chw);
     return rc;
@@ -397,6 +401,38 @@ static int greedy_batch(mmc_captioner *m, const float *chw, int n, int max_len, 
 
 enum { EVAL_CHUNK = 100 };
 
+/* The best hypothesis of mmc_captioner_caption_chw for one image or clip: ids (ML), *len. */
+static int one_hypothesis(mmc_captioner *m, const float *chw, const mmc_caption_opts *o, int ML, int32_t *ids, int *len,
+                          mmc_error *err) {
+    mmc_caption_result r;
+    int rc = mmc_captioner_caption_chw(m, chw, o, &r, err);
+    if (!rc && r.n > 0) {
+        *len = r.hyps[0].n_ids;
+        memcpy(ids, r.hyps[0].ids, sizeof(int32_t) * (size_t)r.hyps[0].n_ids);
+    }
+    mmc_caption_result_free(&r);
+    return rc;
+}
+
+/* The clips of a video split (held as bytes), EVAL_CHUNK / T at a time. */
+static int clips_hypotheses(mmc_captioner *m, const task_split *sp, const mmc_caption_opts *o, int ML, int32_t *hyp,
+                            int *hlen, mmc_error *err) {
+    int S = m->cfg.image_size, T = m->T, chunk = EVAL_CHUNK / T > 0 ? EVAL_CHUNK / T : 1, rc = MMC_OK;
+    size_t clip = (size_t)T * 3 * S * S;
+    float *chw = mmc_malloc(sizeof(float) * clip * (size_t)chunk);
+    if (!chw) return mmc_error_set(err, MMC_ERR_RUNTIME, "evaluate: out of memory");
+    for (int at = 0; at < sp->n && !rc; at += chunk) {
+        int n = sp->n - at < chunk ? sp->n - at : chunk;
+        for (int i = 0; i < n; i++) task_split_clip_chw(sp, at + i, 0, 0, chw + (size_t)i * clip);
+        if (o->beam == 1 && o->no_repeat_ngram == 0) rc = greedy_batch(m, chw, n, ML, hyp + (size_t)at * ML, hlen + at, err);
+        else
+            for (int i = 0; i < n && !rc; i++)
+                rc = one_hypothesis(m, chw + (size_t)i * clip, o, ML, hyp + (size_t)(at + i) * ML, hlen + at + i, err);
+    }
+    mmc_free(chw);
+    return rc;
+}
+
 int mmc_captioner_evaluate(mmc_captioner *m, const char *data_dir, const char *split, const mmc_caption_opts *o,
                            int max_images, mmc_caption_metrics *out, mmc_error *err) {
     memset(out, 0, sizeof *out);
@@ -405,7 +441,9 @@ int mmc_captioner_evaluate(mmc_captioner *m, const char *data_dir, const char *s
     if (rc) return rc;
     /* references: every caption of the language as token ids (no specials) */
     task_split sp;
-    if ((rc = task_split_load(&sp, data_dir, split, m->cfg.lang, 0, max_images, err))) return rc;
+    if (m->video) rc = task_split_load_video(&sp, data_dir, split, m->cfg.lang, m->cfg.image_size, m->T, max_images, err);
+    else rc = task_split_load(&sp, data_dir, split, m->cfg.lang, 0, max_images, err);
+    if (rc) return rc;
     int n = sp.n;
     mmc_token_seq *refs = mmc_calloc((size_t)sp.n_caps + 1, sizeof *refs);
     if (!refs) rc = mmc_error_set(err, MMC_ERR_RUNTIME, "evaluate: out of memory");
@@ -422,7 +460,8 @@ int mmc_captioner_evaluate(mmc_captioner *m, const char *data_dir, const char *s
     int *hlen = rc ? NULL : mmc_calloc((size_t)n + 1, sizeof(int));
     if (!rc && (!hyp || !hlen)) rc = mmc_error_set(err, MMC_ERR_RUNTIME, "evaluate: out of memory");
     mmc_loader *ld = NULL;
-    if (!rc) {
+    if (!rc && m->video) rc = clips_hypotheses(m, &sp, o, ML, hyp, hlen, err);
+    else if (!rc) {
         mmc_loader_opts lo = mmc_loader_defaults(EVAL_CHUNK < n ? EVAL_CHUNK : n, S);
         lo.workers = 1;
         lo.epochs = 1;
@@ -438,15 +477,8 @@ int mmc_captioner_evaluate(mmc_captioner *m, const char *data_dir, const char *s
             if (o->beam == 1 && o->no_repeat_ngram == 0) {
                 rc = greedy_batch(m, px, b->size, ML, hyp + (size_t)at * ML, hlen + at, err);
             } else {
-                for (int i = 0; i < b->size && !rc; i++) {
-                    mmc_caption_result r;
-                    rc = mmc_captioner_caption_chw(m, px + (size_t)i * 3 * S * S, o, &r, err);
-                    if (!rc && r.n > 0) {
-                        hlen[at + i] = r.hyps[0].n_ids;
-                        memcpy(hyp + (size_t)(at + i) * ML, r.hyps[0].ids, sizeof(int32_t) * (size_t)r.hyps[0].n_ids);
-                    }
-                    mmc_caption_result_free(&r);
-                }
+                for (int i = 0; i < b->size && !rc; i++)
+                    rc = one_hypothesis(m, px + (size_t)i * 3 * S * S, o, ML, hyp + (size_t)(at + i) * ML, hlen + at + i, err);
             }
             at += b->size;
         }

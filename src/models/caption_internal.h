@@ -21,6 +21,8 @@ struct mmc_captioner {
 
     /* image encoder -> regions (B, L, Dm) and, for lstm/gru, a global vector (B, Dg) */
     enc_image img;            /* an image encoder of the registry */
+    enc_video vid;            /* target "video": a video encoder of the registry instead */
+    int video, T;             /* target "video"; frames per clip (1 for images) */
     int side, pool;           /* map encoders: final map side, avg-pool kernel to the grid */
     int L, C;                 /* regions, channels per region before the projection */
     int Dm;                   /* region width after the projection */
@@ -44,6 +46,8 @@ struct mmc_captioner {
 /* caption_config.c */
 extern const cfg_kind CAP_CONFIG; /* how config.json is read and written (config_keys.h) */
 void cap_encoder_cfg(const mmc_caption_config *c, enc_image_cfg *ic);
+/* target "video": the video encoder's settings (its frame encoder's are the image keys) */
+void cap_video_cfg(const mmc_caption_config *c, enc_video_cfg *vc);
 int cap_decoder_kind(const char *s);
 
 /* caption.c */

@@ -36,7 +36,12 @@ typedef struct ctask {
     mmc_caption_config cfg;
     mmc_captioner *m;
     task_split data;         /* the training captions (no pixels: the loader reads the images) */
-    mmc_loader *ld;
+    mmc_loader *ld;          /* images; clips are batched here (make_clip_batch) */
+    int video, T, perm_epoch;
+    int *perm;
+    float *chw;              /* clips: (B·T, 3, S, S) */
+    int32_t *ids, *mask;
+    const char **texts;
     const char *val_split;   /* NULL: none */
     int B, n_train, val_max;
     int64_t spe;
@@ -45,6 +50,11 @@ typedef struct ctask {
 static void release(void *self) {
     ctask *t = self;
     mmc_loader_free(t->ld);
+    mmc_free(t->perm);
+    mmc_free(t->chw);
+    mmc_free(t->ids);
+    mmc_free(t->mask);
+    mmc_free(t->texts);
     mmc_captioner_free(t->m);
     task_split_free(&t->data);
 }
@@ -52,7 +62,12 @@ static void release(void *self) {
 /* The training split's captions in the language (every sample needs one); "first" keeps
  * only each sample's first, for the vocabulary and the loader alike. */
 static int load_split(ctask *t, mmc_error *err) {
-    int rc = task_split_load(&t->data, t->o->data_dir, "train", t->cfg.lang, 0, 0, err), zh = !strcmp(t->cfg.lang, "zh");
+    int zh = !strcmp(t->cfg.lang, "zh"), rc;
+    t->video = !strcmp(t->cfg.target, "video");
+    t->T = t->video ? t->cfg.video.frames : 1;
+    if (t->video) /* clips: decoded once, held as bytes */
+        rc = task_split_load_video(&t->data, t->o->data_dir, "train", t->cfg.lang, t->cfg.image_size, t->T, 0, err);
+    else rc = task_split_load(&t->data, t->o->data_dir, "train", t->cfg.lang, 0, 0, err);
     t->n_train = t->data.n;
     if (rc || strcmp(t->cfg.train_captions, "first")) return rc;
     task_split_keep_captions(&t->data, 1);
@@ -81,6 +96,9 @@ static int check_run_dir(const char *run_dir, mmc_error *err) {
     return MMC_OK;
 }
 
+static int loader_init(ctask *t, mmc_error *err);
+static int clip_batches_init(ctask *t, mmc_error *err);
+
 static int setup(void *self, mmc_train_loop *L, mmc_train_spec *spec, mmc_error *err) {
     ctask *t = self;
     const mmc_retrieval_train_opts *o = t->o;
@@ -108,7 +126,25 @@ static int setup(void *self, mmc_train_loop *L, mmc_train_spec *spec, mmc_error 
         t->B = t->cfg.batch_size < t->n_train ? t->cfg.batch_size : t->n_train;
     }
     if (rc) return rc;
-    /* the loader: batches of B images (cached) and one tokenised caption each */
+    if (t->video) rc = clip_batches_init(t, err);
+    else rc = loader_init(t, err);
+    if (rc) return rc;
+    t->val_split = train_val_split(o);
+    t->val_max = o->val_max_images > 0 ? o->val_max_images : t->cfg.val_max_images;
+    spec->params = mmc_captioner_params(t->m);
+    spec->rng = mmc_captioner_dropout_rng(t->m);
+    spec->steps_per_epoch = t->spe;
+    spec->batch_size = t->B;
+    spec->n_train = t->n_train;
+    TRAIN_SPEC_SCHEDULE(spec, t->cfg);
+    spec->warmup_steps = t->cfg.warmup_steps;
+    spec->rate_key = "images_per_s";
+    return MMC_OK;
+}
+
+/* Images: the loader, batches of B images (cached) and one tokenised caption each. */
+static int loader_init(ctask *t, mmc_error *err) {
+    const mmc_retrieval_train_opts *o = t->o;
     mmc_loader_opts lo = mmc_loader_defaults(t->B, t->cfg.image_size);
     lo.train = 1;
     lo.drop_last = 1;
@@ -123,21 +159,46 @@ static int setup(void *self, mmc_train_loop *L, mmc_train_spec *spec, mmc_error 
     lo.max_len = t->cfg.max_len;
     if (!(t->ld = mmc_loader_new(t->data.man, &lo, err))) return err->code;
     t->spe = mmc_loader_batches_per_epoch(t->ld);
-    t->val_split = train_val_split(o);
-    t->val_max = o->val_max_images > 0 ? o->val_max_images : t->cfg.val_max_images;
-    spec->params = mmc_captioner_params(t->m);
-    spec->rng = mmc_captioner_dropout_rng(t->m);
-    spec->steps_per_epoch = t->spe;
-    spec->batch_size = t->B;
-    spec->n_train = t->n_train;
-    TRAIN_SPEC_SCHEDULE(spec, t->cfg);
-    spec->warmup_steps = t->cfg.warmup_steps;
-    spec->rate_key = "images_per_s";
     return MMC_OK;
+}
+
+/* Clips: the batch buffers; the order of epoch e is task_epoch_perm's, the caption of each
+ * clip drawn from stream 2^40 + step, so the data position is the step count alone. */
+static int clip_batches_init(ctask *t, mmc_error *err) {
+    int S = t->cfg.image_size, ML = t->cfg.max_len;
+    t->spe = t->n_train / t->B;
+    t->perm = mmc_malloc(sizeof(int) * (size_t)t->n_train);
+    t->chw = mmc_malloc(sizeof(float) * (size_t)t->B * t->T * 3 * S * S);
+    t->ids = mmc_malloc(sizeof(int32_t) * (size_t)t->B * ML);
+    t->mask = mmc_malloc(sizeof(int32_t) * (size_t)t->B * ML);
+    t->texts = mmc_malloc(sizeof(char *) * (size_t)t->B);
+    t->perm_epoch = -1;
+    if (!t->perm || !t->chw || !t->ids || !t->mask || !t->texts) return mmc_error_set(err, MMC_ERR_RUNTIME, "train: out of memory");
+    return MMC_OK;
+}
+
+static int make_clip_batch(ctask *t, int64_t step, mmc_error *err) {
+    int pos = (int)(step % t->spe), S = t->cfg.image_size;
+    task_epoch_perm(t->o->seed, (int)(step / t->spe), t->perm, t->n_train, &t->perm_epoch);
+    mmc_rng r;
+    mmc_rng_seed(&r, t->o->seed, ((uint64_t)1 << 40) + (uint64_t)step);
+    for (int b = 0; b < t->B; b++) {
+        int i = t->perm[pos * t->B + b];
+        t->texts[b] = t->data.caps[t->data.cap_first[i] + (int)mmc_rng_below(&r, (uint32_t)t->data.cap_count[i])];
+        task_split_clip_chw(&t->data, i, 0, 0, t->chw + (size_t)b * t->T * 3 * S * S);
+    }
+    return mmc_tokenizer_encode_batch(mmc_captioner_tokenizer(t->m), t->texts, t->B, t->cfg.max_len, t->ids, t->mask, err);
 }
 
 static mmc_tensor *loss(void *self, mmc_ctx *ctx, const mmc_train_loop *L, int *items, mmc_error *err) {
     ctask *t = self;
+    if (t->video) {
+        int S = t->cfg.image_size;
+        if (make_clip_batch(t, L->ts.step, err)) return NULL;
+        *items = t->B;
+        mmc_tensor *x = mmc_tensor_from(ctx, 4, (int[]){t->B * t->T, 3, S, S}, t->chw);
+        return mmc_captioner_loss(ctx, t->m, x, t->ids, t->mask, t->B, t->cfg.max_len, 1);
+    }
     const mmc_loader_batch *b = NULL;
     if (mmc_loader_next(t->ld, &b, err)) return NULL;
     if (!b) { mmc_error_set(err, MMC_ERR_RUNTIME, "train: the loader ended early"); return NULL; }
@@ -149,7 +210,7 @@ static mmc_tensor *loss(void *self, mmc_ctx *ctx, const mmc_train_loop *L, int *
 static int start(void *self, const mmc_train_loop *L, mmc_error *err) {
     ctask *t = self;
     mmc_loader_state ls = {L->ts.step / t->spe, L->ts.step % t->spe};
-    return L->ts.step > 0 ? mmc_loader_set_state(t->ld, ls, err) : MMC_OK;
+    return L->ts.step > 0 && t->ld ? mmc_loader_set_state(t->ld, ls, err) : MMC_OK;
 }
 
 static int validate(void *self, mmc_train_loop *L, mmc_train_val *v, mmc_error *err) {
@@ -165,8 +226,8 @@ static int validate(void *self, mmc_train_loop *L, mmc_train_val *v, mmc_error *
     if (rc) return rc;
     v->have = 1;
     v->score = mt.bleu[3];
-    snprintf(v->line, sizeof v->line, "greedy BLEU-4 %.4f (BLEU-1 %.3f), CIDEr-D %.3f, exact match %.3f on %d val images (%.1f s)",
-             mt.bleu[3], mt.bleu[0], mt.cider_d, mt.exact_match, mt.n_images, mmc_now() - t0);
+    snprintf(v->line, sizeof v->line, "greedy BLEU-4 %.4f (BLEU-1 %.3f), CIDEr-D %.3f, exact match %.3f on %d val %s (%.1f s)",
+             mt.bleu[3], mt.bleu[0], mt.cider_d, mt.exact_match, mt.n_images, t->video ? "clips" : "images", mmc_now() - t0);
     snprintf(v->json, sizeof v->json,
              "{\"BLEU-1\": %.6f, \"BLEU-2\": %.6f, \"BLEU-3\": %.6f, \"BLEU-4\": %.6f, \"CIDEr-D\": %.6f, \"exact_match\": %.6f, "
              "\"n_images\": %d, \"decode\": \"greedy\"}",
@@ -191,10 +252,12 @@ static char *config_json(void *self, const mmc_train_loop *L, mmc_error *err) {
 static void describe(void *self, const mmc_train_loop *L, char *buf, size_t n) {
     ctask *t = self;
     snprintf(buf, n,
-             "caption: %d %s training images, vocab %d, max_len %d, %" PRId64 " parameters, image %s (%d regions), decoder %s, "
+             "caption: %d %s training %s, vocab %d, max_len %d, %" PRId64 " parameters, %s %s%s%s (%d regions), decoder %s, "
              "batch %d, %" PRId64 " steps/epoch",
-             t->n_train, t->cfg.lang, mmc_tokenizer_vocab_size(mmc_captioner_tokenizer(t->m)), t->cfg.max_len,
-             mmc_params_count(L->spec.params, MMC_PARAM), t->cfg.image.encoder, t->m->L, t->cfg.decoder, t->B, t->spe);
+             t->n_train, t->cfg.lang, t->video ? "clips" : "images", mmc_tokenizer_vocab_size(mmc_captioner_tokenizer(t->m)),
+             t->cfg.max_len, mmc_params_count(L->spec.params, MMC_PARAM), t->video ? "video" : "image",
+             t->video ? t->cfg.video.encoder : t->cfg.image.encoder, t->video ? " over frames of " : "",
+             t->video ? t->cfg.video.frame_encoder : "", t->m->L, t->cfg.decoder, t->B, t->spe);
 }
 
 static const char *end_note(void *self, const mmc_train_loop *L) {

@@ -172,6 +172,8 @@ typedef struct enc_video_vt {
     int (*init)(enc_video *e, mmc_params *P, const char *prefix, mmc_rng *rng, mmc_error *err);
     /* f (B, T, F) frame features -> (B, out_dim); early: f (B, F) */
     mmc_tensor *(*temporal)(mmc_ctx *ctx, enc_video *e, mmc_tensor *f, int training);
+    /* x (B·T, 3, S, S) -> tokens (B, tok_L, tok_C) for a decoder or attention to look at */
+    mmc_tensor *(*tokens)(mmc_ctx *ctx, enc_video *e, mmc_tensor *x, int training);
     void (*defaults)(mmc_video_encoder_opts *o);
     int (*check)(const enc_video_cfg *cfg, const char *file, mmc_error *err);
 } enc_video_vt;
@@ -183,6 +185,8 @@ struct enc_video {
     enc_image frame;                   /* prefix.frame: the per-frame image encoder */
     int T, grid_pool, frame_feat;      /* frames, avg-pool kernel (0: global), features per frame */
     int out_dim;
+    int tok_L, tok_C;                  /* enc_video_tokens: tokens per clip and their width */
+    int grid_g;                        /* side of the pooled grid (1: global average) */
     mmc_nn_rnn rnn;                    /* gru: prefix.temporal.rnn */
     mmc_nn_linear in_proj;             /* transformer: prefix.temporal.in_proj (F -> D) */
     mmc_tensor *pos;                   /* transformer: prefix.temporal.pos_embedding (T, D) */
@@ -259,5 +263,12 @@ int enc_video_init(enc_video *e, const enc_video_vt *vt, const enc_video_cfg *cf
                    mmc_rng *rng, mmc_rng *drop_rng, mmc_error *err);
 // x (B·T, 3, S, S), clip b's frames at rows b·T..b·T+T-1 -> (B, out_dim)
 mmc_tensor *enc_video_forward(mmc_ctx *ctx, enc_video *e, mmc_tensor *x, int training);
+/* x as above -> tokens (B, tok_L, tok_C), what a caption decoder attends to:
+ *   early        the stacked frames' map pooled to the grid: (B, g·g, C), one per cell;
+ *   mean         each cell's features averaged over the frames: (B, g·g, C) (order-free);
+ *   gru          the state after each frame: (B, T, temporal_hidden);
+ *   transformer  the frames after the blocks and the final LayerNorm: (B, T, D).
+ * A frame encoder with a pooled output (vit) has one cell: g·g = 1, C its width. */
+mmc_tensor *enc_video_tokens(mmc_ctx *ctx, enc_video *e, mmc_tensor *x, int training);
 
 #endif

@@ -86,17 +86,20 @@ int enc_video_init(enc_video *e, const enc_video_vt *vt, const enc_video_cfg *cf
     snprintf(name, sizeof name, "%s.frame", prefix);
     if (enc_image_init(&e->frame, enc_image_find(fc.o.encoder), &fc, P, name, rng, drop_rng, NULL, NULL, err)) return err->code;
     enc_image *f = &e->frame;
+    e->grid_g = 1;
     if (enc_image_caps(f) & ENC_CAP_POOLED) {
         e->frame_feat = f->C;
     } else if (cfg->pool_grid > 0) {
-        int g;
-        if (enc_grid(f->side, cfg->pool_grid, &g, &e->grid_pool, "config", err)) return err->code;
-        e->frame_feat = f->C * g * g;
+        if (enc_grid(f->side, cfg->pool_grid, &e->grid_g, &e->grid_pool, "config", err)) return err->code;
+        e->frame_feat = f->C * e->grid_g * e->grid_g;
     } else {
         e->grid_pool = 0;
         e->frame_feat = f->C;
     }
     e->out_dim = e->frame_feat;
+    /* tokens: the grid's cells (early, mean), or one per frame (gru, transformer: their init sets tok_C) */
+    e->tok_L = vt->init ? e->T : e->grid_g * e->grid_g;
+    e->tok_C = f->C;
     snprintf(name, sizeof name, "%s.temporal", prefix);
     return vt->init ? vt->init(e, P, name, rng, err) : MMC_OK;
 }
@@ -127,6 +130,48 @@ mmc_tensor *enc_video_forward(mmc_ctx *ctx, enc_video *e, mmc_tensor *x, int tra
     return e->vt->temporal(ctx, e, f, training);
 }
 
+/* The frames as (B, T, S, S)-shaped checks, shared by the tokens functions. */
+static int clip_check(mmc_ctx *ctx, const enc_video *e, const mmc_tensor *x) {
+    if (!x) return ctx->err.code ? ctx->err.code : MMC_ERR_USAGE;
+    if (x->ndim != 4 || x->shape[1] != 3 || x->shape[0] % e->T) {
+        mmc_op_fail(ctx, MMC_ERR_USAGE, "video encoder: %d frames of %d channels are not clips of %d frames", x->shape[0],
+                    x->ndim > 1 ? x->shape[1] : 0, e->T);
+        return MMC_ERR_USAGE;
+    }
+    return MMC_OK;
+}
+
+// map (N, C, s, s) -> (N, C, g·g), grid-pooled (or globally averaged)
+static mmc_tensor *map_cells(mmc_ctx *ctx, const enc_video *e, mmc_tensor *h) {
+    if (!h) return NULL;
+    int N = h->shape[0], C = h->shape[1];
+    if (e->grid_pool == 0) h = mmc_global_avg_pool2d(ctx, h);
+    else if (e->grid_pool > 1) h = mmc_avg_pool2d(ctx, h, e->grid_pool, e->grid_pool, 0);
+    return mmc_reshape(ctx, h, 3, (int[]){N, C, e->tok_L});
+}
+
+mmc_tensor *enc_video_tokens(mmc_ctx *ctx, enc_video *e, mmc_tensor *x, int training) {
+    if (clip_check(ctx, e, x)) return NULL;
+    return e->vt->tokens(ctx, e, x, training);
+}
+
+// early: the stacked frames' map, one token per cell (B, g·g, C)
+static mmc_tensor *early_tokens(mmc_ctx *ctx, enc_video *e, mmc_tensor *x, int training) {
+    int T = e->T, B = x->shape[0] / T, S = x->shape[2];
+    mmc_tensor *h = enc_image_map(ctx, &e->frame, mmc_reshape(ctx, x, 4, (int[]){B, 3 * T, S, S}), training);
+    return mmc_permute(ctx, map_cells(ctx, e, h), (int[]){0, 2, 1});
+}
+
+// mean: each cell averaged over the frames (B, g·g, C); a pooled frame encoder: (B, 1, F)
+static mmc_tensor *mean_tokens(mmc_ctx *ctx, enc_video *e, mmc_tensor *x, int training) {
+    int T = e->T, B = x->shape[0] / T, C = e->tok_C, L = e->tok_L;
+    mmc_tensor *c;
+    if (enc_image_caps(&e->frame) & ENC_CAP_POOLED) c = e->frame.vt->pooled(ctx, &e->frame, x, training); // (B·T, F)
+    else c = mmc_permute(ctx, map_cells(ctx, e, enc_image_map(ctx, &e->frame, x, training)), (int[]){0, 2, 1}); // (B·T, L, C)
+    c = mmc_reshape(ctx, c, 4, (int[]){B, T, L, C});
+    return mmc_mean(ctx, c, (int[]){1}, 1, 0); // (B, L, C)
+}
+
 /* ------------------------------------------------------------------- mean */
 
 static mmc_tensor *mean_forward(mmc_ctx *ctx, enc_video *e, mmc_tensor *f, int training) {
@@ -144,7 +189,7 @@ static int gru_init(enc_video *e, mmc_params *P, const char *prefix, mmc_rng *rn
     if (!rng) mmc_rng_seed(&scratch, 0, 0);
     char name[96];
     snprintf(name, sizeof name, "%s.rnn", prefix);
-    e->out_dim = o->temporal_hidden;
+    e->out_dim = e->tok_C = o->temporal_hidden;
     return mmc_nn_gru_init(&e->rnn, P, name, e->frame_feat, o->temporal_hidden, ro, rng ? rng : &scratch, err);
 }
 
@@ -156,6 +201,16 @@ static mmc_tensor *gru_forward(mmc_ctx *ctx, enc_video *e, mmc_tensor *f, int tr
     mmc_tensor *hn = NULL;
     if (!mmc_nn_gru_forward(ctx, &e->rnn, f, NULL, len, training, NULL, &hn) || !hn) return NULL;
     return L == 1 ? mmc_reshape(ctx, hn, 2, (int[]){B, H}) : mmc_reshape(ctx, mmc_slice(ctx, hn, 0, L - 1, L), 2, (int[]){B, H});
+}
+
+// gru: the state after each frame (B, T, H)
+static mmc_tensor *gru_tokens(mmc_ctx *ctx, enc_video *e, mmc_tensor *x, int training) {
+    int T = e->T, B = x->shape[0] / T;
+    mmc_tensor *f = mmc_reshape(ctx, frame_features(ctx, e, x, training), 3, (int[]){B, T, e->frame_feat});
+    int *len = mmc_arena_alloc(ctx->arena, sizeof(int) * (size_t)B);
+    if (!len) return mmc_op_fail(ctx, MMC_ERR_RUNTIME, "video gru: out of memory");
+    for (int b = 0; b < B; b++) len[b] = T;
+    return f ? mmc_nn_gru_forward(ctx, &e->rnn, f, NULL, len, training, NULL, NULL) : NULL;
 }
 
 /* ------------------------------------------------------------ transformer */
@@ -171,19 +226,28 @@ static int tf_init(enc_video *e, mmc_params *P, const char *prefix, mmc_rng *rng
     if (rng) mmc_init_normal(e->pos, 0.0f, 0.02f, rng);
     if (enc_pre_ln_stack_init(e->tf, &e->ln, P, prefix, D, o->temporal_heads, o->temporal_layers, e->cfg.dropout, rng, err))
         return err->code;
-    e->out_dim = D;
+    e->out_dim = e->tok_C = D;
     return MMC_OK;
 }
 
-static mmc_tensor *tf_forward(mmc_ctx *ctx, enc_video *e, mmc_tensor *f, int training) {
+// f (B, T, F) -> (B, T, D): in_proj, frame positions, the blocks, the final LayerNorm
+static mmc_tensor *tf_frames(mmc_ctx *ctx, enc_video *e, mmc_tensor *f, int training) {
     mmc_tensor *x = mmc_nn_linear_forward(ctx, &e->in_proj, f); // (B, T, D)
     x = mmc_add(ctx, x, e->pos);                                // + frame positions (T, D)
     for (int l = 0; l < e->cfg.o.temporal_layers; l++) x = mmc_nn_encoder_layer_forward(ctx, &e->tf[l], x, 0, NULL, training, e->drop_rng);
-    x = mmc_nn_layernorm_forward(ctx, &e->ln, x);
-    return mmc_mean(ctx, x, (int[]){1}, 1, 0); // (B, D)
+    return mmc_nn_layernorm_forward(ctx, &e->ln, x);
 }
 
-const enc_video_vt enc_video_gru = {"gru", KEYS, NKEYS, 0, gru_init, gru_forward, defaults, check_gru};
-const enc_video_vt enc_video_mean = {"mean", KEYS, NKEYS, 0, NULL, mean_forward, defaults, NULL};
-const enc_video_vt enc_video_transformer = {"transformer", KEYS, NKEYS, 0, tf_init, tf_forward, defaults, check_tf};
-const enc_video_vt enc_video_early = {"early", KEYS, NKEYS, 1, NULL, NULL, defaults, check_early};
+static mmc_tensor *tf_forward(mmc_ctx *ctx, enc_video *e, mmc_tensor *f, int training) {
+    return mmc_mean(ctx, tf_frames(ctx, e, f, training), (int[]){1}, 1, 0); // (B, D)
+}
+
+static mmc_tensor *tf_tokens(mmc_ctx *ctx, enc_video *e, mmc_tensor *x, int training) {
+    int T = e->T, B = x->shape[0] / T;
+    return tf_frames(ctx, e, mmc_reshape(ctx, frame_features(ctx, e, x, training), 3, (int[]){B, T, e->frame_feat}), training);
+}
+
+const enc_video_vt enc_video_gru = {"gru", KEYS, NKEYS, 0, gru_init, gru_forward, gru_tokens, defaults, check_gru};
+const enc_video_vt enc_video_mean = {"mean", KEYS, NKEYS, 0, NULL, mean_forward, mean_tokens, defaults, NULL};
+const enc_video_vt enc_video_transformer = {"transformer", KEYS, NKEYS, 0, tf_init, tf_forward, tf_tokens, defaults, check_tf};
+const enc_video_vt enc_video_early = {"early", KEYS, NKEYS, 1, NULL, NULL, early_tokens, defaults, check_early};

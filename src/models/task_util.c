@@ -164,26 +164,22 @@ int task_split_load_video(task_split *d, const char *dir, const char *split, con
     if (rc) return rc;
     d->S = S;
     d->T = T;
-    for (int i = 0; i < d->n; i++)
-        if (!d->man->samples[i].video) {
-            rc = mmc_error_set(err, MMC_ERR_INPUT, "%s: sample '%s' has no video (a text:video model needs one per sample)",
-                               d->man->path, d->man->samples[i].id);
-            task_split_free(d);
-            return rc;
-        }
+    if ((rc = task_clips_load(d->man, d->n, S, T, &d->pixels, err))) task_split_free(d);
+    return rc;
+}
+
+int task_clips_load(const mmc_manifest *man, int n, int S, int T, uint8_t **pixels, mmc_error *err) {
+    *pixels = NULL;
+    for (int i = 0; i < n; i++)
+        if (!man->samples[i].video)
+            return mmc_error_set(err, MMC_ERR_INPUT, "%s: sample '%s' has no video (a video model needs one per sample)", man->path,
+                                 man->samples[i].id);
     size_t clip = (size_t)T * S * S * 3;
-    uint8_t *px = d->pixels = mmc_malloc((size_t)(d->n ? d->n : 1) * clip);
-    if (!px) {
-        rc = mmc_error_set(err, MMC_ERR_RUNTIME, "%s: out of memory for %d clips (%zu MB)", d->man->path, d->n,
-                           (size_t)d->n * clip >> 20);
-        task_split_free(d);
-        return rc;
-    }
+    uint8_t *px = mmc_malloc((size_t)(n ? n : 1) * clip);
+    if (!px) return mmc_error_set(err, MMC_ERR_RUNTIME, "%s: out of memory for %d clips (%zu MB)", man->path, n, (size_t)n * clip >> 20);
     int bad = -1;
     mmc_error first = {0};
-    int nt = mmc_par_threads(d->n, 4);
-    const mmc_manifest *man = d->man;
-    int n = d->n;
+    int nt = mmc_par_threads(n, 4);
     MMC_PARALLEL_FOR(nt, for (int i = 0; i < n; i++) {
         char path[4096];
         mmc_error e = {0};
@@ -205,10 +201,27 @@ int task_split_load_video(task_split *d, const char *dir, const char *split, con
             if (bad < 0 || i < bad) { bad = i; first = e; }
         }
     });
-    if (bad < 0) return MMC_OK;
-    task_split_free(d);
+    if (bad < 0) {
+        *pixels = px;
+        return MMC_OK;
+    }
+    mmc_free(px);
     if (err) *err = first;
     return first.code ? first.code : MMC_ERR_INPUT;
+}
+
+int task_clip_file_to_chw(const char *path, int S, int T, float *out, mmc_video *keep, mmc_error *err) {
+    mmc_video v = {0};
+    mmc_video_opts o = mmc_video_opts_default();
+    o.frames = T;
+    o.size = S;
+    int rc = mmc_video_load(&v, path, &o, err);
+    if (!rc && v.n != T) rc = mmc_error_set(err, MMC_ERR_INPUT, "%s: %d frames decoded, %d wanted", path, v.n, T);
+    const float half[3] = {0.5f, 0.5f, 0.5f};
+    if (!rc) rc = mmc_video_to_chw(&v, out, 1.0 / 255.0, half, half, err);
+    if (!rc && keep) *keep = v;
+    else mmc_video_free(&v);
+    return rc;
 }
 
 void task_split_keep_captions(task_split *d, int k) {

@@ -63,6 +63,10 @@ void task_split_free(task_split *d);
  * without a video, or a clip that fails to decode, is MMC_ERR_INPUT naming it. */
 int task_split_load_video(task_split *d, const char *dir, const char *split, const char *lang, int S, int T,
                           int max_clips, mmc_error *err);
+/* A video file as a clip of T frames (T, 3, S, S), uniformly over its duration, each frame
+ * as task_image_to_chw makes it. keep (NULL: not wanted) gets the decoded frames and their
+ * timestamps (mmc_video_free it). A file that does not decode is MMC_ERR_INPUT naming it. */
+int task_clip_file_to_chw(const char *path, int S, int T, float *out, mmc_video *keep, mmc_error *err);
 /* k > 0: keeps only the first k captions of each sample (e.g. an emoji's name, not its
  * keywords); k <= 0 keeps all. */
 void task_split_keep_captions(task_split *d, int k);
@@ -70,6 +74,10 @@ void task_split_keep_captions(task_split *d, int k);
 /* The images of samples 0..n-1 of man decoded in parallel and resized to S × S: *pixels
  * (mmc_malloc'd) n × S × S × 3 bytes, HWC. The first failure (lowest index) is reported. */
 int task_images_load(const mmc_manifest *man, int n, int S, uint8_t **pixels, mmc_error *err);
+/* The clips ("video") of samples 0..n-1 decoded in parallel, T frames each at S × S: *pixels
+ * n × T × S × S × 3 bytes. A sample without a video or a clip that fails is MMC_ERR_INPUT
+ * naming it (the first by index). */
+int task_clips_load(const mmc_manifest *man, int n, int S, int T, uint8_t **pixels, mmc_error *err);
 /* Image i of such pixels as (3, S, S) floats, shifted by (dx, dy) with edge replication. */
 void task_images_chw(const uint8_t *pixels, int S, int i, int dx, int dy, float *out);
 static inline void task_split_chw(const task_split *d, int i, int dx, int dy, float *out) {

@@ -139,6 +139,7 @@ static mmc_vqa *create(const mmc_vqa_config *cfg, mmc_tokenizer *tok, const char
     m->cfg = *cfg;
     m->tok = tok;
     m->fusion = vqa_fusion_kind(cfg->fusion);
+    m->T = !strcmp(cfg->target, "video") ? cfg->video.frames : 1;
     m->combine = vqa_combine_kind(cfg->combine);
     m->classes = mmc_calloc((size_t)n_classes, sizeof(char *));
     m->n_classes = n_classes;
@@ -309,10 +310,10 @@ mmc_tensor *mmc_vqa_forward(mmc_ctx *ctx, mmc_vqa *m, mmc_tensor *images, const 
         return mmc_op_fail(ctx, MMC_ERR_USAGE, "vqa: %d texts of %d tokens (1..%d)", N, T, c->max_len);
     if (m->fusion != VQA_NONE) {
         char s[64];
-        if (!images || images->ndim != 4 || images->shape[1] != 3 || images->shape[2] != c->image_size ||
+        if (!images || images->ndim != 4 || images->shape[1] != 3 * m->T || images->shape[2] != c->image_size ||
             images->shape[3] != c->image_size || !item_img)
-            return mmc_op_fail(ctx, MMC_ERR_USAGE, "vqa: images %s, want (B, 3, %d, %d) and an image per text",
-                               images ? mmc_shape_str(images, s, sizeof s) : "(none)", c->image_size, c->image_size);
+            return mmc_op_fail(ctx, MMC_ERR_USAGE, "vqa: %s %s, want (B, %d, %d, %d) and one per text", m->T > 1 ? "clips" : "images",
+                               images ? mmc_shape_str(images, s, sizeof s) : "(none)", 3 * m->T, c->image_size, c->image_size);
         for (int n = 0; n < N; n++)
             if (item_img[n] < 0 || item_img[n] >= images->shape[0])
                 return mmc_op_fail(ctx, MMC_ERR_USAGE, "vqa: text %d names image %d of %d", n, item_img[n], images->shape[0]);
@@ -427,22 +428,16 @@ int mmc_vqa_image_to_chw(const mmc_vqa *m, const mmc_image *img, float *out, mmc
     return task_image_to_chw(img, m->cfg.image_size, out, "vqa", err);
 }
 
-int mmc_vqa_answer(mmc_vqa *m, const mmc_image *img, const char *text, int k, int *top, float *prob, mmc_error *err) {
+/* chw: one image (3, S, S) or clip (3·T, S, S); NULL for fusion none */
+static int answer_chw(mmc_vqa *m, const float *chw, const char *text, int k, int *top, float *prob, mmc_error *err) {
     int S = m->cfg.image_size, T = m->cfg.max_len, C = m->n_classes;
-    if (!text || !top || !prob || k < 1) return mmc_error_set(err, MMC_ERR_USAGE, "vqa: answer needs a text and room for k >= 1");
-    if (mmc_utf8_validate(text, strlen(text), NULL)) return mmc_error_set(err, MMC_ERR_INPUT, "vqa: the text is not valid UTF-8");
-    float *chw = mmc_malloc(sizeof(float) * 3 * (size_t)S * S);
     int32_t *ids = mmc_malloc(sizeof(int32_t) * (size_t)T), *mask = mmc_malloc(sizeof(int32_t) * (size_t)T);
     mmc_ctx *ctx = mmc_ctx_new();
-    int rc = chw && ids && mask && ctx ? MMC_OK : mmc_error_set(err, MMC_ERR_RUNTIME, "vqa: out of memory");
-    if (!rc && m->fusion != VQA_NONE) {
-        if (!img) rc = mmc_error_set(err, MMC_ERR_USAGE, "vqa: fusion '%s' needs an image", m->cfg.fusion);
-        else rc = mmc_vqa_image_to_chw(m, img, chw, err);
-    }
+    int rc = ids && mask && ctx ? MMC_OK : mmc_error_set(err, MMC_ERR_RUNTIME, "vqa: out of memory");
     if (!rc) rc = mmc_tokenizer_encode_batch(m->tok, &text, 1, T, ids, mask, err);
     if (!rc) {
         mmc_grad_mode(ctx, 0);
-        mmc_tensor *x = m->fusion == VQA_NONE ? NULL : mmc_tensor_from(ctx, 4, (int[]){1, 3, S, S}, chw);
+        mmc_tensor *x = m->fusion == VQA_NONE ? NULL : mmc_tensor_from(ctx, 4, (int[]){1, 3 * m->T, S, S}, chw);
         mmc_tensor *lg = mmc_vqa_forward(ctx, m, x, (int[]){0}, ids, mask, 1, T, 0);
         mmc_tensor *p = lg ? mmc_softmax(ctx, lg) : NULL;
         if (!p) rc = mmc_error_set(err, ctx->err.code ? ctx->err.code : MMC_ERR_RUNTIME, "vqa: %s", ctx->err.msg);
@@ -462,8 +457,48 @@ int mmc_vqa_answer(mmc_vqa *m, const mmc_image *img, const char *text, int k, in
         }
     }
     mmc_ctx_free(ctx);
-    mmc_free(chw);
     mmc_free(ids);
     mmc_free(mask);
+    return rc;
+}
+
+static int answer_check(const char *text, int k, int *top, float *prob, mmc_error *err) {
+    if (!text || !top || !prob || k < 1) return mmc_error_set(err, MMC_ERR_USAGE, "vqa: answer needs a text and room for k >= 1");
+    if (mmc_utf8_validate(text, strlen(text), NULL)) return mmc_error_set(err, MMC_ERR_INPUT, "vqa: the text is not valid UTF-8");
+    return MMC_OK;
+}
+
+int mmc_vqa_answer(mmc_vqa *m, const mmc_image *img, const char *text, int k, int *top, float *prob, mmc_error *err) {
+    int S = m->cfg.image_size, rc = answer_check(text, k, top, prob, err);
+    if (rc) return rc;
+    if (m->T > 1) return mmc_error_set(err, MMC_ERR_USAGE, "vqa: a video model answers about clips (mmc_vqa_answer_file), not images");
+    float *chw = mmc_malloc(sizeof(float) * 3 * (size_t)S * S);
+    if (!chw) return mmc_error_set(err, MMC_ERR_RUNTIME, "vqa: out of memory");
+    if (m->fusion != VQA_NONE) {
+        if (!img) rc = mmc_error_set(err, MMC_ERR_USAGE, "vqa: fusion '%s' needs an image", m->cfg.fusion);
+        else rc = mmc_vqa_image_to_chw(m, img, chw, err);
+    }
+    if (!rc) rc = answer_chw(m, m->fusion == VQA_NONE ? NULL : chw, text, k, top, prob, err);
+    mmc_free(chw);
+    return rc;
+}
+
+int mmc_vqa_frames(const mmc_vqa *m) { return m->T; }
+
+int mmc_vqa_answer_file(mmc_vqa *m, const char *path, const char *text, int k, int *top, float *prob, mmc_error *err) {
+    int S = m->cfg.image_size, rc = answer_check(text, k, top, prob, err);
+    if (rc) return rc;
+    if (!path) return mmc_error_set(err, MMC_ERR_USAGE, "vqa: no file");
+    float *chw = mmc_malloc(sizeof(float) * 3 * (size_t)m->T * S * S);
+    if (!chw) return mmc_error_set(err, MMC_ERR_RUNTIME, "vqa: out of memory");
+    if (m->T > 1) rc = task_clip_file_to_chw(path, S, m->T, chw, NULL, err);
+    else {
+        mmc_image img = {0};
+        rc = mmc_image_load(&img, path, 3, err);
+        if (!rc) rc = mmc_vqa_image_to_chw(m, &img, chw, err);
+        mmc_image_free(&img);
+    }
+    if (!rc) rc = answer_chw(m, m->fusion == VQA_NONE ? NULL : chw, text, k, top, prob, err);
+    mmc_free(chw);
     return rc;
 }

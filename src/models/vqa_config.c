@@ -22,6 +22,8 @@ int vqa_combine_kind(const char *s) {
          : !strcmp(s, "bilinear") ? VQA_BILINEAR : !strcmp(s, "logits") ? VQA_LOGITS
          : !strcmp(s, "attention") ? VQA_ATTENTION : 0;
 }
+static int ik_is_not_cnn(const mmc_vqa_config *c) { return enc_image_find(c->image.encoder) != enc_image_find("cnn"); }
+
 static int vqa_n_stages(const mmc_vqa_config *c) {
     int n = 0;
     while (n < VQA_MAX_STAGES && c->image.cnn_widths[n] > 0) n++;
@@ -36,6 +38,7 @@ static const cfg_key KEYS[] = {
     {"source", CFG_STR, OFF(source), 0, 12, 0, "label|match"},
     {"fusion", CFG_STR, OFF(fusion), 0, 12, 0, VQA_DEFAULT_FUSION "|early|late|joint|none"},
     {"combine", CFG_STR, OFF(combine), 0, 12, 0, "attention|concat|sum|product|bilinear|logits"},
+    {"target", CFG_STR, OFF(target), 0, 8, 0, "image|video"},
     {"image_size", CFG_INT, OFF(image_size), 8, 512, 64, NULL},
     {"norm", CFG_STR, OFF(norm), 0, 8, 0, "batch|none"},
     {"pool_grid", CFG_INT, OFF(pool_grid), 1, 16, 4, NULL},
@@ -71,7 +74,11 @@ static const cfg_key KEYS[] = {
 #define NKEYS ((int)(sizeof KEYS / sizeof KEYS[0]))
 static const char *const NOT_TAKEN[] = {"cnn_depth", "norm_groups", NULL}; /* the encoder keys vqa has not */
 
-static cfg_table table(void) { return enc_cfg_table(KEYS, NKEYS, OFF(image), OFF(text), NOT_TAKEN); }
+static cfg_table table(void) {
+    cfg_table t = enc_cfg_table(KEYS, NKEYS, OFF(image), OFF(text), NOT_TAKEN);
+    enc_cfg_table_video(&t, OFF(video));
+    return t;
+}
 
 mmc_vqa_config mmc_vqa_config_default(const char *task, const char *fusion) {
     mmc_vqa_config c;
@@ -83,6 +90,8 @@ mmc_vqa_config mmc_vqa_config_default(const char *task, const char *fusion) {
     int st[6] = {2, 2, 2, 2, 0, 0};
     memcpy(c.image.cnn_strides, st, sizeof st);
     c.text = mmc_text_encoder_defaults(); /* gru, word_dim 64, text_hidden 128, 1 layer */
+    c.video = mmc_video_encoder_defaults();
+    strcpy(c.video.encoder, "early"); /* the frames stacked as channels: every fusion sees motion */
     if (!strcmp(c.fusion, "late") || !strcmp(c.fusion, "hybrid")) {
         /* late, the default fusion before hybrid, was tuned for it (docs/vqa.md, "Why"): an
          * 8×8 final map (three stride-2 stages and a stride-1 one, receptive field 31 px > a
@@ -125,6 +134,18 @@ int mmc_vqa_config_check(const mmc_vqa_config *c, const char *name, mmc_error *e
     int rc = enc_image_check(&ic, name, err), ns = vqa_n_stages(c);
     if (rc || (rc = enc_text_check(&tc, name, err))) return rc;
     int fk = vqa_fusion_kind(c->fusion);
+    if (!strcmp(c->target, "video")) {
+        if (strcmp(c->video.encoder, "early") || strcmp(c->video.frame_encoder, "cnn") || ik_is_not_cnn(c))
+            return mmc_error_set(err, MMC_ERR_INPUT, "%s: vqa on video takes video_encoder 'early' over image_encoder 'cnn' (got "
+                                 "video_encoder '%s', video_frame_encoder '%s', image_encoder '%s'): the frames enter the cnn "
+                                 "stacked as channels, so the question can reach its stages (early, hybrid) or its cells (late)",
+                                 name, c->video.encoder, c->video.frame_encoder, c->image.encoder);
+        if (fk == VQA_JOINT)
+            return mmc_error_set(err, MMC_ERR_INPUT, "%s: fusion 'joint' embeds one image's patches; vqa on video takes early, late, "
+                                 "hybrid or none", name);
+        if (c->video.frames < 1 || c->video.frames > ENC_MAX_VIDEO_FRAMES)
+            return mmc_error_set(err, MMC_ERR_INPUT, "%s: video_frames %d is not in 1..%d", name, c->video.frames, ENC_MAX_VIDEO_FRAMES);
+    }
     const enc_image_vt *ik = enc_image_find(c->image.encoder);
     if (ik != enc_image_find("cnn")) {
         /* early tiles the question onto a stage's input, hybrid FiLMs stages: both need the
@@ -161,6 +182,7 @@ void vqa_encoder_cfgs(const mmc_vqa_config *c, enc_image_cfg *ic, enc_text_cfg *
     *ic = (enc_image_cfg){.o = c->image, .image_size = c->image_size, .dropout = c->dropout};
     ic->norm = !strcmp(c->norm, "batch") ? ENC_NORM_BATCH : ENC_NORM_NONE;
     if (!strcmp(c->fusion, "early")) ic->extra_in[c->early_stage] = c->early_dim;
+    if (!strcmp(c->target, "video")) ic->extra_in[0] += 3 * (c->video.frames - 1); /* the frames stacked as channels */
     *tc = (enc_text_cfg){.o = c->text, .max_len = c->max_len, .dropout = c->dropout};
 }
 

@@ -134,10 +134,14 @@ int vqa_dataset_load(vqa_dataset *d, const char *dir, const char *split, const m
     d->n = d->man->count;
     if (max_images > 0 && max_images < d->n) d->n = max_images;
     int S = d->S = c->image_size;
+    d->frames = 1;
     int rc = add_items(d, c, split, err);
     if (rc) { vqa_dataset_free(d); return rc; }
     if (!strcmp(c->fusion, "none")) return MMC_OK; /* blind: the pixels are never read */
-    if ((rc = task_images_load(d->man, d->n, S, &d->pixels, err))) vqa_dataset_free(d);
+    d->frames = !strcmp(c->target, "video") ? c->video.frames : 1;
+    if (d->frames > 1 || !strcmp(c->target, "video")) rc = task_clips_load(d->man, d->n, S, d->frames, &d->pixels, err);
+    else rc = task_images_load(d->man, d->n, S, &d->pixels, err);
+    if (rc) vqa_dataset_free(d);
     return rc;
 }
 
@@ -158,7 +162,11 @@ int vqa_dataset_bind(vqa_dataset *d, const mmc_vqa *m, mmc_error *err) {
     return rc;
 }
 
-void vqa_dataset_chw(const vqa_dataset *d, int i, int dx, int dy, float *out) { task_images_chw(d->pixels, d->S, i, dx, dy, out); }
+/* sample i as (frames·3, S, S): a clip's frames in time order, every one shifted alike */
+void vqa_dataset_chw(const vqa_dataset *d, int i, int dx, int dy, float *out) {
+    for (int t = 0; t < d->frames; t++)
+        task_images_chw(d->pixels, d->S, i * d->frames + t, dx, dy, out + (size_t)t * 3 * d->S * d->S);
+}
 
 enum { EVAL_IMAGES = 32 };
 
@@ -176,7 +184,8 @@ int vqa_dataset_evaluate(mmc_vqa *m, const vqa_dataset *d, mmc_vqa_metrics *out,
         int cnt = d->img_first[e - 1] + d->img_count[e - 1] - d->img_first[i];
         if (cnt > max_items) max_items = cnt;
     }
-    float *chw = blind ? NULL : mmc_malloc(sizeof(float) * (size_t)EVAL_IMAGES * 3 * S * S);
+    int F = d->frames;
+    float *chw = blind ? NULL : mmc_malloc(sizeof(float) * (size_t)EVAL_IMAGES * F * 3 * S * S);
     int *img = mmc_malloc(sizeof(int) * (size_t)(max_items + 1));
     mmc_ctx *ctx = mmc_ctx_new();
     int rc = (blind || chw) && img && ctx ? MMC_OK : mmc_error_set(err, MMC_ERR_RUNTIME, "evaluate: out of memory");
@@ -188,8 +197,8 @@ int vqa_dataset_evaluate(mmc_vqa *m, const vqa_dataset *d, mmc_vqa_metrics *out,
         for (int k = 0; k < N; k++) img[k] = d->item_img[f + k] - i;
         mmc_tensor *x = NULL;
         if (!blind) {
-            for (int b = 0; b < B; b++) vqa_dataset_chw(d, i + b, 0, 0, chw + (size_t)b * 3 * S * S);
-            x = mmc_tensor_from(ctx, 4, (int[]){B, 3, S, S}, chw);
+            for (int b = 0; b < B; b++) vqa_dataset_chw(d, i + b, 0, 0, chw + (size_t)b * F * 3 * S * S);
+            x = mmc_tensor_from(ctx, 4, (int[]){B, 3 * F, S, S}, chw);
         }
         mmc_tensor *lg = mmc_vqa_forward(ctx, m, x, img, d->ids + (size_t)f * T, d->mask + (size_t)f * T, N, T, 0);
         if (!lg) {

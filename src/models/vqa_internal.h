@@ -14,6 +14,7 @@ enum { VQA_CAT = 1, VQA_SUM, VQA_PROD, VQA_BILINEAR, VQA_LOGITS, VQA_ATTENTION }
 struct mmc_vqa {
     mmc_vqa_config cfg;
     int fusion, combine;
+    int T;                      /* frames per input: video_frames (target "video") or 1 */
     mmc_params P;
     mmc_tokenizer *tok;
     char **classes;
@@ -58,7 +59,8 @@ void vqa_encoder_cfgs(const mmc_vqa_config *c, enc_image_cfg *ic, enc_text_cfg *
 typedef struct vqa_dataset {
     mmc_manifest *man;
     int n, S;                  /* images kept, side */
-    uint8_t *pixels;           /* n × S × S × 3 (HWC) */
+    int frames;                /* frames per sample: 1, or video_frames for clips */
+    uint8_t *pixels;           /* n × frames × S × S × 3 (HWC) */
     int n_items;
     int *item_img, *item_class, *item_type;
     const char **item_text;    /* into man: the question / caption */

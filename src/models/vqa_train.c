@@ -82,7 +82,7 @@ static int make_batch(vtask *t, int64_t step) {
     for (int b = 0; b < t->B; b++) {
         int i = t->perm[pos * t->B + b];
         int dx = task_shift(&r, sh), dy = task_shift(&r, sh);
-        if (!blind) vqa_dataset_chw(d, i, dx, dy, t->chw + (size_t)b * 3 * S * S);
+        if (!blind) vqa_dataset_chw(d, i, dx, dy, t->chw + (size_t)b * d->frames * 3 * S * S);
         int cnt = d->img_count[i], k = cnt < t->K ? cnt : t->K;
         for (int j = 0; j < cnt; j++) t->pick[j] = j;
         for (int j = 0; j < k; j++) { /* partial Fisher–Yates: k distinct texts */
@@ -166,7 +166,7 @@ static int setup(void *self, mmc_train_loop *L, mmc_train_spec *spec, mmc_error 
     t->max_n = t->B * (t->K < max_cnt ? t->K : max_cnt);
     int S = t->cfg.image_size, T = t->train.T;
     t->perm = mmc_malloc(sizeof(int) * (size_t)t->train.n);
-    t->chw = mmc_malloc(sizeof(float) * (size_t)t->B * 3 * S * S);
+    t->chw = mmc_malloc(sizeof(float) * (size_t)t->B * t->train.frames * 3 * S * S);
     t->ids = mmc_malloc(sizeof(int32_t) * (size_t)t->max_n * T);
     t->mask = mmc_malloc(sizeof(int32_t) * (size_t)t->max_n * T);
     t->item_img = mmc_malloc(sizeof(int) * (size_t)t->max_n);
@@ -189,7 +189,7 @@ static mmc_tensor *loss(void *self, mmc_ctx *ctx, const mmc_train_loop *L, int *
     (void)err;
     vtask *t = self;
     int N = make_batch(t, L->ts.step), S = t->cfg.image_size;
-    mmc_tensor *x = t->train.pixels ? mmc_tensor_from(ctx, 4, (int[]){t->B, 3, S, S}, t->chw) : NULL;
+    mmc_tensor *x = t->train.pixels ? mmc_tensor_from(ctx, 4, (int[]){t->B, 3 * t->train.frames, S, S}, t->chw) : NULL;
     mmc_tensor *lg = mmc_vqa_forward(ctx, t->m, x, t->item_img, t->ids, t->mask, N, t->train.T, 1);
     *items = N;
     return lg ? mmc_cross_entropy(ctx, lg, t->targets, -100, t->cfg.label_smoothing) : NULL;
@@ -232,14 +232,15 @@ static char *config_json(void *self, const mmc_train_loop *L, mmc_error *err) {
 
 static void describe(void *self, const mmc_train_loop *L, char *buf, size_t n) {
     vtask *t = self;
+    const char *vid = strcmp(t->cfg.target, "video") ? "images" : "clips (frames stacked as channels, video_encoder early)";
     const char *what = !strcmp(t->cfg.task, "vqa") ? "questions" : !strcmp(t->cfg.source, "match") ? "caption pairs" : "captions";
     snprintf(buf, n,
-             "%s (%s, fusion %s%s%s): %d training images, %d %s, vocab %d, %d answers, max_len %d, %" PRId64
-             " parameters, %d images x %d texts per step, %d steps/epoch",
+             "%s (%s, fusion %s%s%s): %d training %s, %d %s, vocab %d, %d answers, max_len %d, %" PRId64
+             " parameters, %d %s x %d texts per step, %d steps/epoch",
              t->cfg.task, !strcmp(t->cfg.task, "vqa") ? "question answering" : t->cfg.source, t->cfg.fusion,
              !strcmp(t->cfg.fusion, "late") ? ", combine " : "", !strcmp(t->cfg.fusion, "late") ? t->cfg.combine : "", t->train.n,
-             t->train.n_items, what, mmc_tokenizer_vocab_size(mmc_vqa_tokenizer(t->m)), mmc_vqa_n_classes(t->m), t->cfg.max_len,
-             mmc_params_count(L->spec.params, MMC_PARAM), t->B, t->K, t->spe);
+             vid, t->train.n_items, what, mmc_tokenizer_vocab_size(mmc_vqa_tokenizer(t->m)), mmc_vqa_n_classes(t->m), t->cfg.max_len,
+             mmc_params_count(L->spec.params, MMC_PARAM), t->B, vid, t->K, t->spe);
 }
 
 static const char *end_note(void *self, const mmc_train_loop *L) {

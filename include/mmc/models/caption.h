@@ -34,6 +34,14 @@ extern "C" {
  * model.safetensors) holds a model; docs/captioning.md lists the keys and defaults. */
 typedef struct mmc_captioner mmc_captioner;
 typedef struct mmc_caption_config {
+    char target[8];          /* what is described: "image" (default) or "video" (the
+                                manifest's clips, video_frames frames each at image_size;
+                                `mmc train caption --video`: a summary sentence) */
+    /* video encoder (target "video"): video_encoder ("early" default for caption: the
+     * frames stacked as channels of the cnn, its map's cells the decoder's regions; "mean",
+     * "gru", "transformer": one region per frame, see encoder.h's enc_video_tokens),
+     * video_frame_encoder (an image encoder, "cnn"; its keys the image keys below) */
+    mmc_video_encoder_opts video;
     /* image encoder: image_encoder ("cnn" default, "resnet", "vit") and its keys
      * (encoders.h): all but cnn_strides, coord and norm_groups; cnn 32-64-128-128 */
     mmc_image_encoder_opts image;

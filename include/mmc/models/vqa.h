@@ -41,6 +41,13 @@ typedef struct mmc_vqa_config {
     char fusion[12];      /* "early", "late", "hybrid", "joint", "none" */
     char combine[12];     /* late: "concat", "sum", "product", "bilinear", "logits",
                              "attention" */
+    char target[8];       /* "image" (default) or "video": questions about clips (the
+                             manifest's "video", video_frames frames each at image_size;
+                             `mmc train vqa --video`) */
+    /* target "video": the video encoder, "early" (the only one vqa takes: the frames are
+     * stacked as 3·video_frames channels into the cnn's first conv, so early, late and
+     * hybrid fusion all reach a map that holds the motion); video_frames (8) */
+    mmc_video_encoder_opts video;
     int image_size;       /* input side (64); images are resized to it */
     char norm[8];         /* after each conv: "batch" (BatchNorm, running stats in eval)
                              or "none" */
@@ -108,6 +115,7 @@ const char *mmc_vqa_class(const mmc_vqa *m, int i); /* NULL out of range */
 int mmc_vqa_class_id(const mmc_vqa *m, const char *name); /* -1 if absent */
 
 /* images (B, 3, S, S) as mmc_vqa_image_to_chw makes them (may be NULL for fusion "none");
+ * target "video": clips (B, 3·T, S, S), each its T frames (3, S, S) in time order;
  * N texts, text n about image item_img[n] (in 0..B-1); ids, mask [N * T] from
  * mmc_tokenizer_encode_batch -> logits (N, classes). */
 mmc_tensor *mmc_vqa_forward(mmc_ctx *ctx, mmc_vqa *m, mmc_tensor *images, const int *item_img,
@@ -117,6 +125,12 @@ int mmc_vqa_image_to_chw(const mmc_vqa *m, const mmc_image *img, float *out, mmc
 /* One image, one text: the k most probable classes, best first (k' = min(k, classes)). */
 int mmc_vqa_answer(mmc_vqa *m, const mmc_image *img, const char *text, int k, int *top,
                    float *prob, mmc_error *err);
+/* The same for an image file, or (target "video") a video file: T frames uniformly over
+ * its duration. A file that does not decode is MMC_ERR_INPUT naming it. */
+int mmc_vqa_answer_file(mmc_vqa *m, const char *path, const char *text, int k, int *top,
+                        float *prob, mmc_error *err);
+/* Frames per input: video_frames for a video model, 1 for an image one. */
+int mmc_vqa_frames(const mmc_vqa *m);
 
 /* Accuracy on DIR/manifest-SPLIT.jsonl (every question; classify: the task's texts), by
  * question type (VQA: the manifest's "type"; classify label: the true label; match:
