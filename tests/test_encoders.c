@@ -227,7 +227,7 @@ static void tiny_video(mmc_retrieval_config *c, const char *venc, const char *fr
 TEST(encoder_video_registry) {
     CHECK(!strcmp(enc_names(MMC_MOD_VIDEO), "gru, mean, transformer, early"), "video names: %s", enc_names(MMC_MOD_VIDEO));
     mmc_video_encoder_opts o = mmc_video_encoder_defaults();
-    CHECK(!strcmp(o.encoder, "gru") && !strcmp(o.frame_encoder, "cnn") && o.frames == 8 && o.temporal_hidden == 128 &&
+    CHECK(!strcmp(o.encoder, "early") && !strcmp(o.frame_encoder, "cnn") && o.frames == 8 && o.temporal_hidden == 128 &&
               o.temporal_layers == 1 && o.temporal_heads == 4,
           "the video defaults");
     mmc_retrieval_config r = mmc_retrieval_config_default();

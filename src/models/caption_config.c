@@ -65,10 +65,7 @@ mmc_caption_config mmc_caption_config_default(void) {
     c.image = mmc_image_encoder_defaults(); /* resnet 1-1-1-1 of 32-64-128-128, vit 8/128/4/4 */
     int w[6] = {32, 64, 128, 128, 0, 0};
     memcpy(c.image.cnn_widths, w, sizeof w);
-    c.video = mmc_video_encoder_defaults();
-    /* measured on the moving-shapes world (docs/video.md): the stacked frames' map gives the
-     * decoder regions that already hold the motion */
-    snprintf(c.video.encoder, sizeof c.video.encoder, "early");
+    c.video = mmc_video_encoder_defaults(); /* early: the stacked frames' map's cells are the regions */
     return c;
 }
 

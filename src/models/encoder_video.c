@@ -5,13 +5,13 @@
  *   mean         the average of the frame features (CLIP4Clip's meanP): frame order is
  *                lost, so a clip and its reverse embed the same (test
  *                video_encoder_time_reversal).
- *   gru          (default) temporal_layers GRU layers of temporal_hidden over the frame
+ *   gru          temporal_layers GRU layers of temporal_hidden over the frame
  *                sequence; the last state (prefix.temporal.rnn).
  *   transformer  the frame features projected to temporal_hidden (prefix.temporal.in_proj),
  *                + learned frame positions (prefix.temporal.pos_embedding (T, D), N(0, 0.02)),
  *                temporal_layers pre-LN encoder blocks (temporal_heads heads, 4× GELU MLP),
  *                a final LayerNorm and the mean over frames.
- *   early        early fusion: the T frames stacked as 3·T channels into the cnn's first
+ *   early        (default) early fusion: the T frames stacked as 3·T channels into the cnn's first
  *                conv (extra_in), one map per clip, pooled.
  *
  * Frame features: the B·T frames go through the frame encoder as one (B·T, 3, S, S) batch

@@ -90,8 +90,7 @@ mmc_vqa_config mmc_vqa_config_default(const char *task, const char *fusion) {
     int st[6] = {2, 2, 2, 2, 0, 0};
     memcpy(c.image.cnn_strides, st, sizeof st);
     c.text = mmc_text_encoder_defaults(); /* gru, word_dim 64, text_hidden 128, 1 layer */
-    c.video = mmc_video_encoder_defaults();
-    strcpy(c.video.encoder, "early"); /* the frames stacked as channels: every fusion sees motion */
+    c.video = mmc_video_encoder_defaults(); /* early, the one vqa takes: every fusion sees motion */
     if (!strcmp(c.fusion, "late") || !strcmp(c.fusion, "hybrid")) {
         /* late, the default fusion before hybrid, was tuned for it (docs/vqa.md, "Why"): an
          * 8×8 final map (three stride-2 stages and a stride-1 one, receptive field 31 px > a

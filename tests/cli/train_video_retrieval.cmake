@@ -14,14 +14,14 @@ file(WRITE ${WORK}/vidret.json "{\"batch_size\": 16, \"video_frames\": 4, \"cnn_
 execute_process(COMMAND ${MMC} train retrieval --data ${data} --out ${run} --pair text:video --config ${WORK}/vidret.json
                         --steps 4 --threads 2
                 OUTPUT_VARIABLE stdout ERROR_VARIABLE stderr RESULT_VARIABLE rc)
-if(NOT rc EQUAL 0 OR NOT stdout MATCHES "video gru over 4 frames of cnn")
+if(NOT rc EQUAL 0 OR NOT stdout MATCHES "video early over 4 frames of cnn")
   message(FATAL_ERROR "train --pair text:video: rc=${rc} out=${stdout} err=${stderr}")
 endif()
 file(READ ${run}/config.json cfg)
 string(JSON target GET "${cfg}" target)
 string(JSON venc GET "${cfg}" video_encoder)
 string(JSON frames GET "${cfg}" video_frames)
-if(NOT target STREQUAL "video" OR NOT venc STREQUAL "gru" OR NOT frames EQUAL 4)
+if(NOT target STREQUAL "video" OR NOT venc STREQUAL "early" OR NOT frames EQUAL 4)
   message(FATAL_ERROR "config.json: target ${target}, video_encoder ${venc}, video_frames ${frames}")
 endif()
 execute_process(COMMAND ${MMC} train retrieval --data ${data} --out ${run} --resume --steps 6 --threads 2

@@ -42,7 +42,7 @@ typedef struct mmc_text_encoder_opts {
  * module over the frame features, or early fusion (the frames stacked as channels into the
  * cnn). Retrieval embeds one as .video (used with "target": "video"). */
 typedef struct mmc_video_encoder_opts {
-    char encoder[16];        /* key video_encoder: "gru" (default), "mean" (CLIP4Clip's
+    char encoder[16];        /* key video_encoder: "early" (default), "gru", "mean" (CLIP4Clip's
                                 meanP: frame order is lost), "transformer", "early" */
     char frame_encoder[16];  /* key video_frame_encoder: an image encoder, "cnn" (default) */
     int frames;              /* video_frames: frames sampled per clip, T (8) */

@@ -33,8 +33,8 @@ typedef struct mmc_retrieval_config {
     char target[8];          /* what the captions are matched with: "image" (default) or
                                 "video" (the manifest's clips, video_frames frames each at
                                 image_size; `--pair text:video`) */
-    /* video encoder (target "video"): video_encoder ("gru" default, "mean", "transformer",
-     * "early"), video_frame_encoder (an image encoder, "cnn"; its keys are the image keys
+    /* video encoder (target "video"): video_encoder ("early" default: the frames stacked as
+     * channels of the cnn; "gru", "mean", "transformer"), video_frame_encoder (an image encoder, "cnn"; its keys are the image keys
      * above) and its keys (encoders.h): video_frames 8, temporal_hidden 128,
      * temporal_layers 1, temporal_heads 4 */
     mmc_video_encoder_opts video;
