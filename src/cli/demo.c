@@ -30,6 +30,7 @@ static const demo_stage STAGES[] = {
     {"retrieval", "text-to-image retrieval in English and Chinese", demo_stage_retrieval, 1},
     {"caption", "image captioning", demo_stage_caption, 1},
     {"vqa", "visual question answering", demo_stage_vqa, 1},
+    {"video", "video: text-to-video search, video summaries and video QA", demo_stage_video, 1},
 };
 enum { NSTAGES = sizeof STAGES / sizeof STAGES[0] };
 
@@ -87,7 +88,8 @@ int demo_interrupted(const demo_ctx *d, const char *run_dir, const char *resume_
 
 int demo_train(demo_ctx *d, const char *task, const char *run, int64_t steps, demo_train_fn train, const void *cfg) {
     mmc_retrieval_train_opts o = mmc_retrieval_train_defaults();
-    o.data_dir = d->data_dir;
+    const char *data = d->train_data ? d->train_data : d->data_dir;
+    o.data_dir = data;
     o.run_dir = run;
     o.steps = steps;
     o.seed = d->seed;
@@ -100,7 +102,7 @@ int demo_train(demo_ctx *d, const char *task, const char *run, int64_t steps, de
     int rc = train(cfg, &o, &err);
     if (rc == MMC_TRAIN_INTERRUPTED) {
         char cmd[17000];
-        snprintf(cmd, sizeof cmd, "mmc train %s --data %s --out %s --steps %lld --seed %llu --resume", task, d->data_dir, run,
+        snprintf(cmd, sizeof cmd, "mmc train %s --data %s --out %s --steps %lld --seed %llu --resume", task, data, run,
                  (long long)steps, (unsigned long long)d->seed);
         return demo_interrupted(d, run, cmd);
     }

@@ -13,6 +13,7 @@
 typedef struct demo_ctx {
     const char *out;         /* the work folder (--out, default "demo") */
     char data_dir[4096];     /* OUT/data: the shapes world, written by the data stage */
+    const char *train_data;  /* demo_train's data folder when not data_dir (the video stage's clips) */
     int quick;               /* --quick: tiny data and models (seconds; for tests) */
     int64_t steps;           /* --steps: training steps per model, 0 = each stage's default */
     uint64_t data_seed;      /* the shapes world's seed (7) */
@@ -72,6 +73,12 @@ int demo_stage_caption(demo_ctx *d);
 /* vqa (demo_vqa.c): trains the default VQA model for a fixed step count (OUT/vqa),
  * reports test accuracy overall and per question type and answers a few test questions. */
 int demo_stage_vqa(demo_ctx *d);
+
+/* video (demo_video.c): writes a small moving-shapes world (OUT/vdata), trains text->video
+ * retrieval, a video captioner and a video QA model on it for fixed step counts
+ * (OUT/video-retrieval, OUT/video-caption, OUT/video-vqa), evaluates each on the test
+ * clips and shows clips as frame strips with what each model says about them. */
+int demo_stage_video(demo_ctx *d);
 
 /* --check-screenshot (demo_check.c): is PNG a real rendering of a demo report (charts
  * and shapes images visible)? 0, 2 (not a readable image) or 3 (looks blank). */

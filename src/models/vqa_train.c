@@ -240,7 +240,7 @@ static void describe(void *self, const mmc_train_loop *L, char *buf, size_t n) {
              t->cfg.task, !strcmp(t->cfg.task, "vqa") ? "question answering" : t->cfg.source, t->cfg.fusion,
              !strcmp(t->cfg.fusion, "late") ? ", combine " : "", !strcmp(t->cfg.fusion, "late") ? t->cfg.combine : "", t->train.n,
              vid, t->train.n_items, what, mmc_tokenizer_vocab_size(mmc_vqa_tokenizer(t->m)), mmc_vqa_n_classes(t->m), t->cfg.max_len,
-             mmc_params_count(L->spec.params, MMC_PARAM), t->B, vid, t->K, t->spe);
+             mmc_params_count(L->spec.params, MMC_PARAM), t->B, strcmp(t->cfg.target, "video") ? "images" : "clips", t->K, t->spe);
 }
 
 static const char *end_note(void *self, const mmc_train_loop *L) {

@@ -16,14 +16,17 @@ if(NOT EXISTS ${report} OR NOT EXISTS ${D}/report.html)
   message(FATAL_ERROR "no report at ${report}")
 endif()
 foreach(f data/manifest-test.jsonl retrieval-en/model.safetensors retrieval-zh/model.safetensors test-en.idx test-zh.idx
-        caption/model.safetensors vqa/model.safetensors)
+        caption/model.safetensors vqa/model.safetensors vdata/manifest-test.jsonl vdata/videos/test-000000.mkv
+        video-retrieval/model.safetensors video-caption/model.safetensors video-vqa/model.safetensors)
   if(NOT EXISTS ${D}/${f})
     message(FATAL_ERROR "demo did not write ${f}")
   endif()
 endforeach()
 foreach(want "text->image R@1 [0-9.]+ R@5" "query \"a large cyan circle\": [0-9] of the top 5 match"
         "query \"一个小的橙色圆形\"" "test \\([0-9]+ images, beam 3\\): BLEU-1 [0-9.]+ BLEU-4" "captions for a few test scenes"
-        "test \\([0-9]+ questions\\): accuracy [0-9.]+" "answers to a few test questions" "The demo took")
+        "test \\([0-9]+ questions\\): accuracy [0-9.]+" "answers to a few test questions"
+        "test \\([0-9]+ clips, [0-9]+ captions\\): text->video R@1 [0-9.]+" "the top test clip for a few test captions"
+        "summaries of a few test clips" "answers about a few test clips" "The demo took")
   if(NOT out MATCHES "${want}")
     message(FATAL_ERROR "demo output lacks '${want}': ${out}")
   endif()
@@ -36,7 +39,9 @@ endif()
 foreach(want "<svg" "retrieval: training loss" "validation text→image R@1" "<td>text→image R@1</td>"
         "query matches in the top 5" "“蓝色星形和黄色圆形”" "The shapes world" "Image captioning"
         "captioner: training loss" "<td>BLEU-4</td>" "Captions for test scenes" "Visual question answering"
-        "VQA: validation accuracy" "<td>accuracy (all questions)</td>" "Answers to test questions")
+        "VQA: validation accuracy" "<td>accuracy (all questions)</td>" "Answers to test questions"
+        "Video: text→video search" "Text→video: the top clip" "Video summaries of test clips" "Answers about test clips"
+        "<td>text→video R@1</td>" "<td>accuracy: direction questions</td>")
   string(FIND "${html}" "${want}" at)
   if(at LESS 0)
     message(FATAL_ERROR "the report lacks '${want}'")
@@ -44,7 +49,8 @@ foreach(want "<svg" "retrieval: training loss" "validation text→image R@1" "<t
 endforeach()
 # two charts of two series each (20 steps: loss logged at 1, 10, 20), 6 training scenes +
 # 5 queries x 5 results + 6 captioned test scenes + 8 questions inline; 14 retrieval, 4
-# captioning and 6 VQA rows (overall + 5 question types)
+# captioning and 6 VQA rows (overall + 5 question types); the video stage: 4 + 4 + 4 clips
+# as frame strips, 2 rows each for video retrieval, captioning and QA
 string(REGEX MATCHALL "<polyline" lines "${html}")
 list(LENGTH lines n_lines)
 # (a match holds no ';': CMake would split it into two list items)
@@ -56,8 +62,10 @@ string(REGEX MATCHALL "<tr><td>captioning</td>" crows "${html}")
 list(LENGTH crows n_crows)
 string(REGEX MATCHALL "<tr><td>VQA</td>" vrows "${html}")
 list(LENGTH vrows n_vrows)
-if(n_lines LESS 8 OR NOT n_imgs EQUAL 45 OR NOT n_rows EQUAL 14 OR NOT n_crows EQUAL 4 OR NOT n_vrows EQUAL 6)
-  message(FATAL_ERROR "report: ${n_lines} curves (want >= 8), ${n_imgs} inline images (want 45), ${n_rows} retrieval metric rows (want 14), ${n_crows} captioning rows (want 4), ${n_vrows} VQA rows (want 6)")
+string(REGEX MATCHALL "<tr><td>video (retrieval|captioning|QA)</td>" vidrows "${html}")
+list(LENGTH vidrows n_vidrows)
+if(n_lines LESS 8 OR NOT n_imgs EQUAL 57 OR NOT n_rows EQUAL 14 OR NOT n_crows EQUAL 4 OR NOT n_vrows EQUAL 6 OR NOT n_vidrows EQUAL 6)
+  message(FATAL_ERROR "report: ${n_lines} curves (want >= 8), ${n_imgs} inline images (want 57), ${n_rows} retrieval metric rows (want 14), ${n_crows} captioning rows (want 4), ${n_vrows} VQA rows (want 6), ${n_vidrows} video rows (want 6)")
 endif()
 
 # Ctrl-C in the middle of the English model: exit 130, its checkpoint, and a resume command
