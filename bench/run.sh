@@ -1,7 +1,7 @@
 #!/bin/sh
 # run.sh — mmc beside PyTorch on the same workloads and thread count (`make bench`).
 # PyTorch references: bench/torch/ops.py (gemm-*, conv2d-train), retrieval_train.py,
-# caption_train.py, clip_vit.py (clip-vit-b32-image).
+# caption_train.py, video_retrieval.py (video-retrieval-train), clip_vit.py (clip-vit-b32-image).
 # Usage: sh bench/run.sh MMC_BINARY [WORKLOAD...]
 #   THREADS=T   threads for both (default 2)
 #   STEPS=N     timed steps for both (default: each workload's own)
@@ -27,7 +27,7 @@ PY=/usr/bin/python3
 HERE=$(cd "$(dirname "$0")" && pwd)
 EXTRA=""
 [ -n "${STEPS:-}" ] && EXTRA="--steps $STEPS"
-WORKLOADS=${*:-"conv2d-train retrieval-train caption-train clip-vit-b32-image"}
+WORKLOADS=${*:-"conv2d-train retrieval-train caption-train video-retrieval-train clip-vit-b32-image"}
 
 if ! $PY -c 'import torch' 2>/dev/null; then
   sh "$HERE/../scripts/install-deps.sh" python3-torch || echo "bench: could not install python3-torch; PyTorch column left empty" >&2
@@ -48,6 +48,7 @@ torch_script() {
     clip-vit-b32-image) echo clip_vit.py ;;
     retrieval-train) echo retrieval_train.py ;;
     caption-train) echo caption_train.py ;;
+    video-retrieval-train) echo video_retrieval.py ;;
     *) echo ops.py ;;
   esac
 }

@@ -503,6 +503,99 @@ done:
     return rc;
 }
 
+/* video-retrieval-train: one AdamW step of the default text:video dual encoder (`mmc train
+ * retrieval --pair text:video` with no config: video_encoder early — the 8 frames of 64 px
+ * stacked as 24 channels into the 16-32-64-128 strided cnn with BatchNorm, its 4×4 map
+ * flattened and projected to 128; text: embedding 64 + GRU 128, final state, projected to
+ * 128; L2-normalised, symmetric InfoNCE with a learnable logit scale; AdamW) on random
+ * clips, 64 words, 16 tokens, batch 128. Counted in clips/s (bench/torch/video_retrieval.py
+ * is the same model in PyTorch). */
+static int video_retrieval_train(int warmup, int steps, bench_result *r, mmc_error *err) {
+    enum { T = 16, V = 64, F = 8 };
+    const int B = bench_small() ? 4 : 128, S = bench_small() ? 16 : 64;
+    mmc_retrieval_config c = mmc_retrieval_config_default();
+    strcpy(c.target, "video");
+    c.image_size = S;
+    c.max_len = T;
+    size_t cap = (size_t)(V - 4) * 8 + 1, at = 0;
+    char *words = mmc_malloc(cap);
+    if (!words) return mmc_error_set(err, MMC_ERR_RUNTIME, "bench: out of memory");
+    for (int i = 0; i < V - 4; i++) at += (size_t)snprintf(words + at, cap - at, "w%d ", i);
+    const char *texts[1] = {words};
+    mmc_tokenizer *tok = mmc_tokenizer_build_word(texts, 1, 1, 0, err);
+    mmc_free(words);
+    if (!tok) return err->code;
+    mmc_retrieval *m = mmc_retrieval_create(&c, tok, 1, err);
+    if (!m) return err->code;
+    mmc_params *P = mmc_retrieval_params(m);
+    mmc_tensor **ps = mmc_calloc((size_t)P->n, sizeof *ps);
+    int np = ps ? mmc_params_trainable(P, ps) : 0;
+    mmc_adam_opts ao = mmc_adamw_defaults(c.lr);
+    ao.weight_decay = c.weight_decay;
+    mmc_optim *opt = ps ? mmc_optim_adamw(ps, np, ao, err) : NULL;
+    float *img = mmc_malloc(sizeof(float) * (size_t)B * F * 3 * S * S);
+    int32_t *ids = mmc_malloc(sizeof(int32_t) * B * T), *mask = mmc_malloc(sizeof(int32_t) * B * T);
+    mmc_ctx *ctx = mmc_ctx_new();
+    int rc = MMC_OK;
+    if (!opt || !img || !ids || !mask || !ctx) {
+        rc = err->code ? err->code : mmc_error_set(err, MMC_ERR_RUNTIME, "bench: out of memory for video-retrieval-train");
+        goto done;
+    }
+    if (opt) mmc_optim_no_decay_from_params(opt, P);
+    r->params = mmc_params_count(P, MMC_PARAM);
+    mmc_rng rng;
+    mmc_rng_seed(&rng, 1, 1);
+    mmc_rng_fill_uniform(&rng, img, (int64_t)B * F * 3 * S * S, -1.0f, 1.0f);
+    for (int i = 0; i < B * T; i++) {
+        ids[i] = 4 + (int32_t)mmc_rng_below(&rng, V - 4);
+        mask[i] = 1;
+    }
+    peak_reset();
+    double t0 = mmc_now();
+    for (int i = 0; i < warmup + steps; i++) {
+        if (i == warmup) t0 = bench_start();
+        mmc_tensor *x = mmc_tensor_from(ctx, 4, (int[]){B * F, 3, S, S}, img);
+        mmc_tensor *ve = mmc_retrieval_encode_clips(ctx, m, x, 1);
+        mmc_tensor *te = mmc_retrieval_encode_texts(ctx, m, ids, mask, B, T, 1);
+        mmc_tensor *loss = mmc_retrieval_loss(ctx, m, ve, te);
+        if (!loss || mmc_backward(ctx, loss) != MMC_OK) {
+            rc = mmc_error_set(err, ctx->err.code ? ctx->err.code : MMC_ERR_RUNTIME, "bench: %s", ctx->err.msg);
+            goto done;
+        }
+        mmc_optim_step(opt);
+        mmc_optim_zero_grad(opt);
+        mmc_ctx_reset(ctx);
+    }
+    bench_stop(r, t0);
+    r->arena_peak = mmc_arena_peak(ctx->arena);
+    r->items = B;
+    r->unit = "clips/s";
+    /* the cnn's convs (forward + 2 backward products each), the projections, the GRU and the similarity */
+    {
+        double f = 0;
+        int in = 3 * F, sd = S;
+        for (int s = 0; s < 4; s++) {
+            int w = c.image.cnn_widths[s];
+            sd = (sd - 1) / 2 + 1;
+            f += 3.0 * 2.0 * B * (double)sd * sd * w * in * 9;
+            in = w;
+        }
+        int g = c.pool_grid < sd ? c.pool_grid : sd;
+        r->flops = f + linear_train_flops(B, in * g * g, c.embed_dim) + linear_train_flops(B, c.text.text_hidden, c.embed_dim) +
+                   linear_train_flops((double)B * T, c.text.word_dim + c.text.text_hidden, 3 * c.text.text_hidden) +
+                   linear_train_flops(B, c.embed_dim, B);
+    }
+done:
+    mmc_ctx_free(ctx);
+    mmc_free(img);
+    mmc_free(ids);
+    mmc_free(mask);
+    mmc_optim_free(opt);
+    mmc_free(ps);
+    mmc_retrieval_free(m);
+    return rc;
+}
+
 static const struct {
     const char *name;
     bench_fn run;
@@ -513,6 +606,7 @@ static const struct {
     {"conv2d-train", conv2d_train, 1, 3},
     {"retrieval-train", retrieval_train, 1, 3},
     {"caption-train", caption_train, 1, 3},
+    {"video-retrieval-train", video_retrieval_train, 1, 3},
     {"clip-vit-b32-image", clip_vit_b32_image, 1, 3},
 };
 #define NWORKLOADS (int)(sizeof WORKLOADS / sizeof WORKLOADS[0])
@@ -547,12 +641,12 @@ int cmd_bench(int argc, char **argv) {
             return cli_error(1, "bench: one workload at a time (got '%s' and '%s')", name, a);
         }
     }
-    if (!name) return cli_error(1, "bench: missing WORKLOAD (gemm-1024, gemm-2048, conv2d-train, retrieval-train, caption-train, clip-vit-b32-image)");
+    if (!name) return cli_error(1, "bench: missing WORKLOAD (gemm-1024, gemm-2048, conv2d-train, retrieval-train, caption-train, video-retrieval-train, clip-vit-b32-image)");
     int k = -1;
     for (int i = 0; i < NWORKLOADS; i++)
         if (!strcmp(name, WORKLOADS[i].name)) k = i;
     if (k < 0)
-        return cli_error(1, "bench: unknown workload '%s' (gemm-1024, gemm-2048, conv2d-train, retrieval-train, caption-train, clip-vit-b32-image)", name);
+        return cli_error(1, "bench: unknown workload '%s' (gemm-1024, gemm-2048, conv2d-train, retrieval-train, caption-train, video-retrieval-train, clip-vit-b32-image)", name);
     if (threads) mmc_set_threads(threads);
     threads = mmc_get_threads();
     if (!steps) steps = WORKLOADS[k].steps;
