@@ -42,6 +42,10 @@ typedef struct mmc_caption_config {
      * "gru", "transformer": one region per frame, see encoder.h's enc_video_tokens),
      * video_frame_encoder (an image encoder, "cnn"; its keys the image keys below) */
     mmc_video_encoder_opts video;
+    int bn_recompute;        /* target "video": before each validation (and the final save)
+                                the cnn's BatchNorm running statistics are recomputed at the
+                                current weights from this many training batches (precise
+                                BN, as retrieval does; 16); 0 = off */
     /* image encoder: image_encoder ("cnn" default, "resnet", "vit") and its keys
      * (encoders.h): all but cnn_strides, coord and norm_groups; cnn 32-64-128-128 */
     mmc_image_encoder_opts image;
