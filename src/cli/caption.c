@@ -2,9 +2,11 @@
  * for caption runs (BLEU-1..4, CIDEr-D, exact match on a split). */
 #include "cli.h"
 #include <cjson/cJSON.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 /* The decoding flags shared by both commands; returns 1 if argv[*i] was one of them, -1 on
  * a bad value (message printed), 0 if not ours. */
@@ -32,6 +34,61 @@ static int decode_flag(const char *who, int argc, char **argv, int *i, mmc_capti
     return 1;
 }
 
+/* --keyframes K of one clip: the frames the summary r leans on most (the K largest drops of
+ * mmc_captioner_frame_importance), in time order, written at the video's own size as
+ * DIR/BASE-kfI.png; printed, or added to obj (--json). 0 or an exit code. */
+static int keyframes(mmc_captioner *m, const char *path, const mmc_caption_hyp *h, int K, const char *dir, cJSON *obj) {
+    int T = mmc_captioner_frames(m), S = mmc_captioner_config(m)->image_size, rc = 0;
+    mmc_error err = {0};
+    mmc_video small = {0}, full = {0};
+    mmc_video_opts vo = mmc_video_opts_default();
+    vo.frames = T;
+    vo.size = S;
+    float *chw = malloc(sizeof(float) * (size_t)T * 3 * S * S), drop[64];
+    const float half[3] = {0.5f, 0.5f, 0.5f};
+    if (!chw) return cli_error(3, "caption: out of memory");
+    if (mmc_video_load(&small, path, &vo, &err) || mmc_video_to_chw(&small, chw, 1.0 / 255.0, half, half, &err) ||
+        mmc_captioner_frame_importance(m, chw, h->ids, h->n_ids, drop, &err))
+        rc = cli_error_from(&err);
+    vo.size = 0; /* the same instants at the video's own size, for the files */
+    if (!rc && (mmc_video_load(&full, path, &vo, &err) || full.n != T)) rc = err.code ? cli_error_from(&err) : cli_error(2, "%s: frames changed between reads", path);
+    if (!rc && mkdir(dir, 0755) != 0 && errno != EEXIST) rc = cli_error(2, "caption: cannot create the folder %s: %s", dir, strerror(errno));
+    int pick[64], n = K < T ? K : T;
+    char used[64] = {0};
+    for (int k = 0; k < n && !rc; k++) { /* the n largest drops (ties: the earlier frame) */
+        int best = -1;
+        for (int t = 0; t < T; t++)
+            if (!used[t] && (best < 0 || drop[t] > drop[best])) best = t;
+        used[best] = 1;
+        pick[k] = best;
+    }
+    for (int a = 0; a < n; a++) /* time order */
+        for (int b = a + 1; b < n; b++)
+            if (pick[b] < pick[a]) { int x = pick[a]; pick[a] = pick[b]; pick[b] = x; }
+    const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+    int blen = (int)(strchr(base, '.') ? strchr(base, '.') - base : (long)strlen(base));
+    cJSON *arr = obj && !rc ? cJSON_AddArrayToObject(obj, "keyframes") : NULL;
+    for (int k = 0; k < n && !rc; k++) {
+        int t = pick[k];
+        char out[4096];
+        snprintf(out, sizeof out, "%s/%.*s-kf%d.png", dir, blen, base, k + 1);
+        const mmc_image *f = &full.frames[t];
+        if (mmc_png_write(out, f->w, f->h, f->c, f->data, &err)) { rc = cli_error_from(&err); break; }
+        if (arr) {
+            cJSON *e = cJSON_CreateObject();
+            cJSON_AddNumberToObject(e, "frame", t);
+            cJSON_AddNumberToObject(e, "time", full.t[t]);
+            cJSON_AddNumberToObject(e, "drop", drop[t]);
+            cJSON_AddStringToObject(e, "png", out);
+            cJSON_AddItemToArray(arr, e);
+        } else printf("    keyframe %d: frame %d of %d at %.3f s (log-prob drop %.3f) -> %s\n", k + 1, t, T, full.t[t], drop[t], out);
+    }
+    mmc_video_free(&small);
+    mmc_video_free(&full);
+    free(chw);
+    return rc;
+}
+
 /* Flags given override the model's defaults (config.json). */
 static void apply_defaults(const mmc_captioner *m, mmc_caption_opts *o, const int *have) {
     mmc_caption_opts d = mmc_caption_opts_default(m);
@@ -40,8 +97,8 @@ static void apply_defaults(const mmc_captioner *m, mmc_caption_opts *o, const in
 }
 
 int cmd_caption(int argc, char **argv) {
-    const char *model = NULL;
-    int json = 0, best = 0, have[3] = {0};
+    const char *model = NULL, *kf_dir = "keyframes";
+    int json = 0, best = 0, have[3] = {0}, n_kf = 0;
     mmc_caption_opts o = mmc_caption_opts_default(NULL);
     char **images = calloc((size_t)argc + 1, sizeof(char *));
     int n_img = 0;
@@ -53,7 +110,12 @@ int cmd_caption(int argc, char **argv) {
         if (r) continue;
         if (!strcmp(a, "--json")) json = 1;
         else if (!strcmp(a, "--best")) best = 1;
-        else if (!strcmp(a, "--model")) {
+        else if (!strcmp(a, "--keyframes") || !strcmp(a, "--keyframes-dir")) {
+            if (i + 1 >= argc) { free(images); return cli_error(1, "caption: %s needs a value", a); }
+            const char *v = argv[++i];
+            if (!strcmp(a, "--keyframes-dir")) kf_dir = v;
+            else if (cli_parse_int(v, 1, 64, &n_kf)) { free(images); return cli_error(1, "caption: --keyframes needs an integer in 1..64, got '%s'", v); }
+        } else if (!strcmp(a, "--model")) {
             if (i + 1 >= argc) { free(images); return cli_error(1, "caption: --model needs a value"); }
             model = argv[++i];
         } else if (a[0] == '-' && a[1]) { free(images); return cli_error(1, "caption: unknown option '%s' (see: mmc help caption)", a); }
@@ -70,6 +132,11 @@ int cmd_caption(int argc, char **argv) {
     mmc_captioner *m = mmc_captioner_load(model, best ? "model-best.safetensors" : NULL, &err);
     if (!m) { free(images); return cli_error_from(&err); }
     apply_defaults(m, &o, have);
+    if (n_kf > 0 && mmc_captioner_frames(m) < 2) {
+        mmc_captioner_free(m);
+        free(images);
+        return cli_error(1, "caption: --keyframes is for a video captioner (mmc train caption --video); %s describes images", model);
+    }
     int rc = 0;
     for (int k = 0; k < n_img && !rc; k++) {
         if (cli_check_utf8("an image path", images[k])) { rc = 2; break; }
@@ -94,6 +161,11 @@ int cmd_caption(int argc, char **argv) {
                     cJSON_AddItemToArray(beams, b);
                 }
             }
+            if (n_kf > 0 && (rc = keyframes(m, images[k], &r.hyps[0], n_kf, kf_dir, obj))) {
+                cJSON_Delete(obj);
+                mmc_caption_result_free(&r);
+                break;
+            }
             char *s = cJSON_PrintUnformatted(obj);
             if (s) printf("%s\n", s);
             cJSON_free(s);
@@ -101,6 +173,7 @@ int cmd_caption(int argc, char **argv) {
         } else {
             printf("%s: %s  (score %.4f)\n", images[k], r.hyps[0].text, r.hyps[0].score);
             for (int i = 1; i < r.n; i++) printf("    beam %d: %s  (score %.4f)\n", i + 1, r.hyps[i].text, r.hyps[i].score);
+            if (n_kf > 0 && (rc = keyframes(m, images[k], &r.hyps[0], n_kf, kf_dir, NULL))) { mmc_caption_result_free(&r); break; }
         }
         fflush(stdout);
         mmc_caption_result_free(&r);

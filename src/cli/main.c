@@ -227,20 +227,28 @@ const cli_command cli_commands[] = {
      "(sorted), and reports accuracy overall and per class (with --json: one document\n"
      "{\"n\", \"correct\", \"accuracy\", \"mean_per_class\", \"classes\": [{\"label\", \"n\",\n"
      "\"correct\", \"accuracy\"}], ...}; accuracies are fractions).\n"},
-    {"caption", cmd_caption, "describe images in words with a trained captioning run",
+    {"caption", cmd_caption, "describe images (or video clips) in words with a trained captioning run",
      "usage: mmc caption --model RUN IMAGE... [--beam K] [--json] [--best]\n"
      "                   [--length-penalty A] [--no-repeat-ngram N] [--max-len N]\n"
+     "       mmc caption --model VIDEO_RUN CLIP... [--keyframes K [--keyframes-dir DIR]] [...]\n"
      "\n"
      "Captions each image with a run from `mmc train caption` (model.safetensors, or\n"
      "model-best.safetensors with --best): greedy by default, beam search of width K with\n"
      "--beam K (GNMT length penalty A, default the run's; n-gram blocking; at most N tokens).\n"
      "--json: one object per image per line: {\"image\", \"caption\", \"score\"} and, with\n"
      "K > 1, \"beams\": [{\"caption\", \"score\"}, ...] best first.\n"
-     "Exit codes: 1 bad arguments, 2 a missing or malformed run folder or image.\n"},
-    {"vqa", cmd_vqa, "answer a question about an image with a trained VQA run",
-     "usage: mmc vqa --model RUN IMAGE --question Q [--json] [--best] [--top K]\n"
+     "A run of `mmc train caption --video` takes video files (MP4, MKV, WebM, AVI; its\n"
+     "video_frames frames uniformly over each) and writes a summary sentence. --keyframes K:\n"
+     "also the K frames the summary leans on most (the largest drops in its log-probability\n"
+     "when a frame is replaced by its neighbour), in time order, as DIR/CLIP-kfI.png at the\n"
+     "video's own size (DIR: keyframes/); --json adds \"keyframes\": [{\"frame\", \"time\",\n"
+     "\"drop\", \"png\"}].\n"
+     "Exit codes: 1 bad arguments, 2 a missing or malformed run folder, image or video.\n"},
+    {"vqa", cmd_vqa, "answer a question about an image or a video clip with a trained VQA run",
+     "usage: mmc vqa --model RUN IMAGE|CLIP --question Q [--json] [--best] [--top K]\n"
      "\n"
-     "Answers Q about IMAGE with a run of `mmc train vqa` (or classify: Q is then the text).\n"
+     "Answers Q about IMAGE with a run of `mmc train vqa` (or classify: Q is then the text);\n"
+     "a run of `mmc train vqa --video` answers about a video file (CLIP) instead.\n"
      "Prints the answer and the next most probable ones; --json prints one object\n"
      "{\"image\", \"question\", \"answer\", \"probability\", \"top\": [{\"answer\", \"probability\"}]}\n"
      "(K = 5 entries by default). --best uses model-best.safetensors.\n"

@@ -366,6 +366,52 @@ int mmc_captioner_caption_file(mmc_captioner *m, const char *path, const mmc_cap
     return rc;
 }
 
+int mmc_captioner_frames(const mmc_captioner *m) { return m->T; }
+
+int mmc_captioner_frame_importance(mmc_captioner *m, const float *clip, const int32_t *ids, int n, float *drop, mmc_error *err) {
+    int T = m->T, S = m->cfg.image_size, L = m->cfg.max_len, V = m->V;
+    if (!m->video || T < 2) return mmc_error_set(err, MMC_ERR_USAGE, "keyframes: the captioner describes images, not clips");
+    if (!clip || !drop || n < 0 || n + 1 > L) return mmc_error_set(err, MMC_ERR_USAGE, "keyframes: %d tokens (at most %d)", n, L - 1);
+    int end = n + 2 <= L; /* a summary cut at max_len has no <end> to score */
+    size_t fr = (size_t)3 * S * S, cl = fr * T;
+    float *x = mmc_malloc(sizeof(float) * cl * (size_t)(T + 1));
+    int32_t *row = mmc_calloc((size_t)(T + 1) * L, sizeof(int32_t)), *mask = mmc_calloc((size_t)(T + 1) * L, sizeof(int32_t));
+    mmc_ctx *ctx = mmc_ctx_new();
+    int rc = x && row && mask && ctx ? MMC_OK : mmc_error_set(err, MMC_ERR_RUNTIME, "keyframes: out of memory");
+    if (!rc) {
+        for (int v = 0; v <= T; v++) { /* variant 0: the clip; variant t + 1: frame t replaced */
+            float *dst = x + (size_t)v * cl;
+            memcpy(dst, clip, sizeof(float) * cl);
+            if (v > 0) memcpy(dst + (size_t)(v - 1) * fr, clip + (size_t)(v == 1 ? 1 : v - 2) * fr, sizeof(float) * fr);
+            int32_t *r = row + (size_t)v * L;
+            r[0] = m->sp.start;
+            for (int i = 0; i < n; i++) r[i + 1] = ids[i];
+            if (end) r[n + 1] = m->sp.end;
+            for (int i = 0; i < n + 1 + end; i++) mask[(size_t)v * L + i] = 1;
+        }
+        mmc_grad_mode(ctx, 0);
+        mmc_tensor *in = mmc_tensor_from(ctx, 4, (int[]){(T + 1) * T, 3, S, S}, x);
+        mmc_tensor *lg = in ? mmc_captioner_forward(ctx, m, in, row, mask, T + 1, L, 0) : NULL; // (T + 1, Te - 1, V)
+        mmc_tensor *lp = lg ? mmc_log_softmax(ctx, lg) : NULL;
+        if (!lp) rc = mmc_error_set(err, ctx->err.code ? ctx->err.code : MMC_ERR_RUNTIME, "keyframes: %s", ctx->err.msg);
+        else {
+            int Tm = lp->shape[1];
+            double base = 0;
+            for (int v = 0; v <= T; v++) {
+                double s = 0;
+                for (int i = 0; i < n + end && i < Tm; i++) s += lp->data[((size_t)v * Tm + i) * V + row[(size_t)v * L + i + 1]];
+                if (v == 0) base = s;
+                else drop[v - 1] = (float)(base - s);
+            }
+        }
+    }
+    mmc_ctx_free(ctx);
+    mmc_free(x);
+    mmc_free(row);
+    mmc_free(mask);
+    return rc;
+}
+
 /* Greedy for n images at once: the tokens mmc_decode_greedy gives for each (the most likely
  * allowed token, lowest id on a tie, until <end> or max_len). ids: n x max_len, lens[n]. */
 static int greedy_batch(mmc_captioner *m, const float *chw, int n, int max_len, int32_t *ids, int *lens, mmc_error *err) {

@@ -44,6 +44,15 @@ execute_process(COMMAND ${MMC} caption --model ${cap} ${data}/videos/test-000002
 if(NOT rc EQUAL 0 OR NOT stdout MATCHES "test-000002.mkv" OR NOT stdout MATCHES "\"caption\"")
   message(FATAL_ERROR "caption a clip: rc=${rc} out=${stdout} err=${stderr}")
 endif()
+execute_process(COMMAND ${MMC} caption --model ${cap} ${data}/videos/test-000003.mkv --keyframes 2 --keyframes-dir ${WORK}/vidtask-kf
+                OUTPUT_VARIABLE stdout ERROR_VARIABLE stderr RESULT_VARIABLE rc)
+if(NOT rc EQUAL 0 OR NOT stdout MATCHES "keyframe 2: frame [0-3] of 4 at [0-9.]+ s" OR NOT EXISTS ${WORK}/vidtask-kf/test-000003-kf2.png)
+  message(FATAL_ERROR "--keyframes 2: rc=${rc} out=${stdout} err=${stderr}")
+endif()
+file(READ ${WORK}/vidtask-kf/test-000003-kf1.png magic LIMIT 8 HEX)
+if(NOT magic STREQUAL "89504e470d0a1a0a")
+  message(FATAL_ERROR "keyframe 1 is not a PNG: ${magic}")
+endif()
 execute_process(COMMAND ${MMC} caption --model ${cap} ${data}/images/test-000002.png
                 OUTPUT_QUIET ERROR_VARIABLE stderr RESULT_VARIABLE rc)
 if(NOT rc EQUAL 2 OR NOT stderr MATCHES "test-000002.png")

@@ -149,6 +149,15 @@ int mmc_captioner_caption_chw(mmc_captioner *m, const float *chw, const mmc_capt
                               mmc_caption_result *out, mmc_error *err);
 int mmc_captioner_caption_file(mmc_captioner *m, const char *path, const mmc_caption_opts *o,
                                mmc_caption_result *out, mmc_error *err);
+/* Keyframes (target "video"): how much the summary ids[0..n) leans on each of the clip's T
+ * frames. clip: (T, 3, S, S) as training saw it. drop[t] = log p(summary | clip) -
+ * log p(summary | clip with frame t replaced by its neighbour, t - 1, or 1 for frame 0):
+ * the frames whose loss costs the sentence most are the ones that show what it says
+ * (`mmc caption CLIP --keyframes K` writes the K largest). T + 1 teacher-forced passes. */
+int mmc_captioner_frame_importance(mmc_captioner *m, const float *clip, const int32_t *ids, int n,
+                                   float *drop, mmc_error *err);
+/* Frames per input: video_frames for a video captioner, 1 for an image one. */
+int mmc_captioner_frames(const mmc_captioner *m);
 
 /* Captions every image of DIR/manifest-SPLIT.jsonl (the first max_images when > 0) and
  * scores them against all of its captions in the model's language, as token ids of the
