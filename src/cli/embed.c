@@ -1,9 +1,11 @@
-/* embed.c — `mmc embed --model M (--text S | --image P)... [--json]`: embeddings in input
- * order. Texts and images are embedded in one batch each (a batch is faster than one call
- * per input), then printed in the order they were given. */
+/* embed.c — `mmc embed --model M (--text S | --image P | --video V)... [--window SECONDS]
+ * [--frames T] [--json]`: embeddings in input order. Texts and images are embedded in one
+ * batch each (a batch is faster than one call per input), then printed in the order they
+ * were given; a video gives one embedding per segment (mmc_embedder_video_file). */
 #include "cli.h"
 #include <cjson/cJSON.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define EMBED_PREVIEW 6 /* values shown per embedding in human output */
@@ -16,7 +18,8 @@ typedef struct embed_input {
 
 int cmd_embed(int argc, char **argv) {
     const char *model = NULL;
-    int json = 0, n_in = 0, n_text = 0, n_image = 0;
+    int json = 0, n_in = 0, n_text = 0, n_image = 0, frames = 0;
+    double window = 0;
     embed_input *in = mmc_calloc((size_t)argc, sizeof *in);
     const char **texts = mmc_calloc((size_t)argc, sizeof *texts), **images = mmc_calloc((size_t)argc, sizeof *images);
     float *temb = NULL, *iemb = NULL;
@@ -30,6 +33,26 @@ int cmd_embed(int argc, char **argv) {
         const char *o = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(o, "--json")) {
             json = 1;
+        } else if (!strcmp(o, "--window") || !strcmp(o, "--frames")) {
+            char *end = NULL;
+            double x = v ? strtod(v, &end) : 0;
+            int bad = !v || !end || *end || end == v || !(x > 0 && x <= 86400) || (o[2] == 'f' && (x != (int)x || x > 64));
+            if (bad) {
+                rc = cli_error(1, o[2] == 'w' ? "embed: --window needs seconds in (0, 86400] (got '%s')"
+                                              : "embed: --frames needs an integer from 1 to 64 (got '%s')", v ? v : "");
+                goto done;
+            }
+            if (o[2] == 'w') window = x;
+            else frames = (int)x;
+            i++;
+        } else if (!strcmp(o, "--video")) {
+            if (!v || !*v) {
+                rc = cli_error(1, "embed: --video needs a value (see: mmc help embed)");
+                goto done;
+            }
+            i++;
+            if ((rc = cli_check_utf8("embed: --video path", v))) goto done;
+            in[n_in++] = (embed_input){2, v, 0};
         } else if (!strcmp(o, "--model") || !strcmp(o, "--text") || !strcmp(o, "--image")) {
             if (!v || (!*v && strcmp(o, "--text"))) {
                 rc = cli_error(1, "embed: %s needs a value (see: mmc help embed)", o);
@@ -56,7 +79,7 @@ int cmd_embed(int argc, char **argv) {
         goto done;
     }
     if (!n_in) {
-        rc = cli_error(1, "embed: nothing to embed: give --text S or --image P (see: mmc help embed)");
+        rc = cli_error(1, "embed: nothing to embed: give --text S, --image P or --video V (see: mmc help embed)");
         goto done;
     }
     mmc_error err = {0};
@@ -82,6 +105,39 @@ int cmd_embed(int argc, char **argv) {
     }
     if (!json) printf("model %s (%s, dim %d)\n", mmc_embedder_id(e), mmc_embedder_kind(e), dim);
     for (int k = 0; k < n_in; k++) {
+        if (in[k].is_image == 2) { /* a video: one embedding per segment */
+            mmc_video_segments sg;
+            if (mmc_embedder_video_file(e, in[k].value, window, frames, &sg, &err)) {
+                rc = cli_error_from(&err);
+                goto done;
+            }
+            for (int j = 0; j < sg.n; j++) {
+                const float *x = sg.emb + (size_t)j * dim;
+                if (json) {
+                    char *arr = cli_json_floats(x, dim);
+                    cJSON *o = cJSON_CreateObject();
+                    char *line = NULL;
+                    if (arr && o && cJSON_AddStringToObject(o, "video", in[k].value) && cJSON_AddNumberToObject(o, "start", sg.t0[j]) &&
+                        cJSON_AddNumberToObject(o, "end", sg.t1[j]) && cJSON_AddItemToObject(o, "embedding", cJSON_CreateRaw(arr)))
+                        line = cJSON_PrintUnformatted(o);
+                    mmc_free(arr);
+                    cJSON_Delete(o);
+                    if (!line) {
+                        mmc_video_segments_free(&sg);
+                        rc = cli_error(3, "embed: out of memory");
+                        goto done;
+                    }
+                    printf("%s\n", line);
+                    cJSON_free(line);
+                } else {
+                    printf("video %s  %.3f-%.3f s\n  [", in[k].value, sg.t0[j], sg.t1[j]);
+                    for (int d = 0; d < dim && d < EMBED_PREVIEW; d++) printf(d ? ", %.4f" : "%.4f", x[d]);
+                    printf("%s]  norm %.4f\n", dim > EMBED_PREVIEW ? ", ..." : "", cli_norm(x, dim));
+                }
+            }
+            mmc_video_segments_free(&sg);
+            continue;
+        }
         const float *x = (in[k].is_image ? iemb : temb) + (size_t)in[k].slot * dim;
         if (json) {
             char *arr = cli_json_floats(x, dim);

@@ -1,8 +1,11 @@
-/* index.c — `mmc index build --model M (--data DIR [--split S] | --images DIR) --out INDEX`:
- * embeds every image of a manifest split (in manifest order) or every image file of a
- * folder (sorted by name, not recursive), in batches, and writes an index file
- * (src/index) recording each image's absolute path and the model's id, so `mmc search`
- * can reopen the model and show paths that work from any directory. */
+/* index.c — `mmc index build --model M (--data DIR [--split S] | --images DIR | --videos DIR
+ * [--window SECONDS] [--frames T]) --out INDEX`: embeds every image of a manifest split (in
+ * manifest order) or every image file of a folder (sorted by name, not recursive), in
+ * batches, and writes an index file (src/index) recording each image's absolute path and
+ * the model's id, so `mmc search` can reopen the model and show paths that work from any
+ * directory. --videos: every video file of the folder, cut into segments of --window
+ * seconds (default: a whole file is one), each an item named PATH#t=START,END (a W3C media
+ * fragment: `mmc search` shows which clip and when). */
 #include "cli.h"
 #include <ctype.h>
 #include <dirent.h>
@@ -58,9 +61,21 @@ static int is_image_name(const char *name) {
     return 0;
 }
 
+static int is_video_name(const char *name) {
+    const char *dot = strrchr(name, '.');
+    if (!dot || dot == name) return 0;
+    static const char *ext[] = {"mp4", "mkv", "webm", "avi", "mov", "m4v"};
+    for (size_t i = 0; i < sizeof ext / sizeof *ext; i++) {
+        const char *x = ext[i], *y = dot + 1;
+        while (*x && *y && tolower((unsigned char)*y) == *x) x++, y++;
+        if (!*x && !*y) return 1;
+    }
+    return 0;
+}
+
 static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 
-static int list_folder(const char *dir, path_list *out) {
+static int list_folder(const char *dir, int videos, path_list *out) {
     char *abs = realpath(dir, NULL);
     struct stat sb;
     if (!abs || stat(abs, &sb) || !S_ISDIR(sb.st_mode)) {
@@ -75,14 +90,16 @@ static int list_folder(const char *dir, path_list *out) {
     struct dirent *de;
     int rc = 0;
     while (!rc && (de = readdir(d))) {
-        if (de->d_name[0] == '.' || !is_image_name(de->d_name)) continue;
+        if (de->d_name[0] == '.' || !(videos ? is_video_name(de->d_name) : is_image_name(de->d_name))) continue;
         if (paths_add(out, abs, de->d_name)) rc = cli_error(3, "index build: out of memory");
         else if (stat(out->v[out->n - 1], &sb) || !S_ISREG(sb.st_mode)) mmc_free(out->v[--out->n]);
     }
     closedir(d);
     free(abs);
     if (rc) return rc;
-    if (!out->n) return cli_error(2, "index build: %s: no image files (.png, .jpg, .jpeg, .ppm, .pgm)", dir);
+    if (!out->n)
+        return cli_error(2, videos ? "index build: %s: no video files (.mp4, .mkv, .webm, .avi, .mov, .m4v)"
+                                   : "index build: %s: no image files (.png, .jpg, .jpeg, .ppm, .pgm)", dir);
     qsort(out->v, (size_t)out->n, sizeof *out->v, cmp_str);
     return 0;
 }
@@ -101,16 +118,64 @@ static int list_manifest(const char *dir, const char *split, path_list *out) {
     return rc;
 }
 
+/* --videos: each file's segments as items PATH#t=START,END; the embeddings in *emb. */
+static int embed_videos(mmc_embedder *e, const path_list *files, double window, int frames, path_list *items, float **emb) {
+    int dim = mmc_embedder_dim(e), rc = 0, cap = 0;
+    *emb = NULL;
+    mmc_error err = {0};
+    cli_progress_state pr = {stdout, mmc_now(), mmc_now(), isatty(STDOUT_FILENO)};
+    for (int i = 0; i < files->n && !rc; i++) {
+        mmc_video_segments sg;
+        if (mmc_embedder_video_file(e, files->v[i], window, frames, &sg, &err)) { rc = cli_error_from(&err); break; }
+        if (items->n + sg.n > cap) {
+            int nc = cap ? 2 * cap : 256;
+            while (nc < items->n + sg.n) nc *= 2;
+            float *ne = mmc_realloc(*emb, sizeof(float) * (size_t)nc * dim);
+            if (!ne) rc = cli_error(3, "index build: out of memory");
+            else *emb = ne, cap = nc;
+        }
+        for (int j = 0; j < sg.n && !rc; j++) {
+            char frag[64];
+            snprintf(frag, sizeof frag, "#t=%.3f,%.3f", sg.t0[j], sg.t1[j]);
+            if (paths_add(items, files->v[i], "") ) { rc = cli_error(3, "index build: out of memory"); break; }
+            char **last = &items->v[items->n - 1];
+            size_t l = strlen(*last) - 1; /* paths_add joined with a '/' */
+            char *s = mmc_realloc(*last, l + strlen(frag) + 1);
+            if (!s) { rc = cli_error(3, "index build: out of memory"); break; }
+            strcpy(s + l, frag);
+            *last = s;
+            memcpy(*emb + (size_t)(items->n - 1) * dim, sg.emb + (size_t)j * dim, sizeof(float) * (size_t)dim);
+        }
+        mmc_video_segments_free(&sg);
+        if (!rc) cli_progress(&pr, "videos", i + 1, files->n);
+    }
+    return rc;
+}
+
 static int index_build(int argc, char **argv) {
-    const char *model = NULL, *data = NULL, *images = NULL, *out = NULL, *split = "test";
-    int batch = INDEX_DEFAULT_BATCH, dtype = MMC_INDEX_F32;
+    const char *model = NULL, *data = NULL, *images = NULL, *videos = NULL, *out = NULL, *split = "test";
+    int batch = INDEX_DEFAULT_BATCH, dtype = MMC_INDEX_F32, frames = 0;
+    double window = 0;
     for (int i = 1; i < argc; i++) {
         const char *o = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         const char **dst = !strcmp(o, "--model") ? &model : !strcmp(o, "--data") ? &data
-                         : !strcmp(o, "--images") ? &images : !strcmp(o, "--out") ? &out
+                         : !strcmp(o, "--images") ? &images : !strcmp(o, "--videos") ? &videos : !strcmp(o, "--out") ? &out
                          : !strcmp(o, "--split") ? &split : NULL;
         if (!strcmp(o, "--int8")) {
             dtype = MMC_INDEX_I8;
+            continue;
+        }
+        if (!strcmp(o, "--window")) {
+            char *end = NULL;
+            window = v ? strtod(v, &end) : 0;
+            if (!v || !end || *end || end == v || !(window > 0 && window <= 86400))
+                return cli_error(1, "index build: --window needs seconds in (0, 86400] (got '%s')", v ? v : "");
+            i++;
+            continue;
+        }
+        if (!strcmp(o, "--frames")) {
+            if (!v || cli_parse_int(v, 1, 64, &frames)) return cli_error(1, "index build: --frames needs an integer from 1 to 64 (got '%s')", v ? v : "");
+            i++;
             continue;
         }
         if (!strcmp(o, "--batch")) {
@@ -126,10 +191,11 @@ static int index_build(int argc, char **argv) {
     }
     if (!model) return cli_error(1, "index build: missing --model M (see: mmc help index)");
     if (!out) return cli_error(1, "index build: missing --out INDEX (see: mmc help index)");
-    if (!data == !images) return cli_error(1, "index build: give one of --data DIR or --images DIR");
+    if (!!data + !!images + !!videos != 1) return cli_error(1, "index build: give one of --data DIR, --images DIR or --videos DIR");
+    if (!videos && (window > 0 || frames > 0)) return cli_error(1, "index build: --window and --frames are for --videos");
 
     path_list paths = {0};
-    int rc = data ? list_manifest(data, split, &paths) : list_folder(images, &paths);
+    int rc = data ? list_manifest(data, split, &paths) : list_folder(images ? images : videos, videos != NULL, &paths);
     if (rc) return rc;
     mmc_error err = {0};
     mmc_embedder *e = mmc_embedder_open(model, &err);
@@ -138,6 +204,29 @@ static int index_build(int argc, char **argv) {
         return cli_error_from(&err);
     }
     int dim = mmc_embedder_dim(e);
+    if (videos) {
+        int vt = mmc_embedder_video_frames(e);
+        if (vt > 0 && frames > 0 && frames != vt) rc = cli_error(1, "index build: %s embeds clips of %d frames; drop --frames %d", model, vt, frames);
+        path_list items = {0};
+        float *vemb = NULL;
+        if (!rc) {
+            printf("indexing %d videos with %s (dim %d; %s, %d frames per segment, %s)\n", paths.n, mmc_embedder_id(e), dim,
+                   vt > 0 ? "a text:video model" : "meanP over the image tower", vt > 0 ? vt : frames > 0 ? frames : 8,
+                   window > 0 ? "segments of --window seconds" : "one segment per file");
+            rc = embed_videos(e, &paths, window, frames, &items, &vemb);
+        }
+        if (!rc) {
+            mmc_index *ix = mmc_index_build(vemb, items.n, dim, (const char *const *)items.v, mmc_embedder_id(e), dtype, &err);
+            if (!ix || mmc_index_save(ix, out, &err)) rc = cli_error_from(&err);
+            else printf("wrote %s: %d segments of %d videos, dim %d, %s\n", out, items.n, paths.n, dim, dtype == MMC_INDEX_I8 ? "int8" : "float32");
+            mmc_index_close(ix);
+        }
+        mmc_free(vemb);
+        paths_free(&items);
+        mmc_embedder_close(e);
+        paths_free(&paths);
+        return rc;
+    }
     float *emb = mmc_malloc(sizeof(float) * (size_t)dim * (size_t)paths.n);
     if (!emb) rc = cli_error(3, "index build: out of memory for %d embeddings", paths.n);
     printf("indexing %d images with %s (dim %d)\n", paths.n, mmc_embedder_id(e), dim);

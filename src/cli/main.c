@@ -164,21 +164,28 @@ const cli_command cli_commands[] = {
      "  --best      use model-best.safetensors instead of the last checkpoint\n"
      "  --first-caption  only each sample's first caption (e.g. an emoji's name, not its\n"
      "              keywords) as query and candidate (retrieval run folders)\n"},
-    {"embed", cmd_embed, "embed texts and images with a model (L2-normalised vectors)",
-     "usage: mmc embed --model M (--text S | --image P)... [--json]\n"
+    {"embed", cmd_embed, "embed texts, images and videos with a model (L2-normalised vectors)",
+     "usage: mmc embed --model M (--text S | --image P | --video V)... [--window SECONDS]\n"
+     "                 [--frames T] [--json]\n"
      "\n"
      "Embeds each text and image with the model M, a run folder from `mmc train retrieval`\n"
      "or a Hugging Face CLIP / Chinese-CLIP folder. Outputs are L2-normalised, in the order given.\n"
      "  --model M     the model folder\n"
      "  --text S      a text to embed (repeatable)\n"
      "  --image P     an image file to embed: PNG, JPEG or PPM (repeatable)\n"
+     "  --video V     a video file (MP4, MKV, WebM, AVI): one embedding per segment of\n"
+     "                --window seconds (default: the whole file), T frames each, uniform in\n"
+     "                it; a text:video run embeds them as a clip (its own T), CLIP and\n"
+     "                image runs average the frames' embeddings (meanP; --frames T, 8)\n"
      "  --json        one JSON object per input and line: {\"text\": S, \"embedding\": [...]}\n"
-     "                or {\"image\": P, \"embedding\": [...]}; values round-trip as float32\n"
+     "                or {\"image\": P, \"embedding\": [...]} or {\"video\": V, \"start\",\n"
+     "                \"end\", \"embedding\"} (seconds); values round-trip as float32\n"
      "Without --json: the first values of each embedding and its norm.\n"
-     "Exit codes: 1 bad arguments, 2 a missing or unreadable model or image.\n"},
-    {"index", cmd_index, "build a search index of image embeddings",
+     "Exit codes: 1 bad arguments, 2 a missing or unreadable model, image or video.\n"},
+    {"index", cmd_index, "build a search index of image (or video) embeddings",
      "usage: mmc index build --model M (--data DIR [--split S] | --images DIR) --out INDEX\n"
      "                       [--batch N] [--int8]\n"
+     "       mmc index build --model M --videos DIR [--window SECONDS] [--frames T] --out INDEX\n"
      "\n"
      "Embeds images with the model M and writes an index file for `mmc search`: every image\n"
      "of DIR/manifest-S.jsonl (in manifest order), or every image file (.png, .jpg, .jpeg,\n"
@@ -188,6 +195,9 @@ const cli_command cli_commands[] = {
      "  --data DIR    a dataset folder (images + manifest JSONL)\n"
      "  --split S     the manifest split with --data (default test)\n"
      "  --images DIR  a folder of image files\n"
+     "  --videos DIR  a folder of video files (.mp4, .mkv, .webm, .avi, .mov, .m4v), each cut\n"
+     "                into segments of --window seconds (default: one per file), each an\n"
+     "                item PATH#t=START,END embedded as `mmc embed --video` does (以文搜视频)\n"
      "  --out INDEX   the index file to write (atomically)\n"
      "  --batch N     images per embedding batch (default 64)\n"
      "  --int8        store rows as int8 with a scale per row (4x smaller and ~2.5x faster\n"
@@ -204,7 +214,10 @@ const cli_command cli_commands[] = {
      "  --model M     use this model folder instead of the one recorded (if it moved); it\n"
      "                must be the same model for the scores to mean anything\n"
      "  --json        one JSON document: {\"query\", \"kind\", \"index\", \"model\",\n"
-     "                \"results\": [{\"rank\", \"path\", \"score\"}]}\n"
+     "                \"results\": [{\"rank\", \"path\", \"score\"}]}; a video segment's result\n"
+     "                also has \"start\", \"end\" (seconds) and \"item\" (PATH#t=START,END)\n"
+     "A video index (`mmc index build --videos`) returns the video and the span of the\n"
+     "segment that matches best.\n"
      "Exit codes: 1 bad arguments, 2 a missing or broken index, model or query image.\n"},
     {"zeroshot", cmd_zeroshot, "classify images by label names, no training (CLIP-style)",
      "usage: mmc zeroshot --model M IMAGE... --labels \"a,b,c\" [--template T] [-k K] [--json]\n"

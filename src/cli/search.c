@@ -76,7 +76,22 @@ int cmd_search(int argc, char **argv) {
         for (int r = 0; r < got; r++) {
             cJSON *o = cJSON_CreateObject();
             cJSON_AddNumberToObject(o, "rank", r + 1);
-            cJSON_AddStringToObject(o, "path", mmc_index_item(ix, idx[r]));
+            const char *item = mmc_index_item(ix, idx[r]), *frag = item ? strstr(item, "#t=") : NULL;
+            double t0 = 0, t1 = 0;
+            if (frag && sscanf(frag, "#t=%lf,%lf", &t0, &t1) == 2) { /* a video segment: the file and its span */
+                cJSON_AddItemToObject(o, "path", cJSON_CreateString(""));
+                cJSON *p = cJSON_GetObjectItemCaseSensitive(o, "path");
+                char *dup = mmc_malloc((size_t)(frag - item) + 1);
+                if (dup) {
+                    memcpy(dup, item, (size_t)(frag - item));
+                    dup[frag - item] = 0;
+                    cJSON_SetValuestring(p, dup);
+                    mmc_free(dup);
+                }
+                cJSON_AddNumberToObject(o, "start", t0);
+                cJSON_AddNumberToObject(o, "end", t1);
+                cJSON_AddStringToObject(o, "item", item);
+            } else cJSON_AddStringToObject(o, "path", item);
             /* through a 9-digit string so the float prints as itself, not its double */
             char buf[32];
             snprintf(buf, sizeof buf, "%.9g", (double)scores[r]);
@@ -91,7 +106,13 @@ int cmd_search(int argc, char **argv) {
     } else if (!rc) {
         printf("%s query: %s\n", text ? "text" : "image", text ? text : image);
         printf("%4s  %7s  %s\n", "rank", "score", "path");
-        for (int r = 0; r < got; r++) printf("%4d  %7.4f  %s\n", r + 1, scores[r], mmc_index_item(ix, idx[r]));
+        for (int r = 0; r < got; r++) {
+            const char *item = mmc_index_item(ix, idx[r]), *frag = item ? strstr(item, "#t=") : NULL;
+            double t0 = 0, t1 = 0;
+            if (frag && sscanf(frag, "#t=%lf,%lf", &t0, &t1) == 2) /* a video segment */
+                printf("%4d  %7.4f  %.*s  at %.3f-%.3f s\n", r + 1, scores[r], (int)(frag - item), item, t0, t1);
+            else printf("%4d  %7.4f  %s\n", r + 1, scores[r], item);
+        }
         if (got < k) printf("(the index holds %lld items)\n", (long long)mmc_index_count(ix));
     }
     mmc_free(q);

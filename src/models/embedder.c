@@ -175,3 +175,104 @@ int mmc_embedder_image_files(mmc_embedder *e, const char *const *paths, int n, f
     if (!rc) normalise_rows(out, n, e->dim);
     return rc;
 }
+
+/* ------------------------------------------------------------------ video */
+
+void mmc_video_segments_free(mmc_video_segments *s) {
+    if (!s) return;
+    mmc_free(s->emb);
+    mmc_free(s->t0);
+    mmc_free(s->t1);
+    memset(s, 0, sizeof *s);
+}
+
+int mmc_embedder_video_frames(const mmc_embedder *e) {
+    return e && e->retrieval ? mmc_retrieval_video_frames(e->retrieval) : 0;
+}
+
+/* Embeds T decoded frames (T images of one size) as one segment into out (dim). */
+static int embed_segment(mmc_embedder *e, const mmc_image *f, int T, float *scratch, float *out, mmc_error *err) {
+    int D = e->dim, rc;
+    if (e->retrieval && mmc_retrieval_video_frames(e->retrieval) > 0) { /* a text:video run: one clip */
+        int S = mmc_retrieval_image_size(e->retrieval);
+        for (int t = 0; t < T; t++)
+            if ((rc = mmc_retrieval_image_to_chw(e->retrieval, &f[t], scratch + (size_t)t * 3 * S * S, err))) return rc;
+        return mmc_retrieval_embed_clips(e->retrieval, scratch, 1, out, err);
+    }
+    /* meanP: each frame through the image tower, then the average */
+    float *rows = scratch;
+    if (e->clip) rc = mmc_clip_embed_images(e->clip, f, T, rows, err);
+    else {
+        int S = mmc_retrieval_image_size(e->retrieval);
+        float *chw = scratch + (size_t)T * D;
+        rc = MMC_OK;
+        for (int t = 0; t < T && !rc; t++) rc = mmc_retrieval_image_to_chw(e->retrieval, &f[t], chw + (size_t)t * 3 * S * S, err);
+        if (!rc) rc = mmc_retrieval_embed_chw(e->retrieval, chw, T, rows, err);
+    }
+    if (rc) return rc;
+    normalise_rows(rows, T, D);
+    for (int k = 0; k < D; k++) {
+        double s = 0;
+        for (int t = 0; t < T; t++) s += rows[(size_t)t * D + k];
+        out[k] = (float)(s / T);
+    }
+    return MMC_OK;
+}
+
+int mmc_embedder_video_file(mmc_embedder *e, const char *path, double window, int frames, mmc_video_segments *out,
+                            mmc_error *err) {
+    if (out) memset(out, 0, sizeof *out);
+    if (!e || !path || !out) return mmc_error_set(err, MMC_ERR_USAGE, "embedder: video_file needs a model, a path and out");
+    int vt = mmc_embedder_video_frames(e), T = vt > 0 ? vt : frames > 0 ? frames : 8;
+    if (T > 64) return mmc_error_set(err, MMC_ERR_USAGE, "embedder: %d frames per segment (at most 64)", T);
+    /* frames at the model's size (CLIP: twice its crop, then its own preprocessing) */
+    int S = e->clip ? 2 * mmc_clip_image_size(e->clip) : mmc_retrieval_image_size(e->retrieval);
+    mmc_video v = {0};
+    mmc_video_opts o = mmc_video_opts_default();
+    o.frames = T;
+    o.size = S;
+    int rc = mmc_video_load(&v, path, &o, err);
+    if (rc) return rc;
+    double start = v.info.start, dur = v.info.duration;
+    int nseg = 1;
+    if (window > 0 && dur > window) {
+        double ns = ceil(dur / window - 1e-9);
+        if (ns > 100000) { mmc_video_free(&v); return mmc_error_set(err, MMC_ERR_INPUT, "%s: %.0f segments of %g s is too many", path, ns, window); }
+        nseg = (int)ns;
+        mmc_video_free(&v);
+        o.frames = 0;
+        o.fps = T / window; /* T instants per window */
+        if ((rc = mmc_video_load(&v, path, &o, err))) return rc;
+        if (v.n < 1) { mmc_video_free(&v); return mmc_error_set(err, MMC_ERR_INPUT, "%s: no frames", path); }
+    }
+    int D = e->dim;
+    size_t sc = (size_t)T * ((size_t)D + (e->retrieval ? (size_t)3 * S * S : 0));
+    float *scratch = mmc_malloc(sizeof(float) * sc);
+    mmc_image *f = mmc_malloc(sizeof(*f) * (size_t)T);
+    out->emb = mmc_malloc(sizeof(float) * (size_t)nseg * D);
+    out->t0 = mmc_malloc(sizeof(double) * (size_t)nseg);
+    out->t1 = mmc_malloc(sizeof(double) * (size_t)nseg);
+    if (!scratch || !f || !out->emb || !out->t0 || !out->t1) rc = mmc_error_set(err, MMC_ERR_RUNTIME, "%s: out of memory", path);
+    for (int j = 0; j < nseg && !rc; j++) {
+        for (int t = 0; t < T; t++) { /* a short last segment repeats its last frame */
+            int k = nseg == 1 ? t : j * T + t;
+            if (k >= v.n) k = v.n - 1;
+            f[t] = v.frames[k];
+        }
+        out->t0[j] = nseg == 1 ? start : start + j * window;
+        out->t1[j] = nseg == 1 ? start + dur : fmin(start + (j + 1) * window, start + dur);
+        rc = embed_segment(e, f, T, scratch, out->emb + (size_t)j * D, err);
+        if (rc && err) {
+            char msg[sizeof err->msg];
+            memcpy(msg, err->msg, sizeof msg);
+            mmc_error_set(err, rc, "%s: %.900s", path, msg);
+        }
+        out->n = j + 1;
+    }
+    if (!rc) normalise_rows(out->emb, out->n, D);
+    mmc_free(scratch);
+    mmc_free(f);
+    mmc_video_free(&v);
+    if (rc) mmc_video_segments_free(out);
+    return rc;
+}

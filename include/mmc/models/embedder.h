@@ -32,6 +32,25 @@ const char *mmc_embedder_kind(const mmc_embedder *e);
  * (trained with another loss). */
 float mmc_embedder_logit_scale(const mmc_embedder *e);
 
+/* A video file as segments, each one embedding (以文搜视频: `mmc index build --videos`).
+ * window > 0 cuts the file into consecutive spans of window seconds (the last may be
+ * shorter); window <= 0, or a file no longer than window, is one segment. Each segment is
+ * T frames at instants uniform over its span: a text:video run (`mmc train retrieval
+ * --pair text:video`) embeds them as one clip with its own video_frames T; CLIP,
+ * Chinese-CLIP and a text:image run embed each frame with the image tower and average the
+ * T embeddings (meanP, as CLIP4Clip; frames T, 8 when <= 0). A file that does not decode is
+ * MMC_ERR_INPUT naming it. */
+typedef struct mmc_video_segments {
+    int n;            /* segments */
+    float *emb;       /* n rows of mmc_embedder_dim floats, L2-normalised */
+    double *t0, *t1;  /* each segment's span in seconds (presentation time) */
+} mmc_video_segments;
+int mmc_embedder_video_file(mmc_embedder *e, const char *path, double window, int frames,
+                            mmc_video_segments *out, mmc_error *err);
+void mmc_video_segments_free(mmc_video_segments *s);
+/* Frames per segment the embedder takes: a text:video run's video_frames, else 0 (any). */
+int mmc_embedder_video_frames(const mmc_embedder *e);
+
 /* (declarations for the embedder go above this line) */
 
 #ifdef __cplusplus
