@@ -1,6 +1,7 @@
 /* embed_common.c — what embed, index, search and zeroshot share: strict number parsing,
  * JSON float arrays that round-trip, UTF-8 checks on arguments, progress lines. */
 #include "cli.h"
+#include <ctype.h>
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -57,4 +58,16 @@ void cli_progress(cli_progress_state *p, const char *what, int64_t done, int64_t
         p->last = now;
     }
     fflush(p->out);
+}
+
+int cli_is_video_name(const char *name) {
+    const char *dot = strrchr(name, '.');
+    if (!dot || dot == name) return 0;
+    static const char *ext[] = {"mp4", "mkv", "webm", "avi", "mov", "m4v"};
+    for (size_t i = 0; i < sizeof ext / sizeof *ext; i++) {
+        const char *x = ext[i], *y = dot + 1;
+        while (*x && *y && tolower((unsigned char)*y) == *x) x++, y++;
+        if (!*x && !*y) return 1;
+    }
+    return 0;
 }

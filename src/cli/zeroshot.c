@@ -174,7 +174,25 @@ static int zs_images(const zs_args *a, mmc_embedder *e, float scale) {
     mmc_error err = {0};
     if (!rc && (!img || !cos || !probs || !order)) rc = cli_error(3, "zeroshot: out of memory");
     if (!rc) rc = embed_labels(e, &labels, a->tpl, &lab);
-    if (!rc && mmc_embedder_image_files(e, a->images, a->n_images, img, &err)) rc = cli_error_from(&err);
+    /* images in one batch; a video file (by its name) on its own: meanP over 8 frames of the
+     * whole file (mmc_embedder_video_file), or a text:video run's clip */
+    const char **ims = rc ? NULL : mmc_malloc(sizeof(char *) * (size_t)a->n_images);
+    int *at = rc ? NULL : mmc_malloc(sizeof(int) * (size_t)a->n_images), n_im = 0;
+    if (!rc && (!ims || !at)) rc = cli_error(3, "zeroshot: out of memory");
+    for (int i = 0; !rc && i < a->n_images; i++) {
+        if (!cli_is_video_name(a->images[i])) { at[n_im] = i; ims[n_im++] = a->images[i]; continue; }
+        mmc_video_segments sg;
+        if (mmc_embedder_video_file(e, a->images[i], 0, 0, &sg, &err)) rc = cli_error_from(&err);
+        else memcpy(img + (size_t)i * dim, sg.emb, sizeof(float) * (size_t)dim);
+        mmc_video_segments_free(&sg);
+    }
+    float *tmp = !rc && n_im ? mmc_malloc(sizeof(float) * (size_t)dim * n_im) : NULL;
+    if (!rc && n_im && !tmp) rc = cli_error(3, "zeroshot: out of memory");
+    if (!rc && n_im && mmc_embedder_image_files(e, ims, n_im, tmp, &err)) rc = cli_error_from(&err);
+    for (int j = 0; !rc && j < n_im; j++) memcpy(img + (size_t)at[j] * dim, tmp + (size_t)j * dim, sizeof(float) * (size_t)dim);
+    mmc_free(tmp);
+    mmc_free(ims);
+    mmc_free(at);
     int k = a->k < L ? a->k : L;
     if (!rc && !a->json) printf("model %s, %d labels, template \"%s\", scale %.2f\n", mmc_embedder_id(e), L, a->tpl, scale);
     for (int i = 0; !rc && i < a->n_images; i++) {
