@@ -382,6 +382,29 @@ TEST(encoder_video_caption_and_vqa_resume) {
     CHECK(mmc_captioner_evaluate(cm, dir, "val", &co, 0, &cmt, &err) == MMC_OK && cmt.n_images == 4, "caption eval on clips: %s", err.msg);
     co.beam = 2; /* the per-clip path */
     CHECK(mmc_captioner_evaluate(cm, dir, "val", &co, 0, &cmt, &err) == MMC_OK && cmt.n_images == 4, "caption beam eval: %s", err.msg);
+    /* keyframes: a clip of one frame repeated loses nothing when a frame is replaced by its
+     * neighbour (every drop exactly 0); a moving clip does */
+    {
+        enum { T = 4, S = 16 };
+        static float still[T * 3 * S * S], moving[T * 3 * S * S];
+        static uint8_t rgb[T * S * S * 3];
+        mmc_shapes_clip clip;
+        REQUIRE(mmc_shapes_clip_make(3, "test", 0, S, T, &clip, rgb, NULL, &err) == MMC_OK, "%s", err.msg);
+        for (int t = 0; t < T; t++) {
+            task_images_chw(rgb, S, t, 0, 0, moving + (size_t)t * 3 * S * S);
+            task_images_chw(rgb, S, 0, 0, 0, still + (size_t)t * 3 * S * S);
+        }
+        int32_t ids[3] = {4, 5, 6};
+        float d0[T], d1[T];
+        CHECK(mmc_captioner_frame_importance(cm, still, ids, 3, d0, &err) == MMC_OK, "importance: %s", err.msg);
+        CHECK(mmc_captioner_frame_importance(cm, moving, ids, 3, d1, &err) == MMC_OK, "importance: %s", err.msg);
+        float any = 0;
+        for (int t = 0; t < T; t++) {
+            CHECK(d0[t] == 0.0f, "a still clip: frame %d drop %g", t, d0[t]);
+            any += fabsf(d1[t]);
+        }
+        CHECK(any > 0, "a moving clip: no frame changes the summary's log-probability");
+    }
     mmc_captioner_free(cm);
     snprintf(run, sizeof run, "%s/vqa-late-a", dir);
     mmc_vqa *vm = mmc_vqa_load(run, NULL, &err);
