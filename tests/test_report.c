@@ -78,6 +78,9 @@ TEST(report_escapes_text_and_embeds_images) {
     REQUIRE(mmc_png_write(png, 5, 2, 3, px2, &err) == MMC_OK, "png write: %s", err.msg);
     CHECK(mmc_report_example_file(r, g, png, "from a file", -1, &err) == MMC_OK, "file: %s", err.msg);
     CHECK(mmc_report_example_file(r, g, NULL, "text only", 0, &err) == MMC_OK, "text only: %s", err.msg);
+    /* a strip (a clip's frames side by side) keeps its size and is shown wide */
+    static uint8_t strip[64 * 520 * 3];
+    CHECK(mmc_report_example_pixels(r, g, 520, 64, 3, strip, "a strip", 0, &err) == MMC_OK, "strip: %s", err.msg);
 
     char *html = mmc_report_html(r, &err);
     REQUIRE(html, "html: %s", err.msg);
@@ -89,6 +92,12 @@ TEST(report_escapes_text_and_embeds_images) {
     CHECK(strstr(html, "<td class=\"n\">97.5%</td>"), "numbers are right-aligned");
     CHECK(strstr(html, "<svg") && strstr(html, "<polyline") && strstr(html, "loss &lt;/text&gt;"), "chart missing");
     CHECK(strstr(html, "class=\"ex good\"") && strstr(html, "class=\"ex bad\""), "marks missing");
+    {
+        const char *w = strstr(html, "<div class=\"ex wide\" style=\"width:520px\">");
+        int n_wide = 0;
+        for (const char *q = html; (q = strstr(q, " wide\" style=")); q++) n_wide++;
+        CHECK(w && n_wide == 1 && strstr(w, "a strip"), "the strip is not the one wide example (%d)", n_wide);
+    }
     CHECK(!strstr(html, "http://") || strstr(html, "xmlns=\"http://www.w3.org/2000/svg\""), "external reference");
     CHECK(!strstr(html, "src=\"http") && !strstr(html, "href="), "external resource");
     /* the polyline has the 4 finite points only */

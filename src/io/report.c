@@ -26,6 +26,8 @@ enum { BLK_HEADING, BLK_TEXT, BLK_TABLE, BLK_CHART, BLK_GALLERY };
 #define MAX_DRAWN_POINTS 2000
 #define EMBED_AS_IS_SIDE 512 /* PNG/JPEG files up to this side are embedded unchanged */
 #define THUMB_SIDE 256       /* others are downscaled to this on the longer side */
+#define WIDE_MAX_H 256   /* strips kept as they are: at most this tall ... */
+#define WIDE_MAX_W 2048  /* ... and this wide */
 #define MAX_IMAGE_FILE (64u << 20)
 #define MAX_JSONL_FILE (1u << 30)
 
@@ -40,6 +42,7 @@ typedef struct example {
     char *b64;        /* NULL: text only */
     char *text;
     int mark;
+    int wide; /* > 0: a strip (w >= 3 h, e.g. a clip's frames side by side) of this width, shown at its own size */
 } example;
 
 typedef struct block {
@@ -415,9 +418,10 @@ int mmc_png_encode(int w, int h, int channels, const uint8_t *pixels, uint8_t **
     return MMC_OK;
 }
 
-static int add_example(mmc_report *r, int gallery, const char *mime, char *b64, const char *text, int mark, mmc_error *err) {
+static int add_example(mmc_report *r, int gallery, const char *mime, char *b64, const char *text, int mark, int wide,
+                       mmc_error *err) {
     block *b = get_block(r, gallery, BLK_GALLERY, "gallery", err);
-    example e = {mime, b64, NULL, mark > 0 ? 1 : mark < 0 ? -1 : 0};
+    example e = {mime, b64, NULL, mark > 0 ? 1 : mark < 0 ? -1 : 0, wide};
     if (b) e.text = text_dup(text, "an example's text", err);
     example *ne = e.text ? mmc_realloc(b->ex, sizeof *ne * (size_t)(b->nex + 1)) : NULL;
     if (!ne) {
@@ -446,7 +450,7 @@ static int thumbnail_png(const mmc_image *img, uint8_t **png, size_t *n, mmc_err
 int mmc_report_example_file(mmc_report *r, int gallery, const char *image_path, const char *text, int mark, mmc_error *err) {
     LOCAL_ERR;
     if (!get_block(r, gallery, BLK_GALLERY, "gallery", err)) return err->code;
-    if (!image_path) return add_example(r, gallery, NULL, NULL, text, mark, err);
+    if (!image_path) return add_example(r, gallery, NULL, NULL, text, mark, 0, err);
     uint8_t *bytes = NULL;
     size_t n = 0;
     int rc = mmc_read_file(image_path, MAX_IMAGE_FILE, &bytes, &n, err);
@@ -473,7 +477,7 @@ int mmc_report_example_file(mmc_report *r, int gallery, const char *image_path, 
     mmc_image_free(&img);
     mmc_free(bytes);
     if (rc) return rc;
-    return add_example(r, gallery, mime, b64, text, mark, err);
+    return add_example(r, gallery, mime, b64, text, mark, 0, err);
 }
 
 int mmc_report_example_pixels(mmc_report *r, int gallery, int w, int h, int channels, const uint8_t *pixels, const char *text,
@@ -485,12 +489,15 @@ int mmc_report_example_pixels(mmc_report *r, int gallery, int w, int h, int chan
     mmc_image img = {w, h, channels, (uint8_t *)pixels};
     uint8_t *png = NULL;
     size_t pn = 0;
-    int rc = thumbnail_png(&img, &png, &pn, err);
+    /* a strip of frames keeps its pixels (each frame would be a few pixels wide as a thumbnail) */
+    int wide = w >= 3 * h && h <= WIDE_MAX_H && w <= WIDE_MAX_W;
+    int rc = wide ? mmc_png_encode(w, h, channels, pixels, &png, &pn, err) : thumbnail_png(&img, &png, &pn, err);
+    if (wide) wide = w;
     char *b64 = rc ? NULL : base64(png, pn, err);
     mmc_free(png);
     if (!rc && !b64) rc = err->code;
     if (rc) return rc;
-    return add_example(r, gallery, "image/png", b64, text, mark, err);
+    return add_example(r, gallery, "image/png", b64, text, mark, wide, err);
 }
 
 /* ---------------------------------------------------------------- html out */
@@ -676,6 +683,7 @@ char *mmc_report_html(const mmc_report *r, mmc_error *err) {
                ".ex{width:140px;border:3px solid #ddd;border-radius:4px;padding:3px;font-size:12px;line-height:1.3;background:#fafafa}\n"
                ".ex.good{border-color:#2a9d3a}.ex.bad{border-color:#d33}\n"
                ".ex img{width:128px;height:128px;object-fit:contain;image-rendering:pixelated;display:block;margin:0 auto 3px}\n"
+               ".ex.wide{max-width:100%}.ex.wide img{width:auto;height:auto;max-width:100%}\n"
                "</style>\n</head>\n<body>\n<h1>");
     sb_esc(&s, r->title, 0);
     sb_str(&s, "</h1>\n");
@@ -719,7 +727,9 @@ char *mmc_report_html(const mmc_report *r, mmc_error *err) {
             sb_str(&s, "\n<div class=\"row\">\n");
             for (int k = 0; k < b->nex; k++) {
                 const example *e = &b->ex[k];
-                sb_str(&s, e->mark > 0 ? "<div class=\"ex good\">" : e->mark < 0 ? "<div class=\"ex bad\">" : "<div class=\"ex\">");
+                sb_str(&s, e->mark > 0 ? "<div class=\"ex good" : e->mark < 0 ? "<div class=\"ex bad" : "<div class=\"ex");
+                if (e->wide) sb_fmt(&s, " wide\" style=\"width:%dpx\">", e->wide);
+                else sb_str(&s, "\">");
                 if (e->b64) {
                     sb_fmt(&s, "<img alt=\"\" src=\"data:%s;base64,", e->mime);
                     sb_str(&s, e->b64);
