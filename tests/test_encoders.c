@@ -396,8 +396,8 @@ TEST(encoder_video_caption_and_vqa_resume) {
         }
         int32_t ids[3] = {4, 5, 6};
         float d0[T], d1[T];
-        CHECK(mmc_captioner_frame_importance(cm, still, ids, 3, d0, &err) == MMC_OK, "importance: %s", err.msg);
-        CHECK(mmc_captioner_frame_importance(cm, moving, ids, 3, d1, &err) == MMC_OK, "importance: %s", err.msg);
+        CHECK(mmc_captioner_frame_importance(cm, still, ids, 3, 1, d0, &err) == MMC_OK, "importance: %s", err.msg);
+        CHECK(mmc_captioner_frame_importance(cm, moving, ids, 3, 1, d1, &err) == MMC_OK, "importance: %s", err.msg);
         float any = 0;
         for (int t = 0; t < T; t++) {
             CHECK(d0[t] == 0.0f, "a still clip: frame %d drop %g", t, d0[t]);

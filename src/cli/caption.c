@@ -48,7 +48,7 @@ static int keyframes(mmc_captioner *m, const char *path, const mmc_caption_hyp *
     const float half[3] = {0.5f, 0.5f, 0.5f};
     if (!chw) return cli_error(3, "caption: out of memory");
     if (mmc_video_load(&small, path, &vo, &err) || mmc_video_to_chw(&small, chw, 1.0 / 255.0, half, half, &err) ||
-        mmc_captioner_frame_importance(m, chw, h->ids, h->n_ids, drop, &err))
+        mmc_captioner_frame_importance(m, chw, h->ids, h->n_ids, h->ended, drop, &err))
         rc = cli_error_from(&err);
     vo.size = 0; /* the same instants at the video's own size, for the files */
     if (!rc && (mmc_video_load(&full, path, &vo, &err) || full.n != T)) rc = err.code ? cli_error_from(&err) : cli_error(2, "%s: frames changed between reads", path);
@@ -62,16 +62,19 @@ static int keyframes(mmc_captioner *m, const char *path, const mmc_caption_hyp *
         used[best] = 1;
         pick[k] = best;
     }
-    for (int a = 0; a < n; a++) /* time order */
+    for (int a = 0; a < n && !rc; a++) /* time order */
         for (int b = a + 1; b < n; b++)
             if (pick[b] < pick[a]) { int x = pick[a]; pick[a] = pick[b]; pick[b] = x; }
-    const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
-    int blen = (int)(strchr(base, '.') ? strchr(base, '.') - base : (long)strlen(base));
+    const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path, *ext = strrchr(base, '.');
+    int blen = (int)(ext && ext > base ? ext - base : (long)strlen(base));
     cJSON *arr = obj && !rc ? cJSON_AddArrayToObject(obj, "keyframes") : NULL;
     for (int k = 0; k < n && !rc; k++) {
         int t = pick[k];
         char out[4096];
-        snprintf(out, sizeof out, "%s/%.*s-kf%d.png", dir, blen, base, k + 1);
+        if (snprintf(out, sizeof out, "%s/%.*s-kf%d.png", dir, blen, base, k + 1) >= (int)sizeof out) {
+            rc = cli_error(1, "caption: the keyframe path for %s is too long", path);
+            break;
+        }
         const mmc_image *f = &full.frames[t];
         if (mmc_png_write(out, f->w, f->h, f->c, f->data, &err)) { rc = cli_error_from(&err); break; }
         if (arr) {

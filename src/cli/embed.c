@@ -88,7 +88,11 @@ int cmd_embed(int argc, char **argv) {
         rc = cli_error_from(&err);
         goto done;
     }
-    int dim = mmc_embedder_dim(e);
+    int dim = mmc_embedder_dim(e), vt = mmc_embedder_video_frames(e);
+    if (vt > 0 && frames > 0 && frames != vt) {
+        rc = cli_error(1, "embed: %s embeds clips of %d frames; drop --frames %d", model, vt, frames);
+        goto done;
+    }
     temb = mmc_malloc(sizeof(float) * (size_t)dim * (n_text ? n_text : 1));
     iemb = mmc_malloc(sizeof(float) * (size_t)dim * (n_image ? n_image : 1));
     if (!temb || !iemb) {

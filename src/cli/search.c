@@ -8,6 +8,16 @@
 
 #define SEARCH_DEFAULT_K 10
 
+/* A video segment's item, PATH#t=START,END (`mmc index build --videos`): the last "#t=" when
+ * the span runs to the end of the item, with *t0 and *t1; NULL for anything else. */
+static const char *segment_of(const char *item, double *t0, double *t1) {
+    const char *frag = NULL;
+    for (const char *p = item; p && (p = strstr(p, "#t=")); p++) frag = p;
+    int n = 0;
+    if (!frag || sscanf(frag, "#t=%lf,%lf%n", t0, t1, &n) != 2 || frag[n]) return NULL;
+    return frag;
+}
+
 int cmd_search(int argc, char **argv) {
     const char *index = NULL, *text = NULL, *image = NULL, *model = NULL;
     int k = SEARCH_DEFAULT_K, json = 0;
@@ -76,9 +86,10 @@ int cmd_search(int argc, char **argv) {
         for (int r = 0; r < got; r++) {
             cJSON *o = cJSON_CreateObject();
             cJSON_AddNumberToObject(o, "rank", r + 1);
-            const char *item = mmc_index_item(ix, idx[r]), *frag = item ? strstr(item, "#t=") : NULL;
+            const char *item = mmc_index_item(ix, idx[r]);
             double t0 = 0, t1 = 0;
-            if (frag && sscanf(frag, "#t=%lf,%lf", &t0, &t1) == 2) { /* a video segment: the file and its span */
+            const char *frag = segment_of(item, &t0, &t1);
+            if (frag) { /* a video segment: the file and its span */
                 cJSON_AddItemToObject(o, "path", cJSON_CreateString(""));
                 cJSON *p = cJSON_GetObjectItemCaseSensitive(o, "path");
                 char *dup = mmc_malloc((size_t)(frag - item) + 1);
@@ -107,9 +118,10 @@ int cmd_search(int argc, char **argv) {
         printf("%s query: %s\n", text ? "text" : "image", text ? text : image);
         printf("%4s  %7s  %s\n", "rank", "score", "path");
         for (int r = 0; r < got; r++) {
-            const char *item = mmc_index_item(ix, idx[r]), *frag = item ? strstr(item, "#t=") : NULL;
+            const char *item = mmc_index_item(ix, idx[r]);
             double t0 = 0, t1 = 0;
-            if (frag && sscanf(frag, "#t=%lf,%lf", &t0, &t1) == 2) /* a video segment */
+            const char *frag = segment_of(item, &t0, &t1);
+            if (frag) /* a video segment */
                 printf("%4d  %7.4f  %.*s  at %.3f-%.3f s\n", r + 1, scores[r], (int)(frag - item), item, t0, t1);
             else printf("%4d  %7.4f  %s\n", r + 1, scores[r], item);
         }

@@ -367,6 +367,7 @@ mmc_captioner *mmc_captioner_load(const char *run_dir, const char *weights, mmc_
 
 int mmc_captioner_image_to_chw(const mmc_captioner *m, const mmc_image *img, float *out, mmc_error *err) {
     int S = m->cfg.image_size;
+    if (m->video) return mmc_error_set(err, MMC_ERR_USAGE, "captioner: a video captioner takes clips of %d frames, not an image", m->T);
     if (img->c != 3) return mmc_error_set(err, MMC_ERR_USAGE, "captioner: expected an RGB image, got %d channels", img->c);
     mmc_image rs = {0}, cr = {0};
     const mmc_image *src = img;

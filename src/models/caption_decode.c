@@ -368,11 +368,12 @@ int mmc_captioner_caption_file(mmc_captioner *m, const char *path, const mmc_cap
 
 int mmc_captioner_frames(const mmc_captioner *m) { return m->T; }
 
-int mmc_captioner_frame_importance(mmc_captioner *m, const float *clip, const int32_t *ids, int n, float *drop, mmc_error *err) {
+int mmc_captioner_frame_importance(mmc_captioner *m, const float *clip, const int32_t *ids, int n, int ended, float *drop,
+                                   mmc_error *err) {
     int T = m->T, S = m->cfg.image_size, L = m->cfg.max_len, V = m->V;
     if (!m->video || T < 2) return mmc_error_set(err, MMC_ERR_USAGE, "keyframes: the captioner describes images, not clips");
     if (!clip || !drop || n < 0 || n + 1 > L) return mmc_error_set(err, MMC_ERR_USAGE, "keyframes: %d tokens (at most %d)", n, L - 1);
-    int end = n + 2 <= L; /* a summary cut at max_len has no <end> to score */
+    int end = ended && n + 2 <= L; /* a summary cut short has no <end> to score */
     size_t fr = (size_t)3 * S * S, cl = fr * T;
     float *x = mmc_malloc(sizeof(float) * cl * (size_t)(T + 1));
     int32_t *row = mmc_calloc((size_t)(T + 1) * L, sizeof(int32_t)), *mask = mmc_calloc((size_t)(T + 1) * L, sizeof(int32_t));

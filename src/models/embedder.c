@@ -225,12 +225,17 @@ int mmc_embedder_video_file(mmc_embedder *e, const char *path, double window, in
     if (!e || !path || !out) return mmc_error_set(err, MMC_ERR_USAGE, "embedder: video_file needs a model, a path and out");
     int vt = mmc_embedder_video_frames(e), T = vt > 0 ? vt : frames > 0 ? frames : 8;
     if (T > 64) return mmc_error_set(err, MMC_ERR_USAGE, "embedder: %d frames per segment (at most 64)", T);
-    /* frames at the model's size (CLIP: twice its crop, then its own preprocessing) */
-    int S = e->clip ? 2 * mmc_clip_image_size(e->clip) : mmc_retrieval_image_size(e->retrieval);
+    if (window > 0 && T / window > 1000)
+        return mmc_error_set(err, MMC_ERR_USAGE, "%s: a window of %g s is too short for %d frames (at most 1000 frames a second)", path,
+                             window, T);
+    /* frames at the model's size, short side resized and the centre square (CLIP: bicubic,
+     * at its crop size, as its preprocessing makes them) */
+    int S = e->clip ? mmc_clip_image_size(e->clip) : mmc_retrieval_image_size(e->retrieval);
     mmc_video v = {0};
     mmc_video_opts o = mmc_video_opts_default();
     o.frames = T;
     o.size = S;
+    if (e->clip) o.resample = MMC_RESAMPLE_BICUBIC;
     int rc = mmc_video_load(&v, path, &o, err);
     if (rc) return rc;
     double start = v.info.start, dur = v.info.duration;

@@ -139,7 +139,8 @@ static mmc_vqa *create(const mmc_vqa_config *cfg, mmc_tokenizer *tok, const char
     m->cfg = *cfg;
     m->tok = tok;
     m->fusion = vqa_fusion_kind(cfg->fusion);
-    m->T = !strcmp(cfg->target, "video") ? cfg->video.frames : 1;
+    m->video = !strcmp(cfg->target, "video");
+    m->T = m->video ? cfg->video.frames : 1;
     m->combine = vqa_combine_kind(cfg->combine);
     m->classes = mmc_calloc((size_t)n_classes, sizeof(char *));
     m->n_classes = n_classes;
@@ -312,7 +313,7 @@ mmc_tensor *mmc_vqa_forward(mmc_ctx *ctx, mmc_vqa *m, mmc_tensor *images, const 
         char s[64];
         if (!images || images->ndim != 4 || images->shape[1] != 3 * m->T || images->shape[2] != c->image_size ||
             images->shape[3] != c->image_size || !item_img)
-            return mmc_op_fail(ctx, MMC_ERR_USAGE, "vqa: %s %s, want (B, %d, %d, %d) and one per text", m->T > 1 ? "clips" : "images",
+            return mmc_op_fail(ctx, MMC_ERR_USAGE, "vqa: %s %s, want (B, %d, %d, %d) and one per text", m->video ? "clips" : "images",
                                images ? mmc_shape_str(images, s, sizeof s) : "(none)", 3 * m->T, c->image_size, c->image_size);
         for (int n = 0; n < N; n++)
             if (item_img[n] < 0 || item_img[n] >= images->shape[0])
@@ -471,7 +472,7 @@ static int answer_check(const char *text, int k, int *top, float *prob, mmc_erro
 int mmc_vqa_answer(mmc_vqa *m, const mmc_image *img, const char *text, int k, int *top, float *prob, mmc_error *err) {
     int S = m->cfg.image_size, rc = answer_check(text, k, top, prob, err);
     if (rc) return rc;
-    if (m->T > 1) return mmc_error_set(err, MMC_ERR_USAGE, "vqa: a video model answers about clips (mmc_vqa_answer_file), not images");
+    if (m->video) return mmc_error_set(err, MMC_ERR_USAGE, "vqa: a video model answers about clips (mmc_vqa_answer_file), not images");
     float *chw = mmc_malloc(sizeof(float) * 3 * (size_t)S * S);
     if (!chw) return mmc_error_set(err, MMC_ERR_RUNTIME, "vqa: out of memory");
     if (m->fusion != VQA_NONE) {
@@ -491,7 +492,7 @@ int mmc_vqa_answer_file(mmc_vqa *m, const char *path, const char *text, int k, i
     if (!path) return mmc_error_set(err, MMC_ERR_USAGE, "vqa: no file");
     float *chw = mmc_malloc(sizeof(float) * 3 * (size_t)m->T * S * S);
     if (!chw) return mmc_error_set(err, MMC_ERR_RUNTIME, "vqa: out of memory");
-    if (m->T > 1) rc = task_clip_file_to_chw(path, S, m->T, chw, NULL, err);
+    if (m->video) rc = task_clip_file_to_chw(path, S, m->T, chw, NULL, err);
     else {
         mmc_image img = {0};
         rc = mmc_image_load(&img, path, 3, err);

@@ -15,6 +15,7 @@ struct mmc_vqa {
     mmc_vqa_config cfg;
     int fusion, combine;
     int T;                      /* frames per input: video_frames (target "video") or 1 */
+    int video;                  /* target "video" (a clip of T frames, even when T is 1) */
     mmc_params P;
     mmc_tokenizer *tok;
     char **classes;

@@ -106,6 +106,10 @@ mmc_rng *mmc_captioner_dropout_rng(mmc_captioner *m);
 /* An RGB image (any size: short side resized to image_size, centre crop) into out
  * (3, S, S), (v/255 - 0.5)/0.5, as training saw it. */
 int mmc_captioner_image_to_chw(const mmc_captioner *m, const mmc_image *img, float *out, mmc_error *err);
+/* A video captioner (target "video", mmc_captioner_frames T > 1): wherever the functions
+ * below take images (B, 3, S, S) or one image's chw (3, S, S), they take clips (B·T, 3, S,
+ * S) and one clip's chw (T, 3, S, S), its frames in time order, each as training saw it;
+ * mmc_captioner_image_to_chw refuses it (MMC_ERR_USAGE). */
 
 /* Teacher forcing. images (B, 3, S, S); ids, mask (B, T) from mmc_tokenizer_encode_batch
  * (<start> first). Returns the logits (B, T-1, V): position t predicts ids[:, t+1]. */
@@ -155,7 +159,7 @@ int mmc_captioner_caption_file(mmc_captioner *m, const char *path, const mmc_cap
  * the frames whose loss costs the sentence most are the ones that show what it says
  * (`mmc caption CLIP --keyframes K` writes the K largest). T + 1 teacher-forced passes. */
 int mmc_captioner_frame_importance(mmc_captioner *m, const float *clip, const int32_t *ids, int n,
-                                   float *drop, mmc_error *err);
+                                   int ended, float *drop, mmc_error *err); /* ended: score <end> too */
 /* Frames per input: video_frames for a video captioner, 1 for an image one. */
 int mmc_captioner_frames(const mmc_captioner *m);
 
