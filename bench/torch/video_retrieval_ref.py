@@ -18,9 +18,9 @@ inference with them.
 
 Data: the manifests' "video" clips are decoded once by the ffmpeg tool (rgb24, every frame:
 the world's clips have exactly 8) before the clock starts, as mmc decodes its splits before
-training; --cache keeps the decoded frames for the next run. Words: lowercase, split on
-whitespace (the world's captions have no punctuation), every training word, <start> and
-<end> around each caption as mmc's word tokenizer does.
+training; --cache keeps the decoded frames for the next run. Words: lowercase, punctuation
+its own token, every training word, <start> and <end> around each caption, as mmc's word
+tokenizer does.
 
 Evaluation: every caption of the test split in the language is a query; R@K is the fraction
 whose clip ranks in the top K among all test clips (cosine), as `mmc eval` reports
@@ -29,6 +29,7 @@ import argparse
 import json
 import math
 import os
+import re
 import subprocess
 import sys
 import time
@@ -97,7 +98,11 @@ def captions(samples, lang):
 
 
 def tokenize(text, lang):
-    return list(text.replace(" ", "")) if lang == "zh" else text.lower().split()
+    """as mmc's word tokenizer: lowercase, punctuation split off as its own token (the world's
+    captions have commas); Chinese: one token a character"""
+    if lang == "zh":
+        return list(text.replace(" ", ""))
+    return re.findall(r"\w+|[^\w\s]", text.lower())
 
 
 def encode(texts, vocab, lang, max_len):
