@@ -176,6 +176,78 @@ static double resnet_train_flops(int B, int S, const int widths[4]) {
 /* 3 · 2·rows·in·out: a linear layer's forward and its two backward products. */
 static double linear_train_flops(double rows, int in, int out) { return 3.0 * 2.0 * rows * in * out; }
 
+/* One timed run of a dual encoder on random data, shared by retrieval-train and
+ * video-retrieval-train: the model of c (c->max_len tokens; a word vocabulary of exactly V
+ * tokens, the 4 specials + V - 4 made-up words), AdamW at lr / weight_decay (decay on every
+ * parameter, or with no_decay as the train loop does: not on biases, norms, ...), inputs
+ * (B·F, 3, S, S) U(-1, 1) (F frames a sample: F = 1 images, else clips) and ids uniform in
+ * 4..V-1. One step = both towers, the loss, backward, the optimizer step, zero_grad. */
+static int dual_encoder_run(const mmc_retrieval_config *c, int B, int F, int V, float lr, float weight_decay, int no_decay,
+                            int warmup, int steps, bench_result *r, mmc_error *err) {
+    const int T = c->max_len, S = c->image_size;
+    size_t cap = (size_t)(V - 4) * 8 + 1, at = 0;
+    char *words = mmc_malloc(cap);
+    if (!words) return mmc_error_set(err, MMC_ERR_RUNTIME, "bench: out of memory");
+    for (int i = 0; i < V - 4; i++) at += (size_t)snprintf(words + at, cap - at, "w%d ", i);
+    const char *texts[1] = {words};
+    mmc_tokenizer *tok = mmc_tokenizer_build_word(texts, 1, 1, 0, err);
+    mmc_free(words);
+    if (!tok) return err->code;
+    mmc_retrieval *m = mmc_retrieval_create(c, tok, 1, err);
+    if (!m) return err->code;
+    mmc_params *P = mmc_retrieval_params(m);
+    mmc_tensor **ps = mmc_calloc((size_t)P->n, sizeof *ps);
+    int np = ps ? mmc_params_trainable(P, ps) : 0;
+    mmc_adam_opts ao = mmc_adamw_defaults(lr);
+    ao.weight_decay = weight_decay;
+    mmc_optim *opt = ps ? mmc_optim_adamw(ps, np, ao, err) : NULL;
+    float *img = mmc_malloc(sizeof(float) * (size_t)B * F * 3 * S * S);
+    int32_t *ids = mmc_malloc(sizeof(int32_t) * (size_t)B * T), *mask = mmc_malloc(sizeof(int32_t) * (size_t)B * T);
+    mmc_ctx *ctx = mmc_ctx_new();
+    int rc = MMC_OK;
+    if (!opt || !img || !ids || !mask || !ctx) {
+        rc = err->code ? err->code : mmc_error_set(err, MMC_ERR_RUNTIME, "bench: out of memory for the dual encoder");
+        goto done;
+    }
+    if (no_decay) mmc_optim_no_decay_from_params(opt, P);
+    r->params = mmc_params_count(P, MMC_PARAM);
+    mmc_rng rng;
+    mmc_rng_seed(&rng, 1, 1);
+    mmc_rng_fill_uniform(&rng, img, (int64_t)B * F * 3 * S * S, -1.0f, 1.0f);
+    for (int i = 0; i < B * T; i++) {
+        ids[i] = 4 + (int32_t)mmc_rng_below(&rng, (uint32_t)(V - 4));
+        mask[i] = 1;
+    }
+    peak_reset();
+    double t0 = mmc_now();
+    for (int i = 0; i < warmup + steps; i++) {
+        if (i == warmup) t0 = bench_start();
+        mmc_tensor *x = mmc_tensor_from(ctx, 4, (int[]){B * F, 3, S, S}, img);
+        mmc_tensor *ie = F > 1 ? mmc_retrieval_encode_clips(ctx, m, x, 1) : mmc_retrieval_encode_images(ctx, m, x, 1);
+        mmc_tensor *te = mmc_retrieval_encode_texts(ctx, m, ids, mask, B, T, 1);
+        mmc_tensor *loss = mmc_retrieval_loss(ctx, m, ie, te);
+        if (!loss || mmc_backward(ctx, loss) != MMC_OK) {
+            rc = mmc_error_set(err, ctx->err.code ? ctx->err.code : MMC_ERR_RUNTIME, "bench: %s", ctx->err.msg);
+            goto done;
+        }
+        mmc_optim_step(opt);
+        mmc_optim_zero_grad(opt);
+        mmc_ctx_reset(ctx);
+    }
+    bench_stop(r, t0);
+    r->arena_peak = mmc_arena_peak(ctx->arena);
+    r->items = B;
+done:
+    mmc_ctx_free(ctx);
+    mmc_free(img);
+    mmc_free(ids);
+    mmc_free(mask);
+    mmc_optim_free(opt);
+    mmc_free(ps);
+    mmc_retrieval_free(m);
+    return rc;
+}
+
 /* DESIGN §7 retrieval-train: one AdamW step of the dual encoder on random data.
  * image: ResNet-18 layout (2-2-2-2 basic blocks, widths 32-64-128-256, 3×3 stride-1 stem,
  * BatchNorm, global average pool, linear to 256) on 64×64 RGB; text: embedding 256 +
@@ -198,81 +270,16 @@ static int retrieval_train(int warmup, int steps, bench_result *r, mmc_error *er
     c.embed_dim = 256;
     c.max_len = T;
     strcpy(c.loss, "infonce");
-    /* a word vocabulary of exactly V tokens: the 4 specials + V - 4 made-up words */
-    size_t cap = (size_t)(V - 4) * 8 + 1, at = 0;
-    char *words = mmc_malloc(cap);
-    if (!words) return mmc_error_set(err, MMC_ERR_RUNTIME, "bench: out of memory");
-    for (int i = 0; i < V - 4; i++) at += (size_t)snprintf(words + at, cap - at, "w%d ", i);
-    const char *texts[1] = {words};
-    mmc_tokenizer *tok = mmc_tokenizer_build_word(texts, 1, 1, 0, err);
-    mmc_free(words);
-    if (!tok) return err->code;
-    mmc_retrieval *m = mmc_retrieval_create(&c, tok, 1, err);
-    if (!m) return err->code;
-    mmc_params *P = mmc_retrieval_params(m);
-    mmc_tensor **ps = mmc_calloc((size_t)P->n, sizeof *ps);
-    int np = ps ? mmc_params_trainable(P, ps) : 0;
-    mmc_optim *opt = ps ? mmc_optim_adamw(ps, np, mmc_adamw_defaults(1e-3f), err) : NULL;
-    float *img = mmc_malloc(sizeof(float) * (size_t)B * 3 * S * S);
-    int32_t *ids = mmc_malloc(sizeof(int32_t) * B * T), *mask = mmc_malloc(sizeof(int32_t) * B * T);
-    mmc_ctx *ctx = mmc_ctx_new();
-    int rc = MMC_OK;
-    if (!opt || !img || !ids || !mask || !ctx) {
-        rc = err->code ? err->code : mmc_error_set(err, MMC_ERR_RUNTIME, "bench: out of memory for retrieval-train");
-        goto done;
-    }
-    r->params = mmc_params_count(P, MMC_PARAM);
-    mmc_rng rng;
-    mmc_rng_seed(&rng, 1, 1);
-    mmc_rng_fill_uniform(&rng, img, (int64_t)B * 3 * S * S, -1.0f, 1.0f);
-    for (int i = 0; i < B * T; i++) {
-        ids[i] = 4 + (int32_t)mmc_rng_below(&rng, V - 4);
-        mask[i] = 1;
-    }
-    peak_reset();
-    double t0 = mmc_now();
-    for (int i = 0; i < warmup + steps; i++) {
-        if (i == warmup) t0 = bench_start();
-        mmc_tensor *x = mmc_tensor_from(ctx, 4, (int[]){B, 3, S, S}, img);
-        mmc_tensor *ie = mmc_retrieval_encode_images(ctx, m, x, 1);
-        mmc_tensor *te = mmc_retrieval_encode_texts(ctx, m, ids, mask, B, T, 1);
-        mmc_tensor *loss = mmc_retrieval_loss(ctx, m, ie, te);
-        if (!loss || mmc_backward(ctx, loss) != MMC_OK) {
-            rc = mmc_error_set(err, ctx->err.code ? ctx->err.code : MMC_ERR_RUNTIME, "bench: %s", ctx->err.msg);
-            goto done;
-        }
-        mmc_optim_step(opt);
-        mmc_optim_zero_grad(opt);
-        mmc_ctx_reset(ctx);
-    }
-    bench_stop(r, t0);
-    r->arena_peak = mmc_arena_peak(ctx->arena);
-    r->items = B;
+    int rc = dual_encoder_run(&c, B, 1, V, 1e-3f, mmc_adamw_defaults(1e-3f).weight_decay, 0, warmup, steps, r, err);
     r->unit = "pairs/s";
     /* image tower, projections, GRU (3 gates over [x, h]) and the B × B similarity */
     r->flops = resnet_train_flops(B, S, rw) + linear_train_flops(B, rw[3], c.embed_dim) +
                linear_train_flops(B, c.text.text_hidden, c.embed_dim) +
                linear_train_flops((double)B * T, c.text.word_dim + c.text.text_hidden, 3 * c.text.text_hidden) +
                linear_train_flops(B, c.embed_dim, B);
-done:
-    mmc_ctx_free(ctx);
-    mmc_free(img);
-    mmc_free(ids);
-    mmc_free(mask);
-    mmc_optim_free(opt);
-    mmc_free(ps);
-    mmc_retrieval_free(m);
     return rc;
 }
 
-/* DESIGN §7 caption-train: one AdamW step of a show-and-tell captioner on random data.
- * encoder: the same ResNet as retrieval-train (mmc_nn_resnet, 2-2-2-2 basic blocks, widths
- * 32-64-128-256, 3×3 stride-1 stem, BatchNorm, global average pool) + linear 256 -> 512,
- * the image feature; decoder: the feature is the LSTM's input at step 0, the embeddings
- * (5000 × 512) of target tokens 0..18 its inputs at steps 1..19, one LSTM layer of 512,
- * linear 512 -> 5000 at every step, cross-entropy (mean) against the 20 target tokens;
- * AdamW (lr 1e-3, decay 0.01); batch 64 of 64×64 RGB. Counted in target tokens/s.
- * bench/torch/caption_train.py is the same model in PyTorch. */
 static int caption_train(int warmup, int steps, bench_result *r, mmc_error *err) {
     enum { T = 20, V = 5000, D = 512 };
     const int B = bench_small() ? 4 : 64, S = bench_small() ? 16 : 64;
@@ -517,82 +524,21 @@ static int video_retrieval_train(int warmup, int steps, bench_result *r, mmc_err
     strcpy(c.target, "video");
     c.image_size = S;
     c.max_len = T;
-    size_t cap = (size_t)(V - 4) * 8 + 1, at = 0;
-    char *words = mmc_malloc(cap);
-    if (!words) return mmc_error_set(err, MMC_ERR_RUNTIME, "bench: out of memory");
-    for (int i = 0; i < V - 4; i++) at += (size_t)snprintf(words + at, cap - at, "w%d ", i);
-    const char *texts[1] = {words};
-    mmc_tokenizer *tok = mmc_tokenizer_build_word(texts, 1, 1, 0, err);
-    mmc_free(words);
-    if (!tok) return err->code;
-    mmc_retrieval *m = mmc_retrieval_create(&c, tok, 1, err);
-    if (!m) return err->code;
-    mmc_params *P = mmc_retrieval_params(m);
-    mmc_tensor **ps = mmc_calloc((size_t)P->n, sizeof *ps);
-    int np = ps ? mmc_params_trainable(P, ps) : 0;
-    mmc_adam_opts ao = mmc_adamw_defaults(c.lr);
-    ao.weight_decay = c.weight_decay;
-    mmc_optim *opt = ps ? mmc_optim_adamw(ps, np, ao, err) : NULL;
-    float *img = mmc_malloc(sizeof(float) * (size_t)B * F * 3 * S * S);
-    int32_t *ids = mmc_malloc(sizeof(int32_t) * B * T), *mask = mmc_malloc(sizeof(int32_t) * B * T);
-    mmc_ctx *ctx = mmc_ctx_new();
-    int rc = MMC_OK;
-    if (!opt || !img || !ids || !mask || !ctx) {
-        rc = err->code ? err->code : mmc_error_set(err, MMC_ERR_RUNTIME, "bench: out of memory for video-retrieval-train");
-        goto done;
-    }
-    if (opt) mmc_optim_no_decay_from_params(opt, P);
-    r->params = mmc_params_count(P, MMC_PARAM);
-    mmc_rng rng;
-    mmc_rng_seed(&rng, 1, 1);
-    mmc_rng_fill_uniform(&rng, img, (int64_t)B * F * 3 * S * S, -1.0f, 1.0f);
-    for (int i = 0; i < B * T; i++) {
-        ids[i] = 4 + (int32_t)mmc_rng_below(&rng, V - 4);
-        mask[i] = 1;
-    }
-    peak_reset();
-    double t0 = mmc_now();
-    for (int i = 0; i < warmup + steps; i++) {
-        if (i == warmup) t0 = bench_start();
-        mmc_tensor *x = mmc_tensor_from(ctx, 4, (int[]){B * F, 3, S, S}, img);
-        mmc_tensor *ve = mmc_retrieval_encode_clips(ctx, m, x, 1);
-        mmc_tensor *te = mmc_retrieval_encode_texts(ctx, m, ids, mask, B, T, 1);
-        mmc_tensor *loss = mmc_retrieval_loss(ctx, m, ve, te);
-        if (!loss || mmc_backward(ctx, loss) != MMC_OK) {
-            rc = mmc_error_set(err, ctx->err.code ? ctx->err.code : MMC_ERR_RUNTIME, "bench: %s", ctx->err.msg);
-            goto done;
-        }
-        mmc_optim_step(opt);
-        mmc_optim_zero_grad(opt);
-        mmc_ctx_reset(ctx);
-    }
-    bench_stop(r, t0);
-    r->arena_peak = mmc_arena_peak(ctx->arena);
-    r->items = B;
+    int rc = dual_encoder_run(&c, B, F, V, c.lr, c.weight_decay, 1, warmup, steps, r, err);
     r->unit = "clips/s";
     /* the cnn's convs (forward + 2 backward products each), the projections, the GRU and the similarity */
-    {
-        double f = 0;
-        int in = 3 * F, sd = S;
-        for (int s = 0; s < 4; s++) {
-            int w = c.image.cnn_widths[s];
-            sd = (sd - 1) / 2 + 1;
-            f += 3.0 * 2.0 * B * (double)sd * sd * w * in * 9;
-            in = w;
-        }
-        int g = c.pool_grid < sd ? c.pool_grid : sd;
-        r->flops = f + linear_train_flops(B, in * g * g, c.embed_dim) + linear_train_flops(B, c.text.text_hidden, c.embed_dim) +
-                   linear_train_flops((double)B * T, c.text.word_dim + c.text.text_hidden, 3 * c.text.text_hidden) +
-                   linear_train_flops(B, c.embed_dim, B);
+    double f = 0;
+    int in = 3 * F, sd = S;
+    for (int s = 0; s < 4; s++) {
+        int w = c.image.cnn_widths[s];
+        sd = (sd - 1) / 2 + 1;
+        f += 3.0 * 2.0 * B * (double)sd * sd * w * in * 9;
+        in = w;
     }
-done:
-    mmc_ctx_free(ctx);
-    mmc_free(img);
-    mmc_free(ids);
-    mmc_free(mask);
-    mmc_optim_free(opt);
-    mmc_free(ps);
-    mmc_retrieval_free(m);
+    int g = c.pool_grid < sd ? c.pool_grid : sd;
+    r->flops = f + linear_train_flops(B, in * g * g, c.embed_dim) + linear_train_flops(B, c.text.text_hidden, c.embed_dim) +
+               linear_train_flops((double)B * T, c.text.word_dim + c.text.text_hidden, 3 * c.text.text_hidden) +
+               linear_train_flops(B, c.embed_dim, B);
     return rc;
 }
 

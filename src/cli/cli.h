@@ -97,6 +97,7 @@ double cli_norm(const float *x, int n);
 /* A video file's name (.mp4 .mkv .webm .avi .mov .m4v, any case): the extension only picks
  * candidates, the decoder decides. */
 int cli_is_video_name(const char *name);
+int cli_is_image_name(const char *name); /* .png .jpg .jpeg .ppm .pgm .pnm, the same way */
 /* 0, or prints "mmc: error: WHAT is not valid UTF-8" and returns 2. */
 int cli_check_utf8(const char *what, const char *s);
 /* A live line on a terminal, else a plain line every 5 s and at the end. */

@@ -60,14 +60,17 @@ void cli_progress(cli_progress_state *p, const char *what, int64_t done, int64_t
     fflush(p->out);
 }
 
-int cli_is_video_name(const char *name) {
+/* name ends in "." + one of ext (lowercase; the name in any case), and is not only that */
+static int has_ext(const char *name, const char *const *ext) {
     const char *dot = strrchr(name, '.');
     if (!dot || dot == name) return 0;
-    static const char *ext[] = {"mp4", "mkv", "webm", "avi", "mov", "m4v"};
-    for (size_t i = 0; i < sizeof ext / sizeof *ext; i++) {
-        const char *x = ext[i], *y = dot + 1;
+    for (; *ext; ext++) {
+        const char *x = *ext, *y = dot + 1;
         while (*x && *y && tolower((unsigned char)*y) == *x) x++, y++;
         if (!*x && !*y) return 1;
     }
     return 0;
 }
+
+int cli_is_video_name(const char *name) { return has_ext(name, (const char *const[]){"mp4", "mkv", "webm", "avi", "mov", "m4v", NULL}); }
+int cli_is_image_name(const char *name) { return has_ext(name, (const char *const[]){"png", "jpg", "jpeg", "ppm", "pgm", "pnm", NULL}); }

@@ -48,19 +48,7 @@ static int paths_add(path_list *p, const char *dir, const char *name) {
 }
 
 /* The decoders find the format from the bytes; the extension only picks candidates so that
- * a README or a manifest in the folder is not mistaken for a broken image. */
-static int is_image_name(const char *name) {
-    const char *dot = strrchr(name, '.');
-    if (!dot || dot == name) return 0;
-    static const char *ext[] = {"png", "jpg", "jpeg", "ppm", "pgm", "pnm"};
-    for (size_t i = 0; i < sizeof ext / sizeof *ext; i++) {
-        const char *x = ext[i], *y = dot + 1;
-        while (*x && *y && tolower((unsigned char)*y) == *x) x++, y++;
-        if (!*x && !*y) return 1;
-    }
-    return 0;
-}
-
+ * a README or a manifest in the folder is not mistaken for a broken image (cli_is_image_name). */
 static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 
 static int list_folder(const char *dir, int videos, path_list *out) {
@@ -78,7 +66,7 @@ static int list_folder(const char *dir, int videos, path_list *out) {
     struct dirent *de;
     int rc = 0;
     while (!rc && (de = readdir(d))) {
-        if (de->d_name[0] == '.' || !(videos ? cli_is_video_name(de->d_name) : is_image_name(de->d_name))) continue;
+        if (de->d_name[0] == '.' || !(videos ? cli_is_video_name(de->d_name) : cli_is_image_name(de->d_name))) continue;
         if (paths_add(out, abs, de->d_name)) rc = cli_error(3, "index build: out of memory");
         else if (stat(out->v[out->n - 1], &sb) || !S_ISREG(sb.st_mode)) mmc_free(out->v[--out->n]);
     }
