@@ -218,35 +218,30 @@ static int start(void *self, const mmc_train_loop *L, mmc_error *err) {
  * weights as the plain average over bn_recompute batches of training clips (batch k folded
  * in with momentum 1/k), in a fixed order of their own (stream 3·2^40). Only buffers change,
  * which training never reads, so a resume stays exact. */
+typedef struct bn_fill {
+    ctask *t;
+    int *perm;
+} bn_fill;
+static int bn_batch(void *user, int k, float *x) {
+    bn_fill *f = user;
+    ctask *t = f->t;
+    int S = t->cfg.image_size;
+    if ((int64_t)(k + 1) * t->B > t->n_train) return 1;
+    for (int b = 0; b < t->B; b++) task_split_clip_chw(&t->data, f->perm[k * t->B + b], 0, 0, x + (size_t)b * t->T * 3 * S * S);
+    return 0;
+}
+
 static int recompute_bn(ctask *t, mmc_error *err) {
-    enc_image *f = &t->m->vid.frame;
-    int K = t->cfg.bn_recompute, S = t->cfg.image_size;
-    if (!t->video || K <= 0 || f->cfg.norm != ENC_NORM_BATCH || f->n_conv == 0) return MMC_OK;
-    int *perm = mmc_malloc(sizeof(int) * (size_t)t->n_train);
-    mmc_ctx *ctx = mmc_ctx_new();
-    int rc = perm && ctx ? MMC_OK : mmc_error_set(err, MMC_ERR_RUNTIME, "train: out of memory");
-    float saved_m[ENC_MAX_CONVS], saved_n[ENC_MAX_CONVS];
-    for (int i = 0; i < f->n_conv; i++) saved_m[i] = f->bn[i].momentum, saved_n[i] = f->bn[i].num_batches_tracked->data[0];
-    if (!rc) {
-        mmc_rng r;
-        mmc_rng_seed(&r, t->o->seed, (uint64_t)3 << 40);
-        mmc_rng_permutation(&r, perm, t->n_train);
-        mmc_grad_mode(ctx, 0);
-    }
-    for (int k = 0; !rc && k < K && (int64_t)(k + 1) * t->B <= t->n_train; k++) {
-        for (int b = 0; b < t->B; b++) task_split_clip_chw(&t->data, perm[k * t->B + b], 0, 0, t->chw + (size_t)b * t->T * 3 * S * S);
-        for (int i = 0; i < f->n_conv; i++) f->bn[i].momentum = 1.0f / (float)(k + 1);
-        /* the frame encoder alone (the temporal module draws no dropout here) */
-        int early = t->m->vid.vt->early, n = early ? t->B : t->B * t->T, c = early ? 3 * t->T : 3;
-        mmc_tensor *x = mmc_tensor_from(ctx, 4, (int[]){n, c, S, S}, t->chw);
-        if (!x || !enc_image_map(ctx, f, x, 1))
-            rc = mmc_error_set(err, ctx->err.code ? ctx->err.code : MMC_ERR_RUNTIME, "train: recomputing BatchNorm statistics: %s",
-                               ctx->err.msg);
-        mmc_ctx_reset(ctx);
-    }
-    for (int i = 0; i < f->n_conv; i++) f->bn[i].momentum = saved_m[i], f->bn[i].num_batches_tracked->data[0] = saved_n[i];
-    mmc_ctx_free(ctx);
-    mmc_free(perm);
+    if (!t->video || t->cfg.bn_recompute <= 0) return MMC_OK;
+    bn_fill f = {t, mmc_malloc(sizeof(int) * (size_t)t->n_train)};
+    if (!f.perm) return mmc_error_set(err, MMC_ERR_RUNTIME, "train: out of memory");
+    mmc_rng r;
+    mmc_rng_seed(&r, t->o->seed, (uint64_t)3 << 40);
+    mmc_rng_permutation(&r, f.perm, t->n_train);
+    /* the frame encoder alone (the temporal module draws no dropout here) */
+    int early = t->m->vid.vt->early, n = early ? t->B : t->B * t->T, c = early ? 3 * t->T : 3;
+    int rc = enc_image_bn_recompute(&t->m->vid.frame, t->cfg.bn_recompute, n, c, t->cfg.image_size, t->chw, bn_batch, &f, err);
+    mmc_free(f.perm);
     return rc;
 }
 

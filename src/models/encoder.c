@@ -180,6 +180,30 @@ mmc_tensor *enc_image_map(mmc_ctx *ctx, enc_image *e, mmc_tensor *x, int trainin
     return e->vt->map(ctx, e, x, 0, e->n_stages, training, NULL, NULL);
 }
 
+int enc_image_bn_recompute(enc_image *e, int K, int n, int c, int S, float *x, int (*fill)(void *user, int k, float *x), void *user,
+                           mmc_error *err) {
+    if (K <= 0 || e->n_conv == 0 || e->cfg.norm != ENC_NORM_BATCH) return MMC_OK;
+    mmc_ctx *ctx = mmc_ctx_new();
+    if (!ctx) return mmc_error_set(err, MMC_ERR_RUNTIME, "train: out of memory");
+    float saved_m[ENC_MAX_CONVS], saved_n[ENC_MAX_CONVS];
+    for (int i = 0; i < e->n_conv; i++) saved_m[i] = e->bn[i].momentum, saved_n[i] = e->bn[i].num_batches_tracked->data[0];
+    mmc_grad_mode(ctx, 0);
+    int rc = MMC_OK;
+    for (int k = 0; k < K && !rc; k++) {
+        int f = fill(user, k, x);
+        if (f > 0) break; /* no more batches */
+        if (f < 0) { rc = mmc_error_set(err, MMC_ERR_RUNTIME, "train: recomputing BatchNorm statistics: no batch %d", k); break; }
+        for (int i = 0; i < e->n_conv; i++) e->bn[i].momentum = 1.0f / (float)(k + 1);
+        mmc_tensor *t = mmc_tensor_from(ctx, 4, (int[]){n, c, S, S}, x);
+        if (!t || !enc_image_map(ctx, e, t, 1))
+            rc = mmc_error_set(err, ctx->err.code ? ctx->err.code : MMC_ERR_RUNTIME, "train: recomputing BatchNorm statistics: %s", ctx->err.msg);
+        mmc_ctx_reset(ctx);
+    }
+    for (int i = 0; i < e->n_conv; i++) e->bn[i].momentum = saved_m[i], e->bn[i].num_batches_tracked->data[0] = saved_n[i];
+    mmc_ctx_free(ctx);
+    return rc;
+}
+
 int enc_image_side(const enc_image_vt *vt, const enc_image_cfg *cfg) {
     return vt && vt->side ? vt->side(cfg) : 0;
 }

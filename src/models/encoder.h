@@ -236,6 +236,14 @@ int enc_image_init(enc_image *e, const enc_image_vt *vt, const enc_image_cfg *cf
 static inline unsigned enc_image_caps(const enc_image *e) { return e->vt->caps; }
 // x (B, 3, S, S) -> the final map (B, C, side, side)
 mmc_tensor *enc_image_map(mmc_ctx *ctx, enc_image *e, mmc_tensor *x, int training);
+/* Precise BatchNorm (retrieval, video captioning: before each validation). The running mean
+ * and variance of e's BatchNorms recomputed at the current weights as the plain average over
+ * up to K batches (batch k folded in with momentum 1/(k+1)): fill(user, k, x) writes batch
+ * k's input, n × c × S × S floats, into x and returns 0 (1: no more batches). Only the
+ * buffers change (momentum and the batch counters are restored): training never reads
+ * them, so a resume stays exact. Nothing to do without BatchNorm or when K <= 0. */
+int enc_image_bn_recompute(enc_image *e, int K, int n, int c, int S, float *x, int (*fill)(void *user, int k, float *x), void *user,
+                           mmc_error *err);
 /* The side s of the map of cfg under encoder vt, without building it (0 if unknown). */
 int enc_image_side(const enc_image_vt *vt, const enc_image_cfg *cfg);
 /* The map pooled to a g × g grid: g = min(pool_grid, side), which must divide side;

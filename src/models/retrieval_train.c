@@ -155,35 +155,36 @@ static int make_batch(rtask *t, int64_t step, mmc_error *err) {
  * as the plain average over bn_recompute batches of training images (batch k is folded in
  * with momentum 1/k), unshifted, in a fixed order of their own (stream 3·2^40: no other
  * draw moves). Only buffers change, which training never reads, so resume stays exact. */
+typedef struct bn_fill {
+    rtask *t;
+    int *perm;
+} bn_fill;
+static int bn_batch(void *user, int k, float *x) {
+    bn_fill *f = user;
+    rtask *t = f->t;
+    int S = t->cfg.image_size;
+    if ((int64_t)(k + 1) * t->B > t->train.n) return 1;
+    for (int b = 0; b < t->B; b++) {
+        if (t->train.T) task_split_clip_chw(&t->train, f->perm[k * t->B + b], 0, 0, x + (size_t)b * t->T * 3 * S * S);
+        else task_split_chw(&t->train, f->perm[k * t->B + b], 0, 0, x + (size_t)b * 3 * S * S);
+    }
+    return 0;
+}
+
 static int recompute_bn(rtask *t, mmc_error *err) {
     mmc_retrieval *m = t->m;
     int K = t->cfg.bn_recompute, S = t->cfg.image_size;
     if (m->img_kind != RET_IMG_CNN || m->group_norm || K <= 0) return MMC_OK;
-    int *perm = mmc_malloc(sizeof(int) * (size_t)t->train.n);
-    mmc_ctx *ctx = mmc_ctx_new();
-    int rc = perm && ctx ? MMC_OK : mmc_error_set(err, MMC_ERR_RUNTIME, "train: out of memory");
-    float saved_m[RET_MAX_STAGES * 2], saved_n[RET_MAX_STAGES * 2];
-    for (int i = 0; i < m->n_conv; i++) saved_m[i] = m->bn[i].momentum, saved_n[i] = m->bn[i].num_batches_tracked->data[0];
-    if (!rc) {
-        mmc_rng r;
-        mmc_rng_seed(&r, t->o->seed, (uint64_t)3 << 40);
-        mmc_rng_permutation(&r, perm, t->train.n);
-        mmc_grad_mode(ctx, 0);
-    }
-    for (int k = 0; !rc && k < K && (int64_t)(k + 1) * t->B <= t->train.n; k++) {
-        for (int b = 0; b < t->B; b++) {
-            if (t->train.T) task_split_clip_chw(&t->train, perm[k * t->B + b], 0, 0, t->chw + (size_t)b * t->T * 3 * S * S);
-            else task_split_chw(&t->train, perm[k * t->B + b], 0, 0, t->chw + (size_t)b * 3 * S * S);
-        }
-        for (int i = 0; i < m->n_conv; i++) m->bn[i].momentum = 1.0f / (float)(k + 1);
-        mmc_tensor *x = mmc_tensor_from(ctx, 4, (int[]){t->B * t->T, 3, S, S}, t->chw);
-        if (!ret_target_forward(ctx, m, x, 1))
-            rc = mmc_error_set(err, ctx->err.code ? ctx->err.code : MMC_ERR_RUNTIME, "train: recomputing BatchNorm statistics: %s", ctx->err.msg);
-        mmc_ctx_reset(ctx);
-    }
-    for (int i = 0; i < m->n_conv; i++) m->bn[i].momentum = saved_m[i], m->bn[i].num_batches_tracked->data[0] = saved_n[i];
-    mmc_ctx_free(ctx);
-    mmc_free(perm);
+    bn_fill f = {t, mmc_malloc(sizeof(int) * (size_t)t->train.n)};
+    if (!f.perm) return mmc_error_set(err, MMC_ERR_RUNTIME, "train: out of memory");
+    mmc_rng r;
+    mmc_rng_seed(&r, t->o->seed, (uint64_t)3 << 40);
+    mmc_rng_permutation(&r, f.perm, t->train.n);
+    /* the cnn alone: an image batch (B, 3, S, S); clips (B·T, 3, S, S), or stacked (B, 3·T, S, S) */
+    enc_image *e = m->video ? &m->vid.frame : &m->img;
+    int early = m->video && m->vid.vt->early, n = early || !m->video ? t->B : t->B * t->T, c = early ? 3 * t->T : 3;
+    int rc = enc_image_bn_recompute(e, K, n, c, S, t->chw, bn_batch, &f, err);
+    mmc_free(f.perm);
     return rc;
 }
 
