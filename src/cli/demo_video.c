@@ -94,21 +94,18 @@ static int retrieval(demo_ctx *d, const mmc_manifest *test, int64_t steps, int T
         rc = demo_metric(d, "video retrieval", model, "text→video R@1", "%.3f", mt.t2i.r1);
         if (!rc) rc = demo_metric(d, "video retrieval", model, "text→video R@5", "%.3f", mt.t2i.r5);
     }
-    /* every test clip embedded once, then the best clip for a few captions */
-    float *chw = rc ? NULL : mmc_malloc(sizeof(float) * (size_t)T * 3 * S * S);
+    /* every test clip embedded once (as `mmc embed --video` does), then the best clip for a few captions */
+    mmc_retrieval_free(m);
+    mmc_embedder *e = rc ? NULL : mmc_embedder_open(run, err);
+    if (!rc && !e) rc = cli_error_from(err);
     float *emb = rc ? NULL : mmc_malloc(sizeof(float) * (size_t)n * E);
-    if (!rc && (!chw || !emb)) rc = cli_error(3, "demo: out of memory");
+    if (!rc && !emb) rc = cli_error(3, "demo: out of memory");
     for (int i = 0; i < n && !rc; i++) {
         char path[4200];
-        mmc_video v = {0};
-        mmc_video_opts o = mmc_video_opts_default();
-        o.frames = T;
-        o.size = S;
-        const float half[3] = {0.5f, 0.5f, 0.5f};
-        if (mmc_video_load(&v, clip_path(test, &test->samples[i], path, sizeof path), &o, err) ||
-            mmc_video_to_chw(&v, chw, 1.0 / 255.0, half, half, err) || mmc_retrieval_embed_clips(m, chw, 1, emb + (size_t)i * E, err))
-            rc = cli_error_from(err);
-        mmc_video_free(&v);
+        mmc_video_segments sg;
+        if (mmc_embedder_video_file(e, clip_path(test, &test->samples[i], path, sizeof path), 0, 0, &sg, err)) rc = cli_error_from(err);
+        else memcpy(emb + (size_t)i * E, sg.emb, sizeof(float) * (size_t)E);
+        mmc_video_segments_free(&sg);
     }
     int g = -1;
     char text[8400];
@@ -126,7 +123,7 @@ static int retrieval(demo_ctx *d, const mmc_manifest *test, int64_t steps, int T
         const mmc_sample *s = &test->samples[q * 3 % n];
         const char *query = s->n_captions > 2 ? s->captions[2] : s->n_captions ? s->captions[0] : "";
         float qe[1024];
-        if (E > 1024 || mmc_retrieval_embed_texts(m, &query, 1, qe, err)) { rc = E > 1024 ? cli_error(3, "demo: embed_dim") : cli_error_from(err); break; }
+        if (E > 1024 || mmc_embedder_texts(e, &query, 1, qe, err)) { rc = E > 1024 ? cli_error(3, "demo: embed_dim") : cli_error_from(err); break; }
         int best = 0;
         float bs = -2;
         for (int i = 0; i < n; i++) {
@@ -147,9 +144,8 @@ static int retrieval(demo_ctx *d, const mmc_manifest *test, int64_t steps, int T
         if (strip_example(d, g, clip_path(test, &test->samples[best], path, sizeof path), S, T, ex, right ? 1 : -1, err))
             rc = cli_error_from(err);
     }
-    mmc_free(chw);
     mmc_free(emb);
-    mmc_retrieval_free(m);
+    mmc_embedder_close(e);
     const char *series[1] = {"text->video"}, *dirs[1] = {run};
     if (!rc) rc = demo_chart_runs(d, "video retrieval: validation text→video R@1", "R@1", "val.text_to_video.R@1", 1, series, dirs);
     return rc;
