@@ -37,20 +37,33 @@ static int decode_flag(const char *who, int argc, char **argv, int *i, mmc_capti
 /* --keyframes K of one clip: the frames the summary r leans on most (the K largest drops of
  * mmc_captioner_frame_importance), in time order, written at the video's own size as
  * DIR/BASE-kfI.png; printed, or added to obj (--json). 0 or an exit code. */
-static int keyframes(mmc_captioner *m, const char *path, const mmc_caption_hyp *h, int K, const char *dir, cJSON *obj) {
-    int T = mmc_captioner_frames(m), S = mmc_captioner_config(m)->image_size, rc = 0;
-    mmc_error err = {0};
-    mmc_video small = {0}, full = {0};
+/* A clip as the video captioner takes it: T frames at image_size, (T, 3, S, S) floats
+ * (malloc'd into *chw), decoded once for both the summary and its keyframes. */
+static int clip_chw(const mmc_captioner *m, const char *path, float **chw, mmc_error *err) {
+    int T = mmc_captioner_frames(m), S = mmc_captioner_config(m)->image_size;
+    mmc_video v = {0};
     mmc_video_opts vo = mmc_video_opts_default();
     vo.frames = T;
     vo.size = S;
-    float *chw = malloc(sizeof(float) * (size_t)T * 3 * S * S), drop[64];
     const float half[3] = {0.5f, 0.5f, 0.5f};
-    if (!chw) return cli_error(3, "caption: out of memory");
-    if (mmc_video_load(&small, path, &vo, &err) || mmc_video_to_chw(&small, chw, 1.0 / 255.0, half, half, &err) ||
-        mmc_captioner_frame_importance(m, chw, h->ids, h->n_ids, h->ended, drop, &err))
-        rc = cli_error_from(&err);
-    vo.size = 0; /* the same instants at the video's own size, for the files */
+    *chw = malloc(sizeof(float) * (size_t)T * 3 * S * S);
+    int rc = *chw ? mmc_video_load(&v, path, &vo, err) : mmc_error_set(err, MMC_ERR_RUNTIME, "caption: out of memory");
+    if (!rc && v.n != T) rc = mmc_error_set(err, MMC_ERR_INPUT, "%s: %d frames decoded, %d wanted", path, v.n, T);
+    if (!rc) rc = mmc_video_to_chw(&v, *chw, 1.0 / 255.0, half, half, err);
+    mmc_video_free(&v);
+    return rc;
+}
+
+static int keyframes(mmc_captioner *m, const char *path, const float *chw, const mmc_caption_hyp *h, int K, const char *dir,
+                     cJSON *obj) {
+    int T = mmc_captioner_frames(m), rc = 0;
+    mmc_error err = {0};
+    mmc_video full = {0};
+    mmc_video_opts vo = mmc_video_opts_default();
+    vo.frames = T;
+    float drop[64];
+    if (mmc_captioner_frame_importance(m, chw, h->ids, h->n_ids, h->ended, drop, &err)) rc = cli_error_from(&err);
+    /* the same instants at the video's own size, for the files */
     if (!rc && (mmc_video_load(&full, path, &vo, &err) || full.n != T)) rc = err.code ? cli_error_from(&err) : cli_error(2, "%s: frames changed between reads", path);
     if (!rc && mkdir(dir, 0755) != 0 && errno != EEXIST) rc = cli_error(2, "caption: cannot create the folder %s: %s", dir, strerror(errno));
     int pick[64], n = K < T ? K : T;
@@ -86,9 +99,7 @@ static int keyframes(mmc_captioner *m, const char *path, const mmc_caption_hyp *
             cJSON_AddItemToArray(arr, e);
         } else printf("    keyframe %d: frame %d of %d at %.3f s (log-prob drop %.3f) -> %s\n", k + 1, t, T, full.t[t], drop[t], out);
     }
-    mmc_video_free(&small);
     mmc_video_free(&full);
-    free(chw);
     return rc;
 }
 
@@ -144,9 +155,16 @@ int cmd_caption(int argc, char **argv) {
     for (int k = 0; k < n_img && !rc; k++) {
         if (cli_check_utf8("an image path", images[k])) { rc = 2; break; }
         mmc_caption_result r;
-        if (mmc_captioner_caption_file(m, images[k], &o, &r, &err)) { rc = cli_error_from(&err); break; }
+        float *clip = NULL; /* --keyframes: the clip decoded once for the summary and its keyframes */
+        if (n_kf > 0 ? clip_chw(m, images[k], &clip, &err) || mmc_captioner_caption_chw(m, clip, &o, &r, &err)
+                     : mmc_captioner_caption_file(m, images[k], &o, &r, &err)) {
+            free(clip);
+            rc = cli_error_from(&err);
+            break;
+        }
         if (r.n < 1) {
             mmc_caption_result_free(&r);
+            free(clip);
             rc = cli_error(3, "caption: no caption for %s", images[k]);
             break;
         }
@@ -164,9 +182,10 @@ int cmd_caption(int argc, char **argv) {
                     cJSON_AddItemToArray(beams, b);
                 }
             }
-            if (n_kf > 0 && (rc = keyframes(m, images[k], &r.hyps[0], n_kf, kf_dir, obj))) {
+            if (n_kf > 0 && (rc = keyframes(m, images[k], clip, &r.hyps[0], n_kf, kf_dir, obj))) {
                 cJSON_Delete(obj);
                 mmc_caption_result_free(&r);
+                free(clip);
                 break;
             }
             char *s = cJSON_PrintUnformatted(obj);
@@ -176,10 +195,15 @@ int cmd_caption(int argc, char **argv) {
         } else {
             printf("%s: %s  (score %.4f)\n", images[k], r.hyps[0].text, r.hyps[0].score);
             for (int i = 1; i < r.n; i++) printf("    beam %d: %s  (score %.4f)\n", i + 1, r.hyps[i].text, r.hyps[i].score);
-            if (n_kf > 0 && (rc = keyframes(m, images[k], &r.hyps[0], n_kf, kf_dir, NULL))) { mmc_caption_result_free(&r); break; }
+            if (n_kf > 0 && (rc = keyframes(m, images[k], clip, &r.hyps[0], n_kf, kf_dir, NULL))) {
+                mmc_caption_result_free(&r);
+                free(clip);
+                break;
+            }
         }
         fflush(stdout);
         mmc_caption_result_free(&r);
+        free(clip);
     }
     mmc_captioner_free(m);
     free(images);
