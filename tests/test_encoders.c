@@ -294,45 +294,63 @@ TEST(encoder_retrieval_every_video_encoder_resumes) {
     test_rm_tmpdir(dir);
 }
 
+/* The clip of seed and the same clip played backwards, as (2·T, 3, S, S) floats in x: the
+ * two clips' frames in time order. 0 when the world cannot make it, or the clip is its own
+ * reverse. */
+enum { REV_T = 4, REV_S = 16 };
+static int clip_and_reverse(uint64_t seed, float *x, mmc_error *err) {
+    mmc_shapes_clip clip;
+    static uint8_t rgb[2][REV_T * REV_S * REV_S * 3];
+    if (mmc_shapes_clip_make(seed, "test", 0, REV_S, REV_T, &clip, rgb[0], NULL, err) != MMC_OK) return 0;
+    mmc_shapes_clip_reverse(&clip);
+    mmc_shapes_clip_render(&clip, rgb[1]);
+    for (int c = 0; c < 2; c++)
+        for (int t = 0; t < REV_T; t++) task_images_chw(rgb[c], REV_S, t, 0, 0, x + ((size_t)c * REV_T + t) * 3 * REV_S * REV_S);
+    return memcmp(rgb[0], rgb[1], sizeof rgb[0]) != 0;
+}
+
+/* The video encoder `name` over a tiny cnn (pool_grid g), from a fixed seed, into P. */
+static int tiny_video_encoder(enc_video *e, const char *name, int g, mmc_params *P, mmc_error *err) {
+    mmc_retrieval_config rc;
+    tiny_video(&rc, name, "cnn");
+    rc.dropout = 0;
+    if (g) rc.pool_grid = g;
+    enc_video_cfg vc;
+    ret_video_cfg(&rc, &vc);
+    mmc_rng rng;
+    mmc_rng_seed(&rng, 7, 1);
+    return enc_video_init(e, enc_video_find(name), &vc, P, "video_encoder", &rng, &rng, err);
+}
+
+/* |a - b| / |a| over n values */
+static double rel_diff(const float *a, const float *b, size_t n) {
+    double diff = 0, norm = 0;
+    for (size_t i = 0; i < n; i++) {
+        double d = (double)a[i] - b[i];
+        diff += d * d;
+        norm += (double)a[i] * a[i];
+    }
+    return sqrt(diff / (norm > 0 ? norm : 1));
+}
+
 /* meanP cannot tell a clip from its reverse (the same embedding, up to the order of a
  * float sum); gru, transformer and early fusion can. */
 TEST(video_encoder_time_reversal) {
-    enum { T = 4, S = 16 };
+    enum { T = REV_T, S = REV_S };
     mmc_error err = {0};
-    mmc_shapes_clip clip;
-    static uint8_t rgb[2][T * S * S * 3];
-    REQUIRE(mmc_shapes_clip_make(3, "test", 0, S, T, &clip, rgb[0], NULL, &err) == MMC_OK, "%s", err.msg);
-    mmc_shapes_clip_reverse(&clip);
-    mmc_shapes_clip_render(&clip, rgb[1]);
-    CHECK(memcmp(rgb[0], rgb[1], sizeof rgb[0]), "the clip is its own reverse");
     static float x[2 * T * 3 * S * S];
-    for (int c = 0; c < 2; c++)
-        for (int t = 0; t < T; t++) task_images_chw(rgb[c], S, t, 0, 0, x + ((size_t)c * T + t) * 3 * S * S);
+    REQUIRE(clip_and_reverse(3, x, &err), "no clip that differs from its reverse: %s", err.msg);
     static const char *const names[] = {"mean", "gru", "transformer", "early"};
     for (int k = 0; k < 4; k++) {
-        mmc_retrieval_config rc;
-        tiny_video(&rc, names[k], "cnn");
-        rc.dropout = 0;
-        enc_video_cfg vc;
-        ret_video_cfg(&rc, &vc);
         mmc_params P = {0};
-        mmc_rng rng;
-        mmc_rng_seed(&rng, 7, 1);
         enc_video e;
-        REQUIRE(enc_video_init(&e, enc_video_find(names[k]), &vc, &P, "video_encoder", &rng, &rng, &err) == MMC_OK, "%s: %s", names[k],
-                err.msg);
+        REQUIRE(tiny_video_encoder(&e, names[k], 0, &P, &err) == MMC_OK, "%s: %s", names[k], err.msg);
         mmc_ctx *ctx = mmc_ctx_new();
         mmc_grad_mode(ctx, 0);
         mmc_tensor *h = enc_video_forward(ctx, &e, mmc_tensor_from(ctx, 4, (int[]){2 * T, 3, S, S}, x), 0); // (2, F)
         REQUIRE(h && h->shape[0] == 2, "%s: %s", names[k], ctx->err.msg);
         int F = h->shape[1];
-        double diff = 0, norm = 0;
-        for (int i = 0; i < F; i++) {
-            double d = (double)h->data[i] - h->data[F + i];
-            diff += d * d;
-            norm += (double)h->data[i] * h->data[i];
-        }
-        double rel = sqrt(diff / (norm > 0 ? norm : 1));
+        double rel = rel_diff(h->data, h->data + F, (size_t)F);
         if (k == 0) CHECK(rel < 1e-5, "mean: a clip and its reverse differ by %g", rel);
         else CHECK(rel > 1e-3, "%s: a clip and its reverse embed alike (%g)", names[k], rel);
         mmc_ctx_free(ctx);
@@ -432,30 +450,15 @@ TEST(encoder_video_caption_and_vqa_resume) {
 /* enc_video_tokens: shapes per encoder; meanP's tokens are the same for a clip and its
  * reverse, the others' differ. */
 TEST(video_encoder_tokens) {
-    enum { T = 4, S = 16 };
+    enum { T = REV_T, S = REV_S };
     mmc_error err = {0};
-    mmc_shapes_clip clip;
-    static uint8_t rgb[2][T * S * S * 3];
-    REQUIRE(mmc_shapes_clip_make(5, "test", 0, S, T, &clip, rgb[0], NULL, &err) == MMC_OK, "%s", err.msg);
-    mmc_shapes_clip_reverse(&clip);
-    mmc_shapes_clip_render(&clip, rgb[1]);
     static float x[2 * T * 3 * S * S];
-    for (int c = 0; c < 2; c++)
-        for (int t = 0; t < T; t++) task_images_chw(rgb[c], S, t, 0, 0, x + ((size_t)c * T + t) * 3 * S * S);
+    REQUIRE(clip_and_reverse(5, x, &err), "no clip that differs from its reverse: %s", err.msg);
     static const char *const names[] = {"mean", "gru", "transformer", "early"};
     for (int k = 0; k < 4; k++) {
-        mmc_retrieval_config rc;
-        tiny_video(&rc, names[k], "cnn");
-        rc.dropout = 0;
-        rc.pool_grid = 2;
-        enc_video_cfg vc;
-        ret_video_cfg(&rc, &vc);
         mmc_params P = {0};
-        mmc_rng rng;
-        mmc_rng_seed(&rng, 7, 1);
         enc_video e;
-        REQUIRE(enc_video_init(&e, enc_video_find(names[k]), &vc, &P, "video_encoder", &rng, &rng, &err) == MMC_OK, "%s: %s", names[k],
-                err.msg);
+        REQUIRE(tiny_video_encoder(&e, names[k], 2, &P, &err) == MMC_OK, "%s: %s", names[k], err.msg);
         int wantL = k == 1 || k == 2 ? T : 4; /* gru, transformer: a token per frame; mean, early: the 2×2 cells */
         CHECK(e.tok_L == wantL, "%s: tok_L %d, want %d", names[k], e.tok_L, wantL);
         mmc_ctx *ctx = mmc_ctx_new();
@@ -464,13 +467,7 @@ TEST(video_encoder_tokens) {
         REQUIRE(h && h->ndim == 3 && h->shape[0] == 2 && h->shape[1] == e.tok_L && h->shape[2] == e.tok_C, "%s tokens: %s", names[k],
                 ctx->err.msg);
         size_t F = (size_t)e.tok_L * e.tok_C;
-        double diff = 0, norm = 0;
-        for (size_t i = 0; i < F; i++) {
-            double d = (double)h->data[i] - h->data[F + i];
-            diff += d * d;
-            norm += (double)h->data[i] * h->data[i];
-        }
-        double rel = sqrt(diff / (norm > 0 ? norm : 1));
+        double rel = rel_diff(h->data, h->data + F, F);
         if (k == 0) CHECK(rel < 1e-5, "mean tokens: a clip and its reverse differ by %g", rel);
         else CHECK(rel > 1e-3, "%s tokens: a clip and its reverse alike (%g)", names[k], rel);
         CHECK(!enc_video_tokens(ctx, &e, mmc_tensor_from(ctx, 4, (int[]){T + 1, 3, S, S}, x), 0) && ctx->err.code == MMC_ERR_USAGE,
