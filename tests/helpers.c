@@ -183,3 +183,27 @@ int test_same_tensors_file(const char *pa, const char *pb, char *why, size_t n) 
     mmc_safetensors_close(&b);
     return ok;
 }
+
+int test_close_tensors_file(const char *pa, const char *pb, double tol, char *why, size_t n) {
+    mmc_safetensors a, b;
+    mmc_error err = {0};
+    if (mmc_safetensors_open(&a, pa, &err)) { snprintf(why, n, "%s", err.msg); return 0; }
+    if (mmc_safetensors_open(&b, pb, &err)) { mmc_safetensors_close(&a); snprintf(why, n, "%s", err.msg); return 0; }
+    int ok = a.count == b.count && a.count > 0;
+    for (int i = 0; ok && i < a.count; i++) {
+        const mmc_st_entry *ea = &a.entries[i], *eb = mmc_safetensors_find(&b, ea->name);
+        ok = eb && ea->end - ea->begin == eb->end - eb->begin && !strcmp(ea->dtype, eb->dtype);
+        if (ok && strcmp(ea->dtype, "F32") != 0) ok = !memcmp(a.data + ea->begin, b.data + eb->begin, ea->end - ea->begin);
+        for (uint64_t k = 0; ok && !strcmp(ea->dtype, "F32") && k < (ea->end - ea->begin) / 4; k++) {
+            float x, y;
+            memcpy(&x, a.data + ea->begin + 4 * k, 4);
+            memcpy(&y, b.data + eb->begin + 4 * k, 4);
+            ok = fabs((double)x - y) <= tol * (1 + fabs((double)y));
+            if (!ok) snprintf(why, n, "tensor %s element %llu: %.9g vs %.9g", ea->name, (unsigned long long)k, x, y);
+        }
+        if (!ok && !why[0]) snprintf(why, n, "tensor %s differs", ea->name);
+    }
+    mmc_safetensors_close(&a);
+    mmc_safetensors_close(&b);
+    return ok;
+}

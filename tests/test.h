@@ -61,6 +61,8 @@ void test_rm_tmpdir(const char *dir);
 /* 1 when the safetensors files pa and pb hold the same tensors byte for byte (and at least
  * one); else 0 with the reason in why. */
 int test_same_tensors_file(const char *pa, const char *pb, char *why, size_t n);
+/* The same tensors, float32 ones equal to tol relative (|a - b| <= tol (1 + |b|)). */
+int test_close_tensors_file(const char *pa, const char *pb, double tol, char *why, size_t n);
 /* CHECKs that test_rel_err <= tol; prints the worst element on failure. Returns ok. */
 int test_close(const char *what, const float *got, const float *want, int64_t n, double tol);
 

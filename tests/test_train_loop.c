@@ -68,9 +68,21 @@ static void legacy_case(const char *name, const char *short_name, train_fn train
     snprintf(got, sizeof got, "%s/model.safetensors", run);
     snprintf(got2, sizeof got2, "%s/model.safetensors", fresh);
 #if !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_UNDEFINED__)
-    if (rc == MMC_OK && rc2 == MMC_OK) CHECK(test_same_tensors_file(got2, got, why, sizeof why), "%s: resumed vs fresh: %s", name, why);
+    /* The fixtures were made on an AVX-512 CPU; elsewhere the kernels take other paths (AVX2
+     * GEMM blocking, other vector widths), so the cut's step 1 is not this machine's step 1
+     * bit for bit and five more steps carry the difference: there the weights must agree to
+     * 1e-3 (|a - b| <= 1e-3 (1 + |b|); measured on an AVX2 EPYC: 2e-4 at worst, caption
+     * attention biases near zero; retrieval and VQA within 1e-6). */
+    int exact = mmc_cpu_has_avx512f();
+    why[0] = 0;
+    if (rc == MMC_OK && rc2 == MMC_OK)
+        CHECK(exact ? test_same_tensors_file(got2, got, why, sizeof why) : test_close_tensors_file(got2, got, 1e-3, why, sizeof why),
+              "%s: resumed vs fresh%s: %s", name, exact ? "" : " (to 1e-3: not an AVX-512 CPU)", why);
     snprintf(want, sizeof want, "%.1000s/%.8s-straight-model.safetensors", src, short_name);
-    if (rc == MMC_OK) CHECK(test_same_tensors_file(want, got, why, sizeof why), "%s: resumed vs the old code's run: %s", name, why);
+    why[0] = 0;
+    if (rc == MMC_OK)
+        CHECK(exact ? test_same_tensors_file(want, got, why, sizeof why) : test_close_tensors_file(want, got, 1e-3, why, sizeof why),
+              "%s: resumed vs the old code's run%s: %s", name, exact ? "" : " (to 1e-3: not an AVX-512 CPU)", why);
 #else
     (void)want, (void)why; /* the checkpoint's step 1 was computed with release arithmetic */
 #endif
