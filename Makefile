@@ -8,7 +8,7 @@ FUZZ_BUILD   ?= build-fuzz
 FUZZ_SECONDS ?= 60
 FUZZ_JOBS    ?= 2
 
-.PHONY: all deps build test asan fuzz fuzz-deps install demo demo-check bench fixtures data-check clean help
+.PHONY: all deps deps-browser build test asan fuzz fuzz-deps install demo demo-check bench fixtures data-check clean help
 
 all: build
 
@@ -16,16 +16,20 @@ all: build
 deps:
 	@sh scripts/install-deps.sh --check >/dev/null 2>&1 || sh scripts/install-deps.sh
 
+# The tests also drive the service's web page in headless Chromium (tests/cli/serve_browser.sh).
+deps-browser:
+	@sh scripts/install-deps.sh --check --browser >/dev/null 2>&1 || sh scripts/install-deps.sh --browser
+
 $(BUILD)/CMakeCache.txt: | deps
 	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release $(CMAKE_ARGS)
 
 build: deps $(BUILD)/CMakeCache.txt
 	cmake --build $(BUILD) -j $(JOBS)
 
-test: build
+test: build deps-browser
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
 
-asan: deps
+asan: deps deps-browser
 	cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Asan $(CMAKE_ARGS)
 	cmake --build $(ASAN_BUILD) -j $(JOBS)
 	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
@@ -86,7 +90,8 @@ clean:
 
 help:
 	@echo "make           build build/mmc, build/libmmc.a, build/libmmc.so (installs deps if missing)"
-	@echo "make test      run the test suite (ctest)"
+	@echo "make test      run the test suite (ctest; installs headless Chromium for the"
+	@echo "               service's web-page test if missing)"
 	@echo "make asan      build build-asan/ with ASan+UBSan and run the suite there"
 	@echo "make fuzz      build the libFuzzer targets in build-fuzz/ (clang) and run each for"
 	@echo "               FUZZ_SECONDS (default 60); fails on a crash (docs/robustness.md)"

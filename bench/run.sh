@@ -2,11 +2,16 @@
 # run.sh — mmc beside PyTorch on the same workloads and thread count (`make bench`).
 # PyTorch references: bench/torch/ops.py (gemm-*, conv2d-train), retrieval_train.py,
 # caption_train.py, video_retrieval.py (video-retrieval-train), clip_vit.py (clip-vit-b32-image).
+# serve-search (the HTTP service under 16 clients, src/cli/bench_serve.c) has no PyTorch
+# counterpart: its PyTorch column is '-', and its latency and memory figures follow the table.
+# It needs the demo's English retrieval run (`make demo`) unless SERVE_ARGS names a model.
 # Usage: sh bench/run.sh MMC_BINARY [WORKLOAD...]
 #   THREADS=T   threads for both (default 2)
 #   STEPS=N     timed steps for both (default: each workload's own)
 #   REPEAT=R    run each side R times back to back, mmc then PyTorch, and keep each side's
 #               best rate (default 1; on a shared machine 2-3 steadies the numbers)
+#   SERVE_ARGS  more arguments for serve-search (e.g. "--model RUN --seconds 10"); THREADS
+#               is its server's worker threads, STEPS does not apply
 # Installs Debian's python3-torch if /usr/bin/python3 cannot import torch; if that is
 # impossible (offline), prints mmc's numbers alone.
 #
@@ -27,7 +32,7 @@ PY=/usr/bin/python3
 HERE=$(cd "$(dirname "$0")" && pwd)
 EXTRA=""
 [ -n "${STEPS:-}" ] && EXTRA="--steps $STEPS"
-WORKLOADS=${*:-"conv2d-train retrieval-train caption-train video-retrieval-train clip-vit-b32-image"}
+WORKLOADS=${*:-"conv2d-train retrieval-train caption-train video-retrieval-train clip-vit-b32-image serve-search"}
 
 if ! $PY -c 'import torch' 2>/dev/null; then
   sh "$HERE/../scripts/install-deps.sh" python3-torch || echo "bench: could not install python3-torch; PyTorch column left empty" >&2
@@ -49,6 +54,7 @@ torch_script() {
     retrieval-train) echo retrieval_train.py ;;
     caption-train) echo caption_train.py ;;
     video-retrieval-train) echo video_retrieval.py ;;
+    serve-search) echo "" ;; # no PyTorch counterpart
     *) echo ops.py ;;
   esac
 }
@@ -57,7 +63,9 @@ torch_script() {
 best() {
   w=$1 side=$2 out="" i=0
   while [ "$i" -lt "$REPEAT" ]; do
-    if [ "$side" = mmc ]; then
+    if [ "$side" = mmc ] && [ "$w" = serve-search ]; then
+      line=$("$MMC" bench "$w" --threads "$THREADS" ${SERVE_ARGS:-} --json) || return 1
+    elif [ "$side" = mmc ]; then
       line=$("$MMC" bench "$w" --threads "$THREADS" $EXTRA --json) || return 1
     else
       line=$($PY "$HERE/torch/$(torch_script "$w")" "$w" --threads "$THREADS" $EXTRA --json) || return 1
@@ -112,7 +120,7 @@ ROWS=""
 for w in $WORKLOADS; do
   ours=$(best "$w" mmc) || { status=1; ours=""; }
   theirs=""
-  if [ "$HAVE_TORCH" = 1 ]; then
+  if [ "$HAVE_TORCH" = 1 ] && [ -n "$(torch_script "$w")" ]; then
     theirs=$(best "$w" torch) || { status=1; theirs=""; }
   fi
   ROWS="$ROWS$w|$ours|$theirs
@@ -131,6 +139,17 @@ echo "| workload           |       mmc |   PyTorch |  ratio | unit     | GEMM % 
 echo "| ------------------ | --------- | --------- | ------ | -------- | -------------------- | ------------------------- |"
 printf '%s' "$ROWS" | while IFS='|' read -r w ours theirs; do
   [ -n "$w" ] && row "$w" "$ours" "$theirs" "$LIMIT"
+done
+# serve-search's own figures (its targets: >= 500 req/s, p99 <= 50 ms, 0 errors, RSS within 5%)
+printf '%s' "$ROWS" | while IFS='|' read -r w ours theirs; do
+  if [ "$w" = serve-search ] && [ -n "$ours" ]; then $PY -c '
+import json, sys
+o = json.loads(sys.argv[1])
+print("serve-search: %d clients, %d server threads, %d images: %.0f req/s, latency ms p50 %.1f p90 %.1f p99 %.1f max %.1f, "
+      "%d errors of %d requests, server RSS %.1f -> %.1f MB (%+.1f%%)" % (o["clients"], o["threads"], o["images"], o["rate"],
+      o["p50_ms"], o["p90_ms"], o["p99_ms"], o["max_ms"], o["errors"], o["requests"], o["rss_before_mb"], o["rss_after_mb"],
+      o["rss_change_pct"]))' "$ours"
+  fi
 done
 
 # Index search (bench/index_search.c, against the library next to MMC): one query over a

@@ -2,10 +2,11 @@
  *
  * The input is a whole index file image. It is validated from memory
  * (mmc_index_parse, the same checks mmc_index_open runs on the mapped file), and, when
- * accepted, everything the reader hands out is walked: every item string, the model id,
- * every row (dequantised for int8), and a small top-k search against the blocked GEMM
- * path and the reference. A validation hole shows up there as an out-of-bounds read
- * under ASan, or as the two searches disagreeing.
+ * accepted, everything the reader hands out is walked: the item kind, every item string
+ * (ID<tab>TEXT where the kind says so), the model id, every row (dequantised for int8),
+ * and a small top-k search against the blocked GEMM path and the reference. A validation
+ * hole shows up there as an out-of-bounds read under ASan, or as the two searches
+ * disagreeing.
  *
  * Both CRC32s guard everything after the magic, so random mutations would rarely pass
  * them. Every input is therefore tried twice: as it is (the CRC checks themselves), and
@@ -54,9 +55,13 @@ static void walk(const uint8_t *data, size_t size) {
     const int D = mmc_index_dim(ix);
     float *row = mmc_malloc(sizeof(float) * (size_t)D);
     size_t total = strlen(mmc_index_model_id(ix));
+    const int kind = mmc_index_kind(ix);
+    if (kind < MMC_INDEX_MEDIA || kind > MMC_INDEX_TEXTS_IDS) abort();
     for (int64_t i = 0; i < mmc_index_count(ix); i++) {
         const char *s = mmc_index_item(ix, i);
         if (!s) abort();
+        /* texts with ids promise ID<tab>TEXT with a non-empty id: `mmc search` splits on it */
+        if (kind == MMC_INDEX_TEXTS_IDS && (!strchr(s, '\t') || s[0] == '\t')) abort();
         total += strlen(s);
         if (row && mmc_index_row(ix, i, row, &err) != MMC_OK) abort();
     }

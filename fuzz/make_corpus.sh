@@ -89,7 +89,8 @@ crc32() {
 
 # idx FILE DTYPE DIM COUNT MATRIX SCALES MODEL STRING... — an index file (docs/formats.md,
 # "Embedding index"): MATRIX and SCALES are printf escapes of the raw section bytes
-# (SCALES empty for float32), then the model id and COUNT item strings.
+# (SCALES empty for float32), then the model id and COUNT item strings. The item kind
+# (header offset 100) is $IDX_KIND, 0 (media paths) when unset.
 idx() {
   f=$1 dtype=$2 dim=$3 count=$4 matrix=$5 scales=$6 model=$7
   shift 7
@@ -119,7 +120,7 @@ idx() {
     cat "$tmp/offsets" "$tmp/strings"; printf '%s\000' "$model"; } > "$tmp/body"
   { printf 'MMCIDX1\000'; le32 1; le32 "$dtype"; le32 "$dim"; le32 128; le64 "$count"; le64 "$size"
     le64 128; le64 "$soff"; le64 "$tab"; le64 "$strs"; le64 "$pos"; le64 "$model_off"; le64 "$model_len"
-    le32 "$(crc32 "$tmp/body")"; zeros 24; } > "$tmp/head"
+    le32 "$(crc32 "$tmp/body")"; le32 "${IDX_KIND:-0}"; zeros 20; } > "$tmp/head"
   { cat "$tmp/head"; le32 "$(crc32 "$tmp/head")"; cat "$tmp/body"; } > "$f"
   rm -r "$tmp"
 }
@@ -137,6 +138,12 @@ seeds_index() {
   # no items at all; and one item of dim 1
   idx "$d/empty.idx" 0 8 0 '' '' ''
   idx "$d/one.idx" 0 1 1 '\000\000\200\277' '' 'm' 'only'
+  # texts (kind 1), and texts with ids (kind 2: ID<tab>TEXT, the text may hold a tab)
+  IDX_KIND=1
+  idx "$d/texts.idx" 0 1 2 '\000\000\200\077\000\000\200\277' '' 'm' 'a red circle' "$(printf '\344\270\200\tx')"
+  IDX_KIND=2
+  idx "$d/ids.idx" 0 1 2 '\000\000\200\077\000\000\200\277' '' 'm' "$(printf 'a1\tred circle')" "$(printf 'b2\tx\ty')"
+  IDX_KIND=
 }
 
 # committed NAME — copies the committed seed files fuzz/seeds/NAME/* (binary seeds that

@@ -3,7 +3,7 @@
 # show its curves and images? (make demo-check; CI runs it with --quick.)
 #
 # Installs headless Chromium and a CJK font when missing (scripts/install-deps.sh --browser,
-# opt-in: nothing else installs a browser), runs the demo unless a report newer than MMC is
+# as `make test` does), runs the demo unless a report newer than MMC is
 # already there, takes a screenshot of OUT/report.html with Chromium, and checks it with
 # `mmc demo --check-screenshot` (the chart colours and the scene images must be on it).
 #   --quick  `mmc demo --quick` into build/demo-quick/ (seconds; the models learn little,

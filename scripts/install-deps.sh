@@ -2,12 +2,13 @@
 # install-deps.sh — installs the Debian packages mmc needs, only those missing.
 # Usage: scripts/install-deps.sh [--check] [--browser] [extra packages...]
 #   --check   print what is missing and exit 1 if anything is, install nothing.
-#   --browser also headless Chromium and a CJK font, for `make demo-check` (screenshots
-#             of demo/report.html); opt-in, never part of `make` or `make test`.
+#   --browser also headless Chromium and a CJK font: `make test` drives the service's web
+#             page in it (tests/cli/serve_browser.sh) and `make demo-check` takes
+#             screenshots of demo/report.html; `make` and `make demo` never install it.
 # Runs apt-get as root, or through sudo when not root. Prints every command it runs.
 set -eu
 
-PKGS="build-essential cmake pkg-config libopenblas-dev libpng-dev libjpeg-dev libcjson-dev zlib1g-dev libavformat-dev libavcodec-dev libswscale-dev libavutil-dev ffmpeg"
+PKGS="build-essential cmake pkg-config libopenblas-dev libpng-dev libjpeg-dev libcjson-dev zlib1g-dev libavformat-dev libavcodec-dev libswscale-dev libavutil-dev ffmpeg libmicrohttpd-dev curl jq"
 CHECK=0
 while [ $# -gt 0 ]; do
   case "$1" in

@@ -11,7 +11,8 @@
 /* Header field offsets (docs/formats.md, "Embedding index"); the catalogue edits them. */
 enum { H_VERSION = 8, H_DTYPE = 12, H_DIM = 16, H_HSIZE = 20, H_COUNT = 24, H_FSIZE = 32,
        H_MATRIX = 40, H_SCALES = 48, H_STROFF = 56, H_STRBYTES = 64, H_STRLEN = 72,
-       H_MODEL = 80, H_MODEL_LEN = 88, H_BODY_CRC = 96, H_RESERVED = 100, H_HEADER_CRC = 124 };
+       H_MODEL = 80, H_MODEL_LEN = 88, H_BODY_CRC = 96, H_KIND = 100, H_RESERVED = 104,
+       H_HEADER_CRC = 124 };
 
 static const char *tmp_path(const char *tag) {
     static char buf[4][256];
@@ -373,6 +374,9 @@ static size_t mutate(int c, uint8_t *b, size_t n) {
     case 29: put64(b + H_STRBYTES, stroff); break;             /* strings overlap offsets */
     case 30: { float v; memcpy(&v, b + get64(b + H_SCALES), 4); v *= 1.5f; /* int8 row too long */
                memcpy(b + get64(b + H_SCALES), &v, 4); break; }
+    case 31: put32(b + H_KIND, 3); break;                       /* unknown item kind */
+    case 32: put32(b + H_KIND, 2); break;                       /* texts with ids, items without */
+    case 33: put32(b + H_KIND, 0x100); break;                   /* kind's high bytes are its own */
     }
     if (fix) fix_crcs(b, n);
     return n;
@@ -410,6 +414,9 @@ static const hostile_case CASES[] = {
     {"header size field", "header size", 0},
     {"string bytes overlap the offset table", "string table offset", 0},
     {"int8 row scaled past unit length", "norm", 1},
+    {"item kind 3", "unknown item kind 3", 0},
+    {"item kind 2 (ID<tab>TEXT) over paths", "string 0 has no tab", 0},
+    {"item kind 256", "unknown item kind 256", 0},
 };
 
 static void expect_refused(const char *what, const char *path, const char *expect, mmc_index *ix, const mmc_error *err) {
@@ -463,4 +470,106 @@ TEST(index_hostile_catalogue) {
     free(b);
     mmc_free(img[0]);
     mmc_free(img[1]);
+}
+
+/* ------------------------------------------------------------------ item kinds */
+
+/* Builds items with kind, saves, reopens: the kind and every item come back. NULL on failure
+ * (checked by the caller), else the reopened index; path gets the file. */
+static mmc_index *kind_roundtrip(const char *const *items, int n, int kind, const char *path) {
+    float *x = rand_matrix(n, 6, 5);
+    mmc_error err = {0};
+    mmc_index *a = mmc_index_build_kind(x, n, 6, items, "m", MMC_INDEX_F32, kind, &err), *b = NULL;
+    free(x);
+    CHECK(a, "build kind %d: %s", kind, err.msg);
+    if (a && mmc_index_save(a, path, &err) == MMC_OK) b = mmc_index_open(path, &err);
+    CHECK(b, "reopen kind %d: %s", kind, err.msg);
+    CHECK(mmc_index_kind(a) == kind && (!b || mmc_index_kind(b) == kind), "kind %d came back as %d/%d", kind,
+          mmc_index_kind(a), b ? mmc_index_kind(b) : -1);
+    for (int i = 0; b && i < n; i++) CHECK(!strcmp(mmc_index_item(b, i), items[i]), "kind %d item %d", kind, i);
+    mmc_index_close(a);
+    return b;
+}
+
+/* Writes image b (n bytes) with the u32 at offset `at` set to v and the CRCs fixed, then
+ * opens it: the kind, or -1 with the message in err. */
+static int open_patched(const char *path, const uint8_t *img, size_t n, int at, uint32_t v, mmc_error *err) {
+    uint8_t *b = malloc(n);
+    memcpy(b, img, n);
+    put32(b + at, v);
+    fix_crcs(b, n);
+    FILE *f = fopen(path, "wb");
+    int ok = f && fwrite(b, 1, n, f) == n;
+    if (f) ok = fclose(f) == 0 && ok;
+    free(b);
+    if (!ok) return -2;
+    mmc_index *ix = mmc_index_open(path, err);
+    int kind = mmc_index_kind(ix);
+    mmc_index_close(ix);
+    return ix ? kind : -1;
+}
+
+TEST(index_kinds) {
+    const char *path = tmp_path("kinds");
+    mmc_error err = {0};
+    /* texts: anything UTF-8, tabs and line breaks too */
+    const char *texts[] = {"a large red circle", "一个红色圆形", "tab\there", "two\nlines", ""};
+    mmc_index *t = kind_roundtrip(texts, 5, MMC_INDEX_TEXTS, path);
+    mmc_index_close(t);
+    /* texts with ids: the id ends at the first tab; the text may hold more */
+    const char *ids[] = {"a1\ta large red circle", "图-2\t一个红色圆形", "x\tmore\ttabs\nand lines", "y\t"};
+    mmc_index *d = kind_roundtrip(ids, 4, MMC_INDEX_TEXTS_IDS, path);
+    mmc_index_close(d);
+    size_t n = 0;
+    uint8_t *img = read_all(path, &n);
+    REQUIRE(img && n > 128, "read back");
+    /* an old file (kind bytes zero, as every file before the field) opens as media paths */
+    CHECK(open_patched(path, img, n, H_KIND, MMC_INDEX_MEDIA, &err) == MMC_INDEX_MEDIA, "kind 0: %s", err.msg);
+    CHECK(open_patched(path, img, n, H_KIND, MMC_INDEX_TEXTS, &err) == MMC_INDEX_TEXTS, "kind 1: %s", err.msg);
+    mmc_error e = {0};
+    CHECK(open_patched(path, img, n, H_KIND, 3, &e) == -1 && e.code == MMC_ERR_INPUT && strstr(e.msg, path) &&
+          strstr(e.msg, "kind 3"), "kind 3 accepted: %s", e.msg);
+    CHECK(open_patched(path, img, n, H_RESERVED, 1, &e) == -1 && strstr(e.msg, "reserved header byte 104"),
+          "byte after kind accepted: %s", e.msg);
+    mmc_free(img);
+    /* mmc_index_build writes kind 0 and leaves bytes 100..123 zero: the old format, byte for byte */
+    float x[12] = {1, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0};
+    const char *paths[] = {"/a.png", "/b.png#t=0.000,1.000"};
+    mmc_index *m = mmc_index_build(x, 2, 6, paths, "m", MMC_INDEX_F32, &err);
+    REQUIRE(m && mmc_index_save(m, path, &err) == MMC_OK, "media build: %s", err.msg);
+    CHECK(mmc_index_kind(m) == MMC_INDEX_MEDIA, "media kind %d", mmc_index_kind(m));
+    mmc_index_close(m);
+    img = read_all(path, &n);
+    REQUIRE(img && n > 128, "read back");
+    int zero = 1;
+    for (int i = H_KIND; i < H_HEADER_CRC; i++) zero &= img[i] == 0;
+    CHECK(zero, "a media index sets bytes 100..123");
+    mmc_free(img);
+    /* the ID<tab>TEXT rule, at build and at open */
+    const char *notab[] = {"a1\tok", "no tab here"}, *noid[] = {"\tno id"}, *nlid[] = {"a\nb\ttext"};
+    CHECK(!mmc_index_build_kind(x, 2, 6, notab, "m", MMC_INDEX_F32, MMC_INDEX_TEXTS_IDS, &err) &&
+          err.code == MMC_ERR_INPUT && strstr(err.msg, "item 1 has no tab"), "no tab: %s", err.msg);
+    CHECK(!mmc_index_build_kind(x, 1, 6, noid, "m", MMC_INDEX_F32, MMC_INDEX_TEXTS_IDS, &err) &&
+          err.code == MMC_ERR_INPUT && strstr(err.msg, "empty id"), "empty id: %s", err.msg);
+    CHECK(!mmc_index_build_kind(x, 1, 6, nlid, "m", MMC_INDEX_F32, MMC_INDEX_TEXTS_IDS, &err) &&
+          err.code == MMC_ERR_INPUT && strstr(err.msg, "line break"), "id with a newline: %s", err.msg);
+    CHECK(!mmc_index_build_kind(x, 1, 6, noid, "m", MMC_INDEX_F32, 3, &err) && err.code == MMC_ERR_USAGE, "kind 3 built");
+    CHECK(!mmc_index_build_kind(x, 1, 6, noid, "m", MMC_INDEX_F32, -1, &err) && err.code == MMC_ERR_USAGE, "kind -1 built");
+    /* a texts file whose items are not ID<tab>TEXT, relabelled as texts with ids */
+    const char *bad[] = {"a1\tfine", "b\nc\tline break in the id", "\tempty id"};
+    for (int c = 1; c <= 2; c++) {
+        float y[18] = {1, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0};
+        const char *two[] = {bad[0], bad[c]};
+        m = mmc_index_build_kind(y, 2, 6, two, "m", MMC_INDEX_F32, MMC_INDEX_TEXTS, &err);
+        REQUIRE(m && mmc_index_save(m, path, &err) == MMC_OK, "build: %s", err.msg);
+        mmc_index_close(m);
+        img = read_all(path, &n);
+        REQUIRE(img, "read back");
+        e = (mmc_error){0};
+        CHECK(open_patched(path, img, n, H_KIND, MMC_INDEX_TEXTS_IDS, &e) == -1 && e.code == MMC_ERR_INPUT &&
+              strstr(e.msg, path) && strstr(e.msg, "string 1") && strstr(e.msg, c == 1 ? "line break" : "empty id"),
+              "case %d accepted: %s", c, e.msg);
+        mmc_free(img);
+    }
+    remove(path);
 }

@@ -12,12 +12,19 @@ extern "C" {
 
 /* ---- index (src/index) ---- */
 /* An embedding index for cross-modal retrieval: N items, each an L2-normalised row of D
- * floats (stored as float32, or int8 with one scale per row) plus a UTF-8 string (an id or
- * a path), and the id of the model that made the embeddings. Search is exact top-k by
- * inner product, which is cosine similarity since rows and queries are normalised.
+ * floats (stored as float32, or int8 with one scale per row) plus a UTF-8 string (a path,
+ * a text, or an id and a text: the index's kind says which), and the id of the model that
+ * made the embeddings. Search is exact top-k by inner product, which is cosine similarity
+ * since rows and queries are normalised.
  * File format: docs/formats.md ("Embedding index"); a file is mmap'd read-only and fully
  * validated (sizes, offsets, UTF-8, CRC32s) before use. */
 enum { MMC_INDEX_F32 = 0, MMC_INDEX_I8 = 1 };
+/* What the items are (the header's kind field): MEDIA, image paths or video segments
+ * PATH#t=START,END (files written before the field existed read as this); TEXTS, each item
+ * a text (`mmc index build --texts`, searched by text or by image: 以图搜文); TEXTS_IDS,
+ * each item ID<tab>TEXT, the id non-empty and free of tabs and line breaks (the text may
+ * hold them). */
+enum { MMC_INDEX_MEDIA = 0, MMC_INDEX_TEXTS = 1, MMC_INDEX_TEXTS_IDS = 2 };
 #define MMC_INDEX_MAX_DIM 65536          /* embedding width limit (a sanity bound) */
 #define MMC_INDEX_MAX_COUNT 2147483647LL /* items; indices fit an int */
 #define MMC_INDEX_BLOCK_ROWS 4096        /* rows per GEMM block in search (bounds scratch) */
@@ -30,6 +37,11 @@ typedef struct mmc_index mmc_index;
  * values or invalid UTF-8, naming the item) on failure. */
 mmc_index *mmc_index_build(const float *emb, int64_t n, int dim, const char *const *items,
                            const char *model_id, int dtype, mmc_error *err);
+/* The same with the items' kind recorded (mmc_index_build is kind MMC_INDEX_MEDIA). An
+ * unknown kind is MMC_ERR_USAGE; for MMC_INDEX_TEXTS_IDS an item that is not ID<tab>TEXT
+ * with a non-empty one-line id is MMC_ERR_INPUT naming the item. */
+mmc_index *mmc_index_build_kind(const float *emb, int64_t n, int dim, const char *const *items,
+                                const char *model_id, int dtype, int kind, mmc_error *err);
 /* Writes the index atomically (temp file, fsync, rename). */
 int mmc_index_save(const mmc_index *ix, const char *path, mmc_error *err);
 /* Maps path read-only and validates it; NULL + MMC_ERR_INPUT naming the file when it is
@@ -43,6 +55,7 @@ void mmc_index_close(mmc_index *ix); /* unmaps / frees; NULL is fine */
 int64_t mmc_index_count(const mmc_index *ix);
 int mmc_index_dim(const mmc_index *ix);
 int mmc_index_dtype(const mmc_index *ix);
+int mmc_index_kind(const mmc_index *ix); /* MMC_INDEX_MEDIA, _TEXTS or _TEXTS_IDS */
 const char *mmc_index_model_id(const mmc_index *ix);
 const char *mmc_index_item(const mmc_index *ix, int64_t i); /* NULL if i out of range */
 /* Row i as floats (dequantised for int8) into out[dim]; MMC_ERR_USAGE if i out of range. */

@@ -566,7 +566,12 @@ static int parse_pos(const char *s) {
     return (int)v;
 }
 
+/* bench_serve.c: serve-search puts the HTTP service under load; it has options of its own. */
+int cmd_bench_serve(int argc, char **argv);
+
 int cmd_bench(int argc, char **argv) {
+    for (int i = 1; i < argc; i++)
+        if (!strcmp(argv[i], "serve-search")) return cmd_bench_serve(argc, argv);
     const char *name = NULL;
     int threads = 0, steps = 0, json = 0;
     for (int i = 1; i < argc; i++) {
@@ -587,12 +592,12 @@ int cmd_bench(int argc, char **argv) {
             return cli_error(1, "bench: one workload at a time (got '%s' and '%s')", name, a);
         }
     }
-    if (!name) return cli_error(1, "bench: missing WORKLOAD (gemm-1024, gemm-2048, conv2d-train, retrieval-train, caption-train, video-retrieval-train, clip-vit-b32-image)");
+    if (!name) return cli_error(1, "bench: missing WORKLOAD (gemm-1024, gemm-2048, conv2d-train, retrieval-train, caption-train, video-retrieval-train, clip-vit-b32-image, serve-search)");
     int k = -1;
     for (int i = 0; i < NWORKLOADS; i++)
         if (!strcmp(name, WORKLOADS[i].name)) k = i;
     if (k < 0)
-        return cli_error(1, "bench: unknown workload '%s' (gemm-1024, gemm-2048, conv2d-train, retrieval-train, caption-train, video-retrieval-train, clip-vit-b32-image)", name);
+        return cli_error(1, "bench: unknown workload '%s' (gemm-1024, gemm-2048, conv2d-train, retrieval-train, caption-train, video-retrieval-train, clip-vit-b32-image, serve-search)", name);
     if (threads) mmc_set_threads(threads);
     threads = mmc_get_threads();
     if (!steps) steps = WORKLOADS[k].steps;

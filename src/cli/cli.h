@@ -35,6 +35,12 @@ int cmd_embed(int argc, char **argv);
 int cmd_index(int argc, char **argv);
 int cmd_search(int argc, char **argv);
 int cmd_zeroshot(int argc, char **argv);
+int cmd_serve(int argc, char **argv);         /* serve.c: the HTTP service (src/serve/) */
+/* The object `mmc zeroshot IMAGE --labels ... --json` prints for one image already embedded
+ * (img: dim floats; image names it in the document): labels through the template (holding
+ * "{}"), scored at the model's scale, the k best. NULL with err set. cJSON_Delete it. */
+struct cJSON *cli_zeroshot_doc(mmc_embedder *e, const float *img, const char *image, const char *const *labels,
+                               int n_labels, const char *tpl, int k, mmc_error *err);
 int cmd_caption(int argc, char **argv);       /* caption.c */
 int cmd_vqa(int argc, char **argv);           /* vqa.c */
 int cmd_video(int argc, char **argv);         /* video.c */
@@ -107,5 +113,29 @@ typedef struct cli_progress_state {
     int tty;
 } cli_progress_state;
 void cli_progress(cli_progress_state *p, const char *what, int64_t done, int64_t total);
+
+/* search.c */
+/* The document `mmc search --json` prints, for a query already embedded (q: dim floats):
+ * kind "text" or "image", query as given, index_name as given on the command line, model
+ * the model path. Runs the top-k search. NULL with err set on failure. cJSON_Delete it. */
+struct cJSON *cli_search_doc(const mmc_index *ix, const char *index_name, const char *model, const char *kind,
+                             const char *query, const float *q, int k, mmc_error *err);
+
+/* index_texts.c: the file of `mmc index build --texts FILE`, one text a line (UTF-8; blank
+ * lines skipped; CRLF taken), or JSON lines {"id": ID, "text": TEXT} (id optional, all lines
+ * or none) when FILE ends in .jsonl or every non-blank line starts with '{'. At most 1 GiB,
+ * lines of at most 1 MiB, 10,000,000 texts. items[i] is what the index stores (TEXT, or
+ * ID<tab>TEXT when with_ids), texts[i] the text inside it, to embed. Returns 0, or the exit
+ * code (2: a bad file, the message naming FILE:LINE; 3: out of memory) with the message
+ * printed and t empty. */
+typedef struct cli_texts {
+    char **items;
+    const char **texts;
+    int n, with_ids;
+    int cap, owned; /* private: items' capacity; whether items are allocated (else in buf) */
+    uint8_t *buf;   /* private: the file */
+} cli_texts;
+int cli_texts_read(const char *path, cli_texts *t);
+void cli_texts_free(cli_texts *t);
 
 #endif

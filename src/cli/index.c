@@ -1,11 +1,13 @@
 /* index.c — `mmc index build --model M (--data DIR [--split S] | --images DIR | --videos DIR
- * [--window SECONDS] [--frames T]) --out INDEX`: embeds every image of a manifest split (in
- * manifest order) or every image file of a folder (sorted by name, not recursive), in
- * batches, and writes an index file (src/index) recording each image's absolute path and
- * the model's id, so `mmc search` can reopen the model and show paths that work from any
- * directory. --videos: every video file of the folder, cut into segments of --window
- * seconds (default: a whole file is one), each an item named PATH#t=START,END (a W3C media
- * fragment: `mmc search` shows which clip and when). */
+ * [--window SECONDS] [--frames T] | --texts FILE) --out INDEX`: embeds every image of a
+ * manifest split (in manifest order) or every image file of a folder (sorted by name, not
+ * recursive), in batches, and writes an index file (src/index) recording each image's
+ * absolute path and the model's id, so `mmc search` can reopen the model and show paths
+ * that work from any directory. --videos: every video file of the folder, cut into segments
+ * of --window seconds (default: a whole file is one), each an item named PATH#t=START,END (a
+ * W3C media fragment: `mmc search` shows which clip and when). --texts: the texts of a file
+ * (index_texts.c), an index of kind texts (with ids when the file gives them), which `mmc
+ * search` answers by text or by image (以图搜文). */
 #include "cli.h"
 #include <ctype.h>
 #include <dirent.h>
@@ -128,15 +130,50 @@ static int embed_videos(mmc_embedder *e, const path_list *files, double window, 
     return rc;
 }
 
+/* --texts: the file's texts embedded in batches into a texts (or texts-with-ids) index. The
+ * file is read and checked before the model opens, so a bad line is reported at once. */
+static int index_texts(const char *model, const char *file, const char *out, int batch, int dtype) {
+    cli_texts t;
+    int rc = cli_texts_read(file, &t);
+    if (rc) return rc;
+    mmc_error err = {0};
+    mmc_embedder *e = mmc_embedder_open(model, &err);
+    if (!e) {
+        cli_texts_free(&t);
+        return cli_error_from(&err);
+    }
+    int dim = mmc_embedder_dim(e);
+    float *emb = mmc_malloc(sizeof(float) * (size_t)dim * (size_t)t.n);
+    if (!emb) rc = cli_error(3, "index build: out of memory for %d embeddings", t.n);
+    else printf("indexing %d texts%s with %s (dim %d)\n", t.n, t.with_ids ? " (with ids)" : "", mmc_embedder_id(e), dim);
+    cli_progress_state pr = {stdout, mmc_now(), mmc_now(), isatty(STDOUT_FILENO)};
+    for (int at = 0; !rc && at < t.n; at += batch) {
+        int b = t.n - at < batch ? t.n - at : batch;
+        if (mmc_embedder_texts(e, t.texts + at, b, emb + (size_t)at * dim, &err)) rc = cli_error_from(&err);
+        else cli_progress(&pr, "texts", at + b, t.n);
+    }
+    if (!rc) {
+        int kind = t.with_ids ? MMC_INDEX_TEXTS_IDS : MMC_INDEX_TEXTS;
+        mmc_index *ix = mmc_index_build_kind(emb, t.n, dim, (const char *const *)t.items, mmc_embedder_id(e), dtype, kind, &err);
+        if (!ix || mmc_index_save(ix, out, &err)) rc = cli_error_from(&err);
+        else printf("wrote %s: %d texts%s, dim %d, %s\n", out, t.n, t.with_ids ? " with ids" : "", dim, dtype == MMC_INDEX_I8 ? "int8" : "float32");
+        mmc_index_close(ix);
+    }
+    mmc_free(emb);
+    mmc_embedder_close(e);
+    cli_texts_free(&t);
+    return rc;
+}
+
 static int index_build(int argc, char **argv) {
-    const char *model = NULL, *data = NULL, *images = NULL, *videos = NULL, *out = NULL, *split = "test";
+    const char *model = NULL, *data = NULL, *images = NULL, *videos = NULL, *texts = NULL, *out = NULL, *split = "test";
     int batch = INDEX_DEFAULT_BATCH, dtype = MMC_INDEX_F32, frames = 0;
     double window = 0;
     for (int i = 1; i < argc; i++) {
         const char *o = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         const char **dst = !strcmp(o, "--model") ? &model : !strcmp(o, "--data") ? &data
-                         : !strcmp(o, "--images") ? &images : !strcmp(o, "--videos") ? &videos : !strcmp(o, "--out") ? &out
-                         : !strcmp(o, "--split") ? &split : NULL;
+                         : !strcmp(o, "--images") ? &images : !strcmp(o, "--videos") ? &videos : !strcmp(o, "--texts") ? &texts
+                         : !strcmp(o, "--out") ? &out : !strcmp(o, "--split") ? &split : NULL;
         if (!strcmp(o, "--int8")) {
             dtype = MMC_INDEX_I8;
             continue;
@@ -167,8 +204,10 @@ static int index_build(int argc, char **argv) {
     }
     if (!model) return cli_error(1, "index build: missing --model M (see: mmc help index)");
     if (!out) return cli_error(1, "index build: missing --out INDEX (see: mmc help index)");
-    if (!!data + !!images + !!videos != 1) return cli_error(1, "index build: give one of --data DIR, --images DIR or --videos DIR");
+    if (!!data + !!images + !!videos + !!texts != 1)
+        return cli_error(1, "index build: give one of --data DIR, --images DIR, --videos DIR or --texts FILE");
     if (!videos && (window > 0 || frames > 0)) return cli_error(1, "index build: --window and --frames are for --videos");
+    if (texts) return index_texts(model, texts, out, batch, dtype);
 
     path_list paths = {0};
     int rc = data ? list_manifest(data, split, &paths) : list_folder(images ? images : videos, videos != NULL, &paths);

@@ -156,6 +156,55 @@ static int print_json(cJSON *o, int pretty) {
     return 0;
 }
 
+/* The object printed for one image: its best label, then the k best with probability and
+ * cosine. NULL on out of memory. */
+static cJSON *image_object(const char *image, const char *const *labels, const int *order, const float *probs,
+                           const float *cos, int k) {
+    cJSON *o = cJSON_CreateObject(), *arr;
+    int ok = o && cJSON_AddStringToObject(o, "image", image) && cJSON_AddStringToObject(o, "label", labels[order[0]]) &&
+             (arr = cJSON_AddArrayToObject(o, "labels"));
+    for (int r = 0; ok && r < k; r++) {
+        cJSON *p = cJSON_CreateObject();
+        ok = p && cJSON_AddItemToArray(arr, p) && cJSON_AddStringToObject(p, "label", labels[order[r]]) &&
+             cJSON_AddItemToObject(p, "prob", raw_float(probs[order[r]])) &&
+             cJSON_AddItemToObject(p, "cosine", raw_float(cos[order[r]]));
+    }
+    if (!ok) cJSON_Delete(o);
+    return ok ? o : NULL;
+}
+
+cJSON *cli_zeroshot_doc(mmc_embedder *e, const float *img, const char *image, const char *const *labels, int n_labels,
+                        const char *tpl, int k, mmc_error *err) {
+    int dim = mmc_embedder_dim(e), L = n_labels;
+    if (L < 2 || !tpl || !strstr(tpl, "{}")) {
+        mmc_error_set(err, MMC_ERR_USAGE, "zeroshot: give at least two labels and a template with {}");
+        return NULL;
+    }
+    float s = mmc_embedder_logit_scale(e), scale = s > 0 ? s : ZS_DEFAULT_SCALE;
+    char **prompts = mmc_calloc((size_t)L, sizeof *prompts);
+    float *lab = mmc_malloc(sizeof(float) * (size_t)dim * L), *cos = mmc_malloc(sizeof(float) * L),
+          *probs = mmc_malloc(sizeof(float) * L);
+    int *order = mmc_malloc(sizeof(int) * L), rc = MMC_OK;
+    if (!prompts || !lab || !cos || !probs || !order) rc = mmc_error_set(err, MMC_ERR_RUNTIME, "zeroshot: out of memory");
+    for (int i = 0; !rc && i < L; i++)
+        if (!(prompts[i] = fill_template(tpl, labels[i]))) rc = mmc_error_set(err, MMC_ERR_RUNTIME, "zeroshot: out of memory");
+    if (!rc) rc = mmc_embedder_texts(e, (const char *const *)prompts, L, lab, err);
+    cJSON *o = NULL;
+    if (!rc) {
+        classify(img, lab, L, dim, scale, cos, probs);
+        rank_labels(probs, L, order);
+        if (!(o = image_object(image, labels, order, probs, cos, k < L ? k : L)))
+            mmc_error_set(err, MMC_ERR_RUNTIME, "zeroshot: out of memory");
+    }
+    for (int i = 0; prompts && i < L; i++) mmc_free(prompts[i]);
+    mmc_free(prompts);
+    mmc_free(lab);
+    mmc_free(cos);
+    mmc_free(probs);
+    mmc_free(order);
+    return o;
+}
+
 typedef struct zs_args {
     const char *model, *labels, *tpl, *data, *split, *field;
     int k, json;
@@ -199,18 +248,8 @@ static int zs_images(const zs_args *a, mmc_embedder *e, float scale) {
         classify(img + (size_t)i * dim, lab, L, dim, scale, cos, probs);
         rank_labels(probs, L, order);
         if (a->json) {
-            cJSON *o = cJSON_CreateObject(), *arr;
-            cJSON_AddStringToObject(o, "image", a->images[i]);
-            cJSON_AddStringToObject(o, "label", labels.v[order[0]]);
-            arr = cJSON_AddArrayToObject(o, "labels");
-            for (int r = 0; r < k; r++) {
-                cJSON *p = cJSON_CreateObject();
-                cJSON_AddStringToObject(p, "label", labels.v[order[r]]);
-                cJSON_AddItemToObject(p, "prob", raw_float(probs[order[r]]));
-                cJSON_AddItemToObject(p, "cosine", raw_float(cos[order[r]]));
-                cJSON_AddItemToArray(arr, p);
-            }
-            rc = print_json(o, 0);
+            cJSON *o = image_object(a->images[i], (const char *const *)labels.v, order, probs, cos, k);
+            rc = o ? print_json(o, 0) : cli_error(3, "zeroshot: out of memory");
         } else {
             printf("%s\n", a->images[i]);
             for (int r = 0; r < k; r++)

@@ -7,7 +7,8 @@
  * searched. The file is untrusted: every size and offset is checked against the file
  * length with overflow-free arithmetic before any pointer into it is formed, and the
  * contents the searcher relies on (finite unit rows, bounded int8 scales, NUL-terminated
- * UTF-8 strings) are checked once at open time. */
+ * UTF-8 strings, ID<tab>TEXT items where the header says texts with ids) are checked once
+ * at open time. */
 #include "index_internal.h"
 #include <errno.h>
 #include <fcntl.h>
@@ -37,6 +38,17 @@ static uint64_t align_up(uint64_t x, uint64_t a) { return (x + a - 1) / a * a; }
 
 static uint32_t crc_of(const uint8_t *p, size_t n) {
     return (uint32_t)crc32_z(crc32_z(0L, Z_NULL, 0), p, n);
+}
+
+/* What is wrong with s as an item of a MMC_INDEX_TEXTS_IDS index, or NULL. The id is what
+ * comes before the first tab: non-empty and on one line, so that the item splits back into
+ * (id, text) one way only and an id prints on one line (the text may hold anything). */
+static const char *ids_item_problem(const char *s) {
+    const char *tab = strchr(s, '\t');
+    if (!tab) return "has no tab (items are ID<tab>TEXT)";
+    if (tab == s) return "has an empty id (items are ID<tab>TEXT)";
+    if (memchr(s, '\n', (size_t)(tab - s)) || memchr(s, '\r', (size_t)(tab - s))) return "has a line break in its id";
+    return NULL;
 }
 
 static char *dupstr(const char *s) {
@@ -126,6 +138,11 @@ static int check_header(mmc_index *ix, idx_layout *L, const uint8_t *b, size_t s
         return mmc_error_set(err, MMC_ERR_INPUT, "%s: dim %u outside 1..%d", P, dim, MMC_INDEX_MAX_DIM);
     if (idx_le32(b + IDX_O_HSIZE) != IDX_HEADER_SIZE)
         return mmc_error_set(err, MMC_ERR_INPUT, "%s: header size %u, expected %u", P, idx_le32(b + IDX_O_HSIZE), IDX_HEADER_SIZE);
+    /* kind sits in what version 1 first left reserved: files written before it have 0 there,
+     * which reads as media paths, what they hold. */
+    uint32_t kind = idx_le32(b + IDX_O_KIND);
+    if (kind > MMC_INDEX_TEXTS_IDS)
+        return mmc_error_set(err, MMC_ERR_INPUT, "%s: unknown item kind %u (0 = media paths, 1 = texts, 2 = texts with ids)", P, kind);
     for (int i = IDX_O_RESERVED; i < IDX_O_HEADER_CRC; i++)
         if (b[i]) return mmc_error_set(err, MMC_ERR_INPUT, "%s: reserved header byte %d is not zero", P, i);
     uint64_t count = idx_le64(b + IDX_O_COUNT), fsize = idx_le64(b + IDX_O_FILE_SIZE);
@@ -135,6 +152,7 @@ static int check_header(mmc_index *ix, idx_layout *L, const uint8_t *b, size_t s
         return mmc_error_set(err, MMC_ERR_INPUT, "%s: count %llu exceeds the limit %lld", P, (unsigned long long)count, MMC_INDEX_MAX_COUNT);
     ix->dtype = (int)dtype;
     ix->dim = (int)dim;
+    ix->kind = (int)kind;
     ix->count = (int64_t)count;
     uint64_t es = dtype == MMC_INDEX_F32 ? 4 : 1;
     L->matrix = idx_le64(b + IDX_O_MATRIX);
@@ -214,6 +232,10 @@ static int check_strings(const mmc_index *ix, uint64_t strlen_, mmc_error *err) 
     }
     if (prev != strlen_)
         return mmc_error_set(err, MMC_ERR_INPUT, "%s: strings end at %llu but the table has %llu bytes", ix->name, (unsigned long long)prev, (unsigned long long)strlen_);
+    for (int64_t i = 0; ix->kind == MMC_INDEX_TEXTS_IDS && i < ix->count; i++) {
+        const char *why = ids_item_problem(ix->strbytes + idx_le64(ix->stroff + 8 * i));
+        if (why) return mmc_error_set(err, MMC_ERR_INPUT, "%s: string %lld %s, but the index says it holds texts with ids", ix->name, (long long)i, why);
+    }
     return MMC_OK;
 }
 
@@ -348,9 +370,11 @@ mmc_index *mmc_index_open(const char *path, mmc_error *err) {
 /* ---------------------------------------------------------------------- build */
 
 static int check_build_args(const float *emb, int64_t n, int dim, const char *const *items,
-                            const char *model_id, int dtype, mmc_error *err) {
+                            const char *model_id, int dtype, int kind, mmc_error *err) {
     if (dtype != MMC_INDEX_F32 && dtype != MMC_INDEX_I8)
         return mmc_error_set(err, MMC_ERR_USAGE, "index build: unknown dtype %d", dtype);
+    if (kind < MMC_INDEX_MEDIA || kind > MMC_INDEX_TEXTS_IDS)
+        return mmc_error_set(err, MMC_ERR_USAGE, "index build: unknown item kind %d", kind);
     if (dim < 1 || dim > MMC_INDEX_MAX_DIM)
         return mmc_error_set(err, MMC_ERR_USAGE, "index build: dim %d outside 1..%d", dim, MMC_INDEX_MAX_DIM);
     if (n < 0 || n > MMC_INDEX_MAX_COUNT)
@@ -365,6 +389,8 @@ static int check_build_args(const float *emb, int64_t n, int dim, const char *co
         if (!items[i]) return mmc_error_set(err, MMC_ERR_USAGE, "index build: item %lld is NULL", (long long)i);
         if (mmc_utf8_validate(items[i], strlen(items[i]), &bad) != MMC_OK)
             return mmc_error_set(err, MMC_ERR_INPUT, "index build: item %lld is not valid UTF-8 (byte %zu)", (long long)i, bad);
+        const char *why = kind == MMC_INDEX_TEXTS_IDS ? ids_item_problem(items[i]) : NULL;
+        if (why) return mmc_error_set(err, MMC_ERR_INPUT, "index build: item %lld %s", (long long)i, why);
         for (int j = 0; j < dim; j++)
             if (!isfinite(emb[i * dim + j]))
                 return mmc_error_set(err, MMC_ERR_INPUT, "index build: embedding %lld (item '%s') has a non-finite value at %d", (long long)i, items[i], j);
@@ -393,10 +419,11 @@ static void store_row(uint8_t *img, const idx_layout *L, int dtype, int dim, int
     memcpy(img + L->scales + 4 * (uint64_t)i, &s, 4);
 }
 
-static void write_header(uint8_t *img, const idx_layout *L, int dtype, int dim, uint64_t count) {
+static void write_header(uint8_t *img, const idx_layout *L, int dtype, int dim, int kind, uint64_t count) {
     memcpy(img + IDX_O_MAGIC, IDX_MAGIC, 8);
     put32(img + IDX_O_VERSION, IDX_VERSION);
     put32(img + IDX_O_DTYPE, (uint32_t)dtype);
+    put32(img + IDX_O_KIND, (uint32_t)kind);
     put32(img + IDX_O_DIM, (uint32_t)dim);
     put32(img + IDX_O_HSIZE, IDX_HEADER_SIZE);
     put64(img + IDX_O_COUNT, count);
@@ -414,7 +441,12 @@ static void write_header(uint8_t *img, const idx_layout *L, int dtype, int dim, 
 
 mmc_index *mmc_index_build(const float *emb, int64_t n, int dim, const char *const *items,
                            const char *model_id, int dtype, mmc_error *err) {
-    if (check_build_args(emb, n, dim, items, model_id, dtype, err)) return NULL;
+    return mmc_index_build_kind(emb, n, dim, items, model_id, dtype, MMC_INDEX_MEDIA, err);
+}
+
+mmc_index *mmc_index_build_kind(const float *emb, int64_t n, int dim, const char *const *items,
+                                const char *model_id, int dtype, int kind, mmc_error *err) {
+    if (check_build_args(emb, n, dim, items, model_id, dtype, kind, err)) return NULL;
     if (!model_id) model_id = "";
     uint64_t strlen_ = 0;
     for (int64_t i = 0; i < n; i++) strlen_ += strlen(items[i]) + 1;
@@ -441,7 +473,7 @@ mmc_index *mmc_index_build(const float *emb, int64_t n, int dim, const char *con
     }
     put64(img + L.stroff + 8 * (uint64_t)n, pos);
     memcpy(img + L.model, model_id, L.model_len);
-    write_header(img, &L, dtype, dim, (uint64_t)n);
+    write_header(img, &L, dtype, dim, kind, (uint64_t)n);
     /* Validating our own image costs one pass and guarantees build and open agree. */
     if (attach(ix, img, (size_t)L.size, err) != MMC_OK) {
         mmc_index_close(ix);
@@ -460,6 +492,7 @@ int mmc_index_save(const mmc_index *ix, const char *path, mmc_error *err) {
 int64_t mmc_index_count(const mmc_index *ix) { return ix ? ix->count : 0; }
 int mmc_index_dim(const mmc_index *ix) { return ix ? ix->dim : 0; }
 int mmc_index_dtype(const mmc_index *ix) { return ix ? ix->dtype : -1; }
+int mmc_index_kind(const mmc_index *ix) { return ix ? ix->kind : -1; }
 const char *mmc_index_model_id(const mmc_index *ix) { return ix ? ix->model_id : NULL; }
 
 const char *mmc_index_item(const mmc_index *ix, int64_t i) {

@@ -21,7 +21,8 @@ enum {
     IDX_O_MAGIC = 0, IDX_O_VERSION = 8, IDX_O_DTYPE = 12, IDX_O_DIM = 16, IDX_O_HSIZE = 20,
     IDX_O_COUNT = 24, IDX_O_FILE_SIZE = 32, IDX_O_MATRIX = 40, IDX_O_SCALES = 48,
     IDX_O_STROFF = 56, IDX_O_STRBYTES = 64, IDX_O_STRLEN = 72, IDX_O_MODEL = 80,
-    IDX_O_MODEL_LEN = 88, IDX_O_BODY_CRC = 96, IDX_O_RESERVED = 100, IDX_O_HEADER_CRC = 124,
+    IDX_O_MODEL_LEN = 88, IDX_O_BODY_CRC = 96, IDX_O_KIND = 100, IDX_O_RESERVED = 104,
+    IDX_O_HEADER_CRC = 124,
 };
 
 struct mmc_index {
@@ -31,6 +32,7 @@ struct mmc_index {
     void *map;             /* mmap'd image (munmap on close), or NULL */
     void *owned;           /* heap allocation holding the image (64-aligned inside), or NULL */
     int dtype, dim;
+    int kind;              /* MMC_INDEX_MEDIA, _TEXTS or _TEXTS_IDS: what the items are */
     int64_t count;
     const float *f32;      /* (count, dim) when dtype is F32 */
     const int8_t *i8;      /* (count, dim) when dtype is I8 */

@@ -176,6 +176,25 @@ int mmc_embedder_image_files(mmc_embedder *e, const char *const *paths, int n, f
     return rc;
 }
 
+int mmc_embedder_images(mmc_embedder *e, const mmc_image *images, int n, float *out, mmc_error *err) {
+    if (!e) return mmc_error_set(err, MMC_ERR_USAGE, "embedder: NULL model");
+    if (n < 0 || (n > 0 && (!images || !out))) return mmc_error_set(err, MMC_ERR_USAGE, "embedder: bad image batch (n = %d)", n);
+    if (n == 0) return MMC_OK;
+    int rc;
+    if (e->clip) rc = mmc_clip_embed_images(e->clip, images, n, out, err);
+    else {
+        int S = mmc_retrieval_image_size(e->retrieval);
+        float *chw = mmc_malloc(sizeof(float) * 3 * (size_t)S * S * (size_t)n);
+        if (!chw) return mmc_error_set(err, MMC_ERR_RUNTIME, "embedder: out of memory");
+        rc = MMC_OK;
+        for (int i = 0; i < n && !rc; i++) rc = mmc_retrieval_image_to_chw(e->retrieval, &images[i], chw + (size_t)i * 3 * S * S, err);
+        if (!rc) rc = mmc_retrieval_embed_chw(e->retrieval, chw, n, out, err);
+        mmc_free(chw);
+    }
+    if (!rc) normalise_rows(out, n, e->dim);
+    return rc;
+}
+
 /* ------------------------------------------------------------------ video */
 
 void mmc_video_segments_free(mmc_video_segments *s) {

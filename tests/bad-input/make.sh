@@ -149,6 +149,35 @@ for f in empty short ff dir missing; do
     case_ 2 "$f.idx" "search $X/$f.idx --text a --json"
 done
 
+# ------------------------------------------------------------ text files (index build --texts)
+TX=$D/texts
+mkdir -p "$TX" "$TX/dir.txt"
+: > "$TX/empty.txt"
+printf '\n  \r\n\t\n' > "$TX/blank.txt"
+printf 'a red circle\nbad \303\050 line\n' > "$TX/utf8.txt"
+printf 'a red circle\na\000b\n' > "$TX/nul.txt"
+{ echo 'a red circle'; rep a 1048577; echo; } > "$TX/longline.txt"
+printf '{"id": "a", "text": "x"}\n{"id": "b", "text": \n' > "$TX/badjson.jsonl"
+printf '{"id": "a\\tb", "text": "x"}\n' > "$TX/tabid.jsonl"
+printf '{"id": "a\\nb", "text": "x"}\n' > "$TX/nlid.jsonl"
+printf '{"id": 7, "text": "x"}\n' > "$TX/numid.jsonl"
+printf '{"id": "a", "text": "x"}\n{"text": "y"}\n' > "$TX/mixed.jsonl"
+printf '{"id": "a", "text": ""}\n' > "$TX/emptytext.jsonl"
+printf '{"text": "a\\u0000b"}\n' > "$TX/nul.jsonl"
+printf '{"text": "\\ud800"}\n' > "$TX/surrogate.jsonl"
+printf '[{"text": "x"}]\n' > "$TX/array.jsonl"
+printf '{"text": "x"} {"text": "y"}\n' > "$TX/two.jsonl"
+{ printf '{"text": '; rep '[' 100000; echo; } > "$TX/deep.jsonl"
+printf '{a set}\n{another}\n' > "$TX/braces.txt"
+yes a | head -n 10000001 > "$TX/many.txt"                               # one text over the limit
+dd if=/dev/zero of="$TX/huge.txt" bs=1 count=0 seek=1073741825 2>/dev/null # 1 GiB + 1, sparse
+for c in "empty.txt:" "blank.txt:" "utf8.txt:2" "nul.txt:2" "longline.txt:2" "badjson.jsonl:2" "tabid.jsonl:1" \
+         "nlid.jsonl:1" "numid.jsonl:1" "mixed.jsonl:2" "emptytext.jsonl:1" "nul.jsonl:1" "surrogate.jsonl:1" \
+         "array.jsonl:1" "two.jsonl:1" "deep.jsonl:1" "braces.txt:1" "many.txt:10000001" "huge.txt:" "dir.txt:" \
+         "missing.txt:"; do
+    case_ 2 "texts/$c" "index build --model $RUN --texts $TX/${c%%:*} --out $D/x.idx"
+done
+
 # ------------------------------------------------------------ tokenize --model
 T=$D/tok
 mkdir -p "$T/empty" "$T/deep" "$T/utf8" "$T/vocabdir" "$T/bpe" "$T/trunc"

@@ -6,6 +6,7 @@
 #define MMC_MODELS_EMBEDDER_H
 
 #include "../core.h"
+#include "../data.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -24,6 +25,10 @@ const char *mmc_embedder_id(const mmc_embedder *e);
 int mmc_embedder_texts(mmc_embedder *e, const char *const *texts, int n, float *out, mmc_error *err);
 int mmc_embedder_image_files(mmc_embedder *e, const char *const *paths, int n, float *out,
                              mmc_error *err);
+/* Decoded images (any size; 1 or 3 channels as mmc_image_decode makes them with channels
+ * 3) into n rows, as mmc_embedder_image_files embeds the files they came from: `mmc
+ * serve`'s uploads go through here. */
+int mmc_embedder_images(mmc_embedder *e, const mmc_image *images, int n, float *out, mmc_error *err);
 
 /* "retrieval" for a run folder (later "clip", "chinese_clip"). */
 const char *mmc_embedder_kind(const mmc_embedder *e);
