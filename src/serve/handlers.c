@@ -349,12 +349,15 @@ void srv_embeddings(srv_state *s, const char *body, size_t n, srv_reply *r) {
             int ok = doc && cJSON_AddStringToObject(doc, "object", "list") && (data = cJSON_AddArrayToObject(doc, "data"));
             for (int i = 0; ok && i < N; i++) {
                 cJSON *o = cJSON_CreateObject();
+                if (!o || !cJSON_AddItemToArray(data, o)) { /* from here on data owns o */
+                    cJSON_Delete(o);
+                    ok = 0;
+                    break;
+                }
                 char *arr = as_b64 ? base64_floats(x + (size_t)i * D, D) : cli_json_floats(x + (size_t)i * D, D);
-                ok = o && arr && cJSON_AddItemToArray(data, o) && cJSON_AddStringToObject(o, "object", "embedding") &&
-                     cJSON_AddNumberToObject(o, "index", i) &&
+                ok = arr && cJSON_AddStringToObject(o, "object", "embedding") && cJSON_AddNumberToObject(o, "index", i) &&
                      cJSON_AddItemToObject(o, "embedding", as_b64 ? cJSON_CreateString(arr) : cJSON_CreateRaw(arr));
                 mmc_free(arr);
-                if (!ok && o && !cJSON_GetArraySize(data)) cJSON_Delete(o);
             }
             cJSON *usage = ok ? cJSON_AddObjectToObject(doc, "usage") : NULL;
             ok = ok && cJSON_AddStringToObject(doc, "model", s->emb_path) && usage &&

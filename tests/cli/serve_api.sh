@@ -236,4 +236,21 @@ rc=$?
 set -e
 [ $rc = 1 ] && grep -q "api-key" "$W/any.err" || fail "0.0.0.0 without a key: exit $rc, $(cat "$W/any.err")"
 ok "--api-key (Bearer and X-API-Key; /health open); a non-loopback address without a key is refused"
+# --rate: a token bucket per client address (2 a second, bursts of 4): 12 requests at once
+# get some 200s and then 429 with Retry-After, as JSON
+start rate --model "$S/run" --index "$W/img.idx" --rate 2
+n200=0
+n429=0
+for i in 1 2 3 4 5 6 7 8 9 10 11 12; do
+  c=$(curl -s -o "$W/r.json" -D "$W/h.txt" -w '%{http_code}' "$BASE/health")
+  case $c in
+    200) n200=$((n200 + 1)) ;;
+    429) n429=$((n429 + 1)); grep -qi '^retry-after: 1' "$W/h.txt" && jq -e '.error.code == 429' "$W/r.json" >/dev/null ||
+           fail "a 429 without Retry-After or its JSON error" ;;
+    *) fail "--rate: status $c" ;;
+  esac
+done
+[ $n200 -ge 4 ] && [ $n429 -ge 4 ] || fail "--rate 2: $n200 answered, $n429 refused of 12"
+stop "$PID"
+ok "--rate 2: $n200 of 12 back-to-back requests answered, $n429 refused with 429"
 echo "serve_api: all passed"
