@@ -651,8 +651,13 @@ int serve_run(const serve_opts *o) {
         fprintf(stderr, "mmc serve: %s: finishing %d request%s in flight\n", sig == SIGINT ? "SIGINT" : "SIGTERM",
                 atomic_load(&x->in_flight), atomic_load(&x->in_flight) == 1 ? "" : "s");
         MHD_socket lsock = MHD_quiesce_daemon(x->d); /* no new connections; open ones are still served */
-        double t0 = mmc_now();
-        while (atomic_load(&x->in_flight) > 0 && mmc_now() - t0 < SRV_DRAIN_SECONDS) usleep(10000);
+        /* drained when nothing has been in flight for a moment: a connection accepted while a
+         * worker was busy has its request read only when that worker comes back to it */
+        double t0 = mmc_now(), quiet_since = t0;
+        while (mmc_now() - t0 < SRV_DRAIN_SECONDS && mmc_now() - quiet_since < 0.3) {
+            if (atomic_load(&x->in_flight) > 0) quiet_since = mmc_now();
+            usleep(10000);
+        }
         MHD_stop_daemon(x->d);
         x->d = NULL;
         if (lsock != MHD_INVALID_SOCKET) close(lsock); /* quiesce handed the listening socket to us */
