@@ -330,6 +330,14 @@ seeds_video() {
   return 0
 }
 
+# Tiny sound files made with the sox tool (a few ms): WAV 16-bit, unsigned 8-bit stereo and
+# float, FLAC, AIFF stereo, Ogg Vorbis.
+seeds_audio() {
+  d=$OUT/audio
+  committed audio
+  return 0
+}
+
 seeds_safetensors
 seeds_index
 seeds_image
@@ -345,5 +353,6 @@ seeds_idx
 seeds_karpathy
 seeds_emoji
 seeds_video
+seeds_audio
 
 echo "make_corpus: seeds in $OUT"

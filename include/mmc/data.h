@@ -228,6 +228,72 @@ int mmc_video_write_mkv(const char *path, const uint8_t *rgb, int n, int w, int 
 
 /* (declarations for video go above this line) */
 
+/* ------------------------------------------------------------------- audio */
+/* src/data/audio.c: sound files through libsndfile (WAV 8/16/24/32-bit integer and float,
+ * FLAC, Ogg Vorbis/Opus, AIFF, and what else the system's libsndfile reads), mixed down to
+ * mono (the mean of the channels) and resampled with libsoxr (its high-quality setting) to
+ * the rate asked for. The file is untrusted: it is read into memory (at most
+ * MMC_AUDIO_MAX_FILE_BYTES) and parsed from there; a claimed length is checked against what
+ * decodes; limits, each an MMC_ERR_INPUT naming the file: duration (MMC_AUDIO_MAX_SECONDS),
+ * channels (MMC_AUDIO_MAX_CHANNELS), rate (1 Hz to MMC_AUDIO_MAX_RATE); no frames, and
+ * NaN or infinite samples, are refused too (docs/audio.md). */
+#define MMC_AUDIO_MAX_FILE_BYTES ((size_t)1 << 30)
+#define MMC_AUDIO_MAX_SECONDS (4.0 * 3600.0)
+#define MMC_AUDIO_MAX_CHANNELS 64
+#define MMC_AUDIO_MAX_RATE 768000
+
+typedef struct mmc_audio_info {
+    int rate;            /* the file's sample rate, Hz */
+    int channels;        /* the file's channels (before the mixdown) */
+    int64_t frames;      /* the file's sample frames (as decoded) */
+    double duration;     /* frames / rate, seconds */
+    char format[32];     /* the container, e.g. "WAV", "FLAC", "OGG", "AIFF" */
+    char subtype[32];    /* the encoding, e.g. "PCM_16", "FLOAT", "VORBIS" */
+} mmc_audio_info;
+
+/* Mono samples in [-1, 1] (float files may go beyond; they are kept as they are). */
+typedef struct mmc_audio {
+    float *samples;
+    int64_t n;
+    int rate;            /* of samples: the rate asked for, or the file's */
+    mmc_audio_info info; /* the file as it was */
+} mmc_audio;
+
+/* Decodes a sound file (path) or bytes in memory (name is used in messages) to mono at
+ * rate Hz (0: the file's own rate, no resampling). */
+int mmc_audio_load(mmc_audio *a, const char *path, int rate, mmc_error *err);
+int mmc_audio_decode(mmc_audio *a, const uint8_t *bytes, size_t n, const char *name, int rate, mmc_error *err);
+void mmc_audio_free(mmc_audio *a); /* frees samples, zeroes a; NULL is fine */
+/* Resamples n mono samples from rate_in to rate_out with libsoxr's high quality (the
+ * loader's resampler): *out (mmc_malloc'd), *n_out samples. */
+int mmc_audio_resample(const float *in, int64_t n, int rate_in, int rate_out, float **out, int64_t *n_out,
+                       mmc_error *err);
+
+/* src/data/audio_mel.c: log-mel spectrogram features as Whisper's front end computes them
+ * (whisper/audio.py log_mel_spectrogram), so a Whisper-style encoder could load pretrained
+ * weights: 16 kHz, a periodic Hann window of n_fft 400, hop 160, centred frames (reflect
+ * padding of n_fft/2 at both ends) with the last frame dropped, power spectrum |X|^2,
+ * n_mels 80 triangular filters on the Slaney mel scale with Slaney area normalisation
+ * (librosa.filters.mel's defaults, fmin 0, fmax rate/2), then
+ *     L = log10(max(mel, 1e-10));  L = max(L, max(L) - 8);  L = (L + 4) / 4.
+ * Parity with a torch.stft reference: tests/fixtures/audio (tools/gen_audio_fixtures.py). */
+typedef struct mmc_logmel_opts {
+    int rate;      /* Hz the samples are at (16000) */
+    int n_fft;     /* window and FFT size (400) */
+    int hop;       /* samples between frames (160) */
+    int n_mels;    /* mel bands (80; Whisper large-v3 uses 128) */
+    float fmin, fmax; /* Hz; fmax 0 = rate / 2 */
+} mmc_logmel_opts;
+mmc_logmel_opts mmc_logmel_opts_whisper(void);
+/* n samples -> *out (mmc_malloc'd) of n_mels rows x *n_frames columns (row-major, as
+ * Whisper's (80, T) tensor), *n_frames = n / hop. n must be > n_fft / 2 (reflect padding
+ * needs it): else MMC_ERR_INPUT. Bad opts: MMC_ERR_USAGE. */
+int mmc_logmel(const float *samples, int64_t n, const mmc_logmel_opts *o, float **out, int *n_frames, mmc_error *err);
+/* The (n_mels, n_fft / 2 + 1) Slaney mel filterbank the features use (out: mmc_malloc'd). */
+int mmc_mel_filters(const mmc_logmel_opts *o, float **out, mmc_error *err);
+
+/* (declarations for audio go above this line) */
+
 /* --------------------------------------------------------------------- text */
 /* src/data/unicode.c, src/data/tokenizer_*.c: Unicode classes and tokenizers (UTF-8
  * validation, src/core/utf8.c, is in mmc/core.h). */

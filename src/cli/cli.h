@@ -44,6 +44,7 @@ struct cJSON *cli_zeroshot_doc(mmc_embedder *e, const float *img, const char *im
 int cmd_caption(int argc, char **argv);       /* caption.c */
 int cmd_vqa(int argc, char **argv);           /* vqa.c */
 int cmd_video(int argc, char **argv);         /* video.c */
+int cmd_audio(int argc, char **argv);         /* audio.c */
 /* tasks.c: the task table (a row per task: its train and eval commands, argv[0] the task
  * name for train and the RUN-taking argv of cmd_eval for eval; its lines in `mmc help train`). */
 typedef struct cli_task {

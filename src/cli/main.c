@@ -338,6 +338,19 @@ const cli_command cli_commands[] = {
      "  --json        one JSON object instead of lines\n"
      "Exit codes: 1 bad arguments, 2 a file that is missing, not a video, audio only, has\n"
      "no frames, is truncated or corrupt, or is over the limits (docs/video.md), 3 disk.\n"},
+    {"audio", cmd_audio, "look at a sound file: what mmc hears in it",
+     "usage: mmc audio info FILE [--rate R] [--out F.f32] [--json]\n"
+     "\n"
+     "Decodes FILE (WAV 8/16/24/32-bit or float, FLAC, Ogg Vorbis/Opus, AIFF, and whatever\n"
+     "else the system's libsndfile reads) as mmc's audio loader does and prints the container,\n"
+     "encoding, sample rate, channels, frames and duration, then the mono signal mmc makes\n"
+     "of it (the mean of the channels): its length, peak and RMS level.\n"
+     "  --rate R      resample the mono signal to R Hz (libsoxr, high quality; speech models\n"
+     "                use 16000)\n"
+     "  --out F.f32   also write the mono samples as raw float32 little-endian\n"
+     "  --json        one JSON object\n"
+     "Exit codes: 1 bad arguments, 2 a file that is missing, not a sound file, truncated,\n"
+     "empty, over the limits, or holds NaN or infinite samples (docs/audio.md), 3 disk.\n"},
     {"inspect", cmd_inspect, "list the tensors of a .safetensors file or summarise a run folder",
      "usage: mmc inspect FILE.safetensors | RUN [--json]\n"
      "\n"

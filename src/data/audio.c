@@ -1,0 +1,242 @@
+/* audio.c — sound files: libsndfile decodes them, libsoxr resamples them (both Debian
+ * packages: libsndfile1-dev, libsoxr-dev; docs/audio.md).
+ *
+ * A file is untrusted bytes. It is read into memory first (at most
+ * MMC_AUDIO_MAX_FILE_BYTES) and libsndfile parses it from there through its virtual I/O,
+ * so nothing but that buffer is ever read. The header's claims are not trusted either: the
+ * frame count it states is only a hint, the samples are read in blocks until the decoder
+ * stops, and the limits (duration, channels, rate) are checked on what actually decodes.
+ * Every sample must be finite: a float file with NaN or infinity is refused rather than
+ * passed on to poison a model.
+ *
+ * The result is mono: the mean of the channels, sample by sample (what `sox -c 1` and
+ * ffmpeg's `-ac 1` do too, up to their clipping), then resampled to the rate asked for
+ * with libsoxr's high-quality setting (SOXR_HQ: a linear-phase filter with a 20-bit stop
+ * band), the resampler `sox rate -h` uses. */
+#include "internal.h"
+#include "mmc/data.h"
+#include <math.h>
+#include <sndfile.h>
+#include <soxr.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define AUDIO_BLOCK 65536 /* frames read per call */
+
+void mmc_audio_free(mmc_audio *a) {
+    if (!a) return;
+    mmc_free(a->samples);
+    memset(a, 0, sizeof *a);
+}
+
+/* ------------------------------------------------------------------ virtual I/O over a buffer */
+
+typedef struct membuf {
+    const uint8_t *p;
+    sf_count_t n, at;
+} membuf;
+
+static sf_count_t vio_len(void *u) { return ((membuf *)u)->n; }
+static sf_count_t vio_tell(void *u) { return ((membuf *)u)->at; }
+static sf_count_t vio_seek(sf_count_t off, int whence, void *u) {
+    membuf *m = u;
+    sf_count_t base = whence == SEEK_SET ? 0 : whence == SEEK_CUR ? m->at : m->n;
+    if ((off > 0 && base > m->n - off) || base + off < 0) return -1; /* no seeking outside */
+    m->at = base + off;
+    return m->at;
+}
+static sf_count_t vio_read(void *ptr, sf_count_t count, void *u) {
+    membuf *m = u;
+    if (count <= 0 || m->at >= m->n) return 0;
+    sf_count_t k = m->n - m->at < count ? m->n - m->at : count;
+    memcpy(ptr, m->p + m->at, (size_t)k);
+    m->at += k;
+    return k;
+}
+static sf_count_t vio_write(const void *ptr, sf_count_t count, void *u) {
+    (void)ptr, (void)count, (void)u;
+    return 0; /* read-only */
+}
+
+/* ------------------------------------------------------------------ names */
+
+static const char *major_name(int f) {
+    switch (f & SF_FORMAT_TYPEMASK) {
+    case SF_FORMAT_WAV: return "WAV";
+    case SF_FORMAT_WAVEX: return "WAVEX";
+    case SF_FORMAT_RF64: return "RF64";
+    case SF_FORMAT_W64: return "W64";
+    case SF_FORMAT_AIFF: return "AIFF";
+    case SF_FORMAT_AU: return "AU";
+    case SF_FORMAT_CAF: return "CAF";
+    case SF_FORMAT_FLAC: return "FLAC";
+    case SF_FORMAT_OGG: return "OGG";
+    case SF_FORMAT_RAW: return "RAW";
+    case SF_FORMAT_MPEG: return "MPEG";
+    default: return "other";
+    }
+}
+
+static const char *subtype_name(int f) {
+    switch (f & SF_FORMAT_SUBMASK) {
+    case SF_FORMAT_PCM_S8: return "PCM_S8";
+    case SF_FORMAT_PCM_U8: return "PCM_U8";
+    case SF_FORMAT_PCM_16: return "PCM_16";
+    case SF_FORMAT_PCM_24: return "PCM_24";
+    case SF_FORMAT_PCM_32: return "PCM_32";
+    case SF_FORMAT_FLOAT: return "FLOAT";
+    case SF_FORMAT_DOUBLE: return "DOUBLE";
+    case SF_FORMAT_ULAW: return "ULAW";
+    case SF_FORMAT_ALAW: return "ALAW";
+    case SF_FORMAT_IMA_ADPCM: return "IMA_ADPCM";
+    case SF_FORMAT_MS_ADPCM: return "MS_ADPCM";
+    case SF_FORMAT_GSM610: return "GSM610";
+    case SF_FORMAT_VORBIS: return "VORBIS";
+    case SF_FORMAT_OPUS: return "OPUS";
+    case SF_FORMAT_MPEG_LAYER_III: return "MPEG_LAYER_III";
+    default: return "other";
+    }
+}
+
+/* ------------------------------------------------------------------ resampling */
+
+int mmc_audio_resample(const float *in, int64_t n, int rate_in, int rate_out, float **out, int64_t *n_out,
+                       mmc_error *err) {
+    *out = NULL;
+    *n_out = 0;
+    if (!in || n < 0 || rate_in < 1 || rate_out < 1 || rate_in > MMC_AUDIO_MAX_RATE || rate_out > MMC_AUDIO_MAX_RATE)
+        return mmc_error_set(err, MMC_ERR_USAGE, "audio: cannot resample %lld samples from %d Hz to %d Hz", (long long)n,
+                             rate_in, rate_out);
+    double want = (double)n * rate_out / rate_in;
+    if (want > (double)MMC_AUDIO_MAX_SECONDS * MMC_AUDIO_MAX_RATE)
+        return mmc_error_set(err, MMC_ERR_INPUT, "audio: %lld samples at %d Hz is too long to resample", (long long)n, rate_in);
+    size_t cap = (size_t)ceil(want) + 64;
+    float *o = mmc_malloc(sizeof(float) * cap);
+    if (!o) return mmc_error_set(err, MMC_ERR_RUNTIME, "audio: out of memory resampling");
+    if (rate_in == rate_out) {
+        if (n) memcpy(o, in, sizeof(float) * (size_t)n);
+        *out = o;
+        *n_out = n;
+        return MMC_OK;
+    }
+    soxr_io_spec_t io = soxr_io_spec(SOXR_FLOAT32_I, SOXR_FLOAT32_I);
+    soxr_quality_spec_t q = soxr_quality_spec(SOXR_HQ, 0);
+    soxr_runtime_spec_t rt = soxr_runtime_spec(1); /* one thread: the caller decides parallelism */
+    size_t idone = 0, odone = 0;
+    soxr_error_t e = soxr_oneshot(rate_in, rate_out, 1, in, (size_t)n, &idone, o, cap, &odone, &io, &q, &rt);
+    if (e) {
+        mmc_free(o);
+        return mmc_error_set(err, MMC_ERR_RUNTIME, "audio: resampling from %d Hz to %d Hz failed: %s", rate_in, rate_out, e);
+    }
+    *out = o;
+    *n_out = (int64_t)odone;
+    return MMC_OK;
+}
+
+/* ------------------------------------------------------------------ decoding */
+
+int mmc_audio_decode(mmc_audio *a, const uint8_t *bytes, size_t n, const char *name, int rate, mmc_error *err) {
+    if (a) memset(a, 0, sizeof *a);
+    if (!name) name = "(audio)";
+    if (!a || (!bytes && n)) return mmc_error_set(err, MMC_ERR_USAGE, "audio: decode needs an output and bytes");
+    if (rate < 0 || rate > MMC_AUDIO_MAX_RATE) return mmc_error_set(err, MMC_ERR_USAGE, "audio: bad target rate %d", rate);
+    if (n == 0) return mmc_error_set(err, MMC_ERR_INPUT, "%s: empty file", name);
+    if (n > MMC_AUDIO_MAX_FILE_BYTES)
+        return mmc_error_set(err, MMC_ERR_INPUT, "%s: %zu bytes (at most %zu)", name, n, (size_t)MMC_AUDIO_MAX_FILE_BYTES);
+    membuf mb = {bytes, (sf_count_t)n, 0};
+    SF_VIRTUAL_IO vio = {vio_len, vio_seek, vio_read, vio_write, vio_tell};
+    SF_INFO si;
+    memset(&si, 0, sizeof si);
+    SNDFILE *sf = sf_open_virtual(&vio, SFM_READ, &si, &mb);
+    if (!sf) return mmc_error_set(err, MMC_ERR_INPUT, "%s: not a sound file libsndfile reads (%s)", name, sf_strerror(NULL));
+    int rc = MMC_OK, C = si.channels;
+    if (si.samplerate < 1 || si.samplerate > MMC_AUDIO_MAX_RATE)
+        rc = mmc_error_set(err, MMC_ERR_INPUT, "%s: sample rate %d Hz (1 to %d)", name, si.samplerate, MMC_AUDIO_MAX_RATE);
+    else if (C < 1 || C > MMC_AUDIO_MAX_CHANNELS)
+        rc = mmc_error_set(err, MMC_ERR_INPUT, "%s: %d channels (1 to %d)", name, C, MMC_AUDIO_MAX_CHANNELS);
+    /* integer files as floats in [-1, 1); float files as they are (no clipping) */
+    sf_command(sf, SFC_SET_NORM_FLOAT, NULL, SF_TRUE);
+    const int64_t max_frames = (int64_t)(MMC_AUDIO_MAX_SECONDS * si.samplerate);
+    float *block = rc ? NULL : mmc_malloc(sizeof(float) * (size_t)AUDIO_BLOCK * (size_t)C);
+    float *mono = NULL;
+    int64_t got = 0, cap = 0;
+    if (!rc && !block) rc = mmc_error_set(err, MMC_ERR_RUNTIME, "%s: out of memory", name);
+    while (!rc) {
+        sf_count_t k = sf_readf_float(sf, block, AUDIO_BLOCK);
+        if (k <= 0) break;
+        if (got + k > max_frames) {
+            rc = mmc_error_set(err, MMC_ERR_INPUT, "%s: longer than %.0f s", name, MMC_AUDIO_MAX_SECONDS);
+            break;
+        }
+        if (got + k > cap) { /* grows as it decodes: the header's frame count is not believed */
+            int64_t nc = cap ? cap * 2 : (int64_t)AUDIO_BLOCK * 4;
+            while (nc < got + k) nc *= 2;
+            if (nc > max_frames) nc = max_frames;
+            float *m = mmc_realloc(mono, sizeof(float) * (size_t)nc);
+            if (!m) {
+                rc = mmc_error_set(err, MMC_ERR_RUNTIME, "%s: out of memory", name);
+                break;
+            }
+            mono = m;
+            cap = nc;
+        }
+        for (sf_count_t i = 0; i < k && !rc; i++) {
+            double s = 0;
+            for (int c = 0; c < C; c++) {
+                float v = block[(size_t)i * C + c];
+                if (!isfinite(v))
+                    rc = mmc_error_set(err, MMC_ERR_INPUT, "%s: sample %lld (channel %d) is not a finite number", name,
+                                       (long long)(got + i), c);
+                s += v;
+            }
+            mono[got + i] = (float)(s / C);
+        }
+        got += k;
+    }
+    if (!rc && sf_error(sf) != SF_ERR_NO_ERROR)
+        rc = mmc_error_set(err, MMC_ERR_INPUT, "%s: decoding failed after %lld frames: %s", name, (long long)got, sf_strerror(sf));
+    if (!rc && got == 0) rc = mmc_error_set(err, MMC_ERR_INPUT, "%s: no audio frames", name);
+    mmc_free(block);
+    if (!rc) {
+        a->info.rate = si.samplerate;
+        a->info.channels = C;
+        a->info.frames = got;
+        a->info.duration = (double)got / si.samplerate;
+        snprintf(a->info.format, sizeof a->info.format, "%s", major_name(si.format));
+        snprintf(a->info.subtype, sizeof a->info.subtype, "%s", subtype_name(si.format));
+        if (rate == 0 || rate == si.samplerate) {
+            a->samples = mono;
+            a->n = got;
+            a->rate = si.samplerate;
+            mono = NULL;
+        } else {
+            rc = mmc_audio_resample(mono, got, si.samplerate, rate, &a->samples, &a->n, err);
+            a->rate = rate;
+            if (rc && err) {
+                char msg[sizeof err->msg];
+                memcpy(msg, err->msg, sizeof msg);
+                mmc_error_set(err, rc, "%s: %.900s", name, msg);
+            }
+        }
+    }
+    mmc_free(mono);
+    sf_close(sf);
+    if (rc) mmc_audio_free(a);
+    return rc;
+}
+
+int mmc_audio_load(mmc_audio *a, const char *path, int rate, mmc_error *err) {
+    if (a) memset(a, 0, sizeof *a);
+    if (!a || !path) return mmc_error_set(err, MMC_ERR_USAGE, "audio: load needs an output and a path");
+    uint8_t *bytes = NULL;
+    size_t n = 0;
+    int rc = mmc_read_file(path, MMC_AUDIO_MAX_FILE_BYTES, &bytes, &n, err);
+    if (rc) {
+        if (err && err->code == MMC_ERR_RUNTIME) err->code = MMC_ERR_INPUT;
+        return rc;
+    }
+    rc = mmc_audio_decode(a, bytes, n, path, rate, err);
+    mmc_free(bytes);
+    return rc;
+}
