@@ -8,7 +8,7 @@
 # Runs apt-get as root, or through sudo when not root. Prints every command it runs.
 set -eu
 
-PKGS="build-essential cmake pkg-config libopenblas-dev libpng-dev libjpeg-dev libcjson-dev zlib1g-dev libavformat-dev libavcodec-dev libswscale-dev libavutil-dev ffmpeg libmicrohttpd-dev curl jq libsndfile1-dev libsoxr-dev sox"
+PKGS="build-essential cmake pkg-config libopenblas-dev libpng-dev libjpeg-dev libcjson-dev zlib1g-dev libavformat-dev libavcodec-dev libswscale-dev libavutil-dev ffmpeg libmicrohttpd-dev curl jq libsndfile1-dev libsoxr-dev sox libespeak-ng-dev"
 CHECK=0
 while [ $# -gt 0 ]; do
   case "$1" in

@@ -303,3 +303,38 @@ TEST(manifest_video_field) {
     mmc_manifest_free(m);
     rmdir_all(dir);
 }
+
+/* "audio": spoken captions (mmc data shapes --audio) round-trip; paths follow the image
+ * rules; the other fields must be strings. */
+TEST(manifest_audio_field) {
+    const char *ok = "{\"id\":\"a\",\"image\":\"images/a.png\",\"audio\":[{\"path\":\"audio/a-en-0.ogg\",\"lang\":\"en\","
+                     "\"text\":\"a red circle\",\"voice\":\"en-us+m3\"},{\"path\":\"audio/a-zh-0.ogg\",\"lang\":\"zh\","
+                     "\"text\":\"一个红色圆形\"}]}\n{\"id\":\"b\",\"image\":\"images/b.png\"}\n";
+    mmc_error err = {0};
+    mmc_manifest *m = mmc_manifest_parse("ok.jsonl", "/data", ok, strlen(ok), &err);
+    REQUIRE(m, "%s", err.msg);
+    const mmc_sample *s = &m->samples[0];
+    CHECK(s->n_audio == 2 && str_eq(s->audio[0].path, "audio/a-en-0.ogg") && str_eq(s->audio[0].voice, "en-us+m3") &&
+              str_eq(s->audio[1].text, "一个红色圆形") && !s->audio[1].voice && m->samples[1].n_audio == 0,
+          "audio fields");
+    char *line = mmc_sample_to_json(s);
+    CHECK(line && strstr(line, "\"audio\":[{\"path\":\"audio/a-en-0.ogg\",\"lang\":\"en\",\"text\":\"a red circle\","
+                               "\"voice\":\"en-us+m3\"},{\"path\":\"audio/a-zh-0.ogg\",\"lang\":\"zh\",\"text\":\"一个红色圆形\"}]"),
+          "written back: %s", line ? line : "(null)");
+    mmc_free(line);
+    mmc_manifest_free(m);
+    static const char *bad[][2] = {
+        {"{\"id\":\"a\",\"image\":\"i.png\",\"audio\":\"a.ogg\"}\n", "must be an array"},
+        {"{\"id\":\"a\",\"image\":\"i.png\",\"audio\":[{\"lang\":\"en\"}]}\n", "string path"},
+        {"{\"id\":\"a\",\"image\":\"i.png\",\"audio\":[{\"path\":\"../a.ogg\"}]}\n", "'..'"},
+        {"{\"id\":\"a\",\"image\":\"i.png\",\"audio\":[{\"path\":\"/abs/a.ogg\"}]}\n", "absolute"},
+        {"{\"id\":\"a\",\"image\":\"i.png\",\"audio\":[{\"path\":\"a.ogg\",\"text\":3}]}\n", "must be strings"},
+        {"{\"id\":\"a\",\"image\":\"i.png\",\"audio\":[\"a.ogg\"]}\n", "string path"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        m = mmc_manifest_parse("bad.jsonl", "/data", bad[i][0], strlen(bad[i][0]), &err);
+        CHECK(!m && err.code == MMC_ERR_INPUT && strstr(err.msg, "bad.jsonl:1") && strstr(err.msg, bad[i][1]),
+              "%s: %s", bad[i][0], m ? "accepted" : err.msg);
+        mmc_manifest_free(m);
+    }
+}

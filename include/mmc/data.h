@@ -269,6 +269,34 @@ void mmc_audio_free(mmc_audio *a); /* frees samples, zeroes a; NULL is fine */
 int mmc_audio_resample(const float *in, int64_t n, int rate_in, int rate_out, float **out, int64_t *n_out,
                        mmc_error *err);
 
+/* Writes n mono samples at rate Hz to path as "ogg" (Vorbis at its lowest quality
+ * setting: ~25 kbit/s for speech at 16 kHz), "flac" (16-bit) or "wav" (16-bit PCM), through a temporary name
+ * renamed into place. Samples beyond [-1, 1] are clipped for the 16-bit formats. */
+int mmc_audio_write(const char *path, const float *samples, int64_t n, int rate, const char *format, mmc_error *err);
+
+/* src/data/shapes_speech.c: spoken captions of the shapes world, synthesised with eSpeak NG
+ * (Debian's libespeak-ng, called as a library; English voices and Mandarin "cmn"). Each
+ * utterance is the voice, speed (words a minute) and pitch drawn for it, resampled to
+ * 16 kHz. The test and val splits use voice variants that train never uses, so a model
+ * that scores on them hears words, not one speaker (docs/audio.md lists them). */
+typedef struct mmc_speech_opts {
+    int per_scene;      /* spoken captions per scene and language (default 1) */
+    int en, zh;         /* languages to speak (default both) */
+    char format[8];     /* "ogg" (default), "flac" or "wav" */
+    int64_t max_scenes; /* speak the first max_scenes scenes of a split (0: all) */
+} mmc_speech_opts;
+mmc_speech_opts mmc_speech_opts_default(void);
+/* Speaks the captions of DIR/manifest-SPLIT.jsonl (a shapes split already written): writes
+ * DIR/audio/ID-LANG-K.FORMAT and rewrites the manifest (atomically, last) with each
+ * sample's "audio" list. The choice of caption, voice, speed and pitch depends only on
+ * (seed, split, index), not on the thread count (mmc_get_threads(): the synthesis itself is
+ * serialised, it keeps global state; resampling and encoding run in parallel). */
+int mmc_shapes_speak_split(const char *dir, const char *split, uint64_t seed, const mmc_speech_opts *o,
+                           void (*progress)(void *user, int64_t done, int64_t total), void *user, mmc_error *err);
+/* One utterance: text in a voice ("en-us+m3", "cmn+f2") at rate words a minute and pitch
+ * 0..100 -> *out (mmc_malloc'd) mono samples at 16 kHz. */
+int mmc_speech_synth(const char *text, const char *voice, int rate, int pitch, float **out, int64_t *n, mmc_error *err);
+
 /* src/data/audio_mel.c: log-mel spectrogram features as Whisper's front end computes them
  * (whisper/audio.py log_mel_spectrogram), so a Whisper-style encoder could load pretrained
  * weights: 16 kHz, a periodic Hann window of n_fft 400, hop 160, centred frames (reflect
@@ -454,6 +482,15 @@ typedef struct mmc_qa {
     char *type; /* e.g. "colour", "shape", "count", "existence", "spatial"; NULL if absent */
 } mmc_qa;
 
+/* A spoken version of a caption: the sound file (relative, the same rules as image), the
+ * language ("en", "zh"), what it says, and the voice that said it (NULL if absent). */
+typedef struct mmc_audio_ref {
+    char *path;
+    char *lang;
+    char *text;
+    char *voice;
+} mmc_audio_ref;
+
 typedef struct mmc_sample {
     char *id;
     char *image;       /* relative to the dataset folder, never absolute, never ".."; NULL only
@@ -466,6 +503,8 @@ typedef struct mmc_sample {
     mmc_qa *qa;
     int n_qa;
     char *label;       /* NULL if absent (a JSON number is kept as its text) */
+    mmc_audio_ref *audio; /* spoken captions ("audio": [{"path", "lang", "text", "voice"}]) */
+    int n_audio;
 } mmc_sample;
 
 typedef struct mmc_manifest {

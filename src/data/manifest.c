@@ -2,7 +2,8 @@
  *
  *   {"id": "train-000001", "image": "images/train-000001.png", "video": "videos/train-000001.mkv",
  *    "captions": ["..."], "captions_zh": ["..."],
- *    "qa": [{"question": "...", "answer": "...", "type": "colour"}], "label": "..."}
+ *    "qa": [{"question": "...", "answer": "...", "type": "colour"}], "label": "...",
+ *    "audio": [{"path": "audio/train-000001-en-0.ogg", "lang": "en", "text": "...", "voice": "en-us+m3"}]}
  *
  * The file is untrusted (it may come from anywhere a dataset comes from). Each line must be
  * valid UTF-8, at most MMC_MANIFEST_MAX_LINE bytes, and a JSON object with string id and
@@ -71,6 +72,13 @@ void mmc_sample_free(mmc_sample *s) {
         mmc_free(s->qa[i].type);
     }
     mmc_free(s->qa);
+    for (int i = 0; i < s->n_audio; i++) {
+        mmc_free(s->audio[i].path);
+        mmc_free(s->audio[i].lang);
+        mmc_free(s->audio[i].text);
+        mmc_free(s->audio[i].voice);
+    }
+    mmc_free(s->audio);
     mmc_free(s->label);
     memset(s, 0, sizeof *s);
 }
@@ -132,6 +140,32 @@ static const char *get_qa(const cJSON *arr, mmc_sample *s) {
     return NULL;
 }
 
+/* "audio": [{"path": P, "lang": L, "text": T, "voice": V}]: path required (the image
+ * path rules), the rest optional strings. */
+static const char *get_audio(const cJSON *arr, mmc_sample *s) {
+    if (!cJSON_IsArray(arr)) return "must be an array of {path, lang, text, voice} objects";
+    int count = cJSON_GetArraySize(arr);
+    if (count > MMC_MANIFEST_MAX_ITEMS) return "has too many items";
+    s->audio = mmc_calloc((size_t)(count ? count : 1), sizeof(mmc_audio_ref));
+    if (!s->audio) return OOM;
+    for (const cJSON *it = arr->child; it; it = it->next) {
+        const cJSON *p = cJSON_GetObjectItemCaseSensitive(it, "path");
+        const cJSON *f[3] = {cJSON_GetObjectItemCaseSensitive(it, "lang"), cJSON_GetObjectItemCaseSensitive(it, "text"),
+                             cJSON_GetObjectItemCaseSensitive(it, "voice")};
+        if (!cJSON_IsObject(it) || !cJSON_IsString(p)) return "items need a string path";
+        for (int k = 0; k < 3; k++)
+            if (f[k] && !cJSON_IsString(f[k])) return "items' lang, text and voice must be strings";
+        mmc_audio_ref *dst = &s->audio[s->n_audio++];
+        const char *why = bad_image_path(p->valuestring);
+        if (!why) why = get_string(p, &dst->path);
+        if (!why && f[0]) why = get_string(f[0], &dst->lang);
+        if (!why && f[1]) why = get_string(f[1], &dst->text);
+        if (!why && f[2]) why = get_string(f[2], &dst->voice);
+        if (why) return why;
+    }
+    return NULL;
+}
+
 static const char *get_label(const cJSON *v, char **out) {
     if (cJSON_IsString(v)) return get_string(v, out);
     if (!cJSON_IsNumber(v)) return "must be a string or a number";
@@ -175,6 +209,7 @@ static const char *get_sample(const cJSON *o, mmc_sample *s, const char **field,
         (why = get_string_array(v, &s->captions_zh, &s->n_captions_zh)))
         return why;
     if ((v = cJSON_GetObjectItemCaseSensitive(o, *field = "qa")) && (why = get_qa(v, s))) return why;
+    if ((v = cJSON_GetObjectItemCaseSensitive(o, *field = "audio")) && (why = get_audio(v, s))) return why;
     if ((v = cJSON_GetObjectItemCaseSensitive(o, *field = "label")) && !cJSON_IsNull(v) &&
         (why = get_label(v, &s->label)))
         return why;
@@ -399,6 +434,19 @@ static cJSON *sample_object(const mmc_sample *s) {
     if (s->n_captions_zh) cJSON_AddItemToObject(o, "captions_zh", string_array(s->captions_zh, s->n_captions_zh));
     if (s->n_qa) cJSON_AddItemToObject(o, "qa", qa_array(s->qa, s->n_qa));
     if (s->label) cJSON_AddStringToObject(o, "label", s->label);
+    if (s->n_audio) {
+        cJSON *a = cJSON_AddArrayToObject(o, "audio");
+        for (int i = 0; a && i < s->n_audio; i++) {
+            cJSON *x = cJSON_CreateObject();
+            if (!x) break;
+            cJSON_AddItemToArray(a, x);
+            const mmc_audio_ref *r = &s->audio[i];
+            cJSON_AddStringToObject(x, "path", r->path ? r->path : "");
+            if (r->lang) cJSON_AddStringToObject(x, "lang", r->lang);
+            if (r->text) cJSON_AddStringToObject(x, "text", r->text);
+            if (r->voice) cJSON_AddStringToObject(x, "voice", r->voice);
+        }
+    }
     return o;
 }
 
@@ -413,6 +461,9 @@ static int sample_valid(const mmc_sample *s) {
     for (int i = 0; ok && i < s->n_captions_zh; i++) ok = ok_str(s->captions_zh[i]);
     for (int i = 0; ok && i < s->n_qa; i++)
         ok = ok_str(s->qa[i].question) && ok_str(s->qa[i].answer) && ok_str(s->qa[i].type);
+    for (int i = 0; ok && i < s->n_audio; i++)
+        ok = s->audio[i].path && !bad_image_path(s->audio[i].path) && ok_str(s->audio[i].lang) && ok_str(s->audio[i].text) &&
+             ok_str(s->audio[i].voice);
     return ok;
 }
 
