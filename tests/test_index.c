@@ -223,7 +223,7 @@ TEST(index_search_matches_bruteforce) {
 
 TEST(index_search_few_queries_direct) {
     /* Up to 4 queries take the direct path (rows read once, int8 widened in registers):
-     * vector and plain C kernels, dims with and without a tail, both dtypes, k from 1 to
+     * vector (AVX-512, else AVX2) and plain C kernels, dims with and without a tail, both dtypes, k from 1 to
      * past the end; each against the brute force, and one query alone must rank the same
      * rows as inside a batch of the GEMM path. */
     const int64_t N = 2100;
