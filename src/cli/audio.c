@@ -94,8 +94,90 @@ static int cmd_audio_info(int argc, char **argv) {
     return rc;
 }
 
+/* A colour for a log-mel value: Whisper's scaling puts speech in about [-1, 1.5]; dark
+ * blue through teal and green to yellow, like the usual spectrogram maps. */
+static void mel_colour(float v, uint8_t *rgb) {
+    static const uint8_t stops[5][3] = {{20, 10, 60}, {40, 80, 140}, {30, 150, 130}, {120, 200, 70}, {250, 230, 40}};
+    float t = (v + 1.0f) / 2.5f;
+    t = t < 0 ? 0 : t > 1 ? 1 : t;
+    float x = t * 4;
+    int i = x >= 4 ? 3 : (int)x;
+    float f = x - i;
+    for (int c = 0; c < 3; c++) rgb[c] = (uint8_t)(stops[i][c] + f * (stops[i + 1][c] - stops[i][c]) + 0.5f);
+}
+
+/* `mmc audio mel FILE --out F.png [--n-mels N]`: the log-mel features a speech model sees,
+ * as a picture: time to the right, low frequencies at the bottom, one pixel a 10 ms frame. */
+static int cmd_audio_mel(int argc, char **argv) {
+    const char *file = NULL, *out = NULL;
+    mmc_logmel_opts o = mmc_logmel_opts_whisper();
+    int json = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(a, "--json")) json = 1;
+        else if (!strcmp(a, "--out")) {
+            if (!v || !*v) return cli_error(1, "audio mel: --out needs a .png file name");
+            out = v, i++;
+        } else if (!strcmp(a, "--n-mels")) {
+            if (!v || cli_parse_int(v, 8, 201, &o.n_mels)) return cli_error(1, "audio mel: --n-mels needs 8 to 201");
+            i++;
+        } else if (a[0] == '-' && a[1]) return cli_error(1, "audio mel: unknown option '%s' (see: mmc help audio)", a);
+        else if (file) return cli_error(1, "audio mel: one FILE at a time (got '%s' and '%s')", file, a);
+        else file = a;
+    }
+    if (!file || !out) return cli_error(1, "audio mel: usage: mmc audio mel FILE --out F.png [--n-mels N]");
+    int rc = cli_check_utf8("audio mel: the file name", file);
+    if (rc) return rc;
+    mmc_audio au;
+    mmc_error err = {0};
+    if (mmc_audio_load(&au, file, o.rate, &err)) return cli_error_from(&err);
+    float *mel = NULL;
+    int T = 0;
+    if (mmc_logmel(au.samples, au.n, &o, &mel, &T, &err)) {
+        mmc_audio_free(&au);
+        if (err.code == MMC_ERR_INPUT) { /* name the file: the message speaks of samples */
+            char msg[sizeof err.msg];
+            memcpy(msg, err.msg, sizeof msg);
+            mmc_error_set(&err, MMC_ERR_INPUT, "%s: %.900s", file, msg);
+        }
+        return cli_error_from(&err);
+    }
+    if (T > 100000) T = 100000; /* 1000 s of picture at most */
+    uint8_t *rgb = mmc_malloc((size_t)T * o.n_mels * 3);
+    float lo = 1e30f, hi = -1e30f;
+    if (!rgb) rc = cli_error(3, "audio mel: out of memory");
+    for (int m = 0; !rc && m < o.n_mels; m++)
+        for (int t = 0; t < T; t++) {
+            float v = mel[(size_t)m * T + t];
+            lo = v < lo ? v : lo, hi = v > hi ? v : hi;
+            mel_colour(v, rgb + ((size_t)(o.n_mels - 1 - m) * T + t) * 3);
+        }
+    if (!rc && mmc_png_write(out, T, o.n_mels, 3, rgb, &err)) rc = cli_error_from(&err);
+    if (!rc) {
+        if (json) { /* through cJSON: the names are the user's and may need escaping */
+            cJSON *j = cJSON_CreateObject();
+            cJSON_AddStringToObject(j, "file", file);
+            cJSON_AddNumberToObject(j, "frames", T);
+            cJSON_AddNumberToObject(j, "n_mels", o.n_mels);
+            cJSON_AddNumberToObject(j, "min", lo);
+            cJSON_AddNumberToObject(j, "max", hi);
+            cJSON_AddStringToObject(j, "png", out);
+            char *txt = cJSON_PrintUnformatted(j);
+            if (txt) printf("%s\n", txt);
+            else rc = cli_error(3, "audio mel: out of memory");
+            cJSON_free(txt);
+            cJSON_Delete(j);
+        } else printf("%s: %d frames x %d mel bands (log-mel %.3f to %.3f) -> %s\n", file, T, o.n_mels, lo, hi, out);
+    }
+    mmc_free(rgb);
+    mmc_free(mel);
+    mmc_audio_free(&au);
+    return rc;
+}
+
 int cmd_audio(int argc, char **argv) {
     if (argc < 2) return cli_error(1, "audio: missing subcommand (see: mmc help audio)");
     if (!strcmp(argv[1], "info")) return cmd_audio_info(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "mel")) return cmd_audio_mel(argc - 1, argv + 1);
     return cli_error(1, "audio: unknown subcommand '%s' (see: mmc help audio)", argv[1]);
 }

@@ -350,6 +350,7 @@ const cli_command cli_commands[] = {
      "no frames, is truncated or corrupt, or is over the limits (docs/video.md), 3 disk.\n"},
     {"audio", cmd_audio, "look at a sound file: what mmc hears in it",
      "usage: mmc audio info FILE [--rate R] [--out F.f32] [--json]\n"
+     "       mmc audio mel FILE --out F.png [--n-mels N] [--json]\n"
      "\n"
      "Decodes FILE (WAV 8/16/24/32-bit or float, FLAC, Ogg Vorbis/Opus, AIFF, and whatever\n"
      "else the system's libsndfile reads) as mmc's audio loader does and prints the container,\n"
@@ -359,6 +360,9 @@ const cli_command cli_commands[] = {
      "                use 16000)\n"
      "  --out F.f32   also write the mono samples as raw float32 little-endian\n"
      "  --json        one JSON object\n"
+     "mel: the log-mel spectrogram a speech model sees (Whisper's front end: 16 kHz, 25 ms\n"
+     "windows every 10 ms, N = 80 mel bands) as a PNG: one pixel a frame, low frequencies\n"
+     "at the bottom, dark blue (quiet) to yellow (loud).\n"
      "Exit codes: 1 bad arguments, 2 a file that is missing, not a sound file, truncated,\n"
      "empty, over the limits, or holds NaN or infinite samples (docs/audio.md), 3 disk.\n"},
     {"inspect", cmd_inspect, "list the tensors of a .safetensors file or summarise a run folder",

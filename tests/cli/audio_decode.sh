@@ -111,4 +111,14 @@ for f in "$H"/*; do
   n=$((n + 1))
   echo "audio_decode: ok: hostile $(basename "$f"): exit $rc $(head -c 160 "$W/err.txt")"
 done
+# mmc audio mel: the features as a picture, one column a 10 ms frame, 80 rows
+"$MMC" audio mel "$W/s16-stereo.wav" --out "$W/mel.png" --json >"$W/mel.json" || fail "audio mel exited $?"
+[ "$(jq -r '"\(.frames) \(.n_mels)"' "$W/mel.json")" = "120 80" ] || fail "audio mel of 1.2 s: $(cat "$W/mel.json")"
+[ "$(head -c 8 "$W/mel.png" | od -An -tx1 | tr -d ' \n')" = 89504e470d0a1a0a ] || fail "audio mel wrote no PNG"
+set +e
+"$MMC" audio mel "$H/nan.wav" --out "$W/bad.png" 2>"$W/err.txt"
+rc=$?
+set -e
+[ $rc = 2 ] && grep -qF "$H/nan.wav" "$W/err.txt" && [ ! -e "$W/bad.png" ] || fail "audio mel of nan.wav: exit $rc, $(cat "$W/err.txt")"
+echo "audio_decode: ok: audio mel (120 frames x 80 bands for 1.2 s; a hostile file exits 2, no PNG)"
 echo "audio_decode: all passed ($n hostile files)"
