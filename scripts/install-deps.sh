@@ -13,7 +13,7 @@ CHECK=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --check) CHECK=1; shift ;;
-    --browser) PKGS="$PKGS chromium fonts-wqy-microhei"; shift ;;
+    --browser) PKGS="$PKGS chromium chromium-driver fonts-wqy-microhei"; shift ;;
     *) break ;;
   esac
 done

@@ -31,7 +31,18 @@ BROWSER=$(command -v chromium || command -v chromium-browser || command -v googl
 jq -r '.captions[0] // empty' "$S/data/manifest-test.jsonl" | head -10 >"$W/texts.txt"
 printf '%s\n' "一个大的红色圆形" "两个蓝色的正方形" >>"$W/texts.txt"
 "$MMC" index build --model "$S/run" --texts "$W/texts.txt" --out "$W/txt.idx" >/dev/null 2>>"$W/build.err" || fail "index build --texts"
-"$MMC" serve --model "$S/run" --index "$W/img.idx" --index "$W/txt.idx" --port 0 --port-file "$W/port" --log "$W/access.log" \
+# tiny caption and VQA runs, so the page offers every image feature
+cat >"$W/cap.json" <<'EOF2'
+{"image_size": 32, "cnn_widths": [8, 16, 16], "hidden": 32, "word_dim": 16, "dec_heads": 2, "att_dim": 16,
+ "batch_size": 16, "warmup_steps": 2}
+EOF2
+cat >"$W/vqa.json" <<'EOF2'
+{"image_size": 32, "cnn_widths": [8, 16, 32], "word_dim": 16, "text_hidden": 32, "image_dim": 32, "fuse_dim": 32,
+ "hidden": 32, "batch_images": 8, "warmup": 0.1}
+EOF2
+"$MMC" train caption --data "$S/data" --out "$W/cap" --config "$W/cap.json" --steps 4 --threads 2 >/dev/null 2>>"$W/build.err" || fail "train caption"
+"$MMC" train vqa --data "$S/data" --out "$W/vqa" --config "$W/vqa.json" --steps 4 --threads 2 >/dev/null 2>>"$W/build.err" || fail "train vqa"
+"$MMC" serve --model "$S/run" --model "$W/cap" --model "$W/vqa" --index "$W/img.idx" --index "$W/txt.idx" --port 0 --port-file "$W/port" --log "$W/access.log" \
   >"$W/serve.out" 2>"$W/serve.err" &
 PID=$!
 i=0
@@ -80,6 +91,79 @@ timeout 120 "$BROWSER" --headless --no-sandbox --disable-gpu --no-first-run --us
   >"$W/browser.log" 2>&1 || true
 [ -s "$W/page.png" ] && [ "$(wc -c <"$W/page.png")" -gt 20000 ] || fail "no screenshot (or a blank one): $(tail -3 "$W/browser.log")"
 echo "serve_browser: ok: screenshot $W/page.png ($(wc -c <"$W/page.png") bytes)"
+# 4. an upload through the page's file picker, driven by ChromeDriver (WebDriver over HTTP)
+DRIVER=$(command -v chromedriver || true)
+[ -n "$DRIVER" ] || fail "no chromedriver: install it with sh scripts/install-deps.sh --browser (make test does)"
+CD=""
+for try in 1 2 3 4 5 6 7 8; do # a free port for the driver: it has no "any port" option
+  cdport=$((20000 + ($$ * 7 + try * 131) % 20000))
+  "$DRIVER" --port=$cdport >"$W/driver.log" 2>&1 &
+  CDPID=$!
+  i=0
+  while [ $i -lt 50 ] && ! curl -s "http://127.0.0.1:$cdport/status" 2>/dev/null | jq -e '.value.ready' >/dev/null 2>&1; do
+    kill -0 $CDPID 2>/dev/null || break
+    sleep 0.1
+    i=$((i + 1))
+  done
+  if curl -s "http://127.0.0.1:$cdport/status" 2>/dev/null | jq -e '.value.ready' >/dev/null 2>&1; then CD="http://127.0.0.1:$cdport"; break; fi
+  kill $CDPID 2>/dev/null || true
+done
+[ -n "$CD" ] || fail "chromedriver did not start: $(tail -3 "$W/driver.log")"
+wd() { # wd METHOD PATH [JSON]: one WebDriver command; prints its "value"
+  if [ $# -ge 3 ]; then curl -s -X "$1" -H 'Content-Type: application/json' --data-binary "$3" "$CD$2"
+  else curl -s -X "$1" "$CD$2"; fi | jq -c '.value'
+}
+caps=$(jq -nc --arg b "$BROWSER" --arg p "$PROFILE/wd" '{capabilities: {alwaysMatch: {browserName: "chrome",
+  "goog:chromeOptions": {binary: $b, args: ["--headless", "--no-sandbox", "--disable-gpu", "--window-size=1280,1100",
+  ("--user-data-dir=" + $p)]}}}}')
+SID=$(wd POST /session "$caps" | jq -r '.sessionId // empty')
+[ -n "$SID" ] || fail "no WebDriver session: $(tail -5 "$W/driver.log")"
+cleanup_wd() { curl -s -X DELETE "$CD/session/$SID" >/dev/null 2>&1 || true; kill $CDPID 2>/dev/null || true; }
+trap 'cleanup_wd; cleanup' EXIT
+elem() { wd POST "/session/$SID/element" "$(jq -nc --arg c "$1" '{using: "css selector", value: $c}')" | jq -r 'to_entries[0].value // empty'; }
+js() { wd POST "/session/$SID/execute/sync" "$(jq -nc --arg s "$1" '{script: $s, args: []}')" | jq -r '.'; }
+wait_js() { # wait_js SCRIPT: until it returns true (20 s)
+  i=0
+  while [ "$(js "$1")" != true ]; do
+    i=$((i + 1))
+    [ $i -lt 200 ] || return 1
+    sleep 0.1
+  done
+}
+IMG=$(cd "$S/data/images" && realpath "$(ls | sed -n 3p)") # a path without "..": Chromium refuses those
+wd POST "/session/$SID/url" "$(jq -nc --arg u "$BASE/" '{url: $u}')" >/dev/null
+E=$(elem '#image-file')
+[ -n "$E" ] || fail "no #image-file on the page"
+wd POST "/session/$SID/element/$E/value" "$(jq -nc --arg t "$IMG" '{text: $t}')" >/dev/null
+wait_js 'const c = document.querySelector("#caption").textContent.trim(); return c.length > 0 && c !== "Captioning…" &&
+  document.querySelectorAll("#zeroshot li.zs").length === 3 &&
+  document.querySelectorAll("#image-results figure.result[data-path]").length > 0 &&
+  document.querySelectorAll("#image-results li.result.text[data-rank]").length > 0' ||
+  fail "the upload did not show caption, labels, similar images and texts: $(js 'return document.body.innerText' | head -c 600)"
+Q=$(elem '#question')
+wd POST "/session/$SID/element/$Q/value" "$(jq -nc '{text: "how many circles are there?\ue007"}')" >/dev/null
+wait_js 'const a = document.querySelector("#answer").textContent.trim(); return a.length > 0 && a !== "Thinking…"' ||
+  fail "no answer to the typed question"
+js 'return JSON.stringify({caption: document.querySelector("#caption").textContent.trim(),
+  label: document.querySelector("#zeroshot li.zs.best").dataset.label,
+  similar: [...document.querySelectorAll("#image-results section[data-kind=images] figure.result[data-path]")].map(e => e.dataset.path),
+  texts: [...document.querySelectorAll("#image-results section[data-kind=texts] li.result.text[data-rank] .text")].map(e => e.textContent),
+  answer: document.querySelector("#answer").textContent.trim(), errors: document.querySelector("#error").hidden})' >"$W/upload.json"
+wd GET "/session/$SID/screenshot" | jq -r '.' | base64 -d >"$W/upload.png" 2>/dev/null || true
+# what the CLI says of the same image
+cap=$("$MMC" caption --model "$W/cap" "$IMG" --json | jq -r .caption)
+lab=$("$MMC" zeroshot --model "$S/run" "$IMG" --labels "circle,square,triangle" --json | jq -r .label)
+ans=$("$MMC" vqa --model "$W/vqa" "$IMG" --question "how many circles are there?" --json | jq -r .answer)
+"$MMC" search "$W/img.idx" --image "$IMG" -k 9 --json | jq -c '[.results[].path]' >"$W/sim-cli.json"
+"$MMC" search "$W/txt.idx" --image "$IMG" -k 5 --json | jq -c '[.results[].text]' >"$W/txt-cli.json"
+jq -e --arg c "$cap" --arg l "$lab" --arg a "$ans" --slurpfile s "$W/sim-cli.json" --slurpfile t "$W/txt-cli.json" '
+  .caption == $c and .label == $l and (.answer | startswith($a)) and .similar == $s[0] and .texts == $t[0] and .errors'   "$W/upload.json" >/dev/null || fail "the page after the upload is not what the CLI says: $(cat "$W/upload.json")
+  CLI: caption '$cap', label '$lab', answer '$ans', similar $(cat "$W/sim-cli.json"), texts $(cat "$W/txt-cli.json")"
+[ -s "$W/upload.png" ] || fail "no screenshot after the upload"
+echo "serve_browser: ok: an upload through the file picker (WebDriver) shows the CLI's similar images, texts, caption, label and answer; $W/upload.png"
+cleanup_wd
+trap cleanup EXIT
+
 kill -TERM "$PID"
 wait "$PID" || fail "the server exited $? on SIGTERM"
 PID=""
