@@ -179,7 +179,7 @@ __attribute__((target("avx512f,avx512bw,avx512vl"))) static void dot_i8_avx512(c
 }
 
 /* The same on AVX2 + FMA (8 lanes; most x86 CPUs without AVX-512): the tail in C. */
-static inline float hsum256(__m256 v) {
+__attribute__((target("avx2,fma"))) static inline float hsum256(__m256 v) {
     __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
     s = _mm_add_ps(s, _mm_movehl_ps(s, s));
     s = _mm_add_ss(s, _mm_movehdup_ps(s));
