@@ -20,6 +20,8 @@ SRC=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=$(cd "$BUILD" && pwd)
 
 sh "$SRC/fuzz/make_corpus.sh" "$BUILD/seeds" >/dev/null
+# leaks inside system libraries (each explained in the file) are not failures of ours
+export LSAN_OPTIONS="suppressions=$SRC/fuzz/lsan.supp${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
 
 if [ -n "${FUZZ_TARGETS:-}" ]; then
   targets=$FUZZ_TARGETS

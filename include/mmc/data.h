@@ -235,12 +235,14 @@ int mmc_video_write_mkv(const char *path, const uint8_t *rgb, int n, int w, int 
  * the rate asked for. The file is untrusted: it is read into memory (at most
  * MMC_AUDIO_MAX_FILE_BYTES) and parsed from there; a claimed length is checked against what
  * decodes; limits, each an MMC_ERR_INPUT naming the file: duration (MMC_AUDIO_MAX_SECONDS),
- * channels (MMC_AUDIO_MAX_CHANNELS), rate (1 Hz to MMC_AUDIO_MAX_RATE); no frames, and
- * NaN or infinite samples, are refused too (docs/audio.md). */
+ * channels (MMC_AUDIO_MAX_CHANNELS), rate (1 Hz to MMC_AUDIO_MAX_RATE); no frames, NaN or
+ * infinite samples, and float samples beyond MMC_AUDIO_MAX_AMPLITUDE are refused too
+ * (docs/audio.md). */
 #define MMC_AUDIO_MAX_FILE_BYTES ((size_t)1 << 30)
 #define MMC_AUDIO_MAX_SECONDS (4.0 * 3600.0)
 #define MMC_AUDIO_MAX_CHANNELS 64
 #define MMC_AUDIO_MAX_RATE 768000
+#define MMC_AUDIO_MAX_AMPLITUDE 1000.0f /* |sample| of a float file: 60 dB over full scale */
 
 typedef struct mmc_audio_info {
     int rate;            /* the file's sample rate, Hz */

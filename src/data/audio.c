@@ -6,8 +6,9 @@
  * so nothing but that buffer is ever read. The header's claims are not trusted either: the
  * frame count it states is only a hint, the samples are read in blocks until the decoder
  * stops, and the limits (duration, channels, rate) are checked on what actually decodes.
- * Every sample must be finite: a float file with NaN or infinity is refused rather than
- * passed on to poison a model.
+ * Every sample must be finite and within MMC_AUDIO_MAX_AMPLITUDE of full scale: a float
+ * file with NaN, infinity or 1e38 is refused rather than passed on to poison a model (or to
+ * overflow the resampler's sums).
  *
  * The result is mono: the mean of the channels, sample by sample (what `sox -c 1` and
  * ffmpeg's `-ac 1` do too, up to their clipping), then resampled to the rate asked for
@@ -188,6 +189,10 @@ int mmc_audio_decode(mmc_audio *a, const uint8_t *bytes, size_t n, const char *n
                 if (!isfinite(v))
                     rc = mmc_error_set(err, MMC_ERR_INPUT, "%s: sample %lld (channel %d) is not a finite number", name,
                                        (long long)(got + i), c);
+                else if (fabsf(v) > MMC_AUDIO_MAX_AMPLITUDE) /* 1e38 would overflow the resampler's and the
+                                                              * spectrum's sums to infinity */
+                    rc = mmc_error_set(err, MMC_ERR_INPUT, "%s: sample %lld (channel %d) is %g, over %g times full scale", name,
+                                       (long long)(got + i), c, (double)v, (double)MMC_AUDIO_MAX_AMPLITUDE);
                 s += v;
             }
             mono[got + i] = (float)(s / C);
@@ -213,7 +218,10 @@ int mmc_audio_decode(mmc_audio *a, const uint8_t *bytes, size_t n, const char *n
         } else {
             rc = mmc_audio_resample(mono, got, si.samplerate, rate, &a->samples, &a->n, err);
             a->rate = rate;
-            if (rc && err) {
+            if (!rc && a->n < 1) /* 9 frames at 768 kHz are a fifth of a sample at 16 kHz */
+                rc = mmc_error_set(err, MMC_ERR_INPUT, "%s: %lld frames at %d Hz are too short to resample to %d Hz",
+                                   name, (long long)got, si.samplerate, rate);
+            if (rc && err && strncmp(err->msg, name, strlen(name)) != 0) {
                 char msg[sizeof err->msg];
                 memcpy(msg, err->msg, sizeof msg);
                 mmc_error_set(err, rc, "%s: %.900s", name, msg);

@@ -6,8 +6,8 @@
 # channels, duration) and the mono samples mmc makes must equal what sox (or ffmpeg, for
 # Opus) decodes with the same mixdown, at the file's rate and resampled to 16 kHz (sox
 # `rate -h`, the resampler mmc uses through libsoxr), within 1e-4. Then hostile files
-# (bad header, a header claiming 4 GB, no frames, NaN samples, truncated FLAC, random
-# bytes, empty, 0 Hz, 100 channels) must exit 2 naming the file, without a crash.
+# (bad header, a header claiming 4 GB, no frames, NaN samples, truncated FLAC and Ogg,
+# random bytes, empty, 0 Hz, 100 channels) must exit 2 naming the file, without a crash.
 set -eu
 MMC=$1
 W=$2/audio-decode
@@ -91,15 +91,21 @@ mkdir -p "$H"
 wav_header 1 1 16000 16 0 36 >"$H/no-frames.wav"
 { wav_header 3 1 16000 32 16 52; printf '\000\000\300\177'; printf '\000\000\200\077'; printf '\000\000\300\177'; printf '\000\000\000\000'; } >"$H/nan.wav"
 { wav_header 3 1 16000 32 8 44; printf '\000\000\200\177'; printf '\000\000\000\000'; } >"$H/inf.wav"
+# 1.7e38: finite, but the resampler's sums overflow (found by fuzz/fuzz_audio.c)
+{ wav_header 3 1 8000 32 8 44; printf '\000\000\200\077'; printf '\377\377\177\177'; } >"$H/huge-float.wav"
 head -c 3000 "$W/s16.flac" >"$H/truncated.flac"
+head -c 2000 "$W/vorbis.ogg" >"$H/truncated.ogg" # cut inside its headers (fuzz/lsan.supp: libvorbis leaks on it)
 head -c 4096 /dev/urandom >"$H/random.wav"
 : >"$H/empty.wav"
 { wav_header 1 1 0 16 8 44; printf '\001\000\002\000\003\000\004\000'; } >"$H/zero-rate.wav"
 { wav_header 1 100 16000 16 200 236; head -c 200 /dev/zero; } >"$H/hundred-channels.wav"
+# 9 frames at 768 kHz: a fifth of a sample at 16 kHz (found by fuzz/fuzz_audio.c); refused
+# only when resampling, so this one runs with --rate 16000 below
+{ wav_header 1 1 767999 8 9 45; printf 'abcdefghi'; } >"$H/too-short-to-resample.wav"
 n=0
 for f in "$H"/*; do
   set +e
-  "$MMC" audio info "$f" >"$W/out.txt" 2>"$W/err.txt"
+  "$MMC" audio info "$f" --rate 16000 >"$W/out.txt" 2>"$W/err.txt"
   rc=$?
   set -e
   case $f in
