@@ -76,6 +76,7 @@ bench: build
 fixtures: build
 	sh scripts/install-deps.sh python3-torch python3-numpy
 	/usr/bin/python3 tools/gen_fixtures.py tests/fixtures
+	/usr/bin/python3 tools/gen_audio_fixtures.py
 	MMC_REGENERATE_FIXTURES=1 MMC_SOURCE_DIR=$(CURDIR) ./$(BUILD)/mmc_tests safetensors_written_file_is_stable
 	/usr/bin/python3 tools/check_mmc_safetensors.py tests/fixtures/written_by_mmc.safetensors
 
