@@ -301,11 +301,31 @@ static int rate_ok(daemon_ctx *x, struct MHD_Connection *c) {
     return ok;
 }
 
+/* The key a request carries: "Authorization: Bearer KEY", "X-API-Key: KEY", or the cookie
+ * mmc_key=KEY (percent-encoded) that the web page sets when a user types the key in, so its
+ * thumbnails (plain <img> requests, which carry no headers) are let in too. */
+static const char *request_key(struct MHD_Connection *c, char *buf, size_t n) {
+    const char *auth = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+    if (auth && !strncmp(auth, "Bearer ", 7)) return auth + 7;
+    const char *h = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-API-Key");
+    if (h) return h;
+    const char *ck = MHD_lookup_connection_value(c, MHD_COOKIE_KIND, "mmc_key");
+    if (!ck) return NULL;
+    size_t w = 0;
+    for (const char *r = ck; *r && w + 1 < n; w++) {
+        int hi, lo;
+        if (r[0] == '%' && (hi = hexval(r[1])) >= 0 && (lo = hexval(r[2])) >= 0 && (hi | lo)) buf[w] = (char)(hi << 4 | lo), r += 3;
+        else buf[w] = *r++;
+    }
+    buf[w] = 0;
+    return buf;
+}
+
 static int key_ok(daemon_ctx *x, struct MHD_Connection *c) {
     const char *want = x->st.o.api_key;
     if (!want) return 1;
-    const char *auth = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
-    const char *got = auth && !strncmp(auth, "Bearer ", 7) ? auth + 7 : MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-API-Key");
+    char cookie[512];
+    const char *got = request_key(c, cookie, sizeof cookie);
     if (!got) return 0;
     size_t nw = strlen(want), ng = strlen(got);
     unsigned diff = (unsigned)(nw ^ ng);

@@ -228,6 +228,12 @@ c=$(curl -s -o "$W/r.json" -w '%{http_code}' -H 'Authorization: Bearer sesame-01
 [ "$c" = 200 ] || fail "the right key answered $c"
 c=$(curl -s -o "$W/r.json" -w '%{http_code}' -H 'X-API-Key: sesame-0123' --data-binary @"$W/q.json" "$BASE/v1/search")
 [ "$c" = 200 ] || fail "X-API-Key answered $c"
+c=$(curl -s -o "$W/r.json" -w '%{http_code}' -b 'mmc_key=sesame-0123' --data-binary @"$W/q.json" "$BASE/v1/search")
+[ "$c" = 200 ] || fail "the page's cookie (mmc_key) answered $c"
+c=$(curl -s -o "$W/r.json" -w '%{http_code}' -b 'mmc_key=sesame%2D0123' "$BASE/v1/files/img/0")
+[ "$c" = 200 ] || fail "a percent-encoded cookie key for a thumbnail answered $c"
+c=$(curl -s -o "$W/r.json" -w '%{http_code}' -b 'mmc_key=sesame-0124' "$BASE/v1/files/img/0")
+[ "$c" = 401 ] || fail "a wrong cookie key answered $c"
 [ "$(get /health "$W/r.json")" = 200 ] || fail "/health wants no key"
 stop "$PID"
 set +e
@@ -235,7 +241,7 @@ set +e
 rc=$?
 set -e
 [ $rc = 1 ] && grep -q "api-key" "$W/any.err" || fail "0.0.0.0 without a key: exit $rc, $(cat "$W/any.err")"
-ok "--api-key (Bearer and X-API-Key; /health open); a non-loopback address without a key is refused"
+ok "--api-key (Bearer, X-API-Key and the page's mmc_key cookie; /health open); a non-loopback address without a key is refused"
 # --rate: a token bucket per client address (2 a second, bursts of 4): 12 requests at once
 # get some 200s and then 429 with Retry-After, as JSON
 start rate --model "$S/run" --index "$W/img.idx" --rate 2

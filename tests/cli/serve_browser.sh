@@ -161,6 +161,32 @@ jq -e --arg c "$cap" --arg l "$lab" --arg a "$ans" --slurpfile s "$W/sim-cli.jso
   CLI: caption '$cap', label '$lab', answer '$ans', similar $(cat "$W/sim-cli.json"), texts $(cat "$W/txt-cli.json")"
 [ -s "$W/upload.png" ] || fail "no screenshot after the upload"
 echo "serve_browser: ok: an upload through the file picker (WebDriver) shows the CLI's similar images, texts, caption, label and answer; $W/upload.png"
+
+# 5. a server with --api-key: the page asks for the key, keeps it in a cookie, and then
+#    searches and loads thumbnails with it
+"$MMC" serve --model "$S/run" --index "$W/img.idx" --api-key browser-key-42 --port 0 --port-file "$W/port2" \
+  --log "$W/access2.log" >"$W/serve2.out" 2>"$W/serve2.err" &
+PID2=$!
+i=0
+while [ ! -s "$W/port2" ]; do
+  kill -0 "$PID2" 2>/dev/null || fail "the keyed server exited before listening"
+  i=$((i + 1))
+  [ $i -lt 600 ] || fail "no port for the keyed server"
+  sleep 0.1
+done
+BASE2="http://127.0.0.1:$(cat "$W/port2")"
+wd POST "/session/$SID/url" "$(jq -nc --arg u "$BASE2/?q=a+large+red+circle" '{url: $u}')" >/dev/null
+wait_js 'return !!document.querySelector("#api-key")' || { kill $PID2; fail "the page did not ask for the API key"; }
+K=$(elem '#api-key')
+wd POST "/session/$SID/element/$K/value" "$(jq -nc '{text: "browser-key-42\ue007"}')" >/dev/null
+wait_js 'return document.querySelectorAll("#results figure.result[data-path]").length > 0 &&
+  [...document.querySelectorAll("#results figure.result img")].every(i => i.complete && i.naturalWidth > 0)' ||
+  { kill $PID2; fail "after the key, no results with loaded thumbnails: $(js 'return document.body.innerText' | head -c 400)"; }
+kill -TERM $PID2
+wait $PID2 || fail "the keyed server exited $? on SIGTERM"
+grep -q '"GET /v1/files/img/[0-9]*" 200' "$W/access2.log" || fail "no thumbnail was served with the key"
+grep -q '"GET /v1/models" 401' "$W/access2.log" || fail "the page was never refused without the key"
+echo "serve_browser: ok: --api-key: the page asks for the key, then searches and loads its thumbnails with it"
 cleanup_wd
 trap cleanup EXIT
 
