@@ -16,39 +16,16 @@ S=$2/search
 W=$2/serve-api
 rm -rf "$W"
 mkdir -p "$W"
-PIDS=""
-cleanup() { for p in $PIDS; do kill "$p" 2>/dev/null || true; done; }
-trap cleanup EXIT
 fail() {
   echo "serve_api: FAIL: $*" >&2
   for f in "$W"/*.err; do [ -s "$f" ] && { echo "--- $f" >&2; tail -20 "$f" >&2; }; done
   exit 1
 }
 ok() { echo "serve_api: ok: $*"; }
-
-# start NAME ARGS...: a server on a free port; sets PORT and BASE, waits until it listens.
-start() {
-  name=$1
-  shift
-  rm -f "$W/$name.port"
-  "$MMC" serve "$@" --port 0 --port-file "$W/$name.port" --log "$W/$name.log" >"$W/$name.out" 2>"$W/$name.err" &
-  PID=$!
-  PIDS="$PIDS $PID"
-  i=0
-  while [ ! -s "$W/$name.port" ]; do
-    kill -0 "$PID" 2>/dev/null || fail "$name: the server exited before listening"
-    i=$((i + 1))
-    [ $i -lt 600 ] || fail "$name: no port after 60 s"
-    sleep 0.1
-  done
-  PORT=$(cat "$W/$name.port")
-  BASE="http://127.0.0.1:$PORT"
-}
-# stop PID: SIGTERM, and the server must exit 0 saying it stopped.
-stop() {
-  kill -TERM "$1"
-  wait "$1" || fail "the server exited $? on SIGTERM"
-}
+. "$(dirname "$0")/serve_lib.sh"
+trap serve_kill_all EXIT
+start() { serve_start "$@"; }
+stop() { serve_stop "$1"; }
 # post PATH BODY_FILE OUT: the status code; the body in OUT.
 post() { curl -s -o "$3" -w '%{http_code}' -H 'Content-Type: application/json' --data-binary "@$2" "$BASE$1"; }
 get() { curl -s -o "$2" -w '%{http_code}' "$BASE$1"; }
@@ -67,21 +44,10 @@ jq -r '.captions[0] // .caption // empty' "$S/data/manifest-test.jsonl" | head -
 printf '%s\n' "一个大的红色圆形" "两个蓝色的正方形" >>"$W/texts.txt"
 "$MMC" index build --model "$S/run" --texts "$W/texts.txt" --out "$W/txt.idx" >/dev/null 2>>"$W/build.err" ||
   fail "index build --texts"
-cat >"$W/cap.json" <<'EOF'
-{"image_size": 32, "cnn_widths": [8, 16, 16], "hidden": 32, "word_dim": 16, "dec_heads": 2, "att_dim": 16,
- "batch_size": 16, "warmup_steps": 2}
-EOF
-cat >"$W/vqa.json" <<'EOF'
-{"image_size": 32, "cnn_widths": [8, 16, 32], "word_dim": 16, "text_hidden": 32, "image_dim": 32, "fuse_dim": 32,
- "hidden": 32, "batch_images": 8, "warmup": 0.1}
-EOF
 cat >"$W/zh.json" <<'EOF'
 {"image_size": 32, "cnn_widths": [8, 16], "embed_dim": 32, "word_dim": 16, "text_hidden": 32, "batch_size": 16}
 EOF
-"$MMC" train caption --data "$S/data" --out "$W/cap" --config "$W/cap.json" --steps 4 --threads 2 >/dev/null 2>"$W/train.err" ||
-  fail "train caption"
-"$MMC" train vqa --data "$S/data" --out "$W/vqa" --config "$W/vqa.json" --steps 4 --threads 2 >/dev/null 2>>"$W/train.err" ||
-  fail "train vqa"
+tiny_cap_vqa
 "$MMC" train retrieval --data "$S/data" --out "$W/zh" --config "$W/zh.json" --lang zh --steps 6 --threads 2 >/dev/null 2>>"$W/train.err" ||
   fail "train retrieval --lang zh"
 "$MMC" index build --model "$W/zh" --images "$S/data/images" --out "$W/zh.idx" >/dev/null 2>>"$W/build.err" ||

@@ -12,18 +12,18 @@ S=$2/search
 W=$2/serve-browser
 rm -rf "$W"
 mkdir -p "$W"
-PID=""
 PROFILE=$(mktemp -d)
-cleanup() {
-  [ -n "$PID" ] && kill "$PID" 2>/dev/null || true
-  rm -rf "$PROFILE"
-}
-trap cleanup EXIT
 fail() {
   echo "serve_browser: FAIL: $*" >&2
   [ -s "$W/serve.err" ] && tail -20 "$W/serve.err" >&2
   exit 1
 }
+. "$(dirname "$0")/serve_lib.sh"
+cleanup() {
+  serve_kill_all
+  rm -rf "$PROFILE"
+}
+trap cleanup EXIT
 BROWSER=$(command -v chromium || command -v chromium-browser || command -v google-chrome || true)
 [ -n "$BROWSER" ] || fail "no chromium: install it with sh scripts/install-deps.sh --browser (make test does)"
 
@@ -31,28 +31,8 @@ BROWSER=$(command -v chromium || command -v chromium-browser || command -v googl
 jq -r '.captions[0] // empty' "$S/data/manifest-test.jsonl" | head -10 >"$W/texts.txt"
 printf '%s\n' "一个大的红色圆形" "两个蓝色的正方形" >>"$W/texts.txt"
 "$MMC" index build --model "$S/run" --texts "$W/texts.txt" --out "$W/txt.idx" >/dev/null 2>>"$W/build.err" || fail "index build --texts"
-# tiny caption and VQA runs, so the page offers every image feature
-cat >"$W/cap.json" <<'EOF2'
-{"image_size": 32, "cnn_widths": [8, 16, 16], "hidden": 32, "word_dim": 16, "dec_heads": 2, "att_dim": 16,
- "batch_size": 16, "warmup_steps": 2}
-EOF2
-cat >"$W/vqa.json" <<'EOF2'
-{"image_size": 32, "cnn_widths": [8, 16, 32], "word_dim": 16, "text_hidden": 32, "image_dim": 32, "fuse_dim": 32,
- "hidden": 32, "batch_images": 8, "warmup": 0.1}
-EOF2
-"$MMC" train caption --data "$S/data" --out "$W/cap" --config "$W/cap.json" --steps 4 --threads 2 >/dev/null 2>>"$W/build.err" || fail "train caption"
-"$MMC" train vqa --data "$S/data" --out "$W/vqa" --config "$W/vqa.json" --steps 4 --threads 2 >/dev/null 2>>"$W/build.err" || fail "train vqa"
-"$MMC" serve --model "$S/run" --model "$W/cap" --model "$W/vqa" --index "$W/img.idx" --index "$W/txt.idx" --port 0 --port-file "$W/port" --log "$W/access.log" \
-  >"$W/serve.out" 2>"$W/serve.err" &
-PID=$!
-i=0
-while [ ! -s "$W/port" ]; do
-  kill -0 "$PID" 2>/dev/null || fail "the server exited before listening"
-  i=$((i + 1))
-  [ $i -lt 600 ] || fail "no port after 60 s"
-  sleep 0.1
-done
-BASE="http://127.0.0.1:$(cat "$W/port")"
+tiny_cap_vqa # so the page offers every image feature
+serve_start serve --model "$S/run" --model "$W/cap" --model "$W/vqa" --index "$W/img.idx" --index "$W/txt.idx"
 
 # browse URL OUT: the DOM after the page's scripts ran (virtual time: no real waiting)
 browse() {
@@ -164,34 +144,23 @@ echo "serve_browser: ok: an upload through the file picker (WebDriver) shows the
 
 # 5. a server with --api-key: the page asks for the key, keeps it in a cookie, and then
 #    searches and loads thumbnails with it
-"$MMC" serve --model "$S/run" --index "$W/img.idx" --api-key browser-key-42 --port 0 --port-file "$W/port2" \
-  --log "$W/access2.log" >"$W/serve2.out" 2>"$W/serve2.err" &
-PID2=$!
-i=0
-while [ ! -s "$W/port2" ]; do
-  kill -0 "$PID2" 2>/dev/null || fail "the keyed server exited before listening"
-  i=$((i + 1))
-  [ $i -lt 600 ] || fail "no port for the keyed server"
-  sleep 0.1
-done
-BASE2="http://127.0.0.1:$(cat "$W/port2")"
+MAIN=$PID BASE1=$BASE
+serve_start keyed --model "$S/run" --index "$W/img.idx" --api-key browser-key-42
+PID2=$PID BASE2=$BASE PID=$MAIN BASE=$BASE1
 wd POST "/session/$SID/url" "$(jq -nc --arg u "$BASE2/?q=a+large+red+circle" '{url: $u}')" >/dev/null
-wait_js 'return !!document.querySelector("#api-key")' || { kill $PID2; fail "the page did not ask for the API key"; }
+wait_js 'return !!document.querySelector("#api-key")' || fail "the page did not ask for the API key"
 K=$(elem '#api-key')
 wd POST "/session/$SID/element/$K/value" "$(jq -nc '{text: "browser-key-42\ue007"}')" >/dev/null
 wait_js 'return document.querySelectorAll("#results figure.result[data-path]").length > 0 &&
   [...document.querySelectorAll("#results figure.result img")].every(i => i.complete && i.naturalWidth > 0)' ||
-  { kill $PID2; fail "after the key, no results with loaded thumbnails: $(js 'return document.body.innerText' | head -c 400)"; }
-kill -TERM $PID2
-wait $PID2 || fail "the keyed server exited $? on SIGTERM"
-grep -q '"GET /v1/files/img/[0-9]*" 200' "$W/access2.log" || fail "no thumbnail was served with the key"
-grep -q '"GET /v1/models" 401' "$W/access2.log" || fail "the page was never refused without the key"
+  fail "after the key, no results with loaded thumbnails: $(js 'return document.body.innerText' | head -c 400)"
+serve_stop $PID2
+grep -q '"GET /v1/files/img/[0-9]*" 200' "$W/keyed.log" || fail "no thumbnail was served with the key"
+grep -q '"GET /v1/models" 401' "$W/keyed.log" || fail "the page was never refused without the key"
 echo "serve_browser: ok: --api-key: the page asks for the key, then searches and loads its thumbnails with it"
 cleanup_wd
 trap cleanup EXIT
 
-kill -TERM "$PID"
-wait "$PID" || fail "the server exited $? on SIGTERM"
-PID=""
-grep -q '"GET /v1/files/img/' "$W/access.log" || fail "the browser fetched no thumbnails (access log)"
+serve_stop "$PID"
+grep -q '"GET /v1/files/img/' "$W/serve.log" || fail "the browser fetched no thumbnails (access log)"
 echo "serve_browser: all passed"
