@@ -12,13 +12,14 @@
 extern const enc_image_vt enc_cnn, enc_resnet, enc_vit, enc_clip_vision;
 extern const enc_text_vt enc_bag, enc_gru, enc_lstm, enc_transformer, enc_clip_text, enc_bert;
 extern const enc_video_vt enc_video_gru, enc_video_mean, enc_video_transformer, enc_video_early;
+extern const enc_audio_vt enc_audio_gru, enc_audio_transformer, enc_audio_mean;
 
 #define ENC_MAX_PER_MOD 16
 static const void *const TABLE[MMC_MOD_COUNT][ENC_MAX_PER_MOD] = {
     [MMC_MOD_IMAGE] = {&enc_cnn, &enc_resnet, &enc_vit, &enc_clip_vision},
     [MMC_MOD_TEXT] = {&enc_bag, &enc_gru, &enc_lstm, &enc_transformer, &enc_clip_text, &enc_bert},
     [MMC_MOD_VIDEO] = {&enc_video_gru, &enc_video_mean, &enc_video_transformer, &enc_video_early},
-    [MMC_MOD_AUDIO] = {0},
+    [MMC_MOD_AUDIO] = {&enc_audio_gru, &enc_audio_transformer, &enc_audio_mean},
 };
 
 /* Both vtables begin with name, keys, n_keys: the registry reads those through this. */
@@ -68,6 +69,7 @@ static const cfg_key NAME_KEY[MMC_MOD_COUNT] = {
     [MMC_MOD_IMAGE] = {"image_encoder", CFG_STR, offsetof(mmc_image_encoder_opts, encoder), 0, 16, 0, NULL},
     [MMC_MOD_TEXT] = {"text_encoder", CFG_STR, offsetof(mmc_text_encoder_opts, encoder), 0, 16, 0, NULL},
     [MMC_MOD_VIDEO] = {"video_encoder", CFG_STR, offsetof(mmc_video_encoder_opts, encoder), 0, 16, 0, NULL},
+    [MMC_MOD_AUDIO] = {"audio_encoder", CFG_STR, offsetof(mmc_audio_encoder_opts, encoder), 0, 16, 0, NULL},
 };
 
 cfg_table enc_cfg_table(const cfg_key *keys, int n, size_t image_off, size_t text_off, const char *const *without) {
@@ -88,6 +90,27 @@ void enc_cfg_table_video(cfg_table *t, size_t video_off) {
     for (int i = 0; i < ENC_MAX_PER_MOD && TABLE[MMC_MOD_VIDEO][i]; i++)
         cfg_table_add(t, ((const enc_head *)TABLE[MMC_MOD_VIDEO][i])->keys, ((const enc_head *)TABLE[MMC_MOD_VIDEO][i])->n_keys,
                       video_off);
+}
+
+void enc_cfg_table_audio(cfg_table *t, size_t audio_off) {
+    cfg_table_add(t, &NAME_KEY[MMC_MOD_AUDIO], 1, audio_off);
+    for (int i = 0; i < ENC_MAX_PER_MOD && TABLE[MMC_MOD_AUDIO][i]; i++) {
+        const enc_head *h = TABLE[MMC_MOD_AUDIO][i];
+        int seen = 0; /* the audio encoders share one key table: added once */
+        for (int j = 0; j < i; j++) seen |= ((const enc_head *)TABLE[MMC_MOD_AUDIO][j])->keys == h->keys;
+        if (!seen) cfg_table_add(t, h->keys, h->n_keys, audio_off);
+    }
+}
+
+mmc_audio_encoder_opts mmc_audio_encoder_defaults(void) {
+    mmc_audio_encoder_opts o;
+    memset(&o, 0, sizeof o);
+    strcpy(o.encoder, "gru");
+    for (int i = 0; i < ENC_MAX_PER_MOD && TABLE[MMC_MOD_AUDIO][i]; i++) {
+        const enc_audio_vt *vt = TABLE[MMC_MOD_AUDIO][i];
+        if (vt->defaults) vt->defaults(&o);
+    }
+    return o;
 }
 
 mmc_video_encoder_opts mmc_video_encoder_defaults(void) {

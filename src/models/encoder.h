@@ -5,7 +5,8 @@
  *   text   bag, gru, lstm, transformer; clip-text, bert (named, pretrained only)
  *   video  mean, gru, transformer, early (a frame encoder of the image slot + a temporal
  *          module, or the frames stacked as channels; encoder_video*.c)
- *   audio: an empty slot, filled the same way by the encoders to come.
+ *   audio  gru, transformer, mean (a conv stack over log-mel frames + a temporal module;
+ *          encoder_audio.c)
  *
  * An encoder is a vtable (its name, its config keys and their defaults, its check, init,
  * forward) and a state struct that tasks embed. Its keys are fields of the public
@@ -194,6 +195,45 @@ struct enc_video {
     mmc_nn_layernorm ln;
 };
 
+/* --------------------------------------------------------------- audio */
+
+#define ENC_MAX_AUDIO_CONVS 6
+
+/* What the audio encoders read: their keys and the task's dropout (transformer). */
+typedef struct enc_audio_cfg {
+    mmc_audio_encoder_opts o;          /* the keys (the task config's .audio) */
+    float dropout;
+} enc_audio_cfg;
+
+typedef struct enc_audio enc_audio;
+
+typedef struct enc_audio_vt {
+    const char *name;
+    const cfg_key *keys;
+    int n_keys;
+    /* the temporal module after the conv stack (prefix.temporal...) */
+    int (*init)(enc_audio *e, mmc_params *P, const char *prefix, mmc_rng *rng, mmc_error *err);
+    /* h (B, T', C) conv features, len (B) valid steps, mask (B, T') 1/0 -> (B, out_dim) */
+    mmc_tensor *(*temporal)(mmc_ctx *ctx, enc_audio *e, mmc_tensor *h, const int *len, mmc_tensor *mask, int training);
+    void (*defaults)(mmc_audio_encoder_opts *o);
+    int (*check)(const enc_audio_cfg *cfg, const char *file, mmc_error *err);
+} enc_audio_vt;
+
+struct enc_audio {
+    const enc_audio_vt *vt;
+    enc_audio_cfg cfg;
+    mmc_rng *drop_rng;
+    int n_conv, out_dim;
+    int stride[ENC_MAX_AUDIO_CONVS];
+    mmc_tensor *conv_w[ENC_MAX_AUDIO_CONVS]; /* prefix.conv.K.weight (C_out, C_in, 3): nn.Conv1d's */
+    mmc_tensor *conv_b[ENC_MAX_AUDIO_CONVS];
+    mmc_nn_rnn rnn;                    /* gru: prefix.temporal.rnn (bidirectional) */
+    mmc_nn_linear in_proj;             /* transformer: prefix.temporal.in_proj (C -> D) */
+    mmc_tensor *pos;                   /* transformer: prefix.temporal.pos_embedding (max steps, D) */
+    mmc_nn_encoder_layer tf[ENC_MAX_TF_LAYERS];
+    mmc_nn_layernorm ln;               /* mean, transformer: prefix.temporal.ln */
+};
+
 /* --------------------------------------------------------------- registry */
 
 /* The encoder of a modality called name (NULL if none); the vtable is enc_image_vt or
@@ -202,6 +242,7 @@ const void *enc_find(enc_modality mod, const char *name);
 static inline const enc_image_vt *enc_image_find(const char *name) { return enc_find(MMC_MOD_IMAGE, name); }
 static inline const enc_text_vt *enc_text_find(const char *name) { return enc_find(MMC_MOD_TEXT, name); }
 static inline const enc_video_vt *enc_video_find(const char *name) { return enc_find(MMC_MOD_VIDEO, name); }
+static inline const enc_audio_vt *enc_audio_find(const char *name) { return enc_find(MMC_MOD_AUDIO, name); }
 /* "cnn, resnet, vit" — the trainable names of a modality, for messages. */
 const char *enc_names(enc_modality mod);
 /* MMC_OK if name is a trainable encoder of mod; else MMC_ERR_INPUT naming the file, the
@@ -228,6 +269,10 @@ int enc_video_check(const enc_video_cfg *c, const char *file, mmc_error *err);
 /* Adds the video slot's keys (video_encoder and every video encoder's) at video_off to a
  * table enc_cfg_table made. */
 void enc_cfg_table_video(cfg_table *t, size_t video_off);
+
+/* Adds the audio slot's keys (audio_encoder and every audio encoder's) at audio_off. */
+void enc_cfg_table_audio(cfg_table *t, size_t audio_off);
+int enc_audio_check(const enc_audio_cfg *c, const char *file, mmc_error *err);
 
 /* ----------------------------------------------------------------- image */
 
@@ -278,5 +323,20 @@ mmc_tensor *enc_video_forward(mmc_ctx *ctx, enc_video *e, mmc_tensor *x, int tra
  *   transformer  the frames after the blocks and the final LayerNorm: (B, T, D).
  * A frame encoder with a pooled output (vit) has one cell: g·g = 1, C its width. */
 mmc_tensor *enc_video_tokens(mmc_ctx *ctx, enc_video *e, mmc_tensor *x, int training);
+
+/* ----------------------------------------------------------------- audio */
+
+/* The conv stack (prefix.conv.K), then the temporal module (prefix.temporal). rng NULL: loading. */
+int enc_audio_init(enc_audio *e, const enc_audio_vt *vt, const enc_audio_cfg *cfg, mmc_params *P, const char *prefix,
+                   mmc_rng *rng, mmc_rng *drop_rng, mmc_error *err);
+/* mel (B, n_mels, T) log-mel frames, clip b's first len[b] (1..T) real, the rest 0 ->
+ * (B, out_dim). A clip's embedding does not depend on the batch it is in: the padding is 0
+ * (each conv's own zero padding) and every conv's output is zeroed past the clip's steps. */
+mmc_tensor *enc_audio_forward(mmc_ctx *ctx, enc_audio *e, mmc_tensor *mel, const int *len, int training);
+/* Steps after the conv stack of a clip of n frames. */
+int enc_audio_steps(const enc_audio *e, int n);
+/* SpecAugment (training): o's frequency and time masks drawn from r, each a band (frame)
+ * run of width 0..width set to 0, on clip mel (n_mels, T) of len real frames. */
+void enc_audio_specaugment(const mmc_audio_encoder_opts *o, float *mel, int T, int len, mmc_rng *r);
 
 #endif

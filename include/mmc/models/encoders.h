@@ -51,10 +51,30 @@ typedef struct mmc_video_encoder_opts {
     int temporal_heads;      /* transformer heads (4) */
 } mmc_video_encoder_opts;
 
+/* An audio tower (src/models/encoder_audio.c): a stack of 1-D convolutions over log-mel
+ * frames (Whisper's front end, mmc_logmel: 80 bands, 100 frames a second), GELU after
+ * each, the first log2(audio_stride) of them stride 2, then a temporal module and the mean
+ * over a clip's frames. Retrieval embeds one as .audio (used with "query": "audio"). The
+ * SpecAugment keys mask bands and frames of the training clips (never at inference). */
+typedef struct mmc_audio_encoder_opts {
+    char encoder[16];        /* key audio_encoder: "gru" (default), "transformer", "mean" */
+    int n_mels;              /* audio_mels: log-mel bands in (80) */
+    int channels;            /* audio_channels: conv width (128) */
+    int convs;               /* audio_convs: conv layers, kernel 3 (3) */
+    int stride;              /* audio_stride: time subsampling, 1, 2, 4 or 8 (8: 12.5 steps a second) */
+    int hidden;              /* audio_hidden: gru hidden size per direction / transformer width (128) */
+    int layers;              /* audio_layers: bidirectional gru layers (1-2) / transformer blocks (1-8) (1) */
+    int heads;               /* audio_heads: transformer heads (4) */
+    int max_frames;          /* audio_max_frames: longest clip in frames (3000: 30 s); longer ones are cut */
+    int freq_masks, freq_width; /* spec_freq_masks, spec_freq_width: training masks of up to width bands (2, 8) */
+    int time_masks, time_width; /* spec_time_masks, spec_time_width: ... of up to width frames (2, 10) */
+} mmc_audio_encoder_opts;
+
 /* The registry's defaults (each encoder's own), which a task's defaults start from. */
 mmc_image_encoder_opts mmc_image_encoder_defaults(void);
 mmc_text_encoder_opts mmc_text_encoder_defaults(void);
 mmc_video_encoder_opts mmc_video_encoder_defaults(void);
+mmc_audio_encoder_opts mmc_audio_encoder_defaults(void);
 
 /* (declarations for encoder settings go above this line) */
 

@@ -1,0 +1,223 @@
+/* test_audio_encoder.c — the audio slot of the encoder registry (src/models/encoder_audio.c):
+ * PyTorch parity of every audio encoder (forward, the input's gradient and every parameter
+ * gradient; fixtures by tools/fixtures/audio_encoder.py, clips of 37, 20 and 5 frames padded
+ * into one batch), finite-difference gradients, an embedding that does not depend on the
+ * batch a clip is in, SpecAugment's masks, and the checks of its keys. */
+#include "test.h"
+#include "../src/models/encoder.h"
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define TOL 1e-4
+
+static void tiny_cfg(enc_audio_cfg *c, const char *kind, int M, int stride, int layers) {
+    memset(c, 0, sizeof *c);
+    c->o = mmc_audio_encoder_defaults();
+    snprintf(c->o.encoder, sizeof c->o.encoder, "%s", kind);
+    c->o.n_mels = M;
+    c->o.channels = 8;
+    c->o.convs = 3;
+    c->o.stride = stride;
+    c->o.hidden = !strcmp(kind, "gru") ? 6 : 8;
+    c->o.layers = layers;
+    c->o.heads = 2;
+    c->o.max_frames = 64;
+    c->o.freq_width = 2;
+}
+
+static void parity(const char *kind, int stride, int layers) {
+    char name[64];
+    snprintf(name, sizeof name, "enc_audio_%s_s%d_l%d", kind, stride, layers);
+    mmc_safetensors st;
+    if (!test_fixture_open(&st, name)) return;
+    enc_audio_cfg c;
+    tiny_cfg(&c, kind, 12, stride, layers);
+    mmc_params P = {0};
+    mmc_rng rng;
+    mmc_rng_seed(&rng, 1, 0);
+    mmc_error err = {0};
+    static enc_audio e;
+    int rc = enc_audio_init(&e, enc_audio_find(kind), &c, &P, "a", &rng, &rng, &err);
+    CHECK(rc == MMC_OK, "%s: init: %s", name, err.msg);
+    for (int i = 0; !rc && i < P.n; i++) { /* "a.conv.0.weight" <- "conv.0.weight" */
+        mmc_tensor *src = test_fixture_get(&st, P.names[i] + 2);
+        if (!src) { rc = 1; break; }
+        CHECK(src->numel == P.tensors[i]->numel, "%s: %s: %lld values, torch has %lld", name, P.names[i],
+              (long long)P.tensors[i]->numel, (long long)src->numel);
+        if (src->numel == P.tensors[i]->numel) memcpy(P.tensors[i]->data, src->data, sizeof(float) * (size_t)src->numel);
+        mmc_tensor_free(src);
+    }
+    mmc_tensor *mel = test_fixture_get(&st, "mel"), *want = test_fixture_get(&st, "out"), *gout = test_fixture_get(&st, "gout");
+    int64_t nl = 0;
+    int *len = test_fixture_ints(&st, "len", &nl);
+    mmc_ctx *ctx = mmc_ctx_new();
+    if (!rc && mel && want && gout && len) {
+        mel->requires_grad = 1;
+        mmc_tensor *out = enc_audio_forward(ctx, &e, mel, len, 1);
+        CHECK(out != NULL, "%s: forward: %s", name, ctx->err.msg);
+        if (out) {
+            char what[400];
+            snprintf(what, sizeof what, "%s: out", name);
+            test_close(what, out->data, want->data, want->numel, TOL);
+            CHECK(mmc_backward_with(ctx, out, gout->data) == MMC_OK, "%s: backward: %s", name, ctx->err.msg);
+            mmc_tensor *gm = test_fixture_get(&st, "grad_mel");
+            snprintf(what, sizeof what, "%s: grad_mel", name);
+            if (gm) test_close(what, mel->grad, gm->data, gm->numel, TOL);
+            mmc_tensor_free(gm);
+            char key[300];
+            for (int i = 0; i < P.n; i++) {
+                snprintf(key, sizeof key, "grad.%s", P.names[i] + 2);
+                mmc_tensor *g = test_fixture_get(&st, key);
+                snprintf(what, sizeof what, "%s: %s", name, key);
+                if (g) test_close(what, P.tensors[i]->grad, g->data, g->numel, TOL);
+                mmc_tensor_free(g);
+            }
+        }
+    }
+    mmc_ctx_free(ctx);
+    free(len);
+    mmc_tensor_free(mel);
+    mmc_tensor_free(want);
+    mmc_tensor_free(gout);
+    mmc_params_free(&P);
+    mmc_safetensors_close(&st);
+}
+
+TEST(parity_audio_encoder_gru) {
+    parity("gru", 4, 1);
+    parity("gru", 2, 2);
+}
+TEST(parity_audio_encoder_transformer) { parity("transformer", 8, 2); }
+TEST(parity_audio_encoder_mean) { parity("mean", 1, 1); }
+
+/* ------------------------------------------------------------ gradients */
+
+typedef struct gc {
+    enc_audio e;
+    int len[3];
+} gc;
+
+static mmc_tensor *g_audio(mmc_ctx *ctx, mmc_tensor **in, void *user) {
+    gc *g = user;
+    return enc_audio_forward(ctx, &g->e, in[0], g->len, 0);
+}
+
+static void gradcheck(const char *kind, int stride) {
+    static gc g;
+    enc_audio_cfg c;
+    tiny_cfg(&c, kind, 6, stride, 1);
+    mmc_params P = {0};
+    mmc_rng rng;
+    mmc_rng_seed(&rng, 5, 0);
+    mmc_error err = {0};
+    REQUIRE(enc_audio_init(&g.e, enc_audio_find(kind), &c, &P, "a", &rng, &rng, &err) == MMC_OK, "%s: %s", kind, err.msg);
+    g.len[0] = 19, g.len[1] = 11, g.len[2] = 3;
+    mmc_tensor *in[64];
+    in[0] = test_randn(3, (int[]){3, 6, 19}, 77, 1.0f);
+    for (int b = 1; b < 3; b++)
+        for (int f = 0; f < 6; f++)
+            for (int t = g.len[b]; t < 19; t++) in[0]->data[((size_t)b * 6 + f) * 19 + t] = 0;
+    in[0]->requires_grad = 1;
+    int n = 1;
+    for (int i = 0; i < P.n && n < 64; i++) in[n++] = P.tensors[i];
+    test_gradcheck(kind, g_audio, in, n, &g, 1e-2f, 2e-2, 16);
+    mmc_tensor_free(in[0]);
+    mmc_params_free(&P);
+}
+
+TEST(grad_audio_encoder) {
+    gradcheck("gru", 4);
+    gradcheck("transformer", 2);
+    gradcheck("mean", 8);
+}
+
+/* A clip embeds the same alone and padded in a batch with a longer one. */
+TEST(audio_encoder_batch_invariant) {
+    const char *kinds[] = {"gru", "transformer", "mean"};
+    for (int k = 0; k < 3; k++) {
+        enc_audio_cfg c;
+        tiny_cfg(&c, kinds[k], 10, 8, 1);
+        static enc_audio e;
+        mmc_params P = {0};
+        mmc_rng rng;
+        mmc_rng_seed(&rng, 9, 0);
+        mmc_error err = {0};
+        REQUIRE(enc_audio_init(&e, enc_audio_find(kinds[k]), &c, &P, "a", &rng, &rng, &err) == MMC_OK, "%s", err.msg);
+        mmc_tensor *two = test_randn(3, (int[]){2, 10, 50}, 3, 1.0f);
+        mmc_tensor *one = mmc_tensor_new(3, (int[]){1, 10, 21});
+        for (int f = 0; f < 10; f++)
+            for (int t = 0; t < 50; t++) {
+                if (t >= 21) two->data[(size_t)(10 + f) * 50 + t] = 0;
+                else one->data[(size_t)f * 21 + t] = two->data[(size_t)(10 + f) * 50 + t];
+            }
+        mmc_ctx *ctx = mmc_ctx_new();
+        mmc_grad_mode(ctx, 0);
+        mmc_tensor *a = enc_audio_forward(ctx, &e, two, (int[]){50, 21}, 0);
+        mmc_tensor *b = enc_audio_forward(ctx, &e, one, (int[]){21}, 0);
+        REQUIRE(a && b, "%s: %s", kinds[k], ctx->err.msg);
+        test_close(kinds[k], a->data + e.out_dim, b->data, e.out_dim, 1e-5);
+        mmc_ctx_free(ctx);
+        mmc_tensor_free(two);
+        mmc_tensor_free(one);
+        mmc_params_free(&P);
+    }
+}
+
+/* Masks: zero runs within the clip's frames, never past them; deterministic for the stream. */
+TEST(audio_specaugment_masks) {
+    mmc_audio_encoder_opts o = mmc_audio_encoder_defaults();
+    o.n_mels = 20, o.freq_masks = 2, o.freq_width = 5, o.time_masks = 3, o.time_width = 7;
+    int T = 60, len = 40;
+    float *a = malloc(sizeof(float) * 20 * T), *b = malloc(sizeof(float) * 20 * T);
+    for (int i = 0; i < 20 * T; i++) a[i] = b[i] = 1.0f + (float)(i % 7);
+    mmc_rng r1, r2;
+    mmc_rng_seed(&r1, 4, 2);
+    mmc_rng_seed(&r2, 4, 2);
+    enc_audio_specaugment(&o, a, T, len, &r1);
+    enc_audio_specaugment(&o, b, T, len, &r2);
+    CHECK(!memcmp(a, b, sizeof(float) * 20 * T), "the same stream gives the same masks");
+    int zeros = 0, past = 0;
+    for (int f = 0; f < 20; f++)
+        for (int t = 0; t < T; t++) {
+            zeros += a[f * T + t] == 0;
+            past += t >= len && a[f * T + t] == 0;
+        }
+    CHECK(past == 0, "%d masked values past the clip's frames", past);
+    CHECK(zeros > 0 && zeros <= 2 * 5 * len + 3 * 7 * 20, "%d masked values", zeros);
+    free(a);
+    free(b);
+}
+
+TEST(audio_encoder_checks) {
+    enc_audio_cfg c;
+    tiny_cfg(&c, "gru", 80, 8, 1);
+    mmc_error err = {0};
+    CHECK(enc_audio_check(&c, "cfg.json", &err) == MMC_OK, "%s", err.msg);
+    c.o.stride = 3;
+    CHECK(enc_audio_check(&c, "cfg.json", &err) == MMC_ERR_INPUT && strstr(err.msg, "audio_stride"), "%s", err.msg);
+    c.o.stride = 8, c.o.convs = 2;
+    CHECK(enc_audio_check(&c, "cfg.json", &err) == MMC_ERR_INPUT && strstr(err.msg, "audio_convs"), "%s", err.msg);
+    tiny_cfg(&c, "lstm", 80, 8, 1);
+    CHECK(enc_audio_check(&c, "cfg.json", &err) == MMC_ERR_INPUT && strstr(err.msg, "gru, transformer, mean"), "%s", err.msg);
+    tiny_cfg(&c, "transformer", 80, 8, 1);
+    c.o.hidden = 10, c.o.heads = 4;
+    CHECK(enc_audio_check(&c, "cfg.json", &err) == MMC_ERR_INPUT && strstr(err.msg, "audio_heads"), "%s", err.msg);
+    /* a clip longer than the transformer's positions is refused, not read past */
+    tiny_cfg(&c, "transformer", 4, 1, 1);
+    c.o.max_frames = 8;
+    static enc_audio e;
+    mmc_params P = {0};
+    mmc_rng rng;
+    mmc_rng_seed(&rng, 1, 0);
+    REQUIRE(enc_audio_init(&e, enc_audio_find("transformer"), &c, &P, "a", &rng, &rng, &err) == MMC_OK, "%s", err.msg);
+    mmc_tensor *x = test_randn(3, (int[]){1, 4, 12}, 1, 1.0f);
+    mmc_ctx *ctx = mmc_ctx_new();
+    CHECK(enc_audio_forward(ctx, &e, x, (int[]){12}, 0) == NULL && strstr(ctx->err.msg, "audio_max_frames"), "%s", ctx->err.msg);
+    mmc_ctx_free(ctx);
+    ctx = mmc_ctx_new();
+    CHECK(enc_audio_forward(ctx, &e, x, (int[]){13}, 0) == NULL, "a length past the frames is refused");
+    mmc_ctx_free(ctx);
+    mmc_tensor_free(x);
+    mmc_params_free(&P);
+}
