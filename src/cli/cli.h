@@ -64,6 +64,7 @@ typedef struct cli_train_progress_state {
     int tty;
     double last_print;
     int video; /* a text:video retrieval run (its START line says so): "text->video" */
+    int audio; /* an audio:image (1) or audio:text (2) run (the same): "audio->image" */
 } cli_train_progress_state;
 void cli_train_progress(void *user, const mmc_train_event *ev);
 volatile int *cli_train_sigint_install(void);

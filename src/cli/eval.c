@@ -64,7 +64,7 @@ int cmd_eval(int argc, char **argv) {
     mmc_retrieval_metrics mt;
     double t0 = mmc_now();
     char lang[8]; /* copied: the config dies with the model */
-    const char *tgt = "image";
+    const char *tgt = "image", *q = "text"; /* the two sides: query -> target */
     int rc;
     if (is_clip_folder(run)) { /* a Hugging Face CLIP folder (e.g. from train --init): its weights */
         if (best) return cli_error(1, "eval: --best is for retrieval run folders; %s is a CLIP folder", run);
@@ -80,24 +80,26 @@ int cmd_eval(int argc, char **argv) {
         rc = mmc_retrieval_evaluate_captions(m, data, split, 0, first, &mt, &err);
         snprintf(lang, sizeof lang, "%s", mmc_retrieval_get_config(m)->lang);
         if (mmc_retrieval_video_frames(m) > 0) tgt = "video";
+        if (!strcmp(mmc_retrieval_query(m), "audio")) q = "audio", tgt = !strcmp(mmc_retrieval_target(m), "text") ? "text" : "image";
         mmc_retrieval_free(m);
     }
     if (rc) return cli_error_from(&err);
     if (json) {
         printf("{\n");
         char k1[32], k2[32];
-        snprintf(k1, sizeof k1, "text_to_%s", tgt);
-        snprintf(k2, sizeof k2, "%s_to_text", tgt);
+        snprintf(k1, sizeof k1, "%s_to_%s", q, tgt);
+        snprintf(k2, sizeof k2, "%s_to_%s", tgt, q);
         print_dir(k1, &mt.t2i, 0);
         print_dir(k2, &mt.i2t, 0);
-        printf("  \"rsum\": %.2f,\n  \"n_%ss\": %d,\n  \"n_texts\": %d,\n  \"split\": \"%s\",\n  \"lang\": \"%s\",\n  \"captions\": \"%s\",\n  \"checkpoint\": \"%s\"\n}\n",
-               mt.rsum, tgt, mt.n_images, mt.n_texts, split, lang, first ? "first" : "all", best ? "model-best.safetensors" : "model.safetensors");
+        printf("  \"rsum\": %.2f,\n  \"n_%ss\": %d,\n  \"n_%ss\": %d,\n  \"split\": \"%s\",\n  \"lang\": \"%s\",\n  \"captions\": \"%s\",\n  \"checkpoint\": \"%s\"\n}\n",
+               mt.rsum, !strcmp(q, "audio") && !strcmp(tgt, "text") ? "target_text" : tgt, mt.n_images, !strcmp(q, "audio") ? "clip" : "text", mt.n_texts, split, lang, first ? "first" : "all", best ? "model-best.safetensors" : "model.safetensors");
     } else {
-        printf("%s on %s/%s (%d %ss, %d %s captions, %s) in %.1f s\n", run, data, split, mt.n_images, tgt, mt.n_texts, lang,
+        printf("%s on %s/%s (%d %ss, %d %s %s, %s) in %.1f s\n", run, data, split, mt.n_images, tgt, mt.n_texts, lang,
+               !strcmp(q, "audio") ? "spoken captions" : "captions",
                best ? "model-best.safetensors" : "model.safetensors", mmc_now() - t0);
-        printf("  text->%-5s  R@1 %5.1f%%  R@5 %5.1f%%  R@10 %5.1f%%  median rank %g  mean rank %.1f\n", tgt, 100 * mt.t2i.r1, 100 * mt.t2i.r5,
+        printf("  %5s->%-5s  R@1 %5.1f%%  R@5 %5.1f%%  R@10 %5.1f%%  median rank %g  mean rank %.1f\n", q, tgt, 100 * mt.t2i.r1, 100 * mt.t2i.r5,
                100 * mt.t2i.r10, mt.t2i.median_rank, mt.t2i.mean_rank);
-        printf("  %5s->text  R@1 %5.1f%%  R@5 %5.1f%%  R@10 %5.1f%%  median rank %g  mean rank %.1f\n", tgt, 100 * mt.i2t.r1, 100 * mt.i2t.r5,
+        printf("  %5s->%-5s  R@1 %5.1f%%  R@5 %5.1f%%  R@10 %5.1f%%  median rank %g  mean rank %.1f\n", tgt, q, 100 * mt.i2t.r1, 100 * mt.i2t.r5,
                100 * mt.i2t.r10, mt.i2t.median_rank, mt.i2t.mean_rank);
         printf("  rsum %.1f (sum of the six recalls in %%)\n", mt.rsum);
     }

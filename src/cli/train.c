@@ -34,7 +34,7 @@ void cli_train_sigint_restore(void) { signal(SIGINT, SIG_DFL); }
 int cli_train_run(cli_train_fn train, void *arg, mmc_retrieval_train_opts *o) {
     mmc_error err = {0};
     o->interrupt = cli_train_sigint_install();
-    cli_train_progress_state p = {isatty(STDOUT_FILENO), 0, 0};
+    cli_train_progress_state p = {isatty(STDOUT_FILENO), 0, 0, 0};
     o->callback = cli_train_progress;
     o->user = &p;
     o->log_every = p.tty ? 1 : 10;
@@ -104,7 +104,10 @@ void cli_train_progress(void *user, const mmc_train_event *ev) {
     case MMC_TRAIN_EV_SAVE:
         if (p->tty && ev->kind != MMC_TRAIN_EV_START) printf("\r\033[K");
         if (ev->kind != MMC_TRAIN_EV_SAVE || !p->tty) printf("%s\n", ev->message);
-        if (ev->kind == MMC_TRAIN_EV_START) p->video = ev->message && strstr(ev->message, "retrieval: ") && strstr(ev->message, " parameters, video ");
+        if (ev->kind == MMC_TRAIN_EV_START && ev->message && strstr(ev->message, "retrieval: ")) {
+            p->video = strstr(ev->message, " parameters, video ") != NULL;
+            p->audio = !strstr(ev->message, " spoken captions of ") ? 0 : strstr(ev->message, ", target text,") ? 2 : 1;
+        }
         break;
     case MMC_TRAIN_EV_STEP: {
         fmt_time(ev->eta_s, eta, sizeof eta);
@@ -142,9 +145,9 @@ void cli_train_progress(void *user, const mmc_train_event *ev) {
                    ev->is_best ? "  (best so far: model-best.safetensors)" : "");
             break;
         }
-        const char *tg = p->video ? "video" : "image";
-        printf("val after step %lld: text->%s R@1 %.3f R@5 %.3f R@10 %.3f (median rank %g), %s->text R@1 %.3f R@5 %.3f R@10 %.3f, rsum %.1f%s\n",
-               (long long)ev->step, tg, v->t2i.r1, v->t2i.r5, v->t2i.r10, v->t2i.median_rank, tg, v->i2t.r1, v->i2t.r5, v->i2t.r10, v->rsum,
+        const char *tg = p->video ? "video" : p->audio == 2 ? "text" : "image", *q = p->audio ? "audio" : "text";
+        printf("val after step %lld: %s->%s R@1 %.3f R@5 %.3f R@10 %.3f (median rank %g), %s->%s R@1 %.3f R@5 %.3f R@10 %.3f, rsum %.1f%s\n",
+               (long long)ev->step, q, tg, v->t2i.r1, v->t2i.r5, v->t2i.r10, v->t2i.median_rank, tg, q, v->i2t.r1, v->i2t.r5, v->i2t.r10, v->rsum,
                ev->is_best ? "  (best so far: model-best.safetensors)" : "");
         break;
     }
@@ -246,8 +249,8 @@ int cmd_train_retrieval(int argc, char **argv) {
     mmc_retrieval_train_opts o;
     if (cli_train_parse(&f, argc, argv, (const char *const[]){"--lang", "--init", "--pair", NULL}, v, NULL, NULL, &o)) return 1;
     lang = v[0], init = v[1], pair = v[2];
-    if (pair && strcmp(pair, "text:image") && strcmp(pair, "text:video"))
-        return cli_error(1, "train: --pair must be text:image or text:video, got '%s'", pair);
+    if (pair && strcmp(pair, "text:image") && strcmp(pair, "text:video") && strcmp(pair, "audio:image") && strcmp(pair, "audio:text"))
+        return cli_error(1, "train: --pair must be text:image, text:video, audio:image or audio:text, got '%s'", pair);
     if (pair && (f.resume || init))
         return cli_error(1, "train: --pair is for a new retrieval run (a resumed run keeps its config.json's \"target\"; --init "
                          "fine-tunes CLIP on images)");
@@ -266,6 +269,10 @@ int cmd_train_retrieval(int argc, char **argv) {
     mmc_retrieval_config cfg = mmc_retrieval_config_default();
     if (f.config && mmc_retrieval_config_load(&cfg, f.config, &err)) return cli_error_from(&err);
     if (lang) snprintf(cfg.lang, sizeof cfg.lang, "%s", lang); /* flags override the file */
-    if (pair) snprintf(cfg.target, sizeof cfg.target, "%s", pair + 5); /* "image" or "video" */
+    if (pair) { /* query:target */
+        const char *colon = strchr(pair, ':');
+        snprintf(cfg.query, sizeof cfg.query, "%.*s", (int)(colon - pair), pair);
+        snprintf(cfg.target, sizeof cfg.target, "%s", colon + 1);
+    }
     return cli_train_run(train_retrieval, &cfg, &o);
 }

@@ -15,7 +15,8 @@
 static mmc_retrieval *create(const mmc_retrieval_config *cfg, mmc_tokenizer *tok, mmc_rng *rng, const char *name,
                              mmc_error *err) {
     mmc_retrieval *m = NULL;
-    if (!mmc_retrieval_config_check(cfg, name, err) && !task_build_check(cfg->max_len, tok, "retrieval model", name, err) &&
+    int text = strcmp(cfg->query, "audio") || !strcmp(cfg->target, "text"); /* a text tower */
+    if (!mmc_retrieval_config_check(cfg, name, err) && (!text || !task_build_check(cfg->max_len, tok, "retrieval model", name, err)) &&
         !(m = mmc_calloc(1, sizeof *m)))
         mmc_error_set(err, MMC_ERR_RUNTIME, "retrieval: out of memory");
     if (!m) {
@@ -56,6 +57,7 @@ const mmc_tokenizer *mmc_retrieval_tokenizer(const mmc_retrieval *m) { return m-
 mmc_rng *mmc_retrieval_dropout_rng(mmc_retrieval *m) { return &m->drop_rng; }
 
 mmc_tensor *mmc_retrieval_encode_images(mmc_ctx *ctx, mmc_retrieval *m, mmc_tensor *images, int training) {
+    if (m->text_target) return mmc_op_fail(ctx, MMC_ERR_USAGE, "retrieval: an audio:text model embeds clips and texts, not images");
     if (m->video) return mmc_op_fail(ctx, MMC_ERR_USAGE, "retrieval: a text:video model embeds clips, not images");
     return ret_image_forward(ctx, m, images, training);
 }
@@ -66,6 +68,7 @@ mmc_tensor *mmc_retrieval_encode_clips(mmc_ctx *ctx, mmc_retrieval *m, mmc_tenso
 int mmc_retrieval_video_frames(const mmc_retrieval *m) { return m->video ? m->vid.T : 0; }
 mmc_tensor *mmc_retrieval_encode_texts(mmc_ctx *ctx, mmc_retrieval *m, const int32_t *ids, const int32_t *mask, int B,
                                        int T, int training) {
+    if (!m->tok) return mmc_op_fail(ctx, MMC_ERR_USAGE, "retrieval: an audio:image model has no text tower");
     return ret_text_forward_ngrams(ctx, m, ids, mask, NULL, B, T, training);
 }
 
@@ -118,8 +121,11 @@ mmc_retrieval *mmc_retrieval_load_weights(const char *run_dir, const char *weigh
     mmc_retrieval_config cfg = mmc_retrieval_config_default();
     cfg.max_len = 0;
     strcpy(cfg.cnn_norm, "batch"); /* run folders from before the key existed used BatchNorm */
-    mmc_tokenizer *tok;
-    if (task_read_config(run_dir, &RET_CONFIG, &cfg, &tok, NULL, path, err)) return NULL;
+    mmc_tokenizer *tok = NULL;
+    /* the settings first: an audio:image run has no text tower and no vocabulary */
+    if (task_read_config(run_dir, &RET_CONFIG, &cfg, NULL, NULL, path, err)) return NULL;
+    if ((strcmp(cfg.query, "audio") || !strcmp(cfg.target, "text")) && task_read_config(run_dir, &RET_CONFIG, &cfg, &tok, NULL, path, err))
+        return NULL;
     mmc_retrieval *m = create(&cfg, tok, NULL, path, err);
     if (m && task_load_weights(&m->P, run_dir, weights, err)) {
         mmc_retrieval_free(m);
@@ -143,6 +149,7 @@ enum { EMBED_CHUNK = 128 };
 int mmc_retrieval_embed_chw(mmc_retrieval *m, const float *chw, int n, float *out, mmc_error *err) {
     int S = m->cfg.image_size, E = m->cfg.embed_dim;
     if (m->video) return mmc_error_set(err, MMC_ERR_USAGE, "retrieval: a text:video model embeds clips, not images");
+    if (m->text_target) return mmc_error_set(err, MMC_ERR_USAGE, "retrieval: an audio:text model embeds sound and texts, not images");
     mmc_ctx *ctx = mmc_ctx_new();
     if (!ctx) return mmc_error_set(err, MMC_ERR_RUNTIME, "retrieval: out of memory");
     mmc_grad_mode(ctx, 0);
@@ -183,6 +190,7 @@ int mmc_retrieval_embed_clips(mmc_retrieval *m, const float *chw, int n, float *
 
 int mmc_retrieval_embed_texts(mmc_retrieval *m, const char *const *texts, int n, float *out, mmc_error *err) {
     int T = m->cfg.max_len, E = m->cfg.embed_dim;
+    if (!m->tok) return mmc_error_set(err, MMC_ERR_USAGE, "retrieval: an audio:image model has no text tower (it embeds sound and images)");
     int32_t *ids = mmc_malloc(sizeof(int32_t) * (size_t)EMBED_CHUNK * T), *mask = mmc_malloc(sizeof(int32_t) * (size_t)EMBED_CHUNK * T);
     int32_t *ngr = m->ngram_emb ? mmc_malloc(sizeof(int32_t) * (size_t)EMBED_CHUNK * T * RET_NGRAM_MAX) : NULL;
     mmc_ctx *ctx = mmc_ctx_new();
@@ -222,5 +230,94 @@ int mmc_retrieval_embed_image_files(mmc_retrieval *m, const char *const *paths, 
         if (!rc) rc = mmc_retrieval_embed_chw(m, chw, B, out + (size_t)at * E, err);
     }
     mmc_free(chw);
+    return rc;
+}
+
+/* ------------------------------------------------------------ audio (query "audio") */
+
+const char *mmc_retrieval_query(const mmc_retrieval *m) { return m->cfg.query; }
+const char *mmc_retrieval_target(const mmc_retrieval *m) { return m->cfg.target; }
+
+enum { AUDIO_CHUNK = 64 };
+
+int ret_embed_mels(mmc_retrieval *m, int n, void (*get)(void *user, int i, float *out, int T), const int *frames, void *user,
+                   float *out, mmc_error *err) {
+    int M = m->cfg.audio.n_mels, E = m->cfg.embed_dim;
+    if (!m->audio) return mmc_error_set(err, MMC_ERR_USAGE, "retrieval: a %s:%s model does not embed sound", m->cfg.query, m->cfg.target);
+    int Tmax = 1;
+    for (int i = 0; i < n; i++) {
+        if (frames[i] < 1 || frames[i] > m->cfg.audio.max_frames)
+            return mmc_error_set(err, MMC_ERR_USAGE, "retrieval: clip %d has %d frames (1 to audio_max_frames %d)", i, frames[i],
+                                 m->cfg.audio.max_frames);
+        Tmax = frames[i] > Tmax ? frames[i] : Tmax;
+    }
+    float *buf = mmc_malloc(sizeof(float) * (size_t)AUDIO_CHUNK * M * Tmax);
+    mmc_ctx *ctx = mmc_ctx_new();
+    int rc = buf && ctx ? MMC_OK : mmc_error_set(err, MMC_ERR_RUNTIME, "retrieval: out of memory");
+    if (ctx) mmc_grad_mode(ctx, 0);
+    for (int at = 0; at < n && !rc; at += AUDIO_CHUNK) {
+        int B = n - at < AUDIO_CHUNK ? n - at : AUDIO_CHUNK, T = 1;
+        for (int b = 0; b < B; b++) T = frames[at + b] > T ? frames[at + b] : T;
+        for (int b = 0; b < B; b++) get(user, at + b, buf + (size_t)b * M * T, T);
+        mmc_tensor *x = mmc_tensor_from(ctx, 3, (int[]){B, M, T}, buf);
+        mmc_tensor *e = ret_audio_forward(ctx, m, x, frames + at, 0);
+        if (!e) rc = mmc_error_set(err, ctx->err.code ? ctx->err.code : MMC_ERR_RUNTIME, "retrieval: %s", ctx->err.msg);
+        else memcpy(out + (size_t)at * E, e->data, sizeof(float) * (size_t)B * E);
+        mmc_ctx_reset(ctx);
+    }
+    mmc_ctx_free(ctx);
+    mmc_free(buf);
+    return rc;
+}
+
+typedef struct mel_list {
+    const float *const *mels;
+    const int *frames;
+    int M;
+} mel_list;
+/* clip i's (M, frames[i]) rows into (M, T), zero past its frames */
+static void get_mel(void *user, int i, float *out, int T) {
+    const mel_list *l = user;
+    int F = l->frames[i];
+    for (int f = 0; f < l->M; f++) {
+        memcpy(out + (size_t)f * T, l->mels[i] + (size_t)f * F, sizeof(float) * (size_t)F);
+        memset(out + (size_t)f * T + F, 0, sizeof(float) * (size_t)(T - F));
+    }
+}
+
+int mmc_retrieval_embed_mels(mmc_retrieval *m, const float *const *mels, const int *frames, int n, float *out, mmc_error *err) {
+    mel_list l = {mels, frames, m->cfg.audio.n_mels};
+    return ret_embed_mels(m, n, get_mel, frames, &l, out, err);
+}
+
+int mmc_retrieval_embed_audio_files(mmc_retrieval *m, const char *const *paths, int n, float *out, mmc_error *err) {
+    if (!m->audio) return mmc_error_set(err, MMC_ERR_USAGE, "retrieval: a %s:%s model does not embed sound", m->cfg.query, m->cfg.target);
+    int E = m->cfg.embed_dim, rc = MMC_OK;
+    mmc_logmel_opts lo = mmc_logmel_opts_whisper();
+    lo.n_mels = m->cfg.audio.n_mels;
+    for (int at = 0; at < n && !rc; at += AUDIO_CHUNK) {
+        int B = n - at < AUDIO_CHUNK ? n - at : AUDIO_CHUNK;
+        float *mels[AUDIO_CHUNK] = {0};
+        int frames[AUDIO_CHUNK];
+        for (int b = 0; b < B && !rc; b++) {
+            mmc_audio au = {0};
+            rc = mmc_audio_load(&au, paths[at + b], lo.rate, err);
+            int64_t ns = au.n, cap = (int64_t)(m->cfg.audio.max_frames + 1) * lo.hop;
+            if (!rc) rc = mmc_logmel(au.samples, ns < cap ? ns : cap, &lo, &mels[b], &frames[b], err);
+            if (!rc && frames[b] > m->cfg.audio.max_frames) { /* longer than the model hears: its start */
+                int F = frames[b], K = m->cfg.audio.max_frames;
+                for (int f = 1; f < lo.n_mels; f++) memmove(mels[b] + (size_t)f * K, mels[b] + (size_t)f * F, sizeof(float) * (size_t)K);
+                frames[b] = K;
+            }
+            if (rc && err && err->code == MMC_ERR_INPUT && !strstr(err->msg, paths[at + b])) {
+                char msg[sizeof err->msg];
+                snprintf(msg, sizeof msg, "%s", err->msg);
+                mmc_error_set(err, MMC_ERR_INPUT, "%s: %s", paths[at + b], msg);
+            }
+            mmc_audio_free(&au);
+        }
+        if (!rc) rc = mmc_retrieval_embed_mels(m, (const float *const *)mels, frames, B, out + (size_t)at * E, err);
+        for (int b = 0; b < B; b++) mmc_free(mels[b]);
+    }
     return rc;
 }

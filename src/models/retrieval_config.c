@@ -22,7 +22,8 @@ int ret_loss_kind(const char *s) {
  * encoders' keys come from the registry (enc_cfg_table). */
 #define OFF(f) offsetof(mmc_retrieval_config, f)
 static const cfg_key KEYS[] = {
-    {"target", CFG_STR, OFF(target), 0, 8, 0, "image|video"},
+    {"target", CFG_STR, OFF(target), 0, 8, 0, "image|video|text"},
+    {"query", CFG_STR, OFF(query), 0, 8, 0, "text|audio"},
     {"image_size", CFG_INT, OFF(image_size), 8, 512, 64, NULL},
     {"image_pool", CFG_STR, OFF(image_pool), 0, 8, 0, "grid|avg"},
     {"pool_grid", CFG_INT, OFF(pool_grid), 1, 16, 4, NULL},
@@ -65,6 +66,7 @@ static const char *const NOT_TAKEN[] = {"cnn_strides", "coord", NULL}; /* the en
 static cfg_table table(void) {
     cfg_table t = enc_cfg_table(KEYS, NKEYS, OFF(image), OFF(text), NOT_TAKEN);
     enc_cfg_table_video(&t, OFF(video));
+    enc_cfg_table_audio(&t, OFF(audio));
     return t;
 }
 
@@ -78,6 +80,7 @@ mmc_retrieval_config mmc_retrieval_config_default(void) {
     memcpy(c.image.resnet_widths, rw, sizeof rw);
     c.text = mmc_text_encoder_defaults(); /* gru, word_dim 64, text_hidden 128, 1 layer */
     c.video = mmc_video_encoder_defaults(); /* gru over 8 frames of the cnn, hidden 128 */
+    c.audio = mmc_audio_encoder_defaults(); /* 3 convs over 80 log-mel bands, bidirectional gru */
     return c;
 }
 
@@ -93,6 +96,14 @@ int mmc_retrieval_config_check(const mmc_retrieval_config *c, const char *name, 
         enc_video_cfg vc;
         ret_video_cfg(c, &vc);
         if ((rc = enc_video_check(&vc, name, err))) return rc;
+    }
+    int audio = !strcmp(c->query, "audio"), text_target = !strcmp(c->target, "text");
+    if (text_target && !audio)
+        return mmc_error_set(err, MMC_ERR_INPUT, "%s: target \"text\" needs query \"audio\" (text to text is not a pair)", name);
+    if (audio) {
+        enc_audio_cfg ac;
+        ret_audio_cfg(c, &ac);
+        if ((rc = enc_audio_check(&ac, name, err))) return rc;
     }
     if (c->max_len != 0 && c->max_len < 3)
         return mmc_error_set(err, MMC_ERR_INPUT, "%s: max_len %d is too short (the start and end tokens take 2)", name, c->max_len);
@@ -113,6 +124,8 @@ void ret_video_cfg(const mmc_retrieval_config *c, enc_video_cfg *vc) {
     snprintf(vc->frame.o.encoder, sizeof vc->frame.o.encoder, "%s", c->video.frame_encoder);
     vc->pool_grid = !strcmp(c->image_pool, "grid") ? c->pool_grid : 0;
 }
+
+void ret_audio_cfg(const mmc_retrieval_config *c, enc_audio_cfg *ac) { *ac = (enc_audio_cfg){.o = c->audio, .dropout = c->dropout}; }
 
 static int check(const void *c, const char *name, mmc_error *err) { return mmc_retrieval_config_check(c, name, err); }
 

@@ -24,8 +24,39 @@ static int embed_clips(mmc_retrieval *m, const task_split *d, float *ie, mmc_err
     return rc;
 }
 
+static void get_clip(void *user, int i, float *out, int T) { task_audio_mel(user, i, out, T); }
+
+/* Query "audio": every clip of the split against the images (audio:image: a clip finds its
+ * scene) or against the clips' own transcripts (audio:text: one text per clip, so the
+ * candidates are the split's spoken texts). */
+static int evaluate_audio(mmc_retrieval *m, const task_split *d, mmc_retrieval_metrics *out, mmc_error *err) {
+    const task_audio *a = d->audio;
+    int E = mmc_retrieval_dim(m), S = d->S, nt = m->text_target ? a->n : d->n;
+    if (!a || a->n < 1) return mmc_error_set(err, MMC_ERR_USAGE, "evaluate: the split has no spoken captions");
+    float *qe = mmc_malloc(sizeof(float) * (size_t)a->n * E), *te = mmc_malloc(sizeof(float) * (size_t)nt * E);
+    int *idx = m->text_target ? mmc_malloc(sizeof(int) * (size_t)a->n) : NULL;
+    float *chw = m->text_target ? NULL : mmc_malloc(sizeof(float) * (size_t)d->n * 3 * S * S);
+    int rc = qe && te && (idx || chw) ? MMC_OK : mmc_error_set(err, MMC_ERR_RUNTIME, "evaluate: out of memory");
+    if (!rc) rc = ret_embed_mels(m, a->n, get_clip, a->frames, (void *)a, qe, err);
+    if (!rc && m->text_target) {
+        for (int i = 0; i < a->n; i++) idx[i] = i;
+        rc = mmc_retrieval_embed_texts(m, a->text, a->n, te, err);
+        if (!rc) rc = mmc_retrieval_recall(te, a->n, qe, idx, a->n, E, out, err);
+    } else if (!rc) {
+        for (int i = 0; i < d->n; i++) task_split_chw(d, i, 0, 0, chw + (size_t)i * 3 * S * S);
+        rc = mmc_retrieval_embed_chw(m, chw, d->n, te, err);
+        if (!rc) rc = mmc_retrieval_recall(te, d->n, qe, a->sample, a->n, E, out, err);
+    }
+    mmc_free(qe);
+    mmc_free(te);
+    mmc_free(idx);
+    mmc_free(chw);
+    return rc;
+}
+
 int ret_dataset_evaluate(mmc_retrieval *m, const task_split *d, mmc_retrieval_metrics *out, mmc_error *err) {
     int S = d->S, E = mmc_retrieval_dim(m);
+    if (m->audio) return evaluate_audio(m, d, out, err);
     if (S != mmc_retrieval_image_size(m)) return mmc_error_set(err, MMC_ERR_USAGE, "evaluate: dataset held at %d px, model wants %d", S, mmc_retrieval_image_size(m));
     if (d->T > 0) {
         float *ie = mmc_malloc(sizeof(float) * (size_t)d->n * E), *te = mmc_malloc(sizeof(float) * (size_t)d->n_caps * E);
@@ -53,10 +84,17 @@ int ret_dataset_evaluate(mmc_retrieval *m, const task_split *d, mmc_retrieval_me
     return rc;
 }
 
-int ret_split_load(const mmc_retrieval *m, task_split *d, const char *dir, const char *split, int max, mmc_error *err) {
-    const mmc_retrieval_config *c = mmc_retrieval_get_config(m);
+int ret_split_load_cfg(const mmc_retrieval_config *c, task_split *d, const char *dir, const char *split, int max,
+                       void (*progress)(void *user, int done, int total), void *user, mmc_error *err) {
+    if (!strcmp(c->query, "audio"))
+        return task_split_load_audio(d, dir, split, c->lang, strcmp(c->target, "text") ? c->image_size : 0, max, c->audio.n_mels,
+                                     c->audio.max_frames, progress, user, err);
     return !strcmp(c->target, "video") ? task_split_load_video(d, dir, split, c->lang, c->image_size, c->video.frames, max, err)
                                        : task_split_load(d, dir, split, c->lang, c->image_size, max, err);
+}
+
+int ret_split_load(const mmc_retrieval *m, task_split *d, const char *dir, const char *split, int max, mmc_error *err) {
+    return ret_split_load_cfg(mmc_retrieval_get_config(m), d, dir, split, max, NULL, NULL, err);
 }
 
 int mmc_retrieval_evaluate(mmc_retrieval *m, const char *data_dir, const char *split, int max_images,

@@ -8,6 +8,9 @@
  * output (vit: its class token) gives that instead. A linear projection gives (B, E),
  * then L2 normalisation.
  *
+ * Audio (query "audio"): log-mel clips -> the audio encoder's pooled feature -> a linear
+ * projection to E and L2 normalisation.
+ *
  * Text: ids (B, T) -> token embeddings (+ the mean of each token's subword trigram
  * embeddings, subword_buckets > 0) -> the text encoder's pooled feature -> a linear
  * projection to E and L2 normalisation. */
@@ -71,12 +74,24 @@ static int text_init(mmc_retrieval *m, const enc_text_cfg *tc, mmc_rng *rng, mmc
     return mmc_nn_linear_init(&m->txt_proj, &m->P, "text_encoder.proj", m->txt_feat, c->embed_dim, 1, rng, err);
 }
 
+static int audio_init(mmc_retrieval *m, mmc_rng *rng, mmc_error *err) {
+    enc_audio_cfg ac;
+    ret_audio_cfg(&m->cfg, &ac);
+    if (enc_audio_init(&m->aud, enc_audio_find(ac.o.encoder), &ac, &m->P, "audio_encoder", rng, &m->drop_rng, err)) return err->code;
+    return mmc_nn_linear_init(&m->aud_proj, &m->P, "audio_encoder.proj", m->aud.out_dim, m->cfg.embed_dim, 1, rng, err);
+}
+
+/* The towers in parameter order: the target (image, video or text), then the query (text
+ * or audio). */
 int ret_encoders_init(mmc_retrieval *m, mmc_rng *rng, mmc_error *err) {
     enc_image_cfg ic;
     enc_text_cfg tc;
     ret_encoder_cfgs(&m->cfg, &ic, &tc);
-    int rc = !strcmp(m->cfg.target, "video") ? video_init(m, rng, err) : image_init(m, &ic, rng, err);
-    if (!rc) rc = text_init(m, &tc, rng, err);
+    m->audio = !strcmp(m->cfg.query, "audio");
+    m->text_target = !strcmp(m->cfg.target, "text");
+    int rc = !strcmp(m->cfg.target, "video") ? video_init(m, rng, err) : m->text_target ? MMC_OK : image_init(m, &ic, rng, err);
+    if (!rc && (!m->audio || m->text_target)) rc = text_init(m, &tc, rng, err);
+    if (!rc && m->audio) rc = audio_init(m, rng, err);
     if (rc) return rc;
     m->logit_scale = mmc_params_new(&m->P, NULL, "logit_scale", m->cfg.learn_temperature ? MMC_PARAM : MMC_BUFFER, 1,
                                     (int[]){1}, err);
@@ -111,6 +126,13 @@ mmc_tensor *ret_video_forward(mmc_ctx *ctx, mmc_retrieval *m, mmc_tensor *x, int
 
 mmc_tensor *ret_target_forward(mmc_ctx *ctx, mmc_retrieval *m, mmc_tensor *x, int training) {
     return m->video ? ret_video_forward(ctx, m, x, training) : ret_image_forward(ctx, m, x, training);
+}
+
+// mel (B, n_mels, T), len (B) -> (B, E), L2-normalised
+mmc_tensor *ret_audio_forward(mmc_ctx *ctx, mmc_retrieval *m, mmc_tensor *mel, const int *len, int training) {
+    mmc_tensor *h = enc_audio_forward(ctx, &m->aud, mel, len, training); // (B, F)
+    h = mmc_nn_linear_forward(ctx, &m->aud_proj, h);                      // (B, E)
+    return mmc_l2_normalize(ctx, h, 1e-12f);
 }
 
 /* Mean of the trigram embeddings of each token: (B, Te, D), or NULL + ctx error. */

@@ -39,6 +39,12 @@ struct mmc_retrieval {
     int txt_feat;
     mmc_nn_linear txt_proj;
 
+    /* query "audio": the audio tower (audio_encoder.conv/.temporal/.proj) in place of the
+     * text tower; target "text": the text tower is the target (the embed_* of images refuse) */
+    int audio, text_target;
+    enc_audio aud;
+    mmc_nn_linear aud_proj;
+
     mmc_tensor *logit_scale;             /* (1): log of the InfoNCE inverse temperature */
     mmc_rng drop_rng;                    /* dropout (transformer/ViT), saved in trainer.json */
 };
@@ -50,10 +56,18 @@ mmc_tensor *ret_image_forward(mmc_ctx *ctx, mmc_retrieval *m, mmc_tensor *x, int
 mmc_tensor *ret_video_forward(mmc_ctx *ctx, mmc_retrieval *m, mmc_tensor *x, int training);
 /* The target tower on x: ret_video_forward or ret_image_forward. */
 mmc_tensor *ret_target_forward(mmc_ctx *ctx, mmc_retrieval *m, mmc_tensor *x, int training);
+/* query "audio": log-mel clips mel (B, n_mels, T), clip b's first len[b] frames real ->
+ * (B, E), L2-normalised */
+mmc_tensor *ret_audio_forward(mmc_ctx *ctx, mmc_retrieval *m, mmc_tensor *mel, const int *len, int training);
 /* ids, mask (B, T) and the captions' subword trigrams ngr (B, T, RET_NGRAM_MAX) bucket ids,
  * -1 = none; NULL: derived from the ids (unknown words get none). */
 mmc_tensor *ret_text_forward_ngrams(mmc_ctx *ctx, mmc_retrieval *m, const int32_t *ids, const int32_t *mask,
                                     const int32_t *ngr, int B, int T, int training);
+
+/* retrieval.c: n clips through the audio tower, AUDIO_CHUNK at a time; get writes clip i as
+ * (n_mels, T) zero-padded floats (T >= frames[i]). */
+int ret_embed_mels(mmc_retrieval *m, int n, void (*get)(void *user, int i, float *out, int T), const int *frames, void *user,
+                   float *out, mmc_error *err);
 
 /* retrieval_subword.c: trigram buckets (B, T, RET_NGRAM_MAX) for subword_buckets > 0 */
 void ret_subword_from_ids(const mmc_retrieval *m, const int32_t *ids, int B, int T, int32_t *ngr);
@@ -71,9 +85,14 @@ int ret_loss_kind(const char *s);
 void ret_encoder_cfgs(const mmc_retrieval_config *c, enc_image_cfg *ic, enc_text_cfg *tc);
 /* The video encoder's settings (target "video"): the image settings for its frame encoder. */
 void ret_video_cfg(const mmc_retrieval_config *c, enc_video_cfg *vc);
+/* The audio encoder's settings (query "audio"). */
+void ret_audio_cfg(const mmc_retrieval_config *c, enc_audio_cfg *ac);
 
 /* retrieval_data.c: embeds every image and caption of a split (task_util.h) and scores them. */
 int ret_split_load(const mmc_retrieval *m, task_split *d, const char *dir, const char *split, int max, mmc_error *err);
+/* The same from a config (before the model exists), progress told while clips decode. */
+int ret_split_load_cfg(const mmc_retrieval_config *c, task_split *d, const char *dir, const char *split, int max,
+                       void (*progress)(void *user, int done, int total), void *user, mmc_error *err);
 int ret_dataset_evaluate(mmc_retrieval *m, const task_split *d, mmc_retrieval_metrics *out, mmc_error *err);
 
 #endif

@@ -42,6 +42,13 @@ typedef struct rtask {
     int has_val, B, spe;
     int *perm, perm_epoch;
     int T;     /* frames per sample: 1 (images) or video_frames (clips) */
+    int audio, text_target; /* query "audio"; target "text" */
+    int n_items;            /* what an epoch goes over: samples, or clips (audio:text) */
+    int Tmax;               /* audio: the longest training clip, in frames */
+    float *mel;             /* audio: (B, n_mels, Tmax) */
+    int *mlen;              /* audio: (B) frames of each clip of the batch */
+    int *clip;              /* audio: (B) the batch's clips */
+    int Tb;                 /* audio: the batch's longest clip */
     float *chw; /* (B·T, 3, S, S) */
     int32_t *ids, *mask, *ngr; /* ngr: subword trigrams (B, T, RET_NGRAM_MAX), NULL when off */
     const char **texts;
@@ -58,6 +65,19 @@ static void release(void *self) {
     mmc_free(t->mask);
     mmc_free(t->ngr);
     mmc_free(t->texts);
+    mmc_free(t->mel);
+    mmc_free(t->mlen);
+    mmc_free(t->clip);
+}
+
+/* START events while the clips decode (a minute or two for thousands of them). */
+static void audio_progress(void *user, int done, int total) {
+    const mmc_retrieval_train_opts *o = user;
+    if (!o->callback) return;
+    char msg[96];
+    snprintf(msg, sizeof msg, "audio: %d/%d clips decoded to log-mel", done, total);
+    mmc_train_event ev = {.kind = MMC_TRAIN_EV_START, .message = msg};
+    o->callback(o->user, &ev);
 }
 
 static int setup(void *self, mmc_train_loop *L, mmc_train_spec *spec, mmc_error *err) {
@@ -73,10 +93,12 @@ static int setup(void *self, mmc_train_loop *L, mmc_train_spec *spec, mmc_error 
         rc = mmc_retrieval_config_check(&t->cfg, "config", err);
     }
     int video = !strcmp(t->cfg.target, "video"), T = video ? t->cfg.video.frames : 1;
-    if (!rc && video) rc = task_split_load_video(&t->train, o->data_dir, "train", t->cfg.lang, t->cfg.image_size, T, 0, err);
-    else if (!rc) rc = task_split_load(&t->train, o->data_dir, "train", t->cfg.lang, t->cfg.image_size, 0, err);
+    t->audio = !strcmp(t->cfg.query, "audio"), t->text_target = !strcmp(t->cfg.target, "text");
+    if (!rc) rc = ret_split_load_cfg(&t->cfg, &t->train, o->data_dir, "train", 0, audio_progress, (void *)o, err);
     if (!rc) task_split_keep_captions(&t->train, t->cfg.train_captions);
-    if (!L->resume) { /* a new model: the vocabulary of the training captions */
+    if (!L->resume && t->audio && !t->text_target) { /* audio:image: no text tower, no vocabulary */
+        if (!rc && !(t->m = mmc_retrieval_create(&t->cfg, NULL, o->seed, err))) rc = err->code;
+    } else if (!L->resume) { /* a new model: the vocabulary of the training captions */
         mmc_tokenizer *tok = rc ? NULL : train_vocab(t->train.caps, t->train.n_caps, !strcmp(t->cfg.lang, "zh"), t->cfg.min_count,
                                                      &t->cfg.max_len, err);
         if (!rc && !tok) rc = err->code;
@@ -88,7 +110,8 @@ static int setup(void *self, mmc_train_loop *L, mmc_train_spec *spec, mmc_error 
         mmc_tokenizer_free(tok);
     }
     if (rc) return rc;
-    t->B = t->cfg.batch_size < t->train.n ? t->cfg.batch_size : t->train.n;
+    t->n_items = t->text_target ? t->train.audio->n : t->train.n;
+    t->B = t->cfg.batch_size < t->n_items ? t->cfg.batch_size : t->n_items;
     if (t->B < 2) return mmc_error_set(err, MMC_ERR_INPUT, "%s: need at least 2 training samples", o->data_dir);
     const char *vs = train_val_split(o);
     if (vs) { /* validation is optional, a broken split an error */
@@ -96,22 +119,30 @@ static int setup(void *self, mmc_train_loop *L, mmc_train_spec *spec, mmc_error 
         task_split_keep_captions(&t->val, t->cfg.train_captions);
         t->has_val = 1;
     }
-    int S = t->cfg.image_size;
-    t->spe = t->train.n / t->B;
-    t->perm = mmc_malloc(sizeof(int) * (size_t)t->train.n);
+    int S = t->cfg.image_size, text = !t->audio || t->text_target, L1 = t->cfg.max_len > 0 ? t->cfg.max_len : 1;
+    t->spe = t->n_items / t->B;
+    t->perm = mmc_malloc(sizeof(int) * (size_t)t->n_items);
     t->T = T;
-    t->chw = mmc_malloc(sizeof(float) * (size_t)t->B * T * 3 * S * S);
-    t->ids = mmc_malloc(sizeof(int32_t) * (size_t)t->B * t->cfg.max_len);
-    t->mask = mmc_malloc(sizeof(int32_t) * (size_t)t->B * t->cfg.max_len);
+    t->chw = t->text_target ? NULL : mmc_malloc(sizeof(float) * (size_t)t->B * T * 3 * S * S);
+    t->ids = mmc_malloc(sizeof(int32_t) * (size_t)t->B * L1);
+    t->mask = mmc_malloc(sizeof(int32_t) * (size_t)t->B * L1);
     t->texts = mmc_malloc(sizeof(char *) * (size_t)t->B);
-    if (t->cfg.subword_buckets > 0) t->ngr = mmc_malloc(sizeof(int32_t) * (size_t)t->B * t->cfg.max_len * RET_NGRAM_MAX);
-    if (!t->perm || !t->chw || !t->ids || !t->mask || !t->texts || (t->cfg.subword_buckets > 0 && !t->ngr))
+    if (text && t->cfg.subword_buckets > 0) t->ngr = mmc_malloc(sizeof(int32_t) * (size_t)t->B * t->cfg.max_len * RET_NGRAM_MAX);
+    if (t->audio) {
+        t->Tmax = 1;
+        for (int i = 0; i < t->train.audio->n; i++) t->Tmax = t->train.audio->frames[i] > t->Tmax ? t->train.audio->frames[i] : t->Tmax;
+        t->mel = mmc_malloc(sizeof(float) * (size_t)t->B * t->cfg.audio.n_mels * t->Tmax);
+        t->mlen = mmc_malloc(sizeof(int) * (size_t)t->B);
+        t->clip = mmc_malloc(sizeof(int) * (size_t)t->B);
+    }
+    if (!t->perm || (!t->text_target && !t->chw) || !t->ids || !t->mask || !t->texts || (text && t->cfg.subword_buckets > 0 && !t->ngr) ||
+        (t->audio && (!t->mel || !t->mlen || !t->clip)))
         return mmc_error_set(err, MMC_ERR_RUNTIME, "train: out of memory");
     spec->params = mmc_retrieval_params(t->m);
     spec->rng = mmc_retrieval_dropout_rng(t->m);
     spec->steps_per_epoch = t->spe;
     spec->batch_size = t->B;
-    spec->n_train = t->train.n;
+    spec->n_train = t->n_items;
     TRAIN_SPEC_SCHEDULE(spec, t->cfg);
     spec->warmup_steps = t->cfg.warmup_steps;
     spec->rate_key = "pairs_per_s";
@@ -122,7 +153,42 @@ static int setup(void *self, mmc_train_loop *L, mmc_train_spec *spec, mmc_error 
 /* Fills the batch of the current step: images (B, 3, S, S) shifted, one caption each.
  * Clips: (B·T, 3, S, S), one shift for all the frames of a clip (the same draws as an
  * image's), never flipped, never reversed in time. */
+/* Query "audio": a clip per item (audio:image: one of the sample's clips, as a caption is
+ * chosen, and the image shifted; audio:text: the clip itself, its transcript the target),
+ * every clip padded with 0 to the batch's longest, SpecAugment drawn after the choices. */
+static int make_audio_batch(rtask *t, int64_t step, mmc_error *err) {
+    int pos = (int)(step % t->spe), S = t->cfg.image_size, sh = t->cfg.augment_shift, M = t->cfg.audio.n_mels, Tb = 1;
+    const task_audio *a = t->train.audio;
+    task_epoch_perm(t->o->seed, (int)(step / t->spe), t->perm, t->n_items, &t->perm_epoch);
+    mmc_rng r;
+    mmc_rng_seed(&r, t->o->seed, ((uint64_t)1 << 40) + (uint64_t)step);
+    for (int b = 0; b < t->B; b++) {
+        int i = t->perm[pos * t->B + b];
+        if (t->text_target) {
+            t->clip[b] = i;
+            t->texts[b] = a->text[i];
+        } else {
+            t->clip[b] = a->first[i] + (int)mmc_rng_below(&r, (uint32_t)a->count[i]);
+            int dx = task_shift(&r, sh), dy = task_shift(&r, sh);
+            task_split_chw(&t->train, i, dx, dy, t->chw + (size_t)b * 3 * S * S);
+        }
+        t->mlen[b] = a->frames[t->clip[b]];
+        Tb = t->mlen[b] > Tb ? t->mlen[b] : Tb;
+    }
+    for (int b = 0; b < t->B; b++) {
+        float *x = t->mel + (size_t)b * M * Tb;
+        task_audio_mel(a, t->clip[b], x, Tb);
+        enc_audio_specaugment(&t->cfg.audio, x, Tb, t->mlen[b], &r);
+    }
+    t->Tb = Tb;
+    if (!t->text_target) return MMC_OK;
+    int rc = mmc_tokenizer_encode_batch(mmc_retrieval_tokenizer(t->m), t->texts, t->B, t->cfg.max_len, t->ids, t->mask, err);
+    if (!rc && t->ngr) ret_subword_from_texts(t->m, t->texts, t->ids, t->mask, t->B, t->cfg.max_len, t->ngr);
+    return rc;
+}
+
 static int make_batch(rtask *t, int64_t step, mmc_error *err) {
+    if (t->audio) return make_audio_batch(t, step, err);
     int pos = (int)(step % t->spe), S = t->cfg.image_size, sh = t->cfg.augment_shift;
     task_epoch_perm(t->o->seed, (int)(step / t->spe), t->perm, t->train.n, &t->perm_epoch);
     mmc_rng r;
@@ -193,6 +259,14 @@ static mmc_tensor *loss(void *self, mmc_ctx *ctx, const mmc_train_loop *L, int *
     rtask *t = self;
     if (make_batch(t, L->ts.step, err)) return NULL;
     int S = t->cfg.image_size;
+    if (t->audio) { /* (target, query) as (img, txt) */
+        mmc_tensor *mel = mmc_tensor_from(ctx, 3, (int[]){t->B, t->cfg.audio.n_mels, t->Tb}, t->mel);
+        mmc_tensor *qe = ret_audio_forward(ctx, t->m, mel, t->mlen, 1);
+        mmc_tensor *te = t->text_target ? ret_text_forward_ngrams(ctx, t->m, t->ids, t->mask, t->ngr, t->B, t->cfg.max_len, 1)
+                                        : ret_image_forward(ctx, t->m, mmc_tensor_from(ctx, 4, (int[]){t->B, 3, S, S}, t->chw), 1);
+        *items = t->B;
+        return mmc_retrieval_loss(ctx, t->m, te, qe);
+    }
     mmc_tensor *x = mmc_tensor_from(ctx, 4, (int[]){t->B * t->T, 3, S, S}, t->chw);
     mmc_tensor *ie = ret_target_forward(ctx, t->m, x, 1);
     mmc_tensor *te = ret_text_forward_ngrams(ctx, t->m, t->ids, t->mask, t->ngr, t->B, t->cfg.max_len, 1);
@@ -202,15 +276,19 @@ static mmc_tensor *loss(void *self, mmc_ctx *ctx, const mmc_train_loop *L, int *
 
 /* The "val" object of a retrieval run's metrics line. */
 void train_val_retrieval(mmc_train_val *v, const mmc_retrieval_metrics *mt) {
+    train_val_retrieval_named(v, mt, "text_to_image", "image_to_text");
+}
+
+void train_val_retrieval_named(mmc_train_val *v, const mmc_retrieval_metrics *mt, const char *q2t, const char *t2q) {
     const mmc_retrieval_metrics m = *mt;
     v->have = 1;
     v->ret = m;
     v->has_ret = 1;
     v->score = m.t2i.r1 + m.t2i.r5 + m.t2i.r10;
     snprintf(v->json, sizeof v->json,
-             "{\"text_to_image\": {\"R@1\": %.4f, \"R@5\": %.4f, \"R@10\": %.4f, \"median_rank\": %g}, "
-             "\"image_to_text\": {\"R@1\": %.4f, \"R@5\": %.4f, \"R@10\": %.4f, \"median_rank\": %g}, \"rsum\": %.2f}",
-             m.t2i.r1, m.t2i.r5, m.t2i.r10, m.t2i.median_rank, m.i2t.r1, m.i2t.r5, m.i2t.r10, m.i2t.median_rank, m.rsum);
+             "{\"%s\": {\"R@1\": %.4f, \"R@5\": %.4f, \"R@10\": %.4f, \"median_rank\": %g}, "
+             "\"%s\": {\"R@1\": %.4f, \"R@5\": %.4f, \"R@10\": %.4f, \"median_rank\": %g}, \"rsum\": %.2f}",
+             q2t, m.t2i.r1, m.t2i.r5, m.t2i.r10, m.t2i.median_rank, t2q, m.i2t.r1, m.i2t.r5, m.i2t.r10, m.i2t.median_rank, m.rsum);
 }
 
 static int validate(void *self, mmc_train_loop *L, mmc_train_val *v, mmc_error *err) {
@@ -220,6 +298,10 @@ static int validate(void *self, mmc_train_loop *L, mmc_train_val *v, mmc_error *
     if (rc || !t->has_val) return rc;
     mmc_retrieval_metrics mt;
     if ((rc = ret_dataset_evaluate(t->m, &t->val, &mt, err))) return rc;
+    if (t->audio) {
+        train_val_retrieval_named(v, &mt, t->text_target ? "audio_to_text" : "audio_to_image", t->text_target ? "text_to_audio" : "image_to_audio");
+        return MMC_OK;
+    }
     train_val_retrieval(v, &mt);
     if (t->train.T) { /* metrics.jsonl of a text:video run: text_to_video, video_to_text (same lengths) */
         char *at;
@@ -244,7 +326,17 @@ static void describe(void *self, const mmc_train_loop *L, char *buf, size_t n) {
     if (t->train.T)
         snprintf(vdesc, sizeof vdesc, "video %s over %d frames of %s (%d MB of clips in memory)", t->cfg.video.encoder, t->T,
                  t->cfg.video.frame_encoder, (int)(((size_t)t->train.n * t->T * t->train.S * t->train.S * 3) >> 20));
+    else if (t->text_target) snprintf(vdesc, sizeof vdesc, "target text");
     else snprintf(vdesc, sizeof vdesc, "image %s", t->cfg.image.encoder);
+    if (t->audio) {
+        const task_audio *a = t->train.audio;
+        snprintf(buf, n,
+                 "retrieval: %d %s spoken captions of %d samples (%d MB of log-mel in memory), longest %d frames, %" PRId64
+                 " parameters, audio %s over %d convs (stride %d), %s, loss %s, batch %d, %d steps/epoch",
+                 a->n, t->cfg.lang, t->train.n, (int)(a->off[a->n] >> 20), t->Tmax, mmc_params_count(L->spec.params, MMC_PARAM),
+                 t->cfg.audio.encoder, t->cfg.audio.convs, t->cfg.audio.stride, vdesc, t->cfg.loss, t->B, t->spe);
+        return;
+    }
     snprintf(buf, n,
              "retrieval: %d %s training pairs (%d captions), vocab %d, max_len %d, %" PRId64 " parameters, %s, text %s, "
              "loss %s, batch %d, %d steps/epoch",

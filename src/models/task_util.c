@@ -100,6 +100,8 @@ int task_image_to_chw(const mmc_image *img, int S, float *out, const char *what,
 void task_split_free(task_split *d) {
     if (!d) return;
     mmc_manifest_free(d->man);
+    if (d->audio) task_audio_free(d->audio);
+    mmc_free(d->audio);
     mmc_free(d->pixels);
     mmc_free(d->caps);
     mmc_free(d->cap_img);

@@ -42,8 +42,10 @@ int task_image_to_chw(const mmc_image *img, int S, float *out, const char *what,
 /* A split held in memory: the captions of one language, sample by sample, and (S > 0)
  * the images, decoded once in parallel and resized to S × S (the shapes world is small:
  * 20000 × 64² RGB is 245 MB of bytes). */
+typedef struct task_audio task_audio;
 typedef struct task_split {
     mmc_manifest *man;
+    task_audio *audio;          /* task_split_load_audio: the spoken captions; else NULL */
     int n, S;
     int T;                      /* task_split_load_video: frames per clip; 0: images */
     uint8_t *pixels;            /* n × S × S × 3, HWC (clips: n × T × S × S × 3); NULL when S is 0 */
@@ -90,6 +92,34 @@ static inline void task_split_clip_chw(const task_split *d, int i, int dx, int d
     for (int t = 0; t < d->T; t++)
         task_images_chw(d->pixels, d->S, i * d->T + t, dx, dy, out + (size_t)t * 3 * d->S * d->S);
 }
+
+/* A split's spoken captions of one language (task_audio.c): clip i belongs to sample
+ * sample[i], says text[i] (the manifest's), and has frames[i] log-mel frames (n_mels bands,
+ * cut to max_frames), kept quantised to a byte. Per sample s: its clips are
+ * first[s] .. first[s] + count[s] - 1. Strings point into the manifest. */
+typedef struct task_audio {
+    int n, n_mels, n_samples;
+    int *sample, *frames;
+    int64_t *off;               /* clip i's bytes: q + off[i], n_mels × frames[i], row-major */
+    uint8_t *q;
+    float *lo, *scale;          /* value = lo + scale · byte */
+    const char **text, **path;
+    int *first, *count;         /* per sample */
+} task_audio;
+/* The clips in lang of man's first n_samples samples, decoded in parallel (progress after
+ * each chunk, may be NULL). A clip that does not decode is MMC_ERR_INPUT naming it (the
+ * first by index); a sample may have none. */
+int task_audio_load(task_audio *a, const mmc_manifest *man, int n_samples, const char *lang, int n_mels, int max_frames,
+                    void (*progress)(void *user, int done, int total), void *user, mmc_error *err);
+void task_audio_free(task_audio *a);
+/* A split for a task whose queries are spoken captions in lang: the captions, then d->n cut
+ * to the leading samples that have a clip in lang (`mmc data shapes --audio-scenes N`
+ * speaks the first N; none is MMC_ERR_INPUT naming the manifest), their images when S > 0
+ * (max_images as task_split_load), and every clip of those samples in d->audio. */
+int task_split_load_audio(task_split *d, const char *dir, const char *split, const char *lang, int S, int max_images, int n_mels,
+                          int max_frames, void (*progress)(void *user, int done, int total), void *user, mmc_error *err);
+/* Clip i as floats (n_mels, T), T >= frames[i], zero past its frames. */
+void task_audio_mel(const task_audio *a, int i, float *out, int T);
 
 /* The sample order of an epoch: when *at is not epoch, perm becomes the permutation of n
  * drawn from stream 1000 + epoch of seed, and *at epoch. */

@@ -134,6 +134,8 @@ const char *train_val_split(const mmc_retrieval_train_opts *o);
 mmc_tokenizer *train_vocab(const char *const *texts, int n, int zh, int min_count, int *max_len, mmc_error *err);
 /* Fills v from retrieval metrics: score t2i R@1 + R@5 + R@10, the "val" JSON object. */
 void train_val_retrieval(mmc_train_val *v, const mmc_retrieval_metrics *mt);
+/* The same with the two directions named (audio_to_image, image_to_audio, ...). */
+void train_val_retrieval_named(mmc_train_val *v, const mmc_retrieval_metrics *mt, const char *q2t, const char *t2q);
 /* The "training" object older caption runs kept in config.json: seed, n_train,
  * batch_size, train_seconds, into L->saved. */
 int train_read_config_training(const char *run_dir, mmc_trainer_state *saved, mmc_error *err);

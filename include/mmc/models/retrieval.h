@@ -33,6 +33,16 @@ typedef struct mmc_retrieval_config {
     char target[8];          /* what the captions are matched with: "image" (default) or
                                 "video" (the manifest's clips, video_frames frames each at
                                 image_size; `--pair text:video`) */
+    char query[8];           /* what searches: "text" (default: the captions) or "audio"
+                                (the manifest's spoken captions, "audio": [...]; `--pair
+                                audio:image`, 以声搜图, or `--pair audio:text` with target
+                                "text": a clip finds what it says) */
+    /* audio encoder (query "audio"): audio_encoder ("gru" default, "transformer", "mean")
+     * and its keys (encoders.h): audio_mels 80, audio_channels 128, audio_convs 3,
+     * audio_stride 8, audio_hidden 128, audio_layers 1, audio_heads 4, audio_max_frames
+     * 3000, SpecAugment spec_freq_masks 2 × spec_freq_width 8, spec_time_masks 2 ×
+     * spec_time_width 10 */
+    mmc_audio_encoder_opts audio;
     /* video encoder (target "video"): video_encoder ("early" default: the frames stacked as
      * channels of the cnn; "gru", "mean", "transformer"), video_frame_encoder (an image encoder, "cnn"; its keys are the image keys
      * above) and its keys (encoders.h): video_frames 8, temporal_hidden 128,
@@ -215,6 +225,19 @@ mmc_retrieval_train_opts mmc_retrieval_train_defaults(void);
 #define MMC_TRAIN_INTERRUPTED 130
 int mmc_retrieval_train(const mmc_retrieval_config *cfg, const mmc_retrieval_train_opts *o,
                         mmc_error *err);
+
+/* Query "audio" (spoken captions; `--pair audio:image` or `audio:text`). */
+const char *mmc_retrieval_query(const mmc_retrieval *m);  /* "text" or "audio" */
+const char *mmc_retrieval_target(const mmc_retrieval *m); /* "image", "video" or "text" */
+/* n clips of log-mel frames (mmc_logmel with the model's audio_mels bands; mels[i] is
+ * (n_mels, frames[i]) row-major, 1 <= frames[i] <= audio_max_frames) -> n rows of
+ * mmc_retrieval_dim floats. A model without an audio tower: MMC_ERR_USAGE. */
+int mmc_retrieval_embed_mels(mmc_retrieval *m, const float *const *mels, const int *frames, int n, float *out,
+                             mmc_error *err);
+/* n sound files (anything mmc_audio_load reads), each resampled to 16 kHz, its log-mel
+ * frames cut to audio_max_frames -> n rows. A file that does not decode: MMC_ERR_INPUT
+ * naming it. */
+int mmc_retrieval_embed_audio_files(mmc_retrieval *m, const char *const *paths, int n, float *out, mmc_error *err);
 
 /* (declarations for retrieval go above this line) */
 
