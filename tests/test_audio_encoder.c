@@ -221,3 +221,46 @@ TEST(audio_encoder_checks) {
     mmc_tensor_free(x);
     mmc_params_free(&P);
 }
+
+/* ------------------------------------------------------------ unfold1d */
+
+static int g_uk, g_us, g_up;
+static mmc_tensor *g_unfold(mmc_ctx *ctx, mmc_tensor **in, void *user) {
+    (void)user;
+    return mmc_unfold1d(ctx, in[0], g_uk, g_us, g_up);
+}
+
+/* Values against the definition, gradients by finite differences, bad shapes refused. */
+TEST(grad_unfold1d) {
+    int ks[3][3] = {{3, 1, 1}, {3, 2, 1}, {2, 3, 0}};
+    for (int c = 0; c < 3; c++) {
+        g_uk = ks[c][0], g_us = ks[c][1], g_up = ks[c][2];
+        mmc_tensor *x = test_randn(3, (int[]){2, 7, 3}, 11 + c, 1.0f);
+        x->requires_grad = 1;
+        mmc_ctx *ctx = mmc_ctx_new();
+        mmc_tensor *u = mmc_unfold1d(ctx, x, g_uk, g_us, g_up);
+        REQUIRE(u, "unfold: %s", ctx->err.msg);
+        int To = (7 + 2 * g_up - g_uk) / g_us + 1, bad = 0;
+        CHECK(u->shape[0] == 2 && u->shape[1] == To && u->shape[2] == 3 * g_uk, "shape (%d, %d, %d)", u->shape[0], u->shape[1], u->shape[2]);
+        for (int b = 0; b < 2; b++)
+            for (int t = 0; t < To; t++)
+                for (int ch = 0; ch < 3; ch++)
+                    for (int j = 0; j < g_uk; j++) {
+                        int ti = t * g_us + j - g_up;
+                        float want = ti < 0 || ti >= 7 ? 0.0f : x->data[(b * 7 + ti) * 3 + ch];
+                        bad += u->data[((size_t)(b * To + t) * 3 + ch) * g_uk + j] != want;
+                    }
+        CHECK(bad == 0, "k %d s %d p %d: %d values off", g_uk, g_us, g_up, bad);
+        mmc_ctx_free(ctx);
+        test_gradcheck("unfold1d", g_unfold, &x, 1, NULL, 1e-2f, 1e-3, 42);
+        mmc_tensor_free(x);
+    }
+    mmc_tensor *x = test_randn(3, (int[]){1, 2, 3}, 1, 1.0f);
+    mmc_ctx *ctx = mmc_ctx_new();
+    CHECK(mmc_unfold1d(ctx, x, 5, 1, 1) == NULL && ctx->err.code == MMC_ERR_USAGE, "a kernel longer than the padded steps");
+    mmc_ctx_free(ctx);
+    ctx = mmc_ctx_new();
+    CHECK(mmc_unfold1d(ctx, x, 3, 0, 1) == NULL && ctx->err.code == MMC_ERR_USAGE, "stride 0");
+    mmc_ctx_free(ctx);
+    mmc_tensor_free(x);
+}

@@ -119,6 +119,10 @@ mmc_tensor *mmc_dropout(mmc_ctx *ctx, mmc_tensor *x, float p, int training, mmc_
 mmc_tensor *mmc_reshape(mmc_ctx *ctx, mmc_tensor *x, int ndim, const int *shape);
 mmc_tensor *mmc_transpose(mmc_ctx *ctx, mmc_tensor *x, int d0, int d1);           /* copy */
 mmc_tensor *mmc_permute(mmc_ctx *ctx, mmc_tensor *x, const int *perm);            /* copy */
+/* 1-D unfold of a sequence x (B, T, C) -> (B, T', C·k), T' = (T + 2·pad - k) / stride + 1:
+ * out[b, t, c·k + j] = x[b, t·stride + j - pad, c] (0 off the ends); with a Conv1d weight
+ * (C_out, C_in, k) read as (C_out, C_in·k), mmc_linear over it is the convolution. */
+mmc_tensor *mmc_unfold1d(mmc_ctx *ctx, mmc_tensor *x, int k, int stride, int pad);
 mmc_tensor *mmc_concat(mmc_ctx *ctx, mmc_tensor **xs, int n, int axis);
 /* split x along axis into n parts of the given sizes (>= 0, summing to the axis length);
  * writes outs[n] (each output its own tape node; all NULL on error); returns status */

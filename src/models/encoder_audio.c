@@ -6,7 +6,8 @@
  *                GELU after each (Whisper's conv1/conv2); the first log2(audio_stride) have
  *                stride 2, so 8 leaves 12.5 steps a second — about two per syllable.
  *                Weights prefix.conv.K.weight (C_out, C_in, 3) and .bias: nn.Conv1d's
- *                layout and init, run as a (1 × 3) conv2d over (B, C, 1, T).
+ *                layout and init. The features stay (B, T, C): a conv is mmc_unfold1d
+ *                (3 steps side by side) and one GEMM with the weight read as (C_out, 3·C_in).
  *   gru          (default) audio_layers bidirectional GRU layers of audio_hidden per
  *                direction over the steps (prefix.temporal.rnn), each clip at its own
  *                length; the mean of the outputs over the clip's steps: (B, 2·H).
@@ -172,23 +173,21 @@ mmc_tensor *enc_audio_forward(mmc_ctx *ctx, enc_audio *e, mmc_tensor *mel, const
         if (len[b] < 1 || len[b] > T) return mmc_op_fail(ctx, MMC_ERR_USAGE, "audio encoder: clip %d has %d of %d frames", b, len[b], T);
         l[b] = len[b];
     }
-    mmc_conv2d_opts co = mmc_conv2d_defaults();
-    co.pad_w = 1;
-    mmc_tensor *h = mmc_reshape(ctx, mel, 4, (int[]){B, M, 1, T});
+    /* (B, T, C) throughout: each conv is an unfold of 3 steps and one GEMM */
+    mmc_tensor *h = mmc_transpose(ctx, mel, 1, 2); // (B, T, M)
     int in = M;
     mmc_tensor *mask = NULL;
     for (int k = 0; k < e->n_conv; k++) {
-        co.stride_w = e->stride[k];
-        mmc_tensor *w = mmc_reshape(ctx, e->conv_w[k], 4, (int[]){C, in, 1, 3});
-        h = mmc_gelu(ctx, mmc_conv2d(ctx, h, w, e->conv_b[k], co)); // (B, C, 1, T')
+        mmc_tensor *u = mmc_unfold1d(ctx, h, 3, e->stride[k], 1);                     // (B, T', in·3)
+        mmc_tensor *w = mmc_reshape(ctx, e->conv_w[k], 2, (int[]){C, in * 3});
+        h = mmc_gelu(ctx, mmc_linear(ctx, u, w, e->conv_b[k]));                        // (B, T', C)
         T = conv_out(T, e->stride[k]);
         for (int b = 0; b < B; b++) l[b] = conv_out(l[b], e->stride[k]);
         mask = step_mask(ctx, l, B, T);
         if (!mask) return mmc_op_fail(ctx, MMC_ERR_RUNTIME, "audio encoder: out of memory");
-        h = mmc_mul(ctx, h, mmc_reshape(ctx, mask, 4, (int[]){B, 1, 1, T}));
+        h = mmc_mul(ctx, h, mmc_reshape(ctx, mask, 3, (int[]){B, T, 1}));
         in = C;
     }
-    h = mmc_transpose(ctx, mmc_reshape(ctx, h, 3, (int[]){B, C, T}), 1, 2); // (B, T', C)
     return e->vt->temporal(ctx, e, h, l, mask, training);
 }
 

@@ -10,6 +10,7 @@
 #include "retrieval_internal.h"
 #include "task_util.h"
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 static mmc_retrieval *create(const mmc_retrieval_config *cfg, mmc_tokenizer *tok, mmc_rng *rng, const char *name,
@@ -240,6 +241,16 @@ const char *mmc_retrieval_target(const mmc_retrieval *m) { return m->cfg.target;
 
 enum { AUDIO_CHUNK = 64 };
 
+static const int *g_sort_frames; /* for qsort, which takes no user pointer */
+static int by_frames(const void *x, const void *y) {
+    int a = *(const int *)x, b = *(const int *)y;
+    return g_sort_frames[a] != g_sort_frames[b] ? (g_sort_frames[a] > g_sort_frames[b]) - (g_sort_frames[a] < g_sort_frames[b])
+                                                : (a > b) - (a < b);
+}
+
+/* The clips go through in order of length, AUDIO_CHUNK at a time, so a chunk pads little; a
+ * clip's embedding does not depend on its chunk (enc_audio_forward), so the order changes
+ * no value. */
 int ret_embed_mels(mmc_retrieval *m, int n, void (*get)(void *user, int i, float *out, int T), const int *frames, void *user,
                    float *out, mmc_error *err) {
     int M = m->cfg.audio.n_mels, E = m->cfg.embed_dim;
@@ -252,21 +263,29 @@ int ret_embed_mels(mmc_retrieval *m, int n, void (*get)(void *user, int i, float
         Tmax = frames[i] > Tmax ? frames[i] : Tmax;
     }
     float *buf = mmc_malloc(sizeof(float) * (size_t)AUDIO_CHUNK * M * Tmax);
+    int *order = mmc_malloc(sizeof(int) * (size_t)(n ? n : 1)), len[AUDIO_CHUNK];
     mmc_ctx *ctx = mmc_ctx_new();
-    int rc = buf && ctx ? MMC_OK : mmc_error_set(err, MMC_ERR_RUNTIME, "retrieval: out of memory");
+    int rc = buf && order && ctx ? MMC_OK : mmc_error_set(err, MMC_ERR_RUNTIME, "retrieval: out of memory");
     if (ctx) mmc_grad_mode(ctx, 0);
+    if (!rc) {
+        for (int i = 0; i < n; i++) order[i] = i;
+        g_sort_frames = frames;
+        qsort(order, (size_t)n, sizeof(int), by_frames);
+    }
     for (int at = 0; at < n && !rc; at += AUDIO_CHUNK) {
         int B = n - at < AUDIO_CHUNK ? n - at : AUDIO_CHUNK, T = 1;
-        for (int b = 0; b < B; b++) T = frames[at + b] > T ? frames[at + b] : T;
-        for (int b = 0; b < B; b++) get(user, at + b, buf + (size_t)b * M * T, T);
+        for (int b = 0; b < B; b++) len[b] = frames[order[at + b]], T = len[b] > T ? len[b] : T;
+        for (int b = 0; b < B; b++) get(user, order[at + b], buf + (size_t)b * M * T, T);
         mmc_tensor *x = mmc_tensor_from(ctx, 3, (int[]){B, M, T}, buf);
-        mmc_tensor *e = ret_audio_forward(ctx, m, x, frames + at, 0);
+        mmc_tensor *e = ret_audio_forward(ctx, m, x, len, 0);
         if (!e) rc = mmc_error_set(err, ctx->err.code ? ctx->err.code : MMC_ERR_RUNTIME, "retrieval: %s", ctx->err.msg);
-        else memcpy(out + (size_t)at * E, e->data, sizeof(float) * (size_t)B * E);
+        else
+            for (int b = 0; b < B; b++) memcpy(out + (size_t)order[at + b] * E, e->data + (size_t)b * E, sizeof(float) * (size_t)E);
         mmc_ctx_reset(ctx);
     }
     mmc_ctx_free(ctx);
     mmc_free(buf);
+    mmc_free(order);
     return rc;
 }
 

@@ -43,7 +43,7 @@ typedef struct rtask {
     int *perm, perm_epoch;
     int T;     /* frames per sample: 1 (images) or video_frames (clips) */
     int audio, text_target; /* query "audio"; target "text" */
-    int n_items;            /* what an epoch goes over: samples, or clips (audio:text) */
+    int n_items;            /* what an epoch goes over: samples, or (audio) clips */
     int Tmax;               /* audio: the longest training clip, in frames */
     float *mel;             /* audio: (B, n_mels, Tmax) */
     int *mlen;              /* audio: (B) frames of each clip of the batch */
@@ -110,7 +110,7 @@ static int setup(void *self, mmc_train_loop *L, mmc_train_spec *spec, mmc_error 
         mmc_tokenizer_free(tok);
     }
     if (rc) return rc;
-    t->n_items = t->text_target ? t->train.audio->n : t->train.n;
+    t->n_items = t->audio ? t->train.audio->n : t->train.n;
     t->B = t->cfg.batch_size < t->n_items ? t->cfg.batch_size : t->n_items;
     if (t->B < 2) return mmc_error_set(err, MMC_ERR_INPUT, "%s: need at least 2 training samples", o->data_dir);
     const char *vs = train_val_split(o);
@@ -153,26 +153,61 @@ static int setup(void *self, mmc_train_loop *L, mmc_train_spec *spec, mmc_error 
 /* Fills the batch of the current step: images (B, 3, S, S) shifted, one caption each.
  * Clips: (B·T, 3, S, S), one shift for all the frames of a clip (the same draws as an
  * image's), never flipped, never reversed in time. */
-/* Query "audio": a clip per item (audio:image: one of the sample's clips, as a caption is
- * chosen, and the image shifted; audio:text: the clip itself, its transcript the target),
- * every clip padded with 0 to the batch's longest, SpecAugment drawn after the choices. */
+/* Length buckets (audio): a batch is padded to its longest clip, and clips run from 1 to
+ * 10 s, so a random batch is about half padding. The epoch's permutation is cut into runs of
+ * bucket_batches batches; each run is sorted by clip length (ties by clip index) and its
+ * batches are then put in an order of their own (stream 5·2^40 + epoch), so a batch holds
+ * clips of about one length and the lengths still come in no fixed order. */
+static const int *g_frames; /* qsort takes no user pointer: set by bucket_epoch (the loop's one thread) */
+static int cmp_len(const void *x, const void *y) {
+    int a = *(const int *)x, b = *(const int *)y;
+    return g_frames[a] != g_frames[b] ? (g_frames[a] > g_frames[b]) - (g_frames[a] < g_frames[b]) : (a > b) - (a < b);
+}
+
+static int bucket_epoch(rtask *t, int epoch, mmc_error *err) {
+    int K = t->cfg.bucket_batches, B = t->B, run = K * B, n = t->n_items;
+    if (K <= 0) return MMC_OK;
+    int *tmp = mmc_malloc(sizeof(int) * (size_t)run), *order = mmc_malloc(sizeof(int) * (size_t)K);
+    if (!tmp || !order) {
+        mmc_free(tmp);
+        mmc_free(order);
+        return mmc_error_set(err, MMC_ERR_RUNTIME, "train: out of memory");
+    }
+    mmc_rng r;
+    mmc_rng_seed(&r, t->o->seed, ((uint64_t)5 << 40) + (uint64_t)epoch);
+    g_frames = t->train.audio->frames;
+    for (int at = 0; at < n; at += run) {
+        int m = n - at < run ? n - at : run, nb = m / B;
+        qsort(t->perm + at, (size_t)m, sizeof(int), cmp_len);
+        if (nb < 2) continue;
+        mmc_rng_permutation(&r, order, nb);
+        for (int b = 0; b < nb; b++) memcpy(tmp + (size_t)b * B, t->perm + at + (size_t)order[b] * B, sizeof(int) * (size_t)B);
+        memcpy(t->perm + at, tmp, sizeof(int) * (size_t)nb * B);
+    }
+    mmc_free(tmp);
+    mmc_free(order);
+    return MMC_OK;
+}
+
+/* Query "audio": the items are clips (audio:image: the clip and its sample's image, shifted;
+ * audio:text: the clip and its transcript), every clip padded with 0 to the batch's
+ * longest, SpecAugment drawn from the step's stream. */
 static int make_audio_batch(rtask *t, int64_t step, mmc_error *err) {
     int pos = (int)(step % t->spe), S = t->cfg.image_size, sh = t->cfg.augment_shift, M = t->cfg.audio.n_mels, Tb = 1;
     const task_audio *a = t->train.audio;
-    task_epoch_perm(t->o->seed, (int)(step / t->spe), t->perm, t->n_items, &t->perm_epoch);
+    int epoch = (int)(step / t->spe), was = t->perm_epoch;
+    task_epoch_perm(t->o->seed, epoch, t->perm, t->n_items, &t->perm_epoch);
+    if (was != t->perm_epoch && bucket_epoch(t, epoch, err)) return err->code;
     mmc_rng r;
     mmc_rng_seed(&r, t->o->seed, ((uint64_t)1 << 40) + (uint64_t)step);
     for (int b = 0; b < t->B; b++) {
-        int i = t->perm[pos * t->B + b];
-        if (t->text_target) {
-            t->clip[b] = i;
-            t->texts[b] = a->text[i];
-        } else {
-            t->clip[b] = a->first[i] + (int)mmc_rng_below(&r, (uint32_t)a->count[i]);
+        int i = t->clip[b] = t->perm[pos * t->B + b];
+        if (t->text_target) t->texts[b] = a->text[i];
+        else {
             int dx = task_shift(&r, sh), dy = task_shift(&r, sh);
-            task_split_chw(&t->train, i, dx, dy, t->chw + (size_t)b * 3 * S * S);
+            task_split_chw(&t->train, a->sample[i], dx, dy, t->chw + (size_t)b * 3 * S * S);
         }
-        t->mlen[b] = a->frames[t->clip[b]];
+        t->mlen[b] = a->frames[i];
         Tb = t->mlen[b] > Tb ? t->mlen[b] : Tb;
     }
     for (int b = 0; b < t->B; b++) {

@@ -97,6 +97,9 @@ typedef struct mmc_retrieval_config {
     int train_captions;      /* 0: every caption of a sample (default); k > 0: only its
                                 first k (training and validation), e.g. emoji names
                                 without their keywords */
+    int bucket_batches;      /* query "audio": each run of this many batches of an epoch
+                                has its clips sorted by length, so a batch pads little (32;
+                                0 = plain shuffling) */
 } mmc_retrieval_config;
 
 mmc_retrieval_config mmc_retrieval_config_default(void);
