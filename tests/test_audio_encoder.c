@@ -264,3 +264,112 @@ TEST(grad_unfold1d) {
     mmc_ctx_free(ctx);
     mmc_tensor_free(x);
 }
+
+/* ------------------------------------------------------------ retrieval with audio queries */
+
+#include "../src/models/retrieval_internal.h"
+
+static int train_run(const mmc_retrieval_config *c, const char *data, const char *out, int steps, int stop_at, int resume,
+                     mmc_error *err) {
+    mmc_retrieval_train_opts o = mmc_retrieval_train_defaults();
+    o.data_dir = data, o.run_dir = out, o.steps = steps, o.stop_at_step = stop_at, o.resume = resume, o.seed = 5, o.log_every = 100;
+    return mmc_retrieval_train(c, &o, err);
+}
+
+static void tiny_audio_ret(mmc_retrieval_config *c, const char *pair, const char *enc) {
+    *c = mmc_retrieval_config_default();
+    const char *colon = strchr(pair, ':');
+    snprintf(c->query, sizeof c->query, "%.*s", (int)(colon - pair), pair);
+    snprintf(c->target, sizeof c->target, "%s", colon + 1);
+    c->image_size = 16;
+    int w[6] = {4, 8, 0, 0, 0, 0};
+    memcpy(c->image.cnn_widths, w, sizeof w);
+    c->pool_grid = 2, c->text.word_dim = 8, c->text.text_hidden = 8, c->embed_dim = 8;
+    snprintf(c->audio.encoder, sizeof c->audio.encoder, "%s", enc);
+    c->audio.channels = 8, c->audio.hidden = 8, c->audio.heads = 2, c->dropout = 0.1f;
+    c->batch_size = 4, c->warmup_steps = 2, c->bn_recompute = 2, c->bucket_batches = 2;
+}
+
+/* 8 train and 3 val scenes at 16 px, each with 2 spoken English captions (eSpeak NG). */
+static int speech_dir(char *dir, size_t n) {
+    snprintf(dir, n, "/tmp/mmc-audio-ret-XXXXXX");
+    if (!mkdtemp(dir)) return 0;
+    mmc_error err = {0};
+    mmc_speech_opts so = mmc_speech_opts_default();
+    so.per_scene = 2, so.zh = 0;
+    if (mmc_shapes_write_split(dir, "train", 8, 5, 16, NULL, NULL, &err) || mmc_shapes_write_split(dir, "val", 3, 5, 16, NULL, NULL, &err))
+        return 0;
+    return !mmc_shapes_speak_split(dir, "train", 5, &so, NULL, NULL, &err) && !mmc_shapes_speak_split(dir, "val", 5, &so, NULL, NULL, &err);
+}
+
+/* Every audio encoder, with images and with texts as the target, resumes bit-exactly
+ * (6 steps straight == 3 + resume + 3: model and optimizer bytes equal); the run evaluates
+ * a clip against the scenes and embeds a sound file as its training clips embed. */
+TEST(retrieval_audio_resume_and_embed) {
+    char dir[64];
+    REQUIRE(speech_dir(dir, sizeof dir), "cannot make the spoken dataset");
+    static const char *const runs[][2] = {{"audio:image", "gru"}, {"audio:image", "transformer"}, {"audio:image", "mean"},
+                                          {"audio:text", "gru"}};
+    for (int i = 0; i < 4; i++) {
+        mmc_retrieval_config c;
+        tiny_audio_ret(&c, runs[i][0], runs[i][1]);
+        char ra[160], rb[160], pa[256], pb[256], why[1200] = "";
+        snprintf(ra, sizeof ra, "%s/r%d-a", dir, i);
+        snprintf(rb, sizeof rb, "%s/r%d-b", dir, i);
+        mmc_error err = {0};
+        REQUIRE(train_run(&c, dir, ra, 6, 0, 0, &err) == MMC_OK, "%s %s straight: %s", runs[i][0], runs[i][1], err.msg);
+        REQUIRE(train_run(&c, dir, rb, 6, 3, 0, &err) == MMC_OK, "first half: %s", err.msg);
+        REQUIRE(train_run(NULL, dir, rb, 6, 0, 1, &err) == MMC_OK, "resume: %s", err.msg);
+        for (int f = 0; f < 2; f++) {
+            snprintf(pa, sizeof pa, "%s/%s.safetensors", ra, f ? "optimizer" : "model");
+            snprintf(pb, sizeof pb, "%s/%s.safetensors", rb, f ? "optimizer" : "model");
+            CHECK(test_same_tensors_file(pa, pb, why, sizeof why), "%s %s: %s after resume: %s", runs[i][0], runs[i][1], pa, why);
+        }
+    }
+    /* audio:image: 6 val clips against 3 scenes; no text tower, no vocabulary */
+    char run[128];
+    snprintf(run, sizeof run, "%s/r0-a", dir);
+    mmc_error err = {0};
+    mmc_retrieval *m = mmc_retrieval_load(run, &err);
+    REQUIRE(m, "load: %s", err.msg);
+    CHECK(!strcmp(mmc_retrieval_query(m), "audio") && mmc_retrieval_tokenizer(m) == NULL, "an audio:image run has no tokenizer");
+    mmc_retrieval_metrics mt;
+    CHECK(mmc_retrieval_evaluate(m, dir, "val", 0, &mt, &err) == MMC_OK && mt.n_images == 3 && mt.n_texts == 6, "eval: %s (%d, %d)",
+          err.msg, mt.n_images, mt.n_texts);
+    float e[8], want[8];
+    CHECK(mmc_retrieval_embed_texts(m, (const char *[]){"a red circle"}, 1, e, &err) == MMC_ERR_USAGE, "texts: %s", err.msg);
+    /* a file embeds as the same clip does from the split (within the byte quantisation) */
+    task_split d;
+    REQUIRE(ret_split_load(m, &d, dir, "val", 0, &err) == MMC_OK, "%s", err.msg);
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", dir, d.audio->path[1]);
+    const char *paths[1] = {path};
+    CHECK(mmc_retrieval_embed_audio_files(m, paths, 1, e, &err) == MMC_OK, "file: %s", err.msg);
+    float *mel = malloc(sizeof(float) * (size_t)d.audio->n_mels * d.audio->frames[1]);
+    task_audio_mel(d.audio, 1, mel, d.audio->frames[1]);
+    const float *mels[1] = {mel};
+    CHECK(mmc_retrieval_embed_mels(m, mels, &d.audio->frames[1], 1, want, &err) == MMC_OK, "mels: %s", err.msg);
+    test_close("file vs split clip", e, want, 8, 2e-2);
+    free(mel);
+    task_split_free(&d);
+    const char *missing[1] = {"/nonexistent/x.wav"};
+    CHECK(mmc_retrieval_embed_audio_files(m, missing, 1, e, &err) == MMC_ERR_INPUT && strstr(err.msg, "/nonexistent/x.wav"), "%s", err.msg);
+    mmc_retrieval_free(m);
+    /* audio:text: clips against their transcripts */
+    snprintf(run, sizeof run, "%s/r3-a", dir);
+    REQUIRE((m = mmc_retrieval_load(run, &err)), "load: %s", err.msg);
+    CHECK(mmc_retrieval_evaluate(m, dir, "val", 0, &mt, &err) == MMC_OK && mt.n_images == 6 && mt.n_texts == 6, "eval: %s", err.msg);
+    CHECK(mmc_retrieval_embed_chw(m, (float[3 * 16 * 16]){0}, 1, e, &err) == MMC_ERR_USAGE, "an audio:text model and images: %s", err.msg);
+    mmc_retrieval_free(m);
+    /* configs the pair refuses, naming the key */
+    static const char *const bad[][2] = {{"{\"target\": \"text\"}", "query"},
+                                         {"{\"query\": \"audio\", \"audio_stride\": 3}", "audio_stride"},
+                                         {"{\"query\": \"audio\", \"audio_encoder\": \"lstm\"}", "audio_encoder"},
+                                         {"{\"query\": \"speech\"}", "query"}};
+    for (int i = 0; i < 4; i++) {
+        mmc_retrieval_config c = mmc_retrieval_config_default();
+        CHECK(mmc_retrieval_config_parse(&c, bad[i][0], strlen(bad[i][0]), "cfg", &err) == MMC_ERR_INPUT && strstr(err.msg, bad[i][1]),
+              "%s: %s", bad[i][0], err.msg);
+    }
+    test_rm_tmpdir(dir);
+}
