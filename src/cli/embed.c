@@ -1,5 +1,6 @@
-/* embed.c — `mmc embed --model M (--text S | --image P | --video V)... [--window SECONDS]
- * [--frames T] [--json]`: embeddings in input order. Texts and images are embedded in one
+/* embed.c — `mmc embed --model M (--text S | --image P | --video V | --audio F)...
+ * [--window SECONDS] [--frames T] [--json]`: embeddings in input order. Texts, images and
+ * sound files (a model trained with --pair audio:image / audio:text) are embedded in one
  * batch each (a batch is faster than one call per input), then printed in the order they
  * were given; a video gives one embedding per segment (mmc_embedder_video_file). */
 #include "cli.h"
@@ -11,21 +12,22 @@
 #define EMBED_PREVIEW 6 /* values shown per embedding in human output */
 
 typedef struct embed_input {
-    int is_image;
+    int is_image; /* 0 text, 1 image, 2 video, 3 sound */
     const char *value;
     int slot; /* row in the text or the image batch */
 } embed_input;
 
 int cmd_embed(int argc, char **argv) {
     const char *model = NULL;
-    int json = 0, n_in = 0, n_text = 0, n_image = 0, frames = 0;
+    int json = 0, n_in = 0, n_text = 0, n_image = 0, n_audio = 0, frames = 0;
     double window = 0;
     embed_input *in = mmc_calloc((size_t)argc, sizeof *in);
     const char **texts = mmc_calloc((size_t)argc, sizeof *texts), **images = mmc_calloc((size_t)argc, sizeof *images);
-    float *temb = NULL, *iemb = NULL;
+    const char **audios = mmc_calloc((size_t)argc, sizeof *audios);
+    float *temb = NULL, *iemb = NULL, *aemb = NULL;
     mmc_embedder *e = NULL;
     int rc = 0;
-    if (!in || !texts || !images) {
+    if (!in || !texts || !images || !audios) {
         rc = cli_error(3, "embed: out of memory");
         goto done;
     }
@@ -45,6 +47,15 @@ int cmd_embed(int argc, char **argv) {
             if (o[2] == 'w') window = x;
             else frames = (int)x;
             i++;
+        } else if (!strcmp(o, "--audio")) {
+            if (!v || !*v) {
+                rc = cli_error(1, "embed: --audio needs a sound file (see: mmc help embed)");
+                goto done;
+            }
+            i++;
+            if ((rc = cli_check_utf8("embed: --audio path", v))) goto done;
+            in[n_in++] = (embed_input){3, v, n_audio};
+            audios[n_audio++] = v;
         } else if (!strcmp(o, "--video")) {
             if (!v || !*v) {
                 rc = cli_error(1, "embed: --video needs a value (see: mmc help embed)");
@@ -79,7 +90,7 @@ int cmd_embed(int argc, char **argv) {
         goto done;
     }
     if (!n_in) {
-        rc = cli_error(1, "embed: nothing to embed: give --text S, --image P or --video V (see: mmc help embed)");
+        rc = cli_error(1, "embed: nothing to embed: give --text S, --image P, --video V or --audio F (see: mmc help embed)");
         goto done;
     }
     mmc_error err = {0};
@@ -95,7 +106,8 @@ int cmd_embed(int argc, char **argv) {
     }
     temb = mmc_malloc(sizeof(float) * (size_t)dim * (n_text ? n_text : 1));
     iemb = mmc_malloc(sizeof(float) * (size_t)dim * (n_image ? n_image : 1));
-    if (!temb || !iemb) {
+    aemb = mmc_malloc(sizeof(float) * (size_t)dim * (n_audio ? n_audio : 1));
+    if (!temb || !iemb || !aemb) {
         rc = cli_error(3, "embed: out of memory");
         goto done;
     }
@@ -104,6 +116,10 @@ int cmd_embed(int argc, char **argv) {
         goto done;
     }
     if (n_image && mmc_embedder_image_files(e, images, n_image, iemb, &err)) {
+        rc = cli_error_from(&err);
+        goto done;
+    }
+    if (n_audio && mmc_embedder_audio_files(e, audios, n_audio, aemb, &err)) {
         rc = cli_error_from(&err);
         goto done;
     }
@@ -142,12 +158,13 @@ int cmd_embed(int argc, char **argv) {
             mmc_video_segments_free(&sg);
             continue;
         }
-        const float *x = (in[k].is_image ? iemb : temb) + (size_t)in[k].slot * dim;
+        const float *x = (in[k].is_image == 3 ? aemb : in[k].is_image ? iemb : temb) + (size_t)in[k].slot * dim;
+        const char *what = in[k].is_image == 3 ? "audio" : in[k].is_image ? "image" : "text";
         if (json) {
             char *arr = cli_json_floats(x, dim);
             cJSON *o = cJSON_CreateObject();
             char *line = NULL;
-            if (arr && o && cJSON_AddStringToObject(o, in[k].is_image ? "image" : "text", in[k].value) &&
+            if (arr && o && cJSON_AddStringToObject(o, what, in[k].value) &&
                 cJSON_AddItemToObject(o, "embedding", cJSON_CreateRaw(arr)))
                 line = cJSON_PrintUnformatted(o);
             mmc_free(arr);
@@ -159,7 +176,7 @@ int cmd_embed(int argc, char **argv) {
             printf("%s\n", line);
             cJSON_free(line);
         } else {
-            printf("%s %s\n  [", in[k].is_image ? "image" : "text ", in[k].value);
+            printf("%-5s %s\n  [", what, in[k].value);
             for (int d = 0; d < dim && d < EMBED_PREVIEW; d++) printf(d ? ", %.4f" : "%.4f", x[d]);
             printf("%s]  norm %.4f\n", dim > EMBED_PREVIEW ? ", ..." : "", cli_norm(x, dim));
         }
@@ -168,6 +185,8 @@ done:
     mmc_embedder_close(e);
     mmc_free(temb);
     mmc_free(iemb);
+    mmc_free(aemb);
+    mmc_free(audios);
     mmc_free(in);
     mmc_free(texts);
     mmc_free(images);

@@ -186,8 +186,8 @@ const cli_command cli_commands[] = {
      "  --best      use model-best.safetensors instead of the last checkpoint\n"
      "  --first-caption  only each sample's first caption (e.g. an emoji's name, not its\n"
      "              keywords) as query and candidate (retrieval run folders)\n"},
-    {"embed", cmd_embed, "embed texts, images and videos with a model (L2-normalised vectors)",
-     "usage: mmc embed --model M (--text S | --image P | --video V)... [--window SECONDS]\n"
+    {"embed", cmd_embed, "embed texts, images, videos and sound with a model (L2-normalised vectors)",
+     "usage: mmc embed --model M (--text S | --image P | --video V | --audio F)... [--window SECONDS]\n"
      "                 [--frames T] [--json]\n"
      "\n"
      "Embeds each text and image with the model M, a run folder from `mmc train retrieval`\n"
@@ -198,12 +198,16 @@ const cli_command cli_commands[] = {
      "  --video V     a video file (MP4, MKV, WebM, AVI): one embedding per segment of\n"
      "                --window seconds (default: the whole file), T frames each, uniform in\n"
      "                it; a text:video run embeds them as a clip (its own T), CLIP and\n"
-     "                image runs average the frames' embeddings (meanP; --frames T, 8)\n"
+"                image runs average the frames' embeddings (meanP; --frames T, 8)\n"
+     "  --audio F     a sound file (WAV, FLAC, Ogg, AIFF; resampled to 16 kHz, log-mel):\n"
+     "                a run of `mmc train retrieval --pair audio:image|audio:text`\n"
      "  --json        one JSON object per input and line: {\"text\": S, \"embedding\": [...]}\n"
      "                or {\"image\": P, \"embedding\": [...]} or {\"video\": V, \"start\",\n"
-     "                \"end\", \"embedding\"} (seconds); values round-trip as float32\n"
+     "                \"end\", \"embedding\"} (seconds) or {\"audio\": F, ...}; values\n"
+     "                round-trip as float32\n"
      "Without --json: the first values of each embedding and its norm.\n"
-     "Exit codes: 1 bad arguments, 2 a missing or unreadable model, image or video.\n"},
+     "Exit codes: 1 bad arguments or an input the model does not embed, 2 a missing or\n"
+     "unreadable model, image, video or sound file.\n"},
     {"index", cmd_index, "build a search index of image, video or text embeddings",
      "usage: mmc index build --model M (--data DIR [--split S] | --images DIR) --out INDEX\n"
      "                       [--batch N] [--int8]\n"
@@ -230,8 +234,8 @@ const cli_command cli_commands[] = {
      "  --batch N     images or texts per embedding batch (default 64)\n"
      "  --int8        store rows as int8 with a scale per row (4x smaller and ~2.5x faster\n"
      "                to search one query, scores a little less exact)\n"},
-    {"search", cmd_search, "search an index by text or by image",
-     "usage: mmc search INDEX (--text S | --image P) [-k K] [--model M] [--json]\n"
+    {"search", cmd_search, "search an index by text, by image or by sound",
+     "usage: mmc search INDEX (--text S | --image P | --audio F) [-k K] [--model M] [--json]\n"
      "\n"
      "Opens the model the index was built with, embeds the query and prints the K indexed\n"
      "items (images, video segments or texts) closest to it by cosine similarity (1 = same\n"
@@ -239,6 +243,8 @@ const cli_command cli_commands[] = {
      "  --text S      find the images that match a text (on a text index: similar texts)\n"
      "  --image P     find the images that look like an image file (on a text index: the\n"
      "                texts that describe it, 以图搜文)\n"
+     "  --audio F     find the images a spoken sound file describes (以声搜图: an index built\n"
+     "                with an audio:image run), or the texts it says (audio:text)\n"
      "  -k K          results to show (default 10)\n"
      "  --model M     use this model folder instead of the one recorded (if it moved); it\n"
      "                must be the same model for the scores to mean anything\n"

@@ -1,4 +1,4 @@
-/* search.c — `mmc search INDEX (--text S | --image P) [-k K] [--model M] [--json]`: opens
+/* search.c — `mmc search INDEX (--text S | --image P | --audio F) [-k K] [--model M] [--json]`: opens
  * the model whose id the index recorded (or --model, for a run folder that has moved),
  * embeds the query and prints the k nearest indexed items by cosine similarity. The items
  * are images or video segments (a media index) or texts, with or without ids (a text
@@ -139,7 +139,7 @@ static void print_human(const cJSON *doc, const mmc_index *ix, int k) {
 }
 
 int cmd_search(int argc, char **argv) {
-    const char *index = NULL, *text = NULL, *image = NULL, *model = NULL;
+    const char *index = NULL, *text = NULL, *image = NULL, *audio = NULL, *model = NULL;
     int k = SEARCH_DEFAULT_K, json = 0;
     for (int i = 1; i < argc; i++) {
         const char *o = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -149,8 +149,8 @@ int cmd_search(int argc, char **argv) {
             if (!v || cli_parse_int(v, 1, 1000000, &k))
                 return cli_error(1, "search: -k needs an integer from 1 to 1000000 (got '%s')", v ? v : "");
             i++;
-        } else if (!strcmp(o, "--text") || !strcmp(o, "--image") || !strcmp(o, "--model")) {
-            const char **dst = o[2] == 't' ? &text : o[2] == 'i' ? &image : &model;
+        } else if (!strcmp(o, "--text") || !strcmp(o, "--image") || !strcmp(o, "--audio") || !strcmp(o, "--model")) {
+            const char **dst = o[2] == 't' ? &text : o[2] == 'i' ? &image : o[2] == 'a' ? &audio : &model;
             if (!v || (!*v && dst != &text)) return cli_error(1, "search: %s needs a value", o);
             if (*dst) return cli_error(1, "search: %s given twice", o);
             *dst = v;
@@ -164,8 +164,9 @@ int cmd_search(int argc, char **argv) {
         }
     }
     if (!index) return cli_error(1, "search: missing INDEX (see: mmc help search)");
-    if (!text == !image) return cli_error(1, "search: give one query, --text S or --image P");
-    int rc = cli_check_utf8(text ? "search: --text" : "search: --image path", text ? text : image);
+    if (!!text + !!image + !!audio != 1) return cli_error(1, "search: give one query, --text S, --image P or --audio F");
+    const char *qv = text ? text : image ? image : audio, *qk = text ? "text" : image ? "image" : "audio";
+    int rc = cli_check_utf8(text ? "search: --text" : image ? "search: --image path" : "search: --audio path", qv);
     if (rc) return rc;
 
     mmc_error err = {0};
@@ -190,9 +191,10 @@ int cmd_search(int argc, char **argv) {
     else if (dim != mmc_index_dim(ix))
         rc = cli_error(2, "search: the model %s makes %d-dimensional embeddings, the index %s holds %d", model_path,
                        dim, index, mmc_index_dim(ix));
-    else if (text ? mmc_embedder_texts(e, &text, 1, q, &err) : mmc_embedder_image_files(e, &image, 1, q, &err))
+    else if (text ? mmc_embedder_texts(e, &text, 1, q, &err)
+                  : image ? mmc_embedder_image_files(e, &image, 1, q, &err) : mmc_embedder_audio_files(e, &audio, 1, q, &err))
         rc = cli_error_from(&err);
-    else if (!(doc = cli_search_doc(ix, index, model_path, text ? "text" : "image", text ? text : image, q, k, &err)))
+    else if (!(doc = cli_search_doc(ix, index, model_path, qk, qv, q, k, &err)))
         rc = cli_error_from(&err);
     if (!rc && json) {
         char *s = cJSON_Print(doc);

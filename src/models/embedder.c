@@ -77,7 +77,7 @@ mmc_embedder *mmc_embedder_open(const char *model_path, mmc_error *err) {
     const char *task = json_str(root, "task"), *model_type = json_str(root, "model_type");
     int is_retrieval = (task && !strcmp(task, "retrieval")) ||
                        (!task && !model_type && cJSON_GetObjectItemCaseSensitive(root, "embed_dim") &&
-                        cJSON_GetObjectItemCaseSensitive(root, "tokenizer"));
+                        (cJSON_GetObjectItemCaseSensitive(root, "tokenizer") || cJSON_GetObjectItemCaseSensitive(root, "query")));
     int is_clip = model_type && (!strcmp(model_type, "clip") || !strcmp(model_type, "chinese_clip"));
     char what[64];
     snprintf(what, sizeof what, "%s", task ? task : model_type ? model_type : "");
@@ -174,6 +174,20 @@ int mmc_embedder_image_files(mmc_embedder *e, const char *const *paths, int n, f
                  : mmc_retrieval_embed_image_files(e->retrieval, paths, n, out, err);
     if (!rc) normalise_rows(out, n, e->dim);
     return rc;
+}
+
+int mmc_embedder_audio_files(mmc_embedder *e, const char *const *paths, int n, float *out, mmc_error *err) {
+    int rc = check_batch(e, paths, n, out, "sound file path", err);
+    if (rc || n == 0) return rc;
+    if (e->clip) return mmc_error_set(err, MMC_ERR_USAGE, "%s: a CLIP model does not embed sound (an audio:image or audio:text "
+                                      "run of `mmc train retrieval --pair` does)", e->id);
+    rc = mmc_retrieval_embed_audio_files(e->retrieval, paths, n, out, err);
+    if (!rc) normalise_rows(out, n, e->dim);
+    return rc;
+}
+
+int mmc_embedder_has_audio(const mmc_embedder *e) {
+    return e && e->retrieval && !strcmp(mmc_retrieval_query(e->retrieval), "audio");
 }
 
 int mmc_embedder_images(mmc_embedder *e, const mmc_image *images, int n, float *out, mmc_error *err) {
