@@ -313,6 +313,7 @@ TEST(retrieval_audio_resume_and_embed) {
     for (int i = 0; i < 4; i++) {
         mmc_retrieval_config c;
         tiny_audio_ret(&c, runs[i][0], runs[i][1]);
+        c.transcripts = i == 1; /* the transformer run also reads the transcripts (a third tower) */
         char ra[160], rb[160], pa[256], pb[256], why[1200] = "";
         snprintf(ra, sizeof ra, "%s/r%d-a", dir, i);
         snprintf(rb, sizeof rb, "%s/r%d-b", dir, i);
@@ -354,6 +355,12 @@ TEST(retrieval_audio_resume_and_embed) {
     task_split_free(&d);
     const char *missing[1] = {"/nonexistent/x.wav"};
     CHECK(mmc_retrieval_embed_audio_files(m, missing, 1, e, &err) == MMC_ERR_INPUT && strstr(err.msg, "/nonexistent/x.wav"), "%s", err.msg);
+    mmc_retrieval_free(m);
+    /* with transcripts: a text tower and a vocabulary, audio->image evaluated the same */
+    snprintf(run, sizeof run, "%s/r1-a", dir);
+    REQUIRE((m = mmc_retrieval_load(run, &err)), "load: %s", err.msg);
+    CHECK(mmc_retrieval_tokenizer(m) != NULL, "a run with transcripts keeps its vocabulary");
+    CHECK(mmc_retrieval_evaluate(m, dir, "val", 0, &mt, &err) == MMC_OK && mt.n_images == 3 && mt.n_texts == 6, "eval: %s", err.msg);
     mmc_retrieval_free(m);
     /* audio:text: clips against their transcripts */
     snprintf(run, sizeof run, "%s/r3-a", dir);

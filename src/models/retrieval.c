@@ -16,7 +16,7 @@
 static mmc_retrieval *create(const mmc_retrieval_config *cfg, mmc_tokenizer *tok, mmc_rng *rng, const char *name,
                              mmc_error *err) {
     mmc_retrieval *m = NULL;
-    int text = strcmp(cfg->query, "audio") || !strcmp(cfg->target, "text"); /* a text tower */
+    int text = ret_has_text(cfg);
     if (!mmc_retrieval_config_check(cfg, name, err) && (!text || !task_build_check(cfg->max_len, tok, "retrieval model", name, err)) &&
         !(m = mmc_calloc(1, sizeof *m)))
         mmc_error_set(err, MMC_ERR_RUNTIME, "retrieval: out of memory");
@@ -125,7 +125,7 @@ mmc_retrieval *mmc_retrieval_load_weights(const char *run_dir, const char *weigh
     mmc_tokenizer *tok = NULL;
     /* the settings first: an audio:image run has no text tower and no vocabulary */
     if (task_read_config(run_dir, &RET_CONFIG, &cfg, NULL, NULL, path, err)) return NULL;
-    if ((strcmp(cfg.query, "audio") || !strcmp(cfg.target, "text")) && task_read_config(run_dir, &RET_CONFIG, &cfg, &tok, NULL, path, err))
+    if (ret_has_text(&cfg) && task_read_config(run_dir, &RET_CONFIG, &cfg, &tok, NULL, path, err))
         return NULL;
     mmc_retrieval *m = create(&cfg, tok, NULL, path, err);
     if (m && task_load_weights(&m->P, run_dir, weights, err)) {

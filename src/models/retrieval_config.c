@@ -59,6 +59,7 @@ static const cfg_key KEYS[] = {
     {"dropout", CFG_FLOAT, OFF(dropout), 0, 0.95, 0, NULL},
     {"epochs", CFG_INT, OFF(epochs), 1, 1000000, 10, NULL},
     {"train_captions", CFG_INT, OFF(train_captions), 0, 1000, 0, NULL},
+    {"transcripts", CFG_INT, OFF(transcripts), 0, 1, 1, NULL},
     {"bucket_batches", CFG_INT, OFF(bucket_batches), 0, 100000, 32, NULL},
 };
 #define NKEYS ((int)(sizeof KEYS / sizeof KEYS[0]))

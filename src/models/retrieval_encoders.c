@@ -90,7 +90,7 @@ int ret_encoders_init(mmc_retrieval *m, mmc_rng *rng, mmc_error *err) {
     m->audio = !strcmp(m->cfg.query, "audio");
     m->text_target = !strcmp(m->cfg.target, "text");
     int rc = !strcmp(m->cfg.target, "video") ? video_init(m, rng, err) : m->text_target ? MMC_OK : image_init(m, &ic, rng, err);
-    if (!rc && (!m->audio || m->text_target)) rc = text_init(m, &tc, rng, err);
+    if (!rc && ret_has_text(&m->cfg)) rc = text_init(m, &tc, rng, err);
     if (!rc && m->audio) rc = audio_init(m, rng, err);
     if (rc) return rc;
     m->logit_scale = mmc_params_new(&m->P, NULL, "logit_scale", m->cfg.learn_temperature ? MMC_PARAM : MMC_BUFFER, 1,

@@ -6,6 +6,7 @@
 #include "mmc.h"
 #include "encoder.h"
 #include "task_util.h"
+#include <string.h>
 
 #define RET_MAX_STAGES ENC_MAX_STAGES
 #define RET_NGRAM_MAX 16 /* character trigrams kept per token (subword features) */
@@ -48,6 +49,12 @@ struct mmc_retrieval {
     mmc_tensor *logit_scale;             /* (1): log of the InfoNCE inverse temperature */
     mmc_rng drop_rng;                    /* dropout (transformer/ViT), saved in trainer.json */
 };
+
+/* The config builds a text tower (and needs a vocabulary): a text query, a text target, or
+ * an audio:image run with transcripts. */
+static inline int ret_has_text(const mmc_retrieval_config *c) {
+    return strcmp(c->query, "audio") || !strcmp(c->target, "text") || c->transcripts;
+}
 
 /* retrieval_encoders.c */
 int ret_encoders_init(mmc_retrieval *m, mmc_rng *rng, mmc_error *err);

@@ -96,7 +96,7 @@ static int setup(void *self, mmc_train_loop *L, mmc_train_spec *spec, mmc_error 
     t->audio = !strcmp(t->cfg.query, "audio"), t->text_target = !strcmp(t->cfg.target, "text");
     if (!rc) rc = ret_split_load_cfg(&t->cfg, &t->train, o->data_dir, "train", 0, audio_progress, (void *)o, err);
     if (!rc) task_split_keep_captions(&t->train, t->cfg.train_captions);
-    if (!L->resume && t->audio && !t->text_target) { /* audio:image: no text tower, no vocabulary */
+    if (!L->resume && !ret_has_text(&t->cfg)) { /* audio:image without transcripts: no text tower, no vocabulary */
         if (!rc && !(t->m = mmc_retrieval_create(&t->cfg, NULL, o->seed, err))) rc = err->code;
     } else if (!L->resume) { /* a new model: the vocabulary of the training captions */
         mmc_tokenizer *tok = rc ? NULL : train_vocab(t->train.caps, t->train.n_caps, !strcmp(t->cfg.lang, "zh"), t->cfg.min_count,
@@ -119,7 +119,7 @@ static int setup(void *self, mmc_train_loop *L, mmc_train_spec *spec, mmc_error 
         task_split_keep_captions(&t->val, t->cfg.train_captions);
         t->has_val = 1;
     }
-    int S = t->cfg.image_size, text = !t->audio || t->text_target, L1 = t->cfg.max_len > 0 ? t->cfg.max_len : 1;
+    int S = t->cfg.image_size, text = ret_has_text(&t->cfg), L1 = t->cfg.max_len > 0 ? t->cfg.max_len : 1;
     t->spe = t->n_items / t->B;
     t->perm = mmc_malloc(sizeof(int) * (size_t)t->n_items);
     t->T = T;
@@ -202,8 +202,8 @@ static int make_audio_batch(rtask *t, int64_t step, mmc_error *err) {
     mmc_rng_seed(&r, t->o->seed, ((uint64_t)1 << 40) + (uint64_t)step);
     for (int b = 0; b < t->B; b++) {
         int i = t->clip[b] = t->perm[pos * t->B + b];
-        if (t->text_target) t->texts[b] = a->text[i];
-        else {
+        t->texts[b] = a->text[i];
+        if (!t->text_target) {
             int dx = task_shift(&r, sh), dy = task_shift(&r, sh);
             task_split_chw(&t->train, a->sample[i], dx, dy, t->chw + (size_t)b * 3 * S * S);
         }
@@ -216,7 +216,7 @@ static int make_audio_batch(rtask *t, int64_t step, mmc_error *err) {
         enc_audio_specaugment(&t->cfg.audio, x, Tb, t->mlen[b], &r);
     }
     t->Tb = Tb;
-    if (!t->text_target) return MMC_OK;
+    if (!ret_has_text(&t->cfg)) return MMC_OK;
     int rc = mmc_tokenizer_encode_batch(mmc_retrieval_tokenizer(t->m), t->texts, t->B, t->cfg.max_len, t->ids, t->mask, err);
     if (!rc && t->ngr) ret_subword_from_texts(t->m, t->texts, t->ids, t->mask, t->B, t->cfg.max_len, t->ngr);
     return rc;
@@ -297,10 +297,13 @@ static mmc_tensor *loss(void *self, mmc_ctx *ctx, const mmc_train_loop *L, int *
     if (t->audio) { /* (target, query) as (img, txt) */
         mmc_tensor *mel = mmc_tensor_from(ctx, 3, (int[]){t->B, t->cfg.audio.n_mels, t->Tb}, t->mel);
         mmc_tensor *qe = ret_audio_forward(ctx, t->m, mel, t->mlen, 1);
-        mmc_tensor *te = t->text_target ? ret_text_forward_ngrams(ctx, t->m, t->ids, t->mask, t->ngr, t->B, t->cfg.max_len, 1)
-                                        : ret_image_forward(ctx, t->m, mmc_tensor_from(ctx, 4, (int[]){t->B, 3, S, S}, t->chw), 1);
+        mmc_tensor *xe = ret_has_text(&t->cfg) ? ret_text_forward_ngrams(ctx, t->m, t->ids, t->mask, t->ngr, t->B, t->cfg.max_len, 1) : NULL;
         *items = t->B;
-        return mmc_retrieval_loss(ctx, t->m, te, qe);
+        if (t->text_target) return mmc_retrieval_loss(ctx, t->m, xe, qe);
+        mmc_tensor *ie = ret_image_forward(ctx, t->m, mmc_tensor_from(ctx, 4, (int[]){t->B, 3, S, S}, t->chw), 1);
+        mmc_tensor *l = mmc_retrieval_loss(ctx, t->m, ie, qe);
+        if (!xe) return l; /* transcripts: + text-image + audio-text */
+        return mmc_add(ctx, l, mmc_add(ctx, mmc_retrieval_loss(ctx, t->m, ie, xe), mmc_retrieval_loss(ctx, t->m, xe, qe)));
     }
     mmc_tensor *x = mmc_tensor_from(ctx, 4, (int[]){t->B * t->T, 3, S, S}, t->chw);
     mmc_tensor *ie = ret_target_forward(ctx, t->m, x, 1);
@@ -362,6 +365,7 @@ static void describe(void *self, const mmc_train_loop *L, char *buf, size_t n) {
         snprintf(vdesc, sizeof vdesc, "video %s over %d frames of %s (%d MB of clips in memory)", t->cfg.video.encoder, t->T,
                  t->cfg.video.frame_encoder, (int)(((size_t)t->train.n * t->T * t->train.S * t->train.S * 3) >> 20));
     else if (t->text_target) snprintf(vdesc, sizeof vdesc, "target text");
+    else if (t->audio && t->cfg.transcripts) snprintf(vdesc, sizeof vdesc, "image %s, transcripts %s", t->cfg.image.encoder, t->cfg.text.encoder);
     else snprintf(vdesc, sizeof vdesc, "image %s", t->cfg.image.encoder);
     if (t->audio) {
         const task_audio *a = t->train.audio;

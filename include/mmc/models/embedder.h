@@ -30,6 +30,12 @@ int mmc_embedder_image_files(mmc_embedder *e, const char *const *paths, int n, f
  * serve`'s uploads go through here. */
 int mmc_embedder_images(mmc_embedder *e, const mmc_image *images, int n, float *out, mmc_error *err);
 
+/* Sound files (anything mmc_audio_load reads) into n rows: a retrieval run whose query is
+ * "audio" (`--pair audio:image` / `audio:text`); any other model: MMC_ERR_USAGE. */
+int mmc_embedder_audio_files(mmc_embedder *e, const char *const *paths, int n, float *out, mmc_error *err);
+/* 1 when the model embeds sound. */
+int mmc_embedder_has_audio(const mmc_embedder *e);
+
 /* "retrieval" for a run folder (later "clip", "chinese_clip"). */
 const char *mmc_embedder_kind(const mmc_embedder *e);
 /* The scale the model multiplies cosine similarities by before a softmax: exp(logit_scale)

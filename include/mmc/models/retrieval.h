@@ -97,6 +97,13 @@ typedef struct mmc_retrieval_config {
     int train_captions;      /* 0: every caption of a sample (default); k > 0: only its
                                 first k (training and validation), e.g. emoji names
                                 without their keywords */
+    int transcripts;         /* query "audio", target "image": 1 = a text tower reads each
+                                clip's transcript (the manifest's "text") as a third view,
+                                and the loss is the sum over the three pairs (audio-image,
+                                text-image, audio-text): text finds the scenes early, and
+                                the audio tower learns words against a target that already
+                                means something. Inference uses audio and images only. 0 =
+                                audio and images alone */
     int bucket_batches;      /* query "audio": each run of this many batches of an epoch
                                 has its clips sorted by length, so a batch pads little (32;
                                 0 = plain shuffling) */
