@@ -28,7 +28,8 @@ for r in $(seq 1 "$R"); do
     done
     case $w in
       clip-vit-b32-image) s=clip_vit.py ;; retrieval-train) s=retrieval_train.py ;;
-      caption-train) s=caption_train.py ;; video-retrieval-train) s=video_retrieval.py ;; *) s=ops.py ;;
+      caption-train) s=caption_train.py ;; video-retrieval-train) s=video_retrieval.py ;;
+      audio-retrieval-train) s=audio_retrieval.py ;; *) s=ops.py ;;
     esac
     t=$($PY "$HERE/torch/$s" "$w" --threads "$THREADS" --json 2>/dev/null | tail -1) || t=""
     [ -n "$t" ] && echo "$r torch $w $t" >>"$LOG"

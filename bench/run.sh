@@ -1,7 +1,8 @@
 #!/bin/sh
 # run.sh — mmc beside PyTorch on the same workloads and thread count (`make bench`).
 # PyTorch references: bench/torch/ops.py (gemm-*, conv2d-train), retrieval_train.py,
-# caption_train.py, video_retrieval.py (video-retrieval-train), clip_vit.py (clip-vit-b32-image).
+# caption_train.py, video_retrieval.py (video-retrieval-train), audio_retrieval.py
+# (audio-retrieval-train), clip_vit.py (clip-vit-b32-image).
 # serve-search (the HTTP service under 16 clients, src/cli/bench_serve.c) has no PyTorch
 # counterpart: its PyTorch column is '-', and its latency and memory figures follow the table.
 # It needs the demo's English retrieval run (`make demo`) unless SERVE_ARGS names a model.
@@ -32,7 +33,7 @@ PY=/usr/bin/python3
 HERE=$(cd "$(dirname "$0")" && pwd)
 EXTRA=""
 [ -n "${STEPS:-}" ] && EXTRA="--steps $STEPS"
-WORKLOADS=${*:-"conv2d-train retrieval-train caption-train video-retrieval-train clip-vit-b32-image serve-search"}
+WORKLOADS=${*:-"conv2d-train retrieval-train caption-train video-retrieval-train audio-retrieval-train clip-vit-b32-image serve-search"}
 
 if ! $PY -c 'import torch' 2>/dev/null; then
   sh "$HERE/../scripts/install-deps.sh" python3-torch || echo "bench: could not install python3-torch; PyTorch column left empty" >&2
@@ -54,6 +55,7 @@ torch_script() {
     retrieval-train) echo retrieval_train.py ;;
     caption-train) echo caption_train.py ;;
     video-retrieval-train) echo video_retrieval.py ;;
+    audio-retrieval-train) echo audio_retrieval.py ;;
     serve-search) echo "" ;; # no PyTorch counterpart
     *) echo ops.py ;;
   esac

@@ -3,6 +3,7 @@
  * and reports it beside peak RSS. bench/torch/ops.py runs the same workloads in PyTorch
  * with the same warm-up and step counts; bench/run.sh puts the two side by side. */
 #include "cli.h"
+#include "../models/retrieval_internal.h" /* ret_audio_forward: no public encode_* for audio yet */
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -182,16 +183,26 @@ static double linear_train_flops(double rows, int in, int out) { return 3.0 * 2.
  * parameter, or with no_decay as the train loop does: not on biases, norms, ...), inputs
  * (B·F, 3, S, S) U(-1, 1) (F frames a sample: F = 1 images, else clips) and ids uniform in
  * 4..V-1. One step = both towers, the loss, backward, the optimizer step, zero_grad. */
-static int dual_encoder_run(const mmc_retrieval_config *c, int B, int F, int V, float lr, float weight_decay, int no_decay,
-                            int warmup, int steps, bench_result *r, mmc_error *err) {
-    const int T = c->max_len, S = c->image_size;
+/* A word tokenizer of exactly V tokens: the 4 specials + V - 4 made-up words; NULL with err
+ * filled on failure. */
+static mmc_tokenizer *bench_word_tokenizer(int V, mmc_error *err) {
     size_t cap = (size_t)(V - 4) * 8 + 1, at = 0;
     char *words = mmc_malloc(cap);
-    if (!words) return mmc_error_set(err, MMC_ERR_RUNTIME, "bench: out of memory");
+    if (!words) {
+        mmc_error_set(err, MMC_ERR_RUNTIME, "bench: out of memory");
+        return NULL;
+    }
     for (int i = 0; i < V - 4; i++) at += (size_t)snprintf(words + at, cap - at, "w%d ", i);
     const char *texts[1] = {words};
     mmc_tokenizer *tok = mmc_tokenizer_build_word(texts, 1, 1, 0, err);
     mmc_free(words);
+    return tok;
+}
+
+static int dual_encoder_run(const mmc_retrieval_config *c, int B, int F, int V, float lr, float weight_decay, int no_decay,
+                            int warmup, int steps, bench_result *r, mmc_error *err) {
+    const int T = c->max_len, S = c->image_size;
+    mmc_tokenizer *tok = bench_word_tokenizer(V, err);
     if (!tok) return err->code;
     mmc_retrieval *m = mmc_retrieval_create(c, tok, 1, err);
     if (!m) return err->code;
@@ -542,6 +553,116 @@ static int video_retrieval_train(int warmup, int steps, bench_result *r, mmc_err
     return rc;
 }
 
+/* audio-retrieval-train: one AdamW step of the default audio:image dual encoder (`mmc train
+ * retrieval --pair audio:image` with no config, transcripts 1: three towers). image: the
+ * 16-32-64-128 strided cnn with BatchNorm on 64 px, its 4×4 map flattened and projected to
+ * 128; audio (audio_encoder gru): log-mel clips (B, 80, Tf) through 3 Conv1d of kernel 3,
+ * 128 channels, stride 2 each, GELU after each, a bidirectional GRU 128, the mean over the
+ * steps, projected to 128; text (the clips' transcripts): embedding 64 + GRU 128, final
+ * state, projected to 128; all L2-normalised; the sum of three symmetric InfoNCE terms
+ * (image-audio, image-text, text-audio, as retrieval_train.c's loss) with one learnable
+ * logit scale; AdamW (lr 2e-3, weight decay 0.05, none on biases and norms). Random data:
+ * B = 128 clips of Tf = 400 frames (4 s, all the same length), N(0, 1) log-mels, U(-1, 1)
+ * images, 16-token transcripts uniform in 4..63 of a 64-word vocabulary. Counted in clips/s
+ * (bench/torch/audio_retrieval.py is the same model in PyTorch). MMC_BENCH_SMALL=1: 4 clips
+ * of 40 frames, 16 px images (the cnn ends at 1×1, so its projection is 128 -> 128). */
+static int audio_retrieval_train(int warmup, int steps, bench_result *r, mmc_error *err) {
+    enum { T = 16, V = 64 };
+    const int B = bench_small() ? 4 : 128, S = bench_small() ? 16 : 64, Tf = bench_small() ? 40 : 400;
+    mmc_retrieval_config c = mmc_retrieval_config_default();
+    strcpy(c.query, "audio");
+    strcpy(c.target, "image");
+    c.image_size = S;
+    c.max_len = T;
+    const int M = c.audio.n_mels;
+    mmc_tokenizer *tok = bench_word_tokenizer(V, err);
+    if (!tok) return err->code;
+    mmc_retrieval *m = mmc_retrieval_create(&c, tok, 1, err);
+    if (!m) return err->code;
+    mmc_params *P = mmc_retrieval_params(m);
+    mmc_tensor **ps = mmc_calloc((size_t)P->n, sizeof *ps);
+    int np = ps ? mmc_params_trainable(P, ps) : 0;
+    mmc_adam_opts ao = mmc_adamw_defaults(c.lr);
+    ao.weight_decay = c.weight_decay;
+    mmc_optim *opt = ps ? mmc_optim_adamw(ps, np, ao, err) : NULL;
+    float *img = mmc_malloc(sizeof(float) * (size_t)B * 3 * S * S), *mel = mmc_malloc(sizeof(float) * (size_t)B * M * Tf);
+    int32_t *ids = mmc_malloc(sizeof(int32_t) * (size_t)B * T), *mask = mmc_malloc(sizeof(int32_t) * (size_t)B * T);
+    int *len = mmc_malloc(sizeof(int) * (size_t)B);
+    mmc_ctx *ctx = mmc_ctx_new();
+    int rc = MMC_OK;
+    if (!opt || !img || !mel || !ids || !mask || !len || !ctx) {
+        rc = err->code ? err->code : mmc_error_set(err, MMC_ERR_RUNTIME, "bench: out of memory for audio-retrieval-train");
+        goto done;
+    }
+    mmc_optim_no_decay_from_params(opt, P);
+    r->params = mmc_params_count(P, MMC_PARAM);
+    mmc_rng rng;
+    mmc_rng_seed(&rng, 1, 1);
+    mmc_rng_fill_uniform(&rng, img, (int64_t)B * 3 * S * S, -1.0f, 1.0f);
+    mmc_rng_fill_normal(&rng, mel, (int64_t)B * M * Tf, 0.0f, 1.0f);
+    for (int b = 0; b < B; b++) len[b] = Tf;
+    for (int i = 0; i < B * T; i++) {
+        ids[i] = 4 + (int32_t)mmc_rng_below(&rng, (uint32_t)(V - 4));
+        mask[i] = 1;
+    }
+    peak_reset();
+    double t0 = mmc_now();
+    for (int i = 0; i < warmup + steps; i++) {
+        if (i == warmup) t0 = bench_start();
+        mmc_tensor *ie = mmc_retrieval_encode_images(ctx, m, mmc_tensor_from(ctx, 4, (int[]){B, 3, S, S}, img), 1);
+        mmc_tensor *qe = ret_audio_forward(ctx, m, mmc_tensor_from(ctx, 3, (int[]){B, M, Tf}, mel), len, 1);
+        mmc_tensor *xe = mmc_retrieval_encode_texts(ctx, m, ids, mask, B, T, 1);
+        mmc_tensor *loss = mmc_add(ctx, mmc_retrieval_loss(ctx, m, ie, qe),
+                                   mmc_add(ctx, mmc_retrieval_loss(ctx, m, ie, xe), mmc_retrieval_loss(ctx, m, xe, qe)));
+        if (!loss || mmc_backward(ctx, loss) != MMC_OK) {
+            rc = mmc_error_set(err, ctx->err.code ? ctx->err.code : MMC_ERR_RUNTIME, "bench: %s", ctx->err.msg);
+            goto done;
+        }
+        mmc_optim_step(opt);
+        mmc_optim_zero_grad(opt);
+        mmc_ctx_reset(ctx);
+    }
+    bench_stop(r, t0);
+    r->arena_peak = mmc_arena_peak(ctx->arena);
+    r->items = B;
+    r->unit = "clips/s";
+    /* each conv (forward + 2 backward products), the GRUs (3 gates over [x, h] at every step,
+     * each direction), the three projections and the three B × B similarities */
+    double f = 0;
+    int in = 3, sd = S;
+    for (int s = 0; s < 4; s++) {
+        int w = c.image.cnn_widths[s];
+        sd = (sd - 1) / 2 + 1;
+        f += 3.0 * 2.0 * B * (double)sd * sd * w * in * 9;
+        in = w;
+    }
+    int g = c.pool_grid < sd ? c.pool_grid : sd;
+    f += linear_train_flops(B, in * g * g, c.embed_dim);
+    const mmc_audio_encoder_opts *au = &c.audio;
+    int steps_a = Tf, ain = M;
+    for (int k = 0; k < au->convs; k++) {
+        if ((1 << k) < au->stride) steps_a = (steps_a - 1) / 2 + 1;
+        f += linear_train_flops((double)B * steps_a, ain * 3, au->channels);
+        ain = au->channels;
+    }
+    f += 2 * linear_train_flops((double)B * steps_a, au->channels + au->hidden, 3 * au->hidden) +
+         linear_train_flops(B, 2 * au->hidden, c.embed_dim);
+    f += linear_train_flops((double)B * T, c.text.word_dim + c.text.text_hidden, 3 * c.text.text_hidden) +
+         linear_train_flops(B, c.text.text_hidden, c.embed_dim);
+    r->flops = f + 3 * linear_train_flops(B, c.embed_dim, B);
+done:
+    mmc_ctx_free(ctx);
+    mmc_free(img);
+    mmc_free(mel);
+    mmc_free(ids);
+    mmc_free(mask);
+    mmc_free(len);
+    mmc_optim_free(opt);
+    mmc_free(ps);
+    mmc_retrieval_free(m);
+    return rc;
+}
+
 static const struct {
     const char *name;
     bench_fn run;
@@ -553,6 +674,7 @@ static const struct {
     {"retrieval-train", retrieval_train, 1, 3},
     {"caption-train", caption_train, 1, 3},
     {"video-retrieval-train", video_retrieval_train, 1, 3},
+    {"audio-retrieval-train", audio_retrieval_train, 1, 3},
     {"clip-vit-b32-image", clip_vit_b32_image, 1, 3},
 };
 #define NWORKLOADS (int)(sizeof WORKLOADS / sizeof WORKLOADS[0])
@@ -592,12 +714,12 @@ int cmd_bench(int argc, char **argv) {
             return cli_error(1, "bench: one workload at a time (got '%s' and '%s')", name, a);
         }
     }
-    if (!name) return cli_error(1, "bench: missing WORKLOAD (gemm-1024, gemm-2048, conv2d-train, retrieval-train, caption-train, video-retrieval-train, clip-vit-b32-image, serve-search)");
+    if (!name) return cli_error(1, "bench: missing WORKLOAD (gemm-1024, gemm-2048, conv2d-train, retrieval-train, caption-train, video-retrieval-train, audio-retrieval-train, clip-vit-b32-image, serve-search)");
     int k = -1;
     for (int i = 0; i < NWORKLOADS; i++)
         if (!strcmp(name, WORKLOADS[i].name)) k = i;
     if (k < 0)
-        return cli_error(1, "bench: unknown workload '%s' (gemm-1024, gemm-2048, conv2d-train, retrieval-train, caption-train, video-retrieval-train, clip-vit-b32-image, serve-search)", name);
+        return cli_error(1, "bench: unknown workload '%s' (gemm-1024, gemm-2048, conv2d-train, retrieval-train, caption-train, video-retrieval-train, audio-retrieval-train, clip-vit-b32-image, serve-search)", name);
     if (threads) mmc_set_threads(threads);
     threads = mmc_get_threads();
     if (!steps) steps = WORKLOADS[k].steps;

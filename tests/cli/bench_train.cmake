@@ -6,7 +6,10 @@
 # model.parameters(), printed by those scripts): 5454881 and 10152872. video-retrieval-train
 # at 16 px ends its cnn at 1×1, so its projection is 128 -> 128: 212321, as
 # VideoDualEncoder(64, size=16) of bench/torch/video_retrieval.py counts (458081 at 64 px).
-foreach(case "retrieval-train;pairs/s;5454881" "caption-train;tokens/s;10152872" "video-retrieval-train;clips/s;212321")
+# audio-retrieval-train (three towers: audio, image, transcripts) at 16 px: 569745, as
+# bench/torch/audio_retrieval.py counts (815505 at 64 px).
+foreach(case "retrieval-train;pairs/s;5454881" "caption-train;tokens/s;10152872" "video-retrieval-train;clips/s;212321"
+        "audio-retrieval-train;clips/s;569745")
   list(GET case 0 w)
   list(GET case 1 unit)
   list(GET case 2 want)
