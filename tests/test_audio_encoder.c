@@ -287,6 +287,7 @@ static void tiny_audio_ret(mmc_retrieval_config *c, const char *pair, const char
     c->pool_grid = 2, c->text.word_dim = 8, c->text.text_hidden = 8, c->embed_dim = 8;
     snprintf(c->audio.encoder, sizeof c->audio.encoder, "%s", enc);
     c->audio.channels = 8, c->audio.hidden = 8, c->audio.heads = 2, c->dropout = 0.1f;
+    c->audio.warp = 0.1f, c->audio.stretch = 0.15f; /* the augmented path resumes exactly too */
     c->batch_size = 4, c->warmup_steps = 2, c->bn_recompute = 2, c->bucket_batches = 2;
 }
 
@@ -379,4 +380,28 @@ TEST(retrieval_audio_resume_and_embed) {
               "%s: %s", bad[i][0], err.msg);
     }
     test_rm_tmpdir(dir);
+}
+
+/* Warping: identity at 1, 1; tempo changes the length and interpolates between frames; the
+ * band scale reads band f·alpha; the padding stays 0. */
+TEST(audio_warp) {
+    enum { M = 6, T = 10, TO = 24 };
+    float in[M * T], out[M * TO];
+    for (int f = 0; f < M; f++)
+        for (int t = 0; t < T; t++) in[f * T + t] = (float)(10 * f + t);
+    int n = enc_audio_warp(in, M, T, 8, 1.0f, 1.0f, out, TO);
+    int bad = n != 8;
+    for (int f = 0; f < M; f++)
+        for (int t = 0; t < TO; t++) bad += out[f * TO + t] != (t < 8 ? in[f * T + t] : 0.0f);
+    CHECK(bad == 0, "identity: n %d, %d values off", n, bad);
+    n = enc_audio_warp(in, M, T, 8, 1.0f, 1.5f, out, TO); /* 8 frames -> 12, frame t reads 7t/11 */
+    CHECK(n == 12 && fabsf(out[2 * TO + 11] - in[2 * T + 7]) < 1e-5f && fabsf(out[2 * TO + 1] - (20.0f + 7.0f / 11.0f)) < 1e-5f &&
+              out[2 * TO + 12] == 0.0f,
+          "stretch: n %d, %g %g", n, out[2 * TO + 11], out[2 * TO + 1]);
+    n = enc_audio_warp(in, M, T, 8, 0.5f, 1.0f, out, TO); /* band 3 reads band 1.5 */
+    CHECK(n == 8 && fabsf(out[3 * TO + 4] - 19.0f) < 1e-5f, "warp: %g", out[3 * TO + 4]);
+    n = enc_audio_warp(in, M, T, 8, 1.2f, 1.0f, out, TO); /* band 5 reads 6: the top band, 5 */
+    CHECK(fabsf(out[5 * TO + 2] - in[5 * T + 2]) < 1e-5f, "past the top band: %g", out[5 * TO + 2]);
+    n = enc_audio_warp(in, M, T, 8, 1.0f, 4.0f, out, TO);
+    CHECK(n == TO, "a stretch past the buffer is cut: %d", n);
 }

@@ -338,5 +338,10 @@ int enc_audio_steps(const enc_audio *e, int n);
 /* SpecAugment (training): o's frequency and time masks drawn from r, each a band (frame)
  * run of width 0..width set to 0, on clip mel (n_mels, T) of len real frames. */
 void enc_audio_specaugment(const mmc_audio_encoder_opts *o, float *mel, int T, int len, mmc_rng *r);
+/* Speaker and tempo augmentation (training, spec_warp / spec_stretch): clip in (M, Tin),
+ * its first len frames real, into out (M, Tout): n = round(len·beta) frames (1..Tout),
+ * out[f][t] = in at band f·alpha (the top band past it) and frame t·(len-1)/(n-1),
+ * bilinear; zero past n. Returns n. */
+int enc_audio_warp(const float *in, int M, int Tin, int len, float alpha, float beta, float *out, int Tout);
 
 #endif

@@ -48,6 +48,8 @@ static const cfg_key KEYS[] = {
     {"spec_freq_width", CFG_INT, OFF(freq_width), 0, 512, 0, NULL},
     {"spec_time_masks", CFG_INT, OFF(time_masks), 0, 64, 0, NULL},
     {"spec_time_width", CFG_INT, OFF(time_width), 0, 10000, 0, NULL},
+    {"spec_warp", CFG_FLOAT, OFF(warp), 0, 0.5, 0, NULL},
+    {"spec_stretch", CFG_FLOAT, OFF(stretch), 0, 0.5, 0, NULL},
 };
 #define NKEYS ((int)(sizeof KEYS / sizeof KEYS[0]))
 
@@ -63,6 +65,7 @@ static void defaults(mmc_audio_encoder_opts *o) {
     o->max_frames = 3000;
     o->freq_masks = 2, o->freq_width = 8;
     o->time_masks = 2, o->time_width = 10;
+    o->warp = 0.0f, o->stretch = 0.0f;
 }
 
 static int log2_stride(int s) { return s == 1 ? 0 : s == 2 ? 1 : s == 4 ? 2 : s == 8 ? 3 : -1; }
@@ -134,6 +137,30 @@ int enc_audio_init(enc_audio *e, const enc_audio_vt *vt, const enc_audio_cfg *cf
     e->out_dim = C;
     snprintf(name, sizeof name, "%s.temporal", prefix);
     return vt->init ? vt->init(e, P, name, rng, err) : MMC_OK;
+}
+
+int enc_audio_warp(const float *in, int M, int Tin, int len, float alpha, float beta, float *out, int Tout) {
+    int n = (int)lrintf((float)len * beta);
+    n = n < 1 ? 1 : n > Tout ? Tout : n;
+    for (int f = 0; f < M; f++) {
+        float sf = (float)f * alpha;
+        int f0 = (int)sf;
+        float wf = sf - (float)f0;
+        if (f0 >= M - 1) f0 = M - 1, wf = 0.0f; /* past the top band: the top band */
+        int f1 = f0 + 1 < M ? f0 + 1 : f0;
+        float *o = out + (size_t)f * Tout;
+        for (int t = 0; t < n; t++) {
+            float st = n > 1 ? (float)t * (float)(len - 1) / (float)(n - 1) : 0.0f;
+            int t0 = (int)st;
+            float wt = st - (float)t0;
+            int t1 = t0 + 1 < len ? t0 + 1 : t0;
+            const float *a = in + (size_t)f0 * Tin, *b = in + (size_t)f1 * Tin;
+            float lo = a[t0] + wt * (a[t1] - a[t0]), hi = b[t0] + wt * (b[t1] - b[t0]);
+            o[t] = lo + wf * (hi - lo);
+        }
+        for (int t = n; t < Tout; t++) o[t] = 0.0f;
+    }
+    return n;
 }
 
 void enc_audio_specaugment(const mmc_audio_encoder_opts *o, float *mel, int T, int len, mmc_rng *r) {

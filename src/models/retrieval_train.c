@@ -49,6 +49,8 @@ typedef struct rtask {
     int *mlen;              /* audio: (B) frames of each clip of the batch */
     int *clip;              /* audio: (B) the batch's clips */
     int Tb;                 /* audio: the batch's longest clip */
+    float *alpha, *beta;    /* audio: (B) each clip's band and frame scales (spec_warp, spec_stretch) */
+    float *scratch;         /* audio: one clip before warping */
     float *chw; /* (B·T, 3, S, S) */
     int32_t *ids, *mask, *ngr; /* ngr: subword trigrams (B, T, RET_NGRAM_MAX), NULL when off */
     const char **texts;
@@ -68,6 +70,9 @@ static void release(void *self) {
     mmc_free(t->mel);
     mmc_free(t->mlen);
     mmc_free(t->clip);
+    mmc_free(t->alpha);
+    mmc_free(t->beta);
+    mmc_free(t->scratch);
 }
 
 /* START events while the clips decode (a minute or two for thousands of them). */
@@ -131,12 +136,19 @@ static int setup(void *self, mmc_train_loop *L, mmc_train_spec *spec, mmc_error 
     if (t->audio) {
         t->Tmax = 1;
         for (int i = 0; i < t->train.audio->n; i++) t->Tmax = t->train.audio->frames[i] > t->Tmax ? t->train.audio->frames[i] : t->Tmax;
+        if (t->cfg.audio.stretch > 0) { /* stretched clips grow, up to audio_max_frames */
+            int grown = (int)ceilf((float)t->Tmax * (1.0f + t->cfg.audio.stretch)) + 1;
+            t->Tmax = grown < t->cfg.audio.max_frames ? grown : t->cfg.audio.max_frames;
+        }
         t->mel = mmc_malloc(sizeof(float) * (size_t)t->B * t->cfg.audio.n_mels * t->Tmax);
+        t->scratch = mmc_malloc(sizeof(float) * (size_t)t->cfg.audio.n_mels * t->Tmax);
         t->mlen = mmc_malloc(sizeof(int) * (size_t)t->B);
         t->clip = mmc_malloc(sizeof(int) * (size_t)t->B);
+        t->alpha = mmc_malloc(sizeof(float) * (size_t)t->B);
+        t->beta = mmc_malloc(sizeof(float) * (size_t)t->B);
     }
     if (!t->perm || (!t->text_target && !t->chw) || !t->ids || !t->mask || !t->texts || (text && t->cfg.subword_buckets > 0 && !t->ngr) ||
-        (t->audio && (!t->mel || !t->mlen || !t->clip)))
+        (t->audio && (!t->mel || !t->mlen || !t->clip || !t->scratch || !t->alpha || !t->beta)))
         return mmc_error_set(err, MMC_ERR_RUNTIME, "train: out of memory");
     spec->params = mmc_retrieval_params(t->m);
     spec->rng = mmc_retrieval_dropout_rng(t->m);
@@ -207,12 +219,22 @@ static int make_audio_batch(rtask *t, int64_t step, mmc_error *err) {
             int dx = task_shift(&r, sh), dy = task_shift(&r, sh);
             task_split_chw(&t->train, a->sample[i], dx, dy, t->chw + (size_t)b * 3 * S * S);
         }
-        t->mlen[b] = a->frames[i];
+        /* another voice and tempo (1 when spec_warp / spec_stretch are 0: nothing drawn) */
+        const mmc_audio_encoder_opts *ao = &t->cfg.audio;
+        t->alpha[b] = ao->warp > 0 ? 1.0f + ao->warp * (2.0f * mmc_rng_uniform(&r) - 1.0f) : 1.0f;
+        t->beta[b] = ao->stretch > 0 ? 1.0f + ao->stretch * (2.0f * mmc_rng_uniform(&r) - 1.0f) : 1.0f;
+        int n = (int)lrintf((float)a->frames[i] * t->beta[b]);
+        t->mlen[b] = n < 1 ? 1 : n > t->Tmax ? t->Tmax : n;
         Tb = t->mlen[b] > Tb ? t->mlen[b] : Tb;
     }
     for (int b = 0; b < t->B; b++) {
         float *x = t->mel + (size_t)b * M * Tb;
-        task_audio_mel(a, t->clip[b], x, Tb);
+        int F = a->frames[t->clip[b]];
+        if (t->alpha[b] == 1.0f && t->beta[b] == 1.0f) task_audio_mel(a, t->clip[b], x, Tb);
+        else {
+            task_audio_mel(a, t->clip[b], t->scratch, F);
+            t->mlen[b] = enc_audio_warp(t->scratch, M, F, F, t->alpha[b], t->beta[b], x, Tb);
+        }
         enc_audio_specaugment(&t->cfg.audio, x, Tb, t->mlen[b], &r);
     }
     t->Tb = Tb;
