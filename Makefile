@@ -8,7 +8,7 @@ FUZZ_BUILD   ?= build-fuzz
 FUZZ_SECONDS ?= 60
 FUZZ_JOBS    ?= 2
 
-.PHONY: all deps deps-browser build test asan fuzz fuzz-deps install demo demo-check bench fixtures data-check clean help
+.PHONY: all deps deps-browser build test asan fuzz fuzz-deps install demo demo-check bench fixtures data-check audio-quality clean help
 
 all: build
 
@@ -87,6 +87,12 @@ data-check: build
 	./$(BUILD)/mmc data emoji --out $(BUILD)/data-check/emoji
 	./$(BUILD)/mmc data fashion-mnist --out $(BUILD)/data-check/fashion-mnist
 
+# The speech retrieval figures (docs/audio.md): the spoken world and three 15-minute runs,
+# about 80 minutes; AUDIO_OUT keeps the data for the next time. Not part of make test.
+AUDIO_OUT ?= $(BUILD)/audio-quality
+audio-quality: build
+	sh scripts/audio-quality.sh $(BUILD)/mmc $(AUDIO_OUT)
+
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)
 
@@ -104,5 +110,6 @@ help:
 	@echo "make bench     mmc beside PyTorch on the same thread count"
 	@echo "make fixtures  regenerate the PyTorch parity fixtures and check in PyTorch the"
 	@echo "               safetensors file mmc writes (needs python3-torch)"
+	@echo "make audio-quality  the speech retrieval figures: 3 runs of 15 minutes (docs/audio.md)"
 	@echo "make data-check  run the real emoji and Fashion-MNIST imports into build/data-check/"
 	@echo "               (needs the npm registry and apt; not part of make test)"
