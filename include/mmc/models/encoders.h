@@ -69,8 +69,8 @@ typedef struct mmc_audio_encoder_opts {
     int freq_masks, freq_width; /* spec_freq_masks, spec_freq_width: training masks of up to width bands (2, 8) */
     int time_masks, time_width; /* spec_time_masks, spec_time_width: ... of up to width frames (2, 10) */
     float warp;              /* spec_warp: training clips' bands scaled by 1 ± up to this (another
-                                voice's formants, VTLP) */
-    float stretch;           /* spec_stretch: ... and their frames by 1 ± up to this (another tempo) */
+                                voice's formants, VTLP) (0.15) */
+    float stretch;           /* spec_stretch: ... and their frames by 1 ± up to this (another tempo) (0.15) */
 } mmc_audio_encoder_opts;
 
 /* The registry's defaults (each encoder's own), which a task's defaults start from. */
