@@ -612,8 +612,7 @@ static int audio_retrieval_train(int warmup, int steps, bench_result *r, mmc_err
         mmc_tensor *ie = mmc_retrieval_encode_images(ctx, m, mmc_tensor_from(ctx, 4, (int[]){B, 3, S, S}, img), 1);
         mmc_tensor *qe = ret_audio_forward(ctx, m, mmc_tensor_from(ctx, 3, (int[]){B, M, Tf}, mel), len, 1);
         mmc_tensor *xe = mmc_retrieval_encode_texts(ctx, m, ids, mask, B, T, 1);
-        mmc_tensor *loss = mmc_add(ctx, mmc_retrieval_loss(ctx, m, ie, qe),
-                                   mmc_add(ctx, mmc_retrieval_loss(ctx, m, ie, xe), mmc_retrieval_loss(ctx, m, xe, qe)));
+        mmc_tensor *loss = ret_audio_loss(ctx, m, ie, qe, xe); /* the training loop's own loss */
         if (!loss || mmc_backward(ctx, loss) != MMC_OK) {
             rc = mmc_error_set(err, ctx->err.code ? ctx->err.code : MMC_ERR_RUNTIME, "bench: %s", ctx->err.msg);
             goto done;

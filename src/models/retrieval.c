@@ -104,6 +104,12 @@ mmc_tensor *mmc_retrieval_loss(mmc_ctx *ctx, mmc_retrieval *m, mmc_tensor *img, 
     return n_neg ? mmc_scale(ctx, l, 2.0f) : l;
 }
 
+mmc_tensor *ret_audio_loss(mmc_ctx *ctx, mmc_retrieval *m, mmc_tensor *ie, mmc_tensor *qe, mmc_tensor *xe) {
+    mmc_tensor *l = mmc_retrieval_loss(ctx, m, ie, qe);
+    if (!xe) return l;
+    return mmc_add(ctx, l, mmc_add(ctx, mmc_retrieval_loss(ctx, m, ie, xe), mmc_retrieval_loss(ctx, m, xe, qe)));
+}
+
 /* ------------------------------------------------------------ save / load */
 
 char *ret_config_text(const mmc_retrieval *m, const char *run_dir, mmc_error *err) {

@@ -76,6 +76,10 @@ mmc_tensor *ret_text_forward_ngrams(mmc_ctx *ctx, mmc_retrieval *m, const int32_
 int ret_embed_mels(mmc_retrieval *m, int n, void (*get)(void *user, int i, float *out, int T), const int *frames, void *user,
                    float *out, mmc_error *err);
 
+/* retrieval.c: the audio:image loss, images ie, clips qe and (transcripts, else NULL) their
+ * texts xe: InfoNCE audio-image, + text-image + audio-text with transcripts. */
+mmc_tensor *ret_audio_loss(mmc_ctx *ctx, mmc_retrieval *m, mmc_tensor *ie, mmc_tensor *qe, mmc_tensor *xe);
+
 /* retrieval_subword.c: trigram buckets (B, T, RET_NGRAM_MAX) for subword_buckets > 0 */
 void ret_subword_from_ids(const mmc_retrieval *m, const int32_t *ids, int B, int T, int32_t *ngr);
 void ret_subword_from_texts(const mmc_retrieval *m, const char *const *texts, const int32_t *ids, const int32_t *mask,

@@ -323,9 +323,7 @@ static mmc_tensor *loss(void *self, mmc_ctx *ctx, const mmc_train_loop *L, int *
         *items = t->B;
         if (t->text_target) return mmc_retrieval_loss(ctx, t->m, xe, qe);
         mmc_tensor *ie = ret_image_forward(ctx, t->m, mmc_tensor_from(ctx, 4, (int[]){t->B, 3, S, S}, t->chw), 1);
-        mmc_tensor *l = mmc_retrieval_loss(ctx, t->m, ie, qe);
-        if (!xe) return l; /* transcripts: + text-image + audio-text */
-        return mmc_add(ctx, l, mmc_add(ctx, mmc_retrieval_loss(ctx, t->m, ie, xe), mmc_retrieval_loss(ctx, t->m, xe, qe)));
+        return ret_audio_loss(ctx, t->m, ie, qe, xe);
     }
     mmc_tensor *x = mmc_tensor_from(ctx, 4, (int[]){t->B * t->T, 3, S, S}, t->chw);
     mmc_tensor *ie = ret_target_forward(ctx, t->m, x, 1);
