@@ -4,7 +4,8 @@
  * and pixels what `ffmpeg -f rawvideo -pix_fmt rgb24` decodes (exact for lossless FFV1,
  * within a small mean difference for the lossy codecs, whose decoders may differ in the
  * last bit of chroma upsampling). Also: sampling by count and by fps, the FFV1 writer
- * (frames come back exactly, and the ffmpeg tool reads the same), and hostile files
+ * (frames come back exactly, and the ffmpeg tool reads the same), with a FLAC sound track
+ * (mmc_video_decode_sound and ffmpeg read it back), and hostile files
  * (truncated, corrupted, audio only, no frames, not a video) refused as MMC_ERR_INPUT
  * naming the file. Tests skip when the ffmpeg tool is missing (scripts/install-deps.sh
  * installs it). */
@@ -310,6 +311,127 @@ TEST(video_write_roundtrip_exact) {
     mmc_free(a);
     mmc_free(b);
     free(rgb);
+}
+
+/* A clip with a sound track through mmc_video_encode_mkv_sound: the sound comes back from
+ * mmc_video_decode_sound within the 16-bit rounding, the frames decode exactly as from the
+ * same clip without sound, the bytes are the same twice, the sound-less path is the old
+ * writer's, and the ffmpeg tool sees a mono FLAC stream holding the same samples. */
+TEST(video_write_sound) {
+    const int n = 8, w = 32, h = 32, fps = 8, rate = 16000;
+    const int64_t ns = rate; /* 1 s: as long as the frames */
+    size_t fb = (size_t)w * h * 3;
+    uint8_t *rgb = malloc(fb * n);
+    float *snd = malloc(sizeof(float) * (size_t)ns);
+    REQUIRE(rgb && snd, "malloc");
+    mmc_rng rng;
+    mmc_rng_seed(&rng, 9, 0);
+    for (size_t i = 0; i < fb * n; i++) rgb[i] = (uint8_t)mmc_rng_below(&rng, 256);
+    for (int64_t i = 0; i < ns; i++) snd[i] = (float)(0.9 * sin(2 * 3.14159265358979323846 * 440.0 * (double)i / rate));
+    snd[100] = 1.0f, snd[101] = -1.0f, snd[102] = 1.7f, snd[103] = -3.0f; /* full scale, and clipped */
+    uint8_t *a = NULL, *b = NULL, *plain = NULL, *plain2 = NULL;
+    size_t na = 0, nb = 0, np = 0, np2 = 0;
+    mmc_error err = {0};
+    REQUIRE(mmc_video_encode_mkv_sound(rgb, n, w, h, fps, snd, ns, rate, &a, &na, &err) == MMC_OK, "%s", err.msg);
+    REQUIRE(mmc_video_encode_mkv_sound(rgb, n, w, h, fps, snd, ns, rate, &b, &nb, &err) == MMC_OK, "%s", err.msg);
+    CHECK(na == nb && !memcmp(a, b, na), "the writer with sound is not deterministic (%zu vs %zu bytes)", na, nb);
+    REQUIRE(mmc_video_encode_mkv(rgb, n, w, h, fps, &plain, &np, &err) == MMC_OK, "%s", err.msg);
+    REQUIRE(mmc_video_encode_mkv_sound(rgb, n, w, h, fps, NULL, 0, 0, &plain2, &np2, &err) == MMC_OK, "%s", err.msg);
+    CHECK(np == np2 && !memcmp(plain, plain2, np), "sound NULL writes other bytes than mmc_video_encode_mkv");
+    CHECK(na > np, "the sound track added no bytes (%zu vs %zu)", na, np);
+    /* the sound, back */
+    mmc_audio au;
+    REQUIRE(mmc_video_decode_sound(&au, a, na, "mem.mkv", 0, &err) == MMC_OK, "%s", err.msg);
+    CHECK(au.n == ns && au.rate == rate && au.info.rate == rate && au.info.channels == 1 && au.info.frames == ns,
+          "%lld samples at %d Hz (%d channels), wrote %lld at %d", (long long)au.n, au.rate, au.info.channels, (long long)ns, rate);
+    CHECK(!strcmp(au.info.format, "MATROSKA") && !strcmp(au.info.subtype, "FLAC"), "%s %s", au.info.format, au.info.subtype);
+    CHECK(fabs(au.info.duration - 1.0) < 1e-9, "duration %.6f", au.info.duration);
+    double worst = 0;
+    for (int64_t i = 0; i < ns && i < au.n; i++) {
+        double x = snd[i] > 1 ? 1 : snd[i] < -1 ? -1 : snd[i];
+        if (fabs(au.samples[i] - x) > worst) worst = fabs(au.samples[i] - x);
+    }
+    CHECK(worst <= 1.0 / 32767 + 1e-6, "the sound comes back %.3g off (16-bit rounding allows %.3g)", worst, 1.0 / 32767);
+    printf("  sound round trip: %lld samples, max |diff| %.3g (1/32768 = %.3g)\n", (long long)au.n, worst, 1.0 / 32768);
+    /* through the sound-file loader: the same samples, and resampled when asked */
+    mmc_audio au2, au8;
+    REQUIRE(mmc_audio_decode(&au2, a, na, "mem.mkv", 0, &err) == MMC_OK, "%s", err.msg);
+    CHECK(au2.n == au.n && !memcmp(au2.samples, au.samples, sizeof(float) * (size_t)au.n), "mmc_audio_decode reads other samples");
+    REQUIRE(mmc_audio_decode(&au8, a, na, "mem.mkv", 8000, &err) == MMC_OK, "%s", err.msg);
+    CHECK(au8.rate == 8000 && llabs(au8.n - 8000) <= 1 && au8.info.rate == rate, "at 8 kHz: %lld samples at %d Hz", (long long)au8.n,
+          au8.rate);
+    mmc_audio_free(&au2);
+    mmc_audio_free(&au8);
+    /* the frames: exactly as without sound */
+    mmc_video v, vp;
+    REQUIRE(mmc_video_decode(&v, a, na, "mem.mkv", NULL, &err) == MMC_OK, "%s", err.msg);
+    REQUIRE(mmc_video_decode(&vp, plain, np, "plain.mkv", NULL, &err) == MMC_OK, "%s", err.msg);
+    CHECK(v.n == n && vp.n == n, "%d and %d frames, wrote %d", v.n, vp.n, n);
+    for (int i = 0; i < n && i < v.n && i < vp.n; i++) {
+        CHECK(!memcmp(v.frames[i].data, rgb + i * fb, fb) && !memcmp(vp.frames[i].data, rgb + i * fb, fb),
+              "frame %d does not come back exactly", i);
+        CHECK(v.t[i] == vp.t[i], "frame %d at %.4f s with sound, %.4f without", i, v.t[i], vp.t[i]);
+    }
+    CHECK(fabs(v.info.duration - vp.info.duration) < 1e-9, "duration %.4f with sound, %.4f without", v.info.duration,
+          vp.info.duration);
+    mmc_video_free(&v);
+    mmc_video_free(&vp);
+    /* no sound track */
+    mmc_audio none;
+    CHECK(mmc_video_decode_sound(&none, plain, np, "plain.mkv", 0, &err) == MMC_ERR_INPUT &&
+              strstr(err.msg, "plain.mkv: no audio stream"),
+          "a video without sound: %s", err.msg);
+    /* bad arguments */
+    uint8_t *o = NULL;
+    size_t no = 0;
+    CHECK(mmc_video_encode_mkv_sound(rgb, n, w, h, fps, snd, 0, rate, &o, &no, &err) == MMC_ERR_USAGE, "0 samples: %s", err.msg);
+    CHECK(mmc_video_encode_mkv_sound(rgb, n, w, h, fps, snd, ns, 0, &o, &no, &err) == MMC_ERR_USAGE, "0 Hz: %s", err.msg);
+    CHECK(mmc_video_encode_mkv_sound(rgb, n, w, h, fps, snd, ns, MMC_AUDIO_MAX_RATE + 1, &o, &no, &err) == MMC_ERR_USAGE,
+          "too high a rate: %s", err.msg);
+    CHECK(mmc_video_encode_mkv_sound(rgb, n, w, h, fps, snd, ns, 65535, &o, &no, &err) == MMC_ERR_USAGE,
+          "a rate FLAC cannot code: %s", err.msg);
+    CHECK(mmc_video_encode_mkv_sound(rgb, n, w, h, fps, snd, (int64_t)(1 * MMC_AUDIO_MAX_SECONDS) + 1, 1, &o, &no, &err) ==
+              MMC_ERR_USAGE,
+          "too long: %s", err.msg);
+    float keep = snd[500];
+    snd[500] = NAN;
+    CHECK(mmc_video_encode_mkv_sound(rgb, n, w, h, fps, snd, ns, rate, &o, &no, &err) == MMC_ERR_USAGE && strstr(err.msg, "500"),
+          "a NaN sample: %s", err.msg);
+    snd[500] = keep;
+    CHECK(!o && !no, "a refused clip left output");
+    /* what the ffmpeg tool sees in the file mmc_video_write_mkv_sound writes */
+    if (have_ffmpeg()) {
+        char dir[64], path[256], cmd[600];
+        REQUIRE(tmpdir(dir, sizeof dir), "mkdtemp");
+        snprintf(path, sizeof path, "%s/s.mkv", dir);
+        REQUIRE(mmc_video_write_mkv_sound(path, rgb, n, w, h, fps, snd, ns, rate, &err) == MMC_OK, "%s", err.msg);
+        uint8_t *disk = NULL;
+        size_t nd = 0;
+        REQUIRE(mmc_read_file(path, 1 << 24, &disk, &nd, &err) == MMC_OK, "%s", err.msg);
+        CHECK(nd == na && !memcmp(disk, a, na), "the file holds other bytes than the encoder gave");
+        mmc_free(disk);
+        snprintf(cmd, sizeof cmd,
+                 "ffprobe -v error -select_streams a -show_entries stream=codec_name,sample_rate,channels,sample_fmt -of csv=p=0 '%s'",
+                 path);
+        size_t nq = 0;
+        char *q = (char *)slurp_cmd(cmd, &nq);
+        CHECK(q && nq >= 15 && !strncmp(q, "flac,s16,16000,1", 16), "ffprobe sees %.*s", q ? (int)nq : 0, q ? q : "");
+        free(q);
+        snprintf(cmd, sizeof cmd, "ffmpeg -nostdin -v error -i '%s' -map 0:a:0 -f f32le -", path);
+        size_t nr = 0;
+        float *ref = (float *)slurp_cmd(cmd, &nr);
+        CHECK(ref && nr == sizeof(float) * (size_t)au.n && !memcmp(ref, au.samples, nr), "ffmpeg decodes other samples (%zu bytes)",
+              nr);
+        free(ref);
+        size_t nf = 0;
+        uint8_t *frames = ffmpeg_rgb(path, &nf);
+        CHECK(frames && nf == fb * n && !memcmp(frames, rgb, fb * n), "ffmpeg reads other pixels from our file (%zu bytes)", nf);
+        free(frames);
+        test_rm_tmpdir(dir);
+    }
+    mmc_audio_free(&au);
+    mmc_free(a), mmc_free(b), mmc_free(plain), mmc_free(plain2);
+    free(rgb), free(snd);
 }
 
 static void expect_bad(const char *path, const char *what) {

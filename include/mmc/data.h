@@ -225,6 +225,19 @@ int mmc_video_encode_mkv(const uint8_t *rgb, int n, int w, int h, int fps, uint8
                          size_t *out_n, mmc_error *err);
 int mmc_video_write_mkv(const char *path, const uint8_t *rgb, int n, int w, int h, int fps,
                         mmc_error *err);
+/* The same with a sound track when sound is not NULL: n_sound mono samples at sound_rate Hz
+ * as a second stream, FLAC (libavcodec's encoder, 16-bit: each sample clipped to [-1, 1]
+ * and rounded to round(32768 x), held to 32767), interleaved with the frames, bit-exact
+ * too. sound NULL: exactly mmc_video_encode_mkv (the same bytes). Bad arguments
+ * (n_sound < 1 or over MMC_AUDIO_MAX_SECONDS, a rate outside 1..MMC_AUDIO_MAX_RATE or one
+ * FLAC cannot code — any below 65,535 Hz, above it multiples of 10 below 655,350 —, a
+ * sample that is not finite): MMC_ERR_USAGE. mmc_video_decode_sound (with the audio
+ * declarations) reads the sound back. */
+int mmc_video_encode_mkv_sound(const uint8_t *rgb, int n, int w, int h, int fps, const float *sound,
+                               int64_t n_sound, int sound_rate, uint8_t **out, size_t *out_n,
+                               mmc_error *err);
+int mmc_video_write_mkv_sound(const char *path, const uint8_t *rgb, int n, int w, int h, int fps,
+                              const float *sound, int64_t n_sound, int sound_rate, mmc_error *err);
 
 /* (declarations for video go above this line) */
 
@@ -265,6 +278,16 @@ typedef struct mmc_audio {
  * rate Hz (0: the file's own rate, no resampling). */
 int mmc_audio_load(mmc_audio *a, const char *path, int rate, mmc_error *err);
 int mmc_audio_decode(mmc_audio *a, const uint8_t *bytes, size_t n, const char *name, int rate, mmc_error *err);
+/* The sound track of a video file (src/data/video.c): its first audio stream, decoded by
+ * libavcodec through the video decoder's hardened demuxer setup (bytes in memory; MP4/MOV,
+ * Matroska/WebM and AVI only; nothing else opened), mixed to mono and resampled as above;
+ * info.format "MATROSKA", "WEBM", "MP4" or "AVI", info.subtype the codec ("FLAC", "AAC",
+ * "OPUS", "VORBIS", "PCM_S16LE", ...). A video without an audio stream, a decode error, a
+ * stream that ends clearly before the container's duration (truncated), the limits above:
+ * MMC_ERR_INPUT naming the file. mmc_audio_decode (so mmc_audio_load) hands it every file
+ * that starts like one of those containers (Matroska's EBML magic 1A 45 DF A3, "ftyp" or
+ * "moov" at offset 4, "RIFF" .... "AVI "); libsndfile reads the rest. */
+int mmc_video_decode_sound(mmc_audio *a, const uint8_t *bytes, size_t n, const char *name, int rate, mmc_error *err);
 void mmc_audio_free(mmc_audio *a); /* frees samples, zeroes a; NULL is fine */
 /* Resamples n mono samples from rate_in to rate_out with libsoxr's high quality (the
  * loader's resampler): *out (mmc_malloc'd), *n_out samples. */
@@ -668,6 +691,32 @@ int mmc_shapes_clip_describe(const mmc_shapes_clip *c, mmc_rng *rng, mmc_sample 
 int mmc_shapes_write_video_split(const char *dir, const char *split, int64_t n, uint64_t seed,
                                  int size, int frames, int fps, mmc_progress_fn progress,
                                  void *user, mmc_error *err);
+
+/* The sounding-shapes world (`mmc data shapes --video --audio`, docs/audio.md): clips as
+ * above with a sound track, for audio-visual classification that neither modality can do
+ * alone. Each clip has 2 or 3 objects with an event, all of different kinds and every
+ * object of a different colour; exactly one of the events is heard, each kind with its own
+ * sound (move: a band of noise swelling and fading; grow: a tone gliding up an octave;
+ * shrink: gliding down; recolour: one note, then a fifth higher from the frame the colour
+ * changes; appear: a plucked note from the frame it appears; disappear: a steady note cut
+ * with a click when it goes), at a random pitch and loudness over a little background
+ * noise. The label is the colour of the object that makes the sound: the sound says which
+ * kind of event (not the colour), the frames show every event and colour (not which one
+ * is heard). Streams apart from the silent world's clips; deterministic per (seed, split,
+ * index). *sound (mmc_malloc'd, may be NULL to skip) gets frames / fps seconds of mono
+ * samples at MMC_SHAPES_SOUND_RATE; *who the index in clip->obj of the sounding object. */
+#define MMC_SHAPES_SOUND_RATE 16000
+int mmc_shapes_av_clip_make(uint64_t seed, const char *split, int64_t index, int size, int frames, int fps,
+                            mmc_shapes_clip *clip, uint8_t *rgb, float **sound, int64_t *n_sound, int *who,
+                            mmc_sample *sample, mmc_error *err);
+/* The sound of clip c's object `who` (its event's kind) into out (n = frames·rate/fps
+ * samples), pitch, loudness and noise drawn from rng. */
+void mmc_shapes_clip_sound(const mmc_shapes_clip *c, int who, int fps, int rate, mmc_rng *rng, float *out, int64_t n);
+/* Writes n sounding clips: videos/SPLIT-NNNNNN.mkv (FFV1 + a FLAC sound track),
+ * images/SPLIT-NNNNNN.png (the first frame), manifest-SPLIT.jsonl with "label" (the colour
+ * of the sounding object) beside the clip's captions and questions. */
+int mmc_shapes_write_av_split(const char *dir, const char *split, int64_t n, uint64_t seed, int size, int frames,
+                              int fps, mmc_progress_fn progress, void *user, mmc_error *err);
 
 /* -- loader (src/data/loader.c) -- */
 /* Batches of (image, caption choice) over a manifest, prepared ahead by worker threads.

@@ -13,7 +13,11 @@
  * The result is mono: the mean of the channels, sample by sample (what `sox -c 1` and
  * ffmpeg's `-ac 1` do too, up to their clipping), then resampled to the rate asked for
  * with libsoxr's high-quality setting (SOXR_HQ: a linear-phase filter with a 20-bit stop
- * band), the resampler `sox rate -h` uses. */
+ * band), the resampler `sox rate -h` uses.
+ *
+ * Video files (MP4/MOV, Matroska/WebM, AVI, known by their first bytes) go to
+ * mmc_video_decode_sound (video.c), which gives their sound track the same treatment, so
+ * every task that loads sound reads a clip's too. */
 #include "internal.h"
 #include "mmc/data.h"
 #include <math.h>
@@ -137,6 +141,15 @@ int mmc_audio_resample(const float *in, int64_t n, int rate_in, int rate_out, fl
 
 /* ------------------------------------------------------------------ decoding */
 
+/* A video container (Matroska/WebM: the EBML magic; MP4/MOV: an "ftyp" or "moov" box
+ * first; AVI: a RIFF of form "AVI "): its sound track is read with FFmpeg's libraries
+ * (mmc_video_decode_sound), which libsndfile cannot. */
+static int video_container(const uint8_t *b, size_t n) {
+    if (n >= 4 && b[0] == 0x1A && b[1] == 0x45 && b[2] == 0xDF && b[3] == 0xA3) return 1;
+    if (n >= 8 && (!memcmp(b + 4, "ftyp", 4) || !memcmp(b + 4, "moov", 4))) return 1;
+    return n >= 12 && !memcmp(b, "RIFF", 4) && !memcmp(b + 8, "AVI ", 4);
+}
+
 int mmc_audio_decode(mmc_audio *a, const uint8_t *bytes, size_t n, const char *name, int rate, mmc_error *err) {
     if (a) memset(a, 0, sizeof *a);
     if (!name) name = "(audio)";
@@ -145,6 +158,7 @@ int mmc_audio_decode(mmc_audio *a, const uint8_t *bytes, size_t n, const char *n
     if (n == 0) return mmc_error_set(err, MMC_ERR_INPUT, "%s: empty file", name);
     if (n > MMC_AUDIO_MAX_FILE_BYTES)
         return mmc_error_set(err, MMC_ERR_INPUT, "%s: %zu bytes (at most %zu)", name, n, (size_t)MMC_AUDIO_MAX_FILE_BYTES);
+    if (video_container(bytes, n)) return mmc_video_decode_sound(a, bytes, n, name, rate, err);
     membuf mb = {bytes, (sf_count_t)n, 0};
     SF_VIRTUAL_IO vio = {vio_len, vio_seek, vio_read, vio_write, vio_tell};
     SF_INFO si;

@@ -1,5 +1,6 @@
-/* video.c — video files through FFmpeg's libraries: decoding with sampling by time, and
- * writing lossless FFV1 in Matroska (docs/video.md).
+/* video.c — video files through FFmpeg's libraries: decoding with sampling by time, their
+ * sound track, and writing lossless FFV1 in Matroska, with or without a FLAC sound track
+ * (docs/video.md).
  *
  * Decoding. The whole file is read into memory (capped) and demuxed from there through a
  * custom AVIOContext, so a hostile file can make libavformat open nothing else: only the
@@ -15,7 +16,12 @@
  * Truncation: a file that ends early usually still demuxes cleanly up to the cut, so the
  * decoded stream is compared with what the container promised — its frame count (MP4,
  * AVI) and its duration (Matroska/WebM; the stream's, or the file's when video is the
- * only stream) — and a clear shortfall is an error. */
+ * only stream) — and a clear shortfall is an error.
+ *
+ * The sound track (mmc_video_decode_sound) goes through the same demuxer setup and decode
+ * loop (dec_open picks the first audio stream instead), every sample format becomes float,
+ * the channels are averaged to mono and resampled as src/data/audio.c does for sound files,
+ * and the same truncation rule holds against the track's promised duration. */
 #include "internal.h"
 #include "mmc/data.h"
 #include <errno.h>
@@ -27,13 +33,23 @@
 
 #include <libavcodec/avcodec.h>
 #include <libavformat/avformat.h>
+#include <libavutil/channel_layout.h>
 #include <libavutil/display.h>
 #include <libavutil/imgutils.h>
 #include <libavutil/log.h>
+#include <libavutil/samplefmt.h>
 #include <libswscale/swscale.h>
 
 #define ALLOWED_DEMUXERS "mov,mp4,m4a,3gp,3g2,mj2,matroska,webm,avi"
 #define IO_BUF 65536
+#define SOUND_CHUNK 4096 /* samples a sound frame holds when the encoder leaves it to us */
+
+/* FFmpeg 5.1 replaced the channel count and mask with AVChannelLayout */
+#if LIBAVUTIL_VERSION_INT >= AV_VERSION_INT(57, 24, 100)
+#define N_CHANNELS(x) ((x)->ch_layout.nb_channels)
+#else
+#define N_CHANNELS(x) ((x)->channels)
+#endif
 
 /* FFmpeg logs through one process-wide callback; ours prints nothing and remembers the
  * first error the decoder of this thread's current file reports (decoders conceal some
@@ -128,7 +144,10 @@ struct dec {
     AVFrame *fr;
     AVStream *st;
     int si, eof;
+    int audio;           /* decoding the first audio stream instead of the first video one */
+    const char *what;    /* "video" or "audio", for messages */
     int64_t packets, frames;
+    int64_t max_packets, max_frames;
     double end; /* the latest packet end of any stream, seconds (-inf before any) */
     int log_error;
     char log_msg[256];
@@ -164,9 +183,14 @@ static int dec_fail(dec *d, mmc_error *err, int code, const char *fmt, ...) {
     return mmc_error_set(err, code, "%s: %s", d->name, why);
 }
 
-static int dec_open(dec *d, const uint8_t *bytes, size_t n, const char *name, mmc_error *err) {
+/* Opens bytes for decoding the first video stream that is not cover art (type
+ * AVMEDIA_TYPE_VIDEO) or the first audio stream (AVMEDIA_TYPE_AUDIO): one hardened demuxer
+ * setup for both. */
+static int dec_open(dec *d, const uint8_t *bytes, size_t n, const char *name, enum AVMediaType type, mmc_error *err) {
     memset(d, 0, sizeof *d);
     d->name = name;
+    d->audio = type == AVMEDIA_TYPE_AUDIO;
+    d->what = d->audio ? "audio" : "video";
     d->mem = (membuf){bytes, n, 0};
     char eb[128];
     if (n == 0) return dec_fail(d, err, MMC_ERR_INPUT, "empty file (not a video)");
@@ -190,24 +214,38 @@ static int dec_open(dec *d, const uint8_t *bytes, size_t n, const char *name, mm
     d->si = -1;
     for (unsigned i = 0; i < d->fmt->nb_streams && d->si < 0; i++) {
         AVStream *s = d->fmt->streams[i];
-        if (s->codecpar->codec_type == AVMEDIA_TYPE_VIDEO && !(s->disposition & AV_DISPOSITION_ATTACHED_PIC)) d->si = (int)i;
+        if (s->codecpar->codec_type == type && (d->audio || !(s->disposition & AV_DISPOSITION_ATTACHED_PIC))) d->si = (int)i;
     }
-    if (d->si < 0) return dec_fail(d, err, MMC_ERR_INPUT, "no video stream");
+    if (d->si < 0) return dec_fail(d, err, MMC_ERR_INPUT, d->audio ? "no audio stream (a video without sound)" : "no video stream");
     d->st = d->fmt->streams[d->si];
     /* other streams are read (not decoded): their packets say where the file ends */
     d->end = -INFINITY;
     const AVCodecParameters *cp = d->st->codecpar;
-    if ((int64_t)cp->width * cp->height > MMC_VIDEO_MAX_PIXELS)
-        return dec_fail(d, err, MMC_ERR_INPUT, "frame size %dx%d is over the limit of %lld pixels", cp->width, cp->height,
-                        (long long)MMC_VIDEO_MAX_PIXELS);
+    if (d->audio) {
+        /* the sample budget of MMC_AUDIO_MAX_SECONDS at the stream's rate bounds the frames
+         * (each holds at least one sample) and, with the other streams' share, the packets */
+        if (cp->sample_rate < 1 || cp->sample_rate > MMC_AUDIO_MAX_RATE)
+            return dec_fail(d, err, MMC_ERR_INPUT, "sample rate %d Hz (1 to %d)", cp->sample_rate, MMC_AUDIO_MAX_RATE);
+        if (N_CHANNELS(cp) < 0 || N_CHANNELS(cp) > MMC_AUDIO_MAX_CHANNELS)
+            return dec_fail(d, err, MMC_ERR_INPUT, "%d channels (1 to %d)", N_CHANNELS(cp), MMC_AUDIO_MAX_CHANNELS);
+        d->max_frames = (int64_t)(MMC_AUDIO_MAX_SECONDS * cp->sample_rate) + 1;
+        d->max_packets = d->max_frames + 4LL * MMC_VIDEO_MAX_DECODED;
+    } else {
+        if ((int64_t)cp->width * cp->height > MMC_VIDEO_MAX_PIXELS)
+            return dec_fail(d, err, MMC_ERR_INPUT, "frame size %dx%d is over the limit of %lld pixels", cp->width, cp->height,
+                            (long long)MMC_VIDEO_MAX_PIXELS);
+        d->max_frames = MMC_VIDEO_MAX_DECODED;
+        d->max_packets = 4LL * MMC_VIDEO_MAX_DECODED;
+    }
     const AVCodec *codec = avcodec_find_decoder(cp->codec_id);
-    if (!codec) return dec_fail(d, err, MMC_ERR_INPUT, "no decoder for its video codec (%s)", avcodec_get_name(cp->codec_id));
+    if (!codec)
+        return dec_fail(d, err, MMC_ERR_INPUT, "no decoder for its %s codec (%s)", d->what, avcodec_get_name(cp->codec_id));
     if (!(d->cc = avcodec_alloc_context3(codec))) return dec_fail(d, err, MMC_ERR_RUNTIME, "out of memory");
     if ((r = avcodec_parameters_to_context(d->cc, cp)) < 0)
         return dec_fail(d, err, MMC_ERR_INPUT, "bad codec parameters: %s", averr(r, eb, sizeof eb));
     d->cc->pkt_timebase = d->st->time_base;
     d->cc->thread_count = 1;
-    d->cc->max_pixels = MMC_VIDEO_MAX_PIXELS;
+    if (!d->audio) d->cc->max_pixels = MMC_VIDEO_MAX_PIXELS;
     d->cc->err_recognition |= AV_EF_EXPLODE | AV_EF_CRCCHECK;
     tl_dec = d;
     if ((r = avcodec_open2(d->cc, codec, NULL)) < 0)
@@ -223,38 +261,44 @@ static int dec_next(dec *d, mmc_error *err) {
         int r = avcodec_receive_frame(d->cc, d->fr);
         if (r == 0) {
             if (d->log_error)
-                return -dec_fail(d, err, MMC_ERR_INPUT, "corrupt video data (frame %lld: %s)", (long long)d->frames + 1,
+                return -dec_fail(d, err, MMC_ERR_INPUT, "corrupt %s data (frame %lld: %s)", d->what, (long long)d->frames + 1,
                                  d->log_msg);
             if (d->fr->decode_error_flags || (d->fr->flags & AV_FRAME_FLAG_CORRUPT))
-                return -dec_fail(d, err, MMC_ERR_INPUT, "corrupt video data in frame %lld", (long long)d->frames + 1);
-            if (d->fr->width < 1 || d->fr->height < 1 || (int64_t)d->fr->width * d->fr->height > MMC_VIDEO_MAX_PIXELS)
+                return -dec_fail(d, err, MMC_ERR_INPUT, "corrupt %s data in frame %lld", d->what, (long long)d->frames + 1);
+            if (d->audio) {
+                if (d->fr->nb_samples < 0 || d->fr->sample_rate < 1 || d->fr->sample_rate > MMC_AUDIO_MAX_RATE ||
+                    N_CHANNELS(d->fr) < 1 || N_CHANNELS(d->fr) > MMC_AUDIO_MAX_CHANNELS)
+                    return -dec_fail(d, err, MMC_ERR_INPUT, "audio frame %lld is bad: %d samples, %d Hz, %d channels",
+                                     (long long)d->frames + 1, d->fr->nb_samples, d->fr->sample_rate, N_CHANNELS(d->fr));
+            } else if (d->fr->width < 1 || d->fr->height < 1 || (int64_t)d->fr->width * d->fr->height > MMC_VIDEO_MAX_PIXELS)
                 return -dec_fail(d, err, MMC_ERR_INPUT, "frame %lld has a bad size %dx%d", (long long)d->frames + 1,
                                 d->fr->width, d->fr->height);
-            if (++d->frames > MMC_VIDEO_MAX_DECODED)
-                return -dec_fail(d, err, MMC_ERR_INPUT, "more than %d frames (the limit)", MMC_VIDEO_MAX_DECODED);
+            if (++d->frames > d->max_frames)
+                return -dec_fail(d, err, MMC_ERR_INPUT, "more than %lld frames (the limit)", (long long)d->max_frames);
             return 1;
         }
         if (r == AVERROR_EOF) {
-            if (d->log_error) return -dec_fail(d, err, MMC_ERR_INPUT, "corrupt video data (at the end: %s)", d->log_msg);
+            if (d->log_error) return -dec_fail(d, err, MMC_ERR_INPUT, "corrupt %s data (at the end: %s)", d->what, d->log_msg);
             return 0;
         }
         if (r != AVERROR(EAGAIN))
-            return -dec_fail(d, err, MMC_ERR_INPUT, "truncated or corrupt video (decoding frame %lld: %s)",
+            return -dec_fail(d, err, MMC_ERR_INPUT, "truncated or corrupt %s (decoding frame %lld: %s)", d->what,
                             (long long)d->frames + 1, averr(r, eb, sizeof eb));
         if (d->eof) return -dec_fail(d, err, MMC_ERR_INPUT, "the decoder stalled at the end of the stream");
         r = av_read_frame(d->fmt, d->pkt);
         if (r == AVERROR_EOF) {
             d->eof = 1;
             if ((r = avcodec_send_packet(d->cc, NULL)) < 0 && r != AVERROR_EOF)
-                return -dec_fail(d, err, MMC_ERR_INPUT, "truncated or corrupt video (at the end: %s)", averr(r, eb, sizeof eb));
+                return -dec_fail(d, err, MMC_ERR_INPUT, "truncated or corrupt %s (at the end: %s)", d->what,
+                                 averr(r, eb, sizeof eb));
             continue;
         }
         if (r < 0)
             return -dec_fail(d, err, MMC_ERR_INPUT, "truncated or corrupt file (reading packet %lld: %s)",
                             (long long)d->packets + 1, averr(r, eb, sizeof eb));
-        if (++d->packets > 4LL * MMC_VIDEO_MAX_DECODED) {
+        if (++d->packets > d->max_packets) {
             av_packet_unref(d->pkt);
-            return -dec_fail(d, err, MMC_ERR_INPUT, "more than %d packets (the limit)", 4 * MMC_VIDEO_MAX_DECODED);
+            return -dec_fail(d, err, MMC_ERR_INPUT, "more than %lld packets (the limit)", (long long)d->max_packets);
         }
         if (d->pkt->stream_index >= 0 && (unsigned)d->pkt->stream_index < d->fmt->nb_streams) {
             int64_t ts = d->pkt->pts != AV_NOPTS_VALUE ? d->pkt->pts : d->pkt->dts;
@@ -270,8 +314,8 @@ static int dec_next(dec *d, mmc_error *err) {
         r = avcodec_send_packet(d->cc, d->pkt);
         av_packet_unref(d->pkt);
         if (r < 0 && r != AVERROR(EAGAIN))
-            return -dec_fail(d, err, MMC_ERR_INPUT, "truncated or corrupt video (packet %lld: %s)", (long long)d->packets,
-                            averr(r, eb, sizeof eb));
+            return -dec_fail(d, err, MMC_ERR_INPUT, "truncated or corrupt %s (packet %lld: %s)", d->what,
+                            (long long)d->packets, averr(r, eb, sizeof eb));
     }
 }
 
@@ -307,7 +351,7 @@ static double frame_time(const dec *d) {
 static int pass_times(const uint8_t *bytes, size_t n, const char *name, double **times, int64_t *count, double *tick,
                       mmc_video_info *info, mmc_error *err) {
     dec d;
-    int rc = dec_open(&d, bytes, n, name, err);
+    int rc = dec_open(&d, bytes, n, name, AVMEDIA_TYPE_VIDEO, err);
     if (rc) return rc;
     AVRational fr = d.st->avg_frame_rate.num > 0 && d.st->avg_frame_rate.den > 0 ? d.st->avg_frame_rate : d.st->r_frame_rate;
     double nominal = fr.num > 0 && fr.den > 0 ? (double)fr.den / fr.num : 0.04;
@@ -520,7 +564,7 @@ int mmc_video_decode(mmc_video *v, const uint8_t *bytes, size_t n, const char *n
     /* pass 2: decode again, convert the chosen frames */
     dec d;
     struct SwsContext *sws = NULL;
-    if ((rc = dec_open(&d, bytes, n, name, err))) {
+    if ((rc = dec_open(&d, bytes, n, name, AVMEDIA_TYPE_VIDEO, err))) {
         mmc_free(sel), mmc_video_free(v);
         return rc;
     }
@@ -556,6 +600,187 @@ int mmc_video_load(mmc_video *v, const char *path, const mmc_video_opts *o, mmc_
     if (rc) return rc;
     rc = mmc_video_decode(v, buf, n, path, o, err);
     mmc_free(buf);
+    return rc;
+}
+
+/* ------------------------------------------------------------- the sound track */
+
+/* The container's name as mmc_audio_info says it. libavformat's one Matroska demuxer reads
+ * WebM too; the EBML header's DocType (element 42 82, "webm") tells them apart. */
+static const char *sound_container(const dec *d, const uint8_t *b, size_t n) {
+    const char *f = d->fmt->iformat->name;
+    if (strstr(f, "matroska")) {
+        for (size_t k = 4; k + 7 <= n && k < 64; k++)
+            if (b[k] == 0x42 && b[k + 1] == 0x82 && b[k + 2] == 0x84 && !memcmp(b + k + 3, "webm", 4)) return "WEBM";
+        return "MATROSKA";
+    }
+    if (strstr(f, "mov") || strstr(f, "mp4")) return "MP4";
+    if (strstr(f, "avi")) return "AVI";
+    return "other";
+}
+
+/* The sample at p in packed format fmt (one of the six libavcodec has) as a double, full
+ * scale +-1 as libsndfile normalises integers (s16 / 32768, ...). */
+static double sample_at(const uint8_t *p, enum AVSampleFormat fmt) {
+    switch (fmt) {
+    case AV_SAMPLE_FMT_U8: return ((int)*p - 128) / 128.0;
+    case AV_SAMPLE_FMT_S16: { int16_t v; memcpy(&v, p, 2); return v / 32768.0; }
+    case AV_SAMPLE_FMT_S32: { int32_t v; memcpy(&v, p, 4); return v / 2147483648.0; }
+    case AV_SAMPLE_FMT_S64: { int64_t v; memcpy(&v, p, 8); return (double)v / 9223372036854775808.0; }
+    case AV_SAMPLE_FMT_FLT: { float v; memcpy(&v, p, 4); return v; }
+    default: { double v; memcpy(&v, p, 8); return v; } /* AV_SAMPLE_FMT_DBL */
+    }
+}
+
+/* Seconds of sound the container promises for the stream (0: it says nothing): the
+ * stream's duration (MP4, compressed audio in AVI); for PCM in AVI its length in samples
+ * (nb_frames, in the stream's time base; elsewhere nb_frames counts packets); in Matroska
+ * the track's DURATION tag, which muxers write near the head, so a cut file keeps it; else
+ * the file's duration when this is its only stream. */
+static double sound_promise(const dec *d) {
+    const AVStream *st = d->st;
+    double tb = av_q2d(st->time_base);
+    if (st->duration != AV_NOPTS_VALUE && st->duration > 0) return (double)st->duration * tb;
+    if (strstr(d->fmt->iformat->name, "avi") && st->nb_frames > 0) return (double)st->nb_frames * tb;
+    const AVDictionaryEntry *t = strstr(d->fmt->iformat->name, "matroska") ? av_dict_get(st->metadata, "DURATION", NULL, 0) : NULL;
+    int hh, mm;
+    double ss;
+    if (t && sscanf(t->value, "%d:%d:%lf", &hh, &mm, &ss) == 3 && hh >= 0 && hh < 1000000 && mm >= 0 && mm < 60 && ss >= 0 &&
+        ss < 61)
+        return hh * 3600.0 + mm * 60.0 + ss;
+    if (d->fmt->nb_streams == 1 && d->fmt->duration > 0) return (double)d->fmt->duration / AV_TIME_BASE;
+    return 0.0;
+}
+
+int mmc_video_decode_sound(mmc_audio *a, const uint8_t *bytes, size_t n, const char *name, int rate, mmc_error *err) {
+    if (a) memset(a, 0, sizeof *a);
+    av_quiet();
+    if (!name) name = "(video)";
+    if (!a || (!bytes && n)) return mmc_error_set(err, MMC_ERR_USAGE, "video sound: decode needs an output and bytes");
+    if (rate < 0 || rate > MMC_AUDIO_MAX_RATE) return mmc_error_set(err, MMC_ERR_USAGE, "video sound: bad target rate %d", rate);
+    if (n > MMC_VIDEO_MAX_FILE_BYTES)
+        return mmc_error_set(err, MMC_ERR_INPUT, "%s: %zu bytes (at most %zu)", name, n, (size_t)MMC_VIDEO_MAX_FILE_BYTES);
+    dec d;
+    int rc = dec_open(&d, bytes, n, name, AVMEDIA_TYPE_AUDIO, err);
+    if (rc) return rc;
+    int R = 0, C = 0;
+    int64_t got = 0, cap = 0, max_samples = 0;
+    float *mono = NULL;
+    double t0 = NAN, last = 0; /* the first frame's time; the last frame's length, seconds */
+    while ((rc = dec_next(&d, err)) == 1) {
+        const AVFrame *f = d.fr;
+        if (!R) { /* the first frame fixes the layout: the decoder's, not the header's */
+            R = f->sample_rate, C = N_CHANNELS(f);
+            max_samples = (int64_t)(MMC_AUDIO_MAX_SECONDS * R);
+            int64_t ts = f->best_effort_timestamp != AV_NOPTS_VALUE ? f->best_effort_timestamp : f->pts;
+            if (ts != AV_NOPTS_VALUE && ts > -(INT64_MAX / 4) && ts < INT64_MAX / 4) t0 = (double)ts * av_q2d(d.st->time_base);
+        } else if (f->sample_rate != R || N_CHANNELS(f) != C) {
+            mmc_free(mono);
+            return dec_fail(&d, err, MMC_ERR_INPUT, "the audio changes from %d Hz, %d channels to %d Hz, %d channels at frame %lld",
+                            R, C, f->sample_rate, N_CHANNELS(f), (long long)d.frames);
+        }
+        int k = f->nb_samples;
+        if (got + k > max_samples) {
+            mmc_free(mono);
+            return dec_fail(&d, err, MMC_ERR_INPUT, "longer than %.0f s", MMC_AUDIO_MAX_SECONDS);
+        }
+        if (got + k > cap) { /* grows as it decodes: the container's duration is not believed */
+            int64_t nc = cap ? cap * 2 : 65536;
+            while (nc < got + k) nc *= 2;
+            if (nc > max_samples) nc = max_samples;
+            float *m = mmc_realloc(mono, sizeof(float) * (size_t)nc);
+            if (!m) {
+                mmc_free(mono);
+                return dec_fail(&d, err, MMC_ERR_RUNTIME, "out of memory");
+            }
+            mono = m, cap = nc;
+        }
+        enum AVSampleFormat sf = (enum AVSampleFormat)f->format, pf = av_get_packed_sample_fmt(sf);
+        int planar = av_sample_fmt_is_planar(sf), bps = av_get_bytes_per_sample(sf);
+        if (pf != AV_SAMPLE_FMT_U8 && pf != AV_SAMPLE_FMT_S16 && pf != AV_SAMPLE_FMT_S32 && pf != AV_SAMPLE_FMT_S64 &&
+            pf != AV_SAMPLE_FMT_FLT && pf != AV_SAMPLE_FMT_DBL) {
+            const char *fn = av_get_sample_fmt_name(sf);
+            mmc_free(mono);
+            return dec_fail(&d, err, MMC_ERR_INPUT, "its decoder gives samples as %s, which mmc does not read", fn ? fn : "?");
+        }
+        for (int i = 0; i < k; i++) {
+            double s = 0;
+            for (int c = 0; c < C; c++) {
+                const uint8_t *p = planar ? f->extended_data[c] + (size_t)i * bps : f->extended_data[0] + ((size_t)i * C + c) * bps;
+                double v = sample_at(p, pf);
+                /* as the sound-file loader: NaN, infinity and 1e38 would poison a model or
+                 * overflow the resampler's sums */
+                if (!isfinite(v) || fabs(v) > MMC_AUDIO_MAX_AMPLITUDE) {
+                    mmc_free(mono);
+                    if (!isfinite(v))
+                        return dec_fail(&d, err, MMC_ERR_INPUT, "sample %lld (channel %d) is not a finite number", (long long)(got + i), c);
+                    return dec_fail(&d, err, MMC_ERR_INPUT, "sample %lld (channel %d) is %g, over %g times full scale",
+                                    (long long)(got + i), c, v, (double)MMC_AUDIO_MAX_AMPLITUDE);
+                }
+                s += v;
+            }
+            mono[got + i] = (float)(s / C);
+        }
+        got += k;
+        if (k > 0) last = (double)k / R;
+    }
+    if (rc < 0) {
+        mmc_free(mono);
+        return -rc;
+    }
+    if (!got) {
+        mmc_free(mono);
+        return dec_fail(&d, err, MMC_ERR_INPUT, "no audio frames (the audio stream decodes to nothing)");
+    }
+    /* Truncation, as for the frames (pass_times): what decoded against what the container
+     * promised for this stream, and with several streams where the packets of all of them
+     * end against the file's duration */
+    double got_s = (double)got / R;
+    double promised_s = sound_promise(&d);
+    double st0 = d.st->start_time != AV_NOPTS_VALUE ? (double)d.st->start_time * av_q2d(d.st->time_base) : NAN;
+    if (isfinite(t0) && isfinite(st0) && t0 > st0) got_s += t0 - st0;
+    double file_s = d.fmt->nb_streams > 1 && d.fmt->duration > 0 ? (double)d.fmt->duration / AV_TIME_BASE : 0.0;
+    double file_end = file_s + (d.fmt->start_time != AV_NOPTS_VALUE ? (double)d.fmt->start_time / AV_TIME_BASE : 0.0);
+    double all_end = fmax(d.end, (isfinite(t0) ? t0 : 0.0) + (double)got / R);
+    const char *container = sound_container(&d, bytes, n);
+    char subtype[32];
+    snprintf(subtype, sizeof subtype, "%s", avcodec_get_name(d.st->codecpar->codec_id));
+    for (char *q = subtype; *q; q++) *q = (char)(*q >= 'a' && *q <= 'z' ? *q - 'a' + 'A' : *q);
+    dec_close(&d);
+    if (file_s > 0 && all_end < file_end - (1.5 * last + 0.02 + 0.02 * file_s))
+        rc = mmc_error_set(err, MMC_ERR_INPUT, "%s: truncated: the file promises %.3f s, its streams end at %.3f s", name,
+                           file_end, all_end);
+    /* the last frame's length is known here (unlike a video frame's), so the slack is only
+     * for timestamps rounded to the container's ticks and codecs' start and end trimming */
+    else if (promised_s > 0 && got_s < promised_s - (0.04 + 0.01 * promised_s))
+        rc = mmc_error_set(err, MMC_ERR_INPUT, "%s: truncated: the container promises %.3f s of audio, %.3f s decode", name,
+                           promised_s, got_s);
+    if (rc) {
+        mmc_free(mono);
+        return rc;
+    }
+    a->info.rate = R;
+    a->info.channels = C;
+    a->info.frames = got;
+    a->info.duration = (double)got / R;
+    snprintf(a->info.format, sizeof a->info.format, "%s", container);
+    snprintf(a->info.subtype, sizeof a->info.subtype, "%s", subtype);
+    if (rate == 0 || rate == R) {
+        a->samples = mono, a->n = got, a->rate = R;
+        return MMC_OK;
+    }
+    rc = mmc_audio_resample(mono, got, R, rate, &a->samples, &a->n, err);
+    mmc_free(mono);
+    a->rate = rate;
+    if (!rc && a->n < 1)
+        rc = mmc_error_set(err, MMC_ERR_INPUT, "%s: %lld frames at %d Hz are too short to resample to %d Hz", name, (long long)got,
+                           R, rate);
+    else if (rc && err && strncmp(err->msg, name, strlen(name)) != 0) { /* name the file */
+        char msg[sizeof err->msg];
+        memcpy(msg, err->msg, sizeof msg);
+        mmc_error_set(err, rc, "%s: %.900s", name, msg);
+    }
+    if (rc) mmc_audio_free(a);
     return rc;
 }
 
@@ -599,39 +824,76 @@ static int64_t wb_seek(void *op, int64_t off, int whence) {
 
 typedef struct enc {
     AVFormatContext *oc;
-    AVCodecContext *ec;
-    AVStream *st;
-    AVFrame *fr;
+    AVCodecContext *ec, *ac; /* video (FFV1), sound (FLAC; NULL without) */
+    AVStream *st, *ast;
+    AVFrame *fr, *afr;
     AVPacket *pkt;
     wbuf out;
 } enc;
 
-static int enc_drain(enc *e, int flush) {
-    int r = avcodec_send_frame(e->ec, flush ? NULL : e->fr);
+/* Sends frame (NULL: flush) to the encoder cc of stream st and writes what comes out. */
+static int enc_drain(enc *e, AVCodecContext *cc, AVStream *st, AVFrame *frame) {
+    int r = avcodec_send_frame(cc, frame);
     if (r < 0) return r;
     for (;;) {
-        r = avcodec_receive_packet(e->ec, e->pkt);
+        r = avcodec_receive_packet(cc, e->pkt);
         if (r == AVERROR(EAGAIN) || r == AVERROR_EOF) return 0;
         if (r < 0) return r;
-        av_packet_rescale_ts(e->pkt, e->ec->time_base, e->st->time_base);
-        e->pkt->stream_index = e->st->index;
+        av_packet_rescale_ts(e->pkt, cc->time_base, st->time_base);
+        e->pkt->stream_index = st->index;
         if ((r = av_interleaved_write_frame(e->oc, e->pkt)) < 0) return r;
     }
 }
 
-int mmc_video_encode_mkv(const uint8_t *rgb, int n, int w, int h, int fps, uint8_t **out, size_t *out_n, mmc_error *err) {
+/* The next FLAC frame of the sound: samples from *at on, clipped to [-1, 1] and rounded
+ * to 16 bits as q = round(32768 x) held to [-32768, 32767], the inverse of the decoders'
+ * q / 32768 (so a round trip is within half a step, a full step at +1). */
+static int enc_sound(enc *e, const float *sound, int64_t n_sound, int64_t *at) {
+    int chunk = e->ac->frame_size > 0 ? e->ac->frame_size : SOUND_CHUNK; /* what afr holds */
+    int k = n_sound - *at > chunk ? chunk : (int)(n_sound - *at);
+    int r = av_frame_make_writable(e->afr);
+    if (r < 0) return r;
+    e->afr->nb_samples = k;
+    int16_t *q = (int16_t *)e->afr->data[0];
+    for (int i = 0; i < k; i++) {
+        double v = sound[*at + i];
+        v = v < -1.0 ? -1.0 : v > 1.0 ? 1.0 : v;
+        long x = lrint(v * 32768.0);
+        q[i] = (int16_t)(x > 32767 ? 32767 : x);
+    }
+    e->afr->pts = *at;
+    *at += k;
+    return enc_drain(e, e->ac, e->ast, e->afr);
+}
+
+int mmc_video_encode_mkv_sound(const uint8_t *rgb, int n, int w, int h, int fps, const float *sound, int64_t n_sound,
+                               int sound_rate, uint8_t **out, size_t *out_n, mmc_error *err) {
     *out = NULL, *out_n = 0;
     av_quiet();
     if (!rgb || n < 1 || n > MMC_VIDEO_MAX_FRAMES || w < 1 || h < 1 || (int64_t)w * h > MMC_VIDEO_MAX_PIXELS || fps < 1 ||
         fps > 1000)
         return mmc_error_set(err, MMC_ERR_USAGE, "video write: bad clip (%d frames of %dx%d at %d fps)", n, w, h, fps);
+    if (sound) {
+        if (sound_rate < 1 || sound_rate > MMC_AUDIO_MAX_RATE)
+            return mmc_error_set(err, MMC_ERR_USAGE, "video write: sound rate %d Hz (1 to %d)", sound_rate, MMC_AUDIO_MAX_RATE);
+        if (n_sound < 1 || (double)n_sound > (double)sound_rate * MMC_AUDIO_MAX_SECONDS)
+            return mmc_error_set(err, MMC_ERR_USAGE, "video write: %lld sound samples at %d Hz (1 to %.0f s)", (long long)n_sound,
+                                 sound_rate, MMC_AUDIO_MAX_SECONDS);
+        for (int64_t i = 0; i < n_sound; i++)
+            if (!isfinite(sound[i]))
+                return mmc_error_set(err, MMC_ERR_USAGE, "video write: sound sample %lld is not a finite number", (long long)i);
+    }
     enc e = {0};
     char eb[128];
     const char *what = "out of memory";
     int r = AVERROR(ENOMEM);
     const AVCodec *codec = avcodec_find_encoder(AV_CODEC_ID_FFV1);
     if (!codec) return mmc_error_set(err, MMC_ERR_RUNTIME, "video write: this libavcodec has no FFV1 encoder");
+    const AVCodec *acodec = sound ? avcodec_find_encoder(AV_CODEC_ID_FLAC) : NULL;
+    if (sound && !acodec) return mmc_error_set(err, MMC_ERR_RUNTIME, "video write: this libavcodec has no FLAC encoder");
     uint8_t *iobuf = NULL;
+    int64_t at = 0;    /* sound samples sent */
+    int flac_rate = 0; /* the FLAC encoder refused the rate */
     if (avformat_alloc_output_context2(&e.oc, NULL, "matroska", NULL) < 0 || !e.oc) goto fail;
     e.oc->flags |= AVFMT_FLAG_BITEXACT;
     if (!(e.st = avformat_new_stream(e.oc, NULL)) || !(e.ec = avcodec_alloc_context3(codec)) || !(e.fr = av_frame_alloc()) ||
@@ -651,6 +913,41 @@ int mmc_video_encode_mkv(const uint8_t *rgb, int n, int w, int h, int fps, uint8
     if ((r = avcodec_parameters_from_context(e.st->codecpar, e.ec)) < 0) goto fail;
     e.st->time_base = e.ec->time_base;
     e.st->avg_frame_rate = e.ec->framerate;
+    if (sound) { /* the second stream: mono FLAC, 16-bit, one thread, bit-exact */
+        what = "out of memory";
+        r = AVERROR(ENOMEM);
+        if (!(e.ast = avformat_new_stream(e.oc, NULL)) || !(e.ac = avcodec_alloc_context3(acodec)) || !(e.afr = av_frame_alloc()))
+            goto fail;
+        e.ac->sample_fmt = AV_SAMPLE_FMT_S16;
+        e.ac->sample_rate = sound_rate;
+#if LIBAVUTIL_VERSION_INT >= AV_VERSION_INT(57, 24, 100)
+        av_channel_layout_default(&e.ac->ch_layout, 1);
+#else
+        e.ac->channels = 1, e.ac->channel_layout = AV_CH_LAYOUT_MONO;
+#endif
+        e.ac->time_base = (AVRational){1, sound_rate};
+        e.ac->flags |= AV_CODEC_FLAG_BITEXACT;
+        e.ac->thread_count = 1;
+        if (e.oc->oformat->flags & AVFMT_GLOBALHEADER) e.ac->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
+        what = "cannot open the FLAC encoder";
+        if ((r = avcodec_open2(e.ac, acodec, NULL)) < 0) {
+            /* the rates FLAC's frame header codes (this libavcodec's rules): a caller's choice */
+            if (r == AVERROR(EINVAL)) flac_rate = 1;
+            goto fail;
+        }
+        what = "cannot set up the sound stream";
+        if ((r = avcodec_parameters_from_context(e.ast->codecpar, e.ac)) < 0) goto fail;
+        e.ast->time_base = e.ac->time_base;
+        e.afr->format = AV_SAMPLE_FMT_S16, e.afr->sample_rate = sound_rate;
+        e.afr->nb_samples = e.ac->frame_size > 0 ? e.ac->frame_size : SOUND_CHUNK;
+#if LIBAVUTIL_VERSION_INT >= AV_VERSION_INT(57, 24, 100)
+        if ((r = av_channel_layout_copy(&e.afr->ch_layout, &e.ac->ch_layout)) < 0) goto fail;
+#else
+        e.afr->channels = 1, e.afr->channel_layout = AV_CH_LAYOUT_MONO;
+#endif
+        what = "out of memory";
+        if ((r = av_frame_get_buffer(e.afr, 0)) < 0) goto fail;
+    }
     what = "out of memory";
     r = AVERROR(ENOMEM);
     if (!(iobuf = av_malloc(IO_BUF))) goto fail;
@@ -677,9 +974,16 @@ int mmc_video_encode_mkv(const uint8_t *rgb, int n, int w, int h, int fps, uint8
             }
         }
         e.fr->pts = i;
-        if ((r = enc_drain(&e, 0)) < 0) goto fail;
+        if ((r = enc_drain(&e, e.ec, e.st, e.fr)) < 0) goto fail;
+        /* the sound that starts before the next frame, so the muxer's interleaving queue
+         * stays short (it would hold every frame until the first sound packet) */
+        while (sound && at < n_sound && (double)at * fps < (double)(i + 1) * sound_rate)
+            if ((r = enc_sound(&e, sound, n_sound, &at)) < 0) goto fail;
     }
-    if ((r = enc_drain(&e, 1)) < 0) goto fail;
+    while (sound && at < n_sound)
+        if ((r = enc_sound(&e, sound, n_sound, &at)) < 0) goto fail;
+    if ((r = enc_drain(&e, e.ec, e.st, NULL)) < 0) goto fail;
+    if (sound && (r = enc_drain(&e, e.ac, e.ast, NULL)) < 0) goto fail;
     what = "cannot finish the Matroska file";
     if ((r = av_write_trailer(e.oc)) < 0) goto fail;
     avio_flush(e.oc->pb);
@@ -697,17 +1001,28 @@ fail:
     }
     avformat_free_context(e.oc);
     avcodec_free_context(&e.ec);
+    avcodec_free_context(&e.ac);
     av_frame_free(&e.fr);
+    av_frame_free(&e.afr);
     av_packet_free(&e.pkt);
     mmc_free(e.out.p);
+    if (flac_rate)
+        return mmc_error_set(err, MMC_ERR_USAGE,
+                             "video write: FLAC cannot code a sound rate of %d Hz (it takes 1 to 65,534 Hz, and "
+                             "multiples of 10 up to 655,340 Hz)", sound_rate);
     if (r < 0) return mmc_error_set(err, MMC_ERR_RUNTIME, "video write: %s: %s", what, averr(r, eb, sizeof eb));
     return MMC_OK;
 }
 
-int mmc_video_write_mkv(const char *path, const uint8_t *rgb, int n, int w, int h, int fps, mmc_error *err) {
+int mmc_video_encode_mkv(const uint8_t *rgb, int n, int w, int h, int fps, uint8_t **out, size_t *out_n, mmc_error *err) {
+    return mmc_video_encode_mkv_sound(rgb, n, w, h, fps, NULL, 0, 0, out, out_n, err);
+}
+
+int mmc_video_write_mkv_sound(const char *path, const uint8_t *rgb, int n, int w, int h, int fps, const float *sound,
+                              int64_t n_sound, int sound_rate, mmc_error *err) {
     uint8_t *buf = NULL;
     size_t len = 0;
-    int rc = mmc_video_encode_mkv(rgb, n, w, h, fps, &buf, &len, err);
+    int rc = mmc_video_encode_mkv_sound(rgb, n, w, h, fps, sound, n_sound, sound_rate, &buf, &len, err);
     if (rc) return rc;
     size_t pl = strlen(path);
     char *tmp = mmc_malloc(pl + 32);
@@ -727,6 +1042,10 @@ int mmc_video_write_mkv(const char *path, const uint8_t *rgb, int n, int w, int 
     mmc_free(tmp);
     mmc_free(buf);
     return rc;
+}
+
+int mmc_video_write_mkv(const char *path, const uint8_t *rgb, int n, int w, int h, int fps, mmc_error *err) {
+    return mmc_video_write_mkv_sound(path, rgb, n, w, h, fps, NULL, 0, 0, err);
 }
 
 int mmc_video_to_chw(const mmc_video *v, float *out, double rescale, const float *mean, const float *std,

@@ -5,9 +5,12 @@
 # 8 to 48 kHz); for each, `mmc audio info --json` must report what ffprobe reports (rate,
 # channels, duration) and the mono samples mmc makes must equal what sox (or ffmpeg, for
 # Opus) decodes with the same mixdown, at the file's rate and resampled to 16 kHz (sox
-# `rate -h`, the resampler mmc uses through libsoxr), within 1e-4. Then hostile files
-# (bad header, a header claiming 4 GB, no frames, NaN samples, truncated FLAC and Ogg,
-# random bytes, empty, 0 Hz, 100 channels) must exit 2 naming the file, without a crash.
+# `rate -h`, the resampler mmc uses through libsoxr), within 1e-4. The sound tracks of
+# video files (MKV with FLAC, Vorbis and Opus, MP4 with AAC, WebM with Opus, AVI with PCM;
+# read through FFmpeg's libraries, not libsndfile) get the same check against ffmpeg. Then
+# hostile files (bad header, a header claiming 4 GB, no frames, NaN samples, truncated
+# FLAC and Ogg, random bytes, empty, 0 Hz, 100 channels; a video without sound, truncated
+# videos with sound) must exit 2 naming the file, without a crash.
 set -eu
 MMC=$1
 W=$2/audio-decode
@@ -40,9 +43,10 @@ check() { # check FILE REF_DECODER: info against ffprobe, samples against the re
     sox "$f" -t f32 "$W/ref.f32" channels 1
     sox "$f" -t f32 "$W/ref16.f32" channels 1 rate -h 16000
   else # ffmpeg: the mean of the channels, then soxr at sox's high quality
-    ffmpeg -v error -y -i "$f" -af "pan=mono|c0=$(awk -v c="$ch" 'BEGIN { for (i = 0; i < c; i++) printf "%s%.17g*c%d", i ? "+" : "", 1 / c, i }')" \
+    # -map 0:a:0: the first audio stream, as mmc takes it (a video's frames are not decoded)
+    ffmpeg -v error -y -i "$f" -map 0:a:0 -af "pan=mono|c0=$(awk -v c="$ch" 'BEGIN { for (i = 0; i < c; i++) printf "%s%.17g*c%d", i ? "+" : "", 1 / c, i }')" \
       -f f32le "$W/ref.f32"
-    ffmpeg -v error -y -i "$f" -af "pan=mono|c0=$(awk -v c="$ch" 'BEGIN { for (i = 0; i < c; i++) printf "%s%.17g*c%d", i ? "+" : "", 1 / c, i }'),aresample=16000:resampler=soxr:precision=20" \
+    ffmpeg -v error -y -i "$f" -map 0:a:0 -af "pan=mono|c0=$(awk -v c="$ch" 'BEGIN { for (i = 0; i < c; i++) printf "%s%.17g*c%d", i ? "+" : "", 1 / c, i }'),aresample=16000:resampler=soxr:precision=20" \
       -f f32le "$W/ref16.f32"
   fi
   r1=$(cmp_f32 "$W/mmc.f32" "$W/ref.f32" 1e-4) || fail "$1 at its own rate: $r1"
@@ -76,6 +80,25 @@ ffmpeg -v error -f lavfi -i "sine=frequency=500:duration=0.9:sample_rate=24000" 
 ffmpeg -v error -f lavfi -i "sine=frequency=700:duration=0.8:sample_rate=44100" -ac 2 -c:a flac "$W/ff.flac"
 for f in opus.ogg ff-s24.wav ff.flac; do check "$f" ffmpeg; done
 
+# ------------------------------------------------------------------ video files with sound
+# mmc_audio_decode hands files that start like a video container to mmc_video_decode_sound
+# (FFmpeg's demuxers and decoders: the same libraries as the ffmpeg tool, so even the lossy
+# decoders should agree to the float rounding of the mixdown). A small video stream in each.
+vid="-f lavfi -i testsrc=size=32x32:rate=8:duration=1"
+av() { # av OUT AUDIO_RATE CHANNELS FREQ ARGS...: a 1 s clip with a sine sound track
+  out=$1 r=$2 c=$3 hz=$4
+  shift 4
+  ffmpeg -v error -y $vid -f lavfi -i "sine=frequency=$hz:duration=1:sample_rate=$r" -ac "$c" "$@" -shortest "$W/$out"
+}
+av flac.mkv 44100 2 440 -c:v ffv1 -c:a flac
+av vorbis.mkv 48000 1 550 -c:v ffv1 -c:a libvorbis
+av opus.mkv 48000 2 600 -c:v ffv1 -c:a libopus -b:a 64k
+av aac.mp4 44100 2 660 -c:v libx264 -threads 1 -pix_fmt yuv420p -c:a aac
+av opus.webm 48000 1 330 -c:v libvpx-vp9 -threads 1 -c:a libopus
+av pcm.avi 22050 2 770 -c:v mpeg4 -c:a pcm_s16le
+for f in flac.mkv vorbis.mkv opus.mkv aac.mp4 opus.webm pcm.avi; do check "$f" ffmpeg; done
+[ "$(jq -r '"\(.format) \(.subtype)"' "$W/info.json")" = "AVI PCM_S16LE" ] || fail "pcm.avi: $(cat "$W/info.json")"
+
 # ------------------------------------------------------------------ hostile files
 # le32 N / le16 N: little-endian bytes (octal escapes: POSIX printf has no \x)
 le16() { printf "\\$(printf %o $(($1 & 255)))\\$(printf %o $(($1 >> 8 & 255)))"; }
@@ -102,6 +125,15 @@ head -c 4096 /dev/urandom >"$H/random.wav"
 # 9 frames at 768 kHz: a fifth of a sample at 16 kHz (found by fuzz/fuzz_audio.c); refused
 # only when resampling, so this one runs with --rate 16000 below
 { wav_header 1 1 767999 8 9 45; printf 'abcdefghi'; } >"$H/too-short-to-resample.wav"
+# videos: one without a sound track; ones with sound cut short (Matroska: the file's
+# duration, then the track's DURATION tag, against what decodes; AVI: the PCM track's
+# length in its header); a RIFF that claims to be an AVI and is not
+ffmpeg -v error -y $vid -c:v ffv1 "$H/no-sound.mkv"
+head -c $(($(wc -c <"$W/flac.mkv") / 2)) "$W/flac.mkv" >"$H/truncated-half.mkv"
+# the last kilobyte: inside or before the last FLAC packet (~800 bytes, then ~30 of index)
+head -c $(($(wc -c <"$W/flac.mkv") - 1000)) "$W/flac.mkv" >"$H/truncated-end.mkv"
+head -c $(($(wc -c <"$W/pcm.avi") * 3 / 10)) "$W/pcm.avi" >"$H/truncated.avi"
+printf 'RIFF\020\000\000\000AVI LIST hello' >"$H/not-a-video.avi"
 n=0
 for f in "$H"/*; do
   set +e
@@ -113,6 +145,10 @@ for f in "$H"/*; do
       [ $rc = 0 ] && grep -q "32 frames" "$W/out.txt" || [ $rc = 2 ] || fail "$f: exit $rc: $(cat "$W/err.txt")" ;;
     *) [ $rc = 2 ] || fail "$f: exit $rc (want 2): $(cat "$W/out.txt" "$W/err.txt")"
        grep -qF "$f" "$W/err.txt" || fail "$f: the message does not name the file: $(cat "$W/err.txt")" ;;
+  esac
+  case $f in
+    *no-sound.mkv) grep -q "no audio stream (a video without sound)" "$W/err.txt" || fail "$f: $(cat "$W/err.txt")" ;;
+    *truncated-*.mkv|*truncated.avi) grep -q "truncated" "$W/err.txt" || fail "$f: $(cat "$W/err.txt")" ;;
   esac
   n=$((n + 1))
   echo "audio_decode: ok: hostile $(basename "$f"): exit $rc $(head -c 160 "$W/err.txt")"
