@@ -24,7 +24,8 @@ typedef struct shapes_args {
     long long seed, size, threads;
     int video;               /* --video: moving-shapes clips */
     long long frames, fps;   /* frames per clip, frames per second */
-    int audio;               /* --audio: spoken captions */
+    int audio;               /* --audio: spoken captions; with --video, clips' sound tracks */
+    int speech_opts;         /* an --audio-* option was given */
     mmc_speech_opts speech;
 } shapes_args;
 
@@ -35,7 +36,7 @@ static const char *SPLITS[3] = {"train", "val", "test"};
 #define SPEECH_DEFAULT_SCENES 4000
 
 static int parse_shapes(int argc, char **argv, shapes_args *a) {
-    *a = (shapes_args){NULL, {20000, 1000, 1000}, 7, 64, 0, 0, 8, 8, 0, mmc_speech_opts_default()};
+    *a = (shapes_args){NULL, {20000, 1000, 1000}, 7, 64, 0, 0, 8, 8, 0, 0, mmc_speech_opts_default()};
     a->speech.max_scenes = SPEECH_DEFAULT_SCENES;
     for (int i = 1; i < argc; i++) {
         const char *o = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -58,7 +59,7 @@ static int parse_shapes(int argc, char **argv, shapes_args *a) {
                 return cli_error(1, "data shapes: %s needs an integer from %d to %d (got '%s')", o, per ? 1 : 0, per ? 5 : 10000000, v ? v : "");
             if (per) a->speech.per_scene = (int)x;
             else a->speech.max_scenes = x;
-            a->audio = 1, i++;
+            a->audio = a->speech_opts = 1, i++;
             continue;
         }
         if (!strcmp(o, "--audio-langs") || !strcmp(o, "--audio-format")) {
@@ -73,7 +74,7 @@ static int parse_shapes(int argc, char **argv, shapes_args *a) {
                     return cli_error(1, "data shapes: --audio-format is ogg, flac or wav (got '%s')", v);
                 snprintf(a->speech.format, sizeof a->speech.format, "%s", v);
             }
-            a->audio = 1, i++;
+            a->audio = a->speech_opts = 1, i++;
             continue;
         }
         if (!strcmp(o, "--out")) {
@@ -93,7 +94,11 @@ static int parse_shapes(int argc, char **argv, shapes_args *a) {
     if (!a->out) return cli_error(1, "data shapes: missing --out DIR (see: mmc help data)");
     if (a->n[0] + a->n[1] + a->n[2] == 0) return cli_error(1, "data shapes: nothing to make (all splits are 0)");
     if (a->video && a->size < 16) return cli_error(1, "data shapes: --video needs --size 16 or more");
-    if (a->video && a->audio) return cli_error(1, "data shapes: --audio speaks the captions of scenes, not of --video clips (yet)");
+    /* --video --audio: clips with a sound track (the sounding-shapes world); the speech
+     * options are about spoken captions of scenes */
+    if (a->video && a->audio && a->speech_opts)
+        return cli_error(1, "data shapes: --audio-scenes, --audio-per-scene, --audio-langs and --audio-format are for spoken "
+                            "captions of scenes; --video --audio makes clips with a sound track");
     return 0;
 }
 
@@ -154,8 +159,8 @@ static int cmd_data_shapes(int argc, char **argv) {
     if (a.threads) mmc_set_threads((int)a.threads);
     const char *what = a.video ? "clips" : "scenes";
     if (a.video)
-        printf("shapes --video: %lld train, %lld val, %lld test clips of %lld frames at %lld fps, %lldx%lld px, seed %lld, "
-               "%d threads -> %s\n", a.n[0], a.n[1], a.n[2], a.frames, a.fps, a.size, a.size, a.seed, mmc_get_threads(), a.out);
+        printf("shapes --video%s: %lld train, %lld val, %lld test clips of %lld frames at %lld fps, %lldx%lld px, seed %lld, "
+               "%d threads -> %s\n", a.audio ? " --audio (sound tracks)" : "", a.n[0], a.n[1], a.n[2], a.frames, a.fps, a.size, a.size, a.seed, mmc_get_threads(), a.out);
     else
         printf("shapes: %lld train, %lld val, %lld test scenes, %lldx%lld px, seed %lld, %d threads -> %s\n", a.n[0], a.n[1],
                a.n[2], a.size, a.size, a.seed, mmc_get_threads(), a.out);
@@ -165,13 +170,15 @@ static int cmd_data_shapes(int argc, char **argv) {
         if (!a.n[s]) continue;
         progress_state p = {SPLITS[s], mmc_now(), mmc_now(), isatty(STDOUT_FILENO)};
         mmc_error err = {0};
-        int rc2 = a.video ? mmc_shapes_write_video_split(a.out, SPLITS[s], a.n[s], (uint64_t)a.seed, (int)a.size, (int)a.frames,
+        int rc2 = a.video && a.audio ? mmc_shapes_write_av_split(a.out, SPLITS[s], a.n[s], (uint64_t)a.seed, (int)a.size,
+                                                                 (int)a.frames, (int)a.fps, on_progress, &p, &err)
+                  : a.video ? mmc_shapes_write_video_split(a.out, SPLITS[s], a.n[s], (uint64_t)a.seed, (int)a.size, (int)a.frames,
                                                          (int)a.fps, on_progress, &p, &err)
                           : mmc_shapes_write_split(a.out, SPLITS[s], a.n[s], (uint64_t)a.seed, (int)a.size, on_progress, &p, &err);
         if (rc2) return cli_error_from(&err);
         last = SPLITS[s];
     }
-    for (int s = 0; a.audio && s < 3; s++) { /* then the spoken captions, split by split */
+    for (int s = 0; a.audio && !a.video && s < 3; s++) { /* then the spoken captions, split by split */
         if (!a.n[s]) continue;
         char label[32];
         snprintf(label, sizeof label, "%s speech", SPLITS[s]);
@@ -182,7 +189,8 @@ static int cmd_data_shapes(int argc, char **argv) {
     double dt = mmc_now() - t0;
     long long total = a.n[0] + a.n[1] + a.n[2];
     printf("wrote %lld %s in %.1f s (%.0f %s/s): %s/%s, %s/manifest-{train,val,test}.jsonl\n", total, what, dt,
-           total / (dt > 1e-9 ? dt : 1e-9), what, a.out, a.video ? "videos/ (FFV1 .mkv), images/ (first frames)" : "images/", a.out);
+           total / (dt > 1e-9 ? dt : 1e-9), what, a.out, a.video && a.audio ? "videos/ (FFV1 + FLAC sound .mkv), images/ (first frames)"
+           : a.video ? "videos/ (FFV1 .mkv), images/ (first frames)" : "images/", a.out);
     return summarise(a.out, a.n[2] ? "test" : last);
 }
 

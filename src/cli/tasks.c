@@ -41,7 +41,10 @@ const cli_task CLI_TASKS[] = {
      "    [--combine concat|sum|product|bilinear|logits|attention] [--task label|match]:\n"
      "    vqa: question -> answer from the manifests' qa pairs; classify: caption -> the\n"
      "    manifest's label, or --task match: does the caption describe the scene? Both\n"
-     "    validate accuracy each epoch; docs/vqa.md lists the fusions and config keys.\n"},
+     "    validate accuracy each epoch; docs/vqa.md lists the fusions and config keys.\n"
+     "    classify --inputs video,audio|video|audio: a clip's frames and its sound track\n"
+     "    -> its label (data: mmc data shapes --video --audio), fused early, late or\n"
+     "    hybrid; video = the frames alone, audio = the sound alone (docs/audio.md).\n"},
     {"classify", cmd_train_vqa, cmd_eval_vqa, ""},
     {NULL, NULL, NULL, NULL},
 };

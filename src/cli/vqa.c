@@ -34,14 +34,27 @@ int cmd_vqa(int argc, char **argv) {
     }
     if (!run) return cli_error(1, "vqa: --model RUN is required (usage: mmc vqa --model RUN IMAGE --question Q [--json])");
     if (!image) return cli_error(1, "vqa: which image? usage: mmc vqa --model RUN IMAGE --question Q [--json]");
-    if (!question) return cli_error(1, "vqa: --question Q is required");
-    if (cli_check_utf8("the question", question)) return 2;
-    const char *p = question;
-    while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r') p++;
-    if (!*p) return cli_error(1, "vqa: the question is empty");
     mmc_error err = {0};
     mmc_vqa *m = mmc_vqa_load(run, best ? "model-best.safetensors" : NULL, &err);
     if (!m) return cli_error_from(&err);
+    /* a classifier of sound tracks (or of frames alone) takes no question */
+    const char *query = mmc_vqa_get_config(m)->query;
+    if (strcmp(query, "text")) {
+        if (question) {
+            mmc_vqa_free(m);
+            return cli_error(1, "vqa: %s classifies a clip's %s, it takes no --question", run, strcmp(query, "audio") ? "frames" : "frames and sound track");
+        }
+        question = "";
+    } else {
+        int bad = !question ? cli_error(1, "vqa: --question Q is required") : cli_check_utf8("the question", question) ? 2 : 0;
+        const char *p = question;
+        while (!bad && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')) p++;
+        if (!bad && !*p) bad = cli_error(1, "vqa: the question is empty");
+        if (bad) {
+            mmc_vqa_free(m);
+            return bad;
+        }
+    }
     int top[100];
     float prob[100];
     int rc = mmc_vqa_answer_file(m, image, question, top_k, top, prob, &err); /* an image, or a video file for a video run */

@@ -454,3 +454,116 @@ int mmc_shapes_write_video_split(const char *dir, const char *split, int64_t n, 
     size_t scratch = (size_t)frames * (size_t)size * (size_t)size * 3;
     return shapes_write_lines(dir, split, n, subdirs, scratch, one_clip, &c, progress, user, err);
 }
+
+/* ------------------------------------------------------- sounding clips */
+
+/* Audio-visual clips draw from their own streams again: the silent world stays as it was. */
+static uint64_t av_stream(const char *split, int64_t index) { return shapes_stream(split, index) ^ 0x5A17C0DE0A7D10ull; }
+
+/* 2 or 3 objects with events of different kinds (and, with 2, a still object half the
+ * time), every object a different colour: the colour of the heard one is the label, and
+ * the frames alone leave it one of 2 or 3. */
+static int sample_av(mmc_shapes_clip *c, mmc_rng *rng) {
+    int active = 2 + (int)mmc_rng_below(rng, 2), kinds[6];
+    c->n = active + (active == 2 && mmc_rng_bernoulli(rng, 0.5f));
+    mmc_rng_permutation(rng, kinds, 6);
+    for (int i = 0; i < c->n; i++) {
+        mmc_shape_track *o = &c->obj[i];
+        memset(o, 0, sizeof *o);
+        o->event = i < active ? MMC_EVENT_MOVE + kinds[i] : MMC_EVENT_STILL;
+        o->dir = o->event == MMC_EVENT_MOVE ? (int)mmc_rng_below(rng, 4) : 0;
+    }
+    for (int tries = 0; tries < 200; tries++) {
+        sample_attributes(c, rng);
+        int ok = 1;
+        for (int i = 0; i < c->n && ok; i++)
+            for (int j = 0; j < i && ok; j++) ok = c->obj[i].colour0 != c->obj[j].colour0;
+        if (ok) return active;
+    }
+    return -1; /* 200 draws of 3 colours out of 8 all clashing: does not happen */
+}
+
+int mmc_shapes_av_clip_make(uint64_t seed, const char *split, int64_t index, int size, int frames, int fps,
+                            mmc_shapes_clip *clip, uint8_t *rgb, float **sound, int64_t *n_sound, int *who,
+                            mmc_sample *sample, mmc_error *err) {
+    if (sound) *sound = NULL;
+    if (n_sound) *n_sound = 0;
+    if (fps < 1 || fps > 1000) return mmc_error_set(err, MMC_ERR_USAGE, "shapes: %d frames per second (1 to 1000)", fps);
+    if (mmc_shapes_clip_make(seed, split, 0, size, frames, NULL, NULL, NULL, err) != MMC_OK) return err ? err->code : MMC_ERR_USAGE;
+    if (index < 0 || index > 0xFFFFFFFFLL)
+        return mmc_error_set(err, MMC_ERR_USAGE, "shapes: clip index %lld out of range", (long long)index);
+    mmc_rng rng;
+    mmc_rng_seed(&rng, seed, av_stream(split, index));
+    mmc_shapes_clip c;
+    memset(&c, 0, sizeof c);
+    c.size = size, c.frames = frames;
+    int active = sample_av(&c, &rng);
+    if (active < 2) return mmc_error_set(err, MMC_ERR_RUNTIME, "shapes: no colours for clip %lld", (long long)index);
+    place(&c, &rng); /* drops only the still object when there is no room */
+    int idx[MMC_SHAPES_CLIP_MAX_OBJECTS], k = 0;
+    for (int i = 0; i < c.n; i++)
+        if (c.obj[i].event != MMC_EVENT_STILL) idx[k++] = i;
+    int w = idx[mmc_rng_below(&rng, (uint32_t)k)];
+    if (clip) *clip = c;
+    if (who) *who = w;
+    if (rgb) mmc_shapes_clip_render(&c, rgb);
+    mmc_rng srng; /* the sound's own stream: its noise does not move the words' draws */
+    mmc_rng_seed(&srng, seed, av_stream(split, index) ^ 0x50D);
+    if (sound) {
+        int64_t n = (int64_t)frames * MMC_SHAPES_SOUND_RATE / fps;
+        if (!(*sound = mmc_malloc(sizeof(float) * (size_t)(n ? n : 1))))
+            return mmc_error_set(err, MMC_ERR_RUNTIME, "shapes: out of memory for a sound track");
+        mmc_shapes_clip_sound(&c, w, fps, MMC_SHAPES_SOUND_RATE, &srng, *sound, n);
+        if (n_sound) *n_sound = n;
+    }
+    if (!sample) return MMC_OK;
+    memset(sample, 0, sizeof *sample);
+    char name[128];
+    snprintf(name, sizeof name, "%s-%06lld", split, (long long)index);
+    size_t n = strlen(name);
+    const char *label = mmc_shapes_colour_name(c.obj[w].colour0);
+    sample->id = mmc_malloc(n + 1);
+    sample->image = mmc_malloc(n + 12);
+    sample->video = mmc_malloc(n + 12);
+    sample->label = mmc_malloc(strlen(label) + 1);
+    if (sample->id && sample->image && sample->video && sample->label) {
+        memcpy(sample->id, name, n + 1);
+        snprintf(sample->image, n + 12, "images/%s.png", name);
+        snprintf(sample->video, n + 12, "videos/%s.mkv", name);
+        memcpy(sample->label, label, strlen(label) + 1);
+        if (mmc_shapes_clip_describe(&c, &rng, sample) == MMC_OK) return MMC_OK;
+    }
+    mmc_sample_free(sample);
+    if (sound) mmc_free(*sound), *sound = NULL;
+    return mmc_error_set(err, MMC_ERR_RUNTIME, "shapes: out of memory describing clip %s", name);
+}
+
+static char *one_av_clip(void *ctx, int64_t index, uint8_t *rgb, mmc_error *err) {
+    const video_ctx *c = ctx;
+    mmc_sample s;
+    float *sound = NULL;
+    int64_t ns = 0;
+    if (mmc_shapes_av_clip_make(c->seed, c->split, index, c->size, c->frames, c->fps, NULL, rgb, &sound, &ns, NULL, &s, err))
+        return NULL;
+    char path[4200];
+    char *line = NULL;
+    snprintf(path, sizeof path, "%s/%s", c->dir, s.video);
+    int rc = mmc_video_write_mkv_sound(path, rgb, c->frames, c->size, c->size, c->fps, sound, ns, MMC_SHAPES_SOUND_RATE, err);
+    snprintf(path, sizeof path, "%s/%s", c->dir, s.image);
+    if (!rc) rc = mmc_png_write(path, c->size, c->size, 3, rgb, err);
+    if (!rc && !(line = mmc_sample_to_json(&s)))
+        mmc_error_set(err, MMC_ERR_RUNTIME, "shapes: out of memory writing the manifest line of %s", s.id);
+    mmc_sample_free(&s);
+    mmc_free(sound);
+    return line;
+}
+
+int mmc_shapes_write_av_split(const char *dir, const char *split, int64_t n, uint64_t seed, int size, int frames, int fps,
+                              mmc_progress_fn progress, void *user, mmc_error *err) {
+    if (mmc_shapes_av_clip_make(seed, split, 0, size, frames, fps, NULL, NULL, NULL, NULL, NULL, NULL, err) != MMC_OK)
+        return err ? err->code : MMC_ERR_USAGE;
+    static const char *const subdirs[] = {"images", "videos", NULL};
+    video_ctx c = {dir, split, seed, size, frames, fps};
+    size_t scratch = (size_t)frames * (size_t)size * (size_t)size * 3;
+    return shapes_write_lines(dir, split, n, subdirs, scratch, one_av_clip, &c, progress, user, err);
+}

@@ -57,7 +57,13 @@ int task_audio_load(task_audio *a, const mmc_manifest *man, int n_samples, const
     int n = 0;
     for (int s = 0; s < n_samples; s++) {
         a->first[s] = n;
-        for (int k = 0; k < man->samples[s].n_audio; k++) n += !strcmp(man->samples[s].audio[k].lang, lang);
+        if (!lang) { /* the sound track of the sample's video */
+            if (!man->samples[s].video)
+                return mmc_error_set(err, MMC_ERR_INPUT, "%s: sample '%s' has no \"video\" (its sound track is the input)", man->path,
+                                     man->samples[s].id);
+            n++;
+        }
+        for (int k = 0; lang && k < man->samples[s].n_audio; k++) n += !strcmp(man->samples[s].audio[k].lang, lang);
         a->count[s] = n - a->first[s];
     }
     a->n = n;
@@ -74,13 +80,18 @@ int task_audio_load(task_audio *a, const mmc_manifest *man, int n_samples, const
         mmc_free(part);
         return mmc_error_set(err, MMC_ERR_RUNTIME, "%s: out of memory for %d clips", man->path, n);
     }
-    for (int s = 0, i = 0; s < n_samples; s++)
-        for (int k = 0; k < man->samples[s].n_audio; k++) {
+    for (int s = 0, i = 0; s < n_samples; s++) {
+        if (!lang) {
+            a->sample[i] = s, a->text[i] = NULL, a->path[i] = man->samples[s].video;
+            i++;
+        }
+        for (int k = 0; lang && k < man->samples[s].n_audio; k++) {
             const mmc_audio_ref *r = &man->samples[s].audio[k];
             if (strcmp(r->lang, lang)) continue;
             a->sample[i] = s, a->text[i] = r->text, a->path[i] = r->path;
             i++;
         }
+    }
     /* decode in parallel, in chunks so progress can be told */
     int bad = -1, rc = MMC_OK;
     mmc_error first = {0};

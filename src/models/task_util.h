@@ -106,7 +106,8 @@ typedef struct task_audio {
     const char **text, **path;
     int *first, *count;         /* per sample */
 } task_audio;
-/* The clips in lang of man's first n_samples samples, decoded in parallel (progress after
+/* The clips in lang of man's first n_samples samples (lang NULL: one clip a sample, the sound
+ * track of its "video" file; text NULL), decoded in parallel (progress after
  * each chunk, may be NULL). A clip that does not decode is MMC_ERR_INPUT naming it (the
  * first by index); a sample may have none. */
 int task_audio_load(task_audio *a, const mmc_manifest *man, int n_samples, const char *lang, int n_mels, int max_frames,

@@ -51,9 +51,16 @@ static int build(mmc_vqa *m, mmc_rng *rng, mmc_error *err) {
     enc_text_cfg tc;
     vqa_encoder_cfgs(c, &ic, &tc);
     const enc_text_vt *tvt = enc_text_find(c->text.encoder);
-    /* q: the text encoder's feature, with text_pool "last+mean" also the mean word embedding */
-    const int H = m->q_dim = tvt->out_dim(&tc) + (!strcmp(c->text_pool, "last+mean") ? c->text.word_dim : 0);
     int rc = MMC_OK;
+    if (m->query == VQA_Q_AUDIO) { /* built first: its width sizes what q feeds */
+        enc_audio_cfg ac = {.o = c->audio, .dropout = c->dropout};
+        if ((rc = enc_audio_init(&m->aud, enc_audio_find(c->audio.encoder), &ac, P, "audio_encoder", rng, &m->drop_rng, err)))
+            return rc;
+    }
+    /* q: the text encoder's feature, with text_pool "last+mean" also the mean word embedding;
+     * the audio encoder's pooled feature; nothing (query none) */
+    const int H = m->q_dim = m->query == VQA_Q_AUDIO ? m->aud.out_dim : m->query == VQA_Q_NONE ? 0
+                           : tvt->out_dim(&tc) + (!strcmp(c->text_pool, "last+mean") ? c->text.word_dim : 0);
     int uses_cnn = m->fusion == VQA_EARLY || m->fusion == VQA_LATE || m->fusion == VQA_HYBRID;
     if (uses_cnn) {
         enc_image *e = &m->img;
@@ -68,7 +75,7 @@ static int build(mmc_vqa *m, mmc_rng *rng, mmc_error *err) {
         if (m->fusion == VQA_EARLY && (rc = mmc_nn_linear_init(&m->early_fc, P, "early.proj", H, c->early_dim, 1, rng, err)))
             return rc;
     }
-    if (m->fusion != VQA_JOINT) {
+    if (m->fusion != VQA_JOINT && m->query == VQA_Q_TEXT) {
         if ((rc = enc_text_init_embedding(&m->txt, tvt, &tc, P, "text_encoder", V, rng, &m->drop_rng, err)) ||
             (rc = enc_text_init(&m->txt, P, "text_encoder", rng, err)))
             return rc;
@@ -86,6 +93,10 @@ static int build(mmc_vqa *m, mmc_rng *rng, mmc_error *err) {
         break;
     }
     default: /* late */
+        if (m->query == VQA_Q_NONE) { /* the image vector alone */
+            m->head_in = c->image_dim;
+            break;
+        }
         if (m->combine == VQA_LOGITS) {
             int wi[3] = {c->image_dim, c->hidden, C}, wt[3] = {H, c->hidden, C};
             if ((rc = mmc_nn_mlp_init(&m->head_img, P, "head_image", 3, wi, MMC_ACT_RELU, c->dropout, rng, err)) ||
@@ -140,6 +151,7 @@ static mmc_vqa *create(const mmc_vqa_config *cfg, mmc_tokenizer *tok, const char
     m->tok = tok;
     m->fusion = vqa_fusion_kind(cfg->fusion);
     m->video = !strcmp(cfg->target, "video");
+    m->query = !strcmp(cfg->query, "audio") ? VQA_Q_AUDIO : !strcmp(cfg->query, "none") ? VQA_Q_NONE : VQA_Q_TEXT;
     m->T = m->video ? cfg->video.frames : 1;
     m->combine = vqa_combine_kind(cfg->combine);
     m->classes = mmc_calloc((size_t)n_classes, sizeof(char *));
@@ -304,28 +316,28 @@ static mmc_tensor *joint_forward(mmc_ctx *ctx, mmc_vqa *m, mmc_tensor *images, c
     return mmc_nn_joint_forward(ctx, &m->joint, x, tb.ids, km, tb.Te, training, &m->drop_rng);
 }
 
-mmc_tensor *mmc_vqa_forward(mmc_ctx *ctx, mmc_vqa *m, mmc_tensor *images, const int *item_img, const int32_t *ids,
-                            const int32_t *mask, int N, int T, int training) {
+static int check_images(mmc_ctx *ctx, mmc_vqa *m, mmc_tensor *images, const int *item_img, int N) {
     const mmc_vqa_config *c = &m->cfg;
-    if (!ids || !mask || N < 1 || T < 1 || T > c->max_len)
-        return mmc_op_fail(ctx, MMC_ERR_USAGE, "vqa: %d texts of %d tokens (1..%d)", N, T, c->max_len);
     if (m->fusion != VQA_NONE) {
         char s[64];
         if (!images || images->ndim != 4 || images->shape[1] != 3 * m->T || images->shape[2] != c->image_size ||
             images->shape[3] != c->image_size || !item_img)
             return mmc_op_fail(ctx, MMC_ERR_USAGE, "vqa: %s %s, want (B, %d, %d, %d) and one per text", m->video ? "clips" : "images",
-                               images ? mmc_shape_str(images, s, sizeof s) : "(none)", 3 * m->T, c->image_size, c->image_size);
+                               images ? mmc_shape_str(images, s, sizeof s) : "(none)", 3 * m->T, c->image_size, c->image_size), -1;
         for (int n = 0; n < N; n++)
             if (item_img[n] < 0 || item_img[n] >= images->shape[0])
-                return mmc_op_fail(ctx, MMC_ERR_USAGE, "vqa: text %d names image %d of %d", n, item_img[n], images->shape[0]);
+                return mmc_op_fail(ctx, MMC_ERR_USAGE, "vqa: text %d names image %d of %d", n, item_img[n], images->shape[0]), -1;
     }
-    mmc_tensor *feat = NULL, *q = NULL;
-    if (m->fusion == VQA_JOINT) feat = joint_forward(ctx, m, images, item_img, ids, mask, N, T, training);
-    else {
-        q = text_forward(ctx, m, ids, mask, N, T, training);
-        if (!q) return NULL;
-    }
+    return 0;
+}
+
+/* After the question's vector q (N, H) (NULL: query none): the fusion and the classifier. */
+static mmc_tensor *forward_q(mmc_ctx *ctx, mmc_vqa *m, mmc_tensor *images, const int *item_img, mmc_tensor *q, int N,
+                             int training) {
+    mmc_tensor *feat = NULL;
     if (m->fusion == VQA_NONE) feat = q;
+    else if (m->query == VQA_Q_NONE) /* late, the image vector alone */
+        feat = expand(ctx, image_vector(ctx, m, stages(ctx, m, 0, m->n_stages, images, NULL, training)), item_img, N);
     else if (m->fusion != VQA_JOINT) {
         mmc_tensor *h = stages(ctx, m, 0, m->shared_stages, images, NULL, training);
         if (m->fusion == VQA_LATE && m->combine == VQA_ATTENTION) {
@@ -352,6 +364,40 @@ mmc_tensor *mmc_vqa_forward(mmc_ctx *ctx, mmc_vqa *m, mmc_tensor *images, const 
         }
     }
     return mmc_nn_mlp_forward(ctx, &m->head, feat, training, &m->drop_rng);
+}
+
+mmc_tensor *mmc_vqa_forward(mmc_ctx *ctx, mmc_vqa *m, mmc_tensor *images, const int *item_img, const int32_t *ids,
+                            const int32_t *mask, int N, int T, int training) {
+    const mmc_vqa_config *c = &m->cfg;
+    if (m->query != VQA_Q_TEXT)
+        return mmc_op_fail(ctx, MMC_ERR_USAGE, "vqa: this model's query is \"%s\", not text (mmc_vqa_forward_audio)", c->query);
+    if (!ids || !mask || N < 1 || T < 1 || T > c->max_len)
+        return mmc_op_fail(ctx, MMC_ERR_USAGE, "vqa: %d texts of %d tokens (1..%d)", N, T, c->max_len);
+    if (check_images(ctx, m, images, item_img, N)) return NULL;
+    if (m->fusion == VQA_JOINT) {
+        mmc_tensor *feat = joint_forward(ctx, m, images, item_img, ids, mask, N, T, training);
+        return feat ? mmc_nn_mlp_forward(ctx, &m->head, feat, training, &m->drop_rng) : NULL;
+    }
+    mmc_tensor *q = text_forward(ctx, m, ids, mask, N, T, training);
+    return q ? forward_q(ctx, m, images, item_img, q, N, training) : NULL;
+}
+
+mmc_tensor *mmc_vqa_forward_audio(mmc_ctx *ctx, mmc_vqa *m, mmc_tensor *images, const int *item_img, mmc_tensor *mel,
+                                  const int *len, int N, int training) {
+    const mmc_vqa_config *c = &m->cfg;
+    if (m->query == VQA_Q_TEXT)
+        return mmc_op_fail(ctx, MMC_ERR_USAGE, "vqa: this model's query is text (mmc_vqa_forward)");
+    if (N < 1) return mmc_op_fail(ctx, MMC_ERR_USAGE, "vqa: %d samples", N);
+    if (check_images(ctx, m, images, item_img, N)) return NULL;
+    mmc_tensor *q = NULL;
+    if (m->query == VQA_Q_AUDIO) {
+        char sh[64];
+        if (!mel || mel->ndim != 3 || mel->shape[0] != N || mel->shape[1] != c->audio.n_mels || !len)
+            return mmc_op_fail(ctx, MMC_ERR_USAGE, "vqa: sound %s, want (%d, %d, T) and a length each",
+                               mel ? mmc_shape_str(mel, sh, sizeof sh) : "(none)", N, c->audio.n_mels);
+        if (!(q = enc_audio_forward(ctx, &m->aud, mel, len, training))) return NULL;
+    }
+    return forward_q(ctx, m, images, item_img, q, N, training);
 }
 
 /* ----------------------------------------------------------- save / load */
@@ -435,13 +481,36 @@ static int answer_chw(mmc_vqa *m, const float *chw, const char *text, int k, int
     int32_t *ids = mmc_malloc(sizeof(int32_t) * (size_t)T), *mask = mmc_malloc(sizeof(int32_t) * (size_t)T);
     mmc_ctx *ctx = mmc_ctx_new();
     int rc = ids && mask && ctx ? MMC_OK : mmc_error_set(err, MMC_ERR_RUNTIME, "vqa: out of memory");
-    if (!rc) rc = mmc_tokenizer_encode_batch(m->tok, &text, 1, T, ids, mask, err);
+    if (!rc && m->query == VQA_Q_TEXT) rc = mmc_tokenizer_encode_batch(m->tok, &text, 1, T, ids, mask, err);
     if (!rc) {
         mmc_grad_mode(ctx, 0);
         mmc_tensor *x = m->fusion == VQA_NONE ? NULL : mmc_tensor_from(ctx, 4, (int[]){1, 3 * m->T, S, S}, chw);
-        mmc_tensor *lg = mmc_vqa_forward(ctx, m, x, (int[]){0}, ids, mask, 1, T, 0);
+        mmc_tensor *lg = NULL;
+        if (m->query == VQA_Q_TEXT) lg = mmc_vqa_forward(ctx, m, x, (int[]){0}, ids, mask, 1, T, 0);
+        else if (m->query == VQA_Q_NONE) lg = mmc_vqa_forward_audio(ctx, m, x, (int[]){0}, NULL, NULL, 1, 0);
+        else { /* the sound track of the file: text is its path here */
+            mmc_audio au = {0};
+            float *mel = NULL;
+            int len = 0;
+            mmc_logmel_opts lo = mmc_logmel_opts_whisper();
+            lo.n_mels = m->cfg.audio.n_mels;
+            rc = mmc_audio_load(&au, text, 16000, err);
+            if (!rc) rc = mmc_logmel(au.samples, au.n, &lo, &mel, &len, err);
+            mmc_audio_free(&au);
+            if (!rc) {
+                if (len > m->cfg.audio.max_frames) { /* keep each band's first max_frames */
+                    for (int f = 1; f < lo.n_mels; f++)
+                        memmove(mel + (size_t)f * m->cfg.audio.max_frames, mel + (size_t)f * len, sizeof(float) * (size_t)m->cfg.audio.max_frames);
+                    len = m->cfg.audio.max_frames;
+                }
+                mmc_tensor *mt = mmc_tensor_from(ctx, 3, (int[]){1, lo.n_mels, len}, mel);
+                lg = mt ? mmc_vqa_forward_audio(ctx, m, x, (int[]){0}, mt, &len, 1, 0) : NULL;
+            }
+            mmc_free(mel);
+        }
         mmc_tensor *p = lg ? mmc_softmax(ctx, lg) : NULL;
-        if (!p) rc = mmc_error_set(err, ctx->err.code ? ctx->err.code : MMC_ERR_RUNTIME, "vqa: %s", ctx->err.msg);
+        if (rc) { /* err says why (the sound track) */
+        } else if (!p) rc = mmc_error_set(err, ctx->err.code ? ctx->err.code : MMC_ERR_RUNTIME, "vqa: %s", ctx->err.msg);
         else {
             int kk = k < C ? k : C;
             char *used = mmc_calloc((size_t)C, 1);
@@ -464,7 +533,7 @@ static int answer_chw(mmc_vqa *m, const float *chw, const char *text, int k, int
 }
 
 static int answer_check(const char *text, int k, int *top, float *prob, mmc_error *err) {
-    if (!text || !top || !prob || k < 1) return mmc_error_set(err, MMC_ERR_USAGE, "vqa: answer needs a text and room for k >= 1");
+    if (!top || !prob || k < 1 || !text) return mmc_error_set(err, MMC_ERR_USAGE, "vqa: answer needs a text and room for k >= 1");
     if (mmc_utf8_validate(text, strlen(text), NULL)) return mmc_error_set(err, MMC_ERR_INPUT, "vqa: the text is not valid UTF-8");
     return MMC_OK;
 }
@@ -487,12 +556,14 @@ int mmc_vqa_answer(mmc_vqa *m, const mmc_image *img, const char *text, int k, in
 int mmc_vqa_frames(const mmc_vqa *m) { return m->T; }
 
 int mmc_vqa_answer_file(mmc_vqa *m, const char *path, const char *text, int k, int *top, float *prob, mmc_error *err) {
+    if (m->query != VQA_Q_TEXT) text = path ? path : ""; /* no question: the file's frames and sound track */
     int S = m->cfg.image_size, rc = answer_check(text, k, top, prob, err);
     if (rc) return rc;
     if (!path) return mmc_error_set(err, MMC_ERR_USAGE, "vqa: no file");
     float *chw = mmc_malloc(sizeof(float) * 3 * (size_t)m->T * S * S);
     if (!chw) return mmc_error_set(err, MMC_ERR_RUNTIME, "vqa: out of memory");
-    if (m->video) rc = task_clip_file_to_chw(path, S, m->T, chw, NULL, err);
+    if (m->fusion == VQA_NONE) { /* no frames: the sound track (or the text) alone */
+    } else if (m->video) rc = task_clip_file_to_chw(path, S, m->T, chw, NULL, err);
     else {
         mmc_image img = {0};
         rc = mmc_image_load(&img, path, 3, err);

@@ -27,6 +27,8 @@ void vqa_dataset_free(vqa_dataset *d) {
     mmc_free(d->img_count);
     mmc_free(d->ids);
     mmc_free(d->mask);
+    if (d->audio) task_audio_free(d->audio);
+    mmc_free(d->audio);
     memset(d, 0, sizeof *d);
 }
 
@@ -59,15 +61,16 @@ static int has_caption(const mmc_sample *s, const char *t) {
 
 static int add_items(vqa_dataset *d, const mmc_vqa_config *c, const char *split, mmc_error *err) {
     int vqa = !strcmp(c->task, "vqa"), match = !vqa && !strcmp(c->source, "match");
+    int textless = strcmp(c->query, "text") != 0; /* one item a sample: its sound track or frames -> its label */
     int64_t total = 0;
     for (int i = 0; i < d->n; i++) {
         const mmc_sample *s = &d->man->samples[i];
-        const char *need = vqa ? (s->n_qa ? NULL : "qa") : s->n_captions == 0 ? "captions"
+        const char *need = textless ? (s->label ? NULL : "label") : vqa ? (s->n_qa ? NULL : "qa") : s->n_captions == 0 ? "captions"
                          : !match && !s->label ? "label" : NULL;
         if (need)
             return mmc_error_set(err, MMC_ERR_INPUT, "%s: sample '%s' has no %s (needed to %s)", d->man->path, s->id, need,
                                  vqa ? "train or evaluate vqa" : match ? "pair captions with scenes" : "classify by label");
-        total += vqa ? s->n_qa : match ? 2 * s->n_captions : s->n_captions;
+        total += textless ? 1 : vqa ? s->n_qa : match ? 2 * s->n_captions : s->n_captions;
     }
     if (match && d->n < 2) return mmc_error_set(err, MMC_ERR_INPUT, "%s: caption matching needs at least 2 samples", d->man->path);
     if (total > INT32_MAX / 64) return mmc_error_set(err, MMC_ERR_INPUT, "%s: %lld texts is too many", d->man->path, (long long)total);
@@ -89,7 +92,11 @@ static int add_items(vqa_dataset *d, const mmc_vqa_config *c, const char *split,
     for (int i = 0; i < d->n; i++) {
         const mmc_sample *s = &d->man->samples[i];
         d->img_first[i] = k;
-        if (vqa) {
+        if (textless) { /* no text: the tokenizer sees an empty one */
+            d->item_text[k] = "";
+            d->item_answer[k] = s->label;
+            d->item_type[k++] = type_id(d, s->label);
+        } else if (vqa) {
             for (int q = 0; q < s->n_qa; q++, k++) {
                 d->item_text[k] = s->qa[q].question;
                 d->item_answer[k] = s->qa[q].answer;
@@ -137,6 +144,11 @@ int vqa_dataset_load(vqa_dataset *d, const char *dir, const char *split, const m
     d->frames = 1;
     int rc = add_items(d, c, split, err);
     if (rc) { vqa_dataset_free(d); return rc; }
+    if (!strcmp(c->query, "audio")) { /* every sample's sound track, decoded once */
+        if (!(d->audio = mmc_calloc(1, sizeof *d->audio))) rc = mmc_error_set(err, MMC_ERR_RUNTIME, "%s: out of memory", d->man->path);
+        if (!rc) rc = task_audio_load(d->audio, d->man, d->n, NULL, c->audio.n_mels, c->audio.max_frames, NULL, NULL, err);
+        if (rc) { vqa_dataset_free(d); return rc; }
+    }
     if (!strcmp(c->fusion, "none")) return MMC_OK; /* blind: the pixels are never read */
     d->frames = !strcmp(c->target, "video") ? c->video.frames : 1;
     if (d->frames > 1 || !strcmp(c->target, "video")) rc = task_clips_load(d->man, d->n, S, d->frames, &d->pixels, err);
@@ -168,6 +180,33 @@ void vqa_dataset_chw(const vqa_dataset *d, int i, int dx, int dy, float *out) {
         task_images_chw(d->pixels, d->S, i * d->frames + t, dx, dy, out + (size_t)t * 3 * d->S * d->S);
 }
 
+mmc_tensor *vqa_dataset_mel(mmc_ctx *ctx, const vqa_dataset *d, const int *sample, int N, int *len) {
+    const task_audio *a = d->audio;
+    int Tm = 1;
+    for (int n = 0; n < N; n++) {
+        len[n] = a->frames[sample[n]];
+        if (len[n] > Tm) Tm = len[n];
+    }
+    mmc_tensor *x = mmc_tensor_empty(ctx, 3, (int[]){N, a->n_mels, Tm});
+    if (!x) return NULL;
+    for (int n = 0; n < N; n++) task_audio_mel(a, sample[n], x->data + (size_t)n * a->n_mels * Tm, Tm);
+    return x;
+}
+
+/* logits of N items (item n about sample first_sample + img[n]) by the model's query */
+static mmc_tensor *eval_forward(mmc_ctx *ctx, mmc_vqa *m, const vqa_dataset *d, mmc_tensor *x, const int *img, int first_sample,
+                                int f, int N, int *scratch) {
+    if (!strcmp(mmc_vqa_get_config(m)->query, "text"))
+        return mmc_vqa_forward(ctx, m, x, img, d->ids + (size_t)f * d->T, d->mask + (size_t)f * d->T, N, d->T, 0);
+    mmc_tensor *mel = NULL;
+    int *len = scratch + N;
+    if (d->audio) {
+        for (int k = 0; k < N; k++) scratch[k] = first_sample + img[k];
+        if (!(mel = vqa_dataset_mel(ctx, d, scratch, N, len))) return NULL;
+    }
+    return mmc_vqa_forward_audio(ctx, m, x, img, mel, d->audio ? len : NULL, N, 0);
+}
+
 enum { EVAL_IMAGES = 32 };
 
 int vqa_dataset_evaluate(mmc_vqa *m, const vqa_dataset *d, mmc_vqa_metrics *out, mmc_error *err) {
@@ -186,9 +225,9 @@ int vqa_dataset_evaluate(mmc_vqa *m, const vqa_dataset *d, mmc_vqa_metrics *out,
     }
     int F = d->frames;
     float *chw = blind ? NULL : mmc_malloc(sizeof(float) * (size_t)EVAL_IMAGES * F * 3 * S * S);
-    int *img = mmc_malloc(sizeof(int) * (size_t)(max_items + 1));
+    int *img = mmc_malloc(sizeof(int) * (size_t)(max_items + 1)), *scratch = mmc_malloc(sizeof(int) * (size_t)(2 * max_items + 2));
     mmc_ctx *ctx = mmc_ctx_new();
-    int rc = (blind || chw) && img && ctx ? MMC_OK : mmc_error_set(err, MMC_ERR_RUNTIME, "evaluate: out of memory");
+    int rc = (blind || chw) && img && scratch && ctx ? MMC_OK : mmc_error_set(err, MMC_ERR_RUNTIME, "evaluate: out of memory");
     if (ctx) mmc_grad_mode(ctx, 0);
     for (int i = 0; i < d->n && !rc; i += EVAL_IMAGES) {
         int e = i + EVAL_IMAGES < d->n ? i + EVAL_IMAGES : d->n, B = e - i;
@@ -200,7 +239,7 @@ int vqa_dataset_evaluate(mmc_vqa *m, const vqa_dataset *d, mmc_vqa_metrics *out,
             for (int b = 0; b < B; b++) vqa_dataset_chw(d, i + b, 0, 0, chw + (size_t)b * F * 3 * S * S);
             x = mmc_tensor_from(ctx, 4, (int[]){B, 3 * F, S, S}, chw);
         }
-        mmc_tensor *lg = mmc_vqa_forward(ctx, m, x, img, d->ids + (size_t)f * T, d->mask + (size_t)f * T, N, T, 0);
+        mmc_tensor *lg = eval_forward(ctx, m, d, x, img, i, f, N, scratch);
         if (!lg) {
             rc = mmc_error_set(err, ctx->err.code ? ctx->err.code : MMC_ERR_RUNTIME, "evaluate: %s", ctx->err.msg);
             break;
@@ -220,6 +259,7 @@ int vqa_dataset_evaluate(mmc_vqa *m, const vqa_dataset *d, mmc_vqa_metrics *out,
     mmc_ctx_free(ctx);
     mmc_free(chw);
     mmc_free(img);
+    mmc_free(scratch);
     return rc;
 }
 

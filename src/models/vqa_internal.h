@@ -9,6 +9,7 @@
 #define VQA_MAX_STAGES ENC_MAX_STAGES
 
 enum { VQA_EARLY = 1, VQA_LATE, VQA_HYBRID, VQA_JOINT, VQA_NONE };
+enum { VQA_Q_TEXT, VQA_Q_AUDIO, VQA_Q_NONE };
 enum { VQA_CAT = 1, VQA_SUM, VQA_PROD, VQA_BILINEAR, VQA_LOGITS, VQA_ATTENTION };
 
 struct mmc_vqa {
@@ -31,8 +32,11 @@ struct mmc_vqa {
     mmc_nn_linear img_fc;       /* C·g·g -> image_dim */
     mmc_nn_linear early_fc;     /* early: question -> early_dim channels */
 
-    /* question (all but joint): a text encoder of the registry */
+    /* question (all but joint): a text encoder of the registry; query "audio": an audio
+     * encoder of the registry (audio_encoder.*) instead; query "none": neither */
+    int query;                  /* VQA_Q_TEXT, VQA_Q_AUDIO, VQA_Q_NONE */
     enc_text txt;
+    enc_audio aud;
     int q_dim;                  /* the question vector: txt's feature (+ word_dim, last+mean) */
 
     /* late combiners */
@@ -69,6 +73,7 @@ typedef struct vqa_dataset {
     int *img_first, *img_count;/* per image: its items' range */
     char type_names[MMC_VQA_MAX_TYPES][32];
     int n_types;
+    struct task_audio *audio;  /* query "audio": each sample's sound track (item i: clip item_img[i]) */
     int T;                     /* tokens per text */
     int32_t *ids, *mask;       /* n_items × T, NULL until vqa_dataset_bind */
 } vqa_dataset;
@@ -81,6 +86,9 @@ void vqa_dataset_free(vqa_dataset *d);
 /* item_class from the model's vocabulary (-1: unseen) and tokens at T = max_len. */
 int vqa_dataset_bind(vqa_dataset *d, const mmc_vqa *m, mmc_error *err);
 void vqa_dataset_chw(const vqa_dataset *d, int i, int dx, int dy, float *out);
+/* query "audio": the sound tracks of samples sample[0..N-1] as (N, n_mels, Tm), Tm the
+ * longest, zero past each; len[n] its frames. */
+mmc_tensor *vqa_dataset_mel(mmc_ctx *ctx, const vqa_dataset *d, const int *sample, int N, int *len);
 int vqa_dataset_evaluate(mmc_vqa *m, const vqa_dataset *d, mmc_vqa_metrics *out, mmc_error *err);
 
 /* vqa.c */

@@ -35,6 +35,7 @@ typedef struct vtask {
     float *chw;
     int32_t *ids, *mask;
     int *item_img, *targets, *pick;
+    int *item_sample, *mel_len; /* query "audio": each item's sample, its sound's frames */
 } vtask;
 
 /* ------------------------------------------------------------- vocabularies */
@@ -91,6 +92,7 @@ static int make_batch(vtask *t, int64_t step) {
             t->pick[s] = tmp;
             int it = d->img_first[i] + t->pick[j];
             t->item_img[N] = b;
+            t->item_sample[N] = i;
             t->targets[N] = d->item_class[it];
             memcpy(t->ids + (size_t)N * T, d->ids + (size_t)it * T, sizeof(int32_t) * (size_t)T);
             memcpy(t->mask + (size_t)N * T, d->mask + (size_t)it * T, sizeof(int32_t) * (size_t)T);
@@ -112,6 +114,8 @@ static void release(void *self) {
     mmc_free(t->item_img);
     mmc_free(t->targets);
     mmc_free(t->pick);
+    mmc_free(t->item_sample);
+    mmc_free(t->mel_len);
 }
 
 static int setup(void *self, mmc_train_loop *L, mmc_train_spec *spec, mmc_error *err) {
@@ -138,6 +142,7 @@ static int setup(void *self, mmc_train_loop *L, mmc_train_spec *spec, mmc_error 
         mmc_tokenizer *tok = NULL;
         const char **cls = NULL;
         int n_cls = 0;
+        if (!rc && strcmp(t->cfg.query, "text")) t->cfg.max_len = 3; /* no text: the empty one's <start> <end> */
         if (!rc && !(tok = train_vocab(t->train.item_text, t->train.n_items, 0, t->cfg.min_count, &t->cfg.max_len, err)))
             rc = err->code ? err->code : MMC_ERR_RUNTIME;
         if (!rc) rc = build_answers(&t->train, &cls, &n_cls, err);
@@ -172,7 +177,9 @@ static int setup(void *self, mmc_train_loop *L, mmc_train_spec *spec, mmc_error 
     t->item_img = mmc_malloc(sizeof(int) * (size_t)t->max_n);
     t->targets = mmc_malloc(sizeof(int) * (size_t)t->max_n);
     t->pick = mmc_malloc(sizeof(int) * (size_t)max_cnt);
-    if (!t->perm || !t->chw || !t->ids || !t->mask || !t->item_img || !t->targets || !t->pick)
+    t->item_sample = mmc_malloc(sizeof(int) * (size_t)t->max_n);
+    t->mel_len = mmc_malloc(sizeof(int) * (size_t)t->max_n);
+    if (!t->perm || !t->chw || !t->ids || !t->mask || !t->item_img || !t->targets || !t->pick || !t->item_sample || !t->mel_len)
         return mmc_error_set(err, MMC_ERR_RUNTIME, "train: out of memory");
     spec->params = mmc_vqa_params(t->m);
     spec->rng = &t->m->drop_rng;
@@ -190,7 +197,12 @@ static mmc_tensor *loss(void *self, mmc_ctx *ctx, const mmc_train_loop *L, int *
     vtask *t = self;
     int N = make_batch(t, L->ts.step), S = t->cfg.image_size;
     mmc_tensor *x = t->train.pixels ? mmc_tensor_from(ctx, 4, (int[]){t->B, 3 * t->train.frames, S, S}, t->chw) : NULL;
-    mmc_tensor *lg = mmc_vqa_forward(ctx, t->m, x, t->item_img, t->ids, t->mask, N, t->train.T, 1);
+    mmc_tensor *lg;
+    if (!strcmp(t->cfg.query, "text")) lg = mmc_vqa_forward(ctx, t->m, x, t->item_img, t->ids, t->mask, N, t->train.T, 1);
+    else {
+        mmc_tensor *mel = t->train.audio ? vqa_dataset_mel(ctx, &t->train, t->item_sample, N, t->mel_len) : NULL;
+        lg = t->train.audio && !mel ? NULL : mmc_vqa_forward_audio(ctx, t->m, x, t->item_img, mel, mel ? t->mel_len : NULL, N, 1);
+    }
     *items = N;
     return lg ? mmc_cross_entropy(ctx, lg, t->targets, -100, t->cfg.label_smoothing) : NULL;
 }
@@ -233,14 +245,15 @@ static char *config_json(void *self, const mmc_train_loop *L, mmc_error *err) {
 static void describe(void *self, const mmc_train_loop *L, char *buf, size_t n) {
     vtask *t = self;
     const char *vid = strcmp(t->cfg.target, "video") ? "images" : "clips (frames stacked as channels, video_encoder early)";
-    const char *what = !strcmp(t->cfg.task, "vqa") ? "questions" : !strcmp(t->cfg.source, "match") ? "caption pairs" : "captions";
+    const char *what = !strcmp(t->cfg.query, "audio") ? "sound tracks" : !strcmp(t->cfg.query, "none") ? "labels (frames only)"
+                     : !strcmp(t->cfg.task, "vqa") ? "questions" : !strcmp(t->cfg.source, "match") ? "caption pairs" : "captions";
     snprintf(buf, n,
              "%s (%s, fusion %s%s%s): %d training %s, %d %s, vocab %d, %d answers, max_len %d, %" PRId64
              " parameters, %d %s x %d texts per step, %d steps/epoch",
              t->cfg.task, !strcmp(t->cfg.task, "vqa") ? "question answering" : t->cfg.source, t->cfg.fusion,
              !strcmp(t->cfg.fusion, "late") ? ", combine " : "", !strcmp(t->cfg.fusion, "late") ? t->cfg.combine : "", t->train.n,
              vid, t->train.n_items, what, mmc_tokenizer_vocab_size(mmc_vqa_tokenizer(t->m)), mmc_vqa_n_classes(t->m), t->cfg.max_len,
-             mmc_params_count(L->spec.params, MMC_PARAM), t->B, strcmp(t->cfg.target, "video") ? "images" : "clips", t->K, t->spe);
+             mmc_params_count(L->spec.params, MMC_PARAM), t->B, strcmp(t->cfg.target, "video") ? "images" : "clips", t->max_n / t->B, t->spe);
 }
 
 static const char *end_note(void *self, const mmc_train_loop *L) {

@@ -87,6 +87,13 @@ typedef struct mmc_vqa_config {
      * "bag", "transformer": word_dim 64, text_hidden 128 (a 1-layer GRU's final state). */
     mmc_image_encoder_opts image;
     mmc_text_encoder_opts text;
+    /* What stands in the question's place (classify, docs/audio.md): "text" (default: the
+     * question or caption), "audio" (the sound track of each sample's video file, through
+     * the audio encoder of the registry, .audio: audio-visual classification, `mmc train
+     * classify --inputs video,audio`), or "none" (no second input: fusion "late" with the
+     * image vector alone, the frames-only baseline, `--inputs video`). */
+    char query[8];
+    mmc_audio_encoder_opts audio;
 } mmc_vqa_config;
 
 /* The defaults of a task ("vqa" or "classify"); fusion NULL = the task's default. */
@@ -120,6 +127,10 @@ int mmc_vqa_class_id(const mmc_vqa *m, const char *name); /* -1 if absent */
  * mmc_tokenizer_encode_batch -> logits (N, classes). */
 mmc_tensor *mmc_vqa_forward(mmc_ctx *ctx, mmc_vqa *m, mmc_tensor *images, const int *item_img,
                             const int32_t *ids, const int32_t *mask, int N, int T, int training);
+/* query "audio": the same with mel (N, n_mels, Tm) log-mel clips (sample n's first len[n]
+ * frames real, zero after) in the texts' place; query "none": mel and len NULL. */
+mmc_tensor *mmc_vqa_forward_audio(mmc_ctx *ctx, mmc_vqa *m, mmc_tensor *images, const int *item_img,
+                                  mmc_tensor *mel, const int *len, int N, int training);
 /* (v/255 - 0.5) / 0.5 of an RGB image, resized bilinearly to image_size if needed. */
 int mmc_vqa_image_to_chw(const mmc_vqa *m, const mmc_image *img, float *out, mmc_error *err);
 /* One image, one text: the k most probable classes, best first (k' = min(k, classes)). */
