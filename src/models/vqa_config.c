@@ -69,6 +69,7 @@ static const cfg_key KEYS[] = {
     {"label_smoothing", CFG_FLOAT, OFF(label_smoothing), 0, 1, 0, NULL},
     {"warmup", CFG_FLOAT, OFF(warmup), 0, 1, 0.02, NULL},
     {"augment_shift", CFG_INT, OFF(augment_shift), 0, 64, 2, NULL},
+    {"augment_flip", CFG_INT, OFF(augment_flip), -1, 1, -1, NULL},
     {"epochs", CFG_INT, OFF(epochs), 1, 1000000, 10, NULL},
     {"query", CFG_STR, OFF(query), 0, 8, 0, "text|audio|none"},
 };

@@ -36,6 +36,7 @@ typedef struct vtask {
     int32_t *ids, *mask;
     int *item_img, *targets, *pick;
     int *item_sample, *mel_len; /* query "audio": each item's sample, its sound's frames */
+    int flip;                   /* augment_flip in effect */
 } vtask;
 
 /* ------------------------------------------------------------- vocabularies */
@@ -72,6 +73,25 @@ static int build_answers(const vqa_dataset *d, const char ***out, int *n_out, mm
     return MMC_OK;
 }
 
+/* n planes of S×S, each mirrored left-right (fx) and/or top-bottom (fy), in place */
+static void flip_planes(float *x, int n, int S, int fx, int fy) {
+    for (int p = 0; p < n; p++) {
+        float *q = x + (size_t)p * S * S;
+        for (int y = 0; fx && y < S; y++)
+            for (int a = 0, b = S - 1; a < b; a++, b--) {
+                float v = q[(size_t)y * S + a];
+                q[(size_t)y * S + a] = q[(size_t)y * S + b];
+                q[(size_t)y * S + b] = v;
+            }
+        for (int a = 0, b = S - 1; fy && a < b; a++, b--)
+            for (int xx = 0; xx < S; xx++) {
+                float v = q[(size_t)a * S + xx];
+                q[(size_t)a * S + xx] = q[(size_t)b * S + xx];
+                q[(size_t)b * S + xx] = v;
+            }
+    }
+}
+
 /* Fills the batch of the current step; returns the number of texts. */
 static int make_batch(vtask *t, int64_t step) {
     const vqa_dataset *d = &t->train;
@@ -84,6 +104,10 @@ static int make_batch(vtask *t, int64_t step) {
         int i = t->perm[pos * t->B + b];
         int dx = task_shift(&r, sh), dy = task_shift(&r, sh);
         if (!blind) vqa_dataset_chw(d, i, dx, dy, t->chw + (size_t)b * d->frames * 3 * S * S);
+        if (t->flip) { /* drawn only when on: the stream of runs without flips is unchanged */
+            int fx = (int)mmc_rng_below(&r, 2), fy = (int)mmc_rng_below(&r, 2);
+            if (!blind) flip_planes(t->chw + (size_t)b * d->frames * 3 * S * S, d->frames * 3, S, fx, fy);
+        }
         int cnt = d->img_count[i], k = cnt < t->K ? cnt : t->K;
         for (int j = 0; j < cnt; j++) t->pick[j] = j;
         for (int j = 0; j < k; j++) { /* partial Fisher–Yates: k distinct texts */
@@ -164,6 +188,7 @@ static int setup(void *self, mmc_train_loop *L, mmc_train_spec *spec, mmc_error 
     if (rc) return rc;
     t->B = t->cfg.batch_images < t->train.n ? t->cfg.batch_images : t->train.n;
     t->K = t->cfg.per_image;
+    t->flip = t->cfg.augment_flip < 0 ? strcmp(t->cfg.query, "text") != 0 : t->cfg.augment_flip;
     t->spe = t->train.n / t->B;
     int max_cnt = 1;
     for (int i = 0; i < t->train.n; i++)

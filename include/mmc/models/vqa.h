@@ -77,7 +77,11 @@ typedef struct mmc_vqa_config {
     int per_image;        /* texts per image per step (questions drawn without repeats) */
     float lr, weight_decay, min_lr_ratio, grad_clip, label_smoothing;
     float warmup;         /* linear warm-up over this fraction of the run, then cosine */
-    int augment_shift;    /* random shift by up to this many pixels (no flips) */
+    int augment_shift;    /* random shift by up to this many pixels */
+    int augment_flip;     /* 1: each training image (clip) flipped left-right and/or top-bottom
+                             with probability 1/2 each; 0: never (questions say "left of");
+                             -1 (default): on when nothing in the texts can be about where
+                             things are (query "audio" or "none") */
     int epochs;           /* when neither --steps nor --minutes is given */
     /* encoders (encoders.h; image_encoder and text_encoder are absent from runs saved
      * before them: cnn and gru). image: "cnn" (default), or "resnet" or "vit" (late only),
