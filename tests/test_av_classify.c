@@ -4,6 +4,7 @@
  * sounding-shapes split: refused configs, training, evaluation, answering a file, resume
  * bit for bit. */
 #include "test.h"
+#include <cjson/cJSON.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -109,4 +110,29 @@ TEST(av_classify_train_eval_resume) {
         mmc_vqa_free(m);
     }
     test_rm_tmpdir(dir);
+}
+
+/* Every task's config.json names each key once (keys that two encoders share, like
+ * text_hidden of gru and lstm, were written once per encoder). */
+static int dup_key(const char *js, char *which, size_t n) {
+    cJSON *o = cJSON_Parse(js);
+    int dup = !o;
+    for (const cJSON *a = o ? o->child : NULL; a && !dup; a = a->next)
+        for (const cJSON *b = a->next; b && !dup; b = b->next)
+            if (!strcmp(a->string, b->string)) dup = 1, snprintf(which, n, "%s", a->string);
+    cJSON_Delete(o);
+    return dup;
+}
+TEST(config_json_keys_once) {
+    mmc_retrieval_config rc = mmc_retrieval_config_default();
+    mmc_caption_config cc = mmc_caption_config_default();
+    mmc_vqa_config vc = mmc_vqa_config_default("classify", NULL);
+    char *js[3] = {mmc_retrieval_config_to_json(&rc), mmc_caption_config_to_json(&cc), mmc_vqa_config_to_json(&vc)};
+    static const char *name[3] = {"retrieval", "caption", "vqa"};
+    for (int i = 0; i < 3; i++) {
+        char which[64] = "";
+        REQUIRE(js[i], "%s: no JSON", name[i]);
+        CHECK(!dup_key(js[i], which, sizeof which), "%s config.json has '%s' twice", name[i], which);
+        mmc_free(js[i]);
+    }
 }

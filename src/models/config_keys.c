@@ -164,6 +164,9 @@ static int cfg_add_all(cJSON *o, const cfg_table *t, const void *base) {
         for (int i = 0; i < t->part[q].n; i++) {
             const cfg_key *k = &t->part[q].keys[i];
             if (cfg_find(t, k->name, NULL) != k) continue; /* not taken, or an earlier part's */
+            /* a key two encoders share (text_hidden of gru and lstm) is one entry of both
+             * tables: written once */
+            if (cJSON_GetObjectItemCaseSensitive(o, k->name)) continue;
             const char *p = (const char *)base + t->part[q].off + k->off;
             cJSON *v = NULL;
             if (k->type == CFG_STR) v = cJSON_CreateString(p);
