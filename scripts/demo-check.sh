@@ -5,7 +5,9 @@
 # Installs headless Chromium and a CJK font when missing (scripts/install-deps.sh --browser,
 # as `make test` does), runs the demo unless a report newer than MMC is
 # already there, takes a screenshot of OUT/report.html with Chromium, and checks it with
-# `mmc demo --check-screenshot` (the chart colours and the scene images must be on it).
+# `mmc demo --check-screenshot` (the chart colours and the scene images must be on it);
+# before that, the report must have the audio stage with at least one <audio> player whose
+# data: URI decodes to a WAV or Ogg file.
 #   --quick  `mmc demo --quick` into build/demo-quick/ (seconds; the models learn little,
 #            the page has the same parts)
 #   --fresh  run the demo even when a report is there
@@ -38,6 +40,19 @@ else
   echo "demo-check: using $REPORT (newer than $MMC; --fresh runs the demo again)"
 fi
 [ -f "$REPORT" ] || { echo "demo-check: $REPORT was not written" >&2; exit 1; }
+
+# The audio stage: its section, and players whose sound is in the page (a data: URI that
+# decodes to a WAV or Ogg file), not a link to a file beside it.
+grep -q '<h2>Speech: spoken captions find their scene</h2>' "$REPORT" ||
+  { echo "demo-check: $REPORT has no audio stage" >&2; exit 1; }
+players=$(grep -o '<audio controls[^>]* src="data:audio/[a-z]*;base64,' "$REPORT" | wc -l)
+[ "$players" -ge 1 ] || { echo "demo-check: $REPORT has no <audio> with a data: URI" >&2; exit 1; }
+magic=$(grep -o 'src="data:audio/[a-z]*;base64,[A-Za-z0-9+/=]*"' "$REPORT" | head -1 |
+  sed 's/^src="data:audio\/[a-z]*;base64,//; s/"$//' | base64 -d 2>/dev/null | head -c 4 | tr -cd 'A-Za-z')
+case "$magic" in
+  RIFF | OggS) echo "demo-check: $players sound players in the report; the first decodes to a $magic file" ;;
+  *) echo "demo-check: the first <audio>'s data: URI does not decode to a WAV or Ogg file (starts '$magic')" >&2; exit 1 ;;
+esac
 
 SHOT=$OUT/report-screenshot.png
 PROFILE=$(mktemp -d)

@@ -166,6 +166,13 @@ int mmc_report_example_file(mmc_report *r, int gallery, const char *image_path, 
 /* The same from 8-bit pixels (w*h*channels bytes, HWC, channels 1..4), encoded as PNG. */
 int mmc_report_example_pixels(mmc_report *r, int gallery, int w, int h, int channels,
                               const uint8_t *pixels, const char *text, int mark, mmc_error *err);
+/* A sound clip with player controls (an HTML5 <audio controls> whose source is the file's
+ * bytes as a base64 data: URI, so it plays offline) and lines of text under it. The file
+ * must be WAV, Ogg, FLAC or MP3 (by its magic) of at most 16 MiB and decode (mmc_audio_decode),
+ * else MMC_ERR_INPUT naming it. Browsers play WAV and MP3 everywhere; Ogg and FLAC in all
+ * but older Safari. */
+int mmc_report_example_audio(mmc_report *r, int gallery, const char *audio_path, const char *text,
+                             int mark, mmc_error *err);
 /* The page as a NUL-terminated string (mmc_free it); NULL + err on OOM. */
 char *mmc_report_html(const mmc_report *r, mmc_error *err);
 /* Writes the page to path atomically (temp file, fsync, rename). */

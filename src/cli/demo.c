@@ -4,11 +4,13 @@
  * generate the shapes world, train and evaluate models on it, show what they do on test
  * images, and write OUT/report.html (a metrics table, training curves as inline SVG,
  * examples with their images inlined) whose path is the last line printed. Each stage is
- * a function of demo.h: data, retrieval (English and Chinese), captioning, VQA.
+ * a function of demo.h: data, retrieval (English and Chinese), captioning, VQA, video,
+ * audio (spoken captions that find their scene).
  *
  * Sizes are fixed (4000/200/200 scenes of 64 px, a fixed number of steps per model) so a
  * run is deterministic for a thread count and fits the time budget of the issue: the whole
- * demo in at most ~6 minutes on 2 cores: retrieval about 2, captioning and VQA about 1.5 each. */
+ * demo in under 10 minutes on 2 idle cores (docs/results.md, "The demo", has measured
+ * stage times). */
 #include "demo.h"
 #include <errno.h>
 #include <limits.h>
@@ -31,6 +33,7 @@ static const demo_stage STAGES[] = {
     {"caption", "image captioning", demo_stage_caption, 1},
     {"vqa", "visual question answering", demo_stage_vqa, 1},
     {"video", "video: text-to-video search, video summaries and video QA", demo_stage_video, 1},
+    {"audio", "speech: spoken captions that find their scene (以声搜图)", demo_stage_audio, 1},
 };
 enum { NSTAGES = sizeof STAGES / sizeof STAGES[0] };
 

@@ -79,6 +79,13 @@ int demo_stage_vqa(demo_ctx *d);
  * (OUT/video-retrieval, OUT/video-caption, OUT/video-vqa), evaluates each on the test
  * clips and shows clips as frame strips with what each model says about them. */
 int demo_stage_video(demo_ctx *d);
+/* audio (demo_audio.c): speaks one English caption of the first 2,000 training scenes and
+ * of every test scene with eSpeak NG (OUT/adata: the demo world's scenes, written again),
+ * trains a speech->image dual encoder for a fixed step count (OUT/audio-retrieval),
+ * evaluates audio->image recall on the test clips and shows the first 4 test clips as
+ * players (OUT/audio-queries/ID.wav, inlined) beside the 3 scenes each finds. eSpeak NG
+ * missing or broken: its error's exit code (3) with a message naming it. */
+int demo_stage_audio(demo_ctx *d);
 
 /* --check-screenshot (demo_check.c): is PNG a real rendering of a demo report (charts
  * and shapes images visible)? 0, 2 (not a readable image) or 3 (looks blank). */

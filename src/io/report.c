@@ -29,6 +29,7 @@ enum { BLK_HEADING, BLK_TEXT, BLK_TABLE, BLK_CHART, BLK_GALLERY };
 #define WIDE_MAX_H 256   /* strips kept as they are: at most this tall ... */
 #define WIDE_MAX_W 2048  /* ... and this wide */
 #define MAX_IMAGE_FILE (64u << 20)
+#define MAX_AUDIO_FILE (16u << 20) /* a clip of a report: seconds, not an album */
 #define MAX_JSONL_FILE (1u << 30)
 
 typedef struct series {
@@ -38,7 +39,7 @@ typedef struct series {
 } series;
 
 typedef struct example {
-    const char *mime; /* static string */
+    const char *mime; /* static string; "audio/..." makes it a sound clip with player controls */
     char *b64;        /* NULL: text only */
     char *text;
     int mark;
@@ -500,6 +501,36 @@ int mmc_report_example_pixels(mmc_report *r, int gallery, int w, int h, int chan
     return add_example(r, gallery, "image/png", b64, text, mark, wide, err);
 }
 
+/* The browser's name for a sound file's bytes, from their magic: the containers every
+ * current browser plays (WAV, Ogg, FLAC, MP3); NULL for others. */
+static const char *audio_mime(const uint8_t *p, size_t n) {
+    if (n >= 12 && !memcmp(p, "RIFF", 4) && !memcmp(p + 8, "WAVE", 4)) return "audio/wav";
+    if (n >= 4 && !memcmp(p, "OggS", 4)) return "audio/ogg";
+    if (n >= 4 && !memcmp(p, "fLaC", 4)) return "audio/flac";
+    if (n >= 3 && (!memcmp(p, "ID3", 3) || (p[0] == 0xff && (p[1] & 0xe0) == 0xe0))) return "audio/mpeg";
+    return NULL;
+}
+
+int mmc_report_example_audio(mmc_report *r, int gallery, const char *audio_path, const char *text, int mark, mmc_error *err) {
+    LOCAL_ERR;
+    if (!get_block(r, gallery, BLK_GALLERY, "gallery", err)) return err->code;
+    if (!audio_path) return mmc_error_set(err, MMC_ERR_USAGE, "report: NULL sound file");
+    uint8_t *bytes = NULL;
+    size_t n = 0;
+    int rc = mmc_read_file(audio_path, MAX_AUDIO_FILE, &bytes, &n, err);
+    if (rc) return rc;
+    const char *mime = audio_mime(bytes, n);
+    if (!mime) rc = mmc_error_set(err, MMC_ERR_INPUT, "%s: not a WAV, Ogg, FLAC or MP3 file (what a report can play)", audio_path);
+    mmc_audio a = {0};
+    if (!rc) rc = mmc_audio_decode(&a, bytes, n, audio_path, 0, err); /* a broken clip is refused here, not shown mute */
+    mmc_audio_free(&a);
+    char *b64 = rc ? NULL : base64(bytes, n, err);
+    mmc_free(bytes);
+    if (!rc && !b64) rc = err->code;
+    if (rc) return rc;
+    return add_example(r, gallery, mime, b64, text, mark, 0, err);
+}
+
 /* ---------------------------------------------------------------- html out */
 
 typedef struct sbuf {
@@ -684,6 +715,7 @@ char *mmc_report_html(const mmc_report *r, mmc_error *err) {
                ".ex.good{border-color:#2a9d3a}.ex.bad{border-color:#d33}\n"
                ".ex img{width:128px;height:128px;object-fit:contain;image-rendering:pixelated;display:block;margin:0 auto 3px}\n"
                ".ex.wide{max-width:100%}.ex.wide img{width:auto;height:auto;max-width:100%}\n"
+               ".ex.audio{width:300px}.ex audio{width:100%;display:block;margin:0 0 3px}\n"
                "</style>\n</head>\n<body>\n<h1>");
     sb_esc(&s, r->title, 0);
     sb_str(&s, "</h1>\n");
@@ -727,10 +759,15 @@ char *mmc_report_html(const mmc_report *r, mmc_error *err) {
             sb_str(&s, "\n<div class=\"row\">\n");
             for (int k = 0; k < b->nex; k++) {
                 const example *e = &b->ex[k];
+                int audio = e->b64 && !strncmp(e->mime, "audio/", 6);
                 sb_str(&s, e->mark > 0 ? "<div class=\"ex good" : e->mark < 0 ? "<div class=\"ex bad" : "<div class=\"ex");
                 if (e->wide) sb_fmt(&s, " wide\" style=\"width:%dpx\">", e->wide);
-                else sb_str(&s, "\">");
-                if (e->b64) {
+                else sb_str(&s, audio ? " audio\">" : "\">");
+                if (audio) {
+                    sb_fmt(&s, "<audio controls preload=\"metadata\" src=\"data:%s;base64,", e->mime);
+                    sb_str(&s, e->b64);
+                    sb_str(&s, "\"></audio>");
+                } else if (e->b64) {
                     sb_fmt(&s, "<img alt=\"\" src=\"data:%s;base64,", e->mime);
                     sb_str(&s, e->b64);
                     sb_str(&s, "\">");
