@@ -56,6 +56,19 @@ AUDIO_CHANNELS, AUDIO_CONVS, AUDIO_STRIDE, AUDIO_HIDDEN = 128, 3, 8, 128
 DEFAULT_FORMAT = "channels_last"
 
 
+class GradContiguous(torch.autograd.Function):
+    """identity whose backward makes the gradient contiguous: torch 1.13's CPU gelu_backward
+    (the oneDNN path, taken when GELU's input is contiguous) misreads a non-contiguous one"""
+
+    @staticmethod
+    def forward(ctx, x):
+        return x.view_as(x)
+
+    @staticmethod
+    def backward(ctx, g):
+        return g.contiguous()
+
+
 class AudioDualEncoder(nn.Module):
     def __init__(self, vocab, size=S, mels=MELS, embed=128, word=64, hidden=128, grid=4,
                  channels=AUDIO_CHANNELS, convs=AUDIO_CONVS, stride=AUDIO_STRIDE, audio_hidden=AUDIO_HIDDEN):
@@ -92,7 +105,9 @@ class AudioDualEncoder(nn.Module):
 
     def encode_audio(self, mel):
         """mel (B, n_mels, Tf), every clip Tf frames long"""
-        h = self.audio_conv(mel).transpose(1, 2)  # (B, T', C)
+        # the last GELU's gradient comes back through the transpose: made contiguous, or torch
+        # 1.13's oneDNN gelu_backward misreads it (GradContiguous)
+        h = GradContiguous.apply(self.audio_conv(mel)).transpose(1, 2)  # (B, T', C)
         out, _ = self.audio_rnn(h)  # (B, T', 2H)
         return F.normalize(self.audio_proj(out.mean(1)), dim=-1)
 

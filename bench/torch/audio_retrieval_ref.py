@@ -22,6 +22,14 @@ pack_padded_sequence (each clip at its own length, the backward direction from i
 step); the mean of its outputs over the clip's real steps. An embedding therefore does not
 depend on the batch's padding.
 
+GELU's gradient is made contiguous first (GradContiguous, audio_retrieval.py): torch 1.13's CPU gelu_backward
+takes the oneDNN path whenever GELU's input is contiguous and then reads a non-contiguous
+incoming gradient wrongly — here the last conv's, which comes back through the transpose to
+(B, T', C) — giving garbage (values up to 1e38, inf, NaN) that changes from run to run. With
+it the audio convs trained on noise: the loss stayed at ~14.6-14.9 (3·ln 128 = 14.56) and
+went NaN after ~60 steps. (Check: torch.ops.aten.gelu_backward(g.transpose(1, 2), x) against
+the same with g.contiguous().)
+
 Recipe (src/models/retrieval_train.c, retrieval_config.c's and encoder_audio.c's defaults):
   items  an epoch goes over CLIPS: every spoken caption in --lang of the spoken training
          samples (a prefix of the manifest, as mmc takes it), each paired with its sample's
@@ -32,12 +40,14 @@ Recipe (src/models/retrieval_train.c, retrieval_config.c's and encoder_audio.c's
   batch  128 clips, each padded with 0 to the batch's longest; SpecAugment per clip: 2
          frequency masks of width U{0..8} bands and 2 time masks of width U{0..10} frames
          (cut to the clip's length) inside the clip's own frames, set to 0; --spec-warp W and
-         --spec-stretch S (default 0: off, as mmc's default) as enc_audio_warp: bands read at
-         f·alpha, frames stretched by beta (the clip's length becomes round(F·beta)),
-         bilinear, alpha and beta uniform in 1 ± W and 1 ± S; the image shifted by -3..3 px
-         in x and y (edge replication), in [-1, 1];
+         --spec-stretch S (default 0.15 each, mmc's defaults; 0: off) as enc_audio_warp:
+         bands read at f·alpha, frames stretched by beta (the clip's length becomes
+         round(F·beta)), bilinear, alpha and beta uniform in 1 ± W and 1 ± S; the image
+         shifted by -3..3 px in x and y (edge replication), in [-1, 1];
   optim  AdamW lr 2e-3, weight decay 0.05 on weights only, gradient-norm clipping at 5,
          linear warm-up over 100 steps then cosine decay to 1 % of lr over the training time;
+         the logit scale clamped at log 100 after each step, and the run stops on a
+         non-finite loss or gradient norm (train_loop.c's step);
   BN     before evaluating, BatchNorm's running statistics recomputed at the final weights
          from 16 batches of unshifted training images (fewer when the spoken samples do not
          fill 16), as mmc's bn_recompute 16.
@@ -81,7 +91,7 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, "..", "..", "tools"))
-from audio_retrieval import AudioDualEncoder, adamw, count_params  # noqa: E402
+from audio_retrieval import AudioDualEncoder, GradContiguous, adamw, count_params  # noqa: E402
 from gen_audio_fixtures import log_mel, slaney_filters  # noqa: E402
 
 SIZE, BATCH, SHIFT, BUCKET = 64, 128, 3, 32
@@ -100,7 +110,7 @@ class AudioRefEncoder(AudioDualEncoder):
         h, n = mel, lengths.clone()
         mods = list(self.audio_conv)
         for conv, act in zip(mods[0::2], mods[1::2]):
-            h = act(conv(h))
+            h = GradContiguous.apply(act(conv(h)))
             n = (n + 2 * conv.padding[0] - conv.kernel_size[0]) // conv.stride[0] + 1
             keep = torch.arange(h.shape[2]).unsqueeze(0) < n.unsqueeze(1)  # (B, T')
             h = h * keep.unsqueeze(1).to(h.dtype)
@@ -361,8 +371,8 @@ def main():
     ap.add_argument("--cache")
     ap.add_argument("--json")
     ap.add_argument("--max-clips", type=int, default=0, help="only the first samples with at most N clips (train and test): for tests")
-    ap.add_argument("--spec-warp", type=float, default=0.0)
-    ap.add_argument("--spec-stretch", type=float, default=0.0)
+    ap.add_argument("--spec-warp", type=float, default=0.15, help="0.15 as mmc's spec_warp; 0: off")
+    ap.add_argument("--spec-stretch", type=float, default=0.15, help="0.15 as mmc's spec_stretch; 0: off")
     a = ap.parse_args()
     if a.threads < 1 or a.minutes <= 0 or a.max_clips < 0 or not 0 <= a.spec_warp <= 0.5 or not 0 <= a.spec_stretch <= 0.5:
         ap.error("--threads >= 1, --minutes > 0, --max-clips >= 0, --spec-warp and --spec-stretch in 0..0.5")
@@ -453,9 +463,15 @@ def main():
         loss = model.loss(model.encode_image(images), model.encode_audio(torch.from_numpy(mel), torch.from_numpy(lens)),
                           model.encode_text(ids, tlen))
         opt.zero_grad(set_to_none=False)
+        if not math.isfinite(loss.item()):  # as train_loop.c: stop, do not train on
+            raise SystemExit(f"loss is {loss.item()} at step {step + 1} (diverged)")
         loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), CLIP)
+        gn = torch.nn.utils.clip_grad_norm_(model.parameters(), CLIP)
+        if not math.isfinite(gn.item()):
+            raise SystemExit(f"gradient norm is {gn.item()} at step {step + 1} (diverged)")
         opt.step()
+        with torch.no_grad():  # as train_loop.c: the scale itself clamped at log 100
+            model.logit_scale.clamp_(max=math.log(100.0))
         step += 1
     train_s = time.time() - start
     print(f"trained {step} steps ({step * B} clips, {step * B / train_s:.1f} clips/s) in {train_s:.1f} s; final loss "
