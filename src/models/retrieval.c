@@ -247,13 +247,6 @@ const char *mmc_retrieval_target(const mmc_retrieval *m) { return m->cfg.target;
 
 enum { AUDIO_CHUNK = 64 };
 
-static const int *g_sort_frames; /* for qsort, which takes no user pointer */
-static int by_frames(const void *x, const void *y) {
-    int a = *(const int *)x, b = *(const int *)y;
-    return g_sort_frames[a] != g_sort_frames[b] ? (g_sort_frames[a] > g_sort_frames[b]) - (g_sort_frames[a] < g_sort_frames[b])
-                                                : (a > b) - (a < b);
-}
-
 /* The clips go through in order of length, AUDIO_CHUNK at a time, so a chunk pads little; a
  * clip's embedding does not depend on its chunk (enc_audio_forward), so the order changes
  * no value. */
@@ -275,8 +268,7 @@ int ret_embed_mels(mmc_retrieval *m, int n, void (*get)(void *user, int i, float
     if (ctx) mmc_grad_mode(ctx, 0);
     if (!rc) {
         for (int i = 0; i < n; i++) order[i] = i;
-        g_sort_frames = frames;
-        qsort(order, (size_t)n, sizeof(int), by_frames);
+        if (task_sort_by_length(order, n, frames)) rc = mmc_error_set(err, MMC_ERR_RUNTIME, "retrieval: out of memory");
     }
     for (int at = 0; at < n && !rc; at += AUDIO_CHUNK) {
         int B = n - at < AUDIO_CHUNK ? n - at : AUDIO_CHUNK, T = 1;

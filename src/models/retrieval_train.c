@@ -170,12 +170,6 @@ static int setup(void *self, mmc_train_loop *L, mmc_train_spec *spec, mmc_error 
  * bucket_batches batches; each run is sorted by clip length (ties by clip index) and its
  * batches are then put in an order of their own (stream 5·2^40 + epoch), so a batch holds
  * clips of about one length and the lengths still come in no fixed order. */
-static const int *g_frames; /* qsort takes no user pointer: set by bucket_epoch (the loop's one thread) */
-static int cmp_len(const void *x, const void *y) {
-    int a = *(const int *)x, b = *(const int *)y;
-    return g_frames[a] != g_frames[b] ? (g_frames[a] > g_frames[b]) - (g_frames[a] < g_frames[b]) : (a > b) - (a < b);
-}
-
 static int bucket_epoch(rtask *t, int epoch, mmc_error *err) {
     int K = t->cfg.bucket_batches, B = t->B, run = K * B, n = t->n_items;
     if (K <= 0) return MMC_OK;
@@ -187,10 +181,13 @@ static int bucket_epoch(rtask *t, int epoch, mmc_error *err) {
     }
     mmc_rng r;
     mmc_rng_seed(&r, t->o->seed, ((uint64_t)5 << 40) + (uint64_t)epoch);
-    g_frames = t->train.audio->frames;
     for (int at = 0; at < n; at += run) {
         int m = n - at < run ? n - at : run, nb = m / B;
-        qsort(t->perm + at, (size_t)m, sizeof(int), cmp_len);
+        if (task_sort_by_length(t->perm + at, m, t->train.audio->frames)) {
+            mmc_free(tmp);
+            mmc_free(order);
+            return mmc_error_set(err, MMC_ERR_RUNTIME, "train: out of memory");
+        }
         if (nb < 2) continue;
         mmc_rng_permutation(&r, order, nb);
         for (int b = 0; b < nb; b++) memcpy(tmp + (size_t)b * B, t->perm + at + (size_t)order[b] * B, sizeof(int) * (size_t)B);

@@ -9,6 +9,7 @@
 #include "internal.h"
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 void task_audio_free(task_audio *a) {
@@ -186,4 +187,20 @@ int task_split_load_audio(task_split *d, const char *dir, const char *split, con
     if (!rc) rc = task_audio_load(d->audio, d->man, d->n, lang, n_mels, max_frames, progress, user, err);
     if (rc) task_split_free(d);
     return rc;
+}
+
+static int cmp_i64(const void *x, const void *y) {
+    int64_t a = *(const int64_t *)x, b = *(const int64_t *)y;
+    return (a > b) - (a < b);
+}
+
+int task_sort_by_length(int *idx, int n, const int *len) {
+    int64_t *key = mmc_malloc(sizeof(int64_t) * (size_t)(n > 0 ? n : 1));
+    if (!key) return MMC_ERR_RUNTIME;
+    /* lengths and indices are non-negative ints: (length, index) in one 64-bit key */
+    for (int i = 0; i < n; i++) key[i] = (int64_t)len[idx[i]] << 32 | (int64_t)(uint32_t)idx[i];
+    qsort(key, (size_t)n, sizeof *key, cmp_i64);
+    for (int i = 0; i < n; i++) idx[i] = (int)(key[i] & 0xFFFFFFFF);
+    mmc_free(key);
+    return MMC_OK;
 }

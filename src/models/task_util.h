@@ -119,6 +119,9 @@ void task_audio_free(task_audio *a);
  * (max_images as task_split_load), and every clip of those samples in d->audio. */
 int task_split_load_audio(task_split *d, const char *dir, const char *split, const char *lang, int S, int max_images, int n_mels,
                           int max_frames, void (*progress)(void *user, int done, int total), void *user, mmc_error *err);
+/* Sorts the n indices idx (each >= 0) by len[idx], ties by index (no globals: qsort takes
+ * no user pointer). MMC_OK, or MMC_ERR_RUNTIME out of memory (idx unchanged). */
+int task_sort_by_length(int *idx, int n, const int *len);
 /* Clip i as floats (n_mels, T), T >= frames[i], zero past its frames. */
 void task_audio_mel(const task_audio *a, int i, float *out, int T);
 
