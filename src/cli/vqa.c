@@ -41,8 +41,9 @@ int cmd_vqa(int argc, char **argv) {
     const char *query = mmc_vqa_get_config(m)->query;
     if (strcmp(query, "text")) {
         if (question) {
-            mmc_vqa_free(m);
-            return cli_error(1, "vqa: %s classifies a clip's %s, it takes no --question", run, strcmp(query, "audio") ? "frames" : "frames and sound track");
+            const char *what = strcmp(query, "audio") ? "frames" : "frames and sound track";
+            mmc_vqa_free(m); /* query points into m */
+            return cli_error(1, "vqa: %s classifies a clip's %s, it takes no --question", run, what);
         }
         question = "";
     } else {
