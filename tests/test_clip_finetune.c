@@ -21,7 +21,7 @@ static void all_grads(const char *name) {
     char dir[1024];
     if (!fixture(name, dir, sizeof dir)) SKIP("%s/config.json absent (../shared not here): nothing to fine-tune", dir);
     mmc_error err = {0};
-    mmc_clip_opts o = {MMC_CLIP_STORAGE_F32};
+    mmc_clip_opts o = {MMC_CLIP_STORAGE_F32, 0};
     mmc_clip *m = mmc_clip_load_ex(dir, &o, &err);
     REQUIRE(m, "load %s: %s", dir, err.msg);
     const char *texts[3] = {"a large red circle", "two blue squares", "\xe7\xba\xa2\xe8\x89\xb2 x"};

@@ -27,7 +27,7 @@ TEST(clip_config_driven) {
         snprintf(rel, sizeof rel, "tests/fixtures/clip_variants/%s", VARIANTS[v]);
         snprintf(dir, sizeof dir, "%s", test_path(rel));
         snprintf(ref, sizeof ref, "%s/reference.safetensors", dir);
-        mmc_clip_opts f32 = {MMC_CLIP_STORAGE_F32};
+        mmc_clip_opts f32 = {MMC_CLIP_STORAGE_F32, 0};
         test_clip_parity_folder(dir, ref, NULL, 1e-4); /* AUTO: compact for F16/BF16 */
         test_clip_parity_folder(dir, ref, &f32, 1e-4);
         /* storage and memory: compact keeps half the bytes of f32 for the layers */

@@ -110,6 +110,7 @@ struct mmc_tensor {
     int persistent;       /* 1: data/grad malloc'd and owned (parameters, buffers) */
     mmc_tensor *base;     /* non-NULL for a view (reshape): data and grad are base's */
     const char *name;     /* optional, for messages and checkpoints (not owned) */
+    struct mmc_qweight *quant; /* int8/int4 copy for inference (owned), or NULL (mmc/ops.h) */
 };
 
 typedef struct mmc_node mmc_node;

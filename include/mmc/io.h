@@ -121,6 +121,18 @@ int64_t *mmc_safetensors_get_i64(const mmc_safetensors *st, const char *name,
 int mmc_safetensors_write(const char *path, mmc_tensor *const *tensors,
                           const char *const *names, int n, const char *metadata_json,
                           mmc_error *err);
+/* The same for tensors of any dtype given as bytes: blob i is names/dtype/shape and
+ * `bytes` bytes at `data` (which must equal the shape's element count times the dtype's
+ * size: checked). */
+typedef struct mmc_st_blob {
+    const char *name, *dtype;
+    int ndim;
+    int64_t shape[8];
+    const void *data;
+    size_t bytes;
+} mmc_st_blob;
+int mmc_safetensors_write_blobs(const char *path, const mmc_st_blob *blobs, int n, const char *metadata_json,
+                                mmc_error *err);
 
 /* ---- reports (src/io/report.c) ---- */
 /* A self-contained HTML page: no scripts, no external resources, so it opens anywhere

@@ -65,6 +65,34 @@ mmc_tensor *mmc_bmm(mmc_ctx *ctx, mmc_tensor *a, mmc_tensor *b, int ta, int tb);
 /* x (..., IN), w (OUT, IN), b (OUT) or NULL -> (..., OUT) */
 mmc_tensor *mmc_linear(mmc_ctx *ctx, mmc_tensor *x, mmc_tensor *w, mmc_tensor *b);
 
+/* int8 / int4 weights for inference (src/ops/qgemm.c; arithmetic in src/ops/qgemm.h).
+ * A weight tensor with a quantised copy attached (mmc_tensor_set_quant) makes mmc_linear
+ * run the integer product whenever no gradient is being recorded for it: X is quantised
+ * row by row on the fly and the result is float32. Its float data may then be freed
+ * (mmc_tensor_drop_data): the tensor serves inference only and mmc_linear refuses it in
+ * training. q8: int8 per output channel; q4: 4 bits per channel and group of 32 inputs. */
+enum { MMC_QTYPE_Q8 = 1, MMC_QTYPE_Q4 = 2 };
+typedef struct mmc_qweight mmc_qweight;
+/* w (out, in) float, row-major; NULL + err for a non-finite value or out of memory. */
+mmc_qweight *mmc_qweight_quantize(const float *w, int out, int in, int type, mmc_error *err);
+/* From the stored form of docs/formats.md (q8: (out, in) int8 and (out) scales; q4:
+ * (out, ceil(in/2)) bytes of two nibbles and (out, ceil(in/32)) scales). Values and
+ * scales are checked; a bad one is MMC_ERR_INPUT naming `what`. */
+mmc_qweight *mmc_qweight_from_stored(int type, int out, int in, const void *q, const float *scale, const char *what,
+                                     mmc_error *err);
+size_t mmc_qweight_stored_bytes(int type, int out, int in);
+int mmc_qweight_stored_groups(int type, int in);
+void mmc_qweight_to_stored(const mmc_qweight *w, void *q, float *scale);
+void mmc_qweight_dequantize(const mmc_qweight *w, float *dst); /* (out, in) floats */
+void mmc_qweight_free(mmc_qweight *w);
+size_t mmc_qweight_bytes(const mmc_qweight *w); /* memory held */
+int mmc_qweight_type(const mmc_qweight *w);
+/* Attaches q to t (a 2-D (out, in) tensor of the same shape; t takes ownership and frees it
+ * with itself). MMC_ERR_USAGE on a shape mismatch (q is then freed). */
+int mmc_tensor_set_quant(mmc_tensor *t, mmc_qweight *q, mmc_error *err);
+/* Frees a quantised tensor's float data (and gradient), leaving only the quantised copy. */
+void mmc_tensor_drop_data(mmc_tensor *t);
+
 /* convolution and pooling, NCHW.
  * conv2d: x (B, C, H, W), w (OC, C/groups, KH, KW), b (OC) or NULL -> (B, OC, OH, OW) */
 typedef struct mmc_conv2d_opts {

@@ -1,5 +1,6 @@
 /* tensor.c — tensors, the context (arena + tape), and the backward walk. */
 #include "internal.h"
+#include "mmc/ops.h"
 #include <stdlib.h>
 #include <string.h>
 
@@ -56,6 +57,7 @@ mmc_tensor *mmc_tensor_new(int ndim, const int *shape) {
 
 void mmc_tensor_free(mmc_tensor *t) {
     if (!t || !t->persistent) return;
+    mmc_qweight_free(t->quant);
     mmc_free(t->data);
     mmc_free(t->grad);
     mmc_free(t);

@@ -320,8 +320,8 @@ int64_t *mmc_safetensors_get_i64(const mmc_safetensors *st, const char *name, in
     return v;
 }
 
-int mmc_safetensors_write(const char *path, mmc_tensor *const *tensors, const char *const *names, int n,
-                          const char *metadata_json, mmc_error *err) {
+int mmc_safetensors_write_blobs(const char *path, const mmc_st_blob *blobs, int n, const char *metadata_json,
+                                mmc_error *err) {
     cJSON *root = cJSON_CreateObject();
     if (!root) return mmc_error_set(err, MMC_ERR_RUNTIME, "%s: out of memory", path);
     if (metadata_json) {
@@ -335,20 +335,28 @@ int mmc_safetensors_write(const char *path, mmc_tensor *const *tensors, const ch
     }
     uint64_t off = 0;
     for (int i = 0; i < n; i++) {
-        if (cJSON_GetObjectItemCaseSensitive(root, names[i])) {
+        const mmc_st_blob *b = &blobs[i];
+        int es = dtype_size(b->dtype);
+        uint64_t count = 1;
+        for (int d = 0; d < b->ndim; d++) count *= (uint64_t)b->shape[d];
+        if (es <= 0 || b->ndim < 0 || b->ndim > 8 || count * (uint64_t)es != b->bytes) {
             cJSON_Delete(root);
-            return mmc_error_set(err, MMC_ERR_USAGE, "%s: tensor name '%s' given twice", path, names[i]);
+            return mmc_error_set(err, MMC_ERR_USAGE, "%s: tensor '%s' (%s): %zu bytes do not fit its shape", path,
+                                 b->name, b->dtype, b->bytes);
+        }
+        if (cJSON_GetObjectItemCaseSensitive(root, b->name)) {
+            cJSON_Delete(root);
+            return mmc_error_set(err, MMC_ERR_USAGE, "%s: tensor name '%s' given twice", path, b->name);
         }
         cJSON *e = cJSON_CreateObject();
-        cJSON_AddStringToObject(e, "dtype", "F32");
+        cJSON_AddStringToObject(e, "dtype", b->dtype);
         cJSON *sh = cJSON_AddArrayToObject(e, "shape");
-        for (int d = 0; d < tensors[i]->ndim; d++) cJSON_AddItemToArray(sh, cJSON_CreateNumber(tensors[i]->shape[d]));
+        for (int d = 0; d < b->ndim; d++) cJSON_AddItemToArray(sh, cJSON_CreateNumber((double)b->shape[d]));
         cJSON *o = cJSON_AddArrayToObject(e, "data_offsets");
-        uint64_t bytes = (uint64_t)tensors[i]->numel * 4;
         cJSON_AddItemToArray(o, cJSON_CreateNumber((double)off));
-        cJSON_AddItemToArray(o, cJSON_CreateNumber((double)(off + bytes)));
-        off += bytes;
-        cJSON_AddItemToObject(root, names[i], e);
+        cJSON_AddItemToArray(o, cJSON_CreateNumber((double)(off + b->bytes)));
+        off += b->bytes;
+        cJSON_AddItemToObject(root, b->name, e);
     }
     char *hdr = cJSON_PrintUnformatted(root);
     cJSON_Delete(root);
@@ -363,10 +371,24 @@ int mmc_safetensors_write(const char *path, mmc_tensor *const *tensors, const ch
     free(hdr);
     uint8_t *p = buf + 8 + padded;
     for (int i = 0; i < n; i++) {
-        memcpy(p, tensors[i]->data, (size_t)tensors[i]->numel * 4);
-        p += (size_t)tensors[i]->numel * 4;
+        if (blobs[i].bytes) memcpy(p, blobs[i].data, blobs[i].bytes);
+        p += blobs[i].bytes;
     }
     int rc = mmc_write_file_atomic(path, buf, total, err);
     mmc_free(buf);
+    return rc;
+}
+
+int mmc_safetensors_write(const char *path, mmc_tensor *const *tensors, const char *const *names, int n,
+                          const char *metadata_json, mmc_error *err) {
+    mmc_st_blob *b = mmc_calloc((size_t)(n > 0 ? n : 1), sizeof *b);
+    if (!b) return mmc_error_set(err, MMC_ERR_RUNTIME, "%s: out of memory", path);
+    for (int i = 0; i < n; i++) {
+        b[i].name = names[i], b[i].dtype = "F32", b[i].ndim = tensors[i]->ndim;
+        for (int d = 0; d < tensors[i]->ndim; d++) b[i].shape[d] = tensors[i]->shape[d];
+        b[i].data = tensors[i]->data, b[i].bytes = (size_t)tensors[i]->numel * 4;
+    }
+    int rc = mmc_safetensors_write_blobs(path, b, n, metadata_json, err);
+    mmc_free(b);
     return rc;
 }

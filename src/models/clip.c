@@ -180,6 +180,30 @@ static int checkpoint_is_half(const clip_store *s) {
     return 0;
 }
 
+/* Any I8/U8 tensor: a folder written by `mmc quantize`. */
+static int checkpoint_is_quantised(const clip_store *s) {
+    for (int k = 0; k < s->n; k++)
+        for (int e = 0; e < s->files[k].count; e++) {
+            const char *dt = s->files[k].entries[e].dtype;
+            if (!strcmp(dt, "I8") || !strcmp(dt, "U8")) return 1;
+        }
+    return 0;
+}
+
+/* The bindings that are Linear weights (quantisable): every 2-D tensor of an encoder layer
+ * and the two projections. */
+static void mark_linear(mmc_clip *m) {
+    for (int t = 0; t < 2; t++) {
+        clip_layers *L = t ? &m->vision : &m->text;
+        for (int i = 0; i < L->n; i++)
+            for (int j = 0; j < L->binds[i].n; j++) L->binds[i].b[j].linear = L->binds[i].b[j].t->ndim == 2;
+    }
+    for (int j = 0; j < m->resident.n; j++) {
+        mmc_tensor *x = m->resident.b[j].t;
+        m->resident.b[j].linear = x == m->text_proj.weight || x == m->vis_proj.weight;
+    }
+}
+
 /* Checks (read 0) or reads (read 1) every binding of bs. */
 static int store_binds(const clip_store *s, const clip_binds *bs, int read, mmc_error *err) {
     for (int i = 0; i < bs->n; i++) {
@@ -299,13 +323,22 @@ mmc_clip *mmc_clip_load_ex(const char *dir, const mmc_clip_opts *opts, mmc_error
     if (!(m->dir = mmc_malloc(dl + 1))) { rc = mmc_error_set(err, MMC_ERR_RUNTIME, "out of memory"); goto fail; }
     memcpy(m->dir, dir, dl + 1);
     if ((rc = clip_config_read(dir, &m->cfg, err)) || (rc = clip_store_open(&m->store, dir, err))) goto fail;
-    m->compact = (!opts || opts->storage == MMC_CLIP_STORAGE_AUTO) && checkpoint_is_half(&m->store);
+    int qtype = opts ? opts->quantize : 0;
+    if (qtype && qtype != MMC_QTYPE_Q8 && qtype != MMC_QTYPE_Q4) {
+        rc = mmc_error_set(err, MMC_ERR_USAGE, "%s: unknown quantisation type %d", dir, qtype);
+        goto fail;
+    }
+    /* quantised weights are held resident: never compact then */
+    m->compact = (!opts || opts->storage == MMC_CLIP_STORAGE_AUTO) && !qtype && !checkpoint_is_quantised(&m->store) &&
+                 checkpoint_is_half(&m->store);
+    m->store.qtype = qtype;
     if ((rc = build(m, err))) goto fail;
+    mark_linear(m);
     if ((rc = store_binds(&m->store, &m->resident, 0, err)) || (rc = store_layers(m, 0, err))) goto fail;
     if (m->compact) { /* the token table is read row by row later: check it now */
         mmc_tensor probe = {0};
         probe.ndim = 2, probe.shape[0] = m->cfg.text.vocab, probe.shape[1] = m->cfg.text.hidden;
-        clip_bind b = {&probe, m->tok_emb_name};
+        clip_bind b = {&probe, m->tok_emb_name, 0};
         if ((rc = clip_store_check(&m->store, &b, NULL, err))) goto fail;
     }
     if ((rc = store_binds(&m->store, &m->resident, 1, err))) goto fail;
@@ -313,6 +346,12 @@ mmc_clip *mmc_clip_load_ex(const char *dir, const mmc_clip_opts *opts, mmc_error
     if (!m->compact) {
         if ((rc = store_layers(m, 1, err))) goto fail;
         clip_store_close(&m->store); /* everything is in f32 now */
+    }
+    m->quantized = m->vis_proj.weight->quant != NULL || m->text_proj.weight->quant != NULL;
+    for (int t = 0; t < 2 && !m->quantized; t++) {
+        clip_layers *L = t ? &m->vision : &m->text;
+        for (int i = 0; i < L->n && !m->quantized; i++)
+            for (int j = 0; j < L->binds[i].n; j++) m->quantized |= L->binds[i].b[j].t->quant != NULL;
     }
     /* tokenizer and image preprocessing, when the folder has them */
     if (file_exists(dir, "vocab.txt") || file_exists(dir, "tokenizer.json") || file_exists(dir, "vocab.json")) {
@@ -381,7 +420,12 @@ const mmc_tokenizer *mmc_clip_tokenizer(const mmc_clip *m) { return m ? m->tok :
 size_t mmc_clip_memory_bytes(const mmc_clip *m, int *compact) {
     if (compact) *compact = m ? m->compact : 0;
     if (!m) return 0;
-    size_t b = (size_t)(mmc_params_count(&m->P, MMC_PARAM) + mmc_params_count(&m->P, MMC_BUFFER)) * sizeof(float);
+    size_t b = 0;
+    for (int i = 0; i < m->P.n; i++) { /* float data where kept, quantised copies */
+        const mmc_tensor *t = m->P.tensors[i];
+        if (t->data) b += (size_t)t->numel * sizeof(float);
+        b += mmc_qweight_bytes(t->quant);
+    }
     b += (size_t)(mmc_params_count(&m->scratch, MMC_PARAM) + mmc_params_count(&m->scratch, MMC_BUFFER)) * sizeof(float);
     if (m->compact) b += m->store.bytes;
     return b;

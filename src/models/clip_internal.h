@@ -48,6 +48,7 @@ typedef struct clip_store {
     int n;
     mmc_safetensors *files;
     size_t bytes; /* sum of file sizes */
+    int qtype;    /* MMC_QTYPE_* to quantise float linear weights to as they are read, or 0 */
 } clip_store;
 
 int clip_store_open(clip_store *s, const char *dir, mmc_error *err);
@@ -59,6 +60,7 @@ const mmc_st_entry *clip_store_find(const clip_store *s, const char *name, const
 typedef struct clip_bind {
     mmc_tensor *t;
     char *name; /* checkpoint name, owned */
+    int linear; /* a Linear's (out, in) weight: may be stored or held quantised */
 } clip_bind;
 typedef struct clip_binds {
     clip_bind *b;
@@ -73,9 +75,15 @@ int clip_binds_add_params(clip_binds *bs, const mmc_params *P, int from, const c
 int clip_binds_add(clip_binds *bs, mmc_tensor *t, const char *name, mmc_error *err);
 void clip_binds_free(clip_binds *bs);
 /* Checks that b's tensor exists in the store with a float dtype (F32/F16/BF16) and b->t's
- * shape (a 0-dim tensor also matches shape (1)); *half = 1 for F16/BF16. */
+ * shape (a 0-dim tensor also matches shape (1)); *half = 1 for F16/BF16. A linear weight may
+ * also be stored quantised (docs/formats.md): I8 (out, in) for q8 or U8 (out, ceil(in/2))
+ * for q4, with NAME_scale F32 (out, groups) beside it. */
 int clip_store_check(const clip_store *s, const clip_bind *b, int *half, mmc_error *err);
-/* Decodes b's tensor into b->t->data (after clip_store_check). */
+/* 1 for the weights q4 makes 4-bit: the MLP's (fc1, fc2). */
+int clip_bind_is_mlp(const clip_bind *b);
+/* Decodes b's tensor into b->t->data (after clip_store_check). A quantised one (stored so,
+ * or float with s->qtype set and b->linear) becomes b->t's quantised copy and b->t's float
+ * data is freed. */
 int clip_store_read(const clip_store *s, const clip_bind *b, mmc_error *err);
 /* Rows ids[0..n) of the (V, D) checkpoint table `name` into out[n * D] (ids in range). */
 int clip_store_rows(const clip_store *s, const char *name, const int *ids, int n, int D, float *out,
@@ -93,6 +101,7 @@ struct mmc_clip {
     clip_cfg cfg;
     char *dir;
     int compact;          /* layers and the token table decoded on use from `store` */
+    int quantized;        /* some linear weights are held int8/int4 only: inference only */
     clip_store store;     /* kept open only when compact */
     mmc_params P;         /* resident f32 tensors */
     mmc_params scratch;   /* compact: one text and one vision layer */

@@ -44,7 +44,7 @@ int mmc_clip_text_forward(mmc_ctx *ctx, mmc_clip *m, const int32_t *ids, const i
         return mmc_error_set(&ctx->err, MMC_ERR_INPUT, "clip text: %d tokens, the model has %d positions", T,
                              c->max_pos);
     /* compact weights are overwritten layer by layer: nothing could be differentiated */
-    int prev = m->compact ? mmc_grad_mode(ctx, 0) : ctx->grad_enabled;
+    int prev = m->compact || m->quantized ? mmc_grad_mode(ctx, 0) : ctx->grad_enabled;
     int64_t n = (int64_t)B * T;
     uint8_t *key_mask = NULL;
     int *tt = NULL, *pool = mmc_scratch(ctx, sizeof(int) * (size_t)B);

@@ -150,27 +150,62 @@ static int same_dir(const char *a, const char *b) {
     return stat(a, &x) == 0 && stat(b, &y) == 0 && x.st_dev == y.st_dev && x.st_ino == y.st_ino;
 }
 
-/* The weights alone, F32 under the checkpoint's names, with metadata meta. */
+/* The weights alone under the checkpoint's names, with metadata meta: F32, and a weight
+ * held quantised as I8 (q8) or U8 (q4) with NAME_scale F32 beside it (docs/formats.md). */
 static int clip_write_weights(const mmc_clip *m, const char *path, const char *meta, mmc_error *err) {
     if (m->compact) return mmc_error_set(err, MMC_ERR_USAGE, "clip save: %s is held compact (F16/BF16); load it with f32 storage", m->dir);
     int n = m->resident.n;
     for (int i = 0; i < m->text.n; i++) n += m->text.binds[i].n;
     for (int i = 0; i < m->vision.n; i++) n += m->vision.binds[i].n;
-    mmc_tensor **ts = mmc_calloc((size_t)n + 1, sizeof *ts);
-    const char **names = mmc_calloc((size_t)n + 1, sizeof *names);
-    if (!ts || !names) {
-        mmc_free(ts), mmc_free(names);
-        return mmc_error_set(err, MMC_ERR_RUNTIME, "clip save: out of memory");
+    const clip_bind **bs = mmc_calloc((size_t)n + 1, sizeof *bs);
+    mmc_st_blob *blobs = mmc_calloc(2 * (size_t)n + 1, sizeof *blobs);
+    void **owned = mmc_calloc(2 * (size_t)n + 1, sizeof *owned);
+    char **names = mmc_calloc((size_t)n + 1, sizeof *names);
+    int k = 0, nb = 0, no = 0, rc = MMC_OK;
+    if (!bs || !blobs || !owned || !names) {
+        rc = mmc_error_set(err, MMC_ERR_RUNTIME, "clip save: out of memory");
+        goto done;
     }
-    int k = 0;
-    for (int i = 0; i < m->resident.n; i++) ts[k] = m->resident.b[i].t, names[k++] = m->resident.b[i].name;
+    for (int i = 0; i < m->resident.n; i++) bs[k++] = &m->resident.b[i];
     for (int t = 0; t < 2; t++) {
         const clip_layers *L = t ? &m->vision : &m->text;
         for (int i = 0; i < L->n; i++)
-            for (int j = 0; j < L->binds[i].n; j++) ts[k] = L->binds[i].b[j].t, names[k++] = L->binds[i].b[j].name;
+            for (int j = 0; j < L->binds[i].n; j++) bs[k++] = &L->binds[i].b[j];
     }
-    int rc = mmc_safetensors_write(path, ts, names, k, meta, err);
-    mmc_free(ts), mmc_free(names);
+    for (int i = 0; i < k; i++) {
+        const mmc_tensor *t = bs[i]->t;
+        mmc_st_blob *b = &blobs[nb++];
+        b->name = bs[i]->name, b->ndim = t->ndim;
+        for (int d = 0; d < t->ndim; d++) b->shape[d] = t->shape[d];
+        if (!t->quant) {
+            b->dtype = "F32", b->data = t->data, b->bytes = (size_t)t->numel * 4;
+            continue;
+        }
+        int type = mmc_qweight_type(t->quant), out = t->shape[0], in = t->shape[1];
+        int groups = mmc_qweight_stored_groups(type, in);
+        size_t qb = mmc_qweight_stored_bytes(type, out, in);
+        void *q = owned[no++] = mmc_malloc(qb ? qb : 1);
+        float *sc = owned[no++] = mmc_malloc(sizeof(float) * (size_t)out * groups);
+        size_t ln = strlen(b->name);
+        char *sn = names[i] = mmc_malloc(ln + 7);
+        if (!q || !sc || !sn) {
+            rc = mmc_error_set(err, MMC_ERR_RUNTIME, "clip save: out of memory");
+            goto done;
+        }
+        memcpy(sn, b->name, ln);
+        memcpy(sn + ln, "_scale", 7);
+        mmc_qweight_to_stored(t->quant, q, sc);
+        b->dtype = type == MMC_QTYPE_Q8 ? "I8" : "U8", b->data = q, b->bytes = qb;
+        if (type == MMC_QTYPE_Q4) b->shape[1] = (in + 1) / 2;
+        mmc_st_blob *s = &blobs[nb++];
+        s->name = sn, s->dtype = "F32", s->ndim = 2, s->shape[0] = out, s->shape[1] = groups;
+        s->data = sc, s->bytes = sizeof(float) * (size_t)out * groups;
+    }
+    rc = mmc_safetensors_write_blobs(path, blobs, nb, meta, err);
+done:
+    for (int i = 0; owned && i < no; i++) mmc_free(owned[i]);
+    for (int i = 0; names && i < k; i++) mmc_free(names[i]);
+    mmc_free(bs), mmc_free(blobs), mmc_free(owned), mmc_free(names);
     return rc;
 }
 
@@ -282,8 +317,11 @@ static int setup(void *self, mmc_train_loop *L, mmc_train_spec *spec, mmc_error 
                              "0 <= min_lr_ratio <= 1, grad_clip >= 0, warmup_steps >= -1, epochs >= 1)");
     /* a resume reads the weights of the last checkpoint: the run folder is a hub folder */
     const char *from = L->resume ? o->run_dir : t->init;
-    mmc_clip_opts lo = {MMC_CLIP_STORAGE_F32};
+    mmc_clip_opts lo = {MMC_CLIP_STORAGE_F32, 0};
     if (!(t->m = mmc_clip_load_ex(from, &lo, err))) return err->code;
+    if (t->m->quantized)
+        return mmc_error_set(err, MMC_ERR_USAGE, "%s: the model is quantised (written by `mmc quantize`): fine-tune the "
+                             "float model it came from", from);
     t->zh = lang_is_zh(t->m, c->lang);
     if (!t->m->tok) return mmc_error_set(err, MMC_ERR_INPUT, "%s: no tokenizer files: cannot fine-tune", from);
     if (!t->m->have_pre) return mmc_error_set(err, MMC_ERR_INPUT, "%s: no preprocessor_config.json: cannot fine-tune", from);

@@ -20,7 +20,7 @@ int mmc_clip_vision_forward(mmc_ctx *ctx, mmc_clip *m, mmc_tensor *pixels, mmc_c
         return mmc_error_set(&ctx->err, MMC_ERR_USAGE, "clip vision: pixels %s, expected (B, %d, %d, %d)",
                              pixels ? mmc_shape_str(pixels, s, sizeof s) : "NULL", c->channels, S, S);
     }
-    int prev = m->compact ? mmc_grad_mode(ctx, 0) : ctx->grad_enabled;
+    int prev = m->compact || m->quantized ? mmc_grad_mode(ctx, 0) : ctx->grad_enabled;
     int B = pixels->shape[0], D = c->hidden, g = S / c->patch, N = g * g;
     mmc_tensor *p = mmc_nn_conv2d_forward(ctx, &m->patch, pixels);           // (B, D, g, g)
     p = mmc_transpose(ctx, mmc_reshape(ctx, p, 3, (int[]){B, D, N}), 1, 2);  // (B, N, D)

@@ -178,7 +178,7 @@ int clip_binds_add(clip_binds *bs, mmc_tensor *t, const char *name, mmc_error *e
     char *c = mmc_malloc(n + 1);
     if (!c) return mmc_error_set(err, MMC_ERR_RUNTIME, "clip: out of memory");
     memcpy(c, name, n + 1);
-    bs->b[bs->n++] = (clip_bind){t, c};
+    bs->b[bs->n++] = (clip_bind){t, c, 0};
     return MMC_OK;
 }
 
@@ -213,11 +213,65 @@ static const char *shape_text(int ndim, const int64_t *shape, char *buf, size_t 
     return buf;
 }
 
+/* q4 quantises only the MLP weights of each layer (fc1/fc2; BERT's intermediate.dense and
+ * output.dense), about two thirds of the layer weights; attention projections and the
+ * final projections stay int8. With every weight at 4 bits the embeddings of the test
+ * fixtures fall to cosine 0.94-0.99 with float32; with the MLPs only they stay above 0.99. */
+int clip_bind_is_mlp(const clip_bind *b) {
+    const char *n = b->name;
+    return strstr(n, ".mlp.fc") || strstr(n, ".intermediate.dense.") ||
+           (strstr(n, ".output.dense.") && !strstr(n, ".attention.output.dense."));
+}
+
+/* MMC_QTYPE_Q8 for I8, MMC_QTYPE_Q4 for U8, else 0. */
+static int stored_qtype(const mmc_st_entry *e) {
+    return !strcmp(e->dtype, "I8") ? MMC_QTYPE_Q8 : !strcmp(e->dtype, "U8") ? MMC_QTYPE_Q4 : 0;
+}
+
+/* The scale tensor of a quantised weight: NAME_scale, F32 (out, groups). */
+static const mmc_st_entry *find_scale(const clip_store *s, const clip_bind *b, int type, const mmc_safetensors **f,
+                                      mmc_error *err) {
+    char nm[600];
+    snprintf(nm, sizeof nm, "%s_scale", b->name);
+    const mmc_st_entry *e = clip_store_find(s, nm, f);
+    const char *where = s->n == 1 ? s->files[0].path : "model.safetensors.index.json shards";
+    int out = b->t->shape[0], groups = mmc_qweight_stored_groups(type, b->t->shape[1]);
+    if (!e) {
+        mmc_error_set(err, MMC_ERR_INPUT, "%s: quantised tensor '%s' has no '%s'", where, b->name, nm);
+        return NULL;
+    }
+    if (strcmp(e->dtype, "F32") || e->ndim != 2 || e->shape[0] != out || e->shape[1] != groups) {
+        mmc_error_set(err, MMC_ERR_INPUT, "%s: tensor '%s' must be F32 (%d, %d), is %s of %d dims", (*f)->path, nm, out,
+                      groups, e->dtype, e->ndim);
+        return NULL;
+    }
+    return e;
+}
+
+static int check_quantised(const clip_store *s, const clip_bind *b, const mmc_safetensors *f, const mmc_st_entry *e,
+                           int type, mmc_error *err) {
+    if (!b->linear)
+        return mmc_error_set(err, MMC_ERR_INPUT, "%s: tensor '%s' is stored as %s, but only linear weights may be quantised",
+                             f->path, b->name, e->dtype);
+    int out = b->t->shape[0], in = b->t->shape[1];
+    int64_t cols = type == MMC_QTYPE_Q8 ? in : (in + 1) / 2;
+    if (e->ndim != 2 || e->shape[0] != out || e->shape[1] != cols)
+        return mmc_error_set(err, MMC_ERR_INPUT, "%s: quantised tensor '%s' (%s) must be (%d, %lld) for a (%d, %d) weight",
+                             f->path, b->name, e->dtype, out, (long long)cols, out, in);
+    const mmc_safetensors *fs = NULL;
+    return find_scale(s, b, type, &fs, err) ? MMC_OK : MMC_ERR_INPUT;
+}
+
 int clip_store_check(const clip_store *s, const clip_bind *b, int *half, mmc_error *err) {
     const mmc_safetensors *f = NULL;
     const mmc_st_entry *e = clip_store_find(s, b->name, &f);
     const char *where = s->n == 1 ? s->files[0].path : "model.safetensors.index.json shards";
     if (!e) return mmc_error_set(err, MMC_ERR_INPUT, "%s: missing tensor '%s'", where, b->name);
+    int qt = stored_qtype(e);
+    if (qt) {
+        if (half) *half = 0;
+        return check_quantised(s, b, f, e, qt, err);
+    }
     int is_half = !strcmp(e->dtype, "F16") || !strcmp(e->dtype, "BF16");
     if (!is_half && strcmp(e->dtype, "F32"))
         return mmc_error_set(err, MMC_ERR_INPUT, "%s: tensor '%s' has dtype %s (expected F32, F16 or BF16)", f->path,
@@ -241,7 +295,38 @@ int clip_store_read(const clip_store *s, const clip_bind *b, mmc_error *err) {
     const mmc_safetensors *f = NULL;
     const mmc_st_entry *e = clip_store_find(s, b->name, &f);
     if (!e) return mmc_error_set(err, MMC_ERR_INPUT, "checkpoint: missing tensor '%s'", b->name);
-    mmc_safetensors_to_f32(f->data + e->begin, e->dtype, b->t->numel, b->t->data);
+    int qt = stored_qtype(e);
+    mmc_qweight *q = NULL;
+    if (qt) { /* stored quantised: checked by clip_store_check */
+        const mmc_safetensors *fs = NULL;
+        const mmc_st_entry *es = find_scale(s, b, qt, &fs, err);
+        if (!es) return MMC_ERR_INPUT;
+        float *scale = mmc_malloc((size_t)(es->end - es->begin) + 4);
+        if (!scale) return mmc_error_set(err, MMC_ERR_RUNTIME, "checkpoint: out of memory reading '%s'", b->name);
+        memcpy(scale, fs->data + es->begin, (size_t)(es->end - es->begin));
+        char what[700];
+        snprintf(what, sizeof what, "%s: tensor '%s'", f->path, b->name);
+        q = mmc_qweight_from_stored(qt, b->t->shape[0], b->t->shape[1], f->data + e->begin, scale, what, err);
+        mmc_free(scale);
+        if (!q) return err ? err->code : MMC_ERR_INPUT;
+    } else {
+        if (!b->t->data) return mmc_error_set(err, MMC_ERR_RUNTIME, "checkpoint: '%s' has no float storage", b->name);
+        mmc_safetensors_to_f32(f->data + e->begin, e->dtype, b->t->numel, b->t->data);
+        if (!s->qtype || !b->linear) return MMC_OK;
+        int type = s->qtype;
+        if (type == MMC_QTYPE_Q4 && !clip_bind_is_mlp(b)) type = MMC_QTYPE_Q8; /* see clip_bind_is_mlp */
+        if (!(q = mmc_qweight_quantize(b->t->data, b->t->shape[0], b->t->shape[1], type, err))) {
+            if (err && err->code == MMC_ERR_INPUT) { /* a non-finite weight: name the file and tensor */
+                char msg[sizeof err->msg];
+                snprintf(msg, sizeof msg, "%s", err->msg);
+                mmc_error_set(err, MMC_ERR_INPUT, "%s: tensor '%s': %s", f->path, b->name, msg);
+            }
+            return err ? err->code : MMC_ERR_INPUT;
+        }
+    }
+    int rc = mmc_tensor_set_quant(b->t, q, err);
+    if (rc) return rc;
+    mmc_tensor_drop_data(b->t);
     return MMC_OK;
 }
 

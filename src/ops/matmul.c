@@ -6,6 +6,8 @@
  * and a transposed operand takes the transpose of that, which is again one GEMM with the
  * transpose flags swapped around (see grad_a / grad_b). Gradients accumulate (beta = 1). */
 #include "blas.h"
+#include "mmc/ops.h"
+#include "qgemm.h"
 #include <string.h>
 
 /* dA += d(op(A)) for C = op(A) · op(B); A is (M, K), or (K, M) if ta. */
@@ -253,6 +255,17 @@ mmc_tensor *mmc_linear(mmc_ctx *ctx, mmc_tensor *x, mmc_tensor *w, mmc_tensor *b
         return mmc_op_fail(ctx, MMC_ERR_USAGE, "linear: x %s has more than 2^31 rows",
                            mmc_shape_str(x, s1, sizeof s1));
     float *Y = out->data; // Y (R, OUT) = X (R, IN) · Wᵀ + b
+    int recording = ctx->grad_enabled && (x->requires_grad || w->requires_grad || (b && b->requires_grad));
+    if (w->quant && !recording) { /* inference with int8/int4 weights (qgemm.h) */
+        void *scratch = mmc_scratch(ctx, mmc_qgemm_scratch_bytes((int)R, IN));
+        if (!scratch) return NULL;
+        mmc_qgemm(mmc_qgemm_best_kernel(), mmc_get_threads(), w->quant, (int)R, x->data, IN, b ? b->data : NULL, Y,
+                  OUT, scratch);
+        return out;
+    }
+    if (!w->data)
+        return mmc_op_fail(ctx, MMC_ERR_USAGE, "linear: weight %s is kept quantised only; it serves inference, not training",
+                           w->name ? w->name : mmc_shape_str(w, s2, sizeof s2));
     if (b) mmc_gemm_bias(0, 1, (int)R, OUT, IN, 1.0f, x->data, w->data, b->data, Y);
     else mmc_gemm(0, 1, (int)R, OUT, IN, 1.0f, x->data, w->data, 0.0f, Y);
     mmc_node *n = mmc_node_record(ctx, "linear", out, linear_backward, 3, x, w, b);

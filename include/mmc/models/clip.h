@@ -40,6 +40,11 @@ typedef struct mmc_clip mmc_clip;
 enum { MMC_CLIP_STORAGE_AUTO = 0, MMC_CLIP_STORAGE_F32 = 1 };
 typedef struct mmc_clip_opts {
     int storage; /* MMC_CLIP_STORAGE_* */
+    /* 0: linear weights as stored (a folder written by `mmc quantize` holds them quantised);
+     * MMC_QTYPE_Q8 / MMC_QTYPE_Q4 (mmc/ops.h): every encoder-layer Linear and both
+     * projections quantised at load, their float copies freed — inference only, cosine
+     * ≥ 0.999 (q8) with the float embeddings on the test fixtures. */
+    int quantize;
 } mmc_clip_opts;
 
 /* Loads a model folder. NULL + MMC_ERR_INPUT naming the file (and the tensor or field) for
