@@ -123,3 +123,29 @@ TEST(ctx_keep_frees_the_rest) {
     CHECK(mmc_ctx_keep(ctx, m2, y) == y && mmc_arena_used(ctx->arena) == used, "with autograd keep is a no-op");
     mmc_ctx_free(ctx);
 }
+
+/* A step that grows the arena (new chunks) between mark and keep still frees what it made:
+ * the head moves back to the mark's chunk and the values survive the move. Each "layer"
+ * makes 24 MB of intermediates, more than the first 16 MB chunk: before, its keep could not
+ * rewind and those layers' intermediates stayed until the reset. */
+TEST(ctx_keep_across_new_chunks) {
+    mmc_ctx *ctx = mmc_ctx_new();
+    mmc_grad_mode(ctx, 0);
+    mmc_tensor *h = mmc_tensor_from(ctx, 2, (int[]){1024, 1024}, NULL);
+    for (int i = 0; i < 1 << 20; i++) h->data[i] = (float)(i % 97);
+    for (int layer = 0; layer < 6; layer++) {
+        mmc_ctx_mark mark = mmc_ctx_tell(ctx);
+        mmc_tensor *x = h;
+        for (int j = 0; j < 6; j++) x = mmc_add_scalar(ctx, x, 1.0f); /* 6 × 4 MB */
+        REQUIRE(x, "ops failed");
+        mmc_tensor *k = mmc_ctx_keep(ctx, mark, x);
+        CHECK(k != x, "layer %d: keep could not rewind (arena capacity %zu)", layer, mmc_arena_capacity(ctx->arena));
+        h = k;
+    }
+    int ok = 1;
+    for (int i = 0; i < 1 << 20; i++) ok &= h->data[i] == (float)(i % 97) + 36.0f;
+    CHECK(ok, "values after 6 kept layers");
+    size_t used = mmc_arena_used(ctx->arena); /* the input and six kept outputs, 4 MB each */
+    CHECK(used <= ((size_t)28 << 20) + 65536, "%zu bytes in use: the layers' intermediates were not freed", used);
+    mmc_ctx_free(ctx);
+}

@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -43,6 +45,10 @@ static void bench_stop(struct bench_result *r, double t0);
 
 typedef int (*bench_fn)(int warmup, int steps, bench_result *r, mmc_error *err);
 
+/* --dtype: 0 float32, else MMC_QTYPE_Q8 / MMC_QTYPE_Q4 — the weights of the workloads that
+ * take it (gemm-*, clip-*) quantised as `mmc quantize` does; the rest refuse it. */
+static int g_qtype;
+
 /* Peak memory is the workload's: each workload calls this once its model and data are set up,
  * just before the warm-up, and the process's resident high-water mark (getrusage's ru_maxrss,
  * read at the end) starts again from what is resident then — weights, optimizer state and
@@ -75,11 +81,19 @@ static int gemm(int n, int warmup, int steps, bench_result *r, mmc_error *err) {
     mmc_rng_fill_uniform(&rng, a->data, a->numel, -1.0f, 1.0f);
     mmc_rng_fill_uniform(&rng, b->data, b->numel, -1.0f, 1.0f);
     mmc_grad_mode(ctx, 0);
+    if (g_qtype) { /* C = A·Bᵀ through mmc_linear with B quantised (u8 × s8 products, int32 sums) */
+        mmc_qweight *q = mmc_qweight_quantize(b->data, n, n, g_qtype, err);
+        if (!q || mmc_tensor_set_quant(b, q, err)) {
+            rc = err->code;
+            goto done;
+        }
+        mmc_tensor_drop_data(b);
+    }
     peak_reset();
     double t0 = mmc_now();
     for (int i = 0; i < warmup + steps; i++) {
         if (i == warmup) t0 = bench_start();
-        if (!mmc_matmul(ctx, a, b, 0, 0)) {
+        if (!(g_qtype ? mmc_linear(ctx, a, b, NULL) : mmc_matmul(ctx, a, b, 0, 0))) {
             rc = mmc_error_set(err, ctx->err.code, "bench: %s", ctx->err.msg);
             goto done;
         }
@@ -389,7 +403,14 @@ done:
  * ViT-B/32: N = 49, T = 50 -> 8.82 GFLOP per image. */
 typedef struct clip_bench_size {
     int S, p, D, L, H, F, P, B;
+    int Dt, Lt, Ht, Ft, V, ctx; /* the text tower (0: a one-layer, width-8 stub over 16 tokens) */
 } clip_bench_size;
+
+/* FLOPs per text of T tokens through the text tower (the same counting) plus the projection. */
+static double clip_text_flops(const clip_bench_size *z, int T) {
+    double D = z->Dt;
+    return z->Lt * (8.0 * T * D * D + 4.0 * T * T * D + 4.0 * T * D * z->Ft) + 2.0 * D * z->P;
+}
 
 static double clip_vit_flops(const clip_bench_size *z) {
     double N = (double)(z->S / z->p) * (z->S / z->p), T = N + 1, D = z->D;
@@ -400,18 +421,19 @@ static double clip_vit_flops(const clip_bench_size *z) {
 /* Writes dir/config.json and dir/model.safetensors: a CLIPModel with vision tower z and a
  * one-layer, width-8 text tower over 16 tokens. */
 static int clip_bench_write(const char *dir, const clip_bench_size *z, mmc_error *err) {
-    enum { DT = 8, VOCAB = 16, CTX = 8 };
+    const int DT = z->Dt ? z->Dt : 8, VOCAB = z->Dt ? z->V : 16, CTX = z->Dt ? z->ctx : 8;
+    const int LT = z->Dt ? z->Lt : 1, HT = z->Dt ? z->Ht : 1, FT = z->Dt ? z->Ft : 4 * DT;
     char path[512];
     snprintf(path, sizeof path, "%s/config.json", dir);
     FILE *f = fopen(path, "w");
     if (!f) return mmc_error_set(err, MMC_ERR_RUNTIME, "bench: cannot write %s", path);
     fprintf(f,
             "{\"model_type\": \"clip\", \"projection_dim\": %d,\n"
-            " \"text_config\": {\"hidden_size\": %d, \"num_hidden_layers\": 1, \"num_attention_heads\": 1,"
+            " \"text_config\": {\"hidden_size\": %d, \"num_hidden_layers\": %d, \"num_attention_heads\": %d,"
             " \"intermediate_size\": %d, \"max_position_embeddings\": %d, \"vocab_size\": %d, \"eos_token_id\": 2},\n"
             " \"vision_config\": {\"hidden_size\": %d, \"num_hidden_layers\": %d, \"num_attention_heads\": %d,"
             " \"intermediate_size\": %d, \"image_size\": %d, \"patch_size\": %d, \"hidden_act\": \"quick_gelu\"}}\n",
-            z->P, DT, 4 * DT, CTX, VOCAB, z->D, z->L, z->H, z->F, z->S, z->p);
+            z->P, DT, LT, HT, FT, CTX, VOCAB, z->D, z->L, z->H, z->F, z->S, z->p);
     if (fclose(f) != 0) return mmc_error_set(err, MMC_ERR_RUNTIME, "bench: cannot write %s", path);
 
     mmc_params P = {0};
@@ -435,9 +457,12 @@ static int clip_bench_write(const char *dir, const clip_bench_size *z, mmc_error
     } while (0)
     NEW("text_model.embeddings.token_embedding.weight", 2, VOCAB, DT);
     NEW("text_model.embeddings.position_embedding.weight", 2, CTX, DT);
-    mmc_nn_block_cfg tc = mmc_nn_block_defaults(DT, 1);
-    tc.mlp_dim = 4 * DT, tc.act = MMC_ACT_QUICK_GELU, tc.norm_first = 1, tc.names = MMC_NAMES_CLIP;
-    TRY(mmc_nn_encoder_layer_init(&layer, &P, "text_model.encoder.layers.0", &tc, &rng, err));
+    mmc_nn_block_cfg tc = mmc_nn_block_defaults(DT, HT);
+    tc.mlp_dim = FT, tc.act = MMC_ACT_QUICK_GELU, tc.norm_first = 1, tc.names = MMC_NAMES_CLIP;
+    for (int i = 0; i < LT; i++) {
+        snprintf(name, sizeof name, "text_model.encoder.layers.%d", i);
+        TRY(mmc_nn_encoder_layer_init(&layer, &P, name, &tc, &rng, err));
+    }
     TRY(mmc_nn_layernorm_init(&ln, &P, "text_model.final_layer_norm", DT, 1e-5f, err));
     TRY(mmc_nn_linear_init(&lin, &P, "text_projection", DT, z->P, 0, &rng, err));
     TRY(mmc_nn_conv2d_init(&conv, &P, "vision_model.embeddings.patch_embedding", 3, z->D, z->p, z->p, 0, 0, &rng,
@@ -476,17 +501,58 @@ static void clip_bench_cleanup(const char *dir) {
     rmdir(dir);
 }
 
+/* Writes the model folder for z and loads it, the way a user runs it: with --dtype, the
+ * model is quantised at load, written by mmc_clip_save (what `mmc quantize` does) into
+ * dir/q and loaded from there. Writing and quantising happen in a child process, so the
+ * memory they touched (the float tensors, malloc's retained heap) does not count towards
+ * the measured process's resident set: its peak is the loaded model's and the workload's. */
+static mmc_clip *clip_bench_model(const char *dir, const clip_bench_size *z, mmc_error *err) {
+    char q[512], path[600];
+    snprintf(q, sizeof q, "%s/q", dir);
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid < 0) {
+        mmc_error_set(err, MMC_ERR_RUNTIME, "bench: fork: %s", strerror(errno));
+        return NULL;
+    }
+    if (pid == 0) {
+        mmc_error e = {0};
+        int rc = clip_bench_write(dir, z, &e);
+        if (!rc && g_qtype) {
+            mmc_clip_opts o = {MMC_CLIP_STORAGE_AUTO, g_qtype};
+            mmc_clip *m = mmc_clip_load_ex(dir, &o, &e);
+            mkdir(q, 0700);
+            rc = m ? mmc_clip_save(m, q, NULL, &e) : e.code;
+            mmc_clip_free(m);
+        }
+        if (rc) fprintf(stderr, "bench: %s\n", e.msg);
+        _exit(rc ? 1 : 0);
+    }
+    int st = 0;
+    while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {
+    }
+    mmc_clip *m = NULL;
+    if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) mmc_error_set(err, MMC_ERR_RUNTIME, "bench: writing the model in %s failed", dir);
+    else m = mmc_clip_load(g_qtype ? q : dir, err);
+    snprintf(path, sizeof path, "%s/model.safetensors", q);
+    unlink(path);
+    snprintf(path, sizeof path, "%s/config.json", q);
+    unlink(path);
+    rmdir(q);
+    clip_bench_cleanup(dir);
+    return m;
+}
+
 static int clip_vit_b32_image(int warmup, int steps, bench_result *r, mmc_error *err) {
-    clip_bench_size z = {224, 32, 768, 12, 12, 3072, 512, 8};
-    if (bench_small()) z = (clip_bench_size){64, 16, 64, 2, 2, 256, 32, 2};
+    clip_bench_size z = {224, 32, 768, 12, 12, 3072, 512, 8, 0, 0, 0, 0, 0, 0};
+    if (bench_small()) z = (clip_bench_size){64, 16, 64, 2, 2, 256, 32, 2, 0, 0, 0, 0, 0, 0};
     const char *tmp = getenv("TMPDIR");
     char dir[400];
     snprintf(dir, sizeof dir, "%s/mmc-bench-clip-XXXXXX", tmp && *tmp ? tmp : "/tmp");
     if (!mkdtemp(dir)) return mmc_error_set(err, MMC_ERR_RUNTIME, "bench: cannot create %s: %s", dir, strerror(errno));
-    int rc = clip_bench_write(dir, &z, err);
-    mmc_clip *m = rc == MMC_OK ? mmc_clip_load(dir, err) : NULL;
-    clip_bench_cleanup(dir);
-    if (!m) return rc != MMC_OK ? rc : err->code;
+    int rc = MMC_OK;
+    mmc_clip *m = clip_bench_model(dir, &z, err);
+    if (!m) return err->code;
     float *img = mmc_malloc(sizeof(float) * (size_t)z.B * 3 * z.S * z.S);
     mmc_ctx *ctx = mmc_ctx_new();
     if (!img || !ctx) {
@@ -517,6 +583,61 @@ static int clip_vit_b32_image(int warmup, int steps, bench_result *r, mmc_error 
 done:
     mmc_ctx_free(ctx);
     mmc_free(img);
+    mmc_clip_free(m);
+    return rc;
+}
+
+/* DESIGN §7 clip-text-b32: the CLIP ViT-B/32 text tower (width 512, 12 layers, 8 heads, MLP
+ * 2048, quick_gelu, causal mask, 77 positions, vocabulary 49408, projection 512) with random
+ * weights, inference on a batch of 32 texts padded to the full 77 tokens (as CLIP users
+ * tokenize), through mmc_clip_text_forward (text_embeds); texts/s. The vision tower is a
+ * stub. MMC_BENCH_SMALL=1: width 64, 2 layers, 2 heads, MLP 256, 16 tokens, batch 4. */
+static int clip_text_b32(int warmup, int steps, bench_result *r, mmc_error *err) {
+    clip_bench_size z = {32, 16, 16, 1, 1, 64, 512, 1, 512, 12, 8, 2048, 49408, 77};
+    int B = 32;
+    if (bench_small()) z.P = 32, z.Dt = 64, z.Lt = 2, z.Ht = 2, z.Ft = 256, z.V = 1000, z.ctx = 16, B = 4;
+    const int T = z.ctx;
+    const char *tmp = getenv("TMPDIR");
+    char dir[400];
+    snprintf(dir, sizeof dir, "%s/mmc-bench-clip-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    if (!mkdtemp(dir)) return mmc_error_set(err, MMC_ERR_RUNTIME, "bench: cannot create %s: %s", dir, strerror(errno));
+    int rc = MMC_OK;
+    mmc_clip *m = clip_bench_model(dir, &z, err);
+    if (!m) return err->code;
+    int32_t *ids = mmc_malloc(sizeof(int32_t) * (size_t)B * T), *mask = mmc_malloc(sizeof(int32_t) * (size_t)B * T);
+    mmc_ctx *ctx = mmc_ctx_new();
+    if (!ids || !mask || !ctx) {
+        rc = mmc_error_set(err, MMC_ERR_RUNTIME, "bench: out of memory for clip-text-b32");
+        goto done;
+    }
+    mmc_rng rng;
+    mmc_rng_seed(&rng, 3, 1);
+    for (int i = 0; i < B * T; i++) {
+        ids[i] = 3 + (int32_t)mmc_rng_below(&rng, (uint32_t)(z.V - 3)); /* never eos (2) */
+        mask[i] = 1;
+    }
+    for (int b = 0; b < B; b++) ids[b * T + T - 1] = 2; /* eos_token_id: pooled at the last token */
+    mmc_grad_mode(ctx, 0);
+    peak_reset();
+    double t0 = mmc_now();
+    for (int i = 0; i < warmup + steps; i++) {
+        if (i == warmup) t0 = bench_start();
+        mmc_clip_text_out out;
+        if (mmc_clip_text_forward(ctx, m, ids, mask, NULL, B, T, &out) != MMC_OK || !out.embeds) {
+            rc = mmc_error_set(err, ctx->err.code ? ctx->err.code : MMC_ERR_RUNTIME, "bench: %s", ctx->err.msg);
+            goto done;
+        }
+        mmc_ctx_reset(ctx);
+    }
+    bench_stop(r, t0);
+    r->arena_peak = mmc_arena_peak(ctx->arena);
+    r->items = B;
+    r->flops = B * clip_text_flops(&z, T);
+    r->unit = "texts/s";
+done:
+    mmc_ctx_free(ctx);
+    mmc_free(ids);
+    mmc_free(mask);
     mmc_clip_free(m);
     return rc;
 }
@@ -675,8 +796,11 @@ static const struct {
     {"video-retrieval-train", video_retrieval_train, 1, 3},
     {"audio-retrieval-train", audio_retrieval_train, 1, 3},
     {"clip-vit-b32-image", clip_vit_b32_image, 1, 3},
+    {"clip-text-b32", clip_text_b32, 1, 3},
 };
 #define NWORKLOADS (int)(sizeof WORKLOADS / sizeof WORKLOADS[0])
+
+static const char *qtype_name(void) { return g_qtype == MMC_QTYPE_Q8 ? "int8" : g_qtype == MMC_QTYPE_Q4 ? "q4" : "f32"; }
 
 /* A positive int, or -1. */
 static int parse_pos(const char *s) {
@@ -699,6 +823,13 @@ int cmd_bench(int argc, char **argv) {
         const char *a = argv[i];
         if (!strcmp(a, "--json")) {
             json = 1;
+        } else if (!strcmp(a, "--dtype")) {
+            if (i + 1 >= argc) return cli_error(1, "bench: --dtype needs a value (f32, int8, q8 or q4)");
+            const char *d = argv[++i];
+            if (!strcmp(d, "f32") || !strcmp(d, "float32")) g_qtype = 0;
+            else if (!strcmp(d, "int8") || !strcmp(d, "q8")) g_qtype = MMC_QTYPE_Q8;
+            else if (!strcmp(d, "q4")) g_qtype = MMC_QTYPE_Q4;
+            else return cli_error(1, "bench: --dtype wants f32, int8, q8 or q4, got '%s'", d);
         } else if (!strcmp(a, "--threads") || !strcmp(a, "--steps")) {
             if (i + 1 >= argc) return cli_error(1, "bench: %s needs a value", a);
             int v = parse_pos(argv[++i]);
@@ -713,12 +844,14 @@ int cmd_bench(int argc, char **argv) {
             return cli_error(1, "bench: one workload at a time (got '%s' and '%s')", name, a);
         }
     }
-    if (!name) return cli_error(1, "bench: missing WORKLOAD (gemm-1024, gemm-2048, conv2d-train, retrieval-train, caption-train, video-retrieval-train, audio-retrieval-train, clip-vit-b32-image, serve-search)");
+    if (!name) return cli_error(1, "bench: missing WORKLOAD (gemm-1024, gemm-2048, conv2d-train, retrieval-train, caption-train, video-retrieval-train, audio-retrieval-train, clip-vit-b32-image, clip-text-b32, serve-search)");
     int k = -1;
     for (int i = 0; i < NWORKLOADS; i++)
         if (!strcmp(name, WORKLOADS[i].name)) k = i;
     if (k < 0)
-        return cli_error(1, "bench: unknown workload '%s' (gemm-1024, gemm-2048, conv2d-train, retrieval-train, caption-train, video-retrieval-train, audio-retrieval-train, clip-vit-b32-image, serve-search)", name);
+        return cli_error(1, "bench: unknown workload '%s' (gemm-1024, gemm-2048, conv2d-train, retrieval-train, caption-train, video-retrieval-train, audio-retrieval-train, clip-vit-b32-image, clip-text-b32, serve-search)", name);
+    if (g_qtype && strncmp(name, "gemm-", 5) && strncmp(name, "clip-", 5))
+        return cli_error(1, "bench: --dtype applies to gemm-* and clip-* workloads, not %s", name);
     if (threads) mmc_set_threads(threads);
     threads = mmc_get_threads();
     if (!steps) steps = WORKLOADS[k].steps;
@@ -739,15 +872,15 @@ int cmd_bench(int argc, char **argv) {
         int at = 0;
         if (gflops > 0) at += snprintf(extra + at, sizeof extra - (size_t)at, ", \"gflops\": %.2f", gflops);
         if (r.params > 0) snprintf(extra + at, sizeof extra - (size_t)at, ", \"params\": %lld", (long long)r.params);
-        printf("{\"workload\": \"%s\", \"rate\": %.2f, \"unit\": \"%s\", \"threads\": %d, "
+        printf("{\"workload\": \"%s\", \"dtype\": \"%s\", \"rate\": %.2f, \"unit\": \"%s\", \"threads\": %d, "
                "\"peak_rss_mb\": %.1f%s}\n",
-               name, rate, unit, threads, rss_mb, extra);
+               name, qtype_name(), rate, unit, threads, rss_mb, extra);
     } else {
         int at = 0;
         if (gflops > 0) at += snprintf(extra + at, sizeof extra - (size_t)at, ", %.1f GFLOP/s", gflops);
         if (r.params > 0) snprintf(extra + at, sizeof extra - (size_t)at, ", %lld parameters", (long long)r.params);
-        printf("%s: %.1f %s%s (%d threads, %d steps of %.1f ms, %.1f CPU-ms, peak RSS %.0f MB, step arena peak %.0f MB)\n",
-               name, rate, unit, extra, threads, steps, 1e3 * r.seconds / steps, 1e3 * g_cpu_seconds / steps, rss_mb,
+        printf("%s%s%s: %.1f %s%s (%d threads, %d steps of %.1f ms, %.1f CPU-ms, peak RSS %.0f MB, step arena peak %.0f MB)\n",
+               name, g_qtype ? " " : "", g_qtype ? qtype_name() : "", rate, unit, extra, threads, steps, 1e3 * r.seconds / steps, 1e3 * g_cpu_seconds / steps, rss_mb,
                r.arena_peak / 1048576.0);
     }
     return 0;

@@ -232,9 +232,21 @@ mmc_arena_pos mmc_arena_tell(const mmc_arena *a) {
 }
 
 int mmc_arena_rewind(mmc_arena *a, mmc_arena_pos pos) {
-    if (!a || !a->head || pos.chunk != (void *)a->head || pos.chunk_used > a->head->used) return 0;
-    a->used -= a->head->used - pos.chunk_used;
-    a->head->used = pos.chunk_used;
+    if (!a || !a->head || !pos.chunk) return 0;
+    chunk *c = a->head;
+    if (pos.chunk != (void *)c) {
+        /* pos lies in an earlier chunk of this step (the step grew the arena since): the
+         * chunks from there to the head hold only what was allocated after pos, so the head
+         * moves back to pos's chunk; the later ones are reused as allocation reaches them
+         * again (mmc_arena_alloc rewinds each it moves on to) */
+        for (c = a->first; c && c != (chunk *)pos.chunk && c != a->head; c = c->next) {
+        }
+        if (c != (chunk *)pos.chunk) return 0; /* not a position of this step */
+    }
+    if (pos.chunk_used > c->used) return 0;
+    a->head = c;
+    c->used = pos.chunk_used;
+    a->used = pos.used;
     a->free_list = NULL; /* some may lie above pos; the rest is a loss until the reset */
     return 1;
 }

@@ -192,10 +192,14 @@ mmc_tensor *mmc_ctx_keep(mmc_ctx *ctx, mmc_ctx_mark mark, mmc_tensor *keep) {
     mmc_tensor t = *keep; /* the struct and its values may lie where they will be moved to */
     size_t bytes = (size_t)t.numel * sizeof(float);
     if (!mmc_arena_rewind(ctx->arena, mark.pos)) return keep;
-    mmc_tensor *k = mmc_arena_alloc(ctx->arena, sizeof *k); /* at the mark: below t.data */
-    float *d = k ? mmc_arena_alloc(ctx->arena, bytes ? bytes : 1) : NULL;
+    /* the values first, then the struct: d is at the mark or at the start of a later chunk,
+     * never above t.data in t.data's chunk, so memmove is safe; the struct then goes after d,
+     * over values already moved */
+    float *d = mmc_arena_alloc(ctx->arena, bytes ? bytes : 1);
     if (!d) return keep; /* cannot happen: the same room was in use a moment ago */
     memmove(d, t.data, bytes);
+    mmc_tensor *k = mmc_arena_alloc(ctx->arena, sizeof *k);
+    if (!k) return keep;
     *k = t;
     k->data = d;
     k->base = NULL;
