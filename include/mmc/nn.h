@@ -170,7 +170,14 @@ typedef struct mmc_nn_mha {
     mmc_tensor *in_proj_weight, *in_proj_bias; /* packed layout */
     mmc_nn_linear q_proj, k_proj, v_proj;      /* separate layout */
     mmc_nn_linear out_proj;
+    /* separate layout with q8 weights: q, k and v stacked into one (3E, E) product for
+     * self-attention in inference (mmc_nn_mha_stack_quantized); NULL otherwise */
+    mmc_tensor *qkv_weight, *qkv_bias;
 } mmc_nn_mha;
+/* With q_proj, k_proj and v_proj quantised q8 (E a multiple of 64): registers prefix.qkv_weight
+ * (its float data freed) and prefix.qkv_bias (buffers of P) holding them stacked, so that
+ * self-attention without gradients does one product. MMC_OK and nothing done otherwise. */
+int mmc_nn_mha_stack_quantized(mmc_nn_mha *m, mmc_params *P, const char *prefix, mmc_error *err);
 int mmc_nn_mha_init(mmc_nn_mha *m, mmc_params *P, const char *prefix, int dim, int heads, int separate,
                     float dropout, mmc_rng *rng, mmc_error *err);
 mmc_tensor *mmc_nn_mha_forward(mmc_ctx *ctx, mmc_nn_mha *m, mmc_tensor *x, mmc_tensor *kv, int causal,

@@ -84,10 +84,15 @@ size_t mmc_qweight_stored_bytes(int type, int out, int in);
 int mmc_qweight_stored_groups(int type, int in);
 void mmc_qweight_to_stored(const mmc_qweight *w, void *q, float *scale);
 void mmc_qweight_dequantize(const mmc_qweight *w, float *dst); /* (out, in) floats */
+/* One q8 matrix of the parts' rows stacked (each part q8, the same inputs, a multiple of 64
+ * rows): the parts then read their rows from it (they become views, to be freed before or
+ * after it but used only while it lives). For one product where there were several. */
+mmc_qweight *mmc_qweight_stack(mmc_qweight **parts, int n, mmc_error *err);
 void mmc_qweight_free(mmc_qweight *w);
 size_t mmc_qweight_bytes(const mmc_qweight *w); /* memory held */
 int mmc_qweight_type(const mmc_qweight *w);
-/* Attaches q to t (a 2-D (out, in) tensor of the same shape; t takes ownership and frees it
+/* Attaches q to t (an (out, in) tensor, or (out, ...) of out·in elements such as a
+ * convolution's weight read as a matrix; t takes ownership and frees it
  * with itself). MMC_ERR_USAGE on a shape mismatch (q is then freed). */
 int mmc_tensor_set_quant(mmc_tensor *t, mmc_qweight *q, mmc_error *err);
 /* Frees a quantised tensor's float data (and gradient), leaving only the quantised copy. */

@@ -190,8 +190,9 @@ static int checkpoint_is_quantised(const clip_store *s) {
     return 0;
 }
 
-/* The bindings that are Linear weights (quantisable): every 2-D tensor of an encoder layer
- * and the two projections. */
+/* The bindings that are Linear weights (quantisable): every 2-D tensor of an encoder layer,
+ * the two projections and the patch embedding (a convolution with stride = kernel: a Linear
+ * over each patch's C·p·p values). */
 static void mark_linear(mmc_clip *m) {
     for (int t = 0; t < 2; t++) {
         clip_layers *L = t ? &m->vision : &m->text;
@@ -200,8 +201,22 @@ static void mark_linear(mmc_clip *m) {
     }
     for (int j = 0; j < m->resident.n; j++) {
         mmc_tensor *x = m->resident.b[j].t;
-        m->resident.b[j].linear = x == m->text_proj.weight || x == m->vis_proj.weight;
+        m->resident.b[j].linear = x == m->text_proj.weight || x == m->vis_proj.weight || x == m->patch.weight;
     }
+}
+
+/* Quantised q8 attention: q, k and v of every layer stacked into one product. */
+static int stack_quantized(mmc_clip *m, mmc_error *err) {
+    for (int t = 0; t < 2; t++) {
+        clip_layers *L = t ? &m->vision : &m->text;
+        for (int i = 0; i < L->n; i++) {
+            char prefix[64];
+            snprintf(prefix, sizeof prefix, "stacked.%s.%d", t ? "vision" : "text", i);
+            int rc = mmc_nn_mha_stack_quantized(&L->layer[i].self_attn, &m->P, prefix, err);
+            if (rc) return rc;
+        }
+    }
+    return MMC_OK;
 }
 
 /* Checks (read 0) or reads (read 1) every binding of bs. */
@@ -344,7 +359,7 @@ mmc_clip *mmc_clip_load_ex(const char *dir, const mmc_clip_opts *opts, mmc_error
     if ((rc = store_binds(&m->store, &m->resident, 1, err))) goto fail;
     if (m->compact && (rc = pack_compact(m, err))) goto fail;
     if (!m->compact) {
-        if ((rc = store_layers(m, 1, err))) goto fail;
+        if ((rc = store_layers(m, 1, err)) || (rc = stack_quantized(m, err))) goto fail;
         clip_store_close(&m->store); /* everything is in f32 now */
     }
     m->quantized = m->vis_proj.weight->quant != NULL || m->text_proj.weight->quant != NULL;

@@ -181,7 +181,7 @@ static int clip_write_weights(const mmc_clip *m, const char *path, const char *m
             b->dtype = "F32", b->data = t->data, b->bytes = (size_t)t->numel * 4;
             continue;
         }
-        int type = mmc_qweight_type(t->quant), out = t->shape[0], in = t->shape[1];
+        int type = mmc_qweight_type(t->quant), out = t->shape[0], in = (int)(t->numel / out);
         int groups = mmc_qweight_stored_groups(type, in);
         size_t qb = mmc_qweight_stored_bytes(type, out, in);
         void *q = owned[no++] = mmc_malloc(qb ? qb : 1);

@@ -22,8 +22,20 @@ int mmc_clip_vision_forward(mmc_ctx *ctx, mmc_clip *m, mmc_tensor *pixels, mmc_c
     }
     int prev = m->compact || m->quantized ? mmc_grad_mode(ctx, 0) : ctx->grad_enabled;
     int B = pixels->shape[0], D = c->hidden, g = S / c->patch, N = g * g;
-    mmc_tensor *p = mmc_nn_conv2d_forward(ctx, &m->patch, pixels);           // (B, D, g, g)
-    p = mmc_transpose(ctx, mmc_reshape(ctx, p, 3, (int[]){B, D, N}), 1, 2);  // (B, N, D)
+    mmc_tensor *p;
+    if (m->patch.weight->quant) {
+        /* int8: the patches as rows (B, N, C·P·P), ordered (c, kh, kw) like the weight, then a
+         * Linear with the quantised (D, C·P·P) matrix — the same as the strided convolution */
+        int C = c->channels, P = c->patch;
+        p = mmc_reshape(ctx, pixels, 4, (int[]){B * C * g, P, g, P});             // (b c gy, ky, gx, kx)
+        p = mmc_permute(ctx, p, (int[]){0, 2, 1, 3});                             // (b c gy, gx, ky, kx)
+        p = mmc_reshape(ctx, p, 5, (int[]){B, C, g, g, P * P});
+        p = mmc_permute(ctx, p, (int[]){0, 2, 3, 1, 4});                          // (b, gy, gx, c, ky kx)
+        p = mmc_linear(ctx, mmc_reshape(ctx, p, 3, (int[]){B, N, C * P * P}), m->patch.weight, NULL); // (B, N, D)
+    } else {
+        p = mmc_nn_conv2d_forward(ctx, &m->patch, pixels);                        // (B, D, g, g)
+        p = mmc_transpose(ctx, mmc_reshape(ctx, p, 3, (int[]){B, D, N}), 1, 2);   // (B, N, D)
+    }
     /* the class token for every image: zeros (B, 1, D) + class_embedding (1, 1, D) keeps
      * its gradient path */
     mmc_tensor *cls = mmc_add(ctx, mmc_tensor_zeros(ctx, 3, (int[]){B, 1, D}),

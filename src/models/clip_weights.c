@@ -235,7 +235,7 @@ static const mmc_st_entry *find_scale(const clip_store *s, const clip_bind *b, i
     snprintf(nm, sizeof nm, "%s_scale", b->name);
     const mmc_st_entry *e = clip_store_find(s, nm, f);
     const char *where = s->n == 1 ? s->files[0].path : "model.safetensors.index.json shards";
-    int out = b->t->shape[0], groups = mmc_qweight_stored_groups(type, b->t->shape[1]);
+    int out = b->t->shape[0], groups = mmc_qweight_stored_groups(type, (int)(b->t->numel / out));
     if (!e) {
         mmc_error_set(err, MMC_ERR_INPUT, "%s: quantised tensor '%s' has no '%s'", where, b->name, nm);
         return NULL;
@@ -253,11 +253,15 @@ static int check_quantised(const clip_store *s, const clip_bind *b, const mmc_sa
     if (!b->linear)
         return mmc_error_set(err, MMC_ERR_INPUT, "%s: tensor '%s' is stored as %s, but only linear weights may be quantised",
                              f->path, b->name, e->dtype);
-    int out = b->t->shape[0], in = b->t->shape[1];
-    int64_t cols = type == MMC_QTYPE_Q8 ? in : (in + 1) / 2;
-    if (e->ndim != 2 || e->shape[0] != out || e->shape[1] != cols)
-        return mmc_error_set(err, MMC_ERR_INPUT, "%s: quantised tensor '%s' (%s) must be (%d, %lld) for a (%d, %d) weight",
-                             f->path, b->name, e->dtype, out, (long long)cols, out, in);
+    /* a convolution's (OC, C, KH, KW) weight is the matrix (OC, C·KH·KW): q8 keeps its shape */
+    int out = b->t->shape[0], in = (int)(b->t->numel / out);
+    int ok = type == MMC_QTYPE_Q8 ? e->ndim == b->t->ndim : e->ndim == 2 && b->t->ndim == 2;
+    for (int d = 0; ok && d < e->ndim; d++)
+        ok = e->shape[d] == (type == MMC_QTYPE_Q4 && d == 1 ? (in + 1) / 2 : b->t->shape[d]);
+    if (!ok)
+        return mmc_error_set(err, MMC_ERR_INPUT, "%s: quantised tensor '%s' (%s) has %d dims, shape not that of its (%d, %d) weight%s",
+                             f->path, b->name, e->dtype, e->ndim, out, in,
+                             type == MMC_QTYPE_Q4 ? " with two 4-bit values a byte" : "");
     const mmc_safetensors *fs = NULL;
     return find_scale(s, b, type, &fs, err) ? MMC_OK : MMC_ERR_INPUT;
 }
@@ -306,7 +310,8 @@ int clip_store_read(const clip_store *s, const clip_bind *b, mmc_error *err) {
         memcpy(scale, fs->data + es->begin, (size_t)(es->end - es->begin));
         char what[700];
         snprintf(what, sizeof what, "%s: tensor '%s'", f->path, b->name);
-        q = mmc_qweight_from_stored(qt, b->t->shape[0], b->t->shape[1], f->data + e->begin, scale, what, err);
+        q = mmc_qweight_from_stored(qt, b->t->shape[0], (int)(b->t->numel / b->t->shape[0]), f->data + e->begin, scale,
+                                    what, err);
         mmc_free(scale);
         if (!q) return err ? err->code : MMC_ERR_INPUT;
     } else {
@@ -315,7 +320,7 @@ int clip_store_read(const clip_store *s, const clip_bind *b, mmc_error *err) {
         if (!s->qtype || !b->linear) return MMC_OK;
         int type = s->qtype;
         if (type == MMC_QTYPE_Q4 && !clip_bind_is_mlp(b)) type = MMC_QTYPE_Q8; /* see clip_bind_is_mlp */
-        if (!(q = mmc_qweight_quantize(b->t->data, b->t->shape[0], b->t->shape[1], type, err))) {
+        if (!(q = mmc_qweight_quantize(b->t->data, b->t->shape[0], (int)(b->t->numel / b->t->shape[0]), type, err))) {
             if (err && err->code == MMC_ERR_INPUT) { /* a non-finite weight: name the file and tensor */
                 char msg[sizeof err->msg];
                 snprintf(msg, sizeof msg, "%s", err->msg);

@@ -40,6 +40,28 @@ int mmc_nn_mha_init(mmc_nn_mha *m, mmc_params *P, const char *prefix, int dim, i
     return MMC_OK;
 }
 
+int mmc_nn_mha_stack_quantized(mmc_nn_mha *m, mmc_params *P, const char *prefix, mmc_error *err) {
+    mmc_nn_linear *l[3] = {&m->q_proj, &m->k_proj, &m->v_proj};
+    int E = m->dim;
+    if (!m->separate || m->qkv_weight || E % 64) return MMC_OK;
+    for (int i = 0; i < 3; i++)
+        if (!l[i]->weight->quant || mmc_qweight_type(l[i]->weight->quant) != MMC_QTYPE_Q8 || !l[i]->bias ||
+            !l[i]->bias->data)
+            return MMC_OK;
+    mmc_tensor *w = mmc_params_new(P, prefix, "qkv_weight", MMC_BUFFER, 2, (int[]){3 * E, E}, err);
+    mmc_tensor *b = w ? mmc_params_new(P, prefix, "qkv_bias", MMC_BUFFER, 1, (int[]){3 * E}, err) : NULL;
+    if (!b) return mmc_nn_status(err);
+    mmc_qweight *parts[3] = {l[0]->weight->quant, l[1]->weight->quant, l[2]->weight->quant};
+    mmc_qweight *st = mmc_qweight_stack(parts, 3, err);
+    if (!st) return mmc_nn_status(err);
+    int rc = mmc_tensor_set_quant(w, st, err);
+    if (rc) return rc;
+    mmc_tensor_drop_data(w);
+    for (int i = 0; i < 3; i++) memcpy(b->data + (size_t)i * E, l[i]->bias->data, sizeof(float) * (size_t)E);
+    m->qkv_weight = w, m->qkv_bias = b;
+    return MMC_OK;
+}
+
 // (B, T, E) -> (B, H, T, Dh)
 static mmc_tensor *split_heads(mmc_ctx *ctx, mmc_tensor *x, int H) {
     if (!x) return NULL;
@@ -97,7 +119,11 @@ mmc_tensor *mmc_nn_mha_forward(mmc_ctx *ctx, mmc_nn_mha *m, mmc_tensor *x, mmc_t
                            mmc_shape_str(x, s1, sizeof s1), mmc_shape_str(src, s2, sizeof s2), E);
     }
     mmc_tensor *q, *k, *v;
-    if (m->separate) {
+    if (m->qkv_weight && !kv && !ctx->grad_enabled) { /* stacked q8 (mmc_nn_mha_stack_quantized) */
+        mmc_tensor *parts[3];
+        if (mmc_split(ctx, mmc_linear(ctx, x, m->qkv_weight, m->qkv_bias), 2, (int[]){E, E, E}, 3, parts)) return NULL;
+        q = parts[0], k = parts[1], v = parts[2];
+    } else if (m->separate) {
         q = mmc_nn_linear_forward(ctx, &m->q_proj, x);
         k = mmc_nn_linear_forward(ctx, &m->k_proj, src);
         v = mmc_nn_linear_forward(ctx, &m->v_proj, src);

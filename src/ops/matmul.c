@@ -238,7 +238,9 @@ mmc_tensor *mmc_linear(mmc_ctx *ctx, mmc_tensor *x, mmc_tensor *w, mmc_tensor *b
     MMC_CHECK_INPUTS(ctx, "linear", x, w);
     char s1[64], s2[64], s3[64];
     int IN = x->ndim ? x->shape[x->ndim - 1] : 0;
-    if (x->ndim < 1 || w->ndim != 2 || w->shape[1] != IN)
+    /* a quantised weight may be a convolution's (OC, C, KH, KW), read as (OC, C·KH·KW) */
+    int wq_in = w->quant && w->ndim >= 2 && w->shape[0] ? (int)(w->numel / w->shape[0]) : -1;
+    if (x->ndim < 1 || (w->ndim != 2 && wq_in < 0) || (wq_in >= 0 ? wq_in : w->shape[1]) != IN)
         return mmc_op_fail(ctx, MMC_ERR_USAGE, "linear: x %s and w %s: need x (..., IN), w (OUT, IN)",
                            mmc_shape_str(x, s1, sizeof s1), mmc_shape_str(w, s2, sizeof s2));
     int OUT = w->shape[0];

@@ -36,6 +36,10 @@ static size_t align64(size_t n) { return (n + 63) & ~(size_t)63; }
 
 void mmc_qweight_free(mmc_qweight *w) {
     if (!w) return;
+    if (w->view) {
+        mmc_free(w);
+        return;
+    }
     mmc_free(w->data);
     mmc_free(w->scale);
     mmc_free(w->colsum);
@@ -44,6 +48,7 @@ void mmc_qweight_free(mmc_qweight *w) {
 
 size_t mmc_qweight_bytes(const mmc_qweight *w) {
     if (!w) return 0;
+    if (w->view) return sizeof *w;
     size_t d = w->type == MMC_QTYPE_Q4 ? (size_t)w->np * w->kp / 2 : (size_t)w->np * w->kp;
     return d + (size_t)w->groups * w->np * (sizeof(float) + sizeof(int32_t)) + sizeof *w;
 }
@@ -250,7 +255,7 @@ void mmc_qweight_dequantize(const mmc_qweight *w, float *dst) {
 }
 
 int mmc_tensor_set_quant(mmc_tensor *t, mmc_qweight *q, mmc_error *err) {
-    if (!t || !q || t->ndim != 2 || t->shape[0] != q->out || t->shape[1] != q->in) {
+    if (!t || !q || t->ndim < 2 || t->shape[0] != q->out || t->numel != (int64_t)q->out * q->in) {
         if (q && t) mmc_error_set(err, MMC_ERR_USAGE, "quantize: tensor %s of %d dims does not match a (%d, %d) matrix",
                                   t->name ? t->name : "?", t->ndim, q->out, q->in);
         else mmc_error_set(err, MMC_ERR_USAGE, "quantize: no tensor or no matrix");
@@ -268,6 +273,33 @@ void mmc_tensor_drop_data(mmc_tensor *t) {
     mmc_free(t->grad);
     t->data = NULL, t->grad = NULL;
     t->requires_grad = 0;
+}
+
+mmc_qweight *mmc_qweight_stack(mmc_qweight **parts, int n, mmc_error *err) {
+    int out = 0, in = n > 0 && parts[0] ? parts[0]->in : 0;
+    for (int i = 0; i < n; i++) {
+        const mmc_qweight *p = parts[i];
+        if (!p || p->view || p->type != MMC_QTYPE_Q8 || p->in != in || p->out % MMC_QNR) {
+            mmc_error_set(err, MMC_ERR_USAGE, "quantize: stacking needs q8 matrices of %d inputs and a multiple of %d rows",
+                          in, MMC_QNR);
+            return NULL;
+        }
+        out += p->out;
+    }
+    mmc_qweight *w = qweight_alloc(MMC_QTYPE_Q8, out, in, err);
+    if (!w) return NULL;
+    size_t row0 = 0;
+    for (int i = 0; i < n; i++) { /* whole panels: the packed blocks, scales and sums follow each other */
+        mmc_qweight *p = parts[i];
+        memcpy(w->data + row0 * w->kp, p->data, (size_t)p->out * p->kp);
+        memcpy(w->scale + row0, p->scale, sizeof(float) * (size_t)p->out);
+        memcpy(w->colsum + row0, p->colsum, sizeof(int32_t) * (size_t)p->out);
+        mmc_free(p->data), mmc_free(p->scale), mmc_free(p->colsum);
+        p->data = w->data + row0 * w->kp, p->scale = w->scale + row0, p->colsum = w->colsum + row0;
+        p->view = 1;
+        row0 += (size_t)p->out;
+    }
+    return w;
 }
 
 /* ------------------------------------------------------------------ activations */

@@ -35,6 +35,7 @@ struct mmc_qweight {
     uint8_t *data;   /* packed weights (q8: np·kp bytes; q4: np·kp/2) */
     float *scale;    /* (groups, np): sw per group and channel, 0 in the padding */
     int32_t *colsum; /* (groups, np): Σ q over the group's inputs */
+    int view;        /* 1: data/scale/colsum point into another matrix (mmc_qweight_stack) */
 };
 
 /* One micro-kernel: a 6 × 64 tile of Y from 6 rows of packed activations (row stride lda)
