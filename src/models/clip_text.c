@@ -83,7 +83,10 @@ int mmc_clip_text_forward(mmc_ctx *ctx, mmc_clip *m, const int32_t *ids, const i
     out->hidden_states[0] = x;
     for (int i = 0; i < m->text.n; i++) {
         if (clip_layer_fetch(m, &m->text, i, &ctx->err)) goto fail;
-        x = mmc_nn_encoder_layer_forward(ctx, &m->text.layer[i], x, !m->cfg.chinese, key_mask, 0, NULL);
+        /* without autograd, a layer's intermediates die with it: keep only its output */
+        mmc_ctx_mark mark = mmc_ctx_tell(ctx);
+        x = mmc_ctx_keep(ctx, mark,
+                         mmc_nn_encoder_layer_forward(ctx, &m->text.layer[i], x, !m->cfg.chinese, key_mask, 0, NULL));
         if (!x) goto fail;
         out->hidden_states[i + 1] = x;
     }

@@ -35,10 +35,14 @@ struct mmc_qweight {
     uint8_t *data;   /* packed weights (q8: np·kp bytes; q4: np·kp/2) */
     float *scale;    /* (groups, np): sw per group and channel, 0 in the padding */
     int32_t *colsum; /* (groups, np): Σ q over the group's inputs */
+    float *corr;     /* q4: (np) Σ_g sw_g·colsum_g, the zero-point correction per channel */
     int view;        /* 1: data/scale/colsum point into another matrix (mmc_qweight_stack) */
 };
 
-/* One micro-kernel: a 6 × 64 tile of Y from 6 rows of packed activations (row stride lda)
+/* q4 finishes in float: Y = sa_i · (Σ_g sw_g,n · Σ_{k∈g} u_ik·q_nk − z_i · corr_n) + b_n with
+ * corr_n = Σ_g sw_g,n · Σ_{k∈g} q_nk, each group's int32 sum converted and scaled in turn.
+ *
+ * One micro-kernel: a 6 × 64 tile of Y from 6 rows of packed activations (row stride lda)
  * and one panel of packed weights, finished with the epilogue above; writes mr ≤ 6 rows and
  * nr ≤ 64 columns of y (row stride ldy). */
 typedef void (*mmc_qgemm_ukernel)(const struct mmc_qweight *w, int panel, const uint8_t *a, int64_t lda,
