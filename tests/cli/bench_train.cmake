@@ -16,7 +16,7 @@ foreach(case "retrieval-train;pairs/s;5454881" "caption-train;tokens/s;10152872"
   execute_process(COMMAND ${MMC} bench ${w} --steps 1 --threads 2 --json
                   OUTPUT_VARIABLE out ERROR_VARIABLE err RESULT_VARIABLE rc)
   if(NOT rc EQUAL 0 OR NOT out MATCHES
-     "^{\"workload\": \"${w}\", \"rate\": [0-9.]+, \"unit\": \"${unit}\", \"threads\": 2, \"peak_rss_mb\": [0-9.]+, \"gflops\": [0-9.]+, \"params\": [0-9]+}\n$")
+     "^{\"workload\": \"${w}\", \"dtype\": \"f32\", \"rate\": [0-9.]+, \"unit\": \"${unit}\", \"threads\": 2, \"peak_rss_mb\": [0-9.]+, \"gflops\": [0-9.]+, \"params\": [0-9]+}\n$")
     message(FATAL_ERROR "mmc bench ${w} --json: rc=${rc} out=${out} err=${err}")
   endif()
   string(JSON rate GET "${out}" rate)
