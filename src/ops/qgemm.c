@@ -98,14 +98,24 @@ static size_t packed_at(const mmc_qweight *w, int n, int k, int *nibble) {
     return (size_t)p * w->kp * MMC_QNR / 2 + (size_t)pair * 256 + (size_t)j * 4 + t;
 }
 
-static void put_q(mmc_qweight *w, int n, int k, int q) {
-    int nib;
-    size_t at = packed_at(w, n, k, &nib);
+/* Row n of W (its `in` values, q8 −127..127 or q4 −8..7) into the packed layout, with the
+ * row's column sums per group. */
+static void put_row(mmc_qweight *w, int n, const int8_t *q) {
+    const int p = n / MMC_QNR, j = n % MMC_QNR, G = w->type == MMC_QTYPE_Q4 ? MMC_Q4_GROUP : w->in;
     if (w->type == MMC_QTYPE_Q8) {
-        w->data[at] = (uint8_t)(int8_t)q;
+        uint8_t *base = w->data + (size_t)p * w->kp * MMC_QNR + (size_t)j * 4;
+        for (int k = 0; k < w->in; k++) base[(size_t)(k >> 2) * 256 + (k & 3)] = (uint8_t)q[k];
     } else {
-        uint8_t v = (uint8_t)(q + 8);
-        w->data[at] = nib ? (uint8_t)((w->data[at] & 0x0F) | (v << 4)) : (uint8_t)((w->data[at] & 0xF0) | v);
+        uint8_t *base = w->data + (size_t)p * w->kp * MMC_QNR / 2 + (size_t)j * 4;
+        for (int k = 0; k < w->in; k++) {
+            uint8_t *at = base + (size_t)(k >> 3) * 256 + (k & 3), v = (uint8_t)(q[k] + 8);
+            *at = (k >> 2) & 1 ? (uint8_t)((*at & 0x0F) | (v << 4)) : (uint8_t)((*at & 0xF0) | v);
+        }
+    }
+    for (int g = 0; g < w->groups; g++) {
+        int32_t sum = 0;
+        for (int k = g * G; k < (g + 1) * G && k < w->in; k++) sum += q[k];
+        w->colsum[(size_t)g * w->np + n] = sum;
     }
 }
 
@@ -118,21 +128,15 @@ static int get_q(const mmc_qweight *w, int n, int k) {
 
 static int group_len(const mmc_qweight *w) { return w->type == MMC_QTYPE_Q4 ? MMC_Q4_GROUP : w->in; }
 
-static void fill_colsums(mmc_qweight *w) {
-    int G = group_len(w);
-    for (int n = 0; n < w->out; n++)
-        for (int g = 0; g < w->groups; g++) {
-            int32_t s = 0;
-            for (int k = g * G; k < (g + 1) * G && k < w->in; k++) s += get_q(w, n, k);
-            w->colsum[(size_t)g * w->np + n] = s;
-        }
-    if (w->corr) /* q4: in group order, as the kernels' float sums run */
-        for (int n = 0; n < w->out; n++) {
-            float c = 0.0f;
-            for (int g = 0; g < w->groups; g++)
-                c = fmaf((float)w->colsum[(size_t)g * w->np + n], w->scale[(size_t)g * w->np + n], c);
-            w->corr[n] = c;
-        }
+/* q4: the per-channel zero-point correction, in group order as the kernels' float sums run. */
+static void fill_corr(mmc_qweight *w) {
+    if (!w->corr) return;
+    for (int n = 0; n < w->out; n++) {
+        float c = 0.0f;
+        for (int g = 0; g < w->groups; g++)
+            c = fmaf((float)w->colsum[(size_t)g * w->np + n], w->scale[(size_t)g * w->np + n], c);
+        w->corr[n] = c;
+    }
 }
 
 /* q4's scale for one group: 16 levels −8..7 are few, so instead of max|w| / 7 the scale
@@ -167,7 +171,12 @@ static float q4_scale(const float *x, int n, float amax) {
 
 mmc_qweight *mmc_qweight_quantize(const float *src, int out, int in, int type, mmc_error *err) {
     mmc_qweight *w = qweight_alloc(type, out, in, err);
-    if (!w) return NULL;
+    int8_t *qrow = w ? mmc_malloc((size_t)in) : NULL;
+    if (!qrow) {
+        if (w) mmc_error_set(err, MMC_ERR_RUNTIME, "quantize: out of memory");
+        mmc_qweight_free(w);
+        return NULL;
+    }
     const int G = group_len(w), qmax = type == MMC_QTYPE_Q4 ? 7 : 127;
     for (int n = 0; n < out; n++) {
         const float *row = src + (size_t)n * in;
@@ -176,6 +185,7 @@ mmc_qweight *mmc_qweight_quantize(const float *src, int out, int in, int type, m
             float amax = 0.0f;
             for (int k = k0; k < k1; k++) {
                 if (!isfinite(row[k])) {
+                    mmc_free(qrow);
                     mmc_qweight_free(w);
                     mmc_error_set(err, MMC_ERR_INPUT, "quantize: weight [%d][%d] is %g", n, k, (double)row[k]);
                     return NULL;
@@ -190,11 +200,13 @@ mmc_qweight *mmc_qweight_quantize(const float *src, int out, int in, int type, m
                 float q = s > 0.0f ? nearbyintf(row[k] / s) : 0.0f;
                 if (q > (float)qmax) q = (float)qmax;
                 if (q < (float)qlo) q = (float)qlo;
-                put_q(w, n, k, (int)q);
+                qrow[k] = (int8_t)q;
             }
         }
+        put_row(w, n, qrow);
     }
-    fill_colsums(w);
+    mmc_free(qrow);
+    fill_corr(w);
     return w;
 }
 
@@ -209,13 +221,19 @@ int mmc_qweight_stored_groups(int type, int in) { return type == MMC_QTYPE_Q4 ? 
 mmc_qweight *mmc_qweight_from_stored(int type, int out, int in, const void *q, const float *scale, const char *what,
                                      mmc_error *err) {
     mmc_qweight *w = qweight_alloc(type, out, in, err);
-    if (!w) return NULL;
+    int8_t *qrow = w ? mmc_malloc((size_t)in) : NULL;
+    if (!qrow) {
+        if (w) mmc_error_set(err, MMC_ERR_RUNTIME, "quantize: out of memory");
+        mmc_qweight_free(w);
+        return NULL;
+    }
     const uint8_t *b = q;
     int ng = mmc_qweight_stored_groups(type, in), qmax = type == MMC_QTYPE_Q4 ? 7 : 127;
     for (int n = 0; n < out; n++) {
         for (int g = 0; g < ng; g++) {
             float s = scale[(size_t)n * ng + g];
             if (!isfinite(s) || s < 0.0f || s > 1e30f) {
+                mmc_free(qrow);
                 mmc_qweight_free(w);
                 mmc_error_set(err, MMC_ERR_INPUT, "%s: scale [%d][%d] is %g (want a finite value >= 0)", what, n, g,
                               (double)s);
@@ -227,15 +245,18 @@ mmc_qweight *mmc_qweight_from_stored(int type, int out, int in, const void *q, c
             int v = type == MMC_QTYPE_Q8 ? (int8_t)b[(size_t)n * in + k]
                                          : (int)((b[(size_t)n * ((in + 1) / 2) + k / 2] >> (k % 2 ? 4 : 0)) & 0x0F) - 8;
             if (v < (type == MMC_QTYPE_Q4 ? -8 : -qmax) || v > qmax) {
+                mmc_free(qrow);
                 mmc_qweight_free(w);
                 mmc_error_set(err, MMC_ERR_INPUT, "%s: value [%d][%d] is %d, outside %d..%d", what, n, k, v,
                               type == MMC_QTYPE_Q4 ? -8 : -qmax, qmax);
                 return NULL;
             }
-            put_q(w, n, k, v);
+            qrow[k] = (int8_t)v;
         }
+        put_row(w, n, qrow);
     }
-    fill_colsums(w);
+    mmc_free(qrow);
+    fill_corr(w);
     return w;
 }
 
