@@ -84,6 +84,7 @@ size_t mmc_qweight_stored_bytes(int type, int out, int in);
 int mmc_qweight_stored_groups(int type, int in);
 void mmc_qweight_to_stored(const mmc_qweight *w, void *q, float *scale);
 void mmc_qweight_dequantize(const mmc_qweight *w, float *dst); /* (out, in) floats */
+void mmc_qweight_row(const mmc_qweight *w, int n, float *dst); /* row n: in floats */
 /* One q8 matrix of the parts' rows stacked (each part q8, the same inputs, a multiple of 64
  * rows): the parts then read their rows from it (they become views, to be freed before or
  * after it but used only while it lives). For one product where there were several. */

@@ -25,9 +25,14 @@ static mmc_tensor *token_rows(mmc_ctx *ctx, mmc_clip *m, const int *ids, int B, 
         if (ids[i] < 0 || ids[i] >= m->cfg.text.vocab)
             return mmc_op_fail(ctx, MMC_ERR_INPUT, "clip text: token id %d at (%d, %d) is outside 0..%d", ids[i],
                                i / T, i % T, m->cfg.text.vocab - 1);
-    if (m->tok_emb) return mmc_reshape(ctx, mmc_embedding(ctx, m->tok_emb, ids, B * T), 3, (int[]){B, T, D});
+    if (m->tok_emb && !m->tok_emb->quant)
+        return mmc_reshape(ctx, mmc_embedding(ctx, m->tok_emb, ids, B * T), 3, (int[]){B, T, D});
     mmc_tensor *x = mmc_tensor_empty(ctx, 3, (int[]){B, T, D});
     if (!x) return NULL;
+    if (m->tok_emb) { /* held int8, a scale per token: the rows dequantised */
+        for (int i = 0; i < B * T; i++) mmc_qweight_row(m->tok_emb->quant, ids[i], x->data + (size_t)i * D);
+        return x;
+    }
     mmc_error e = {0};
     if (clip_store_rows(&m->store, m->tok_emb_name, ids, B * T, D, x->data, &e))
         return mmc_op_fail(ctx, e.code, "%s", e.msg);

@@ -279,6 +279,19 @@ void mmc_qweight_to_stored(const mmc_qweight *w, void *q, float *scale) {
     }
 }
 
+void mmc_qweight_row(const mmc_qweight *w, int n, float *dst) {
+    if (n < 0 || n >= w->out) return;
+    const int p = n / MMC_QNR, j = n % MMC_QNR;
+    if (w->type == MMC_QTYPE_Q8) {
+        const int8_t *base = (const int8_t *)w->data + (size_t)p * w->kp * MMC_QNR + (size_t)j * 4;
+        const float s = w->scale[n];
+        for (int k = 0; k < w->in; k++) dst[k] = (float)base[(size_t)(k >> 2) * 256 + (k & 3)] * s;
+        return;
+    }
+    for (int k = 0; k < w->in; k++)
+        dst[k] = (float)get_q(w, n, k) * w->scale[(size_t)(k / MMC_Q4_GROUP) * w->np + n];
+}
+
 void mmc_qweight_dequantize(const mmc_qweight *w, float *dst) {
     int G = group_len(w);
     for (int n = 0; n < w->out; n++)
