@@ -36,6 +36,11 @@ int cmd_index(int argc, char **argv);
 int cmd_search(int argc, char **argv);
 int cmd_zeroshot(int argc, char **argv);
 int cmd_serve(int argc, char **argv);         /* serve.c: the HTTP service (src/serve/) */
+int cmd_quantize(int argc, char **argv);      /* quantize.c */
+/* quantize.c: the value of `--dtype` (f32, int8 = q8, q4) of the commands that open an
+ * embedder, as mmc_embedder_opts.quantize (0, MMC_QTYPE_Q8, MMC_QTYPE_Q4). 0, or prints
+ * "mmc: error: CMD: --dtype ..." and returns 1. */
+int cli_parse_dtype(const char *cmd, const char *value, int *quantize);
 /* The object `mmc zeroshot IMAGE --labels ... --json` prints for one image already embedded
  * (img: dim floats; image names it in the document): labels through the template (holding
  * "{}"), scored at the model's scale, the k best. NULL with err set. cJSON_Delete it. */
@@ -115,6 +120,10 @@ typedef struct cli_progress_state {
     int tty;
 } cli_progress_state;
 void cli_progress(cli_progress_state *p, const char *what, int64_t done, int64_t total);
+/* The closing line of a long job, on stderr (stdout flushed first):
+ * "VERB N WHAT in S s: R WHAT/s (NOTE)", e.g. "indexed 2000 images in 41.2 s: 48.5 images/s
+ * (...)"; no parentheses when note is NULL or empty. */
+void cli_report_rate(const char *verb, int64_t n, const char *what, double seconds, const char *note);
 
 /* search.c */
 /* The document `mmc search --json` prints, for a query already embedded (q: dim floats):

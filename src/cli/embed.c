@@ -1,8 +1,9 @@
 /* embed.c — `mmc embed --model M (--text S | --image P | --video V | --audio F)...
- * [--window SECONDS] [--frames T] [--json]`: embeddings in input order. Texts, images and
- * sound files (a model trained with --pair audio:image / audio:text) are embedded in one
- * batch each (a batch is faster than one call per input), then printed in the order they
- * were given; a video gives one embedding per segment (mmc_embedder_video_file). */
+ * [--window SECONDS] [--frames T] [--dtype f32|int8|q4] [--json]`: embeddings in input
+ * order. Texts, images and sound files (a model trained with --pair audio:image /
+ * audio:text) are embedded in one batch each (a batch is faster than one call per input),
+ * then printed in the order they were given; a video gives one embedding per segment
+ * (mmc_embedder_video_file). --dtype quantises the model as it loads (mmc_embedder_open_ex). */
 #include "cli.h"
 #include <cjson/cJSON.h>
 #include <stdio.h>
@@ -20,6 +21,7 @@ typedef struct embed_input {
 int cmd_embed(int argc, char **argv) {
     const char *model = NULL;
     int json = 0, n_in = 0, n_text = 0, n_image = 0, n_audio = 0, frames = 0;
+    mmc_embedder_opts eo = {0};
     double window = 0;
     embed_input *in = mmc_calloc((size_t)argc, sizeof *in);
     const char **texts = mmc_calloc((size_t)argc, sizeof *texts), **images = mmc_calloc((size_t)argc, sizeof *images);
@@ -35,6 +37,9 @@ int cmd_embed(int argc, char **argv) {
         const char *o = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(o, "--json")) {
             json = 1;
+        } else if (!strcmp(o, "--dtype")) {
+            if ((rc = cli_parse_dtype("embed", v, &eo.quantize))) goto done;
+            i++;
         } else if (!strcmp(o, "--window") || !strcmp(o, "--frames")) {
             char *end = NULL;
             double x = v ? strtod(v, &end) : 0;
@@ -94,7 +99,7 @@ int cmd_embed(int argc, char **argv) {
         goto done;
     }
     mmc_error err = {0};
-    e = mmc_embedder_open(model, &err);
+    e = mmc_embedder_open_ex(model, &eo, &err);
     if (!e) {
         rc = cli_error_from(&err);
         goto done;

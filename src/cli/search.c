@@ -141,10 +141,14 @@ static void print_human(const cJSON *doc, const mmc_index *ix, int k) {
 int cmd_search(int argc, char **argv) {
     const char *index = NULL, *text = NULL, *image = NULL, *audio = NULL, *model = NULL;
     int k = SEARCH_DEFAULT_K, json = 0;
+    mmc_embedder_opts eo = {0};
     for (int i = 1; i < argc; i++) {
         const char *o = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(o, "--json")) {
             json = 1;
+        } else if (!strcmp(o, "--dtype")) {
+            if (cli_parse_dtype("search", v, &eo.quantize)) return 1;
+            i++;
         } else if (!strcmp(o, "-k") || !strcmp(o, "--k")) {
             if (!v || cli_parse_int(v, 1, 1000000, &k))
                 return cli_error(1, "search: -k needs an integer from 1 to 1000000 (got '%s')", v ? v : "");
@@ -177,7 +181,7 @@ int cmd_search(int argc, char **argv) {
         mmc_index_close(ix);
         return cli_error(2, "search: %s records no model; give --model M", index);
     }
-    mmc_embedder *e = mmc_embedder_open(model_path, &err);
+    mmc_embedder *e = mmc_embedder_open_ex(model_path, &eo, &err);
     if (!e) {
         mmc_index_close(ix);
         if (!model) fprintf(stderr, "mmc: note: %s was built with the model %s (give --model M if it moved)\n", index,

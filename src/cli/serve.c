@@ -26,6 +26,8 @@ int cmd_serve(int argc, char **argv) {
         } else if (!strcmp(a, "--index")) {
             if (o.n_indexes == SERVE_MAX_INDEXES) return cli_error(1, "serve: at most %d indexes", SERVE_MAX_INDEXES);
             o.indexes[o.n_indexes++] = v;
+        } else if (!strcmp(a, "--dtype")) {
+            if (cli_parse_dtype("serve", v, &o.quantize)) return 1;
         } else if (!strcmp(a, "--host")) {
             o.host = v;
         } else if (!strcmp(a, "--api-key")) {

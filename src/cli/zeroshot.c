@@ -453,12 +453,14 @@ int cmd_zeroshot(int argc, char **argv) {
     a.images = mmc_calloc((size_t)argc, sizeof *a.images);
     if (!a.images) return cli_error(3, "zeroshot: out of memory");
     int rc = 0;
+    mmc_embedder_opts eo = {0};
     for (int i = 1; i < argc && !rc; i++) {
         const char *o = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         const char **dst = !strcmp(o, "--model") ? &a.model : !strcmp(o, "--labels") ? &a.labels
                          : !strcmp(o, "--template") ? &a.tpl : !strcmp(o, "--data") ? &a.data
                          : !strcmp(o, "--split") ? &a.split : !strcmp(o, "--field") ? &a.field : NULL;
         if (!strcmp(o, "--json")) a.json = 1;
+        else if (!strcmp(o, "--dtype")) rc = cli_parse_dtype("zeroshot", v, &eo.quantize), i++;
         else if (!strcmp(o, "-k") || !strcmp(o, "--k")) {
             if (!v || cli_parse_int(v, 1, ZS_MAX_LABELS, &a.k))
                 rc = cli_error(1, "zeroshot: -k needs an integer from 1 to %d (got '%s')", ZS_MAX_LABELS, v ? v : "");
@@ -483,7 +485,7 @@ int cmd_zeroshot(int argc, char **argv) {
     mmc_embedder *e = NULL;
     if (!rc) {
         mmc_error err = {0};
-        if (!(e = mmc_embedder_open(a.model, &err))) rc = cli_error_from(&err);
+        if (!(e = mmc_embedder_open_ex(a.model, &eo, &err))) rc = cli_error_from(&err);
     }
     if (!rc) {
         float s = mmc_embedder_logit_scale(e);

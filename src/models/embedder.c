@@ -9,7 +9,9 @@
  *       -> a dual encoder trained by `mmc train retrieval` (src/models/retrieval*.c)
  *   "model_type": "clip" | "chinese_clip" -> a Hugging Face CLIP / Chinese-CLIP folder
  *       (src/models/clip*.c)
- * Anything else is refused with a message that says what was expected. */
+ * Anything else is refused with a message that says what was expected.
+ * mmc_embedder_open_ex can run either family with int8 / int4 weights (`--dtype`): CLIP
+ * through mmc_clip_opts.quantize, a retrieval run through retrieval_quantize below. */
 #include "internal.h"
 #include "mmc.h"
 #include <cjson/cJSON.h>
@@ -52,7 +54,37 @@ static float retrieval_logit_scale(mmc_retrieval *m) {
     return s > EMB_MAX_LOGIT_SCALE ? EMB_MAX_LOGIT_SCALE : s;
 }
 
+/* `--dtype int8` for a retrieval run: an int8 copy (per output channel) of every 2-D
+ * parameter, its float data kept. mmc_linear then runs the integer product for the ones
+ * used as Linear weights whenever no gradient is recorded (the embed calls record none),
+ * and the rest (embedding tables, recurrent and fused weights read by their own kernels)
+ * go on reading the floats, so no op can see a missing tensor. A matrix with more inputs
+ * than the integer kernel takes stays float only. */
+static int retrieval_quantize(mmc_retrieval *m, const char *path, int type, mmc_error *err) {
+    mmc_params *P = mmc_retrieval_params(m);
+    for (int i = 0; P && i < P->n; i++) {
+        mmc_tensor *t = P->tensors[i];
+        if (P->kind[i] != MMC_PARAM || t->ndim != 2 || !t->data || t->quant) continue;
+        mmc_error qe = {0};
+        mmc_qweight *q = mmc_qweight_quantize(t->data, t->shape[0], t->shape[1], type, &qe);
+        if (!q && qe.code == MMC_ERR_USAGE) continue; /* too wide for the kernel: float */
+        if (!q) return mmc_error_set(err, qe.code ? qe.code : MMC_ERR_RUNTIME, "%s/model.safetensors: tensor '%s': %s", path,
+                                     P->names[i], qe.msg);
+        if (mmc_tensor_set_quant(t, q, err)) return err ? err->code : MMC_ERR_USAGE;
+    }
+    return MMC_OK;
+}
+
 mmc_embedder *mmc_embedder_open(const char *model_path, mmc_error *err) {
+    return mmc_embedder_open_ex(model_path, NULL, err);
+}
+
+mmc_embedder *mmc_embedder_open_ex(const char *model_path, const mmc_embedder_opts *opts, mmc_error *err) {
+    int qtype = opts ? opts->quantize : 0;
+    if (qtype && qtype != MMC_QTYPE_Q8 && qtype != MMC_QTYPE_Q4) {
+        mmc_error_set(err, MMC_ERR_USAGE, "embedder: unknown quantisation type %d", qtype);
+        return NULL;
+    }
     if (!model_path || !*model_path) {
         mmc_error_set(err, MMC_ERR_USAGE, "embedder: no model path");
         return NULL;
@@ -100,13 +132,24 @@ mmc_embedder *mmc_embedder_open(const char *model_path, mmc_error *err) {
         return NULL;
     }
     e->kind = is_clip ? EMB_CLIP : EMB_RETRIEVAL;
-    if (is_clip && (e->clip = mmc_clip_load(model_path, err))) {
+    if (!is_clip && qtype == MMC_QTYPE_Q4) {
+        mmc_embedder_close(e);
+        mmc_error_set(err, MMC_ERR_USAGE, "%s: a retrieval run runs int8 (q8), not q4 (q4 is for CLIP / Chinese-CLIP folders)",
+                      model_path);
+        return NULL;
+    }
+    mmc_clip_opts co = {MMC_CLIP_STORAGE_AUTO, qtype};
+    if (is_clip && (e->clip = mmc_clip_load_ex(model_path, &co, err))) {
         e->dim = mmc_clip_dim(e->clip);
         e->logit_scale = mmc_clip_logit_scale(e->clip);
         if (!(e->logit_scale > 0) || e->logit_scale > EMB_MAX_LOGIT_SCALE) e->logit_scale = EMB_MAX_LOGIT_SCALE;
     } else if (!is_clip && (e->retrieval = mmc_retrieval_load(model_path, err))) {
         e->dim = mmc_retrieval_dim(e->retrieval);
         e->logit_scale = retrieval_logit_scale(e->retrieval);
+        if (qtype && retrieval_quantize(e->retrieval, model_path, qtype, err)) {
+            mmc_retrieval_free(e->retrieval);
+            e->retrieval = NULL;
+        }
     }
     if (!e->clip && !e->retrieval) {
         mmc_embedder_close(e);

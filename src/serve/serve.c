@@ -494,9 +494,10 @@ static int is_loopback(const char *host) {
     return !strcmp(host, "localhost") || !strncmp(host, "127.", 4) || !strcmp(host, "::1");
 }
 
-/* Opens one --model: an embedder (retrieval run, CLIP folder), a captioner or a VQA run,
- * by the task its folder records. Returns a CLI exit code. */
-static int open_model(srv_state *s, const char *path) {
+/* Opens one --model: an embedder (retrieval run, CLIP folder; quantised as --dtype says),
+ * a captioner or a VQA run (always f32), by the task its folder records. Returns a CLI
+ * exit code. */
+static int open_model(srv_state *s, const char *path, int quantize) {
     srv_model *m = &s->models[s->n_models];
     const char *task = cli_run_task(path);
     mmc_error err = {0};
@@ -509,7 +510,8 @@ static int open_model(srv_state *s, const char *path) {
         m->kind = SRV_VQA;
         if (!s->vqa) s->vqa = m->vqa, s->vqa_path = path;
     } else {
-        if (!(m->emb = mmc_embedder_open(path, &err))) return cli_error_from(&err);
+        mmc_embedder_opts eo = {quantize};
+        if (!(m->emb = mmc_embedder_open_ex(path, &eo, &err))) return cli_error_from(&err);
         m->kind = SRV_EMBEDDER;
         if (!s->emb) s->emb = m->emb, s->emb_path = mmc_embedder_id(m->emb);
     }
@@ -596,7 +598,7 @@ int serve_run(const serve_opts *o) {
     x->n_conns = (int)conn_limit + 8;
     int rc = 0;
     if (!(x->conns = mmc_calloc((size_t)x->n_conns, sizeof *x->conns))) rc = cli_error(3, "serve: out of memory");
-    for (int i = 0; !rc && i < o->n_models; i++) rc = open_model(&x->st, o->models[i]);
+    for (int i = 0; !rc && i < o->n_models; i++) rc = open_model(&x->st, o->models[i], o->quantize);
     for (int i = 0; !rc && i < o->n_indexes; i++) rc = open_index(&x->st, o->indexes[i]);
     for (int i = 0; !rc && i < x->st.n_indexes; i++) {
         const srv_index *ix = &x->st.indexes[i];

@@ -38,6 +38,7 @@ typedef struct serve_opts {
     double rate;         /* requests per second per client address (0: no limit) */
     const char *log;     /* access log file ("-": stderr, NULL: stderr) */
     const char *port_file; /* write the bound port here once listening */
+    int quantize;        /* embedding models: mmc_embedder_opts.quantize (--dtype) */
 } serve_opts;
 
 serve_opts serve_opts_default(void);

@@ -18,6 +18,19 @@ extern "C" {
  * are L2-normalised rows of mmc_embedder_dim floats. */
 typedef struct mmc_embedder mmc_embedder;
 mmc_embedder *mmc_embedder_open(const char *model_path, mmc_error *err);
+/* How mmc_embedder_open_ex opens a model (zeroed = mmc_embedder_open). */
+typedef struct mmc_embedder_opts {
+    /* 0: the weights as stored (f32; a folder written by `mmc quantize` stays quantised).
+     * MMC_QTYPE_Q8 / MMC_QTYPE_Q4 (mmc/ops.h): int8 / int4 inference (`--dtype int8|q4`).
+     *   CLIP / Chinese-CLIP: mmc_clip_opts.quantize — the encoder-layer Linears and both
+     *   projections quantised at load (q4: the MLPs 4-bit, the rest int8), floats freed.
+     *   A retrieval run: Q8 only (Q4 is MMC_ERR_USAGE) — every 2-D parameter gets an int8
+     *   copy beside its float data, so each mmc_linear product runs int8 and every other
+     *   op (embedding lookups, recurrent cells, convolutions) reads the floats as before.
+     * Any other value is MMC_ERR_USAGE. */
+    int quantize;
+} mmc_embedder_opts;
+mmc_embedder *mmc_embedder_open_ex(const char *model_path, const mmc_embedder_opts *opts, mmc_error *err);
 void mmc_embedder_close(mmc_embedder *e);
 int mmc_embedder_dim(const mmc_embedder *e);
 /* A stable identifier of the model (recorded in indexes: its absolute path). */
