@@ -1,4 +1,4 @@
-/* eval.c — `mmc eval RUN --data DIR [--split test] [--json] [--best] [--first-caption]`:
+/* eval.c — `mmc eval RUN --data DIR [--split test] [--json] [--best] [--first-caption] [--dtype f32|int8]`:
  * retrieval recall of a trained run on a dataset split, every caption of the run's
  * language used (with --first-caption only each sample's first, e.g. an emoji's name). */
 #include "cli.h"
@@ -35,7 +35,9 @@ static void print_dir(const char *name, const mmc_recall *r, int last) {
 int cmd_eval(int argc, char **argv) {
     for (int i = 1; i < argc; i++) { /* caption and vqa runs have their own evaluations */
         if (argv[i][0] == '-') {
-            if (!strcmp(argv[i], "--data") || !strcmp(argv[i], "--split") || !strcmp(argv[i], "--beam")) i++;
+            if (!strcmp(argv[i], "--data") || !strcmp(argv[i], "--split") || !strcmp(argv[i], "--beam") ||
+                !strcmp(argv[i], "--dtype"))
+                i++;
             continue;
         }
         const cli_task *t = cli_task_find(cli_run_task(argv[i]));
@@ -43,10 +45,15 @@ int cmd_eval(int argc, char **argv) {
         break;
     }
     const char *run = NULL, *data = NULL, *split = "test";
-    int json = 0, best = 0, first = 0;
+    int json = 0, best = 0, first = 0, qtype = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "--json")) json = 1;
+        else if (!strcmp(a, "--dtype")) {
+            if (!v) return cli_error(1, "eval: --dtype needs a value (f32, int8, q8 or q4)");
+            if (cli_parse_dtype("eval", v, &qtype)) return 1;
+            i++;
+        }
         else if (!strcmp(a, "--best")) best = 1;
         else if (!strcmp(a, "--first-caption")) first = 1;
         else if (!strcmp(a, "--data") || !strcmp(a, "--split")) {
@@ -69,7 +76,8 @@ int cmd_eval(int argc, char **argv) {
     if (is_clip_folder(run)) { /* a Hugging Face CLIP folder (e.g. from train --init): its weights */
         if (best) return cli_error(1, "eval: --best is for retrieval run folders; %s is a CLIP folder", run);
         if (first) return cli_error(1, "eval: --first-caption is for retrieval run folders; %s is a CLIP folder", run);
-        mmc_clip *c = mmc_clip_load(run, &err);
+        mmc_clip_opts co = {MMC_CLIP_STORAGE_AUTO, qtype};
+        mmc_clip *c = mmc_clip_load_ex(run, &co, &err);
         if (!c) return cli_error_from(&err);
         snprintf(lang, sizeof lang, "%s", mmc_clip_is_chinese(c) ? "zh" : "en");
         rc = mmc_clip_evaluate(c, data, split, lang, 0, &mt, &err);
@@ -77,6 +85,10 @@ int cmd_eval(int argc, char **argv) {
     } else {
         mmc_retrieval *m = mmc_retrieval_load_weights(run, best ? "model-best.safetensors" : NULL, &err);
         if (!m) return cli_error_from(&err);
+        if (qtype && mmc_retrieval_quantize(m, run, qtype, &err)) {
+            mmc_retrieval_free(m);
+            return cli_error_from(&err);
+        }
         rc = mmc_retrieval_evaluate_captions(m, data, split, 0, first, &mt, &err);
         snprintf(lang, sizeof lang, "%s", mmc_retrieval_get_config(m)->lang);
         if (mmc_retrieval_video_frames(m) > 0) tgt = "video";
@@ -91,8 +103,9 @@ int cmd_eval(int argc, char **argv) {
         snprintf(k2, sizeof k2, "%s_to_%s", tgt, q);
         print_dir(k1, &mt.t2i, 0);
         print_dir(k2, &mt.i2t, 0);
-        printf("  \"rsum\": %.2f,\n  \"n_%ss\": %d,\n  \"n_%ss\": %d,\n  \"split\": \"%s\",\n  \"lang\": \"%s\",\n  \"captions\": \"%s\",\n  \"checkpoint\": \"%s\"\n}\n",
-               mt.rsum, !strcmp(q, "audio") && !strcmp(tgt, "text") ? "target_text" : tgt, mt.n_images, !strcmp(q, "audio") ? "clip" : "text", mt.n_texts, split, lang, first ? "first" : "all", best ? "model-best.safetensors" : "model.safetensors");
+        printf("  \"rsum\": %.2f,\n  \"n_%ss\": %d,\n  \"n_%ss\": %d,\n  \"split\": \"%s\",\n  \"lang\": \"%s\",\n  \"captions\": \"%s\",\n  \"dtype\": \"%s\",\n  \"checkpoint\": \"%s\"\n}\n",
+               mt.rsum, !strcmp(q, "audio") && !strcmp(tgt, "text") ? "target_text" : tgt, mt.n_images, !strcmp(q, "audio") ? "clip" : "text", mt.n_texts, split, lang, first ? "first" : "all",
+               qtype == MMC_QTYPE_Q8 ? "int8" : qtype == MMC_QTYPE_Q4 ? "q4" : "f32", best ? "model-best.safetensors" : "model.safetensors");
     } else {
         printf("%s on %s/%s (%d %ss, %d %s %s, %s) in %.1f s\n", run, data, split, mt.n_images, tgt, mt.n_texts, lang,
                !strcmp(q, "audio") ? "spoken captions" : "captions",

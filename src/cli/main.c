@@ -170,7 +170,7 @@ const cli_command cli_commands[] = {
      "\n"
      "tasks:\n"},
     {"eval", cmd_eval, "evaluate a trained run on a dataset split (retrieval recall)",
-     "usage: mmc eval RUN --data DIR [--split test] [--json] [--best] [--first-caption]\n"
+     "usage: mmc eval RUN --data DIR [--split test] [--json] [--best] [--first-caption] [--dtype T]\n"
      "       (caption runs: [--beam K] [--length-penalty A] [--no-repeat-ngram N] [--max-images N];\n"
      "        BLEU-1..4, CIDEr-D, exact match; --json keys BLEU-1..BLEU-4, CIDEr-D, exact_match)\n"
      "\n"
@@ -185,6 +185,9 @@ const cli_command cli_commands[] = {
      "  R@K = fraction of queries ranked within K; median_rank (1 = first); rsum = the sum\n"
      "  of the six recalls in percent (0..600).\n"
      "  --split S   split name (default test)\n"
+     "  --dtype T   f32 (default), int8 (= q8): the Linear products in int8 with the\n"
+     "              activations quantised per row (a retrieval run keeps its floats beside;\n"
+     "              a CLIP folder is quantised at load, q4 too), to measure what it costs\n"
      "  --json      one JSON object: {\"text_to_image\": {\"R@1\", \"R@5\", \"R@10\",\n"
      "              \"median_rank\", \"mean_rank\"}, \"image_to_text\": {...}, \"rsum\", ...}\n"
      "              (recalls as fractions in [0, 1], rsum in percent)\n"

@@ -11,7 +11,7 @@
  *       (src/models/clip*.c)
  * Anything else is refused with a message that says what was expected.
  * mmc_embedder_open_ex can run either family with int8 / int4 weights (`--dtype`): CLIP
- * through mmc_clip_opts.quantize, a retrieval run through retrieval_quantize below. */
+ * through mmc_clip_opts.quantize, a retrieval run through mmc_retrieval_quantize below. */
 #include "internal.h"
 #include "mmc.h"
 #include <cjson/cJSON.h>
@@ -60,7 +60,7 @@ static float retrieval_logit_scale(mmc_retrieval *m) {
  * and the rest (embedding tables, recurrent and fused weights read by their own kernels)
  * go on reading the floats, so no op can see a missing tensor. A matrix with more inputs
  * than the integer kernel takes stays float only. */
-static int retrieval_quantize(mmc_retrieval *m, const char *path, int type, mmc_error *err) {
+int mmc_retrieval_quantize(mmc_retrieval *m, const char *path, int type, mmc_error *err) {
     mmc_params *P = mmc_retrieval_params(m);
     for (int i = 0; P && i < P->n; i++) {
         mmc_tensor *t = P->tensors[i];
@@ -146,7 +146,7 @@ mmc_embedder *mmc_embedder_open_ex(const char *model_path, const mmc_embedder_op
     } else if (!is_clip && (e->retrieval = mmc_retrieval_load(model_path, err))) {
         e->dim = mmc_retrieval_dim(e->retrieval);
         e->logit_scale = retrieval_logit_scale(e->retrieval);
-        if (qtype && retrieval_quantize(e->retrieval, model_path, qtype, err)) {
+        if (qtype && mmc_retrieval_quantize(e->retrieval, model_path, qtype, err)) {
             mmc_retrieval_free(e->retrieval);
             e->retrieval = NULL;
         }

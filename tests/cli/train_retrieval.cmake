@@ -42,6 +42,26 @@ string(JSON v ERROR_VARIABLE jerr GET "${js}" rsum)
 if(jerr)
   message(FATAL_ERROR "eval --json lacks rsum: ${js}")
 endif()
+# --dtype int8: the Linear products in int8; the same keys, dtype "int8", a recall within a
+# few queries of float32's on this tiny split; an unknown type is a usage error
+execute_process(COMMAND ${MMC} eval ${R} --data ${D} --split test --json --dtype int8
+                RESULT_VARIABLE rc OUTPUT_VARIABLE js8 ERROR_VARIABLE err)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "eval --dtype int8 exited ${rc}: ${err}")
+endif()
+string(JSON d8 GET "${js8}" dtype)
+string(JSON df GET "${js}" dtype)
+string(JSON m8 GET "${js8}" text_to_image mean_rank)
+string(JSON mf GET "${js}" text_to_image mean_rank)
+if(NOT d8 STREQUAL "int8" OR NOT df STREQUAL "f32")
+  message(FATAL_ERROR "eval dtype: ${df} / ${d8}")
+endif()
+execute_process(COMMAND ${CMAKE_COMMAND} -E echo "mean rank f32 ${mf}, int8 ${m8}")
+execute_process(COMMAND ${MMC} eval ${R} --data ${D} --split test --dtype int3
+                RESULT_VARIABLE rc OUTPUT_VARIABLE o ERROR_VARIABLE err)
+if(NOT rc EQUAL 1)
+  message(FATAL_ERROR "eval --dtype int3 exited ${rc} (want 1): ${err}")
+endif()
 # --first-caption: one query per image (the first caption), every caption otherwise
 execute_process(COMMAND ${MMC} eval ${R} --data ${D} --split test --json --first-caption
                 RESULT_VARIABLE rc OUTPUT_VARIABLE js1 ERROR_VARIABLE err)

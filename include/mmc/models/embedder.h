@@ -31,6 +31,10 @@ typedef struct mmc_embedder_opts {
     int quantize;
 } mmc_embedder_opts;
 mmc_embedder *mmc_embedder_open_ex(const char *model_path, const mmc_embedder_opts *opts, mmc_error *err);
+/* A loaded retrieval run made to run its Linear products in int8 (type MMC_QTYPE_Q8; q4 is
+ * refused): an int8 copy of every 2-D parameter, float data kept (path names the run in
+ * messages). `mmc eval --dtype int8` and the embedder use it. */
+int mmc_retrieval_quantize(mmc_retrieval *m, const char *path, int type, mmc_error *err);
 void mmc_embedder_close(mmc_embedder *e);
 int mmc_embedder_dim(const mmc_embedder *e);
 /* A stable identifier of the model (recorded in indexes: its absolute path). */
