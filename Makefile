@@ -8,7 +8,7 @@ FUZZ_BUILD   ?= build-fuzz
 FUZZ_SECONDS ?= 60
 FUZZ_JOBS    ?= 2
 
-.PHONY: all deps deps-browser build test asan fuzz fuzz-deps install demo demo-check bench fixtures data-check audio-quality clean help
+.PHONY: all deps deps-browser build test asan fuzz fuzz-deps install demo demo-check bench bench-index fixtures data-check audio-quality clean help
 
 all: build
 
@@ -69,6 +69,9 @@ demo-check: deps $(BUILD)/CMakeCache.txt
 bench: build
 	sh bench/run.sh $(BUILD)/mmc
 
+bench-index: build
+	sh bench/index_int8.sh $(BUILD)/mmc
+
 # Regenerates tests/fixtures/ with PyTorch (not part of CI; fixtures are committed).
 # Both directions: PyTorch writes the parity fixtures mmc reads; mmc writes
 # written_by_mmc.safetensors (the test that pins its bytes, in regenerate mode) and
@@ -108,6 +111,7 @@ help:
 	@echo "make demo-check  screenshot demo/report.html in headless Chromium (installed if"
 	@echo "               missing) and check its curves and images are visible"
 	@echo "make bench     mmc beside PyTorch on the same thread count"
+	@echo "make bench-index  index build of 2,000 JPEG photos with a ViT-B/32-sized CLIP, float32 vs q8"
 	@echo "make fixtures  regenerate the PyTorch parity fixtures and check in PyTorch the"
 	@echo "               safetensors file mmc writes (needs python3-torch)"
 	@echo "make audio-quality  the speech retrieval figures: 3 runs of 15 minutes (docs/audio.md)"
