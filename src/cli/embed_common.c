@@ -1,5 +1,5 @@
 /* embed_common.c — what embed, index, search and zeroshot share: strict number parsing,
- * JSON float arrays that round-trip, UTF-8 checks on arguments, progress lines. */
+ * JSON float arrays that round-trip, UTF-8 checks on arguments, progress and rate lines. */
 #include "cli.h"
 #include <ctype.h>
 #include <errno.h>
@@ -58,6 +58,13 @@ void cli_progress(cli_progress_state *p, const char *what, int64_t done, int64_t
         p->last = now;
     }
     fflush(p->out);
+}
+
+void cli_report_rate(const char *verb, int64_t n, const char *what, double seconds, const char *note) {
+    double dt = seconds > 1e-9 ? seconds : 1e-9;
+    fflush(stdout); /* after the progress and summary lines, when both go to one place */
+    fprintf(stderr, "%s %lld %s in %.1f s: %.1f %s/s%s%s%s\n", verb, (long long)n, what, seconds, (double)n / dt, what,
+            note && *note ? " (" : "", note && *note ? note : "", note && *note ? ")" : "");
 }
 
 /* name ends in "." + one of ext (lowercase; the name in any case), and is not only that */
