@@ -135,13 +135,14 @@ static int embed_videos(mmc_embedder *e, const path_list *files, double window, 
 
 /* --texts: the file's texts embedded in batches into a texts (or texts-with-ids) index. The
  * file is read and checked before the model opens, so a bad line is reported at once. */
-static int index_texts(const char *model, const char *file, const char *out, int batch, int dtype) {
+static int index_texts(const char *model, const mmc_embedder_opts *eo, const char *file, const char *out, int batch,
+                       int dtype) {
     double t0 = mmc_now();
     cli_texts t;
     int rc = cli_texts_read(file, &t);
     if (rc) return rc;
     mmc_error err = {0};
-    mmc_embedder *e = mmc_embedder_open(model, &err);
+    mmc_embedder *e = mmc_embedder_open_ex(model, eo, &err);
     if (!e) {
         cli_texts_free(&t);
         return cli_error_from(&err);
@@ -351,6 +352,7 @@ static int embed_images_overlapped(mmc_embedder *e, const path_list *paths, int 
 static int index_build(int argc, char **argv) {
     const char *model = NULL, *data = NULL, *images = NULL, *videos = NULL, *texts = NULL, *out = NULL, *split = "test";
     int batch = INDEX_DEFAULT_BATCH, dtype = MMC_INDEX_F32, frames = 0;
+    mmc_embedder_opts eo = {0}; /* --dtype: the model's weights (--int8 is the index's rows) */
     double window = 0;
     for (int i = 1; i < argc; i++) {
         const char *o = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -359,6 +361,12 @@ static int index_build(int argc, char **argv) {
                          : !strcmp(o, "--out") ? &out : !strcmp(o, "--split") ? &split : NULL;
         if (!strcmp(o, "--int8")) {
             dtype = MMC_INDEX_I8;
+            continue;
+        }
+        if (!strcmp(o, "--dtype")) {
+            if (!v) return cli_error(1, "index build: --dtype needs a value (f32, int8, q8 or q4)");
+            if (cli_parse_dtype("index build", v, &eo.quantize)) return 1;
+            i++;
             continue;
         }
         if (!strcmp(o, "--window")) {
@@ -390,7 +398,7 @@ static int index_build(int argc, char **argv) {
     if (!!data + !!images + !!videos + !!texts != 1)
         return cli_error(1, "index build: give one of --data DIR, --images DIR, --videos DIR or --texts FILE");
     if (!videos && (window > 0 || frames > 0)) return cli_error(1, "index build: --window and --frames are for --videos");
-    if (texts) return index_texts(model, texts, out, batch, dtype);
+    if (texts) return index_texts(model, &eo, texts, out, batch, dtype);
 
     /* MMC_INDEX_OVERLAP=0: images decoded and embedded in turn (the pipeline above is the default) */
     const char *ov = getenv("MMC_INDEX_OVERLAP");
@@ -401,7 +409,7 @@ static int index_build(int argc, char **argv) {
     int rc = data ? list_manifest(data, split, &paths) : list_folder(images ? images : videos, videos != NULL, &paths);
     if (rc) return rc;
     mmc_error err = {0};
-    mmc_embedder *e = mmc_embedder_open(model, &err);
+    mmc_embedder *e = mmc_embedder_open_ex(model, &eo, &err);
     if (!e) {
         paths_free(&paths);
         return cli_error_from(&err);

@@ -223,7 +223,7 @@ const cli_command cli_commands[] = {
      "unreadable model, image, video or sound file.\n"},
     {"index", cmd_index, "build a search index of image, video or text embeddings",
      "usage: mmc index build --model M (--data DIR [--split S] | --images DIR) --out INDEX\n"
-     "                       [--batch N] [--int8]\n"
+     "                       [--batch N] [--int8] [--dtype f32|int8|q4]\n"
      "       mmc index build --model M --videos DIR [--window SECONDS] [--frames T] --out INDEX\n"
      "       mmc index build --model M --texts FILE --out INDEX [--batch N] [--int8]\n"
      "\n"
@@ -246,7 +246,11 @@ const cli_command cli_commands[] = {
      "  --out INDEX   the index file to write (atomically)\n"
      "  --batch N     images or texts per embedding batch (default 64)\n"
      "  --int8        store rows as int8 with a scale per row (4x smaller and ~2.5x faster\n"
-     "                to search one query, scores a little less exact)\n"},
+     "                to search one query, scores a little less exact)\n"
+     "  --dtype T     the model's weights: f32 (default), int8 (= q8) or q4, quantised at load\n"
+     "                as `mmc quantize` does (a quantised folder needs none); not the index's rows\n"
+     "The images are decoded one batch ahead on a second thread while the model embeds the\n"
+     "current batch (MMC_INDEX_OVERLAP=0: in turn); the end line gives images/s.\n"},
     {"search", cmd_search, "search an index by text, by image or by sound",
      "usage: mmc search INDEX (--text S | --image P | --audio F) [-k K] [--model M]\n"
      "                  [--dtype f32|int8|q4] [--json]\n"

@@ -109,6 +109,15 @@ cmp -s "$W/q4.jsonl" "$W/d4.jsonl" || fail "--dtype q4 differs from the q4 folde
 cmp -s "$W/f32.jsonl" "$W/d32.jsonl" || fail "--dtype f32 differs from the default"
 "$MMC" zeroshot --model "$W/q8" "$F/image0.png" --labels "cat,dog" --json >/dev/null || fail "zeroshot on the q8 folder"
 "$MMC" zeroshot --model "$F" --dtype int8 "$F/image0.png" --labels "cat,dog" --json >/dev/null || fail "zeroshot --dtype int8"
+# index build --dtype int8 scores as the q8 folder does (each index records its own and its model's path,
+# so the files differ; the search results may not)
+mkdir -p "$W/imgs" && cp "$F"/image*.png "$W/imgs/"
+"$MMC" index build --model "$F" --dtype int8 --images "$W/imgs" --out "$W/d8.idx" >/dev/null 2>&1 || fail "index build --dtype int8"
+"$MMC" index build --model "$W/q8" --images "$W/imgs" --out "$W/q8.idx" >/dev/null 2>&1 || fail "index build of the q8 folder"
+"$MMC" search "$W/d8.idx" --image "$F/image1.png" -k 3 --dtype int8 --json | grep -v '"model"\|"index"' >"$W/s-d8" || fail "search d8"
+"$MMC" search "$W/q8.idx" --image "$F/image1.png" -k 3 --json | grep -v '"model"\|"index"' >"$W/s-q8" || fail "search q8"
+cmp -s "$W/s-d8" "$W/s-q8" || fail "index build --dtype int8 and the q8 folder's index answer differently: $(cat "$W/s-d8") / $(cat "$W/s-q8")"
+expect 1 "--dtype needs" "$MMC" index build --model "$F" --dtype q3 --images "$W/imgs" --out "$W/x.idx"
 
 # ---- usage errors: exit 1
 expect 1 "unknown --type 'q3'" "$MMC" quantize "$F" --out "$W/x" --type q3
