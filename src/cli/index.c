@@ -174,38 +174,39 @@ static int index_texts(const char *model, const mmc_embedder_opts *eo, const cha
 /* ------------------------------------------------------------------ the image pipeline
  *
  * --images and --data embed the images batch by batch, and each batch has two stages:
- * decoding the files (libjpeg / libpng, one core) and the model (its preprocessing, which
- * resizes, then the forward pass on the OpenMP threads). Run one after the other, the
- * forward pass waits for every file and the decoder for every forward pass. So a decoder
- * thread decodes batch i+1 into one of two slots while the main thread embeds batch i
- * from the other (double buffering):
+ * making the model's inputs — decoding the files (libjpeg / libpng) and resizing, cropping
+ * and normalising each (mmc_embedder_image_to_chw), one core — and the forward pass on the
+ * OpenMP threads (mmc_embedder_embed_chw). Run one after the other, the forward pass waits
+ * for every file and the decoder for every forward pass. So a decoder thread prepares
+ * batch i+1 into one of two slots while the main thread embeds batch i from the other
+ * (double buffering):
  *
- *     decoder thread:  [decode 0][decode 1]   [decode 2]   [decode 3] ...
- *     main thread:               [embed 0   ][embed 1   ][embed 2   ] ...
+ *     decoder thread:  [prepare 0][prepare 1]   [prepare 2]   [prepare 3] ...
+ *     main thread:                [embed 0   ][embed 1   ][embed 2   ] ...
  *
  * A slot goes EMPTY -> (decoder fills it) FULL -> (main embeds it) EMPTY; the two threads
- * meet only at those changes, under one mutex, so the pixels a decoder wrote are the
- * main thread's once it sees FULL and the decoder's again once it sees EMPTY.
+ * meet only at those changes, under one mutex, so the inputs a decoder wrote are the
+ * main thread's once it sees FULL and the decoder's again once it sees EMPTY. A slot holds
+ * the batch's model inputs (3·S·S floats an image: 38 MB for 64 images at 224 px), each
+ * photo freed once it is converted.
  *
  * The index is the same to the byte as the sequential code's (MMC_INDEX_OVERLAP=0, below):
- * mmc_embedder_images embeds images decoded as mmc_image_load decodes them with 3
- * channels exactly as mmc_embedder_image_files embeds the files, and the model sees the
- * same batches in the same order. A batch the decoder cannot hand over whole — a file that
- * does not decode, out of memory, more than INDEX_AHEAD_BYTES of pixels (large photos) — is
- * marked, and the main thread embeds it from its files with mmc_embedder_image_files: the
- * sequential code itself, so a hostile file stops the build with the same message and exit
- * code after the same batches as before, and nothing is written. */
-
-/* Decoded pixels one slot may hold (64 photos of 640x480 take 59 MB; of 12 MP, 2.3 GB). */
-#define INDEX_AHEAD_BYTES ((size_t)1 << 30)
+ * image_to_chw then embed_chw is mmc_embedder_images in two halves, which embeds images
+ * decoded as mmc_image_load decodes them with 3 channels exactly as
+ * mmc_embedder_image_files embeds the files, and the model sees the same batches in the
+ * same order. A batch the decoder cannot hand over whole — a file that does not decode or
+ * convert, out of memory — is marked, and the main thread embeds it from its files with
+ * mmc_embedder_image_files: the sequential code itself, so a hostile file stops the build
+ * with the same message and exit code after the same batches as before, and nothing is
+ * written. */
 
 enum { SLOT_EMPTY, SLOT_FULL };
 
 typedef struct image_slot {
     int state;         /* SLOT_EMPTY or SLOT_FULL (under the mutex) */
-    int n;             /* images decoded into img */
-    int from_files;    /* 1: not decoded here (see above); img is empty */
-    mmc_image *img;    /* the batch's images, decoded (room for a whole batch) */
+    int n;             /* images decoded and made model inputs in chw */
+    int from_files;    /* 1: not decoded here (see above); chw is not used */
+    float *chw;        /* the batch's model inputs, 3·S·S floats each (room for a whole batch) */
 } image_slot;
 
 typedef struct image_pipe {
@@ -215,11 +216,12 @@ typedef struct image_pipe {
     int stop;                /* the main thread gave up: the decoder returns */
     const char *const *paths;
     int n, batch;
-    double decode_s;         /* the decoder thread's time in mmc_image_load (its own) */
+    const mmc_embedder *e;   /* image_to_chw only: the model's constant settings */
+    size_t one;              /* floats per model input, 3·S·S */
+    double decode_s;         /* the decoder thread's time decoding and resizing (its own) */
 } image_pipe;
 
 static void slot_clear(image_slot *s) {
-    for (int i = 0; i < s->n; i++) mmc_image_free(&s->img[i]);
     s->n = 0;
     s->from_files = 0;
 }
@@ -242,16 +244,15 @@ static void *decode_ahead(void *arg) {
         pthread_mutex_unlock(&p->mu);
         if (stop) break;
         int b = p->n - at < p->batch ? p->n - at : p->batch, whole = 1;
-        size_t bytes = 0;
         double t0 = mmc_now();
         for (int i = 0; i < b && whole; i++) {
             mmc_error err = {0}; /* the main thread reports it, from mmc_embedder_image_files */
-            if (pipe_stopped(p) || mmc_image_load(&s->img[i], p->paths[at + i], 3, &err)) whole = 0;
-            else {
-                s->n = i + 1;
-                bytes += (size_t)s->img[i].w * s->img[i].h * s->img[i].c;
-                whole = bytes <= INDEX_AHEAD_BYTES;
-            }
+            mmc_image img = {0};
+            if (pipe_stopped(p) || mmc_image_load(&img, p->paths[at + i], 3, &err) ||
+                mmc_embedder_image_to_chw(p->e, &img, s->chw + (size_t)i * p->one, &err))
+                whole = 0;
+            else s->n = i + 1;
+            mmc_image_free(&img); /* one decoded photo at a time: the slot holds model inputs */
         }
         if (!whole) {
             slot_clear(s);
@@ -291,12 +292,16 @@ static int embed_images_sequential(mmc_embedder *e, const path_list *paths, int 
  * to the sequential code when the decoder thread cannot start. */
 static int embed_images_overlapped(mmc_embedder *e, const path_list *paths, int batch, float *emb, image_stats *st) {
     int dim = mmc_embedder_dim(e), rc = 0;
-    image_pipe p = {.paths = (const char *const *)paths->v, .n = paths->n, .batch = batch};
+    int S = mmc_embedder_image_size(e);
+    image_pipe p = {.paths = (const char *const *)paths->v, .n = paths->n, .batch = batch, .e = e,
+                    .one = (size_t)3 * S * S};
     pthread_t th;
     int started = 0;
-    p.slot[0].img = mmc_calloc((size_t)batch, sizeof(mmc_image));
-    p.slot[1].img = mmc_calloc((size_t)batch, sizeof(mmc_image));
-    if (p.slot[0].img && p.slot[1].img && !pthread_mutex_init(&p.mu, NULL)) {
+    if (S > 0) {
+        p.slot[0].chw = mmc_malloc(sizeof(float) * p.one * (size_t)batch);
+        p.slot[1].chw = mmc_malloc(sizeof(float) * p.one * (size_t)batch);
+    }
+    if (p.slot[0].chw && p.slot[1].chw && !pthread_mutex_init(&p.mu, NULL)) {
         if (!pthread_cond_init(&p.cv, NULL)) {
             started = !pthread_create(&th, NULL, decode_ahead, &p);
             if (!started) pthread_cond_destroy(&p.cv);
@@ -304,8 +309,8 @@ static int embed_images_overlapped(mmc_embedder *e, const path_list *paths, int 
         if (!started) pthread_mutex_destroy(&p.mu);
     }
     if (!started) {
-        mmc_free(p.slot[0].img);
-        mmc_free(p.slot[1].img);
+        mmc_free(p.slot[0].chw);
+        mmc_free(p.slot[1].chw);
         return embed_images_sequential(e, paths, batch, emb);
     }
     st->overlapped = 1;
@@ -324,7 +329,7 @@ static int embed_images_overlapped(mmc_embedder *e, const path_list *paths, int 
             st->from_files++;
             rc = mmc_embedder_image_files(e, p.paths + at, b, emb + (size_t)at * dim, &err);
         } else {
-            rc = mmc_embedder_images(e, s->img, b, emb + (size_t)at * dim, &err);
+            rc = mmc_embedder_embed_chw(e, s->chw, b, emb + (size_t)at * dim, &err);
         }
         slot_clear(s);
         pthread_mutex_lock(&p.mu);
@@ -340,10 +345,8 @@ static int embed_images_overlapped(mmc_embedder *e, const path_list *paths, int 
     pthread_mutex_unlock(&p.mu);
     pthread_join(th, NULL);
     st->decode_s = p.decode_s;
-    slot_clear(&p.slot[0]); /* what it decoded ahead of a failed batch */
-    slot_clear(&p.slot[1]);
-    mmc_free(p.slot[0].img);
-    mmc_free(p.slot[1].img);
+    mmc_free(p.slot[0].chw);
+    mmc_free(p.slot[1].chw);
     pthread_cond_destroy(&p.cv);
     pthread_mutex_destroy(&p.mu);
     return rc;

@@ -74,10 +74,23 @@ int mmc_clip_embed_texts(mmc_clip *m, const char *const *texts, int n, float *ou
     return MMC_OK;
 }
 
-int mmc_clip_embed_images(mmc_clip *m, const mmc_image *images, int n, float *out, mmc_error *err) {
+int mmc_clip_image_to_chw(const mmc_clip *m, const mmc_image *img, float *chw, mmc_error *err) {
     if (!m->have_pre)
         return mmc_error_set(err, MMC_ERR_INPUT, "%s: no preprocessor_config.json (how images are resized and "
                              "normalised)", m->dir);
+    int S = m->cfg.vision.image_size, rc;
+    mmc_tensor *t = NULL;
+    if ((rc = mmc_image_preprocess_run(&m->pre, img, &t, err))) return rc;
+    if (t->numel != (int64_t)3 * S * S) {
+        mmc_tensor_free(t);
+        return mmc_error_set(err, MMC_ERR_INPUT, "image: preprocessed to the wrong size");
+    }
+    memcpy(chw, t->data, sizeof(float) * (size_t)t->numel);
+    mmc_tensor_free(t);
+    return MMC_OK;
+}
+
+int mmc_clip_embed_chw(mmc_clip *m, const float *chw, int n, float *out, mmc_error *err) {
     int P = m->cfg.proj_dim, S = m->cfg.vision.image_size;
     for (int at = 0; at < n; at += CLIP_BATCH) {
         int b = n - at < CLIP_BATCH ? n - at : CLIP_BATCH, rc;
@@ -85,16 +98,7 @@ int mmc_clip_embed_images(mmc_clip *m, const mmc_image *images, int n, float *ou
         mmc_error_clear(&m->ctx->err);
         mmc_tensor *px = mmc_tensor_empty(m->ctx, 4, (int[]){b, 3, S, S});
         if (!px) return ctx_status(m->ctx, err);
-        for (int i = 0; i < b; i++) {
-            mmc_tensor *t = NULL;
-            if ((rc = mmc_image_preprocess_run(&m->pre, &images[at + i], &t, err))) return rc;
-            if (t->numel != (int64_t)3 * S * S) {
-                mmc_tensor_free(t);
-                return mmc_error_set(err, MMC_ERR_INPUT, "image %d: preprocessed to the wrong size", at + i);
-            }
-            memcpy(px->data + (size_t)i * 3 * S * S, t->data, sizeof(float) * (size_t)t->numel);
-            mmc_tensor_free(t);
-        }
+        memcpy(px->data, chw + (size_t)at * 3 * S * S, sizeof(float) * (size_t)b * 3 * S * S);
         int prev = mmc_grad_mode(m->ctx, 0);
         mmc_clip_vision_out o;
         rc = mmc_clip_vision_forward(m->ctx, m, px, &o);
@@ -104,6 +108,27 @@ int mmc_clip_embed_images(mmc_clip *m, const mmc_image *images, int n, float *ou
     }
     mmc_ctx_reset(m->ctx);
     return MMC_OK;
+}
+
+int mmc_clip_embed_images(mmc_clip *m, const mmc_image *images, int n, float *out, mmc_error *err) {
+    if (!m->have_pre)
+        return mmc_error_set(err, MMC_ERR_INPUT, "%s: no preprocessor_config.json (how images are resized and "
+                             "normalised)", m->dir);
+    int P = m->cfg.proj_dim, S = m->cfg.vision.image_size;
+    size_t one = (size_t)3 * S * S;
+    float *chw = mmc_malloc(sizeof(float) * one * (size_t)(n < CLIP_BATCH ? n : CLIP_BATCH) + 4);
+    if (!chw) return mmc_error_set(err, MMC_ERR_RUNTIME, "clip: out of memory for a batch of images");
+    int rc = MMC_OK;
+    for (int at = 0; at < n && !rc; at += CLIP_BATCH) {
+        int b = n - at < CLIP_BATCH ? n - at : CLIP_BATCH;
+        for (int i = 0; i < b && !rc; i++)
+            if ((rc = mmc_clip_image_to_chw(m, &images[at + i], chw + (size_t)i * one, err)) && err &&
+                strstr(err->msg, "preprocessed to the wrong size"))
+                mmc_error_set(err, MMC_ERR_INPUT, "image %d: preprocessed to the wrong size", at + i);
+        if (!rc) rc = mmc_clip_embed_chw(m, chw, b, out + (size_t)at * P, err);
+    }
+    mmc_free(chw);
+    return rc;
 }
 
 int mmc_clip_embed_image_files(mmc_clip *m, const char *const *paths, int n, float *out, mmc_error *err) {

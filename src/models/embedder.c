@@ -233,6 +233,25 @@ int mmc_embedder_has_audio(const mmc_embedder *e) {
     return e && e->retrieval && !strcmp(mmc_retrieval_query(e->retrieval), "audio");
 }
 
+int mmc_embedder_image_size(const mmc_embedder *e) {
+    if (!e) return 0;
+    return e->clip ? mmc_clip_image_size(e->clip) : mmc_retrieval_image_size(e->retrieval);
+}
+
+int mmc_embedder_image_to_chw(const mmc_embedder *e, const mmc_image *img, float *chw, mmc_error *err) {
+    if (!e || !img || !chw) return mmc_error_set(err, MMC_ERR_USAGE, "embedder: NULL argument");
+    return e->clip ? mmc_clip_image_to_chw(e->clip, img, chw, err) : mmc_retrieval_image_to_chw(e->retrieval, img, chw, err);
+}
+
+int mmc_embedder_embed_chw(mmc_embedder *e, const float *chw, int n, float *out, mmc_error *err) {
+    if (!e) return mmc_error_set(err, MMC_ERR_USAGE, "embedder: NULL model");
+    if (n < 0 || (n > 0 && (!chw || !out))) return mmc_error_set(err, MMC_ERR_USAGE, "embedder: bad image batch (n = %d)", n);
+    if (n == 0) return MMC_OK;
+    int rc = e->clip ? mmc_clip_embed_chw(e->clip, chw, n, out, err) : mmc_retrieval_embed_chw(e->retrieval, chw, n, out, err);
+    if (!rc) normalise_rows(out, n, e->dim);
+    return rc;
+}
+
 int mmc_embedder_images(mmc_embedder *e, const mmc_image *images, int n, float *out, mmc_error *err) {
     if (!e) return mmc_error_set(err, MMC_ERR_USAGE, "embedder: NULL model");
     if (n < 0 || (n > 0 && (!images || !out))) return mmc_error_set(err, MMC_ERR_USAGE, "embedder: bad image batch (n = %d)", n);

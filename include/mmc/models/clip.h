@@ -108,6 +108,11 @@ int mmc_clip_tokenize(const mmc_clip *m, const char *const *texts, int n, int32_
 int mmc_clip_embed_texts(mmc_clip *m, const char *const *texts, int n, float *out, mmc_error *err);
 int mmc_clip_embed_image_files(mmc_clip *m, const char *const *paths, int n, float *out, mmc_error *err);
 int mmc_clip_embed_images(mmc_clip *m, const mmc_image *images, int n, float *out, mmc_error *err);
+/* The two halves of embed_images: one image to the vision tower's input (3·S·S floats, as
+ * preprocessor_config.json says; reads only the model's constant settings, so it may run on
+ * another thread while the model embeds), and n such inputs to embeddings (out n × dim). */
+int mmc_clip_image_to_chw(const mmc_clip *m, const mmc_image *img, float *chw, mmc_error *err);
+int mmc_clip_embed_chw(mmc_clip *m, const float *chw, int n, float *out, mmc_error *err);
 
 /* Fine-tuning (src/models/clip_train.c): `mmc train retrieval --init HF_FOLDER`. The model
  * is loaded with MMC_CLIP_STORAGE_F32 and every tensor is trained: symmetric InfoNCE with

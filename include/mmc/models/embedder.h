@@ -46,6 +46,14 @@ int mmc_embedder_image_files(mmc_embedder *e, const char *const *paths, int n, f
  * 3) into n rows, as mmc_embedder_image_files embeds the files they came from: `mmc
  * serve`'s uploads go through here. */
 int mmc_embedder_images(mmc_embedder *e, const mmc_image *images, int n, float *out, mmc_error *err);
+/* mmc_embedder_images in two halves, for pipelines: image_to_chw makes one image the
+ * model's input (3 · S · S floats, S = mmc_embedder_image_size: resized, cropped and
+ * normalised as the model wants; it reads only the model's constant settings, so another
+ * thread may call it while embed_chw runs), embed_chw embeds n such inputs (out n × dim,
+ * unit rows). Together they give exactly what mmc_embedder_images gives. */
+int mmc_embedder_image_size(const mmc_embedder *e);
+int mmc_embedder_image_to_chw(const mmc_embedder *e, const mmc_image *img, float *chw, mmc_error *err);
+int mmc_embedder_embed_chw(mmc_embedder *e, const float *chw, int n, float *out, mmc_error *err);
 
 /* Sound files (anything mmc_audio_load reads) into n rows: a retrieval run whose query is
  * "audio" (`--pair audio:image` / `audio:text`); any other model: MMC_ERR_USAGE. */
