@@ -42,13 +42,15 @@ class Layer(nn.Module):
         self.layer_norm2 = nn.LayerNorm(D, eps=1e-5)
         self.fc1, self.fc2 = nn.Linear(D, Fd), nn.Linear(Fd, D)
 
-    def forward(self, x):
+    def forward(self, x, mask=None):
+        """mask: None, or (T, T) added to the scores (clip_text.py's causal mask)."""
         B, T, D = x.shape
         hd = D // self.H
         h = self.layer_norm1(x)
         split = lambda t: t.view(B, T, self.H, hd).transpose(1, 2)  # (B, H, T, hd)
         q, k, v = split(self.q_proj(h) * hd ** -0.5), split(self.k_proj(h)), split(self.v_proj(h))
-        a = torch.softmax(q @ k.transpose(-1, -2), dim=-1) @ v
+        s = q @ k.transpose(-1, -2)
+        a = torch.softmax(s if mask is None else s + mask, dim=-1) @ v
         x = x + self.out_proj(a.transpose(1, 2).reshape(B, T, D))
         return x + self.fc2(quick_gelu(self.fc1(self.layer_norm2(x))))
 

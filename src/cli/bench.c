@@ -501,13 +501,19 @@ static void clip_bench_cleanup(const char *dir) {
     rmdir(dir);
 }
 
-/* Writes the model folder for z and loads it, the way a user runs it: with --dtype, the
+/* Writes the model folder for z (a temporary folder, removed after) and loads it, the way a user runs it: with --dtype, the
  * model is quantised at load, written by mmc_clip_save (what `mmc quantize` does) into
  * dir/q and loaded from there. Writing and quantising happen in a child process, so the
  * memory they touched (the float tensors, malloc's retained heap) does not count towards
  * the measured process's resident set: its peak is the loaded model's and the workload's. */
-static mmc_clip *clip_bench_model(const char *dir, const clip_bench_size *z, mmc_error *err) {
-    char q[512], path[600];
+static mmc_clip *clip_bench_model(const clip_bench_size *z, mmc_error *err) {
+    const char *tmp = getenv("TMPDIR");
+    char dir[400], q[512], path[600];
+    snprintf(dir, sizeof dir, "%s/mmc-bench-clip-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    if (!mkdtemp(dir)) {
+        mmc_error_set(err, MMC_ERR_RUNTIME, "bench: cannot create %s: %s", dir, strerror(errno));
+        return NULL;
+    }
     snprintf(q, sizeof q, "%s/q", dir);
     fflush(NULL);
     pid_t pid = fork();
@@ -546,12 +552,8 @@ static mmc_clip *clip_bench_model(const char *dir, const clip_bench_size *z, mmc
 static int clip_vit_b32_image(int warmup, int steps, bench_result *r, mmc_error *err) {
     clip_bench_size z = {224, 32, 768, 12, 12, 3072, 512, 8, 0, 0, 0, 0, 0, 0};
     if (bench_small()) z = (clip_bench_size){64, 16, 64, 2, 2, 256, 32, 2, 0, 0, 0, 0, 0, 0};
-    const char *tmp = getenv("TMPDIR");
-    char dir[400];
-    snprintf(dir, sizeof dir, "%s/mmc-bench-clip-XXXXXX", tmp && *tmp ? tmp : "/tmp");
-    if (!mkdtemp(dir)) return mmc_error_set(err, MMC_ERR_RUNTIME, "bench: cannot create %s: %s", dir, strerror(errno));
     int rc = MMC_OK;
-    mmc_clip *m = clip_bench_model(dir, &z, err);
+    mmc_clip *m = clip_bench_model(&z, err);
     if (!m) return err->code;
     float *img = mmc_malloc(sizeof(float) * (size_t)z.B * 3 * z.S * z.S);
     mmc_ctx *ctx = mmc_ctx_new();
@@ -597,12 +599,8 @@ static int clip_text_b32(int warmup, int steps, bench_result *r, mmc_error *err)
     int B = 32;
     if (bench_small()) z.P = 32, z.Dt = 64, z.Lt = 2, z.Ht = 2, z.Ft = 256, z.V = 1000, z.ctx = 16, B = 4;
     const int T = z.ctx;
-    const char *tmp = getenv("TMPDIR");
-    char dir[400];
-    snprintf(dir, sizeof dir, "%s/mmc-bench-clip-XXXXXX", tmp && *tmp ? tmp : "/tmp");
-    if (!mkdtemp(dir)) return mmc_error_set(err, MMC_ERR_RUNTIME, "bench: cannot create %s: %s", dir, strerror(errno));
     int rc = MMC_OK;
-    mmc_clip *m = clip_bench_model(dir, &z, err);
+    mmc_clip *m = clip_bench_model(&z, err);
     if (!m) return err->code;
     int32_t *ids = mmc_malloc(sizeof(int32_t) * (size_t)B * T), *mask = mmc_malloc(sizeof(int32_t) * (size_t)B * T);
     mmc_ctx *ctx = mmc_ctx_new();

@@ -86,6 +86,17 @@ oom:
     return NULL;
 }
 
+/* A matrix and a row of `in` bytes to build it with (freed by the caller); NULL + err. */
+static mmc_qweight *qweight_alloc_row(int type, int out, int in, int8_t **row, mmc_error *err) {
+    mmc_qweight *w = qweight_alloc(type, out, in, err);
+    if (w && !(*row = mmc_malloc((size_t)in))) {
+        mmc_error_set(err, MMC_ERR_RUNTIME, "quantize: out of memory");
+        mmc_qweight_free(w);
+        return NULL;
+    }
+    return w;
+}
+
 /* Where q[n][k] lives in the packed data: its byte, and for q4 the nibble (0 low, 1 high). */
 static size_t packed_at(const mmc_qweight *w, int n, int k, int *nibble) {
     int p = n / MMC_QNR, j = n % MMC_QNR, t = k % 4;
@@ -170,13 +181,9 @@ static float q4_scale(const float *x, int n, float amax) {
 }
 
 mmc_qweight *mmc_qweight_quantize(const float *src, int out, int in, int type, mmc_error *err) {
-    mmc_qweight *w = qweight_alloc(type, out, in, err);
-    int8_t *qrow = w ? mmc_malloc((size_t)in) : NULL;
-    if (!qrow) {
-        if (w) mmc_error_set(err, MMC_ERR_RUNTIME, "quantize: out of memory");
-        mmc_qweight_free(w);
-        return NULL;
-    }
+    int8_t *qrow = NULL;
+    mmc_qweight *w = qweight_alloc_row(type, out, in, &qrow, err);
+    if (!w) return NULL;
     const int G = group_len(w), qmax = type == MMC_QTYPE_Q4 ? 7 : 127;
     for (int n = 0; n < out; n++) {
         const float *row = src + (size_t)n * in;
@@ -220,13 +227,9 @@ int mmc_qweight_stored_groups(int type, int in) { return type == MMC_QTYPE_Q4 ? 
 
 mmc_qweight *mmc_qweight_from_stored(int type, int out, int in, const void *q, const float *scale, const char *what,
                                      mmc_error *err) {
-    mmc_qweight *w = qweight_alloc(type, out, in, err);
-    int8_t *qrow = w ? mmc_malloc((size_t)in) : NULL;
-    if (!qrow) {
-        if (w) mmc_error_set(err, MMC_ERR_RUNTIME, "quantize: out of memory");
-        mmc_qweight_free(w);
-        return NULL;
-    }
+    int8_t *qrow = NULL;
+    mmc_qweight *w = qweight_alloc_row(type, out, in, &qrow, err);
+    if (!w) return NULL;
     const uint8_t *b = q;
     int ng = mmc_qweight_stored_groups(type, in), qmax = type == MMC_QTYPE_Q4 ? 7 : 127;
     for (int n = 0; n < out; n++) {
