@@ -7,7 +7,7 @@
  *   X[i,k] ≈ sa_i · (u_ik − z_i)      u in 0..255, z_i the row's zero point
  *   W[n,k] ≈ sw_n · q_nk               q in −127..127 (q4: −8..7, sw per group of 32 k)
  *   Y[i,n] = sa_i · sw_n · (Σ_k u_ik·q_nk − z_i · Σ_k q_nk) + b_n
- * The sum Σ u·q is exact in int32 (|u·q| ≤ 255·127, K ≤ 65536 inputs), and the correction
+ * The sum Σ u·q is exact in int32 (|u·q| ≤ 255·127, K ≤ 32768 inputs), and the correction
  * z_i · Σ_k q_nk uses the column sums kept with the weights, so AVX-512 VNNI's vpdpbusd
  * (unsigned × signed bytes, four products into each int32 lane) does the whole inner loop.
  * Every kernel (VNNI and the portable one) computes the same int32 sums and finishes them
