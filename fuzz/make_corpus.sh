@@ -339,6 +339,23 @@ seeds_audio() {
 }
 
 seeds_safetensors
+# fuzz_qweight: byte 0 type (even q8, odd q4), bytes 1-3 sizes (out-1, in-1, rows-1), then
+# the stored values, the scales (little-endian float32) and X's floats.
+seeds_qweight() {
+  d=$OUT/qweight
+  mkdir -p "$d"
+  # q8 2x3, values 1 -2 3 / 127 0 -127, scales 0.5 and 0.25; X 2 rows of 1, -1, 2
+  bytes '\000\001\002\001\001\376\003\177\000\201' > "$d/q8.bin"
+  bytes '\000\000\000\077\000\000\200\076' >> "$d/q8.bin"
+  bytes '\000\000\200\077\000\000\200\277\000\000\000\100\000\000\200\077\000\000\200\277\000\000\000\100' >> "$d/q8.bin"
+  # q4 1x3 (bytes 0x9a 0x07: 2, 1, -1), scale 1; X 1 row 0.5, NaN, -inf
+  bytes '\001\000\002\000\232\007\000\000\200\077\000\000\000\077\000\000\300\177\000\000\200\377' > "$d/q4_nan.bin"
+  # q8 with -128 (refused)
+  bytes '\000\000\001\000\200\005\000\000\200\077' > "$d/q8_minus128.bin"
+  # q8 3x70 (in > 64: two weight blocks), zeros but one value and a row of X, to be mutated
+  { bytes '\000\002\105\002\012'; head -c 300 /dev/zero; } > "$d/q8_wide.bin"
+}
+
 seeds_index
 seeds_image
 seeds_manifest
@@ -354,5 +371,6 @@ seeds_karpathy
 seeds_emoji
 seeds_video
 seeds_audio
+seeds_qweight
 
 echo "make_corpus: seeds in $OUT"

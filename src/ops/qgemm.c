@@ -355,8 +355,8 @@ mmc_qweight *mmc_qweight_stack(mmc_qweight **parts, int n, mmc_error *err) {
 /* The row's scale, zero point and reciprocal from its range (lo ≤ 0 ≤ hi, finite). */
 static void row_params(float lo, float hi, float *s, int32_t *z, float *inv) {
     float d = hi / 255.0f - lo / 255.0f; /* no overflow near FLT_MAX */
-    if (!(d > 0.0f)) {
-        *s = 0.0f, *z = 0, *inv = 0.0f; /* an all-zero row */
+    if (!(d > 1e-30f)) { /* all zeros, or so small that 1 / d would overflow: taken as zeros */
+        *s = 0.0f, *z = 0, *inv = 0.0f;
         return;
     }
     float zf = nearbyintf(-lo / d);
