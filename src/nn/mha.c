@@ -62,6 +62,20 @@ int mmc_nn_mha_stack_quantized(mmc_nn_mha *m, mmc_params *P, const char *prefix,
     return MMC_OK;
 }
 
+/* Block i of p (3, ...) as a (B, H, T, Dh) tensor over p's data: no copy. Inference only
+ * (no gradient is recorded where it is used), like a reshape view with an offset. */
+static mmc_tensor *block_view(mmc_ctx *ctx, mmc_tensor *p, int i, const int *shape4) {
+    mmc_tensor *v = mmc_scratch(ctx, sizeof *v);
+    if (!v) return NULL;
+    memset(v, 0, sizeof *v);
+    v->ndim = 4;
+    for (int d = 0; d < 4; d++) v->shape[d] = shape4[d];
+    v->numel = p->numel / 3;
+    v->data = p->data + (int64_t)i * v->numel;
+    v->base = p;
+    return v;
+}
+
 // (B, T, E) -> (B, H, T, Dh)
 static mmc_tensor *split_heads(mmc_ctx *ctx, mmc_tensor *x, int H) {
     if (!x) return NULL;
@@ -119,10 +133,19 @@ mmc_tensor *mmc_nn_mha_forward(mmc_ctx *ctx, mmc_nn_mha *m, mmc_tensor *x, mmc_t
                            mmc_shape_str(x, s1, sizeof s1), mmc_shape_str(src, s2, sizeof s2), E);
     }
     mmc_tensor *q, *k, *v;
+    int heads_split = 0;
     if (m->qkv_weight && !kv && !ctx->grad_enabled) { /* stacked q8 (mmc_nn_mha_stack_quantized) */
+        /* (B, T, 3E) read as (B, T, 3, H, Dh), permuted once to (3, B, H, T, Dh): q, k and v
+         * are then its three contiguous blocks, already split into heads (no split copies) */
+        int B = x->shape[0], T = x->shape[1], H = m->heads, Dh = E / H;
+        mmc_tensor *y = mmc_linear(ctx, x, m->qkv_weight, m->qkv_bias);
+        mmc_tensor *p = mmc_permute(ctx, mmc_reshape(ctx, y, 5, (int[]){B, T, 3, H, Dh}), (int[]){2, 0, 3, 1, 4});
+        if (!p) return NULL;
         mmc_tensor *parts[3];
-        if (mmc_split(ctx, mmc_linear(ctx, x, m->qkv_weight, m->qkv_bias), 2, (int[]){E, E, E}, 3, parts)) return NULL;
+        for (int i = 0; i < 3; i++)
+            if (!(parts[i] = block_view(ctx, p, i, (int[]){B, H, T, Dh}))) return NULL;
         q = parts[0], k = parts[1], v = parts[2];
+        heads_split = 1;
     } else if (m->separate) {
         q = mmc_nn_linear_forward(ctx, &m->q_proj, x);
         k = mmc_nn_linear_forward(ctx, &m->k_proj, src);
@@ -139,9 +162,11 @@ mmc_tensor *mmc_nn_mha_forward(mmc_ctx *ctx, mmc_nn_mha *m, mmc_tensor *x, mmc_t
         if (mmc_split(ctx, kvp, 2, (int[]){E, E}, 2, parts)) return NULL;
         k = parts[0], v = parts[1];
     }
-    q = split_heads(ctx, q, m->heads);
-    k = split_heads(ctx, k, m->heads);
-    v = split_heads(ctx, v, m->heads);
+    if (!heads_split) {
+        q = split_heads(ctx, q, m->heads);
+        k = split_heads(ctx, k, m->heads);
+        v = split_heads(ctx, v, m->heads);
+    }
     if (!q || !k || !v) return NULL;
     mmc_tensor *o = training && m->dropout > 0.0f
                         ? attention_dropout(ctx, q, k, v, causal, key_mask, m->dropout, rng)
