@@ -207,3 +207,18 @@ int test_close_tensors_file(const char *pa, const char *pb, double tol, char *wh
     mmc_safetensors_close(&b);
     return ok;
 }
+
+double test_min_cosine(const float *a, const float *b, int n, int d) {
+    double worst = 1;
+    for (int i = 0; i < n; i++) {
+        double ab = 0, aa = 0, bb = 0;
+        for (int k = 0; k < d; k++) {
+            ab += (double)a[i * d + k] * b[i * d + k];
+            aa += (double)a[i * d + k] * a[i * d + k];
+            bb += (double)b[i * d + k] * b[i * d + k];
+        }
+        double c = ab / sqrt(aa * bb + 1e-30);
+        if (!(c >= worst)) worst = c;
+    }
+    return worst;
+}

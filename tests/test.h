@@ -63,6 +63,9 @@ void test_rm_tmpdir(const char *dir);
 int test_same_tensors_file(const char *pa, const char *pb, char *why, size_t n);
 /* The same tensors, float32 ones equal to tol relative (|a - b| <= tol (1 + |b|)). */
 int test_close_tensors_file(const char *pa, const char *pb, double tol, char *why, size_t n);
+/* The smallest cosine between row i of a and row i of b, over n rows of d values (NaN
+ * counts as the smallest). */
+double test_min_cosine(const float *a, const float *b, int n, int d);
 /* CHECKs that test_rel_err <= tol; prints the worst element on failure. Returns ok. */
 int test_close(const char *what, const float *got, const float *want, int64_t n, double tol);
 

@@ -76,21 +76,6 @@ static int run(const char *dir, const mmc_clip_opts *o, embeds *out, size_t *byt
     return ok;
 }
 
-static double min_cosine(const float *a, const float *b, int n, int d) {
-    double worst = 1;
-    for (int i = 0; i < n; i++) {
-        double ab = 0, aa = 0, bb = 0;
-        for (int k = 0; k < d; k++) {
-            ab += (double)a[i * d + k] * b[i * d + k];
-            aa += (double)a[i * d + k] * a[i * d + k];
-            bb += (double)b[i * d + k] * b[i * d + k];
-        }
-        double c = ab / sqrt(aa * bb + 1e-30);
-        if (!(c >= worst)) worst = c;
-    }
-    return worst;
-}
-
 static void free_embeds(embeds *e) { free(e->text), free(e->image); }
 
 static const char *folder(int i, char *buf, size_t n) {
@@ -120,7 +105,7 @@ TEST(clip_quantized_embeddings_keep_direction) {
             embeds e;
             size_t qb = 0;
             if (!run(dir, &q, &e, &qb)) continue;
-            double ct = min_cosine(ref.text, e.text, ref.bt, ref.d), ci = min_cosine(ref.image, e.image, ref.bi, ref.d);
+            double ct = test_min_cosine(ref.text, e.text, ref.bt, ref.d), ci = test_min_cosine(ref.image, e.image, ref.bi, ref.d);
             /* issue 22 asks q4 >= 0.99: met on four of the five fixtures; clip-f16's image tower
              * (width 20, so one scale group per row) reaches 0.987. Held here at 0.985 so a
              * regression shows; the miss is reported in docs/results.md, not hidden. */

@@ -87,21 +87,6 @@ TEST(embedder_open_dispatch) {
  * (not bit-equal: the integer path ran) and stay close (cosine); q4 and unknown types are
  * usage errors. A ViT image tower and a transformer text tower: most of their weights are
  * Linears. */
-static float min_cosine(const float *a, const float *b, int n, int d) {
-    float worst = 2;
-    for (int i = 0; i < n; i++) {
-        double ab = 0, aa = 0, bb = 0;
-        for (int k = 0; k < d; k++) {
-            ab += (double)a[i * d + k] * b[i * d + k];
-            aa += (double)a[i * d + k] * a[i * d + k];
-            bb += (double)b[i * d + k] * b[i * d + k];
-        }
-        float c = (float)(ab / sqrt(aa * bb + 1e-30));
-        if (c < worst) worst = c;
-    }
-    return worst;
-}
-
 TEST(embedder_retrieval_dtype_int8) {
     char dir[64];
     snprintf(dir, sizeof dir, "/tmp/mmc-embq-XXXXXX");
@@ -138,7 +123,7 @@ TEST(embedder_retrieval_dtype_int8) {
             "embed int8: %s", err.msg);
     CHECK(memcmp(tf, tq, sizeof tf) != 0, "int8 text embeddings equal the f32 ones bit for bit: the int8 path did not run");
     CHECK(memcmp(imf, imq, sizeof imf) != 0, "int8 image embeddings equal the f32 ones: the int8 path did not run");
-    float ct = min_cosine(tf, tq, 3, 64), ci = min_cosine(imf, imq, NI, 64);
+    float ct = test_min_cosine(tf, tq, 3, 64), ci = test_min_cosine(imf, imq, NI, 64);
     CHECK(ct >= 0.999f, "text cosine int8 vs f32 %.5f", ct);
     CHECK(ci >= 0.999f, "image cosine int8 vs f32 %.5f", ci);
     /* the floats stay: a second embedding through the same model gives the same bits */
